@@ -1,0 +1,300 @@
+"""The five agent types of DESIGN.md section 3, one Mesa agent class each.
+
+Agents keep their own state and carry the rules that concern one actor. Rules that couple
+actors (tables, trust between them, agreements) live in :mod:`peacesim.model`; the arithmetic is
+in :mod:`peacesim.rules`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any
+
+import mesa
+
+from . import rules
+from .params import MEDIATOR_KIND_DEFAULTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import PeaceModel
+
+__all__ = [
+    "Phase",
+    "ALLOWED_TRANSITIONS",
+    "SpoilerType",
+    "ConflictParty",
+    "Spoiler",
+    "Mediator",
+    "Diplomat",
+    "LocalMechanism",
+]
+
+
+class Phase(IntEnum):
+    """Phase of the peace process."""
+
+    CONFLICT = 0
+    TALKS = 1
+    IMPLEMENTATION = 2
+    CONSOLIDATED = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+# Phases move only along these transitions (tested as a property).
+ALLOWED_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.CONFLICT: frozenset({Phase.TALKS}),
+    Phase.TALKS: frozenset({Phase.CONFLICT, Phase.IMPLEMENTATION}),
+    Phase.IMPLEMENTATION: frozenset({Phase.CONFLICT, Phase.CONSOLIDATED}),
+    Phase.CONSOLIDATED: frozenset(),
+}
+
+
+class SpoilerType(Enum):
+    """Stedman's (1997) spoiler types."""
+
+    LIMITED = "limited"
+    GREEDY = "greedy"
+    TOTAL = "total"
+
+
+class Actor(mesa.Agent):
+    """Common part of all actors: a name and a row and column in the trust matrix."""
+
+    kind = "actor"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+        super().__init__(model)
+        self.name: str = spec["name"]
+        self.idx = idx
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class ConflictParty(Actor):
+    """A government or armed group: fights, feels pain, ripens, negotiates, signs, complies or defects."""
+
+    kind = "party"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+        super().__init__(model, spec, idx)
+        self.strength: float = spec["strength"]
+        self.pain: float = spec["pain"]
+        self.pain_tolerance: float = spec["pain_tolerance"]
+        self.victory_belief: float = spec["victory_belief"]
+        self.win_rate = rules.win_rate_for_belief(self.victory_belief)
+        self.base_strength = self.strength
+        self.hardliners: float = spec["hardliners"]
+        self.grievances: float = spec["grievances"]
+        self.proscribed: bool = spec["proscribed"]
+        self.at_table: bool = spec["at_table"]
+        # derived each month
+        self.mhs = 0.0
+        self.way_out = 0.0
+        self.ripeness = 0.0
+        self.eff_ripeness = 0.0
+        self.low_months = 0
+        # during an agreement
+        self.signatory = False
+        self.excluded = False
+        self.genuine = 0.0
+        self.pressured = 0.0
+        self.commitment = 0.0
+
+    def resolve(self) -> float:
+        """How hard the party fights: more when it expects to win and hardliners dominate."""
+        return self.model.p.fight_intensity * (0.4 + 0.6 * self.victory_belief) * (0.7 + 0.3 * self.hardliners)
+
+    def fight(self, enemy_strength: float, u: float) -> bool:
+        """One month of battle: update belief in victory and strength from the outcome."""
+        p = self.model.p
+        won = u < rules.battle_win_probability(self.strength, enemy_strength, p.battle_noise)
+        self.win_rate = rules.update_win_rate(self.win_rate, won, p.victory_learning)
+        self.victory_belief = rules.victory_belief(self.win_rate)
+        # Gains and losses on the battlefield shift strength; recruitment and resupply pull it
+        # back toward the party's base strength (no side is annihilated by a run of bad months).
+        shift = p.strength_shift if won else -p.strength_shift
+        self.strength += shift + 0.05 * (self.base_strength - self.strength)
+        self.strength = min(1.0, max(0.05, self.strength))
+        return won
+
+    def feel_pain(self, violence: float, pressure: float) -> None:
+        p = self.model.p
+        self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay, 1.2 - self.strength, pressure)
+
+    def perceive(self, mediator_trust: float, other_trust: float, incentives: float, option: float) -> None:
+        """Ripeness as the party perceives it (Zartman): hurting stalemate and a way out."""
+        p = self.model.p
+        self.mhs = rules.mutually_hurting_stalemate(self.pain, self.pain_tolerance, p.hurting_width, self.victory_belief)
+        self.way_out = rules.way_out(mediator_trust, other_trust, incentives, p.incentive_weight, option)
+        self.ripeness = rules.ripeness(self.mhs, self.way_out)
+        self.eff_ripeness = self.ripeness
+
+    def update_commitment(self, target: float, follow: float) -> None:
+        """Genuine commitment drifts toward what its situation justifies; pressure fades without follow-through."""
+        p = self.model.p
+        self.genuine += p.commitment_drift * (target - self.genuine)
+        self.pressured *= 1.0 - p.pressure_decay * (1.0 - follow)
+        self.commitment = rules.clip01(self.genuine + self.pressured)
+
+
+class Spoiler(Actor):
+    """An actor who uses violence to obstruct the process (Stedman 1997)."""
+
+    kind = "spoiler"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+        super().__init__(model, spec, idx)
+        self.type = SpoilerType(spec["type"])
+        self.inside: bool = spec["position"] == "inside"
+        self.capacity: float = spec["capacity"]
+        self.proscribed: bool = spec["proscribed"]
+        # Willingness to attack: total spoilers want the process dead; limited ones want a seat.
+        self.resolve = {SpoilerType.LIMITED: 0.5, SpoilerType.GREEDY: 0.75, SpoilerType.TOTAL: 1.0}[self.type]
+        self.diagnosed: SpoilerType | None = None
+        self.diagnosed_by: tuple[int, int] | None = None
+        self.diagnosed_month = -999
+
+    def recruit(self, grievance: float, public_support: float, local_strength: float) -> None:
+        """Capacity grows by recruiting among the excluded and shrinks where local mechanisms are strong."""
+        if self.inside:
+            return
+        pull = 0.5 * (grievance + 1.0 - public_support)
+        growth = pull * (1.0 - self.capacity) - local_strength * self.capacity
+        self.capacity = rules.clip01(self.capacity + self.model.p.recruitment_rate * growth)
+
+    def attack_chance(self, milestone: bool, trust: float) -> float:
+        p = self.model.p
+        resolve = self.resolve * (0.5 if self.inside else 1.0)
+        return rules.attack_probability(p.attack_rate, self.capacity, resolve, milestone, p.milestone_boost, trust)
+
+    def be_managed(self, strategy: str, leverage: float) -> None:
+        """One month of a custodian's strategy; its effect depends on the true type."""
+        p = self.model.p
+        effects = {
+            "inducement": p.inducement_effect,
+            "socialization": p.socialization_effect,
+            "coercion": p.coercion_effect,
+            "backfire": p.backfire,
+        }
+        dr, dc = rules.management_effect(strategy, self.type.value, effects, leverage)
+        self.resolve = rules.clip01(self.resolve + dr)
+        self.capacity = rules.clip01(self.capacity + dc)
+
+
+class ThirdParty(Actor):
+    """What mediators and diplomats share: a post held by a person with a tenure, and funding."""
+
+    rotates = True
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, tenure: int):
+        super().__init__(model, spec, idx)
+        self.tenure = tenure
+        # Incumbents are at staggered points of their posting when the run starts.
+        self.months_in_post = int(model.rng.integers(0, tenure)) if self.rotates else 0
+        self.knowledge = 1.0
+        self.person = 1
+        self.stream = -1  # index in the model's funding streams
+        self.leverage = 0.0
+        self.bias_toward: int | None = None  # index of a party
+        self.bias = 0.0
+        self.talks_to_proscribed = False
+        self.skill = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Funded (not in a funding gap) and therefore able to act this month."""
+        return bool(self.model.funding.funded[self.stream])
+
+    def can_talk_to(self, actor: Actor) -> bool:
+        return self.talks_to_proscribed or not getattr(actor, "proscribed", False)
+
+    def serve(self) -> bool:
+        """Advance a month in post. Returns True when the tenure is over and the person rotates."""
+        self.months_in_post += 1
+        p = self.model.p
+        self.knowledge = rules.context_knowledge(self.months_in_post, p.newcomer_knowledge, p.context_ramp_months)
+        return self.rotates and self.months_in_post >= self.tenure
+
+    def effectiveness(self, party_trust: float) -> float:
+        """How much the third party moves a process: skill, context knowledge and the parties' trust."""
+        return rules.clip01(self.skill * self.knowledge * (0.5 + party_trust))
+
+    def estimate_error(self, joint: float) -> float:
+        """Standard deviation of its ripeness estimates; joint analysis shares information."""
+        p = self.model.p
+        return p.estimate_error * (1.0 - 0.6 * self.skill * self.knowledge) * (1.0 - joint)
+
+    def rotate(self) -> None:
+        """A successor takes the post with reduced context knowledge (relationships: model.rotate)."""
+        self.months_in_post = 0
+        self.person += 1
+        self.knowledge = self.model.p.newcomer_knowledge
+
+
+class Mediator(ThirdParty):
+    """A mediating organisation (UN, state, regional, NGO, insider) represented by an envoy."""
+
+    kind = "mediator"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+        d = MEDIATOR_KIND_DEFAULTS[spec["kind"]]
+        self.rotates = d["rotates"]
+        super().__init__(model, spec, idx, model.p.tenure_mediator)
+        self.org_kind: str = spec["kind"]
+        self.skill: float = spec["skill"]
+        self.leverage = d["leverage"] if spec["leverage"] < 0 else spec["leverage"]
+        self.bias = spec["bias"]
+        self.track: int = spec["track"]
+        self.style: str = spec["style"]
+        ttp = spec["talks_to_proscribed"]
+        self.talks_to_proscribed = d["talks_to_proscribed"] if ttp == "default" else ttp == "yes"
+        funding = spec["funding"]
+        self.core_funded = (d["funding"] if funding == "default" else funding) == "core"
+        self.links_local: bool = spec["links_local"] or self.track >= 2
+        self.lead: bool = spec["lead"]
+        self.cooldown = 0
+
+
+class Diplomat(ThirdParty):
+    """A state's representative not mandated to mediate: pressure, incentives, support, guarantees."""
+
+    kind = "diplomat"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+        super().__init__(model, spec, idx, model.p.tenure_diplomat)
+        self.leverage = spec["leverage"]
+        self.bias = spec["bias"]
+        self.quasi: bool = spec["role"] == "quasi_mediator"
+        self.talks_to_proscribed = spec["talks_to_proscribed"]
+        self.pressure_share: float = spec["pressure"]
+        self.core_funded = True
+        self.skill = 0.4  # a diplomat running its own initiative mediates with modest skill
+        self.style = "leverage"
+        self.lead = False
+        self.cooldown = 0
+
+
+class LocalMechanism(Actor):
+    """A local conflict-resolution mechanism. Its state lives in the model's arrays (vectorised)."""
+
+    kind = "local"
+
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, li: int):
+        super().__init__(model, spec, idx)
+        self.li = li  # index in the model's local arrays
+
+    @property
+    def capacity(self) -> float:
+        return float(self.model.local_capacity[self.li])
+
+    @property
+    def linked(self) -> bool:
+        return bool(self.model.local_linked[self.li])
+
+    @property
+    def funded(self) -> bool:
+        return bool(self.model.local_funded_now[self.li])

@@ -1,0 +1,243 @@
+"""The model's arithmetic as plain functions, testable without a model.
+
+Each function is one rule of docs/ODD.md section 7 and cites its source there. Inputs and outputs
+are plain floats (or numpy arrays where noted); probabilities and trust stay in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "clip01",
+    "hurting",
+    "mutually_hurting_stalemate",
+    "way_out",
+    "ripeness",
+    "effective_ripeness",
+    "battle_win_probability",
+    "update_win_rate",
+    "victory_belief",
+    "win_rate_for_belief",
+    "update_pain",
+    "drift_toward",
+    "retained_share",
+    "handover",
+    "context_knowledge",
+    "support_gain",
+    "coordination_efficiency",
+    "diluted_leverage",
+    "attack_probability",
+    "management_effect",
+    "commitment_target",
+    "violation_probability",
+    "saturating",
+]
+
+
+def clip01(x: float) -> float:
+    """Clip a number to [0, 1]."""
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def saturating(x: float, rate: float = 1.0) -> float:
+    """``1 - exp(-rate * x)``: a quantity that grows with ``x`` and saturates at 1."""
+    return 1.0 - math.exp(-rate * x) if x > 0 else 0.0
+
+
+# --- ripeness (Zartman 2000; seed 003 note 21) ---------------------------------------------------
+def hurting(pain: float, tolerance: float, width: float) -> float:
+    """How much the stalemate hurts: a logistic switch as pain passes the party's tolerance."""
+    z = (pain - tolerance) / width
+    if z > 40:
+        return 1.0
+    if z < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def mutually_hurting_stalemate(pain: float, tolerance: float, width: float, victory_belief: float) -> float:
+    """Perceived mutually hurting stalemate: it hurts *and* the party no longer expects to win."""
+    return hurting(pain, tolerance, width) * (1.0 - victory_belief)
+
+
+def way_out(mediator_trust: float, other_trust: float, incentives: float, incentive_weight: float,
+            option: float = 0.0) -> float:
+    """Perceived way out: a trusted mediator with a channel, trust in the other side, incentives.
+
+    The mediator channel weighs most (a credible negotiated option needs someone to carry it);
+    diplomats' incentives add a share ``incentive_weight``. ``option`` is how far a negotiated
+    text already exists (negotiation progress): a draft on the table makes the way out concrete.
+    """
+    base = 0.6 * mediator_trust + 0.4 * other_trust
+    w = clip01((1.0 - incentive_weight) * base + incentive_weight * incentives)
+    return w + 0.5 * clip01(option) * (1.0 - w)
+
+
+def ripeness(mhs: float, wayout: float) -> float:
+    """Ripeness needs both a hurting stalemate and a way out: their geometric mean."""
+    return math.sqrt(clip01(mhs) * clip01(wayout))
+
+
+def effective_ripeness(r: float, push: float) -> float:
+    """Ripeness as it acts at the table once a mediator's leverage ``push`` (0..1) is added.
+
+    Leverage closes part of the gap to full ripeness: it is artificial, and the difference between
+    the result and ``r`` is the share of commitment that came from pressure (Beardsley 2008).
+    """
+    return r + clip01(push) * (1.0 - r)
+
+
+# --- fighting ------------------------------------------------------------------------------------
+def battle_win_probability(strength: float, enemy_strength: float, noise: float) -> float:
+    """Chance of winning a month's fighting: the strength ratio, blurred by ``noise``."""
+    total = strength + enemy_strength
+    ratio = 0.5 if total <= 0 else strength / total
+    return 0.5 * noise + (1.0 - noise) * ratio
+
+
+def update_win_rate(win_rate: float, won: bool, learning: float) -> float:
+    """The party's running estimate of how often it wins, updated by the month's battle outcome."""
+    return win_rate + learning * ((1.0 if won else 0.0) - win_rate)
+
+
+def victory_belief(win_rate: float) -> float:
+    """Belief in military victory from the perceived win rate (Mason & Fett 1996).
+
+    In a stalemate (winning half the time) a party has little expectation of victory (0.3); a run of
+    successes raises it steeply, a run of defeats removes it.
+    """
+    return clip01(0.3 + 3.0 * (win_rate - 0.5))
+
+
+def win_rate_for_belief(belief: float) -> float:
+    """Inverse of :func:`victory_belief` on its rising part: the win rate that gives ``belief``."""
+    return 0.5 + (belief - 0.3) / 3.0
+
+
+def update_pain(pain: float, violence: float, per_violence: float, decay: float, exposure: float, pressure: float) -> float:
+    """Accumulated pain: fades by ``decay``, grows with violence (weighted by ``exposure``) and pressure."""
+    return clip01(pain * (1.0 - decay) + per_violence * violence * exposure + pressure)
+
+
+# --- trust ---------------------------------------------------------------------------------------
+def drift_toward(trust: np.ndarray, baseline: float, rate: float) -> None:
+    """Pull a trust matrix toward ``baseline`` in place: relationships fade without contact."""
+    trust += rate * (baseline - trust)
+
+
+def retained_share(institutional_share: float, handover_quality: float, team_continuity: float) -> float:
+    """Share of a third party's relationship capital that survives a change of person.
+
+    The institution's share always stays; of the personal share, the successor inherits
+    ``handover_quality``, and a continuing team saves ``team_continuity`` of the rest
+    (seed 003, challenge 2 and note 20).
+    """
+    personal = handover_quality + (1.0 - handover_quality) * team_continuity
+    return institutional_share + (1.0 - institutional_share) * personal
+
+
+def handover(trust: np.ndarray, baseline: float, share: float) -> np.ndarray:
+    """Trust toward (or from) a rotated post: only ``share`` of the capital above baseline remains."""
+    return baseline + share * (trust - baseline)
+
+
+def context_knowledge(months_in_post: int, newcomer: float, ramp_months: int) -> float:
+    """Context knowledge grows linearly from ``newcomer`` to 1 over ``ramp_months``."""
+    if ramp_months <= 0 or months_in_post >= ramp_months:
+        return 1.0
+    return newcomer + (1.0 - newcomer) * months_in_post / ramp_months
+
+
+# --- coordination (seed 003; Böhmelt 2011; Menninga 2020) ------------------------------------------
+def support_gain(lead: float, supporters: float, returns: float) -> float:
+    """Effectiveness of a process led at ``lead`` with supporting effort ``supporters``.
+
+    Supporting mediators close part of the lead's gap to full effectiveness with diminishing returns.
+    """
+    return lead + (1.0 - lead) * saturating(supporters, returns)
+
+
+def coordination_efficiency(n: int, cost: float, strategy: str) -> float:
+    """Share of effort left after the cost of coordinating ``n`` mediators.
+
+    Hierarchical and contact-group coordination cost grows with the number of members; network
+    coordination needs every pair to agree, so its cost grows with the number of pairs.
+    """
+    if n <= 1 or strategy == "none":
+        return 1.0
+    if strategy == "network":
+        load = (n - 1) * n / 4.0
+    elif strategy == "contact_group":
+        load = 0.7 * (n - 1)
+    else:
+        load = float(n - 1)
+    return 1.0 / (1.0 + cost * load)
+
+
+def diluted_leverage(leverage: float, competing_tables: int, dilution: float) -> float:
+    """Leverage left to a mediator when parties can play ``competing_tables`` other tables against it."""
+    return leverage / (1.0 + dilution * max(0, competing_tables))
+
+
+# --- spoilers (Stedman 1997; Kydd & Walter 2002) ---------------------------------------------------
+def attack_probability(rate: float, capacity: float, resolve: float, milestone: bool, boost: float, trust: float) -> float:
+    """Monthly chance of a spoiler attack.
+
+    Attacks need capacity and resolve, cluster around milestones, and come more when trust between
+    the parties is fragile (Kydd & Walter 2002).
+    """
+    p = rate * resolve * (0.3 + capacity) * (1.5 - trust)
+    if milestone:
+        p *= boost
+    return clip01(p)
+
+
+# (resolve change, capacity change) per unit of effect, by (strategy, true type). Stedman 1997:
+# inducement works on limited spoilers, partly on greedy ones, and emboldens total spoilers;
+# socialization works slowly on greedy ones; coercion is for total spoilers and alienates others.
+_MANAGEMENT = {
+    ("inducement", "limited"): (-1.0, 0.0),
+    ("inducement", "greedy"): (-0.5, 0.0),
+    ("inducement", "total"): (+1.0, +1.0),
+    ("socialization", "limited"): (-0.5, 0.0),
+    ("socialization", "greedy"): (-1.0, 0.0),
+    ("socialization", "total"): (0.0, 0.0),
+    ("coercion", "limited"): (+1.0, 0.0),
+    ("coercion", "greedy"): (0.0, -0.5),
+    ("coercion", "total"): (0.0, -1.0),
+}
+STRATEGY_FOR_TYPE = {"limited": "inducement", "greedy": "socialization", "total": "coercion"}
+
+
+def management_effect(strategy: str, true_type: str, effects: dict[str, float], leverage: float) -> tuple[float, float]:
+    """Change in a spoiler's (resolve, capacity) for one month of a custodian's strategy.
+
+    ``effects`` holds the registry's sizes: inducement, socialization, coercion and backfire.
+    Coercion scales with the custodian's leverage; a wrong strategy backfires.
+    """
+    dr, dc = _MANAGEMENT[(strategy, true_type)]
+    size = effects[strategy]
+    if strategy == "coercion":
+        size *= leverage
+    resolve = dr * (effects["backfire"] if dr > 0 else size)
+    capacity = dc * (effects["backfire"] if dc > 0 else size)
+    return resolve, capacity
+
+
+# --- implementation (Walter 2002; Fortna 2008; seed 001) -------------------------------------------
+def commitment_target(trust_other: float, addressed: float, public_support: float, hardliners: float, support_weight: float) -> float:
+    """Genuine commitment a signatory's situation justifies.
+
+    Trust in the other side and grievances addressed by implementation carry it; public support
+    and a sense of inclusion (civil society, local mechanisms) buffer it; hardliners pull it down.
+    """
+    core = 0.5 * trust_other + 0.5 * addressed
+    return clip01((1.0 - support_weight) * core + support_weight * public_support + 0.25 - 0.3 * hardliners)
+
+
+def violation_probability(commitment: float, hardliners: float, propensity: float, deterrence: float) -> float:
+    """Monthly chance a signatory violates: low commitment, hardliners, and no one to deter it."""
+    return clip01(propensity * (1.0 - commitment) * (0.5 + hardliners) * (1.0 - deterrence))

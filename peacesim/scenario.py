@@ -1,0 +1,207 @@
+"""Scenario files: reading, validating against the registry, and applying overrides.
+
+A scenario is a TOML file with a ``[scenario]`` table (title, description, learning points,
+sources), a ``[parameters]`` table of model-wide overrides, and arrays of tables for the actors:
+``[[party]]``, ``[[spoiler]]``, ``[[mediator]]``, ``[[diplomat]]`` and ``[[local]]``. Every value is
+checked against :mod:`peacesim.params`; an error names the file, the field, the value and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .params import ACTOR_FIELDS, REGISTRY, coerce, defaults, parse_assignment
+
+__all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario"]
+
+_META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note"}
+
+
+def scenario_dir() -> Path:
+    """The folder of shipped scenarios (``scenarios/`` at the project root, or packaged copies)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "scenarios", here / "scenarios"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "scenarios"
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: metadata, model-wide parameters and the actors by kind."""
+
+    name: str
+    title: str
+    description: str
+    params: dict[str, Any]
+    actors: dict[str, list[dict[str, Any]]]
+    learning_points: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    note: str = ""
+    path: str = ""
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "--set") -> Scenario:
+        """A copy with overrides applied and validated.
+
+        ``overrides`` maps a parameter name to a value, or is a list of ``name=value`` texts.
+        A model-wide name (``handover_quality``) sets that parameter; ``KIND.FIELD`` (``mediator.skill``)
+        sets the field for every actor of that kind.
+        """
+        if not overrides:
+            return self
+        items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(t, where=where) for t in overrides)
+        new = copy.deepcopy(self)
+        for name, value in items:
+            if "." in name:
+                kind, _, fname = name.partition(".")
+                if kind not in ACTOR_FIELDS:
+                    raise InputError(f"{where}: unknown actor kind {kind!r} in {name!r}; allowed: {', '.join(ACTOR_FIELDS)}")
+                spec = ACTOR_FIELDS[kind].get(fname)
+                if spec is None or fname in ("name", "count"):
+                    allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
+                    raise InputError(f"{where}: unknown field {fname!r} for {kind}; allowed: {allowed}")
+                v = coerce(spec, value, where=where)
+                for actor in new.actors[kind]:
+                    actor[fname] = v
+                continue
+            spec = REGISTRY.get(name)
+            if spec is None:
+                raise InputError(f"{where}: unknown parameter {name!r}; see 'peacesim params' for the list")
+            new.params[name] = coerce(spec, value, where=where)
+        _check_consistency(new, where=where)
+        return new
+
+    def counts(self) -> dict[str, int]:
+        """How many actors of each kind (local mechanisms counted individually)."""
+        out = {k: len(v) for k, v in self.actors.items()}
+        out["local"] = sum(a["count"] for a in self.actors["local"])
+        return out
+
+
+def list_scenarios() -> list[Path]:
+    """The shipped scenario files, sorted by name."""
+    return sorted(scenario_dir().glob("*.toml"))
+
+
+def resolve_scenario(ref: str | Path) -> Path:
+    """Turn a short name (``reference``) or a path into the scenario file's path."""
+    p = Path(ref)
+    if p.suffix == ".toml" or p.exists() or "/" in str(ref):
+        if not p.is_file():
+            raise InputError(f"{ref}: scenario file not found")
+        return p
+    candidate = scenario_dir() / f"{ref}.toml"
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(q.stem for q in list_scenarios())
+    raise InputError(f"{ref}: no such scenario; shipped scenarios are: {names}")
+
+
+def load_scenario(ref: str | Path | Scenario) -> Scenario:
+    """Read and validate a scenario by short name, path or (passed through) Scenario object."""
+    if isinstance(ref, Scenario):
+        return ref
+    path = resolve_scenario(ref)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    return scenario_from_dict(raw, where=where, default_name=path.stem)
+
+
+def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", default_name: str = "scenario") -> Scenario:
+    """Validate a scenario given as a dictionary with the layout of the TOML file."""
+    allowed_top = {"scenario", "parameters", *ACTOR_FIELDS}
+    for key in raw:
+        if key not in allowed_top:
+            raise InputError(f"{where}: unknown section [{key}]; allowed: {', '.join(sorted(allowed_top))}")
+    meta = raw.get("scenario", {})
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: [scenario] must be a table")
+    for key in meta:
+        if key not in _META_FIELDS:
+            raise InputError(f"{where}: unknown field scenario.{key}; allowed: {', '.join(sorted(_META_FIELDS))}")
+    params = defaults()
+    given = raw.get("parameters", {})
+    if not isinstance(given, dict):
+        raise InputError(f"{where}: [parameters] must be a table")
+    for name, value in given.items():
+        spec = REGISTRY.get(name)
+        if spec is None:
+            raise InputError(f"{where}: unknown parameter parameters.{name}; see 'peacesim params' for the list")
+        params[name] = coerce(spec, value, where=f"{where}: parameters")
+    actors: dict[str, list[dict[str, Any]]] = {}
+    for kind, fields in ACTOR_FIELDS.items():
+        entries = raw.get(kind, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise InputError(f"{where}: {kind} must be written as [[{kind}]] tables")
+        actors[kind] = []
+        for i, entry in enumerate(entries):
+            label = f"{where}: {kind} #{i + 1}"
+            record = {}
+            for fname, value in entry.items():
+                spec = fields.get(fname)
+                if spec is None:
+                    raise InputError(f"{label}: unknown field {fname!r}; allowed: {', '.join(fields)}")
+                record[fname] = coerce(spec, value, where=label)
+            for fname, spec in fields.items():
+                if fname not in record:
+                    if spec.required:
+                        raise InputError(f"{label}: missing field {fname!r} ({spec.meaning})")
+                    record[fname] = spec.default
+            actors[kind].append(record)
+    text = lambda k, d="": meta.get(k, d)  # noqa: E731
+    for k in ("title", "description", "note", "name"):
+        if not isinstance(text(k), str):
+            raise InputError(f"{where}: scenario.{k} = {text(k)!r} must be a text")
+    for k in ("learning_points", "sources"):
+        v = meta.get(k, [])
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise InputError(f"{where}: scenario.{k} must be a list of texts")
+    scen = Scenario(
+        name=text("name") or default_name,
+        title=text("title") or default_name,
+        description=text("description").strip(),
+        params=params,
+        actors=actors,
+        learning_points=list(meta.get("learning_points", [])),
+        sources=list(meta.get("sources", [])),
+        note=text("note").strip(),
+        path=where,
+    )
+    _check_consistency(scen, where=where)
+    return scen
+
+
+def _check_consistency(scen: Scenario, *, where: str) -> None:
+    """Rules that involve more than one field: names, references between actors, minimum cast."""
+    parties = scen.actors["party"]
+    at_table = [p for p in parties if p["at_table"]]
+    if len(at_table) < 2:
+        raise InputError(f"{where}: party: at least two parties with at_table = true are needed, found {len(at_table)}")
+    seen: set[str] = set()
+    for kind, entries in scen.actors.items():
+        for a in entries:
+            if a["name"] in seen:
+                raise InputError(f"{where}: {kind}: name {a['name']!r} is used twice; actor names must be unique")
+            seen.add(a["name"])
+    party_names = {p["name"] for p in parties}
+    for kind in ("mediator", "diplomat"):
+        for a in scen.actors[kind]:
+            if a["bias_toward"] and a["bias_toward"] not in party_names:
+                raise InputError(
+                    f"{where}: {kind} {a['name']!r}: bias_toward = {a['bias_toward']!r} is not a party; "
+                    f"allowed: '' or one of {', '.join(sorted(party_names))}"
+                )
+    leads = [m for m in scen.actors["mediator"] if m["lead"]]
+    if len(leads) > 1:
+        raise InputError(f"{where}: mediator: lead = true is set for {len(leads)} mediators; at most one may lead")
