@@ -90,6 +90,9 @@ class PeaceModel(mesa.Model):
         for tp, spec in zip(self.mediators + self.diplomats, a["mediator"] + a["diplomat"]):
             tp.bias_toward = party_index.get(spec["bias_toward"]) if spec["bias_toward"] else None
         self.third_parties: list[ThirdParty] = self.mediators + self.diplomats
+        for tp in self.third_parties:
+            # Channels are fixed by who may talk to proscribed groups (seed 003).
+            tp.reach = frozenset(q.idx for q in self.parties if tp.can_talk_to(q))
 
         # Local mechanisms: agents for identity, arrays for the vectorised monthly rule.
         self.locals: list[LocalMechanism] = []
@@ -130,6 +133,10 @@ class PeaceModel(mesa.Model):
         self.trust = self._initial_trust()
         self.at_table = [q for q in self.parties if q.at_table]
         self._pair_index = [(q.idx, r.idx) for q in self.at_table for r in self.at_table if q is not r]
+        self._table_rows = [q.idx for q in self.at_table]
+        self._tp_cols = [tp.idx for tp in self.third_parties]
+        self._local_dirty = True
+        self._gap_cols: list[int] = []
         self._retained = rules.retained_share(p.institutional_share, p.handover_quality, p.team_continuity)
 
         # Process state.
@@ -218,33 +225,42 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ funding (ODD 7.4)
     def fund(self) -> None:
+        """Grants end, are renewed or lapse into gaps; support thins after signature (ODD 7.4)."""
         p = self.p
         renewal = p.renewal_probability
         if self.phase is Phase.IMPLEMENTATION:
             renewal *= p.post_signature_support
-        lapsed, resumed = self.funding.step(p.grant_length, renewal, p.gap_months, p.contingency_fund)
-        if lapsed.size:
-            self.counters["funding_gaps"] += int(lapsed.size)
-            gaps = self.funding.gap_left
-            for s in lapsed[lapsed < self._n_tp]:
-                tp = self.third_parties[s]
-                self.events.add(self.month, "funding_lapse", (tp.name,), months=int(gaps[s]))
-            n_local = int(np.count_nonzero((lapsed >= self._n_tp) & (lapsed < self._programme_stream)))
+        fs = self.funding
+        lapsed, resumed = fs.step(self.month, p.grant_length, renewal, p.gap_months, p.contingency_fund)
+        if lapsed:
+            self.counters["funding_gaps"] += len(lapsed)
+            n_local = 0
+            for s in lapsed:
+                if s < self._n_tp:
+                    self.events.add(self.month, "funding_lapse", (self.third_parties[s].name,),
+                                    months=fs.months_left_in_gap(s, self.month))
+                elif s == self._programme_stream:
+                    if self.phase is Phase.IMPLEMENTATION:
+                        self.events.add(self.month, "programme_lapse", (), months=fs.months_left_in_gap(s, self.month))
+                else:
+                    n_local += 1
             if n_local:
                 self.events.add(self.month, "local_funding_lapse", (), count=n_local)
-            if lapsed[-1] == self._programme_stream and self.phase is Phase.IMPLEMENTATION:
-                self.events.add(self.month, "programme_lapse", (), months=int(gaps[self._programme_stream]))
-        for s in resumed[resumed < self._n_tp]:
-            self.events.add(self.month, "funding_resumed", (self.third_parties[s].name,))
-        funded = self.funding.funded
-        self.local_funded_now = self.local_has_funding & (self._local_stream >= 0)
-        if self.local_funded_now.any():
-            self.local_funded_now[self.local_has_funding] = funded[self._local_stream[self.local_has_funding]]
-        # Relationships of third parties in a gap decay (nobody is there to keep them).
-        for tp in self.third_parties:
-            if not funded[tp.stream]:
-                col = self.trust[:, tp.idx]
-                col += p.gap_trust_decay * (p.trust_baseline - col)
+        for s in resumed:
+            if s < self._n_tp:
+                self.events.add(self.month, "funding_resumed", (self.third_parties[s].name,))
+        funded = fs.funded
+        if fs.changed:
+            has = self.local_has_funding
+            if has.any():
+                self.local_funded_now = has.copy()
+                self.local_funded_now[has] = funded[self._local_stream[has]]
+                self._local_dirty = True
+            self._gap_cols = [tp.idx for tp in self.third_parties if not funded[tp.stream]]
+        if self._gap_cols:
+            # Relationships of third parties in a gap decay: nobody is there to keep them.
+            cols = self.trust[:, self._gap_cols]
+            self.trust[:, self._gap_cols] = cols + p.gap_trust_decay * (p.trust_baseline - cols)
 
     # ------------------------------------------------------------------ rotation (ODD 7.3)
     def rotate_staff(self) -> None:
@@ -279,6 +295,7 @@ class PeaceModel(mesa.Model):
         """Group the active third parties into negotiating tables under the coordination strategy."""
         p = self.p
         strategy = p.coordination
+        self._tp_trust = self.trust[self._table_rows][:, self._tp_cols].mean(axis=0).tolist() if self._tp_cols else []
         active_m = [m for m in self.mediators if m.active]
         quasi = [d for d in self.diplomats if d.quasi and d.active]
         support_d = [d for d in self.diplomats if d.active and not d.quasi]
@@ -307,11 +324,12 @@ class PeaceModel(mesa.Model):
         return max(active, key=lambda m: m.skill * m.knowledge + m.leverage)
 
     def _party_trust(self, tp: ThirdParty) -> float:
-        return float(self.trust[[q.idx for q in self.at_table], tp.idx].mean())
+        """Mean trust of the main parties in a third party (computed once a month for all)."""
+        return self._tp_trust[tp.stream]
 
     def _table(self, leader, members, diplomats, *, coordinated: bool, competing: int) -> Table:
         p = self.p
-        channels = {q.idx for q in self.parties for m in members if m.can_talk_to(q)}
+        channels = set().union(*(m.reach for m in members))
         e_lead = leader.effectiveness(self._party_trust(leader))
         if coordinated:
             support = sum(m.effectiveness(self._party_trust(m)) for m in members if m is not leader)
@@ -322,7 +340,7 @@ class PeaceModel(mesa.Model):
             levs = sorted((x.leverage for x in members + diplomats), reverse=True)
             lev = rules.clip01(levs[0] + 0.25 * sum(levs[1:]))
             for d in diplomats:
-                channels |= {q.idx for q in self.parties if d.can_talk_to(q)}
+                channels |= d.reach
         else:
             eff = e_lead
             lev = rules.diluted_leverage(leader.leverage, competing, p.leverage_dilution)
@@ -343,14 +361,14 @@ class PeaceModel(mesa.Model):
                 continue
             lev = d.leverage * d.knowledge
             for q in self.parties:
-                if not d.can_talk_to(q) and not war:
+                if q.idx not in d.reach and not war:
                     continue
                 favoured = d.bias_toward == q.idx
                 weight = (1.0 - d.bias) if (d.bias_toward is not None and not favoured) else 1.0
                 if war:
                     # Pressure lands hardest on the side the diplomat does not favour.
                     self._pressure[q.idx] += p.pressure_rate * lev * d.pressure_share * (1.0 if not favoured else 1.0 - d.bias)
-                if d.can_talk_to(q):
+                if q.idx in d.reach:
                     inc[q.idx] += lev * (1.0 - d.pressure_share) * weight
                 if d.bias_toward is not None and not favoured:
                     t[q.idx, d.idx] = max(0.0, t[q.idx, d.idx] - p.bias_trust_cost * d.bias)
@@ -366,7 +384,7 @@ class PeaceModel(mesa.Model):
             if not m.active:
                 continue
             gain = g * m.skill * m.knowledge
-            reach = [q for q in self.at_table if m.can_talk_to(q)]
+            reach = [q for q in self.at_table if q.idx in m.reach]
             for q in reach:
                 if m.bias_toward is not None and m.bias_toward != q.idx:
                     t[q.idx, m.idx] = max(0.0, t[q.idx, m.idx] - p.bias_trust_cost * m.bias)
@@ -412,35 +430,49 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ local mechanisms (ODD 7.8)
     def local_mechanisms(self) -> None:
+        """Local dispute resolution, public support, early warning, linkage and exposure (seeds 000, 001, 003)."""
         p = self.p
+        conflict_factor = 1.0 if self.phase is Phase.CONFLICT else 0.6
         if not self.locals:
             self.public_support = self.local_strength = self.early_warning = 0.0
-            self.local_violence = p.local_violence_base * (1.0 if self.phase is Phase.CONFLICT else 0.6)
+            self.local_violence = p.local_violence_base * conflict_factor
             return
+        if self._local_dirty:
+            self._local_aggregates()
+        self.local_violence = p.local_violence_base * (1.0 - self.local_strength) * conflict_factor
+        rng = self.rng
+        # Vertical linkage: multi-track mediators link one more mechanism to track I now and then.
+        if self.phase is not Phase.CONSOLIDATED and self._n_unlinked:
+            for m in self.mediators:
+                if m.links_local and m.active and rng.random() < p.linking_rate:
+                    free = np.flatnonzero(~self.local_linked)
+                    if free.size:
+                        li = int(free[rng.integers(free.size)])
+                        self.local_linked[li] = True
+                        self._local_dirty = True
+                        self.events.add(self.month, "local_linked", (m.name, self.locals[li].name))
+        # Drawn into the national process without protection, a mechanism becomes a target (seed 003).
+        if self._exposed.size and self.spoilers:
+            threat = min(1.0, sum(s.capacity * s.resolve for s in self.spoilers if not s.inside))
+            k = int(rng.binomial(self._exposed.size, p.target_risk * threat))
+            if k:
+                hit = rng.choice(self._exposed, size=k, replace=False)
+                self.local_capacity[hit] *= 0.5
+                self._local_dirty = True
+                self.events.add(self.month, "local_targeted", (), count=k)
+
+    def _local_aggregates(self) -> None:
+        """Recompute what the local mechanisms add up to; only needed when one of them changed."""
+        p = self.p
         eff = self.local_capacity * np.where(self.local_funded_now, 1.0, p.unfunded_capacity)
         legit = eff * self.local_legitimacy
         linked = self.local_linked
         self.local_strength = rules.saturating(float(legit.sum()), 0.5)
         self.public_support = rules.saturating(float((legit * (0.3 + 0.7 * linked)).sum()), 0.5)
         self.early_warning = p.early_warning * rules.saturating(float(eff[linked].sum()), 1.0)
-        self.local_violence = p.local_violence_base * (1.0 - self.local_strength) * (1.0 if self.phase is Phase.CONFLICT else 0.6)
-        # Vertical linkage: multi-track mediators link one more mechanism to track I now and then.
-        if self.phase is not Phase.CONSOLIDATED and not linked.all():
-            for m in self.mediators:
-                if m.links_local and m.active and self.rng.random() < p.linking_rate:
-                    free = np.flatnonzero(~self.local_linked)
-                    if free.size:
-                        li = int(free[self.rng.integers(free.size)])
-                        self.local_linked[li] = True
-                        self.events.add(self.month, "local_linked", (m.name, self.locals[li].name))
-        # Drawn into the national process without protection, a mechanism becomes a target (seed 003).
-        exposed = self.local_linked & ~self.local_protected & (self.local_capacity > 0.05)
-        if exposed.any() and self.spoilers:
-            threat = min(1.0, sum(s.capacity * s.resolve for s in self.spoilers if not s.inside))
-            hit = exposed & (self.rng.random(exposed.size) < p.target_risk * threat)
-            if hit.any():
-                self.local_capacity[hit] *= 0.5
-                self.events.add(self.month, "local_targeted", (), count=int(hit.sum()))
+        self._n_unlinked = int((~linked).sum())
+        self._exposed = np.flatnonzero(linked & ~self.local_protected & (self.local_capacity > 0.05))
+        self._local_dirty = False
 
     # ------------------------------------------------------------------ ripeness (ODD 7.1)
     def perceive(self) -> None:
@@ -452,8 +484,9 @@ class PeaceModel(mesa.Model):
             for tb in tables:
                 if q.idx in tb.channels:
                     best = max(best, t[q.idx, tb.leader.idx])
-            others = [r.idx for r in self.at_table if r is not q]
-            other_trust = float(t[q.idx, others].mean()) if others else 0.0
+            row = t[q.idx]
+            others = [row[r.idx] for r in self.at_table if r is not q]
+            other_trust = float(sum(others) / len(others)) if others else 0.0
             q.perceive(best, other_trust, self.incentives[q.idx], option if q.at_table else 0.0)
 
     # ------------------------------------------------------------------ spoilers (ODD 7.6)
@@ -745,7 +778,7 @@ class PeaceModel(mesa.Model):
         weakest = min(signers, key=lambda q: q.strength)
         for q in signers:
             others = [r.idx for r in signers if r is not q]
-            trust_other = float(t[q.idx, others].mean())
+            trust_other = float(sum(t[q.idx, j] for j in others) / len(others))
             addressed = self.implementation * comp
             if q is weakest:
                 addressed *= 0.5 + 0.5 * p.power_sharing

@@ -90,7 +90,7 @@ _GLOBALS = [
     _p("battle_noise", 0.2, 0.0, 1.0, "share", "randomness of a month's battle outcome around the strength ratio", "conflict"),
     _p("victory_learning", 0.03, 0.0, 1.0, "1/month", "weight of a month's battle outcome in a party's belief in victory", "conflict"),
     _p("strength_shift", 0.01, 0.0, 0.1, "1/month", "strength a party gains (and its enemy loses) from winning a month's fighting", "conflict"),
-    _p("pain_per_violence", 0.06, 0.0, 0.5, "1/month", "pain a party accumulates per month of full-scale violence", "conflict"),
+    _p("pain_per_violence", 0.09, 0.0, 0.5, "1/month", "pain a party accumulates per month of full-scale violence", "conflict"),
     _p("pain_decay", 0.04, 0.0, 0.5, "1/month", "share of accumulated pain that fades each month", "conflict"),
     _p("local_violence_base", 0.15, 0.0, 1.0, "share", "local violence when no local mechanism resolves disputes", "conflict"),
     # ripeness (Zartman)
@@ -98,7 +98,7 @@ _GLOBALS = [
     _p("hurting_width", 0.08, 0.01, 0.5, "share", "softness of the pain-above-tolerance switch in the hurting stalemate", "ripeness"),
     _p("breakdown_ripeness", 0.25, 0.0, 0.9, "share", "ripeness below which a party at the table starts to walk away", "ripeness"),
     _p("breakdown_months", 6, 1, 36, "months", "months a party stays below breakdown ripeness before talks collapse", "ripeness"),
-    _p("proposal_cooldown", 6, 1, 36, "months", "months a mediator waits after a proposal before making another", "ripeness"),
+    _p("proposal_cooldown", 9, 1, 36, "months", "months a mediator waits after a proposal before making another", "ripeness"),
     _p("estimate_error", 0.15, 0.0, 0.5, "share", "standard deviation of a newcomer's error in estimating ripeness", "ripeness"),
     # trust
     _p("trust_baseline", 0.25, 0.0, 1.0, "share", "trust level that relationships drift toward without contact", "trust"),
@@ -149,7 +149,7 @@ _GLOBALS = [
     _p("dispute_setback", 0.04, 0.0, 0.5, "share", "implementation lost to an unresolved dispute", "implementation"),
     _p("commitment_drift", 0.08, 0.0, 1.0, "1/month", "monthly pull of a signatory's genuine commitment toward what trust and support justify", "implementation"),
     _p("pressure_decay", 0.06, 0.0, 1.0, "1/month", "monthly fading of commitment that came from pressure, without follow-through", "implementation"),
-    _p("violation_propensity", 0.12, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
+    _p("violation_propensity", 0.18, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
     _p("retaliation", 0.6, 0.0, 1.0, "share", "violence a distrustful signatory returns for a violation or a blamed attack", "implementation"),
     _p("relapse_violence", 0.3, 0.0, 1.0, "share", "violence between signatories that counts as fighting again", "implementation"),
     _p("relapse_months", 3, 1, 24, "months", "months that violence must stay above relapse level for relapse", "implementation"),
