@@ -1,0 +1,153 @@
+"""Unit tests of each rule function, with hand-computed expectations."""
+
+import math
+
+import numpy as np
+import pytest
+
+from peacesim import rules
+
+
+def test_hurting_is_half_at_tolerance_and_switches_with_width():
+    assert rules.hurting(0.5, 0.5, 0.1) == pytest.approx(0.5)
+    # one width above tolerance: logistic(1)
+    assert rules.hurting(0.6, 0.5, 0.1) == pytest.approx(1 / (1 + math.exp(-1)))
+    assert rules.hurting(0.0, 0.9, 0.01) == 0.0
+    assert rules.hurting(1.0, 0.1, 0.01) == 1.0
+
+
+def test_mhs_needs_both_pain_and_no_expectation_of_victory():
+    # hurting but sure to win: no mutually hurting stalemate
+    assert rules.mutually_hurting_stalemate(0.9, 0.3, 0.05, 1.0) == 0.0
+    # hurting (~1) and no hope of winning: full stalemate
+    assert rules.mutually_hurting_stalemate(0.9, 0.3, 0.05, 0.0) == pytest.approx(1.0, abs=1e-5)
+    assert rules.mutually_hurting_stalemate(0.5, 0.5, 0.1, 0.4) == pytest.approx(0.5 * 0.6)
+
+
+def test_way_out_weights_and_option():
+    # base = 0.6*0.5 + 0.4*0.25 = 0.4; with incentive weight 0.25 and incentives 0.8: 0.75*0.4 + 0.25*0.8
+    assert rules.way_out(0.5, 0.25, 0.8, 0.25) == pytest.approx(0.5)
+    # a negotiated text half written closes a quarter of the remaining gap
+    assert rules.way_out(0.5, 0.25, 0.8, 0.25, option=0.5) == pytest.approx(0.5 + 0.25 * 0.5)
+    assert rules.way_out(1, 1, 1, 0.5, option=1) == 1.0
+
+
+def test_ripeness_is_geometric_mean_and_zero_without_either_part():
+    assert rules.ripeness(0.64, 0.25) == pytest.approx(0.4)
+    assert rules.ripeness(0.0, 1.0) == 0.0
+    assert rules.ripeness(1.0, 0.0) == 0.0
+
+
+def test_effective_ripeness_closes_the_gap_by_push():
+    assert rules.effective_ripeness(0.4, 0.5) == pytest.approx(0.7)
+    assert rules.effective_ripeness(0.4, 0.0) == 0.4
+
+
+def test_battle_win_probability():
+    assert rules.battle_win_probability(0.6, 0.2, 0.0) == pytest.approx(0.75)
+    assert rules.battle_win_probability(0.6, 0.2, 1.0) == pytest.approx(0.5)
+    assert rules.battle_win_probability(0.6, 0.2, 0.2) == pytest.approx(0.1 + 0.8 * 0.75)
+
+
+def test_victory_belief_from_win_rate():
+    assert rules.victory_belief(0.5) == pytest.approx(0.3)
+    assert rules.victory_belief(0.6) == pytest.approx(0.6)
+    assert rules.victory_belief(0.3) == 0.0
+    assert rules.victory_belief(0.9) == 1.0
+    assert rules.victory_belief(rules.win_rate_for_belief(0.45)) == pytest.approx(0.45)
+    assert rules.update_win_rate(0.5, True, 0.1) == pytest.approx(0.55)
+    assert rules.update_win_rate(0.5, False, 0.1) == pytest.approx(0.45)
+
+
+def test_pain_update():
+    # 0.4 * 0.9 + 0.1 * 0.5 * 0.8 + 0.02
+    assert rules.update_pain(0.4, 0.5, 0.1, 0.1, 0.8, 0.02) == pytest.approx(0.36 + 0.04 + 0.02)
+    assert rules.update_pain(0.99, 1.0, 0.5, 0.0, 1.2, 0.3) == 1.0
+
+
+def test_drift_moves_trust_toward_baseline_in_place():
+    t = np.array([[1.0, 0.0], [0.5, 0.2]])
+    rules.drift_toward(t, 0.2, 0.5)
+    np.testing.assert_allclose(t, [[0.6, 0.1], [0.35, 0.2]])
+
+
+def test_retained_share_and_handover():
+    # institution keeps 0.3; of the personal 0.7, handover 0.5 plus continuity 0.2 of the other half
+    assert rules.retained_share(0.3, 0.5, 0.2) == pytest.approx(0.3 + 0.7 * (0.5 + 0.5 * 0.2))
+    assert rules.retained_share(0.0, 0.0, 0.0) == 0.0
+    assert rules.retained_share(1.0, 0.0, 0.0) == 1.0
+    out = rules.handover(np.array([0.8, 0.1]), 0.2, 0.5)
+    np.testing.assert_allclose(out, [0.5, 0.15])
+
+
+def test_context_knowledge_ramps_linearly():
+    assert rules.context_knowledge(0, 0.4, 8) == pytest.approx(0.4)
+    assert rules.context_knowledge(4, 0.4, 8) == pytest.approx(0.7)
+    assert rules.context_knowledge(8, 0.4, 8) == 1.0
+    assert rules.context_knowledge(0, 0.4, 0) == 1.0
+
+
+def test_support_gain_saturates():
+    assert rules.support_gain(0.5, 0.0, 1.0) == 0.5
+    assert rules.support_gain(0.5, 1.0, 1.0) == pytest.approx(0.5 + 0.5 * (1 - math.exp(-1)))
+    assert rules.support_gain(0.5, 100.0, 1.0) == pytest.approx(1.0)
+
+
+def test_coordination_efficiency_by_strategy():
+    assert rules.coordination_efficiency(1, 0.1, "hierarchical") == 1.0
+    assert rules.coordination_efficiency(5, 0.1, "none") == 1.0
+    assert rules.coordination_efficiency(3, 0.1, "hierarchical") == pytest.approx(1 / 1.2)
+    assert rules.coordination_efficiency(3, 0.1, "contact_group") == pytest.approx(1 / 1.14)
+    # network: pairs grow quadratically: (n-1)n/4 = 1.5 for n = 3; 5 for n = 5
+    assert rules.coordination_efficiency(3, 0.1, "network") == pytest.approx(1 / 1.15)
+    assert rules.coordination_efficiency(5, 0.1, "network") < rules.coordination_efficiency(5, 0.1, "hierarchical")
+
+
+def test_diluted_leverage():
+    assert rules.diluted_leverage(0.6, 0, 0.5) == 0.6
+    assert rules.diluted_leverage(0.6, 2, 0.5) == pytest.approx(0.3)
+
+
+def test_attack_probability_clusters_at_milestones_and_fragile_trust():
+    base = rules.attack_probability(0.1, 0.5, 1.0, False, 3.0, 0.5)
+    assert base == pytest.approx(0.1 * 1.0 * 0.8 * 1.0)
+    assert rules.attack_probability(0.1, 0.5, 1.0, True, 3.0, 0.5) == pytest.approx(3 * base)
+    assert rules.attack_probability(0.1, 0.5, 1.0, False, 3.0, 0.1) > base
+    assert rules.attack_probability(0.1, 0.5, 0.0, True, 3.0, 0.1) == 0.0
+    assert rules.attack_probability(1.0, 1.0, 1.0, True, 10.0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "strategy,kind,sign_resolve,sign_capacity",
+    [
+        ("inducement", "limited", -1, 0),
+        ("inducement", "greedy", -1, 0),
+        ("inducement", "total", +1, +1),  # inducing a total spoiler emboldens it (Stedman 1997)
+        ("socialization", "greedy", -1, 0),
+        ("socialization", "total", 0, 0),
+        ("coercion", "total", 0, -1),
+        ("coercion", "limited", +1, 0),
+    ],
+)
+def test_management_effect_signs_follow_stedman(strategy, kind, sign_resolve, sign_capacity):
+    effects = {"inducement": 0.1, "socialization": 0.05, "coercion": 0.2, "backfire": 0.04}
+    dr, dc = rules.management_effect(strategy, kind, effects, leverage=0.5)
+    assert np.sign(dr) == sign_resolve
+    assert np.sign(dc) == sign_capacity
+
+
+def test_management_effect_sizes():
+    effects = {"inducement": 0.1, "socialization": 0.05, "coercion": 0.2, "backfire": 0.04}
+    assert rules.management_effect("inducement", "limited", effects, 0.5) == pytest.approx((-0.1, 0.0))
+    assert rules.management_effect("inducement", "total", effects, 0.5) == pytest.approx((0.04, 0.04))
+    # coercion scales with leverage
+    assert rules.management_effect("coercion", "total", effects, 0.5) == pytest.approx((0.0, -0.1))
+
+
+def test_commitment_target_and_violation_probability():
+    # core = 0.5*0.6 + 0.5*0.2 = 0.4; 0.7*0.4 + 0.3*0.5 + 0.25 - 0.3*0.2
+    assert rules.commitment_target(0.6, 0.2, 0.5, 0.2, 0.3) == pytest.approx(0.28 + 0.15 + 0.25 - 0.06)
+    assert rules.commitment_target(0.0, 0.0, 0.0, 1.0, 0.3) == 0.0
+    assert rules.violation_probability(0.5, 0.5, 0.2, 0.0) == pytest.approx(0.2 * 0.5 * 1.0)
+    assert rules.violation_probability(0.5, 0.5, 0.2, 1.0) == 0.0
+    assert rules.violation_probability(1.0, 1.0, 1.0, 0.0) == 0.0
