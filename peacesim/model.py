@@ -93,6 +93,8 @@ class PeaceModel(mesa.Model):
         for tp in self.third_parties:
             # Channels are fixed by who may talk to proscribed groups (seed 003).
             tp.reach = frozenset(q.idx for q in self.parties if tp.can_talk_to(q))
+            tp.reach_rows = np.array([q.idx for q in self.parties if q.at_table and q.idx in tp.reach], dtype=np.int64)
+            tp.disfavoured = np.array([q.idx != tp.bias_toward for q in self.parties if q.at_table and q.idx in tp.reach], dtype=float)
 
         # Local mechanisms: agents for identity, arrays for the vectorised monthly rule.
         self.locals: list[LocalMechanism] = []
@@ -376,22 +378,29 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ facilitation (ODD 7.2)
     def facilitate(self) -> None:
-        """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003."""
+        """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003.
+
+        Trust of each main party it can reach in the mediator rises by ``gain`` of the gap to 1,
+        trust between those parties by half that (shuttling); a biased mediator loses the trust
+        of the parties it does not favour.
+        """
         p = self.p
         t = self.trust
         g = p.facilitation_gain
         for m in self.mediators:
             if not m.active:
                 continue
+            rows = m.reach_rows
+            if not rows.size:
+                continue
             gain = g * m.skill * m.knowledge
-            reach = [q for q in self.at_table if q.idx in m.reach]
-            for q in reach:
-                if m.bias_toward is not None and m.bias_toward != q.idx:
-                    t[q.idx, m.idx] = max(0.0, t[q.idx, m.idx] - p.bias_trust_cost * m.bias)
-                t[q.idx, m.idx] += gain * (1.0 - t[q.idx, m.idx])
-                for r in reach:
-                    if r is not q:
-                        t[q.idx, r.idx] += 0.5 * gain * (1.0 - t[q.idx, r.idx])
+            col = t[rows, m.idx]
+            if m.bias_toward is not None and m.bias > 0:
+                col = np.maximum(0.0, col - p.bias_trust_cost * m.bias * m.disfavoured)
+            t[rows, m.idx] = col + gain * (1.0 - col)
+            block = t[np.ix_(rows, rows)]
+            # the diagonal is 1, so self-trust is unchanged
+            t[np.ix_(rows, rows)] = block + 0.5 * gain * (1.0 - block)
 
     # ------------------------------------------------------------------ fighting (ODD 7.1)
     def fight(self) -> None:
