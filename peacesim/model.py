@@ -731,6 +731,9 @@ class PeaceModel(mesa.Model):
                 q.genuine = q.ripeness
                 q.pressured = q.eff_ripeness - q.ripeness
                 q.commitment = q.eff_ripeness
+                # Concessions extracted by pressure strengthen the party's hardliners (seed 001:
+                # agreements signed under international pressure; Beardsley 2008).
+                q.hardliners = min(1.0, q.hardliners + p.pressure_backlash * q.pressured)
             else:
                 q.genuine = q.pressured = q.commitment = 0.0
         self.set_phase(Phase.IMPLEMENTATION)
