@@ -168,7 +168,7 @@ class PeaceModel(mesa.Model):
         self._pressure = [0.0] * len(self.parties)
         self._blamed_attacks = 0
         self.counters = dict(talks_opened=0, premature_proposals=0, breakdowns=0, attacks=0, foiled=0,
-                             rotations=0, funding_gaps=0, forum_shifts=0, leaks=0, violations=0)
+                             rotations=0, funding_gaps=0, local_funding_gaps=0, forum_shifts=0, leaks=0, violations=0)
         self.recorder = Recorder(self, p.months)
 
     # ------------------------------------------------------------------ set-up
@@ -235,10 +235,10 @@ class PeaceModel(mesa.Model):
         fs = self.funding
         lapsed, resumed = fs.step(self.month, p.grant_length, renewal, p.gap_months, p.contingency_fund)
         if lapsed:
-            self.counters["funding_gaps"] += len(lapsed)
             n_local = 0
             for s in lapsed:
                 if s < self._n_tp:
+                    self.counters["funding_gaps"] += 1
                     self.events.add(self.month, "funding_lapse", (self.third_parties[s].name,),
                                     months=fs.months_left_in_gap(s, self.month))
                 elif s == self._programme_stream:
@@ -247,6 +247,7 @@ class PeaceModel(mesa.Model):
                 else:
                     n_local += 1
             if n_local:
+                self.counters["local_funding_gaps"] += n_local
                 self.events.add(self.month, "local_funding_lapse", (), count=n_local)
         for s in resumed:
             if s < self._n_tp:
@@ -544,7 +545,7 @@ class PeaceModel(mesa.Model):
         if phase is Phase.IMPLEMENTATION:
             setback = min(self.implementation, p.attack_setback * (0.5 + capacity))
             self.implementation -= setback
-        if not attributed and phase is not Phase.CONFLICT:
+        if not attributed and phase in (Phase.TALKS, Phase.IMPLEMENTATION):
             # Nobody can say who did it: the parties suspect each other (Kydd & Walter 2002).
             for i, j in self._pair_index:
                 self.trust[i, j] = max(0.0, self.trust[i, j] - p.attack_trust_cost)

@@ -7,6 +7,8 @@ its unit and where the rule that uses it comes from (see docs/ODD.md for the fun
 
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ __all__ = [
     "coerce",
     "defaults",
     "parse_assignment",
+    "did_you_mean",
 ]
 
 COORDINATION_STRATEGIES = ("none", "hierarchical", "network", "contact_group")
@@ -299,7 +302,7 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
                 raise bad() from None
         if not isinstance(value, (int, float)):
             raise bad()
-        if value != value:  # NaN
+        if not math.isfinite(value):
             raise bad()
         if k == "int":
             if float(value) != int(value):
@@ -317,6 +320,12 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
     if not isinstance(value, str):
         raise bad()
     return value
+
+
+def did_you_mean(name: str, options) -> str:
+    """' (did you mean X?)' for the closest known name, or ''."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse_assignment(text: str, *, where: str = "--set") -> tuple[str, str]:

@@ -94,7 +94,7 @@ class Recorder:
             float(f[proj].mean()) if proj.any() else 1.0, int(m.local_linked.sum()), m.public_support,
         ]
         for q in m.parties:
-            values += [q.eff_ripeness, q.commitment, q.pain, q.victory_belief]
+            values += [q.ripeness, q.commitment, q.pain, q.victory_belief]
         self.data[row] = values
         self.rows = row + 1
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .params import ACTOR_FIELDS, REGISTRY, coerce, defaults, parse_assignment
+from .params import ACTOR_FIELDS, REGISTRY, coerce, defaults, did_you_mean, parse_assignment
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario"]
 
@@ -67,12 +67,15 @@ class Scenario:
                     allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
                     raise InputError(f"{where}: unknown field {fname!r} for {kind}; allowed: {allowed}")
                 v = coerce(spec, value, where=where)
+                if not new.actors[kind]:
+                    raise InputError(f"{where}: {name} = {value!r}: the scenario has no {kind} actors to set")
                 for actor in new.actors[kind]:
                     actor[fname] = v
                 continue
             spec = REGISTRY.get(name)
             if spec is None:
-                raise InputError(f"{where}: unknown parameter {name!r}; see 'peacesim params' for the list")
+                raise InputError(f"{where}: unknown parameter {name!r} = {value!r}{did_you_mean(name, REGISTRY)}; "
+                                 "see 'peacesim params' for the list")
             new.params[name] = coerce(spec, value, where=where)
         _check_consistency(new, where=where)
         return new
@@ -92,7 +95,7 @@ def list_scenarios() -> list[Path]:
 def resolve_scenario(ref: str | Path) -> Path:
     """Turn a short name (``reference``) or a path into the scenario file's path."""
     p = Path(ref)
-    if p.suffix == ".toml" or p.exists() or "/" in str(ref):
+    if isinstance(ref, Path) or p.suffix == ".toml" or "/" in str(ref) or "\\" in str(ref):
         if not p.is_file():
             raise InputError(f"{ref}: scenario file not found")
         return p
@@ -137,7 +140,8 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
     for name, value in given.items():
         spec = REGISTRY.get(name)
         if spec is None:
-            raise InputError(f"{where}: unknown parameter parameters.{name}; see 'peacesim params' for the list")
+            raise InputError(f"{where}: unknown parameter parameters.{name} = {value!r}{did_you_mean(name, REGISTRY)}; "
+                             "see 'peacesim params' for the list")
         params[name] = coerce(spec, value, where=f"{where}: parameters")
     actors: dict[str, list[dict[str, Any]]] = {}
     for kind, fields in ACTOR_FIELDS.items():
@@ -151,7 +155,9 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
             for fname, value in entry.items():
                 spec = fields.get(fname)
                 if spec is None:
-                    raise InputError(f"{label}: unknown field {fname!r}; allowed: {', '.join(fields)}")
+                    who = entry.get("name", "?")
+                    raise InputError(f"{label} ({who!r}): unknown field {fname!r} = {value!r}"
+                                     f"{did_you_mean(fname, fields)}; allowed: {', '.join(fields)}")
                 record[fname] = coerce(spec, value, where=label)
             for fname, spec in fields.items():
                 if fname not in record:
@@ -204,4 +210,5 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
                 )
     leads = [m for m in scen.actors["mediator"] if m["lead"]]
     if len(leads) > 1:
-        raise InputError(f"{where}: mediator: lead = true is set for {len(leads)} mediators; at most one may lead")
+        names = ", ".join(repr(m["name"]) for m in leads)
+        raise InputError(f"{where}: mediator: lead = true is set for {len(leads)} mediators ({names}); at most one may lead")

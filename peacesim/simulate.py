@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
     if overrides:
         scen = scen.with_overrides(overrides)
     if extra:
-        scen = scen.with_overrides(extra, where="months")
+        scen = scen.with_overrides(extra, where="run_scenario(months=...)")
     return scen
 
 
@@ -49,8 +50,9 @@ def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | No
         ``series``, ``episodes`` and ``events`` (pandas DataFrames) and ``outcome`` (a dict).
         ``result.narrative()`` renders the story only when asked.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed = {seed!r} is not allowed; expected a whole number >= 0")
+    seed = int(seed)
     scen = prepare(scenario, months=months, overrides=overrides)
     model = PeaceModel(scen, rng=seed)
     model.run()

@@ -172,3 +172,27 @@ def test_ten_times_the_actors_runs():
         a["count"] *= 10
     r = peacesim.run_scenario(scen, seed=1, months=60)
     assert len(r.series) == 60
+
+
+def test_numpy_integer_seeds_are_accepted():
+    a = peacesim.run_scenario("reference", seed=np.int64(4), months=24)
+    b = peacesim.run_scenario("reference", seed=4, months=24)
+    pd.testing.assert_frame_equal(a.series, b.series)
+    assert a.seed == 4 and type(a.seed) is int
+
+
+def test_setting_a_field_of_a_kind_the_scenario_lacks_is_an_error():
+    from peacesim.errors import InputError
+    from peacesim.scenario import load_scenario
+
+    scen = load_scenario("reference")
+    scen.actors["spoiler"] = []
+    with pytest.raises(InputError, match="no spoiler actors"):
+        scen.with_overrides({"spoiler.capacity": 0.5})
+
+
+def test_unknown_parameter_suggests_the_closest_name():
+    from peacesim.errors import InputError
+
+    with pytest.raises(InputError, match="did you mean 'handover_quality'"):
+        peacesim.run_scenario("reference", seed=1, overrides={"handover_qualty": 0.5})

@@ -1,0 +1,335 @@
+"""The ``peacesim`` command: a thin layer of subcommands over the library.
+
+``peacesim run`` is :func:`peacesim.simulate.run_scenario` followed by
+:func:`peacesim.output.write_run`; ``scenarios``, ``params`` and ``show`` print what
+:mod:`peacesim.scenario` and :mod:`peacesim.params` hold. Bad input (a scenario file, an option)
+is reported as one line ``peacesim: error: ...`` with exit status 2 and nothing written; any other
+exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .params import ACTOR_FIELDS, REGISTRY, Param
+
+__all__ = ["main", "build_parser"]
+
+PROG = "peacesim"
+KEY_EVENT_LINES = 25  # key events printed by 'peacesim run'; all of them go to narrative.txt
+
+
+# ---------------------------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------------------------
+def _parse_seed(text: str) -> int:
+    try:
+        seed = int(text.strip())
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise InputError(f"--seed: {text!r} is not allowed; expected a whole number >= 0")
+    return seed
+
+
+def _default_out(scenario_name: str, seed: int) -> Path:
+    safe = re.sub(r"[^\w.-]+", "_", scenario_name).strip("._") or "scenario"
+    return Path("results") / f"{safe}-seed{seed}"
+
+
+def _check_out(out: Path) -> None:
+    """Fail before running if the results cannot go to ``out``."""
+    if out.exists():
+        if not out.is_dir():
+            raise InputError(f"--out: {out} exists and is not a folder")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise InputError(f"--out: {out} is not writable")
+        return
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"--out: cannot create {out}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out: cannot create {out}: {parent} is not writable")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .narrative import render, summary
+    from .output import write_run
+    from .scenario import load_scenario
+    from .simulate import run_scenario
+
+    # Validate everything before running or writing anything.
+    seed = _parse_seed(args.seed)
+    scen = load_scenario(args.scenario)
+    scen = scen.with_overrides(args.set, where="--set")
+    if args.months is not None:
+        scen = scen.with_overrides({"months": args.months}, where="--months")
+    out = Path(args.out) if args.out is not None else _default_out(scen.name, seed)
+    _check_out(out)
+
+    result = run_scenario(scen, seed=seed)
+
+    inputs: dict[str, Any] = {"scenario": args.scenario, "overrides": list(args.set)}
+    if args.months is not None:
+        inputs["months"] = scen.params["months"]
+    try:
+        files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
+    except OSError as exc:
+        raise InputError(f"--out: cannot write results to {out}: {exc}") from None
+
+    if args.quiet:
+        return 0
+    print(summary(result))
+    key = render(result.events)
+    if key:
+        print()
+        print("Key events:")
+        for line in key[:KEY_EVENT_LINES]:
+            print(textwrap.fill(line, _width(), initial_indent="  ", subsequent_indent="      ",
+                                break_on_hyphens=False))
+        if len(key) > KEY_EVENT_LINES:
+            print(f"  ... {len(key) - KEY_EVENT_LINES} more key events; all {len(result.events)} events are in "
+                  f"{files['narrative.txt']}")
+    print()
+    print(f"Files written to {out}:")
+    for path in files.values():
+        print(f"  {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios, show
+# ---------------------------------------------------------------------------------------------
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from .scenario import list_scenarios, load_scenario
+
+    paths = list_scenarios()
+    width = max((len(p.stem) for p in paths), default=0)
+    for path in paths:
+        print(f"{path.stem:<{width}}  {load_scenario(path).title}")
+    return 0
+
+
+def _width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((100, 24)).columns) - 1)
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    width = _width()
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "\n\n".join(textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent) for p in paras)
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(textwrap.fill(" ".join(s.split()), _width(), initial_indent="  - ", subsequent_indent="    ")
+                     for s in items)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .params import defaults
+    from .scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    print(scen.title)
+    print(f"  ({scen.name}: {scen.path})")
+    if scen.description:
+        print()
+        print(_wrap(scen.description))
+    if scen.learning_points:
+        print()
+        print("Learning points:")
+        print(_bullets(scen.learning_points))
+    if scen.sources:
+        print()
+        print("Sources:")
+        print(_bullets(scen.sources))
+    if scen.note:
+        print()
+        print(_wrap(f"Note: {scen.note}"))
+    print()
+    print("Actors:")
+    counts = scen.counts()
+    width = max(len(k) for k in counts)
+    for kind, entries in scen.actors.items():
+        names = ", ".join(a["name"] if a.get("count", 1) == 1 else f"{a['name']} ({a['count']})" for a in entries)
+        head = f"  {kind:<{width}}  {counts[kind]:>3}  "
+        print(textwrap.fill(names, _width(), initial_indent=head, subsequent_indent=" " * len(head),
+                            break_on_hyphens=False) if names
+              else head.rstrip())
+    base = defaults()
+    changed = {k: v for k, v in scen.params.items() if v != base[k]}
+    print()
+    if changed:
+        print("Parameters set by the scenario (others at their defaults, see 'peacesim params'):")
+        w = max(len(k) for k in changed)
+        for k, v in changed.items():
+            print(f"  {k:<{w}} = {_value(v)}   (default {_value(base[k])})")
+    else:
+        print("All model-wide parameters at their defaults (see 'peacesim params').")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# params
+# ---------------------------------------------------------------------------------------------
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v) if v == "" else v
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _allowed(p: Param) -> str:
+    if p.kind in ("float", "int"):
+        lo = "?" if p.low is None else _value(p.low if p.kind == "float" else int(p.low))
+        hi = "?" if p.high is None else _value(p.high if p.kind == "float" else int(p.high))
+        return f"{lo} .. {hi}"
+    if p.kind == "bool":
+        return "true/false"
+    if p.kind == "choice":
+        return ", ".join(p.choices)
+    return "text"
+
+
+def _param_sections() -> list[tuple[str, str, list[tuple[str, Param]]]]:
+    """(group key, header, [(name, Param)]): model-wide parameters by group, then actor fields by kind.
+
+    An actor kind may share its key with a model-wide group ('local'); ``--group local`` shows both.
+    """
+    groups: dict[str, list[tuple[str, Param]]] = {}
+    for name, p in REGISTRY.items():
+        groups.setdefault(p.group or "other", []).append((name, p))
+    sections = [(g, f"[{g}]", entries) for g, entries in groups.items()]
+    for kind, fields in ACTOR_FIELDS.items():
+        sections.append((kind, f"[[{kind}]]", [(f"{kind}.{name}", p) for name, p in fields.items()]))
+    return sections
+
+
+def _group_names() -> list[str]:
+    return list(dict.fromkeys(key for key, _, _ in _param_sections()))
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    sections = _param_sections()
+    if args.group is not None:
+        if args.group not in _group_names():
+            raise InputError(f"--group: {args.group!r} is not a group; allowed: {', '.join(_group_names())}")
+        sections = [s for s in sections if s[0] == args.group]
+
+    def row(name: str, p: Param) -> tuple[str, ...]:
+        return (name, _value(p.default) + (" (required)" if p.required else ""), _allowed(p), p.unit, p.meaning)
+
+    head = ("name", "default", "allowed", "unit", "meaning")
+    rows = [row(name, p) for _, _, entries in sections for name, p in entries]
+    w = [max(len(r[i]) for r in [*rows, head]) for i in range(4)]
+    w[2] = min(w[2], 24)  # long lists of choices wrap inside their column
+    indent = sum(w) + 8
+    w.append(max(30, shutil.get_terminal_size((120, 24)).columns - 1 - indent))
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [[c] if i in (0, 1, 3) else (textwrap.wrap(c, w[i]) or [""]) for i, c in enumerate(r)]
+        out = []
+        for parts in itertools.zip_longest(*cells, fillvalue=""):
+            out.append("  ".join(f"{c:<{w[i]}}" for i, c in enumerate(parts)).rstrip())
+        return "\n".join(out)
+
+    print(line(head))
+    actor_note = False
+    for key, header, entries in sections:
+        print()
+        if key in ACTOR_FIELDS and header.startswith("[[") and not actor_note:
+            print("# Actor fields: set per actor in a scenario's [[KIND]] tables, or for every actor of")
+            print("# that kind with --set KIND.FIELD=value (name and count only in the file).")
+            actor_note = True
+        print(header)
+        for name, p in entries:
+            print(line(row(name, p)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# parser and entry point
+# ---------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``peacesim``, with one subparser per subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Agent-based simulation of peace-process dynamics.",
+        epilog="Run 'peacesim COMMAND --help' for a command's options.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser(
+        "run", help="run a scenario and write its results",
+        description="Run a scenario once and write series.csv, episodes.csv, events.csv, events.json, "
+                    "outcome.json, narrative.txt and timeline.png into the output folder.",
+    )
+    run.add_argument("scenario", metavar="SCENARIO",
+                     help="a shipped scenario's short name (see 'peacesim scenarios') or a path to a TOML file")
+    run.add_argument("--seed", default="1", metavar="N", help="random seed, a whole number >= 0 (default: 1)")
+    run.add_argument("--months", default=None, metavar="N",
+                     help=f"simulation horizon in months (default: the scenario's, normally {REGISTRY['months'].default})")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="output folder (default: results/SCENARIO-seedN)")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a model-wide parameter (handover_quality=0.8) or a field of every actor "
+                          "of a kind (mediator.skill=0.9); may repeat; see 'peacesim params'")
+    run.add_argument("--no-figure", action="store_true", help="do not draw timeline.png")
+    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.set_defaults(func=cmd_run)
+
+    scen = sub.add_parser("scenarios", help="list the shipped scenarios",
+                          description="List the shipped scenarios: short name and title.")
+    scen.set_defaults(func=cmd_scenarios)
+
+    par = sub.add_parser("params", help="list the parameters with defaults, bounds and meaning",
+                         description="List the parameter registry: name, default, allowed values, unit and "
+                                     "meaning; model-wide parameters by group, then actor fields by kind.")
+    par.add_argument("--group", metavar="G", default=None,
+                     help="only this group: " + ", ".join(_group_names()))
+    par.set_defaults(func=cmd_params)
+
+    show = sub.add_parser("show", help="describe a scenario",
+                          description="Print a scenario's title, description, learning points, sources and actors.")
+    show.add_argument("scenario", metavar="SCENARIO", help="a shipped scenario's short name or a path to a TOML file")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def _one_line(message: str) -> str:
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``peacesim`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # output piped into 'head' and the like: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,587 @@
+"""The event log as a plain-language narrative (DESIGN.md section 5: "Events: a structured log
+(month, kind, actors, numbers) that renders as a plain-language narrative").
+
+Every event kind the model emits has one entry in :data:`KIND_INFO`: a template that turns the
+event's actors and numbers into a sentence, and whether the event is a *key* event (shown by
+default) or a *minor*, frequent one (shown with ``minor=True`` or when asked for by kind).
+
+Actor names carry their article ("the government"); a sentence that begins with a name gets its
+first letter capitalised. Shares are written as percentages, trust and ripeness with two decimals.
+
+Nothing here touches files or the model: :func:`render` works on the events table alone, so it
+also renders an events table read back from disk (``values`` as JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .records import RunResult
+
+__all__ = ["KIND_INFO", "render", "render_event", "summary", "is_key_event", "current_leads"]
+
+Template = Callable[[list[str], dict[str, Any]], str]
+
+
+# ----------------------------------------------------------------------------- number formats
+def _pct(x: Any) -> str:
+    """A share in [0, 1] as a percentage: 0.688 -> '69%'."""
+    v = _num(x)
+    if v is None:
+        return "an unknown share"
+    p = 100.0 * v
+    if 0.0 < abs(p) < 0.5:
+        return "under 1%"
+    return f"{p:.0f}%"
+
+
+def _pts(x: Any) -> str:
+    """A change of a share as percentage points: 0.074 -> '7 percentage points'."""
+    v = _num(x)
+    if v is None:
+        return "some ground"
+    p = 100.0 * v
+    if 0.0 < abs(p) < 1.0:
+        return "less than one percentage point"
+    return f"{p:.0f} percentage point{'' if round(p) == 1 else 's'}"
+
+
+def _two(x: Any) -> str:
+    """Trust or ripeness with two decimals."""
+    v = _num(x)
+    return "?" if v is None else f"{v:.2f}"
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _int(x: Any, default: int = 0) -> int:
+    v = _num(x)
+    return default if v is None else int(round(v))
+
+
+def _plural(n: int, word: str, plural: str | None = None, *, zero: str | None = None) -> str:
+    count = zero if (n == 0 and zero is not None) else str(n)
+    return f"{count} {word if n == 1 else (plural or word + 's')}"
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _months(n: Any) -> str:
+    return _plural(_int(n), "month")
+
+
+def _poss(name: str) -> str:
+    """Possessive of an actor's name: 'the UN envoy' -> "the UN envoy's"."""
+    return name + ("'" if name.endswith("s") else "'s")
+
+
+def _join(names: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    names = [n for n in names if n]
+    if not names:
+        return "nobody"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def _actor(actors: list[str], k: int, fallback: str) -> str:
+    return actors[k] if len(actors) > k and actors[k] else fallback
+
+
+def _capitalise(s: str) -> str:
+    return s[:1].upper() + s[1:] if s else s
+
+
+# ----------------------------------------------------------------------------- templates
+# Each template takes the event's actors (a list of names) and its numbers (a dict) and returns
+# one sentence without the "Month N:" prefix. Keep them robust to missing numbers: an events
+# table may come from an older run or from disk.
+
+def _talks_open(a: list[str], v: dict[str, Any]) -> str:
+    s = (f"{_actor(a, 0, 'a mediator')} opens talks between the parties; the least ripe party at the "
+         f"table stands at a ripeness of {_two(v.get('ripeness'))}")
+    tables = _int(v.get("tables"), 1)
+    if tables > 1:
+        s += f", while {_plural(tables - 1, 'other table')} compete{'s' if tables == 2 else ''} for the process"
+    return s + "."
+
+
+def _signed(a: list[str], v: dict[str, Any]) -> str:
+    mediator = a[0] if a else ""
+    signers = a[1:]
+    scope = str(v.get("scope") or "")
+    what = {"comprehensive": "a comprehensive agreement",
+            "ceasefire": "a ceasefire agreement"}.get(scope, "an agreement")
+    s = f"{_join(signers)} sign {what}"
+    if mediator:
+        s += f" brokered by {mediator}"
+    left = [x for x in str(v.get("left_out") or "").split(";") if x]
+    if left:
+        s += f"; {_join(left)} {'is' if len(left) == 1 else 'are'} left out"
+    safeguards = []
+    if "verification" in v:
+        safeguards.append("a verification mechanism" if v.get("verification") else "no verification")
+    if "guarantee" in v:
+        safeguards.append("a third-party guarantee" if v.get("guarantee") else "no third-party guarantee")
+    if safeguards:
+        s += f"; it has {_join(safeguards)}"
+    if _num(v.get("inclusion")) is not None:
+        s += f"; {_pct(v.get('inclusion'))} of local mechanisms' capacity is linked to the process"
+    ps = _num(v.get("pressure_share"))
+    if ps is not None and ps >= 0.005:
+        s += f"; {_pct(ps)} of the signatories' readiness came from outside pressure"
+    return s + "."
+
+
+def _relapse(a: list[str], v: dict[str, Any]) -> str:
+    cause = v.get("cause")
+    s = "The agreement breaks down"
+    if cause:
+        s += f" ({cause})"
+    s += " and the war resumes"
+    if _num(v.get("implementation")) is not None:
+        s += f"; implementation had reached {_pct(v.get('implementation'))}"
+    return s + "."
+
+
+def _consolidated(a: list[str], v: dict[str, Any]) -> str:
+    s = "Peace consolidates: the agreement has held through the follow-up period"
+    if _num(v.get("implementation")) is not None:
+        s += f" with {_pct(v.get('implementation'))} of it implemented"
+    return s + "."
+
+
+def _ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        suf = "th"
+    else:
+        suf = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suf}"
+
+
+def _rotation(a: list[str], v: dict[str, Any]) -> str:
+    who = _actor(a, 0, "a third party")
+    s = f"{who} rotates out"
+    person = _int(v.get("person"), 0)
+    succ = f"the successor ({_ordinal(person)} in the post)" if person > 1 else "the successor"
+    if _num(v.get("share")) is not None:
+        s += f"; {succ} keeps {_pct(v.get('share'))} of the post's relationship capital"
+    before, after = _num(v.get("before")), _num(v.get("after"))
+    if before is not None and after is not None and len(a) > 1 and a[1]:
+        b, f = round(before, 2), round(after, 2)
+        if f < b:
+            s += f" — trust from {a[1]} falls from {b:.2f} to {f:.2f}"
+        elif f > b:
+            s += f" — trust from {a[1]} moves back from {b:.2f} up to {f:.2f}, toward the baseline"
+        else:
+            s += f" — trust from {a[1]} stays at {b:.2f}"
+    return s + "."
+
+
+def _lead_setback(a: list[str], v: dict[str, Any]) -> str:
+    return (f"With {_actor(a, 0, 'the lead mediator')} changing hands, the whole table waits for the new "
+            f"lead: the talks lose {_pts(v.get('lost'))} of negotiation progress.")
+
+
+def _premature(a: list[str], v: dict[str, Any]) -> str:
+    party = _actor(a, 1, "a party")
+    return (f"{_actor(a, 0, 'a mediator')} proposes talks too early: {party} is not ripe "
+            f"(ripeness {_two(v.get('ripeness'))}), and the failed proposal costs trust.")
+
+
+def _collapse(a: list[str], v: dict[str, Any]) -> str:
+    why = v.get("why")
+    return f"The talks collapse: {why}." if why else "The talks collapse."
+
+
+def _leak(a: list[str], v: dict[str, Any]) -> str:
+    tables = _int(v.get("tables"), 0)
+    s = "Word of the confidential pre-talks leaks out"
+    if tables > 1:
+        s += f", with {tables} separate tables working the conflict"
+    return s + "."
+
+
+def _forum_shift(a: list[str], v: dict[str, Any]) -> str:
+    party = _actor(a, 0, "a party")
+    old = a[1] if len(a) > 1 else ""
+    new = _actor(a, 2, "another mediator")
+    src = f" from {_poss(old)} table" if old else ""
+    return (f"At a hard moment {party} takes the process{src} to {_poss(new)} table; "
+            f"part of the negotiation progress is lost.")
+
+
+def _funding_lapse(a: list[str], v: dict[str, Any]) -> str:
+    s = f"{_poss(_actor(a, 0, 'a third party'))} grant runs out without renewal"
+    if _num(v.get("months")) is not None:
+        s += f"; it stands idle for {_months(v.get('months'))} while its relationships fade"
+    return s + "."
+
+
+def _funding_resumed(a: list[str], v: dict[str, Any]) -> str:
+    return f"{_actor(a, 0, 'a third party')} is funded again and goes back to work."
+
+
+def _local_funding_lapse(a: list[str], v: dict[str, Any]) -> str:
+    n = _int(v.get("count"), 1)
+    return f"Funding lapses for {_plural(n, 'local mechanism')}."
+
+
+def _programme_lapse(a: list[str], v: dict[str, Any]) -> str:
+    s = "The implementation programme's funding lapses"
+    if _num(v.get("months")) is not None:
+        s += f" for {_months(v.get('months'))}"
+    return s + "; implementation slows down."
+
+
+def _local_linked(a: list[str], v: dict[str, Any]) -> str:
+    return f"{_actor(a, 0, 'a mediator')} links {_actor(a, 1, 'a local mechanism')} to the national process."
+
+
+def _local_targeted(a: list[str], v: dict[str, Any]) -> str:
+    n = _int(v.get("count"), 1)
+    lose = "it loses much of its" if n == 1 else "they lose much of their"
+    return (f"Spoilers target {_plural(n, 'local mechanism')} drawn into the national process "
+            f"without protection; {lose} capacity.")
+
+
+def _milestone(a: list[str], v: dict[str, Any]) -> str:
+    level = _num(v.get("level"))
+    if level is not None and level >= 1.0:
+        return "Implementation of the agreement is complete (milestone)."
+    return f"Implementation passes {_pct(level)} (milestone)."
+
+
+def _violation(a: list[str], v: dict[str, Any]) -> str:
+    s = f"{_actor(a, 0, 'a signatory')} violates the agreement"
+    if _num(v.get("commitment")) is not None:
+        s += f" (its commitment is down to {_two(v.get('commitment'))})"
+    return s + "; the other signatories trust it less."
+
+
+_PHASE_WORDS = {
+    "conflict": " amid the fighting",
+    "talks": " during the talks",
+    "implementation": " against the agreement",
+    "consolidated": " against the consolidated peace",
+}
+
+
+def _attack(a: list[str], v: dict[str, Any]) -> str:
+    phase = str(v.get("phase") or "")
+    s = f"{_actor(a, 0, 'a spoiler')} carries out an attack{_PHASE_WORDS.get(phase, '')}"
+    notes = []
+    if phase in ("talks", "implementation", "consolidated") and "attributed" in v:
+        notes.append("it is attributed to its authors" if v.get("attributed")
+                     else "nobody can say who did it, so the parties suspect each other")
+    setback = _num(v.get("setback"))
+    if setback is not None and setback > 0:
+        notes.append(f"implementation is set back by {_pts(setback)}")
+    if notes:
+        s += "; " + "; ".join(notes)
+    return s + "."
+
+
+def _foiled(a: list[str], v: dict[str, Any]) -> str:
+    return f"Early warning from local mechanisms foils an attack by {_actor(a, 0, 'a spoiler')}."
+
+
+def _diagnosis(a: list[str], v: dict[str, Any]) -> str:
+    who = _actor(a, 0, "the custodian")
+    spoiler = _actor(a, 1, "a spoiler")
+    read, true = str(v.get("read_as") or ""), str(v.get("true_type") or "")
+    if read and true and read != true:
+        return (f"{who} misreads {spoiler} as {_a(read)} spoiler (it is {_a(true)} one); "
+                f"the wrong strategy may backfire.")
+    if read:
+        return f"{who} reads {spoiler} correctly as {_a(read)} spoiler."
+    return f"{who} reassesses {spoiler}."
+
+
+def _dispute_resolved(a: list[str], v: dict[str, Any]) -> str:
+    return "A mediator resolves an implementation dispute before it does harm."
+
+
+def _dispute_unresolved(a: list[str], v: dict[str, Any]) -> str:
+    return "An implementation dispute goes unresolved; implementation slips back and trust between the parties suffers."
+
+
+#: kind -> (template, is_key). Key events are shown by default; minor, frequent ones with
+#: ``minor=True`` or when their kind is asked for explicitly. A rotation is minor unless the
+#: post leads a negotiating table (see :func:`is_key_event`). tests/test_narrative.py checks
+#: that every kind emitted in peacesim/model.py has an entry here.
+KIND_INFO: dict[str, tuple[Template, bool]] = {
+    # the process
+    "talks_open": (_talks_open, True),
+    "premature_proposal": (_premature, True),
+    "talks_collapse": (_collapse, True),
+    "leak": (_leak, True),
+    "forum_shift": (_forum_shift, True),
+    "signed": (_signed, True),
+    "milestone": (_milestone, True),
+    "violation": (_violation, True),
+    "dispute_unresolved": (_dispute_unresolved, True),
+    "dispute_resolved": (_dispute_resolved, False),
+    "relapse": (_relapse, True),
+    "consolidated": (_consolidated, True),
+    # spoilers
+    "attack": (_attack, True),
+    "attack_foiled": (_foiled, False),
+    "diagnosis": (_diagnosis, False),
+    "local_targeted": (_local_targeted, True),
+    # third parties: rotation and funding
+    "rotation": (_rotation, False),
+    "lead_rotation_setback": (_lead_setback, True),
+    "funding_lapse": (_funding_lapse, True),
+    "funding_resumed": (_funding_resumed, False),
+    "programme_lapse": (_programme_lapse, True),
+    "local_funding_lapse": (_local_funding_lapse, False),
+    "local_linked": (_local_linked, False),
+}
+
+#: A rotation is key when the post rotating out leads the process at that moment: the current lead
+#: is the mediator named when talks open or an agreement is signed (position 0 of the actors) or
+#: the table the process moves to in a forum shift (position 2); the lead is cleared when talks
+#: collapse or an agreement ends. Rotations outside a process, or of supporting posts, are minor.
+LEAD_ROTATION_KIND = "rotation"
+_LEAD_SET: dict[str, int] = {"talks_open": 0, "signed": 0, "forum_shift": 2}
+_LEAD_CLEAR = frozenset({"talks_collapse", "relapse", "consolidated"})
+
+
+# ----------------------------------------------------------------------------- rendering
+def _actors(x: Any) -> list[str]:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return []
+    if isinstance(x, (list, tuple)):
+        return [str(s) for s in x]
+    return str(x).split(";") if str(x) else []
+
+
+def _values(x: Any) -> dict[str, Any]:
+    if isinstance(x, dict):
+        return x
+    if isinstance(x, str) and x.strip():
+        try:
+            v = json.loads(x)
+        except ValueError:
+            return {}
+        return v if isinstance(v, dict) else {}
+    return {}
+
+
+def _generic(kind: str, a: list[str], v: dict[str, Any]) -> str:
+    """Fallback for a kind without a template (should not happen: a test guards it)."""
+    who = _join([x for x in a if x]) if a else ""
+    nums = ", ".join(f"{k} {_fmt_value(x)}" for k, x in v.items())
+    s = kind.replace("_", " ")
+    if who:
+        s += f" ({who})"
+    if nums:
+        s += f": {nums}"
+    return _capitalise(s) + "."
+
+
+def _fmt_value(x: Any) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.2f}"
+    return str(x)
+
+
+def render_event(month: Any, kind: str, actors: Any, values: Any) -> str:
+    """One event as one line: 'Month 37: The UN envoy rotates out; ...'."""
+    a = _actors(actors)
+    v = _values(values)
+    info = KIND_INFO.get(kind)
+    text = info[0](a, v) if info is not None else _generic(kind, a, v)
+    return f"Month {_int(month)}: {_capitalise(text)}"
+
+
+def current_leads(events: pd.DataFrame) -> list[str]:
+    """For every event, the name of the third party leading the process at that moment ('' if none)."""
+    lead = ""
+    out = []
+    for kind, actors in zip(events["kind"], events["actors"]):
+        k = _LEAD_SET.get(kind)
+        if k is not None:
+            a = _actors(actors)
+            if len(a) > k and a[k]:
+                lead = a[k]
+        out.append(lead)
+        if kind in _LEAD_CLEAR:
+            lead = ""
+    return out
+
+
+def is_key_event(kind: str, actors: Any, lead: str = "") -> bool:
+    """Whether an event is shown by default.
+
+    KIND_INFO's flag decides, except that the rotation of the post currently leading the process
+    (``lead``) is key, and a kind without a template is shown rather than silently dropped.
+    """
+    info = KIND_INFO.get(kind)
+    if info is None:
+        return True
+    if info[1]:
+        return True
+    if kind == LEAD_ROTATION_KIND and lead:
+        a = _actors(actors)
+        return bool(a) and a[0] == lead
+    return False
+
+
+def render(events: pd.DataFrame, *, limit: int | None = None, kinds: set[str] | None = None,
+           minor: bool = False) -> list[str]:
+    """The events as plain-language lines, one per event, in the order they happened.
+
+    Parameters
+    ----------
+    events:
+        The events table of a run (columns ``month``, ``kind``, ``actors`` as ';'-joined names,
+        ``values`` as dicts or JSON text).
+    limit:
+        At most this many lines (the first ones); ``None`` for all.
+    kinds:
+        Only these kinds. Kinds named here are shown even when they are minor.
+    minor:
+        Also show minor, frequent events (funding renewals, local linkage, diagnoses, resolved
+        disputes, foiled attacks, rotations of posts that do not lead a table).
+    """
+    if limit is not None and limit <= 0:
+        return []
+    if events is None or len(events) == 0:
+        return []
+    leads = current_leads(events)
+    lines: list[str] = []
+    rows = zip(events["month"], events["kind"], events["actors"], events["values"], leads)
+    for month, kind, actors, values, lead in rows:
+        if kinds is not None:
+            if kind not in kinds:
+                continue
+        elif not minor and not is_key_event(kind, actors, lead):
+            continue
+        lines.append(render_event(month, kind, actors, values))
+        if limit is not None and len(lines) >= limit:
+            break
+    return lines
+
+
+# ----------------------------------------------------------------------------- run summary
+def _years(months: int) -> str:
+    if months < 12:
+        return _months(months)
+    y = months / 12.0
+    return f"{y:.0f} years" if abs(y - round(y)) < 0.05 else f"{y:.1f} years"
+
+
+def _count_kind(events: pd.DataFrame, kind: str) -> int:
+    if events is None or len(events) == 0:
+        return 0
+    return int((events["kind"] == kind).sum())
+
+
+def summary(result: RunResult) -> str:
+    """A short plain-language summary of one run, for a trainer's debrief."""
+    o = result.outcome
+    ev = result.events
+    lines = [f"Scenario '{result.scenario}', seed {result.seed}: {result.months} months "
+             f"({_years(int(result.months))})."]
+
+    n_ag = int(o.get("n_agreements", len(result.episodes)))
+    n_rel = int(o.get("n_relapses", 0))
+    if o.get("agreement_reached", n_ag > 0):
+        first = o.get("months_to_first_agreement")
+        s = f"Agreement reached: yes, first signed in month {_int(first)} (after {_years(_int(first))})"
+        s += f"; {_plural(n_ag, 'agreement')} in all, {_plural(n_rel, 'relapse', zero='no')} into war."
+        lines.append(s)
+        for _, e in result.episodes.iterrows():
+            lines.append("  " + _episode_line(e))
+    else:
+        lines.append("Agreement reached: no, the parties never signed.")
+
+    final = o.get("final_phase", "")
+    if o.get("consolidated"):
+        lines.append("Peace consolidated: yes.")
+    else:
+        ends = {"conflict": "in open conflict", "talks": "during talks",
+                "implementation": "with an agreement still being implemented"}.get(str(final), "")
+        lines.append(f"Peace consolidated: no; the run ends {ends or 'in an open phase'}.")
+
+    mv = _num(o.get("mean_violence"))
+    s = f"Violence: mean {mv:.2f} on a 0-1 scale" if mv is not None else "Violence: unknown"
+    split = [(o.get("months_in_conflict"), "in conflict"), (o.get("months_in_talks"), "in talks"),
+             (o.get("months_in_implementation"), "implementing an agreement")]
+    parts = [f"{_int(n)} {w}" for n, w in split if n is not None]
+    if parts:
+        s += "; months " + ", ".join(parts)
+    lines.append(s + ".")
+
+    talks = _int(o.get("talks_opened", _count_kind(ev, "talks_open")))
+    prem = _int(o.get("premature_proposals", _count_kind(ev, "premature_proposal")))
+    brk = _int(o.get("breakdowns", _count_kind(ev, "talks_collapse")))
+    lines.append(f"Talks: opened {_times(talks)}, {_plural(brk, 'collapse', zero='no')}; "
+                 f"{_plural(prem, 'premature proposal', zero='no')} cost trust.")
+
+    att = _int(o.get("attacks", _count_kind(ev, "attack")))
+    foiled = _int(o.get("foiled", _count_kind(ev, "attack_foiled")))
+    viol = _int(o.get("violations", _count_kind(ev, "violation")))
+    lines.append(f"Spoilers and violations: {_plural(att, 'attack', zero='no')} carried out and {foiled} more "
+                 f"foiled by early warning; "
+                 f"{_plural(viol, 'violation', zero='no')} of an agreement by a signatory party.")
+
+    rot = _int(o.get("rotations", _count_kind(ev, "rotation")))
+    tp_gaps = _int(o.get("funding_gaps", _count_kind(ev, "funding_lapse")))
+    local_gaps = _int(o.get("local_funding_gaps", 0))
+    prog = _count_kind(ev, "programme_lapse")
+    s = (f"Third parties: {_plural(rot, 'staff rotation')}; {_plural(tp_gaps, 'funding gap')} for mediators "
+         f"and diplomats, {_plural(local_gaps, 'gap')} for local mechanisms, {prog} for the implementation "
+         f"programme after signature.")
+    lines.append(s)
+    extra = []
+    if _int(o.get("forum_shifts")):
+        extra.append(_plural(_int(o.get("forum_shifts")), "forum shift"))
+    if _int(o.get("leaks")):
+        extra.append(_plural(_int(o.get("leaks")), "leak") + " of confidential talks")
+    if extra:
+        lines.append("Parallel processes: " + ", ".join(extra) + ".")
+    return "\n".join(lines)
+
+
+def _episode_line(e: pd.Series) -> str:
+    signers = [x for x in str(e.get("signatories") or "").split(";") if x]
+    scope = e.get("scope") or "agreement"
+    s = f"Agreement {_int(e.get('episode'))} ({scope}, month {_int(e.get('signed_month'))}"
+    if signers:
+        s += f", signed by {_join(signers)}"
+    s += "): "
+    survived = _int(e.get("months_survived"))
+    if bool(e.get("relapsed")):
+        s += f"relapsed after {_months(survived)} ({e.get('end_cause')})"
+    elif bool(e.get("consolidated")):
+        s += f"consolidated after {_months(survived)}"
+    else:
+        s += f"still holding at the horizon after {_months(survived)}"
+    impl = _num(e.get("implementation_reached"))
+    if impl is not None:
+        s += f"; {_pct(impl)} implemented"
+    return s + "."

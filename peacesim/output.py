@@ -1,0 +1,185 @@
+"""Writing one run's results to a folder: tables as CSV, events and outcome as JSON, the story, a figure.
+
+Files are built in a temporary folder beside the destination (same filesystem) and only then moved
+in, so a failure part-way (a plotting error, a full disk, an interrupt) leaves no half-written set
+of files behind. Nothing written here carries a timestamp: the same run gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .records import RunResult
+
+__all__ = ["write_run", "to_jsonable", "OUTPUT_FILES"]
+
+#: Every file :func:`write_run` may write, in the order it writes them.
+OUTPUT_FILES = (
+    "series.csv",
+    "episodes.csv",
+    "events.csv",
+    "events.json",
+    "outcome.json",
+    "narrative.txt",
+    "timeline.png",
+)
+
+
+def to_jsonable(x: Any) -> Any:
+    """``x`` as plain JSON data: numpy scalars and arrays become Python numbers and lists, NaN and
+    infinities become ``None`` (JSON has neither), sets become sorted lists, enums their names.
+
+    Raises :class:`TypeError` for anything else, rather than writing an unreadable ``repr``.
+    """
+    if x is None or isinstance(x, str):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if isinstance(x, enum.Enum):
+        return x.name
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        # sorted, so that files do not depend on string hashing
+        return sorted((to_jsonable(v) for v in x), key=lambda v: (type(v).__name__, str(v)))
+    if isinstance(x, Path):
+        return str(x)
+    if x is pd.NA or x is pd.NaT:
+        return None
+    raise TypeError(f"cannot write a value of type {type(x).__name__} as JSON: {x!r}")
+
+
+def _dumps(obj: Any, *, indent: int | None = None) -> str:
+    return json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def _split_actors(text: Any) -> list[str]:
+    if not isinstance(text, str) or not text:
+        return []
+    return text.split(";")
+
+
+def _event_records(result: RunResult) -> list[dict[str, Any]]:
+    ev = result.events
+    return [
+        {"month": int(m), "kind": str(k), "actors": _split_actors(a), "values": to_jsonable(v or {})}
+        for m, k, a, v in zip(ev["month"], ev["kind"], ev["actors"], ev["values"], strict=True)
+    ]
+
+
+def _outcome_document(result: RunResult, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    from . import __version__
+
+    doc: dict[str, Any] = {
+        "peacesim_version": __version__,
+        "scenario": result.scenario,
+        "seed": result.seed,
+        "months": result.months,
+        "parties": list(result.parties),
+        "outcome": result.outcome,
+        "params": result.params,
+    }
+    if inputs:
+        doc["inputs"] = dict(inputs)
+    return doc
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping[str, Any] | None) -> list[str]:
+    """Write every output file into ``folder``; return the names written, in order."""
+    csv = {"index": False, "lineterminator": "\n", "encoding": "utf-8"}
+    result.series.to_csv(folder / "series.csv", **csv)
+    result.episodes.to_csv(folder / "episodes.csv", **csv)
+
+    events = _event_records(result)
+    events_table = result.events.copy()
+    events_table["values"] = [_dumps(e["values"]) for e in events]
+    events_table.to_csv(folder / "events.csv", **csv)
+    # one event per line: valid JSON that still reads (and greps, and diffs) line by line
+    _write_text(folder / "events.json", "[\n" + ",\n".join(_dumps(e) for e in events) + ("\n]\n" if events else "]\n"))
+
+    _write_text(folder / "outcome.json", _dumps(_outcome_document(result, inputs), indent=2) + "\n")
+
+    from .narrative import render
+
+    lines = render(result.events, minor=True)
+    _write_text(folder / "narrative.txt", "".join(line + "\n" for line in lines))
+
+    names = ["series.csv", "episodes.csv", "events.csv", "events.json", "outcome.json", "narrative.txt"]
+    if figure:
+        from .plotting import save_timeline
+
+        save_timeline(result, folder / "timeline.png")
+        names.append("timeline.png")
+    return names
+
+
+def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = True,
+              inputs: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Write a run's results into ``out_dir`` (created if needed) and return ``{file name: path}``.
+
+    Writes ``series.csv``, ``episodes.csv``, ``events.csv`` (the ``values`` column as JSON text),
+    ``events.json``, ``outcome.json`` (the outcome with the scenario, seed, horizon, parties,
+    parameters and peacesim version), ``narrative.txt`` (every event, minor ones included) and,
+    unless ``figure`` is false, ``timeline.png``. ``inputs`` (for example the command-line
+    overrides) is stored in ``outcome.json`` as given.
+
+    All files are first written to a temporary folder beside ``out_dir`` and then moved in; if
+    anything fails, ``out_dir`` is left as it was. Files of a previous run in ``out_dir`` are
+    replaced, and an output file this run does not write (``timeline.png`` with ``figure=False``)
+    is removed so the folder never mixes two runs. Other files in ``out_dir`` are left alone.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a folder")
+    created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()  # honours the umask, unlike tempfile.mkdtemp's private 0o700
+    try:
+        names = _write_all(result, staging, figure=figure, inputs=inputs)
+        if not out.exists():
+            # one rename: the folder appears complete or not at all
+            os.rename(staging, out)
+        else:
+            for name in names:
+                os.replace(staging / name, out / name)
+            for name in OUTPUT_FILES:
+                if name not in names and (out / name).is_file():
+                    (out / name).unlink()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # innermost first; only the ones this call made, and only if empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    if staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: out / name for name in names}

@@ -1,0 +1,309 @@
+"""A timeline figure of one run (DESIGN.md section 5 outputs, drawn for a trainer or a report).
+
+Stacked panels share the month axis:
+
+(a) violence: total, and between signatories while an agreement is being implemented;
+(b) mean trust between the parties at the table, implementation progress, and negotiation
+    progress during talks;
+(c) each party's ripeness with the ripeness threshold;
+(d) third parties active (mediators and diplomats in post and funded) and the funded share of
+    project-funded actors;
+and a thin strip of event ticks (attacks, rotations, premature proposals, funding lapses).
+
+Phase bands are shaded behind every panel; agreements signed (green) and relapses (red) are
+vertical lines across all panels. Everything is drawn on a :class:`matplotlib.figure.Figure`
+without pyplot, so no global backend or figure state is touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from .records import PHASE_LABELS, slug
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .records import RunResult
+
+__all__ = ["plot_timeline", "save_timeline", "PHASE_COLOURS"]
+
+PHASE_COLOURS = {
+    "conflict": "#f3d3d0",
+    "talks": "#fbe9b7",
+    "implementation": "#d3e4f3",
+    "consolidated": "#d5ecd0",
+}
+SIGNED_COLOUR = "#1a7f37"
+RELAPSE_COLOUR = "#c62828"
+PARTY_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
+
+# Rows of the event strip: label, event kind, colour, marker.
+_EVENT_ROWS = [
+    ("attacks", "attack", "#b71c1c", "v"),
+    ("attacks foiled", "attack_foiled", "#ef9a9a", "v"),
+    ("rotations", "rotation", "#455a64", "|"),
+    ("early proposals", "premature_proposal", "#e65100", "x"),
+    ("funding lapses", "funding_lapse", "#6a1b9a", "|"),
+]
+
+_LEGEND_KW = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
+
+
+def _phase_runs(phase: pd.Series, months: np.ndarray) -> list[tuple[str, float, float]]:
+    """Contiguous runs of one phase as (label, start, end) in month coordinates (edges at .5)."""
+    labels = phase.astype(str).to_numpy()
+    runs: list[tuple[str, float, float]] = []
+    if len(labels) == 0:
+        return runs
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            runs.append((labels[start], months[start] - 0.5, months[i - 1] + 0.5))
+            start = i
+    return runs
+
+
+def _shade(ax: Axes, runs: list[tuple[str, float, float]]) -> None:
+    for label, a, b in runs:
+        ax.axvspan(a, b, color=PHASE_COLOURS.get(label, "#eeeeee"), lw=0, zorder=0)
+
+
+def _only_in(series: pd.DataFrame, column: str, phase: str) -> np.ndarray:
+    """A column with NaN outside the given phase (so the line shows only where it means something)."""
+    y = series[column].to_numpy(dtype=float).copy()
+    y[(series["phase"].astype(str) != phase).to_numpy()] = np.nan
+    return y
+
+
+def _episode_marks(result: RunResult) -> tuple[list[float], list[float]]:
+    ep = result.episodes
+    if ep is None or len(ep) == 0:
+        return [], []
+    signed = [float(m) for m in ep["signed_month"].dropna()]
+    relapsed = ep[ep["relapsed"].fillna(False).astype(bool)]
+    relapses = [float(m) for m in relapsed["end_month"].dropna()]
+    return signed, relapses
+
+
+def _events_of(result: RunResult, kind: str) -> pd.DataFrame:
+    ev = result.events
+    if ev is None or len(ev) == 0:
+        return pd.DataFrame(columns=["month", "kind", "actors", "values"])
+    return ev[ev["kind"] == kind]
+
+
+def _lead_rotations(result: RunResult) -> set[int]:
+    """Row labels of rotation events of the post leading the process at the time."""
+    from .narrative import _actors, current_leads  # one definition of "the lead" for text and plot
+
+    ev = result.events
+    if ev is None or len(ev) == 0:
+        return set()
+    leads = current_leads(ev)
+    out = set()
+    for idx, kind, actors, lead in zip(ev.index, ev["kind"], ev["actors"], leads):
+        if kind == "rotation" and lead:
+            a = _actors(actors)
+            if a and a[0] == lead:
+                out.add(idx)
+    return out
+
+
+def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | None = None,
+                  third_parties: bool = True) -> Figure:
+    """Draw a timeline of one run and return the figure.
+
+    Parameters
+    ----------
+    result:
+        A :class:`~peacesim.records.RunResult`.
+    fig:
+        A figure to draw into (cleared first); a new 12x8 inch figure at 130 dpi if ``None``.
+    title:
+        The figure title; defaults to the scenario, the seed and a one-line outcome.
+    third_parties:
+        Whether to draw the panel of third parties active and funded.
+    """
+    s = result.series
+    months = s["month"].to_numpy(dtype=float)
+    if fig is None:
+        fig = Figure(figsize=(12, 8), dpi=130)
+    else:
+        fig.clear()
+
+    n_main = 4 if third_parties else 3
+    ratios = [1.0] * n_main + [0.55]
+    axes = fig.subplots(n_main + 1, 1, sharex=True, gridspec_kw={"height_ratios": ratios, "hspace": 0.12})
+    ax_v, ax_t, ax_r = axes[0], axes[1], axes[2]
+    ax_tp = axes[3] if third_parties else None
+    ax_e = axes[-1]
+
+    runs = _phase_runs(s["phase"], months)
+    signed, relapses = _episode_marks(result)
+    for ax in axes:
+        _shade(ax, runs)
+        for m in signed:
+            ax.axvline(m, color=SIGNED_COLOUR, lw=1.6, zorder=3)
+        for m in relapses:
+            ax.axvline(m, color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), zorder=3)
+        ax.grid(axis="y", color="white", lw=0.8, zorder=1)
+        ax.tick_params(labelsize=9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+
+    # (a) violence
+    ax_v.set_label("violence")
+    ax_v.plot(months, s["violence"], color="#212121", lw=1.3, label="total violence", zorder=4)
+    if "signatory_violence" in s:
+        ax_v.plot(months, _only_in(s, "signatory_violence", "implementation"), color=RELAPSE_COLOUR, lw=1.3,
+                  label="between signatories", zorder=4)
+    ax_v.set_ylim(0, max(0.05, float(np.nanmax(s["violence"].to_numpy(dtype=float))) * 1.12) if len(s) else 1)
+    ax_v.set_ylabel("violence\n(0-1)", fontsize=10)
+    ax_v.legend(**_LEGEND_KW)
+
+    # (b) trust and progress
+    ax_t.set_label("trust")
+    ax_t.plot(months, s["trust_parties"], color="#00695c", lw=1.4, label="trust between parties", zorder=4)
+    ax_t.plot(months, _only_in(s, "negotiation_progress", "talks"), color="#f57f17", lw=1.4,
+              label="negotiation progress", zorder=4)
+    ax_t.plot(months, _only_in(s, "implementation", "implementation"), color="#1565c0", lw=1.6,
+              label="implementation", zorder=4)
+    ax_t.set_ylim(0, 1.04)
+    ax_t.set_ylabel("trust and\nprogress", fontsize=10)
+    ax_t.legend(**_LEGEND_KW)
+
+    # (c) ripeness per party
+    ax_r.set_label("ripeness")
+    parties = list(result.parties) or [c[len("ripeness_"):] for c in s.columns if c.startswith("ripeness_")]
+    for k, name in enumerate(parties):
+        col = f"ripeness_{slug(name)}"
+        if col not in s:
+            continue
+        ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=name, zorder=4,
+                  gid=f"ripeness:{name}")
+    # Commitment replaces ripeness as what matters once an agreement is signed: dotted, same colour.
+    has_commitment = False
+    for k, name in enumerate(parties):
+        col = f"commitment_{slug(name)}"
+        if col not in s:
+            continue
+        y = _only_in(s, col, "implementation")
+        if np.all(np.isnan(y) | (y <= 0)):
+            continue
+        y[y <= 0] = np.nan  # parties left out of the agreement have no commitment
+        ax_r.plot(months, y, color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.1, ls=":", zorder=4,
+                  gid=f"commitment:{name}")
+        has_commitment = True
+    thr = (result.params or {}).get("ripeness_threshold")
+    if thr is not None:
+        ax_r.axhline(float(thr), color="#424242", lw=1.0, ls="--", zorder=3,
+                     label=f"ripeness threshold ({float(thr):.2f})", gid="ripeness_threshold")
+    ax_r.set_ylim(0, 1.0)
+    ax_r.set_ylabel("ripeness /\ncommitment", fontsize=10)
+    handles, labels = ax_r.get_legend_handles_labels()
+    if has_commitment:
+        handles.append(Line2D([], [], color="#616161", lw=1.1, ls=":"))
+        labels.append("commitment to the agreement\n(dotted, party colours)")
+    ax_r.legend(handles, labels, **_LEGEND_KW)
+
+    # (d) third parties
+    if ax_tp is not None:
+        ax_tp.set_label("third parties")
+        ax_tp.step(months, s["mediators_active"], where="mid", color="#283593", lw=1.4,
+                   label="mediators active", zorder=4)
+        ax_tp.step(months, s["diplomats_active"], where="mid", color="#8e24aa", lw=1.4,
+                   label="diplomats active", zorder=4)
+        top = max(1, int(np.nanmax(s[["mediators_active", "diplomats_active"]].to_numpy(dtype=float)))) if len(s) else 1
+        ax_tp.set_ylim(-0.2, top + 0.6)
+        ax_tp.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax_tp.set_ylabel("third parties\nin post & funded", fontsize=10)
+        handles, labels = ax_tp.get_legend_handles_labels()
+        if "project_funded" in s:
+            tw = ax_tp.twinx()
+            tw.set_label("funded share")
+            tw.plot(months, s["project_funded"], color="#6d4c41", lw=1.1, ls=":", zorder=4,
+                    label="project grants running\n(share, right axis)")
+            tw.set_ylim(0, 1.08)
+            tw.yaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+            tw.tick_params(labelsize=8, colors="#6d4c41")
+            for side in ("top",):
+                tw.spines[side].set_visible(False)
+            h2, l2 = tw.get_legend_handles_labels()
+            handles, labels = handles + h2, labels + l2
+        ax_tp.legend(handles, labels, **{**_LEGEND_KW, "bbox_to_anchor": (1.06, 1.0)})
+
+    # event strip
+    ax_e.set_label("events")
+    lead_rot = _lead_rotations(result)
+    yt, yl = [], []
+    for row, (label, kind, colour, marker) in enumerate(reversed(_EVENT_ROWS)):
+        ev = _events_of(result, kind)
+        yt.append(row)
+        yl.append(label)
+        if len(ev) == 0:
+            continue
+        x = ev["month"].to_numpy(dtype=float)
+        if kind == "rotation" and lead_rot:
+            lead = ev.index.isin(list(lead_rot))
+            ax_e.scatter(x[~lead], np.full((~lead).sum(), row), marker=marker, s=40, color=colour, lw=1.0, zorder=4)
+            ax_e.scatter(x[lead], np.full(lead.sum(), row), marker="D", s=22, color="#000000", zorder=5,
+                         label="rotation of the lead")
+        else:
+            ax_e.scatter(x, np.full(len(x), row), marker=marker, s=28 if marker != "|" else 40, color=colour,
+                         lw=1.0, zorder=4)
+    ax_e.set_yticks(yt, yl, fontsize=8)
+    ax_e.set_ylim(-0.7, len(_EVENT_ROWS) - 0.3)
+    ax_e.grid(False)
+    ax_e.tick_params(axis="y", length=0)
+    if lead_rot:
+        ax_e.legend(**{**_LEGEND_KW, "fontsize": 8})
+
+    n = float(result.months or (months[-1] if len(months) else 1))
+    ax_e.set_xlim(0.5, n + 0.5)
+    ax_e.set_xlabel("month", fontsize=10)
+    ax_e.xaxis.set_major_locator(MaxNLocator(nbins=13, integer=True))
+
+    # Figure-level legend for phases and agreement markers, once.
+    present = [p for p in PHASE_LABELS if p in set(s["phase"].astype(str))] or list(PHASE_LABELS)
+    legend_items: list[Any] = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="none", label=p) for p in present]
+    legend_items += [Line2D([], [], color=SIGNED_COLOUR, lw=1.6, label="agreement signed"),
+                     Line2D([], [], color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), label="relapse")]
+    fig.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.44, 0.945), ncol=len(legend_items),
+               frameon=False, fontsize=9, handlelength=1.8, columnspacing=1.4)
+
+    fig.suptitle(title if title is not None else _default_title(result), x=0.44, y=0.985, fontsize=13)
+    fig.subplots_adjust(left=0.09, right=0.76, top=0.895, bottom=0.07)
+    for ax in axes[:-1]:
+        ax.yaxis.set_label_coords(-0.065, 0.5)  # aligned, and clear of the event strip's row labels
+    return fig
+
+
+def _default_title(result: RunResult) -> str:
+    o = result.outcome or {}
+    n_ag = int(o.get("n_agreements", len(result.episodes) if result.episodes is not None else 0))
+    n_rel = int(o.get("n_relapses", 0))
+    bits = [f"{n_ag} agreement{'s' if n_ag != 1 else ''}"]
+    if n_ag:
+        bits.append(f"{n_rel} relapse{'s' if n_rel != 1 else ''}")
+        bits.append("peace consolidated" if o.get("consolidated") else "not consolidated")
+    return f"{result.scenario} — seed {result.seed}: " + ", ".join(bits)
+
+
+def save_timeline(result: RunResult, path: str | Path, *, dpi: int = 130, title: str | None = None) -> Path:
+    """Draw the timeline of a run and write it as a PNG (or any format matplotlib knows by suffix)."""
+    path = Path(path)
+    fig = plot_timeline(result, title=title)
+    try:
+        fig.savefig(path, dpi=dpi)
+    finally:
+        fig.clear()
+    return path

@@ -1,0 +1,324 @@
+"""The command line, run for real: ``python -m peacesim`` and the installed ``peacesim`` script.
+
+Every run writes only into pytest's temporary folders. Runs shared by several tests are made once
+per module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import peacesim
+from peacesim import cli
+from peacesim.output import OUTPUT_FILES, to_jsonable, write_run
+from peacesim.params import REGISTRY
+from peacesim.scenario import list_scenarios, load_scenario
+from peacesim.simulate import run_scenario
+
+SCRIPT = Path(sys.executable).parent / "peacesim"
+COMPARED = ("series.csv", "episodes.csv", "events.csv", "events.json", "outcome.json", "narrative.txt")
+
+
+def run_module(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "peacesim", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def strict_json(path: Path):
+    """Parse JSON, refusing the NaN and Infinity that Python would otherwise accept."""
+
+    def refuse(token):
+        raise ValueError(f"{path.name}: non-standard JSON constant {token}")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Four runs of the reference scenario: seed 7 twice (module and script), seed 8, seed 7 without figure."""
+    base = tmp_path_factory.mktemp("cli_runs")
+    out = {}
+    out["a"] = base / "a", ok(run_module("run", "reference", "--seed", "7", "--out", str(base / "a")))
+    out["b"] = base / "b", ok(run_script("run", "reference", "--seed", "7", "--out", str(base / "b"), "--no-figure"))
+    out["c"] = base / "c", ok(run_module("run", "reference", "--seed", "8", "--out", str(base / "c"), "--no-figure"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def api_result():
+    return run_scenario("reference", seed=7)
+
+
+def test_console_script_is_installed():
+    assert SCRIPT.is_file(), f"{SCRIPT} missing: is the package installed in this environment?"
+
+
+def test_run_writes_all_files(runs):
+    folder, _ = runs["a"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
+    for name in OUTPUT_FILES:
+        assert (folder / name).stat().st_size > 0, name
+    assert (folder / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # no staging folder left beside the results
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["a", "b", "c"]
+
+
+def test_no_figure_skips_only_the_figure(runs):
+    folder, _ = runs["b"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(set(OUTPUT_FILES) - {"timeline.png"})
+
+
+def test_outcome_json_matches_the_python_api(runs, api_result):
+    doc = strict_json(runs["a"][0] / "outcome.json")
+    assert doc["peacesim_version"] == peacesim.__version__
+    assert doc["scenario"] == "reference"
+    assert doc["seed"] == 7
+    assert doc["months"] == REGISTRY["months"].default == len(api_result.series)
+    assert doc["parties"] == ["the government", "the armed group", "the splinter faction"]
+    assert doc["outcome"] == to_jsonable(api_result.outcome)
+    assert doc["params"] == to_jsonable(api_result.params)
+    assert set(doc["params"]) == set(REGISTRY)
+    assert doc["inputs"] == {"scenario": "reference", "overrides": []}
+
+
+def test_tables_round_trip(runs, api_result):
+    folder = runs["a"][0]
+    series = pd.read_csv(folder / "series.csv")
+    expected = api_result.series
+    assert list(series.columns) == list(expected.columns)
+    assert series["phase"].tolist() == expected["phase"].astype(str).tolist()
+    numeric = [c for c in expected.columns if c != "phase"]
+    np.testing.assert_array_equal(series[numeric].to_numpy(float), expected[numeric].to_numpy(float))
+
+    episodes = pd.read_csv(folder / "episodes.csv")
+    assert list(episodes.columns) == list(api_result.episodes.columns)
+    assert len(episodes) == len(api_result.episodes) == doc_n_agreements(folder)
+
+    events_csv = pd.read_csv(folder / "events.csv", keep_default_na=False)
+    events_json = strict_json(folder / "events.json")
+    assert len(events_csv) == len(events_json) == len(api_result.events) > 0
+    for row, ev, (month, kind, actors, values) in zip(
+        events_csv.itertuples(index=False), events_json, api_result.events.itertuples(index=False), strict=True
+    ):
+        assert row.month == ev["month"] == month
+        assert row.kind == ev["kind"] == kind
+        assert row.actors == ";".join(ev["actors"]) == actors
+        assert json.loads(row.values) == ev["values"] == to_jsonable(values)
+
+
+def doc_n_agreements(folder: Path) -> int:
+    return strict_json(folder / "outcome.json")["outcome"]["n_agreements"]
+
+
+def test_narrative_file_has_every_event(runs, api_result):
+    lines = (runs["a"][0] / "narrative.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(api_result.events)
+    assert all(line.startswith("Month ") for line in lines)
+
+
+def test_same_seed_gives_identical_files(runs):
+    a, b = runs["a"][0], runs["b"][0]
+    for name in COMPARED:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_different_seeds_differ(runs):
+    a, c = runs["a"][0], runs["c"][0]
+    assert (a / "series.csv").read_bytes() != (c / "series.csv").read_bytes()
+    assert (a / "events.csv").read_bytes() != (c / "events.csv").read_bytes()
+    assert strict_json(c / "outcome.json")["seed"] == 8
+
+
+def test_run_prints_summary_events_and_files(runs, api_result):
+    folder, proc = runs["a"]
+    from peacesim.narrative import render, summary
+
+    out = proc.stdout
+    assert out.startswith(summary(api_result))
+    key = render(api_result.events)
+    shown: list[str] = []
+    for line in out.splitlines():  # long lines are wrapped with a deeper indent
+        if line.startswith("  Month "):
+            shown.append(line.strip())
+        elif line.startswith("      ") and shown:
+            shown[-1] += " " + line.strip()
+    assert len(key) > cli.KEY_EVENT_LINES, "pick a seed with more key events than are printed"
+    assert shown == key[: cli.KEY_EVENT_LINES]
+    assert (f"... {len(key) - cli.KEY_EVENT_LINES} more key events; all {len(api_result.events)} events are in "
+            f"{folder / 'narrative.txt'}") in out
+    for name in OUTPUT_FILES:
+        assert str(folder / name) in out
+    assert proc.stderr == ""
+
+
+def test_quiet_prints_nothing(tmp_path):
+    proc = ok(run_module("run", "reference", "--out", str(tmp_path / "q"), "--quiet", "--no-figure",
+                         "--months", "24"))
+    assert proc.stdout == "" and proc.stderr == ""
+    assert (tmp_path / "q" / "outcome.json").is_file()
+
+
+def test_default_out_folder_months_and_set(tmp_path):
+    ok(run_module("run", "reference", "--seed", "3", "--months", "36", "--no-figure", "--quiet",
+                  "--set", "handover_quality=0.9", "--set", "mediator.skill=0.8", cwd=tmp_path))
+    folder = tmp_path / "results" / "reference-seed3"
+    doc = strict_json(folder / "outcome.json")
+    assert doc["seed"] == 3 and doc["months"] == 36
+    assert doc["params"]["months"] == 36
+    assert doc["params"]["handover_quality"] == 0.9
+    assert doc["inputs"]["overrides"] == ["handover_quality=0.9", "mediator.skill=0.8"]
+    assert len(pd.read_csv(folder / "series.csv")) == 36
+    # the same run from Python gives the same outcome
+    api = run_scenario("reference", seed=3, months=36, overrides=["handover_quality=0.9", "mediator.skill=0.8"])
+    assert doc["outcome"] == to_jsonable(api.outcome)
+
+
+def test_scenario_given_as_a_path(tmp_path):
+    src = load_scenario("reference").path
+    copy = tmp_path / "my case.toml"
+    copy.write_text(Path(src).read_text(encoding="utf-8"), encoding="utf-8")
+    ok(run_module("run", str(copy), "--months", "24", "--no-figure", "--quiet", cwd=tmp_path))
+    doc = strict_json(tmp_path / "results" / "my_case-seed1" / "outcome.json")
+    assert doc["scenario"] == "my case" and doc["seed"] == 1
+
+
+def test_rerun_into_same_folder_replaces_files(tmp_path):
+    out = tmp_path / "same"
+    ok(run_module("run", "reference", "--seed", "1", "--months", "24", "--out", str(out), "--quiet"))
+    assert (out / "timeline.png").is_file()
+    (out / "notes.txt").write_text("mine")
+    ok(run_module("run", "reference", "--seed", "2", "--months", "24", "--out", str(out), "--quiet", "--no-figure"))
+    assert strict_json(out / "outcome.json")["seed"] == 2
+    assert not (out / "timeline.png").exists(), "a figure from the previous run was left beside the new files"
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same"]
+
+
+def test_scenarios_lists_every_shipped_file():
+    proc = ok(run_module("scenarios"))
+    lines = proc.stdout.splitlines()
+    files = list_scenarios()
+    assert len(files) >= 6
+    assert len(lines) == len(files)
+    for line, path in zip(lines, files, strict=True):
+        name, title = line.split(maxsplit=1)
+        assert name == path.stem
+        assert title == load_scenario(path).title
+
+
+def test_params_lists_the_registry():
+    proc = ok(run_module("params"))
+    names = {line.split()[0] for line in proc.stdout.splitlines() if line and line[0].isalpha()}
+    assert set(REGISTRY) <= names
+    assert "mediator.skill" in names
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("handover_quality "))
+    p = REGISTRY["handover_quality"]
+    assert f"{p.default:g}" in row and p.unit in row and p.meaning.split()[0] in row
+
+
+def test_params_group_filters():
+    proc = ok(run_module("params", "--group", "rotation"))
+    names = {line.split()[0] for line in proc.stdout.splitlines() if line and line[0].isalpha()} - {"name"}
+    assert names == {n for n, p in REGISTRY.items() if p.group == "rotation"}
+
+
+def test_show_describes_a_scenario():
+    proc = ok(run_module("show", "reference"))
+    scen = load_scenario("reference")
+    assert proc.stdout.startswith(scen.title)
+    assert "Learning points:" in proc.stdout and "Sources:" in proc.stdout
+    for kind, n in scen.counts().items():
+        assert any(line.split()[:2] == [kind, str(n)] for line in proc.stdout.splitlines()), kind
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["scenarios"], ["params"], ["show"]], ids=lambda a: " ".join(a) or "top")
+def test_help_everywhere(args):
+    proc = ok(run_module(*args, "--help"))
+    assert proc.stdout.startswith("usage: peacesim")
+
+
+def test_script_help_and_version():
+    assert ok(run_script("--help")).stdout.startswith("usage: peacesim")
+    assert ok(run_script("--version")).stdout.strip() == f"peacesim {peacesim.__version__}"
+
+
+def test_missing_subcommand_is_a_usage_error():
+    proc = run_module()
+    assert proc.returncode == 2
+    assert "usage: peacesim" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process: failures that are bugs keep their traceback; writing is all-or-nothing.
+# ---------------------------------------------------------------------------------------------
+def test_model_bug_is_not_swallowed(monkeypatch, tmp_path):
+    import peacesim.simulate
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model bug")
+
+    monkeypatch.setattr(peacesim.simulate, "run_scenario", broken)
+    with pytest.raises(RuntimeError, match="model bug"):
+        cli.main(["run", "reference", "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_write_leaves_nothing(monkeypatch, tmp_path):
+    import peacesim.plotting
+
+    result = run_scenario("reference", seed=1, months=24)
+
+    def broken(result, path):
+        Path(path).write_bytes(b"half a figure")
+        raise RuntimeError("plotting bug")
+
+    monkeypatch.setattr(peacesim.plotting, "save_timeline", broken)
+    with pytest.raises(RuntimeError, match="plotting bug"):
+        write_run(result, tmp_path / "new" / "run")
+    assert not (tmp_path / "new").exists(), "folders created for the results were left behind"
+
+    # into an existing folder: previous files untouched
+    old = tmp_path / "old"
+    written = write_run(result, old, figure=False)
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+    other = run_scenario("reference", seed=2, months=24)
+    with pytest.raises(RuntimeError, match="plotting bug"):
+        write_run(other, old)
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    assert set(written) == set(before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # and no staging folder
+
+
+def test_write_run_returns_paths(tmp_path):
+    result = run_scenario("reference", seed=1, months=24)
+    files = write_run(result, tmp_path / "r", figure=False)
+    assert list(files) == [n for n in OUTPUT_FILES if n != "timeline.png"]
+    assert all(p.parent == tmp_path / "r" and p.is_file() for p in files.values())
+
+
+def test_to_jsonable_converts_numpy_and_nan():
+    raw = {"a": np.float64("nan"), "b": np.int64(3), "c": np.bool_(True), "d": [np.float32(0.5), float("inf")],
+           "e": np.arange(2), "f": {"z", "y"}, 1: None}
+    plain = to_jsonable(raw)
+    assert plain == {"a": None, "b": 3, "c": True, "d": [0.5, None], "e": [0, 1], "f": ["y", "z"], "1": None}
+    assert type(plain["b"]) is int and type(plain["c"]) is bool
+    json.dumps(plain, allow_nan=False)
+    with pytest.raises(TypeError, match="object"):
+        to_jsonable(object())
+

@@ -1,0 +1,188 @@
+"""The timeline figure of one run (peacesim.plotting)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib import _pylab_helpers
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+import peacesim
+from peacesim.plotting import PHASE_COLOURS, RELAPSE_COLOUR, SIGNED_COLOUR, plot_timeline, save_timeline
+
+SEEDS = range(0, 41)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return [peacesim.run_scenario("reference", seed=s) for s in SEEDS]
+
+
+@pytest.fixture(scope="module")
+def agreement_run(runs):
+    """A run with an agreement, preferably one that also relapsed."""
+    with_agreement = [r for r in runs if r.outcome["agreement_reached"]]
+    if not with_agreement:
+        pytest.skip("no reference run in seeds 0..40 reached an agreement")
+    relapsed = [r for r in with_agreement if r.outcome["n_relapses"] > 0]
+    return (relapsed or with_agreement)[0]
+
+
+@pytest.fixture(scope="module")
+def figure(agreement_run):
+    fig = plot_timeline(agreement_run)
+    FigureCanvasAgg(fig).draw()
+    return fig
+
+
+def axis(fig: Figure, label: str):
+    found = [ax for ax in fig.axes if ax.get_label() == label]
+    assert len(found) == 1, [ax.get_label() for ax in fig.axes]
+    return found[0]
+
+
+def main_axes(fig: Figure):
+    return [axis(fig, name) for name in ("violence", "trust", "ripeness", "third parties", "events")]
+
+
+def vlines_at(ax, colour: str) -> list[float]:
+    """x of the full-height vertical lines of one colour."""
+    xs = []
+    for line in ax.get_lines():
+        x = np.asarray(line.get_xdata(), dtype=float)
+        if len(x) == 2 and x[0] == x[1] and to_hex(line.get_color()) == to_hex(colour):
+            xs.append(float(x[0]))
+    return sorted(xs)
+
+
+def test_panels(figure):
+    assert len(figure.axes) >= 3
+    labels = {ax.get_label() for ax in figure.axes}
+    assert {"violence", "trust", "ripeness", "third parties", "events"} <= labels
+    shared = axis(figure, "violence").get_shared_x_axes()
+    assert all(shared.joined(axis(figure, "violence"), ax) for ax in main_axes(figure))
+
+
+def test_violence_and_trust_lines_follow_the_series(figure, agreement_run):
+    s = agreement_run.series
+    (total,) = [ln for ln in axis(figure, "violence").get_lines() if ln.get_label() == "total violence"]
+    np.testing.assert_allclose(total.get_ydata(), s["violence"].to_numpy())
+    np.testing.assert_allclose(total.get_xdata(), s["month"].to_numpy())
+    (trust,) = [ln for ln in axis(figure, "trust").get_lines() if ln.get_label() == "trust between parties"]
+    np.testing.assert_allclose(trust.get_ydata(), s["trust_parties"].to_numpy())
+    (impl,) = [ln for ln in axis(figure, "trust").get_lines() if ln.get_label() == "implementation"]
+    in_impl = (s["phase"].astype(str) == "implementation").to_numpy()
+    y = np.asarray(impl.get_ydata(), dtype=float)
+    assert np.isnan(y[~in_impl]).all() and not np.isnan(y[in_impl]).any()
+
+
+def test_one_ripeness_line_per_party_and_the_threshold(figure, agreement_run):
+    ax = axis(figure, "ripeness")
+    gids = [ln.get_gid() for ln in ax.get_lines()]
+    ripeness_gids = sorted(g for g in gids if g and g.startswith("ripeness:"))
+    assert ripeness_gids == sorted(f"ripeness:{p}" for p in agreement_run.parties)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    for party in agreement_run.parties:
+        assert party in labels
+    (thr,) = [ln for ln in ax.get_lines() if ln.get_gid() == "ripeness_threshold"]
+    assert np.allclose(thr.get_ydata(), agreement_run.params["ripeness_threshold"])
+
+
+def test_agreement_and_relapse_markers_in_every_panel(figure, agreement_run):
+    ep = agreement_run.episodes
+    signed = sorted(float(m) for m in ep["signed_month"])
+    relapses = sorted(float(m) for m in ep.loc[ep["relapsed"].astype(bool), "end_month"])
+    assert signed
+    for ax in main_axes(figure):
+        assert vlines_at(ax, SIGNED_COLOUR) == signed, ax.get_label()
+        assert vlines_at(ax, RELAPSE_COLOUR) == relapses, ax.get_label()
+
+
+def test_phase_bands_cover_the_run(figure, agreement_run):
+    s = agreement_run.series
+    phases = s["phase"].astype(str).to_numpy()
+    n_runs = 1 + int((phases[1:] != phases[:-1]).sum())
+    band_colours = {to_hex(c) for c in PHASE_COLOURS.values()}
+    for ax in main_axes(figure):
+        bands = [p for p in ax.patches if to_hex(p.get_facecolor()) in band_colours]
+        assert len(bands) == n_runs, ax.get_label()
+        assert {to_hex(p.get_facecolor()) for p in bands} == {to_hex(PHASE_COLOURS[x]) for x in set(phases)}
+    # the phase legend appears once, at figure level
+    (legend,) = figure.legends
+    texts = {t.get_text() for t in legend.get_texts()}
+    assert set(phases) <= texts and {"agreement signed", "relapse"} <= texts
+
+
+def test_event_ticks_match_the_event_log(figure, agreement_run):
+    ev = agreement_run.events
+    ax = axis(figure, "events")
+    n_points = sum(len(c.get_offsets()) for c in ax.collections)
+    shown = ev["kind"].isin(["attack", "attack_foiled", "rotation", "premature_proposal", "funding_lapse"]).sum()
+    assert n_points == shown
+    xs = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
+    assert xs == sorted(float(m) for m in ev.loc[ev["kind"].isin(
+        ["attack", "attack_foiled", "rotation", "premature_proposal", "funding_lapse"]), "month"])
+
+
+def test_title_names_scenario_and_seed(figure, agreement_run):
+    title = figure._suptitle.get_text()
+    assert agreement_run.scenario in title and f"seed {agreement_run.seed}" in title
+    fig = plot_timeline(agreement_run, title="My class run")
+    assert fig._suptitle.get_text() == "My class run"
+
+
+def test_legends_sit_outside_the_data_and_inside_the_figure(figure):
+    renderer = figure.canvas.get_renderer()
+    fig_box = figure.bbox
+    for ax in main_axes(figure)[:4]:
+        legend = ax.get_legend()
+        assert legend is not None, ax.get_label()
+        lb = legend.get_window_extent(renderer)
+        assert lb.x0 >= ax.get_window_extent(renderer).x1 - 1, ax.get_label()
+        assert lb.x1 <= fig_box.x1 + 1 and lb.y0 >= fig_box.y0 - 1, f"{ax.get_label()} legend is cut off"
+    for ax in figure.axes:  # axis labels and tick labels are not cut off at the edges
+        tb = ax.get_tightbbox(renderer)
+        assert tb.x0 >= fig_box.x0 - 1 and tb.x1 <= fig_box.x1 + 1, ax.get_label()
+
+
+def test_no_pyplot_state_and_reuse_of_a_figure(agreement_run):
+    before = _pylab_helpers.Gcf.get_num_fig_managers()
+    fig = Figure()
+    out = plot_timeline(agreement_run, fig=fig)
+    assert out is fig and len(fig.axes) >= 3
+    again = plot_timeline(agreement_run, fig=fig, third_parties=False)
+    assert again is fig
+    assert "third parties" not in {ax.get_label() for ax in fig.axes}
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == before
+
+
+def test_run_without_agreement_has_no_markers(runs):
+    r = next((r for r in runs if not r.outcome["agreement_reached"]), None)
+    if r is None:
+        pytest.skip("every reference run in seeds 0..40 reached an agreement")
+    fig = plot_timeline(r)
+    for ax in fig.axes:
+        assert vlines_at(ax, SIGNED_COLOUR) == [] and vlines_at(ax, RELAPSE_COLOUR) == []
+
+
+def test_short_run_plots(agreement_run):
+    r = peacesim.run_scenario("reference", seed=1, months=12)
+    fig = plot_timeline(r)
+    FigureCanvasAgg(fig).draw()
+    assert len(fig.axes) >= 3
+
+
+def test_save_timeline_writes_a_png(tmp_path, agreement_run):
+    path = save_timeline(agreement_run, tmp_path / "timeline.png")
+    assert path.exists()
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 50_000
+    img = matplotlib.image.imread(path)
+    h, w = img.shape[:2]
+    assert 1400 <= w <= 1800 and 900 <= h <= 1200
+    # not a blank image: many distinct colours
+    assert len(np.unique(img.reshape(-1, img.shape[2]), axis=0)) > 50
