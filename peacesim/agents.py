@@ -173,14 +173,7 @@ class Spoiler(Actor):
 
     def be_managed(self, strategy: str, leverage: float) -> None:
         """One month of a custodian's strategy; its effect depends on the true type."""
-        p = self.model.p
-        effects = {
-            "inducement": p.inducement_effect,
-            "socialization": p.socialization_effect,
-            "coercion": p.coercion_effect,
-            "backfire": p.backfire,
-        }
-        dr, dc = rules.management_effect(strategy, self.type.value, effects, leverage)
+        dr, dc = rules.management_effect(strategy, self.type.value, self.model.management_effects, leverage)
         self.resolve = rules.clip01(self.resolve + dr)
         self.capacity = rules.clip01(self.capacity + dc)
 
@@ -203,6 +196,7 @@ class ThirdParty(Actor):
         self.bias = 0.0
         self.talks_to_proscribed = False
         self.skill = 0.0
+        self.cooldown = 0  # months before this third party may propose talks again
 
     @property
     def active(self) -> bool:
@@ -256,7 +250,6 @@ class Mediator(ThirdParty):
         self.core_funded = (d["funding"] if funding == "default" else funding) == "core"
         self.links_local: bool = spec["links_local"] or self.track >= 2
         self.lead: bool = spec["lead"]
-        self.cooldown = 0
 
 
 class Diplomat(ThirdParty):
@@ -275,7 +268,6 @@ class Diplomat(ThirdParty):
         self.skill = 0.4  # a diplomat running its own initiative mediates with modest skill
         self.style = "leverage"
         self.lead = False
-        self.cooldown = 0
 
 
 class LocalMechanism(Actor):

@@ -94,6 +94,7 @@ class PeaceModel(mesa.Model):
             # Channels are fixed by who may talk to proscribed groups (seed 003).
             tp.reach = frozenset(q.idx for q in self.parties if tp.can_talk_to(q))
             tp.reach_rows = np.array([q.idx for q in self.parties if q.at_table and q.idx in tp.reach], dtype=np.int64)
+            tp.reach_block = np.ix_(tp.reach_rows, tp.reach_rows)
             tp.disfavoured = np.array([q.idx != tp.bias_toward for q in self.parties if q.at_table and q.idx in tp.reach], dtype=float)
 
         # Local mechanisms: agents for identity, arrays for the vectorised monthly rule.
@@ -147,7 +148,6 @@ class PeaceModel(mesa.Model):
         self.tables: list[Table] = []
         self.progress = 0.0
         self.talk_months = 0
-        self.pressure_acc = 0.0
         self.implementation = 0.0
         self.signatory_violence = 0.0
         self.high_violence_months = 0
@@ -169,6 +169,12 @@ class PeaceModel(mesa.Model):
         self._blamed_attacks = 0
         self.counters = dict(talks_opened=0, premature_proposals=0, breakdowns=0, attacks=0, foiled=0,
                              rotations=0, funding_gaps=0, local_funding_gaps=0, forum_shifts=0, leaks=0, violations=0)
+        self.management_effects = {
+            "inducement": p.inducement_effect,
+            "socialization": p.socialization_effect,
+            "coercion": p.coercion_effect,
+            "backfire": p.backfire,
+        }
         self.recorder = Recorder(self, p.months)
 
     # ------------------------------------------------------------------ set-up
@@ -302,20 +308,21 @@ class PeaceModel(mesa.Model):
         active_m = [m for m in self.mediators if m.active]
         quasi = [d for d in self.diplomats if d.quasi and d.active]
         support_d = [d for d in self.diplomats if d.active and not d.quasi]
-        tables: list[Table] = []
+        # Each table: (leader, members, supporting diplomats, coordinated).
+        specs: list[tuple] = []
         if strategy == "none":
-            for m in active_m:
-                tables.append(self._table(m, [m], [], coordinated=False, competing=len(active_m) + len(quasi) - 1))
+            specs = [(m, [m], [], False) for m in active_m]
         elif active_m:
             if strategy == "contact_group":
                 support_d = support_d + quasi
                 quasi = []
             lead = self._lead(active_m, strategy)
             if lead is not None:
-                tables.append(self._table(lead, active_m, support_d, coordinated=True, competing=len(quasi)))
-        for d in quasi:
-            tables.append(self._table(d, [d], [], coordinated=False, competing=len(tables) + len(quasi) - 1))
-        self.tables = tables
+                specs.append((lead, active_m, support_d, True))
+        specs += [(d, [d], [], False) for d in quasi]
+        # Every other table is a forum the parties can play against this one (leverage dilution).
+        competing = len(specs) - 1
+        self.tables = [self._table(*s, competing=competing) for s in specs]
 
     def _lead(self, active: list[Mediator], strategy: str) -> Mediator | None:
         designated = [m for m in self.mediators if m.lead]
@@ -330,7 +337,7 @@ class PeaceModel(mesa.Model):
         """Mean trust of the main parties in a third party (computed once a month for all)."""
         return self._tp_trust[tp.stream]
 
-    def _table(self, leader, members, diplomats, *, coordinated: bool, competing: int) -> Table:
+    def _table(self, leader, members, diplomats, coordinated: bool, *, competing: int) -> Table:
         p = self.p
         channels = set().union(*(m.reach for m in members))
         e_lead = leader.effectiveness(self._party_trust(leader))
@@ -346,9 +353,8 @@ class PeaceModel(mesa.Model):
                 channels |= d.reach
         else:
             eff = e_lead
-            lev = rules.diluted_leverage(leader.leverage, competing, p.leverage_dilution)
-            # Quasi-mediating diplomats outside the structure still dilute the pooled leverage.
-            lev = rules.diluted_leverage(lev, competing, p.leverage_dilution)
+            lev = leader.leverage
+        lev = rules.diluted_leverage(lev, competing, p.leverage_dilution)
         return Table(leader, members, eff, lev, channels, leader.style, coordinated)
 
     # ------------------------------------------------------------------ diplomats (ODD 7.7)
@@ -399,9 +405,10 @@ class PeaceModel(mesa.Model):
             if m.bias_toward is not None and m.bias > 0:
                 col = np.maximum(0.0, col - p.bias_trust_cost * m.bias * m.disfavoured)
             t[rows, m.idx] = col + gain * (1.0 - col)
-            block = t[np.ix_(rows, rows)]
+            ix = m.reach_block
+            block = t[ix]
             # the diagonal is 1, so self-trust is unchanged
-            t[np.ix_(rows, rows)] = block + 0.5 * gain * (1.0 - block)
+            t[ix] = block + 0.5 * gain * (1.0 - block)
 
     # ------------------------------------------------------------------ fighting (ODD 7.1)
     def fight(self) -> None:
@@ -563,7 +570,7 @@ class PeaceModel(mesa.Model):
     def manage_spoilers(self) -> None:
         """The process's custodian diagnoses each spoiler and manages it (Stedman 1997)."""
         p = self.p
-        tb = self.table if self.table is not None else (self.tables[0] if self.tables else None)
+        tb = self._current_table() or (self.tables[0] if self.tables else None)
         if tb is None or not self.spoilers:
             return
         custodian = tb.leader
@@ -603,10 +610,12 @@ class PeaceModel(mesa.Model):
         rng = self.rng
         t = self.trust
         table_ids = {q.idx for q in self.at_table}
+        for tp in self.third_parties:
+            if tp.cooldown > 0:
+                tp.cooldown -= 1
         for tb in self.tables:
             m = tb.leader
             if m.cooldown > 0:
-                m.cooldown -= 1
                 continue
             if not table_ids <= tb.channels:
                 continue  # no channel to every main party: no proposal possible
@@ -634,7 +643,6 @@ class PeaceModel(mesa.Model):
         self.table = tb
         self.progress = 0.0
         self.talk_months = 0
-        self.pressure_acc = 0.0
         for q in self.parties:
             q.low_months = 0
         self.counters["talks_opened"] += 1
@@ -679,7 +687,6 @@ class PeaceModel(mesa.Model):
         if tb is not None:
             r_min = min(q.eff_ripeness for q in self.at_table)
             self.progress += p.negotiation_rate * tb.effectiveness * r_min * (1.0 - 0.4 * p.specificity)
-            self.pressure_acc += sum(q.eff_ripeness - q.ripeness for q in self.at_table) / len(self.at_table)
         # Forum shopping: at a hard moment a party takes the process to another table.
         if hard is not None and n_tables > 1 and rng.random() < p.forum_shopping:
             alternatives = [x for x in self.tables if x is not tb and hard.idx in x.channels]

@@ -81,7 +81,7 @@ def _p(name, default, low=None, high=None, unit="", meaning="", group="", kind=N
 
 
 # ---------------------------------------------------------------------------------------------
-# Model-wide parameters. Grouped as in docs/ODD.md section 7 (submodels).
+# Model-wide parameters, grouped by topic (docs/ODD.md section 8 lists them).
 # ---------------------------------------------------------------------------------------------
 _GLOBALS = [
     # time
@@ -92,7 +92,7 @@ _GLOBALS = [
     _p("fight_intensity", 0.6, 0.0, 1.0, "share", "violence a party produces when fighting at full resolve", "conflict"),
     _p("battle_noise", 0.2, 0.0, 1.0, "share", "randomness of a month's battle outcome around the strength ratio", "conflict"),
     _p("victory_learning", 0.03, 0.0, 1.0, "1/month", "weight of a month's battle outcome in a party's belief in victory", "conflict"),
-    _p("strength_shift", 0.01, 0.0, 0.1, "1/month", "strength a party gains (and its enemy loses) from winning a month's fighting", "conflict"),
+    _p("strength_shift", 0.01, 0.0, 0.1, "1/month", "strength a party gains from winning a month's fighting (and loses from losing it)", "conflict"),
     _p("pain_per_violence", 0.09, 0.0, 0.5, "1/month", "pain a party accumulates per month of full-scale violence", "conflict"),
     _p("pain_decay", 0.04, 0.0, 0.5, "1/month", "share of accumulated pain that fades each month", "conflict"),
     _p("local_violence_base", 0.15, 0.0, 1.0, "share", "local violence when no local mechanism resolves disputes", "conflict"),
@@ -102,7 +102,7 @@ _GLOBALS = [
     _p("breakdown_ripeness", 0.25, 0.0, 0.9, "share", "ripeness below which a party at the table starts to walk away", "ripeness"),
     _p("breakdown_months", 6, 1, 36, "months", "months a party stays below breakdown ripeness before talks collapse", "ripeness"),
     _p("proposal_cooldown", 9, 1, 36, "months", "months a mediator waits after a proposal before making another", "ripeness"),
-    _p("estimate_error", 0.15, 0.0, 0.5, "share", "standard deviation of a newcomer's error in estimating ripeness", "ripeness"),
+    _p("estimate_error", 0.15, 0.0, 0.5, "share", "standard deviation of the error in estimating ripeness at zero skill and context knowledge", "ripeness"),
     # trust
     _p("trust_baseline", 0.25, 0.0, 1.0, "share", "trust level that relationships drift toward without contact", "trust"),
     _p("trust_drift", 0.02, 0.0, 0.5, "1/month", "monthly pull of trust toward the baseline", "trust"),
@@ -135,7 +135,7 @@ _GLOBALS = [
     _p("support_returns", 0.6, 0.0, 5.0, "1/mediator", "how fast the gain from supporting mediators saturates", "coordination"),
     _p("forum_shopping", 0.25, 0.0, 1.0, "probability", "monthly chance that a party facing a hard moment moves to another table", "coordination"),
     _p("leverage_dilution", 0.35, 0.0, 1.0, "share", "loss of a mediator's leverage per competing uncoordinated table", "coordination"),
-    _p("leak_risk", 0.02, 0.0, 0.2, "probability", "monthly chance, per extra uncoordinated actor, that confidential pre-talks leak", "coordination"),
+    _p("leak_risk", 0.02, 0.0, 0.2, "probability", "monthly chance, per extra negotiating table, that talks leak in their first six months", "coordination"),
     _p("joint_analysis", 0.3, 0.0, 1.0, "share", "how far joint conflict analysis cuts errors in estimating ripeness and spoiler types", "coordination"),
     _p("lead_rotation_setback", 0.3, 0.0, 1.0, "share", "share of negotiation progress lost when a hierarchical lead rotates, before handover", "coordination"),
     # negotiation and agreements
@@ -161,21 +161,21 @@ _GLOBALS = [
     _p("violence_memory", 0.5, 0.0, 0.99, "share", "share of last month's violence between signatories carried into this month", "implementation"),
     # spoilers (Stedman 1997)
     _p("attack_rate", 0.12, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
-    _p("milestone_boost", 2.5, 1.0, 10.0, "factor", "how much more likely attacks are around signature and implementation steps", "spoilers"),
+    _p("milestone_boost", 2.5, 1.0, 10.0, "factor", "how much more likely attacks are at milestones: talks opening, signature, implementation steps", "spoilers"),
     _p("attack_setback", 0.05, 0.0, 0.5, "share", "implementation lost to one spoiler attack", "spoilers"),
     _p("recruitment_rate", 0.02, 0.0, 0.2, "1/month", "growth of spoiler capacity from recruiting among the excluded", "spoilers"),
     _p("coercion_effect", 0.06, 0.0, 0.5, "1/month", "capacity a spoiler loses per month of coercion at full leverage", "spoilers"),
     _p("inducement_effect", 0.08, 0.0, 0.5, "1/month", "fall in a limited spoiler's resolve per month of inducement", "spoilers"),
     _p("socialization_effect", 0.03, 0.0, 0.5, "1/month", "fall in a greedy spoiler's resolve per month of socialization", "spoilers"),
     _p("backfire", 0.05, 0.0, 0.5, "1/month", "growth of a spoiler's capacity or resolve per month of the wrong strategy", "spoilers"),
-    _p("diagnosis_error", 0.4, 0.0, 1.0, "probability", "chance that a newcomer with no joint analysis misreads a spoiler's type", "spoilers"),
+    _p("diagnosis_error", 0.4, 0.0, 1.0, "probability", "chance of misreading a spoiler's type at zero skill and knowledge and no joint analysis", "spoilers"),
     _p("spoiler_strategy", "diagnose", meaning="custodians' strategy toward spoilers: by their diagnosis of the type, or one strategy for all",
        group="spoilers", kind="choice", choices=("diagnose", "inducement", "socialization", "coercion")),
     _p("attribution_with_verification", 0.8, 0.0, 1.0, "probability", "chance a verification mechanism attributes an attack to its real author", "spoilers"),
     _p("attribution_without", 0.25, 0.0, 1.0, "probability", "chance an attack is attributed correctly without verification", "spoilers"),
     # local mechanisms
     _p("linking_rate", 0.04, 0.0, 1.0, "probability", "monthly chance a multi-track mediator links one local mechanism to track I", "local"),
-    _p("early_warning", 0.5, 0.0, 1.0, "probability", "chance linked, funded local mechanisms at full capacity foil a spoiler attack", "local"),
+    _p("early_warning", 0.5, 0.0, 1.0, "probability", "ceiling on the chance that linked local mechanisms foil an attack (saturates with their capacity)", "local"),
     _p("target_risk", 0.005, 0.0, 0.5, "probability", "monthly chance a linked but unprotected local mechanism is targeted", "local"),
     _p("public_support_weight", 0.35, 0.0, 1.0, "share", "weight of public support and inclusion in a signatory's commitment", "local"),
     _p("unfunded_capacity", 0.4, 0.0, 1.0, "share", "share of its capacity a local mechanism keeps while unfunded", "local"),
