@@ -53,6 +53,16 @@ class FundingStreams:
         """Months until stream ``i``'s gap closes (0 if it is funded)."""
         return max(0, self.due[i] - month) if self.in_gap[i] else 0
 
+    def restart(self, i: int, month: int, grant_length: int) -> None:
+        """Give stream ``i`` a fresh grant from ``month`` (a programme funded at signature)."""
+        self._heap = [(d, j) for d, j in self._heap if j != i]
+        heapq.heapify(self._heap)
+        self.in_gap[i] = False
+        self.funded[i] = True
+        self.due[i] = month + grant_length
+        heapq.heappush(self._heap, (self.due[i], i))
+        self.changed = True
+
     def step(self, month: int, grant_length: int, renewal: float, gap_months: float,
              contingency: float) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Advance to ``month``. Returns the streams that lapsed and that resumed this month."""

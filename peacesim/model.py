@@ -745,6 +745,8 @@ class PeaceModel(mesa.Model):
             else:
                 q.genuine = q.pressured = q.commitment = 0.0
         self.set_phase(Phase.IMPLEMENTATION)
+        # Donors fund an implementation programme from signature; its renewals thin afterwards.
+        self.funding.restart(self._programme_stream, self.month, p.grant_length)
         self.signed_month = self.month
         self.implementation = 0.0
         self.signatory_violence = 0.0
