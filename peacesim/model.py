@@ -35,14 +35,18 @@ _MILESTONES = (0.25, 0.5, 0.75, 1.0)
 
 
 class Table:
-    """One negotiating table: the mediators (and diplomats) working it together this month."""
+    """One negotiating table: the mediators (and diplomats) working it together this month.
 
-    __slots__ = ("leader", "members", "effectiveness", "leverage", "channels", "style", "coordinated")
+    Membership, channels and leverage change only when funding or staff change; effectiveness
+    depends on this month's trust and context knowledge and is computed when talks need it.
+    """
 
-    def __init__(self, leader, members, effectiveness, leverage, channels, style, coordinated):
+    __slots__ = ("leader", "members", "diplomats", "leverage", "channels", "style", "coordinated")
+
+    def __init__(self, leader, members, diplomats, leverage, channels, style, coordinated):
         self.leader = leader
         self.members = members
-        self.effectiveness = effectiveness
+        self.diplomats = diplomats
         self.leverage = leverage
         self.channels = channels  # set of party indices it can talk to
         self.style = style
@@ -94,7 +98,6 @@ class PeaceModel(mesa.Model):
             # Channels are fixed by who may talk to proscribed groups (seed 003).
             tp.reach = frozenset(q.idx for q in self.parties if tp.can_talk_to(q))
             tp.reach_rows = np.array([q.idx for q in self.parties if q.at_table and q.idx in tp.reach], dtype=np.int64)
-            tp.reach_block = np.ix_(tp.reach_rows, tp.reach_rows)
             tp.disfavoured = np.array([q.idx != tp.bias_toward for q in self.parties if q.at_table and q.idx in tp.reach], dtype=float)
 
         # Local mechanisms: agents for identity, arrays for the vectorised monthly rule.
@@ -137,9 +140,9 @@ class PeaceModel(mesa.Model):
         self.at_table = [q for q in self.parties if q.at_table]
         self._pair_index = [(q.idx, r.idx) for q in self.at_table for r in self.at_table if q is not r]
         self._table_rows = [q.idx for q in self.at_table]
-        self._tp_cols = [tp.idx for tp in self.third_parties]
         self._local_dirty = True
         self._gap_cols: list[int] = []
+        self._tables_dirty = True
         self._retained = rules.retained_share(p.institutional_share, p.handover_quality, p.team_continuity)
 
         # Process state.
@@ -169,6 +172,7 @@ class PeaceModel(mesa.Model):
         self._blamed_attacks = 0
         self.counters = dict(talks_opened=0, premature_proposals=0, breakdowns=0, attacks=0, foiled=0,
                              rotations=0, funding_gaps=0, local_funding_gaps=0, forum_shifts=0, leaks=0, violations=0)
+        self._facil = self._facilitation_index()
         self.management_effects = {
             "inducement": p.inducement_effect,
             "socialization": p.socialization_effect,
@@ -193,6 +197,33 @@ class PeaceModel(mesa.Model):
                     delta = 0.3 * tp.bias * (1.0 if q.idx == tp.bias_toward else -1.0)
                     t[q.idx, tp.idx] = rules.clip01(t[q.idx, tp.idx] + delta)
         return t
+
+    def _facilitation_index(self) -> dict[str, Any] | None:
+        """Index arrays for the batched facilitation rule (fixed for the run)."""
+        rows, cols, owner, cost = [], [], [], []
+        parties = self._table_rows
+        pos = {q: k for k, q in enumerate(parties)}
+        pairs = np.zeros((len(self.mediators), len(parties), len(parties)))
+        for k, m in enumerate(self.mediators):
+            for q, dis in zip(m.reach_rows.tolist(), m.disfavoured.tolist()):
+                rows.append(q)
+                cols.append(m.idx)
+                owner.append(k)
+                cost.append(self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
+            r = [pos[q] for q in m.reach_rows.tolist()]
+            pairs[k][np.ix_(r, r)] = 1.0
+        if not rows:
+            return None
+        for k in range(len(parties)):
+            pairs[:, k, k] = 0.0  # self-trust is not built by facilitation
+        return {
+            "rows": np.array(rows), "cols": np.array(cols), "owner": np.array(owner),
+            "bias_cost": np.array(cost), "reach_pairs": pairs.reshape(len(self.mediators), -1),
+            "block_shape": (len(parties), len(parties)),
+            "skill": np.array([m.skill for m in self.mediators]),
+            "streams": np.array([m.stream for m in self.mediators]),
+            "party_block": np.ix_(parties, parties),
+        }
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -260,6 +291,7 @@ class PeaceModel(mesa.Model):
                 self.events.add(self.month, "funding_resumed", (self.third_parties[s].name,))
         funded = fs.funded
         if fs.changed:
+            self._tables_dirty = True
             has = self.local_has_funding
             if has.any():
                 self.local_funded_now = has.copy()
@@ -287,6 +319,7 @@ class PeaceModel(mesa.Model):
         t[tp.idx, :] = rules.handover(t[tp.idx, :], p.trust_baseline, share)
         t[tp.idx, tp.idx] = 1.0
         tp.rotate()
+        self._tables_dirty = True
         self.counters["rotations"] += 1
         after = t[[q.idx for q in self.at_table], tp.idx]
         k = int(np.argmax(before - after))
@@ -301,10 +334,14 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ tables and coordination (ODD 7.5)
     def form_tables(self) -> None:
-        """Group the active third parties into negotiating tables under the coordination strategy."""
-        p = self.p
-        strategy = p.coordination
-        self._tp_trust = self.trust[self._table_rows][:, self._tp_cols].mean(axis=0).tolist() if self._tp_cols else []
+        """Group the active third parties into negotiating tables under the coordination strategy.
+
+        Tables are rebuilt only when someone's funding status changed or a post rotated.
+        """
+        if not self._tables_dirty:
+            return
+        self._tables_dirty = False
+        strategy = self.p.coordination
         active_m = [m for m in self.mediators if m.active]
         quasi = [d for d in self.diplomats if d.quasi and d.active]
         support_d = [d for d in self.diplomats if d.active and not d.quasi]
@@ -333,29 +370,41 @@ class PeaceModel(mesa.Model):
             return designated[0]
         return max(active, key=lambda m: m.skill * m.knowledge + m.leverage)
 
-    def _party_trust(self, tp: ThirdParty) -> float:
-        """Mean trust of the main parties in a third party (computed once a month for all)."""
-        return self._tp_trust[tp.stream]
-
     def _table(self, leader, members, diplomats, coordinated: bool, *, competing: int) -> Table:
         p = self.p
         channels = set().union(*(m.reach for m in members))
-        e_lead = leader.effectiveness(self._party_trust(leader))
         if coordinated:
-            support = sum(m.effectiveness(self._party_trust(m)) for m in members if m is not leader)
-            support += sum(0.5 * d.leverage * d.knowledge for d in diplomats)
-            n = len(members) + (len(diplomats) if p.coordination == "contact_group" else 0)
-            eff = rules.support_gain(e_lead, support, p.support_returns)
-            eff *= rules.coordination_efficiency(n, p.coordination_cost * (1.0 - p.coordination_earmark), p.coordination)
             levs = sorted((x.leverage for x in members + diplomats), reverse=True)
             lev = rules.clip01(levs[0] + 0.25 * sum(levs[1:]))
             for d in diplomats:
                 channels |= d.reach
         else:
-            eff = e_lead
             lev = leader.leverage
         lev = rules.diluted_leverage(lev, competing, p.leverage_dilution)
-        return Table(leader, members, eff, lev, channels, leader.style, coordinated)
+        return Table(leader, members, diplomats, lev, channels, leader.style, coordinated)
+
+    def effectiveness(self, tb: Table) -> float:
+        """How much a table moves the talks this month (ODD 7.5).
+
+        A member's effectiveness is its skill and context knowledge scaled by the main parties'
+        trust in it; supporting mediators and diplomats add with diminishing returns, and
+        coordination costs grow with the number of members.
+        """
+        p = self.p
+        t = self.trust
+        rows = self._table_rows
+
+        def party_trust(tp: ThirdParty) -> float:
+            return sum(t[i, tp.idx] for i in rows) / len(rows)
+
+        e_lead = tb.leader.effectiveness(party_trust(tb.leader))
+        if not tb.coordinated:
+            return e_lead
+        support = sum(m.effectiveness(party_trust(m)) for m in tb.members if m is not tb.leader)
+        support += sum(0.5 * d.leverage * d.knowledge for d in tb.diplomats)
+        n = len(tb.members) + (len(tb.diplomats) if p.coordination == "contact_group" else 0)
+        eff = rules.support_gain(e_lead, support, p.support_returns)
+        return eff * rules.coordination_efficiency(n, p.coordination_cost * (1.0 - p.coordination_earmark), p.coordination)
 
     # ------------------------------------------------------------------ diplomats (ODD 7.7)
     def diplomacy(self) -> None:
@@ -387,28 +436,32 @@ class PeaceModel(mesa.Model):
     def facilitate(self) -> None:
         """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003.
 
-        Trust of each main party it can reach in the mediator rises by ``gain`` of the gap to 1,
-        trust between those parties by half that (shuttling); a biased mediator loses the trust
-        of the parties it does not favour.
+        Trust of each main party a mediator can reach rises by ``gain`` of its gap to 1, where
+        ``gain = facilitation_gain · skill · knowledge``; trust between two parties it reaches rises
+        by half that (shuttling); a biased mediator first loses ``bias_trust_cost · bias`` of the
+        trust of each party it does not favour. All mediators act at once, as a product of their
+        effects, so a month costs a few array operations however many mediators there are.
         """
+        fc = self._facil
+        if fc is None:
+            return
         p = self.p
         t = self.trust
-        g = p.facilitation_gain
-        for m in self.mediators:
-            if not m.active:
-                continue
-            rows = m.reach_rows
-            if not rows.size:
-                continue
-            gain = g * m.skill * m.knowledge
-            col = t[rows, m.idx]
-            if m.bias_toward is not None and m.bias > 0:
-                col = np.maximum(0.0, col - p.bias_trust_cost * m.bias * m.disfavoured)
-            t[rows, m.idx] = col + gain * (1.0 - col)
-            ix = m.reach_block
-            block = t[ix]
-            # the diagonal is 1, so self-trust is unchanged
-            t[ix] = block + 0.5 * gain * (1.0 - block)
+        funded = self.funding.funded
+        active = funded[fc["streams"]]
+        if not active.any():
+            return
+        gain = p.facilitation_gain * fc["skill"] * np.array([m.knowledge for m in self.mediators]) * active
+        # party -> mediator trust
+        rows, cols, owner, cost = fc["rows"], fc["cols"], fc["owner"], fc["bias_cost"]
+        v = np.maximum(0.0, t[rows, cols] - cost * active[owner])
+        g = gain[owner]
+        t[rows, cols] = v + g * (1.0 - v)
+        # party <-> party trust: the gap to 1 shrinks by the product of (1 - gain/2) over the
+        # mediators reaching both
+        keep = np.exp(np.log1p(-0.5 * gain) @ fc["reach_pairs"])
+        ix = fc["party_block"]
+        t[ix] = 1.0 - (1.0 - t[ix]) * keep.reshape(fc["block_shape"])
 
     # ------------------------------------------------------------------ fighting (ODD 7.1)
     def fight(self) -> None:
@@ -686,7 +739,7 @@ class PeaceModel(mesa.Model):
                 hard = q
         if tb is not None:
             r_min = min(q.eff_ripeness for q in self.at_table)
-            self.progress += p.negotiation_rate * tb.effectiveness * r_min * (1.0 - 0.4 * p.specificity)
+            self.progress += p.negotiation_rate * self.effectiveness(tb) * r_min * (1.0 - 0.4 * p.specificity)
         # Forum shopping: at a hard moment a party takes the process to another table.
         if hard is not None and n_tables > 1 and rng.random() < p.forum_shopping:
             alternatives = [x for x in self.tables if x is not tb and hard.idx in x.channels]
