@@ -131,6 +131,8 @@ _GLOBALS = [
     # coordination of parallel mediators
     _p("coordination", "hierarchical", meaning="how parallel mediators coordinate", group="coordination",
        kind="choice", choices=COORDINATION_STRATEGIES),
+    _p("mediators", 0, 0, 80, "count", "number of mediators: 0 keeps the scenario's list; n takes the first n, "
+       "cycling through the list with numbered copies when it is shorter", "coordination"),
     _p("coordination_cost", 0.08, 0.0, 0.5, "share", "effectiveness lost per additional coordinated mediator (meetings, consensus)", "coordination"),
     _p("support_returns", 0.6, 0.0, 5.0, "1/mediator", "how fast the gain from supporting mediators saturates", "coordination"),
     _p("forum_shopping", 0.25, 0.0, 1.0, "probability", "monthly chance that a party facing a hard moment moves to another table", "coordination"),

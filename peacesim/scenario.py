@@ -80,6 +80,31 @@ class Scenario:
         _check_consistency(new, where=where)
         return new
 
+    def cast(self) -> Scenario:
+        """The scenario with its actors as the model will build them.
+
+        The ``mediators`` parameter, when not 0, sets the number of mediators: the first n of the
+        scenario's list, cycling through it with numbered copies ("the mediation NGO 2") when the
+        list is shorter. Only the first copy of a designated lead keeps the lead.
+        """
+        n = self.params.get("mediators", 0)
+        base = self.actors["mediator"]
+        if not n or n == len(base):
+            return self
+        if not base:
+            raise InputError(f"{self.path or self.name}: mediators = {n}: the scenario has no mediator to copy")
+        new = copy.deepcopy(self)
+        out = []
+        for k in range(n):
+            a = dict(base[k % len(base)])
+            rnd = k // len(base)
+            if rnd:
+                a["name"] = f"{a['name']} {rnd + 1}"
+                a["lead"] = False
+            out.append(a)
+        new.actors["mediator"] = out
+        return new
+
     def counts(self) -> dict[str, int]:
         """How many actors of each kind (local mechanisms counted individually)."""
         out = {k: len(v) for k, v in self.actors.items()}

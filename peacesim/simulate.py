@@ -25,7 +25,7 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
         scen = scen.with_overrides(overrides)
     if extra:
         scen = scen.with_overrides(extra, where="run_scenario(months=...)")
-    return scen
+    return scen.cast()
 
 
 def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | None = None,

@@ -1,0 +1,321 @@
+"""Experiment design: which runs an experiment makes (DESIGN.md section 8, first layer).
+
+An experiment file (TOML) names a base scenario, the parameters to vary, replicates, a master
+seed, the outcomes to keep and whether to keep the per-month series. This module reads and
+validates it against the registry, expands the design points and derives every run's seed up
+front from the master seed with ``numpy.random.SeedSequence.spawn``. The same replicate index
+has the same seed at every design point (common random numbers), so differences between design
+points are not noise. Nothing here runs the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .params import REGISTRY, coerce, did_you_mean
+from .records import EPISODE_COLUMNS
+from .scenario import Scenario, load_scenario, resolve_scenario
+
+__all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
+
+OUTCOME_KEYS = (
+    "agreement_reached", "months_to_first_agreement", "n_agreements", "n_relapses", "consolidated",
+    "final_phase", "total_violence", "mean_violence", "months_in_conflict", "months_in_talks",
+    "months_in_implementation", "talks_opened", "premature_proposals", "breakdowns", "attacks", "foiled",
+    "rotations", "funding_gaps", "local_funding_gaps", "forum_shifts", "leaks", "violations",
+)
+_EXPERIMENT_FIELDS = {"name", "title", "question", "description", "scenario", "replicates", "master_seed", "months",
+                      "keep_series", "outcomes"}
+
+
+def experiment_dir() -> Path:
+    """The folder of shipped experiments (``experiments/`` at the project root)."""
+    return Path(__file__).resolve().parent.parent / "experiments"
+
+
+def list_experiments() -> list[Path]:
+    return sorted(experiment_dir().glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied factor: one or more parameters that take the same values together.
+
+    ``values`` holds, for each level, a tuple with one value per parameter.
+    """
+
+    name: str
+    parameters: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: its design point, replicate, seed and the parameter values that differ."""
+
+    design_point: int
+    replicate: int
+    seed: int
+    values: dict[str, Any]
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: base scenario, fixed overrides, design points, replicates, seeds."""
+
+    name: str
+    title: str
+    question: str
+    scenario: Scenario
+    fixed: dict[str, Any]
+    factors: list[Factor]
+    design: list[dict[str, Any]]
+    replicates: int
+    master_seed: int
+    keep_series: bool = False
+    outcomes: tuple[str, ...] = OUTCOME_KEYS
+    months: int | None = None
+    path: str = ""
+    source_text: str = ""
+    scenario_path: str = ""
+    scenario_text: str = ""
+    seeds: list[int] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        """The factor columns of the result tables: every varied parameter, in order."""
+        cols: list[str] = []
+        for values in self.design:
+            for k in values:
+                if k not in cols:
+                    cols.append(k)
+        return cols
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.design) * self.replicates
+
+    def runs(self) -> list[RunSpec]:
+        """Every run of the experiment, design point by design point."""
+        return [RunSpec(i, r, self.seeds[r], values) for i, values in enumerate(self.design) for r in range(self.replicates)]
+
+    def base(self) -> Scenario:
+        """The base scenario with the experiment's fixed overrides applied."""
+        scen = self.scenario.with_overrides(self.fixed, where=f"{self.path}: [parameters]")
+        if self.months is not None:
+            scen = scen.with_overrides({"months": self.months}, where=f"{self.path}: experiment.months")
+        return scen
+
+    def digest(self) -> str:
+        """Hash of the experiment's and scenario's file contents: what results belong to."""
+        h = hashlib.sha256()
+        h.update(self.source_text.encode())
+        h.update(b"\0")
+        h.update(self.scenario_text.encode())
+        return h.hexdigest()
+
+
+def derive_seeds(master_seed: int, replicates: int) -> list[int]:
+    """One seed per replicate, spawned from the master seed before any run starts."""
+    children = np.random.SeedSequence(master_seed).spawn(replicates)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
+
+
+def load_experiment(ref: str | Path) -> Experiment:
+    """Read and validate an experiment by short name (``staff_rotation``) or path."""
+    path = Path(ref)
+    if path.suffix != ".toml" and "/" not in str(ref):
+        candidate = experiment_dir() / f"{ref}.toml"
+        if candidate.is_file():
+            path = candidate
+        else:
+            names = ", ".join(p.stem for p in list_experiments())
+            raise InputError(f"{ref}: no such experiment; shipped experiments are: {names}")
+    if not path.is_file():
+        raise InputError(f"{ref}: experiment file not found")
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)
+
+
+def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,
+                         default_name: str = "experiment", source_text: str = "") -> Experiment:
+    for key in raw:
+        if key not in ("experiment", "parameters", "vary", "design"):
+            raise InputError(f"{where}: unknown section [{key}]; allowed: experiment, parameters, vary, design")
+    meta = raw.get("experiment")
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: missing [experiment] table (scenario, replicates, master_seed, ...)")
+    for key in meta:
+        if key not in _EXPERIMENT_FIELDS:
+            raise InputError(f"{where}: unknown field experiment.{key}{did_you_mean(key, _EXPERIMENT_FIELDS)}; "
+                             f"allowed: {', '.join(sorted(_EXPERIMENT_FIELDS))}")
+    scen_ref = meta.get("scenario")
+    if not isinstance(scen_ref, str) or not scen_ref:
+        raise InputError(f"{where}: experiment.scenario = {scen_ref!r} must name a scenario (short name or path)")
+    if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute():
+        scen_ref = str((base_dir / scen_ref).resolve()) if not Path(scen_ref).exists() else scen_ref
+    scen_path = resolve_scenario(scen_ref)
+    scenario = load_scenario(scen_path)
+    replicates = _whole(meta.get("replicates"), f"{where}: experiment.replicates", 1, 1_000_000)
+    master_seed = _whole(meta.get("master_seed"), f"{where}: experiment.master_seed", 0, 2**63 - 1)
+    months = meta.get("months")
+    if months is not None:
+        months = coerce(REGISTRY["months"], months, where=f"{where}: experiment")
+    keep_series = meta.get("keep_series", False)
+    if not isinstance(keep_series, bool):
+        raise InputError(f"{where}: experiment.keep_series = {keep_series!r} is not allowed; expected true or false")
+    outcomes = meta.get("outcomes", list(OUTCOME_KEYS))
+    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+        raise InputError(f"{where}: experiment.outcomes must be a list of outcome names")
+    for o in outcomes:
+        if o not in OUTCOME_KEYS:
+            raise InputError(f"{where}: experiment.outcomes: unknown outcome {o!r}{did_you_mean(o, OUTCOME_KEYS)}; "
+                             f"allowed: {', '.join(OUTCOME_KEYS)}")
+    for k in ("title", "question", "description", "name"):
+        if not isinstance(meta.get(k, ""), str):
+            raise InputError(f"{where}: experiment.{k} = {meta.get(k)!r} must be a text")
+
+    fixed_raw = raw.get("parameters", {})
+    if not isinstance(fixed_raw, dict):
+        raise InputError(f"{where}: [parameters] must be a table")
+    fixed = {name: _check_param(name, value, f"{where}: parameters") for name, value in fixed_raw.items()}
+
+    factors: list[Factor] = []
+    design: list[dict[str, Any]]
+    if "vary" in raw and "design" in raw:
+        raise InputError(f"{where}: give either [vary] (a full factorial) or [[design]] rows, not both")
+    if "design" in raw:
+        rows = raw["design"]
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+            raise InputError(f"{where}: [[design]] must be one or more tables of parameter = value")
+        design = []
+        for i, row in enumerate(rows):
+            design.append({n: _check_param(n, v, f"{where}: design row {i + 1}") for n, v in row.items()})
+    else:
+        vary = raw.get("vary", {})
+        if not isinstance(vary, dict):
+            raise InputError(f"{where}: [vary] must be a table")
+        for fname, spec in vary.items():
+            factors.append(_factor(fname, spec, f"{where}: vary.{fname}"))
+        seen: set[str] = set()
+        for f in factors:
+            for p in f.parameters:
+                if p in seen:
+                    raise InputError(f"{where}: parameter {p!r} is varied by more than one factor")
+                seen.add(p)
+        design = []
+        for combo in itertools.product(*(f.values for f in factors)):
+            point: dict[str, Any] = {}
+            for f, v in zip(factors, combo):
+                for p, pv in zip(f.parameters, v):
+                    point[p] = pv
+            design.append(point)
+    exp = Experiment(
+        name=meta.get("name") or default_name,
+        title=meta.get("title") or default_name,
+        question=meta.get("question", ""),
+        scenario=scenario,
+        fixed=fixed,
+        factors=factors,
+        design=design,
+        replicates=replicates,
+        master_seed=master_seed,
+        keep_series=keep_series,
+        outcomes=tuple(outcomes),
+        months=months,
+        path=where,
+        source_text=source_text,
+        scenario_path=str(scen_path),
+        scenario_text=Path(scen_path).read_text(encoding="utf-8"),
+    )
+    # Validate every design point against the scenario now, before any run starts.
+    base = exp.base()
+    for i, point in enumerate(design):
+        base.with_overrides(point, where=f"{where}: design point {i}").cast()
+    exp.seeds = derive_seeds(master_seed, replicates)
+    return exp
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{where} = {value!r} is not allowed; expected a whole number from {low} to {high}")
+    return value
+
+
+def _check_param(name: str, value: Any, where: str) -> Any:
+    if "." in name:
+        from .params import ACTOR_FIELDS
+
+        kind, _, fname = name.partition(".")
+        spec = ACTOR_FIELDS.get(kind, {}).get(fname)
+        if spec is None or fname in ("name", "count"):
+            raise InputError(f"{where}: unknown parameter {name!r}; use a model-wide name or KIND.FIELD")
+        return coerce(spec, value, where=where)
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise InputError(f"{where}: unknown parameter {name!r}{did_you_mean(name, REGISTRY)}; "
+                         "see 'peacesim params' for the list")
+    return coerce(spec, value, where=where)
+
+
+def _factor(name: str, spec: Any, where: str) -> Factor:
+    """A factor from ``name = [values]``, ``name = {range = [lo, hi], steps = n}`` or a table with
+    ``parameters = [...]`` and ``values``/``range``."""
+    params: list[str] = [name]
+    if isinstance(spec, dict):
+        extra = set(spec) - {"parameters", "values", "range", "steps", "log"}
+        if extra:
+            raise InputError(f"{where}: unknown key {sorted(extra)[0]!r}; allowed: parameters, values, range, steps, log")
+        if "parameters" in spec:
+            params = spec["parameters"]
+            if not isinstance(params, list) or not params or not all(isinstance(p, str) for p in params):
+                raise InputError(f"{where}.parameters must be a list of parameter names")
+        if "values" in spec:
+            raw_values = spec["values"]
+        elif "range" in spec:
+            rng = spec["range"]
+            steps = spec.get("steps")
+            if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
+                raise InputError(f"{where}.range = {rng!r} must be [low, high]")
+            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+                raise InputError(f"{where}.steps = {steps!r} must be a whole number of at least 2")
+            if spec.get("log"):
+                if rng[0] <= 0:
+                    raise InputError(f"{where}.range = {rng!r}: a log range needs a positive low end")
+                raw_values = np.geomspace(rng[0], rng[1], steps).tolist()
+            else:
+                raw_values = np.linspace(rng[0], rng[1], steps).tolist()
+            kinds = {REGISTRY[p].kind for p in params if p in REGISTRY}
+            if kinds == {"int"}:
+                raw_values = sorted({int(round(v)) for v in raw_values})
+        else:
+            raise InputError(f"{where}: give values = [...] or range = [low, high] with steps = n")
+    else:
+        raw_values = spec
+    if not isinstance(raw_values, list) or not raw_values:
+        raise InputError(f"{where} = {raw_values!r} must be a non-empty list of values")
+    values = []
+    for v in raw_values:
+        # one value per linked parameter, each in its declared type
+        values.append(tuple(_check_param(p, v, where) for p in params))
+    if len(set(map(repr, values))) != len(values):
+        raise InputError(f"{where}: values {raw_values!r} repeat; each design point must differ")
+    return Factor(name, tuple(params), tuple(values))
+
+
+EPISODE_KEYS = tuple(EPISODE_COLUMNS)

@@ -1,0 +1,481 @@
+"""Experiment execution and storage (DESIGN.md section 8, second layer).
+
+Runs are grouped into batches of about a second and handed to an executor: ``serial`` (in this
+process), ``processes`` (a pool of local worker processes kept for the whole sweep) or ``dask``
+(a Dask LocalCluster, or an existing cluster by scheduler address). Every batch's results are
+written to ``parts/`` as soon as it finishes, each file atomically, so an interrupted sweep loses
+at most the batches in flight; running the same command again skips what is done. When all runs
+are done the parts are merged into ``runs.parquet``, ``episodes.parquet`` and (if kept)
+``series.parquet``, sorted by design point and replicate, so that every executor writes the same
+tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as cf_wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .errors import InputError
+from .experiment import Experiment, RunSpec, load_experiment
+from .model import PeaceModel
+from .records import EPISODE_COLUMNS, build_outcome
+from .scenario import Scenario
+
+__all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "run_batch", "EXECUTORS"]
+
+EXECUTORS = ("serial", "processes", "dask")
+BATCH_SECONDS = 1.0
+_OUR_FILES = ("runs.parquet", "episodes.parquet", "series.parquet", "manifest.json", "summary.csv", "report.md")
+_OUR_DIRS = ("parts", "figures")
+
+
+class SweepInterrupted(Exception):
+    """The sweep was stopped (Ctrl-C); what finished is saved and the same command resumes."""
+
+    def __init__(self, done: int, total: int, out: Path):
+        super().__init__(f"interrupted: {done} of {total} runs are saved in {out}; run the same command again to resume")
+        self.done, self.total, self.out = done, total, out
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: where the results are and how many runs ran, failed or were already done."""
+
+    out: Path
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    seconds: float
+
+
+# ------------------------------------------------------------------------------------ one batch
+def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], keep_series: bool):
+    """Run one design point and replicate; a run that raises is recorded with its error."""
+    row: dict[str, Any] = {"design_point": spec.design_point, "replicate": spec.replicate, "seed": spec.seed}
+    for c in columns:
+        row[c] = spec.values.get(c)
+    episodes: list[dict[str, Any]] = []
+    series = None
+    try:
+        scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
+        model = PeaceModel(scen, rng=spec.seed)
+        model.run()
+        out = build_outcome(model)
+        row.update(status="ok", error="", months=scen.params["months"], followup_months=scen.params["followup_months"])
+        for k in outcomes:
+            row[k] = out[k]
+        keys = {k: row[k] for k in ("design_point", "replicate", "seed", *columns)}
+        episodes = [{**keys, **{c: e.get(c) for c in EPISODE_COLUMNS}} for e in model.episodes]
+        if keep_series:
+            series = model.recorder.frame()
+            series["phase"] = series["phase"].astype(str)
+            for k, v in reversed(list(keys.items())):
+                series.insert(0, k, v)
+    except Exception as exc:  # recorded, and the sweep goes on
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}", months=base.params["months"],
+                   followup_months=base.params["followup_months"])
+        for k in outcomes:
+            row[k] = None
+    return row, episodes, series
+
+
+def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes: tuple[str, ...],
+              keep_series: bool) -> dict[str, Any]:
+    """Run a batch of runs; the unit of work an executor receives."""
+    runs, episodes, series = [], [], []
+    for spec in specs:
+        r, e, s = run_one(base, spec, columns, outcomes, keep_series)
+        runs.append(r)
+        episodes.extend(e)
+        if s is not None:
+            series.append(s)
+    return {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None}
+
+
+# ------------------------------------------------------------------------------------ executors
+class _Serial:
+    """Runs batches in this process, one at a time."""
+
+    workers = 1
+
+    def submit(self, fn, *args):
+        return _Done(fn(*args))
+
+    def wait_any(self, pending):
+        return set(pending), set()
+
+    def close(self, cancel: bool = False):
+        pass
+
+
+class _Done:
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
+class _Processes:
+    """A pool of local worker processes, kept for the whole sweep."""
+
+    def __init__(self, workers: int):
+        import multiprocessing
+
+        self.workers = workers
+        # forkserver: workers start clean (no inherited threads or state) without changing the
+        # global start method of the calling program.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+    def submit(self, fn, *args):
+        return self.pool.submit(fn, *args)
+
+    def wait_any(self, pending):
+        done, rest = cf_wait(pending, return_when=FIRST_COMPLETED)
+        return done, rest
+
+    def close(self, cancel: bool = False):
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class _Dask:
+    """A Dask cluster: a LocalCluster started here, or an existing one at ``scheduler``."""
+
+    def __init__(self, workers: int, scheduler: str | None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise InputError("--executor dask needs dask.distributed, which is not installed") from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        info = self.client.scheduler_info()
+        self.workers = max(1, len(info.get("workers", {})))
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def wait_any(self, pending):
+        from dask.distributed import wait
+
+        res = wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(res.done), set(res.not_done)
+
+    def close(self, cancel: bool = False):
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _executor(kind: str, workers: int | None, scheduler: str | None):
+    if kind not in EXECUTORS:
+        raise InputError(f"--executor {kind!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"--workers {workers!r} is not allowed; expected a whole number of at least 1")
+    if scheduler and kind != "dask":
+        raise InputError("--scheduler is only used with --executor dask")
+    n = workers or os.cpu_count() or 1
+    if kind == "serial":
+        return _Serial()
+    if kind == "processes":
+        return _Processes(n)
+    return _Dask(n, scheduler)
+
+
+# ------------------------------------------------------------------------------------ storage
+class ResultStore:
+    """The results folder of one experiment: parts written as batches finish, merged at the end."""
+
+    def __init__(self, out: Path, exp: Experiment):
+        self.out = out
+        self.exp = exp
+        self.parts = out / "parts"
+
+    def open(self, fresh: bool) -> None:
+        """Check the folder belongs to this experiment (or clear it with ``fresh``) and create it."""
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out}: exists and is not a folder")
+        manifest = out / "manifest.json"
+        if out.exists() and any(out.iterdir()):
+            if not manifest.is_file():
+                raise InputError(f"--out {out}: the folder is not empty and holds no peacesim manifest.json; "
+                                 "choose another folder")
+            try:
+                old = json.loads(manifest.read_text())
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{manifest}: unreadable manifest ({exc}); use --fresh to start over") from None
+            if old.get("experiment_digest") != self.exp.digest() and not fresh:
+                raise InputError(
+                    f"--out {out}: the results there belong to a different experiment "
+                    f"({old.get('name', '?')!r}, or its experiment or scenario file has changed); "
+                    "use --fresh to replace them or --out to choose another folder")
+            if fresh:
+                for name in _OUR_FILES:
+                    (out / name).unlink(missing_ok=True)
+                for name in _OUR_DIRS:
+                    shutil.rmtree(out / name, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        self.parts.mkdir(exist_ok=True)
+
+    def _frames(self, kind: str) -> list[pd.DataFrame]:
+        frames = []
+        final = self.out / f"{kind}.parquet"
+        if final.is_file():
+            frames.append(pd.read_parquet(final))
+        if self.parts.is_dir():
+            frames += [pd.read_parquet(p) for p in sorted(self.parts.glob(f"{kind}-*.parquet"))]
+        return frames
+
+    def done(self) -> set[tuple[int, int]]:
+        """(design point, replicate) of every run already stored."""
+        keys: set[tuple[int, int]] = set()
+        for df in self._frames("runs"):
+            keys.update(zip(df["design_point"].tolist(), df["replicate"].tolist()))
+        return keys
+
+    def write_part(self, batch: dict[str, Any]) -> None:
+        """Store one finished batch: episodes and series first, the runs file last (it marks done)."""
+        tag = uuid.uuid4().hex[:12]
+        cols = ["design_point", "replicate", "seed", *self.exp.columns]
+        if batch["episodes"]:
+            _write_parquet(pd.DataFrame(batch["episodes"], columns=cols + list(EPISODE_COLUMNS)),
+                           self.parts / f"episodes-{tag}.parquet")
+        if batch["series"] is not None:
+            _write_parquet(batch["series"], self.parts / f"series-{tag}.parquet")
+        _write_parquet(pd.DataFrame(batch["runs"]), self.parts / f"runs-{tag}.parquet")
+
+    def merge(self) -> dict[str, int]:
+        """Merge everything into the final tables, sorted, and remove the parts."""
+        counts = {}
+        order = ["design_point", "replicate"]
+        for kind in ("runs", "episodes", "series"):
+            frames = [f for f in self._frames(kind) if len(f)]
+            if not frames:
+                if kind == "episodes":
+                    cols = ["design_point", "replicate", "seed", *self.exp.columns] + list(EPISODE_COLUMNS)
+                    _write_parquet(pd.DataFrame(columns=cols), self.out / "episodes.parquet")
+                counts[kind] = 0
+                continue
+            df = pd.concat(frames, ignore_index=True)
+            keys = order + (["episode"] if kind == "episodes" else ["month"] if kind == "series" else [])
+            df = df.drop_duplicates(subset=keys, keep="last").sort_values(keys, kind="stable").reset_index(drop=True)
+            _write_parquet(df, self.out / f"{kind}.parquet")
+            counts[kind] = len(df)
+        shutil.rmtree(self.parts, ignore_errors=True)
+        return counts
+
+    def write_manifest(self, data: dict[str, Any]) -> None:
+        _write_text(self.out / "manifest.json", json.dumps(data, indent=1, default=_json_default) + "\n")
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _json_default(x):
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+def _git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("peacesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "lifelines", "SALib", "dask", "distributed"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------------------------ the sweep
+def _batches(specs: list[RunSpec], size: int) -> Iterable[list[RunSpec]]:
+    for i in range(0, len(specs), size):
+        yield specs[i:i + size]
+
+
+def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
+                   scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
+                   progress: bool = True) -> SweepResult:
+    """Run every run of an experiment that is not stored yet, and merge the results.
+
+    Parameters
+    ----------
+    experiment:
+        A shipped experiment's short name, a path to its TOML file, or an :class:`Experiment`.
+    executor:
+        ``"serial"``, ``"processes"`` (default: all cores) or ``"dask"``.
+    workers:
+        Number of worker processes (default: the number of cores).
+    scheduler:
+        Address of an existing Dask scheduler (``tcp://host:port``); with ``executor="dask"`` and
+        no scheduler, a LocalCluster is started.
+    out:
+        Results folder (default ``results/<experiment name>``).
+    fresh:
+        Replace whatever results the folder holds instead of resuming.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    out_dir = Path(out) if out is not None else Path("results") / exp.name
+    store = ResultStore(out_dir, exp)
+    ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
+    base = exp.base()
+    columns = exp.columns
+    started = _now()
+    t0 = time.perf_counter()
+    try:
+        store.open(fresh)
+        done = store.done()
+        todo = [s for s in exp.runs() if (s.design_point, s.replicate) not in done]
+        manifest = _manifest(exp, executor, ex.workers, started)
+        manifest.update(status="running", runs_total=exp.n_runs, runs_done=len(done))
+        store.write_manifest(manifest)
+        bar = _progress(exp, len(todo), len(done), progress)
+        failed = ran = 0
+        try:
+            # A pilot batch in this process sizes the batches to about BATCH_SECONDS each.
+            size = 1
+            if todo:
+                pilot = todo[: min(3, len(todo))]
+                tp = time.perf_counter()
+                result = run_batch(base, pilot, columns, exp.outcomes, exp.keep_series)
+                per_run = (time.perf_counter() - tp) / len(pilot)
+                store.write_part(result)
+                failed += sum(r["status"] != "ok" for r in result["runs"])
+                ran += len(pilot)
+                bar.update(len(pilot))
+                size = max(1, min(1000, int(BATCH_SECONDS / max(per_run, 1e-6))))
+                if ex.workers > 1:
+                    size = max(1, min(size, math.ceil((len(todo) - len(pilot)) / (4 * ex.workers))))
+                queue = list(_batches(todo[len(pilot):], size))
+                pending: set = set()
+                limit = 2 * ex.workers
+                while queue or pending:
+                    while queue and len(pending) < limit:
+                        pending.add(ex.submit(run_batch, base, queue.pop(0), columns, exp.outcomes, exp.keep_series))
+                    finished, pending = ex.wait_any(pending)
+                    for fut in finished:
+                        result = fut.result()
+                        store.write_part(result)
+                        n = len(result["runs"])
+                        ran += n
+                        failed += sum(r["status"] != "ok" for r in result["runs"])
+                        bar.update(n)
+        except KeyboardInterrupt:
+            bar.close()
+            ex.close(cancel=True)
+            n_done = len(store.done())
+            manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
+            store.write_manifest(manifest)
+            raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
+        bar.close()
+    finally:
+        ex.close()
+    counts = store.merge()
+    runs = pd.read_parquet(out_dir / "runs.parquet", columns=["status"])
+    manifest.update(status="complete", finished=_now(), runs_done=int(len(runs)),
+                    runs_failed=int((runs["status"] != "ok").sum()), episodes=counts.get("episodes", 0),
+                    seconds_this_session=round(time.perf_counter() - t0, 3))
+    store.write_manifest(manifest)
+    return SweepResult(out_dir, exp.n_runs, ran, exp.n_runs - len(todo), failed, time.perf_counter() - t0)
+
+
+def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dict[str, Any]:
+    import peacesim
+
+    return {
+        "name": exp.name,
+        "title": exp.title,
+        "question": exp.question,
+        "peacesim_version": peacesim.__version__,
+        "git_commit": _git_commit(),
+        "experiment_file": exp.path,
+        "experiment_text": exp.source_text,
+        "experiment_sha256": _sha(exp.source_text),
+        "scenario": exp.scenario.name,
+        "scenario_file": exp.scenario_path,
+        "scenario_text": exp.scenario_text,
+        "scenario_sha256": _sha(exp.scenario_text),
+        "experiment_digest": exp.digest(),
+        "master_seed": exp.master_seed,
+        "replicates": exp.replicates,
+        "seeds": exp.seeds,
+        "factors": [f.parameters[0] for f in exp.factors] or exp.columns,
+        "factor_parameters": {f.name: list(f.parameters) for f in exp.factors},
+        "design": [{"design_point": i, "values": v} for i, v in enumerate(exp.design)],
+        "fixed": exp.fixed,
+        "keep_series": exp.keep_series,
+        "outcomes": list(exp.outcomes),
+        "executor": executor,
+        "workers": workers,
+        "versions": _versions(),
+        "platform": platform.platform(),
+        "started": started,
+    }
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _progress(exp: Experiment, todo: int, done: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=todo, unit="run", desc=exp.name, disable=not enabled or todo == 0, file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1,
+                postfix=f"{done} already done" if done else None)
