@@ -16,6 +16,7 @@ from .params import REGISTRY
 from .records import RunResult
 from .scenario import Scenario, list_scenarios, load_scenario
 from .simulate import run_scenario
+from .sweep import run_experiment
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,6 @@ __all__ = [
     "list_scenarios",
     "load_scenario",
     "run_scenario",
+    "run_experiment",
     "__version__",
 ]

@@ -262,6 +262,65 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# experiments
+# ---------------------------------------------------------------------------------------------
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from .experiment import list_experiments, load_experiment
+
+    for path in list_experiments():
+        exp = load_experiment(path)
+        print(f"{path.stem:22s}  {exp.title} ({len(exp.design)} design points x {exp.replicates} replicates)")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiment import load_experiment
+    from .sweep import SweepInterrupted, run_experiment
+
+    exp = load_experiment(args.experiment)
+    workers = _parse_workers(args.workers)
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    print(f"{exp.title}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
+          f"({args.executor}) -> {out}")
+    try:
+        res = run_experiment(exp, executor=args.executor, workers=workers, scheduler=args.scheduler,
+                             out=out, fresh=args.fresh, progress=not args.quiet)
+    except SweepInterrupted as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 130
+    print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed.")
+    if not args.no_figures:
+        _plot(out)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    _plot(Path(args.results))
+    return 0
+
+
+def _plot(path: Path) -> None:
+    from .sweep_plots import plot_results
+
+    written = plot_results(path)
+    print(f"Figures and report in {path}:")
+    for p in written:
+        print(f"  {p}")
+
+
+def _parse_workers(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InputError(f"--workers {text!r} is not allowed; expected a whole number of at least 1")
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
 # parser and entry point
 # ---------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -310,6 +369,36 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Print a scenario's title, description, learning points, sources and actors.")
     show.add_argument("scenario", metavar="SCENARIO", help="a shipped scenario's short name or a path to a TOML file")
     show.set_defaults(func=cmd_show)
+
+    exps = sub.add_parser("experiments", help="list the shipped experiments",
+                          description="List the shipped experiments: short name, title and size.")
+    exps.set_defaults(func=cmd_experiments)
+
+    sw = sub.add_parser(
+        "sweep", help="run an experiment: many runs over a design, resumable",
+        description="Run every run of an experiment that is not stored yet (an interrupted sweep resumes "
+                    "where it stopped), write runs.parquet, episodes.parquet (and series.parquet) with a "
+                    "manifest.json into the results folder, then its figures and report.",
+    )
+    sw.add_argument("experiment", metavar="EXPERIMENT",
+                    help="a shipped experiment's short name (see 'peacesim experiments') or a path to a TOML file")
+    sw.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                    help="where the runs execute: in this process, on local worker processes (default), or on a "
+                         "Dask cluster")
+    sw.add_argument("--workers", metavar="N", default=None, help="worker processes (default: all cores)")
+    sw.add_argument("--scheduler", metavar="ADDR", default=None,
+                    help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    sw.add_argument("--out", metavar="DIR", default=None, help="results folder (default: results/EXPERIMENT)")
+    sw.add_argument("--fresh", action="store_true", help="replace existing results instead of resuming")
+    sw.add_argument("--no-figures", action="store_true", help="do not draw figures after the sweep")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    pl = sub.add_parser("plot", help="draw the figures and report of a results folder",
+                        description="Draw Kaplan-Meier curves of agreement durability, durability and agreement "
+                                    "against the swept parameters, heat maps, a summary table and a report.")
+    pl.add_argument("results", metavar="RESULTS_DIR", help="a folder written by 'peacesim sweep'")
+    pl.set_defaults(func=cmd_plot)
     return parser
 
 

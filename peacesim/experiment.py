@@ -169,7 +169,10 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         raise InputError(f"{where}: experiment.scenario = {scen_ref!r} must name a scenario (short name or path)")
     if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute():
         scen_ref = str((base_dir / scen_ref).resolve()) if not Path(scen_ref).exists() else scen_ref
-    scen_path = resolve_scenario(scen_ref)
+    try:
+        scen_path = resolve_scenario(scen_ref)
+    except InputError as exc:
+        raise InputError(f"{where}: experiment.scenario = {meta.get('scenario')!r}: {exc}") from None
     scenario = load_scenario(scen_path)
     replicates = _whole(meta.get("replicates"), f"{where}: experiment.replicates", 1, 1_000_000)
     master_seed = _whole(meta.get("master_seed"), f"{where}: experiment.master_seed", 0, 2**63 - 1)

@@ -1,0 +1,810 @@
+"""Summaries of a sweep's results folder (DESIGN.md section 5).
+
+Agreement durability is a survival outcome with censoring: an agreement that is still holding when
+its follow-up ends (consolidated peace) or when the run reaches its horizon has not relapsed *yet*,
+and a plain mean of ``months_survived`` would treat it as if it had. Everything here therefore uses
+Kaplan-Meier curves, restricted mean survival time (RMST) and Cox hazard ratios:
+
+* :func:`load_results` reads a results folder written by the experiment runner.
+* :func:`durability_table` gives, per design point (or per group of factor values), the share of
+  runs that reach an agreement (Wilson interval), the median months to the first agreement, the
+  share of agreements that relapse within a horizon, the median durability and the RMST, each with
+  a 95% confidence interval.
+* :func:`hazard_ratio` fits a Cox model of relapse on one factor, with standard errors clustered by
+  run.
+* :func:`compare` gives the difference in a metric between two values of a factor, with a 95%
+  confidence interval.
+
+Statistical notes
+-----------------
+* Runs whose ``status`` is not ``"ok"`` are counted (``n_failed``) and otherwise left out.
+* Episodes (agreements) of one run are not independent: a run with a fragile setting may sign and
+  break several agreements. The Kaplan-Meier intervals and the RMST variance below treat episodes
+  as independent, so with many repeated agreements per run they are somewhat too narrow. Pass
+  ``first_only=True`` to keep only each run's first agreement (independent across runs), or use
+  :func:`hazard_ratio`, whose standard errors are clustered by run.
+* The RMST variance is the Greenwood-type estimator (Klein & Moeschberger 2003, section 4.5):
+  ``sum over event times t_j <= tau of A_j**2 * d_j / (n_j * (n_j - d_j))`` with
+  ``A_j = integral from t_j to tau of S(u) du``. ``lifelines.utils.restricted_mean_survival_time``
+  gives the point estimate (used here), but the "variance" it returns with
+  ``return_variance=True`` is the variance of the restricted lifetime ``min(T, tau)`` itself, not
+  the sampling variance of the estimate, so it cannot be used for a confidence interval.
+* A Kaplan-Meier quantity at time ``tau`` is reported as NaN when no agreement was followed that
+  long (the curve is not identified there).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from .errors import InputError
+from .params import REGISTRY
+
+__all__ = [
+    "Results",
+    "Comparison",
+    "METRICS",
+    "load_results",
+    "results_from_frames",
+    "durability_table",
+    "hazard_ratio",
+    "compare",
+    "wilson_interval",
+    "km_summary",
+    "rmst",
+    "factor_label",
+    "value_label",
+    "group_label",
+]
+
+RUN_KEYS = ("design_point", "replicate")
+REQUIRED_RUN_COLUMNS = ("design_point", "replicate", "status", "agreement_reached", "months_to_first_agreement")
+REQUIRED_EPISODE_COLUMNS = ("design_point", "replicate", "months_survived", "relapsed")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A column triple of :func:`durability_table` and how to talk about it."""
+
+    key: str
+    column: str
+    low: str
+    high: str
+    label: str
+    unit: str
+    percent: bool = False
+
+
+#: Metrics that :func:`durability_table` reports with a confidence interval, by short key. Plots
+#: and :func:`compare` take these keys. ``{h}`` in a label is the horizon in months.
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in [
+        Metric("rmst", "rmst", "rmst_low", "rmst_high",
+               "mean months an agreement holds, within its first {h} months (RMST)", "months"),
+        Metric("rmst_followup", "rmst_followup", "rmst_followup_low", "rmst_followup_high",
+               "mean months an agreement holds, within its {f}-month follow-up (RMST)", "months"),
+        Metric("median", "median_durability", "median_durability_low", "median_durability_high",
+               "median months an agreement holds", "months"),
+        Metric("relapse", "relapse_share", "relapse_share_low", "relapse_share_high",
+               "share of agreements that relapse within {h} months", "share", percent=True),
+        Metric("p_agreement", "p_agreement", "p_agreement_low", "p_agreement_high",
+               "share of runs that reach an agreement", "share", percent=True),
+        Metric("months_to_agreement", "months_to_agreement", "months_to_agreement_low",
+               "months_to_agreement_high", "median months to the first agreement", "months"),
+    ]
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Results:
+    """A sweep's results: one row per run, one row per agreement episode, the manifest.
+
+    ``runs`` and ``episodes`` carry a ``run_id`` column (one integer per design point and
+    replicate) added on loading; ``factors`` lists the varied parameters in manifest order.
+    """
+
+    runs: pd.DataFrame
+    episodes: pd.DataFrame
+    series: pd.DataFrame | None
+    manifest: dict[str, Any]
+    factors: list[str]
+    path: Path | None = None
+    _levels: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name") or (self.path.name if self.path else "results"))
+
+    @property
+    def title(self) -> str:
+        return str(self.manifest.get("title") or self.name)
+
+    @property
+    def question(self) -> str:
+        return str(self.manifest.get("question") or "")
+
+    @property
+    def ok_runs(self) -> pd.DataFrame:
+        """Runs that finished (``status == "ok"``)."""
+        return self.runs[self.runs["status"] == "ok"]
+
+    @property
+    def ok_episodes(self) -> pd.DataFrame:
+        """Episodes of runs that finished."""
+        ok = set(self.ok_runs["run_id"])
+        return self.episodes[self.episodes["run_id"].isin(ok)]
+
+    @property
+    def followup_months(self) -> float:
+        """Longest follow-up of an agreement in these results (months)."""
+        if "followup_months" in self.runs and self.runs["followup_months"].notna().any():
+            return float(self.runs["followup_months"].max())
+        return float(_manifest_param(self.manifest, "followup_months", REGISTRY["followup_months"].default))
+
+    def levels(self, factor: str) -> list[Any]:
+        """The values a factor takes, in design order (numbers sorted)."""
+        if factor not in self._levels:
+            self._levels[factor] = _levels(self.runs, factor, self.manifest)
+        return self._levels[factor]
+
+    def is_numeric(self, factor: str) -> bool:
+        """True for a numeric (not boolean, not text) factor."""
+        return _is_numeric(self.runs[factor])
+
+    def design_table(self) -> pd.DataFrame:
+        """One row per design point with its factor values."""
+        cols = ["design_point", *self.factors]
+        return self.runs[cols].drop_duplicates("design_point").sort_values("design_point").reset_index(drop=True)
+
+
+def load_results(path: str | Path) -> Results:
+    """Read a results folder written by the experiment runner.
+
+    The folder holds ``manifest.json``, ``runs.parquet``, ``episodes.parquet`` and optionally
+    ``series.parquet``. Raises :class:`~peacesim.errors.InputError` with a one-line message when
+    the folder or a file is missing or is not a peacesim results folder.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"results folder '{p}' does not exist")
+    if not p.is_dir():
+        raise InputError(f"'{p}' is not a folder; expected a peacesim results folder "
+                         "with manifest.json, runs.parquet and episodes.parquet")
+    mpath = p / "manifest.json"
+    if not mpath.is_file():
+        raise InputError(f"'{p}' is not a peacesim results folder: manifest.json is missing")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{mpath}: not valid JSON ({_one_line(e)})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{mpath}: expected a JSON object, got {type(manifest).__name__}")
+    frames = {}
+    for name in ("runs", "episodes", "series"):
+        fp = p / f"{name}.parquet"
+        if not fp.is_file():
+            if name == "series":
+                frames[name] = None
+                continue
+            raise InputError(f"'{p}' is not a complete peacesim results folder: {name}.parquet is missing")
+        try:
+            frames[name] = pd.read_parquet(fp)
+        except Exception as e:  # pyarrow raises several kinds
+            raise InputError(f"{fp}: cannot be read as parquet ({_one_line(e)})") from None
+    return results_from_frames(frames["runs"], frames["episodes"], manifest, series=frames["series"], path=p)
+
+
+def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: dict[str, Any], *,
+                        series: pd.DataFrame | None = None, path: str | Path | None = None) -> Results:
+    """Build :class:`Results` from tables in memory (same checks as :func:`load_results`)."""
+    where = f"{path}" if path is not None else "results"
+    factors = manifest.get("factors")
+    if factors is None:
+        raise InputError(f"{where}: manifest.json has no 'factors' list; not a peacesim results folder")
+    if isinstance(factors, str) or not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
+        raise InputError(f"{where}: manifest 'factors' = {factors!r} must be a list of parameter names")
+    missing = [c for c in (*REQUIRED_RUN_COLUMNS, *factors) if c not in runs.columns]
+    if missing:
+        raise InputError(f"{where}: runs.parquet lacks column(s) {', '.join(missing)}")
+    missing = [c for c in REQUIRED_EPISODE_COLUMNS if c not in episodes.columns]
+    if missing:
+        raise InputError(f"{where}: episodes.parquet lacks column(s) {', '.join(missing)}")
+    runs = runs.copy()
+    episodes = episodes.copy()
+    if runs.duplicated(list(RUN_KEYS)).any():
+        raise InputError(f"{where}: runs.parquet has more than one row for a design_point and replicate")
+    runs = runs.sort_values(list(RUN_KEYS)).reset_index(drop=True)
+    runs["status"] = runs["status"].astype(str)
+    runs["run_id"] = np.arange(len(runs), dtype=np.int64)
+    if "months" not in runs.columns:
+        runs["months"] = _manifest_param(manifest, "months", REGISTRY["months"].default)
+    if "followup_months" not in runs.columns:
+        runs["followup_months"] = _manifest_param(manifest, "followup_months", REGISTRY["followup_months"].default)
+    ids = runs[[*RUN_KEYS, "run_id"]]
+    episodes = episodes.drop(columns=[c for c in ("run_id",) if c in episodes.columns])
+    episodes = episodes.merge(ids, on=list(RUN_KEYS), how="left", validate="many_to_one")
+    if episodes["run_id"].isna().any():
+        n = int(episodes["run_id"].isna().sum())
+        raise InputError(f"{where}: episodes.parquet has {n} episode(s) of runs not in runs.parquet")
+    episodes["run_id"] = episodes["run_id"].astype(np.int64)
+    # factor values of an episode come from its run (the runner may or may not copy them)
+    episodes = episodes.drop(columns=[f for f in factors if f in episodes.columns])
+    episodes = episodes.merge(runs[["run_id", *factors]], on="run_id", how="left")
+    episodes["relapsed"] = episodes["relapsed"].astype(bool)
+    episodes["months_survived"] = episodes["months_survived"].astype(float)
+    return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
+                   factors=list(factors), path=Path(path) if path is not None else None)
+
+
+def _manifest_param(manifest: dict[str, Any], name: str, default: Any) -> Any:
+    scen = manifest.get("scenario")
+    for src in (manifest, manifest.get("params") or {}, scen if isinstance(scen, dict) else {}):
+        if isinstance(src, dict) and name in src and isinstance(src[name], (int, float)):
+            return src[name]
+    return default
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200]
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _levels(runs: pd.DataFrame, factor: str, manifest: dict[str, Any]) -> list[Any]:
+    vals = runs[factor].dropna()
+    if _is_numeric(vals):
+        return sorted(vals.unique().tolist())
+    order: list[Any] = []
+    for d in manifest.get("design") or []:
+        v = (d.get("values") or {}).get(factor) if isinstance(d, dict) else None
+        if v is not None and v not in order and v in set(vals):
+            order.append(v)
+    for v in vals:  # values in run order for anything the manifest did not list
+        if v not in order:
+            order.append(v)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Words for factors and values (registry meanings and units)
+# ---------------------------------------------------------------------------------------------
+def factor_label(factor: str, *, unit: bool = True) -> str:
+    """A factor's meaning in plain words, with its unit: for axis labels."""
+    p = REGISTRY.get(factor)
+    if p is None:
+        return factor.replace("_", " ")
+    text = p.meaning or factor.replace("_", " ")
+    text = text[0].upper() + text[1:]
+    if unit and p.unit and p.unit not in ("share", "probability", "factor"):
+        text += f" ({p.unit})"
+    elif unit and p.unit in ("share", "probability"):
+        text += f" ({p.unit}, 0 to 1)"
+    return text
+
+
+def value_label(factor: str, value: Any) -> str:
+    """``'tenure mediator = 12 months'``: a factor's value in short words for legends and tables."""
+    p = REGISTRY.get(factor)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        v = str(int(value))
+    elif isinstance(value, (float, np.floating)):
+        v = f"{float(value):g}"
+    elif isinstance(value, (bool, np.bool_)):
+        v = "yes" if value else "no"
+    else:
+        v = str(value).replace("_", " ")
+    if p is not None and p.unit == "months":
+        v += " months" if v != "1" else " month"
+    return f"{factor.replace('_', ' ')} = {v}"
+
+
+def group_label(values: dict[str, Any]) -> str:
+    """Label of a design point or group from its factor values."""
+    if not values:
+        return "all runs"
+    return ", ".join(value_label(k, v) for k, v in values.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimators
+# ---------------------------------------------------------------------------------------------
+def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Share ``k/n`` with its Wilson score interval: ``(p, low, high)``; NaNs when ``n == 0``."""
+    if n <= 0:
+        return (math.nan, math.nan, math.nan)
+    z = float(norm.ppf(1 - alpha / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _fit_km(durations: Sequence[float], events: Sequence[bool], *, alpha: float = 0.05, label: str = "KM"):
+    from lifelines import KaplanMeierFitter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KaplanMeierFitter(alpha=alpha, label=label).fit(
+            np.asarray(durations, dtype=float), np.asarray(events, dtype=bool))
+
+
+def _step_area(kmf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breakpoints, survival after each breakpoint, and the area under S from 0 to each breakpoint."""
+    sf = kmf.survival_function_
+    t = sf.index.to_numpy(dtype=float)
+    s = sf.iloc[:, 0].to_numpy(dtype=float)
+    if t[0] > 0:
+        t = np.r_[0.0, t]
+        s = np.r_[1.0, s]
+    cum = np.r_[0.0, np.cumsum(s[:-1] * np.diff(t))]
+    return t, s, cum
+
+
+def _area(t: np.ndarray, s: np.ndarray, cum: np.ndarray, x: np.ndarray | float) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, len(t) - 1)
+    return cum[i] + s[i] * (x - t[i])
+
+
+def _identified_at(kmf, tau: float) -> bool:
+    """The KM curve is known up to ``tau``: someone was followed that long, or it reached zero."""
+    d = np.asarray(kmf.durations, dtype=float)
+    return bool(len(d)) and (d.max() >= tau or float(kmf.survival_function_.iloc[-1, 0]) == 0.0)
+
+
+def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, float]:
+    """Restricted mean survival time of a fitted Kaplan-Meier curve up to ``tau``.
+
+    Returns ``(rmst, se, low, high)``: the point estimate from
+    :func:`lifelines.utils.restricted_mean_survival_time`, its Greenwood-type standard error and a
+    normal ``1 - alpha`` interval clipped to ``[0, tau]``. NaNs when the curve is not identified
+    up to ``tau``.
+    """
+    from lifelines.utils import restricted_mean_survival_time
+
+    if kmf is None or not _identified_at(kmf, tau):
+        return (math.nan,) * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = float(restricted_mean_survival_time(kmf, t=tau))
+    t, s, cum = _step_area(kmf)
+    et = kmf.event_table
+    tj = et.index.to_numpy(dtype=float)
+    d = et["observed"].to_numpy(dtype=float)
+    n = et["at_risk"].to_numpy(dtype=float)
+    keep = (d > 0) & (tj <= tau) & (n > d)
+    a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
+    var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
+    se = math.sqrt(max(var, 0.0))
+    z = float(norm.ppf(1 - alpha / 2))
+    return (est, se, max(0.0, est - z * se), min(float(tau), est + z * se))
+
+
+def _at(frame: pd.DataFrame, tau: float) -> pd.Series:
+    """Row of a step-function frame (indexed by time) in force at ``tau``."""
+    return frame.loc[:tau].iloc[-1]
+
+
+def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: float | None = None,
+               rmst_to: Iterable[float] = (), alpha: float = 0.05) -> dict[str, float]:
+    """Kaplan-Meier summary of one sample.
+
+    Keys: ``n``, ``events``, ``median``, ``median_low``, ``median_high`` (``inf`` when the curve, or
+    its band, does not fall to one half within the follow-up: the median is then "not reached"),
+    ``survival_at``/``_low``/``_high`` at ``horizon`` and ``rmst_<tau>``/``_se``/``_low``/``_high``
+    for each ``tau`` in ``rmst_to``.
+    """
+    from lifelines.utils import median_survival_times
+
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    out: dict[str, float] = {"n": float(len(d)), "events": float(e.sum())}
+    keys = ["median", "median_low", "median_high"]
+    if horizon is not None:
+        keys += ["survival_at", "survival_at_low", "survival_at_high"]
+    for tau in rmst_to:
+        keys += [f"rmst_{tau:g}", f"rmst_{tau:g}_se", f"rmst_{tau:g}_low", f"rmst_{tau:g}_high"]
+    if len(d) == 0:
+        return {**out, **{k: math.nan for k in keys}}
+    kmf = _fit_km(d, e, alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["median"] = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_survival_function_)
+    out["median_low"] = float(ci.iloc[0, 0])
+    out["median_high"] = float(ci.iloc[0, 1])
+    if horizon is not None:
+        if _identified_at(kmf, horizon):
+            out["survival_at"] = float(_at(kmf.survival_function_, horizon).iloc[0])
+            band = _at(kmf.confidence_interval_survival_function_, horizon)
+            out["survival_at_low"], out["survival_at_high"] = float(band.iloc[0]), float(band.iloc[1])
+        else:
+            out["survival_at"] = out["survival_at_low"] = out["survival_at_high"] = math.nan
+    for tau in rmst_to:
+        est, se, lo, hi = rmst(kmf, tau, alpha=alpha)
+        out[f"rmst_{tau:g}"], out[f"rmst_{tau:g}_se"] = est, se
+        out[f"rmst_{tau:g}_low"], out[f"rmst_{tau:g}_high"] = lo, hi
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------
+def _by_list(results: Results, by: str | Sequence[str] | None) -> list[str] | None:
+    if by is None:
+        return None
+    cols = [by] if isinstance(by, str) else list(by)
+    for c in cols:
+        if c not in results.factors:
+            raise InputError(f"by = {c!r} is not a factor of {results.name}; factors are "
+                             + (", ".join(results.factors) or "(none)"))
+    return cols
+
+
+def _first_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
+    sort = "signed_month" if "signed_month" in episodes.columns else None
+    e = episodes.sort_values(["run_id", sort]) if sort else episodes
+    return e.drop_duplicates("run_id", keep="first")
+
+
+def _groups(results: Results, by: list[str] | None):
+    """Yield (keys dict, runs, episodes) per design point or per group of ``by`` values."""
+    runs_all = results.runs
+    eps = results.ok_episodes
+    if by is None:
+        for dp, r in runs_all.groupby("design_point", sort=True):
+            first = r.iloc[0]
+            keys = {"design_point": int(dp), **{f: _py(first[f]) for f in results.factors}}
+            yield keys, r, eps[eps["design_point"] == dp]
+        return
+    if not by:
+        yield {}, runs_all, eps
+        return
+    ordered = _ordered_groups(results, by)
+    for combo in ordered:
+        mask = np.ones(len(runs_all), dtype=bool)
+        emask = np.ones(len(eps), dtype=bool)
+        for f, v in zip(by, combo):
+            mask &= (runs_all[f] == v).to_numpy()
+            emask &= (eps[f] == v).to_numpy()
+        if mask.any():
+            yield {f: _py(v) for f, v in zip(by, combo)}, runs_all[mask], eps[emask]
+
+
+def _ordered_groups(results: Results, by: list[str]) -> list[tuple]:
+    present = set(map(tuple, results.runs[by].drop_duplicates().itertuples(index=False, name=None)))
+    combos: list[tuple] = [()]
+    for f in by:
+        combos = [c + (v,) for c in combos for v in results.levels(f)]
+    return [c for c in combos if c in present]
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def durability_table(results: Results, *, horizon: float = 60, by: str | Sequence[str] | None = None,
+                     first_only: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """Durability of agreements and reaching them, per design point or per group.
+
+    Parameters
+    ----------
+    results:
+        From :func:`load_results`.
+    horizon:
+        Months after signature at which the share relapsed and the RMST are read.
+    by:
+        ``None`` gives one row per design point. A factor name (or a list of them) pools the
+        design points that share those values, e.g. ``by="coordination"`` over all tenures.
+    first_only:
+        Use only each run's first agreement. Episodes from the same run are *not* independent
+        (a fragile run signs and breaks several agreements), and the intervals below assume they
+        are; ``first_only=True`` gives one independent episode per run that reached agreement.
+    alpha:
+        ``1 - alpha`` is the confidence level of all intervals (default 95%).
+
+    Returns
+    -------
+    DataFrame, one row per group, with columns
+
+    * the group keys (``design_point`` and the factor values, or the ``by`` factors), ``label``;
+    * ``n_runs`` (finished runs), ``n_failed``;
+    * ``n_agreement``, ``p_agreement`` with Wilson ``p_agreement_low``/``_high``;
+    * ``months_to_agreement`` (Kaplan-Meier median months to the first agreement; runs without
+      one are censored at their horizon) with ``_low``/``_high``; ``inf`` when fewer than half of
+      the runs reach agreement;
+    * ``n_episodes``, ``n_relapses``, ``n_consolidated``;
+    * ``relapse_share`` = 1 - KM survival at ``horizon`` with ``_low``/``_high``;
+    * ``median_durability`` with ``_low``/``_high`` (KM median months an agreement holds; ``inf``
+      means *not reached*: more than half the agreements were still holding at the end of
+      follow-up, so the median is longer than the follow-up), ``median_reached``;
+    * ``rmst`` (mean months held within the first ``horizon`` months) with ``rmst_se``,
+      ``rmst_low``/``_high``, and the same up to the follow-up: ``rmst_followup``... ;
+    * ``horizon``, ``followup_months``.
+    """
+    by_cols = _by_list(results, by)
+    fu = results.followup_months
+    rows = []
+    for keys, runs, eps in _groups(results, by_cols):
+        ok = runs[runs["status"] == "ok"]
+        row: dict[str, Any] = dict(keys)
+        row["label"] = group_label({k: v for k, v in keys.items() if k != "design_point"})
+        row["n_runs"] = int(len(ok))
+        row["n_failed"] = int(len(runs) - len(ok))
+        reached = ok["agreement_reached"].astype(bool)
+        k = int(reached.sum())
+        row["n_agreement"] = k
+        row["p_agreement"], row["p_agreement_low"], row["p_agreement_high"] = wilson_interval(k, len(ok), alpha=alpha)
+        t_first = np.where(reached, ok["months_to_first_agreement"].astype(float), ok["months"].astype(float))
+        s = km_summary(t_first, reached.to_numpy(), alpha=alpha)
+        row["months_to_agreement"] = s["median"]
+        row["months_to_agreement_low"] = s["median_low"]
+        row["months_to_agreement_high"] = s["median_high"]
+        if first_only:
+            eps = _first_episodes(eps)
+        row["n_episodes"] = int(len(eps))
+        row["n_relapses"] = int(eps["relapsed"].sum())
+        row["n_consolidated"] = int(eps["consolidated"].astype(bool).sum()) if "consolidated" in eps else 0
+        s = km_summary(eps["months_survived"], eps["relapsed"], horizon=horizon, rmst_to=(horizon, fu), alpha=alpha)
+        row["relapse_share"] = 1 - s["survival_at"]
+        row["relapse_share_low"] = 1 - s["survival_at_high"]
+        row["relapse_share_high"] = 1 - s["survival_at_low"]
+        row["median_durability"] = s["median"]
+        row["median_durability_low"] = s["median_low"]
+        row["median_durability_high"] = s["median_high"]
+        row["median_reached"] = bool(np.isfinite(s["median"]))
+        for name, tau in (("rmst", horizon), ("rmst_followup", fu)):
+            row[name] = s[f"rmst_{tau:g}"]
+            row[f"{name}_se"] = s[f"rmst_{tau:g}_se"]
+            row[f"{name}_low"] = s[f"rmst_{tau:g}_low"]
+            row[f"{name}_high"] = s[f"rmst_{tau:g}_high"]
+        row["horizon"] = float(horizon)
+        row["followup_months"] = fu
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs.update(horizon=float(horizon), followup_months=fu, first_only=first_only, alpha=alpha,
+                       by=by_cols)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Hazard ratios
+# ---------------------------------------------------------------------------------------------
+def _check_factor(results: Results, factor: str) -> None:
+    if factor not in results.factors:
+        raise InputError(f"factor {factor!r} was not varied in {results.name}; factors are "
+                         + (", ".join(results.factors) or "(none)"))
+
+
+def _match_level(results: Results, factor: str, value: Any, what: str) -> Any:
+    levels = results.levels(factor)
+    for lv in levels:
+        if lv == value or str(lv) == str(value):
+            return lv
+        try:
+            if float(lv) == float(value):
+                return lv
+        except (TypeError, ValueError):
+            pass
+    raise InputError(f"{what} = {value!r} is not a value of {factor}; its values are "
+                     + ", ".join(map(str, levels)))
+
+
+def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: float = 1.0,
+                 stratify: bool = True, first_only: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """Cox hazard ratio of relapse for one factor, with standard errors clustered by run.
+
+    A hazard ratio below 1 means agreements relapse more slowly (last longer).
+
+    * A numeric factor enters as is; the ratio is per ``per`` units (e.g. ``per=12`` months).
+    * A text or yes/no factor is one-hot coded against ``reference`` (default: its first value in
+      the design); there is one row per other value.
+    * With ``stratify=True`` and other factors in the sweep, each combination of the other
+      factors gets its own baseline hazard (Cox strata), so the ratio compares like with like.
+    * Episodes of one run are correlated, so the robust (sandwich) variance is clustered by run
+      (lifelines ``cluster_col``).
+
+    Returns a DataFrame with ``factor``, ``term``, ``level``, ``reference``, ``hr``, ``hr_low``,
+    ``hr_high``, ``p``, ``coef``, ``se``, ``n_episodes``, ``n_relapses``, ``n_runs``.
+    """
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    _check_factor(results, factor)
+    eps = results.ok_episodes
+    if first_only:
+        eps = _first_episodes(eps)
+    if len(eps) == 0:
+        raise InputError(f"{results.name}: no agreements were signed, so no hazard ratio for {factor}")
+    if not eps["relapsed"].any():
+        raise InputError(f"{results.name}: no agreement relapsed, so no hazard ratio for {factor}")
+    df = pd.DataFrame({"T": eps["months_survived"].to_numpy(float), "E": eps["relapsed"].to_numpy(bool),
+                       "run": eps["run_id"].to_numpy()})
+    # lifelines drops zero-length durations' information poorly; a relapse in the signing month
+    # counts as half a month.
+    df.loc[df["T"] <= 0, "T"] = 0.5
+    numeric = results.is_numeric(factor)
+    if numeric:
+        if reference is not None:
+            raise InputError(f"reference = {reference!r} only applies to a text or yes/no factor; "
+                             f"{factor} is numeric (use per=...)")
+        if not (per > 0):
+            raise InputError(f"per = {per!r} must be a number above 0")
+        x = eps[factor].to_numpy(float)
+        if np.nanstd(x) == 0:
+            raise InputError(f"{factor} takes one value only among the agreements; no hazard ratio")
+        df["x"] = x / per
+        terms = [("x", factor, None)]
+    else:
+        levels = results.levels(factor)
+        ref = levels[0] if reference is None else _match_level(results, factor, reference, "reference")
+        terms = []
+        for i, lv in enumerate(lv for lv in levels if lv != ref):
+            col = f"x{i}"
+            df[col] = (eps[factor] == lv).to_numpy(float)
+            if df[col].sum() == 0:
+                df.drop(columns=col, inplace=True)
+                continue
+            terms.append((col, lv, ref))
+        if not terms or (eps[factor] == ref).sum() == 0:
+            raise InputError(f"{factor}: no agreements at reference {ref!r} or at other values; no hazard ratio")
+    strata = None
+    others = [f for f in results.factors if f != factor]
+    if stratify and others:
+        df["stratum"] = pd.factorize(pd.MultiIndex.from_frame(eps[others].astype(str)))[0]
+        if df["stratum"].nunique() > 1:
+            strata = ["stratum"]
+        else:
+            df = df.drop(columns="stratum")
+    cph = CoxPHFitter(alpha=alpha)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cph.fit(df, duration_col="T", event_col="E", cluster_col="run", strata=strata)
+    except (ConvergenceError, ValueError, np.linalg.LinAlgError) as e:
+        raise InputError(f"the Cox model of relapse on {factor} could not be fitted: {_one_line(e)}") from None
+    summ = cph.summary
+    ci = f"{100 * (1 - alpha):g}%"
+    rows = []
+    for col, level, ref in terms:
+        r = summ.loc[col]
+        rows.append({
+            "factor": factor,
+            "term": f"{factor} per {per:g}" if numeric else f"{factor} = {level} vs {ref}",
+            "level": None if numeric else _py(level),
+            "reference": None if numeric else _py(ref),
+            "per": per if numeric else None,
+            "hr": float(r["exp(coef)"]),
+            "hr_low": float(r[f"exp(coef) lower {ci}"]),
+            "hr_high": float(r[f"exp(coef) upper {ci}"]),
+            "p": float(r["p"]),
+            "coef": float(r["coef"]),
+            "se": float(r["se(coef)"]),
+            "n_episodes": int(len(df)),
+            "n_relapses": int(df["E"].sum()),
+            "n_runs": int(df["run"].nunique()),
+        })
+    out = pd.DataFrame(rows)
+    out.attrs.update(robust=True, cluster="run", stratified_by=others if strata else [], alpha=alpha)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-value comparison
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    """Difference ``a - b`` in one metric between two values of a factor, with its interval."""
+
+    factor: str
+    a: Any
+    b: Any
+    metric: str
+    estimate_a: float
+    estimate_b: float
+    difference: float
+    low: float
+    high: float
+    p: float
+    n_a: int
+    n_b: int
+    horizon: float
+    note: str = ""
+
+    @property
+    def excludes_zero(self) -> bool:
+        """The interval lies wholly on one side of zero."""
+        return bool(self.low > 0 or self.high < 0)
+
+    def __str__(self) -> str:
+        m = METRICS[self.metric]
+        scale, unit = (100, " percentage points") if m.percent else (1, " months")
+        what = m.label.format(h=f"{self.horizon:g}", f="follow-up")
+        return (f"{what}: {value_label(self.factor, self.a)} minus {value_label(self.factor, self.b)} = "
+                f"{scale * self.difference:+.1f}{unit} (95% CI {scale * self.low:+.1f} to {scale * self.high:+.1f})")
+
+
+def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rmst", horizon: float = 60,
+            where: dict[str, Any] | None = None, first_only: bool = False, alpha: float = 0.05) -> Comparison:
+    """Difference in ``metric`` between runs with ``factor == a`` and ``factor == b`` (a - b).
+
+    ``metric`` is ``"rmst"`` (months held within ``horizon``), ``"rmst_followup"``, ``"relapse"``
+    (share relapsed within ``horizon``; Greenwood standard errors) or ``"p_agreement"`` (share of
+    runs reaching agreement; Newcombe's hybrid score interval). Other factors are pooled unless
+    fixed by ``where`` (``{"coordination": "network"}``). Survival metrics treat episodes as
+    independent (see the module notes); ``first_only=True`` makes that exact.
+    """
+    _check_factor(results, factor)
+    if metric not in ("rmst", "rmst_followup", "relapse", "p_agreement"):
+        raise InputError(f"metric = {metric!r} cannot be compared; use 'rmst', 'rmst_followup', 'relapse' "
+                         "or 'p_agreement'")
+    a = _match_level(results, factor, a, "a")
+    b = _match_level(results, factor, b, "b")
+    runs = results.runs
+    for f, v in (where or {}).items():
+        _check_factor(results, f)
+        runs = runs[runs[f] == _match_level(results, f, v, f"where[{f!r}]")]
+    z = float(norm.ppf(1 - alpha / 2))
+
+    def side(value):
+        r = runs[(runs[factor] == value) & (runs["status"] == "ok")]
+        e = results.ok_episodes
+        e = e[e["run_id"].isin(r["run_id"])]
+        return r, (_first_episodes(e) if first_only else e)
+
+    (ra, ea), (rb, eb) = side(a), side(b)
+    if metric == "p_agreement":
+        ka, kb = int(ra["agreement_reached"].sum()), int(rb["agreement_reached"].sum())
+        pa, la, ua = wilson_interval(ka, len(ra), alpha=alpha)
+        pb, lb, ub = wilson_interval(kb, len(rb), alpha=alpha)
+        d = pa - pb
+        low = d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2)
+        high = d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
+        pooled = (ka + kb) / max(len(ra) + len(rb), 1)
+        se0 = math.sqrt(pooled * (1 - pooled) * (1 / max(len(ra), 1) + 1 / max(len(rb), 1)))
+        p = float(2 * norm.sf(abs(d) / se0)) if se0 > 0 else (1.0 if d == 0 else 0.0)
+        return Comparison(factor, _py(a), _py(b), metric, pa, pb, d, low, high, p, len(ra), len(rb),
+                          float(horizon), "Newcombe hybrid score interval")
+    tau = results.followup_months if metric == "rmst_followup" else float(horizon)
+    ests = []
+    for e in (ea, eb):
+        if len(e) == 0:
+            ests.append((math.nan, math.nan))
+            continue
+        kmf = _fit_km(e["months_survived"], e["relapsed"], alpha=alpha)
+        if metric == "relapse":
+            if not _identified_at(kmf, tau):
+                ests.append((math.nan, math.nan))
+                continue
+            s = float(_at(kmf.survival_function_, tau).iloc[0])
+            et = kmf.event_table
+            keep = (et.index.to_numpy(float) <= tau) & (et["at_risk"] > et["observed"]).to_numpy()
+            d_, n_ = et["observed"].to_numpy(float)[keep], et["at_risk"].to_numpy(float)[keep]
+            gw = float(np.sum(d_ / (n_ * (n_ - d_))))
+            ests.append((1 - s, s * math.sqrt(gw)))
+        else:
+            est, se, _, _ = rmst(kmf, tau, alpha=alpha)
+            ests.append((est, se))
+    (xa, sa), (xb, sb) = ests
+    d = xa - xb
+    se = math.sqrt(sa * sa + sb * sb)
+    low, high = d - z * se, d + z * se
+    p = float(2 * norm.sf(abs(d) / se)) if se > 0 else math.nan
+    note = "episodes treated as independent" if not first_only else "first agreement of each run"
+    return Comparison(factor, _py(a), _py(b), metric, xa, xb, d, low, high, p, len(ea), len(eb), float(tau), note)

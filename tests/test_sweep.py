@@ -1,0 +1,298 @@
+"""The experiment layer: design, seeds, executors, storage, resume, failures and bad input."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import peacesim
+from peacesim.errors import InputError
+from peacesim.experiment import derive_seeds, load_experiment
+from peacesim.sweep import run_experiment
+
+SMALL = """
+[experiment]
+title = "small"
+question = "does handover matter?"
+scenario = "reference"
+replicates = {reps}
+master_seed = 11
+months = {months}
+keep_series = {series}
+
+[vary]
+handover_quality = [0.1, 0.8]
+"""
+
+
+def write_exp(tmp_path, reps=5, months=120, series="true", name="small.toml", text=None):
+    p = tmp_path / name
+    p.write_text(text if text is not None else SMALL.format(reps=reps, months=months, series=series))
+    return p
+
+
+def tree_digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_seeds_are_spawned_per_replicate_and_shared_across_design_points(tmp_path):
+    exp = load_experiment(write_exp(tmp_path, reps=4))
+    runs = exp.runs()
+    assert len(runs) == 8
+    by_rep = {}
+    for r in runs:
+        by_rep.setdefault(r.replicate, set()).add(r.seed)
+    assert all(len(s) == 1 for s in by_rep.values())  # common random numbers
+    assert len({next(iter(s)) for s in by_rep.values()}) == 4  # replicates differ
+    expected = [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in np.random.SeedSequence(11).spawn(4)]
+    assert exp.seeds == expected == derive_seeds(11, 4)
+    assert derive_seeds(12, 4) != expected
+
+
+def test_linked_parameters_and_ranges(tmp_path):
+    text = """
+[experiment]
+scenario = "reference"
+replicates = 2
+master_seed = 3
+[vary.tenure]
+parameters = ["tenure_mediator", "tenure_diplomat"]
+range = [6, 60]
+steps = 4
+[vary]
+coordination = ["none", "network"]
+"""
+    exp = load_experiment(write_exp(tmp_path, text=text))
+    assert exp.columns == ["tenure_mediator", "tenure_diplomat", "coordination"]
+    assert len(exp.design) == 8
+    assert all(d["tenure_mediator"] == d["tenure_diplomat"] for d in exp.design)
+    assert sorted({d["tenure_mediator"] for d in exp.design}) == [6, 24, 42, 60]
+
+
+def test_explicit_design_rows(tmp_path):
+    text = """
+[experiment]
+scenario = "reference"
+replicates = 2
+master_seed = 3
+[[design]]
+coordination = "none"
+mediators = 6
+[[design]]
+coordination = "contact_group"
+mediators = 6
+"""
+    exp = load_experiment(write_exp(tmp_path, text=text))
+    assert exp.design == [{"coordination": "none", "mediators": 6}, {"coordination": "contact_group", "mediators": 6}]
+
+
+@pytest.fixture(scope="module")
+def serial_results(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serial")
+    exp = write_exp(tmp, reps=6)
+    res = run_experiment(exp, executor="serial", out=tmp / "out", progress=False)
+    return exp, tmp / "out", res
+
+
+def test_serial_sweep_writes_tidy_tables_and_manifest(serial_results):
+    exp_path, out, res = serial_results
+    assert res.total == 12 and res.ran == 12 and res.failed == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 12
+    assert list(runs[["design_point", "replicate"]].itertuples(index=False, name=None)) == [
+        (d, r) for d in range(2) for r in range(6)]
+    assert set(runs["handover_quality"]) == {0.1, 0.8}
+    assert (runs["status"] == "ok").all()
+    # each row's seed reproduces the run exactly
+    row = runs.iloc[7]
+    direct = peacesim.run_scenario("reference", seed=int(row.seed), months=120,
+                                   overrides={"handover_quality": row.handover_quality})
+    assert direct.outcome["n_agreements"] == row.n_agreements
+    assert direct.outcome["total_violence"] == pytest.approx(row.total_violence)
+    eps = pd.read_parquet(out / "episodes.parquet")
+    assert len(eps) == runs["n_agreements"].sum()
+    series = pd.read_parquet(out / "series.parquet")
+    assert len(series) == 12 * 120
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["runs_done"] == 12 and m["runs_failed"] == 0
+    assert m["master_seed"] == 11 and len(m["seeds"]) == 6
+    assert m["experiment_text"] == exp_path.read_text()
+    assert "scenario_sha256" in m and "numpy" in m["versions"] and "git_commit" in m
+    assert not (out / "parts").exists()
+
+
+def test_processes_and_dask_give_identical_results(serial_results, tmp_path):
+    exp_path, out, _ = serial_results
+    for executor in ("processes", "dask"):
+        other = tmp_path / executor
+        run_experiment(exp_path, executor=executor, workers=2, out=other, progress=False)
+        for kind in ("runs", "episodes", "series"):
+            pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                          pd.read_parquet(other / f"{kind}.parquet"))
+
+
+def test_rerun_of_a_complete_sweep_does_nothing(serial_results):
+    exp_path, out, _ = serial_results
+    before = pd.read_parquet(out / "runs.parquet")
+    res = run_experiment(exp_path, executor="serial", out=out, progress=False)
+    assert res.ran == 0 and res.skipped == 12
+    pd.testing.assert_frame_equal(before, pd.read_parquet(out / "runs.parquet"))
+
+
+def test_a_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    exp = write_exp(tmp_path, reps=30, months=240, series="false")
+    out = tmp_path / "killed"
+    code = (f"import peacesim.sweep as s; s.BATCH_SECONDS = 0.05; "
+            f"s.run_experiment({str(exp)!r}, executor='serial', out={str(out)!r}, progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "parts").glob("runs-*.parquet"))) < 2:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    parts = list((out / "parts").glob("runs-*.parquet"))
+    assert parts, "the sweep wrote no part before it was killed"
+    saved = sum(len(pd.read_parquet(p)) for p in parts)
+    assert 0 < saved < 60
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == saved and res.ran == 60 - saved
+    fresh = tmp_path / "fresh"
+    run_experiment(exp, executor="serial", out=fresh, progress=False)
+    for kind in ("runs", "episodes"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                      pd.read_parquet(fresh / f"{kind}.parquet"))
+
+
+def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
+    exp = write_exp(tmp_path, reps=60, months=240, series="false")
+    out = tmp_path / "int"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "serial",
+                             "--out", str(out), "--quiet"], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / "parts").glob("runs-*.parquet")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and 0 < m["runs_done"] < 120
+
+
+def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    import peacesim.sweep as sweep
+
+    exp = load_experiment(write_exp(tmp_path, reps=3, series="false"))
+    bad_seed = exp.seeds[1]
+
+    class Flaky(sweep.PeaceModel):
+        def run(self):
+            if self._seed == bad_seed:
+                raise ValueError("boom")
+            super().run()
+
+    monkeypatch.setattr(sweep, "PeaceModel", Flaky)
+    res = run_experiment(exp, executor="serial", out=tmp_path / "o", progress=False)
+    assert res.failed == 2  # replicate 1 at both design points
+    runs = pd.read_parquet(tmp_path / "o" / "runs.parquet")
+    failed = runs[runs.status == "failed"]
+    assert list(failed.replicate) == [1, 1]
+    assert (failed.seed == bad_seed).all()
+    assert failed.error.str.contains("ValueError: boom").all()
+    assert (runs[runs.status == "ok"].n_agreements >= 0).all()
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["runs_failed"] == 2
+
+
+# ------------------------------------------------------------------ bad input
+BAD = {
+    "malformed": "[experiment\nscenario = 'reference'",
+    "unknown parameter": SMALL.format(reps=2, months=24, series="false").replace("handover_quality =", "handover_qualty ="),
+    "out of bounds": SMALL.format(reps=2, months=24, series="false").replace("[0.1, 0.8]", "[0.1, 1.8]"),
+    "wrong type": SMALL.format(reps=2, months=24, series="false").replace("replicates = 2", "replicates = 'many'"),
+    "unknown scenario": SMALL.format(reps=2, months=24, series="false").replace('"reference"', '"nowhere"'),
+    "unknown field": SMALL.format(reps=2, months=24, series="false").replace("master_seed", "master_sead"),
+}
+EXPECT = {
+    "malformed": "not valid TOML",
+    "unknown parameter": "handover_qualty",
+    "out of bounds": "1.8",
+    "wrong type": "replicates",
+    "unknown scenario": "nowhere",
+    "unknown field": "master_sead",
+}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "peacesim", *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_experiment_files_are_refused_in_one_line(tmp_path, case):
+    exp = write_exp(tmp_path, text=BAD[case])
+    out = tmp_path / "out"
+    r = _cli("sweep", exp, "--out", out, "--executor", "serial")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("peacesim: error:")
+    assert str(exp) in lines[0] and EXPECT[case] in lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+    with pytest.raises(InputError):
+        load_experiment(exp)
+
+
+def test_unreachable_scheduler_is_refused(tmp_path):
+    exp = write_exp(tmp_path, reps=2, months=24)
+    out = tmp_path / "out"
+    r = _cli("sweep", exp, "--out", out, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert r.returncode == 2
+    assert r.stderr.startswith("peacesim: error: --scheduler tcp://127.0.0.1:9: cannot reach")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_results_of_another_experiment_are_left_untouched(serial_results, tmp_path):
+    _, out, _ = serial_results
+    other = write_exp(tmp_path, reps=3, months=48, name="other.toml")
+    before = tree_digest(out)
+    r = _cli("sweep", other, "--out", out, "--executor", "serial")
+    assert r.returncode == 2
+    assert "belong to a different experiment" in r.stderr and "--fresh" in r.stderr
+    assert tree_digest(out) == before
+
+
+def test_fresh_replaces_results(tmp_path):
+    a = write_exp(tmp_path, reps=2, months=24, name="a.toml")
+    b = write_exp(tmp_path, reps=3, months=24, name="b.toml")
+    out = tmp_path / "o"
+    run_experiment(a, executor="serial", out=out, progress=False)
+    run_experiment(b, executor="serial", out=out, progress=False, fresh=True)
+    assert len(pd.read_parquet(out / "runs.parquet")) == 6
+
+
+def test_bad_executor_options():
+    with pytest.raises(InputError, match="--workers"):
+        run_experiment("staff_rotation", executor="processes", workers=0, out="/nonexistent/x", progress=False)
+    with pytest.raises(InputError, match="--scheduler is only used"):
+        run_experiment("staff_rotation", executor="serial", scheduler="tcp://x:1", out="/nonexistent/x",
+                       progress=False)
+
+
+def test_shipped_experiments_load():
+    for name in ("staff_rotation", "parallel_mediators", "funding_continuity"):
+        exp = load_experiment(name)
+        assert exp.n_runs >= 1000
+        assert exp.question
