@@ -246,6 +246,10 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         scenario_path=str(scen_path),
         scenario_text=Path(scen_path).read_text(encoding="utf-8"),
     )
+    clash = [c for c in exp.columns if c in OUTCOME_KEYS or c in ("design_point", "replicate", "seed", "status",
+                                                                    "error", "months", "followup_months")]
+    if clash:
+        raise InputError(f"{where}: {clash[0]!r} cannot be varied: it is also the name of a result column")
     # Validate every design point against the scenario now, before any run starts.
     base = exp.base()
     for i, point in enumerate(design):

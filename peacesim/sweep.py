@@ -82,7 +82,8 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
         for k in outcomes:
             row[k] = out[k]
         keys = {k: row[k] for k in ("design_point", "replicate", "seed", *columns)}
-        episodes = [{**keys, **{c: e.get(c) for c in EPISODE_COLUMNS}} for e in model.episodes]
+        # A varied parameter that is also an episode attribute (coordination) is stored once.
+        episodes = [{**{c: e.get(c) for c in EPISODE_COLUMNS}, **keys} for e in model.episodes]
         if keep_series:
             series = model.recorder.frame()
             series["phase"] = series["phase"].astype(str)
@@ -266,7 +267,7 @@ class ResultStore:
         tag = uuid.uuid4().hex[:12]
         cols = ["design_point", "replicate", "seed", *self.exp.columns]
         if batch["episodes"]:
-            _write_parquet(pd.DataFrame(batch["episodes"], columns=cols + list(EPISODE_COLUMNS)),
+            _write_parquet(pd.DataFrame(batch["episodes"], columns=_episode_columns(cols)),
                            self.parts / f"episodes-{tag}.parquet")
         if batch["series"] is not None:
             _write_parquet(batch["series"], self.parts / f"series-{tag}.parquet")
@@ -280,7 +281,7 @@ class ResultStore:
             frames = [f for f in self._frames(kind) if len(f)]
             if not frames:
                 if kind == "episodes":
-                    cols = ["design_point", "replicate", "seed", *self.exp.columns] + list(EPISODE_COLUMNS)
+                    cols = _episode_columns(["design_point", "replicate", "seed", *self.exp.columns])
                     _write_parquet(pd.DataFrame(columns=cols), self.out / "episodes.parquet")
                 counts[kind] = 0
                 continue
@@ -294,6 +295,10 @@ class ResultStore:
 
     def write_manifest(self, data: dict[str, Any]) -> None:
         _write_text(self.out / "manifest.json", json.dumps(data, indent=1, default=_json_default) + "\n")
+
+
+def _episode_columns(keys: list[str]) -> list[str]:
+    return keys + [c for c in EPISODE_COLUMNS if c not in keys]
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -78,6 +78,25 @@ coordination = ["none", "network"]
     assert sorted({d["tenure_mediator"] for d in exp.design}) == [6, 24, 42, 60]
 
 
+def test_varying_an_episode_attribute_stores_it_once(tmp_path):
+    text = """
+[experiment]
+scenario = "reference"
+replicates = 3
+master_seed = 5
+[vary]
+coordination = ["none", "contact_group"]
+mediators = [2, 4]
+"""
+    out = tmp_path / "o"
+    run_experiment(write_exp(tmp_path, text=text), executor="serial", out=out, progress=False)
+    eps = pd.read_parquet(out / "episodes.parquet")
+    assert list(eps.columns).count("coordination") == 1
+    assert set(eps["coordination"]) <= {"none", "contact_group"}
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 12 and set(runs["mediators"]) == {2, 4}
+
+
 def test_explicit_design_rows(tmp_path):
     text = """
 [experiment]
