@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 RUN_KEYS = ("design_point", "replicate")
-REQUIRED_RUN_COLUMNS = ("design_point", "replicate", "status", "agreement_reached", "months_to_first_agreement")
+REQUIRED_RUN_COLUMNS = ("design_point", "replicate", "status")
 REQUIRED_EPISODE_COLUMNS = ("design_point", "replicate", "months_survived", "relapsed")
 
 
@@ -164,6 +164,31 @@ class Results:
         """True for a numeric (not boolean, not text) factor."""
         return _is_numeric(self.runs[factor])
 
+    def linked(self, factor: str) -> list[str]:
+        """Other parameters the experiment varies together with ``factor`` (manifest
+        ``factor_parameters``), e.g. ``tenure_diplomat`` with ``tenure_mediator``."""
+        groups = self.manifest.get("factor_parameters") or {}
+        for params in groups.values() if isinstance(groups, dict) else ():
+            if isinstance(params, list) and params and params[0] == factor:
+                return [q for q in params[1:] if isinstance(q, str)]
+        return []
+
+    def axis_label(self, factor: str) -> str:
+        """:func:`factor_label` plus a note on parameters varied with it."""
+        text = factor_label(factor)
+        others = self.linked(factor)
+        if others:
+            same = all(q in self.runs and (self.runs[q] == self.runs[factor]).all() for q in others)
+            names = " and ".join(q.replace("_", " ") for q in others)
+            text += f"; {names} {'set to the same value' if same else 'varied with it'}"
+        return text
+
+    def factor_title(self, factor: str) -> str:
+        """Short name of a factor for legends and titles: 'tenure mediator (+ tenure diplomat)'."""
+        others = self.linked(factor)
+        base = factor.replace("_", " ")
+        return base + (" (+ " + ", ".join(q.replace("_", " ") for q in others) + ")" if others else "")
+
     def design_table(self) -> pd.DataFrame:
         """One row per design point with its factor values."""
         cols = ["design_point", *self.factors]
@@ -245,6 +270,17 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
     episodes = episodes.merge(runs[["run_id", *factors]], on="run_id", how="left")
     episodes["relapsed"] = episodes["relapsed"].astype(bool)
     episodes["months_survived"] = episodes["months_survived"].astype(float)
+    # an experiment may keep only some outcomes; what the analysis needs follows from the episodes
+    ok = runs["status"] == "ok"
+    if "agreement_reached" not in runs.columns:
+        runs["agreement_reached"] = runs["run_id"].isin(episodes["run_id"]) & ok
+    if "months_to_first_agreement" not in runs.columns:
+        if "signed_month" not in episodes.columns:
+            raise InputError(f"{where}: runs.parquet lacks months_to_first_agreement and episodes.parquet "
+                             "lacks signed_month")
+        first = episodes.groupby("run_id")["signed_month"].min()
+        runs["months_to_first_agreement"] = runs["run_id"].map(first).astype(float)
+    runs["months_to_first_agreement"] = pd.to_numeric(runs["months_to_first_agreement"], errors="coerce")
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
 
@@ -332,7 +368,9 @@ def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, floa
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (p, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return (p, low, high)
 
 
 def _fit_km(durations: Sequence[float], events: Sequence[bool], *, alpha: float = 0.05, label: str = "KM"):
@@ -407,8 +445,10 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
 
     Keys: ``n``, ``events``, ``median``, ``median_low``, ``median_high`` (``inf`` when the curve, or
     its band, does not fall to one half within the follow-up: the median is then "not reached"),
-    ``survival_at``/``_low``/``_high`` at ``horizon`` and ``rmst_<tau>``/``_se``/``_low``/``_high``
-    for each ``tau`` in ``rmst_to``.
+    ``survival_at``/``_low``/``_high`` at ``horizon`` (with no event by ``horizon`` the lower
+    limit is the exact Clopper-Pearson bound for 0 events among those followed that long, as the
+    Greenwood band is degenerate) and ``rmst_<tau>``/``_se``/``_low``/``_high`` for each ``tau`` in
+    ``rmst_to`` (with no event by ``tau`` the RMST is ``tau`` and its standard error 0).
     """
     from lifelines.utils import median_survival_times
 
@@ -434,6 +474,11 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
             out["survival_at"] = float(_at(kmf.survival_function_, horizon).iloc[0])
             band = _at(kmf.confidence_interval_survival_function_, horizon)
             out["survival_at_low"], out["survival_at_high"] = float(band.iloc[0]), float(band.iloc[1])
+            if not e[d <= horizon].any():
+                # No event by the horizon: Greenwood's band collapses to a point. Use the exact
+                # (Clopper-Pearson) bound for 0 events among those followed that long instead.
+                n_h = int((d >= horizon).sum())
+                out["survival_at_low"] = float((alpha / 2) ** (1 / n_h)) if n_h else 0.0
         else:
             out["survival_at"] = out["survival_at_low"] = out["survival_at_high"] = math.nan
     for tau in rmst_to:

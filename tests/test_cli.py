@@ -99,18 +99,18 @@ def test_outcome_json_matches_the_python_api(runs, api_result):
 
 def test_tables_round_trip(runs, api_result):
     folder = runs["a"][0]
-    series = pd.read_csv(folder / "series.csv")
+    series = pd.read_csv(folder / "series.csv", float_precision="round_trip")
     expected = api_result.series
     assert list(series.columns) == list(expected.columns)
     assert series["phase"].tolist() == expected["phase"].astype(str).tolist()
     numeric = [c for c in expected.columns if c != "phase"]
     np.testing.assert_array_equal(series[numeric].to_numpy(float), expected[numeric].to_numpy(float))
 
-    episodes = pd.read_csv(folder / "episodes.csv")
+    episodes = pd.read_csv(folder / "episodes.csv", float_precision="round_trip")
     assert list(episodes.columns) == list(api_result.episodes.columns)
     assert len(episodes) == len(api_result.episodes) == doc_n_agreements(folder)
 
-    events_csv = pd.read_csv(folder / "events.csv", keep_default_na=False)
+    events_csv = pd.read_csv(folder / "events.csv", keep_default_na=False, float_precision="round_trip")
     events_json = strict_json(folder / "events.json")
     assert len(events_csv) == len(events_json) == len(api_result.events) > 0
     for row, ev, (month, kind, actors, values) in zip(
@@ -183,7 +183,7 @@ def test_default_out_folder_months_and_set(tmp_path):
     assert doc["params"]["months"] == 36
     assert doc["params"]["handover_quality"] == 0.9
     assert doc["inputs"]["overrides"] == ["handover_quality=0.9", "mediator.skill=0.8"]
-    assert len(pd.read_csv(folder / "series.csv")) == 36
+    assert len(pd.read_csv(folder / "series.csv", float_precision="round_trip")) == 36
     # the same run from Python gives the same outcome
     api = run_scenario("reference", seed=3, months=36, overrides=["handover_quality=0.9", "mediator.skill=0.8"])
     assert doc["outcome"] == to_jsonable(api.outcome)

@@ -1,0 +1,427 @@
+"""Speed of the experiment runner (a benchmark, not a test).
+
+Measures, side by side in one invocation, on the same experiment (the reference scenario,
+``handover_quality`` at 4 levels x N replicates, seeds from the experiment's master seed):
+
+1. runner overhead: ``run_experiment(executor="serial")`` against a plain loop over the same
+   runs (``PeaceModel(scenario, rng=seed).run()`` + ``build_outcome`` + the episodes list);
+   target: under 5 %;
+2. parallel speed-up: ``run_experiment(executor="processes", workers=2)`` and
+   ``executor="dask"`` (a LocalCluster with 2 workers) against the serial runner;
+   target: at least 1.8x on 2 cores;
+3. other tools running the same model on the same runs (same parameter values, same seeds),
+   2 processes each: ``mesa.batch_run`` (a thin PeaceModel subclass with a DataCollector that
+   collects the per-run outcome at the end) and EMA Workbench's ``MultiprocessingEvaluator``
+   (a function model ``f(handover_quality, seed) -> outcome dict``; optional extra ``bench``).
+
+Every measurement runs in a fresh Python process started by this script (after its imports,
+so the timings hold the work and the start of any worker pool, not the interpreter's start),
+so no tool inherits another's worker pools, threads or multiprocessing start method
+(``mesa.batch_run`` forces the global start method to "spawn"). The measurements are
+interleaved - each repeat runs every method once, in a rotated order - and medians over the
+repeats are reported, with ratios taken within each repeat. Every method's per-run outcomes
+are hashed, so the table also says whether all of them made the same runs with the same results.
+
+    .venv/bin/python benchmarks/bench_sweep.py [--replicates N] [--repeats K]
+                                               [--skip-ema] [--skip-batch-run] [--skip-dask]
+
+With the defaults (4 x 150 = 600 runs of ~30 ms, 3 repeats) it takes about 5 minutes on
+2 cores. EMA Workbench is optional: ``.venv/bin/pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import importlib.util
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Imported at the top on purpose: worker processes started with "spawn" or "forkserver" import
+# this file as __mp_main__, and they need the model anyway. Nothing runs at import time.
+import mesa
+
+from peacesim.experiment import OUTCOME_KEYS, Experiment, experiment_from_dict
+from peacesim.model import PeaceModel
+from peacesim.records import PHASE_LABELS, build_outcome
+
+FACTOR = "handover_quality"
+LEVELS = [0.1, 0.4, 0.7, 1.0]
+MASTER_SEED = 20260517
+WORKERS = 2
+METHODS = ("plain", "serial", "processes", "dask", "batch_run", "ema")
+LABELS = {
+    "plain": "plain loop (1 process)",
+    "serial": "peacesim serial",
+    "processes": "peacesim processes",
+    "dask": "peacesim dask",
+    "batch_run": "mesa.batch_run",
+    "ema": "EMA MultiprocessingEvaluator",
+}
+
+
+def experiment_dict(replicates: int) -> dict:
+    return {
+        "experiment": {"name": "bench_sweep", "scenario": "reference", "replicates": replicates,
+                       "master_seed": MASTER_SEED, "keep_series": False},
+        "vary": {FACTOR: LEVELS},
+    }
+
+
+def make_experiment(replicates: int) -> Experiment:
+    return experiment_from_dict(experiment_dict(replicates), where="<bench_sweep>")
+
+
+@functools.cache
+def base_scenario():
+    """The experiment's base scenario (with its fixed overrides), built once per process."""
+    return make_experiment(1).base()
+
+
+# ----------------------------------------------------------------------------- result digest
+def _norm(key: str, value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if key == "final_phase":
+        return str(value)
+    if isinstance(value, float):  # parquet holds integer outcomes with gaps as floats
+        value = round(value, 9)
+        return int(value) if value.is_integer() else value
+    return int(value)
+
+
+def digest(rows) -> str:
+    """Order-free hash of (factor value, seed, every outcome) over all runs."""
+    lines = sorted(
+        json.dumps([round(float(level), 9), int(seed)] + [_norm(k, out[k]) for k in OUTCOME_KEYS])
+        for level, seed, out in rows
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- the methods
+def measure_plain(exp: Experiment, tmp: Path):
+    t0 = time.perf_counter()
+    base = exp.base()
+    results = []
+    for point in exp.design:
+        scen = base.with_overrides(point).cast()
+        for r in range(exp.replicates):
+            seed = exp.seeds[r]
+            model = PeaceModel(scen, rng=seed)
+            model.run()
+            results.append((point[FACTOR], seed, build_outcome(model), list(model.episodes)))
+    seconds = time.perf_counter() - t0
+    return seconds, digest((level, seed, out) for level, seed, out, _ in results)
+
+
+def _measure_runner(exp: Experiment, tmp: Path, executor: str):
+    import pandas as pd
+
+    from peacesim.sweep import run_experiment
+
+    t0 = time.perf_counter()
+    res = run_experiment(exp, executor=executor, workers=None if executor == "serial" else WORKERS,
+                         out=tmp / "out", progress=False, fresh=True)
+    seconds = time.perf_counter() - t0
+    runs = pd.read_parquet(tmp / "out" / "runs.parquet")
+    if res.failed or len(runs) != exp.n_runs:
+        raise RuntimeError(f"{res.failed} runs failed, {len(runs)} of {exp.n_runs} stored")
+    rows = runs.to_dict("records")
+    return seconds, digest((r[FACTOR], r["seed"], r) for r in rows)
+
+
+def measure_serial(exp, tmp):
+    return _measure_runner(exp, tmp, "serial")
+
+
+def measure_processes(exp, tmp):
+    return _measure_runner(exp, tmp, "processes")
+
+
+def measure_dask(exp, tmp):
+    return _measure_runner(exp, tmp, "dask")
+
+
+class BatchPeaceModel(PeaceModel):
+    """PeaceModel for ``mesa.batch_run``: scenario overrides as keyword parameters, the seed as
+    ``rng``, and a DataCollector that collects the per-run outcome (and episodes) once, after the
+    last month - the same work as the plain loop."""
+
+    def __init__(self, rng=None, **overrides):
+        super().__init__(base_scenario().with_overrides(overrides).cast(), rng=rng)
+        self._outcome: dict = {}
+        reporters = {k: functools.partial(_outcome_value, k) for k in OUTCOME_KEYS}
+        reporters["episodes"] = functools.partial(_outcome_value, "episodes")
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+
+    def step(self) -> None:
+        super().step()
+        if self.steps >= self.months:  # PeaceModel.run(): `months` steps, then close()
+            self.close()
+            self.running = False
+            self._outcome = {**build_outcome(self), "episodes": list(self.episodes)}
+            self.datacollector.collect(self)
+
+
+def _outcome_value(key, model):
+    return model._outcome[key]
+
+
+def measure_batch_run(exp: Experiment, tmp: Path):
+    from mesa.batchrunner import batch_run
+
+    if exp.fixed or exp.months is not None or any(len(f.parameters) != 1 for f in exp.factors):
+        raise RuntimeError("the batch_run wrapper handles a full factorial of single parameters only")
+    params = {f.parameters[0]: [v[0] for v in f.values] for f in exp.factors}
+    t0 = time.perf_counter()
+    rows = batch_run(BatchPeaceModel, parameters=params, rng=list(exp.seeds), number_processes=WORKERS,
+                     max_steps=base_scenario().params["months"], data_collection_period=-1,
+                     display_progress=False)
+    seconds = time.perf_counter() - t0
+    if len(rows) != exp.n_runs:
+        raise RuntimeError(f"batch_run returned {len(rows)} rows for {exp.n_runs} runs")
+    return seconds, digest((r[FACTOR], r["rng"], r) for r in rows)
+
+
+def ema_function(handover_quality: float, seed: int) -> dict:
+    """The model as EMA Workbench's function model: parameters in, outcome dict out."""
+    model = PeaceModel(base_scenario().with_overrides({FACTOR: handover_quality}).cast(), rng=int(seed))
+    model.run()
+    out = build_outcome(model)
+    _episodes = list(model.episodes)  # the same work; EMA keeps scalar outcomes only
+    out["final_phase"] = PHASE_LABELS.index(out["final_phase"])  # ScalarOutcome needs a number
+    first = out["months_to_first_agreement"]
+    out["months_to_first_agreement"] = math.nan if first is None else float(first)
+    return out
+
+
+def measure_ema(exp: Experiment, tmp: Path):
+    from ema_workbench import (IntegerParameter, Model, MultiprocessingEvaluator, RealParameter, Sample,
+                               ScalarOutcome, ema_logging)
+
+    ema_logging.log_to_stderr(logging.WARNING)
+    model = Model("peacesim", function=ema_function)
+    model.uncertainties = [RealParameter(FACTOR, 0.0, 1.0), IntegerParameter("seed", 0, 2**63 - 1)]
+    model.outcomes = [ScalarOutcome(k) for k in OUTCOME_KEYS]
+    samples = [Sample(**{FACTOR: s.values[FACTOR], "seed": s.seed}) for s in exp.runs()]
+    t0 = time.perf_counter()
+    with MultiprocessingEvaluator(model, n_processes=WORKERS) as evaluator:
+        experiments, outcomes = evaluator.perform_experiments(scenarios=samples)
+    seconds = time.perf_counter() - t0
+    if len(experiments) != exp.n_runs:
+        raise RuntimeError(f"EMA returned {len(experiments)} experiments for {exp.n_runs} runs")
+    rows = []
+    for i, (level, seed) in enumerate(zip(experiments[FACTOR], experiments["seed"])):
+        out = {k: outcomes[k][i] for k in OUTCOME_KEYS}
+        out["final_phase"] = PHASE_LABELS[int(out["final_phase"])]
+        rows.append((level, seed, out))
+    return seconds, digest(rows)
+
+
+MEASURE = {"plain": measure_plain, "serial": measure_serial, "processes": measure_processes,
+           "dask": measure_dask, "batch_run": measure_batch_run, "ema": measure_ema}
+
+
+def child(method: str, replicates: int) -> None:
+    """One measurement in this (fresh) process; prints one JSON line."""
+    exp = make_experiment(replicates)
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench_sweep_{method}_"))
+    try:
+        seconds, dig = MEASURE[method](exp, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"method": method, "seconds": seconds, "runs": exp.n_runs, "digest": dig}), flush=True)
+
+
+# ----------------------------------------------------------------------------- the parent
+def run_child(method: str, replicates: int, timeout: float) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", method, "--replicates", str(replicates)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"method": method, "error": f"no result within {timeout:.0f} s (stopped)"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    tail = " | ".join(err[-3:]) if err else f"exit code {proc.returncode}, no output"
+    return {"method": method, "error": tail}
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{os.cpu_count()} logical cores ({usable} usable), {cpu}; {platform.platform()}; "
+            f"Python {platform.python_version()}")
+
+
+def versions() -> str:
+    from importlib import metadata
+
+    out = []
+    for pkg in ("peacesim", "mesa", "dask", "distributed", "ema_workbench"):
+        try:
+            out.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{pkg} (not installed)")
+    return ", ".join(out)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else math.nan
+
+
+def main() -> None:
+    doc = __doc__ or "Speed of the experiment runner."
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--replicates", type=int, default=150,
+                    help=f"replicates per design point ({len(LEVELS)} design points; default 150 = 600 runs)")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats of every measurement; medians are reported (default 3)")
+    ap.add_argument("--skip-ema", action="store_true", help="leave out EMA Workbench")
+    ap.add_argument("--skip-batch-run", action="store_true", help="leave out mesa.batch_run")
+    ap.add_argument("--skip-dask", action="store_true", help="leave out the dask executor")
+    ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.replicates < 1 or args.repeats < 1:
+        ap.error("--replicates and --repeats must be at least 1")
+    if args.child:
+        child(args.child, args.replicates)
+        return
+
+    exp = make_experiment(args.replicates)
+    n_runs = exp.n_runs
+    print(f"machine: {machine()}")
+    print(f"versions: {versions()}")
+    print(f"experiment: scenario 'reference', {FACTOR} = {LEVELS}, {args.replicates} replicates "
+          f"= {n_runs} runs, master seed {MASTER_SEED}; {WORKERS} workers for the parallel methods; "
+          f"{args.repeats} repeats, interleaved")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    methods = [m for m in METHODS
+               if not (m == "ema" and args.skip_ema) and not (m == "batch_run" and args.skip_batch_run)
+               and not (m == "dask" and args.skip_dask)]
+    problems: dict[str, str] = {}
+    if "ema" in methods and importlib.util.find_spec("ema_workbench") is None:
+        problems["ema"] = ("ema_workbench is not installed in this environment "
+                           "(.venv/bin/pip install -e '.[bench]')")
+        methods.remove("ema")
+
+    # Warm-up and smoke test: every method once on a small experiment (fills caches, checks it runs).
+    warm_reps = 2
+    print(f"warm-up: each method once on {len(LEVELS) * warm_reps} runs ...", flush=True)
+    for m in list(methods):
+        r = run_child(m, warm_reps, timeout=300)
+        if "error" in r:
+            problems[m] = f"failed on the warm-up: {r['error']}"
+            methods.remove(m)
+
+    # Timeout per measurement: generous against the plain loop's serial time.
+    times: dict[str, list[float]] = {m: [] for m in methods}
+    digests: dict[str, set[str]] = {m: set() for m in methods}
+    per_repeat: list[dict[str, float]] = []
+    t_all = time.perf_counter()
+    timeout = 600.0
+    for rep in range(args.repeats):
+        order = methods[rep % len(methods):] + methods[: rep % len(methods)]
+        this: dict[str, float] = {}
+        for m in order:
+            r = run_child(m, args.replicates, timeout=timeout)
+            if "error" in r:
+                problems[m] = f"failed in repeat {rep + 1}: {r['error']}"
+                continue
+            times[m].append(r["seconds"])
+            digests[m].add(r["digest"])
+            this[m] = r["seconds"]
+            if m == "plain":
+                timeout = max(120.0, 10 * r["seconds"])
+        per_repeat.append(this)
+        print(f"repeat {rep + 1}/{args.repeats} ({' -> '.join(order)}): "
+              + ", ".join(f"{m} {this[m]:.2f}s" for m in order if m in this), flush=True)
+    wall = time.perf_counter() - t_all
+
+    def ratios(num: str, den: str) -> list[float]:
+        return [p[num] / p[den] for p in per_repeat if num in p and den in p]
+
+    ref_digest = next(iter(digests.get("plain", set())), None)
+    print()
+    print(f"Results: {n_runs} runs of the reference scenario, median of {args.repeats} repeats "
+          f"(min-max in brackets)")
+    head = f"{'method':<30} {'procs':>5} {'seconds':>22} {'runs/s':>8}  {'same runs & outcomes':<20}"
+    print(head)
+    print("-" * len(head))
+    for m in METHODS:
+        if m not in times or not times[m]:
+            continue
+        ts = times[m]
+        procs = 1 if m in ("plain", "serial") else WORKERS
+        same = ("reference" if m == "plain" else
+                "yes" if ref_digest and digests[m] == {ref_digest} else
+                f"NO ({', '.join(sorted(digests[m]))} vs {ref_digest})")
+        print(f"{LABELS[m]:<30} {procs:>5} {median(ts):>8.2f} [{min(ts):6.2f}-{max(ts):6.2f}] "
+              f"{n_runs / median(ts):>8.1f}  {same}")
+    print()
+    print("Ratios (median of the per-repeat ratios; each repeat measures all methods back to back)")
+
+    def line(text: str, rs: list[float], target: str = "", ok: bool | None = None, fmt: str = "{:.3f}") -> None:
+        if not rs:
+            return
+        verdict = "" if ok is None else ("  -> meets target" if ok else "  -> MISSES target")
+        rng_txt = f" [{fmt.format(min(rs))}-{fmt.format(max(rs))}]" if len(rs) > 1 else ""
+        print(f"  {text:<58} {fmt.format(median(rs)):>7}{rng_txt}  {target}{verdict}")
+
+    ov = ratios("serial", "plain")
+    if ov:
+        line("runner overhead: serial runner / plain loop - 1", [x - 1 for x in ov], "target < 5 %",
+             median(ov) - 1 < 0.05, fmt="{:+.1%}")
+    sp = ratios("serial", "processes")
+    line(f"speed-up: processes ({WORKERS} workers) vs serial runner", sp, "target >= 1.8x", median(sp) >= 1.8 if sp else None)
+    line(f"speed-up: processes ({WORKERS} workers) vs plain loop", ratios("plain", "processes"))
+    sd = ratios("serial", "dask")
+    line(f"speed-up: dask LocalCluster ({WORKERS} workers) vs serial runner", sd, "target >= 1.8x",
+         median(sd) >= 1.8 if sd else None)
+    line("peacesim processes / mesa.batch_run (runs/s ratio)", ratios("batch_run", "processes"))
+    line("peacesim processes / EMA MultiprocessingEvaluator (runs/s)", ratios("ema", "processes"))
+    line("peacesim dask / mesa.batch_run (runs/s ratio)", ratios("batch_run", "dask"))
+    line("peacesim dask / EMA MultiprocessingEvaluator (runs/s ratio)", ratios("ema", "dask"))
+    line(f"mesa.batch_run ({WORKERS} procs) vs plain loop (speed-up)", ratios("plain", "batch_run"))
+    line(f"EMA ({WORKERS} procs) vs plain loop (speed-up)", ratios("plain", "ema"))
+
+    print()
+    print("Notes")
+    print("  - Times include starting and stopping each tool's worker pool (peacesim: a forkserver pool;")
+    print("    dask: a LocalCluster; mesa.batch_run: a 'spawn' Pool, which it forces; EMA: a default-context")
+    print("    Pool, 'fork' on Linux with Python 3.12), and for the peacesim runner writing the parquet parts,")
+    print("    merging them and the manifest. They exclude interpreter start and imports.")
+    print("  - The plain loop keeps outcomes and episodes in memory and writes nothing.")
+    print("  - mesa.batch_run gets a PeaceModel subclass (overrides as keywords, seed as rng) whose DataCollector")
+    print("    collects build_outcome() and the episodes once after the last month; EMA gets a function")
+    print("    f(handover_quality, seed) returning build_outcome() (final_phase as its index, a missing")
+    print("    months_to_first_agreement as NaN, since ScalarOutcome takes numbers only; episodes are built but")
+    print("    not returned).")
+    for m, why in problems.items():
+        print(f"  - {LABELS[m]}: NOT MEASURED ({why})" if not times.get(m) else f"  - {LABELS[m]}: {why}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"measuring took {wall / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

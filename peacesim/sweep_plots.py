@@ -1,0 +1,645 @@
+"""Figures and a short report for a sweep's results folder.
+
+* :func:`km_curves`: Kaplan-Meier curves of how long agreements hold, one per design point (or per
+  value of a factor), with 95% bands and censoring marks.
+* :func:`metric_vs_parameter`: a durability or agreement metric, with its 95% interval, against a
+  swept parameter, one line per value of a second factor.
+* :func:`heatmap`: a metric over a two-parameter grid, cells annotated with estimate and interval.
+* :func:`plot_results`: writes a sensible set of figures into ``<results>/figures/``, the
+  durability table as ``summary.csv`` and a plain-language ``report.md``.
+
+All drawing goes to :class:`matplotlib.figure.Figure` objects without pyplot: nothing is shown and
+no global figure state is touched. Each function takes ``ax=None`` (a new figure is made) and
+returns the figure.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from .analysis import (
+    METRICS,
+    Results,
+    _fit_km,
+    _first_episodes,
+    compare,
+    durability_table,
+    group_label,
+    hazard_ratio,
+    load_results,
+    value_label,
+)
+from .errors import InputError
+from .params import REGISTRY
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["km_curves", "metric_vs_parameter", "heatmap", "plot_results"]
+
+_LINESTYLES = ["-", "--", ":", "-."]
+_MARKERS = ["o", "s", "D", "^", "v", "P", "X"]
+_WIDE = (8.5, 5.0)
+_DPI = 150
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def _new_ax(ax: Axes | None, size=_WIDE) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    return "\n".join(textwrap.wrap(text, width)) if text else text
+
+
+def _metric(metric: str):
+    if metric not in METRICS:
+        raise InputError(f"metric = {metric!r} is not known; use one of {', '.join(METRICS)}")
+    return METRICS[metric]
+
+
+def _metric_text(metric: str, results: Results, horizon: float) -> str:
+    return METRICS[metric].label.format(h=f"{horizon:g}", f=f"{results.followup_months:g}")
+
+
+def _check(results: Results, *factors: str | None) -> None:
+    for f in factors:
+        if f is not None and f not in results.factors:
+            raise InputError(f"{f!r} is not a factor of {results.name}; factors are "
+                             + (", ".join(results.factors) or "(none)"))
+
+
+def _colours(results: Results, factor: str | None, n: int) -> list:
+    """Sequential colours for an ordered numeric factor, qualitative ones otherwise."""
+    if factor is not None and results.is_numeric(factor) and n > 2:
+        cmap = colormaps["viridis"]
+        return [cmap(x) for x in np.linspace(0.05, 0.85, n)]
+    base = colormaps["tab10"].colors if n <= 10 else colormaps["tab20"].colors
+    return [base[i % len(base)] for i in range(n)]
+
+
+def _short_value(factor: str, v: Any) -> str:
+    """Tick text: the value with a unit where it helps."""
+    return value_label(factor, v).split(" = ", 1)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaplan-Meier curves
+# ---------------------------------------------------------------------------------------------
+def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Axes | None = None,
+              horizon: float | None = 60, ci: bool | None = None, first_only: bool = False,
+              title: str | None = None) -> Figure:
+    """Kaplan-Meier curves of how long agreements hold.
+
+    One curve per design point (``by=None``) or per value of the ``by`` factor(s), pooling the
+    other factors. Shaded bands are 95% intervals (``ci=None`` draws them only for up to four
+    curves, where they stay readable); ticks mark censoring (agreements still holding at the end of
+    their follow-up or of the run). With two factors, colour shows the first and line style the
+    second, with one legend for each. The x axis runs from signature to the end of follow-up;
+    ``horizon`` draws a dotted reference line.
+    """
+    fig, ax = _new_ax(ax)
+    by_cols = None if by is None else ([by] if isinstance(by, str) else list(by))
+    _check(results, *(by_cols or []))
+    keys = by_cols if by_cols is not None else list(results.factors)
+    eps = results.ok_episodes
+    if first_only:
+        eps = _first_episodes(eps)
+    groups = _km_groups(results, eps, by_cols)
+    fu = results.followup_months
+    colour_f = keys[0] if keys else None
+    style_f = keys[1] if len(keys) == 2 and len(results.levels(keys[1])) <= len(_LINESTYLES) else None
+    if colour_f is not None and style_f is not None:
+        colours = dict(zip(results.levels(colour_f), _colours(results, colour_f, len(results.levels(colour_f)))))
+        styles = dict(zip(results.levels(style_f), _LINESTYLES))
+    else:
+        colours, styles = {}, {}
+    flat = _colours(results, colour_f if len(keys) == 1 else None, max(len(groups), 1))
+    if ci is None:
+        ci = len(groups) <= 4
+    split = bool(colours)
+    for i, (values, e) in enumerate(groups):
+        label = f"{group_label(values)} (n={len(e)})"
+        if len(e) == 0:
+            continue
+        colour = colours.get(values.get(colour_f), flat[i]) if colours else flat[i]
+        ls = styles.get(values.get(style_f), "-") if styles else "-"
+        kmf = _fit_km(e["months_survived"], e["relapsed"])
+        sf = kmf.survival_function_.iloc[:, 0]
+        t = sf.index.to_numpy(float)
+        s = sf.to_numpy(float)
+        if t[-1] < fu and s[-1] > 0 and e["months_survived"].max() >= fu:
+            t, s = np.r_[t, fu], np.r_[s, s[-1]]
+        ax.step(t, s, where="post", color=colour, ls=ls, lw=1.8, label=label)
+        if ci:
+            band = kmf.confidence_interval_survival_function_
+            bt = band.index.to_numpy(float)
+            ax.fill_between(bt, band.iloc[:, 0], band.iloc[:, 1], step="post", color=colour,
+                            alpha=0.15, lw=0)
+        et = kmf.event_table
+        ct = et.index[(et["censored"] > 0).to_numpy()].to_numpy(float)
+        if len(ct):
+            cs = kmf.survival_function_at_times(ct).to_numpy(float)
+            ax.plot(ct, cs, ls="none", marker="|", ms=7, mew=1.2, color=colour)
+    if horizon is not None and horizon < fu:
+        ax.axvline(horizon, color="0.4", ls=":", lw=1)
+        ax.text(horizon, 0.02, f" {horizon:g} months", color="0.35", fontsize=8, va="bottom")
+    ax.set_xlim(0, fu)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("Months since the agreement was signed")
+    ax.set_ylabel("Agreements still holding")
+    ax.grid(alpha=0.3, lw=0.5)
+    pooled = ""
+    if by_cols is not None and len(by_cols) < len(results.factors):
+        pooled = " (other settings pooled)"
+    ax.set_title(title or f"How long agreements hold{pooled}", loc="left", fontsize=11)
+    censor = (Line2D([], [], ls="none", marker="|", ms=7, mew=1.2, color="0.3"), "still holding when\nfollow-up or run ended")
+    kw = dict(frameon=False, fontsize=8, title_fontsize=8, alignment="left")
+    if split:
+        h1 = [Line2D([], [], color=c, lw=2) for c in colours.values()]
+        l1 = [_short_value(colour_f, v) for v in colours]
+        h2 = [Line2D([], [], color="0.25", ls=ls, lw=1.8) for ls in styles.values()]
+        l2 = [_short_value(style_f, v) for v in styles]
+        blank = Line2D([], [], ls="none")
+        handles = [blank, *h1, blank, blank, *h2, censor[0]]
+        labels = [results.factor_title(colour_f), *l1, "", results.factor_title(style_f), *l2, censor[1]]
+        leg = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), handlelength=2.4, **kw)
+        for text, h in zip(leg.get_texts(), handles):
+            if h is blank:
+                text.set_fontweight("bold")
+                text.set_x(-28)
+    else:
+        handles, labels = ax.get_legend_handles_labels()
+        if len(keys) == 1:
+            labels = [lab.split(" = ", 1)[1] for lab in labels]
+        ax.legend(handles + [censor[0]], labels + [censor[1]], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  title=results.factor_title(keys[0]) if len(keys) == 1 else None, **kw)
+    return fig
+
+
+def _km_groups(results: Results, eps: pd.DataFrame, by: list[str] | None) -> list[tuple[dict, pd.DataFrame]]:
+    if by is None:
+        out = []
+        for _, row in results.design_table().iterrows():
+            values = {f: row[f] for f in results.factors}
+            out.append((values, eps[eps["design_point"] == row["design_point"]]))
+        return out
+    combos = results.runs[by].drop_duplicates()
+    order = {f: {v: i for i, v in enumerate(results.levels(f))} for f in by}
+    combos = sorted(map(tuple, combos.itertuples(index=False, name=None)),
+                    key=lambda c: tuple(order[f].get(v, 0) for f, v in zip(by, c)))
+    out = []
+    for c in combos:
+        mask = np.ones(len(eps), dtype=bool)
+        for f, v in zip(by, c):
+            mask &= (eps[f] == v).to_numpy()
+        out.append((dict(zip(by, c)), eps[mask]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# metric against a parameter
+# ---------------------------------------------------------------------------------------------
+def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: str | None = None,
+                        ax: Axes | None = None, horizon: float = 60, first_only: bool = False,
+                        table: pd.DataFrame | None = None, title: str | None = None,
+                        legend: bool = True) -> Figure:
+    """A metric with its 95% interval against a swept parameter, one line per value of ``hue``.
+
+    ``metric`` is a key of :data:`peacesim.analysis.METRICS`: ``"rmst"``, ``"rmst_followup"``,
+    ``"median"``, ``"relapse"``, ``"p_agreement"`` or ``"months_to_agreement"``. A numeric ``x``
+    gives lines with shaded bands (error bars for medians, whose intervals are often open-ended);
+    a text ``x`` gives points with error bars. Medians that are not reached (longer than the
+    follow-up) are drawn as open triangles at the top of the axis. Factors other than ``x`` and
+    ``hue`` are pooled. ``legend=False`` leaves out the legend of the lines (for panels that share
+    one), keeping only the "not reached" key.
+    """
+    m = _metric(metric)
+    _check(results, x, hue)
+    if hue == x:
+        hue = None
+    by = [x] if hue is None else [x, hue]
+    if table is None:
+        table = durability_table(results, horizon=horizon, by=by, first_only=first_only)
+    fig, ax = _new_ax(ax)
+    numeric_x = results.is_numeric(x)
+    xlevels = results.levels(x)
+    hue_levels = [None] if hue is None else results.levels(hue)
+    colours = _colours(results, hue, len(hue_levels)) if hue else ["#1f4e79"]
+    cap = _cap(results, metric, table)
+    width = 0.7
+    bars = not numeric_x or metric in ("median", "months_to_agreement")
+    if numeric_x:
+        xs_all = np.asarray(xlevels, dtype=float)
+        step = float(np.min(np.diff(xs_all))) if len(xs_all) > 1 else 1.0
+    for i, hv in enumerate(hue_levels):
+        sub = table if hv is None else table[table[hue] == hv]
+        sub = sub.set_index(x).reindex(xlevels)
+        off = (i - (len(hue_levels) - 1) / 2) * (width / max(len(hue_levels), 1))
+        if numeric_x:
+            xs = xs_all + (off * step * 0.5 if bars else 0.0)
+        else:
+            xs = np.arange(len(xlevels)) + off
+        y = sub[m.column].to_numpy(float)
+        lo = sub[m.low].to_numpy(float)
+        hi = sub[m.high].to_numpy(float)
+        over = np.isinf(y)
+        hi_c = np.where(np.isinf(hi), cap, hi)
+        lo_c = np.where(np.isinf(lo), cap, lo)
+        y_c = np.where(over, np.nan, y)
+        label = "all settings" if hv is None else _short_value(hue, hv)
+        c = colours[i]
+        mk = _MARKERS[i % len(_MARKERS)]
+        if not bars:
+            ax.plot(xs, y_c, color=c, marker=mk, ms=5, lw=1.8, label=label)
+            ax.fill_between(xs, lo_c, hi_c, color=c, alpha=0.15, lw=0)
+        else:
+            yerr = np.vstack([y_c - lo_c, hi_c - y_c])
+            ax.errorbar(xs, y_c, yerr=yerr, color=c, marker=mk, ms=6, lw=1.0 if numeric_x else 0,
+                        elinewidth=1.5, capsize=3, label=label)
+        if over.any():
+            ax.plot(xs[over], np.full(over.sum(), cap), ls="none", marker="^", ms=8, mfc="white", mec=c, mew=1.5)
+    if numeric_x:
+        ax.set_xticks(np.asarray(xlevels, dtype=float))
+        if len(xlevels) > 8:
+            ax.xaxis.set_major_locator(MaxNLocator(8))
+    else:
+        ax.set_xticks(np.arange(len(xlevels)))
+        ax.set_xticklabels([_short_value(x, v) for v in xlevels])
+    ax.set_xlabel(_wrap(results.axis_label(x), 45 if ax.get_subplotspec() and ax.get_subplotspec().get_gridspec().ncols > 2 else 70))
+    ax.set_ylabel(_wrap(_y_label(metric, results, horizon), 40))
+    if m.percent:
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        ax.set_ylim(0, cap * 1.05 if np.isfinite(cap) else None)
+    ax.grid(alpha=0.3, lw=0.5)
+    handles, labels = ax.get_legend_handles_labels()
+    if not legend:
+        handles, labels = [], []
+    if (np.isinf(table[m.column])).any():
+        handles.append(Line2D([], [], ls="none", marker="^", ms=8, mfc="white", mec="0.3"))
+        labels.append(f"median not reached (above {cap:g} months)")
+    if handles and (hue is not None or len(handles) > 1 or not legend):
+        ax.legend(handles, labels, title=None if hue is None or not legend else _wrap(results.factor_title(hue), 30),
+                  fontsize=8, title_fontsize=8, frameon=False, loc="best")
+    others = [f for f in results.factors if f not in by]
+    sub_title = " (other settings pooled)" if others else ""
+    ax.set_title(title or _wrap(_metric_text(metric, results, horizon)[0].upper()
+                                + _metric_text(metric, results, horizon)[1:] + sub_title, 60),
+                 loc="left", fontsize=10)
+    return fig
+
+
+def _cap(results: Results, metric: str, table: pd.DataFrame) -> float:
+    """Upper end of the y axis for month metrics (where 'not reached' markers go)."""
+    if METRICS[metric].percent:
+        return 1.0
+    if metric in ("rmst",):
+        return float(table["horizon"].iloc[0]) if len(table) else 60.0
+    if metric == "months_to_agreement":
+        return float(results.runs["months"].max())
+    return results.followup_months
+
+
+def _y_label(metric: str, results: Results, horizon: float) -> str:
+    return {
+        "rmst": f"Mean months held, within the first {horizon:g}",
+        "rmst_followup": f"Mean months held, within {results.followup_months:g}",
+        "median": "Median months held",
+        "relapse": f"Relapsed within {horizon:g} months",
+        "p_agreement": "Runs that reach an agreement",
+        "months_to_agreement": "Median months to first agreement",
+    }[metric]
+
+
+# ---------------------------------------------------------------------------------------------
+# heat map
+# ---------------------------------------------------------------------------------------------
+def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes | None = None,
+            horizon: float = 60, first_only: bool = False, table: pd.DataFrame | None = None,
+            title: str | None = None) -> Figure:
+    """A metric over a two-parameter grid; each cell shows the estimate and its 95% interval.
+
+    Other factors are pooled. Cells without data are blank; a median that is not reached shows as
+    "not reached".
+    """
+    m = _metric(metric)
+    _check(results, x, y)
+    if x == y:
+        raise InputError(f"heatmap needs two different factors, got {x!r} twice")
+    if table is None:
+        table = durability_table(results, horizon=horizon, by=[x, y], first_only=first_only)
+    xl, yl = results.levels(x), results.levels(y)
+    grid = np.full((len(yl), len(xl)), np.nan)
+    low = grid.copy()
+    high = grid.copy()
+    for _, r in table.iterrows():
+        i, j = yl.index(r[y]), xl.index(r[x])
+        grid[i, j], low[i, j], high[i, j] = r[m.column], r[m.low], r[m.high]
+    size = (max(6.0, 1.45 * len(xl) + 2.8), max(4.2, 0.8 * len(yl) + 2.0))
+    fig, ax = _new_ax(ax, size)
+    # The colour scale is anchored at zero and at the metric's natural ceiling (100%, the horizon or
+    # the follow-up), so differences smaller than the intervals do not look dramatic.
+    norm_ = Normalize(0, 1) if m.percent else Normalize(0, _cap(results, metric, table))
+    cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
+    shown = np.where(np.isinf(grid), norm_.vmax, grid)
+    im = ax.imshow(np.ma.masked_invalid(shown), origin="lower", aspect="auto", cmap=cmap, norm=norm_)
+    for i in range(len(yl)):
+        for j in range(len(xl)):
+            v = grid[i, j]
+            if np.isnan(v):
+                continue
+            text = _cell_text(v, low[i, j], high[i, j], m.percent)
+            r, g, b, _ = cmap(norm_(shown[i, j]))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(len(xl)))
+    ax.set_xticklabels([_short_value(x, v) for v in xl])
+    ax.set_yticks(range(len(yl)))
+    ax.set_yticklabels([_short_value(y, v) for v in yl])
+    ax.set_xlabel(_wrap(results.axis_label(x), 60))
+    ax.set_ylabel(_wrap(results.axis_label(y), 40))
+    cb = fig.colorbar(im, ax=ax, shrink=0.9)
+    cb.set_label(_wrap(_y_label(metric, results, horizon), 45))
+    if m.percent:
+        cb.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    text = _metric_text(metric, results, horizon)
+    others = [f for f in results.factors if f not in (x, y)]
+    ax.set_title(title or (_wrap(text[0].upper() + text[1:], 70) + "\n95% interval in brackets"
+                           + ("; other settings pooled" if others else "")), loc="left", fontsize=10)
+    return fig
+
+
+def _cell_text(v: float, lo: float, hi: float, percent: bool) -> str:
+    if np.isinf(v):
+        return "not\nreached"
+
+    def f(a: float) -> str:
+        if np.isinf(a):
+            return "∞"
+        if np.isnan(a):
+            return "?"
+        return f"{100 * a:.0f}%" if percent else f"{a:.0f}" if abs(a) >= 10 else f"{a:.1f}"
+
+    return f"{f(v)}\n[{f(lo)}–{f(hi)}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# plot_results: figures, summary.csv and report.md
+# ---------------------------------------------------------------------------------------------
+def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = False) -> list[Path]:
+    """Write figures, ``summary.csv`` and ``report.md`` for a results folder; return their paths.
+
+    Figures (in ``<path>/figures/``):
+
+    * ``km_curves.png`` (one curve per design point; with many design points, one per value of
+      the first factor) and, with two or more factors, ``km_by_<factor>.png``;
+    * ``durability_vs_<factor>.png`` for each factor: RMST within ``horizon``, share relapsed
+      within ``horizon`` and median months held, coloured by the other factor when there are two;
+    * ``agreement_vs_<factor>.png``: share of runs reaching agreement and median months to it;
+    * ``heatmap_<metric>.png`` when two numeric factors were swept.
+    """
+    results = load_results(path)
+    root = Path(path)
+    figdir = root / "figures"
+    figdir.mkdir(exist_ok=True)
+    written: list[Path] = []
+
+    def save(fig: Figure, name: str) -> None:
+        p = figdir / name
+        fig.savefig(p, dpi=_DPI)
+        written.append(p)
+
+    table = durability_table(results, horizon=horizon, first_only=first_only)
+    factors = results.factors
+    n_dp = len(table)
+
+    # Kaplan-Meier curves
+    if n_dp <= 9 or not factors:
+        save(km_curves(results, horizon=horizon, first_only=first_only), "km_curves.png")
+    else:
+        save(km_curves(results, by=factors[0], horizon=horizon, first_only=first_only), "km_curves.png")
+    if len(factors) >= 2:
+        for f in factors:
+            save(km_curves(results, by=f, horizon=horizon, first_only=first_only), f"km_by_{f}.png")
+
+    # metric against each factor
+    for f in factors:
+        hue = next((g for g in factors if g != f), None) if len(factors) == 2 else None
+        by = [f] if hue is None else [f, hue]
+        t = durability_table(results, horizon=horizon, by=by, first_only=first_only)
+        fig = Figure(figsize=(15, 4.6), layout="constrained")
+        axes = fig.subplots(1, 3)
+        for i, (ax, metric) in enumerate(zip(axes, ("rmst", "relapse", "median"))):
+            metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t, legend=i == 0)
+        fig.suptitle(_wrap(f"How long agreements hold, by {results.factor_title(f)}", 100), x=0.01, ha="left",
+                     fontsize=12)
+        save(fig, f"durability_vs_{f}.png")
+        fig = Figure(figsize=(11, 4.6), layout="constrained")
+        axes = fig.subplots(1, 2)
+        for i, (ax, metric) in enumerate(zip(axes, ("p_agreement", "months_to_agreement"))):
+            metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t, legend=i == 0)
+        fig.suptitle(_wrap(f"Reaching an agreement, by {results.factor_title(f)}", 100), x=0.01, ha="left",
+                     fontsize=12)
+        save(fig, f"agreement_vs_{f}.png")
+
+    # heat maps for two numeric factors
+    numeric = [f for f in factors if results.is_numeric(f)]
+    if len(numeric) >= 2:
+        x, y = numeric[0], numeric[1]
+        t = durability_table(results, horizon=horizon, by=[x, y], first_only=first_only)
+        for metric in ("rmst", "relapse", "p_agreement"):
+            save(heatmap(results, x, y, metric=metric, horizon=horizon, table=t), f"heatmap_{metric}.png")
+
+    csv = root / "summary.csv"
+    table.to_csv(csv, index=False)
+    written.append(csv)
+    md = root / "report.md"
+    md.write_text(_report(results, table, [p for p in written if p.suffix == ".png"], horizon, first_only),
+                  encoding="utf-8")
+    written.append(md)
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------------
+def _pct(p: float, lo: float, hi: float) -> str:
+    if np.isnan(p):
+        return "–"
+    return f"{100 * p:.0f}% ({100 * lo:.0f}–{100 * hi:.0f})"
+
+
+def _months(v: float, lo: float, hi: float, limit: float) -> str:
+    if np.isnan(v):
+        return "–"
+    if np.isinf(v):
+        return f"not reached (> {limit:g})"
+
+    def f(a):
+        return "∞" if np.isinf(a) else "?" if np.isnan(a) else f"{a:.0f}"
+
+    return f"{v:.0f} ({f(lo)}–{f(hi)})"
+
+
+def _num(v: float, lo: float, hi: float) -> str:
+    if np.isnan(v):
+        return "–"
+    return f"{v:.1f} ({lo:.1f}–{hi:.1f})"
+
+
+def _per(factor: str, results: Results) -> float:
+    p = REGISTRY.get(factor)
+    levels = np.asarray(results.levels(factor), dtype=float)
+    span = float(levels.max() - levels.min()) if len(levels) else 1.0
+    if p is not None and p.unit == "months":
+        return 12.0
+    if p is not None and p.high is not None and p.high <= 1:
+        return 0.1
+    return 1.0 if span >= 1 else 0.1
+
+
+def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon: float, first_only: bool) -> str:
+    fu = results.followup_months
+    months = float(results.runs["months"].max())
+    n_ok = int((results.runs["status"] == "ok").sum())
+    n_fail = int(len(results.runs) - n_ok)
+    lines = [f"# {results.title}", ""]
+    if results.question:
+        lines += [f"**Question.** {results.question}", ""]
+    scen = results.manifest.get("scenario")
+    scen_name = scen.get("name") if isinstance(scen, dict) else scen
+    lines += [
+        f"Scenario `{scen_name}`; {len(table)} settings × {results.manifest.get('replicates', '?')} replicates "
+        f"(master seed {results.manifest.get('master_seed', '?')}); each run lasts {months:g} months and an "
+        f"agreement is followed for up to {fu:g} months. {n_ok} runs finished"
+        + (f", {n_fail} failed and are left out." if n_fail else "."),
+        "",
+        "## How to read the numbers",
+        "",
+        "An agreement that is still holding when its follow-up ends, or when the run ends, has not "
+        "relapsed *yet*: it is censored, not a success or a failure. So durability is summarised with "
+        "Kaplan-Meier survival curves rather than a plain average:",
+        "",
+        f"* **Relapsed within {horizon:g} months**: estimated share of agreements that break down within "
+        f"{horizon:g} months of signature.",
+        f"* **Months held (RMST)**: restricted mean survival time, the average number of months an "
+        f"agreement holds during its first {horizon:g} months (at most {horizon:g}).",
+        "* **Median months held**: half of the agreements break down sooner. *Not reached* means more than "
+        f"half were still holding at the end of follow-up ({fu:g} months).",
+        "* **Months to first agreement**: median, counting runs that never reach an agreement as "
+        "censored at the end of the run.",
+        "",
+        "Brackets are 95% confidence intervals. "
+        + ("Only each run's first agreement is used. " if first_only else
+           "All agreements of a setting are pooled; agreements from the same run are not independent, so "
+           "these intervals are somewhat too narrow when runs sign several agreements. ")
+        + "The hazard ratios below use standard errors clustered by run.",
+        "",
+        "## Results per setting",
+        "",
+    ]
+    head = ["Setting", "Runs", "Agreement reached", "Months to first agreement", "Agreements",
+            f"Relapsed within {horizon:g} months", f"Months held of first {horizon:g} (RMST)", "Median months held"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        runs = f"{r['n_runs']}" + (f" ({r['n_failed']} failed)" if r["n_failed"] else "")
+        lines.append("| " + " | ".join([
+            r["label"], runs,
+            _pct(r["p_agreement"], r["p_agreement_low"], r["p_agreement_high"]),
+            _months(r["months_to_agreement"], r["months_to_agreement_low"], r["months_to_agreement_high"], months),
+            f"{r['n_episodes']} ({r['n_relapses']} relapsed)",
+            _pct(r["relapse_share"], r["relapse_share_low"], r["relapse_share_high"]),
+            _num(r["rmst"], r["rmst_low"], r["rmst_high"]),
+            _months(r["median_durability"], r["median_durability_low"], r["median_durability_high"], fu),
+        ]) + " |")
+    lines += ["", "The full table, with more columns, is in `summary.csv`.", ""]
+    lines += _effects_section(results, horizon, first_only)
+    if figures:
+        lines += ["## Figures", ""]
+        for p in figures:
+            lines += [f"![{_figure_caption(p.stem)}](figures/{p.name})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _effects_section(results: Results, horizon: float, first_only: bool) -> list[str]:
+    if not results.factors:
+        return []
+    out = ["## Effects of each setting", ""]
+    if len(results.factors) > 1:
+        out += ["Each comparison pools the other settings; the hazard ratio compares like with like "
+                "(a separate baseline for each combination of the other settings).", ""]
+    for f in results.factors:
+        levels = results.levels(f)
+        if len(levels) < 2:
+            continue
+        pairs = [(levels[-1], levels[0])] if results.is_numeric(f) else [(lv, levels[0]) for lv in levels[1:]]
+        for a, b in pairs:
+            try:
+                c = compare(results, f, a, b, metric="rmst", horizon=horizon, first_only=first_only)
+            except InputError:
+                continue
+            if np.isfinite(c.difference):
+                out.append(f"* **{results.factor_title(f)}**: agreements held on average {c.estimate_a:.1f} of their "
+                           f"first {horizon:g} months with {value_label(f, a)} and {c.estimate_b:.1f} with "
+                           f"{value_label(f, b)}: a difference of {c.difference:+.1f} months "
+                           f"(95% CI {c.low:+.1f} to {c.high:+.1f})"
+                           + ("." if c.excludes_zero else "; the interval includes no difference."))
+        try:
+            if results.is_numeric(f):
+                per = _per(f, results)
+                hr = hazard_ratio(results, f, per=per, first_only=first_only)
+                r = hr.iloc[0]
+                out.append(f"  * Hazard ratio of relapse per {per:g} {_unit(f)}: {r['hr']:.2f} "
+                           f"(95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}); "
+                           + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))
+            else:
+                hr = hazard_ratio(results, f, first_only=first_only)
+                for _, r in hr.iterrows():
+                    out.append(f"  * Hazard ratio of relapse, {_short_value(f, r['level'])} vs "
+                               f"{_short_value(f, r['reference'])}: {r['hr']:.2f} "
+                               f"(95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}); "
+                               + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))
+        except InputError as e:
+            out.append(f"  * No hazard ratio: {e}")
+    return out + [""]
+
+
+def _unit(f: str) -> str:
+    p = REGISTRY.get(f)
+    return p.unit if p is not None and p.unit else "unit"
+
+
+def _hr_words(hr: float, lo: float, hi: float) -> str:
+    if hi < 1:
+        return "agreements relapse more slowly (last longer)."
+    if lo > 1:
+        return "agreements relapse faster."
+    return "no clear difference in the risk of relapse."
+
+
+def _figure_caption(stem: str) -> str:
+    if stem == "km_curves":
+        return "How long agreements hold (Kaplan-Meier curves)"
+    for prefix, text in (("km_by_", "How long agreements hold, by "), ("durability_vs_", "Durability against "),
+                         ("agreement_vs_", "Reaching an agreement against "), ("heatmap_", "Grid of ")):
+        if stem.startswith(prefix):
+            return text + stem[len(prefix):].replace("_", " ")
+    return stem.replace("_", " ")

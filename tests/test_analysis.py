@@ -1,0 +1,512 @@
+"""Tests of peacesim.analysis (durability estimators) and peacesim.sweep_plots (figures, report).
+
+Estimators are checked on synthetic survival data with a known effect (exponential durations with
+known hazards), against hand-checked values and against lifelines itself. A small sweep of the real
+model checks that the data contract of the experiment runner (runs, episodes, manifest) is read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times, restricted_mean_survival_time
+from matplotlib.figure import Figure
+
+import peacesim
+from peacesim.analysis import (
+    METRICS,
+    _fit_km,
+    compare,
+    durability_table,
+    hazard_ratio,
+    km_summary,
+    load_results,
+    results_from_frames,
+    rmst,
+    wilson_interval,
+)
+from peacesim.errors import InputError
+from peacesim.sweep_plots import heatmap, km_curves, metric_vs_parameter, plot_results
+
+FOLLOWUP = 120
+MONTHS = 240
+
+
+# ---------------------------------------------------------------------------------------------
+# builders
+# ---------------------------------------------------------------------------------------------
+def write_results(path: Path, runs: pd.DataFrame, episodes: pd.DataFrame, manifest: dict) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    runs.to_parquet(path / "runs.parquet")
+    episodes.to_parquet(path / "episodes.parquet")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def synthetic(path: Path, factors: dict[str, list], hazard, *, reps: int = 150, p_agree: float = 0.8,
+              episodes_per_run: int = 1, seed: int = 11, duplicate: int = 1) -> Path:
+    """A results folder with known survival: agreement durations ~ Exponential(hazard(values)).
+
+    Each run reaches agreement with probability ``p_agree``; its agreements are censored at the
+    follow-up (consolidated) or at the run's horizon. ``duplicate`` copies each episode within its
+    run (perfectly correlated episodes, to test clustering).
+    """
+    rng = np.random.default_rng(seed)
+    names = list(factors)
+    design = [dict(zip(names, v)) for v in itertools.product(*factors.values())]
+    runs, eps = [], []
+    for dp, values in enumerate(design):
+        lam = hazard(values)
+        for rep in range(reps):
+            reached = rng.random() < p_agree
+            first = float(rng.integers(1, 80)) if reached else math.nan
+            row = {"design_point": dp, "replicate": rep, "seed": 1000 * dp + rep, **values, "status": "ok",
+                   "error": "", "months": MONTHS, "followup_months": FOLLOWUP, "agreement_reached": reached,
+                   "months_to_first_agreement": first, "n_agreements": 0, "n_relapses": 0, "consolidated": False}
+            signed = first
+            k = 0
+            while reached and k < episodes_per_run and signed < MONTHS:
+                dur = rng.exponential(1 / lam)
+                limit = min(FOLLOWUP, MONTHS - signed)
+                relapsed = dur < limit
+                t = dur if relapsed else limit
+                for _ in range(duplicate):
+                    eps.append({"design_point": dp, "replicate": rep, "seed": row["seed"], **values,
+                                "episode": k, "signed_month": signed, "end_month": signed + t,
+                                "months_survived": t, "relapsed": relapsed, "censored": not relapsed,
+                                "end_cause": "relapse" if relapsed else "censored",
+                                "consolidated": (not relapsed) and limit == FOLLOWUP})
+                row["n_agreements"] += 1
+                row["n_relapses"] += int(relapsed)
+                k += 1
+                signed = signed + t + 6
+                if not relapsed:
+                    break
+            runs.append(row)
+    manifest = {"name": path.name, "title": "Synthetic", "question": "Does the factor make agreements last?",
+                "factors": names, "design": [{"design_point": i, "values": v} for i, v in enumerate(design)],
+                "replicates": reps, "master_seed": seed, "scenario": "synthetic"}
+    return write_results(path, pd.DataFrame(runs), pd.DataFrame(eps), manifest)
+
+
+def rmst_exp(lam: float, tau: float) -> float:
+    return (1 - math.exp(-lam * tau)) / lam
+
+
+HANDOVER = {"handover_quality": [0.2, 0.8]}
+
+
+def handover_hazard(v):
+    return 1 / 20 if v["handover_quality"] == 0.2 else 1 / 60
+
+
+@pytest.fixture(scope="module")
+def two_hazards(tmp_path_factory) -> Path:
+    return synthetic(tmp_path_factory.mktemp("syn") / "two", HANDOVER, handover_hazard, reps=200)
+
+
+@pytest.fixture(scope="module")
+def real_sweep(tmp_path_factory) -> Path:
+    """A small sweep of the real model, assembled like the experiment runner does."""
+    path = tmp_path_factory.mktemp("real") / "rotation"
+    factors = {"tenure_mediator": [12, 72], "coordination": ["hierarchical", "none"]}
+    design = [dict(zip(factors, v)) for v in itertools.product(*factors.values())]
+    runs, eps = [], []
+    for dp, values in enumerate(design):
+        for rep in range(8):
+            seed = 500 + 100 * dp + rep
+            r = peacesim.run_scenario("reference", seed=seed, months=150, overrides=values)
+            runs.append({"design_point": dp, "replicate": rep, "seed": seed, **values, "status": "ok", "error": "",
+                         "months": r.months, "followup_months": r.params["followup_months"], **r.outcome})
+            if len(r.episodes):
+                e = r.episodes.copy()
+                for k, v in {"design_point": dp, "replicate": rep, "seed": seed, **values}.items():
+                    e[k] = v
+                eps.append(e)
+    runs_df = pd.DataFrame(runs)
+    runs_df["months_to_first_agreement"] = runs_df["months_to_first_agreement"].astype(float)
+    # one failed run, as the runner records it
+    runs_df = pd.concat([runs_df, pd.DataFrame([{"design_point": 0, "replicate": 8, "seed": 9, "tenure_mediator": 12,
+                                                 "coordination": "hierarchical", "status": "failed",
+                                                 "error": "ValueError: boom", "months": 150,
+                                                 "followup_months": 120}])], ignore_index=True)
+    manifest = {"name": "rotation", "title": "Rotation and coordination",
+                "question": "Do longer postings and coordination make agreements last?",
+                "factors": list(factors), "design": [{"design_point": i, "values": v} for i, v in enumerate(design)],
+                "replicates": 8, "master_seed": 5, "scenario": "reference"}
+    return write_results(path, runs_df, pd.concat(eps, ignore_index=True), manifest)
+
+
+# ---------------------------------------------------------------------------------------------
+# Wilson interval
+# ---------------------------------------------------------------------------------------------
+def test_wilson_interval_hand_checked():
+    p, lo, hi = wilson_interval(7, 10)
+    assert p == 0.7
+    assert lo == pytest.approx(0.3968, abs=1e-4)
+    assert hi == pytest.approx(0.8922, abs=1e-4)
+    p, lo, hi = wilson_interval(0, 10)
+    assert (p, lo) == (0.0, 0.0) and hi == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(10, 10)[2] == 1.0
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaplan-Meier and RMST against lifelines
+# ---------------------------------------------------------------------------------------------
+def test_km_median_and_ci_match_lifelines(two_hazards):
+    res = load_results(two_hazards)
+    table = durability_table(res)
+    for dp, row in table.set_index("design_point").iterrows():
+        e = res.episodes[res.episodes["design_point"] == dp]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kmf = KaplanMeierFitter().fit(e["months_survived"], e["relapsed"])
+            ci = median_survival_times(kmf.confidence_interval_survival_function_)
+            assert row["median_durability"] == pytest.approx(kmf.median_survival_time_)
+        assert row["median_durability_low"] == pytest.approx(ci.iloc[0, 0])
+        assert row["median_durability_high"] == pytest.approx(ci.iloc[0, 1])
+        surv60 = float(kmf.survival_function_.loc[:60].iloc[-1, 0])
+        assert row["relapse_share"] == pytest.approx(1 - surv60)
+        assert row["relapse_share_low"] <= row["relapse_share"] <= row["relapse_share_high"]
+        assert row["rmst"] == pytest.approx(restricted_mean_survival_time(kmf, t=60))
+
+
+def test_rmst_variance_equals_lifelines_restricted_variance_over_n_without_censoring():
+    rng = np.random.default_rng(3)
+    t = rng.exponential(30, 150)
+    kmf = _fit_km(t, np.ones(len(t), dtype=bool))
+    est, se, lo, hi = rmst(kmf, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lifelines integrates the step function with quad
+        mean, var = restricted_mean_survival_time(kmf, t=60, return_variance=True)
+    assert est == pytest.approx(mean)
+    # lifelines' "variance" is Var[min(T, tau)]; the estimate's variance is that over n
+    assert se ** 2 == pytest.approx(var / len(t), rel=1e-2)
+    assert se ** 2 == pytest.approx(np.minimum(t, 60).var() / len(t), rel=1e-9)
+    assert lo < est < hi
+
+
+def test_rmst_and_relapse_recover_known_exponential_truth(two_hazards):
+    table = durability_table(load_results(two_hazards)).set_index("handover_quality")
+    for q, lam in ((0.2, 1 / 20), (0.8, 1 / 60)):
+        row = table.loc[q]
+        assert abs(row["rmst"] - rmst_exp(lam, 60)) < 4 * row["rmst_se"]
+        assert row["rmst_low"] < rmst_exp(lam, 60) + 2 * row["rmst_se"]
+        assert row["relapse_share"] == pytest.approx(1 - math.exp(-60 * lam), abs=0.08)
+        assert row["median_durability"] == pytest.approx(math.log(2) / lam, rel=0.25)
+    assert table.loc[0.8, "rmst"] > table.loc[0.2, "rmst"]
+    assert table.loc[0.8, "rmst_low"] > table.loc[0.2, "rmst_high"]
+
+
+def test_median_not_reached_is_inf_and_horizon_beyond_followup_is_nan(tmp_path):
+    path = synthetic(tmp_path / "long", {"handover_quality": [0.5]}, lambda v: 1 / 1000, reps=60)
+    res = load_results(path)
+    row = durability_table(res).iloc[0]
+    assert math.isinf(row["median_durability"]) and not row["median_reached"]
+    zero = km_summary([70.0] * 30 + [20.0] * 10, [False] * 40, horizon=60)
+    assert zero["survival_at"] == 1.0
+    assert zero["survival_at_low"] == pytest.approx(0.025 ** (1 / 30))  # exact bound, 0 events in 30
+    row = durability_table(res, horizon=FOLLOWUP + 50).iloc[0]
+    assert math.isnan(row["rmst"]) and math.isnan(row["relapse_share"])
+    assert not math.isnan(row["rmst_followup"])
+
+
+def test_time_to_first_agreement_censors_runs_without_agreement(two_hazards):
+    res = load_results(two_hazards)
+    row = durability_table(res).iloc[0]
+    r = res.runs[res.runs["design_point"] == 0]
+    t = np.where(r["agreement_reached"], r["months_to_first_agreement"], r["months"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kmf = KaplanMeierFitter().fit(t, r["agreement_reached"])
+        assert row["months_to_agreement"] == pytest.approx(kmf.median_survival_time_)
+    p, lo, hi = wilson_interval(int(r["agreement_reached"].sum()), len(r))
+    assert (row["p_agreement"], row["p_agreement_low"], row["p_agreement_high"]) == pytest.approx((p, lo, hi))
+    assert row["p_agreement_low"] < 0.8 < row["p_agreement_high"]
+
+
+def test_first_only_and_grouping(tmp_path):
+    path = synthetic(tmp_path / "multi", {"handover_quality": [0.2, 0.8], "coordination": ["hierarchical", "none"]},
+                     handover_hazard, reps=40, episodes_per_run=4)
+    res = load_results(path)
+    all_eps = durability_table(res)
+    first = durability_table(res, first_only=True)
+    assert (all_eps["n_episodes"] >= first["n_episodes"]).all()
+    assert (all_eps["n_episodes"] > first["n_episodes"]).any()
+    assert (first["n_episodes"] == first["n_agreement"]).all()
+    pooled = durability_table(res, by="handover_quality")
+    assert list(pooled["handover_quality"]) == [0.2, 0.8]
+    assert pooled["n_runs"].sum() == all_eps["n_runs"].sum() == 160
+    assert durability_table(res, by=[])["n_runs"].tolist() == [160]
+    with pytest.raises(InputError, match="not a factor"):
+        durability_table(res, by="mediators")
+
+
+# ---------------------------------------------------------------------------------------------
+# hazard ratios and comparisons
+# ---------------------------------------------------------------------------------------------
+def test_hazard_ratio_numeric_recovers_known_effect(two_hazards):
+    res = load_results(two_hazards)
+    hr = hazard_ratio(res, "handover_quality", per=0.6).iloc[0]
+    # true ratio of hazards between 0.8 and 0.2 (0.6 apart): (1/60) / (1/20)
+    assert hr["hr_low"] < 1 / 3 < hr["hr_high"]
+    assert hr["hr_high"] < 1 and hr["p"] < 0.001
+    unit = hazard_ratio(res, "handover_quality").iloc[0]
+    assert unit["coef"] == pytest.approx(hr["coef"] / 0.6, rel=1e-6)
+
+
+def test_hazard_ratio_categorical_against_reference(tmp_path):
+    rates = {"hierarchical": 1 / 40, "network": 1 / 80, "none": 1 / 20}
+    path = synthetic(tmp_path / "coord", {"coordination": list(rates)}, lambda v: rates[v["coordination"]], reps=200)
+    res = load_results(path)
+    hr = hazard_ratio(res, "coordination").set_index("level")
+    assert set(hr.index) == {"network", "none"} and (hr["reference"] == "hierarchical").all()
+    assert hr.loc["network", "hr_high"] < 1 and hr.loc["network", "hr_low"] < 0.5 < hr.loc["network", "hr_high"]
+    assert hr.loc["none", "hr_low"] > 1 and hr.loc["none", "hr_low"] < 2 < hr.loc["none", "hr_high"]
+    flipped = hazard_ratio(res, "coordination", reference="none").set_index("level")
+    assert flipped.loc["hierarchical", "hr_high"] < 1
+    with pytest.raises(InputError, match="not a value of coordination"):
+        hazard_ratio(res, "coordination", reference="anarchy")
+    with pytest.raises(InputError, match="was not varied"):
+        hazard_ratio(res, "tenure_mediator")
+
+
+def test_hazard_ratio_standard_errors_are_clustered_by_run(tmp_path):
+    once = load_results(synthetic(tmp_path / "once", HANDOVER, handover_hazard, reps=120))
+    thrice = load_results(synthetic(tmp_path / "thrice", HANDOVER, handover_hazard, reps=120, duplicate=3))
+    a = hazard_ratio(once, "handover_quality").iloc[0]
+    b = hazard_ratio(thrice, "handover_quality").iloc[0]
+    assert b["n_episodes"] == 3 * a["n_episodes"] and b["n_runs"] == a["n_runs"]
+    assert b["coef"] == pytest.approx(a["coef"], rel=0.05)
+    # copies of an episode add no information: clustered SEs stay put (naive ones would shrink by 1/sqrt(3))
+    assert b["se"] == pytest.approx(a["se"], rel=0.15)
+
+
+def test_compare_rmst_difference_has_ci_excluding_zero(two_hazards):
+    res = load_results(two_hazards)
+    c = compare(res, "handover_quality", 0.8, 0.2)
+    truth = rmst_exp(1 / 60, 60) - rmst_exp(1 / 20, 60)
+    assert c.difference > 0 and c.low > 0 and c.excludes_zero
+    assert c.low < truth < c.high
+    assert "months" in str(c)
+    rev = compare(res, "handover_quality", 0.2, 0.8)
+    assert rev.difference == pytest.approx(-c.difference)
+    rel = compare(res, "handover_quality", 0.8, 0.2, metric="relapse")
+    assert rel.high < 0
+    pa = compare(res, "handover_quality", "0.8", "0.2", metric="p_agreement")
+    assert pa.low < 0 < pa.high  # both settings reach agreement with probability 0.8
+    with pytest.raises(InputError, match="cannot be compared"):
+        compare(res, "handover_quality", 0.8, 0.2, metric="median")
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------------------------
+def _assert_one_line(excinfo, *words):
+    msg = str(excinfo.value)
+    assert "\n" not in msg
+    for w in words:
+        assert w in msg
+
+
+def test_load_errors_are_one_line_input_errors(tmp_path, two_hazards):
+    with pytest.raises(InputError) as e:
+        load_results(tmp_path / "nope")
+    _assert_one_line(e, "does not exist")
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(InputError) as e:
+        load_results(f)
+    _assert_one_line(e, "is not a folder")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError) as e:
+        load_results(empty)
+    _assert_one_line(e, "manifest.json is missing")
+
+    def copy(name):
+        d = tmp_path / name
+        d.mkdir()
+        for p in two_hazards.iterdir():
+            if p.is_file():
+                (d / p.name).write_bytes(p.read_bytes())
+        return d
+
+    d = copy("badjson")
+    (d / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "manifest.json", "not valid JSON")
+    d = copy("noruns")
+    (d / "runs.parquet").unlink()
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "runs.parquet is missing")
+    d = copy("noeps")
+    (d / "episodes.parquet").unlink()
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "episodes.parquet is missing")
+    d = copy("corrupt")
+    (d / "runs.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "runs.parquet", "cannot be read")
+    d = copy("nofactors")
+    (d / "manifest.json").write_text(json.dumps({"name": "x"}))
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "no 'factors'")
+    d = copy("missingcol")
+    m = json.loads((d / "manifest.json").read_text())
+    m["factors"] = ["handover_quality", "tenure_mediator"]
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(InputError) as e:
+        load_results(d)
+    _assert_one_line(e, "runs.parquet lacks", "tenure_mediator")
+
+
+def test_load_results_reads_real_model_sweep_and_skips_failed_runs(real_sweep):
+    res = load_results(real_sweep)
+    assert res.factors == ["tenure_mediator", "coordination"]
+    assert res.levels("coordination") == ["hierarchical", "none"]
+    assert res.is_numeric("tenure_mediator") and not res.is_numeric("coordination")
+    assert res.series is None
+    table = durability_table(res)
+    assert len(table) == 4
+    assert table.loc[table["design_point"] == 0, "n_failed"].item() == 1
+    assert table["n_runs"].tolist() == [8, 8, 8, 8]
+    assert table["n_episodes"].sum() == len(res.ok_episodes)
+    for m in METRICS.values():
+        assert {m.column, m.low, m.high} <= set(table.columns)
+
+
+def test_results_from_frames_checks_episodes_belong_to_runs(two_hazards):
+    runs = pd.read_parquet(two_hazards / "runs.parquet")
+    eps = pd.read_parquet(two_hazards / "episodes.parquet")
+    manifest = json.loads((two_hazards / "manifest.json").read_text())
+    eps.loc[0, "replicate"] = 9999
+    with pytest.raises(InputError, match="runs not in runs.parquet"):
+        results_from_frames(runs, eps, manifest)
+
+
+# ---------------------------------------------------------------------------------------------
+# plots and report
+# ---------------------------------------------------------------------------------------------
+def test_km_curves_one_curve_per_design_point(two_hazards):
+    before = plt.get_fignums()
+    res = load_results(two_hazards)
+    fig = km_curves(res)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(lab.startswith("0.2") or lab.startswith("0.8") for lab in labels) == 2
+    assert ax.get_xlim() == (0, FOLLOWUP)
+    assert "Months since" in ax.get_xlabel() and "holding" in ax.get_ylabel()
+    assert len(ax.collections) == 2  # confidence bands
+    assert plt.get_fignums() == before  # no pyplot state
+
+
+def test_km_curves_draws_on_given_axes_and_groups_by_factor(real_sweep):
+    res = load_results(real_sweep)
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert km_curves(res, by="coordination", ax=ax) is fig
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("hierarchical") for lab in labels) and any(lab.startswith("none") for lab in labels)
+    four = km_curves(res).axes[0]
+    texts = [t.get_text() for t in four.get_legend().get_texts()]
+    assert "tenure mediator" in texts and "coordination" in texts  # colour and line-style keys
+
+
+def test_metric_vs_parameter_lines_and_labels(real_sweep):
+    res = load_results(real_sweep)
+    ax = metric_vs_parameter(res, "tenure_mediator", metric="rmst", hue="coordination").axes[0]
+    labelled = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+    assert [ln.get_label() for ln in labelled] == ["hierarchical", "none"]
+    assert list(labelled[0].get_xdata()) == [12, 72]
+    assert "envoy" in ax.get_xlabel() and "(months)" in ax.get_xlabel()
+    ax = metric_vs_parameter(res, "coordination", metric="p_agreement").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hierarchical", "none"]
+    with pytest.raises(InputError, match="metric"):
+        metric_vs_parameter(res, "coordination", metric="mean")
+
+
+def test_heatmap_annotates_every_cell(tmp_path):
+    path = synthetic(tmp_path / "grid", {"tenure_mediator": [12, 36, 72], "handover_quality": [0.2, 0.8]},
+                     handover_hazard, reps=30)
+    res = load_results(path)
+    ax = heatmap(res, "tenure_mediator", "handover_quality", metric="relapse").axes[0]
+    assert len(ax.texts) == 6 and all("%" in t.get_text() for t in ax.texts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["12 months", "36 months", "72 months"]
+
+
+@pytest.fixture
+def low_dpi(monkeypatch):
+    """Render test PNGs at low resolution: the content is checked, not the pixels."""
+    import peacesim.sweep_plots as sp
+
+    monkeypatch.setattr(sp, "_DPI", 40)
+
+
+def test_plot_results_writes_figures_summary_and_report(real_sweep, low_dpi):
+    written = plot_results(real_sweep)
+    names = {p.name for p in written}
+    assert {"km_curves.png", "km_by_coordination.png", "durability_vs_tenure_mediator.png",
+            "agreement_vs_coordination.png", "summary.csv", "report.md"} <= names
+    assert not any(n.startswith("heatmap") for n in names)  # only one numeric factor
+    for p in written:
+        assert p.exists() and p.stat().st_size > 0
+        if p.suffix == ".png":
+            assert p.read_bytes()[:4] == b"\x89PNG" and p.parent.name == "figures"
+    summary = pd.read_csv(real_sweep / "summary.csv")
+    assert len(summary) == 4 and "rmst_low" in summary
+    report = (real_sweep / "report.md").read_text()
+    assert "Do longer postings and coordination make agreements last?" in report
+    assert "Kaplan-Meier" in report and "(1 failed)" in report
+    for p in written:
+        if p.suffix == ".png":
+            assert f"(figures/{p.name})" in report
+
+
+def test_plot_results_two_numeric_factors_adds_heatmaps(tmp_path, low_dpi):
+    path = synthetic(tmp_path / "grid2", {"tenure_mediator": [12, 72], "handover_quality": [0.2, 0.8]},
+                     handover_hazard, reps=25)
+    names = {p.name for p in plot_results(path)}
+    assert {"heatmap_rmst.png", "heatmap_relapse.png", "heatmap_p_agreement.png"} <= names
+
+
+def test_km_summary_empty_sample_is_nan():
+    s = km_summary([], [], horizon=60, rmst_to=(60,))
+    assert s["n"] == 0 and math.isnan(s["median"]) and math.isnan(s["rmst_60"])
+
+
+def test_linked_factors_and_outcomes_derived_from_episodes(tmp_path):
+    """The runner may link parameters (manifest factor_parameters) and keep only some outcomes."""
+    path = synthetic(tmp_path / "linked", {"tenure_mediator": [12, 48]}, lambda v: 1 / v["tenure_mediator"], reps=60)
+    full = durability_table(load_results(path))
+    runs = pd.read_parquet(path / "runs.parquet")
+    runs["tenure_diplomat"] = runs["tenure_mediator"]
+    runs.drop(columns=["agreement_reached", "months_to_first_agreement"]).to_parquet(path / "runs.parquet")
+    m = json.loads((path / "manifest.json").read_text())
+    m["factor_parameters"] = {"tenure": ["tenure_mediator", "tenure_diplomat"]}
+    (path / "manifest.json").write_text(json.dumps(m))
+    res = load_results(path)
+    assert res.linked("tenure_mediator") == ["tenure_diplomat"]
+    assert "tenure diplomat set to the same value" in res.axis_label("tenure_mediator")
+    assert res.factor_title("tenure_mediator") == "tenure mediator (+ tenure diplomat)"
+    derived = durability_table(res)
+    cols = ["p_agreement", "p_agreement_low", "months_to_agreement", "rmst", "relapse_share"]
+    pd.testing.assert_frame_equal(derived[cols], full[cols])
+    ax = metric_vs_parameter(res, "tenure_mediator").axes[0]
+    assert "tenure diplomat" in ax.get_xlabel()
