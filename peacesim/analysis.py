@@ -325,6 +325,8 @@ def factor_label(factor: str, *, unit: bool = True) -> str:
     if p is None:
         return factor.replace("_", " ")
     text = p.meaning or factor.replace("_", " ")
+    # the first clause names the quantity; what follows a colon or semicolon explains it
+    text = text.split(":")[0].split(";")[0].strip()
     text = text[0].upper() + text[1:]
     if unit and p.unit and p.unit not in ("share", "probability", "factor"):
         text += f" ({p.unit})"
