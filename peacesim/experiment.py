@@ -269,6 +269,7 @@ def _check_param(name: str, value: Any, where: str) -> Any:
         from .params import ACTOR_FIELDS
 
         kind, _, fname = name.partition(".")
+        kind = kind.split("[")[0]
         spec = ACTOR_FIELDS.get(kind, {}).get(fname)
         if spec is None or fname in ("name", "count"):
             raise InputError(f"{where}: unknown parameter {name!r}; use a model-wide name or KIND.FIELD")

@@ -10,6 +10,7 @@ allowed.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,8 @@ class Scenario:
 
         ``overrides`` maps a parameter name to a value, or is a list of ``name=value`` texts.
         A model-wide name (``handover_quality``) sets that parameter; ``KIND.FIELD`` (``mediator.skill``)
-        sets the field for every actor of that kind.
+        sets the field for every actor of that kind, and ``KIND[N].FIELD`` (``party[1].strength``) for
+        the N-th actor of that kind, counting from 1 in the order of the scenario file.
         """
         if not overrides:
             return self
@@ -60,6 +62,10 @@ class Scenario:
         for name, value in items:
             if "." in name:
                 kind, _, fname = name.partition(".")
+                index = None
+                m = re.fullmatch(r"(\w+)\[(\d+)\]", kind)
+                if m:
+                    kind, index = m.group(1), int(m.group(2))
                 if kind not in ACTOR_FIELDS:
                     raise InputError(f"{where}: unknown actor kind {kind!r} in {name!r}; allowed: {', '.join(ACTOR_FIELDS)}")
                 spec = ACTOR_FIELDS[kind].get(fname)
@@ -69,7 +75,13 @@ class Scenario:
                 v = coerce(spec, value, where=where)
                 if not new.actors[kind]:
                     raise InputError(f"{where}: {name} = {value!r}: the scenario has no {kind} actors to set")
-                for actor in new.actors[kind]:
+                targets = new.actors[kind]
+                if index is not None:
+                    if not 1 <= index <= len(targets):
+                        raise InputError(f"{where}: {name}: the scenario has {len(targets)} {kind} actors; "
+                                         f"N must be from 1 to {len(targets)}")
+                    targets = [targets[index - 1]]
+                for actor in targets:
                     actor[fname] = v
                 continue
             spec = REGISTRY.get(name)

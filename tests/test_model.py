@@ -196,3 +196,14 @@ def test_unknown_parameter_suggests_the_closest_name():
 
     with pytest.raises(InputError, match="did you mean 'handover_quality'"):
         peacesim.run_scenario("reference", seed=1, overrides={"handover_qualty": 0.5})
+
+
+def test_override_of_one_actor_by_index():
+    from peacesim.errors import InputError
+    from peacesim.scenario import load_scenario
+
+    scen = load_scenario("reference").with_overrides({"party[2].strength": 0.9})
+    assert scen.actors["party"][1]["strength"] == 0.9
+    assert scen.actors["party"][0]["strength"] != 0.9
+    with pytest.raises(InputError, match="N must be from 1 to 3"):
+        load_scenario("reference").with_overrides({"party[4].strength": 0.9})
