@@ -15,12 +15,13 @@ PYTHON ?= $(shell for c in python3.12 python3.13 python3.14 python3 \
 	  if [ -x "$$(command -v $$c 2>/dev/null)" ] && "$$(command -v $$c)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    command -v $$c; break; fi; done)
 
-.PHONY: demo test test-all bench venv clean help
+.PHONY: demo test test-all bench validate validate-quick venv clean help
 
 help:
 	@echo "make demo   - set up and run the reference scenario (writes results/reference-seed$(SEED)/)"
 	@echo "make test   - set up and run the tests (statistical tests marked slow are skipped)"
 	@echo "make test-all - the tests including the slow statistical ones"
+	@echo "make validate - check the nine patterns from the literature (full, about 20 minutes on 2 cores)"
 	@echo "make bench  - speed benchmarks (benchmarks/)"
 
 venv: $(STAMP)
@@ -42,6 +43,12 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+validate: $(STAMP)
+	$(BIN)/peacesim validate
+
+validate-quick: $(STAMP)
+	$(BIN)/peacesim validate --quick
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py

@@ -246,17 +246,80 @@ def child(method: str, replicates: int) -> None:
 
 
 # ----------------------------------------------------------------------------- the parent
-def run_child(method: str, replicates: int, timeout: float) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", method, "--replicates", str(replicates)]
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (all cores), or None without psutil."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"method": method, "error": f"no result within {timeout:.0f} s (stopped)"}
-    for line in reversed(proc.stdout.splitlines()):
+        import psutil
+    except ImportError:
+        return None
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0) + getattr(t, "steal", 0.0)
+
+
+def _sample_tree(pid: int, seen: dict) -> None:
+    """Record the CPU seconds of a process and all its descendants (last value seen per process)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            seen[(p.pid, p.create_time())] = t.user + t.system
+        except psutil.Error:
+            pass
+
+
+def others_load(seconds: float = 1.0) -> float | None:
+    """Cores kept busy by other processes over the next ``seconds`` (this script idles meanwhile)."""
+    b0 = _busy_seconds()
+    time.sleep(seconds)
+    b1 = _busy_seconds()
+    return None if b0 is None or b1 is None else max(0.0, (b1 - b0) / seconds)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.3) -> float:
+    """Wait (up to ``max_wait`` seconds) until other processes use less than ``threshold`` cores."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait:
+        load = others_load(1.0)
+        if load is None or load < threshold:
+            break
+    return time.perf_counter() - t0
+
+
+def run_child(method: str, replicates: int, timeout: float) -> dict:
+    """Run one measurement in a fresh process; also estimate the CPU other processes used meanwhile
+    (machine-wide busy CPU minus the measurement's own process tree, sampled with psutil)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", method, "--replicates", str(replicates)]
+    have_psutil = _busy_seconds() is not None
+    seen: dict = {}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0, b0 = time.perf_counter(), _busy_seconds()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, start_new_session=True)
+        while proc.poll() is None:
+            if have_psutil:
+                _sample_tree(proc.pid, seen)
+            if time.perf_counter() - t0 > timeout:
+                os.killpg(proc.pid, 9)  # the measurement's own process group (it started in a new session)
+                proc.wait()
+                return {"method": method, "error": f"no result within {timeout:.0f} s (stopped)"}
+            time.sleep(0.2)
+        wall, b1 = time.perf_counter() - t0, _busy_seconds()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    for line in reversed(stdout.splitlines()):
         if line.startswith("{"):
-            return json.loads(line)
-    err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    tail = " | ".join(err[-3:]) if err else f"exit code {proc.returncode}, no output"
+            result = json.loads(line)
+            if have_psutil and b0 is not None and b1 is not None:
+                result["others"] = max(0.0, (b1 - b0 - sum(seen.values())) / wall)
+            return result
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    tail = " | ".join(ln.strip() for ln in lines[-3:]) if lines else f"exit code {proc.returncode}, no output"
     return {"method": method, "error": tail}
 
 
@@ -299,6 +362,9 @@ def main() -> None:
     ap.add_argument("--skip-ema", action="store_true", help="leave out EMA Workbench")
     ap.add_argument("--skip-batch-run", action="store_true", help="leave out mesa.batch_run")
     ap.add_argument("--skip-dask", action="store_true", help="leave out the dask executor")
+    ap.add_argument("--quiet-wait", type=float, default=10.0,
+                    help="before each measurement, wait up to this many seconds for other processes to "
+                         "leave the cores idle (default 10; 0 to not wait)")
     ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.replicates < 1 or args.repeats < 1:
@@ -314,7 +380,9 @@ def main() -> None:
     print(f"experiment: scenario 'reference', {FACTOR} = {LEVELS}, {args.replicates} replicates "
           f"= {n_runs} runs, master seed {MASTER_SEED}; {WORKERS} workers for the parallel methods; "
           f"{args.repeats} repeats, interleaved")
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    load = others_load(1.0)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          + (f"; cores busy with other processes now: {load:.2f}" if load is not None else ""))
 
     methods = [m for m in METHODS
                if not (m == "ema" and args.skip_ema) and not (m == "batch_run" and args.skip_batch_run)
@@ -334,16 +402,21 @@ def main() -> None:
             problems[m] = f"failed on the warm-up: {r['error']}"
             methods.remove(m)
 
-    # Timeout per measurement: generous against the plain loop's serial time.
     times: dict[str, list[float]] = {m: [] for m in methods}
+    others: dict[str, list[float]] = {m: [] for m in methods}
     digests: dict[str, set[str]] = {m: set() for m in methods}
     per_repeat: list[dict[str, float]] = []
+    per_repeat_others: list[dict[str, float]] = []
+    waited = 0.0
     t_all = time.perf_counter()
-    timeout = 600.0
+    timeout = 600.0  # per measurement; tightened to 10x the plain loop once that is known
     for rep in range(args.repeats):
         order = methods[rep % len(methods):] + methods[: rep % len(methods)]
         this: dict[str, float] = {}
+        this_others: dict[str, float] = {}
         for m in order:
+            if args.quiet_wait > 0:
+                waited += wait_for_quiet(args.quiet_wait)
             r = run_child(m, args.replicates, timeout=timeout)
             if "error" in r:
                 problems[m] = f"failed in repeat {rep + 1}: {r['error']}"
@@ -351,76 +424,98 @@ def main() -> None:
             times[m].append(r["seconds"])
             digests[m].add(r["digest"])
             this[m] = r["seconds"]
+            if "others" in r:
+                others[m].append(r["others"])
+                this_others[m] = r["others"]
             if m == "plain":
                 timeout = max(120.0, 10 * r["seconds"])
         per_repeat.append(this)
-        print(f"repeat {rep + 1}/{args.repeats} ({' -> '.join(order)}): "
-              + ", ".join(f"{m} {this[m]:.2f}s" for m in order if m in this), flush=True)
+        per_repeat_others.append(this_others)
+        print(f"repeat {rep + 1}/{args.repeats}: "
+              + ", ".join(f"{m} {this[m]:.2f}s" + (f" (others {this_others[m]:.2f})" if m in this_others else "")
+                          for m in order if m in this), flush=True)
     wall = time.perf_counter() - t_all
 
     def ratios(num: str, den: str) -> list[float]:
         return [p[num] / p[den] for p in per_repeat if num in p and den in p]
 
+    def busy(*ms: str) -> float:
+        """Median over the repeats of the larger of the other processes' loads during ``ms``."""
+        vals = [max(o[m] for m in ms) for o in per_repeat_others if all(m in o for m in ms)]
+        return median(vals)
+
     ref_digest = next(iter(digests.get("plain", set())), None)
     print()
     print(f"Results: {n_runs} runs of the reference scenario, median of {args.repeats} repeats "
-          f"(min-max in brackets)")
-    head = f"{'method':<30} {'procs':>5} {'seconds':>22} {'runs/s':>8}  {'same runs & outcomes':<20}"
+          f"(min-max in brackets); 'others' = cores used by other processes meanwhile (median)")
+    head = (f"{'method':<30} {'procs':>5} {'seconds (min-max)':>24} {'runs/s':>8} {'others':>7}  "
+            f"{'same runs & outcomes':<20}")
     print(head)
     print("-" * len(head))
     for m in METHODS:
-        if m not in times or not times[m]:
+        if not times.get(m):
             continue
         ts = times[m]
         procs = 1 if m in ("plain", "serial") else WORKERS
         same = ("reference" if m == "plain" else
                 "yes" if ref_digest and digests[m] == {ref_digest} else
                 f"NO ({', '.join(sorted(digests[m]))} vs {ref_digest})")
-        print(f"{LABELS[m]:<30} {procs:>5} {median(ts):>8.2f} [{min(ts):6.2f}-{max(ts):6.2f}] "
-              f"{n_runs / median(ts):>8.1f}  {same}")
+        oth = f"{median(others[m]):.2f}" if others[m] else "?"
+        print(f"{LABELS[m]:<30} {procs:>5} {median(ts):>8.2f} ({min(ts):6.2f}-{max(ts):6.2f}) "
+              f"{n_runs / median(ts):>8.1f} {oth:>7}  {same}")
     print()
-    print("Ratios (median of the per-repeat ratios; each repeat measures all methods back to back)")
+    print("Ratios: median of the per-repeat ratios (min-max); within a repeat the methods run back to back")
 
-    def line(text: str, rs: list[float], target: str = "", ok: bool | None = None, fmt: str = "{:.3f}") -> None:
+    def line(text: str, num: str, den: str, *, fmt: str = "{:.2f}x", shift: float = 0.0,
+             target: str = "", ok=None) -> None:
+        rs = [x + shift for x in ratios(num, den)]
         if not rs:
             return
-        verdict = "" if ok is None else ("  -> meets target" if ok else "  -> MISSES target")
-        rng_txt = f" [{fmt.format(min(rs))}-{fmt.format(max(rs))}]" if len(rs) > 1 else ""
-        print(f"  {text:<58} {fmt.format(median(rs)):>7}{rng_txt}  {target}{verdict}")
+        med = median(rs)
+        verdict = ""
+        if ok is not None:
+            verdict = "meets target" if ok(med) else "MISSES target"
+            load = busy(num, den)
+            if not math.isnan(load) and load >= 0.3:
+                verdict += f" (unreliable: other processes used {load:.1f} cores meanwhile)"
+            verdict = f"  {target}: {verdict}"
+        spread = f" ({fmt.format(min(rs))} to {fmt.format(max(rs))})" if len(rs) > 1 else ""
+        print(f"  {text:<56} {fmt.format(med):>7}{spread}{verdict}")
 
-    ov = ratios("serial", "plain")
-    if ov:
-        line("runner overhead: serial runner / plain loop - 1", [x - 1 for x in ov], "target < 5 %",
-             median(ov) - 1 < 0.05, fmt="{:+.1%}")
-    sp = ratios("serial", "processes")
-    line(f"speed-up: processes ({WORKERS} workers) vs serial runner", sp, "target >= 1.8x", median(sp) >= 1.8 if sp else None)
-    line(f"speed-up: processes ({WORKERS} workers) vs plain loop", ratios("plain", "processes"))
-    sd = ratios("serial", "dask")
-    line(f"speed-up: dask LocalCluster ({WORKERS} workers) vs serial runner", sd, "target >= 1.8x",
-         median(sd) >= 1.8 if sd else None)
-    line("peacesim processes / mesa.batch_run (runs/s ratio)", ratios("batch_run", "processes"))
-    line("peacesim processes / EMA MultiprocessingEvaluator (runs/s)", ratios("ema", "processes"))
-    line("peacesim dask / mesa.batch_run (runs/s ratio)", ratios("batch_run", "dask"))
-    line("peacesim dask / EMA MultiprocessingEvaluator (runs/s ratio)", ratios("ema", "dask"))
-    line(f"mesa.batch_run ({WORKERS} procs) vs plain loop (speed-up)", ratios("plain", "batch_run"))
-    line(f"EMA ({WORKERS} procs) vs plain loop (speed-up)", ratios("plain", "ema"))
+    line("runner overhead: serial runner vs plain loop", "serial", "plain", fmt="{:+.1%}", shift=-1.0,
+         target="target < +5%", ok=lambda x: x < 0.05)
+    line(f"speed-up: peacesim processes ({WORKERS}) vs serial runner", "serial", "processes",
+         target="target >= 1.8x", ok=lambda x: x >= 1.8)
+    line(f"speed-up: peacesim dask ({WORKERS}) vs serial runner", "serial", "dask",
+         target="target >= 1.8x", ok=lambda x: x >= 1.8)
+    line(f"speed-up: peacesim processes ({WORKERS}) vs plain loop", "plain", "processes")
+    line(f"speed-up: mesa.batch_run ({WORKERS}) vs plain loop", "plain", "batch_run")
+    line(f"speed-up: EMA MultiprocessingEvaluator ({WORKERS}) vs plain loop", "plain", "ema")
+    line("runs/s peacesim processes / mesa.batch_run", "batch_run", "processes")
+    line("runs/s peacesim processes / EMA", "ema", "processes")
+    line("runs/s peacesim dask / mesa.batch_run", "batch_run", "dask")
+    line("runs/s peacesim dask / EMA", "ema", "dask")
 
     print()
     print("Notes")
-    print("  - Times include starting and stopping each tool's worker pool (peacesim: a forkserver pool;")
-    print("    dask: a LocalCluster; mesa.batch_run: a 'spawn' Pool, which it forces; EMA: a default-context")
-    print("    Pool, 'fork' on Linux with Python 3.12), and for the peacesim runner writing the parquet parts,")
-    print("    merging them and the manifest. They exclude interpreter start and imports.")
-    print("  - The plain loop keeps outcomes and episodes in memory and writes nothing.")
-    print("  - mesa.batch_run gets a PeaceModel subclass (overrides as keywords, seed as rng) whose DataCollector")
-    print("    collects build_outcome() and the episodes once after the last month; EMA gets a function")
-    print("    f(handover_quality, seed) returning build_outcome() (final_phase as its index, a missing")
-    print("    months_to_first_agreement as NaN, since ScalarOutcome takes numbers only; episodes are built but")
-    print("    not returned).")
+    print("  - Each measurement runs in a fresh process; its time excludes interpreter start and imports but")
+    print("    includes starting and stopping the tool's worker pool: peacesim 'processes' a forkserver pool")
+    print("    (the forkserver imports this script and peacesim), dask a LocalCluster, mesa.batch_run a 'spawn'")
+    print("    Pool (it forces 'spawn'), EMA a default-context Pool ('fork' on Linux, Python 3.12); for the")
+    print("    peacesim runner also writing the parquet parts, merging them and the manifest.")
+    print("  - The plain loop keeps the outcomes and episodes in memory and writes nothing.")
+    print("  - mesa.batch_run runs a PeaceModel subclass (overrides as keywords, seed as rng) whose DataCollector")
+    print("    collects build_outcome() and the episodes once, after the last month. EMA runs a function")
+    print("    f(handover_quality, seed) returning build_outcome() with final_phase as its index and a missing")
+    print("    months_to_first_agreement as NaN (ScalarOutcome takes numbers only); it builds the episodes")
+    print("    list but cannot return it as a scalar outcome.")
+    print("  - 'others' is machine-wide busy CPU minus the measurement's own processes (sampled every 0.2 s);")
+    print("    on this shared machine a parallel measurement that had to share its cores runs slower, so")
+    print("    ratios are flagged when other processes used 0.3 cores or more during them.")
     for m, why in problems.items():
         print(f"  - {LABELS[m]}: NOT MEASURED ({why})" if not times.get(m) else f"  - {LABELS[m]}: {why}")
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"measuring took {wall / 60:.1f} min")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; measuring took "
+          f"{wall / 60:.1f} min, of which {waited:.0f} s waiting for the machine to be quiet")
 
 
 if __name__ == "__main__":

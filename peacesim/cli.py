@@ -320,6 +320,30 @@ def _parse_workers(text: str | None) -> int | None:
     return n
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validation import PATTERNS, table, validate, write_report
+
+    only = None
+    if args.only:
+        try:
+            only = sorted({int(x) for x in args.only.split(",")})
+        except ValueError:
+            only = [0]
+        known = {p.number for p in PATTERNS}
+        bad = [n for n in only if n not in known]
+        if bad:
+            raise InputError(f"--only {args.only!r} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
+                             "comma-separated")
+    out = Path(args.out)
+    checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
+                      workers=_parse_workers(args.workers), progress=not args.quiet)
+    print(table(checks))
+    report = write_report(checks, out, quick=args.quick)
+    held = sum(c.passed for c in checks)
+    print(f"\n{held} of {len(checks)} patterns hold. Report: {report}")
+    return 0 if held == len(checks) or not args.strict else 1
+
+
 # ---------------------------------------------------------------------------------------------
 # parser and entry point
 # ---------------------------------------------------------------------------------------------
@@ -399,6 +423,22 @@ def build_parser() -> argparse.ArgumentParser:
                                     "against the swept parameters, heat maps, a summary table and a report.")
     pl.add_argument("results", metavar="RESULTS_DIR", help="a folder written by 'peacesim sweep'")
     pl.set_defaults(func=cmd_plot)
+
+    va = sub.add_parser(
+        "validate", help="check the nine patterns from the literature",
+        description="Run the experiments behind the nine patterns of docs/ODD.md section 1, measure each "
+                    "effect with a 95%% confidence interval, print a table (pattern, source, effect, interval, "
+                    "verdict) and write a report with figures to results/validation/.",
+    )
+    va.add_argument("--quick", action="store_true", help="a quarter of the replicates (about a minute on 2 cores)")
+    va.add_argument("--only", metavar="N[,N...]", default=None, help="only these patterns, e.g. 4 or 2,6")
+    va.add_argument("--out", metavar="DIR", default="results/validation", help="folder for runs and the report")
+    va.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                    help="where the runs execute (default: local processes)")
+    va.add_argument("--workers", metavar="N", default=None, help="worker processes (default: all cores)")
+    va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
+    va.add_argument("--quiet", action="store_true", help="no progress bars")
+    va.set_defaults(func=cmd_validate)
     return parser
 
 

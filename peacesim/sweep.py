@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from dataclasses import dataclass
@@ -285,7 +286,11 @@ class ResultStore:
                     _write_parquet(pd.DataFrame(columns=cols), self.out / "episodes.parquet")
                 counts[kind] = 0
                 continue
-            df = pd.concat(frames, ignore_index=True)
+            with warnings.catch_warnings():
+                # parts whose optional outcomes are all missing (no agreement in a batch) keep the
+                # columns' dtypes from the other parts
+                warnings.simplefilter("ignore", FutureWarning)
+                df = pd.concat(frames, ignore_index=True)
             keys = order + (["episode"] if kind == "episodes" else ["month"] if kind == "series" else [])
             df = df.drop_duplicates(subset=keys, keep="last").sort_values(keys, kind="stable").reset_index(drop=True)
             _write_parquet(df, self.out / f"{kind}.parquet")
