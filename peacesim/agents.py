@@ -189,6 +189,7 @@ class ThirdParty(Actor):
         # Incumbents are at staggered points of their posting when the run starts.
         self.months_in_post = int(model.rng.integers(0, tenure)) if self.rotates else 0
         self.knowledge = 1.0
+        self.start_knowledge = 1.0  # context knowledge the person in post arrived with
         self.person = 1
         self.stream = -1  # index in the model's funding streams
         self.leverage = 0.0
@@ -210,7 +211,7 @@ class ThirdParty(Actor):
         """Advance a month in post. Returns True when the tenure is over and the person rotates."""
         self.months_in_post += 1
         p = self.model.p
-        self.knowledge = rules.context_knowledge(self.months_in_post, p.newcomer_knowledge, p.context_ramp_months)
+        self.knowledge = rules.context_knowledge(self.months_in_post, self.start_knowledge, p.context_ramp_months)
         return self.rotates and self.months_in_post >= self.tenure
 
     def effectiveness(self, party_trust: float) -> float:
@@ -223,10 +224,13 @@ class ThirdParty(Actor):
         return p.estimate_error * (1.0 - 0.6 * self.skill * self.knowledge) * (1.0 - joint)
 
     def rotate(self) -> None:
-        """A successor takes the post with reduced context knowledge (relationships: model.rotate)."""
+        """A successor takes the post with reduced context knowledge; a good handover briefs them
+        (relationships: model.rotate)."""
+        p = self.model.p
         self.months_in_post = 0
         self.person += 1
-        self.knowledge = self.model.p.newcomer_knowledge
+        self.start_knowledge = rules.arrival_knowledge(p.newcomer_knowledge, p.handover_quality)
+        self.knowledge = self.start_knowledge
 
 
 class Mediator(ThirdParty):

@@ -172,6 +172,8 @@ class PeaceModel(mesa.Model):
         self._blamed_attacks = 0
         self.counters = dict(talks_opened=0, premature_proposals=0, breakdowns=0, attacks=0, foiled=0,
                              rotations=0, funding_gaps=0, local_funding_gaps=0, forum_shifts=0, leaks=0, violations=0)
+        self._mediator_pos = {m.idx: k for k, m in enumerate(self.mediators)}
+        self._time_share = np.ones(len(self.mediators))
         self._facil = self._facilitation_index()
         self.management_effects = {
             "inducement": p.inducement_effect,
@@ -360,6 +362,15 @@ class PeaceModel(mesa.Model):
         # Every other table is a forum the parties can play against this one (leverage dilution).
         competing = len(specs) - 1
         self.tables = [self._table(*s, competing=competing) for s in specs]
+        # Coordinated mediators spend part of their time coordinating: less is left for the parties.
+        share = np.ones(len(self.mediators))
+        for leader, members, diplomats, coordinated in specs:
+            if coordinated:
+                n = len(members) + (len(diplomats) if strategy == "contact_group" else 0)
+                s = self._coordination_share(n)
+                for mm in members:
+                    share[self._mediator_pos[mm.idx]] = s
+        self._time_share = share
 
     def _lead(self, active: list[Mediator], strategy: str) -> Mediator | None:
         designated = [m for m in self.mediators if m.lead]
@@ -404,7 +415,13 @@ class PeaceModel(mesa.Model):
         support += sum(0.5 * d.leverage * d.knowledge for d in tb.diplomats)
         n = len(tb.members) + (len(tb.diplomats) if p.coordination == "contact_group" else 0)
         eff = rules.support_gain(e_lead, support, p.support_returns)
-        return eff * rules.coordination_efficiency(n, p.coordination_cost * (1.0 - p.coordination_earmark), p.coordination)
+        return eff * self._coordination_share(n)
+
+    def _coordination_share(self, n: int) -> float:
+        """Share of a coordinated mediator's time left for the parties (ODD 7.5)."""
+        p = self.p
+        return rules.coordination_efficiency(n, p.coordination_cost * (1.0 - p.coordination_earmark), p.coordination,
+                                             p.coordination_exponent)
 
     # ------------------------------------------------------------------ diplomats (ODD 7.7)
     def diplomacy(self) -> None:
@@ -451,15 +468,20 @@ class PeaceModel(mesa.Model):
         active = funded[fc["streams"]]
         if not active.any():
             return
-        gain = p.facilitation_gain * fc["skill"] * np.array([m.knowledge for m in self.mediators]) * active
+        gain = (p.facilitation_gain * fc["skill"] * np.array([m.knowledge for m in self.mediators]) * active
+                * self._time_share)
         # party -> mediator trust
         rows, cols, owner, cost = fc["rows"], fc["cols"], fc["owner"], fc["bias_cost"]
         v = np.maximum(0.0, t[rows, cols] - cost * active[owner])
         g = gain[owner]
         t[rows, cols] = v + g * (1.0 - v)
-        # party <-> party trust: the gap to 1 shrinks by the product of (1 - gain/2) over the
-        # mediators reaching both
-        keep = np.exp(np.log1p(-0.5 * gain) @ fc["reach_pairs"])
+        # party <-> party trust: coordinated mediators divide the labour, so the gap to 1 shrinks by
+        # the product of (1 - gain/2) over the mediators reaching both parties; uncoordinated ones
+        # duplicate each other's shuttling (seed 003), so only the strongest effort counts.
+        if p.coordination == "none":
+            keep = 1.0 - 0.5 * (gain[:, None] * fc["reach_pairs"]).max(axis=0)
+        else:
+            keep = np.exp(np.log1p(-0.5 * gain) @ fc["reach_pairs"])
         ix = fc["party_block"]
         t[ix] = 1.0 - (1.0 - t[ix]) * keep.reshape(fc["block_shape"])
 
@@ -674,11 +696,15 @@ class PeaceModel(mesa.Model):
                 continue  # no channel to every main party: no proposal possible
             joint = p.joint_analysis if (tb.coordinated and len(tb.members) > 1) else 0.0
             sd = m.estimate_error(joint)
-            estimate = min(q.ripeness + sd * rng.standard_normal() for q in self.at_table)
+            # A leverage-heavy table brings parties to the table with carrots and sticks: what
+            # counts is their ripeness with that push (Beardsley 2008), not only their own.
+            push = p.leverage_push * tb.leverage if tb.style == "leverage" else 0.0
+            estimate = min(rules.effective_ripeness(q.ripeness, push) + sd * rng.standard_normal()
+                           for q in self.at_table)
             if estimate < p.ripeness_threshold:
                 continue
             m.cooldown = p.proposal_cooldown
-            unripe = [q for q in self.at_table if q.ripeness < p.ripeness_threshold]
+            unripe = [q for q in self.at_table if rules.effective_ripeness(q.ripeness, push) < p.ripeness_threshold]
             if unripe:
                 self.counters["premature_proposals"] += 1
                 for q in unripe:
@@ -848,7 +874,7 @@ class PeaceModel(mesa.Model):
         guarantor = next((d for d in self.diplomats if d.name == ag["guarantor"]), None) if ag["guarantee"] else None
         credibility = guarantor.leverage * guarantor.knowledge if guarantor is not None and guarantor.active else 0.0
         follow = p.follow_through * max(push, credibility)
-        deterrence = 0.5 * credibility + 0.3 * verified
+        deterrence = rules.clip01(p.guarantee_deterrence * credibility + 0.3 * verified)
         comp = 1.0 if ag["scope"] == "comprehensive" else 0.4
         weakest = min(signers, key=lambda q: q.strength)
         for q in signers:
@@ -880,8 +906,11 @@ class PeaceModel(mesa.Model):
                 if rng.random() < suspicion:
                     new_violence += 0.3 * p.retaliation * suspicion * (1.0 - deterrence)
         self.signatory_violence = rules.clip01(p.violence_memory * self.signatory_violence + new_violence)
-        # Implementation disputes: likelier under ambiguity; a mediator in post may resolve them.
-        if rng.random() < p.dispute_rate * (1.0 - p.specificity):
+        # Implementation disputes: likelier under ambiguity, and where parallel uncoordinated tables
+        # push their own readings of the text (seed 003: duplicated, contradictory proposals);
+        # a mediator in post may resolve them.
+        contradicting = max(0, len(self.tables) - 1)
+        if rng.random() < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
             resolver = max((m.skill * m.knowledge for m in self.mediators if m.active), default=0.0)
             if rng.random() < rules.clip01(resolver * (0.6 + 0.4 * verified)):
                 self.events.add(self.month, "dispute_resolved", ())
@@ -890,10 +919,14 @@ class PeaceModel(mesa.Model):
                 for i, j in self._pair_index:
                     t[i, j] = max(0.0, t[i, j] - 0.02)
                 self.events.add(self.month, "dispute_unresolved", ())
-        funded = 1.0 if self.funding.funded[self._programme_stream] else 0.3
+        programme = bool(self.funding.funded[self._programme_stream])
+        funded = 1.0 if programme else 0.3
         mean_c = sum(q.commitment for q in signers) / len(signers)
         self.implementation = min(1.0, self.implementation + p.implementation_rate * mean_c * funded
                                   * (1.0 + 0.3 * verified) * (0.7 + 0.3 * push))
+        if not programme:
+            # Without money, programmes stall and slide back (cantonment, reintegration; DESIGN 4.6).
+            self.implementation = max(0.0, self.implementation - p.gap_setback)
         while self.next_milestone < len(_MILESTONES) and self.implementation >= _MILESTONES[self.next_milestone]:
             self.last_milestone_month = self.month
             self.events.add(self.month, "milestone", (), level=_MILESTONES[self.next_milestone])

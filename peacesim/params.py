@@ -123,7 +123,7 @@ _GLOBALS = [
     # funding
     _p("grant_length", 12, 1, 120, "months", "length of a project grant", "funding"),
     _p("renewal_probability", 0.75, 0.0, 1.0, "probability", "chance a grant is renewed without a gap", "funding"),
-    _p("gap_months", 4.0, 0.0, 36.0, "months", "mean length of a funding gap when a grant is not renewed at once", "funding"),
+    _p("gap_months", 6.0, 0.0, 36.0, "months", "mean length of a funding gap when a grant is not renewed at once", "funding"),
     _p("post_signature_support", 0.6, 0.0, 1.0, "share", "factor on the renewal chance once an agreement is signed (support thins)", "funding"),
     _p("contingency_fund", 0.0, 0.0, 1.0, "probability", "chance that a contingency fund bridges a funding gap", "funding"),
     _p("coordination_earmark", 0.0, 0.0, 1.0, "share", "share of coordination costs covered by money earmarked for coordination", "funding"),
@@ -134,10 +134,12 @@ _GLOBALS = [
     _p("mediators", 0, 0, 80, "count", "number of mediators: 0 keeps the scenario's list; n takes the first n, "
        "cycling through the list with numbered copies when it is shorter", "coordination"),
     _p("coordination_cost", 0.08, 0.0, 0.5, "share", "effectiveness lost per additional coordinated mediator (meetings, consensus)", "coordination"),
+    _p("coordination_exponent", 1.75, 0.5, 3.0, "exponent", "how steeply the coordination load grows with the number of mediators", "coordination"),
     _p("support_returns", 0.6, 0.0, 5.0, "1/mediator", "how fast the gain from supporting mediators saturates", "coordination"),
     _p("forum_shopping", 0.25, 0.0, 1.0, "probability", "monthly chance that a party facing a hard moment moves to another table", "coordination"),
     _p("leverage_dilution", 0.35, 0.0, 1.0, "share", "loss of a mediator's leverage per competing uncoordinated table", "coordination"),
     _p("leak_risk", 0.02, 0.0, 0.2, "probability", "monthly chance, per extra negotiating table, that talks leak in their first six months", "coordination"),
+    _p("contradiction", 0.3, 0.0, 2.0, "share", "rise in the chance of implementation disputes per parallel uncoordinated table", "coordination"),
     _p("joint_analysis", 0.3, 0.0, 1.0, "share", "how far joint conflict analysis cuts errors in estimating ripeness and spoiler types", "coordination"),
     _p("lead_rotation_setback", 0.3, 0.0, 1.0, "share", "share of negotiation progress lost when a hierarchical lead rotates, before handover", "coordination"),
     # negotiation and agreements
@@ -153,9 +155,10 @@ _GLOBALS = [
     _p("implementation_rate", 0.03, 0.0, 0.3, "1/month", "implementation progress per month at full commitment and support", "implementation"),
     _p("dispute_rate", 0.08, 0.0, 1.0, "probability", "monthly chance of an implementation dispute for a fully ambiguous agreement", "implementation"),
     _p("dispute_setback", 0.04, 0.0, 0.5, "share", "implementation lost to an unresolved dispute", "implementation"),
+    _p("gap_setback", 0.01, 0.0, 0.2, "1/month", "implementation lost per month while the implementation programme is unfunded", "implementation"),
     _p("commitment_drift", 0.08, 0.0, 1.0, "1/month", "monthly pull of a signatory's genuine commitment toward what trust and support justify", "implementation"),
     _p("pressure_decay", 0.06, 0.0, 1.0, "1/month", "monthly fading of commitment that came from pressure, without follow-through", "implementation"),
-    _p("violation_propensity", 0.18, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
+    _p("violation_propensity", 0.16, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
     _p("retaliation", 0.6, 0.0, 1.0, "share", "violence a distrustful signatory returns for a violation or a blamed attack", "implementation"),
     _p("relapse_violence", 0.3, 0.0, 1.0, "share", "violence between signatories that counts as fighting again", "implementation"),
     _p("relapse_months", 3, 1, 24, "months", "months that violence must stay above relapse level for relapse", "implementation"),
@@ -184,6 +187,7 @@ _GLOBALS = [
     # diplomats
     _p("pressure_rate", 0.03, 0.0, 0.5, "1/month", "pain a diplomat's pressure adds per month at full leverage", "diplomats"),
     _p("incentive_weight", 0.25, 0.0, 1.0, "share", "weight of diplomats' incentives in a party's perceived way out", "diplomats"),
+    _p("guarantee_deterrence", 0.8, 0.0, 1.0, "share", "how far a credible guarantor deters violations and retaliation", "diplomats"),
     _p("follow_through", 0.8, 0.0, 1.0, "share", "how far an engaged diplomat's implementation push stops pressure-based commitment fading", "diplomats"),
 ]
 

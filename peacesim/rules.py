@@ -25,6 +25,7 @@ __all__ = [
     "drift_toward",
     "retained_share",
     "handover",
+    "arrival_knowledge",
     "context_knowledge",
     "support_gain",
     "coordination_efficiency",
@@ -144,6 +145,12 @@ def handover(trust: np.ndarray, baseline: float, share: float) -> np.ndarray:
     return baseline + share * (trust - baseline)
 
 
+def arrival_knowledge(newcomer: float, handover_quality: float) -> float:
+    """Context knowledge a successor arrives with: a good handover passes on part of what the
+    predecessor knew (seed 003, challenge 2: institutional memory lost with staff turnover)."""
+    return newcomer + (1.0 - newcomer) * handover_quality
+
+
 def context_knowledge(months_in_post: int, newcomer: float, ramp_months: int) -> float:
     """Context knowledge grows linearly from ``newcomer`` to 1 over ``ramp_months``."""
     if ramp_months <= 0 or months_in_post >= ramp_months:
@@ -160,20 +167,21 @@ def support_gain(lead: float, supporters: float, returns: float) -> float:
     return lead + (1.0 - lead) * saturating(supporters, returns)
 
 
-def coordination_efficiency(n: int, cost: float, strategy: str) -> float:
+def coordination_efficiency(n: int, cost: float, strategy: str, exponent: float = 1.0) -> float:
     """Share of effort left after the cost of coordinating ``n`` mediators.
 
-    Hierarchical and contact-group coordination cost grows with the number of members; network
-    coordination needs every pair to agree, so its cost grows with the number of pairs.
+    The load grows as ``(n - 1) ** exponent`` under a hierarchical lead; a contact group shares it
+    (0.7 of that); network coordination needs every pair to agree, so its load is multiplied by
+    ``n / 4`` (the pairs per member). No coordination costs nothing here (its costs are forum
+    shopping, leaks and diluted leverage).
     """
     if n <= 1 or strategy == "none":
         return 1.0
+    load = float(n - 1) ** exponent
     if strategy == "network":
-        load = (n - 1) * n / 4.0
+        load *= n / 4.0
     elif strategy == "contact_group":
-        load = 0.7 * (n - 1)
-    else:
-        load = float(n - 1)
+        load *= 0.7
     return 1.0 / (1.0 + cost * load)
 
 

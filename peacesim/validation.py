@@ -233,11 +233,19 @@ def _p5_judge(r):
 
 
 def _p6_judge(r):
-    low, full = relapse_share(r, {"post_signature_support": 0.2}), relapse_share(r, {"post_signature_support": 1.0})
-    d = low - full
-    return Check(6, "", "", "relapse within 60 months: support thinning after signature minus continued support",
+    # Grants run for a year or more after signature, so gaps bite later: relapse is measured over
+    # the whole follow-up.
+    tau = int(r.followup_months)
+    thin, full = {"post_signature_support": 0.2}, {"post_signature_support": 1.0}
+    low, high = relapse_share(r, thin, tau), relapse_share(r, full, tau)
+    d = low - high
+    early = relapse_share(r, thin) - relapse_share(r, full)
+    return Check(6, "", "", f"relapse within {tau} months: support thinning after signature minus continued support",
                  d, d.low > 0, "positive",
-                 [f"relapsed within 60 months: thin support {_fmt(low)}, continued {_fmt(full)}"])
+                 [f"relapsed within {tau} months: thin support {_fmt(low)}, continued {_fmt(high)}",
+                  f"within 60 months the difference is {_fmt(early)}",
+                  f"runs ending in consolidated peace: thin {_fmt(proportion(r, thin, 'consolidated'))}, "
+                  f"continued {_fmt(proportion(r, full, 'consolidated'))}"])
 
 
 def _p7_judge(r):

@@ -134,7 +134,9 @@ def test_rotation_keeps_the_retained_share_of_capital():
     model.rotate(envoy)
     share = model._retained
     assert model.trust[0, envoy.idx] == pytest.approx(base + share * (0.9 - base))
-    assert envoy.knowledge == pytest.approx(model.p.newcomer_knowledge)
+    # the successor arrives with the newcomer's knowledge plus what the handover passes on
+    p = model.p
+    assert envoy.knowledge == pytest.approx(p.newcomer_knowledge + (1 - p.newcomer_knowledge) * p.handover_quality)
     assert envoy.months_in_post == 0
     ev = model.events.items[-1]
     assert ev[1] == "rotation" and ev[2][0] == envoy.name

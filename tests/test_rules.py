@@ -80,6 +80,12 @@ def test_retained_share_and_handover():
     np.testing.assert_allclose(out, [0.5, 0.15])
 
 
+def test_arrival_knowledge_grows_with_handover():
+    assert rules.arrival_knowledge(0.4, 0.0) == pytest.approx(0.4)
+    assert rules.arrival_knowledge(0.4, 0.5) == pytest.approx(0.7)
+    assert rules.arrival_knowledge(0.4, 1.0) == pytest.approx(1.0)
+
+
 def test_context_knowledge_ramps_linearly():
     assert rules.context_knowledge(0, 0.4, 8) == pytest.approx(0.4)
     assert rules.context_knowledge(4, 0.4, 8) == pytest.approx(0.7)

@@ -1,0 +1,83 @@
+"""Pattern-oriented validation (docs/VALIDATION.md).
+
+The quick validation runs in CI through the real command. Its runs are seeded, so its verdicts are
+reproducible; patterns whose quick interval is too wide to exclude zero are checked on the
+direction of their point estimate, and all nine must hold in the full validation (marked slow).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from peacesim.validation import PATTERNS, Estimate, validate
+
+# Patterns whose effect the quick run (a quarter of the replicates) measures with an interval that
+# excludes zero; the others are checked on their point estimate.
+ROBUST_IN_QUICK = {2, 3, 4, 5, 7, 8, 9}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation")
+    r = subprocess.run([sys.executable, "-m", "peacesim", "validate", "--quick", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr
+    checks = validate(quick=True, out=out, progress=False)  # reads the stored runs back: no new runs
+    return out, r.stdout, {c.number: c for c in checks}
+
+
+def test_quick_validation_prints_the_table_and_writes_the_report(quick):
+    out, stdout, checks = quick
+    lines = stdout.splitlines()
+    assert lines[0].split()[:2] == ["#", "pattern"]
+    assert len(checks) == 9
+    for n in range(1, 10):
+        assert any(line.startswith(f"{n} ") for line in lines)
+    assert "patterns hold" in stdout
+    report = (out / "report-quick.md").read_text()
+    assert report.count("## Pattern") == 9
+    assert "km_curves.png" in report
+    for pat in PATTERNS:
+        assert (out / "quick" / pat.slug / "runs.parquet").is_file()
+        manifest = json.loads((out / "quick" / pat.slug / "manifest.json").read_text())
+        assert manifest["status"] == "complete"
+
+
+@pytest.mark.parametrize("number", sorted(ROBUST_IN_QUICK))
+def test_robust_patterns_hold_in_the_quick_validation(quick, number):
+    c = quick[2][number]
+    assert c.passed, "\n".join(c.details)
+
+
+def test_relapse_share_point_estimate_is_in_the_literature_range(quick):
+    c = quick[2][1]
+    assert 0.20 <= c.estimate.value <= 0.45, c.details
+
+
+def test_funding_gaps_after_signature_point_toward_more_relapse(quick):
+    c = quick[2][6]
+    assert c.estimate.value > 0, c.details
+
+
+def test_difference_of_estimates_combines_standard_errors():
+    a, b = Estimate(10.0, 8.0, 12.0), Estimate(4.0, 1.0, 7.0)
+    d = a - b
+    assert d.value == 6.0
+    assert d.se == pytest.approx((a.se ** 2 + b.se ** 2) ** 0.5)
+    assert d.high - d.value == pytest.approx(d.value - d.low)
+
+
+def test_only_and_bad_only(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "peacesim", "validate", "--only", "12", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith("peacesim: error: --only '12'")
+
+
+@pytest.mark.slow
+def test_full_validation_all_nine_patterns_hold(tmp_path):
+    checks = validate(quick=False, out=tmp_path, progress=False)
+    failing = [f"{c.number}: {c.interval()}" for c in checks if not c.passed]
+    assert not failing, failing
