@@ -344,6 +344,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if held == len(checks) or not args.strict else 1
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import DEFAULT_RANGES, calibrate
+
+    ranges = dict(DEFAULT_RANGES)
+    if args.param:
+        ranges = {}
+        for text in args.param:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise InputError(f"--param {text!r} is not of the form name:low:high")
+            try:
+                ranges[parts[0]] = (float(parts[1]), float(parts[2]))
+            except ValueError:
+                raise InputError(f"--param {text!r}: low and high must be numbers") from None
+    if args.n < 1:
+        raise InputError(f"--n {args.n} is not allowed; expected a whole number of at least 1")
+    table = calibrate(ranges=ranges, n=args.n, seed=args.seed, out=args.out, executor=args.executor,
+                      workers=_parse_workers(args.workers), progress=not args.quiet)
+    cols = ["candidate", *ranges, "n_direction", "n_hold", "accepted"]
+    print(table[cols].to_string(index=False))
+    print(f"\n{int(table['accepted'].sum())} of {len(table)} candidates accepted; table: {Path(args.out) / 'candidates.csv'}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # parser and entry point
 # ---------------------------------------------------------------------------------------------
@@ -439,6 +463,22 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
     va.add_argument("--quiet", action="store_true", help="no progress bars")
     va.set_defaults(func=cmd_validate)
+
+    ca = sub.add_parser(
+        "calibrate", help="search parameter ranges in which the nine patterns hold together",
+        description="Latin hypercube filtering: draw candidate parameter sets inside the given ranges, run the "
+                    "quick validation for each, and accept those whose nine effects all point the stated way. "
+                    "Writes candidates.csv (see docs/VALIDATION.md).",
+    )
+    ca.add_argument("--param", action="append", metavar="NAME:LOW:HIGH", default=[],
+                    help="a parameter and its range (may repeat; default: the ranges in docs/VALIDATION.md)")
+    ca.add_argument("--n", type=int, default=16, help="number of candidates (default 16)")
+    ca.add_argument("--seed", type=int, default=2026, help="seed of the Latin hypercube (default 2026)")
+    ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder")
+    ca.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
+    ca.add_argument("--workers", metavar="N", default=None)
+    ca.add_argument("--quiet", action="store_true", help="no progress bars")
+    ca.set_defaults(func=cmd_calibrate)
     return parser
 
 
