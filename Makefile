@@ -39,10 +39,10 @@ demo: $(STAMP)
 	@echo "Timeline figure: results/reference-seed$(SEED)/timeline.png"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 validate: $(STAMP)
 	$(BIN)/peacesim validate
