@@ -145,7 +145,13 @@ class _Processes:
         # forkserver: workers start clean (no inherited threads or state) without changing the
         # global start method of the calling program.
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # The fork server imports peacesim once; workers forked from it start warm.
+            ctx.set_forkserver_preload(["peacesim.sweep"])
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        # Start the workers now, so that they come up while the pilot batch runs here.
+        self._warm = [self.pool.submit(_ready) for _ in range(workers)]
 
     def submit(self, fn, *args):
         return self.pool.submit(fn, *args)
@@ -194,6 +200,10 @@ class _Dask:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _ready() -> bool:
+    return True
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None):
