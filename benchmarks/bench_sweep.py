@@ -136,6 +136,9 @@ def _measure_runner(exp: Experiment, tmp: Path, executor: str):
 
     from peacesim.sweep import run_experiment
 
+    if executor == "dask":
+        import dask.distributed  # noqa: F401  (imported here, untimed, like every other tool's imports)
+
     t0 = time.perf_counter()
     res = run_experiment(exp, executor=executor, workers=None if executor == "serial" else WORKERS,
                          out=tmp / "out", progress=False, fresh=True)
@@ -553,7 +556,7 @@ def main() -> None:
         print(f"  - {LABELS[m]}: NOT MEASURED ({why})" if not times.get(m) else f"  - {LABELS[m]}: {why}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; measuring took "
           f"{wall / 60:.1f} min, of which {waited:.0f} s waiting for the machine to be quiet; "
-          f"{retried} measurements taken again because other processes disturbed them")
+          f"{retried} measurement(s) taken again because other processes disturbed them")
 
 
 if __name__ == "__main__":
