@@ -73,23 +73,17 @@ class PeaceModel(mesa.Model):
         self.events = EventLog()
 
         a = scenario.actors
+        # One agent per actor, numbered in this order: their numbers index the trust matrix.
         idx = 0
-        self.parties: list[ConflictParty] = []
-        for spec in a["party"]:
-            self.parties.append(ConflictParty(self, spec, idx))
-            idx += 1
-        self.spoilers: list[Spoiler] = []
-        for spec in a["spoiler"]:
-            self.spoilers.append(Spoiler(self, spec, idx))
-            idx += 1
-        self.mediators: list[Mediator] = []
-        for spec in a["mediator"]:
-            self.mediators.append(Mediator(self, spec, idx))
-            idx += 1
-        self.diplomats: list[Diplomat] = []
-        for spec in a["diplomat"]:
-            self.diplomats.append(Diplomat(self, spec, idx))
-            idx += 1
+        built: dict[str, list] = {}
+        for kind, cls in (("party", ConflictParty), ("spoiler", Spoiler), ("mediator", Mediator),
+                          ("diplomat", Diplomat)):
+            built[kind] = [cls(self, spec, idx + k) for k, spec in enumerate(a[kind])]
+            idx += len(a[kind])
+        self.parties: list[ConflictParty] = built["party"]
+        self.spoilers: list[Spoiler] = built["spoiler"]
+        self.mediators: list[Mediator] = built["mediator"]
+        self.diplomats: list[Diplomat] = built["diplomat"]
         party_index = {q.name: q.idx for q in self.parties}
         for tp, spec in zip(self.mediators + self.diplomats, a["mediator"] + a["diplomat"]):
             tp.bias_toward = party_index.get(spec["bias_toward"]) if spec["bias_toward"] else None
