@@ -430,10 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("experiment", metavar="EXPERIMENT",
                     help="a shipped experiment's short name (see 'peacesim experiments') or a path to a TOML file")
-    sw.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                    help="where the runs execute: in this process, on local worker processes (default), or on a "
-                         "Dask cluster")
-    sw.add_argument("--workers", metavar="N", default=None, help="worker processes (default: all cores)")
+    _add_executor_args(sw)
     sw.add_argument("--scheduler", metavar="ADDR", default=None,
                     help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
     sw.add_argument("--out", metavar="DIR", default=None, help="results folder (default: results/EXPERIMENT)")
@@ -457,9 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--quick", action="store_true", help="a quarter of the replicates (about a minute on 2 cores)")
     va.add_argument("--only", metavar="N[,N...]", default=None, help="only these patterns, e.g. 4 or 2,6")
     va.add_argument("--out", metavar="DIR", default="results/validation", help="folder for runs and the report")
-    va.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                    help="where the runs execute (default: local processes)")
-    va.add_argument("--workers", metavar="N", default=None, help="worker processes (default: all cores)")
+    _add_executor_args(va)
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
     va.add_argument("--quiet", action="store_true", help="no progress bars")
     va.set_defaults(func=cmd_validate)
@@ -475,11 +470,17 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--n", type=int, default=16, help="number of candidates (default 16)")
     ca.add_argument("--seed", type=int, default=2026, help="seed of the Latin hypercube (default 2026)")
     ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder")
-    ca.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
-    ca.add_argument("--workers", metavar="N", default=None)
+    _add_executor_args(ca)
     ca.add_argument("--quiet", action="store_true", help="no progress bars")
     ca.set_defaults(func=cmd_calibrate)
     return parser
+
+
+def _add_executor_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                        help="where the runs execute: in this process, on local worker processes (default), or "
+                             "on a Dask cluster")
+    parser.add_argument("--workers", metavar="N", default=None, help="worker processes (default: all cores)")
 
 
 def _one_line(message: str) -> str:
