@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -362,11 +362,6 @@ def _now() -> str:
 
 
 # ------------------------------------------------------------------------------------ the sweep
-def _batches(specs: list[RunSpec], size: int) -> Iterable[list[RunSpec]]:
-    for i in range(0, len(specs), size):
-        yield specs[i:i + size]
-
-
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
                    progress: bool = True) -> SweepResult:
@@ -420,12 +415,16 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
                 size = max(1, min(1000, int(BATCH_SECONDS / max(per_run, 1e-6))))
                 if ex.workers > 1:
                     size = max(1, min(size, math.ceil((len(todo) - len(pilot)) / (4 * ex.workers))))
-                queue = list(_batches(todo[len(pilot):], size))
+                rest = todo[len(pilot):]
                 pending: set = set()
                 limit = 2 * ex.workers
-                while queue or pending:
-                    while queue and len(pending) < limit:
-                        pending.add(ex.submit(run_batch, base, queue.pop(0), columns, exp.outcomes, exp.keep_series))
+                while rest or pending:
+                    while rest and len(pending) < limit:
+                        # Guided batches: about a second each, shrinking towards the end so that the
+                        # workers finish together.
+                        k = max(1, min(size, math.ceil(len(rest) / (2 * ex.workers))))
+                        batch, rest = rest[:k], rest[k:]
+                        pending.add(ex.submit(run_batch, base, batch, columns, exp.outcomes, exp.keep_series))
                     finished, pending = ex.wait_any(pending)
                     for fut in finished:
                         result = fut.result()
