@@ -21,7 +21,7 @@ help:
 	@echo "make demo   - set up and run the reference scenario (writes results/reference-seed$(SEED)/)"
 	@echo "make test   - set up and run the tests (statistical tests marked slow are skipped)"
 	@echo "make test-all - the tests including the slow statistical ones"
-	@echo "make validate - check the nine patterns from the literature (full, about 20 minutes on 2 cores)"
+	@echo "make validate - check the nine patterns from the literature (full, a few minutes on 2 cores)"
 	@echo "make bench  - speed benchmarks (benchmarks/)"
 
 venv: $(STAMP)
