@@ -249,6 +249,11 @@ class ResultStore:
                     f"--out {out}: the results there belong to a different experiment "
                     f"({old.get('name', '?')!r}, or its experiment or scenario file has changed); "
                     "use --fresh to replace them or --out to choose another folder")
+            if old.get("model_digest") != model_digest() and not fresh:
+                raise InputError(
+                    f"--out {out}: the results there were made by a different version of the model "
+                    f"(peacesim {old.get('peacesim_version', '?')}, commit {str(old.get('git_commit', '?'))[:10]}); "
+                    "use --fresh to rerun them or --out to choose another folder")
             if fresh:
                 for name in _OUR_FILES:
                     (out / name).unlink(missing_ok=True)
@@ -336,6 +341,22 @@ def _json_default(x):
     if isinstance(x, Path):
         return str(x)
     raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+_MODEL_FILES = ("agents.py", "funding.py", "model.py", "params.py", "records.py", "rules.py", "scenario.py",
+                "simulate.py")
+
+
+def model_digest() -> str:
+    """Hash of the source of the model itself: results made by another version are not mixed in."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _MODEL_FILES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
 
 
 def _git_commit() -> str:
@@ -469,6 +490,7 @@ def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dic
         "scenario_text": exp.scenario_text,
         "scenario_sha256": _sha(exp.scenario_text),
         "experiment_digest": exp.digest(),
+        "model_digest": model_digest(),
         "master_seed": exp.master_seed,
         "replicates": exp.replicates,
         "seeds": exp.seeds,

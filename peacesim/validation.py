@@ -358,13 +358,27 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
         exp: Experiment = experiment_from_dict(raw, where=f"pattern {pat.number}", default_name=pat.slug,
                                                source_text=repr(sorted(raw.items(), key=str)))
         folder = out / ("quick" if quick else "full") / pat.slug
-        run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress, fresh=False)
+        # Stored runs are reused only if the same model made them for the same experiment.
+        run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
+                       fresh=_stale(folder, exp))
         results = analysis.load_results(folder)
         check = pat.judge(results)
         check.title, check.source, check.runs = pat.title, pat.source, exp.n_runs
         check.figures = _figures(pat, results, folder)
         checks.append(check)
     return checks
+
+
+def _stale(folder: Path, exp: Experiment) -> bool:
+    import json
+
+    from .sweep import model_digest
+
+    try:
+        m = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return m.get("model_digest") != model_digest() or m.get("experiment_digest") != exp.digest()
 
 
 def _figures(pat: Pattern, results: analysis.Results, folder: Path) -> list[str]:

@@ -315,3 +315,17 @@ def test_shipped_experiments_load():
         exp = load_experiment(name)
         assert exp.n_runs >= 1000
         assert exp.question
+
+
+def test_results_of_another_model_version_are_not_resumed(tmp_path):
+    exp = write_exp(tmp_path, reps=2, months=24)
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    m = json.loads((out / "manifest.json").read_text())
+    m["model_digest"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(m))
+    before = tree_digest(out)
+    with pytest.raises(InputError, match="different version of the model"):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    assert tree_digest(out) == before
+    run_experiment(exp, executor="serial", out=out, progress=False, fresh=True)
