@@ -152,6 +152,7 @@ class PeaceModel(mesa.Model):
         self.last_milestone_month = -999
         self.signed_month = -1
         self.agreement: dict[str, Any] | None = None
+        self._guarantor_agent: Diplomat | None = None  # the diplomat guaranteeing the current agreement
         self.episodes: list[dict[str, Any]] = []
         self.public_support = 0.0
         self.local_strength = 0.0
@@ -805,6 +806,7 @@ class PeaceModel(mesa.Model):
         inclusion = float(self.local_capacity[self.local_linked].sum()) / total_cap if total_cap > 0 else 0.0
         pressure_share = sum((q.eff_ripeness - q.ripeness) / max(q.eff_ripeness, 1e-9) for q in signers) / len(signers)
         guarantor = self._guarantor()
+        self._guarantor_agent = guarantor
         for q in self.parties:
             q.signatory = q in signers
             q.excluded = not q.signatory
@@ -865,7 +867,7 @@ class PeaceModel(mesa.Model):
         verified = 1.0 if ag["verification"] else 0.0
         # Diplomatic follow-through and the guarantee (Walter 2002).
         push = max((d.leverage * d.knowledge for d in self.diplomats if d.active), default=0.0)
-        guarantor = next((d for d in self.diplomats if d.name == ag["guarantor"]), None) if ag["guarantee"] else None
+        guarantor = self._guarantor_agent
         credibility = guarantor.leverage * guarantor.knowledge if guarantor is not None and guarantor.active else 0.0
         follow = p.follow_through * max(push, credibility)
         deterrence = rules.clip01(p.guarantee_deterrence * credibility + 0.3 * verified)
