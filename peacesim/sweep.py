@@ -3,8 +3,9 @@
 Runs are grouped into batches of about a second and handed to an executor: ``serial`` (in this
 process), ``processes`` (a pool of local worker processes kept for the whole sweep) or ``dask``
 (a Dask LocalCluster, or an existing cluster by scheduler address). Every batch's results are
-written to ``parts/`` as soon as it finishes, each file atomically, so an interrupted sweep loses
-at most the batches in flight; running the same command again skips what is done. When all runs
+written to ``parts/`` as soon as it finishes, each file atomically, so a killed sweep loses at most
+the batches in flight (Ctrl-C keeps them: it stops handing out batches and waits for the running
+ones); running the same command again skips what is done. When all runs
 are done the parts are merged into ``runs.parquet``, ``episodes.parquet`` and (if kept)
 ``series.parquet``, sorted by design point and replicate, so that every executor writes the same
 tables.
@@ -21,9 +22,9 @@ import subprocess
 import sys
 import time
 import uuid
-import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -100,7 +101,11 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
 
 def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes: tuple[str, ...],
               keep_series: bool) -> dict[str, Any]:
-    """Run a batch of runs; the unit of work an executor receives."""
+    """Run a batch of runs; the unit of work an executor receives.
+
+    Returns the runs' rows, their episodes, their series (or None) and the seconds the batch took
+    where it ran, from which the sweep sizes the batches that follow."""
+    t0 = time.perf_counter()
     runs, episodes, series = [], [], []
     for spec in specs:
         r, e, s = run_one(base, spec, columns, outcomes, keep_series)
@@ -108,7 +113,8 @@ def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes
         episodes.extend(e)
         if s is not None:
             series.append(s)
-    return {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None}
+    return {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None,
+            "seconds": time.perf_counter() - t0}
 
 
 # ------------------------------------------------------------------------------------ executors
@@ -123,8 +129,8 @@ class _Serial:
     def wait_any(self, pending):
         return set(pending), set()
 
-    def close(self, cancel: bool = False):
-        pass
+    def close(self, cancel: bool = False, pending=()) -> list:
+        return [f.result() for f in pending]
 
 
 class _Done:
@@ -135,22 +141,41 @@ class _Done:
         return self._value
 
 
+def start_method() -> str:
+    """How worker processes are started: ``fork`` where that is safe, else ``forkserver``/``spawn``.
+
+    ``fork`` starts a worker in milliseconds with the model already imported (a ``forkserver``
+    first starts a fresh interpreter and imports peacesim, about 0.7 s). It is used on Linux when
+    the calling program runs a single thread - forking a multi-threaded process can deadlock the
+    child - so a sweep started from a notebook kernel or a web server gets a ``forkserver``.
+    Neither changes the global start method of the calling program.
+    """
+    import _thread
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    # _thread._count() also sees threads started without the threading module (pytest-xdist's)
+    single = threading.active_count() == 1 and getattr(_thread, "_count", lambda: 0)() == 0
+    if sys.platform == "linux" and "fork" in methods and single:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 class _Processes:
     """A pool of local worker processes, kept for the whole sweep."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, method: str | None = None):
         import multiprocessing
 
         self.workers = workers
-        # forkserver: workers start clean (no inherited threads or state) without changing the
-        # global start method of the calling program.
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        if method == "forkserver":
+        self.method = method or start_method()
+        ctx = multiprocessing.get_context(self.method)
+        if self.method == "forkserver":
             # The fork server imports peacesim once; workers forked from it start warm.
             ctx.set_forkserver_preload(["peacesim.sweep"])
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        # Start the workers now, so that they come up while the pilot batch runs here.
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        # Start every worker now (with "fork" before the pool's own thread exists).
         self._warm = [self.pool.submit(_ready) for _ in range(workers)]
 
     def submit(self, fn, *args):
@@ -160,8 +185,11 @@ class _Processes:
         done, rest = cf_wait(pending, return_when=FIRST_COMPLETED)
         return done, rest
 
-    def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+    def close(self, cancel: bool = False, pending=()) -> list:
+        """Stop the pool; with ``cancel`` queued batches are dropped and running ones finish.
+        Returns the results of the ``pending`` batches that finished."""
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        return [f.result() for f in pending if f.done() and not f.cancelled() and f.exception() is None]
 
 
 class _Dask:
@@ -194,9 +222,11 @@ class _Dask:
         res = wait(list(pending), return_when="FIRST_COMPLETED")
         return set(res.done), set(res.not_done)
 
-    def close(self, cancel: bool = False):
+    def close(self, cancel: bool = False, pending=()) -> list:
         try:
+            kept = [f.result() for f in pending if f.status == "finished"]
             self.client.close()
+            return kept
         finally:
             if self.cluster is not None:
                 self.cluster.close()
@@ -204,6 +234,29 @@ class _Dask:
 
 def _ready() -> bool:
     return True
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches every process of the terminal's process group; the sweep's own process
+    # handles it (it stops handing out batches and keeps those that finish), so workers ignore it.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _sigint_ignored():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None):
@@ -262,50 +315,60 @@ class ResultStore:
         out.mkdir(parents=True, exist_ok=True)
         self.parts.mkdir(exist_ok=True)
 
-    def _frames(self, kind: str) -> list[pd.DataFrame]:
-        frames = []
+    def _tables(self, kind: str, columns: list[str] | None = None) -> list:
+        """The stored table of ``kind`` (if a sweep finished before) and its parts, as Arrow tables."""
+        import pyarrow.parquet as pq
+
+        tables = []
         final = self.out / f"{kind}.parquet"
         if final.is_file():
-            frames.append(pd.read_parquet(final))
+            tables.append(pq.read_table(final, columns=columns))
         if self.parts.is_dir():
-            frames += [pd.read_parquet(p) for p in sorted(self.parts.glob(f"{kind}-*.parquet"))]
-        return frames
+            tables += [_read_part(p, columns) for p in sorted(self.parts.glob(f"{kind}-*.arrow"))]
+        return tables
 
     def done(self) -> set[tuple[int, int]]:
         """(design point, replicate) of every run already stored."""
         keys: set[tuple[int, int]] = set()
-        for df in self._frames("runs"):
-            keys.update(zip(df["design_point"].tolist(), df["replicate"].tolist()))
+        for t in self._tables("runs", ["design_point", "replicate"]):
+            keys.update(zip(t.column("design_point").to_pylist(), t.column("replicate").to_pylist()))
         return keys
 
     def write_part(self, batch: dict[str, Any]) -> None:
-        """Store one finished batch: episodes and series first, the runs file last (it marks done)."""
+        """Store one finished batch: episodes and series first, the runs file last (it marks done).
+
+        Parts are uncompressed Arrow IPC files (a fraction of a millisecond each, so that the
+        process collecting the results takes little CPU from the workers); the merge turns them
+        into parquet tables."""
+        import pyarrow as pa
+
         tag = uuid.uuid4().hex[:12]
         cols = ["design_point", "replicate", "seed", *self.exp.columns]
         if batch["episodes"]:
-            _write_parquet(pd.DataFrame(batch["episodes"], columns=_episode_columns(cols)),
-                           self.parts / f"episodes-{tag}.parquet")
+            names = _episode_columns(cols)
+            _write_part(pa.Table.from_pylist([{c: e.get(c) for c in names} for e in batch["episodes"]]),
+                        self.parts / f"episodes-{tag}.arrow")
         if batch["series"] is not None:
-            _write_parquet(batch["series"], self.parts / f"series-{tag}.parquet")
-        _write_parquet(pd.DataFrame(batch["runs"]), self.parts / f"runs-{tag}.parquet")
+            _write_part(pa.Table.from_pandas(batch["series"], preserve_index=False), self.parts / f"series-{tag}.arrow")
+        _write_part(pa.Table.from_pylist(batch["runs"]), self.parts / f"runs-{tag}.arrow")
 
     def merge(self) -> dict[str, int]:
         """Merge everything into the final tables, sorted, and remove the parts."""
+        import pyarrow as pa
+
         counts = {}
         order = ["design_point", "replicate"]
         for kind in ("runs", "episodes", "series"):
-            frames = [f for f in self._frames(kind) if len(f)]
-            if not frames:
+            tables = [t for t in self._tables(kind) if t.num_rows]
+            if not tables:
                 if kind == "episodes":
                     cols = _episode_columns(["design_point", "replicate", "seed", *self.exp.columns])
                     _write_parquet(pd.DataFrame(columns=cols), self.out / "episodes.parquet")
                 counts[kind] = 0
                 continue
-            with warnings.catch_warnings():
-                # parts whose optional outcomes are all missing (no agreement in a batch) keep the
-                # columns' dtypes from the other parts
-                warnings.simplefilter("ignore", FutureWarning)
-                df = pd.concat(frames, ignore_index=True)
+            # A part whose optional outcomes are all missing (no agreement in a batch) has null
+            # columns; they take the type of the other parts.
+            df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
             keys = order + (["episode"] if kind == "episodes" else ["month"] if kind == "series" else [])
             df = df.drop_duplicates(subset=keys, keep="last").sort_values(keys, kind="stable").reset_index(drop=True)
             _write_parquet(df, self.out / f"{kind}.parquet")
@@ -319,6 +382,20 @@ class ResultStore:
 
 def _episode_columns(keys: list[str]) -> list[str]:
     return keys + [c for c in EPISODE_COLUMNS if c not in keys]
+
+
+def _write_part(table, path: Path) -> None:
+    import pyarrow.feather as feather
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    feather.write_feather(table, tmp, compression="uncompressed")
+    os.replace(tmp, path)
+
+
+def _read_part(path: Path, columns: list[str] | None = None):
+    import pyarrow.feather as feather
+
+    return feather.read_table(path, columns=columns, memory_map=False)
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -421,45 +498,42 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
         store.write_manifest(manifest)
         bar = _progress(exp, len(todo), len(done), progress)
         failed = ran = 0
+        pending: set = set()
         try:
-            # A pilot batch in this process sizes the batches to about BATCH_SECONDS each.
-            size = 1
-            if todo:
-                pilot = todo[: min(3, len(todo))]
-                tp = time.perf_counter()
-                result = run_batch(base, pilot, columns, exp.outcomes, exp.keep_series)
-                per_run = (time.perf_counter() - tp) / len(pilot)
-                store.write_part(result)
-                failed += sum(r["status"] != "ok" for r in result["runs"])
-                ran += len(pilot)
-                bar.update(len(pilot))
-                size = max(1, min(1000, int(BATCH_SECONDS / max(per_run, 1e-6))))
-                if ex.workers > 1:
-                    size = max(1, min(size, math.ceil((len(todo) - len(pilot)) / (4 * ex.workers))))
-                rest = todo[len(pilot):]
-                pending: set = set()
-                limit = 2 * ex.workers
-                while rest or pending:
-                    while rest and len(pending) < limit:
-                        # Guided batches: about a second each, shrinking towards the end so that the
-                        # workers finish together.
+            # The first batches are small; the time they take where they ran sizes the following
+            # ones to about BATCH_SECONDS each, shrinking towards the end so that the workers
+            # finish together (guided scheduling).
+            rest = todo
+            limit = 2 * ex.workers
+            spent = measured = 0.0
+            while rest or pending:
+                while rest and len(pending) < limit:
+                    if measured:
+                        size = max(1, min(1000, int(BATCH_SECONDS * measured / max(spent, 1e-9))))
                         k = max(1, min(size, math.ceil(len(rest) / (2 * ex.workers))))
-                        batch, rest = rest[:k], rest[k:]
-                        pending.add(ex.submit(run_batch, base, batch, columns, exp.outcomes, exp.keep_series))
-                    finished, pending = ex.wait_any(pending)
-                    for fut in finished:
-                        result = fut.result()
-                        store.write_part(result)
-                        n = len(result["runs"])
-                        ran += n
-                        failed += sum(r["status"] != "ok" for r in result["runs"])
-                        bar.update(n)
+                    else:
+                        k = max(1, min(3, math.ceil(len(rest) / (2 * ex.workers))))
+                    batch, rest = rest[:k], rest[k:]
+                    pending.add(ex.submit(run_batch, base, batch, columns, exp.outcomes, exp.keep_series))
+                finished, pending = ex.wait_any(pending)
+                for fut in finished:
+                    result = fut.result()
+                    store.write_part(result)
+                    n = len(result["runs"])
+                    ran += n
+                    spent += result["seconds"]
+                    measured += n
+                    failed += sum(r["status"] != "ok" for r in result["runs"])
+                    bar.update(n)
         except KeyboardInterrupt:
-            bar.close()
-            ex.close(cancel=True)
-            n_done = len(store.done())
-            manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
-            store.write_manifest(manifest)
+            with _sigint_ignored():  # a second Ctrl-C does not break the saving
+                bar.close()
+                # queued batches are dropped; those that finish are kept
+                for result in ex.close(cancel=True, pending=pending):
+                    store.write_part(result)
+                n_done = len(store.done())
+                manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
+                store.write_manifest(manifest)
             raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
         bar.close()
     finally:
@@ -517,6 +591,11 @@ def _sha(text: str) -> str:
 def _progress(exp: Experiment, todo: int, done: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=todo, unit="run", desc=exp.name, disable=not enabled or todo == 0, file=sys.stderr,
+    class Bar(tqdm):
+        # no monitor thread: it would outlive the bar, and a sweep started later in this process
+        # could then not fork its workers (see start_method)
+        monitor_interval = 0
+
+    return Bar(total=todo, unit="run", desc=exp.name, disable=not enabled or todo == 0, file=sys.stderr,
                 dynamic_ncols=True, smoothing=0.1,
                 postfix=f"{done} already done" if done else None)

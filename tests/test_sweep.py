@@ -1,16 +1,20 @@
 """The experiment layer: design, seeds, executors, storage, resume, failures and bad input."""
 
+import _thread
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.feather as feather
 import pytest
 
 import peacesim
@@ -159,6 +163,61 @@ def test_processes_and_dask_give_identical_results(serial_results, tmp_path):
                                           pd.read_parquet(other / f"{kind}.parquet"))
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_a_single_threaded_program_forks_its_workers_with_identical_results(serial_results, tmp_path):
+    # a fresh interpreter: the test process itself runs pytest-xdist's threads
+    exp_path, out, _ = serial_results
+    other = tmp_path / "forked"
+    code = ("import peacesim.sweep as s; print(s.start_method()); "
+            f"s.run_experiment({str(exp_path)!r}, executor='processes', workers=2, out={str(other)!r}, "
+            "progress=False)")
+    proc = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["fork"]
+    for kind in ("runs", "episodes", "series"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                      pd.read_parquet(other / f"{kind}.parquet"))
+
+
+def test_forkserver_workers_give_identical_results(serial_results, tmp_path, monkeypatch):
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forkserver is not available here")
+    import peacesim.sweep as sweep
+
+    monkeypatch.setattr(sweep, "start_method", lambda: "forkserver")
+    exp_path, out, _ = serial_results
+    other = tmp_path / "forkserver"
+    run_experiment(exp_path, executor="processes", workers=2, out=other, progress=False)
+    for kind in ("runs", "episodes", "series"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                      pd.read_parquet(other / f"{kind}.parquet"))
+
+
+def test_workers_are_not_forked_from_a_multithreaded_program():
+    from peacesim.sweep import start_method
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert start_method() != "fork"
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_workers_are_not_forked_from_a_program_with_low_level_threads():
+    from peacesim.sweep import start_method
+
+    stop = threading.Event()
+    _thread.start_new_thread(stop.wait, ())
+    try:
+        assert start_method() != "fork"
+    finally:
+        stop.set()
+
+
 def test_rerun_of_a_complete_sweep_does_nothing(serial_results):
     exp_path, out, _ = serial_results
     before = pd.read_parquet(out / "runs.parquet")
@@ -174,13 +233,13 @@ def test_a_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
             f"s.run_experiment({str(exp)!r}, executor='serial', out={str(out)!r}, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.time() + 120
-    while time.time() < deadline and len(list((out / "parts").glob("runs-*.parquet"))) < 2:
+    while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 2:
         time.sleep(0.02)
     proc.kill()
     proc.wait()
-    parts = list((out / "parts").glob("runs-*.parquet"))
+    parts = list((out / "parts").glob("runs-*.arrow"))
     assert parts, "the sweep wrote no part before it was killed"
-    saved = sum(len(pd.read_parquet(p)) for p in parts)
+    saved = sum(feather.read_table(p).num_rows for p in parts)
     assert 0 < saved < 60
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped == saved and res.ran == 60 - saved
@@ -199,7 +258,7 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
                              "--out", str(out), "--quiet"], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, env=env)
     deadline = time.time() + 120
-    while time.time() < deadline and not list((out / "parts").glob("runs-*.parquet")):
+    while time.time() < deadline and not list((out / "parts").glob("runs-*.arrow")):
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -208,6 +267,30 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     assert "Traceback" not in err
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "interrupted" and 0 < m["runs_done"] < 120
+
+
+def test_ctrl_c_twice_in_a_terminal_stops_the_workers_and_keeps_what_finished(tmp_path):
+    # Ctrl-C in a terminal signals the whole process group: the sweep and its worker processes.
+    # Pressed twice, the second must not break the saving; the same command then resumes.
+    exp = write_exp(tmp_path, reps=100, months=240, series="false")
+    out = tmp_path / "int"
+    cmd = [sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "processes", "--workers", "2",
+           "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 3:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and 0 < m["runs_done"] < 200
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == m["runs_done"] and res.ran == 200 - m["runs_done"]
+    assert len(pd.read_parquet(out / "runs.parquet")) == 200
 
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
