@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from contextlib import contextmanager
@@ -146,9 +147,10 @@ def start_method() -> str:
 
     ``fork`` starts a worker in milliseconds with the model already imported (a ``forkserver``
     first starts a fresh interpreter and imports peacesim, about 0.7 s). It is used on Linux when
-    the calling program runs a single thread - forking a multi-threaded process can deadlock the
-    child - so a sweep started from a notebook kernel or a web server gets a ``forkserver``.
-    Neither changes the global start method of the calling program.
+    the calling program runs no Python thread besides the main one - a forked child can deadlock
+    on a lock another thread held - so a sweep started from a notebook kernel or a web server
+    gets a ``forkserver``. (The native threads of OpenBLAS and of pyarrow's allocator prepare for
+    fork themselves.) Neither changes the global start method of the calling program.
     """
     import _thread
     import multiprocessing
@@ -176,7 +178,13 @@ class _Processes:
             ctx.set_forkserver_preload(["peacesim.sweep"])
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
         # Start every worker now (with "fork" before the pool's own thread exists).
-        self._warm = [self.pool.submit(_ready) for _ in range(workers)]
+        with warnings.catch_warnings():
+            # Python counts the native threads of numpy's and scipy's OpenBLAS and of pyarrow's
+            # allocator; they survive fork (pthread_atfork), unlike Python threads, which
+            # start_method() rules out.
+            warnings.filterwarnings("ignore", message=r".*is multi-threaded, use of fork\(\)",
+                                    category=DeprecationWarning)
+            self._warm = [self.pool.submit(_ready) for _ in range(workers)]
 
     def submit(self, fn, *args):
         return self.pool.submit(fn, *args)
