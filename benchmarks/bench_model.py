@@ -6,7 +6,7 @@ Reports, as medians over repeats:
 - the model alone (``PeaceModel.run``) for comparison;
 - model steps per second at ten times the reference actor counts.
 
-Targets (issue 2): 100 runs per second per core for the reference scenario (10 ms a run).
+Target: 100 runs per second per core for the reference scenario (10 ms a run).
 
     .venv/bin/python benchmarks/bench_model.py [--runs N] [--repeats K]
 """
