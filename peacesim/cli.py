@@ -275,7 +275,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiment import load_experiment
-    from .sweep import SweepInterrupted, run_experiment
+    from .sweep import SweepFailed, SweepInterrupted, run_experiment
 
     exp = load_experiment(args.experiment)
     workers = _parse_workers(args.workers)
@@ -288,6 +288,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except SweepInterrupted as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 130
+    except SweepFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed.")
     if not args.no_figures:
         _plot(out)

@@ -40,7 +40,7 @@ from .model import PeaceModel
 from .records import EPISODE_COLUMNS, build_outcome
 from .scenario import Scenario
 
-__all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "run_batch", "EXECUTORS"]
+__all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "run_batch", "EXECUTORS"]
 
 EXECUTORS = ("serial", "processes", "dask")
 BATCH_SECONDS = 1.0
@@ -54,6 +54,26 @@ class SweepInterrupted(Exception):
     def __init__(self, done: int, total: int, out: Path):
         super().__init__(f"interrupted: {done} of {total} runs are saved in {out}; run the same command again to resume")
         self.done, self.total, self.out = done, total, out
+
+
+class SweepFailed(Exception):
+    """A worker process stopped abruptly (killed, out of memory); what finished is saved."""
+
+    def __init__(self, why: str, done: int, total: int, out: Path):
+        super().__init__(f"{why}: {done} of {total} runs are saved in {out}; run the same command again to resume "
+                         "(with fewer --workers if memory ran out)")
+        self.done, self.total, self.out = done, total, out
+
+
+def _worker_lost(exc: BaseException) -> str | None:
+    """Why the sweep cannot go on, if ``exc`` says a worker process was lost, else None."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):
+        return "a worker process stopped abruptly (killed, or out of memory)"
+    if type(exc).__name__ == "KilledWorker":  # dask, after its own retries
+        return f"Dask lost the workers running a batch several times ({exc})"
+    return None
 
 
 @dataclass
@@ -543,6 +563,17 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
                 manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
                 store.write_manifest(manifest)
             raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
+        except Exception as exc:
+            why = _worker_lost(exc)
+            if why is None:
+                raise
+            bar.close()
+            for result in ex.close(cancel=True, pending=pending):
+                store.write_part(result)
+            n_done = len(store.done())
+            manifest.update(status="stopped", runs_done=n_done, stopped=_now(), error=why)
+            store.write_manifest(manifest)
+            raise SweepFailed(why, n_done, exp.n_runs, out_dir) from None
         bar.close()
     finally:
         ex.close()

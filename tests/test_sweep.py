@@ -293,6 +293,36 @@ def test_ctrl_c_twice_in_a_terminal_stops_the_workers_and_keeps_what_finished(tm
     assert len(pd.read_parquet(out / "runs.parquet")) == 200
 
 
+def test_a_worker_that_dies_stops_the_sweep_with_a_message_and_it_resumes(tmp_path):
+    # A worker process killed outright (the out-of-memory killer, say) breaks the pool: the sweep
+    # keeps what finished, says what happened in one line, and the same command resumes.
+    exp = write_exp(tmp_path, reps=20, months=120, series="false")
+    out = tmp_path / "lost"
+    code = f"""
+import os, sys
+import peacesim.sweep as s
+real = s.run_one
+def run_one(base, spec, *args):
+    if spec.design_point == 1 and spec.replicate == 5:
+        os._exit(9)
+    return real(base, spec, *args)
+s.run_one = run_one
+try:
+    s.run_experiment({str(exp)!r}, executor="processes", workers=2, out={str(out)!r}, progress=False)
+except s.SweepFailed as exc:
+    print(exc)
+    sys.exit(1)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "a worker process stopped abruptly" in proc.stdout and "run the same command again" in proc.stdout
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "stopped" and m["runs_done"] < 40
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == m["runs_done"] and res.ran == 40 - m["runs_done"]
+    assert len(pd.read_parquet(out / "runs.parquet")) == 40
+
+
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     import peacesim.sweep as sweep
 
