@@ -235,8 +235,14 @@ class _Dask:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
         else:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+            import dask
+
+            # Without a dashboard nobody sees the workers' statistical profiler or GIL monitor,
+            # which sample the running task every few milliseconds.
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.system-monitor.gil.enabled": False}):
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None)
             self.client = Client(self.cluster)
         info = self.client.scheduler_info()
         self.workers = max(1, len(info.get("workers", {})))
