@@ -45,7 +45,7 @@ __all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "
 EXECUTORS = ("serial", "processes", "dask")
 BATCH_SECONDS = 1.0
 _OUR_FILES = ("runs.parquet", "episodes.parquet", "series.parquet", "manifest.json", "summary.csv", "report.md")
-_OUR_DIRS = ("parts", "figures")
+_OUR_DIRS = ("parts", "figures", "unreadable-parts")
 
 
 class SweepInterrupted(Exception):
@@ -150,8 +150,20 @@ class _Serial:
     def wait_any(self, pending):
         return set(pending), set()
 
-    def close(self, cancel: bool = False, pending=()) -> list:
+    def stop(self, pending) -> set:
+        return set()
+
+    def wait_all(self, running) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
+
+    def results(self, pending) -> list:
         return [f.result() for f in pending]
+
+    def close(self) -> None:
+        pass
 
 
 class _Done:
@@ -213,11 +225,28 @@ class _Processes:
         done, rest = cf_wait(pending, return_when=FIRST_COMPLETED)
         return done, rest
 
-    def close(self, cancel: bool = False, pending=()) -> list:
-        """Stop the pool; with ``cancel`` queued batches are dropped and running ones finish.
-        Returns the results of the ``pending`` batches that finished."""
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+    def stop(self, pending) -> set:
+        """Drop the batches not started yet; return those still running."""
+        for f in pending:
+            f.cancel()
+        self._procs = list((getattr(self.pool, "_processes", None) or {}).values())  # shutdown forgets them
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        return {f for f in pending if not f.done()}
+
+    def wait_all(self, running) -> None:
+        cf_wait(running)
+
+    def kill(self) -> None:
+        """Stop the workers at once (their batches are lost)."""
+        for p in getattr(self, "_procs", []):
+            p.terminate()
+
+    def results(self, pending) -> list:
+        """The results of the ``pending`` batches that finished without an error."""
         return [f.result() for f in pending if f.done() and not f.cancelled() and f.exception() is None]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Dask:
@@ -239,8 +268,10 @@ class _Dask:
 
             # Without a dashboard nobody sees the workers' statistical profiler or GIL monitor,
             # which sample the running task every few milliseconds.
+            # Its processes are started with Ctrl-C ignored, which they keep: the sweep's own
+            # process handles it (as with _worker_init).
             with dask.config.set({"distributed.worker.profile.enabled": False,
-                                  "distributed.admin.system-monitor.gil.enabled": False}):
+                                  "distributed.admin.system-monitor.gil.enabled": False}), _sigint_ignored():
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None)
             self.client = Client(self.cluster)
@@ -256,11 +287,24 @@ class _Dask:
         res = wait(list(pending), return_when="FIRST_COMPLETED")
         return set(res.done), set(res.not_done)
 
-    def close(self, cancel: bool = False, pending=()) -> list:
+    def stop(self, pending) -> set:
+        # Dask does not tell queued tasks from running ones: all of them finish (2 per worker).
+        return {f for f in pending if f.status == "pending"}
+
+    def wait_all(self, running) -> None:
+        from dask.distributed import wait
+
+        wait(list(running))
+
+    def kill(self) -> None:
+        pass
+
+    def results(self, pending) -> list:
+        return [f.result() for f in pending if f.status == "finished"]
+
+    def close(self) -> None:
         try:
-            kept = [f.result() for f in pending if f.status == "finished"]
             self.client.close()
-            return kept
         finally:
             if self.cluster is not None:
                 self.cluster.close()
@@ -358,12 +402,30 @@ class ResultStore:
         if final.is_file():
             tables.append(pq.read_table(final, columns=columns))
         if self.parts.is_dir():
-            tables += [_read_part(p, columns) for p in sorted(self.parts.glob(f"{kind}-*.arrow"))]
+            # .parquet parts come from earlier peacesim versions (a sweep they left unfinished)
+            for path in sorted([*self.parts.glob(f"{kind}-*.arrow"), *self.parts.glob(f"{kind}-*.parquet")]):
+                try:
+                    tables.append(_read_part(path, columns))
+                except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+                    self._set_aside(path, exc)
         return tables
+
+    def _set_aside(self, path: Path, exc: Exception) -> None:
+        """Move an unreadable part (cut short when the machine went down) and the other parts of
+        its batch to ``unreadable-parts/``, so that the batch's runs are run again."""
+        tag = path.name.split("-", 1)[1].rsplit(".", 1)[0]
+        aside = self.out / "unreadable-parts"
+        aside.mkdir(exist_ok=True)
+        for p in self.parts.glob(f"*-{tag}.*"):
+            p.replace(aside / p.name)
+        warnings.warn(f"{path}: unreadable ({exc}); its batch was moved to {aside} and its runs will be run again",
+                      RuntimeWarning, stacklevel=3)
 
     def done(self) -> set[tuple[int, int]]:
         """(design point, replicate) of every run already stored."""
         keys: set[tuple[int, int]] = set()
+        for kind in ("episodes", "series"):  # a batch with an unreadable part is not done
+            self._tables(kind, ["design_point"])
         for t in self._tables("runs", ["design_point", "replicate"]):
             keys.update(zip(t.column("design_point").to_pylist(), t.column("replicate").to_pylist()))
         return keys
@@ -428,7 +490,10 @@ def _write_part(table, path: Path) -> None:
 
 def _read_part(path: Path, columns: list[str] | None = None):
     import pyarrow.feather as feather
+    import pyarrow.parquet as pq
 
+    if path.suffix == ".parquet":
+        return pq.read_table(path, columns=columns)
     return feather.read_table(path, columns=columns, memory_map=False)
 
 
@@ -533,6 +598,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
         bar = _progress(exp, len(todo), len(done), progress)
         failed = ran = 0
         pending: set = set()
+        unwritten: set = set()
         try:
             # The first batches are small; the time they take where they ran sizes the following
             # ones to about BATCH_SECONDS each, shrinking towards the end so that the workers
@@ -550,46 +616,79 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
                     batch, rest = rest[:k], rest[k:]
                     pending.add(ex.submit(run_batch, base, batch, columns, exp.outcomes, exp.keep_series))
                 finished, pending = ex.wait_any(pending)
+                unwritten = set(finished)
+                lost = None
                 for fut in finished:
-                    result = fut.result()
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # a lost worker; the other finished batches are kept first
+                        if _worker_lost(exc) is None:
+                            raise
+                        lost = lost or exc
+                        unwritten.discard(fut)
+                        continue
                     store.write_part(result)
+                    unwritten.discard(fut)
                     n = len(result["runs"])
                     ran += n
                     spent += result["seconds"]
                     measured += n
                     failed += sum(r["status"] != "ok" for r in result["runs"])
                     bar.update(n)
+                if lost is not None:
+                    raise lost
         except KeyboardInterrupt:
-            with _sigint_ignored():  # a second Ctrl-C does not break the saving
-                bar.close()
-                # queued batches are dropped; those that finish are kept
-                for result in ex.close(cancel=True, pending=pending):
-                    store.write_part(result)
-                n_done = len(store.done())
-                manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
-                store.write_manifest(manifest)
+            bar.close()
+            n_done = _save_what_finished(ex, store, pending | unwritten, manifest, "interrupted", progress)
             raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
         except Exception as exc:
             why = _worker_lost(exc)
             if why is None:
                 raise
             bar.close()
-            for result in ex.close(cancel=True, pending=pending):
-                store.write_part(result)
-            n_done = len(store.done())
-            manifest.update(status="stopped", runs_done=n_done, stopped=_now(), error=why)
-            store.write_manifest(manifest)
+            n_done = _save_what_finished(ex, store, pending, manifest, "stopped", False, error=why)
             raise SweepFailed(why, n_done, exp.n_runs, out_dir) from None
         bar.close()
     finally:
         ex.close()
-    counts = store.merge()
+    try:
+        counts = store.merge()
+    except KeyboardInterrupt:  # the parts stay until the merged tables are written: nothing is lost
+        with _sigint_ignored():
+            n_done = len(store.done())
+            manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
+            store.write_manifest(manifest)
+        raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
     runs = pd.read_parquet(out_dir / "runs.parquet", columns=["status"])
     manifest.update(status="complete", finished=_now(), runs_done=int(len(runs)),
                     runs_failed=int((runs["status"] != "ok").sum()), episodes=counts.get("episodes", 0),
                     seconds_this_session=round(time.perf_counter() - t0, 3))
     store.write_manifest(manifest)
     return SweepResult(out_dir, exp.n_runs, ran, exp.n_runs - len(todo), failed, time.perf_counter() - t0)
+
+
+def _save_what_finished(ex, store: ResultStore, pending: set, manifest: dict[str, Any], status: str,
+                        tell: bool, **extra) -> int:
+    """Stop handing out batches, keep those that finish and record how far the sweep got.
+
+    Batches not started are dropped; running ones are waited for (a second or so) unless Ctrl-C
+    is pressed again, which stops the workers at once. Writing is shielded from Ctrl-C."""
+    running = ex.stop(pending)
+    if running:
+        if tell:
+            print(f"stopping: waiting for {len(running)} batch(es) in progress to finish; press Ctrl-C again "
+                  "to stop at once", file=sys.stderr, flush=True)
+        try:
+            ex.wait_all(running)
+        except KeyboardInterrupt:
+            ex.kill()
+    with _sigint_ignored():
+        for result in ex.results(pending):
+            store.write_part(result)
+        n_done = len(store.done())
+        manifest.update(status=status, runs_done=n_done, **{status: _now()}, **extra)
+        store.write_manifest(manifest)
+    return n_done
 
 
 def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dict[str, Any]:

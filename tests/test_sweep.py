@@ -1,6 +1,5 @@
 """The experiment layer: design, seeds, executors, storage, resume, failures and bad input."""
 
-import _thread
 import hashlib
 import json
 import multiprocessing
@@ -8,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -168,11 +166,15 @@ def test_a_single_threaded_program_forks_its_workers_with_identical_results(seri
     # a fresh interpreter: the test process itself runs pytest-xdist's threads
     exp_path, out, _ = serial_results
     other = tmp_path / "forked"
-    code = ("import peacesim.sweep as s; print(s.start_method()); "
+    code = ("import peacesim.sweep as s\n"
+            "class P(s._Processes):\n"
+            "    def __init__(self, *a, **k):\n"
+            "        super().__init__(*a, **k)\n"
+            "        print(self.method)\n"
+            "s._Processes = P\n"
             f"s.run_experiment({str(exp_path)!r}, executor='processes', workers=2, out={str(other)!r}, "
             "progress=False)")
-    proc = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["fork"]
     for kind in ("runs", "episodes", "series"):
@@ -194,28 +196,22 @@ def test_forkserver_workers_give_identical_results(serial_results, tmp_path, mon
                                       pd.read_parquet(other / f"{kind}.parquet"))
 
 
-def test_workers_are_not_forked_from_a_multithreaded_program():
-    from peacesim.sweep import start_method
-
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait)
-    t.start()
-    try:
-        assert start_method() != "fork"
-    finally:
-        stop.set()
-        t.join()
-
-
-def test_workers_are_not_forked_from_a_program_with_low_level_threads():
-    from peacesim.sweep import start_method
-
-    stop = threading.Event()
-    _thread.start_new_thread(stop.wait, ())
-    try:
-        assert start_method() != "fork"
-    finally:
-        stop.set()
+@pytest.mark.parametrize("thread", ["threading", "_thread", None])
+def test_workers_are_forked_only_from_a_single_threaded_program(thread):
+    # in a fresh interpreter: the test process itself runs pytest-xdist's threads
+    start = {"threading": "import threading; threading.Thread(target=e.wait).start()\n",
+             # a low-level thread is counted once it runs
+             "_thread": "import _thread, time; _thread.start_new_thread(e.wait, ()); time.sleep(0.2)\n",
+             None: ""}[thread]
+    code = ("import sys, threading\nimport peacesim.sweep as s\ne = threading.Event()\n" + start
+            + "print(s.start_method())\ne.set()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    method = proc.stdout.strip()
+    if thread is not None:
+        assert method in ("forkserver", "spawn")
+    else:
+        assert method == ("fork" if sys.platform == "linux" else method)
 
 
 def test_rerun_of_a_complete_sweep_does_nothing(serial_results):
@@ -269,9 +265,18 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     assert m["status"] == "interrupted" and 0 < m["runs_done"] < 120
 
 
-def test_ctrl_c_twice_in_a_terminal_stops_the_workers_and_keeps_what_finished(tmp_path):
+def _rows_in_parts(out: Path) -> int:
+    rows = 0
+    for p in (out / "parts").glob("runs-*.arrow"):
+        try:
+            rows += feather.read_table(p).num_rows
+        except (OSError, ValueError):  # being replaced right now
+            pass
+    return rows
+
+
+def test_ctrl_c_in_a_terminal_keeps_the_batches_in_progress_and_resumes(tmp_path):
     # Ctrl-C in a terminal signals the whole process group: the sweep and its worker processes.
-    # Pressed twice, the second must not break the saving; the same command then resumes.
     exp = write_exp(tmp_path, reps=100, months=240, series="false")
     out = tmp_path / "int"
     cmd = [sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "processes", "--workers", "2",
@@ -281,18 +286,52 @@ def test_ctrl_c_twice_in_a_terminal_stops_the_workers_and_keeps_what_finished(tm
     while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 3:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
-    time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
+    saved_then = _rows_in_parts(out)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     m = json.loads((out / "manifest.json").read_text())
-    assert m["status"] == "interrupted" and 0 < m["runs_done"] < 200
+    assert m["status"] == "interrupted" and saved_then < m["runs_done"] < 200  # the batches in flight were kept
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped == m["runs_done"] and res.ran == 200 - m["runs_done"]
     assert len(pd.read_parquet(out / "runs.parquet")) == 200
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the slow run is patched into forked workers")
+def test_ctrl_c_twice_stops_at_once_even_during_a_slow_run(tmp_path):
+    exp = write_exp(tmp_path, reps=100, months=240, series="false")
+    out = tmp_path / "slow"
+    code = f"""
+import sys, time
+import peacesim.sweep as s
+from peacesim.cli import main
+real = s.run_one
+def run_one(base, spec, *args):
+    if spec.replicate == 20:
+        time.sleep(60)
+    return real(base, spec, *args)
+s.run_one = run_one
+sys.exit(main(["sweep", {str(exp)!r}, "--workers", "2", "--out", {str(out)!r}, "--no-figures"]))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 3:
+        time.sleep(0.02)
+    time.sleep(1.0)  # a worker is now in the slow run
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.5)
+    t0 = time.time()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - t0 < 15, "the second Ctrl-C did not stop the sweep at once"
+    assert proc.returncode == 130, err
+    assert "press Ctrl-C again to stop at once" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and 0 < m["runs_done"] < 200
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the failure is patched into forked workers")
 def test_a_worker_that_dies_stops_the_sweep_with_a_message_and_it_resumes(tmp_path):
     # A worker process killed outright (the out-of-memory killer, say) breaks the pool: the sweep
     # keeps what finished, says what happened in one line, and the same command resumes.
@@ -321,6 +360,63 @@ except s.SweepFailed as exc:
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped == m["runs_done"] and res.ran == 40 - m["runs_done"]
     assert len(pd.read_parquet(out / "runs.parquet")) == 40
+
+
+def test_an_unreadable_part_is_set_aside_and_its_runs_are_run_again(tmp_path, monkeypatch):
+    import peacesim.sweep as sweep
+
+    exp = write_exp(tmp_path, reps=10, months=120, series="true")
+    out = tmp_path / "cut"
+    real = sweep.ResultStore.write_part
+    calls = []
+
+    def write_part(self, batch):  # Ctrl-C after a few batches, leaving their parts behind
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(sweep.ResultStore, "write_part", write_part)
+    with pytest.raises(sweep.SweepInterrupted):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    monkeypatch.setattr(sweep.ResultStore, "write_part", real)
+    part = sorted((out / "parts").glob("series-*.arrow"))[0]
+    part.write_bytes(part.read_bytes()[:100])  # cut short, as by a machine going down
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.ran > 0 and res.skipped + res.ran == 20
+    assert part.name in {p.name for p in (out / "unreadable-parts").iterdir()}
+    fresh = tmp_path / "fresh"
+    run_experiment(exp, executor="serial", out=fresh, progress=False)
+    for kind in ("runs", "episodes", "series"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                      pd.read_parquet(fresh / f"{kind}.parquet"))
+
+
+def test_parts_left_by_an_earlier_version_are_resumed(tmp_path, monkeypatch):
+    # earlier versions wrote parquet parts; an unfinished sweep of theirs resumes without rerunning them
+    import peacesim.sweep as sweep
+
+    exp = write_exp(tmp_path, reps=10, months=120, series="false")
+    out = tmp_path / "old"
+    real = sweep.ResultStore.write_part
+    calls = []
+
+    def write_part(self, batch):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(sweep.ResultStore, "write_part", write_part)
+    with pytest.raises(sweep.SweepInterrupted) as info:
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    monkeypatch.setattr(sweep.ResultStore, "write_part", real)
+    for p in (out / "parts").glob("*.arrow"):
+        feather.read_table(p).to_pandas().to_parquet(p.with_suffix(".parquet"), index=False)
+        p.unlink()
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == info.value.done > 0 and res.ran == 20 - res.skipped
 
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
