@@ -297,20 +297,26 @@ def test_ctrl_c_in_a_terminal_keeps_the_batches_in_progress_and_resumes(tmp_path
     assert len(pd.read_parquet(out / "runs.parquet")) == 200
 
 
+def _patch_run(condition: str, action: str) -> str:
+    """Start of a program whose runs do ``action`` when ``condition`` holds (forked workers inherit it)."""
+    return f"""
+import os, sys, time
+import peacesim.sweep as s
+real = s.run_one
+def run_one(base, spec, *args):
+    if {condition}:
+        {action}
+    return real(base, spec, *args)
+s.run_one = run_one
+"""
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the slow run is patched into forked workers")
 def test_ctrl_c_twice_stops_at_once_even_during_a_slow_run(tmp_path):
     exp = write_exp(tmp_path, reps=100, months=240, series="false")
     out = tmp_path / "slow"
-    code = f"""
-import sys, time
-import peacesim.sweep as s
+    code = _patch_run("spec.replicate == 20", "time.sleep(60)") + f"""
 from peacesim.cli import main
-real = s.run_one
-def run_one(base, spec, *args):
-    if spec.replicate == 20:
-        time.sleep(60)
-    return real(base, spec, *args)
-s.run_one = run_one
 sys.exit(main(["sweep", {str(exp)!r}, "--workers", "2", "--out", {str(out)!r}, "--no-figures"]))
 """
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -337,15 +343,7 @@ def test_a_worker_that_dies_stops_the_sweep_with_a_message_and_it_resumes(tmp_pa
     # keeps what finished, says what happened in one line, and the same command resumes.
     exp = write_exp(tmp_path, reps=20, months=120, series="false")
     out = tmp_path / "lost"
-    code = f"""
-import os, sys
-import peacesim.sweep as s
-real = s.run_one
-def run_one(base, spec, *args):
-    if spec.design_point == 1 and spec.replicate == 5:
-        os._exit(9)
-    return real(base, spec, *args)
-s.run_one = run_one
+    code = _patch_run("spec.design_point == 1 and spec.replicate == 5", "os._exit(9)") + f"""
 try:
     s.run_experiment({str(exp)!r}, executor="processes", workers=2, out={str(out)!r}, progress=False)
 except s.SweepFailed as exc:
