@@ -204,6 +204,7 @@ class _Processes:
 
         self.workers = workers
         self.method = method or start_method()
+        self._procs: list = []  # the worker processes, kept by stop() for kill()
         ctx = multiprocessing.get_context(self.method)
         if self.method == "forkserver":
             # The fork server imports peacesim once; workers forked from it start warm.
@@ -238,7 +239,7 @@ class _Processes:
 
     def kill(self) -> None:
         """Stop the workers at once (their batches are lost)."""
-        for p in getattr(self, "_procs", []):
+        for p in self._procs:
             p.terminate()
 
     def results(self, pending) -> list:
@@ -480,12 +481,19 @@ def _episode_columns(keys: list[str]) -> list[str]:
     return keys + [c for c in EPISODE_COLUMNS if c not in keys]
 
 
+@contextmanager
+def _atomic(path: Path):
+    """Yield a temporary name beside ``path``; once written, it replaces ``path`` in one step."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    yield tmp
+    os.replace(tmp, path)
+
+
 def _write_part(table, path: Path) -> None:
     import pyarrow.feather as feather
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    feather.write_feather(table, tmp, compression="uncompressed")
-    os.replace(tmp, path)
+    with _atomic(path) as tmp:
+        feather.write_feather(table, tmp, compression="uncompressed")
 
 
 def _read_part(path: Path, columns: list[str] | None = None):
@@ -498,15 +506,13 @@ def _read_part(path: Path, columns: list[str] | None = None):
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with _atomic(path) as tmp:
+        df.to_parquet(tmp, index=False)
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _json_default(x):
@@ -654,10 +660,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     try:
         counts = store.merge()
     except KeyboardInterrupt:  # the parts stay until the merged tables are written: nothing is lost
-        with _sigint_ignored():
-            n_done = len(store.done())
-            manifest.update(status="interrupted", runs_done=n_done, interrupted=_now())
-            store.write_manifest(manifest)
+        n_done = _record_stop(store, [], manifest, "interrupted")
         raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
     runs = pd.read_parquet(out_dir / "runs.parquet", columns=["status"])
     manifest.update(status="complete", finished=_now(), runs_done=int(len(runs)),
@@ -682,8 +685,14 @@ def _save_what_finished(ex, store: ResultStore, pending: set, manifest: dict[str
             ex.wait_all(running)
         except KeyboardInterrupt:
             ex.kill()
+    return _record_stop(store, ex.results(pending), manifest, status, **extra)
+
+
+def _record_stop(store: ResultStore, results: list, manifest: dict[str, Any], status: str, **extra) -> int:
+    """Write the finished ``results`` and the manifest with ``status``, shielded from Ctrl-C;
+    return the number of runs stored."""
     with _sigint_ignored():
-        for result in ex.results(pending):
+        for result in results:
             store.write_part(result)
         n_done = len(store.done())
         manifest.update(status=status, runs_done=n_done, **{status: _now()}, **extra)
