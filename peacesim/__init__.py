@@ -13,7 +13,7 @@ Quick start::
 from .errors import InputError
 from .model import PeaceModel
 from .params import REGISTRY
-from .records import RunResult
+from .result import RunResult
 from .scenario import Scenario, list_scenarios, load_scenario
 from .simulate import run_scenario
 from .sweep import run_experiment

@@ -60,6 +60,31 @@ class SpoilerType(Enum):
     TOTAL = "total"
 
 
+# Fixed constants of the agents' rules (docs/ODD.md 7.1, 7.3, 7.5, 7.6, 7.9).
+#: How hard a party fights: a base plus a share that grows with its belief in victory, and a
+#: base plus a share that grows with its hardliners (Mason & Fett 1996).
+RESOLVE_BASE, RESOLVE_BELIEF = 0.4, 0.6
+HARDLINE_BASE, HARDLINE_WEIGHT = 0.7, 0.3
+#: Monthly pull of strength back toward the party's base (recruitment and resupply), and the
+#: floor below which no side is reduced.
+STRENGTH_RECOVERY = 0.05
+STRENGTH_FLOOR = 0.05
+#: Exposure to violence is EXPOSURE_CEILING - strength: the weaker side suffers more of it.
+EXPOSURE_CEILING = 1.2
+#: Willingness of each Stedman type to attack (total spoilers want the process dead; limited ones
+#: want a seat), and the share of it a spoiler inside the process keeps.
+INITIAL_RESOLVE = {SpoilerType.LIMITED: 0.5, SpoilerType.GREEDY: 0.75, SpoilerType.TOTAL: 1.0}
+INSIDE_RESOLVE = 0.5
+#: Weight of grievances and missing public support in a spoiler's recruitment pull.
+RECRUITMENT_PULL = 0.5
+#: A third party's effectiveness is skill · knowledge · (EFFECTIVENESS_BASE + the parties' trust in it).
+EFFECTIVENESS_BASE = 0.5
+#: How far skill and context knowledge cut a third party's errors in reading ripeness and spoilers.
+SKILL_ERROR_WEIGHT = 0.6
+#: A diplomat running its own initiative mediates with modest skill.
+DIPLOMAT_SKILL = 0.4
+
+
 class Actor(mesa.Agent):
     """Common part of all actors: a name and a row and column in the trust matrix."""
 
@@ -106,7 +131,8 @@ class ConflictParty(Actor):
 
     def resolve(self) -> float:
         """How hard the party fights: more when it expects to win and hardliners dominate."""
-        return self.model.p.fight_intensity * (0.4 + 0.6 * self.victory_belief) * (0.7 + 0.3 * self.hardliners)
+        return (self.model.p.fight_intensity * (RESOLVE_BASE + RESOLVE_BELIEF * self.victory_belief)
+                * (HARDLINE_BASE + HARDLINE_WEIGHT * self.hardliners))
 
     def fight(self, enemy_strength: float, u: float) -> bool:
         """One month of battle: update belief in victory and strength from the outcome."""
@@ -117,13 +143,14 @@ class ConflictParty(Actor):
         # Gains and losses on the battlefield shift strength; recruitment and resupply pull it
         # back toward the party's base strength (no side is annihilated by a run of bad months).
         shift = p.strength_shift if won else -p.strength_shift
-        self.strength += shift + 0.05 * (self.base_strength - self.strength)
-        self.strength = min(1.0, max(0.05, self.strength))
+        self.strength += shift + STRENGTH_RECOVERY * (self.base_strength - self.strength)
+        self.strength = min(1.0, max(STRENGTH_FLOOR, self.strength))
         return won
 
     def feel_pain(self, violence: float, pressure: float) -> None:
         p = self.model.p
-        self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay, 1.2 - self.strength, pressure)
+        self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay,
+                                      EXPOSURE_CEILING - self.strength, pressure)
 
     def perceive(self, mediator_trust: float, other_trust: float, incentives: float, option: float) -> None:
         """Ripeness as the party perceives it (Zartman): hurting stalemate and a way out."""
@@ -140,6 +167,28 @@ class ConflictParty(Actor):
         self.pressured *= 1.0 - p.pressure_decay * (1.0 - follow)
         self.commitment = rules.clip01(self.genuine + self.pressured)
 
+    def sign(self) -> None:
+        """The party signs: its commitment is its ripeness, part of it genuine and part pressure.
+
+        Concessions extracted by pressure strengthen the party's hardliners (seed 001: agreements
+        signed under international pressure; Beardsley 2008)."""
+        self.signatory, self.excluded = True, False
+        self.genuine = self.ripeness
+        self.pressured = self.eff_ripeness - self.ripeness
+        self.commitment = self.eff_ripeness
+        self.hardliners = min(1.0, self.hardliners + self.model.p.pressure_backlash * self.pressured)
+
+    def stay_out(self) -> None:
+        """The party is left out of an agreement: it may fight on as an armed spoiler (seed 001)."""
+        self.signatory, self.excluded = False, True
+        self.genuine = self.pressured = self.commitment = 0.0
+
+    def agreement_ended(self) -> None:
+        """The agreement broke down: no one is bound by it or excluded from it any more."""
+        self.signatory = self.excluded = False
+        self.commitment = self.genuine = self.pressured = 0.0
+        self.eff_ripeness = self.ripeness
+
 
 class Spoiler(Actor):
     """An actor who uses violence to obstruct the process (Stedman 1997)."""
@@ -153,7 +202,7 @@ class Spoiler(Actor):
         self.capacity: float = spec["capacity"]
         self.proscribed: bool = spec["proscribed"]
         # Willingness to attack: total spoilers want the process dead; limited ones want a seat.
-        self.resolve = {SpoilerType.LIMITED: 0.5, SpoilerType.GREEDY: 0.75, SpoilerType.TOTAL: 1.0}[self.type]
+        self.resolve = INITIAL_RESOLVE[self.type]
         self.diagnosed: SpoilerType | None = None
         self.diagnosed_by: tuple[int, int] | None = None
         self.diagnosed_month = -999
@@ -162,18 +211,18 @@ class Spoiler(Actor):
         """Capacity grows by recruiting among the excluded and shrinks where local mechanisms are strong."""
         if self.inside:
             return
-        pull = 0.5 * (grievance + 1.0 - public_support)
+        pull = RECRUITMENT_PULL * (grievance + 1.0 - public_support)
         growth = pull * (1.0 - self.capacity) - local_strength * self.capacity
         self.capacity = rules.clip01(self.capacity + self.model.p.recruitment_rate * growth)
 
     def attack_chance(self, milestone: bool, trust: float) -> float:
         p = self.model.p
-        resolve = self.resolve * (0.5 if self.inside else 1.0)
+        resolve = self.resolve * (INSIDE_RESOLVE if self.inside else 1.0)
         return rules.attack_probability(p.attack_rate, self.capacity, resolve, milestone, p.milestone_boost, trust)
 
-    def be_managed(self, strategy: str, leverage: float) -> None:
+    def be_managed(self, strategy: str, leverage: float, effects: dict[str, float]) -> None:
         """One month of a custodian's strategy; its effect depends on the true type."""
-        dr, dc = rules.management_effect(strategy, self.type.value, self.model.management_effects, leverage)
+        dr, dc = rules.management_effect(strategy, self.type.value, effects, leverage)
         self.resolve = rules.clip01(self.resolve + dr)
         self.capacity = rules.clip01(self.capacity + dc)
 
@@ -183,14 +232,20 @@ class ThirdParty(Actor):
 
     rotates = True
 
-    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, tenure: int):
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, tenure: int, *, arriving: bool = False):
         super().__init__(model, spec, idx)
         self.tenure = tenure
-        # Incumbents are at staggered points of their posting when the run starts.
-        self.months_in_post = int(model.rng.integers(0, tenure)) if self.rotates else 0
-        self.knowledge = 1.0
-        self.start_knowledge = 1.0  # context knowledge the person in post arrived with
+        if arriving:
+            # A third party that joins a running process arrives new to the context.
+            self.months_in_post = 0
+            self.start_knowledge = model.p.newcomer_knowledge
+        else:
+            # Incumbents are at staggered points of their posting when the run starts.
+            self.months_in_post = int(model.rng.integers(0, tenure)) if self.rotates else 0
+            self.start_knowledge = 1.0  # context knowledge the person in post arrived with
+        self.knowledge = self.start_knowledge
         self.person = 1
+        self.withdrawn = False  # left the field for good (an intervention)
         self.stream = -1  # index in the model's funding streams
         self.leverage = 0.0
         self.bias_toward: int | None = None  # index of a party
@@ -216,12 +271,12 @@ class ThirdParty(Actor):
 
     def effectiveness(self, party_trust: float) -> float:
         """How much the third party moves a process: skill, context knowledge and the parties' trust."""
-        return rules.clip01(self.skill * self.knowledge * (0.5 + party_trust))
+        return rules.clip01(self.skill * self.knowledge * (EFFECTIVENESS_BASE + party_trust))
 
     def estimate_error(self, joint: float) -> float:
         """Standard deviation of its ripeness estimates; joint analysis shares information."""
         p = self.model.p
-        return p.estimate_error * (1.0 - 0.6 * self.skill * self.knowledge) * (1.0 - joint)
+        return p.estimate_error * (1.0 - SKILL_ERROR_WEIGHT * self.skill * self.knowledge) * (1.0 - joint)
 
     def rotate(self) -> None:
         """A successor takes the post with reduced context knowledge; a good handover briefs them
@@ -237,11 +292,12 @@ class Mediator(ThirdParty):
     """A mediating organisation (UN, state, regional, NGO, insider) represented by an envoy."""
 
     kind = "mediator"
+    tenure_param = "tenure_mediator"
 
-    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, *, arriving: bool = False):
         d = MEDIATOR_KIND_DEFAULTS[spec["kind"]]
         self.rotates = d["rotates"]
-        super().__init__(model, spec, idx, model.p.tenure_mediator)
+        super().__init__(model, spec, idx, model.p.tenure_mediator, arriving=arriving)
         self.org_kind: str = spec["kind"]
         self.skill: float = spec["skill"]
         self.leverage = d["leverage"] if spec["leverage"] < 0 else spec["leverage"]
@@ -260,16 +316,17 @@ class Diplomat(ThirdParty):
     """A state's representative not mandated to mediate: pressure, incentives, support, guarantees."""
 
     kind = "diplomat"
+    tenure_param = "tenure_diplomat"
 
-    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
-        super().__init__(model, spec, idx, model.p.tenure_diplomat)
+    def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int, *, arriving: bool = False):
+        super().__init__(model, spec, idx, model.p.tenure_diplomat, arriving=arriving)
         self.leverage = spec["leverage"]
         self.bias = spec["bias"]
         self.quasi: bool = spec["role"] == "quasi_mediator"
         self.talks_to_proscribed = spec["talks_to_proscribed"]
         self.pressure_share: float = spec["pressure"]
         self.core_funded = True
-        self.skill = 0.4  # a diplomat running its own initiative mediates with modest skill
+        self.skill = DIPLOMAT_SKILL  # a diplomat running its own initiative mediates with modest skill
         self.style = "leverage"
         self.lead = False
 
@@ -285,12 +342,16 @@ class LocalMechanism(Actor):
 
     @property
     def capacity(self) -> float:
-        return float(self.model.local_capacity[self.li])
+        return float(self.model.local.capacity[self.li])
 
     @property
     def linked(self) -> bool:
-        return bool(self.model.local_linked[self.li])
+        return bool(self.model.local.linked[self.li])
 
     @property
     def funded(self) -> bool:
-        return bool(self.model.local_funded_now[self.li])
+        return bool(self.model.local.funded_now[self.li])
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.model.local.protected[self.li])

@@ -14,15 +14,24 @@ also renders an events table read back from disk (``values`` as JSON text).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .records import RunResult
+from .events import parse_values, split_actors
+
+
+class _Run(Protocol):
+    """What :func:`summary` reads of a run's result."""
+
+    scenario: str
+    seed: int
+    months: int
+    outcome: dict[str, Any]
+    episodes: pd.DataFrame
+    events: pd.DataFrame
 
 __all__ = ["KIND_INFO", "render", "render_event", "summary", "is_key_event", "current_leads"]
 
@@ -325,11 +334,19 @@ def _dispute_unresolved(a: list[str], v: dict[str, Any]) -> str:
     return "An implementation dispute goes unresolved; implementation slips back and trust between the parties suffers."
 
 
+def _intervention(a: list[str], v: dict[str, Any]) -> str:
+    kind = str(v.get("intervention") or "").replace("_", " ")
+    who = f" ({_join(a)})" if a else ""
+    return f"Intervention: {kind or 'a change'}{who}."
+
+
 #: kind -> (template, is_key). Key events are shown by default; minor, frequent ones with
 #: ``minor=True`` or when their kind is asked for explicitly. A rotation is minor unless the
 #: post leads a negotiating table (see :func:`is_key_event`). tests/test_narrative.py checks
 #: that every kind emitted in peacesim/model.py has an entry here.
 KIND_INFO: dict[str, tuple[Template, bool]] = {
+    # interventions
+    "intervention": (_intervention, True),
     # the process
     "talks_open": (_talks_open, True),
     "premature_proposal": (_premature, True),
@@ -368,26 +385,6 @@ _LEAD_CLEAR = frozenset({"talks_collapse", "relapse", "consolidated"})
 
 
 # ----------------------------------------------------------------------------- rendering
-def _actors(x: Any) -> list[str]:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return []
-    if isinstance(x, (list, tuple)):
-        return [str(s) for s in x]
-    return str(x).split(";") if str(x) else []
-
-
-def _values(x: Any) -> dict[str, Any]:
-    if isinstance(x, dict):
-        return x
-    if isinstance(x, str) and x.strip():
-        try:
-            v = json.loads(x)
-        except ValueError:
-            return {}
-        return v if isinstance(v, dict) else {}
-    return {}
-
-
 def _generic(kind: str, a: list[str], v: dict[str, Any]) -> str:
     """Fallback for a kind without a template (should not happen: a test guards it)."""
     who = _join([x for x in a if x]) if a else ""
@@ -410,8 +407,8 @@ def _fmt_value(x: Any) -> str:
 
 def render_event(month: Any, kind: str, actors: Any, values: Any) -> str:
     """One event as one line: 'Month 37: The UN envoy rotates out; ...'."""
-    a = _actors(actors)
-    v = _values(values)
+    a = split_actors(actors)
+    v = parse_values(values)
     info = KIND_INFO.get(kind)
     text = info[0](a, v) if info is not None else _generic(kind, a, v)
     return f"Month {_int(month)}: {_capitalise(text)}"
@@ -424,7 +421,7 @@ def current_leads(events: pd.DataFrame) -> list[str]:
     for kind, actors in zip(events["kind"], events["actors"]):
         k = _LEAD_SET.get(kind)
         if k is not None:
-            a = _actors(actors)
+            a = split_actors(actors)
             if len(a) > k and a[k]:
                 lead = a[k]
         out.append(lead)
@@ -445,7 +442,7 @@ def is_key_event(kind: str, actors: Any, lead: str = "") -> bool:
     if info[1]:
         return True
     if kind == LEAD_ROTATION_KIND and lead:
-        a = _actors(actors)
+        a = split_actors(actors)
         return bool(a) and a[0] == lead
     return False
 
@@ -500,7 +497,7 @@ def _count_kind(events: pd.DataFrame, kind: str) -> int:
     return int((events["kind"] == kind).sum())
 
 
-def summary(result: RunResult) -> str:
+def summary(result: _Run) -> str:
     """A short plain-language summary of one run, for a trainer's debrief."""
     o = result.outcome
     ev = result.events

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .records import RunResult
+    from .result import RunResult
 
 __all__ = ["write_run", "to_jsonable", "OUTPUT_FILES"]
 

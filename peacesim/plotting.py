@@ -27,12 +27,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from .events import split_actors
 from .records import PHASE_LABELS, slug
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .records import RunResult
+    from .result import RunResult
 
 __all__ = ["plot_timeline", "save_timeline", "PHASE_COLOURS"]
 
@@ -103,7 +104,7 @@ def _events_of(result: RunResult, kind: str) -> pd.DataFrame:
 
 def _lead_rotations(result: RunResult) -> set[int]:
     """Row labels of rotation events of the post leading the process at the time."""
-    from .narrative import _actors, current_leads  # one definition of "the lead" for text and plot
+    from .narrative import current_leads  # one definition of "the lead" for text and plot
 
     ev = result.events
     if ev is None or len(ev) == 0:
@@ -112,7 +113,7 @@ def _lead_rotations(result: RunResult) -> set[int]:
     out = set()
     for idx, kind, actors, lead in zip(ev.index, ev["kind"], ev["actors"], leads):
         if kind == "rotation" and lead:
-            a = _actors(actors)
+            a = split_actors(actors)
             if a and a[0] == lead:
                 out.add(idx)
     return out

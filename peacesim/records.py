@@ -1,32 +1,89 @@
-"""Outputs of a run (DESIGN.md section 5): per-month series, agreement episodes, events, outcome.
+"""Outputs of a run (DESIGN.md section 5): what is recorded each month and what a run adds up to.
 
-The model writes into a preallocated array and a list of event tuples; tables are built once at
-the end. Nothing here touches files.
+Everything the model reports is declared here once: the per-month series (:data:`SERIES`, each
+column read from a public reporter of the model), the per-party series, the per-run outcomes
+(:data:`OUTCOMES`, with the run counters :data:`COUNTERS`) and the episodes' columns (from
+:mod:`peacesim.agreement`). The model writes one row per month into a preallocated array; tables
+are built only when asked. Nothing here touches files.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .agreement import EPISODE_COLUMNS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PeaceModel
 
-__all__ = ["EventLog", "Recorder", "RunResult", "slug", "EPISODE_COLUMNS"]
+__all__ = ["Recorder", "SERIES", "PARTY_SERIES", "OUTCOMES", "COUNTERS", "OUTCOME_KEYS", "PHASE_LABELS",
+           "EPISODE_COLUMNS", "build_outcome", "slug", "unique_slugs"]
 
 PHASE_LABELS = ("conflict", "talks", "implementation", "consolidated")
 
-EPISODE_COLUMNS = [
-    "episode", "signed_month", "end_month", "months_survived", "relapsed", "censored", "end_cause",
-    "consolidated", "scope", "signatories", "left_out", "n_signatories", "inclusion", "verification",
-    "guarantee", "guarantor", "specificity", "power_sharing", "pressure_share", "mediator",
-    "mediators_active", "coordination", "talks_months", "implementation_reached",
-]
+#: Per-month series: column -> (the model's reporter that gives it, meaning).
+SERIES: dict[str, tuple[str, str]] = {
+    "phase": ("phase_code", "phase of the process: conflict, talks, implementation, consolidated"),
+    "violence": ("violence", "total violence this month, 0-1"),
+    "war_violence": ("war_violence", "violence from fighting between parties"),
+    "signatory_violence": ("signatory_violence", "violence between signatories (0 outside implementation)"),
+    "local_violence": ("local_violence", "local violence not resolved by local mechanisms"),
+    "trust_parties": ("trust_parties", "mean trust between the main parties"),
+    "negotiation_progress": ("negotiation_progress", "progress of the text during talks (0 outside talks)"),
+    "implementation": ("implementation_progress", "implementation progress (0 outside implementation)"),
+    "spoiler_capacity": ("spoiler_capacity", "spoilers' summed capacity for violence"),
+    "attacks": ("attacks", "attacks carried out this month"),
+    "mediators_active": ("mediators_active", "mediators in post and funded"),
+    "diplomats_active": ("diplomats_active", "diplomats in post and funded"),
+    "project_funded": ("project_funded", "share of project-funded streams funded (1 if none)"),
+    "locals_linked": ("locals_linked", "local mechanisms linked to the process"),
+    "public_support": ("public_support", "public support and sense of inclusion, 0-1"),
+}
+#: Per-party series, one column ``<name>_<party slug>`` per party: the party's attribute.
+PARTY_SERIES: dict[str, str] = {
+    "ripeness": "the party's own perceived ripeness (without a mediator's push)",
+    "commitment": "commitment to the agreement in force (0 if none)",
+    "pain": "accumulated pain",
+    "victory_belief": "belief in military victory",
+}
+_INT_SERIES = ("attacks", "mediators_active", "diplomats_active", "locals_linked")
+
+#: Run totals the model counts as it goes.
+COUNTERS: dict[str, str] = {
+    "talks_opened": "times talks opened",
+    "premature_proposals": "proposals made before the parties were ripe",
+    "breakdowns": "times talks collapsed",
+    "attacks": "attacks carried out",
+    "foiled": "attacks foiled by early warning",
+    "rotations": "staff rotations of mediators and diplomats",
+    "funding_gaps": "funding gaps of mediators and diplomats",
+    "local_funding_gaps": "funding gaps of local mechanisms",
+    "forum_shifts": "times a party took the process to another table",
+    "leaks": "leaks of confidential talks",
+    "violations": "violations of an agreement by a signatory",
+    "interventions": "interventions applied",
+}
+#: Per-run outcomes (DESIGN.md section 5): name -> meaning.
+OUTCOMES: dict[str, str] = {
+    "agreement_reached": "at least one agreement was signed",
+    "months_to_first_agreement": "month of the first signature (empty if none)",
+    "n_agreements": "agreements signed",
+    "n_relapses": "agreements that ended in relapse",
+    "consolidated": "an agreement held through the follow-up period",
+    "final_phase": "phase at the horizon",
+    "total_violence": "violence summed over the months",
+    "mean_violence": "mean monthly violence",
+    "months_in_conflict": "months in open conflict",
+    "months_in_talks": "months in talks",
+    "months_in_implementation": "months implementing an agreement",
+    **COUNTERS,
+}
+OUTCOME_KEYS = tuple(OUTCOMES)
 
 
 def slug(name: str) -> str:
@@ -35,126 +92,68 @@ def slug(name: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower() or "actor"
 
 
-class EventLog:
-    """A structured log of what happened: (month, kind, actors, numbers)."""
-
-    __slots__ = ("items",)
-
-    def __init__(self) -> None:
-        self.items: list[tuple[int, str, tuple[str, ...], dict[str, Any]]] = []
-
-    def add(self, month: int, kind: str, actors: tuple[str, ...], **values: Any) -> None:
-        self.items.append((month, kind, actors, values))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def frame(self) -> pd.DataFrame:
-        """Events as a table: month, kind, actors (';'-joined) and the numbers as JSON-able dicts."""
-        return pd.DataFrame(
-            {
-                "month": [e[0] for e in self.items],
-                "kind": [e[1] for e in self.items],
-                "actors": [";".join(e[2]) for e in self.items],
-                "values": [e[3] for e in self.items],
-            },
-            columns=["month", "kind", "actors", "values"],
-        )
-
-
-class Recorder:
-    """Per-month series in a preallocated float array, one row per month."""
-
-    BASE = [
-        "phase", "violence", "war_violence", "signatory_violence", "local_violence", "trust_parties",
-        "negotiation_progress", "implementation", "spoiler_capacity", "attacks", "mediators_active",
-        "diplomats_active", "project_funded", "locals_linked", "public_support",
-    ]
-    PER_PARTY = ["ripeness", "commitment", "pain", "victory_belief"]
-
-    def __init__(self, model: PeaceModel, months: int):
-        self.model = model
-        self.party_slugs = _unique([slug(q.name) for q in model.parties])
-        self.columns = list(self.BASE) + [f"{v}_{s}" for s in self.party_slugs for v in self.PER_PARTY]
-        self.data = np.full((months, len(self.columns)), np.nan)
-        self.rows = 0
-        core = model.funding.core
-        self._project = ~core
-
-    def record(self, row: int) -> None:
-        m = self.model
-        f = m.funding.funded
-        proj = self._project
-        values = [
-            int(m.phase), m.violence, m.war_violence, m.signatory_violence if m.phase == 2 else 0.0,
-            m.local_violence, m.mean_party_trust(), m.progress if m.phase == 1 else 0.0,
-            m.implementation if m.phase == 2 else 0.0,
-            sum(s.capacity for s in m.spoilers), m.attacks,
-            sum(1 for x in m.mediators if f[x.stream]), sum(1 for x in m.diplomats if f[x.stream]),
-            float(f[proj].mean()) if proj.any() else 1.0, int(m.local_linked.sum()), m.public_support,
-        ]
-        for q in m.parties:
-            values += [q.ripeness, q.commitment, q.pain, q.victory_belief]
-        self.data[row] = values
-        self.rows = row + 1
-
-    def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.data[: self.rows], columns=self.columns)
-        df.insert(0, "month", np.arange(1, self.rows + 1))
-        for c in ("attacks", "mediators_active", "diplomats_active", "locals_linked"):
-            df[c] = df[c].astype(int)
-        df["phase"] = pd.Categorical.from_codes(df["phase"].astype(int), categories=list(PHASE_LABELS))
-        return df
-
-
-def _unique(names: list[str]) -> list[str]:
+def unique_slugs(names: list[str]) -> list[str]:
+    """Slugs of ``names``, numbered where two would be the same."""
     seen: dict[str, int] = {}
     out = []
-    for n in names:
+    for n in (slug(x) for x in names):
         k = seen.get(n, 0)
         seen[n] = k + 1
         out.append(n if k == 0 else f"{n}_{k + 1}")
     return out
 
 
-@dataclass
-class RunResult:
-    """What one run returns: tidy tables and a per-run outcome.
+class Recorder:
+    """Per-month series in a preallocated float array, one row per month, read from the model's
+    reporters (:data:`SERIES`) and its parties (:data:`PARTY_SERIES`)."""
 
-    ``series`` has one row per month, ``episodes`` one row per agreement, ``events`` one row per
-    event, and ``outcome`` the per-run summary. :meth:`narrative` renders the events as text.
-    """
+    def __init__(self, model: PeaceModel, months: int):
+        self.model = model
+        self.party_slugs = unique_slugs([q.name for q in model.parties])
+        self.columns = list(SERIES) + [f"{v}_{s}" for s in self.party_slugs for v in PARTY_SERIES]
+        self._reporters = [r for r, _ in SERIES.values()]
+        self.data = np.full((months, len(self.columns)), np.nan)
+        self.rows = 0
 
-    scenario: str
-    seed: int
-    months: int
-    series: pd.DataFrame
-    episodes: pd.DataFrame
-    events: pd.DataFrame
-    outcome: dict[str, Any]
-    parties: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
+    def record(self) -> None:
+        """Write this month's row."""
+        m = self.model
+        values = [getattr(m, r) for r in self._reporters]
+        for q in m.parties:
+            values += [q.ripeness, q.commitment, q.pain, q.victory_belief]
+        self.data[self.rows] = values
+        self.rows += 1
 
-    def narrative(self, *, limit: int | None = None, kinds: set[str] | None = None) -> list[str]:
-        """The story of the run in plain language, one line per event."""
-        from .narrative import render
+    def column(self, name: str) -> np.ndarray:
+        """The recorded months of one column."""
+        return self.data[: self.rows, self.columns.index(name)]
 
-        return render(self.events, limit=limit, kinds=kinds)
+    def frame(self) -> pd.DataFrame:
+        return series_frame(self.data[: self.rows], self.columns)
+
+
+def series_frame(data: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """The series table: a ``month`` column (1, 2, ...), the phase as a category, counts as integers."""
+    df = pd.DataFrame(data, columns=columns)
+    df.insert(0, "month", np.arange(1, len(data) + 1))
+    for c in _INT_SERIES:
+        df[c] = df[c].astype(int)
+    df["phase"] = pd.Categorical.from_codes(df["phase"].astype(int), categories=list(PHASE_LABELS))
+    return df
 
 
 def build_outcome(model: PeaceModel) -> dict[str, Any]:
-    """Per-run outcome (DESIGN.md section 5)."""
+    """Per-run outcome (DESIGN.md section 5) from the model's episodes, series and counters."""
     eps = model.episodes
-    first = eps[0]["signed_month"] if eps else None
-    v = model.recorder.data[: model.recorder.rows, 1]
-    phase = model.recorder.data[: model.recorder.rows, 0]
-    relapses = sum(1 for e in eps if e["relapsed"])
-    return {
+    rec = model.recorder
+    v = rec.column("violence")
+    phase = rec.column("phase")
+    out = {
         "agreement_reached": bool(eps),
-        "months_to_first_agreement": first,
+        "months_to_first_agreement": eps[0].signed_month if eps else None,
         "n_agreements": len(eps),
-        "n_relapses": relapses,
-        "consolidated": any(e["consolidated"] for e in eps),
+        "n_relapses": sum(1 for e in eps if e.relapsed),
+        "consolidated": any(e.consolidated for e in eps),
         "final_phase": PHASE_LABELS[int(model.phase)],
         "total_violence": float(v.sum()),
         "mean_violence": float(v.mean()) if len(v) else math.nan,
@@ -163,7 +162,4 @@ def build_outcome(model: PeaceModel) -> dict[str, Any]:
         "months_in_implementation": int((phase == 2).sum()),
         **{k: int(x) for k, x in model.counters.items()},
     }
-
-
-def episodes_frame(model: PeaceModel) -> pd.DataFrame:
-    return pd.DataFrame(model.episodes, columns=EPISODE_COLUMNS)
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import InputError
 from .model import PeaceModel
-from .records import RunResult, build_outcome, episodes_frame
+from .result import RunResult
 from .scenario import Scenario, load_scenario
 
 __all__ = ["run_scenario", "prepare"]
@@ -56,14 +56,4 @@ def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | No
     scen = prepare(scenario, months=months, overrides=overrides)
     model = PeaceModel(scen, rng=seed)
     model.run()
-    return RunResult(
-        scenario=scen.name,
-        seed=seed,
-        months=model.months,
-        series=model.recorder.frame(),
-        episodes=episodes_frame(model),
-        events=model.events.frame(),
-        outcome=build_outcome(model),
-        parties=[q.name for q in model.parties],
-        params=dict(scen.params),
-    )
+    return RunResult.from_model(model)

@@ -106,7 +106,7 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
             row[k] = out[k]
         keys = {k: row[k] for k in ("design_point", "replicate", "seed", *columns)}
         # A varied parameter that is also an episode attribute (coordination) is stored once.
-        episodes = [{**{c: e.get(c) for c in EPISODE_COLUMNS}, **keys} for e in model.episodes]
+        episodes = [{**e.row(), **keys} for e in model.episodes]
         if keep_series:
             series = model.recorder.frame()
             series["phase"] = series["phase"].astype(str)

@@ -92,12 +92,13 @@ def test_an_actor_in_a_funding_gap_does_nothing():
         if not ngo.active:
             break
     assert not ngo.active
-    col_before = model.trust[:, ngo.idx].copy()
-    model.form_tables()
+    col_before = model.trust.matrix[:, ngo.idx].copy()
+    model.coordination.refresh()
+    model.coordination.form()
     assert all(ngo not in tb.members for tb in model.tables)
     model.facilitate()
     # facilitation left the NGO's relationships untouched
-    np.testing.assert_array_equal(model.trust[:, ngo.idx], col_before)
+    np.testing.assert_array_equal(model.trust.matrix[:, ngo.idx], col_before)
 
 
 def test_funding_streams_core_always_funded_and_gaps_reopen():
@@ -130,7 +131,7 @@ def test_rotation_keeps_the_retained_share_of_capital():
     model = PeaceModel(scen, rng=2)
     envoy = model.mediators[0]
     base = model.p.trust_baseline
-    model.trust[0, envoy.idx] = 0.9
+    model.trust.set(0, envoy.idx, 0.9)
     model.rotate(envoy)
     share = model._retained
     assert model.trust[0, envoy.idx] == pytest.approx(base + share * (0.9 - base))
@@ -146,7 +147,7 @@ def test_perfect_handover_loses_nothing():
     scen = prepare("reference", overrides={"handover_quality": 1.0})
     model = PeaceModel(scen, rng=2)
     envoy = model.mediators[0]
-    model.trust[1, envoy.idx] = 0.8
+    model.trust.set(1, envoy.idx, 0.8)
     model.rotate(envoy)
     assert model.trust[1, envoy.idx] == pytest.approx(0.8)
 

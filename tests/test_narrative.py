@@ -11,30 +11,34 @@ import pandas as pd
 import pytest
 
 import peacesim
+from peacesim.events import EVENT_KINDS
 from peacesim.narrative import KIND_INFO, current_leads, is_key_event, render, render_event, summary
 
-MODEL_SOURCE = (Path(peacesim.__file__).parent / "model.py").read_text(encoding="utf-8")
+PACKAGE = Path(peacesim.__file__).parent
+SOURCES = {path.name: path.read_text(encoding="utf-8") for path in sorted(PACKAGE.glob("*.py"))}
 SEEDS = range(0, 41)
+ADD_CALL = r"\bevents\.add\(\s*[^,()]+,\s*[\"']([A-Za-z_]+)[\"']"
 
 
 def model_kinds_by_regex() -> set[str]:
-    """Every kind passed to self.events.add(...) in model.py."""
-    return set(re.findall(r"self\.events\.add\(\s*[^,()]+,\s*[\"']([A-Za-z_]+)[\"']", MODEL_SOURCE))
+    """Every kind passed to events.add(...) anywhere in the package."""
+    return {k for text in SOURCES.values() for k in re.findall(ADD_CALL, text)}
 
 
 def model_event_calls() -> list[tuple[str, int | None, list[str]]]:
     """(kind, number of actors if a literal tuple, keyword names) of every events.add call."""
     calls = []
-    for node in ast.walk(ast.parse(MODEL_SOURCE)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"):
-            continue
-        target = node.func.value
-        if not (isinstance(target, ast.Attribute) and target.attr == "events"):
-            continue
-        kind = node.args[1].value if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) else None
-        actors = node.args[2] if len(node.args) > 2 else None
-        n_actors = len(actors.elts) if isinstance(actors, ast.Tuple) else None
-        calls.append((kind, n_actors, [k.arg for k in node.keywords]))
+    for text in SOURCES.values():
+        for node in ast.walk(ast.parse(text)):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"):
+                continue
+            target = node.func.value
+            if not (isinstance(target, ast.Attribute) and target.attr == "events"):
+                continue
+            kind = node.args[1].value if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) else None
+            actors = node.args[2] if len(node.args) > 2 else None
+            n_actors = len(actors.elts) if isinstance(actors, ast.Tuple) else None
+            calls.append((kind, n_actors, [k.arg for k in node.keywords]))
     return calls
 
 
@@ -61,16 +65,24 @@ def sample_events(runs):
 
 
 # ----------------------------------------------------------------------------- coverage of kinds
-def test_every_kind_emitted_by_the_model_has_a_template():
+def test_every_kind_emitted_by_the_model_is_declared_and_has_a_template():
     kinds = model_kinds_by_regex()
-    calls = MODEL_SOURCE.count("self.events.add(")
-    assert calls > 0
+    calls = sum(len(re.findall(r"\bevents\.add\(", text)) for text in SOURCES.values())
+    assert calls > 20
     # Every call must name its kind as a string literal, so the regex sees all of them.
-    assert len(re.findall(r"self\.events\.add\(\s*[^,()]+,\s*[\"'][A-Za-z_]+[\"']", MODEL_SOURCE)) == calls
-    missing = kinds - set(KIND_INFO)
-    assert not missing, f"event kinds without a narrative template in KIND_INFO: {sorted(missing)}"
+    assert sum(len(re.findall(ADD_CALL, text)) for text in SOURCES.values()) == calls
+    undeclared = kinds - set(EVENT_KINDS)
+    assert not undeclared, f"event kinds emitted but not declared in EVENT_KINDS: {sorted(undeclared)}"
+    assert set(KIND_INFO) == set(EVENT_KINDS), "every declared event kind has exactly one narrative template"
     for kind, (template, key) in KIND_INFO.items():
         assert callable(template) and isinstance(key, bool), kind
+
+
+def test_the_log_refuses_an_undeclared_kind():
+    from peacesim.events import EventLog
+
+    with pytest.raises(KeyError, match="not declared"):
+        EventLog().add(3, "earthquake", ())
 
 
 def test_key_kinds_named_in_the_design_are_key():
@@ -83,7 +95,7 @@ def test_key_kinds_named_in_the_design_are_key():
 
 
 def test_every_model_event_call_renders_with_its_own_keywords():
-    """Synthetic events built from each events.add call in model.py render cleanly."""
+    """Synthetic events built from each events.add call in the package render cleanly."""
     fill = {"scope": "ceasefire", "left_out": "the splinter faction", "why": "the armed group walked away",
             "cause": "sustained violence between signatories", "read_as": "limited", "true_type": "total",
             "phase": "talks", "verification": True, "guarantee": False, "attributed": False,

@@ -39,7 +39,7 @@ def test_trust_and_shares_stay_in_bounds_and_phases_follow_the_diagram(ov, seed,
     previous = model.phase
     for _ in range(72):
         model.step()
-        t = model.trust
+        t = model.trust.matrix
         assert np.all(t >= 0.0) and np.all(t <= 1.0)
         assert model.phase == previous or model.phase in ALLOWED_TRANSITIONS[previous]
         previous = model.phase
@@ -49,7 +49,7 @@ def test_trust_and_shares_stay_in_bounds_and_phases_follow_the_diagram(ov, seed,
         for s in model.spoilers:
             assert 0.0 <= s.capacity <= 1.0 and 0.0 <= s.resolve <= 1.0
         assert 0.0 <= model.violence <= 1.0
-        assert 0.0 <= model.implementation <= 1.0
+        assert 0.0 <= model.implementation.progress <= 1.0 and 0.0 <= model.negotiation_progress <= 1.0
         assert 0.0 <= model.public_support <= 1.0 and 0.0 <= model.early_warning <= 1.0
         # an actor in a funding gap is never at a table
         for tb in model.tables:

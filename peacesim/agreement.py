@@ -1,0 +1,248 @@
+"""Agreements and their implementation (DESIGN.md 4.6; docs/ODD.md 7.9).
+
+:class:`Agreement` is the record of one agreement episode: what was signed, by whom, with which
+safeguards, and how it ended; its fields are the columns of the episodes table.
+:class:`Implementation` is the model's part that owns the agreement in force: implementation
+progress, violence between signatories, milestones, the guarantor, and the finished episodes. Its
+monthly rule returns a verdict (the agreement holds, relapses or has consolidated); the model
+makes the phase change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import rules
+from .events import ACTOR_SEPARATOR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .agents import ConflictParty, Diplomat
+    from .model import PeaceModel
+
+__all__ = ["Agreement", "Implementation", "EPISODE_COLUMNS", "MILESTONES"]
+
+#: Implementation levels that count as milestones (spoilers strike around them, ODD 7.6).
+MILESTONES = (0.25, 0.5, 0.75, 1.0)
+
+# Fixed constants of the implementation rule (docs/ODD.md 7.9).
+#: How much of the grievances a ceasefire addresses, relative to a comprehensive agreement.
+CEASEFIRE_SCOPE = 0.4
+#: Deterrence that a verification mechanism adds on its own (attribution deters; Fortna 2008).
+VERIFICATION_DETERRENCE = 0.3
+#: Violence of one violation: a base and a share growing with the violator's hardliners.
+VIOLATION_VIOLENCE = 0.15
+VIOLATION_HARDLINER_VIOLENCE = 0.2
+#: Scale of the violence a distrustful signatory returns (a violation or a blamed attack).
+RETALIATION_SCALE = 0.3
+#: Share of retaliation that verification prevents (it tells who did what).
+VERIFICATION_RESTRAINT = 0.5
+#: Chance a mediator in post resolves a dispute: skill·knowledge · (base + verified share).
+DISPUTE_RESOLUTION_BASE = 0.6
+DISPUTE_RESOLUTION_VERIFIED = 0.4
+#: Trust between the parties lost to an unresolved dispute.
+DISPUTE_TRUST_COST = 0.02
+#: Speed of implementation while the programme is unfunded, relative to funded.
+UNFUNDED_SPEED = 0.3
+#: Speed-up from verification, and the weight of diplomats' push in implementation speed.
+VERIFICATION_SPEEDUP = 0.3
+PUSH_SPEED_BASE = 0.7
+PUSH_SPEED_WEIGHT = 0.3
+#: Monthly fall in a signatory's grievances per unit of (scope x implementation).
+GRIEVANCE_RELIEF = 0.01
+
+
+@dataclass(slots=True)
+class Agreement:
+    """One agreement episode: what was signed and how it ended (a row of the episodes table)."""
+
+    episode: int
+    signed_month: int
+    scope: str
+    signatories: tuple[str, ...]
+    left_out: tuple[str, ...]
+    inclusion: float
+    verification: bool
+    guarantee: bool
+    guarantor: str
+    specificity: float
+    power_sharing: float
+    pressure_share: float
+    mediator: str
+    mediators_active: int
+    coordination: str
+    talks_months: int
+    end_month: int | None = None
+    months_survived: int | None = None
+    relapsed: bool = False
+    censored: bool = False
+    end_cause: str = ""
+    implementation_reached: float = 0.0
+    consolidated: bool = False
+
+    @property
+    def n_signatories(self) -> int:
+        return len(self.signatories)
+
+    @property
+    def comprehensive(self) -> bool:
+        return self.scope == "comprehensive"
+
+    def end(self, month: int, *, relapsed: bool, cause: str, consolidated: bool, implementation: float) -> None:
+        self.end_month = month
+        self.months_survived = month - self.signed_month
+        self.relapsed = relapsed
+        self.censored = not relapsed
+        self.end_cause = cause
+        self.implementation_reached = implementation
+        self.consolidated = consolidated
+
+    def row(self) -> dict[str, Any]:
+        """The episode as a row of the episodes table (names joined with the actor separator)."""
+        out = {}
+        for c in EPISODE_COLUMNS:
+            v = self.n_signatories if c == "n_signatories" else getattr(self, c)
+            out[c] = ACTOR_SEPARATOR.join(v) if isinstance(v, tuple) else v
+        return out
+
+
+#: Columns of the episodes table, in order.
+EPISODE_COLUMNS = [
+    "episode", "signed_month", "end_month", "months_survived", "relapsed", "censored", "end_cause",
+    "consolidated", "scope", "signatories", "left_out", "n_signatories", "inclusion", "verification",
+    "guarantee", "guarantor", "specificity", "power_sharing", "pressure_share", "mediator",
+    "mediators_active", "coordination", "talks_months", "implementation_reached",
+]
+
+
+class Implementation:
+    """The agreement in force and the episodes that ended (ODD 7.9)."""
+
+    def __init__(self, model: PeaceModel):
+        self.model = model
+        self.agreement: Agreement | None = None
+        self.episodes: list[Agreement] = []
+        self.progress = 0.0
+        self.signatory_violence = 0.0
+        self.high_violence_months = 0
+        self.next_milestone = 0
+        self.last_milestone_month = -999
+        self.signed_month = -1
+        self.guarantor: Diplomat | None = None
+        self.blamed_attacks = 0  # unattributed attacks this month, which signatories may avenge
+
+    @property
+    def verified(self) -> bool:
+        return self.agreement is not None and self.agreement.verification
+
+    def start(self, agreement: Agreement, guarantor: Diplomat | None) -> None:
+        self.agreement = agreement
+        self.guarantor = guarantor
+        self.signed_month = agreement.signed_month
+        self.progress = 0.0
+        self.signatory_violence = 0.0
+        self.high_violence_months = 0
+        self.next_milestone = 0
+
+    def set_back(self, amount: float) -> float:
+        """Implementation loses up to ``amount``; returns what it lost."""
+        lost = min(self.progress, amount)
+        self.progress -= lost
+        return lost
+
+    def end(self, month: int, *, relapsed: bool, cause: str, consolidated: bool) -> None:
+        ag = self.agreement
+        ag.end(month, relapsed=relapsed, cause=cause, consolidated=consolidated, implementation=self.progress)
+        self.episodes.append(ag)
+        self.agreement = None
+        if relapsed:
+            self.signatory_violence = 0.0
+
+    def advance(self, month: int) -> tuple[str, str] | None:
+        """One month of implementation. Returns ``("relapse", cause)``, ``("consolidated", "")``
+        or None while the agreement holds."""
+        m = self.model
+        p = m.p
+        rng = m.rng
+        trust = m.trust
+        t = trust.matrix
+        ag = self.agreement
+        signers: list[ConflictParty] = [q for q in m.parties if q.signatory]
+        verified = 1.0 if ag.verification else 0.0
+        # Diplomatic follow-through and the guarantee (Walter 2002).
+        push = max((d.leverage * d.knowledge for d in m.diplomats if d.active), default=0.0)
+        guarantor = self.guarantor
+        credibility = guarantor.leverage * guarantor.knowledge if guarantor is not None and guarantor.active else 0.0
+        follow = p.follow_through * max(push, credibility)
+        deterrence = rules.clip01(p.guarantee_deterrence * credibility + VERIFICATION_DETERRENCE * verified)
+        comp = 1.0 if ag.comprehensive else CEASEFIRE_SCOPE
+        weakest = min(signers, key=lambda q: q.strength)
+        for q in signers:
+            trust_other = trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
+            addressed = self.progress * comp
+            if q is weakest:
+                addressed *= 0.5 + 0.5 * p.power_sharing
+            target = rules.commitment_target(trust_other, addressed, m.public_support, q.hardliners,
+                                             p.public_support_weight)
+            q.update_commitment(target, follow)
+        # Violations and retaliation between signatories.
+        new_violence = 0.0
+        for q in signers:
+            if rng.random() < rules.violation_probability(q.commitment, q.hardliners, p.violation_propensity, deterrence):
+                m.count("violations")
+                new_violence += VIOLATION_VIOLENCE + VIOLATION_HARDLINER_VIOLENCE * q.hardliners
+                for r in signers:
+                    if r is not q:
+                        trust.lower(r.idx, q.idx, p.violation_trust_cost)
+                        new_violence += (RETALIATION_SCALE * p.retaliation * (1.0 - t[r.idx, q.idx])
+                                         * (1.0 - VERIFICATION_RESTRAINT * verified) * (1.0 - deterrence))
+                m.events.add(month, "violation", (q.name,), commitment=q.commitment)
+            else:
+                for r in signers:
+                    if r is not q:
+                        trust.raise_(r.idx, q.idx, p.compliance_gain)
+        for _ in range(self.blamed_attacks):
+            for q in signers:
+                suspicion = 1.0 - trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
+                if rng.random() < suspicion:
+                    new_violence += RETALIATION_SCALE * p.retaliation * suspicion * (1.0 - deterrence)
+        self.signatory_violence = rules.clip01(p.violence_memory * self.signatory_violence + new_violence)
+        # Implementation disputes: likelier under ambiguity, and where parallel uncoordinated tables
+        # push their own readings of the text (seed 003: duplicated, contradictory proposals);
+        # a mediator in post may resolve them.
+        contradicting = max(0, len(m.coordination) - 1)
+        if rng.random() < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
+            resolver = max((x.skill * x.knowledge for x in m.mediators if x.active), default=0.0)
+            if rng.random() < rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified)):
+                m.events.add(month, "dispute_resolved", ())
+            else:
+                self.progress = max(0.0, self.progress - p.dispute_setback)
+                trust.cut_between_parties(DISPUTE_TRUST_COST)
+                m.events.add(month, "dispute_unresolved", ())
+        programme = m.funding.programme_funded
+        funded = 1.0 if programme else UNFUNDED_SPEED
+        mean_c = sum(q.commitment for q in signers) / len(signers)
+        self.progress = min(1.0, self.progress + p.implementation_rate * mean_c * funded
+                            * (1.0 + VERIFICATION_SPEEDUP * verified) * (PUSH_SPEED_BASE + PUSH_SPEED_WEIGHT * push))
+        if not programme:
+            # Without money, programmes stall and slide back (cantonment, reintegration; DESIGN 4.6).
+            self.progress = max(0.0, self.progress - p.gap_setback)
+        while self.next_milestone < len(MILESTONES) and self.progress >= MILESTONES[self.next_milestone]:
+            self.last_milestone_month = month
+            m.events.add(month, "milestone", (), level=MILESTONES[self.next_milestone])
+            self.next_milestone += 1
+        for q in signers:
+            q.grievances = max(0.0, q.grievances - GRIEVANCE_RELIEF * comp * self.progress)
+        # Relapse: sustained violence between signatories, or a signatory defects.
+        if self.signatory_violence > p.relapse_violence:
+            self.high_violence_months += 1
+        else:
+            self.high_violence_months = 0
+        defector = next((q for q in signers if q.commitment < p.defect_threshold), None)
+        if defector is not None:
+            return "relapse", f"{defector.name} defected"
+        if self.high_violence_months >= p.relapse_months:
+            return "relapse", "sustained violence between signatories"
+        if month - self.signed_month >= p.followup_months:
+            return "consolidated", ""
+        return None

@@ -1,0 +1,194 @@
+"""Proposals, talks and signing (DESIGN.md 4.1, 4.5, 4.6; docs/ODD.md 7.5, 7.9).
+
+:class:`Negotiation` is the model's part that owns the talks: which table holds them, how far the
+text has come, how long they have run. Its rules return what happened (talks may open at a
+table, collapse, or reach a text to sign); the model makes the phase change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import rules
+from .agreement import Agreement
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .agents import Diplomat
+    from .model import PeaceModel
+    from .tables import Table
+
+__all__ = ["Negotiation", "LEAK_WINDOW", "FORUM_SHIFT_KEEPS", "PREMATURE_PAIR_SHARE", "COLLAPSE_TRUST_COST",
+           "SPECIFICITY_SLOWDOWN", "READY_TEXT"]
+
+# Fixed constants of the talks (docs/ODD.md 7.5, 7.9).
+#: Months of talks during which they are confidential pre-talks that can leak (seed 003 note 5).
+LEAK_WINDOW = 6
+#: Share of negotiation progress kept when a party takes the process to another table.
+FORUM_SHIFT_KEEPS = 0.6
+#: Share of a premature proposal's trust cost that falls on trust between the parties.
+PREMATURE_PAIR_SHARE = 1.0 / 3.0
+#: Trust between the parties lost when talks collapse.
+COLLAPSE_TRUST_COST = 0.05
+#: How much a fully specific text slows negotiation (seed 001: specificity versus ambiguity).
+SPECIFICITY_SLOWDOWN = 0.4
+#: Negotiation progress kept when the text is ready but fewer than two parties will sign.
+READY_TEXT = 0.8
+
+
+class Negotiation:
+    """The talks: the table that holds them, progress of the text and months of talks."""
+
+    def __init__(self, model: PeaceModel):
+        self.model = model
+        self.table: Table | None = None  # the table that holds the process (kept through implementation)
+        self.progress = 0.0
+        self.months = 0
+
+    def _push(self, tb: Table | None) -> float:
+        """Ripeness a leverage-heavy table adds with carrots and sticks (Beardsley 2008)."""
+        if tb is not None and tb.style == "leverage":
+            return self.model.p.leverage_push * tb.leverage
+        return 0.0
+
+    def propose(self, month: int) -> Table | None:
+        """Mediators estimate ripeness and propose talks; a premature proposal costs trust.
+
+        Returns the table at which talks open, or None."""
+        m = self.model
+        p = m.p
+        rng = m.rng
+        trust = m.trust
+        main = m.at_table
+        table_ids = {q.idx for q in main}
+        for tp in m.third_parties:
+            if tp.cooldown > 0:
+                tp.cooldown -= 1
+        for tb in m.coordination.tables:
+            lead = tb.leader
+            if lead.cooldown > 0:
+                continue
+            if not table_ids <= tb.channels:
+                continue  # no channel to every main party: no proposal possible
+            joint = p.joint_analysis if tb.joint_analysis else 0.0
+            sd = lead.estimate_error(joint)
+            # A leverage-heavy table brings parties to the table with carrots and sticks: what
+            # counts is their ripeness with that push (Beardsley 2008), not only their own.
+            push = self._push(tb)
+            estimate = min(rules.effective_ripeness(q.ripeness, push) + sd * rng.standard_normal() for q in main)
+            if estimate < p.ripeness_threshold:
+                continue
+            lead.cooldown = p.proposal_cooldown
+            unripe = [q for q in main if rules.effective_ripeness(q.ripeness, push) < p.ripeness_threshold]
+            if unripe:
+                m.count("premature_proposals")
+                for q in unripe:
+                    trust.lower(q.idx, lead.idx, p.premature_proposal_cost)
+                trust.cut_between_parties(p.premature_proposal_cost * PREMATURE_PAIR_SHARE)
+                m.events.add(month, "premature_proposal", (lead.name, unripe[0].name), ripeness=unripe[0].ripeness)
+                continue
+            return tb
+        return None
+
+    def open(self, tb: Table) -> None:
+        self.table = tb
+        self.progress = 0.0
+        self.months = 0
+
+    def advance(self, month: int) -> tuple[str, str] | None:
+        """One month of talks. Returns ``("collapse", why)``, ``("sign", "")`` or None.
+
+        Talks advance with ripeness and the table's effectiveness; they can leak, shift or collapse."""
+        m = self.model
+        p = m.p
+        rng = m.rng
+        self.months += 1
+        tb = m.coordination.led_by(self.table.leader if self.table is not None else None)
+        n_tables = len(m.coordination)
+        # Confidential pre-talks leak more easily the more uncoordinated actors are around.
+        if self.months <= LEAK_WINDOW and n_tables > 1 and rng.random() < p.leak_risk * (n_tables - 1):
+            m.count("leaks")
+            m.events.add(month, "leak", (), tables=n_tables)
+            return "collapse", "confidential pre-talks leaked"
+        if tb is not None:
+            self.table = tb
+        push = self._push(tb)
+        hard = None
+        for q in m.at_table:
+            q.eff_ripeness = rules.effective_ripeness(q.ripeness, push)
+            if q.eff_ripeness < p.breakdown_ripeness:
+                q.low_months += 1
+            else:
+                q.low_months = 0
+            if q.eff_ripeness < p.ripeness_threshold and (hard is None or q.eff_ripeness < hard.eff_ripeness):
+                hard = q
+        if tb is not None:
+            r_min = min(q.eff_ripeness for q in m.at_table)
+            self.progress += (p.negotiation_rate * m.coordination.effectiveness(tb) * r_min
+                              * (1.0 - SPECIFICITY_SLOWDOWN * p.specificity))
+        # Forum shopping: at a hard moment a party takes the process to another table.
+        if hard is not None and n_tables > 1 and rng.random() < p.forum_shopping:
+            alternatives = [x for x in m.coordination.tables if x is not tb and hard.idx in x.channels]
+            if alternatives:
+                t = m.trust.matrix
+                new = max(alternatives, key=lambda x: t[hard.idx, x.leader.idx])
+                old = self.table.leader.name if self.table is not None else ""
+                self.progress *= FORUM_SHIFT_KEEPS
+                self.table = new
+                m.count("forum_shifts")
+                m.events.add(month, "forum_shift", (hard.name, old, new.leader.name))
+        if any(q.low_months >= p.breakdown_months for q in m.at_table):
+            quitter = max(m.at_table, key=lambda q: q.low_months)
+            return "collapse", f"{quitter.name} walked away"
+        if self.progress >= 1.0:
+            return "sign", ""
+        return None
+
+    def collapse(self) -> None:
+        """Talks collapse: the parties trust each other less and the mediator waits before trying again."""
+        m = self.model
+        m.trust.cut_between_parties(COLLAPSE_TRUST_COST)
+        if self.table is not None:
+            self.table.leader.cooldown = m.p.proposal_cooldown
+        self.table = None
+        self.progress = 0.0
+
+    def draft(self, month: int, episode: int) -> tuple[Agreement, Diplomat | None] | None:
+        """The agreement the parties that are ripe enough will sign now, and its guarantor; None
+        if fewer than two will sign (the text is ready and waits)."""
+        m = self.model
+        p = m.p
+        signers = [q for q in m.at_table if q.eff_ripeness >= p.sign_threshold]
+        if len(signers) < 2:
+            self.progress = READY_TEXT  # the text is ready but a party will not sign yet
+            return None
+        tb = self.table
+        ripe = sum(q.ripeness for q in signers) / len(signers)
+        scope = "comprehensive" if m.rng.random() < ripe else "ceasefire"
+        pressure_share = sum((q.eff_ripeness - q.ripeness) / max(q.eff_ripeness, 1e-9) for q in signers) / len(signers)
+        guarantor = self.guarantor()
+        agreement = Agreement(
+            episode=episode,
+            signed_month=month,
+            scope=scope,
+            signatories=tuple(q.name for q in signers),
+            left_out=tuple(q.name for q in m.parties if q not in signers),
+            inclusion=m.local.inclusion(),
+            verification=bool(p.verification),
+            guarantee=guarantor is not None,
+            guarantor=guarantor.name if guarantor is not None else "",
+            specificity=p.specificity,
+            power_sharing=p.power_sharing,
+            pressure_share=pressure_share,
+            mediator=tb.leader.name if tb is not None else "",
+            mediators_active=sum(1 for x in m.mediators if x.active),
+            coordination=p.coordination,
+            talks_months=self.months,
+        )
+        return agreement, guarantor
+
+    def guarantor(self) -> Diplomat | None:
+        """Under ``guarantee``, the active diplomat with the most leverage guarantees the agreement."""
+        if not self.model.p.guarantee:
+            return None
+        active = [d for d in self.model.diplomats if d.active]
+        return max(active, key=lambda d: d.leverage) if active else None

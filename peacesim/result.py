@@ -1,0 +1,85 @@
+"""What one run returns: tidy tables and a per-run outcome, built from the model's records.
+
+Tables are built on first use: a sweep that keeps only outcomes and episodes never builds a
+DataFrame per run, while ``peacesim run`` and a notebook read ``series``, ``episodes`` and
+``events`` as pandas tables.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .events import EventLog
+from .records import EPISODE_COLUMNS, build_outcome, series_frame
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .agreement import Agreement
+    from .model import PeaceModel
+
+__all__ = ["RunResult"]
+
+
+class RunResult:
+    """The result of one run.
+
+    ``series`` has one row per month, ``episodes`` one row per agreement (with censoring),
+    ``events`` one row per event, and ``outcome`` the per-run summary. ``interventions`` lists
+    the interventions applied (month, kind, arguments). :meth:`narrative` renders the events as
+    text.
+    """
+
+    def __init__(self, *, scenario: str, seed: int, months: int, params: dict[str, Any], parties: list[str],
+                 outcome: dict[str, Any], series_data: np.ndarray, series_columns: list[str],
+                 agreements: list[Agreement], event_log: EventLog, interventions: list[dict[str, Any]]):
+        self.scenario = scenario
+        self.seed = seed
+        self.months = months
+        self.params = params
+        self.parties = parties
+        self.outcome = outcome
+        self.interventions = interventions
+        self._series_data = series_data
+        self._series_columns = series_columns
+        self._agreements = agreements
+        self._event_log = event_log
+
+    @classmethod
+    def from_model(cls, model: PeaceModel) -> RunResult:
+        """The result of a model that has run (to its horizon or as far as it went)."""
+        rec = model.recorder
+        return cls(scenario=model.scenario_spec.name, seed=model.seed, months=model.months,
+                   params=dict(model.scenario_spec.params), parties=[q.name for q in model.parties],
+                   outcome=build_outcome(model), series_data=rec.data[: rec.rows].copy(),
+                   series_columns=list(rec.columns), agreements=list(model.episodes), event_log=model.events,
+                   interventions=[dict(x) for x in model.applied_interventions])
+
+    @cached_property
+    def series(self) -> pd.DataFrame:
+        return series_frame(self._series_data, self._series_columns)
+
+    def episode_rows(self) -> list[dict[str, Any]]:
+        """One dict per agreement, with the columns of :data:`~peacesim.agreement.EPISODE_COLUMNS`."""
+        return [a.row() for a in self._agreements]
+
+    @cached_property
+    def episodes(self) -> pd.DataFrame:
+        return pd.DataFrame(self.episode_rows(), columns=EPISODE_COLUMNS)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return self._event_log.frame()
+
+    def narrative(self, *, limit: int | None = None, kinds: set[str] | None = None, minor: bool = False) -> list[str]:
+        """The story of the run in plain language, one line per event."""
+        from .narrative import render
+
+        return render(self.events, limit=limit, kinds=kinds, minor=minor)
+
+    def __repr__(self) -> str:
+        return (f"RunResult(scenario={self.scenario!r}, seed={self.seed}, months={self.months}, "
+                f"agreements={self.outcome.get('n_agreements')})")

@@ -1,0 +1,165 @@
+"""Spoiler violence and its management (DESIGN.md section 3; docs/ODD.md 7.6; Stedman 1997;
+Kydd & Walter 2002).
+
+:class:`SpoilerActivity` is the model's part for the month's attacks: spoilers recruit and strike
+(excluded parties too, during implementation), early warning foils some attacks, verification
+attributes them, and the process's custodian diagnoses and manages each spoiler.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import rules
+from .agents import SKILL_ERROR_WEIGHT, Phase, SpoilerType
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import PeaceModel
+
+__all__ = ["SpoilerActivity", "ATTACK_VIOLENCE", "ATTACK_CAPACITY_VIOLENCE", "WARTIME_ATTACK_SHARE",
+           "DEFAULT_GRIEVANCE", "TALKS_MILESTONE_MONTHS", "SIGNING_MILESTONE_MONTHS",
+           "IMPLEMENTATION_MILESTONE_MONTHS", "ATTACK_HARDLINER_RISE", "SETBACK_BASE",
+           "REDIAGNOSIS_MONTHS"]
+
+# Fixed constants of the spoiler rules (docs/ODD.md 7.6).
+#: Violence of one attack: a base and a share of the attacker's capacity.
+ATTACK_VIOLENCE = 0.1
+ATTACK_CAPACITY_VIOLENCE = 0.3
+#: In open war attacks are part of the fighting, not a strategy against a process: half as likely.
+WARTIME_ATTACK_SHARE = 0.5
+#: Grievance that drives recruitment when no party is excluded or outside the table.
+DEFAULT_GRIEVANCE = 0.3
+#: Milestone windows (Kydd & Walter 2002): the first months of talks, the months after signing,
+#: and the months after an implementation milestone.
+TALKS_MILESTONE_MONTHS = 3
+SIGNING_MILESTONE_MONTHS = 6
+IMPLEMENTATION_MILESTONE_MONTHS = 2
+#: Rise of the hardliner share of every main party per attack during talks.
+ATTACK_HARDLINER_RISE = 0.02
+#: Implementation lost to an attack: attack_setback · (SETBACK_BASE + capacity).
+SETBACK_BASE = 0.5
+#: Months after which a custodian diagnoses a spoiler again.
+REDIAGNOSIS_MONTHS = 12
+
+
+class SpoilerActivity:
+    """This month's attacks and the management of spoilers."""
+
+    def __init__(self, model: PeaceModel):
+        self.model = model
+        self.attacks = 0  # attacks carried out this month
+        self.violence = 0.0  # violence from this month's attacks
+
+    def new_month(self) -> None:
+        self.attacks = 0
+        self.violence = 0.0
+
+    def effects(self) -> dict[str, float]:
+        p = self.model.p
+        return {"inducement": p.inducement_effect, "socialization": p.socialization_effect,
+                "coercion": p.coercion_effect, "backfire": p.backfire}
+
+    def milestone(self, month: int) -> bool:
+        """Whether the process is at a milestone, when spoilers are likeliest to strike."""
+        m = self.model
+        phase = m.phase
+        if phase is Phase.TALKS:
+            return m.negotiation.months <= TALKS_MILESTONE_MONTHS
+        if phase is Phase.IMPLEMENTATION:
+            imp = m.implementation
+            return (month - imp.signed_month <= SIGNING_MILESTONE_MONTHS
+                    or month - imp.last_milestone_month <= IMPLEMENTATION_MILESTONE_MONTHS)
+        return False
+
+    def act(self, month: int) -> None:
+        m = self.model
+        p = m.p
+        phase = m.phase
+        if phase is Phase.CONSOLIDATED and not m.spoilers:
+            return
+        grievance = [q.grievances for q in m.parties if q.excluded or not q.at_table]
+        grievance = sum(grievance) / len(grievance) if grievance else DEFAULT_GRIEVANCE
+        trust = m.trust.between_parties()
+        milestone = self.milestone(month)
+        for s in m.spoilers:
+            s.recruit(grievance, m.public_support, m.local.local_strength)
+            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity)
+        if phase is Phase.IMPLEMENTATION:
+            for q in m.parties:
+                if q.excluded:
+                    chance = rules.attack_probability(p.attack_rate, q.strength, q.hardliners, milestone,
+                                                      p.milestone_boost, trust)
+                    self._maybe_attack(month, q, chance, q.strength)
+        if phase in (Phase.TALKS, Phase.IMPLEMENTATION):
+            self.manage(month)
+
+    def _maybe_attack(self, month: int, actor, chance: float, capacity: float) -> None:
+        m = self.model
+        rng = m.rng
+        if m.phase is Phase.CONFLICT:
+            chance *= WARTIME_ATTACK_SHARE
+        if rng.random() >= chance:
+            return
+        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and rng.random() < m.local.early_warning:
+            m.count("foiled")
+            m.events.add(month, "attack_foiled", (actor.name,))
+            return
+        self.strike(month, actor, capacity)
+
+    def strike(self, month: int, actor, capacity: float) -> None:
+        """An attack is carried out: violence, a setback to implementation, and, if nobody can
+        attribute it, suspicion between the parties (Kydd & Walter 2002)."""
+        m = self.model
+        p = m.p
+        phase = m.phase
+        self.attacks += 1
+        m.count("attacks")
+        self.violence += ATTACK_VIOLENCE + ATTACK_CAPACITY_VIOLENCE * capacity
+        imp = m.implementation
+        attributed = m.rng.random() < (p.attribution_with_verification if imp.verified else p.attribution_without)
+        setback = 0.0
+        if phase is Phase.IMPLEMENTATION:
+            setback = imp.set_back(p.attack_setback * (SETBACK_BASE + capacity))
+        if not attributed and phase in (Phase.TALKS, Phase.IMPLEMENTATION):
+            # Nobody can say who did it: the parties suspect each other.
+            m.trust.cut_between_parties(p.attack_trust_cost)
+            if phase is Phase.IMPLEMENTATION:
+                imp.blamed_attacks += 1
+        if phase is Phase.TALKS:
+            for q in m.at_table:
+                q.hardliners = min(1.0, q.hardliners + ATTACK_HARDLINER_RISE)
+        m.events.add(month, "attack", (actor.name,), attributed=attributed, setback=setback, phase=phase.label)
+
+    def manage(self, month: int) -> None:
+        """The process's custodian diagnoses each spoiler and manages it (Stedman 1997)."""
+        m = self.model
+        p = m.p
+        coordination = m.coordination
+        tb = coordination.led_by(m.negotiation.table.leader if m.negotiation.table is not None else None)
+        if tb is None:
+            tb = coordination.tables[0] if coordination.tables else None
+        if tb is None or not m.spoilers:
+            return
+        custodian = tb.leader
+        joint = p.joint_analysis if tb.joint_analysis else 0.0
+        effects = self.effects()
+        rng = m.rng
+        for s in m.spoilers:
+            who = (custodian.idx, custodian.person)
+            if s.diagnosed is None or s.diagnosed_by != who or month - s.diagnosed_month >= REDIAGNOSIS_MONTHS:
+                wrong = rng.random() < (p.diagnosis_error * (1.0 - SKILL_ERROR_WEIGHT * custodian.skill * custodian.knowledge)
+                                        * (1.0 - joint))
+                if wrong:
+                    others = [x for x in SpoilerType if x is not s.type]
+                    diag = others[int(rng.integers(len(others)))]
+                else:
+                    diag = s.type
+                if diag is not s.diagnosed:
+                    m.events.add(month, "diagnosis", (custodian.name, s.name), read_as=diag.value,
+                                 true_type=s.type.value)
+                s.diagnosed, s.diagnosed_by, s.diagnosed_month = diag, who, month
+            strategy = p.spoiler_strategy if p.spoiler_strategy != "diagnose" else rules.STRATEGY_FOR_TYPE[s.diagnosed.value]
+            talks = any(x.can_talk_to(s) for x in tb.members)
+            if strategy != "coercion" and not talks:
+                continue  # inducement and socialization need a channel to the group
+            s.be_managed(strategy, tb.leverage, effects)
