@@ -241,7 +241,7 @@ class ThirdParty(Actor):
             self.start_knowledge = model.p.newcomer_knowledge
         else:
             # Incumbents are at staggered points of their posting when the run starts.
-            self.months_in_post = int(model.rng.integers(0, tenure)) if self.rotates else 0
+            self.months_in_post = model.streams.setup.randrange(tenure) if self.rotates else 0
             self.start_knowledge = 1.0  # context knowledge the person in post arrived with
         self.knowledge = self.start_knowledge
         self.person = 1

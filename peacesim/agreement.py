@@ -50,6 +50,8 @@ PUSH_SPEED_BASE = 0.7
 PUSH_SPEED_WEIGHT = 0.3
 #: Monthly fall in a signatory's grievances per unit of (scope x implementation).
 GRIEVANCE_RELIEF = 0.01
+#: Blamed attacks a month whose retaliation draws are part of the month's fixed block of draws.
+BLAMED_ATTACKS_DRAWN = 3
 
 
 @dataclass(slots=True)
@@ -130,6 +132,24 @@ class Implementation:
         self.signed_month = -1
         self.guarantor: Diplomat | None = None
         self.blamed_attacks = 0  # unattributed attacks this month, which signatories may avenge
+        self._u: list[float] = []
+        self._stream = None
+
+    def draw(self, stream) -> None:
+        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), and
+        one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN` blamed attacks (retaliation;
+        a month with more draws the rest after the block)."""
+        m = self.model
+        n = len(m.parties)
+        self._stream = stream
+        self._u = stream.uniforms(n + 2 + n * BLAMED_ATTACKS_DRAWN)
+
+    def _retaliation_draw(self, attack: int, q: ConflictParty) -> float:
+        n = len(self.model.parties)
+        k = n + 2 + attack * n + q.idx
+        while k >= len(self._u):  # more blamed attacks than the block foresaw (staged ones)
+            self._u.append(self._stream.random())
+        return self._u[k]
 
     @property
     def verified(self) -> bool:
@@ -163,7 +183,8 @@ class Implementation:
         or None while the agreement holds."""
         m = self.model
         p = m.p
-        rng = m.rng
+        u = self._u
+        n = len(m.parties)
         trust = m.trust
         t = trust.matrix
         ag = self.agreement
@@ -188,7 +209,7 @@ class Implementation:
         # Violations and retaliation between signatories.
         new_violence = 0.0
         for q in signers:
-            if rng.random() < rules.violation_probability(q.commitment, q.hardliners, p.violation_propensity, deterrence):
+            if u[q.idx] < rules.violation_probability(q.commitment, q.hardliners, p.violation_propensity, deterrence):
                 m.count("violations")
                 new_violence += VIOLATION_VIOLENCE + VIOLATION_HARDLINER_VIOLENCE * q.hardliners
                 for r in signers:
@@ -201,19 +222,19 @@ class Implementation:
                 for r in signers:
                     if r is not q:
                         trust.raise_(r.idx, q.idx, p.compliance_gain)
-        for _ in range(self.blamed_attacks):
+        for attack in range(self.blamed_attacks):
             for q in signers:
                 suspicion = 1.0 - trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
-                if rng.random() < suspicion:
+                if self._retaliation_draw(attack, q) < suspicion:
                     new_violence += RETALIATION_SCALE * p.retaliation * suspicion * (1.0 - deterrence)
         self.signatory_violence = rules.clip01(p.violence_memory * self.signatory_violence + new_violence)
         # Implementation disputes: likelier under ambiguity, and where parallel uncoordinated tables
         # push their own readings of the text (seed 003: duplicated, contradictory proposals);
         # a mediator in post may resolve them.
         contradicting = max(0, len(m.coordination) - 1)
-        if rng.random() < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
+        if u[n] < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
             resolver = max((x.skill * x.knowledge for x in m.mediators if x.active), default=0.0)
-            if rng.random() < rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified)):
+            if u[n + 1] < rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified)):
                 m.events.add(month, "dispute_resolved", ())
             else:
                 self.progress = max(0.0, self.progress - p.dispute_setback)

@@ -64,10 +64,11 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import simulate
+    from .interventions import check_plan, parse_cli
     from .narrative import render, summary
     from .output import write_run
     from .scenario import load_scenario
-    from .simulate import run_scenario
 
     # Validate everything before running or writing anything.
     seed = _parse_seed(args.seed)
@@ -75,14 +76,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     scen = scen.with_overrides(args.set, where="--set")
     if args.months is not None:
         scen = scen.with_overrides({"months": args.months}, where="--months")
+    plan = [parse_cli(text) for text in args.intervene]
+    cast = scen.cast()
+    check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name)
     out = Path(args.out) if args.out is not None else _default_out(scen.name, seed)
     _check_out(out)
 
-    result = run_scenario(scen, seed=seed)
+    result = simulate.run_scenario(scen, seed=seed, interventions=plan)
 
     inputs: dict[str, Any] = {"scenario": args.scenario, "overrides": list(args.set)}
     if args.months is not None:
         inputs["months"] = scen.params["months"]
+    if args.intervene:
+        inputs["intervene"] = list(args.intervene)
     try:
         files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
     except OSError as exc:
@@ -262,6 +268,37 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# interventions
+# ---------------------------------------------------------------------------------------------
+def cmd_interventions(args: argparse.Namespace) -> int:
+    from .interventions import CLI_SYNTAX, INTERVENTIONS
+
+    kinds = INTERVENTIONS
+    if args.kind is not None:
+        if args.kind not in kinds:
+            from .params import did_you_mean
+
+            raise InputError(f"{args.kind!r} is not an intervention{did_you_mean(args.kind, kinds)}; "
+                             f"allowed: {', '.join(kinds)}")
+        kinds = {args.kind: kinds[args.kind]}
+    width = _width()
+    print(f"Plan interventions with --intervene {CLI_SYNTAX} (peacesim run), [[intervention]] tables with")
+    print("month, kind and the arguments (scenario and experiment files), or model.intervene(kind, ...) in Python.")
+    for spec in kinds.values():
+        print()
+        print(spec.kind)
+        print(textwrap.fill(spec.meaning, width, initial_indent="  ", subsequent_indent="  "))
+        print(textwrap.fill(f"Source: {spec.source}", width, initial_indent="  ", subsequent_indent="    "))
+        if spec.args:
+            w = max(len(a) for a in spec.args)
+            for name, p in spec.args.items():
+                default = "required" if p.required else f"default {_value(p.default)}"
+                line = f"{name:<{w}}  {_allowed(p)}; {default}: {p.meaning}"
+                print(textwrap.fill(line, width, initial_indent="    ", subsequent_indent=" " * (w + 6)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # experiments
 # ---------------------------------------------------------------------------------------------
 def cmd_experiments(args: argparse.Namespace) -> int:
@@ -401,9 +438,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a model-wide parameter (handover_quality=0.8) or a field of every actor "
                           "of a kind (mediator.skill=0.9); may repeat; see 'peacesim params'")
+    run.add_argument("--intervene", action="append", default=[], metavar="MONTH:KIND[:ARG=VALUE,...]",
+                     help="apply an intervention at the start of MONTH, e.g. '24:rotate:actor=the UN envoy' or "
+                          "'36:cut_funding:actor=the mediation NGO,months=12'; may repeat; see "
+                          "'peacesim interventions'")
     run.add_argument("--no-figure", action="store_true", help="do not draw timeline.png")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(func=cmd_run)
+
+    iv = sub.add_parser("interventions", help="list the interventions and their arguments",
+                        description="List what can be done to a running process: each intervention's arguments "
+                                    "(with defaults and bounds), what it does and its source.")
+    iv.add_argument("kind", metavar="KIND", nargs="?", default=None, help="only this intervention")
+    iv.set_defaults(func=cmd_interventions)
 
     scen = sub.add_parser("scenarios", help="list the shipped scenarios",
                           description="List the shipped scenarios: short name and title.")

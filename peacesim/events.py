@@ -61,10 +61,15 @@ class EventLog:
     def __init__(self) -> None:
         self.items: list[tuple[int, str, tuple[str, ...], dict[str, Any]]] = []
 
-    def add(self, month: int, kind: str, actors: tuple[str, ...], **values: Any) -> None:
+    def add(self, month: int, kind: str, actors: tuple[str, ...], /, **values: Any) -> None:
         if kind not in EVENT_KINDS:
             raise KeyError(f"event kind {kind!r} is not declared in peacesim.events.EVENT_KINDS")
         self.items.append((month, kind, actors, values))
+
+    def insert(self, index: int, month: int, kind: str, actors: tuple[str, ...], /, **values: Any) -> None:
+        """Log an event before those from ``index`` on (a decision logged before its consequences)."""
+        self.add(month, kind, actors, **values)
+        self.items.insert(index, self.items.pop())
 
     def __len__(self) -> int:
         return len(self.items)

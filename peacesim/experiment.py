@@ -1,7 +1,9 @@
 """Experiment design: which runs an experiment makes (DESIGN.md section 8, first layer).
 
 An experiment file (TOML) names a base scenario, the parameters to vary, replicates, a master
-seed, the outcomes to keep and whether to keep the per-month series. This module reads and
+seed, the outcomes to keep and whether to keep the per-month series; ``[[intervention]]`` tables
+plan interventions for every run, and a factor ``intervention.LABEL.FIELD`` varies one (its
+``month``, ``enabled`` for with and without, or an argument). This module reads and
 validates it against the registry, expands the design points and derives every run's seed up
 front from the master seed with ``numpy.random.SeedSequence.spawn``. The same replicate index
 has the same seed at every design point (common random numbers), so differences between design
@@ -10,6 +12,7 @@ points are not noise. Nothing here runs the model.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import tomllib
@@ -20,18 +23,13 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .interventions import Planned, check_plan, labelled, override, parse_plan
 from .params import REGISTRY, coerce, did_you_mean
-from .records import EPISODE_COLUMNS
+from .records import EPISODE_COLUMNS, OUTCOME_KEYS
 from .scenario import Scenario, load_scenario, resolve_scenario
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
 
-OUTCOME_KEYS = (
-    "agreement_reached", "months_to_first_agreement", "n_agreements", "n_relapses", "consolidated",
-    "final_phase", "total_violence", "mean_violence", "months_in_conflict", "months_in_talks",
-    "months_in_implementation", "talks_opened", "premature_proposals", "breakdowns", "attacks", "foiled",
-    "rotations", "funding_gaps", "local_funding_gaps", "forum_shifts", "leaks", "violations",
-)
 _EXPERIMENT_FIELDS = {"name", "title", "question", "description", "scenario", "replicates", "master_seed", "months",
                       "keep_series", "outcomes"}
 
@@ -88,6 +86,7 @@ class Experiment:
     scenario_path: str = ""
     scenario_text: str = ""
     seeds: list[int] = field(default_factory=list)
+    interventions: list[Planned] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -108,8 +107,12 @@ class Experiment:
         return [RunSpec(i, r, self.seeds[r], values) for i, values in enumerate(self.design) for r in range(self.replicates)]
 
     def base(self) -> Scenario:
-        """The base scenario with the experiment's fixed overrides applied."""
-        scen = self.scenario.with_overrides(self.fixed, where=f"{self.path}: [parameters]")
+        """The base scenario with the experiment's interventions and fixed overrides applied."""
+        scen = self.scenario
+        if self.interventions:
+            scen = copy.copy(scen)
+            scen.interventions = labelled([*scen.interventions, *self.interventions], where=self.path)
+        scen = scen.with_overrides(self.fixed, where=f"{self.path}: [parameters]")
         if self.months is not None:
             scen = scen.with_overrides({"months": self.months}, where=f"{self.path}: experiment.months")
         return scen
@@ -155,8 +158,9 @@ def load_experiment(ref: str | Path) -> Experiment:
 def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,
                          default_name: str = "experiment", source_text: str = "") -> Experiment:
     for key in raw:
-        if key not in ("experiment", "parameters", "vary", "design"):
-            raise InputError(f"{where}: unknown section [{key}]; allowed: experiment, parameters, vary, design")
+        if key not in ("experiment", "parameters", "vary", "design", "intervention"):
+            raise InputError(f"{where}: unknown section [{key}]; allowed: experiment, parameters, vary, design, "
+                             "intervention")
     meta = raw.get("experiment")
     if not isinstance(meta, dict):
         raise InputError(f"{where}: missing [experiment] table (scenario, replicates, master_seed, ...)")
@@ -193,6 +197,12 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         if not isinstance(meta.get(k, ""), str):
             raise InputError(f"{where}: experiment.{k} = {meta.get(k)!r} must be a text")
 
+    interventions = parse_plan(raw.get("intervention", []), where=where)
+    plan = labelled([*scenario.interventions, *interventions], where=where)
+
+    def _check_param(name: str, value: Any, at: str) -> Any:
+        return _check_value(name, value, at, plan)
+
     fixed_raw = raw.get("parameters", {})
     if not isinstance(fixed_raw, dict):
         raise InputError(f"{where}: [parameters] must be a table")
@@ -214,7 +224,7 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         if not isinstance(vary, dict):
             raise InputError(f"{where}: [vary] must be a table")
         for fname, spec in vary.items():
-            factors.append(_factor(fname, spec, f"{where}: vary.{fname}"))
+            factors.append(_factor(fname, spec, f"{where}: vary.{fname}", _check_param))
         seen: set[str] = set()
         for f in factors:
             for p in f.parameters:
@@ -245,6 +255,7 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         source_text=source_text,
         scenario_path=str(scen_path),
         scenario_text=Path(scen_path).read_text(encoding="utf-8"),
+        interventions=plan[len(scenario.interventions):],
     )
     clash = [c for c in exp.columns if c in OUTCOME_KEYS or c in ("design_point", "replicate", "seed", "status",
                                                                     "error", "months", "followup_months")]
@@ -253,7 +264,8 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
     # Validate every design point against the scenario now, before any run starts.
     base = exp.base()
     for i, point in enumerate(design):
-        base.with_overrides(point, where=f"{where}: design point {i}").cast()
+        scen = base.with_overrides(point, where=f"{where}: design point {i}").cast()
+        check_plan(scen.interventions, scen.actors, scen.params["months"], where=f"{where}: design point {i}")
     exp.seeds = derive_seeds(master_seed, replicates)
     return exp
 
@@ -264,7 +276,14 @@ def _whole(value: Any, where: str, low: int, high: int) -> int:
     return value
 
 
-def _check_param(name: str, value: Any, where: str) -> Any:
+def _check_value(name: str, value: Any, where: str, plan: list[Planned]) -> Any:
+    """A factor's or fixed parameter's value, checked: a model-wide parameter, ``KIND.FIELD`` of
+    the actors, or ``intervention.LABEL.FIELD`` of a planned intervention."""
+    if name.startswith("intervention."):
+        new = override(plan, name, value, where=where)  # raises for an unknown label or field
+        _, label, fname = name.split(".")
+        x = next(x for x in new if x.label == label)
+        return x.month if fname == "month" else x.enabled if fname == "enabled" else x.args[fname]
     if "." in name:
         from .params import ACTOR_FIELDS
 
@@ -281,7 +300,7 @@ def _check_param(name: str, value: Any, where: str) -> Any:
     return coerce(spec, value, where=where)
 
 
-def _factor(name: str, spec: Any, where: str) -> Factor:
+def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
     """A factor from ``name = [values]``, ``name = {range = [lo, hi], steps = n}`` or a table with
     ``parameters = [...]`` and ``values``/``range``."""
     params: list[str] = [name]

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .streams import geometric_from
+
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import ThirdParty
     from .model import PeaceModel
@@ -38,10 +40,11 @@ class FundingStreams:
     inactive.
 
     ``funded`` is a boolean array indexed by stream; ``changed`` says whether it changed in the
-    last step.
+    last step. ``rng`` draws three uniforms at every grant's end (renewal, contingency, gap
+    length), used or not; ``setup`` draws the first grant's end of each project stream.
     """
 
-    def __init__(self, core: list[bool], rng, grant_length: int):
+    def __init__(self, core: list[bool], grant_length: int, *, rng, setup):
         self.rng = rng
         self.core = np.asarray(core, dtype=bool)
         n = len(self.core)
@@ -50,10 +53,9 @@ class FundingStreams:
         self.due = [0] * n  # month at which the current grant ends or gap closes
         self._heap: list[tuple[int, int]] = []
         # Grants start at staggered points of their cycle so that they do not all end together.
-        starts = rng.integers(1, grant_length + 1, size=n) if n else []
         for i in range(n):
             if not self.core[i]:
-                self.due[i] = int(starts[i])
+                self.due[i] = setup.randrange(1, grant_length + 1)
                 self._heap.append((self.due[i], i))
         heapq.heapify(self._heap)
         self.changed = True
@@ -121,7 +123,7 @@ class FundingStreams:
             return _EMPTY, _EMPTY
         lapsed: list[int] = []
         resumed: list[int] = []
-        rng = self.rng
+        draw = self.rng.random
         while heap and heap[0][0] <= month:
             _, i = heapq.heappop(heap)
             if self.in_gap[i]:
@@ -131,11 +133,14 @@ class FundingStreams:
                 if self.core[i]:
                     continue  # a core stream that was cut: funded again, and no grant to end
                 self.due[i] = month + grant_length
-            elif gap_months <= 0 or rng.random() < renewal or rng.random() < contingency:
+                heapq.heappush(heap, (self.due[i], i))
+                continue
+            u_renew, u_bridge, u_gap = draw(), draw(), draw()
+            if gap_months <= 0 or u_renew < renewal or u_bridge < contingency:
                 self.due[i] = month + grant_length
             else:
                 # Geometric gap with mean gap_months (at least one month once a gap opens).
-                gap = int(rng.geometric(1.0 / max(gap_months, 1.0)))
+                gap = geometric_from(u_gap, 1.0 / max(gap_months, 1.0))
                 self.in_gap[i] = True
                 self.funded[i] = False
                 self.due[i] = month + gap
@@ -153,7 +158,7 @@ class Funding:
     trust-matrix indices of third parties in a gap this month.
     """
 
-    def __init__(self, model: PeaceModel, third_parties: list[ThirdParty], n_local_funded: int, rng):
+    def __init__(self, model: PeaceModel, third_parties: list[ThirdParty], n_local_funded: int):
         self.model = model
         core = [tp.core_funded for tp in third_parties]
         for i, tp in enumerate(third_parties):
@@ -162,7 +167,7 @@ class Funding:
         core += [False] * n_local_funded
         self.programme = len(core)
         core.append(False)
-        self.streams = FundingStreams(core, rng, model.p.grant_length)
+        self.streams = FundingStreams(core, model.p.grant_length, rng=model.streams.funding, setup=model.streams.setup)
         self.funded = self.streams.funded
         self._owner: dict[int, ThirdParty] = {tp.stream: tp for tp in third_parties}
         self.gap_posts: list[int] = []

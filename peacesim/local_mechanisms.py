@@ -75,6 +75,11 @@ class LocalMechanisms:
         self._dirty = True
         self._n_unlinked = 0
         self._exposed = np.zeros(0, dtype=np.int64)
+        self._u: list[float] = []
+
+    def draw(self, stream) -> None:
+        """This month's draws: two per mediator (links one? which?) and one per mechanism (targeted?)."""
+        self._u = stream.uniforms(2 * len(self.model.mediators) + len(self.agents))
 
     def __len__(self) -> int:
         return len(self.agents)
@@ -107,26 +112,28 @@ class LocalMechanisms:
         if self._dirty:
             self._aggregate()
         self.violence = p.local_violence_base * (1.0 - self.local_strength) * conflict_factor
-        rng = m.rng
+        u = self._u
         # Vertical linkage: multi-track mediators link one more mechanism to track I now and then.
         if phase is not Phase.CONSOLIDATED and self._n_unlinked:
-            for med in m.mediators:
-                if med.links_local and med.active and rng.random() < p.linking_rate:
+            for k, med in enumerate(m.mediators):
+                if med.links_local and med.active and u[2 * k] < p.linking_rate:
                     free = np.flatnonzero(~self.linked)
                     if free.size:
-                        li = int(free[rng.integers(free.size)])
+                        li = int(free[int(u[2 * k + 1] * free.size)])
                         self.linked[li] = True
                         self._dirty = True
                         m.events.add(month, "local_linked", (med.name, self.agents[li].name))
-        # Drawn into the national process without protection, a mechanism becomes a target (seed 003).
+        # Drawn into the national process without protection, a mechanism becomes a target (seed 003):
+        # each exposed mechanism independently, with the same chance.
         if self._exposed.size and m.spoilers:
             threat = min(1.0, sum(s.capacity * s.resolve for s in m.spoilers if not s.inside))
-            k = int(rng.binomial(self._exposed.size, p.target_risk * threat))
-            if k:
-                hit = rng.choice(self._exposed, size=k, replace=False)
+            chance = p.target_risk * threat
+            first = 2 * len(m.mediators)
+            hit = [li for li in self._exposed.tolist() if u[first + li] < chance]
+            if hit:
                 self.capacity[hit] *= TARGETED_CAPACITY_KEPT
                 self._dirty = True
-                m.events.add(month, "local_targeted", (), count=k)
+                m.events.add(month, "local_targeted", (), count=len(hit))
 
     def _aggregate(self) -> None:
         """What the local mechanisms add up to; recomputed only when one of them changed."""

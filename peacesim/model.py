@@ -11,6 +11,8 @@ event log), which :mod:`peacesim.records` reads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -29,12 +31,15 @@ from .agents import (
 )
 from .agreement import Agreement, Implementation
 from .events import EventLog
+from .errors import InputError
 from .funding import Funding
+from .interventions import Planned, Roster, as_plan, check_arguments, check_plan, mediator_spec
 from .local_mechanisms import LocalMechanisms
 from .negotiation import Negotiation
-from .records import COUNTERS, Recorder
-from .scenario import Scenario
+from .records import COUNTERS, PARTY_SERIES, Recorder
+from .scenario import Scenario, prepare
 from .spoilers import SpoilerActivity
+from .streams import RandomStreams
 from .tables import Coordination, Table
 from .trust import TrustNetwork
 
@@ -58,18 +63,53 @@ SHUTTLE_SHARE = 0.5
 class PeaceModel(mesa.Model):
     """Agent-based model of a peace process.
 
+    Build it from a scenario and a seed, then step it month by month (``model.step()``, as Mesa
+    and SolaraViz do) or run it to the horizon (``model.run()``)::
+
+        model = PeaceModel("reference", rng=7, overrides={"coordination": "none"},
+                           interventions=[{"month": 24, "kind": "rotate", "actor": "the UN envoy"}])
+        for _ in range(36):
+            model.step()
+        model.intervene("cut_funding", actor="the mediation NGO", months=12)
+        model.run()                      # the rest of the way; running is False at the horizon
+        model.datacollector.get_model_vars_dataframe()   # the months so far
+
     Parameters
     ----------
-    scenario:
-        A validated :class:`~peacesim.scenario.Scenario` (overrides already applied).
+    scenario_ref:
+        The scenario: a shipped scenario's short name (``"reference"``), a path to a TOML file, or
+        a :class:`~peacesim.scenario.Scenario`. (Mesa reserves the keyword ``scenario`` for its
+        own Scenario objects, which SolaraViz passes when it resets a model.)
     rng:
-        Seed or ``numpy.random.Generator``; every random draw in the run comes from it.
+        The run's seed, a whole number >= 0 (Mesa's name for it); None draws one from the
+        operating system's entropy, and ``model.seed`` tells which. Each process of the model
+        draws from its own stream spawned from it (:mod:`peacesim.streams`).
+    overrides:
+        Parameter overrides, as a mapping or ``name=value`` texts (see ``peacesim params``).
+    interventions:
+        Interventions to apply at their months, besides those the scenario plans: dicts like a
+        ``[[intervention]]`` table, ``--intervene`` texts or :class:`~peacesim.interventions.Planned`.
+    months:
+        The horizon, if not the scenario's.
+    shared_stream:
+        Draw every process from one stream instead of one each (only to measure what separate
+        streams buy; benchmarks/bench_streams.py).
     """
 
-    def __init__(self, scenario: Scenario, *, rng: Any = None):
-        super().__init__(rng=rng)
+    def __init__(self, scenario_ref: str | Path | Scenario = "reference", *, rng: int | None = None,
+                 overrides: Mapping[str, Any] | list[str] | None = None,
+                 interventions: Iterable[Any] | None = None, months: int | None = None,
+                 shared_stream: bool = False):
+        seed = _seed(rng)
+        super().__init__(rng=seed)
+        scenario = prepare(scenario_ref, months=months, overrides=overrides)
+        extra = as_plan(interventions)
+        self.plan: list[Planned] = check_plan([*scenario.interventions, *extra], scenario.actors,
+                                              scenario.params["months"], where=scenario.path or scenario.name)
         self.scenario_spec = scenario
-        self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
+        self.seed = seed
+        self.streams = RandomStreams(seed, shared=shared_stream)
+        self._u_fight: list[float] = []
         self.p = p = _Params(scenario.params)
         self.months = p.months
         self.month = 0
@@ -77,6 +117,8 @@ class PeaceModel(mesa.Model):
         self.events = EventLog()
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.applied_interventions: list[dict[str, Any]] = []
+        self._next_planned = 0
+        self._campaigns: list[tuple[str, int, float, int]] = []  # (pressure|incentives, party, strength, last month)
 
         a = scenario.actors
         # One agent per actor, numbered in this order: their numbers index the trust matrix.
@@ -97,7 +139,7 @@ class PeaceModel(mesa.Model):
 
         self.local = LocalMechanisms(self, a["local"], idx)
         self.n_actors = idx + len(self.local)
-        self.funding = Funding(self, self.third_parties, self.local.n_funded, self.rng)
+        self.funding = Funding(self, self.third_parties, self.local.n_funded)
         self.local.assign_streams(self.funding.local_streams)
         self.trust = TrustNetwork(self.n_actors, p.trust_baseline, [q.idx for q in self.at_table])
         self._initial_trust()
@@ -178,13 +220,20 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
-        """One month, in the order of docs/ODD.md section 3 (process overview and scheduling)."""
+        """One month, in the order of docs/ODD.md section 3 (process overview and scheduling).
+
+        At the horizon the agreement in force is censored and ``running`` turns false; stepping
+        further does nothing."""
+        if not self.running:
+            return
         self.month += 1
         month = self.month
+        self.apply_planned(month)
+        self.draw_month()
         self.fund(month)
         self.rotate_staff(month)
         self.coordination.form()
-        self.diplomacy()
+        self.diplomacy(month)
         self.facilitate()
         self.fight()
         self.local.act(month, self.phase)
@@ -201,22 +250,34 @@ class PeaceModel(mesa.Model):
         self.trust.drift(self.p.trust_drift)
         self.recorder.record()
         self._end_month()
+        if month >= self.months:
+            self.close()
+
+    def run(self) -> None:
+        """Run to the horizon (from wherever the model is)."""
+        while self.running:
+            self.step()
+
+    def close(self) -> None:
+        """End the run here: censor the agreement in force (once) and stop."""
+        if self.implementation.agreement is not None:
+            self.implementation.end(self.month, relapsed=False, cause="censored at the horizon", consolidated=False)
+        self.running = False
+
+    def draw_month(self) -> None:
+        """This month's random numbers: a fixed block for each process that draws every month
+        (docs/ODD.md 4.9), so that two runs of one seed use the same numbers month by month."""
+        s = self.streams
+        self._u_fight = s.fighting.uniforms(len(self.parties))
+        self.spoiler_activity.draw(s.spoilers, s.custody)
+        self.local.draw(s.local)
+        self.negotiation.draw(s.negotiation)
+        self.implementation.draw(s.implementation)
 
     def _end_month(self) -> None:
         """Counters that belong to one month start again for the next."""
         self.spoiler_activity.new_month()
         self.implementation.blamed_attacks = 0
-
-    def run(self) -> None:
-        """Run to the horizon."""
-        for _ in range(self.months):
-            self.step()
-        self.close()
-
-    def close(self) -> None:
-        """Censor an agreement still running at the horizon."""
-        if self.implementation.agreement is not None:
-            self.implementation.end(self.month, relapsed=False, cause="censored at the horizon", consolidated=False)
 
     def count(self, counter: str, n: int = 1) -> None:
         """Add ``n`` to one of the run's counters (declared in :data:`peacesim.records.COUNTERS`)."""
@@ -226,8 +287,7 @@ class PeaceModel(mesa.Model):
     def fund(self, month: int) -> None:
         """Grants end, are renewed or lapse into gaps; support thins after signature (ODD 7.4)."""
         if self.funding.step(month, self.phase is Phase.IMPLEMENTATION):
-            self.coordination.refresh()
-            self.local.funding_changed(self.funding.funded)
+            self._funding_changed()
         if self.funding.gap_posts:
             # Relationships of third parties in a gap decay: nobody is there to keep them.
             self.trust.fade(self.funding.gap_posts, self.p.gap_trust_decay)
@@ -235,7 +295,7 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ rotation (ODD 7.3)
     def rotate_staff(self, month: int) -> None:
         for tp in self.third_parties:
-            if tp.serve():
+            if tp.serve() and not tp.withdrawn:
                 self.rotate(tp, month)
 
     def rotate(self, tp: ThirdParty, month: int | None = None) -> None:
@@ -262,8 +322,10 @@ class PeaceModel(mesa.Model):
             self.events.add(month, "lead_rotation_setback", (tp.name,), lost=loss)
 
     # ------------------------------------------------------------------ diplomats (ODD 7.7)
-    def diplomacy(self) -> None:
-        """Pressure (pain), incentives (way out), and the trust cost of partial public statements."""
+    def diplomacy(self, month: int) -> None:
+        """Pressure (pain), incentives (way out), and the trust cost of partial public statements.
+
+        Pressure and incentives from interventions add to the diplomats' for their months."""
         p = self.p
         war = self.phase in (Phase.CONFLICT, Phase.TALKS)
         inc = [0.0] * len(self.parties)
@@ -285,6 +347,13 @@ class PeaceModel(mesa.Model):
                     inc[q.idx] += lev * (1.0 - d.pressure_share) * weight
                 if d.bias_toward is not None and not favoured:
                     trust.lower(q.idx, d.idx, p.bias_trust_cost * d.bias)
+        if self._campaigns:
+            self._campaigns = [c for c in self._campaigns if c[3] >= month]
+            for kind, i, strength, _ in self._campaigns:
+                if kind == "incentives":
+                    inc[i] += strength
+                elif war:
+                    pressure[i] += p.pressure_rate * strength
         self.pressure = pressure
         self.incentives = [min(1.0, x) for x in inc]
 
@@ -326,13 +395,13 @@ class PeaceModel(mesa.Model):
         warring = self.parties if fighting else [q for q in self.parties if q.excluded]
         war = 0.0
         if warring:
-            u = self.rng.random(len(warring))
+            u = self._u_fight
             # The first party listed is the incumbent; every other party fights it, and it fights
             # them all together.
             incumbent = self.parties[0]
             challengers = sum(q.strength for q in self.parties[1:] if q in warring or fighting)
             intens = []
-            for k, q in enumerate(warring):
+            for q in warring:
                 x = q.resolve()
                 if phase is Phase.TALKS and q.at_table:
                     x *= 1.0 - TALKS_RESTRAINT * q.eff_ripeness  # engaging at the table lowers the fighting
@@ -340,7 +409,7 @@ class PeaceModel(mesa.Model):
                     x *= q.strength  # an excluded party fights as an armed spoiler
                 intens.append(x)
                 enemy = challengers if q is incumbent else incumbent.strength
-                q.fight(enemy, u[k])
+                q.fight(enemy, u[q.idx])
             war = sum(intens) / len(self.parties)
         if phase is Phase.IMPLEMENTATION:
             war += self.implementation.signatory_violence
@@ -452,6 +521,168 @@ class PeaceModel(mesa.Model):
         self.negotiation.table = None
         self.events.add(month, "relapse", (), cause=cause, implementation=self.implementation.progress)
 
+    # ------------------------------------------------------------------ interventions
+    def apply_planned(self, month: int) -> None:
+        """Apply the interventions planned for the start of ``month``."""
+        plan = self.plan
+        while self._next_planned < len(plan) and plan[self._next_planned].month <= month:
+            x = plan[self._next_planned]
+            self._next_planned += 1
+            self._apply(x.kind, x.args, month)
+
+    def intervene(self, kind: str, /, **arguments: Any) -> None:
+        """Apply an intervention now, between steps: it takes effect at the start of the next month.
+
+        ``kind`` is one of :data:`peacesim.interventions.INTERVENTIONS` (``peacesim
+        interventions`` lists them with their arguments). Bad arguments raise
+        :class:`~peacesim.errors.InputError` with one line saying what is allowed.
+        """
+        where = f"intervene({kind!r}) at month {self.month + 1}"
+        if not self.running:
+            raise InputError(f"{where}: the run has ended (month {self.month} of {self.months})")
+        args = check_arguments(kind, arguments, where=where, roster=self.roster())
+        self._apply(kind, args, self.month + 1)
+
+    def roster(self) -> Roster:
+        """The actors interventions may name now (withdrawn third parties excluded)."""
+        roster = Roster({"party": [{"name": q.name} for q in self.parties],
+                         "spoiler": [{"name": s.name} for s in self.spoilers],
+                         "mediator": [{"name": x.name} for x in self.mediators],
+                         "diplomat": [{"name": x.name} for x in self.diplomats],
+                         "local": [{"name": g} for g in self.local.groups]})
+        roster.withdrawn = {tp.name for tp in self.third_parties if tp.withdrawn}
+        return roster
+
+    def actor(self, name: str):
+        """The agent called ``name``."""
+        for a in (*self.parties, *self.spoilers, *self.third_parties):
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def _apply(self, kind: str, args: dict[str, Any], month: int) -> None:
+        """Carry out a validated intervention at the start of ``month`` and log it (before the
+        events it causes)."""
+        mark = len(self.events)
+        actors: tuple[str, ...] = ()
+        effect: dict[str, Any] = {}
+        if kind == "rotate":
+            tp = self.actor(args["actor"])
+            actors = (tp.name,)
+            self.rotate(tp, month)
+        elif kind == "cut_funding":
+            tp = self.actor(args["actor"])
+            actors = (tp.name,)
+            self.funding.cut(tp, month, args["months"])
+            self._funding_changed()
+        elif kind == "restore_funding":
+            tp = self.actor(args["actor"])
+            actors = (tp.name,)
+            effect["was_funded"] = tp.active
+            self.funding.restore(tp, month)
+            self._funding_changed()
+        elif kind == "add_mediator":
+            tp = self.add_mediator(args, month)
+            actors = (tp.name,)
+        elif kind == "withdraw":
+            tp = self.actor(args["actor"])
+            actors = (tp.name,)
+            tp.withdrawn = True
+            self.funding.stop(tp)
+            self._funding_changed()
+        elif kind == "coordination":
+            effect["was"] = self.p.coordination
+            self.p.coordination = args["strategy"]
+            self._refresh_derived()
+        elif kind == "attack":
+            s = (self.actor(args["spoiler"]) if args["spoiler"]
+                 else max(self.spoilers, key=lambda x: x.capacity))
+            actors = (s.name,)
+            self.spoiler_activity.strike(month, s, s.capacity, self.streams.interventions.random())
+        elif kind in ("pressure", "incentives"):
+            q = self.actor(args["party"])
+            actors = (q.name,)
+            self._campaigns.append((kind, q.idx, args["strength"], month + args["months"] - 1))
+        elif kind in ("link_local", "protect_local"):
+            act = self.local.link if kind == "link_local" else self.local.protect
+            effect["done"] = len(act(args["count"], args["group"]))
+        elif kind == "set":
+            effect["was"] = getattr(self.p, args["name"])
+            setattr(self.p, args["name"], args["value"])
+            self._refresh_derived()
+        else:  # pragma: no cover - check_arguments refuses unknown kinds
+            raise InputError(f"unknown intervention {kind!r}")
+        self.count("interventions")
+        self.applied_interventions.append({"month": month, "kind": kind, **args})
+        self.events.insert(mark, month, "intervention", actors, intervention=kind, **args, **effect)
+
+    def _funding_changed(self) -> None:
+        self.coordination.refresh()
+        self.local.funding_changed(self.funding.funded)
+
+    def add_mediator(self, args: dict[str, Any], month: int) -> Mediator:
+        """A mediator joins the field at ``month`` (an intervention)."""
+        spec = mediator_spec(args)
+        idx = self.trust.grow(1)[0]
+        self.n_actors += 1
+        if spec["lead"]:
+            for x in self.mediators:
+                x.lead = False
+        tp = Mediator(self, spec, idx, arriving=True)
+        self.mediators.append(tp)
+        self.third_parties = self.mediators + self.diplomats
+        self._place(tp, spec)
+        self._bias_trust(tp)
+        self.funding.add(tp, month)
+        self._refresh_derived()
+        return tp
+
+    def campaign(self, kind: str, q: ConflictParty) -> float:
+        """This month's pressure or incentives on ``q`` from interventions."""
+        return sum(strength for k, i, strength, _ in self._campaigns if k == kind and i == q.idx)
+
+    # ------------------------------------------------------------------ reading the model while it runs
+    @property
+    def datacollector(self) -> SeriesView:
+        """The months recorded so far, with Mesa's ``DataCollector`` reading methods
+        (``get_model_vars_dataframe()`` is what SolaraViz's plot components call)."""
+        return SeriesView(self)
+
+    def network(self):
+        """A snapshot of the actor network at the current month, for drawing: a
+        ``networkx.DiGraph`` whose nodes are the actors (by name) with ``kind``, ``state``,
+        ``funded`` and ``vacant``, and whose edges ``(a, b)`` carry ``trust``, how far ``a``
+        trusts ``b``, between every two of the parties, spoilers, mediators and diplomats. Local
+        mechanisms are nodes without trust edges (no rule reads their trust)."""
+        import networkx as nx
+
+        g = nx.DiGraph(month=self.month, phase=self.phase.label)
+        lead = self.negotiation.table.leader if self.negotiation.table is not None else None
+        talks = self.phase is Phase.TALKS
+        for q in self.parties:
+            state = ("signatory" if q.signatory else "left out" if q.excluded
+                     else "negotiating" if talks and q.at_table else "fighting" if self.phase < Phase.IMPLEMENTATION
+                     else "outside")
+            g.add_node(q.name, kind="party", state=state, funded=True, vacant=False, ripeness=q.ripeness,
+                       commitment=q.commitment, strength=q.strength, idx=q.idx)
+        for sp in self.spoilers:
+            g.add_node(sp.name, kind="spoiler", state=sp.type.value, funded=True, vacant=False,
+                       capacity=sp.capacity, inside=sp.inside, idx=sp.idx)
+        for tp in self.third_parties:
+            state = "withdrawn" if tp.withdrawn else "active" if tp.active else "in a funding gap"
+            g.add_node(tp.name, kind=tp.kind, state=state, funded=tp.active, vacant=tp.withdrawn,
+                       leading=tp is lead, person=tp.person, knowledge=tp.knowledge, idx=tp.idx)
+        for lm in self.local.agents:
+            g.add_node(lm.name, kind="local", state="linked" if lm.linked else "unlinked", funded=lm.funded,
+                       vacant=False, protected=lm.protected, capacity=lm.capacity, idx=lm.idx)
+        t = self.trust.matrix
+        actors = [*self.parties, *self.spoilers, *self.third_parties]
+        for a in actors:
+            for b in actors:
+                if a is not b:
+                    g.add_edge(a.name, b.name, trust=float(t[a.idx, b.idx]))
+        return g
+
     # ------------------------------------------------------------------ what the model reports
     @property
     def episodes(self) -> list[Agreement]:
@@ -538,3 +769,54 @@ class _Params:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _seed(rng: Any) -> int:
+    """The run's seed: a whole number >= 0, or one drawn from the operating system if None."""
+    if rng is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    if isinstance(rng, str) and rng.strip().isdigit():  # typed into a form (SolaraViz's InputText)
+        rng = int(rng.strip())
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise InputError(f"rng = {rng!r} is not allowed; expected the run's seed, a whole number >= 0")
+    return int(rng)
+
+
+class SeriesView:
+    """A ``mesa.DataCollector``-compatible view of the months a model has recorded so far.
+
+    It reads the model's recorder (one preallocated row per month, written by every step
+    anyway), so it costs nothing until it is read.
+    """
+
+    def __init__(self, model: PeaceModel):
+        self._model = model
+
+    def collect(self, model: PeaceModel | None = None) -> None:
+        """Nothing to do: every step records its month."""
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Column -> values for the months so far (as ``DataCollector.model_vars``)."""
+        df = self.get_model_vars_dataframe()
+        return {c: df[c].tolist() for c in df.columns}
+
+    def get_model_vars_dataframe(self):
+        """The per-month series so far, indexed by month (1, 2, ...)."""
+        return self._model.recorder.frame().set_index("month")
+
+    def get_agent_vars_dataframe(self):
+        """Per-party series so far (ripeness, commitment, pain, belief in victory), indexed by
+        (Step, AgentID) as Mesa's agent reporters are."""
+        import pandas as pd
+
+        m = self._model
+        df = m.recorder.frame()
+        rows = []
+        for q, sl in zip(m.parties, m.recorder.party_slugs, strict=True):
+            part = df[["month", *(f"{v}_{sl}" for v in PARTY_SERIES)]].copy()
+            part.columns = ["Step", *PARTY_SERIES]
+            part.insert(1, "AgentID", q.unique_id)
+            part.insert(2, "name", q.name)
+            rows.append(part)
+        return pd.concat(rows, ignore_index=True).set_index(["Step", "AgentID"]).sort_index()

@@ -334,10 +334,68 @@ def _dispute_unresolved(a: list[str], v: dict[str, Any]) -> str:
     return "An implementation dispute goes unresolved; implementation slips back and trust between the parties suffers."
 
 
+_ORGANISATION = {"un": "a UN", "state": "a state", "regional": "a regional organisation's", "ngo": "an NGO",
+                 "insider": "an insider"}
+_STRATEGY = {"none": "no coordination", "hierarchical": "a hierarchical lead", "network": "a network division of labour",
+             "contact_group": "a contact group"}
+
+
+def _fmt_setting(x: Any) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, float):
+        return f"{x:g}"
+    return str(x)
+
+
 def _intervention(a: list[str], v: dict[str, Any]) -> str:
-    kind = str(v.get("intervention") or "").replace("_", " ")
-    who = f" ({_join(a)})" if a else ""
-    return f"Intervention: {kind or 'a change'}{who}."
+    """An intervention by a facilitator (or planned in a scenario): what was decided."""
+    kind = str(v.get("intervention") or "")
+    who = _actor(a, 0, "a third party")
+    if kind == "rotate":
+        s = f"{who} is rotated out now, before the end of the posting"
+    elif kind == "cut_funding":
+        n = _int(v.get("months"), 0)
+        s = (f"{_poss(who)} funding is cut " + (f"for {_months(n)}" if n > 0 else "until it is restored")
+             + "; it stands idle while its relationships fade")
+    elif kind == "restore_funding":
+        s = f"{_poss(who)} funding is restored" + ("" if not v.get("was_funded") else " (it had not been cut)")
+    elif kind == "add_mediator":
+        org = _ORGANISATION.get(str(v.get("organisation") or ""), "a")
+        s = f"{who} joins the field as {org} mediator"
+        if v.get("lead"):
+            s += " and takes the lead"
+        s += "; its envoy is new to the conflict"
+    elif kind == "withdraw":
+        s = f"{who} withdraws from the field; its post stays vacant"
+    elif kind == "coordination":
+        new = _STRATEGY.get(str(v.get("strategy") or ""), "another strategy")
+        was = _STRATEGY.get(str(v.get("was") or ""))
+        s = f"the third parties switch {'from ' + was + ' ' if was else ''}to {new}"
+    elif kind == "attack":
+        s = f"{_actor(a, 0, 'a spoiler')} stages an attack"
+    elif kind in ("pressure", "incentives"):
+        party = _actor(a, 0, "a party")
+        what = "diplomatic pressure is put on" if kind == "pressure" else "incentives are offered to"
+        s = f"{what} {party} for {_months(v.get('months'))}, at {_pct(v.get('strength'))} of full leverage"
+    elif kind in ("link_local", "protect_local"):
+        n = _int(v.get("done", v.get("count")), 0)
+        group = str(v.get("group") or "")
+        of = f" ({group})" if group else ""
+        if kind == "link_local":
+            s = (f"{_plural(n, 'local mechanism')}{of} {'is' if n == 1 else 'are'} linked to the national process"
+                 if n else f"no local mechanism{of} is left to link")
+        else:
+            s = (f"{_plural(n, 'local mechanism')}{of} {'is' if n == 1 else 'are'} given protection"
+                 if n else f"every local mechanism{of} is already protected")
+    elif kind == "set":
+        name = str(v.get("name") or "a parameter")
+        s = f"{name} is set to {_fmt_setting(v.get('value'))} from now on"
+        if "was" in v:
+            s += f" (it was {_fmt_setting(v.get('was'))})"
+    else:
+        s = (kind.replace("_", " ") or "a change") + (f" ({_join(a)})" if a else "")
+    return f"Intervention: {s}."
 
 
 #: kind -> (template, is_key). Key events are shown by default; minor, frequent ones with
@@ -554,6 +612,11 @@ def summary(result: _Run) -> str:
          f"and diplomats, {_plural(local_gaps, 'gap')} for local mechanisms, {prog} for the implementation "
          f"programme after signature.")
     lines.append(s)
+    iv = ev[ev["kind"] == "intervention"] if ev is not None and len(ev) else None
+    if iv is not None and len(iv):
+        said = [f"month {_int(m)}: {str(parse_values(v).get('intervention') or '').replace('_', ' ')}"
+                for m, v in zip(iv["month"], iv["values"], strict=True)]
+        lines.append(f"Interventions: {len(said)} ({'; '.join(said)}).")
     extra = []
     if _int(o.get("forum_shifts")):
         extra.append(_plural(_int(o.get("forum_shifts")), "forum shift"))

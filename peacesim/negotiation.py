@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import rules
 from .agreement import Agreement
+from .streams import normal_from
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Diplomat
@@ -43,6 +44,19 @@ class Negotiation:
         self.table: Table | None = None  # the table that holds the process (kept through implementation)
         self.progress = 0.0
         self.months = 0
+        self._u: list[float] = []
+
+    def draw(self, stream) -> None:
+        """This month's draws: one per possible table (every mediator and quasi-mediating diplomat
+        may lead one) and main party, for the ripeness estimates; then one each for a leak, a
+        forum shift and the scope of an agreement."""
+        m = self.model
+        leaders = len(m.mediators) + sum(1 for d in m.diplomats if d.quasi)
+        self._u = stream.uniforms(leaders * len(m.at_table) + 3)
+
+    def _chance(self, k: int) -> float:
+        """The month's draw for a leak (0), a forum shift (1) or the scope (2)."""
+        return self._u[-3 + k]
 
     def _push(self, tb: Table | None) -> float:
         """Ripeness a leverage-heavy table adds with carrots and sticks (Beardsley 2008)."""
@@ -56,14 +70,14 @@ class Negotiation:
         Returns the table at which talks open, or None."""
         m = self.model
         p = m.p
-        rng = m.rng
+        u = self._u
         trust = m.trust
         main = m.at_table
         table_ids = {q.idx for q in main}
         for tp in m.third_parties:
             if tp.cooldown > 0:
                 tp.cooldown -= 1
-        for tb in m.coordination.tables:
+        for t_k, tb in enumerate(m.coordination.tables):
             lead = tb.leader
             if lead.cooldown > 0:
                 continue
@@ -74,7 +88,9 @@ class Negotiation:
             # A leverage-heavy table brings parties to the table with carrots and sticks: what
             # counts is their ripeness with that push (Beardsley 2008), not only their own.
             push = self._push(tb)
-            estimate = min(rules.effective_ripeness(q.ripeness, push) + sd * rng.standard_normal() for q in main)
+            first = t_k * len(main)
+            estimate = min(rules.effective_ripeness(q.ripeness, push) + sd * normal_from(u[first + k])
+                           for k, q in enumerate(main))
             if estimate < p.ripeness_threshold:
                 continue
             lead.cooldown = p.proposal_cooldown
@@ -100,12 +116,11 @@ class Negotiation:
         Talks advance with ripeness and the table's effectiveness; they can leak, shift or collapse."""
         m = self.model
         p = m.p
-        rng = m.rng
         self.months += 1
         tb = m.coordination.led_by(self.table.leader if self.table is not None else None)
         n_tables = len(m.coordination)
         # Confidential pre-talks leak more easily the more uncoordinated actors are around.
-        if self.months <= LEAK_WINDOW and n_tables > 1 and rng.random() < p.leak_risk * (n_tables - 1):
+        if self.months <= LEAK_WINDOW and n_tables > 1 and self._chance(0) < p.leak_risk * (n_tables - 1):
             m.count("leaks")
             m.events.add(month, "leak", (), tables=n_tables)
             return "collapse", "confidential pre-talks leaked"
@@ -126,7 +141,7 @@ class Negotiation:
             self.progress += (p.negotiation_rate * m.coordination.effectiveness(tb) * r_min
                               * (1.0 - SPECIFICITY_SLOWDOWN * p.specificity))
         # Forum shopping: at a hard moment a party takes the process to another table.
-        if hard is not None and n_tables > 1 and rng.random() < p.forum_shopping:
+        if hard is not None and n_tables > 1 and self._chance(1) < p.forum_shopping:
             alternatives = [x for x in m.coordination.tables if x is not tb and hard.idx in x.channels]
             if alternatives:
                 t = m.trust.matrix
@@ -163,7 +178,7 @@ class Negotiation:
             return None
         tb = self.table
         ripe = sum(q.ripeness for q in signers) / len(signers)
-        scope = "comprehensive" if m.rng.random() < ripe else "ceasefire"
+        scope = "comprehensive" if self._chance(2) < ripe else "ceasefire"
         pressure_share = sum((q.eff_ripeness - q.ripeness) / max(q.eff_ripeness, 1e-9) for q in signers) / len(signers)
         guarantor = self.guarantor()
         agreement = Agreement(

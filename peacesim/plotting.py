@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .events import split_actors
+from .events import parse_values, split_actors
 from .records import PHASE_LABELS, slug
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .result import RunResult
 
-__all__ = ["plot_timeline", "save_timeline", "PHASE_COLOURS"]
+__all__ = ["plot_timeline", "save_timeline", "PHASE_COLOURS", "INTERVENTION_COLOUR"]
 
 PHASE_COLOURS = {
     "conflict": "#f3d3d0",
@@ -45,10 +45,12 @@ PHASE_COLOURS = {
 }
 SIGNED_COLOUR = "#1a7f37"
 RELAPSE_COLOUR = "#c62828"
+INTERVENTION_COLOUR = "#ad1457"
 PARTY_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
 
 # Rows of the event strip: label, event kind, colour, marker.
 _EVENT_ROWS = [
+    ("interventions", "intervention", INTERVENTION_COLOUR, "*"),
     ("attacks", "attack", "#b71c1c", "v"),
     ("attacks foiled", "attack_foiled", "#ef9a9a", "v"),
     ("rotations", "rotation", "#455a64", "|"),
@@ -93,6 +95,22 @@ def _episode_marks(result: RunResult) -> tuple[list[float], list[float]]:
     relapsed = ep[ep["relapsed"].fillna(False).astype(bool)]
     relapses = [float(m) for m in relapsed["end_month"].dropna()]
     return signed, relapses
+
+
+def _interventions(result: RunResult) -> list[tuple[int, str]]:
+    """(month, short label) of every intervention applied in the run, from its events."""
+    ev = _events_of(result, "intervention")
+    out = []
+    for m, a, v in zip(ev["month"], ev["actors"], ev["values"], strict=True):
+        v = parse_values(v)
+        kind = str(v.get("intervention") or "intervention")
+        if kind == "set":
+            label = f"{v.get('name')} = {v.get('value')}"
+        else:
+            who = split_actors(a)
+            label = kind.replace("_", " ") + (f": {slug(who[0]).replace('_', ' ')}" if who else "")
+        out.append((int(m), label if len(label) <= 30 else label[:29] + "…"))
+    return out
 
 
 def _events_of(result: RunResult, kind: str) -> pd.DataFrame:
@@ -150,12 +168,15 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
 
     runs = _phase_runs(s["phase"], months)
     signed, relapses = _episode_marks(result)
+    interventions = _interventions(result)
     for ax in axes:
         _shade(ax, runs)
         for m in signed:
             ax.axvline(m, color=SIGNED_COLOUR, lw=1.6, zorder=3)
         for m in relapses:
             ax.axvline(m, color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), zorder=3)
+        for m, _ in interventions:
+            ax.axvline(m - 0.5, color=INTERVENTION_COLOUR, lw=1.2, ls="-.", zorder=3, gid=f"intervention:{m}")
         ax.grid(axis="y", color="white", lw=0.8, zorder=1)
         ax.tick_params(labelsize=9)
         for side in ("top", "right"):
@@ -170,6 +191,14 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     ax_v.set_ylim(0, max(0.05, float(np.nanmax(s["violence"].to_numpy(dtype=float))) * 1.12) if len(s) else 1)
     ax_v.set_ylabel("violence\n(0-1)", fontsize=10)
     ax_v.legend(**_LEGEND_KW)
+    # Name each intervention at the top of the first panel (several in one month share a label).
+    labels: dict[int, list[str]] = {}
+    for m, label in interventions:
+        labels.setdefault(m, []).append(label)
+    for m, kinds in labels.items():
+        ax_v.annotate(", ".join(dict.fromkeys(kinds)), xy=(m - 0.5, 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(2, -2), textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
+                      color=INTERVENTION_COLOUR, zorder=6, gid=f"intervention-label:{m}")
 
     # (b) trust and progress
     ax_t.set_label("trust")
@@ -278,6 +307,8 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     legend_items: list[Any] = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="none", label=p) for p in present]
     legend_items += [Line2D([], [], color=SIGNED_COLOUR, lw=1.6, label="agreement signed"),
                      Line2D([], [], color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), label="relapse")]
+    if interventions:
+        legend_items.append(Line2D([], [], color=INTERVENTION_COLOUR, lw=1.2, ls="-.", label="intervention"))
     fig.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.44, 0.945), ncol=len(legend_items),
                frameon=False, fontsize=9, handlelength=1.8, columnspacing=1.4)
 

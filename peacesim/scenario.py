@@ -1,10 +1,11 @@
 """Scenario files: reading, validating against the registry, and applying overrides.
 
 A scenario is a TOML file with a ``[scenario]`` table (title, description, learning points,
-sources), a ``[parameters]`` table of model-wide overrides, and arrays of tables for the actors:
-``[[party]]``, ``[[spoiler]]``, ``[[mediator]]``, ``[[diplomat]]`` and ``[[local]]``. Every value is
-checked against :mod:`peacesim.params`; an error names the file, the field, the value and what is
-allowed.
+sources), a ``[parameters]`` table of model-wide overrides, arrays of tables for the actors:
+``[[party]]``, ``[[spoiler]]``, ``[[mediator]]``, ``[[diplomat]]`` and ``[[local]]``, and optionally
+``[[intervention]]`` tables planning interventions by month (:mod:`peacesim.interventions`). Every
+value is checked against :mod:`peacesim.params`; an error names the file, the field, the value and
+what is allowed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, coerce, defaults, did_you_mean, parse_assignment
 
-__all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario"]
+__all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare"]
 
 _META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note"}
 
@@ -46,6 +48,7 @@ class Scenario:
     sources: list[str] = field(default_factory=list)
     note: str = ""
     path: str = ""
+    interventions: list[Planned] = field(default_factory=list)
 
     def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "--set") -> Scenario:
         """A copy with overrides applied and validated.
@@ -54,12 +57,17 @@ class Scenario:
         A model-wide name (``handover_quality``) sets that parameter; ``KIND.FIELD`` (``mediator.skill``)
         sets the field for every actor of that kind, and ``KIND[N].FIELD`` (``party[1].strength``) for
         the N-th actor of that kind, counting from 1 in the order of the scenario file.
+        ``intervention.LABEL.FIELD`` sets the month, ``enabled`` or an argument of a planned
+        intervention.
         """
         if not overrides:
             return self
         items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(t, where=where) for t in overrides)
         new = copy.deepcopy(self)
         for name, value in items:
+            if name.startswith("intervention."):
+                new.interventions = override(new.interventions, name, value, where=where)
+                continue
             if "." in name:
                 kind, _, fname = name.partition(".")
                 index = None
@@ -160,7 +168,7 @@ def load_scenario(ref: str | Path | Scenario) -> Scenario:
 
 def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", default_name: str = "scenario") -> Scenario:
     """Validate a scenario given as a dictionary with the layout of the TOML file."""
-    allowed_top = {"scenario", "parameters", *ACTOR_FIELDS}
+    allowed_top = {"scenario", "parameters", *ACTOR_FIELDS, "intervention"}
     for key in raw:
         if key not in allowed_top:
             raise InputError(f"{where}: unknown section [{key}]; allowed: {', '.join(sorted(allowed_top))}")
@@ -220,6 +228,7 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         sources=list(meta.get("sources", [])),
         note=text("note").strip(),
         path=where,
+        interventions=labelled(parse_plan(raw.get("intervention", []), where=where), where=where),
     )
     _check_consistency(scen, where=where)
     return scen
@@ -249,3 +258,17 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
     if len(leads) > 1:
         names = ", ".join(repr(m["name"]) for m in leads)
         raise InputError(f"{where}: mediator: lead = true is set for {len(leads)} mediators ({names}); at most one may lead")
+
+
+def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
+            overrides: dict[str, Any] | list[str] | None = None) -> Scenario:
+    """Load a scenario (name, path or object) and apply ``months`` and ``overrides``, validated."""
+    scen = load_scenario(scenario)
+    extra: dict[str, Any] = {}
+    if months is not None:
+        extra["months"] = months
+    if overrides:
+        scen = scen.with_overrides(overrides)
+    if extra:
+        scen = scen.with_overrides(extra, where="run_scenario(months=...)")
+    return scen.cast()

@@ -1,35 +1,27 @@
-"""Run one scenario with one seed: the model as a function of (parameters, seed)."""
+"""Run one scenario with one seed: the model as a function of (scenario, seed, interventions).
+
+:func:`run_scenario` is the one function that turns them into a result; the command line, the
+experiment runner and the validation all call it.
+"""
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
 from .model import PeaceModel
 from .result import RunResult
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, prepare
 
 __all__ = ["run_scenario", "prepare"]
 
 
-def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
-            overrides: dict[str, Any] | list[str] | None = None) -> Scenario:
-    """Load a scenario (name, path or object) and apply ``months`` and ``overrides``, validated."""
-    scen = load_scenario(scenario)
-    extra: dict[str, Any] = {}
-    if months is not None:
-        extra["months"] = months
-    if overrides:
-        scen = scen.with_overrides(overrides)
-    if extra:
-        scen = scen.with_overrides(extra, where="run_scenario(months=...)")
-    return scen.cast()
-
-
 def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | None = None,
-                 overrides: dict[str, Any] | list[str] | None = None) -> RunResult:
+                 overrides: dict[str, Any] | list[str] | None = None,
+                 interventions: Iterable[Any] | None = None) -> RunResult:
     """Run one scenario to its horizon and return tidy results.
 
     Parameters
@@ -43,6 +35,10 @@ def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | No
         Horizon in months (defaults to the scenario's ``months``).
     overrides:
         Parameter overrides, as a mapping or a list of ``name=value`` texts.
+    interventions:
+        Interventions at given months, besides those the scenario plans: dicts like a scenario
+        file's ``[[intervention]]`` tables (``{"month": 24, "kind": "rotate", "actor": "the UN
+        envoy"}``) or ``--intervene`` texts (``"24:rotate:actor=the UN envoy"``).
 
     Returns
     -------
@@ -52,8 +48,6 @@ def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | No
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed = {seed!r} is not allowed; expected a whole number >= 0")
-    seed = int(seed)
-    scen = prepare(scenario, months=months, overrides=overrides)
-    model = PeaceModel(scen, rng=seed)
+    model = PeaceModel(scenario, rng=int(seed), months=months, overrides=overrides, interventions=interventions)
     model.run()
     return RunResult.from_model(model)

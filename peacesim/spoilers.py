@@ -49,6 +49,15 @@ class SpoilerActivity:
         self.model = model
         self.attacks = 0  # attacks carried out this month
         self.violence = 0.0  # violence from this month's attacks
+        self._u: list[float] = []  # this month's draws: (attack, foiled, attributed) per possible attacker
+        self._u_custody: list[float] = []  # (wrong, which) per spoiler
+
+    def draw(self, stream, custody) -> None:
+        """This month's draws: three per spoiler and per party (which may attack when excluded),
+        two per spoiler for its diagnosis."""
+        m = self.model
+        self._u = stream.uniforms(3 * (len(m.spoilers) + len(m.parties)))
+        self._u_custody = custody.uniforms(2 * len(m.spoilers))
 
     def new_month(self) -> None:
         self.attacks = 0
@@ -81,34 +90,37 @@ class SpoilerActivity:
         grievance = sum(grievance) / len(grievance) if grievance else DEFAULT_GRIEVANCE
         trust = m.trust.between_parties()
         milestone = self.milestone(month)
-        for s in m.spoilers:
+        u = self._u
+        for k, s in enumerate(m.spoilers):
             s.recruit(grievance, m.public_support, m.local.local_strength)
-            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity)
+            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity, u[3 * k: 3 * k + 3])
         if phase is Phase.IMPLEMENTATION:
+            first = 3 * len(m.spoilers)
             for q in m.parties:
                 if q.excluded:
                     chance = rules.attack_probability(p.attack_rate, q.strength, q.hardliners, milestone,
                                                       p.milestone_boost, trust)
-                    self._maybe_attack(month, q, chance, q.strength)
+                    slot = first + 3 * q.idx
+                    self._maybe_attack(month, q, chance, q.strength, u[slot: slot + 3])
         if phase in (Phase.TALKS, Phase.IMPLEMENTATION):
             self.manage(month)
 
-    def _maybe_attack(self, month: int, actor, chance: float, capacity: float) -> None:
+    def _maybe_attack(self, month: int, actor, chance: float, capacity: float, u: list[float]) -> None:
         m = self.model
-        rng = m.rng
         if m.phase is Phase.CONFLICT:
             chance *= WARTIME_ATTACK_SHARE
-        if rng.random() >= chance:
+        if u[0] >= chance:
             return
-        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and rng.random() < m.local.early_warning:
+        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and u[1] < m.local.early_warning:
             m.count("foiled")
             m.events.add(month, "attack_foiled", (actor.name,))
             return
-        self.strike(month, actor, capacity)
+        self.strike(month, actor, capacity, u[2])
 
-    def strike(self, month: int, actor, capacity: float) -> None:
+    def strike(self, month: int, actor, capacity: float, u: float) -> None:
         """An attack is carried out: violence, a setback to implementation, and, if nobody can
-        attribute it, suspicion between the parties (Kydd & Walter 2002)."""
+        attribute it (``u`` is the draw that decides), suspicion between the parties (Kydd &
+        Walter 2002)."""
         m = self.model
         p = m.p
         phase = m.phase
@@ -116,7 +128,7 @@ class SpoilerActivity:
         m.count("attacks")
         self.violence += ATTACK_VIOLENCE + ATTACK_CAPACITY_VIOLENCE * capacity
         imp = m.implementation
-        attributed = m.rng.random() < (p.attribution_with_verification if imp.verified else p.attribution_without)
+        attributed = u < (p.attribution_with_verification if imp.verified else p.attribution_without)
         setback = 0.0
         if phase is Phase.IMPLEMENTATION:
             setback = imp.set_back(p.attack_setback * (SETBACK_BASE + capacity))
@@ -143,15 +155,15 @@ class SpoilerActivity:
         custodian = tb.leader
         joint = p.joint_analysis if tb.joint_analysis else 0.0
         effects = self.effects()
-        rng = m.rng
-        for s in m.spoilers:
+        u = self._u_custody
+        for k, s in enumerate(m.spoilers):
             who = (custodian.idx, custodian.person)
             if s.diagnosed is None or s.diagnosed_by != who or month - s.diagnosed_month >= REDIAGNOSIS_MONTHS:
-                wrong = rng.random() < (p.diagnosis_error * (1.0 - SKILL_ERROR_WEIGHT * custodian.skill * custodian.knowledge)
-                                        * (1.0 - joint))
+                wrong = u[2 * k] < (p.diagnosis_error * (1.0 - SKILL_ERROR_WEIGHT * custodian.skill * custodian.knowledge)
+                                    * (1.0 - joint))
                 if wrong:
                     others = [x for x in SpoilerType if x is not s.type]
-                    diag = others[int(rng.integers(len(others)))]
+                    diag = others[int(u[2 * k + 1] * len(others))]
                 else:
                     diag = s.type
                 if diag is not s.diagnosed:

@@ -7,10 +7,13 @@ one process (a strategy, an intervention) then changes only that process's draws
 attacks and grant renewals happen under the same random conditions in both arms of a comparison
 (common random numbers carried down to the processes, not only to the run's seed).
 
-Two processes draw a fixed number of values every month whether or not they use them:
-fighting (one uniform per party) and spoilers (three uniforms per potential attacker: attack,
-foiling, attribution). Their draws stay aligned month by month between two runs of the same seed
-even when who fights or who attacks differs.
+Most processes draw a fixed block of uniforms every month, whatever the phase, and use the ones
+they need (:meth:`PeaceModel.draw_month`): battle outcomes, attacks, diagnoses, linkage and
+targeting of local mechanisms, ripeness estimates and other chances of the talks, and the chances
+of implementation. So month *m* uses the same numbers in two runs of the same seed even when who
+fights, who attacks or which phase the process is in differs between them. Funding draws three
+numbers at every grant's end; the setup draws once at the start; interventions draw from a stream
+of their own, so applying one does not shift the draws of any process.
 
 Each stream is a :class:`Stream`, a ``random.Random`` (Mersenne Twister) seeded from its
 ``SeedSequence`` child: the model draws scalars one at a time, which ``random.Random`` does in
@@ -21,10 +24,11 @@ from __future__ import annotations
 
 import math
 import random
+from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["PROCESSES", "Stream", "RandomStreams", "stream_seed"]
+__all__ = ["PROCESSES", "Stream", "RandomStreams", "stream_seed", "normal_from", "geometric_from"]
 
 #: The model's random processes, in spawn order, with what each draws (docs/ODD.md 4.9).
 #: New processes go at the end: spawn children are indexed, so earlier streams keep their draws.
@@ -37,6 +41,7 @@ PROCESSES: dict[str, str] = {
     "custody": "custodians' diagnoses of spoiler types (ODD 7.6)",
     "negotiation": "ripeness estimates, leaks, forum shopping and the scope of an agreement (ODD 7.5, 7.9)",
     "implementation": "violations, retaliation for blamed attacks, disputes and their resolution (ODD 7.9)",
+    "interventions": "what an intervention leaves to chance (whether a staged attack is attributed)",
 }
 
 
@@ -45,10 +50,7 @@ class Stream(random.Random):
 
     def geometric(self, p: float) -> int:
         """Number of trials up to and including the first success (support 1, 2, ...; mean 1/p)."""
-        if p >= 1.0:
-            return 1
-        # inversion: P(G > k) = (1 - p)^k
-        return 1 + int(math.log(1.0 - self.random()) / math.log(1.0 - p))
+        return geometric_from(self.random(), p)
 
     def binomial(self, n: int, p: float) -> int:
         """Successes in ``n`` trials of probability ``p``."""
@@ -60,6 +62,22 @@ class Stream(random.Random):
         """``k`` uniform draws on [0, 1)."""
         r = self.random
         return [r() for _ in range(k)]
+
+
+def geometric_from(u: float, p: float) -> int:
+    """A geometric draw (trials up to the first success, mean 1/p) made from a uniform ``u``."""
+    if p >= 1.0:
+        return 1
+    # inversion: P(G > k) = (1 - p)^k
+    return 1 + int(math.log(1.0 - u) / math.log(1.0 - p))
+
+
+def normal_from(u: float) -> float:
+    """The standard normal quantile of a uniform draw (a normal draw made from ``u``)."""
+    return _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-300), 1.0 - 1e-16))
+
+
+_STANDARD_NORMAL = NormalDist()
 
 
 def stream_seed(seq: np.random.SeedSequence) -> int:

@@ -36,8 +36,8 @@ import pandas as pd
 
 from .errors import InputError
 from .experiment import Experiment, RunSpec, load_experiment
-from .model import PeaceModel
-from .records import EPISODE_COLUMNS, build_outcome
+from .records import EPISODE_COLUMNS
+from .simulate import run_scenario
 from .scenario import Scenario
 
 __all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "run_batch", "EXECUTORS"]
@@ -98,17 +98,16 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
     series = None
     try:
         scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
-        model = PeaceModel(scen, rng=spec.seed)
-        model.run()
-        out = build_outcome(model)
+        result = run_scenario(scen, seed=spec.seed)
+        out = result.outcome
         row.update(status="ok", error="", months=scen.params["months"], followup_months=scen.params["followup_months"])
         for k in outcomes:
             row[k] = out[k]
         keys = {k: row[k] for k in ("design_point", "replicate", "seed", *columns)}
         # A varied parameter that is also an episode attribute (coordination) is stored once.
-        episodes = [{**e.row(), **keys} for e in model.episodes]
+        episodes = [{**e, **keys} for e in result.episode_rows()]
         if keep_series:
-            series = model.recorder.frame()
+            series = result.series.copy()
             series["phase"] = series["phase"].astype(str)
             for k, v in reversed(list(keys.items())):
                 series.insert(0, k, v)

@@ -102,8 +102,9 @@ def test_an_actor_in_a_funding_gap_does_nothing():
 
 
 def test_funding_streams_core_always_funded_and_gaps_reopen():
-    rng = np.random.default_rng(0)
-    fs = FundingStreams([True, False, False], rng, grant_length=3)
+    from peacesim.streams import Stream
+
+    fs = FundingStreams([True, False, False], 3, rng=Stream(0), setup=Stream(1))
     seen_gap = seen_resume = False
     for month in range(1, 200):
         lapsed, resumed = fs.step(month, 3, renewal=0.3, gap_months=2.0, contingency=0.0)
@@ -118,8 +119,10 @@ def test_funding_streams_core_always_funded_and_gaps_reopen():
 
 
 def test_full_renewal_or_contingency_means_no_gap():
+    from peacesim.streams import Stream
+
     for kwargs in (dict(renewal=1.0, contingency=0.0), dict(renewal=0.0, contingency=1.0)):
-        fs = FundingStreams([False] * 5, np.random.default_rng(1), grant_length=2)
+        fs = FundingStreams([False] * 5, 2, rng=Stream(1), setup=Stream(2))
         for month in range(1, 100):
             lapsed, _ = fs.step(month, 2, gap_months=3.0, **kwargs)
             assert not lapsed

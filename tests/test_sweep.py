@@ -418,18 +418,18 @@ def test_parts_left_by_an_earlier_version_are_resumed(tmp_path, monkeypatch):
 
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import peacesim.sweep as sweep
+    import peacesim.simulate as simulate
 
     exp = load_experiment(write_exp(tmp_path, reps=3, series="false"))
     bad_seed = exp.seeds[1]
 
-    class Flaky(sweep.PeaceModel):
+    class Flaky(simulate.PeaceModel):
         def run(self):
-            if self._seed == bad_seed:
+            if self.seed == bad_seed:
                 raise ValueError("boom")
             super().run()
 
-    monkeypatch.setattr(sweep, "PeaceModel", Flaky)
+    monkeypatch.setattr(simulate, "PeaceModel", Flaky)
     res = run_experiment(exp, executor="serial", out=tmp_path / "o", progress=False)
     assert res.failed == 2  # replicate 1 at both design points
     runs = pd.read_parquet(tmp_path / "o" / "runs.parquet")

@@ -3,6 +3,12 @@
 The quick validation runs in CI through the real command. Its runs are seeded, so its verdicts are
 reproducible; patterns whose quick interval is too wide to exclude zero are checked on the
 direction of their point estimate, and all nine must hold in the full validation (marked slow).
+
+Which patterns the quick run can settle follows from the full validation's effects and standard
+errors: a quarter of the replicates doubles the standard error, and the power to exclude zero is
+about Phi(|effect| / (2 SE) - 1.96). For 2, 7, 8 and 9 it is above 0.99; for 3 (0.68), 4 (0.47)
+and 5 (0.74) it is not, so those are checked on the sign of their point estimate, whose power is
+above 0.97 (docs/VALIDATION.md, "What make test checks").
 """
 
 import json
@@ -15,7 +21,9 @@ from peacesim.validation import PATTERNS, Estimate, validate
 
 # Patterns whose effect the quick run (a quarter of the replicates) measures with an interval that
 # excludes zero; the others are checked on their point estimate.
-ROBUST_IN_QUICK = {2, 3, 4, 5, 7, 8, 9}
+ROBUST_IN_QUICK = {2, 7, 8, 9}
+# Patterns checked on the sign of their quick point estimate: the sign the pattern states.
+SIGN_IN_QUICK = {3: -1, 4: +1, 5: +1, 6: +1}
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +64,10 @@ def test_relapse_share_point_estimate_is_in_the_literature_range(quick):
     assert 0.20 <= c.estimate.value <= 0.45, c.details
 
 
-def test_funding_gaps_after_signature_point_toward_more_relapse(quick):
-    c = quick[2][6]
-    assert c.estimate.value > 0, c.details
+@pytest.mark.parametrize("number", sorted(SIGN_IN_QUICK))
+def test_other_patterns_point_the_stated_way_in_the_quick_validation(quick, number):
+    c = quick[2][number]
+    assert c.estimate.value * SIGN_IN_QUICK[number] > 0, "\n".join(c.details)
 
 
 def test_difference_of_estimates_combines_standard_errors():
