@@ -1,4 +1,5 @@
-"""Regenerate section 8 of docs/ODD.md (the parameter tables) from the registry.
+"""Regenerate section 8 of docs/ODD.md (the parameter and intervention tables) from the registry
+and the interventions' declarations.
 
     .venv/bin/python docs/param_tables.py          # rewrite the tables in place
     .venv/bin/python docs/param_tables.py --check  # exit 1 if ODD.md is out of date (used by the tests)
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from peacesim.interventions import CLI_SYNTAX, INTERVENTIONS
 from peacesim.params import ACTOR_FIELDS, REGISTRY
 
 ODD = Path(__file__).parent / "ODD.md"
@@ -52,6 +54,16 @@ def tables() -> str:
         for p in fields.values():
             out.append(f"| `{p.name}` | {_default(p)} | {_bounds(p)} | {p.meaning} |")
         out.append("")
+    out += ["### 8.3 Interventions", "",
+            "Planned as `[[intervention]]` tables (`month`, `kind`, the arguments), on the command line as "
+            f"`--intervene {CLI_SYNTAX}`, or applied between steps with `model.intervene(kind, ...)` "
+            "(section 7.10; `peacesim interventions` prints the live declarations).", "",
+            "| kind | what it does | arguments (default; bounds) | source |", "|---|---|---|---|"]
+    for spec in INTERVENTIONS.values():
+        args = "; ".join(f"`{a}` ({'required' if p.required else _default(p)}; {_bounds(p)})"
+                         for a, p in spec.args.items())
+        out.append(f"| `{spec.kind}` | {spec.meaning} | {args} | {spec.source} |")
+    out.append("")
     return "\n".join(out) + "\n"
 
 

@@ -26,6 +26,9 @@ __all__ = ["Agreement", "Implementation", "EPISODE_COLUMNS", "MILESTONES"]
 MILESTONES = (0.25, 0.5, 0.75, 1.0)
 
 # Fixed constants of the implementation rule (docs/ODD.md 7.9).
+#: Share of what implementation addresses that reaches the weakest signatory without power
+#: sharing; power sharing brings the rest (seed 001: power- and resource-sharing).
+WEAKER_SIDE_SHARE = 0.5
 #: How much of the grievances a ceasefire addresses, relative to a comprehensive agreement.
 CEASEFIRE_SCOPE = 0.4
 #: Deterrence that a verification mechanism adds on its own (attribution deters; Fortna 2008).
@@ -202,7 +205,7 @@ class Implementation:
             trust_other = trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
             addressed = self.progress * comp
             if q is weakest:
-                addressed *= 0.5 + 0.5 * p.power_sharing
+                addressed *= WEAKER_SIDE_SHARE + (1.0 - WEAKER_SIDE_SHARE) * p.power_sharing
             target = rules.commitment_target(trust_other, addressed, m.public_support, q.hardliners,
                                              p.public_support_weight)
             q.update_commitment(target, follow)

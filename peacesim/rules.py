@@ -38,6 +38,34 @@ __all__ = [
 ]
 
 
+# Fixed constants of the rules (docs/ODD.md section 7 lists them with each submodel).
+#: Way out (Zartman): a trusted mediator with a channel weighs more than trust in the other side,
+#: and a draft text on the table makes the way out concrete (ODD 7.1).
+MEDIATOR_CHANNEL_WEIGHT = 0.6
+OTHER_SIDE_WEIGHT = 0.4
+DRAFT_TEXT_WEIGHT = 0.5
+#: Belief in victory of a party that wins half its battles (a stalemate), and how steeply the
+#: belief follows its win rate (Mason & Fett 1996; ODD 7.1).
+STALEMATE_BELIEF = 0.3
+BELIEF_SLOPE = 3.0
+#: Coordination load: a contact group shares the lead's load (0.7 of it); in a network every pair
+#: must agree, n/4 pairs per member (seed 003, Rationale; ODD 7.5).
+CONTACT_GROUP_LOAD = 0.7
+NETWORK_PAIR_DIVISOR = 4.0
+#: Attack chance: even a weak group can strike (a base added to capacity), and attacks come more
+#: when trust between the parties is fragile (Kydd & Walter 2002; ODD 7.6).
+ATTACK_CAPACITY_BASE = 0.3
+ATTACK_TRUST_CEILING = 1.5
+#: A signatory's genuine commitment: trust in the other side and grievances addressed weigh
+#: equally; an offset, and a drag by hardliners (Walter 2002; seed 001; ODD 7.9).
+COMMITMENT_TRUST_WEIGHT = 0.5
+COMMITMENT_ADDRESSED_WEIGHT = 0.5
+COMMITMENT_OFFSET = 0.25
+HARDLINER_DRAG = 0.3
+#: Violations: even a party without hardliners violates at half the rate (ODD 7.9).
+VIOLATION_HARDLINER_BASE = 0.5
+
+
 def clip01(x: float) -> float:
     """Clip a number to [0, 1]."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
@@ -72,9 +100,9 @@ def way_out(mediator_trust: float, other_trust: float, incentives: float, incent
     diplomats' incentives add a share ``incentive_weight``. ``option`` is how far a negotiated
     text already exists (negotiation progress): a draft on the table makes the way out concrete.
     """
-    base = 0.6 * mediator_trust + 0.4 * other_trust
+    base = MEDIATOR_CHANNEL_WEIGHT * mediator_trust + OTHER_SIDE_WEIGHT * other_trust
     w = clip01((1.0 - incentive_weight) * base + incentive_weight * incentives)
-    return w + 0.5 * clip01(option) * (1.0 - w)
+    return w + DRAFT_TEXT_WEIGHT * clip01(option) * (1.0 - w)
 
 
 def ripeness(mhs: float, wayout: float) -> float:
@@ -110,12 +138,12 @@ def victory_belief(win_rate: float) -> float:
     In a stalemate (winning half the time) a party has little expectation of victory (0.3); a run of
     successes raises it steeply, a run of defeats removes it.
     """
-    return clip01(0.3 + 3.0 * (win_rate - 0.5))
+    return clip01(STALEMATE_BELIEF + BELIEF_SLOPE * (win_rate - 0.5))
 
 
 def win_rate_for_belief(belief: float) -> float:
     """Inverse of :func:`victory_belief` on its rising part: the win rate that gives ``belief``."""
-    return 0.5 + (belief - 0.3) / 3.0
+    return 0.5 + (belief - STALEMATE_BELIEF) / BELIEF_SLOPE
 
 
 def update_pain(pain: float, violence: float, per_violence: float, decay: float, exposure: float, pressure: float) -> float:
@@ -179,9 +207,9 @@ def coordination_efficiency(n: int, cost: float, strategy: str, exponent: float 
         return 1.0
     load = float(n - 1) ** exponent
     if strategy == "network":
-        load *= n / 4.0
+        load *= n / NETWORK_PAIR_DIVISOR
     elif strategy == "contact_group":
-        load *= 0.7
+        load *= CONTACT_GROUP_LOAD
     return 1.0 / (1.0 + cost * load)
 
 
@@ -197,7 +225,7 @@ def attack_probability(rate: float, capacity: float, resolve: float, milestone: 
     Attacks need capacity and resolve, cluster around milestones, and come more when trust between
     the parties is fragile (Kydd & Walter 2002).
     """
-    p = rate * resolve * (0.3 + capacity) * (1.5 - trust)
+    p = rate * resolve * (ATTACK_CAPACITY_BASE + capacity) * (ATTACK_TRUST_CEILING - trust)
     if milestone:
         p *= boost
     return clip01(p)
@@ -242,10 +270,11 @@ def commitment_target(trust_other: float, addressed: float, public_support: floa
     Trust in the other side and grievances addressed by implementation carry it; public support
     and a sense of inclusion (civil society, local mechanisms) buffer it; hardliners pull it down.
     """
-    core = 0.5 * trust_other + 0.5 * addressed
-    return clip01((1.0 - support_weight) * core + support_weight * public_support + 0.25 - 0.3 * hardliners)
+    core = COMMITMENT_TRUST_WEIGHT * trust_other + COMMITMENT_ADDRESSED_WEIGHT * addressed
+    return clip01((1.0 - support_weight) * core + support_weight * public_support + COMMITMENT_OFFSET
+                  - HARDLINER_DRAG * hardliners)
 
 
 def violation_probability(commitment: float, hardliners: float, propensity: float, deterrence: float) -> float:
     """Monthly chance a signatory violates: low commitment, hardliners, and no one to deter it."""
-    return clip01(propensity * (1.0 - commitment) * (0.5 + hardliners) * (1.0 - deterrence))
+    return clip01(propensity * (1.0 - commitment) * (VIOLATION_HARDLINER_BASE + hardliners) * (1.0 - deterrence))

@@ -20,3 +20,33 @@ def test_every_parameter_is_named_in_the_odd_submodels():
     submodels = text[text.index("## 7. Submodels"):text.index("## 8. Parameters")]
     missing = [name for name in REGISTRY if f"`{name}`" not in submodels and name not in ("months",)]
     assert not missing, f"parameters not described in ODD section 7: {missing}"
+
+
+def test_every_intervention_is_described_in_the_odd():
+    from peacesim.interventions import INTERVENTIONS
+
+    text = (ROOT / "docs" / "ODD.md").read_text()
+    section = text[text.index("### 7.10 Interventions"):text.index("## 8. Parameters")]
+    missing = [k for k in INTERVENTIONS if f"`{k}`" not in section]
+    assert not missing, f"interventions not described in ODD 7.10: {missing}"
+
+
+def test_every_named_constant_of_the_rules_is_in_the_odd():
+    """Numbers that are modelling choices are named constants, and the ODD lists each one."""
+    import ast
+    import re
+
+    text = (ROOT / "docs" / "ODD.md").read_text()
+    missing = []
+    for mod in ("agents", "model", "rules", "tables", "negotiation", "spoilers", "agreement", "local_mechanisms",
+                "streams"):
+        tree = ast.parse((ROOT / "peacesim" / f"{mod}.py").read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.Assign):
+                continue
+            names = [e.id for t in node.targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])
+                     if isinstance(e, ast.Name)]
+            for name in names:
+                if name.isupper() and not name.startswith("_") and not re.search(rf"`(?:\w+\.)?{name}`", text):
+                    missing.append(f"{mod}.{name}")
+    assert not missing, f"named constants not in docs/ODD.md: {missing}"
