@@ -224,9 +224,7 @@ class BatchPeaceModel(PeaceModel):
 
     def step(self) -> None:
         super().step()
-        if self.steps >= self.months:  # PeaceModel.run(): `months` steps, then close()
-            self.close()
-            self.running = False
+        if not self.running and not self._outcome:  # the horizon: the agreement in force is censored
             self._outcome = {**build_outcome(self), "episodes": list(self.episodes)}
             self.datacollector.collect(self)
 

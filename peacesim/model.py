@@ -30,7 +30,7 @@ from .agents import (
     ThirdParty,
 )
 from .agreement import Agreement, Implementation
-from .events import EventLog
+from .events import ACTOR_SEPARATOR, EventLog
 from .errors import InputError
 from .funding import Funding
 from .interventions import Planned, Roster, as_plan, check_arguments, check_plan, mediator_spec
@@ -493,7 +493,7 @@ class PeaceModel(mesa.Model):
         self.events.add(month, "signed", (agreement.mediator,) + agreement.signatories,
                         scope=agreement.scope, inclusion=agreement.inclusion,
                         pressure_share=agreement.pressure_share,
-                        left_out=agreement.row()["left_out"], verification=agreement.verification,
+                        left_out=ACTOR_SEPARATOR.join(agreement.left_out), verification=agreement.verification,
                         guarantee=agreement.guarantee)
 
     def implement(self, month: int) -> None:
@@ -645,8 +645,14 @@ class PeaceModel(mesa.Model):
     @property
     def datacollector(self) -> SeriesView:
         """The months recorded so far, with Mesa's ``DataCollector`` reading methods
-        (``get_model_vars_dataframe()`` is what SolaraViz's plot components call)."""
-        return SeriesView(self)
+        (``get_model_vars_dataframe()`` is what SolaraViz's plot components call). A subclass may
+        set a ``mesa.DataCollector`` of its own instead."""
+        own = self.__dict__.get("_own_collector")
+        return own if own is not None else SeriesView(self)
+
+    @datacollector.setter
+    def datacollector(self, collector) -> None:
+        self.__dict__["_own_collector"] = collector
 
     def network(self):
         """A snapshot of the actor network at the current month, for drawing: a
