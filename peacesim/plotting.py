@@ -8,10 +8,12 @@ Stacked panels share the month axis:
 (c) each party's ripeness with the ripeness threshold;
 (d) third parties active (mediators and diplomats in post and funded) and the funded share of
     project-funded actors;
-and a thin strip of event ticks (attacks, rotations, premature proposals, funding lapses).
+and a thin strip of event ticks (interventions when there were any, attacks, foiled attacks,
+rotations, premature proposals, funding lapses).
 
-Phase bands are shaded behind every panel; agreements signed (green) and relapses (red) are
-vertical lines across all panels. Everything is drawn on a :class:`matplotlib.figure.Figure`
+Phase bands are shaded behind every panel; agreements signed (green), relapses (red) and
+interventions (magenta, dash-dot, named at the top of the first panel) are vertical lines across
+all panels. Everything is drawn on a :class:`matplotlib.figure.Figure`
 without pyplot, so no global backend or figure state is touched.
 """
 
@@ -275,7 +277,9 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     ax_e.set_label("events")
     lead_rot = _lead_rotations(result)
     yt, yl = [], []
-    for row, (label, kind, colour, marker) in enumerate(reversed(_EVENT_ROWS)):
+    # The interventions row appears only when there were interventions.
+    strip_rows = [r for r in _EVENT_ROWS if r[1] != "intervention" or interventions]
+    for row, (label, kind, colour, marker) in enumerate(reversed(strip_rows)):
         ev = _events_of(result, kind)
         yt.append(row)
         yl.append(label)
@@ -291,7 +295,7 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
             ax_e.scatter(x, np.full(len(x), row), marker=marker, s=28 if marker != "|" else 40, color=colour,
                          lw=1.0, zorder=4)
     ax_e.set_yticks(yt, yl, fontsize=8)
-    ax_e.set_ylim(-0.7, len(_EVENT_ROWS) - 0.3)
+    ax_e.set_ylim(-0.7, len(strip_rows) - 0.3)
     ax_e.grid(False)
     ax_e.tick_params(axis="y", length=0)
     if lead_rot:
