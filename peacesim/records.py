@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -111,14 +112,14 @@ class Recorder:
         self.model = model
         self.party_slugs = unique_slugs([q.name for q in model.parties])
         self.columns = list(SERIES) + [f"{v}_{s}" for s in self.party_slugs for v in PARTY_SERIES]
-        self._reporters = [r for r, _ in SERIES.values()]
+        self._report = attrgetter(*(r for r, _ in SERIES.values()))
         self.data = np.full((months, len(self.columns)), np.nan)
         self.rows = 0
 
     def record(self) -> None:
         """Write this month's row."""
         m = self.model
-        values = [getattr(m, r) for r in self._reporters]
+        values = list(self._report(m))
         for q in m.parties:
             values += [q.ripeness, q.commitment, q.pain, q.victory_belief]
         self.data[self.rows] = values
