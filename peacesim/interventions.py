@@ -19,15 +19,31 @@ it (:meth:`peacesim.model.PeaceModel.intervene`) and logs it as an ``interventio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
 from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, coerce, did_you_mean, show_value
 
-__all__ = ["Intervention", "INTERVENTIONS", "Planned", "parse_plan", "parse_cli", "check_plan", "check_arguments",
-           "Roster", "CLI_SYNTAX", "MEDIATOR_ARGUMENTS", "mediator_spec", "FIXED_AT_START", "resolve_name", "labelled", "override", "as_plan"]
+__all__ = [
+    "Intervention",
+    "INTERVENTIONS",
+    "Planned",
+    "parse_plan",
+    "parse_cli",
+    "check_plan",
+    "check_arguments",
+    "Roster",
+    "CLI_SYNTAX",
+    "MEDIATOR_ARGUMENTS",
+    "mediator_spec",
+    "FIXED_AT_START",
+    "resolve_name",
+    "labelled",
+    "override",
+    "as_plan",
+]
 
 #: Model-wide parameters an intervention may not change: they shape the run from its start.
 FIXED_AT_START = {"months": "the horizon is fixed when the run starts",
@@ -61,6 +77,9 @@ class Intervention:
     source: str
     args: dict[str, Param] = field(default_factory=dict)
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``apply(model, arguments, month) -> (actors, effect)``: carries the intervention out through
+    #: the model's operations and says whom it concerned and what it changed (for the event).
+    apply: Callable[[Any, dict[str, Any], int], tuple[tuple[str, ...], dict[str, Any]]] | None = None
 
     def usage(self) -> str:
         """``KIND:ARG=VALUE,...`` with the required arguments, for messages and help."""
@@ -71,77 +90,142 @@ class Intervention:
 _ACTOR = "name of the actor (as in the scenario; a leading 'the' may be left out)"
 _THIRD = ("mediator", "diplomat")
 
+# ------------------------------------------------------------------------------------------ what each does
+def _rotate(model, a, month):
+    tp = model.actor(a["actor"])
+    model.rotate(tp, month)
+    return (tp.name,), {}
+
+
+def _cut_funding(model, a, month):
+    tp = model.actor(a["actor"])
+    model.cut_funding(tp, month, a["months"])
+    return (tp.name,), {}
+
+
+def _restore_funding(model, a, month):
+    tp = model.actor(a["actor"])
+    was = tp.active
+    model.restore_funding(tp, month)
+    return (tp.name,), {"was_funded": was}
+
+
+def _add_mediator(model, a, month):
+    return (model.add_mediator(a, month).name,), {}
+
+
+def _withdraw(model, a, month):
+    tp = model.actor(a["actor"])
+    model.withdraw(tp)
+    return (tp.name,), {}
+
+
+def _coordination(model, a, month):
+    return (), {"was": model.set_parameter("coordination", a["strategy"])}
+
+
+def _attack(model, a, month):
+    s = model.actor(a["spoiler"]) if a["spoiler"] else max(model.spoilers, key=lambda x: x.capacity)
+    model.stage_attack(s, month)
+    return (s.name,), {}
+
+
+def _campaign(kind):
+    def apply(model, a, month):
+        q = model.actor(a["party"])
+        model.start_campaign(kind, q, a["strength"], month, a["months"])
+        return (q.name,), {}
+    return apply
+
+
+def _local(kind):
+    def apply(model, a, month):
+        act = model.local.link if kind == "link_local" else model.local.protect
+        return (), {"done": len(act(a["count"], a["group"]))}
+    return apply
+
+
+def _set(model, a, month):
+    return (), {"was": model.set_parameter(a["name"], a["value"])}
+
+
 #: Every intervention, by kind.
 INTERVENTIONS: dict[str, Intervention] = {i.kind: i for i in [
     Intervention(
         "rotate", "the person in a mediator's or diplomat's post is replaced now, before the end of the posting; "
         "the successor keeps the share of relationship capital a rotation keeps (ODD 7.3)",
         "seed 003, Challenge 2 and note 20 (mediators and diplomats change after two, three, four years)",
-        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}),
+        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}, apply=_rotate),
     Intervention(
         "cut_funding", "a third party's money stops now: it is inactive for `months` months (0: until "
         "restore_funding), and relationships with it fade meanwhile (ODD 7.4)",
         "seed 003, Challenge 2 (short project funding; future funds are not a given); seed 000 recommendation 3",
         {"actor": _arg("actor", "", meaning=_ACTOR, required=True),
-         "months": _arg("months", 0, 0, 600, "months without money; 0 until restored")}, {"actor": _THIRD}),
+         "months": _arg("months", 0, 0, 600, "months without money; 0 until restored")}, {"actor": _THIRD},
+        apply=_cut_funding),
     Intervention(
         "restore_funding", "a third party's funding gap ends now; a project-funded actor gets a fresh grant",
         "seed 003, recommendation 8 (long-term and flexible funding)",
-        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}),
+        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}, apply=_restore_funding),
     Intervention(
         "add_mediator", "a new mediator joins the field now, with the fields of a [[mediator]] entry; its envoy "
         "arrives with newcomer knowledge; a new lead (lead = true) takes the lead over",
         "seed 003, Challenge 1 (a competitive marketplace: more and more actors offer mediation)",
         {MEDIATOR_ARGUMENTS.get(name, name): _arg(MEDIATOR_ARGUMENTS.get(name, name), p.default, p.low, p.high,
                                                    p.meaning, p.kind, p.choices, p.required)
-         for name, p in ACTOR_FIELDS["mediator"].items()}, {}),
+         for name, p in ACTOR_FIELDS["mediator"].items()}, {}, apply=_add_mediator),
     Intervention(
         "withdraw", "a mediator or diplomat leaves the field for good: its post stays vacant and relationships "
         "with it fade",
         "seed 003, Rationale and recommendation 1 (clarity of roles; fewer, better coordinated actors)",
-        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}),
+        {"actor": _arg("actor", "", meaning=_ACTOR, required=True)}, {"actor": _THIRD}, apply=_withdraw),
     Intervention(
         "coordination", "the third parties switch to another coordination strategy from now on (ODD 7.5)",
         "seed 003, Rationale (hierarchical versus network coordination) and the Mindanao contact group",
         {"strategy": _arg("strategy", "hierarchical", meaning="the new strategy", kind="choice",
-                          choices=COORDINATION_STRATEGIES, required=True)}, {}),
+                          choices=COORDINATION_STRATEGIES, required=True)}, {}, apply=_coordination),
     Intervention(
         "attack", "a spoiler carries out an attack now (a crisis to respond to); it may or may not be attributed "
         "(ODD 7.6)",
         "Stedman 1997 (seed 001); Kydd & Walter 2002 (attacks when trust is fragile)",
         {"spoiler": _arg("spoiler", "", meaning="name of the spoiler; '' for the one with the most capacity")},
-        {"spoiler": ("spoiler",)}),
+        {"spoiler": ("spoiler",)}, apply=_attack),
     Intervention(
         "pressure", "diplomatic pressure (sanctions, public statements) on a party for some months: pain of "
         "pressure_rate · strength a month while there is war (ODD 7.7)",
         "seed 003, Opportunity 3 (diplomats maintain pressure); seed 001 (agreements signed under international pressure)",
         {"party": _arg("party", "", meaning=_ACTOR, required=True),
          "strength": _arg("strength", 0.5, 0.0, 1.0, "pressure as a share of a full-leverage diplomat's"),
-         "months": _arg("months", 6, 1, 600, "months the pressure lasts")}, {"party": ("party",)}),
+         "months": _arg("months", 6, 1, 600, "months the pressure lasts")}, {"party": ("party",)},
+        apply=_campaign("pressure")),
     Intervention(
         "incentives", "incentives (aid, guarantees, good offices) offered to a party for some months: they add "
         "`strength` to its incentives, part of its perceived way out (ODD 7.1, 7.7)",
         "seed 003, Opportunity 3 ((economic) incentives, good offices, venues)",
         {"party": _arg("party", "", meaning=_ACTOR, required=True),
          "strength": _arg("strength", 0.5, 0.0, 1.0, "incentives on the 0-1 scale of the way out"),
-         "months": _arg("months", 6, 1, 600, "months the incentives last")}, {"party": ("party",)}),
+         "months": _arg("months", 6, 1, 600, "months the incentives last")}, {"party": ("party",)},
+        apply=_campaign("incentives")),
     Intervention(
         "link_local", "local mechanisms not yet linked are linked to the national process now, in the order of "
         "the scenario (ODD 7.8)",
         "seed 000 recommendation 5 (links to regional and local mechanisms); seed 003, Mali",
         {"count": _arg("count", 1, 1, 100000, "how many mechanisms to link"),
-         "group": _arg("group", "", meaning="name of a [[local]] entry; '' for any")}, {"group": ("local",)}),
+         "group": _arg("group", "", meaning="name of a [[local]] entry; '' for any")}, {"group": ("local",)},
+        apply=_local("link_local")),
     Intervention(
         "protect_local", "local mechanisms are given protection now (linked ones first), so spoilers no longer "
         "target them (ODD 7.8)",
         "seed 003, Challenge 4 (civil society drawn into national dialogues faced security threats: Colombia, Syria)",
         {"count": _arg("count", 0, 0, 100000, "how many mechanisms to protect; 0 for all"),
-         "group": _arg("group", "", meaning="name of a [[local]] entry; '' for any")}, {"group": ("local",)}),
+         "group": _arg("group", "", meaning="name of a [[local]] entry; '' for any")}, {"group": ("local",)},
+        apply=_local("protect_local")),
     Intervention(
         "set", "a model-wide parameter takes a new value from now on (for example post_signature_support)",
         "the parameter registry (docs/ODD.md section 8); funding after signature: seed 003 recommendation 8",
         {"name": _arg("name", "", meaning="a model-wide parameter (see 'peacesim params')", required=True),
-         "value": _arg("value", "", meaning="its new value, within the parameter's bounds", required=True)}, {}),
+         "value": _arg("value", "", meaning="its new value, within the parameter's bounds", required=True)}, {},
+        apply=_set),
 ]}
 
 

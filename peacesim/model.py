@@ -33,7 +33,7 @@ from .agreement import Agreement, Implementation
 from .events import ACTOR_SEPARATOR, EventLog
 from .errors import InputError
 from .funding import Funding
-from .interventions import Planned, Roster, as_plan, check_arguments, check_plan, mediator_spec
+from .interventions import INTERVENTIONS, Planned, Roster, as_plan, check_arguments, check_plan, mediator_spec
 from .local_mechanisms import LocalMechanisms
 from .negotiation import Negotiation
 from .records import COUNTERS, PARTY_SERIES, Recorder
@@ -564,57 +564,42 @@ class PeaceModel(mesa.Model):
         """Carry out a validated intervention at the start of ``month`` and log it (before the
         events it causes)."""
         mark = len(self.events)
-        actors: tuple[str, ...] = ()
-        effect: dict[str, Any] = {}
-        if kind == "rotate":
-            tp = self.actor(args["actor"])
-            actors = (tp.name,)
-            self.rotate(tp, month)
-        elif kind == "cut_funding":
-            tp = self.actor(args["actor"])
-            actors = (tp.name,)
-            self.funding.cut(tp, month, args["months"])
-            self._funding_changed()
-        elif kind == "restore_funding":
-            tp = self.actor(args["actor"])
-            actors = (tp.name,)
-            effect["was_funded"] = tp.active
-            self.funding.restore(tp, month)
-            self._funding_changed()
-        elif kind == "add_mediator":
-            tp = self.add_mediator(args, month)
-            actors = (tp.name,)
-        elif kind == "withdraw":
-            tp = self.actor(args["actor"])
-            actors = (tp.name,)
-            tp.withdrawn = True
-            self.funding.stop(tp)
-            self._funding_changed()
-        elif kind == "coordination":
-            effect["was"] = self.p.coordination
-            self.p.coordination = args["strategy"]
-            self._refresh_derived()
-        elif kind == "attack":
-            s = (self.actor(args["spoiler"]) if args["spoiler"]
-                 else max(self.spoilers, key=lambda x: x.capacity))
-            actors = (s.name,)
-            self.spoiler_activity.strike(month, s, s.capacity, self.streams.interventions.random())
-        elif kind in ("pressure", "incentives"):
-            q = self.actor(args["party"])
-            actors = (q.name,)
-            self._campaigns.append((kind, q.idx, args["strength"], month + args["months"] - 1))
-        elif kind in ("link_local", "protect_local"):
-            act = self.local.link if kind == "link_local" else self.local.protect
-            effect["done"] = len(act(args["count"], args["group"]))
-        elif kind == "set":
-            effect["was"] = getattr(self.p, args["name"])
-            setattr(self.p, args["name"], args["value"])
-            self._refresh_derived()
-        else:  # pragma: no cover - check_arguments refuses unknown kinds
-            raise InputError(f"unknown intervention {kind!r}")
+        actors, effect = INTERVENTIONS[kind].apply(self, args, month)
         self.count("interventions")
         self.applied_interventions.append({"month": month, "kind": kind, **args})
         self.events.insert(mark, month, "intervention", actors, intervention=kind, **args, **effect)
+
+    # The operations interventions are made of; each changes one part's state through its methods.
+    def cut_funding(self, tp: ThirdParty, month: int, months: int) -> None:
+        """``tp``'s money stops at ``month``, for ``months`` months (0: until restored)."""
+        self.funding.cut(tp, month, months)
+        self._funding_changed()
+
+    def restore_funding(self, tp: ThirdParty, month: int) -> None:
+        self.funding.restore(tp, month)
+        self._funding_changed()
+
+    def withdraw(self, tp: ThirdParty) -> None:
+        """``tp`` leaves the field for good: its post stays vacant."""
+        tp.withdrawn = True
+        self.funding.stop(tp)
+        self._funding_changed()
+
+    def set_parameter(self, name: str, value: Any) -> Any:
+        """A model-wide parameter takes a new value from now on; returns the old one."""
+        old = getattr(self.p, name)
+        setattr(self.p, name, value)
+        self._refresh_derived()
+        return old
+
+    def stage_attack(self, spoiler: Spoiler, month: int) -> None:
+        """``spoiler`` attacks now; whether it is attributed is drawn from the interventions' stream."""
+        self.spoiler_activity.strike(month, spoiler, spoiler.capacity, self.streams.interventions.random())
+
+    def start_campaign(self, kind: str, party: ConflictParty, strength: float, month: int, months: int) -> None:
+        """Pressure or incentives on ``party`` from ``month`` for ``months`` months (applied in
+        :meth:`diplomacy`)."""
+        self._campaigns.append((kind, party.idx, strength, month + months - 1))
 
     def _funding_changed(self) -> None:
         self.coordination.refresh()
@@ -636,10 +621,6 @@ class PeaceModel(mesa.Model):
         self.funding.add(tp, month)
         self._refresh_derived()
         return tp
-
-    def campaign(self, kind: str, q: ConflictParty) -> float:
-        """This month's pressure or incentives on ``q`` from interventions."""
-        return sum(strength for k, i, strength, _ in self._campaigns if k == kind and i == q.idx)
 
     # ------------------------------------------------------------------ reading the model while it runs
     @property
