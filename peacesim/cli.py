@@ -173,6 +173,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(textwrap.fill(names, _width(), initial_indent=head, subsequent_indent=" " * len(head),
                             break_on_hyphens=False) if names
               else head.rstrip())
+    if scen.interventions:
+        print()
+        print("Interventions planned (see 'peacesim interventions'):")
+        for x in sorted(scen.interventions, key=lambda x: x.month):
+            state = "" if x.enabled else "   (disabled)"
+            print(f"  month {x.month:>4}  {x.cli().split(':', 1)[1]}{state}")
     base = defaults()
     changed = {k: v for k, v in scen.params.items() if v != base[k]}
     print()

@@ -443,3 +443,12 @@ def test_bad_intervention_factors_are_refused_before_any_run(tmp_path, old, new,
     err = capsys.readouterr().err
     assert err.startswith("peacesim: error:") and err.count("\n") == 1 and expected in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_show_lists_a_scenarios_planned_interventions(tmp_path, capsys):
+    path = scenario_with_plan(tmp_path)
+    assert cli.main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Interventions planned" in out
+    assert "month   18  cut_funding:actor=the mediation NGO,months=9" in out
+    assert "month   90  set:name=post_signature_support,value=0.3" in out
