@@ -9,7 +9,9 @@ seed by seed. The spread of those paired differences sets how many seeds a compa
 - **one shared stream** (``PeaceModel(..., shared_stream=True)``): every draw comes from one
   generator, so any extra or missing draw in one arm shifts all later draws of that run.
 
-Comparisons: two coordination strategies, and a run with and without an intervention. Outcomes per
+Comparisons: coordination strategies (a contact group, and no coordination, each against a
+hierarchical lead), a funding policy (support after signature thinning or not), and a run with
+and without an intervention. Outcomes per
 run: agreement within 120 months, months to the first agreement (the horizon if none: restricted
 to it), consolidated peace, and total violence. The ratio SD(shared) / SD(separate) is reported
 with a bootstrap interval over seeds; its square is how many times more seeds one shared stream
@@ -38,9 +40,15 @@ OUTCOMES = {
 }
 
 COMPARISONS = {
-    "strategies": ("coordination: contact_group minus hierarchical (reference)",
-                   dict(overrides={"coordination": "hierarchical"}),
-                   dict(overrides={"coordination": "contact_group"})),
+    "contact_group": ("coordination: contact_group minus hierarchical (reference)",
+                      dict(overrides={"coordination": "hierarchical"}),
+                      dict(overrides={"coordination": "contact_group"})),
+    "uncoordinated": ("coordination: none minus hierarchical (reference)",
+                      dict(overrides={"coordination": "hierarchical"}),
+                      dict(overrides={"coordination": "none"})),
+    "funding": ("funding after signature: post_signature_support 0.2 minus 1.0 (reference)",
+                dict(overrides={"post_signature_support": 1.0}),
+                dict(overrides={"post_signature_support": 0.2})),
     "intervention": ("the mediation NGO's funding cut for 24 months at month 24, minus no cut (reference)",
                      dict(),
                      dict(interventions=["24:cut_funding:actor=the mediation NGO,months=24"])),
