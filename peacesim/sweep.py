@@ -524,8 +524,11 @@ def _json_default(x):
     raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
-_MODEL_FILES = ("agents.py", "funding.py", "model.py", "params.py", "records.py", "rules.py", "scenario.py",
-                "simulate.py")
+#: The modules a run's results depend on (everything simulate.run_scenario imports; a test keeps
+#: this list complete).
+_MODEL_FILES = ("agents.py", "agreement.py", "errors.py", "events.py", "funding.py", "interventions.py",
+                "local_mechanisms.py", "model.py", "negotiation.py", "params.py", "records.py", "result.py",
+                "rules.py", "scenario.py", "simulate.py", "spoilers.py", "streams.py", "tables.py", "trust.py")
 
 
 def model_digest() -> str:

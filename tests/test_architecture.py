@@ -80,3 +80,18 @@ def test_the_narrative_and_the_records_do_not_import_each_other_even_lazily():
     assert all_imports("narrative") <= {"events"}, all_imports("narrative")
     assert not all_imports("records") & {"narrative", "result", "plotting", "output"}
     assert not all_imports("events") & {"narrative", "records", "result", "model"}
+
+
+def test_the_model_digest_covers_every_module_a_run_depends_on():
+    """Results of another model version are not resumed: the digest must see every module that
+    simulate.run_scenario imports, directly or not."""
+    from peacesim.sweep import _MODEL_FILES
+
+    graph = module_imports()
+    needed, todo = set(), ["simulate"]
+    while todo:
+        n = todo.pop()
+        if n not in needed:
+            needed.add(n)
+            todo.extend(graph.get(n, ()))
+    assert {f"{n}.py" for n in needed} <= set(_MODEL_FILES), sorted({f"{n}.py" for n in needed} - set(_MODEL_FILES))
