@@ -168,6 +168,8 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
             raise InputError(f"{where}: unknown field experiment.{key}{did_you_mean(key, _EXPERIMENT_FIELDS)}; "
                              f"allowed: {', '.join(sorted(_EXPERIMENT_FIELDS))}")
     scen_ref = meta.get("scenario")
+    if scen_ref is None:
+        raise InputError(f"{where}: experiment.scenario is missing; it must name a scenario (short name or path)")
     if not isinstance(scen_ref, str) or not scen_ref:
         raise InputError(f"{where}: experiment.scenario = {words(scen_ref)} must name a scenario (short name or path)")
     if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute():
@@ -295,6 +297,8 @@ def _check_overlap(exp: Experiment, where: str) -> None:
 
 
 def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if value is None:
+        raise InputError(f"{where} is missing; expected a whole number from {low} to {high}")
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high}")
     return value

@@ -128,7 +128,8 @@ def slug(text: Any, fallback: str = "unnamed", limit: int = 80) -> str:
     nothing left (``".."``) becomes ``fallback``.
     """
     s = re.sub(r"[^\w.-]+", "_", str(text), flags=re.ASCII)
-    s = re.sub(r"\.{2,}", ".", s).strip("._-")[:limit].strip("._-")
+    s = re.sub(r"_?\.{2,}_?", "_", s)  # no '..' (a parent folder's name)
+    s = re.sub(r"_{2,}", "_", s).strip("._-")[:limit].strip("._-")
     return s or fallback
 
 

@@ -618,7 +618,8 @@ def _table_record(value: Any) -> dict[str, dict[str, Any]]:
 def _concat(tables: list):
     import pyarrow as pa
 
-    tables = [t for t in tables if t.num_rows]
+    # (without the pandas metadata of earlier tables: the types are decided afresh, see _parquet_bytes)
+    tables = [t.replace_schema_metadata(None) for t in tables if t.num_rows]
     if not tables:
         return None
     # A part whose optional outcomes are all missing (no agreement in a batch, or only failed runs)

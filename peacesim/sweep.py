@@ -403,13 +403,6 @@ def _isolated_main(conn, parent: int | None, base, spec, columns, outcomes, keep
     conn.close()
 
 
-class _DieWithParent:
-    """A Dask worker plugin: a LocalCluster's worker processes exit when the sweep's process dies."""
-
-    def setup(self, worker=None):
-        _worker_init(None)
-
-
 class _Dask:
     """A Dask cluster: a LocalCluster started here, or an existing one at ``scheduler``."""
 
@@ -440,17 +433,10 @@ class _Dask:
                                   "distributed.scheduler.allowed-failures": 1}), _sigint_ignored():
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None)
+            # (its worker processes watch their parent themselves and exit when it dies)
             self.client = Client(self.cluster)
-            self._register_lifeline()
         info = self.client.scheduler_info()
         self.workers = max(1, len(info.get("workers", {})))
-
-    def _register_lifeline(self) -> None:
-        from distributed.diagnostics.plugin import WorkerPlugin
-
-        plugin = type("PeacesimLifeline", (_DieWithParent, WorkerPlugin), {"name": "peacesim-lifeline"})
-        register = getattr(self.client, "register_plugin", None) or self.client.register_worker_plugin
-        register(_lifeline_plugin(plugin))
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)
@@ -502,10 +488,6 @@ class _Dask:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
-
-
-def _lifeline_plugin(cls):
-    return cls()
 
 
 def _ready() -> bool:

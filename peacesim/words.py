@@ -96,6 +96,8 @@ def words(value: Any, limit: int = LIMIT, *, typed: bool = False) -> str:
     """
     if typed and isinstance(value, str) and _NUMBER.fullmatch(value.strip() or "x"):
         return cut(value.strip(), limit)
+    if isinstance(value, str) and len(value) > limit:
+        return f"{_string(value[:limit])}... ({len(value):,} characters)"
     return cut(_toml(value), limit)
 
 
