@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ResultsWarning, StorageError
+from .words import words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
 __all__ = ["main", "build_parser"]
@@ -38,7 +39,7 @@ def _parse_seed(text: str) -> int:
     except ValueError:
         seed = -1
     if seed < 0:
-        raise InputError(f"--seed: {text!r} is not allowed; expected a whole number >= 0")
+        raise InputError(f"--seed: {words(text)} is not allowed; expected a whole number >= 0")
     return seed
 
 
@@ -239,7 +240,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     sections = _param_sections()
     if args.group is not None:
         if args.group not in _group_names():
-            raise InputError(f"--group: {args.group!r} is not a group; allowed: {', '.join(_group_names())}")
+            raise InputError(f"--group: {words(args.group)} is not a group; allowed: {', '.join(_group_names())}")
         sections = [s for s in sections if s[0] == args.group]
 
     def row(name: str, p: Param) -> tuple[str, ...]:
@@ -337,7 +338,7 @@ def _parse_workers(text: str | None) -> int | None:
     except ValueError:
         n = 0
     if n < 1:
-        raise InputError(f"--workers {text!r} is not allowed; expected a whole number of at least 1")
+        raise InputError(f"--workers {words(text)} is not allowed; expected a whole number of at least 1")
     return n
 
 
@@ -353,7 +354,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         known = {p.number for p in PATTERNS}
         bad = [n for n in only if n not in known]
         if bad:
-            raise InputError(f"--only {args.only!r} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
+            raise InputError(f"--only {words(args.only)} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
                              "comma-separated")
     out = Path(args.out)
     checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
@@ -374,11 +375,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         for text in args.param:
             parts = text.split(":")
             if len(parts) != 3:
-                raise InputError(f"--param {text!r} is not of the form name:low:high")
+                raise InputError(f"--param {words(text)} is not of the form name:low:high")
             try:
                 ranges[parts[0]] = (float(parts[1]), float(parts[2]))
             except ValueError:
-                raise InputError(f"--param {text!r}: low and high must be numbers") from None
+                raise InputError(f"--param {words(text)}: low and high must be numbers") from None
     if args.n < 1:
         raise InputError(f"--n {args.n} is not allowed; expected a whole number of at least 1")
     table = calibrate(ranges=ranges, n=args.n, seed=args.seed, out=args.out, executor=args.executor,

@@ -51,7 +51,12 @@ _RUN_SCHEMA = {"peacesim_version", "scenario", "seed", "outcome", "params"}
 _TMP = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 
 #: What a marker's ``peacesim`` field says for each kind of folder.
-KINDS = {"sweep": "sweep results", "run": "run results"}
+KINDS = {"sweep": "sweep results", "run": "run results", "validation": "validation results",
+         "calibration": "calibration results"}
+_WHAT = {"sweep": "a sweep's results (manifest.json, runs.parquet)", "run": "one run's results (outcome.json)",
+         "validation": "the results of 'peacesim validate'", "calibration": "the results of 'peacesim calibrate'"}
+_VALIDATION = re.compile(r"report(-quick)?\.md|quick|full")
+_CALIBRATION = re.compile(r"candidates\.csv|candidate_\d{3,}")
 
 
 # ------------------------------------------------------------------------------------ faults
@@ -207,6 +212,11 @@ def owner(folder: Path) -> tuple[str | None, bool]:
     o = _json_dict(folder / "outcome.json")
     if o is not None and _RUN_SCHEMA <= o.keys():
         return "run", True
+    names = entries(folder)
+    if names and all(_VALIDATION.fullmatch(n) for n in names) and any(n in ("quick", "full") for n in names):
+        return "validation", True
+    if names and all(_CALIBRATION.fullmatch(n) for n in names):
+        return "calibration", True
     return None, False
 
 
@@ -240,7 +250,7 @@ def claim(folder: Path, kind: str, option: str = "--out") -> tuple[bool, bool]:
     if not names:
         return False, False
     found, legacy = owner(folder)
-    what = {"sweep": "a sweep's results (manifest.json, runs.parquet)", "run": "one run's results (outcome.json)"}
+    what = _WHAT
     if found is None:
         raise InputError(f"{option} {folder}: the folder holds files peacesim did not write ({_listing(names)}); "
                          "peacesim writes only into a new or empty folder or one it wrote itself; "
@@ -248,6 +258,19 @@ def claim(folder: Path, kind: str, option: str = "--out") -> tuple[bool, bool]:
     if found != kind:
         raise InputError(f"{option} {folder}: the folder holds {what[found]}, not {what[kind]}; choose another folder")
     return True, legacy
+
+
+def claim_and_mark(folder: Path, kind: str, option: str = "--out") -> None:
+    """:func:`claim` ``folder`` for ``kind``, create it and mark it (for folders that hold several
+    runs' folders and a report: ``peacesim validate`` and ``calibrate``)."""
+    claim(folder, kind, option)
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, folder, "create the folder") from None
+    if read_marker(folder) is None:
+        write_marker(folder, kind, format=1)
 
 
 # ------------------------------------------------------------------------------------ the lock

@@ -58,7 +58,7 @@ class Scenario:
         """
         if not overrides:
             return self
-        items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(t, where=where) for t in overrides)
+        items = overrides.items() if isinstance(overrides, dict) else (_assignment(t, where) for t in overrides)
         new = copy.deepcopy(self)
         for name, value in items:
             if "." in name:
@@ -123,6 +123,14 @@ class Scenario:
         out = {k: len(v) for k, v in self.actors.items()}
         out["local"] = sum(a["count"] for a in self.actors["local"])
         return out
+
+
+def _assignment(text: str, where: str) -> tuple[str, str]:
+    """``name=value`` from the command line; a refusal quotes the text as typed, cut short."""
+    try:
+        return parse_assignment(text, where=where)
+    except InputError:
+        raise InputError(f"{where}: {words(text)} is not of the form name=value") from None
 
 
 def list_scenarios() -> list[Path]:
