@@ -374,6 +374,23 @@ class FolderLock:
             pass  # the lock holds; only the holder's description could not be written (no space)
         return self
 
+    def probe(self) -> None:
+        """Refuse now, as :meth:`acquire` would, if another process holds the lock (nothing is kept)."""
+        if fcntl is None or not self.path.exists():
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return  # acquire() will say what is wrong
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise self._refuse(self._read_info(self.path)) from None
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
     def _acquire_pidfile(self) -> FolderLock:
         path = self.folder / _PIDFILE
         for _ in range(3):

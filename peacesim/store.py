@@ -515,6 +515,7 @@ class ResultStore:
         damaged now it is set aside and nothing is merged; ``missing`` then holds the runs to run
         again. The manifest gets the checksums of the new tables before they are put in place."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         loaded: dict[str, list] = {k: [] for k in KINDS}
         bad = []
@@ -577,7 +578,8 @@ class ResultStore:
                                                                                     "_source")])
                 t = t.filter(pa.array(rows.isin(pick)))
             t = t.drop_columns(["_source"]).sort_by([(c, "ascending") for c in order[kind]])
-            out_tables[f"{kind}.parquet"] = _parquet_bytes(t)
+            failed = pc.not_equal(t.column("status"), "ok") if kind == "runs" else None
+            out_tables[f"{kind}.parquet"] = _parquet_bytes(t, failed)
             counts[kind] = t.num_rows
             if kind == "runs":
                 counts["failed"] = sum(1 for st in t.column("status").to_pylist() if st != "ok")
@@ -627,18 +629,24 @@ def _concat(tables: list):
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _parquet_bytes(table) -> bytes:
-    """The table as parquet; a whole-number or true/false column with missing values (failed runs)
-    is stored with pandas' nullable types, so that it reads back as whole numbers, not floats."""
+def _parquet_bytes(table, failed=None) -> bytes:
+    """The table as parquet. In the runs table (``failed`` marks its failed rows), a whole-number or
+    true/false column whose only missing values are those of failed runs is stored with pandas'
+    nullable types, so that it reads back as whole numbers or true/false, not as floats or objects:
+    failed rows do not change the type of the others. (A column that is missing in finished runs
+    too, such as the months to a first agreement that never came, keeps the types it always had.)"""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     nullable = {}
-    for name, col in zip(table.column_names, table.columns):
-        if col.null_count and pa.types.is_integer(col.type):
-            nullable[name] = "Int64"
-        elif col.null_count and pa.types.is_boolean(col.type):
-            nullable[name] = "boolean"
+    if failed is not None:
+        for name, col in zip(table.column_names, table.columns):
+            if not col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
+                continue
+            if pc.any(pc.and_(pc.is_null(col), pc.invert(failed))).as_py():
+                continue
+            nullable[name] = "Int64" if pa.types.is_integer(col.type) else "boolean"
     if nullable:
         df = table.to_pandas()
         for name, dtype in nullable.items():

@@ -24,6 +24,7 @@ What the runner guarantees (docs/RESULTS.md says it for users):
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import platform
@@ -618,7 +619,9 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(exp.name, "experiment")
     n_workers = _check_executor(executor, workers, scheduler)
     budget.check_memory(exp, n_workers, local_workers=not (executor == "dask" and scheduler), where=exp.path)
-    fsutil.claim(out_dir, "sweep")  # refuse a folder that is not peacesim's before starting workers
+    fsutil.claim(out_dir, "sweep")  # refuse a folder that is not peacesim's, or in use, before starting workers
+    if out_dir.is_dir():
+        fsutil.FolderLock(out_dir, "sweep").probe()
     store = ResultStore(out_dir, exp)
     ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
     started = _now()
@@ -819,8 +822,9 @@ def _stop_on_fault(ex, sweep: _Sweep) -> None:
         pass
 
 
-_HINTS = {28: "free some space", 30: "make the folder writable", 13: "fix the folder's permissions",
-          1: "fix the folder's permissions", 122: "free some space (the disk quota is reached)"}
+_HINTS = {errno.ENOSPC: "free some space", errno.EROFS: "make the folder writable",
+          errno.EACCES: "fix the folder's permissions", errno.EPERM: "fix the folder's permissions",
+          getattr(errno, "EDQUOT", -1): "free some space (the disk quota is reached)"}
 
 
 def _fault_message(err: StorageError, store: ResultStore, manifest: dict[str, Any], exp: Experiment) -> StorageError:

@@ -838,3 +838,58 @@ def test_command_line_values_are_quoted_as_typed(tmp_path, option, typed):
     assert r.returncode == 2
     line = one_line(r)
     assert f"= {typed.split('=')[-1]} is not allowed" in line
+
+
+# ================================================================== the same with Dask (slow: a cluster starts)
+def _dask_env(tmp_path: Path, condition: str, action: str) -> dict:
+    """Environment that makes every Dask worker patch its runs at start (a worker preload)."""
+    pre = tmp_path / "dask_preload.py"
+    # (a worker may load its preloads twice: the patch is applied once)
+    patch = _patch_run(condition, action).replace("real = s.run_one", "real = getattr(s.run_one, 'real', s.run_one)")
+    pre.write_text(patch + "run_one.real = real\n")
+    return dict(os.environ, DASK_DISTRIBUTED__WORKER__PRELOAD=json.dumps([str(pre)]))
+
+
+@pytest.mark.slow
+def test_dask_a_run_that_kills_its_worker_is_recorded_as_failed(tmp_path):
+    exp = tiny(tmp_path, reps=6)
+    out = tmp_path / "o"
+    env = _dask_env(tmp_path, "spec.design_point == 1 and spec.replicate == 4", "os._exit(9)")
+    r = subprocess.run([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "dask", "--workers", "2",
+                        "--out", str(out), "--quiet", "--no-figures"], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    runs = pd.read_parquet(out / "runs.parquet")
+    bad = runs[runs.status == "failed"]
+    assert list(zip(bad.design_point, bad.replicate)) == [(1, 4)] and "WorkerDied" in bad.error.iloc[0]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_dask_workers_exit_when_the_sweep_is_killed(tmp_path):
+    exp = tiny(tmp_path, reps=10)
+    out = tmp_path / "o"
+    env = _dask_env(tmp_path, "spec.replicate >= 3", "time.sleep(3600)")
+    proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "dask", "--workers", "2",
+                             "--out", str(out), "--quiet", "--no-figures"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids: list[int] = []
+    try:
+        wait_for_parts(out, timeout=120)
+        kids = children(proc.pid)
+        assert kids
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and any(alive(k) for k in kids):
+            time.sleep(0.1)
+        assert not [k for k in kids if alive(k)]
+    finally:
+        for k in kids:
+            if alive(k):
+                os.kill(k, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped > 0 and res.skipped + res.ran == 20
