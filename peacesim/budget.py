@@ -89,11 +89,22 @@ def check_runs(n_points: int, replicates: int, *, where: str) -> None:
 
 
 def physical_memory() -> int | None:
-    """Bytes of memory of this machine, or None where the system does not say."""
+    """Bytes of memory this process may use: the machine's, or the limit of its container (cgroup)
+    where that is lower; None where the system does not say."""
     try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+        mem = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return None
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit, encoding="ascii") as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < mem:
+            mem = int(text)
+        break
+    return mem
 
 
 def merge_bytes(exp: Experiment) -> int:

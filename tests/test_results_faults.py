@@ -184,15 +184,15 @@ sys.exit(main(["sweep", {str(exp)!r}, "--executor", {executor!r}, "--workers", "
 def test_retry_failed_runs_them_again_and_failed_rows_keep_the_column_types(tmp_path, monkeypatch):
     exp = tiny(tmp_path, reps=3)
     bad_seed = load_experiment(exp).seeds[1]
+    real = sweep.run_one
 
-    class Flaky(sweep.PeaceModel):
-        def run(self):
-            if self._seed == bad_seed:
-                raise ValueError("boom")
-            super().run()
+    def flaky(base, spec, columns, outcomes, keep_series):  # replicate 1 fails, as a run that raises does
+        if spec.seed == bad_seed:
+            return sweep._failed_row(base, spec, columns, outcomes, "ValueError: boom"), [], None
+        return real(base, spec, columns, outcomes, keep_series)
 
     out = tmp_path / "o"
-    monkeypatch.setattr(sweep, "PeaceModel", Flaky)
+    monkeypatch.setattr(sweep, "run_one", flaky)
     assert run_experiment(exp, executor="serial", out=out, progress=False).failed == 2
     runs = pd.read_parquet(out / "runs.parquet")
     clean = tmp_path / "clean"

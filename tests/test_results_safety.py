@@ -47,6 +47,8 @@ sys.exit(main(["sweep", {str(exp)!r}, "--executor", "serial", "--out", {str(out)
         assert second.returncode == 1
         line = one_line(second)
         assert f"{out}: another peacesim sweep, process {first.pid}" in line and "is using this folder" in line
+        plot = main("plot", out)  # nor may a plot write into it meanwhile
+        assert plot.returncode == 1 and f"process {first.pid}" in one_line(plot)
         go.touch()
         _, err = first.communicate(timeout=120)
     finally:
