@@ -290,12 +290,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiment import load_experiment
     from .sweep import SweepFailed, SweepInterrupted, run_experiment
 
-    from .fsutil import check_out_path, slug
+    from .fsutil import check_out_path, claim, slug
 
     exp = load_experiment(args.experiment)
     workers = _parse_workers(args.workers)
     # a name from the experiment file becomes a safe folder name, never a path
     out = check_out_path(args.out) if args.out is not None else Path("results") / slug(exp.name, "experiment")
+    claim(out, "sweep")  # refuse a folder that is not peacesim's before saying anything else
     from .words import cut
 
     print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
