@@ -48,6 +48,7 @@ from scipy.stats import norm
 
 from .errors import InputError
 from .params import REGISTRY
+from .words import words
 
 __all__ = [
     "Results",
@@ -240,7 +241,7 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
     if factors is None:
         raise InputError(f"{where}: manifest.json has no 'factors' list; not a peacesim results folder")
     if isinstance(factors, str) or not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
-        raise InputError(f"{where}: manifest 'factors' = {factors!r} must be a list of parameter names")
+        raise InputError(f"{where}: manifest 'factors' = {words(factors)} must be a list of parameter names")
     missing = [c for c in (*REQUIRED_RUN_COLUMNS, *factors) if c not in runs.columns]
     if missing:
         raise InputError(f"{where}: runs.parquet lacks column(s) {', '.join(missing)}")

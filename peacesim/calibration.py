@@ -61,6 +61,9 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None, n: int = 
     highs = np.array([ranges[k][1] for k in names])
     points = lows + sample * (highs - lows)
     out = Path(out)
+    from .fsutil import claim_and_mark
+
+    claim_and_mark(out, "calibration")  # a folder of peacesim's, or new: no file of the user's is replaced
     rows = []
     for i, x in enumerate(points):
         overrides: dict[str, Any] = {}

@@ -16,10 +16,12 @@ import re
 import shutil
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, ResultsWarning, StorageError
+from .words import words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
 __all__ = ["main", "build_parser"]
@@ -37,7 +39,7 @@ def _parse_seed(text: str) -> int:
     except ValueError:
         seed = -1
     if seed < 0:
-        raise InputError(f"--seed: {text!r} is not allowed; expected a whole number >= 0")
+        raise InputError(f"--seed: {words(text)} is not allowed; expected a whole number >= 0")
     return seed
 
 
@@ -47,10 +49,15 @@ def _default_out(scenario_name: str, seed: int) -> Path:
 
 
 def _check_out(out: Path) -> None:
-    """Fail before running if the results cannot go to ``out``."""
+    """Fail before running if the results cannot go to ``out``: a folder that holds files peacesim
+    did not write is refused (peacesim never replaces them), as are '' and the root folder."""
+    from .fsutil import check_out_path, claim
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} exists and is not a folder")
+    check_out_path(out)
+    claim(out, "run")
     if out.exists():
-        if not out.is_dir():
-            raise InputError(f"--out: {out} exists and is not a folder")
         if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"--out: {out} is not writable")
         return
@@ -79,6 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = [parse_cli(text) for text in args.intervene]
     cast = scen.cast()
     check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name)
+    if args.out is not None and not args.out.strip():
+        raise InputError("--out '': an empty path is not allowed; name the folder to write into")
     out = Path(args.out) if args.out is not None else _default_out(scen.name, seed)
     _check_out(out)
 
@@ -91,8 +100,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         inputs["intervene"] = list(args.intervene)
     try:
         files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
+    except StorageError:
+        raise
     except OSError as exc:
-        raise InputError(f"--out: cannot write results to {out}: {exc}") from None
+        from .fsutil import storage_error
+
+        raise storage_error(exc, out, "write the results") from None
 
     if args.quiet:
         return 0
@@ -239,7 +252,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     sections = _param_sections()
     if args.group is not None:
         if args.group not in _group_names():
-            raise InputError(f"--group: {args.group!r} is not a group; allowed: {', '.join(_group_names())}")
+            raise InputError(f"--group: {words(args.group)} is not a group; allowed: {', '.join(_group_names())}")
         sections = [s for s in sections if s[0] == args.group]
 
     def row(name: str, p: Param) -> tuple[str, ...]:
@@ -320,21 +333,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiment import load_experiment
     from .sweep import SweepFailed, SweepInterrupted, run_experiment
 
+    from .fsutil import check_out_path, claim, slug
+
     exp = load_experiment(args.experiment)
     workers = _parse_workers(args.workers)
-    out = Path(args.out) if args.out else Path("results") / exp.name
-    print(f"{exp.title}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
+    # a name from the experiment file becomes a safe folder name, never a path
+    out = check_out_path(args.out) if args.out is not None else Path("results") / slug(exp.name, "experiment")
+    claim(out, "sweep")  # refuse a folder that is not peacesim's before saying anything else
+    from .words import cut
+
+    print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
           f"({args.executor}) -> {out}")
     try:
         res = run_experiment(exp, executor=args.executor, workers=workers, scheduler=args.scheduler,
-                             out=out, fresh=args.fresh, progress=not args.quiet)
+                             out=out, fresh=args.fresh, retry_failed=args.retry_failed, progress=not args.quiet)
     except SweepInterrupted as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 130
     except SweepFailed as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed.")
+    print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed."
+          + (" Run the same command with --retry-failed to run the failed ones again." if res.failed else ""))
     if not args.no_figures:
         _plot(out)
     return 0
@@ -362,7 +382,7 @@ def _parse_workers(text: str | None) -> int | None:
     except ValueError:
         n = 0
     if n < 1:
-        raise InputError(f"--workers {text!r} is not allowed; expected a whole number of at least 1")
+        raise InputError(f"--workers {words(text)} is not allowed; expected a whole number of at least 1")
     return n
 
 
@@ -378,7 +398,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         known = {p.number for p in PATTERNS}
         bad = [n for n in only if n not in known]
         if bad:
-            raise InputError(f"--only {args.only!r} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
+            raise InputError(f"--only {words(args.only)} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
                              "comma-separated")
     out = Path(args.out)
     checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
@@ -399,11 +419,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         for text in args.param:
             parts = text.split(":")
             if len(parts) != 3:
-                raise InputError(f"--param {text!r} is not of the form name:low:high")
+                raise InputError(f"--param {words(text)} is not of the form name:low:high")
             try:
                 ranges[parts[0]] = (float(parts[1]), float(parts[2]))
             except ValueError:
-                raise InputError(f"--param {text!r}: low and high must be numbers") from None
+                raise InputError(f"--param {words(text)}: low and high must be numbers") from None
     if args.n < 1:
         raise InputError(f"--n {args.n} is not allowed; expected a whole number of at least 1")
     table = calibrate(ranges=ranges, n=args.n, seed=args.seed, out=args.out, executor=args.executor,
@@ -490,7 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", metavar="ADDR", default=None,
                     help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
     sw.add_argument("--out", metavar="DIR", default=None, help="results folder (default: results/EXPERIMENT)")
-    sw.add_argument("--fresh", action="store_true", help="replace existing results instead of resuming")
+    sw.add_argument("--fresh", action="store_true",
+                    help="remove peacesim's results from the folder and start over instead of resuming "
+                         "(files peacesim did not write are left alone)")
+    sw.add_argument("--retry-failed", action="store_true",
+                    help="run again the runs stored as failed (their rows are replaced)")
     sw.add_argument("--no-figures", action="store_true", help="do not draw figures after the sweep")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
@@ -543,14 +567,33 @@ def _one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # peacesim's own warnings (a damaged part set aside) as one line, without Python's source line
+    if issubclass(category, ResultsWarning):
+        print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``peacesim`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the ``peacesim`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Exit status: 0 done; 2 bad input (one line); 1 a file-system fault, a folder in use or a sweep
+    that could not go on (one line); 130 interrupted."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except InputError as exc:
         print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # output piped into 'head' and the like: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

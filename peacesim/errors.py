@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "StorageError", "ResultsWarning"]
 
 
 class InputError(ValueError):
@@ -10,3 +10,23 @@ class InputError(ValueError):
 
     The message is one line naming the file or option, the field, the value and what is allowed.
     """
+
+
+class StorageError(OSError):
+    """The file system refused a read or a write (read-only, no space, permission, a file where a
+    folder should be), or another peacesim process is using the results folder.
+
+    The message is one line naming the path and the cause; nothing is left half-written.
+    ``errno`` is the operating system's error number when there is one.
+    """
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ResultsWarning(RuntimeWarning):
+    """Something in a results folder was repaired (a damaged part set aside to be run again)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from . import budget
 from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
-from .params import REGISTRY, coerce, did_you_mean
+from .params import REGISTRY, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
 from .scenario import Scenario, load_scenario, resolve_scenario
+from .words import checked, cut, words
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
 
@@ -169,33 +172,35 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
             raise InputError(f"{where}: unknown field experiment.{key}{did_you_mean(key, _EXPERIMENT_FIELDS)}; "
                              f"allowed: {', '.join(sorted(_EXPERIMENT_FIELDS))}")
     scen_ref = meta.get("scenario")
+    if scen_ref is None:
+        raise InputError(f"{where}: experiment.scenario is missing; it must name a scenario (short name or path)")
     if not isinstance(scen_ref, str) or not scen_ref:
-        raise InputError(f"{where}: experiment.scenario = {scen_ref!r} must name a scenario (short name or path)")
+        raise InputError(f"{where}: experiment.scenario = {words(scen_ref)} must name a scenario (short name or path)")
     if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute():
         scen_ref = str((base_dir / scen_ref).resolve()) if not Path(scen_ref).exists() else scen_ref
     try:
         scen_path = resolve_scenario(scen_ref)
     except InputError as exc:
-        raise InputError(f"{where}: experiment.scenario = {meta.get('scenario')!r}: {exc}") from None
+        raise InputError(f"{where}: experiment.scenario = {words(meta.get('scenario'))}: {exc}") from None
     scenario = load_scenario(scen_path)
     replicates = _whole(meta.get("replicates"), f"{where}: experiment.replicates", 1, 1_000_000)
     master_seed = _whole(meta.get("master_seed"), f"{where}: experiment.master_seed", 0, 2**63 - 1)
     months = meta.get("months")
     if months is not None:
-        months = coerce(REGISTRY["months"], months, where=f"{where}: experiment")
+        months = checked(REGISTRY["months"], months, where=f"{where}: experiment")
     keep_series = meta.get("keep_series", False)
     if not isinstance(keep_series, bool):
-        raise InputError(f"{where}: experiment.keep_series = {keep_series!r} is not allowed; expected true or false")
+        raise InputError(f"{where}: experiment.keep_series = {words(keep_series)} is not allowed; expected true or false")
     outcomes = meta.get("outcomes", list(OUTCOME_KEYS))
     if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
         raise InputError(f"{where}: experiment.outcomes must be a list of outcome names")
     for o in outcomes:
         if o not in OUTCOME_KEYS:
-            raise InputError(f"{where}: experiment.outcomes: unknown outcome {o!r}{did_you_mean(o, OUTCOME_KEYS)}; "
+            raise InputError(f"{where}: experiment.outcomes: unknown outcome {words(o)}{did_you_mean(o, OUTCOME_KEYS)}; "
                              f"allowed: {', '.join(OUTCOME_KEYS)}")
     for k in ("title", "question", "description", "name"):
         if not isinstance(meta.get(k, ""), str):
-            raise InputError(f"{where}: experiment.{k} = {meta.get(k)!r} must be a text")
+            raise InputError(f"{where}: experiment.{k} = {words(meta.get(k))} must be a text")
 
     interventions = parse_plan(raw.get("intervention", []), where=where)
     plan = labelled([*scenario.interventions, *interventions], where=where)
@@ -216,9 +221,11 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         rows = raw["design"]
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
             raise InputError(f"{where}: [[design]] must be one or more tables of parameter = value")
+        budget.check_design_points(len(rows), where=f"{where}: [[design]]")
         design = []
         for i, row in enumerate(rows):
             design.append({n: _check_param(n, v, f"{where}: design row {i + 1}") for n, v in row.items()})
+        _check_distinct_rows(design, where)
     else:
         vary = raw.get("vary", {})
         if not isinstance(vary, dict):
@@ -229,8 +236,9 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         for f in factors:
             for p in f.parameters:
                 if p in seen:
-                    raise InputError(f"{where}: parameter {p!r} is varied by more than one factor")
+                    raise InputError(f"{where}: parameter {words(p)} is varied by more than one factor")
                 seen.add(p)
+        budget.check_design_points(math.prod(len(f.values) for f in factors), where=f"{where}: [vary]")
         design = []
         for combo in itertools.product(*(f.values for f in factors)):
             point: dict[str, Any] = {}
@@ -260,7 +268,9 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
     clash = [c for c in exp.columns if c in OUTCOME_KEYS or c in ("design_point", "replicate", "seed", "status",
                                                                     "error", "months", "followup_months")]
     if clash:
-        raise InputError(f"{where}: {clash[0]!r} cannot be varied: it is also the name of a result column")
+        raise InputError(f"{where}: {words(clash[0])} cannot be varied: it is also the name of a result column")
+    _check_overlap(exp, where)
+    budget.check_runs(len(design), replicates, where=where)
     # Validate every design point against the scenario now, before any run starts.
     base = exp.base()
     for i, point in enumerate(design):
@@ -270,9 +280,39 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
     return exp
 
 
+def _check_distinct_rows(design: list[dict[str, Any]], where: str) -> None:
+    """Two [[design]] rows that set the same values would be the same design point twice."""
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(design):
+        key = tuple(sorted((k, repr(v)) for k, v in row.items()))
+        if key in seen:
+            shown = ", ".join(f"{k} = {words(v)}" for k, v in row.items()) or "no values"
+            raise InputError(f"{where}: design rows {seen[key] + 1} and {i + 1} are the same ({cut(shown, 120)}); "
+                             "each design point must differ")
+        seen[key] = i
+
+
+def _check_overlap(exp: Experiment, where: str) -> None:
+    """A parameter set in two places would silently take only one of the values."""
+    varied = "[[design]]" if not exp.factors else "[vary]"
+    for name in exp.columns:
+        if name in exp.fixed:
+            raise InputError(f"{where}: {name} is set in [parameters] ({name} = {words(exp.fixed[name])}) and varied "
+                             f"in {varied}; the varied values would replace it; remove it from one of them")
+    if exp.months is not None:
+        if "months" in exp.fixed:
+            raise InputError(f"{where}: months is set both as experiment.months = {words(exp.months)} and in "
+                             f"[parameters] (months = {words(exp.fixed['months'])}); keep one")
+        if "months" in exp.columns:
+            raise InputError(f"{where}: months is set as experiment.months = {words(exp.months)} and varied in "
+                             f"{varied}; the varied values would replace it; remove experiment.months")
+
+
 def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if value is None:
+        raise InputError(f"{where} is missing; expected a whole number from {low} to {high}")
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{where} = {value!r} is not allowed; expected a whole number from {low} to {high}")
+        raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high}")
     return value
 
 
@@ -291,13 +331,13 @@ def _check_value(name: str, value: Any, where: str, plan: list[Planned]) -> Any:
         kind = kind.split("[")[0]
         spec = ACTOR_FIELDS.get(kind, {}).get(fname)
         if spec is None or fname in ("name", "count"):
-            raise InputError(f"{where}: unknown parameter {name!r}; use a model-wide name or KIND.FIELD")
-        return coerce(spec, value, where=where)
+            raise InputError(f"{where}: unknown parameter {words(name)}; use a model-wide name or KIND.FIELD")
+        return checked(spec, value, where=where)
     spec = REGISTRY.get(name)
     if spec is None:
-        raise InputError(f"{where}: unknown parameter {name!r}{did_you_mean(name, REGISTRY)}; "
+        raise InputError(f"{where}: unknown parameter {words(name)}{did_you_mean(name, REGISTRY)}; "
                          "see 'peacesim params' for the list")
-    return coerce(spec, value, where=where)
+    return checked(spec, value, where=where)
 
 
 def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
@@ -307,7 +347,7 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
     if isinstance(spec, dict):
         extra = set(spec) - {"parameters", "values", "range", "steps", "log"}
         if extra:
-            raise InputError(f"{where}: unknown key {sorted(extra)[0]!r}; allowed: parameters, values, range, steps, log")
+            raise InputError(f"{where}: unknown key {words(sorted(extra)[0])}; allowed: parameters, values, range, steps, log")
         if "parameters" in spec:
             params = spec["parameters"]
             if not isinstance(params, list) or not params or not all(isinstance(p, str) for p in params):
@@ -318,30 +358,38 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             rng = spec["range"]
             steps = spec.get("steps")
             if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
-                raise InputError(f"{where}.range = {rng!r} must be [low, high]")
-            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-                raise InputError(f"{where}.steps = {steps!r} must be a whole number of at least 2")
+                raise InputError(f"{where}.range = {words(rng)} must be [low, high]")
+            if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
+                raise InputError(f"{where}.steps = {words(steps)} is not allowed; expected a whole number from 2 "
+                                 f"to {budget.MAX_LEVELS:,}")
             if spec.get("log"):
                 if rng[0] <= 0:
-                    raise InputError(f"{where}.range = {rng!r}: a log range needs a positive low end")
+                    raise InputError(f"{where}.range = {words(rng)}: a log range needs a positive low end")
                 raw_values = np.geomspace(rng[0], rng[1], steps).tolist()
             else:
                 raw_values = np.linspace(rng[0], rng[1], steps).tolist()
             kinds = {REGISTRY[p].kind for p in params if p in REGISTRY}
             if kinds == {"int"}:
-                raw_values = sorted({int(round(v)) for v in raw_values})
+                whole = sorted({int(round(v)) for v in raw_values})
+                if len(whole) < steps:
+                    raise InputError(
+                        f"{where}.range = {words(rng)} with steps = {steps} gives only {len(whole)} distinct whole "
+                        f"numbers ({words(whole)}) for a whole-number parameter; use steps = {len(whole)} or less, "
+                        "or a wider range, or list the values")
+                raw_values = whole
         else:
             raise InputError(f"{where}: give values = [...] or range = [low, high] with steps = n")
     else:
         raw_values = spec
     if not isinstance(raw_values, list) or not raw_values:
-        raise InputError(f"{where} = {raw_values!r} must be a non-empty list of values")
+        raise InputError(f"{where} = {words(raw_values)} must be a non-empty list of values")
+    budget.check_levels(len(raw_values), where=where)
     values = []
     for v in raw_values:
         # one value per linked parameter, each in its declared type
         values.append(tuple(_check_param(p, v, where) for p in params))
     if len(set(map(repr, values))) != len(values):
-        raise InputError(f"{where}: values {raw_values!r} repeat; each design point must differ")
+        raise InputError(f"{where}: values {words(raw_values)} repeat; each design point must differ")
     return Factor(name, tuple(params), tuple(values))
 
 

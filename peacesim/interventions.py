@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
-from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, coerce, did_you_mean, show_value
+from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, did_you_mean
+from .words import checked, words
 
 __all__ = [
     "Intervention",
@@ -273,7 +274,7 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
     """
     spec = INTERVENTIONS.get(kind)
     if spec is None:
-        raise InputError(f"{where}: kind = {show_value(kind)} is not an intervention{did_you_mean(str(kind), INTERVENTIONS)}; "
+        raise InputError(f"{where}: kind = {words(kind)} is not an intervention{did_you_mean(str(kind), INTERVENTIONS)}; "
                          f"allowed: {', '.join(INTERVENTIONS)}")
     out: dict[str, Any] = {}
     for name, value in raw.items():
@@ -285,7 +286,7 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
         if kind == "set" and name == "value":
             out[name] = value
             continue
-        out[name] = coerce(p, value, where=f"{where}: {kind}")
+        out[name] = checked(p, value, where=f"{where}: {kind}")
     for name, p in spec.args.items():
         if name not in out:
             if p.required:
@@ -307,10 +308,10 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
             if found is None:
                 what = " or ".join(roles) if roles != ("local",) else "[[local]] entry"
                 listed = ", ".join(repr(c) for c in candidates) or "none in this scenario"
-                raise InputError(f"{where}: {kind}: {name} = {show_value(given)} is not a {what} of the scenario; "
+                raise InputError(f"{where}: {kind}: {name} = {words(given)} is not a {what} of the scenario; "
                                  f"allowed: {listed}")
             if found in roster.withdrawn:
-                raise InputError(f"{where}: {kind}: {name} = {show_value(given)} has withdrawn from the field earlier")
+                raise InputError(f"{where}: {kind}: {name} = {words(given)} has withdrawn from the field earlier")
             out[name] = found
     return out
 
@@ -319,11 +320,11 @@ def _check_set(args: dict[str, Any], *, where: str) -> dict[str, Any]:
     name = args["name"]
     p = REGISTRY.get(name)
     if p is None:
-        raise InputError(f"{where}: set: name = {show_value(name)} is not a model-wide parameter{did_you_mean(name, REGISTRY)}; "
+        raise InputError(f"{where}: set: name = {words(name)} is not a model-wide parameter{did_you_mean(name, REGISTRY)}; "
                          "see 'peacesim params'")
     if name in FIXED_AT_START:
-        raise InputError(f"{where}: set: name = {show_value(name)} cannot change during a run: {FIXED_AT_START[name]}")
-    return {"name": name, "value": coerce(p, args["value"], where=f"{where}: set")}
+        raise InputError(f"{where}: set: name = {words(name)} cannot change during a run: {FIXED_AT_START[name]}")
+    return {"name": name, "value": checked(p, args["value"], where=f"{where}: set")}
 
 
 def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | None) -> dict[str, Any]:
@@ -331,13 +332,13 @@ def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | No
         raise InputError(f"{where}: add_mediator needs name = ... (a name not used by another actor)")
     if roster is not None:
         if args["name"] in roster.all_names():
-            raise InputError(f"{where}: add_mediator: name = {show_value(args['name'])} is already an actor's name; "
+            raise InputError(f"{where}: add_mediator: name = {words(args['name'])} is already an actor's name; "
                              "actor names must be unique")
         if args["bias_toward"]:
             found = resolve_name(args["bias_toward"], roster.names["party"])
             if found is None:
                 listed = ", ".join(repr(c) for c in roster.names["party"])
-                raise InputError(f"{where}: add_mediator: bias_toward = {show_value(args['bias_toward'])} is not a party; "
+                raise InputError(f"{where}: add_mediator: bias_toward = {words(args['bias_toward'])} is not a party; "
                                  f"allowed: '' or one of {listed}")
             args["bias_toward"] = found
     return args
@@ -413,16 +414,16 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
             raise InputError(f"{label}: missing kind = ...; allowed: {', '.join(INTERVENTIONS)}")
         if "month" not in e:
             raise InputError(f"{label}: missing month = ... (the month at the start of which it takes effect)")
-        month = coerce(_MONTH, e["month"], where=label)
+        month = checked(_MONTH, e["month"], where=label)
         kind = e["kind"]
         if not isinstance(kind, str):
-            raise InputError(f"{label}: kind = {show_value(kind)} must be a text; allowed: {', '.join(INTERVENTIONS)}")
+            raise InputError(f"{label}: kind = {words(kind)} must be a text; allowed: {', '.join(INTERVENTIONS)}")
         tag = e.get("label", "")
         if not isinstance(tag, str) or (tag and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", tag)):
-            raise InputError(f"{label}: label = {show_value(tag)} must be a word of letters, digits, '_' or '-'")
+            raise InputError(f"{label}: label = {words(tag)} must be a word of letters, digits, '_' or '-'")
         enabled = e.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise InputError(f"{label}: enabled = {show_value(enabled)} is not allowed; expected true or false")
+            raise InputError(f"{label}: enabled = {words(enabled)} is not allowed; expected true or false")
         args = {k: v for k, v in e.items() if k not in _META}
         plan.append(Planned(month, kind, check_arguments(kind, args, where=f"{label} (month {month})"), tag, enabled,
                             where))
@@ -443,10 +444,10 @@ def override(plan: list[Planned], name: str, value: Any, *, where: str) -> list[
     k = labels.index(label)
     x = plan[k]
     if fname == "month":
-        new = Planned(coerce(_MONTH, value, where=f"{where}: {name}"), x.kind, x.args, x.label, x.enabled, where)
+        new = Planned(checked(_MONTH, value, where=f"{where}: {name}"), x.kind, x.args, x.label, x.enabled, where)
     elif fname == "enabled":
         p = Param("enabled", True, "bool", meaning="whether the intervention is applied")
-        new = Planned(x.month, x.kind, x.args, x.label, coerce(p, value, where=f"{where}: {name}"), where)
+        new = Planned(x.month, x.kind, x.args, x.label, checked(p, value, where=f"{where}: {name}"), where)
     else:
         args = check_arguments(x.kind, {**x.args, fname: value}, where=f"{where}: {name}")
         new = Planned(x.month, x.kind, args, x.label, x.enabled, where)
@@ -459,7 +460,7 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     show = f"{where} {text!r}"
     if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
         raise InputError(f"{show} is not of the form {CLI_SYNTAX}, e.g. 24:rotate:actor=the UN envoy")
-    month = coerce(_MONTH, parts[0].strip(), where=show)
+    month = checked(_MONTH, parts[0].strip(), where=show)
     kind = parts[1].strip()
     args: dict[str, Any] = {}
     if len(parts) == 3 and parts[2].strip():

@@ -150,24 +150,33 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     overrides) is stored in ``outcome.json`` as given.
 
     All files are first written to a temporary folder beside ``out_dir`` and then moved in; if
-    anything fails, ``out_dir`` is left as it was. Files of a previous run in ``out_dir`` are
-    replaced, and an output file this run does not write (``timeline.png`` with ``figure=False``)
-    is removed so the folder never mixes two runs. Other files in ``out_dir`` are left alone.
+    anything fails, ``out_dir`` is left as it was. The folder is marked as one run's results
+    (a ``.peacesim`` file). Only a new folder, an empty one or one that peacesim wrote a run into
+    is written: a folder holding anything else is refused with
+    :class:`~peacesim.errors.InputError`, so that no file of the user's is ever replaced. Files of a
+    previous run in ``out_dir`` are replaced, and an output file this run does not write
+    (``timeline.png`` with ``figure=False``) is removed so the folder never mixes two runs. Other
+    files that were added to a results folder of peacesim's are left alone.
     """
+    from .fsutil import MARKER, check_out_path, claim, write_marker
+
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
+    check_out_path(out_dir, "out_dir")
+    claim(out, "run", option="out_dir")
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()  # honours the umask, unlike tempfile.mkdtemp's private 0o700
     try:
         names = _write_all(result, staging, figure=figure, inputs=inputs)
+        write_marker(staging, "run", format=1)
         if not out.exists():
             # one rename: the folder appears complete or not at all
             os.rename(staging, out)
         else:
-            for name in names:
+            for name in [*names, MARKER]:
                 os.replace(staging / name, out / name)
             for name in OUTPUT_FILES:
                 if name not in names and (out / name).is_file():

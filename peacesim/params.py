@@ -25,7 +25,6 @@ __all__ = [
     "defaults",
     "parse_assignment",
     "did_you_mean",
-    "show_value",
 ]
 
 COORDINATION_STRATEGIES = ("none", "hierarchical", "network", "contact_group")
@@ -327,23 +326,6 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
     if not isinstance(value, str):
         raise bad()
     return value
-
-
-def show_value(v: Any, limit: int = 60) -> str:
-    """A value as its user typed it, in TOML's words (true, false, 'text'), cut to ``limit``."""
-    if isinstance(v, bool):
-        s = "true" if v else "false"
-    elif isinstance(v, str):
-        s = repr(v)
-    elif isinstance(v, (int, float)):
-        s = repr(v)
-    elif isinstance(v, (list, tuple)):
-        s = "[" + ", ".join(show_value(x, limit) for x in v) + "]"
-    elif isinstance(v, dict):
-        s = "{" + ", ".join(f"{k} = {show_value(x, limit)}" for k, x in v.items()) + "}"
-    else:
-        s = str(v)
-    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 def did_you_mean(name: str, options) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 
 from .errors import InputError
 from .interventions import Planned, labelled, override, parse_plan
-from .params import ACTOR_FIELDS, REGISTRY, coerce, defaults, did_you_mean, parse_assignment
+from .params import ACTOR_FIELDS, REGISTRY, defaults, did_you_mean, parse_assignment
+from .words import checked, words
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare"]
 
@@ -62,7 +63,7 @@ class Scenario:
         """
         if not overrides:
             return self
-        items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(t, where=where) for t in overrides)
+        items = overrides.items() if isinstance(overrides, dict) else (_assignment(t, where) for t in overrides)
         new = copy.deepcopy(self)
         for name, value in items:
             if name.startswith("intervention."):
@@ -75,14 +76,14 @@ class Scenario:
                 if m:
                     kind, index = m.group(1), int(m.group(2))
                 if kind not in ACTOR_FIELDS:
-                    raise InputError(f"{where}: unknown actor kind {kind!r} in {name!r}; allowed: {', '.join(ACTOR_FIELDS)}")
+                    raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
                 spec = ACTOR_FIELDS[kind].get(fname)
                 if spec is None or fname in ("name", "count"):
                     allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
-                    raise InputError(f"{where}: unknown field {fname!r} for {kind}; allowed: {allowed}")
-                v = coerce(spec, value, where=where)
+                    raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
+                v = checked(spec, value, where=where)
                 if not new.actors[kind]:
-                    raise InputError(f"{where}: {name} = {value!r}: the scenario has no {kind} actors to set")
+                    raise InputError(f"{where}: {name} = {words(value)}: the scenario has no {kind} actors to set")
                 targets = new.actors[kind]
                 if index is not None:
                     if not 1 <= index <= len(targets):
@@ -94,9 +95,9 @@ class Scenario:
                 continue
             spec = REGISTRY.get(name)
             if spec is None:
-                raise InputError(f"{where}: unknown parameter {name!r} = {value!r}{did_you_mean(name, REGISTRY)}; "
+                raise InputError(f"{where}: unknown parameter {words(name)} = {words(value)}{did_you_mean(name, REGISTRY)}; "
                                  "see 'peacesim params' for the list")
-            new.params[name] = coerce(spec, value, where=where)
+            new.params[name] = checked(spec, value, where=where)
         _check_consistency(new, where=where)
         return new
 
@@ -130,6 +131,14 @@ class Scenario:
         out = {k: len(v) for k, v in self.actors.items()}
         out["local"] = sum(a["count"] for a in self.actors["local"])
         return out
+
+
+def _assignment(text: str, where: str) -> tuple[str, str]:
+    """``name=value`` from the command line; a refusal quotes the text as typed, cut short."""
+    try:
+        return parse_assignment(text, where=where)
+    except InputError:
+        raise InputError(f"{where}: {words(text)} is not of the form name=value") from None
 
 
 def list_scenarios() -> list[Path]:
@@ -185,9 +194,9 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
     for name, value in given.items():
         spec = REGISTRY.get(name)
         if spec is None:
-            raise InputError(f"{where}: unknown parameter parameters.{name} = {value!r}{did_you_mean(name, REGISTRY)}; "
+            raise InputError(f"{where}: unknown parameter parameters.{name} = {words(value)}{did_you_mean(name, REGISTRY)}; "
                              "see 'peacesim params' for the list")
-        params[name] = coerce(spec, value, where=f"{where}: parameters")
+        params[name] = checked(spec, value, where=f"{where}: parameters")
     actors: dict[str, list[dict[str, Any]]] = {}
     for kind, fields in ACTOR_FIELDS.items():
         entries = raw.get(kind, [])
@@ -201,19 +210,20 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
                 spec = fields.get(fname)
                 if spec is None:
                     who = entry.get("name", "?")
-                    raise InputError(f"{label} ({who!r}): unknown field {fname!r} = {value!r}"
+                    raise InputError(f"{label} ({words(who)}): unknown field {words(fname)} = {words(value)}"
                                      f"{did_you_mean(fname, fields)}; allowed: {', '.join(fields)}")
-                record[fname] = coerce(spec, value, where=label)
+                record[fname] = checked(spec, value, where=label)
             for fname, spec in fields.items():
                 if fname not in record:
                     if spec.required:
-                        raise InputError(f"{label}: missing field {fname!r} ({spec.meaning})")
+                        raise InputError(f"{label}: missing field {words(fname)} ({spec.meaning})")
                     record[fname] = spec.default
+            _check_name(record["name"], label)
             actors[kind].append(record)
     text = lambda k, d="": meta.get(k, d)  # noqa: E731
     for k in ("title", "description", "note", "name"):
         if not isinstance(text(k), str):
-            raise InputError(f"{where}: scenario.{k} = {text(k)!r} must be a text")
+            raise InputError(f"{where}: scenario.{k} = {words(text(k))} must be a text")
     for k in ("learning_points", "sources"):
         v = meta.get(k, [])
         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
@@ -234,8 +244,30 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
     return scen
 
 
+#: Separates actor names in the event log's actor list (records.EventLog.frame, events.csv).
+ACTOR_SEPARATOR = ";"
+MAX_NAME_LENGTH = 200
+
+
+def _check_name(name: str, label: str) -> None:
+    """An actor's name appears in the narrative, in column names and in the event log's actor list."""
+    if not name.strip():
+        raise InputError(f"{label}: name = {words(name)} is not allowed; expected a non-empty text")
+    if ACTOR_SEPARATOR in name:
+        raise InputError(f"{label}: name = {words(name)} is not allowed: '{ACTOR_SEPARATOR}' separates actor names "
+                         "in the event log (events.csv); choose a name without it")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError(f"{label}: name = {words(name)} is not allowed: it holds a line break or another control "
+                         "character; expected a name on one line")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(f"{label}: name = {words(name)} is not allowed; expected at most {MAX_NAME_LENGTH} characters")
+
+
 def _check_consistency(scen: Scenario, *, where: str) -> None:
-    """Rules that involve more than one field: names, references between actors, minimum cast."""
+    """Rules that involve more than one field: names, references between actors, minimum cast, size."""
+    from .budget import check_scenario
+
+    check_scenario(scen, where=where)
     parties = scen.actors["party"]
     at_table = [p for p in parties if p["at_table"]]
     if len(at_table) < 2:
@@ -244,14 +276,14 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
     for kind, entries in scen.actors.items():
         for a in entries:
             if a["name"] in seen:
-                raise InputError(f"{where}: {kind}: name {a['name']!r} is used twice; actor names must be unique")
+                raise InputError(f"{where}: {kind}: name {words(a['name'])} is used twice; actor names must be unique")
             seen.add(a["name"])
     party_names = {p["name"] for p in parties}
     for kind in ("mediator", "diplomat"):
         for a in scen.actors[kind]:
             if a["bias_toward"] and a["bias_toward"] not in party_names:
                 raise InputError(
-                    f"{where}: {kind} {a['name']!r}: bias_toward = {a['bias_toward']!r} is not a party; "
+                    f"{where}: {kind} {words(a['name'])}: bias_toward = {words(a['bias_toward'])} is not a party; "
                     f"allowed: '' or one of {', '.join(sorted(party_names))}"
                 )
     leads = [m for m in scen.actors["mediator"] if m["lead"]]

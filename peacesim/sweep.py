@@ -1,27 +1,37 @@
-"""Experiment execution and storage (DESIGN.md section 8, second layer).
+"""Experiment execution (DESIGN.md section 8, second layer).
 
 Runs are grouped into batches of about a second and handed to an executor: ``serial`` (in this
 process), ``processes`` (a pool of local worker processes kept for the whole sweep) or ``dask``
 (a Dask LocalCluster, or an existing cluster by scheduler address). Every batch's results are
-written to ``parts/`` as soon as it finishes, each file atomically, so a killed sweep loses at most
-the batches in flight (Ctrl-C keeps them: it stops handing out batches and waits for the running
-ones); running the same command again skips what is done. When all runs
-are done the parts are merged into ``runs.parquet``, ``episodes.parquet`` and (if kept)
-``series.parquet``, sorted by design point and replicate, so that every executor writes the same
-tables.
+written to ``parts/`` as soon as it finishes, each file atomically and with a checksum
+(:mod:`peacesim.store`), so a killed sweep loses at most the batches in flight (Ctrl-C keeps them:
+it stops handing out batches and waits for the running ones); running the same command again
+skips what is done. When all runs are done the parts are checked and merged into
+``runs.parquet``, ``episodes.parquet`` and (if kept) ``series.parquet``, sorted by design point
+and replicate, so that every executor writes the same tables.
+
+What the runner guarantees (docs/RESULTS.md says it for users):
+
+* one sweep at a time per results folder (an advisory lock that ends with its process);
+* only peacesim's own files are replaced or removed, and only inside the folder named;
+* a damaged part or table is set aside and its runs are run again; the sweep is complete only
+  when every run of the design is stored exactly once;
+* a run that kills its worker process is retried once alone in a fresh process and, if it kills
+  that one too, recorded as failed with its seed; the sweep goes on;
+* a file-system fault (read-only, no space, permission) stops the sweep with one line, the
+  manifest says "stopped", and the same command resumes.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import math
 import os
 import platform
-import shutil
+import signal
 import subprocess
 import sys
 import time
-import uuid
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
@@ -34,18 +44,20 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError
+from . import budget, fsutil
+from .errors import InputError, StorageError
 from .experiment import Experiment, RunSpec, load_experiment
 from .records import EPISODE_COLUMNS
 from .simulate import run_scenario
 from .scenario import Scenario
+from .store import ResultStore
 
-__all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "run_batch", "EXECUTORS"]
+__all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "run_batch", "EXECUTORS",
+           "ResultStore"]
 
 EXECUTORS = ("serial", "processes", "dask")
 BATCH_SECONDS = 1.0
-_OUR_FILES = ("runs.parquet", "episodes.parquet", "series.parquet", "manifest.json", "summary.csv", "report.md")
-_OUR_DIRS = ("parts", "figures", "unreadable-parts")
+MERGE_ROUNDS = 3  # times the runs of parts found damaged at the merge are run again before giving up
 
 
 class SweepInterrupted(Exception):
@@ -57,7 +69,7 @@ class SweepInterrupted(Exception):
 
 
 class SweepFailed(Exception):
-    """A worker process stopped abruptly (killed, out of memory); what finished is saved."""
+    """The sweep could not go on (its executor was lost); what finished is saved."""
 
     def __init__(self, why: str, done: int, total: int, out: Path):
         super().__init__(f"{why}: {done} of {total} runs are saved in {out}; run the same command again to resume "
@@ -66,13 +78,13 @@ class SweepFailed(Exception):
 
 
 def _worker_lost(exc: BaseException) -> str | None:
-    """Why the sweep cannot go on, if ``exc`` says a worker process was lost, else None."""
+    """Why a batch did not come back, if ``exc`` says its worker process was lost, else None."""
     from concurrent.futures.process import BrokenProcessPool
 
     if isinstance(exc, BrokenProcessPool):
         return "a worker process stopped abruptly (killed, or out of memory)"
     if type(exc).__name__ == "KilledWorker":  # dask, after its own retries
-        return f"Dask lost the workers running a batch several times ({exc})"
+        return f"Dask lost the workers running a batch ({exc})"
     return None
 
 
@@ -119,22 +131,79 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
     return row, episodes, series
 
 
+def _failed_row(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], error: str) -> dict:
+    """The row of a run that did not finish: its keys and seed, why, and no outcomes."""
+    row: dict[str, Any] = {"design_point": spec.design_point, "replicate": spec.replicate, "seed": spec.seed}
+    for c in columns:
+        row[c] = spec.values.get(c)
+    row.update(status="failed", error=error, months=base.params["months"], followup_months=base.params["followup_months"])
+    for k in outcomes:
+        row[k] = None
+    return row
+
+
+def _ctrl_c_possible() -> bool:
+    """Could a KeyboardInterrupt here have come from Ctrl-C? Only in the main thread of a process
+    that does not ignore SIGINT: worker processes ignore it, and Dask runs tasks in threads."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    return signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
 def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes: tuple[str, ...],
               keep_series: bool) -> dict[str, Any]:
     """Run a batch of runs; the unit of work an executor receives.
 
     Returns the runs' rows, their episodes, their series (or None) and the seconds the batch took
-    where it ran, from which the sweep sizes the batches that follow."""
+    where it ran, from which the sweep sizes the batches that follow. A run that calls
+    ``sys.exit`` is recorded as failed, like one that raises. A KeyboardInterrupt that is Ctrl-C
+    (in the process running a serial sweep) ends the batch early with ``interrupted`` set and
+    the runs before it kept; raised by a run's own code elsewhere, it fails that run."""
+    from .words import words
+
     t0 = time.perf_counter()
     runs, episodes, series = [], [], []
+    interrupted = False
     for spec in specs:
-        r, e, s = run_one(base, spec, columns, outcomes, keep_series)
+        try:
+            r, e, s = run_one(base, spec, columns, outcomes, keep_series)
+        except SystemExit as exc:
+            r, e, s = _failed_row(base, spec, columns, outcomes,
+                                  f"SystemExit: the run called sys.exit({words(exc.code)})"), [], None
+        except KeyboardInterrupt:
+            if _ctrl_c_possible():
+                interrupted = True
+                break
+            r, e, s = _failed_row(base, spec, columns, outcomes,
+                                  "KeyboardInterrupt: raised by the run itself (worker processes ignore Ctrl-C)"), [], None
         runs.append(r)
         episodes.extend(e)
         if s is not None:
             series.append(s)
-    return {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None,
-            "seconds": time.perf_counter() - t0}
+    out = {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None,
+           "seconds": time.perf_counter() - t0}
+    if interrupted:
+        out["interrupted"] = True
+    return out
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it did not finish"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _death_result(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], why: str) -> dict:
+    error = (f"WorkerDied: the worker process running this run died with its batch, and again when the run was "
+             f"retried alone in a fresh process ({why})")
+    return {"runs": [_failed_row(base, spec, columns, outcomes, error)], "episodes": [], "series": None, "seconds": 0.0}
 
 
 # ------------------------------------------------------------------------------------ executors
@@ -142,6 +211,7 @@ class _Serial:
     """Runs batches in this process, one at a time."""
 
     workers = 1
+    breaks_all = False
 
     def submit(self, fn, *args):
         return _Done(fn(*args))
@@ -160,6 +230,13 @@ class _Serial:
 
     def results(self, pending) -> list:
         return [f.result() for f in pending]
+
+    def restart(self) -> None:
+        pass
+
+    def isolate(self, base, specs, columns, outcomes, keep_series):
+        for spec in specs:
+            yield spec, run_batch(base, [spec], columns, outcomes, keep_series), ""
 
     def close(self) -> None:
         pass
@@ -195,30 +272,46 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+@contextmanager
+def _fork_quietly():
+    with warnings.catch_warnings():
+        # Python counts the native threads of numpy's and scipy's OpenBLAS and of pyarrow's
+        # allocator; they survive fork (pthread_atfork), unlike Python threads, which
+        # start_method() rules out.
+        warnings.filterwarnings("ignore", message=r".*is multi-threaded, use of fork\(\)", category=DeprecationWarning)
+        yield
+
+
 class _Processes:
-    """A pool of local worker processes, kept for the whole sweep."""
+    """A pool of local worker processes, kept for the whole sweep (and replaced if it breaks)."""
+
+    breaks_all = True  # a worker that dies breaks the pool: every batch in flight fails with it
 
     def __init__(self, workers: int, method: str | None = None):
+        self.workers = workers
+        self._method = method
+        self._procs: list = []  # the worker processes, kept by stop() for kill()
+        self.pool = None
+        self._start()
+
+    def _start(self) -> None:
         import multiprocessing
 
-        self.workers = workers
-        self.method = method or start_method()
-        self._procs: list = []  # the worker processes, kept by stop() for kill()
+        self.method = self._method or start_method()
         ctx = multiprocessing.get_context(self.method)
         if self.method == "forkserver":
             # The fork server imports peacesim once; workers forked from it start warm.
             ctx.set_forkserver_preload(["peacesim.sweep"])
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        parent = os.getpid() if self.method == "fork" else None
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(parent,))
         # Start every worker now (with "fork" before the pool's own thread exists).
-        with warnings.catch_warnings():
-            # Python counts the native threads of numpy's and scipy's OpenBLAS and of pyarrow's
-            # allocator; they survive fork (pthread_atfork), unlike Python threads, which
-            # start_method() rules out.
-            warnings.filterwarnings("ignore", message=r".*is multi-threaded, use of fork\(\)",
-                                    category=DeprecationWarning)
-            self._warm = [self.pool.submit(_ready) for _ in range(workers)]
+        with _fork_quietly():
+            self._warm = [self.pool.submit(_ready) for _ in range(self.workers)]
 
     def submit(self, fn, *args):
+        if self.pool is None:
+            self._start()
         return self.pool.submit(fn, *args)
 
     def wait_any(self, pending):
@@ -229,6 +322,8 @@ class _Processes:
         """Drop the batches not started yet; return those still running."""
         for f in pending:
             f.cancel()
+        if self.pool is None:
+            return set()
         self._procs = list((getattr(self.pool, "_processes", None) or {}).values())  # shutdown forgets them
         self.pool.shutdown(wait=False, cancel_futures=True)
         return {f for f in pending if not f.done()}
@@ -238,19 +333,80 @@ class _Processes:
 
     def kill(self) -> None:
         """Stop the workers at once (their batches are lost)."""
-        for p in self._procs:
+        for p in self._procs or (getattr(self.pool, "_processes", None) or {}).values():
             p.terminate()
 
     def results(self, pending) -> list:
         """The results of the ``pending`` batches that finished without an error."""
         return [f.result() for f in pending if f.done() and not f.cancelled() and f.exception() is None]
 
+    def restart(self) -> None:
+        """Drop a pool that broke; a new one starts with the next batch. In between, this process
+        runs no thread of the pool's, so that the runs retried alone can be forked."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def isolate(self, base, specs, columns, outcomes, keep_series):
+        """Run each of ``specs`` alone in a fresh process, ``workers`` at a time; yield (spec, result,
+        why) with result None (and why it died) for a run whose process died."""
+        import multiprocessing
+        from multiprocessing.connection import wait as mp_wait
+
+        method = self._method or start_method()
+        ctx = multiprocessing.get_context(method)
+        parent = os.getpid() if method == "fork" else None
+        queue = list(specs)
+        running: dict = {}  # connection -> (process, spec)
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    spec = queue.pop(0)
+                    recv, send = ctx.Pipe(duplex=False)
+                    proc = ctx.Process(target=_isolated_main, args=(send, parent, base, spec, columns, outcomes,
+                                                                      keep_series), daemon=True)
+                    with _fork_quietly():
+                        proc.start()
+                    send.close()
+                    running[recv] = (proc, spec)
+                ready = set(mp_wait([*running, *(p.sentinel for p, _ in running.values())]))
+                for conn, (proc, spec) in list(running.items()):
+                    if conn not in ready and proc.sentinel not in ready:
+                        continue
+                    result = None
+                    try:
+                        if conn.poll():
+                            result = conn.recv()
+                    except (EOFError, OSError):
+                        result = None
+                    proc.join(10)
+                    if proc.is_alive():
+                        proc.kill()
+                        proc.join()
+                    conn.close()
+                    del running[conn]
+                    yield spec, result, "" if result is not None else _death(proc.exitcode)
+        finally:
+            for conn, (proc, _) in running.items():
+                proc.kill()
+                proc.join()
+                conn.close()
+
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _isolated_main(conn, parent: int | None, base, spec, columns, outcomes, keep_series) -> None:
+    _worker_init(parent)
+    conn.send(run_batch(base, [spec], columns, outcomes, keep_series))
+    conn.close()
 
 
 class _Dask:
     """A Dask cluster: a LocalCluster started here, or an existing one at ``scheduler``."""
+
+    breaks_all = False  # Dask reschedules the other tasks of a lost worker itself
 
     def __init__(self, workers: int, scheduler: str | None):
         try:
@@ -270,10 +426,14 @@ class _Dask:
             # which sample the running task every few milliseconds.
             # Its processes are started with Ctrl-C ignored, which they keep: the sweep's own
             # process handles it (as with _worker_init).
+            # A batch whose worker dies is retried once in a fresh worker before Dask gives up on it
+            # (then its runs are retried one by one, see _Sweep).
             with dask.config.set({"distributed.worker.profile.enabled": False,
-                                  "distributed.admin.system-monitor.gil.enabled": False}), _sigint_ignored():
+                                  "distributed.admin.system-monitor.gil.enabled": False,
+                                  "distributed.scheduler.allowed-failures": 1}), _sigint_ignored():
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None)
+            # (its worker processes watch their parent themselves and exit when it dies)
             self.client = Client(self.cluster)
         info = self.client.scheduler_info()
         self.workers = max(1, len(info.get("workers", {})))
@@ -302,6 +462,26 @@ class _Dask:
     def results(self, pending) -> list:
         return [f.result() for f in pending if f.status == "finished"]
 
+    def restart(self) -> None:
+        pass
+
+    def isolate(self, base, specs, columns, outcomes, keep_series):
+        """Each run alone as its own task (Dask retries it once more in a fresh worker)."""
+        from dask.distributed import as_completed
+
+        futs = {self.client.submit(run_batch, base, [s], columns, outcomes, keep_series, pure=False): s for s in specs}
+        try:
+            for fut in as_completed(list(futs)):
+                try:
+                    yield futs[fut], fut.result(), ""
+                except Exception as exc:
+                    if _worker_lost(exc) is None:
+                        raise
+                    yield futs[fut], None, "Dask lost its worker"
+        finally:
+            for fut in futs:
+                fut.cancel()
+
     def close(self) -> None:
         try:
             self.client.close()
@@ -314,17 +494,20 @@ def _ready() -> bool:
     return True
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
+    """Set up a worker process: it ignores Ctrl-C, drops the parent's lock files, and exits when
+    its parent process dies."""
     # Ctrl-C reaches every process of the terminal's process group; the sweep's own process
     # handles it (it stops handing out batches and keeps those that finish), so workers ignore it.
-    import signal
+    from .lifeline import die_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fsutil.close_inherited()
+    die_with_parent(parent)
 
 
 @contextmanager
 def _sigint_ignored():
-    import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -337,14 +520,18 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
-def _executor(kind: str, workers: int | None, scheduler: str | None):
+def _check_executor(kind: str, workers: int | None, scheduler: str | None) -> int:
     if kind not in EXECUTORS:
-        raise InputError(f"--executor {kind!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
+        raise InputError(f"--executor {fsutil.cut(str(kind))!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"--workers {workers!r} is not allowed; expected a whole number of at least 1")
+        raise InputError(f"--workers {fsutil.cut(str(workers))} is not allowed; expected a whole number of at least 1")
     if scheduler and kind != "dask":
         raise InputError("--scheduler is only used with --executor dask")
-    n = workers or os.cpu_count() or 1
+    return 1 if kind == "serial" else workers or os.cpu_count() or 1
+
+
+def _executor(kind: str, workers: int | None, scheduler: str | None):
+    n = _check_executor(kind, workers, scheduler)
     if kind == "serial":
         return _Serial()
     if kind == "processes":
@@ -352,183 +539,13 @@ def _executor(kind: str, workers: int | None, scheduler: str | None):
     return _Dask(n, scheduler)
 
 
-# ------------------------------------------------------------------------------------ storage
-class ResultStore:
-    """The results folder of one experiment: parts written as batches finish, merged at the end."""
-
-    def __init__(self, out: Path, exp: Experiment):
-        self.out = out
-        self.exp = exp
-        self.parts = out / "parts"
-
-    def open(self, fresh: bool) -> None:
-        """Check the folder belongs to this experiment (or clear it with ``fresh``) and create it."""
-        out = self.out
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--out {out}: exists and is not a folder")
-        manifest = out / "manifest.json"
-        if out.exists() and any(out.iterdir()):
-            if not manifest.is_file():
-                raise InputError(f"--out {out}: the folder is not empty and holds no peacesim manifest.json; "
-                                 "choose another folder")
-            try:
-                old = json.loads(manifest.read_text())
-            except (OSError, ValueError) as exc:
-                raise InputError(f"{manifest}: unreadable manifest ({exc}); use --fresh to start over") from None
-            if old.get("experiment_digest") != self.exp.digest() and not fresh:
-                raise InputError(
-                    f"--out {out}: the results there belong to a different experiment "
-                    f"({old.get('name', '?')!r}, or its experiment or scenario file has changed); "
-                    "use --fresh to replace them or --out to choose another folder")
-            if old.get("model_digest") != model_digest() and not fresh:
-                raise InputError(
-                    f"--out {out}: the results there were made by a different version of the model "
-                    f"(peacesim {old.get('peacesim_version', '?')}, commit {str(old.get('git_commit', '?'))[:10]}); "
-                    "use --fresh to rerun them or --out to choose another folder")
-            if fresh:
-                for name in _OUR_FILES:
-                    (out / name).unlink(missing_ok=True)
-                for name in _OUR_DIRS:
-                    shutil.rmtree(out / name, ignore_errors=True)
-        out.mkdir(parents=True, exist_ok=True)
-        self.parts.mkdir(exist_ok=True)
-
-    def _tables(self, kind: str, columns: list[str] | None = None) -> list:
-        """The stored table of ``kind`` (if a sweep finished before) and its parts, as Arrow tables."""
-        import pyarrow.parquet as pq
-
-        tables = []
-        final = self.out / f"{kind}.parquet"
-        if final.is_file():
-            tables.append(pq.read_table(final, columns=columns))
-        if self.parts.is_dir():
-            # .parquet parts come from earlier peacesim versions (a sweep they left unfinished)
-            for path in sorted([*self.parts.glob(f"{kind}-*.arrow"), *self.parts.glob(f"{kind}-*.parquet")]):
-                try:
-                    tables.append(_read_part(path, columns))
-                except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
-                    self._set_aside(path, exc)
-        return tables
-
-    def _set_aside(self, path: Path, exc: Exception) -> None:
-        """Move an unreadable part (cut short when the machine went down) and the other parts of
-        its batch to ``unreadable-parts/``, so that the batch's runs are run again."""
-        tag = path.name.split("-", 1)[1].rsplit(".", 1)[0]
-        aside = self.out / "unreadable-parts"
-        aside.mkdir(exist_ok=True)
-        for p in self.parts.glob(f"*-{tag}.*"):
-            p.replace(aside / p.name)
-        warnings.warn(f"{path}: unreadable ({exc}); its batch was moved to {aside} and its runs will be run again",
-                      RuntimeWarning, stacklevel=3)
-
-    def done(self) -> set[tuple[int, int]]:
-        """(design point, replicate) of every run already stored."""
-        keys: set[tuple[int, int]] = set()
-        for kind in ("episodes", "series"):  # a batch with an unreadable part is not done
-            self._tables(kind, ["design_point"])
-        for t in self._tables("runs", ["design_point", "replicate"]):
-            keys.update(zip(t.column("design_point").to_pylist(), t.column("replicate").to_pylist()))
-        return keys
-
-    def write_part(self, batch: dict[str, Any]) -> None:
-        """Store one finished batch: episodes and series first, the runs file last (it marks done).
-
-        Parts are uncompressed Arrow IPC files (a fraction of a millisecond each, so that the
-        process collecting the results takes little CPU from the workers); the merge turns them
-        into parquet tables."""
-        import pyarrow as pa
-
-        tag = uuid.uuid4().hex[:12]
-        cols = ["design_point", "replicate", "seed", *self.exp.columns]
-        if batch["episodes"]:
-            names = _episode_columns(cols)
-            _write_part(pa.Table.from_pylist([{c: e.get(c) for c in names} for e in batch["episodes"]]),
-                        self.parts / f"episodes-{tag}.arrow")
-        if batch["series"] is not None:
-            _write_part(pa.Table.from_pandas(batch["series"], preserve_index=False), self.parts / f"series-{tag}.arrow")
-        _write_part(pa.Table.from_pylist(batch["runs"]), self.parts / f"runs-{tag}.arrow")
-
-    def merge(self) -> dict[str, int]:
-        """Merge everything into the final tables, sorted, and remove the parts."""
-        import pyarrow as pa
-
-        counts = {}
-        order = ["design_point", "replicate"]
-        for kind in ("runs", "episodes", "series"):
-            tables = [t for t in self._tables(kind) if t.num_rows]
-            if not tables:
-                if kind == "episodes":
-                    cols = _episode_columns(["design_point", "replicate", "seed", *self.exp.columns])
-                    _write_parquet(pd.DataFrame(columns=cols), self.out / "episodes.parquet")
-                counts[kind] = 0
-                continue
-            # A part whose optional outcomes are all missing (no agreement in a batch) has null
-            # columns; they take the type of the other parts.
-            df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
-            keys = order + (["episode"] if kind == "episodes" else ["month"] if kind == "series" else [])
-            df = df.drop_duplicates(subset=keys, keep="last").sort_values(keys, kind="stable").reset_index(drop=True)
-            _write_parquet(df, self.out / f"{kind}.parquet")
-            counts[kind] = len(df)
-        shutil.rmtree(self.parts, ignore_errors=True)
-        return counts
-
-    def write_manifest(self, data: dict[str, Any]) -> None:
-        _write_text(self.out / "manifest.json", json.dumps(data, indent=1, default=_json_default) + "\n")
-
-
-def _episode_columns(keys: list[str]) -> list[str]:
-    return keys + [c for c in EPISODE_COLUMNS if c not in keys]
-
-
-@contextmanager
-def _atomic(path: Path):
-    """Yield a temporary name beside ``path``; once written, it replaces ``path`` in one step."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    yield tmp
-    os.replace(tmp, path)
-
-
-def _write_part(table, path: Path) -> None:
-    import pyarrow.feather as feather
-
-    with _atomic(path) as tmp:
-        feather.write_feather(table, tmp, compression="uncompressed")
-
-
-def _read_part(path: Path, columns: list[str] | None = None):
-    import pyarrow.feather as feather
-    import pyarrow.parquet as pq
-
-    if path.suffix == ".parquet":
-        return pq.read_table(path, columns=columns)
-    return feather.read_table(path, columns=columns, memory_map=False)
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    with _atomic(path) as tmp:
-        df.to_parquet(tmp, index=False)
-
-
-def _write_text(path: Path, text: str) -> None:
-    with _atomic(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def _json_default(x):
-    if hasattr(x, "item"):
-        return x.item()
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
-
-
+# ------------------------------------------------------------------------------------ provenance
 #: The modules a run's results depend on (everything simulate.run_scenario imports; a test keeps
 #: this list complete).
-_MODEL_FILES = ("agents.py", "agreement.py", "errors.py", "events.py", "funding.py", "interventions.py",
+_MODEL_FILES = ("agents.py", "agreement.py", "budget.py", "errors.py", "events.py", "funding.py", "interventions.py",
                 "local_mechanisms.py", "model.py", "negotiation.py", "params.py", "records.py", "result.py",
-                "rules.py", "scenario.py", "simulate.py", "spoilers.py", "streams.py", "tables.py", "trust.py")
+                "rules.py", "scenario.py", "simulate.py", "spoilers.py", "streams.py", "tables.py", "trust.py",
+                "words.py")
 
 
 def model_digest() -> str:
@@ -569,7 +586,7 @@ def _now() -> str:
 # ------------------------------------------------------------------------------------ the sweep
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
-                   progress: bool = True) -> SweepResult:
+                   retry_failed: bool = False, progress: bool = True) -> SweepResult:
     """Run every run of an experiment that is not stored yet, and merge the results.
 
     Parameters
@@ -584,92 +601,253 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
         Address of an existing Dask scheduler (``tcp://host:port``); with ``executor="dask"`` and
         no scheduler, a LocalCluster is started.
     out:
-        Results folder (default ``results/<experiment name>``).
+        Results folder (default ``results/<experiment name>``, the name made a safe folder name).
     fresh:
-        Replace whatever results the folder holds instead of resuming.
+        Remove peacesim's results from the folder and start over, instead of resuming.
+    retry_failed:
+        Run again the runs stored as failed (their rows are replaced).
+
+    Raises
+    ------
+    InputError
+        Bad options, a folder that is not peacesim's, results of another experiment, a sweep over
+        the size budget.
+    StorageError
+        The file system refused a read or a write, or another sweep is using the folder; the
+        manifest then says "stopped" (where it can be written) and the same call resumes.
+    SweepInterrupted
+        Ctrl-C; what finished is saved.
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    out_dir = Path(out) if out is not None else Path("results") / exp.name
+    out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(exp.name, "experiment")
+    n_workers = _check_executor(executor, workers, scheduler)
+    budget.check_memory(exp, n_workers, local_workers=not (executor == "dask" and scheduler), where=exp.path)
+    fsutil.claim(out_dir, "sweep")  # refuse a folder that is not peacesim's, or in use, before starting workers
+    if out_dir.is_dir():
+        fsutil.FolderLock(out_dir, "sweep").probe()
     store = ResultStore(out_dir, exp)
     ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
-    base = exp.base()
-    columns = exp.columns
     started = _now()
     t0 = time.perf_counter()
     try:
         store.open(fresh)
-        done = store.done()
-        todo = [s for s in exp.runs() if (s.design_point, s.replicate) not in done]
-        manifest = _manifest(exp, executor, ex.workers, started)
-        manifest.update(status="running", runs_total=exp.n_runs, runs_done=len(done))
-        store.write_manifest(manifest)
-        bar = _progress(exp, len(todo), len(done), progress)
-        failed = ran = 0
-        pending: set = set()
-        unwritten: set = set()
         try:
-            # The first batches are small; the time they take where they ran sizes the following
-            # ones to about BATCH_SECONDS each, shrinking towards the end so that the workers
-            # finish together (guided scheduling).
-            rest = todo
-            limit = 2 * ex.workers
-            spent = measured = 0.0
-            while rest or pending:
-                while rest and len(pending) < limit:
-                    if measured:
-                        size = max(1, min(1000, int(BATCH_SECONDS * measured / max(spent, 1e-9))))
-                        k = max(1, min(size, math.ceil(len(rest) / (2 * ex.workers))))
-                    else:
-                        k = max(1, min(3, math.ceil(len(rest) / (2 * ex.workers))))
-                    batch, rest = rest[:k], rest[k:]
-                    pending.add(ex.submit(run_batch, base, batch, columns, exp.outcomes, exp.keep_series))
-                finished, pending = ex.wait_any(pending)
-                unwritten = set(finished)
-                lost = None
-                for fut in finished:
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # a lost worker; the other finished batches are kept first
-                        if _worker_lost(exc) is None:
-                            raise
-                        lost = lost or exc
-                        unwritten.discard(fut)
-                        continue
-                    store.write_part(result)
-                    unwritten.discard(fut)
-                    n = len(result["runs"])
-                    ran += n
-                    spent += result["seconds"]
-                    measured += n
-                    failed += sum(r["status"] != "ok" for r in result["runs"])
-                    bar.update(n)
-                if lost is not None:
-                    raise lost
-        except KeyboardInterrupt:
-            bar.close()
-            n_done = _save_what_finished(ex, store, pending | unwritten, manifest, "interrupted", progress)
-            raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
-        except Exception as exc:
-            why = _worker_lost(exc)
-            if why is None:
-                raise
-            bar.close()
-            n_done = _save_what_finished(ex, store, pending, manifest, "stopped", False, error=why)
-            raise SweepFailed(why, n_done, exp.n_runs, out_dir) from None
-        bar.close()
+            return _sweep(exp, store, ex, executor, started, t0, retry_failed, progress)
+        finally:
+            store.close()
     finally:
         ex.close()
+
+
+def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str, t0: float, retry_failed: bool,
+           progress: bool) -> SweepResult:
+    manifest = _manifest(exp, executor, ex.workers, started)
+    sweep = _Sweep(exp, store, ex, manifest)
     try:
-        counts = store.merge()
-    except KeyboardInterrupt:  # the parts stay until the merged tables are written: nothing is lost
-        n_done = _record_stop(store, [], manifest, "interrupted")
-        raise SweepInterrupted(n_done, exp.n_runs, out_dir) from None
-    runs = pd.read_parquet(out_dir / "runs.parquet", columns=["status"])
-    manifest.update(status="complete", finished=_now(), runs_done=int(len(runs)),
-                    runs_failed=int((runs["status"] != "ok").sum()), episodes=counts.get("episodes", 0),
+        stored = store.scan()
+        todo = [s for s in exp.runs() if not _is_done(stored, s, retry_failed)]
+        skipped = exp.n_runs - len(todo)
+        manifest.update(status="running", runs_total=exp.n_runs, runs_done=len(stored))
+        store.write_manifest(manifest)
+        sweep.bar = _progress(exp, len(todo), skipped, progress)
+        counts: dict[str, int] = {}
+        for _ in range(MERGE_ROUNDS):
+            try:
+                sweep.run(todo)
+            except KeyboardInterrupt:
+                sweep.bar.close()
+                n_done = _save_what_finished(ex, store, set(sweep.pending) | sweep.unwritten, manifest,
+                                             "interrupted", progress)
+                raise SweepInterrupted(n_done, exp.n_runs, store.out) from None
+            except Exception as exc:
+                why = _worker_lost(exc)
+                if why is None:
+                    raise
+                sweep.bar.close()
+                n_done = _save_what_finished(ex, store, set(sweep.pending), manifest, "stopped", False, error=why)
+                raise SweepFailed(why, n_done, exp.n_runs, store.out) from None
+            if store.sources and all(s.name == "final" for s in store.sources) and not store.pending_tables:
+                counts = {"failed": sum(len(s.failed) for s in store.sources),
+                          "episodes": int(store.tables.get("episodes.parquet", {}).get("rows", 0))}
+                break  # complete already: nothing to merge
+            try:
+                counts, missing = store.merge(manifest)
+            except KeyboardInterrupt:  # the parts stay until the merged tables are recorded: nothing is lost
+                sweep.bar.close()
+                n_done = _record_stop(store, [], manifest, "interrupted")
+                raise SweepInterrupted(n_done, exp.n_runs, store.out) from None
+            if not missing:
+                break
+            # a part went bad after it was checked: its runs are run again
+            todo = [s for s in exp.runs() if (s.design_point, s.replicate) in missing]
+            sweep.bar = _progress(exp, len(todo), exp.n_runs - len(todo), progress)
+        else:
+            raise StorageError(f"{store.out}: parts were found damaged {MERGE_ROUNDS} times while merging; the disk "
+                               "may be failing; run the same command again to resume")
+        sweep.bar.close()
+    except (StorageError, OSError) as exc:
+        err = fsutil.storage_error(exc) if not isinstance(exc, StorageError) else exc
+        if sweep.bar is not None:
+            sweep.bar.close()
+        _stop_on_fault(ex, sweep)
+        raise _fault_message(err, store, manifest, exp) from None
+    manifest.update(status="complete", finished=_now(), runs_done=exp.n_runs,
+                    runs_failed=int(counts.get("failed", 0)), episodes=counts.get("episodes", manifest.get("episodes", 0)),
                     seconds_this_session=round(time.perf_counter() - t0, 3))
-    store.write_manifest(manifest)
-    return SweepResult(out_dir, exp.n_runs, ran, exp.n_runs - len(todo), failed, time.perf_counter() - t0)
+    manifest.pop("error", None)
+    try:
+        store.write_manifest(manifest)
+        store.remove_parts()
+    except StorageError as exc:
+        raise _fault_message(exc, store, manifest, exp) from None
+    return SweepResult(store.out, exp.n_runs, sweep.ran, skipped, sweep.failed, time.perf_counter() - t0)
+
+
+def _is_done(stored: dict, spec: RunSpec, retry_failed: bool) -> bool:
+    ok = stored.get((spec.design_point, spec.replicate))
+    if ok is None:
+        return False
+    return ok or not retry_failed
+
+
+class _Sweep:
+    """The loop of one session: hands batches to the executor, writes what comes back, and deals
+    with lost workers (see :meth:`run`)."""
+
+    def __init__(self, exp: Experiment, store: ResultStore, ex, manifest: dict[str, Any]):
+        self.exp, self.store, self.ex, self.manifest = exp, store, ex, manifest
+        self.base = exp.base()
+        self.tail = (exp.columns, exp.outcomes, exp.keep_series)
+        self.pending: dict = {}  # future -> its runs
+        self.unwritten: set = set()
+        self.ran = self.failed = 0
+        self.spent = self.measured = 0.0
+        self.bar = None
+
+    def _write(self, result: dict[str, Any]) -> None:
+        self.store.write_part(result)
+        n = len(result["runs"])
+        self.ran += n
+        self.spent += result["seconds"]
+        self.measured += n if result["seconds"] else 0
+        self.failed += sum(r["status"] != "ok" for r in result["runs"])
+        self.bar.update(n)
+
+    def _size(self, left: int) -> int:
+        # The first batches are small; the time they take where they ran sizes the following ones
+        # to about BATCH_SECONDS each, shrinking towards the end so that the workers finish together
+        # (guided scheduling).
+        w = self.ex.workers
+        if self.measured:
+            size = max(1, min(1000, int(BATCH_SECONDS * self.measured / max(self.spent, 1e-9))))
+            return max(1, min(size, math.ceil(left / (2 * w))))
+        return max(1, min(3, math.ceil(left / (2 * w))))
+
+    def run(self, todo: list[RunSpec]) -> None:
+        """Run ``todo``. A batch whose worker process died is not lost: its runs are run again one
+        by one, each alone in a fresh process (:meth:`_isolate`); a run that kills that process
+        too is recorded as failed with its seed."""
+        rest = list(todo)
+        suspects: list[RunSpec] = []
+        limit = 2 * self.ex.workers
+        while rest or self.pending or suspects:
+            if suspects and not self.pending:
+                self._isolate(suspects)
+                suspects = []
+                continue
+            if not suspects:
+                batch: list[RunSpec] = []
+                try:
+                    while rest and len(self.pending) < limit:
+                        k = self._size(len(rest))
+                        batch, rest = rest[:k], rest[k:]
+                        fut = self.ex.submit(run_batch, self.base, batch, *self.tail)
+                        self.pending[fut] = batch
+                        batch = []
+                        if isinstance(fut, _Done) and fut.result().get("interrupted"):
+                            break  # Ctrl-C during a serial run: hand out nothing more
+                except Exception as exc:  # the pool broke before it took the batch
+                    if _worker_lost(exc) is None:
+                        raise
+                    rest = batch + rest
+                    self._broken(suspects)
+                    continue
+            finished, _ = self.ex.wait_any(set(self.pending))
+            self.unwritten = set(finished)
+            broken = interrupted = False
+            for fut in finished:
+                specs = self.pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:
+                    if _worker_lost(exc) is None:
+                        raise
+                    self.unwritten.discard(fut)
+                    suspects.extend(specs)
+                    broken = broken or self.ex.breaks_all
+                    continue
+                self._write(result)
+                self.unwritten.discard(fut)
+                interrupted = interrupted or bool(result.get("interrupted"))
+            if interrupted:  # Ctrl-C during a run of a serial sweep: the runs before it are saved
+                raise KeyboardInterrupt
+            if broken:
+                self._broken(suspects)
+
+    def _broken(self, suspects: list[RunSpec]) -> None:
+        """The pool lost a worker: keep the batches that finished, suspect the others, new pool."""
+        self.ex.wait_all(set(self.pending))
+        for fut, specs in list(self.pending.items()):
+            try:
+                result = fut.result()
+            except Exception as exc:
+                if _worker_lost(exc) is None:
+                    raise
+                suspects.extend(specs)
+                continue
+            self._write(result)
+        self.pending = {}
+        self.ex.restart()
+
+    def _isolate(self, suspects: list[RunSpec]) -> None:
+        for spec, result, why in self.ex.isolate(self.base, suspects, *self.tail):
+            if result is None:
+                result = _death_result(self.base, spec, *self.tail[:2], why)
+            self._write(result)
+
+
+def _stop_on_fault(ex, sweep: _Sweep) -> None:
+    """After a file-system fault: nothing more can be written, so the workers stop at once."""
+    try:
+        ex.stop(set(sweep.pending))
+        ex.kill()
+    except Exception:  # pragma: no cover - stopping is best effort
+        pass
+
+
+_HINTS = {errno.ENOSPC: "free some space", errno.EROFS: "make the folder writable",
+          errno.EACCES: "fix the folder's permissions", errno.EPERM: "fix the folder's permissions",
+          getattr(errno, "EDQUOT", -1): "free some space (the disk quota is reached)"}
+
+
+def _fault_message(err: StorageError, store: ResultStore, manifest: dict[str, Any], exp: Experiment) -> StorageError:
+    """The one-line message of a file-system fault during a sweep, after recording "stopped"."""
+    try:
+        n_done = len(store.stored())
+    except Exception:  # pragma: no cover
+        n_done = 0
+    recorded = True
+    try:
+        manifest.update(status="stopped", runs_done=n_done, stopped=_now(), error=str(err))
+        store.write_manifest(manifest)
+    except Exception:
+        recorded = False
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
+    if "is using this folder" in str(err):
+        return err
+    note = "" if recorded else " (the manifest could not be updated either)"
+    return StorageError(f"{err}; {n_done} of {exp.n_runs} runs are saved in {store.out}{note}; {hint} and run the "
+                        "same command again to resume", err.errno)
 
 
 def _save_what_finished(ex, store: ResultStore, pending: set, manifest: dict[str, Any], status: str,
@@ -696,7 +874,7 @@ def _record_stop(store: ResultStore, results: list, manifest: dict[str, Any], st
     with _sigint_ignored():
         for result in results:
             store.write_part(result)
-        n_done = len(store.done())
+        n_done = len(store.stored())
         manifest.update(status=status, runs_done=n_done, **{status: _now()}, **extra)
         store.write_manifest(manifest)
     return n_done
@@ -706,6 +884,7 @@ def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dic
     import peacesim
 
     return {
+        "schema": "peacesim sweep manifest",
         "name": exp.name,
         "title": exp.title,
         "question": exp.question,
@@ -752,5 +931,5 @@ def _progress(exp: Experiment, todo: int, done: int, enabled: bool):
         monitor_interval = 0
 
     return Bar(total=todo, unit="run", desc=exp.name, disable=not enabled or todo == 0, file=sys.stderr,
-                dynamic_ncols=True, smoothing=0.1,
-                postfix=f"{done} already done" if done else None)
+               dynamic_ncols=True, smoothing=0.1,
+               postfix=f"{done} already done" if done else None)

@@ -415,67 +415,173 @@ def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = Fa
       within ``horizon`` and median months held, coloured by the other factor when there are two;
     * ``agreement_vs_<factor>.png``: share of runs reaching agreement and median months to it;
     * ``heatmap_<metric>.png`` when two numeric factors were swept.
+
+    Only a folder written by ``peacesim sweep`` is drawn into, while no sweep is writing it; its
+    tables must match the checksums in its manifest. File names made from factor names are safe
+    names inside ``figures/``, never paths. A file at one of these names that peacesim did not
+    write is not replaced (the call is refused); every file is written atomically.
     """
-    results = load_results(path)
+    from . import fsutil
+
     root = Path(path)
+    if root.is_dir():
+        kind, legacy = fsutil.owner(root)
+        if kind != "sweep" and (root / "manifest.json").exists():
+            raise InputError(f"'{root}' is not a peacesim results folder: it has no .peacesim marker and its "
+                             "manifest.json is not a peacesim sweep's; peacesim plot writes only into folders "
+                             "'peacesim sweep' wrote")
+    with fsutil.FolderLock(root, "plot") if root.is_dir() else _nothing():
+        results = load_results(path)
+        kind, legacy = fsutil.owner(root)
+        if kind != "sweep":
+            raise InputError(f"'{root}' is not a peacesim results folder written by 'peacesim sweep'")
+        _check_tables(root, results.manifest)
+        return _plot_into(root, results, legacy, horizon=horizon, first_only=first_only)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _check_tables(root: Path, manifest: dict[str, Any]) -> None:
+    """Refuse tables that are not the ones the sweep recorded (damaged after it finished)."""
+    import hashlib
+
+    record = manifest.get("tables")
+    if not isinstance(record, dict):
+        return  # written before checksums were recorded
+    for name, info in record.items():
+        p = root / str(name)
+        if not isinstance(info, dict) or name not in ("runs.parquet", "episodes.parquet", "series.parquet"):
+            continue
+        if not p.is_file():
+            raise InputError(f"{p}: missing; run the sweep again to repair the results")
+        if hashlib.sha256(p.read_bytes()).hexdigest() != info.get("sha256"):
+            raise InputError(f"{p}: damaged (its checksum differs from the one in manifest.json); run the same "
+                             "'peacesim sweep' command again to repair it")
+
+
+def _plot_into(root: Path, results: Results, legacy: bool, *, horizon: float, first_only: bool) -> list[Path]:
+    from . import fsutil
+
     figdir = root / "figures"
-    figdir.mkdir(exist_ok=True)
-    written: list[Path] = []
-
-    def save(fig: Figure, name: str) -> None:
-        p = figdir / name
-        fig.savefig(p, dpi=_DPI)
-        written.append(p)
-
+    if figdir.is_symlink() or (figdir.exists() and not figdir.is_dir()):
+        raise InputError(f"{figdir}: is not a plain folder (a link or a file); peacesim writes figures only into "
+                         "a folder of its own inside the results folder")
     table = durability_table(results, horizon=horizon, first_only=first_only)
     factors = results.factors
     n_dp = len(table)
+    names = _file_parts(factors)
+
+    # What to draw, by file name, before anything is drawn or written.
+    planned: list[tuple[str, Any]] = []
 
     # Kaplan-Meier curves
     if n_dp <= 9 or not factors:
-        save(km_curves(results, horizon=horizon, first_only=first_only), "km_curves.png")
+        planned.append(("km_curves.png", lambda: km_curves(results, horizon=horizon, first_only=first_only)))
     else:
-        save(km_curves(results, by=factors[0], horizon=horizon, first_only=first_only), "km_curves.png")
+        planned.append(("km_curves.png", lambda: km_curves(results, by=factors[0], horizon=horizon,
+                                                           first_only=first_only)))
     if len(factors) >= 2:
         for f in factors:
-            save(km_curves(results, by=f, horizon=horizon, first_only=first_only), f"km_by_{f}.png")
+            planned.append((f"km_by_{names[f]}.png",
+                            lambda f=f: km_curves(results, by=f, horizon=horizon, first_only=first_only)))
 
     # metric against each factor
+    tables: dict[tuple, pd.DataFrame] = {}
+
+    def by_table(by: list[str]) -> pd.DataFrame:
+        if tuple(by) not in tables:
+            tables[tuple(by)] = durability_table(results, horizon=horizon, by=by, first_only=first_only)
+        return tables[tuple(by)]
+
     for f in factors:
         hue = next((g for g in factors if g != f), None) if len(factors) == 2 else None
         by = [f] if hue is None else [f, hue]
-        t = durability_table(results, horizon=horizon, by=by, first_only=first_only)
-        fig = Figure(figsize=(15, 4.6), layout="constrained")
-        axes = fig.subplots(1, 3)
-        for i, (ax, metric) in enumerate(zip(axes, ("rmst", "relapse", "median"))):
-            metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t, legend=i == 0)
-        fig.suptitle(_wrap(f"How long agreements hold, by {results.factor_title(f)}", 100), x=0.01, ha="left",
-                     fontsize=12)
-        save(fig, f"durability_vs_{f}.png")
-        fig = Figure(figsize=(11, 4.6), layout="constrained")
-        axes = fig.subplots(1, 2)
-        for i, (ax, metric) in enumerate(zip(axes, ("p_agreement", "months_to_agreement"))):
-            metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t, legend=i == 0)
-        fig.suptitle(_wrap(f"Reaching an agreement, by {results.factor_title(f)}", 100), x=0.01, ha="left",
-                     fontsize=12)
-        save(fig, f"agreement_vs_{f}.png")
+
+        def durability(f=f, hue=hue, by=by) -> Figure:
+            t = by_table(by)
+            fig = Figure(figsize=(15, 4.6), layout="constrained")
+            axes = fig.subplots(1, 3)
+            for i, (ax, metric) in enumerate(zip(axes, ("rmst", "relapse", "median"))):
+                metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t,
+                                    legend=i == 0)
+            fig.suptitle(_wrap(f"How long agreements hold, by {results.factor_title(f)}", 100), x=0.01, ha="left",
+                         fontsize=12)
+            return fig
+
+        def agreement(f=f, hue=hue, by=by) -> Figure:
+            t = by_table(by)
+            fig = Figure(figsize=(11, 4.6), layout="constrained")
+            axes = fig.subplots(1, 2)
+            for i, (ax, metric) in enumerate(zip(axes, ("p_agreement", "months_to_agreement"))):
+                metric_vs_parameter(results, f, metric=metric, hue=hue, ax=ax, horizon=horizon, table=t,
+                                    legend=i == 0)
+            fig.suptitle(_wrap(f"Reaching an agreement, by {results.factor_title(f)}", 100), x=0.01, ha="left",
+                         fontsize=12)
+            return fig
+
+        planned.append((f"durability_vs_{names[f]}.png", durability))
+        planned.append((f"agreement_vs_{names[f]}.png", agreement))
 
     # heat maps for two numeric factors
     numeric = [f for f in factors if results.is_numeric(f)]
     if len(numeric) >= 2:
         x, y = numeric[0], numeric[1]
-        t = durability_table(results, horizon=horizon, by=[x, y], first_only=first_only)
         for metric in ("rmst", "relapse", "p_agreement"):
-            save(heatmap(results, x, y, metric=metric, horizon=horizon, table=t), f"heatmap_{metric}.png")
+            planned.append((f"heatmap_{metric}.png", lambda metric=metric: heatmap(
+                results, x, y, metric=metric, horizon=horizon, table=by_table([x, y]))))
 
-    csv = root / "summary.csv"
-    table.to_csv(csv, index=False)
-    written.append(csv)
-    md = root / "report.md"
-    md.write_text(_report(results, table, [p for p in written if p.suffix == ".png"], horizon, first_only),
-                  encoding="utf-8")
-    written.append(md)
+    # Refuse before writing anything if a file at one of these names is not peacesim's.
+    marker = fsutil.read_marker(root) or {}
+    ours = {p for p in marker.get("plot_files", []) if isinstance(p, str)}
+    rel = [f"figures/{n}" for n, _ in planned] + ["summary.csv", "report.md"]
+    for r in rel:
+        target = fsutil.inside(root, root / r)
+        if (target.exists() or target.is_symlink()) and r not in ours and not legacy:
+            raise InputError(f"{target}: exists and was not written by peacesim; move it away and run "
+                             "'peacesim plot' again")
+    try:
+        figdir.mkdir(exist_ok=True)
+        # the inventory first: a plot cut short leaves files that are known to be peacesim's
+        fsutil.write_marker(root, "sweep", **{k: v for k, v in marker.items() if k not in ("peacesim", "plot_files")},
+                            plot_files=sorted(ours | set(rel)))
+        written: list[Path] = []
+        for name, make in planned:
+            fig = make()
+            p = figdir / name
+            fsutil.atomic_write(p, lambda tmp, fig=fig: fig.savefig(tmp, dpi=_DPI, format="png"))
+            written.append(p)
+        csv = root / "summary.csv"
+        fsutil.atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
+        written.append(csv)
+        md = root / "report.md"
+        fsutil.atomic_write(md, _report(results, table, [p for p in written if p.suffix == ".png"], horizon,
+                                        first_only))
+        written.append(md)
+    except OSError as exc:
+        raise fsutil.storage_error(exc) from None
     return written
+
+
+def _file_parts(factors: list[str]) -> dict[str, str]:
+    """A safe, distinct file-name part for each factor name (names come from the manifest)."""
+    from . import fsutil
+
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for f in factors:
+        base = fsutil.slug(f, "factor")
+        name, k = base, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        out[f] = name
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -347,6 +347,9 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     ``overrides`` sets model parameters for every run (used by calibration).
     """
     out = Path(out)
+    from .fsutil import claim_and_mark
+
+    claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
     checks = []
     for pat in PATTERNS:
         if only and pat.number not in only:

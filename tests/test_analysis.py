@@ -49,6 +49,8 @@ def write_results(path: Path, runs: pd.DataFrame, episodes: pd.DataFrame, manife
     runs.to_parquet(path / "runs.parquet")
     episodes.to_parquet(path / "episodes.parquet")
     (path / "manifest.json").write_text(json.dumps(manifest))
+    # the marker the experiment runner leaves in its results folders ('peacesim plot' writes only there)
+    (path / ".peacesim").write_text(json.dumps({"peacesim": "sweep results", "format": 2, "plot_files": []}))
     return path
 
 

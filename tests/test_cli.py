@@ -71,7 +71,9 @@ def test_console_script_is_installed():
 
 def test_run_writes_all_files(runs):
     folder, _ = runs["a"]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
+    # the run's files, and the marker that says the folder is one run's results of peacesim's
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*OUTPUT_FILES, ".peacesim"])
+    assert json.loads((folder / ".peacesim").read_text()) == {"peacesim": "run results", "format": 1}
     for name in OUTPUT_FILES:
         assert (folder / name).stat().st_size > 0, name
     assert (folder / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -81,7 +83,7 @@ def test_run_writes_all_files(runs):
 
 def test_no_figure_skips_only_the_figure(runs):
     folder, _ = runs["b"]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(set(OUTPUT_FILES) - {"timeline.png"})
+    assert sorted(p.name for p in folder.iterdir()) == sorted((set(OUTPUT_FILES) - {"timeline.png"}) | {".peacesim"})
 
 
 def test_outcome_json_matches_the_python_api(runs, api_result):
@@ -301,7 +303,7 @@ def test_failed_write_leaves_nothing(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="plotting bug"):
         write_run(other, old)
     assert {p.name: p.read_bytes() for p in old.iterdir()} == before
-    assert set(written) == set(before)
+    assert set(written) | {".peacesim"} == set(before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # and no staging folder
 
 

@@ -299,7 +299,7 @@ BAD_CLI = {
     "month zero": ("0:rotate:actor=the UN envoy", "month = 0 is not allowed; expected a whole number from 1 to 2400"),
     "wrong argument": ("24:rotate:person=the UN envoy", "rotate has no argument 'person'; allowed: actor"),
     "missing argument": ("24:rotate", "rotate needs actor = ..."),
-    "out of bounds": ("24:pressure:party=the government,strength=2", "strength = 2.0 is not allowed; expected a "
+    "out of bounds": ("24:pressure:party=the government,strength=2", "strength = 2 is not allowed; expected a "
                                                                       "number from 0 to 1"),
     "wrong type": ("24:cut_funding:actor=the UN envoy,months=soon", "months = 'soon' is not allowed"),
     "bad syntax": ("24-rotate", "is not of the form MONTH:KIND[:ARG=VALUE,ARG=VALUE...]"),
