@@ -23,7 +23,6 @@ from .agents import (
     ALLOWED_TRANSITIONS,
     ConflictParty,
     Diplomat,
-    LocalMechanism,
     Mediator,
     Phase,
     Spoiler,

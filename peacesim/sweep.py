@@ -47,7 +47,6 @@ import pandas as pd
 from . import budget, fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, RunSpec, load_experiment
-from .records import EPISODE_COLUMNS
 from .simulate import run_scenario
 from .scenario import Scenario
 from .store import ResultStore

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peacesim import rules
-from peacesim.agents import ALLOWED_TRANSITIONS, Phase
+from peacesim.agents import ALLOWED_TRANSITIONS
 from peacesim.model import PeaceModel
 from peacesim.params import REGISTRY
 from peacesim.simulate import prepare
