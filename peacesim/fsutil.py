@@ -170,14 +170,8 @@ def check_out_path(text: str | os.PathLike | None, option: str = "--out") -> Pat
 # ------------------------------------------------------------------------------------ ownership
 def read_marker(folder: Path) -> dict[str, Any] | None:
     """The folder's marker, or None when it has none (or an unreadable one)."""
-    path = Path(folder) / MARKER
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("peacesim") not in KINDS.values():
+    data = _json_dict(Path(folder) / MARKER)
+    if data is None or data.get("peacesim") not in KINDS.values():
         return None
     return data
 

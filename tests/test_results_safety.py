@@ -92,22 +92,21 @@ def test_the_pid_file_lock_where_flock_is_missing(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_after_sigkill_the_workers_exit_and_the_folder_is_free_to_resume(tmp_path):
-    exp = tiny(tmp_path, reps=10)
-    out = tmp_path / "killed"
-    # from its fourth replicate on, every run waits (until the sweep is killed)
-    code = _patch_run("spec.replicate >= 3", "time.sleep(3600)") + f"""
-s.run_experiment({str(exp)!r}, executor="processes", workers=2, out={str(out)!r}, progress=False)
-"""
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+def _kill_and_check_workers_exit(proc: subprocess.Popen, out: Path, *, min_workers: int, seconds: float,
+                                 parts_timeout: float | None = None) -> None:
+    """Once ``proc``'s sweep has written parts, SIGKILL it and check that its worker processes
+    exit within ``seconds``; whatever happens, leave no process behind."""
     kids: list[int] = []
     try:
-        wait_for_parts(out)
+        if parts_timeout is None:
+            wait_for_parts(out)
+        else:
+            wait_for_parts(out, timeout=parts_timeout)
         kids = children(proc.pid)
-        assert len(kids) >= 2, "no worker processes found"
+        assert len(kids) >= min_workers, "no worker processes found"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        deadline = time.time() + 10
+        deadline = time.time() + seconds
         while time.time() < deadline and any(alive(k) for k in kids):
             time.sleep(0.05)
         assert not [k for k in kids if alive(k)], "worker processes outlived the sweep they worked for"
@@ -117,6 +116,17 @@ s.run_experiment({str(exp)!r}, executor="processes", workers=2, out={str(out)!r}
                 os.kill(k, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
+
+
+def test_after_sigkill_the_workers_exit_and_the_folder_is_free_to_resume(tmp_path):
+    exp = tiny(tmp_path, reps=10)
+    out = tmp_path / "killed"
+    # from its fourth replicate on, every run waits (until the sweep is killed)
+    code = _patch_run("spec.replicate >= 3", "time.sleep(3600)") + f"""
+s.run_experiment({str(exp)!r}, executor="processes", workers=2, out={str(out)!r}, progress=False)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    _kill_and_check_workers_exit(proc, out, min_workers=2, seconds=10)
     # the lock went with the process: the same sweep resumes at once
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped > 0 and res.skipped + res.ran == 20
@@ -414,22 +424,6 @@ def test_dask_workers_exit_when_the_sweep_is_killed(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "dask", "--workers", "2",
                              "--out", str(out), "--quiet", "--no-figures"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    kids: list[int] = []
-    try:
-        wait_for_parts(out, timeout=120)
-        kids = children(proc.pid)
-        assert kids
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        deadline = time.time() + 20
-        while time.time() < deadline and any(alive(k) for k in kids):
-            time.sleep(0.1)
-        assert not [k for k in kids if alive(k)]
-    finally:
-        for k in kids:
-            if alive(k):
-                os.kill(k, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
+    _kill_and_check_workers_exit(proc, out, min_workers=1, seconds=20, parts_timeout=120)
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped > 0 and res.skipped + res.ran == 20
