@@ -40,6 +40,7 @@ from .scenario import Scenario, prepare
 from .spoilers import SpoilerActivity
 from .streams import RandomStreams
 from .tables import Coordination, Table
+from .words import words
 from .trust import TrustNetwork
 
 __all__ = ["PeaceModel", "Table", "TALKS_RESTRAINT", "BIAS_TRUST_SHIFT", "RELAPSE_TRUST_COST",
@@ -764,7 +765,7 @@ def _seed(rng: Any) -> int:
     if isinstance(rng, str) and rng.strip().isdigit():  # typed into a form (SolaraViz's InputText)
         rng = int(rng.strip())
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
-        raise InputError(f"rng = {rng!r} is not allowed; expected the run's seed, a whole number >= 0")
+        raise InputError(f"rng = {words(rng)} is not allowed; expected the run's seed, a whole number >= 0")
     return int(rng)
 
 

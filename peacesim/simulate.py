@@ -15,6 +15,7 @@ from .errors import InputError
 from .model import PeaceModel
 from .result import RunResult
 from .scenario import Scenario, prepare
+from .words import words
 
 __all__ = ["run_scenario", "prepare"]
 
@@ -47,7 +48,7 @@ def run_scenario(scenario: str | Path | Scenario, *, seed: int, months: int | No
         ``result.narrative()`` renders the story only when asked.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InputError(f"seed = {seed!r} is not allowed; expected a whole number >= 0")
+        raise InputError(f"seed = {words(seed)} is not allowed; expected a whole number >= 0")
     model = PeaceModel(scenario, rng=int(seed), months=months, overrides=overrides, interventions=interventions)
     model.run()
     return RunResult.from_model(model)
