@@ -189,7 +189,6 @@ class Implementation:
         u = self._u
         n = len(m.parties)
         trust = m.trust
-        t = trust.matrix
         ag = self.agreement
         signers: list[ConflictParty] = [q for q in m.parties if q.signatory]
         verified = 1.0 if ag.verification else 0.0
@@ -218,7 +217,7 @@ class Implementation:
                 for r in signers:
                     if r is not q:
                         trust.lower(r.idx, q.idx, p.violation_trust_cost)
-                        new_violence += (RETALIATION_SCALE * p.retaliation * (1.0 - t[r.idx, q.idx])
+                        new_violence += (RETALIATION_SCALE * p.retaliation * (1.0 - trust.get(r.idx, q.idx))
                                          * (1.0 - VERIFICATION_RESTRAINT * verified) * (1.0 - deterrence))
                 m.events.add(month, "violation", (q.name,), commitment=q.commitment)
             else:

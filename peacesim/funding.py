@@ -14,8 +14,6 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .streams import geometric_from
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,16 +37,16 @@ class FundingStreams:
     or else falls into a gap of geometric length with mean ``gap_months``. In a gap the actor is
     inactive.
 
-    ``funded`` is a boolean array indexed by stream; ``changed`` says whether it changed in the
-    last step. ``rng`` draws three uniforms at every grant's end (renewal, contingency, gap
+    ``funded`` is a list of booleans indexed by stream; ``changed`` says whether it changed in
+    the last step. ``rng`` draws three uniforms at every grant's end (renewal, contingency, gap
     length), used or not; ``setup`` draws the first grant's end of each project stream.
     """
 
     def __init__(self, core: list[bool], grant_length: int, *, rng, setup):
         self.rng = rng
-        self.core = np.asarray(core, dtype=bool)
+        self.core = [bool(c) for c in core]
         n = len(self.core)
-        self.funded = np.ones(n, dtype=bool)
+        self.funded = [True] * n
         self.in_gap = [False] * n
         self.due = [0] * n  # month at which the current grant ends or gap closes
         self._heap: list[tuple[int, int]] = []
@@ -104,8 +102,8 @@ class FundingStreams:
     def add(self, core: bool, month: int, grant_length: int) -> int:
         """A new stream, funded from ``month`` (a project stream with a fresh grant)."""
         i = len(self.core)
-        self.core = np.append(self.core, bool(core))
-        self.funded = np.append(self.funded, True)
+        self.core.append(bool(core))
+        self.funded.append(True)
         self.in_gap.append(False)
         self.due.append(0)
         if not core:
@@ -154,7 +152,7 @@ class Funding:
     """The model's money: one stream per third party, per funded local mechanism, and one for the
     implementation programme (ODD 7.4).
 
-    ``funded`` (boolean per stream) is what the rest of the model reads; ``gap_posts`` are the
+    ``funded`` (a boolean per stream) is what the rest of the model reads; ``gap_posts`` are the
     trust-matrix indices of third parties in a gap this month.
     """
 
@@ -215,8 +213,9 @@ class Funding:
 
     def project_funded_share(self) -> float:
         """Share of project-funded streams (third parties, local mechanisms, programme) funded now."""
-        project = ~self.streams.core
-        return float(self.funded[project].mean()) if project.any() else 1.0
+        core = self.streams.core
+        project = [f for f, c in zip(self.funded, core, strict=True) if not c]
+        return sum(project) / len(project) if project else 1.0
 
     def months_left(self, tp: ThirdParty, month: int) -> int:
         return self.streams.months_left_in_gap(tp.stream, month)

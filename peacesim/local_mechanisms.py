@@ -1,16 +1,15 @@
 """Local conflict-resolution mechanisms (DESIGN.md section 3; docs/ODD.md 7.8; seeds 000, 001, 003).
 
 Each mechanism is a Mesa agent for its identity (a name, a place in the trust network); its
-state lives in arrays owned by :class:`LocalMechanisms`, which applies the monthly rule to all of
-them at once and keeps the national aggregates (local strength, public support, early warning)
-that the rest of the model reads.
+state lives in lists owned by :class:`LocalMechanisms`, one entry per mechanism, which applies the
+monthly rule to all of them and keeps the national aggregates (local strength, public support,
+early warning) that the rest of the model reads. Sums are taken in numpy's order
+(:func:`peacesim.rules.pairwise_sum`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from . import rules
 from .agents import LocalMechanism, Phase
@@ -60,13 +59,13 @@ class LocalMechanisms:
                 linked.append(spec["linked"])
                 funded.append(spec["funded"])
                 protected.append(spec["protected"])
-        self.capacity = np.array(cap, dtype=float)
-        self.legitimacy = np.array(leg, dtype=float)
-        self.linked = np.array(linked, dtype=bool)
-        self.has_funding = np.array(funded, dtype=bool)
-        self.funded_now = self.has_funding.copy()
-        self.protected = np.array(protected, dtype=bool)
-        self.stream = np.full(len(cap), -1, dtype=np.int64)  # funding stream of each funded mechanism
+        self.capacity: list[float] = [float(x) for x in cap]
+        self.legitimacy: list[float] = [float(x) for x in leg]
+        self.linked: list[bool] = [bool(x) for x in linked]
+        self.has_funding: list[bool] = [bool(x) for x in funded]
+        self.funded_now = list(self.has_funding)
+        self.protected: list[bool] = [bool(x) for x in protected]
+        self.stream: list[int] = [-1] * len(cap)  # funding stream of each funded mechanism
         # national aggregates, recomputed when a mechanism changed
         self.local_strength = 0.0
         self.public_support = 0.0
@@ -74,7 +73,7 @@ class LocalMechanisms:
         self.violence = 0.0
         self._dirty = True
         self._n_unlinked = 0
-        self._exposed = np.zeros(0, dtype=np.int64)
+        self._exposed: list[int] = []
         self._u: list[float] = []
 
     def draw(self, stream) -> None:
@@ -87,17 +86,17 @@ class LocalMechanisms:
     @property
     def n_funded(self) -> int:
         """How many mechanisms have a funding stream of their own."""
-        return int(self.has_funding.sum())
+        return sum(self.has_funding)
 
     def assign_streams(self, streams: list[int]) -> None:
-        self.stream[np.flatnonzero(self.has_funding)] = streams
+        funded = [i for i, has in enumerate(self.has_funding) if has]
+        for i, s in zip(funded, streams, strict=True):
+            self.stream[i] = s
 
     # ---------------------------------------------------------------- the monthly rule
-    def funding_changed(self, funded: np.ndarray) -> None:
-        has = self.has_funding
-        if has.any():
-            self.funded_now = has.copy()
-            self.funded_now[has] = funded[self.stream[has]]
+    def funding_changed(self, funded: list[bool]) -> None:
+        if any(self.has_funding):
+            self.funded_now = [has and funded[s] for has, s in zip(self.has_funding, self.stream, strict=True)]
             self._dirty = True
 
     def act(self, month: int, phase: Phase) -> None:
@@ -117,36 +116,43 @@ class LocalMechanisms:
         if phase is not Phase.CONSOLIDATED and self._n_unlinked:
             for k, med in enumerate(m.mediators):
                 if med.links_local and med.active and u[2 * k] < p.linking_rate:
-                    free = np.flatnonzero(~self.linked)
-                    if free.size:
-                        li = int(free[int(u[2 * k + 1] * free.size)])
+                    free = [i for i, x in enumerate(self.linked) if not x]
+                    if free:
+                        li = free[int(u[2 * k + 1] * len(free))]
                         self.linked[li] = True
                         self._dirty = True
                         m.events.add(month, "local_linked", (med.name, self.agents[li].name))
         # Drawn into the national process without protection, a mechanism becomes a target (seed 003):
         # each exposed mechanism independently, with the same chance.
-        if self._exposed.size and m.spoilers:
+        if self._exposed and m.spoilers:
             threat = min(1.0, sum(s.capacity * s.resolve for s in m.spoilers if not s.inside))
             chance = p.target_risk * threat
             first = 2 * len(m.mediators)
-            hit = [li for li in self._exposed.tolist() if u[first + li] < chance]
+            hit = [li for li in self._exposed if u[first + li] < chance]
             if hit:
-                self.capacity[hit] *= TARGETED_CAPACITY_KEPT
+                cap = self.capacity
+                for li in hit:
+                    cap[li] *= TARGETED_CAPACITY_KEPT
                 self._dirty = True
                 m.events.add(month, "local_targeted", (), count=len(hit))
 
     def _aggregate(self) -> None:
         """What the local mechanisms add up to; recomputed only when one of them changed."""
         p = self.model.p
-        eff = self.capacity * np.where(self.funded_now, 1.0, p.unfunded_capacity)
-        legit = eff * self.legitimacy
+        unfunded = p.unfunded_capacity
+        eff = [c * (1.0 if f else unfunded) for c, f in zip(self.capacity, self.funded_now, strict=True)]
+        legit = [e * g for e, g in zip(eff, self.legitimacy, strict=True)]
         linked = self.linked
-        self.local_strength = rules.saturating(float(legit.sum()), SUPPORT_SATURATION)
-        self.public_support = rules.saturating(
-            float((legit * (UNLINKED_SUPPORT_SHARE + LINKED_SUPPORT_SHARE * linked)).sum()), SUPPORT_SATURATION)
-        self.early_warning = p.early_warning * rules.saturating(float(eff[linked].sum()), WARNING_SATURATION)
-        self._n_unlinked = int((~linked).sum())
-        self._exposed = np.flatnonzero(linked & ~self.protected & (self.capacity > EXPOSURE_FLOOR))
+        weigh = (UNLINKED_SUPPORT_SHARE, UNLINKED_SUPPORT_SHARE + LINKED_SUPPORT_SHARE)
+        sum_ = rules.pairwise_sum
+        self.local_strength = rules.saturating(sum_(legit), SUPPORT_SATURATION)
+        self.public_support = rules.saturating(sum_([x * weigh[k] for x, k in zip(legit, linked, strict=True)]),
+                                               SUPPORT_SATURATION)
+        self.early_warning = p.early_warning * rules.saturating(
+            sum_([e for e, k in zip(eff, linked, strict=True) if k]), WARNING_SATURATION)
+        self._n_unlinked = len(linked) - sum(linked)
+        self._exposed = [i for i, (k, pr, c) in enumerate(zip(linked, self.protected, self.capacity, strict=True))
+                         if k and not pr and c > EXPOSURE_FLOOR]
         self._dirty = False
 
     def refresh(self) -> None:
@@ -156,33 +162,36 @@ class LocalMechanisms:
     # ---------------------------------------------------------------- reading
     def inclusion(self) -> float:
         """Share of the mechanisms' current capacity that is linked to the process."""
-        total = float(self.capacity.sum())
-        return float(self.capacity[self.linked].sum()) / total if total > 0 else 0.0
+        total = rules.pairwise_sum(self.capacity)
+        linked = rules.pairwise_sum([c for c, k in zip(self.capacity, self.linked, strict=True) if k])
+        return linked / total if total > 0 else 0.0
 
     @property
     def n_linked(self) -> int:
-        return int(self.linked.sum())
+        return sum(self.linked)
 
-    def members(self, group: str = "") -> np.ndarray:
+    def members(self, group: str = "") -> list[int]:
         """Indices of the mechanisms of a scenario entry (all if ``group`` is empty)."""
         if not group:
-            return np.arange(len(self.agents))
-        return np.array([i for i, g in enumerate(self.groups) if g == group], dtype=np.int64)
+            return list(range(len(self.agents)))
+        return [i for i, g in enumerate(self.groups) if g == group]
 
     # ---------------------------------------------------------------- interventions
     def link(self, count: int, group: str = "") -> list[int]:
         """Link up to ``count`` unlinked mechanisms (of ``group``) to the process, in scenario order."""
-        free = [int(i) for i in self.members(group) if not self.linked[i]][:count]
-        self.linked[free] = True
+        free = [i for i in self.members(group) if not self.linked[i]][:count]
+        for i in free:
+            self.linked[i] = True
         self._dirty = True
         return free
 
     def protect(self, count: int, group: str = "") -> list[int]:
         """Protect up to ``count`` unprotected mechanisms (of ``group``; all if ``count`` is 0),
         linked ones first: they are the ones exposed (seed 003)."""
-        idx = [int(i) for i in self.members(group) if not self.protected[i]]
+        idx = [i for i in self.members(group) if not self.protected[i]]
         idx.sort(key=lambda i: not self.linked[i])
         chosen = idx if count <= 0 else idx[:count]
-        self.protected[chosen] = True
+        for i in chosen:
+            self.protected[i] = True
         self._dirty = True
         return chosen

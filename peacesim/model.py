@@ -11,6 +11,7 @@ event log), which :mod:`peacesim.records` reads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,9 @@ class PeaceModel(mesa.Model):
         self.n_actors = idx + len(self.local)
         self.funding = Funding(self, self.third_parties, self.local.n_funded)
         self.local.assign_streams(self.funding.local_streams)
-        self.trust = TrustNetwork(self.n_actors, p.trust_baseline, [q.idx for q in self.at_table])
+        self.trust = TrustNetwork(self.n_actors, p.trust_baseline, [q.idx for q in self.at_table],
+                                  n_parties=len(self.parties),
+                                  tracked=[q.idx for q in self.parties] + [tp.idx for tp in self.third_parties])
         self._initial_trust()
 
         self.coordination = Coordination(self)
@@ -191,32 +194,21 @@ class PeaceModel(mesa.Model):
         self.coordination.refresh()
         self.local.refresh()
 
-    def _facilitation_index(self) -> dict[str, Any] | None:
-        """Index arrays for the batched facilitation rule (rebuilt when the cast changes)."""
-        rows, cols, owner, cost = [], [], [], []
-        parties = self.trust.parties
-        pos = {q: k for k, q in enumerate(parties)}
-        pairs = np.zeros((len(self.mediators), len(parties), len(parties)))
-        for k, m in enumerate(self.mediators):
-            for q, dis in zip(m.reach_rows.tolist(), m.disfavoured.tolist(), strict=True):
-                rows.append(q)
-                cols.append(m.idx)
-                owner.append(k)
-                cost.append(self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
-            r = [pos[q] for q in m.reach_rows.tolist()]
-            pairs[k][np.ix_(r, r)] = 1.0
-        if not rows:
-            return None
-        for k in range(len(parties)):
-            pairs[:, k, k] = 0.0  # self-trust is not built by facilitation
-        return {
-            "rows": np.array(rows), "cols": np.array(cols), "owner": np.array(owner),
-            "bias_cost": np.array(cost), "reach_pairs": pairs.reshape(len(self.mediators), -1),
-            "block_shape": (len(parties), len(parties)),
-            "skill": np.array([m.skill for m in self.mediators]),
-            "streams": np.array([m.stream for m in self.mediators]),
-            "party_block": np.ix_(parties, parties),
-        }
+    def _facilitation_index(self) -> list[tuple[list[tuple[int, float]], list[tuple[int, int]]]] | None:
+        """For each mediator, the main parties whose trust in it facilitation raises (with the
+        monthly cost of its bias to each) and the pairs of main parties it shuttles between (as
+        positions in the main parties); None if no mediator reaches a main party. Rebuilt when
+        the cast or a parameter changes."""
+        main = self.trust.parties
+        pos = {q: k for k, q in enumerate(main)}
+        index = []
+        for m in self.mediators:
+            reach = m.reach_rows.tolist()
+            entries = [(q, self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
+                       for q, dis in zip(reach, m.disfavoured.tolist(), strict=True)]
+            r = [pos[q] for q in reach]
+            index.append((entries, [(a, b) for a in r for b in r if a != b]))
+        return index if any(entries for entries, _ in index) else None
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -310,7 +302,8 @@ class PeaceModel(mesa.Model):
         self.coordination.refresh()
         self.count("rotations")
         after = self.trust.toward(tp.idx, rows)
-        k = int(np.argmax(before - after))
+        drop = [b - a for b, a in zip(before, after, strict=True)]
+        k = drop.index(max(drop))
         self.events.add(month, "rotation", (tp.name, self.at_table[k].name), share=share,
                         before=float(before[k]), after=float(after[k]), person=tp.person)
         tb = self.negotiation.table
@@ -362,31 +355,60 @@ class PeaceModel(mesa.Model):
         """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003.
 
         Trust of each main party a mediator can reach rises by ``gain`` of its gap to 1, where
-        ``gain = facilitation_gain · skill · knowledge``; trust between two parties it reaches rises
-        by half that (shuttling); a biased mediator first loses ``bias_trust_cost · bias`` of the
-        trust of each party it does not favour. All mediators act at once, as a product of their
-        effects, so a month costs a few array operations however many mediators there are.
+        ``gain = facilitation_gain · skill · knowledge`` (times its time share after coordinating);
+        a biased mediator first loses ``bias_trust_cost · bias`` of the trust of each party it
+        does not favour. Trust between two main parties closes its gap to 1 by the product of
+        (1 - gain/2) over the mediators reaching both, under coordination (the labour is
+        divided); without coordination the mediators duplicate each other's shuttling (seed 003),
+        so only the strongest effort counts.
         """
-        fc = self._facil
-        if fc is None:
+        index = self._facil
+        if index is None:
             return
-        p = self.p
-        active = self.funding.funded[fc["streams"]]
-        if not active.any():
+        funded = self.funding.funded
+        meds = self.mediators
+        active = [funded[m.stream] for m in meds]
+        if not any(active):
             return
-        gain = (p.facilitation_gain * fc["skill"] * np.array([m.knowledge for m in self.mediators]) * active
-                * self.coordination.time_share)
-        owner = fc["owner"]
+        fg = self.p.facilitation_gain
+        share = self.coordination.time_share
+        gains = [fg * m.skill * m.knowledge * share[k] if active[k] else 0.0 for k, m in enumerate(meds)]
+        trust = self.trust
+        rows, col = trust.rows, trust.col
         # party -> mediator trust
-        self.trust.build(fc["rows"], fc["cols"], fc["bias_cost"] * active[owner], gain[owner])
-        # party <-> party trust: coordinated mediators divide the labour, so the gap to 1 shrinks by
-        # the product of (1 - gain/2) over the mediators reaching both parties; uncoordinated ones
-        # duplicate each other's shuttling (seed 003), so only the strongest effort counts.
-        if p.coordination == "none":
-            keep = 1.0 - SHUTTLE_SHARE * (gain[:, None] * fc["reach_pairs"]).max(axis=0)
+        for k, m in enumerate(meds):
+            if active[k]:
+                g = gains[k]
+                c = col[m.idx]
+                for q, cost in index[k][0]:
+                    row = rows[q]
+                    v = max(0.0, row[c] - cost)
+                    row[c] = v + g * (1.0 - v)
+        # party <-> party trust, over the whole block of main parties
+        main = trust.parties
+        n = len(main)
+        if self.p.coordination == "none":
+            best = [[0.0] * n for _ in range(n)]
+            for k in range(len(meds)):
+                if active[k]:
+                    g = gains[k]
+                    for a, b in index[k][1]:
+                        if g > best[a][b]:
+                            best[a][b] = g
+            keep = [[1.0 - SHUTTLE_SHARE * x for x in line] for line in best]
         else:
-            keep = np.exp(np.log1p(-SHUTTLE_SHARE * gain) @ fc["reach_pairs"])
-        self.trust.close_gaps(fc["party_block"], keep.reshape(fc["block_shape"]))
+            logs = [[0.0] * n for _ in range(n)]
+            for k in range(len(meds)):
+                if active[k]:
+                    lg = math.log1p(-SHUTTLE_SHARE * gains[k])
+                    for a, b in index[k][1]:
+                        logs[a][b] += lg
+            keep = [[math.exp(x) for x in line] for line in logs]
+        for a, qa in enumerate(main):
+            row, kline = rows[qa], keep[a]
+            for b, qb in enumerate(main):
+                c = col[qb]
+                row[c] = 1.0 - (1.0 - row[c]) * kline[b]
 
     # ------------------------------------------------------------------ fighting and ripeness (ODD 7.1)
     def fight(self) -> None:
@@ -423,15 +445,17 @@ class PeaceModel(mesa.Model):
             q.feel_pain(hurt, self.pressure[q.idx] if fighting else 0.0)
 
     def perceive(self) -> None:
-        t = self.trust.matrix
+        trust = self.trust
+        rows, col = trust.rows, trust.col
         tables = self.coordination.tables
         option = self.negotiation.progress if self.phase is Phase.TALKS else 0.0
         main = [r.idx for r in self.at_table]
         for q in self.parties:
             best = 0.0
+            row = rows[q.idx]
             for tb in tables:
                 if q.idx in tb.channels:
-                    best = max(best, t[q.idx, tb.leader.idx])
+                    best = max(best, row[col[tb.leader.idx]])
             other_trust = self.trust.mean_from(q.idx, [r for r in main if r != q.idx])
             q.perceive(best, other_trust, self.incentives[q.idx], option if q.at_table else 0.0)
 
@@ -662,12 +686,12 @@ class PeaceModel(mesa.Model):
         for lm in self.local.agents:
             g.add_node(lm.name, kind="local", state="linked" if lm.linked else "unlinked", funded=lm.funded,
                        vacant=False, protected=lm.protected, capacity=lm.capacity, idx=lm.idx)
-        t = self.trust.matrix
+        get = self.trust.get
         actors = [*self.parties, *self.spoilers, *self.third_parties]
         for a in actors:
             for b in actors:
                 if a is not b:
-                    g.add_edge(a.name, b.name, trust=float(t[a.idx, b.idx]))
+                    g.add_edge(a.name, b.name, trust=float(get(a.idx, b.idx)))
         return g
 
     # ------------------------------------------------------------------ what the model reports

@@ -144,8 +144,8 @@ class Negotiation:
         if hard is not None and n_tables > 1 and self._chance(1) < p.forum_shopping:
             alternatives = [x for x in m.coordination.tables if x is not tb and hard.idx in x.channels]
             if alternatives:
-                t = m.trust.matrix
-                new = max(alternatives, key=lambda x: t[hard.idx, x.leader.idx])
+                get = m.trust.get
+                new = max(alternatives, key=lambda x: get(hard.idx, x.leader.idx))
                 old = self.table.leader.name if self.table is not None else ""
                 self.progress *= FORUM_SHIFT_KEEPS
                 self.table = new

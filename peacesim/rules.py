@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "pairwise_sum",
     "clip01",
     "hurting",
     "mutually_hurting_stalemate",
@@ -64,6 +65,45 @@ COMMITMENT_OFFSET = 0.25
 HARDLINER_DRAG = 0.3
 #: Violations: even a party without hardliners violates at half the rate (ODD 7.9).
 VIOLATION_HARDLINER_BASE = 0.5
+
+
+def pairwise_sum(values, lo: int = 0, n: int | None = None) -> float:
+    """The sum of ``values`` added in the order numpy's ``add.reduce`` adds a float64 array.
+
+    numpy sums pairwise with an eight-way unrolled inner loop; a rule computed on Python floats
+    with this sum gives the same bits as the same rule on an array, so the model can keep its
+    small vectors as lists (a numpy call costs more than the arithmetic on a dozen floats).
+    """
+    if n is None:
+        n = len(values)
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += values[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3, r4, r5, r6, r7 = values[lo:lo + 8]
+        i = 8
+        end = n - n % 8
+        while i < end:
+            k = lo + i
+            r0 += values[k]
+            r1 += values[k + 1]
+            r2 += values[k + 2]
+            r3 += values[k + 3]
+            r4 += values[k + 4]
+            r5 += values[k + 5]
+            r6 += values[k + 6]
+            r7 += values[k + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += values[lo + i]
+            i += 1
+        return res
+    half = n // 2
+    half -= half % 8
+    return pairwise_sum(values, lo, half) + pairwise_sum(values, lo + half, n - half)
 
 
 def clip01(x: float) -> float:

@@ -142,11 +142,13 @@ class Coordination:
         """
         m = self.model
         p = m.p
-        t = m.trust.matrix
-        rows = m.trust.parties
+        trust = m.trust
+        rows, col = trust.rows, trust.col
+        main = trust.parties
 
         def party_trust(tp: ThirdParty) -> float:
-            return sum(t[i, tp.idx] for i in rows) / len(rows)
+            c = col[tp.idx]
+            return sum(rows[i][c] for i in main) / len(main)
 
         e_lead = tb.leader.effectiveness(party_trust(tb.leader))
         if not tb.coordinated:

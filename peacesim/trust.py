@@ -1,9 +1,16 @@
 """The trust network (DESIGN.md 4.2; docs/ODD.md 7.2): directed trust between every pair of actors.
 
-One object owns the matrix and every change to it goes through one of its methods, so each kind
-of change (a cut between the parties, a handover, the drift toward the baseline) is written once.
-``T[i, j]`` is how far actor ``i`` trusts actor ``j``, in [0, 1]; the diagonal is 1. Rules read
-``matrix`` directly; they never write it.
+One object owns the trust values and every change to them goes through one of its methods, so
+each kind of change (a cut between the parties, a handover, the drift toward the baseline) is
+written once. ``T[i, j]`` is how far actor ``i`` trusts actor ``j``, in [0, 1]; the diagonal is 1.
+
+Only the parties' trust is stored, and of it only their trust in parties and in third parties.
+No rule reads any other entry, and no rule moves any other entry from the baseline: a third
+party's, spoiler's or local mechanism's trust in others, and a party's trust in a spoiler or a
+local mechanism, start at the baseline and every change that touches them (drift, a handover,
+the fading of an unfunded post) leaves the baseline where it is. They read as the baseline
+(:meth:`get`, :attr:`matrix`). Keeping the few stored values as Python floats makes a month's
+reads and writes a few dozen float operations instead of numpy calls on tiny arrays.
 """
 
 from __future__ import annotations
@@ -20,99 +27,136 @@ __all__ = ["TrustNetwork"]
 class TrustNetwork:
     """Directed trust in [0, 1] between ``n`` actors, row trusts column.
 
-    ``pairs`` are the ordered pairs of distinct main parties (those that must be at the table),
-    the pairs most rules act on; ``parties`` their indices.
+    ``rows[q][c]`` is party ``q``'s trust in the actor whose column is ``c = col[actor]``;
+    columns are kept for the parties and the third parties (``tracked``). ``parties`` are the
+    main parties (those that must be at the table) and ``pairs`` their ordered pairs, the pairs
+    most rules act on.
     """
 
-    __slots__ = ("matrix", "baseline", "parties", "pairs")
+    __slots__ = ("rows", "col", "n", "baseline", "parties", "pairs", "_n_parties")
 
-    def __init__(self, n: int, baseline: float, parties: Sequence[int]):
+    def __init__(self, n: int, baseline: float, parties: Sequence[int], *, n_parties: int,
+                 tracked: Sequence[int]):
+        self.n = n
         self.baseline = float(baseline)
-        self.matrix = np.full((n, n), self.baseline)
-        np.fill_diagonal(self.matrix, 1.0)
+        self._n_parties = n_parties
+        self.col = {idx: k for k, idx in enumerate(tracked)}
+        self.rows = [[self.baseline] * len(self.col) for _ in range(n_parties)]
+        for q in range(n_parties):
+            self.rows[q][self.col[q]] = 1.0
         self.parties = list(parties)
         self.pairs = [(i, j) for i in self.parties for j in self.parties if i != j]
 
     def __len__(self) -> int:
-        return self.matrix.shape[0]
+        return self.n
 
     # ---------------------------------------------------------------- reading
+    def get(self, i: int, j: int) -> float:
+        """How far actor ``i`` trusts actor ``j``."""
+        if i < self._n_parties:
+            c = self.col.get(j)
+            if c is not None:
+                return self.rows[i][c]
+        return 1.0 if i == j else self.baseline
+
     def __getitem__(self, ij: tuple[int, int]) -> float:
-        return self.matrix[ij]
+        return self.get(*ij)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The whole N x N matrix (a copy, for drawing and inspection)."""
+        m = np.full((self.n, self.n), self.baseline)
+        np.fill_diagonal(m, 1.0)
+        for q, row in enumerate(self.rows):
+            for j, c in self.col.items():
+                m[q, j] = row[c]
+        return m
 
     def between_parties(self) -> float:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
-        t = self.matrix
-        return sum(t[i, j] for i, j in self.pairs) / len(self.pairs)
+        rows, col = self.rows, self.col
+        return sum(rows[i][col[j]] for i, j in self.pairs) / len(self.pairs)
 
     def mean_from(self, i: int, others: Sequence[int]) -> float:
-        """Mean trust of ``i`` in ``others`` (0 if there are none)."""
+        """Mean trust of party ``i`` in the parties or third parties ``others`` (0 if none)."""
         if not others:
             return 0.0
-        t = self.matrix
-        return float(sum(t[i, j] for j in others) / len(others))
+        row, col = self.rows[i], self.col
+        return sum(row[col[j]] for j in others) / len(others)
 
-    def toward(self, post: int, rows: Sequence[int]) -> np.ndarray:
-        """Trust of ``rows`` in ``post`` (a copy)."""
-        return self.matrix[list(rows), post].copy()
+    def toward(self, post: int, parties: Sequence[int]) -> list[float]:
+        """Trust of ``parties`` in ``post``."""
+        c = self.col[post]
+        return [self.rows[q][c] for q in parties]
 
     # ---------------------------------------------------------------- changes
     def set(self, i: int, j: int, value: float) -> None:
-        """Set one entry (initial conditions), clipped to [0, 1]."""
-        self.matrix[i, j] = min(1.0, max(0.0, value))
+        """Set party ``i``'s trust in ``j`` (initial conditions), clipped to [0, 1]."""
+        self.rows[i][self.col[j]] = min(1.0, max(0.0, value))
 
     def lower(self, i: int, j: int, amount: float) -> None:
-        """``i`` trusts ``j`` less by ``amount`` (floored at 0)."""
-        t = self.matrix
-        t[i, j] = max(0.0, t[i, j] - amount)
+        """Party ``i`` trusts ``j`` less by ``amount`` (floored at 0)."""
+        row, c = self.rows[i], self.col[j]
+        row[c] = max(0.0, row[c] - amount)
 
     def raise_(self, i: int, j: int, amount: float) -> None:
-        """``i`` trusts ``j`` more by ``amount`` (capped at 1)."""
-        t = self.matrix
-        t[i, j] = min(1.0, t[i, j] + amount)
+        """Party ``i`` trusts ``j`` more by ``amount`` (capped at 1)."""
+        row, c = self.rows[i], self.col[j]
+        row[c] = min(1.0, row[c] + amount)
 
     def cut_between_parties(self, amount: float) -> None:
         """Every main-party pair loses ``amount`` of trust (floored at 0)."""
-        t = self.matrix
+        rows, col = self.rows, self.col
         for i, j in self.pairs:
-            t[i, j] = max(0.0, t[i, j] - amount)
+            row = rows[i]
+            c = col[j]
+            row[c] = max(0.0, row[c] - amount)
 
-    def build(self, rows: np.ndarray, cols: np.ndarray, loss: np.ndarray, gain: np.ndarray) -> None:
-        """Entries ``(rows[k], cols[k])`` first lose ``loss[k]`` (floored at 0), then close
-        ``gain[k]`` of their gap to full trust."""
-        t = self.matrix
-        v = np.maximum(0.0, t[rows, cols] - loss)
-        t[rows, cols] = v + gain * (1.0 - v)
+    def build(self, i: int, j: int, loss: float, gain: float) -> None:
+        """Party ``i``'s trust in ``j`` first loses ``loss`` (floored at 0), then closes ``gain``
+        of its gap to full trust (a mediator's facilitation)."""
+        row, c = self.rows[i], self.col[j]
+        v = max(0.0, row[c] - loss)
+        row[c] = v + gain * (1.0 - v)
 
-    def close_gaps(self, block, keep: np.ndarray) -> None:
-        """Entries of ``block`` (an ``np.ix_`` index) keep only ``keep`` of their gap to full trust."""
-        t = self.matrix
-        t[block] = 1.0 - (1.0 - t[block]) * keep
+    def close_gap(self, i: int, j: int, keep: float) -> None:
+        """Party ``i``'s trust in ``j`` keeps only ``keep`` of its gap to full trust."""
+        row, c = self.rows[i], self.col[j]
+        row[c] = 1.0 - (1.0 - row[c]) * keep
 
-    def fade(self, cols: list[int], rate: float) -> None:
-        """Trust in the actors ``cols`` decays toward the baseline at ``rate`` (nobody tends it)."""
-        t = self.matrix
-        c = t[:, cols]
-        t[:, cols] = c + rate * (self.baseline - c)
+    def fade(self, posts: Sequence[int], rate: float) -> None:
+        """Trust in the third parties ``posts`` decays toward the baseline at ``rate`` (nobody
+        tends the relationships)."""
+        b = self.baseline
+        cols = [self.col[j] for j in posts]
+        for row in self.rows:
+            for c in cols:
+                v = row[c]
+                row[c] = v + rate * (b - v)
 
     def drift(self, rate: float) -> None:
-        """Every entry moves toward the baseline at ``rate``: relationships fade without contact."""
-        rules.drift_toward(self.matrix, self.baseline, rate)
+        """Every value moves toward the baseline at ``rate``: relationships fade without contact
+        (``rules.drift_toward`` on each stored value; the others are at the baseline already)."""
+        b = self.baseline
+        for row in self.rows:
+            for c, v in enumerate(row):
+                row[c] = v + rate * (b - v)
 
     def hand_over(self, post: int, share: float) -> None:
-        """A new person takes ``post``: its row and column keep ``share`` of their distance from
-        the baseline (the relationship capital that survives the change, ODD 7.3)."""
-        t = self.matrix
-        t[:, post] = rules.handover(t[:, post], self.baseline, share)
-        t[post, :] = rules.handover(t[post, :], self.baseline, share)
-        t[post, post] = 1.0
+        """A new person takes ``post``: everyone's trust in it keeps ``share`` of its distance
+        from the baseline (the relationship capital that survives the change, ODD 7.3). Its own
+        trust in others, at the baseline, stays there."""
+        b = self.baseline
+        c = self.col[post]
+        for row in self.rows:
+            row[c] = rules.handover(row[c], b, share)
 
     def grow(self, k: int = 1) -> list[int]:
-        """Add ``k`` actors at the baseline (they trust themselves fully); return their indices."""
-        n = self.matrix.shape[0]
-        new = np.full((n + k, n + k), self.baseline)
-        new[:n, :n] = self.matrix
-        for i in range(n, n + k):
-            new[i, i] = 1.0
-        self.matrix = new
-        return list(range(n, n + k))
+        """Add ``k`` third parties at the baseline; return their actor indices."""
+        new = list(range(self.n, self.n + k))
+        for idx in new:
+            self.col[idx] = len(self.col)
+            for row in self.rows:
+                row.append(self.baseline)
+        self.n += k
+        return new

@@ -175,7 +175,7 @@ def test_link_and_protect_local_mechanisms():
     m.intervene("link_local", count=3, group="community dispute-resolution committees")
     assert m.locals_linked == linked + 3
     m.intervene("protect_local")
-    assert m.local.protected.all()
+    assert all(m.local.protected)
     m.run()
     assert not any(e[1] == "local_targeted" for e in m.events.items)
     done = [e[3]["done"] for e in m.events.items if e[1] == "intervention"]

@@ -126,7 +126,7 @@ def test_full_renewal_or_contingency_means_no_gap():
         for month in range(1, 100):
             lapsed, _ = fs.step(month, 2, gap_months=3.0, **kwargs)
             assert not lapsed
-        assert fs.funded.all()
+        assert all(fs.funded)
 
 
 def test_rotation_keeps_the_retained_share_of_capital():

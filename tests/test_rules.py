@@ -157,3 +157,18 @@ def test_commitment_target_and_violation_probability():
     assert rules.violation_probability(0.5, 0.5, 0.2, 0.0) == pytest.approx(0.2 * 0.5 * 1.0)
     assert rules.violation_probability(0.5, 0.5, 0.2, 1.0) == 0.0
     assert rules.violation_probability(1.0, 1.0, 1.0, 0.0) == 0.0
+
+
+def test_pairwise_sum_adds_in_numpy_order():
+    """The model's list arithmetic gives the same bits as numpy's sum (contiguous or strided)."""
+    import random
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        n = rng.randrange(0, 400)
+        a = [rng.random() * rng.choice([1.0, 1e4, 1e-4]) for _ in range(n)]
+        assert rules.pairwise_sum(a) == float(np.array(a).sum())
+        if n:
+            m = np.array([[rng.random() for _ in range(3)] for _ in range(n)])
+            assert rules.pairwise_sum(m[:, 1].tolist()) == float(m[:, 1].sum())
+            assert rules.pairwise_sum(a) / n == float(np.array(a).mean())
