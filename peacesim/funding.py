@@ -168,7 +168,7 @@ class Funding:
         self.streams = FundingStreams(core, model.p.grant_length, rng=model.streams.funding, setup=model.streams.setup)
         self.funded = self.streams.funded
         self._owner: dict[int, ThirdParty] = {tp.stream: tp for tp in third_parties}
-        self.gap_posts: list[int] = []
+        self._changed()
 
     def step(self, month: int, implementing: bool) -> bool:
         """Grants end, are renewed or lapse into gaps; support thins after signature.
@@ -203,8 +203,16 @@ class Funding:
         return fs.changed
 
     def _changed(self) -> None:
-        self.funded = self.streams.funded
-        self.gap_posts = [tp.idx for s, tp in self._owner.items() if not self.funded[s]]
+        """Someone's funding changed: what is read every month is worked out once here."""
+        funded = self.funded = self.streams.funded
+        self.gap_posts = [tp.idx for s, tp in self._owner.items() if not funded[s]]
+        active = {"mediator": 0, "diplomat": 0}
+        for s, tp in self._owner.items():
+            if funded[s]:
+                active[tp.kind] += 1
+        self.active = active
+        project = [f for f, c in zip(funded, self.streams.core, strict=True) if not c]
+        self._project_share = sum(project) / len(project) if project else 1.0
 
     # ---------------------------------------------------------------- reading
     @property
@@ -213,9 +221,7 @@ class Funding:
 
     def project_funded_share(self) -> float:
         """Share of project-funded streams (third parties, local mechanisms, programme) funded now."""
-        core = self.streams.core
-        project = [f for f, c in zip(self.funded, core, strict=True) if not c]
-        return sum(project) / len(project) if project else 1.0
+        return self._project_share
 
     def months_left(self, tp: ThirdParty, month: int) -> int:
         return self.streams.months_left_in_gap(tp.stream, month)

@@ -477,9 +477,12 @@ def check_plan(plan: Iterable[Planned], actors: Mapping[str, list[dict[str, Any]
     """Check a plan against the run: every month within the horizon, every actor named exists at
     that point of the plan (mediators added earlier count, withdrawn ones do not). Returns the
     enabled interventions in the order they take effect (by month, then as listed)."""
+    enabled = sorted((x for x in plan if x.enabled), key=lambda x: x.month)
+    if not enabled:
+        return []
     roster = Roster(actors)
     out = []
-    for x in sorted((x for x in plan if x.enabled), key=lambda x: x.month):
+    for x in enabled:
         label = f"{x.origin or where}: intervention {x.label or x.kind!r} (month {x.month}, {x.kind})"
         if x.month > months:
             raise InputError(f"{label}: month = {x.month} is past the horizon; allowed: 1 to {months}")

@@ -165,8 +165,8 @@ class PeaceModel(mesa.Model):
         tp.bias_toward = names.get(spec["bias_toward"]) if spec["bias_toward"] else None
         tp.reach = frozenset(q.idx for q in self.parties if tp.can_talk_to(q))
         main = [q for q in self.parties if q.at_table and q.idx in tp.reach]
-        tp.reach_rows = np.array([q.idx for q in main], dtype=np.int64)
-        tp.disfavoured = np.array([q.idx != tp.bias_toward for q in main], dtype=float)
+        tp.reach_rows = [q.idx for q in main]
+        tp.disfavoured = [1.0 if q.idx != tp.bias_toward else 0.0 for q in main]
 
     def _initial_trust(self) -> None:
         trust = self.trust
@@ -203,9 +203,9 @@ class PeaceModel(mesa.Model):
         pos = {q: k for k, q in enumerate(main)}
         index = []
         for m in self.mediators:
-            reach = m.reach_rows.tolist()
+            reach = m.reach_rows
             entries = [(q, self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
-                       for q, dis in zip(reach, m.disfavoured.tolist(), strict=True)]
+                       for q, dis in zip(reach, m.disfavoured, strict=True)]
             r = [pos[q] for q in reach]
             index.append((entries, [(a, b) for a in r for b in r if a != b]))
         return index if any(entries for entries, _ in index) else None
@@ -246,9 +246,27 @@ class PeaceModel(mesa.Model):
             self.close()
 
     def run(self) -> None:
-        """Run to the horizon (from wherever the model is)."""
-        while self.running:
-            self.step()
+        """Run to the horizon (from wherever the model is).
+
+        When nothing but the monthly step is scheduled (no simulator, no events of the user's),
+        the months are stepped directly, with ``steps`` and ``time`` advanced as Mesa's own
+        scheduling would, and the step schedule is resumed afterwards; otherwise every month goes
+        through ``step()`` and Mesa's event list."""
+        schedule = self._default_schedule
+        if (self._simulator is not None or not schedule.is_active or schedule._paused
+                or len(self._event_list) != 1):
+            while self.running:
+                self.step()
+            return
+        month = self._user_step
+        schedule.pause()
+        try:
+            while self.running:
+                self.time += 1.0
+                self.steps += 1
+                month()
+        finally:
+            schedule.resume()
 
     def close(self) -> None:
         """End the run here: censor the agreement in force (once) and stop."""
@@ -741,13 +759,11 @@ class PeaceModel(mesa.Model):
 
     @property
     def mediators_active(self) -> int:
-        f = self.funding.funded
-        return sum(1 for x in self.mediators if f[x.stream])
+        return self.funding.active["mediator"]
 
     @property
     def diplomats_active(self) -> int:
-        f = self.funding.funded
-        return sum(1 for x in self.diplomats if f[x.stream])
+        return self.funding.active["diplomat"]
 
     @property
     def project_funded(self) -> float:
@@ -796,7 +812,7 @@ def _seed(rng: Any) -> int:
 class SeriesView:
     """A ``mesa.DataCollector``-compatible view of the months a model has recorded so far.
 
-    It reads the model's recorder (one preallocated row per month, written by every step
+    It reads the model's recorder (one row per month, written by every step
     anyway), so it costs nothing until it is read.
     """
 

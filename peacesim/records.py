@@ -3,8 +3,8 @@
 Everything the model reports is declared here once: the per-month series (:data:`SERIES`, each
 column read from a public reporter of the model), the per-party series, the per-run outcomes
 (:data:`OUTCOMES`, with the run counters :data:`COUNTERS`) and the episodes' columns (from
-:mod:`peacesim.agreement`). The model writes one row per month into a preallocated array; tables
-are built only when asked. Nothing here touches files.
+:mod:`peacesim.agreement`). The model records one row per month; arrays and tables are built only when
+asked. Nothing here touches files.
 """
 
 from __future__ import annotations
@@ -105,32 +105,44 @@ def unique_slugs(names: list[str]) -> list[str]:
 
 
 class Recorder:
-    """Per-month series in a preallocated float array, one row per month, read from the model's
-    reporters (:data:`SERIES`) and its parties (:data:`PARTY_SERIES`)."""
+    """Per-month series, one row per month, read from the model's reporters (:data:`SERIES`) and
+    its parties (:data:`PARTY_SERIES`). Rows are kept as Python lists while the model runs and
+    become a float array only when read (:attr:`data`)."""
 
     def __init__(self, model: PeaceModel, months: int):
         self.model = model
         self.party_slugs = unique_slugs([q.name for q in model.parties])
         self.columns = list(SERIES) + [f"{v}_{s}" for s in self.party_slugs for v in PARTY_SERIES]
         self._report = attrgetter(*(r for r, _ in SERIES.values()))
-        self.data = np.full((months, len(self.columns)), np.nan)
-        self.rows = 0
+        self._party = attrgetter(*PARTY_SERIES)
+        self._rows: list[list[float]] = []
+
+    @property
+    def rows(self) -> int:
+        """Months recorded so far."""
+        return len(self._rows)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The months recorded so far as a float array (one row per month, :attr:`columns`)."""
+        return np.array(self._rows, dtype=float).reshape(len(self._rows), len(self.columns))
 
     def record(self) -> None:
         """Write this month's row."""
         m = self.model
         values = list(self._report(m))
+        party = self._party
         for q in m.parties:
-            values += [q.ripeness, q.commitment, q.pain, q.victory_belief]
-        self.data[self.rows] = values
-        self.rows += 1
+            values.extend(party(q))
+        self._rows.append(values)
 
     def column(self, name: str) -> np.ndarray:
         """The recorded months of one column."""
-        return self.data[: self.rows, self.columns.index(name)]
+        i = self.columns.index(name)
+        return np.array([row[i] for row in self._rows], dtype=float)
 
     def frame(self) -> pd.DataFrame:
-        return series_frame(self.data[: self.rows], self.columns)
+        return series_frame(self.data, self.columns)
 
 
 def series_frame(data: np.ndarray, columns: list[str]) -> pd.DataFrame:

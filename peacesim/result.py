@@ -54,7 +54,7 @@ class RunResult:
         rec = model.recorder
         return cls(scenario=model.scenario_spec.name, seed=model.seed, months=model.months,
                    params=dict(model.scenario_spec.params), parties=[q.name for q in model.parties],
-                   outcome=build_outcome(model), series_data=rec.data[: rec.rows].copy(),
+                   outcome=build_outcome(model), series_data=rec.data,
                    series_columns=list(rec.columns), agreements=list(model.episodes), event_log=model.events,
                    interventions=[dict(x) for x in model.applied_interventions])
 

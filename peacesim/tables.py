@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from . import rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +52,7 @@ class Coordination:
     def __init__(self, model: PeaceModel):
         self.model = model
         self.tables: list[Table] = []
-        self.time_share = np.ones(len(model.mediators))
+        self.time_share: list[float] = [1.0] * len(model.mediators)
         self._dirty = True
 
     def refresh(self) -> None:
@@ -90,7 +88,7 @@ class Coordination:
         competing = len(specs) - 1
         self.tables = [self._table(*s, competing=competing) for s in specs]
         # Coordinated mediators spend part of their time coordinating: less is left for the parties.
-        share = np.ones(len(m.mediators))
+        share = [1.0] * len(m.mediators)
         pos = {x.idx: k for k, x in enumerate(m.mediators)}
         for _leader, members, diplomats, coordinated in specs:
             if coordinated:

@@ -81,6 +81,34 @@ def test_stepping_by_hand_equals_running_and_run_scenario():
     np.testing.assert_array_equal(a.recorder.data, b.recorder.data)
     pd.testing.assert_frame_equal(peacesim.RunResult.from_model(a).series, r.series)
     assert a.events.items == b.events.items
+    assert (a.steps, a.time) == (b.steps, b.time) == (240, 240.0)
+
+
+def test_run_after_some_steps_and_stepping_after_run_keep_mesa_time_consistent():
+    a = PeaceModel("reference", rng=5, months=30)
+    for _ in range(7):
+        a.step()
+    a.run()
+    assert (a.steps, a.time, a.month) == (30, 30.0, 30)
+    a.step()  # past the horizon: Mesa's clock moves on, the model does nothing
+    assert (a.steps, a.time, a.month) == (31, 31.0, 30)
+    b = PeaceModel("reference", rng=5, months=30)
+    while b.running:
+        b.step()
+    np.testing.assert_array_equal(a.recorder.data, b.recorder.data)
+
+
+def test_run_goes_through_mesa_events_when_the_user_scheduled_some():
+    m = PeaceModel("reference", rng=3, months=12)
+    seen = []
+
+    def note():
+        seen.append((m.time, m.month))
+
+    m.schedule_event(note, at=5.5)
+    m.run()
+    assert seen == [(5.5, 5)]
+    assert (m.steps, m.time, m.month) == (12, 12.0, 12)
 
 
 def test_the_series_so_far_is_readable_at_every_step_like_a_datacollector():
