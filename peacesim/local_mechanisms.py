@@ -96,8 +96,10 @@ class LocalMechanisms:
     # ---------------------------------------------------------------- the monthly rule
     def funding_changed(self, funded: list[bool]) -> None:
         if any(self.has_funding):
-            self.funded_now = [has and funded[s] for has, s in zip(self.has_funding, self.stream, strict=True)]
-            self._dirty = True
+            now = [has and funded[s] for has, s in zip(self.has_funding, self.stream, strict=True)]
+            if now != self.funded_now:
+                self.funded_now = now
+                self._dirty = True
 
     def act(self, month: int, phase: Phase) -> None:
         """Local dispute resolution, public support, early warning, linkage and exposure."""

@@ -400,7 +400,9 @@ class PeaceModel(mesa.Model):
                 c = col[m.idx]
                 for q, cost in index[k][0]:
                     row = rows[q]
-                    v = max(0.0, row[c] - cost)
+                    v = row[c] - cost
+                    if v < 0.0:
+                        v = 0.0
                     row[c] = v + g * (1.0 - v)
         # party <-> party trust, over the whole block of main parties
         main = trust.parties
@@ -421,7 +423,7 @@ class PeaceModel(mesa.Model):
                     lg = math.log1p(-SHUTTLE_SHARE * gains[k])
                     for a, b in index[k][1]:
                         logs[a][b] += lg
-            keep = [[math.exp(x) for x in line] for line in logs]
+            keep = [[math.exp(x) if x else 1.0 for x in line] for line in logs]  # exp(0) is 1 exactly
         for a, qa in enumerate(main):
             row, kline = rows[qa], keep[a]
             for b, qb in enumerate(main):
@@ -439,7 +441,7 @@ class PeaceModel(mesa.Model):
             # The first party listed is the incumbent; every other party fights it, and it fights
             # them all together.
             incumbent = self.parties[0]
-            challengers = sum(q.strength for q in self.parties[1:] if q in warring or fighting)
+            challengers = sum(q.strength for q in self.parties[1:] if fighting or q in warring)
             intens = []
             for q in warring:
                 x = q.resolve()
@@ -468,14 +470,18 @@ class PeaceModel(mesa.Model):
         tables = self.coordination.tables
         option = self.negotiation.progress if self.phase is Phase.TALKS else 0.0
         main = [r.idx for r in self.at_table]
+        incentives = self.incentives
         for q in self.parties:
+            i = q.idx
             best = 0.0
-            row = rows[q.idx]
+            row = rows[i]
             for tb in tables:
-                if q.idx in tb.channels:
-                    best = max(best, row[col[tb.leader.idx]])
-            other_trust = self.trust.mean_from(q.idx, [r for r in main if r != q.idx])
-            q.perceive(best, other_trust, self.incentives[q.idx], option if q.at_table else 0.0)
+                if i in tb.channels:
+                    v = row[col[tb.leader.idx]]
+                    if v > best:
+                        best = v
+            other_trust = trust.mean_from(i, [r for r in main if r != i])
+            q.perceive(best, other_trust, incentives[i], option if q.at_table else 0.0)
 
     # ------------------------------------------------------------------ phases (ODD 7.9)
     def set_phase(self, new: Phase) -> None:
@@ -644,7 +650,7 @@ class PeaceModel(mesa.Model):
         self._campaigns.append((kind, party.idx, strength, month + months - 1))
 
     def _funding_changed(self) -> None:
-        self.coordination.refresh()
+        self.coordination.funding_changed()
         self.local.funding_changed(self.funding.funded)
 
     def add_mediator(self, args: dict[str, Any], month: int) -> Mediator:

@@ -90,32 +90,33 @@ class SpoilerActivity:
         grievance = sum(grievance) / len(grievance) if grievance else DEFAULT_GRIEVANCE
         trust = m.trust.between_parties()
         milestone = self.milestone(month)
-        u = self._u
+        support, local_strength = m.local.public_support, m.local.local_strength
         for k, s in enumerate(m.spoilers):
-            s.recruit(grievance, m.public_support, m.local.local_strength)
-            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity, u[3 * k: 3 * k + 3])
+            s.recruit(grievance, support, local_strength)
+            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity, 3 * k)
         if phase is Phase.IMPLEMENTATION:
             first = 3 * len(m.spoilers)
             for q in m.parties:
                 if q.excluded:
                     chance = rules.attack_probability(p.attack_rate, q.strength, q.hardliners, milestone,
                                                       p.milestone_boost, trust)
-                    slot = first + 3 * q.idx
-                    self._maybe_attack(month, q, chance, q.strength, u[slot: slot + 3])
+                    self._maybe_attack(month, q, chance, q.strength, first + 3 * q.idx)
         if phase in (Phase.TALKS, Phase.IMPLEMENTATION):
             self.manage(month)
 
-    def _maybe_attack(self, month: int, actor, chance: float, capacity: float, u: list[float]) -> None:
+    def _maybe_attack(self, month: int, actor, chance: float, capacity: float, slot: int) -> None:
+        """Whether ``actor`` attacks, is foiled or strikes, from its three draws ``_u[slot:slot + 3]``."""
         m = self.model
+        u = self._u
         if m.phase is Phase.CONFLICT:
             chance *= WARTIME_ATTACK_SHARE
-        if u[0] >= chance:
+        if u[slot] >= chance:
             return
-        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and u[1] < m.local.early_warning:
+        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and u[slot + 1] < m.local.early_warning:
             m.count("foiled")
             m.events.add(month, "attack_foiled", (actor.name,))
             return
-        self.strike(month, actor, capacity, u[2])
+        self.strike(month, actor, capacity, u[slot + 2])
 
     def strike(self, month: int, actor, capacity: float, u: float) -> None:
         """An attack is carried out: violence, a setback to implementation, and, if nobody can
@@ -171,7 +172,8 @@ class SpoilerActivity:
                                  true_type=s.type.value)
                 s.diagnosed, s.diagnosed_by, s.diagnosed_month = diag, who, month
             strategy = p.spoiler_strategy if p.spoiler_strategy != "diagnose" else rules.STRATEGY_FOR_TYPE[s.diagnosed.value]
-            talks = any(x.can_talk_to(s) for x in tb.members)
+            # a member that can talk to the group (ThirdParty.can_talk_to)
+            talks = not s.proscribed or any(x.talks_to_proscribed for x in tb.members)
             if strategy != "coercion" and not talks:
                 continue  # inducement and socialization need a channel to the group
             s.be_managed(strategy, tb.leverage, effects)

@@ -54,22 +54,37 @@ class Coordination:
         self.tables: list[Table] = []
         self.time_share: list[float] = [1.0] * len(model.mediators)
         self._dirty = True
+        self._check = False
+        self._key: tuple | None = None
 
     def refresh(self) -> None:
-        """Re-form the tables at the next :meth:`form` (funding, staff or strategy changed)."""
+        """Re-form the tables at the next :meth:`form` (staff, the cast or a parameter changed)."""
         self._dirty = True
+
+    def funding_changed(self) -> None:
+        """Someone's funding changed: at the next :meth:`form`, re-form the tables if that changed
+        who is active or who leads (a local mechanism's grant changes neither)."""
+        self._check = True
 
     def form(self) -> None:
         """Group the active third parties into negotiating tables under the coordination strategy.
 
-        Tables are rebuilt only when someone's funding status changed or a post rotated.
+        Tables are rebuilt only when a post rotated, the cast or a parameter changed, or a
+        funding change changed who is active or who leads: the tables depend on nothing else.
         """
-        if not self._dirty:
+        if not (self._dirty or self._check):
             return
-        self._dirty = False
         m = self.model
         strategy = m.p.coordination
+        active = tuple(x.active for x in m.third_parties)
         active_m = [x for x in m.mediators if x.active]
+        lead = self.lead(active_m, strategy) if strategy != "none" and active_m else None
+        key = (active, lead)
+        if not self._dirty and key == self._key:
+            self._check = False
+            return
+        self._dirty = self._check = False
+        self._key = key
         quasi = [d for d in m.diplomats if d.quasi and d.active]
         support_d = [d for d in m.diplomats if d.active and not d.quasi]
         # Each table: (leader, members, supporting diplomats, coordinated).
@@ -80,7 +95,6 @@ class Coordination:
             if strategy == "contact_group":
                 support_d = support_d + quasi
                 quasi = []
-            lead = self.lead(active_m, strategy)
             if lead is not None:
                 specs.append((lead, active_m, support_d, True))
         specs += [(d, [d], [], False) for d in quasi]

@@ -75,14 +75,20 @@ class TrustNetwork:
     def between_parties(self) -> float:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
         rows, col = self.rows, self.col
-        return sum(rows[i][col[j]] for i, j in self.pairs) / len(self.pairs)
+        total = 0
+        for i, j in self.pairs:
+            total += rows[i][col[j]]
+        return total / len(self.pairs)
 
     def mean_from(self, i: int, others: Sequence[int]) -> float:
         """Mean trust of party ``i`` in the parties or third parties ``others`` (0 if none)."""
         if not others:
             return 0.0
         row, col = self.rows[i], self.col
-        return sum(row[col[j]] for j in others) / len(others)
+        total = 0
+        for j in others:
+            total += row[col[j]]
+        return total / len(others)
 
     def toward(self, post: int, parties: Sequence[int]) -> list[float]:
         """Trust of ``parties`` in ``post``."""
@@ -139,8 +145,7 @@ class TrustNetwork:
         (``rules.drift_toward`` on each stored value; the others are at the baseline already)."""
         b = self.baseline
         for row in self.rows:
-            for c, v in enumerate(row):
-                row[c] = v + rate * (b - v)
+            row[:] = [v + rate * (b - v) for v in row]
 
     def hand_over(self, post: int, share: float) -> None:
         """A new person takes ``post``: everyone's trust in it keeps ``share`` of its distance
