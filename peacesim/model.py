@@ -194,21 +194,31 @@ class PeaceModel(mesa.Model):
         self.coordination.refresh()
         self.local.refresh()
 
-    def _facilitation_index(self) -> list[tuple[list[tuple[int, float]], list[tuple[int, int]]]] | None:
-        """For each mediator, the main parties whose trust in it facilitation raises (with the
-        monthly cost of its bias to each) and the pairs of main parties it shuttles between (as
-        positions in the main parties); None if no mediator reaches a main party. Rebuilt when
-        the cast or a parameter changes."""
+    def _facilitation_index(self) -> tuple[list[list[tuple[int, float]]], list[tuple[tuple[int, ...], list[tuple[int, int]]]]] | None:
+        """What facilitation touches, worked out once (rebuilt when the cast or a parameter changes).
+
+        For each mediator, the main parties whose trust in it facilitation raises, with the
+        monthly cost of its bias to each. For the trust between main parties, the ordered pairs
+        (as positions in the main parties) grouped by the mediators that reach both parties of
+        the pair: pairs reached by the same mediators change by the same factor. None if no
+        mediator reaches a main party."""
         main = self.trust.parties
         pos = {q: k for k, q in enumerate(main)}
-        index = []
+        entries, reached = [], []
         for m in self.mediators:
-            reach = m.reach_rows
-            entries = [(q, self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
-                       for q, dis in zip(reach, m.disfavoured, strict=True)]
-            r = [pos[q] for q in reach]
-            index.append((entries, [(a, b) for a in r for b in r if a != b]))
-        return index if any(entries for entries, _ in index) else None
+            entries.append([(q, self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
+                            for q, dis in zip(m.reach_rows, m.disfavoured, strict=True)])
+            reached.append({pos[q] for q in m.reach_rows})
+        if not any(entries):
+            return None
+        groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        for a in range(len(main)):
+            for b in range(len(main)):
+                if a != b:
+                    ks = tuple(k for k, r in enumerate(reached) if a in r and b in r)
+                    if ks:
+                        groups.setdefault(ks, []).append((a, b))
+        return entries, list(groups.items())
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -341,23 +351,33 @@ class PeaceModel(mesa.Model):
         war = self.phase in (Phase.CONFLICT, Phase.TALKS)
         inc = [0.0] * len(self.parties)
         pressure = [0.0] * len(self.parties)
-        trust = self.trust
+        rows, col = self.trust.rows, self.trust.col
         for d in self.diplomats:
             if not d.active:
                 continue
             lev = d.leverage * d.knowledge
+            reach, toward, bias = d.reach, d.bias_toward, d.bias
+            biased = toward is not None
+            push = p.pressure_rate * lev * d.pressure_share
+            carrot = lev * (1.0 - d.pressure_share)
+            cost = p.bias_trust_cost * bias
+            c = col[d.idx]
             for q in self.parties:
-                if q.idx not in d.reach and not war:
+                i = q.idx
+                inside = i in reach
+                if not inside and not war:
                     continue
-                favoured = d.bias_toward == q.idx
-                weight = (1.0 - d.bias) if (d.bias_toward is not None and not favoured) else 1.0
+                favoured = toward == i
                 if war:
                     # Pressure lands hardest on the side the diplomat does not favour.
-                    pressure[q.idx] += p.pressure_rate * lev * d.pressure_share * (1.0 if not favoured else 1.0 - d.bias)
-                if q.idx in d.reach:
-                    inc[q.idx] += lev * (1.0 - d.pressure_share) * weight
-                if d.bias_toward is not None and not favoured:
-                    trust.lower(q.idx, d.idx, p.bias_trust_cost * d.bias)
+                    pressure[i] += push * (1.0 if not favoured else 1.0 - bias)
+                if inside:
+                    inc[i] += carrot * ((1.0 - bias) if (biased and not favoured) else 1.0)
+                if biased and not favoured:
+                    # a partial public statement costs the diplomat the other side's trust
+                    row = rows[i]
+                    v = row[c] - cost
+                    row[c] = v if v > 0.0 else 0.0
         if self._campaigns:
             self._campaigns = [c for c in self._campaigns if c[3] >= month]
             for kind, i, strength, _ in self._campaigns:
@@ -393,37 +413,42 @@ class PeaceModel(mesa.Model):
         gains = [fg * m.skill * m.knowledge * share[k] if active[k] else 0.0 for k, m in enumerate(meds)]
         trust = self.trust
         rows, col = trust.rows, trust.col
+        entries, groups = index
         # party -> mediator trust
         for k, m in enumerate(meds):
             if active[k]:
                 g = gains[k]
                 c = col[m.idx]
-                for q, cost in index[k][0]:
+                for q, cost in entries[k]:
                     row = rows[q]
                     v = row[c] - cost
                     if v < 0.0:
                         v = 0.0
                     row[c] = v + g * (1.0 - v)
-        # party <-> party trust, over the whole block of main parties
+        # party <-> party trust, over the whole block of main parties: each pair keeps a share
+        # of its gap to full trust, the same for the pairs the same mediators reach
         main = trust.parties
         n = len(main)
+        keep = [[1.0] * n for _ in range(n)]
         if self.p.coordination == "none":
-            best = [[0.0] * n for _ in range(n)]
-            for k in range(len(meds)):
-                if active[k]:
-                    g = gains[k]
-                    for a, b in index[k][1]:
-                        if g > best[a][b]:
-                            best[a][b] = g
-            keep = [[1.0 - SHUTTLE_SHARE * x for x in line] for line in best]
+            for ks, cells in groups:
+                best = 0.0
+                for k in ks:
+                    if active[k] and gains[k] > best:
+                        best = gains[k]
+                x = 1.0 - SHUTTLE_SHARE * best
+                for a, b in cells:
+                    keep[a][b] = x
         else:
-            logs = [[0.0] * n for _ in range(n)]
-            for k in range(len(meds)):
-                if active[k]:
-                    lg = math.log1p(-SHUTTLE_SHARE * gains[k])
-                    for a, b in index[k][1]:
-                        logs[a][b] += lg
-            keep = [[math.exp(x) if x else 1.0 for x in line] for line in logs]  # exp(0) is 1 exactly
+            logs = [math.log1p(-SHUTTLE_SHARE * g) if a else 0.0 for g, a in zip(gains, active, strict=True)]
+            for ks, cells in groups:
+                total = 0.0
+                for k in ks:
+                    if active[k]:
+                        total += logs[k]
+                x = math.exp(total) if total else 1.0  # exp(0) is 1 exactly
+                for a, b in cells:
+                    keep[a][b] = x
         for a, qa in enumerate(main):
             row, kline = rows[qa], keep[a]
             for b, qb in enumerate(main):
