@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Phase",
+    "CONFLICT",
+    "TALKS",
+    "IMPLEMENTATION",
+    "CONSOLIDATED",
     "ALLOWED_TRANSITIONS",
     "SpoilerType",
     "ConflictParty",
@@ -42,6 +46,9 @@ class Phase(IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+
+#: The phases under names of their own, for the month's many tests of the phase (``phase is TALKS``).
+CONFLICT, TALKS, IMPLEMENTATION, CONSOLIDATED = Phase.CONFLICT, Phase.TALKS, Phase.IMPLEMENTATION, Phase.CONSOLIDATED
 
 # Phases move only along these transitions (tested as a property).
 ALLOWED_TRANSITIONS: dict[Phase, frozenset[Phase]] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import rules
-from .agents import LocalMechanism, Phase
+from .agents import CONFLICT, CONSOLIDATED, LocalMechanism, Phase
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PeaceModel
@@ -105,7 +105,7 @@ class LocalMechanisms:
         """Local dispute resolution, public support, early warning, linkage and exposure."""
         m = self.model
         p = m.p
-        conflict_factor = 1.0 if phase is Phase.CONFLICT else PEACETIME_LOCAL_VIOLENCE
+        conflict_factor = 1.0 if phase is CONFLICT else PEACETIME_LOCAL_VIOLENCE
         if not self.agents:
             self.public_support = self.local_strength = self.early_warning = 0.0
             self.violence = p.local_violence_base * conflict_factor
@@ -115,7 +115,7 @@ class LocalMechanisms:
         self.violence = p.local_violence_base * (1.0 - self.local_strength) * conflict_factor
         u = self._u
         # Vertical linkage: multi-track mediators link one more mechanism to track I now and then.
-        if phase is not Phase.CONSOLIDATED and self._n_unlinked:
+        if phase is not CONSOLIDATED and self._n_unlinked:
             for k, med in enumerate(m.mediators):
                 if med.links_local and med.active and u[2 * k] < p.linking_rate:
                     free = [i for i, x in enumerate(self.linked) if not x]

@@ -22,6 +22,10 @@ import numpy as np
 from . import rules
 from .agents import (
     ALLOWED_TRANSITIONS,
+    CONFLICT,
+    CONSOLIDATED,
+    IMPLEMENTATION,
+    TALKS,
     ConflictParty,
     Diplomat,
     Mediator,
@@ -114,7 +118,7 @@ class PeaceModel(mesa.Model):
         self.p = p = _Params(scenario.params)
         self.months = p.months
         self.month = 0
-        self.phase = Phase.CONFLICT
+        self.phase = CONFLICT
         self.events = EventLog()
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.applied_interventions: list[dict[str, Any]] = []
@@ -242,11 +246,11 @@ class PeaceModel(mesa.Model):
         self.spoiler_activity.act(month)
         self.suffer()
         self.perceive()
-        if self.phase is Phase.CONFLICT:
+        if self.phase is CONFLICT:
             self.pre_talks(month)
-        elif self.phase is Phase.TALKS:
+        elif self.phase is TALKS:
             self.negotiate(month)
-        elif self.phase is Phase.IMPLEMENTATION:
+        elif self.phase is IMPLEMENTATION:
             self.implement(month)
         self.violence = rules.clip01(self.war_violence + self.local.violence + self.spoiler_activity.violence)
         self.trust.drift(self.p.trust_drift)
@@ -306,7 +310,7 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ funding (ODD 7.4)
     def fund(self, month: int) -> None:
         """Grants end, are renewed or lapse into gaps; support thins after signature (ODD 7.4)."""
-        if self.funding.step(month, self.phase is Phase.IMPLEMENTATION):
+        if self.funding.step(month, self.phase is IMPLEMENTATION):
             self._funding_changed()
         if self.funding.gap_posts:
             # Relationships of third parties in a gap decay: nobody is there to keep them.
@@ -335,7 +339,7 @@ class PeaceModel(mesa.Model):
         self.events.add(month, "rotation", (tp.name, self.at_table[k].name), share=share,
                         before=float(before[k]), after=float(after[k]), person=tp.person)
         tb = self.negotiation.table
-        if (self.phase is Phase.TALKS and p.coordination == "hierarchical" and tb is not None
+        if (self.phase is TALKS and p.coordination == "hierarchical" and tb is not None
                 and tp is tb.leader):
             # Single point of failure: the whole table waits for the new lead to take over.
             loss = self.negotiation.progress * p.lead_rotation_setback * (1.0 - share)
@@ -348,7 +352,7 @@ class PeaceModel(mesa.Model):
 
         Pressure and incentives from interventions add to the diplomats' for their months."""
         p = self.p
-        war = self.phase in (Phase.CONFLICT, Phase.TALKS)
+        war = self.phase in (CONFLICT, TALKS)
         inc = [0.0] * len(self.parties)
         pressure = [0.0] * len(self.parties)
         rows, col = self.trust.rows, self.trust.col
@@ -458,7 +462,7 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ fighting and ripeness (ODD 7.1)
     def fight(self) -> None:
         phase = self.phase
-        fighting = phase in (Phase.CONFLICT, Phase.TALKS)
+        fighting = phase in (CONFLICT, TALKS)
         warring = self.parties if fighting else [q for q in self.parties if q.excluded]
         war = 0.0
         if warring:
@@ -470,7 +474,7 @@ class PeaceModel(mesa.Model):
             intens = []
             for q in warring:
                 x = q.resolve()
-                if phase is Phase.TALKS and q.at_table:
+                if phase is TALKS and q.at_table:
                     x *= 1.0 - TALKS_RESTRAINT * q.eff_ripeness  # engaging at the table lowers the fighting
                 if not fighting:
                     x *= q.strength  # an excluded party fights as an armed spoiler
@@ -478,13 +482,13 @@ class PeaceModel(mesa.Model):
                 enemy = challengers if q is incumbent else incumbent.strength
                 q.fight(enemy, u[q.idx])
             war = sum(intens) / len(self.parties)
-        if phase is Phase.IMPLEMENTATION:
+        if phase is IMPLEMENTATION:
             war += self.implementation.signatory_violence
         self.war_violence = war
 
     def suffer(self) -> None:
         """Pain accumulates from this month's violence and diplomats' pressure, and fades."""
-        fighting = self.phase in (Phase.CONFLICT, Phase.TALKS)
+        fighting = self.phase in (CONFLICT, TALKS)
         hurt = self.war_violence + self.spoiler_activity.violence
         for q in self.parties:
             q.feel_pain(hurt, self.pressure[q.idx] if fighting else 0.0)
@@ -493,7 +497,7 @@ class PeaceModel(mesa.Model):
         trust = self.trust
         rows, col = trust.rows, trust.col
         tables = self.coordination.tables
-        option = self.negotiation.progress if self.phase is Phase.TALKS else 0.0
+        option = self.negotiation.progress if self.phase is TALKS else 0.0
         main = [r.idx for r in self.at_table]
         incentives = self.incentives
         for q in self.parties:
@@ -521,7 +525,7 @@ class PeaceModel(mesa.Model):
             self.open_talks(month, tb)
 
     def open_talks(self, month: int, tb: Table) -> None:
-        self.set_phase(Phase.TALKS)
+        self.set_phase(TALKS)
         self.negotiation.open(tb)
         for q in self.parties:
             q.low_months = 0
@@ -543,7 +547,7 @@ class PeaceModel(mesa.Model):
     def collapse_talks(self, month: int, why: str) -> None:
         self.negotiation.collapse()
         self.count("breakdowns")
-        self.set_phase(Phase.CONFLICT)
+        self.set_phase(CONFLICT)
         for q in self.parties:
             q.eff_ripeness = q.ripeness
         self.events.add(month, "talks_collapse", (), why=why)
@@ -559,7 +563,7 @@ class PeaceModel(mesa.Model):
                 q.sign()
             else:
                 q.stay_out()
-        self.set_phase(Phase.IMPLEMENTATION)
+        self.set_phase(IMPLEMENTATION)
         # Donors fund an implementation programme from signature; its renewals thin afterwards.
         self.funding.fund_programme(month)
         self.implementation.start(agreement, guarantor)
@@ -579,13 +583,13 @@ class PeaceModel(mesa.Model):
             self.relapse(month, cause)
         else:
             self.implementation.end(month, relapsed=False, cause="consolidated", consolidated=True)
-            self.set_phase(Phase.CONSOLIDATED)
+            self.set_phase(CONSOLIDATED)
             self.events.add(month, "consolidated", (), implementation=self.implementation.progress)
 
     def relapse(self, month: int, cause: str) -> None:
         p = self.p
         self.implementation.end(month, relapsed=True, cause=cause, consolidated=False)
-        self.set_phase(Phase.CONFLICT)
+        self.set_phase(CONFLICT)
         self.trust.cut_between_parties(RELAPSE_TRUST_COST)
         for q in self.parties:
             q.agreement_ended()
@@ -718,10 +722,10 @@ class PeaceModel(mesa.Model):
 
         g = nx.DiGraph(month=self.month, phase=self.phase.label)
         lead = self.negotiation.table.leader if self.negotiation.table is not None else None
-        talks = self.phase is Phase.TALKS
+        talks = self.phase is TALKS
         for q in self.parties:
             state = ("signatory" if q.signatory else "left out" if q.excluded
-                     else "negotiating" if talks and q.at_table else "fighting" if self.phase < Phase.IMPLEMENTATION
+                     else "negotiating" if talks and q.at_table else "fighting" if self.phase < IMPLEMENTATION
                      else "outside")
             g.add_node(q.name, kind="party", state=state, funded=True, vacant=False, ripeness=q.ripeness,
                        commitment=q.commitment, strength=q.strength, idx=q.idx)
@@ -760,7 +764,7 @@ class PeaceModel(mesa.Model):
 
     @property
     def signatory_violence(self) -> float:
-        return self.implementation.signatory_violence if self.phase is Phase.IMPLEMENTATION else 0.0
+        return self.implementation.signatory_violence if self.phase is IMPLEMENTATION else 0.0
 
     @property
     def local_violence(self) -> float:
@@ -773,11 +777,11 @@ class PeaceModel(mesa.Model):
 
     @property
     def negotiation_progress(self) -> float:
-        return self.negotiation.progress if self.phase is Phase.TALKS else 0.0
+        return self.negotiation.progress if self.phase is TALKS else 0.0
 
     @property
     def implementation_progress(self) -> float:
-        return self.implementation.progress if self.phase is Phase.IMPLEMENTATION else 0.0
+        return self.implementation.progress if self.phase is IMPLEMENTATION else 0.0
 
     @property
     def spoiler_capacity(self) -> float:

@@ -62,6 +62,11 @@ class RunResult:
     def series(self) -> pd.DataFrame:
         return series_frame(self._series_data, self._series_columns)
 
+    def series_array(self) -> tuple[list[str], np.ndarray]:
+        """The series as recorded: the column names and a float array, one row per month (the
+        phase as its code, 0-3), before any table is built."""
+        return list(self._series_columns), self._series_data
+
     def episode_rows(self) -> list[dict[str, Any]]:
         """One dict per agreement, with the columns of :data:`~peacesim.agreement.EPISODE_COLUMNS`."""
         return [a.row() for a in self._agreements]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import rules
-from .agents import SKILL_ERROR_WEIGHT, Phase, SpoilerType
+from .agents import CONFLICT, CONSOLIDATED, IMPLEMENTATION, SKILL_ERROR_WEIGHT, TALKS, SpoilerType
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PeaceModel
@@ -72,9 +72,9 @@ class SpoilerActivity:
         """Whether the process is at a milestone, when spoilers are likeliest to strike."""
         m = self.model
         phase = m.phase
-        if phase is Phase.TALKS:
+        if phase is TALKS:
             return m.negotiation.months <= TALKS_MILESTONE_MONTHS
-        if phase is Phase.IMPLEMENTATION:
+        if phase is IMPLEMENTATION:
             imp = m.implementation
             return (month - imp.signed_month <= SIGNING_MILESTONE_MONTHS
                     or month - imp.last_milestone_month <= IMPLEMENTATION_MILESTONE_MONTHS)
@@ -84,7 +84,7 @@ class SpoilerActivity:
         m = self.model
         p = m.p
         phase = m.phase
-        if phase is Phase.CONSOLIDATED and not m.spoilers:
+        if phase is CONSOLIDATED and not m.spoilers:
             return
         grievance = [q.grievances for q in m.parties if q.excluded or not q.at_table]
         grievance = sum(grievance) / len(grievance) if grievance else DEFAULT_GRIEVANCE
@@ -94,25 +94,25 @@ class SpoilerActivity:
         for k, s in enumerate(m.spoilers):
             s.recruit(grievance, support, local_strength)
             self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity, 3 * k)
-        if phase is Phase.IMPLEMENTATION:
+        if phase is IMPLEMENTATION:
             first = 3 * len(m.spoilers)
             for q in m.parties:
                 if q.excluded:
                     chance = rules.attack_probability(p.attack_rate, q.strength, q.hardliners, milestone,
                                                       p.milestone_boost, trust)
                     self._maybe_attack(month, q, chance, q.strength, first + 3 * q.idx)
-        if phase in (Phase.TALKS, Phase.IMPLEMENTATION):
+        if phase in (TALKS, IMPLEMENTATION):
             self.manage(month)
 
     def _maybe_attack(self, month: int, actor, chance: float, capacity: float, slot: int) -> None:
         """Whether ``actor`` attacks, is foiled or strikes, from its three draws ``_u[slot:slot + 3]``."""
         m = self.model
         u = self._u
-        if m.phase is Phase.CONFLICT:
+        if m.phase is CONFLICT:
             chance *= WARTIME_ATTACK_SHARE
         if u[slot] >= chance:
             return
-        if m.phase in (Phase.TALKS, Phase.IMPLEMENTATION) and u[slot + 1] < m.local.early_warning:
+        if m.phase in (TALKS, IMPLEMENTATION) and u[slot + 1] < m.local.early_warning:
             m.count("foiled")
             m.events.add(month, "attack_foiled", (actor.name,))
             return
@@ -131,14 +131,14 @@ class SpoilerActivity:
         imp = m.implementation
         attributed = u < (p.attribution_with_verification if imp.verified else p.attribution_without)
         setback = 0.0
-        if phase is Phase.IMPLEMENTATION:
+        if phase is IMPLEMENTATION:
             setback = imp.set_back(p.attack_setback * (SETBACK_BASE + capacity))
-        if not attributed and phase in (Phase.TALKS, Phase.IMPLEMENTATION):
+        if not attributed and phase in (TALKS, IMPLEMENTATION):
             # Nobody can say who did it: the parties suspect each other.
             m.trust.cut_between_parties(p.attack_trust_cost)
-            if phase is Phase.IMPLEMENTATION:
+            if phase is IMPLEMENTATION:
                 imp.blamed_attacks += 1
-        if phase is Phase.TALKS:
+        if phase is TALKS:
             for q in m.at_table:
                 q.hardliners = min(1.0, q.hardliners + ATTACK_HARDLINER_RISE)
         m.events.add(month, "attack", (actor.name,), attributed=attributed, setback=setback, phase=phase.label)

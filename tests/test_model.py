@@ -101,6 +101,28 @@ def test_an_actor_in_a_funding_gap_does_nothing():
     np.testing.assert_array_equal(model.trust.matrix[:, ngo.idx], col_before)
 
 
+def test_tables_re_form_when_funding_changes_who_is_active_and_only_then():
+    model = PeaceModel("reference", rng=2, months=40)
+    model.step()
+    tables = list(model.tables)
+    # a local mechanism's grant changing leaves every table as it was
+    model.local.funding_changed(model.funding.funded)
+    model.coordination.funding_changed()
+    model.coordination.form()
+    assert model.tables == tables and all(a is b for a, b in zip(model.tables, tables, strict=True))
+    # a mediator losing its money is a different set of tables, whatever else happened
+    ngo = next(m for m in model.mediators if m.name == "the mediation NGO")
+    model.cut_funding(ngo, model.month, 12)
+    model.coordination.form()
+    assert all(ngo not in tb.members for tb in model.tables)
+    assert any(ngo in tb.members for tb in tables)
+    # and a refresh (a rotation, a parameter) always re-forms them
+    before = list(model.tables)
+    model.coordination.refresh()
+    model.coordination.form()
+    assert not any(a is b for a, b in zip(model.tables, before, strict=True))
+
+
 def test_funding_streams_core_always_funded_and_gaps_reopen():
     from peacesim.streams import Stream
 
