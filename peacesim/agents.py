@@ -205,6 +205,7 @@ class Spoiler(Actor):
     def __init__(self, model: PeaceModel, spec: dict[str, Any], idx: int):
         super().__init__(model, spec, idx)
         self.type = SpoilerType(spec["type"])
+        self.type_name: str = self.type.value
         self.inside: bool = spec["position"] == "inside"
         self.capacity: float = spec["capacity"]
         self.proscribed: bool = spec["proscribed"]
@@ -229,7 +230,7 @@ class Spoiler(Actor):
 
     def be_managed(self, strategy: str, leverage: float, effects: dict[str, float]) -> None:
         """One month of a custodian's strategy; its effect depends on the true type."""
-        dr, dc = rules.management_effect(strategy, self.type.value, effects, leverage)
+        dr, dc = rules.management_effect(strategy, self.type_name, effects, leverage)
         self.resolve = rules.clip01(self.resolve + dr)
         self.capacity = rules.clip01(self.capacity + dc)
 

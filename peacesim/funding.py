@@ -65,6 +65,11 @@ class FundingStreams:
         """Months until stream ``i``'s gap closes (0 if it is funded)."""
         return max(0, self.due[i] - month) if self.in_gap[i] else 0
 
+    def due_by(self, month: int) -> bool:
+        """Whether a grant ends or a gap closes by ``month``."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= month
+
     def _unschedule(self, i: int) -> None:
         self._heap = [(d, j) for d, j in self._heap if j != i]
         heapq.heapify(self._heap)
@@ -174,10 +179,13 @@ class Funding:
         """Grants end, are renewed or lapse into gaps; support thins after signature.
 
         Returns whether anyone's funding changed this month."""
+        fs = self.streams
+        if not fs.due_by(month):
+            fs.changed = False
+            return False
         m = self.model
         p = m.p
         renewal = p.renewal_probability * (p.post_signature_support if implementing else 1.0)
-        fs = self.streams
         lapsed, resumed = fs.step(month, p.grant_length, renewal, p.gap_months, p.contingency_fund)
         if lapsed:
             n_local = 0

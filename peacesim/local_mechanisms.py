@@ -170,7 +170,9 @@ class LocalMechanisms:
 
     @property
     def n_linked(self) -> int:
-        return sum(self.linked)
+        if self._dirty:
+            return sum(self.linked)
+        return len(self.linked) - self._n_unlinked  # counted when the aggregates were
 
     def members(self, group: str = "") -> list[int]:
         """Indices of the mechanisms of a scenario entry (all if ``group`` is empty)."""

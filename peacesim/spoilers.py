@@ -42,6 +42,10 @@ SETBACK_BASE = 0.5
 REDIAGNOSIS_MONTHS = 12
 
 
+#: The strategy for each spoiler type as read (rules.STRATEGY_FOR_TYPE, by type).
+_STRATEGY_FOR = {t: rules.STRATEGY_FOR_TYPE[t.value] for t in SpoilerType}
+
+
 class SpoilerActivity:
     """This month's attacks and the management of spoilers."""
 
@@ -171,7 +175,7 @@ class SpoilerActivity:
                     m.events.add(month, "diagnosis", (custodian.name, s.name), read_as=diag.value,
                                  true_type=s.type.value)
                 s.diagnosed, s.diagnosed_by, s.diagnosed_month = diag, who, month
-            strategy = p.spoiler_strategy if p.spoiler_strategy != "diagnose" else rules.STRATEGY_FOR_TYPE[s.diagnosed.value]
+            strategy = p.spoiler_strategy if p.spoiler_strategy != "diagnose" else _STRATEGY_FOR[s.diagnosed]
             # a member that can talk to the group (ThirdParty.can_talk_to)
             talks = not s.proscribed or any(x.talks_to_proscribed for x in tb.members)
             if strategy != "coercion" and not talks:
