@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,7 @@ OUTCOMES: dict[str, str] = {
 OUTCOME_KEYS = tuple(OUTCOMES)
 
 
+@lru_cache(maxsize=4096)
 def slug(name: str) -> str:
     """A column-safe version of an actor's name: 'the armed group' -> 'armed_group'."""
     s = re.sub(r"^(the|a|an)\s+", "", name.strip(), flags=re.I)

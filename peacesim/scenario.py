@@ -11,6 +11,7 @@ what is allowed.
 from __future__ import annotations
 
 import copy
+import pickle
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -167,12 +168,30 @@ def load_scenario(ref: str | Path | Scenario) -> Scenario:
     path = resolve_scenario(ref)
     where = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = _parsed(path)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: cannot read the file: {exc}") from None
     return scenario_from_dict(raw, where=where, default_name=path.stem)
+
+
+#: Parsed scenario files (pickled), by their text: a loop of runs that names its scenario parses
+#: the file once; a file whose text changed is parsed again.
+_PARSED: dict[str, bytes] = {}
+_PARSED_MAX = 64
+
+
+def _parsed(path: Path) -> dict[str, Any]:
+    """The TOML file's contents, a fresh copy each call."""
+    text = path.read_text(encoding="utf-8")
+    data = _PARSED.get(text)
+    if data is None:
+        data = pickle.dumps(tomllib.loads(text))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = data
+    return pickle.loads(data)
 
 
 def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", default_name: str = "scenario") -> Scenario:
