@@ -8,17 +8,39 @@ Quick start::
     result.episodes      # one row per agreement, with censoring
     result.outcome       # per-run summary
     print("\\n".join(result.narrative()))
+
+The public names are imported on first use (PEP 562), so ``import peacesim`` and the commands
+that only read scenarios and the parameter registry do not pay for Mesa, pandas, SciPy and the
+sweep machinery (about 2 s); ``from peacesim import run_scenario`` works as before.
 """
 
-from .errors import InputError
-from .model import PeaceModel
-from .params import REGISTRY
-from .result import RunResult
-from .scenario import Scenario, list_scenarios, load_scenario
-from .simulate import run_scenario
-from .sweep import run_experiment
+import importlib as _importlib
+import importlib.util as _importlib_util
+import typing as _typing
+
+if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from .errors import InputError
+    from .model import PeaceModel
+    from .params import REGISTRY
+    from .result import RunResult
+    from .scenario import Scenario, list_scenarios, load_scenario
+    from .simulate import run_scenario
+    from .sweep import run_experiment
 
 __version__ = "0.1.0"
+
+# public name -> the module of this package that defines it
+_EXPORTS = {
+    "InputError": "errors",
+    "PeaceModel": "model",
+    "REGISTRY": "params",
+    "RunResult": "result",
+    "Scenario": "scenario",
+    "list_scenarios": "scenario",
+    "load_scenario": "scenario",
+    "run_scenario": "simulate",
+    "run_experiment": "sweep",
+}
 
 __all__ = [
     "InputError",
@@ -32,3 +54,21 @@ __all__ = [
     "run_experiment",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name, or a submodule (``peacesim.sweep``), the first time it is asked for."""
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(_importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # later look-ups do not come here again
+        return value
+    if not name.startswith("_") and _importlib_util.find_spec(f"{__name__}.{name}") is not None:
+        # 'import peacesim; peacesim.scenario.scenario_dir()' worked when this file imported
+        # everything eagerly; importing a submodule also binds it here
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

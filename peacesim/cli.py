@@ -71,13 +71,11 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import simulate
     from .interventions import check_plan, parse_cli
-    from .narrative import render, summary
-    from .output import write_run
     from .scenario import load_scenario
 
-    # Validate everything before running or writing anything.
+    # Validate everything before running or writing anything (and before importing the model, so
+    # that a mistyped option is refused at once rather than after Mesa's and pandas's imports).
     seed = _parse_seed(args.seed)
     scen = load_scenario(args.scenario)
     scen = scen.with_overrides(args.set, where="--set")
@@ -90,6 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("--out '': an empty path is not allowed; name the folder to write into")
     out = Path(args.out) if args.out is not None else _default_out(scen.name, seed)
     _check_out(out)
+
+    from . import simulate
+    from .narrative import render, summary
+    from .output import write_run
 
     result = simulate.run_scenario(scen, seed=seed, interventions=plan)
 
