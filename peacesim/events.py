@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["EVENT_KINDS", "ACTOR_SEPARATOR", "EventLog", "split_actors", "parse_values"]
 
@@ -76,6 +77,8 @@ class EventLog:
 
     def frame(self) -> pd.DataFrame:
         """Events as a table: month, kind, actors (joined) and the numbers as JSON-able dicts."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "month": [e[0] for e in self.items],

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import budget
 from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
@@ -131,6 +129,8 @@ class Experiment:
 
 def derive_seeds(master_seed: int, replicates: int) -> list[int]:
     """One seed per replicate, spawned from the master seed before any run starts."""
+    import numpy as np
+
     children = np.random.SeedSequence(master_seed).spawn(replicates)
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
 
@@ -362,6 +362,8 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
                 raise InputError(f"{where}.steps = {words(steps)} is not allowed; expected a whole number from 2 "
                                  f"to {budget.MAX_LEVELS:,}")
+            import numpy as np
+
             if spec.get("log"):
                 if rng[0] <= 0:
                     raise InputError(f"{where}.range = {words(rng)}: a log range needs a positive low end")

@@ -15,12 +15,12 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from .agreement import EPISODE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
     from .model import PeaceModel
 
 __all__ = ["Recorder", "SERIES", "PARTY_SERIES", "OUTCOMES", "COUNTERS", "OUTCOME_KEYS", "PHASE_LABELS",
@@ -127,6 +127,8 @@ class Recorder:
     @property
     def data(self) -> np.ndarray:
         """The months recorded so far as a float array (one row per month, :attr:`columns`)."""
+        import numpy as np
+
         return np.array(self._rows, dtype=float).reshape(len(self._rows), len(self.columns))
 
     def record(self) -> None:
@@ -140,6 +142,8 @@ class Recorder:
 
     def column(self, name: str) -> np.ndarray:
         """The recorded months of one column."""
+        import numpy as np
+
         i = self.columns.index(name)
         return np.array([row[i] for row in self._rows], dtype=float)
 
@@ -149,6 +153,9 @@ class Recorder:
 
 def series_frame(data: np.ndarray, columns: list[str]) -> pd.DataFrame:
     """The series table: a ``month`` column (1, 2, ...), the phase as a category, counts as integers."""
+    import numpy as np
+    import pandas as pd
+
     df = pd.DataFrame(data, columns=columns)
     df.insert(0, "month", np.arange(1, len(data) + 1))
     for c in _INT_SERIES:

@@ -7,8 +7,10 @@ are plain floats (or numpy arrays where noted); probabilities and trust stay in 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
     "pairwise_sum",
