@@ -24,6 +24,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors on
     from .params import REGISTRY
     from .result import RunResult
     from .scenario import Scenario, list_scenarios, load_scenario
+    from .sensitivity import run_sensitivity
     from .simulate import run_scenario
     from .sweep import run_experiment
 
@@ -40,6 +41,7 @@ _EXPORTS = {
     "load_scenario": "scenario",
     "run_scenario": "simulate",
     "run_experiment": "sweep",
+    "run_sensitivity": "sensitivity",
 }
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "load_scenario",
     "run_scenario",
     "run_experiment",
+    "run_sensitivity",
     "__version__",
 ]
 

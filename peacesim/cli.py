@@ -326,6 +326,12 @@ def cmd_experiments(args: argparse.Namespace) -> int:
     from .experiment import list_experiments, load_experiment
 
     for path in list_experiments():
+        from .sensitivity import is_sensitivity_file, load_sensitivity
+
+        if is_sensitivity_file(path):  # run with 'peacesim sensitivity'
+            spec = load_sensitivity(path, check_points=False)
+            print(f"{path.stem:22s}  {spec.title} (sensitivity: {spec.summary()})")
+            continue
         exp = load_experiment(path)
         print(f"{path.stem:22s}  {exp.title} ({len(exp.design)} design points x {exp.replicates} replicates)")
     return 0
@@ -385,6 +391,54 @@ def _parse_workers(text: str | None) -> int | None:
         n = 0
     if n < 1:
         raise InputError(f"--workers {words(text)} is not allowed; expected a whole number of at least 1")
+    return n
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .fsutil import check_out_path, claim, slug
+    from .sensitivity import load_sensitivity, run_pilot, run_sensitivity
+    from .sensitivity_plots import pilot_lines, summary_lines
+    from .sweep import SweepFailed, SweepInterrupted
+
+    replicates = _parse_whole(args.replicates, "--replicates", 2)
+    spec = load_sensitivity(args.experiment, replicates=replicates)
+    workers = _parse_workers(args.workers)
+    name = f"{spec.name}-pilot" if args.pilot else spec.name
+    out = check_out_path(args.out) if args.out is not None else Path("results") / slug(name, "experiment")
+    claim(out, "sweep")
+    try:
+        if args.pilot:
+            points = _parse_whole(args.pilot_points, "--pilot-points", 8)
+            reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
+            print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
+                  f"({args.executor}) -> {out}")
+            pilot = run_pilot(spec, points=points, replicates=reps, target=args.target_noise, executor=args.executor,
+                              workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
+                              progress=not args.quiet)
+            print("\n".join(pilot_lines(pilot, spec)))
+            return 0
+        print(f"{spec.title}: {spec.summary()} ({args.executor}) -> {out}")
+        res = run_sensitivity(spec, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out,
+                              fresh=args.fresh, progress=not args.quiet, figures=not args.no_figures)
+    except SweepInterrupted as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 130
+    except SweepFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(summary_lines(res)))
+    return 0
+
+
+def _parse_whole(text: str | None, option: str, low: int) -> int | None:
+    if text is None:
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = low - 1
+    if n < low:
+        raise InputError(f"{option} {words(text, typed=True)} is not allowed; expected a whole number of at least {low}")
     return n
 
 
@@ -526,6 +580,35 @@ def build_parser() -> argparse.ArgumentParser:
                                     "against the swept parameters, heat maps, a summary table and a report.")
     pl.add_argument("results", metavar="RESULTS_DIR", help="a folder written by 'peacesim sweep'")
     pl.set_defaults(func=cmd_plot)
+
+    se = sub.add_parser(
+        "sensitivity", help="global sensitivity analysis of an experiment (Morris, Sobol', RBD-FAST)",
+        description="Run a sensitivity experiment (a file with a [sensitivity] table) through the experiment runner "
+                    "(resumable), then compute its indices with 95%% intervals, the share of each outcome's variance "
+                    "that is replicate noise and a convergence verdict, and write them with figures and a report "
+                    "into the results folder. --pilot measures the noise first and says how many replicates are "
+                    "needed.",
+    )
+    se.add_argument("experiment", metavar="EXPERIMENT",
+                    help="a shipped sensitivity experiment's short name (see 'peacesim experiments') or a path")
+    _add_executor_args(se)
+    se.add_argument("--scheduler", metavar="ADDR", default=None,
+                    help="address of an existing Dask scheduler (with --executor dask)")
+    se.add_argument("--out", metavar="DIR", default=None,
+                    help="results folder (default: results/EXPERIMENT, or results/EXPERIMENT-pilot)")
+    se.add_argument("--fresh", action="store_true", help="remove peacesim's results from the folder and start over")
+    se.add_argument("--replicates", metavar="N", default=None,
+                    help="replicates per sample point (default: the file's experiment.replicates)")
+    se.add_argument("--pilot", action="store_true",
+                    help="instead of the analysis, measure the replicate noise on a small Latin hypercube and say how "
+                         "many replicates each outcome needs")
+    se.add_argument("--pilot-points", metavar="N", default="32", help="points of the pilot (default 32)")
+    se.add_argument("--pilot-replicates", metavar="N", default="16", help="replicates per pilot point (default 16)")
+    se.add_argument("--target-noise", metavar="SHARE", type=float, default=0.1,
+                    help="share of the per-point means' variance that may be noise (default 0.1)")
+    se.add_argument("--no-figures", action="store_true", help="write the tables and the report, no figures")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
+    se.set_defaults(func=cmd_sensitivity)
 
     va = sub.add_parser(
         "validate", help="check the nine patterns from the literature",

@@ -161,6 +161,8 @@ def load_experiment(ref: str | Path) -> Experiment:
 def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,
                          default_name: str = "experiment", source_text: str = "") -> Experiment:
     for key in raw:
+        if key == "sensitivity":
+            raise InputError(f"{where}: this is a sensitivity experiment; run it with 'peacesim sensitivity'")
         if key not in ("experiment", "parameters", "vary", "design", "intervention"):
             raise InputError(f"{where}: unknown section [{key}]; allowed: experiment, parameters, vary, design, "
                              "intervention")

@@ -1,0 +1,509 @@
+"""Figures and the report of a sensitivity analysis (:mod:`peacesim.sensitivity`).
+
+* :func:`index_bars`: the indices of one method and outcome as bars with their 95% intervals,
+  most influential first (Morris mu*; Sobol' S1 beside ST; RBD-FAST S1).
+* :func:`morris_plane`: the Morris mu*-sigma plane of one outcome, with the lines sigma/mu* = 0.1,
+  0.5 and 1 that separate near-linear, monotonic and non-linear or interacting effects.
+* :func:`s2_heatmap`: Sobol' second-order indices of one outcome, when they were computed.
+* :func:`report`: the Markdown report that ranks the factors in words, with the noise and the
+  convergence verdict.
+
+Drawing goes to :class:`matplotlib.figure.Figure` objects without pyplot; each function takes
+``ax=None`` and returns the figure.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+
+from .sensitivity_analysis import RANK_BY, sorted_groups
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .sensitivity import PilotResult, SensitivityAnalysis, SensitivitySpec
+
+__all__ = ["index_bars", "morris_plane", "s2_heatmap", "planned_figures", "report", "pilot_report", "DPI"]
+
+DPI = 150
+#: Factors shown in a bar panel at most (the rest are named in the report).
+TOP = 20
+#: sigma / mu* ratios that separate kinds of effect (Garcia Sanchez et al. 2014, Energy and
+#: Buildings 68: below 0.1 linear, below 0.5 monotonic, below 1 almost monotonic, above 1
+#: non-linear or interacting).
+SIGMA_RATIOS = (0.1, 0.5, 1.0)
+_METHOD_NAMES = {"morris": "Morris", "sobol": "Sobol'", "rbd_fast": "RBD-FAST"}
+_INDEX_NAMES = {"mu_star": "mu*", "mu": "mu", "sigma": "sigma", "S1": "S1", "ST": "ST", "S2": "S2"}
+
+
+def _new_ax(ax: Axes | None, size=(7.5, 5.0)) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _select(table: pd.DataFrame, method: str, outcome: str, index: str) -> pd.DataFrame:
+    t = table[(table["method"] == method) & (table["outcome"] == outcome) & (table["index"] == index)
+              & (table["parameter_2"].fillna("") == "")]
+    return t.set_index("parameter")
+
+
+def _short(label: str, width: int = 48) -> str:
+    return "\n".join(textwrap.wrap(label, width)) if label else label
+
+
+def index_bars(table: pd.DataFrame, method: str, outcome: str, *, top: int | None = TOP, label: str = "",
+               ax: Axes | None = None) -> Figure:
+    """Bars of the indices of ``method`` for ``outcome``, most influential first, with 95% intervals."""
+    order = sorted_groups(table, method, outcome)
+    shown = order[:top] if top else order
+    fig, ax = _new_ax(ax, (7.0, max(2.5, 0.32 * len(shown) + 1.4)))
+    y = np.arange(len(shown))[::-1]
+    keys = ["S1", "ST"] if method == "sobol" else [RANK_BY[method]]
+    colours = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#4c72b0"}
+    height = 0.8 / len(keys)
+    for k, key in enumerate(keys):
+        t = _select(table, method, outcome, key).reindex(shown)
+        est = t["estimate"].to_numpy(dtype=float)
+        lo = est - t["low"].to_numpy(dtype=float)
+        hi = t["high"].to_numpy(dtype=float) - est
+        err = np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)])
+        pos = y + (len(keys) - 1 - 2 * k) * height / 2
+        ax.barh(pos, est, height=height, xerr=err, color=colours.get(key, "#4c72b0"), ecolor="0.2", capsize=2,
+                label=_INDEX_NAMES.get(key, key))
+    ax.set_yticks(y, [s.replace("_", " ") for s in shown], fontsize=8)
+    ax.axvline(0, color="0.5", lw=0.8)
+    what = {"morris": "mu* (mean absolute elementary effect)", "sobol": "share of variance",
+            "rbd_fast": "first-order index S1 (share of variance)"}[method]
+    ax.set_xlabel(what)
+    more = f" (top {len(shown)} of {len(order)})" if len(order) > len(shown) else ""
+    ax.set_title(_short(f"{label or outcome}{more}", 60), fontsize=9, loc="left")
+    if len(keys) > 1:
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate: int = 8,
+                 ax: Axes | None = None) -> Figure:
+    """The mu*-sigma plane of ``outcome``: each factor at (mu*, sigma) with its intervals, the most
+    influential named, and the lines sigma/mu* = 0.1, 0.5 and 1."""
+    fig, ax = _new_ax(ax, (6.5, 5.0))
+    star = _select(table, "morris", outcome, "mu_star")
+    sig = _select(table, "morris", outcome, "sigma").reindex(star.index)
+    x, s = star["estimate"].to_numpy(float), sig["estimate"].to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(s)
+    xe = np.vstack([x - star["low"].to_numpy(float), star["high"].to_numpy(float) - x])
+    se = np.vstack([s - sig["low"].to_numpy(float), sig["high"].to_numpy(float) - s])
+    ax.errorbar(x[ok], s[ok], xerr=np.nan_to_num(xe[:, ok]), yerr=np.nan_to_num(se[:, ok]), fmt="o", ms=4,
+                color="#4c72b0", ecolor="0.7", elinewidth=0.8, capsize=0)
+    top = max(float(np.nanmax(x[ok])) if ok.any() else 1.0, 1e-12)
+    grid = np.linspace(0, top * 1.1, 50)
+    for r, style in zip(SIGMA_RATIOS, (":", "--", "-")):
+        ax.plot(grid, r * grid, style, color="0.5", lw=0.8, label=f"sigma/mu* = {r:g}")
+    names = list(star.index)
+    for i in np.argsort(-np.nan_to_num(x))[:annotate]:
+        if ok[i]:
+            ax.annotate(names[i].replace("_", " "), (x[i], s[i]), xytext=(3, 3), textcoords="offset points",
+                        fontsize=7)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("mu* (mean absolute elementary effect)")
+    ax.set_ylabel("sigma (spread of the elementary effects)")
+    ax.set_title(_short(label or outcome, 60), fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def s2_heatmap(table: pd.DataFrame, outcome: str, *, label: str = "", ax: Axes | None = None) -> Figure:
+    """Sobol' second-order indices of ``outcome`` as a matrix; a star marks those whose 95% interval
+    excludes zero."""
+    t = table[(table["method"] == "sobol") & (table["outcome"] == outcome) & (table["index"] == "S2")]
+    names = sorted_groups(table, "sobol", outcome)
+    n = len(names)
+    fig, ax = _new_ax(ax, (1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    m = np.full((n, n), np.nan)
+    star = np.zeros((n, n), dtype=bool)
+    pos = {g: i for i, g in enumerate(names)}
+    for r in t.itertuples():
+        i, j = sorted((pos[r.parameter], pos[r.parameter_2]))
+        m[j, i] = r.estimate
+        star[j, i] = r.low > 0 or r.high < 0
+    lim = max(float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 0.0, 1e-6)
+    im = ax.imshow(m, cmap=colormaps["RdBu_r"], norm=TwoSlopeNorm(0.0, -lim, lim))
+    for j in range(n):
+        for i in range(j):
+            if np.isfinite(m[j, i]):
+                ax.text(i, j, f"{m[j, i]:.2f}{'*' if star[j, i] else ''}", ha="center", va="center", fontsize=7)
+    short = [g.replace("_", " ") for g in names]
+    ax.set_xticks(range(n), short, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n), short, fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="S2")
+    ax.set_title(_short(f"Pairwise interactions: {label or outcome} (* interval excludes 0)", 70), fontsize=9,
+                 loc="left")
+    return fig
+
+
+def _grid(n: int, panel=(6.0, 4.8)) -> tuple[Figure, list]:
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(panel[0] * cols, panel[1] * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def planned_figures(analysis: SensitivityAnalysis) -> list[tuple[str, Any]]:
+    """(file name, function that draws it) of every figure of ``analysis``, nothing drawn yet."""
+    spec = analysis.spec
+    t = analysis.indices
+    outcomes = [o for o in spec.outcomes if len(t[t["outcome"] == o.name])]
+    plans: list[tuple[str, Any]] = []
+
+    def bars(method):
+        def make():
+            have = [o for o in outcomes if len(t[(t["outcome"] == o.name) & (t["method"] == method)])]
+            n_rows = max((len(sorted_groups(t, method, o.name)) for o in have), default=1)
+            fig, axes = _grid(len(have), (6.0, max(2.5, 0.32 * min(n_rows, TOP) + 1.6)))
+            for ax, o in zip(axes, have):
+                index_bars(t, method, o.name, label=o.label, ax=ax)
+            fig.suptitle(f"{_METHOD_NAMES[method]} indices with 95% intervals: {spec.title}", x=0.01, ha="left",
+                         fontsize=11)
+            return fig
+        return make
+
+    for method in ("morris", "sobol", "rbd_fast"):
+        if len(t[t["method"] == method]):
+            plans.append((f"sensitivity_{method}_bars.png", bars(method)))
+    if len(t[t["method"] == "morris"]):
+        def plane():
+            have = [o for o in outcomes if len(t[(t["outcome"] == o.name) & (t["method"] == "morris")])]
+            fig, axes = _grid(len(have))
+            for ax, o in zip(axes, have):
+                morris_plane(t, o.name, label=o.label, ax=ax)
+            fig.suptitle(f"Morris mu*-sigma plane: {spec.title}", x=0.01, ha="left", fontsize=11)
+            return fig
+        plans.append(("sensitivity_morris_plane.png", plane))
+    if spec.design.second_order:
+        from .fsutil import slug
+
+        for o in outcomes:
+            if len(t[(t["outcome"] == o.name) & (t["index"] == "S2")]):
+                plans.append((f"sensitivity_sobol_s2_{slug(o.name, 'outcome')}.png",
+                              lambda o=o: s2_heatmap(t, o.name, label=o.label)))
+    return plans
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------------
+def _v(x: float, digits: int = 2) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits + 1}g}"
+
+
+def _ci(row) -> str:
+    return f"{_v(row.estimate)} ({_v(row.low)} to {_v(row.high)})"
+
+
+def _pct(x: float, lo: float | None = None, hi: float | None = None) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    s = f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.1f}%"
+    if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+        s += f" ({100 * lo:.0f} to {100 * hi:.0f}%)" if lo >= 0.01 else f" ({100 * lo:.1f} to {100 * hi:.1f}%)"
+    return s
+
+
+def _name(g: str) -> str:
+    return f"`{g}`"
+
+
+def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[Path], *,
+           seconds: float | None = None) -> str:
+    """The Markdown report: what was done, the noise, the factors ranked in words per outcome,
+    the convergence verdict and the given-data cross-check."""
+    spec = analysis.spec
+    d = spec.design
+    t = analysis.indices
+    lines = [f"# Sensitivity analysis: {spec.title}", ""]
+    if spec.question:
+        lines += [f"*{spec.question}*", ""]
+    method = _METHOD_NAMES[d.method]
+    m = analysis.manifest
+    lines += ["## What was done", "",
+              f"- Method: {method}; {len(d.inputs)} factors" + (f" in {len(d.group_names)} groups" if d.grouped else "")
+              + f"; {d.shape_rule()} sample points; {spec.replicates} replicates per point on common random numbers "
+              f"(replicate k has the same seed at every point); {spec.n_runs:,} runs of the scenario "
+              f"`{m.get('scenario', '?')}`.",
+              f"- Experiment file: `{spec.path}`; master seed {spec.master_seed}; the sample's digest is in "
+              "`sensitivity.json`.",
+              "- Every interval is a 95% interval: Morris from a bootstrap over trajectories, Sobol' and RBD-FAST "
+              f"from SALib's bootstrap ({spec.resamples} resamples), noise shares from a bootstrap over points."]
+    if seconds is not None:
+        lines.append(f"- Runs and analysis took {seconds:,.0f} s in this session ({m.get('executor', '?')}, "
+                     f"{m.get('workers', '?')} workers).")
+    lines += ["", "Factors and their ranges (from the parameter registry, narrowed by the experiment file):", "",
+              "| factor | range | group |", "|---|---|---|"]
+    for i in d.inputs:
+        lines.append(f"| `{i.name}` | {i.describe()} | {i.group_name if i.group else ''} |")
+    lines += ["", "## How much is noise", "",
+              "The model is stochastic. *Noise in one run* is the share of the variance of a single run's outcome "
+              "that comes from its seed; *noise in the means* is the share of the variance of the per-point means "
+              f"(over {spec.replicates} replicates, what the indices are computed from) that is still noise. The "
+              "noise left in the means acts like one more factor: it lowers every first-order index and raises "
+              "every total index by up to that share.", "",
+              "| outcome | noise in one run | noise in the means |", "|---|---|---|"]
+    for r in analysis.noise.itertuples():
+        flag = "" if r.common_random_numbers_removed else " (upper bound: values missing at some points)"
+        lines.append(f"| {r.label} | {_pct(r.noise_share_runs, r.noise_share_runs_low, r.noise_share_runs_high)} | "
+                     f"{_pct(r.noise_share, r.noise_share_low, r.noise_share_high)}{flag} |")
+    lines.append("")
+    for o in spec.outcomes:
+        lines += [f"## {o.label[0].upper()}{o.label[1:]}", ""]
+        for note in analysis.notes.get(o.name, []):
+            lines += [f"Note: {note}.", ""]
+        if d.method == "morris":
+            lines += _morris_words(t, o, d)
+        elif d.method == "sobol":
+            lines += _sobol_words(t, o, analysis)
+        if len(t[(t["method"] == "rbd_fast") & (t["outcome"] == o.name)]):
+            lines += _rbd_words(t, o, d.method)
+    lines += ["## Convergence", ""]
+    if len(conv):
+        if d.method == "sobol":
+            lines.append(f"Sobol' designs nest: the first half of the design at N = {d.samples} is the design at "
+                         f"N = {d.samples // 2}. Each index was computed from that half and from all of it, on the same "
+                         "runs; an index *moved* when the two differ by more than half the width of its 95% interval "
+                         "at N.")
+        else:
+            lines.append(f"Morris trajectories are independent: the first {d.samples // 2} are a Morris design of their "
+                         f"own. Each mu* was computed from them and from all {d.samples}; it *moved* when the two differ "
+                         "by more than half the width of its 95% interval.")
+        lines += ["", "| outcome | indices compared | moved | verdict |", "|---|---|---|---|"]
+        labels = {o.name: o.label for o in spec.outcomes}
+        for r in conv.itertuples():
+            extra = f": {r.moved_indices}" if r.moved else ""
+            lines.append(f"| {labels.get(r.outcome, r.outcome)} | {r.compared} | {r.moved}{extra} | **{r.verdict}** |")
+        n_bad = int((conv["verdict"] != "converged").sum())
+        lines += ["", ("Verdict: **converged** for every outcome: no index moved more than its interval when the "
+                       "design was doubled." if not n_bad else
+                       f"Verdict: **not converged** for {n_bad} of {len(conv)} outcomes: the indices listed moved more "
+                       f"than their interval between {d.samples // 2} and {d.samples}; double the samples (or "
+                       "trajectories) before relying on their values. The ranking of the indices that did not move "
+                       "can be relied on."), ""]
+    else:
+        lines += ["No convergence check: the design is too small to be halved, or no index could be computed.", ""]
+    if figures:
+        lines += ["## Figures", ""]
+        for f in figures:
+            lines.append(f"- [{f}]({f})")
+        lines.append("")
+    lines += ["## Files", "",
+              "- `indices.csv`, `indices.parquet`: every index with its interval (columns method, outcome, parameter, "
+              "parameter_2, index, estimate, low, high, n, rank, estimate_half, moved).",
+              "- `noise.csv`, `noise.parquet`: the noise shares above; `convergence.csv`: the verdicts.",
+              "- `points.parquet`: each sample point's position in SALib's space, its parameter values and outputs; "
+              "`runs.parquet`, `episodes.parquet`: every run (the experiment runner's tables).",
+              "- `sensitivity.json`: the SALib problem, the settings, the sample's digest, SALib's version.", ""]
+    return "\n".join(lines)
+
+
+def _classify(ratio: float) -> str:
+    if not np.isfinite(ratio):
+        return ""
+    if ratio < SIGMA_RATIOS[0]:
+        return "nearly linear"
+    if ratio < SIGMA_RATIOS[1]:
+        return "monotonic"
+    if ratio < SIGMA_RATIOS[2]:
+        return "almost monotonic"
+    return "non-linear or interacting with other factors"
+
+
+def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
+    order = sorted_groups(t, "morris", o.name)
+    if not order:
+        return []
+    star = _select(t, "morris", o.name, "mu_star")
+    mu = _select(t, "morris", o.name, "mu")
+    sig = _select(t, "morris", o.name, "sigma")
+    best = float(star.loc[order[0], "estimate"])
+    kinds = {i.group_name: i.kind for i in design.inputs}
+    unit = {"share": "share", "months": "months"}.get(o.unit, o.unit)
+    out = [f"mu* is the mean absolute change of the outcome (in {unit}) for a step of "
+           f"{design.num_levels / (2 * (design.num_levels - 1)):.2g} of a factor's range, divided by that step: the "
+           "change across the whole range if the effect were linear. Ranked by mu*:", ""]
+    top = [g for g in order if np.isfinite(star.loc[g, "estimate"]) and star.loc[g, "estimate"] >= 0.1 * best][:10]
+    for k, g in enumerate(top, 1):
+        r = star.loc[g]
+        words = [f"{k}. {_name(g)}: mu* {_ci(r)}"]
+        m_row = mu.loc[g]
+        if kinds.get(g) in ("float", "int") and np.isfinite(m_row.estimate):
+            if m_row.low > 0:
+                words.append("raising it raises the outcome")
+            elif m_row.high < 0:
+                words.append("raising it lowers the outcome")
+            else:
+                words.append("its direction changes across the range (mu's interval includes 0)")
+        s_row = sig.loc[g] if g in sig.index else None
+        if s_row is not None and np.isfinite(s_row.estimate) and r.estimate > 0:
+            ratio = s_row.estimate / r.estimate
+            words.append(f"sigma {_v(s_row.estimate)}, {_v(ratio)} times mu*: {_classify(ratio)}")
+        out.append("; ".join(words) + ".")
+    rest = [g for g in order if g not in top]
+    if len(top) >= 2:
+        a, b = star.loc[top[0]], star.loc[top[1]]
+        if a.low > b.high:
+            out += ["", f"{_name(top[0])} stands out: its interval lies above that of every other factor."]
+        else:
+            tied = [g for g in top[1:] if star.loc[g, "high"] >= a.low]
+            out += ["", f"{_name(top[0])} cannot be told apart from " + ", ".join(_name(g) for g in tied)
+                    + " at this resolution (their intervals overlap)."]
+    if rest:
+        shown = ", ".join(_name(g) for g in rest[:40]) + (f" and {len(rest) - 40} more" if len(rest) > 40 else "")
+        out += ["", f"The other {len(rest)} factors have mu* below a tenth of the largest: {shown}."]
+    return out + [""]
+
+
+def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
+    order = sorted_groups(t, "sobol", o.name)
+    if not order:
+        return []
+    s1 = _select(t, "sobol", o.name, "S1")
+    st = _select(t, "sobol", o.name, "ST")
+    out = ["S1 is the share of the outcome's variance a factor explains alone; ST adds its interactions with the "
+           "others. Ranked by ST:", ""]
+    for k, g in enumerate(order, 1):
+        a, b = s1.loc[g], st.loc[g]
+        text = f"{k}. {_name(g)}: ST {_pct(b.estimate, b.low, b.high)}, S1 {_pct(a.estimate, a.low, a.high)}"
+        if b.low > 0 and b.estimate - a.estimate > max(0.05, (b.high - b.low) / 2):
+            text += "; most of its influence is through interactions"
+        elif b.high < 0.01:
+            text += "; negligible"
+        out.append(text + ".")
+    total_s1 = float(np.nansum(s1["estimate"].clip(lower=0)))
+    out += ["", f"The first-order indices add up to {_pct(total_s1)}: "
+            + (f"about {_pct(max(0.0, 1 - total_s1))} of the variance comes from interactions between factors "
+               "(and from the noise left in the means)." if total_s1 < 0.95 else
+               "the outcome is close to additive in these factors.")]
+    s2 = t[(t["method"] == "sobol") & (t["outcome"] == o.name) & (t["index"] == "S2")]
+    if len(s2):
+        sig = s2[(s2["low"] > 0)].sort_values("estimate", ascending=False)
+        if len(sig):
+            pairs = ", ".join(f"{_name(r.parameter)} with {_name(r.parameter_2)} ({_pct(r.estimate, r.low, r.high)})"
+                              for r in sig.head(5).itertuples())
+            out += ["", f"Pairwise interactions whose interval excludes zero: {pairs}."]
+        else:
+            out += ["", "No pairwise interaction has an interval that excludes zero."]
+    noise = analysis.noise.set_index("outcome")
+    if o.name in noise.index and np.isfinite(noise.loc[o.name, "noise_share"]) and noise.loc[o.name, "noise_share"] > 0.1:
+        out += ["", f"Caution: {_pct(noise.loc[o.name, 'noise_share'])} of the variance of the per-point means is "
+                "noise; more replicates would sharpen these indices."]
+    return out + [""]
+
+
+def _rbd_words(t: pd.DataFrame, o, method: str) -> list[str]:
+    order = sorted_groups(t, "rbd_fast", o.name)
+    s = _select(t, "rbd_fast", o.name, "S1")
+    n = int(s["n"].iloc[0]) if len(s) else 0
+    top = [g for g in order if s.loc[g, "low"] > 0][:8]
+    lead = ("RBD-FAST (given data)" if method != "rbd_fast" else "RBD-FAST")
+    out = [f"{lead}, on the {n} points with a value: first-order indices whose interval excludes zero: "
+           + (", ".join(f"{_name(g)} {_pct(s.loc[g, 'estimate'], s.loc[g, 'low'], s.loc[g, 'high'])}" for g in top)
+              if top else "none") + "."]
+    if method == "sobol":
+        s1 = _select(t, "sobol", o.name, "S1")
+        common = [g for g in s.index if g in s1.index]
+        if common:
+            agree = sum(1 for g in common if s.loc[g, "low"] <= s1.loc[g, "high"] and s1.loc[g, "low"] <= s.loc[g, "high"])
+            out.append(f"Their intervals overlap those of the Sobol' S1 for {agree} of {len(common)} factors.")
+    elif method == "morris":
+        out.append("(On a Morris sample the factors take only a few levels, so these are coarse.)")
+    return out + [""]
+
+
+def pilot_report(result: PilotResult, spec: SensitivitySpec) -> str:
+    """The pilot's findings in words: the noise of each outcome and the replicates it calls for."""
+    lines = [f"# Pilot: how many replicates for {spec.title}?", "",
+             f"{result.points} points of a Latin hypercube over the experiment's {len(spec.design.inputs)} factors, "
+             f"{result.replicates} replicates each on common random numbers ({result.points * result.replicates} runs). "
+             f"For each outcome: the share of one run's variance that is replicate noise, and the replicates per "
+             f"point that bring the noise in the per-point means down to {100 * result.target:.0f}% of their variance "
+             "(95% bootstrap intervals over the points).", "",
+             "| outcome | noise in one run | replicates needed | noise in the means at the file's "
+             f"{spec.replicates} |", "|---|---|---|---|"]
+    for r in result.table.itertuples():
+        need = "–" if not np.isfinite(r.replicates_needed) else f"{r.replicates_needed:.0f}"
+        if np.isfinite(r.replicates_needed_low) and np.isfinite(r.replicates_needed_high):
+            need += f" ({r.replicates_needed_low:.0f} to {r.replicates_needed_high:.0f})"
+        lines.append(f"| {r.label} | {_pct(r.noise_share_runs, r.noise_share_runs_low, r.noise_share_runs_high)} | "
+                     f"{need} | {_pct(r.noise_share_at_file_replicates)} |")
+    rec = result.recommended()
+    lines += ["", f"Recommended: {rec} replicates per point for every outcome to meet the target." if rec else
+              "", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the command prints
+# ---------------------------------------------------------------------------------------------
+def summary_lines(result) -> list[str]:
+    """What ``peacesim sensitivity`` prints when it has finished: runs, noise, the three most
+    influential factors per outcome, the convergence verdict, and where the files are."""
+    a = result.analysis
+    spec = a.spec
+    method = spec.design.method
+    lines = [f"{result.ran} runs done in {result.seconds:.1f} s, {result.skipped} were already done"
+             + (f", {result.retried} failed run(s) run again" if result.retried else "") + "."]
+    noise = a.noise.set_index("outcome")
+    key = RANK_BY[method]
+    width = max(len(o.name) for o in spec.outcomes)
+    lines.append(f"Most influential ({_METHOD_NAMES[method]} {_INDEX_NAMES[key]}), and the share of noise in the "
+                 "per-point means:")
+    for o in spec.outcomes:
+        order = sorted_groups(a.indices, method, o.name)[:3]
+        sel = _select(a.indices, method, o.name, key)
+        top = ", ".join(f"{g} {_v(sel.loc[g, 'estimate'])}" for g in order) or "no index (see the report)"
+        n = noise.loc[o.name, "noise_share"] if o.name in noise.index else math.nan
+        lines.append(f"  {o.name:<{width}}  {top}   (noise {_pct(n)})")
+    conv = a.convergence()
+    if len(conv):
+        bad = conv[conv["verdict"] != "converged"]
+        lines.append("Convergence: " + ("converged for every outcome (no index moved more than its interval at half "
+                                        "the design)." if not len(bad) else
+                                        f"not converged for {', '.join(bad['outcome'])} (see the report)."))
+    root = result.out
+    lines.append(f"Report: {root / 'sensitivity.md'}; indices: {root / 'indices.csv'}; "
+                 f"{sum(1 for p in result.files if p.suffix == '.png')} figures in {root / 'figures'}")
+    return lines
+
+
+def pilot_lines(result, spec) -> list[str]:
+    """What ``peacesim sensitivity --pilot`` prints."""
+    lines = [f"Replicate noise at {result.points} points x {result.replicates} replicates; replicates per point for "
+             f"at most {100 * result.target:.0f}% noise in the per-point means:"]
+    width = max(len(o) for o in result.table["outcome"])
+    for r in result.table.itertuples():
+        need = "–" if not np.isfinite(r.replicates_needed) else f"{r.replicates_needed:.0f}"
+        if np.isfinite(r.replicates_needed_low) and np.isfinite(r.replicates_needed_high):
+            need += f" ({r.replicates_needed_low:.0f} to {r.replicates_needed_high:.0f})"
+        lines.append(f"  {r.outcome:<{width}}  noise in one run {_pct(r.noise_share_runs)}; replicates needed {need}")
+    rec = result.recommended()
+    lines.append(f"The file asks for {spec.replicates}; every outcome meets the target with {rec}." if rec else
+                 "The noise of some outcomes could not be measured.")
+    lines.append(f"Report: {result.out / 'pilot.md'}")
+    return lines
