@@ -76,17 +76,19 @@ __all__ = ["OUTCOMES", "SensitivitySpec", "SensitivityResult", "SensitivityAnaly
 
 #: The outcomes a sensitivity analysis of the model can study, by name.
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
-    Outcome("p_agreement", "probability of reaching an agreement", "share", "share", "agreement_reached"),
+    Outcome("p_agreement", "probability of reaching an agreement", "share", "share", "agreement_reached",
+            short="probability of an agreement"),
     Outcome("months_to_agreement", "months to the first agreement (restricted mean within the horizon; a run "
-            "without one counts as censored at the horizon)", "months", "until_horizon", "months_to_first_agreement"),
+            "without one counts as censored at the horizon)", "months", "until_horizon", "months_to_first_agreement",
+            short="months to the first agreement (restricted mean)"),
     Outcome("rmst60", "months the first agreement holds within 60 months (Kaplan-Meier restricted mean)", "months",
-            "rmst", horizon=60),
+            "rmst", horizon=60, short="months the first agreement holds, within 60 (RMST)"),
     Outcome("survival60", "share of first agreements still holding 60 months after signature (Kaplan-Meier)",
-            "share", "survival", horizon=60),
+            "share", "survival", horizon=60, short="share of first agreements holding 60 months"),
     Outcome("total_violence", "total violence over the run (violence summed over the months)", "violence-months",
-            "mean", "total_violence"),
+            "mean", "total_violence", short="total violence"),
     Outcome("consolidated", "probability of consolidated peace (an agreement that holds through its follow-up)",
-            "share", "share", "consolidated"),
+            "share", "share", "consolidated", short="probability of consolidated peace"),
 ]}
 
 #: Parameters that cannot be factors: they define how the outcomes are measured.

@@ -394,6 +394,12 @@ class Outcome:
     kind: str
     column: str = ""
     horizon: float = 60.0
+    short: str = ""
+
+    @property
+    def title(self) -> str:
+        """A short label for figures."""
+        return self.short or self.label
 
     @property
     def durability(self) -> bool:
@@ -634,36 +640,62 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
         noise_mean = float(np.mean(within / np.maximum(cnt - 1, 1) / cnt))
     share = min(noise_mean / var_means, 1.0) if var_means > 0 else math.nan  # a constant outcome has no share
     signal = max(var_means - noise_mean, 0.0)
+    if complete:
+        # the seed's common part is in every point's within-point variance but not in the spread of
+        # the point means: the one-way estimate of the spread between points would take it off twice
+        share_runs = msw / (msw + signal) if msw + signal > 0 else math.nan
     return dict(noise_share_runs=float(share_runs), noise_share=float(share), noise_var=float(noise),
                 signal_var=float(signal), common=complete)
 
 
 def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int,
                 resamples: int = NOISE_RESAMPLES) -> pd.DataFrame:
-    """The noise of each outcome (:func:`noise_components`) with bootstrap 95% intervals.
+    """The noise of each outcome (:func:`noise_components`) with 95% intervals.
 
-    The bootstrap resamples sample points (with all their replicates); it treats them as
-    independent draws, which the points of a Morris trajectory or a Sobol' block are not quite."""
+    Points and replicates are crossed (every replicate's seed at every point), so a share's
+    uncertainty comes from both. Its variance is taken as the sum of the two parts: a bootstrap over
+    the points (with all their replicates) and a delete-one jackknife over the replicates (from 3
+    replicates up), and the interval is normal, clipped to [0, 1]. With few replicates the seed's
+    common part of one run's noise is known poorly, and the interval of ``noise_share_runs`` says so.
+    The points of a Morris trajectory or a Sobol' block are treated as independent draws, which they
+    are not quite."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + CONF_LEVEL / 2))
     rng = np.random.default_rng(seed)
+    keys = ("noise_share_runs", "noise_share")
     rows = []
     for o in outcomes:
         m = outputs.runs[o.name]
         est = noise_components(m)
-        boot = {"noise_share_runs": [], "noise_share": []}
-        n = len(m)
+        n, r = m.shape
+        boot = {k: [] for k in keys}
         for _ in range(resamples if n >= 3 else 0):
             b = noise_components(m[rng.integers(0, n, n)])
-            for k in boot:
+            for k in keys:
                 boot[k].append(b[k])
+        jack = {k: [] for k in keys}
+        for j in range(r if r >= 3 else 0):
+            b = noise_components(np.delete(m, j, axis=1))
+            for k in keys:
+                jack[k].append(b[k])
         row: dict[str, Any] = {"outcome": o.name, "label": o.label, "replicates": outputs.replicates,
                                "points": int(np.sum(np.sum(~np.isnan(m), axis=1) >= 2)),
                                "common_random_numbers_removed": est["common"]}
-        for k in ("noise_share_runs", "noise_share"):
-            vals = np.array(boot[k], dtype=float)
-            vals = vals[np.isfinite(vals)]
+        for k in keys:
             row[k] = est[k]
-            row[f"{k}_low"], row[f"{k}_high"] = ((float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975)))
-                                                 if len(vals) else (math.nan, math.nan))
+            b = np.array(boot[k], dtype=float)
+            b = b[np.isfinite(b)]
+            jk = np.array(jack[k], dtype=float)
+            jk = jk[np.isfinite(jk)]
+            var = float(np.var(b, ddof=1)) if len(b) > 1 else math.nan
+            if len(jk) >= 3:
+                var += (len(jk) - 1) / len(jk) * float(np.sum((jk - jk.mean()) ** 2))
+            if np.isfinite(est[k]) and np.isfinite(var):
+                half = z * math.sqrt(var)
+                row[f"{k}_low"], row[f"{k}_high"] = max(0.0, est[k] - half), min(1.0, est[k] + half)
+            else:
+                row[f"{k}_low"] = row[f"{k}_high"] = math.nan
         row["noise_var"], row["signal_var"] = est["noise_var"], est["signal_var"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -176,7 +176,7 @@ def planned_figures(analysis: SensitivityAnalysis) -> list[tuple[str, Any]]:
             n_rows = max((len(sorted_groups(t, method, o.name)) for o in have), default=1)
             fig, axes = _grid(len(have), (6.0, max(2.5, 0.32 * min(n_rows, TOP) + 1.6)))
             for ax, o in zip(axes, have):
-                index_bars(t, method, o.name, label=o.label, ax=ax)
+                index_bars(t, method, o.name, label=o.title, ax=ax)
             fig.suptitle(f"{_METHOD_NAMES[method]} indices with 95% intervals: {spec.title}", x=0.01, ha="left",
                          fontsize=11)
             return fig
@@ -190,7 +190,7 @@ def planned_figures(analysis: SensitivityAnalysis) -> list[tuple[str, Any]]:
             have = [o for o in outcomes if len(t[(t["outcome"] == o.name) & (t["method"] == "morris")])]
             fig, axes = _grid(len(have))
             for ax, o in zip(axes, have):
-                morris_plane(t, o.name, label=o.label, ax=ax)
+                morris_plane(t, o.name, label=o.title, ax=ax)
             fig.suptitle(f"Morris mu*-sigma plane: {spec.title}", x=0.01, ha="left", fontsize=11)
             return fig
         plans.append(("sensitivity_morris_plane.png", plane))
@@ -200,7 +200,7 @@ def planned_figures(analysis: SensitivityAnalysis) -> list[tuple[str, Any]]:
         for o in outcomes:
             if len(t[(t["outcome"] == o.name) & (t["index"] == "S2")]):
                 plans.append((f"sensitivity_sobol_s2_{slug(o.name, 'outcome')}.png",
-                              lambda o=o: s2_heatmap(t, o.name, label=o.label)))
+                              lambda o=o: s2_heatmap(t, o.name, label=o.title)))
     return plans
 
 
