@@ -64,6 +64,7 @@ from .sensitivity_analysis import (
     analysis_seed,
     indices,
     make_design,
+    most_influential,
     noise_components,
     noise_table,
     point_outputs,
@@ -103,7 +104,7 @@ _SENTINELS = {"mediators": (1, "0 keeps the scenario's list of mediators"),
 
 _SECTIONS = ("experiment", "sensitivity", "parameters", "intervention")
 _FIELDS = {"method", "parameters", "exclude", "trajectories", "num_levels", "samples", "second_order", "outcomes",
-           "given_data", "resamples", "bounds", "groups"}
+           "given_data", "resamples", "bounds", "groups", "window"}
 _ACTOR_NAME = re.compile(r"(\w+)(\[(\d+)\])?\.(\w+)")
 
 
@@ -243,7 +244,13 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
         if b not in names:
             raise InputError(f"{at}.bounds.{b}: {words(b)} is not one of the factors; bounds narrow the factors only")
     groups = _groups(sens.get("groups", {}), names, at)
-    inputs = [_input(n, bounds.get(n), groups.get(n, ""), at) for n in names]
+    window = sens.get("window", 1.0)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window <= 1:
+        raise InputError(f"{at}.window = {words(window)} is not allowed; expected a share of each registry range "
+                         "above 0 and at most 1 (1: the whole range)")
+    scen = base.base()
+    inputs = [_input(n, bounds.get(n), groups.get(n, ""), at, window=float(window),
+                     centre=_scenario_value(scen, n) if n not in bounds else None) for n in names]
     outcomes = _outcomes(sens.get("outcomes"), at)
     given = sens.get("given_data", True)
     if not isinstance(given, bool):
@@ -370,7 +377,40 @@ def _registry_entry(name: str, at: str):
     return spec
 
 
-def _input(name: str, bounds: Any, group: str, at: str) -> Input:
+def _scenario_value(scen, name: str) -> float | None:
+    """The base scenario's value of a factor: the model-wide parameter, or the mean over the actors of
+    ``KIND`` (the one actor of ``KIND[N]``) of ``FIELD``; None when it is not a number."""
+    m = _ACTOR_NAME.fullmatch(name)
+    if m is None:
+        v = scen.params.get(name)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    actors = scen.actors.get(m.group(1)) or []
+    if m.group(3):
+        k = int(m.group(3))
+        actors = actors[k - 1:k]
+    vals = [a.get(m.group(4)) for a in actors]
+    vals = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return float(np.mean(vals)) if vals else None
+
+
+def _windowed(spec, centre: float | None, window: float) -> tuple[float, float]:
+    """The share ``window`` of the registry range, centred on ``centre`` and moved inside the
+    registry's bounds where it would cross them (whole numbers: widened to whole numbers)."""
+    low, high = float(spec.low), float(spec.high)
+    if window >= 1 or centre is None:
+        return low, high
+    width = window * (high - low)
+    lo = min(max(centre - width / 2, low), high - width)
+    hi = lo + width
+    if spec.kind == "int":
+        lo, hi = math.floor(lo + 1e-9), math.ceil(hi - 1e-9)
+        if hi <= lo:
+            hi = min(lo + 1, int(high))
+            lo = hi - 1
+    return lo, hi
+
+
+def _input(name: str, bounds: Any, group: str, at: str, *, window: float = 1.0, centre: float | None = None) -> Input:
     spec = _registry_entry(name, at)
     kind = spec.kind
     label = spec.meaning
@@ -378,7 +418,7 @@ def _input(name: str, bounds: Any, group: str, at: str) -> Input:
         raise InputError(f"{at}.parameters: {name} is a text (a name), not something that can vary")
     where = f"{at}.bounds.{name}"
     if kind in ("float", "int"):
-        low, high = spec.low, spec.high
+        low, high = _windowed(spec, centre, window) if bounds is None else (spec.low, spec.high)
         if bounds is not None:
             if (not isinstance(bounds, list) or len(bounds) != 2
                     or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in bounds)):
@@ -393,7 +433,8 @@ def _input(name: str, bounds: Any, group: str, at: str) -> Input:
                                  "numbers")
             low, high = lo, hi
         sentinel = _SENTINELS.get(name) or _SENTINELS.get(_generic(name))
-        if sentinel is not None and low < sentinel[0]:
+        if sentinel is not None and (low < sentinel[0] or (bounds is None and centre is not None and centre < sentinel[0])):
+            low, high = (spec.low, spec.high) if bounds is None else (low, high)
             raise InputError(f"{at}.parameters: {name} would range over {_fmt(low)} to {_fmt(high)}, but {sentinel[1]}; "
                              f"give bounds from {_fmt(sentinel[0])} up in [sensitivity.bounds] (for example "
                              f"{name} = [{_fmt(sentinel[0])}, {_fmt(high)}])")
@@ -504,15 +545,13 @@ class SensitivityAnalysis:
     def points(self) -> pd.DataFrame:
         """One row per sample point: its position in SALib's space, its parameter values and outputs."""
         d = self.spec.design
-        df = pd.DataFrame({"design_point": np.arange(d.n_points)})
-        for j, name in enumerate(d.names):
-            df[f"x:{name}"] = d.X[:, j]
-        for name, vals in d.columns().items():
-            df[name] = vals
+        cols: dict[str, Any] = {"design_point": np.arange(d.n_points)}
+        cols.update({f"x:{name}": d.X[:, j] for j, name in enumerate(d.names)})
+        cols.update(d.columns())
         for o in self.spec.outcomes:
-            df[o.name] = self.outputs.Y[o.name]
-            df[f"n:{o.name}"] = self.outputs.n[o.name]
-        return df
+            cols[o.name] = self.outputs.Y[o.name]
+            cols[f"n:{o.name}"] = self.outputs.n[o.name]
+        return pd.DataFrame(cols)
 
 
 @dataclass
@@ -747,6 +786,7 @@ def _record(analysis: SensitivityAnalysis, conv: pd.DataFrame, seconds: float | 
         "conf_level": 0.95,
         "given_data": "rbd_fast" if spec.given_data or d.method == "rbd_fast" else None,
         "convergence": conv.to_dict(orient="records"),
+        "most_influential": most_influential(analysis.indices, d.method, 12).to_dict(orient="records"),
         "notes": analysis.notes,
         "salib_version": _version("SALib", metadata),
         "runner_manifest": {k: m.get(k) for k in ("started", "finished", "executor", "workers", "git_commit",
@@ -848,6 +888,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
             boot_need.append(replicates_needed(b["noise_var"], b["signal_var"], target))
             boot_share.append(b["noise_share_runs"])
         bn = np.array(boot_need, dtype=float)
+        bn = bn[~np.isnan(bn)]  # inf (no signal in a resample) stays: it is the upper end
         bs = np.array(boot_share, dtype=float)
         bs = bs[np.isfinite(bs)]
         rows.append({"outcome": o.name, "label": o.label,
@@ -858,12 +899,18 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
                      "common_random_numbers_removed": est["common"],
                      "noise_share_at_file_replicates": _share_at(est, spec.replicates),
                      "replicates_needed": need,
-                     "replicates_needed_low": float(np.nanquantile(bn, 0.025)) if np.isfinite(bn).any() else math.nan,
-                     "replicates_needed_high": float(np.nanquantile(bn, 0.975)) if np.isfinite(bn).any() else math.nan})
+                     "replicates_needed_low": _quantile(bn, 0.025), "replicates_needed_high": _quantile(bn, 0.975)})
     table = pd.DataFrame(rows)
     result = PilotResult(out_dir, table, target, points, replicates)
     result.files = _write_pilot(out_dir, result, spec)
     return result
+
+
+def _quantile(x: np.ndarray, q: float) -> float:
+    """A quantile of values that may include inf (sorted, not interpolated across inf)."""
+    if not len(x):
+        return math.nan
+    return float(np.sort(x)[min(len(x) - 1, max(0, int(math.ceil(q * len(x))) - 1))])
 
 
 def _share_at(est: dict[str, float], r: int) -> float:

@@ -77,6 +77,7 @@ __all__ = [
     "analysis_seed",
     "evaluate",
     "sorted_groups",
+    "most_influential",
     "RANK_BY",
 ]
 
@@ -999,6 +1000,26 @@ def sorted_groups(table: pd.DataFrame, method: str, outcome: str) -> list[str]:
     sel = table[(table["method"] == method) & (table["outcome"] == outcome) & (table["index"] == RANK_BY[method])
                 & (table["parameter_2"] == "")]
     return sel.sort_values(["rank", "parameter"])["parameter"].tolist()
+
+
+def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFrame:
+    """The ``k`` factors (or groups) that matter most over all outcomes: each factor's ranking index
+    relative to the largest at that outcome, its best over the outcomes (and where). The screening
+    of a Morris run this way chooses the factors of a Sobol' analysis."""
+    sel = table[(table["method"] == method) & (table["index"] == RANK_BY[method]) & (table["parameter_2"].fillna("")
+                                                                                      == "")]
+    rows = []
+    for outcome, part in sel.groupby("outcome", sort=False):
+        top = part["estimate"].max()
+        if not np.isfinite(top) or top <= 0:
+            continue
+        for r in part.itertuples():
+            rows.append({"parameter": r.parameter, "outcome": outcome, "relative": r.estimate / top})
+    if not rows:
+        return pd.DataFrame(columns=["parameter", "relative", "outcome"])
+    df = pd.DataFrame(rows).sort_values("relative", ascending=False)
+    best = df.drop_duplicates("parameter").head(k)
+    return best[["parameter", "relative", "outcome"]].reset_index(drop=True)
 
 
 def evaluate(design: Design, function: Callable[[np.ndarray], np.ndarray], seeds: Sequence[int], *,

@@ -282,6 +282,8 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
             lines += _sobol_words(t, o, analysis)
         if len(t[(t["method"] == "rbd_fast") & (t["outcome"] == o.name)]):
             lines += _rbd_words(t, o, d.method)
+    if d.method == "morris":
+        lines += _suggestion(t, spec)
     lines += ["## Convergence", ""]
     if len(conv):
         if d.method == "sobol":
@@ -376,6 +378,22 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
     if rest:
         shown = ", ".join(_name(g) for g in rest[:40]) + (f" and {len(rest) - 40} more" if len(rest) > 40 else "")
         out += ["", f"The other {len(rest)} factors have mu* below a tenth of the largest: {shown}."]
+    return out + [""]
+
+
+def _suggestion(t: pd.DataFrame, spec) -> list[str]:
+    from .sensitivity_analysis import most_influential
+
+    best = most_influential(t, "morris", 12)
+    if not len(best):
+        return []
+    labels = {o.name: o.title for o in spec.outcomes}
+    out = ["## The most influential factors over all outcomes", "",
+           "Each factor's mu* relative to the largest at the same outcome, at the outcome where it is largest; the "
+           "first eight to twelve are the candidates for a Sobol' analysis:", "",
+           "| # | factor | mu* / largest | at |", "|---|---|---|---|"]
+    for k, r in enumerate(best.itertuples(), 1):
+        out.append(f"| {k} | `{r.parameter}` | {r.relative:.2f} | {labels.get(r.outcome, r.outcome)} |")
     return out + [""]
 
 
