@@ -13,6 +13,7 @@ sample instead of a grid::
     method = "morris"            # morris, sobol or rbd_fast
     parameters = "numeric"       # every numeric model-wide parameter, or a list of names
     trajectories = 16            # morris; sobol and rbd_fast take samples = N
+    window = 0.25                # a quarter of each registry range, around the scenario's value
 
     [sensitivity.bounds]         # narrower bounds than the registry's (or fewer options)
     mediators = [1, 8]
@@ -24,7 +25,7 @@ sample instead of a grid::
     coordination = "hierarchical"
 
 The SALib problem comes from the parameter registry (names, kinds, bounds) narrowed by the file;
-nothing about it is written by hand. The sample's points are the design points of an ordinary
+nothing about it is written by hand. docs/SENSITIVITY.md describes the method and its choices. The sample's points are the design points of an ordinary
 experiment, run by the experiment runner (:func:`peacesim.sweep.run_experiment`): executors,
 Dask, resuming, the manifest and the progress bar are the runner's. Replicate ``k`` has the same
 seed at every point (common random numbers). The analysis (:mod:`peacesim.sensitivity_analysis`)
