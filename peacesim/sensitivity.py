@@ -201,6 +201,9 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
                           default_name: str = "sensitivity", source_text: str = "", replicates: int | None = None,
                           check_points: bool = True) -> SensitivitySpec:
     """:func:`load_sensitivity` from a parsed file."""
+    if "sensitivity" not in raw and ("vary" in raw or "design" in raw):
+        raise InputError(f"{where}: this is a sweep's experiment file (it has [vary] or [[design]] and no "
+                         "[sensitivity] table); run it with 'peacesim sweep'")
     for key in raw:
         if key not in _SECTIONS:
             hint = ("; the sample is the design of a sensitivity experiment" if key in ("vary", "design") else "")

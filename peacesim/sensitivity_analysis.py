@@ -859,7 +859,7 @@ def _rbd_fast(design: Design, y: np.ndarray, seed: int, resamples: int) -> tuple
     keep = np.isfinite(y)
     n = int(keep.sum())
     if n < MIN_RBD_POINTS:
-        return [], f"RBD-FAST needs at least {MIN_RBD_POINTS} points with a value; {n} have one"
+        return [], f"needs at least {MIN_RBD_POINTS} points with a value; {n} have one"
     yk = np.asarray(y[keep], dtype=float)
     rng = np.random.default_rng(seed)
     X = design.X[keep]

@@ -509,6 +509,29 @@ tenure_mediator = [12, 48]
     assert spec.runs.columns == want and len(spec.runs.design) == spec.design.n_points == 2 * (len(want) + 1)
 
 
+def test_a_window_is_a_share_of_the_registry_range_around_the_scenario_value(tmp_path):
+    p = write(tmp_path, HEAD + """
+[sensitivity]
+method = "morris"
+parameters = ["contingency_fund", "ripeness_threshold", "tenure_mediator", "mediator.skill", "relapse_months"]
+trajectories = 2
+window = 0.25
+[sensitivity.bounds]
+relapse_months = [2, 6]
+""")
+    inputs = {i.name: i for i in load_sensitivity(p).design.inputs}
+    assert (inputs["contingency_fund"].low, inputs["contingency_fund"].high) == (0.0, 0.25)  # 0 +- 0.125, moved inside
+    r = REGISTRY["ripeness_threshold"]
+    width = 0.25 * (r.high - r.low)
+    assert inputs["ripeness_threshold"].low == pytest.approx(r.default - width / 2)
+    assert inputs["ripeness_threshold"].high == pytest.approx(r.default + width / 2)
+    t = REGISTRY["tenure_mediator"]  # whole numbers: widened to whole numbers
+    assert (inputs["tenure_mediator"].low, inputs["tenure_mediator"].high) == (3, 3 + int(np.ceil(0.25 * (t.high - t.low))))
+    skill = np.mean([0.7, 0.6, 0.5])  # the reference scenario's three mediators
+    assert inputs["mediator.skill"].low == pytest.approx(skill - 0.125)
+    assert (inputs["relapse_months"].low, inputs["relapse_months"].high) == (2, 6)  # explicit bounds win
+
+
 def test_actor_fields_choices_and_groups_come_from_the_registry(tmp_path):
     p = write(tmp_path, HEAD + """
 [sensitivity]
@@ -563,6 +586,8 @@ rotation = ["handover_quality", "team_continuity"]
      r"unknown field 'name' for mediator"),
     ("method = 'sobol'\nparameters = ['ripeness_threshold', 'mediator.skill']\nsamples = 8\n[sensitivity.groups]\n"
      "g = ['ripeness_threshold', 'skill']", r"groups.g: 'skill' is not one of the factors"),
+    ("method = 'sobol'\nparameters = ['ripeness_threshold', 'mediator.skill']\nsamples = 8\nwindow = 1.5",
+     r"window = 1.5 is not allowed; expected a share of each registry range"),
 ])
 def test_bad_sensitivity_files_are_refused_with_one_line(tmp_path, body, message):
     p = write(tmp_path, HEAD + "[sensitivity]\n" + body + "\n")
@@ -717,6 +742,21 @@ resamples = 100
                                          r"always; 6 run\(s\) failed in all"):
         run_sensitivity(spec, executor="serial", out=tmp_path / "b", progress=False, figures=False)
     assert not (tmp_path / "b" / "indices.csv").exists()
+
+
+def test_serial_and_processes_give_the_same_indices(tmp_path):
+    p = write(tmp_path, HEAD.replace("months = 120", "months = 48") + """
+[sensitivity]
+method = "morris"
+parameters = ["ripeness_threshold", "pain_per_violence", "coordination"]
+trajectories = 3
+outcomes = ["total_violence", "months_to_agreement"]
+resamples = 100
+""")
+    a = run_sensitivity(p, executor="serial", out=tmp_path / "a", progress=False, figures=False)
+    b = run_sensitivity(p, executor="processes", workers=2, out=tmp_path / "b", progress=False, figures=False)
+    pd.testing.assert_frame_equal(a.analysis.indices, b.analysis.indices)
+    assert (tmp_path / "a" / "indices.csv").read_bytes() == (tmp_path / "b" / "indices.csv").read_bytes()
 
 
 def test_a_small_sobol_run_of_the_model_reports_convergence_and_noise(tmp_path):
