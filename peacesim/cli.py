@@ -369,6 +369,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .sensitivity import is_sensitivity_results
+
+    if is_sensitivity_results(Path(args.results)):
+        raise InputError(f"{args.results}: holds a sensitivity analysis; its figures and report are drawn by "
+                         "'peacesim sensitivity' (run the same command again to redraw them)")
     _plot(Path(args.results))
     return 0
 

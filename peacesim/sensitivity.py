@@ -74,7 +74,7 @@ from .sensitivity_analysis import (
 from .words import words
 
 __all__ = ["OUTCOMES", "SensitivitySpec", "SensitivityResult", "SensitivityAnalysis", "load_sensitivity",
-           "is_sensitivity_file", "run_sensitivity", "analyse_results", "run_pilot", "PilotResult"]
+           "is_sensitivity_file", "is_sensitivity_results", "run_sensitivity", "analyse_results", "run_pilot", "PilotResult"]
 
 #: The outcomes a sensitivity analysis of the model can study, by name.
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
@@ -163,6 +163,18 @@ def is_sensitivity_file(path: str | Path) -> bool:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
     return isinstance(raw.get("sensitivity"), dict)
+
+
+def is_sensitivity_results(folder: str | Path) -> bool:
+    """True when ``folder`` holds the runs of a sensitivity experiment (its manifest's experiment
+    file has a ``[sensitivity]`` table)."""
+    m = _json(Path(folder) / "manifest.json")
+    if not m or not isinstance(m.get("experiment_text"), str):
+        return False
+    try:
+        return isinstance(tomllib.loads(m["experiment_text"]).get("sensitivity"), dict)
+    except tomllib.TOMLDecodeError:
+        return False
 
 
 def _resolve(ref: str | Path) -> Path:

@@ -98,6 +98,9 @@ RESAMPLES = 1000
 NOISE_RESAMPLES = 400
 #: Sobol' designs must have at least this many base samples (the half used for convergence has 4).
 MIN_SOBOL_SAMPLES = 8
+#: Differences below this are rounding, not change: a factor the outcome never reads has indices
+#: of exactly 0 at N/2 and at N, up to floating-point error in SALib's sums.
+ZERO = 1e-9
 
 
 def analysis_seed(master_seed: int, purpose: str) -> int:
@@ -906,7 +909,7 @@ def _convergence(design: Design, y: np.ndarray, rows: list[dict[str, Any]], seed
         if key in lookup and row["index"] != "sigma" and row["index"] != "mu":
             row["estimate_half"] = lookup[key]
             hw = (row["high"] - row["low"]) / 2
-            row["moved"] = bool(abs(row["estimate"] - lookup[key]) > hw) if np.isfinite(hw) else None
+            row["moved"] = bool(abs(row["estimate"] - lookup[key]) > hw + ZERO) if np.isfinite(hw) else None
         row["samples_half"] = half
 
 

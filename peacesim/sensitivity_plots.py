@@ -25,7 +25,7 @@ from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from .sensitivity_analysis import RANK_BY, sorted_groups
+from .sensitivity_analysis import RANK_BY, ZERO, sorted_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -137,7 +137,7 @@ def s2_heatmap(table: pd.DataFrame, outcome: str, *, label: str = "", ax: Axes |
     for r in t.itertuples():
         i, j = sorted((pos[r.parameter], pos[r.parameter_2]))
         m[j, i] = r.estimate
-        star[j, i] = r.low > 0 or r.high < 0
+        star[j, i] = r.low > ZERO or r.high < -ZERO
     lim = max(float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 0.0, 1e-6)
     im = ax.imshow(m, cmap=colormaps["RdBu_r"], norm=TwoSlopeNorm(0.0, -lim, lim))
     for j in range(n):
@@ -355,9 +355,9 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
         words = [f"{k}. {_name(g)}: mu* {_ci(r)}"]
         m_row = mu.loc[g]
         if kinds.get(g) in ("float", "int") and np.isfinite(m_row.estimate):
-            if m_row.low > 0:
+            if m_row.low > ZERO:
                 words.append("raising it raises the outcome")
-            elif m_row.high < 0:
+            elif m_row.high < -ZERO:
                 words.append("raising it lowers the outcome")
             else:
                 words.append("its direction changes across the range (mu's interval includes 0)")
@@ -408,7 +408,7 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
     for k, g in enumerate(order, 1):
         a, b = s1.loc[g], st.loc[g]
         text = f"{k}. {_name(g)}: ST {_pct(b.estimate, b.low, b.high)}, S1 {_pct(a.estimate, a.low, a.high)}"
-        if b.low > 0 and b.estimate - a.estimate > max(0.05, (b.high - b.low) / 2):
+        if b.low > ZERO and b.estimate - a.estimate > max(0.05, (b.high - b.low) / 2):
             text += "; most of its influence is through interactions"
         elif b.high < 0.01:
             text += "; negligible"
@@ -420,7 +420,7 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
                "the outcome is close to additive in these factors.")]
     s2 = t[(t["method"] == "sobol") & (t["outcome"] == o.name) & (t["index"] == "S2")]
     if len(s2):
-        sig = s2[(s2["low"] > 0)].sort_values("estimate", ascending=False)
+        sig = s2[(s2["low"] > ZERO)].sort_values("estimate", ascending=False)
         if len(sig):
             pairs = ", ".join(f"{_name(r.parameter)} with {_name(r.parameter_2)} ({_pct(r.estimate, r.low, r.high)})"
                               for r in sig.head(5).itertuples())
@@ -438,7 +438,7 @@ def _rbd_words(t: pd.DataFrame, o, method: str) -> list[str]:
     order = sorted_groups(t, "rbd_fast", o.name)
     s = _select(t, "rbd_fast", o.name, "S1")
     n = int(s["n"].iloc[0]) if len(s) else 0
-    top = [g for g in order if s.loc[g, "low"] > 0][:8]
+    top = [g for g in order if s.loc[g, "low"] > ZERO][:8]
     lead = ("RBD-FAST (given data)" if method != "rbd_fast" else "RBD-FAST")
     out = [f"{lead}, on the {n} points with a value: first-order indices whose interval excludes zero: "
            + (", ".join(f"{_name(g)} {_pct(s.loc[g, 'estimate'], s.loc[g, 'low'], s.loc[g, 'high'])}" for g in top)

@@ -670,6 +670,8 @@ def test_a_small_morris_run_of_the_model_writes_indices_noise_figures_and_report
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 6 * 6 * 2 and runs.groupby("replicate")["seed"].nunique().eq(1).all()
     assert "Most influential (Morris mu*)" in r.stdout
+    r = run_module("plot", str(out))
+    assert r.returncode == 2 and "holds a sensitivity analysis" in r.stderr
 
 
 def test_running_again_resumes_and_a_changed_setting_is_refused(small_morris, tmp_path):
