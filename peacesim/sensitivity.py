@@ -581,6 +581,7 @@ class SensitivityResult:
     skipped: int
     retried: int
     seconds: float
+    run_seconds: float = 0.0
 
 
 def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str = "processes",
@@ -617,6 +618,7 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
         raise InputError("replicates: give them to load_sensitivity(..., replicates=N) with a SensitivitySpec")
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(spec.name, "experiment")
     _check_previous(out_dir, spec, fresh)
+    t_runs = time.perf_counter()
     res = run_experiment(spec.runs, executor=executor, workers=workers, scheduler=scheduler, out=out_dir,
                          fresh=fresh, progress=progress)
     ran, skipped, retried = res.ran, res.skipped, 0
@@ -627,9 +629,10 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
                                retry_failed=True, progress=progress)
         ran += again.ran
         retried = failed
+    run_seconds = time.perf_counter() - t_runs
     analysis = analyse_results(out_dir, spec)
     files = write_outputs(out_dir, analysis, figures=figures, seconds=time.perf_counter() - t0)
-    return SensitivityResult(out_dir, files, analysis, ran, skipped, retried, time.perf_counter() - t0)
+    return SensitivityResult(out_dir, files, analysis, ran, skipped, retried, time.perf_counter() - t0, run_seconds)
 
 
 def _check_previous(out: Path, spec: SensitivitySpec, fresh: bool) -> None:

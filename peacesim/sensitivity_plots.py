@@ -485,8 +485,10 @@ def summary_lines(result) -> list[str]:
     a = result.analysis
     spec = a.spec
     method = spec.design.method
-    lines = [f"{result.ran} runs done in {result.seconds:.1f} s, {result.skipped} were already done"
-             + (f", {result.retried} failed run(s) run again" if result.retried else "") + "."]
+    rate = f" ({result.ran / result.run_seconds:.1f} runs/s)" if result.ran and result.run_seconds else ""
+    lines = [f"{result.ran} runs done in {result.run_seconds:.1f} s{rate}, {result.skipped} were already done"
+             + (f", {result.retried} failed run(s) run again" if result.retried else "")
+             + f"; analysis {result.seconds - result.run_seconds:.1f} s."]
     noise = a.noise.set_index("outcome")
     key = RANK_BY[method]
     width = max(len(o.name) for o in spec.outcomes)
