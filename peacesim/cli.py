@@ -329,7 +329,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
         from .sensitivity import is_sensitivity_file, load_sensitivity
 
         if is_sensitivity_file(path):  # run with 'peacesim sensitivity'
-            spec = load_sensitivity(path, check_points=False)
+            spec = load_sensitivity(path, sample=False)
             print(f"{path.stem:22s}  {spec.title} (sensitivity: {spec.summary()})")
             continue
         exp = load_experiment(path)

@@ -46,10 +46,9 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import fsutil
 from .errors import InputError, StorageError
@@ -72,6 +71,9 @@ from .sensitivity_analysis import (
     replicates_needed,
 )
 from .words import words
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["OUTCOMES", "SensitivitySpec", "SensitivityResult", "SensitivityAnalysis", "load_sensitivity",
            "is_sensitivity_file", "is_sensitivity_results", "run_sensitivity", "analyse_results", "run_pilot", "PilotResult"]
@@ -141,7 +143,7 @@ class SensitivitySpec:
     master_seed: int
     resamples: int
     given_data: bool
-    runs: SensitivityRuns
+    runs: SensitivityRuns | None
     replicates_source: str = "file"
 
     @property
@@ -190,11 +192,14 @@ def _resolve(ref: str | Path) -> Path:
     return path
 
 
-def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_points: bool = True) -> SensitivitySpec:
+def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_points: bool = True,
+                     sample: bool = True) -> SensitivitySpec:
     """Read and validate a sensitivity experiment by short name or path.
 
     ``replicates`` replaces the file's ``experiment.replicates``. With ``check_points`` every sample
     point is checked against the scenario before anything runs, as the runner does for a sweep.
+    ``sample=False`` validates the file without drawing the sample (for listings: the sizes are
+    known, ``design.X`` is empty and ``runs`` is None).
     """
     path = _resolve(ref)
     where = str(path)
@@ -206,12 +211,12 @@ def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_po
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: cannot read the file: {exc}") from None
     return sensitivity_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text,
-                                 replicates=replicates, check_points=check_points)
+                                 replicates=replicates, check_points=check_points, sample=sample)
 
 
 def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,
                           default_name: str = "sensitivity", source_text: str = "", replicates: int | None = None,
-                          check_points: bool = True) -> SensitivitySpec:
+                          check_points: bool = True, sample: bool = True) -> SensitivitySpec:
     """:func:`load_sensitivity` from a parsed file."""
     if "sensitivity" not in raw and ("vary" in raw or "design" in raw):
         raise InputError(f"{where}: this is a sweep's experiment file (it has [vary] or [[design]] and no "
@@ -274,12 +279,17 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
     resamples = _whole(sens.get("resamples", RESAMPLES), f"{at}.resamples", 100, 100_000)
     samples, levels, second = _method_settings(sens, method, at)
     seed = analysis_seed(base.master_seed, "sample")
-    design = make_design(inputs, method, samples, seed=seed, num_levels=levels, second_order=second, where=at)
+    design = make_design(inputs, method, samples, seed=seed, num_levels=levels, second_order=second, where=at,
+                         sample=sample)
 
     from . import budget
 
     budget.check_design_points(design.n_points, where=f"{at} ({design.shape_rule()})")
     budget.check_runs(design.n_points, base.replicates, where=at)
+    if not sample:
+        return SensitivitySpec(name=base.name, title=base.title, question=base.question, path=where, design=design,
+                               outcomes=outcomes, replicates=base.replicates, master_seed=base.master_seed,
+                               resamples=resamples, given_data=given, runs=None)
     points = design.values()
     if check_points:
         _check_points(base, points, where)
@@ -546,6 +556,7 @@ class SensitivityAnalysis:
     def convergence(self) -> pd.DataFrame:
         """Per method and outcome: indices compared at N/2 and N, how many moved more than their
         interval, and the verdict."""
+        import pandas as pd
         t = self.indices[self.indices["moved"].notna()]
         rows = []
         for (method, outcome), part in t.groupby(["method", "outcome"], sort=False):
@@ -560,6 +571,7 @@ class SensitivityAnalysis:
 
     def points(self) -> pd.DataFrame:
         """One row per sample point: its position in SALib's space, its parameter values and outputs."""
+        import pandas as pd
         d = self.spec.design
         cols: dict[str, Any] = {"design_point": np.arange(d.n_points)}
         cols.update({f"x:{name}": d.X[:, j] for j, name in enumerate(d.names)})
@@ -658,6 +670,7 @@ def _json(path: Path) -> dict[str, Any] | None:
 
 
 def _failed_runs(out: Path) -> int:
+    import pandas as pd
     try:
         st = pd.read_parquet(out / "runs.parquet", columns=["status"])["status"]
     except Exception:  # the analysis reports a missing or unreadable table
@@ -667,6 +680,7 @@ def _failed_runs(out: Path) -> int:
 
 def _read_tables(out: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The runner's manifest and tables, checked against the checksums it recorded."""
+    import pandas as pd
     where = str(out)
     manifest = _json(out / "manifest.json")
     if manifest is None:
@@ -865,6 +879,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
     with a 95% bootstrap interval over the points).
 
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
+    import pandas as pd
     from .sweep import run_experiment
     from .sensitivity_analysis import Design as _Design
 

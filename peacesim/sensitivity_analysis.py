@@ -51,10 +51,12 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 from .errors import InputError
 from .words import words
@@ -303,8 +305,9 @@ def _power_of_two(n: int) -> bool:
 
 
 def make_design(inputs: Sequence[Input], method: str, samples: int, *, seed: int, num_levels: int = 4,
-                second_order: bool = False, where: str = "sensitivity") -> Design:
-    """The sample of ``method`` over ``inputs``; bad settings are refused with one line.
+                second_order: bool = False, where: str = "sensitivity", sample: bool = True) -> Design:
+    """The sample of ``method`` over ``inputs``; bad settings are refused with one line. With
+    ``sample=False`` the settings are checked and the design's sizes known, but nothing is drawn.
 
     ``samples`` is SALib's ``N``: trajectories for ``morris``, base samples for ``sobol`` (a power
     of two, at least 8), Latin hypercube points for ``rbd_fast`` (at least 60).
@@ -346,6 +349,8 @@ def make_design(inputs: Sequence[Input], method: str, samples: int, *, seed: int
     if second_order and method != "sobol":
         raise InputError(f"{where}: second_order = true applies to the Sobol' method only")
     design = Design(method, inputs, samples, seed, np.zeros((0, len(inputs))), num_levels, bool(second_order))
+    if not sample:
+        return design
     X = _sample(design)
     return Design(method, inputs, samples, seed, X, num_levels, bool(second_order))
 
@@ -461,6 +466,7 @@ def check_outputs(design: Design, runs: pd.DataFrame, replicates: int, *, where:
     listed twice (rows dropped or duplicated), a run that failed, a parameter value that is not
     the design's at that point (rows reordered, or another sample). Matching is by
     ``design_point`` and ``replicate``, never by row position."""
+    import pandas as pd
     for c in ("design_point", "replicate", "status"):
         if c not in runs.columns:
             raise InputError(f"{where}: the runs table has no {c} column")
@@ -529,6 +535,7 @@ def _same(a: Any, b: Any) -> bool:
 def point_outputs(design: Design, runs: pd.DataFrame, outcomes: Sequence[Outcome], replicates: int, *,
                   episodes: pd.DataFrame | None = None, where: str = "results") -> PointOutputs:
     """Check the runs (:func:`check_outputs`) and aggregate each outcome per sample point."""
+    import pandas as pd
     runs = check_outputs(design, runs, replicates, where=where)
     n, r = design.n_points, replicates
     Y, per_run, counts = {}, {}, {}
@@ -666,6 +673,7 @@ def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int
     common part of one run's noise is known poorly, and the interval of ``noise_share_runs`` says so.
     The points of a Morris trajectory or a Sobol' block are treated as independent draws, which they
     are not quite."""
+    import pandas as pd
     from scipy.stats import norm
 
     z = float(norm.ppf(0.5 + CONF_LEVEL / 2))
@@ -932,6 +940,7 @@ def indices(design: Design, Y: Mapping[str, np.ndarray] | np.ndarray, *, seed: i
     ``estimate``, ``low``, ``high``, ``n``, ``rank``, ``estimate_half``, ``moved``, ``samples_half``)
     and, per outcome, notes on what could not be computed and why.
     """
+    import pandas as pd
     if not isinstance(Y, Mapping):
         Y = {"y": Y}
     tables, notes = [], {}
@@ -995,6 +1004,7 @@ RANK_BY = {"morris": "mu_star", "sobol": "ST", "rbd_fast": "S1"}
 
 
 def _ranks(table: pd.DataFrame) -> pd.Series:
+    import pandas as pd
     rank = pd.Series(np.nan, index=table.index)
     for (method, outcome), part in table.groupby(["method", "outcome"], sort=False):
         sel = part[(part["index"] == RANK_BY[method]) & (part["parameter_2"] == "")]
@@ -1014,6 +1024,7 @@ def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFr
     """The ``k`` factors (or groups) that matter most over all outcomes: each factor's ranking index
     relative to the largest at that outcome, its best over the outcomes (and where). The screening
     of a Morris run this way chooses the factors of a Sobol' analysis."""
+    import pandas as pd
     sel = table[(table["method"] == method) & (table["index"] == RANK_BY[method]) & (table["parameter_2"].fillna("")
                                                                                       == "")]
     rows = []
@@ -1036,6 +1047,7 @@ def evaluate(design: Design, function: Callable[[np.ndarray], np.ndarray], seeds
     experiment runner would store them: ``design_point``, ``replicate``, ``seed``, ``status`` and
     ``y``. ``noise(rng, n_points)`` adds replicate noise drawn from the replicate's own generator,
     which is the same generator at every point (common random numbers)."""
+    import pandas as pd
     f = np.asarray(function(design.X), dtype=float)
     frames = []
     for k, s in enumerate(seeds):
