@@ -304,7 +304,17 @@ def test_elementary_effects_and_rbd_fast_agree_with_salib():
 
     want = unskew_S1(compute_first_order(permute_outputs(ranks.astype(float), yy), 10), 10, 200)
     assert sa._rbd_first_order(ranks[None, :], yy[None, :])[0] == pytest.approx(want, rel=1e-12)
-    assert rbd_fast.analyze is not None
+    # and the estimates the pipeline publishes are SALib's
+    design_r = sa.make_design([sa.Input(f"x{i}", "float", 0.0, 1.0) for i in range(3)], "rbd_fast", 200, seed=2)
+    y_r = design_r.X @ np.array([1.0, 0.5, 0.0])
+    table, _ = sa.indices(design_r, {"y": y_r}, seed=3, resamples=100)
+    keep = np.empty_like(design_r.X, dtype=np.int16)
+    rng_t = np.random.default_rng(3)
+    for j in range(3):
+        keep[np.lexsort((rng_t.random(200), design_r.X[:, j])), j] = np.arange(200)
+    theirs = rbd_fast.analyze({"num_vars": 3, "names": design_r.names, "bounds": [[0, 200]] * 3}, keep, y_r, M=10,
+                              num_resamples=2, seed=3)
+    assert np.allclose(table[table["index"] == "S1"]["estimate"], theirs["S1"])
 
 
 def test_sobol_designs_nest_when_n_doubles():
@@ -695,11 +705,9 @@ def test_fresh_removes_the_analysis_files_too(small_morris, tmp_path):
 
     shutil.copytree(out, copy)
     (copy / "mine.txt").write_text("a researcher's note")
-    from peacesim.experiment import load_experiment  # noqa: F401  (the store clears by the inventory)
-    from peacesim.sensitivity import load_sensitivity as load
-    from peacesim.store import ResultStore
+    from peacesim.store import ResultStore  # what --fresh does: the store clears by the folder's inventory
 
-    spec = load(p)
+    spec = load_sensitivity(p)
     store = ResultStore(copy, spec.runs)
     store.open(fresh=True)
     store.close()
