@@ -25,7 +25,7 @@ from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from .sensitivity_analysis import RANK_BY, ZERO, sorted_groups
+from .sensitivity_analysis import RANK_BY, RBD_RESAMPLES, ZERO, sorted_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -251,8 +251,10 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
               f"`{m.get('scenario', '?')}`.",
               f"- Experiment file: `{spec.path}`; master seed {spec.master_seed}; the sample's digest is in "
               "`sensitivity.json`.",
-              "- Every interval is a 95% interval: Morris from a bootstrap over trajectories, Sobol' and RBD-FAST "
-              f"from SALib's bootstrap ({spec.resamples} resamples), noise shares from a bootstrap over points."]
+              "- Every interval is a 95% interval: Morris from a bootstrap over trajectories and Sobol' from SALib's "
+              f"bootstrap ({spec.resamples} resamples each), RBD-FAST from SALib's half-sample bootstrap "
+              f"({min(spec.resamples, RBD_RESAMPLES)} resamples), noise shares from a bootstrap over points and a "
+              "jackknife over replicates."]
     if seconds is not None:
         lines.append(f"- Runs and analysis took {seconds:,.0f} s in this session ({m.get('executor', '?')}, "
                      f"{m.get('workers', '?')} workers).")
