@@ -393,7 +393,9 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
             raise InputError(f"--worlds {n_worlds}: {where} has no [uncertain] conditions to draw worlds from")
         given["worlds"] = n_worlds
     if conditions and n_worlds < 2:
-        raise InputError(f"{at}.worlds = {n_worlds}: with [uncertain] conditions at least 2 worlds are needed")
+        shown = f"--worlds {n_worlds}" if "worlds" in given else f"{at}.worlds = {n_worlds}"
+        raise InputError(f"{shown} is not allowed: with [uncertain] conditions at least 2 worlds are needed (each is "
+                         "one draw of the conditions)")
 
     table = raw.get("strategy")
     if not isinstance(table, dict) or not table:
@@ -601,7 +603,7 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
             raise InputError(f"{at}: intervention {x.label or x.kind!r} (month {x.month}): enabled = false is not "
                              "allowed in a strategy; leave the intervention out instead")
         relabelled.append(Planned(x.month, x.kind, x.args, label, False, at))
-    on = [Planned(x.month, x.kind, x.args, x.label, True, at) for x in relabelled]
+    on = [Planned(x.month, x.kind, x.args, x.label, True, at) for x in plan]  # as the file names them
     check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at)
     s = Strategy(key, title, description, source, changes, relabelled, lead, short=short)
     s.changes = _describe(s, scenario)
