@@ -412,7 +412,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     claim(out, "comparison")  # refuse a folder that is not peacesim's before saying anything else
     from .words import cut
 
-    print(f"{cut(spec.title, 90)}\n{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
+    print(textwrap.fill(cut(spec.title, 300), _width()))
+    print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
           f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
     try:
         res = cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor, workers=workers,
@@ -423,7 +424,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except SweepFailed as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    from .comparison_report import box_sentences, finding, fmt_interval, fmt_value
+    from .comparison_report import box_sentences, finding, fmt_interval, fmt_value, trend_sentences
 
     m = cmp.MEASURES[spec.rank_by]
     print(f"\nRanked by {m.phrase.format(h=cmp.span_words(spec.horizon))}:")
@@ -442,7 +443,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         lines.append(finding(res, spec.rank_by, res.best, spec.baseline))
     lines.append(finding(res, spec.rank_by, res.best, res.runner_up,
                          res.best_vs_runner[res.best_vs_runner["measure"] == spec.rank_by].iloc[0]))
-    lines += box_sentences(res)
+    lines += box_sentences(res) + trend_sentences(res)
     for line in lines:
         print(textwrap.fill(line, _width()))
         print()

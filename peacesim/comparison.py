@@ -663,6 +663,7 @@ class ComparisonResult:
     worlds: pd.DataFrame         # one row per world: conditions, best and runner-up, whether best did better
     boxes: list[Box]
     discovery_note: str
+    trends: pd.DataFrame         # per condition: rank correlation with the best's lead over the runner-up
     best: str
     runner_up: str
     rank_probability: dict[str, float]
@@ -797,8 +798,9 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     else:
         rank_probability = {k: math.nan for k in keys}
     worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
+    trends = _trends(spec, worlds)
     hazard = _hazard(spec, eu)
-    return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, best, runner,
+    return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
                             rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
                             n_failed)
 
@@ -930,6 +932,27 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
     return frame, boxes, note
 
 
+def _trends(spec: ComparisonSpec, worlds: pd.DataFrame) -> pd.DataFrame:
+    """How the best strategy's lead over the runner-up changes with each condition across the
+    worlds: Spearman's rank correlation with its p-value, Holm-corrected over the conditions."""
+    from scipy.stats import spearmanr
+
+    cols = ["condition", "meaning", "rank_correlation", "p", "p_holm", "worlds"]
+    w = worlds[worlds["measured"]] if "measured" in worlds else worlds
+    rows = []
+    for c in spec.conditions:
+        x, y = w[c.name].to_numpy(float), w["difference"].to_numpy(float)
+        if len(w) < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            rho, pv = math.nan, math.nan
+        else:
+            res = spearmanr(x, y)
+            rho, pv = float(res.statistic), float(res.pvalue)
+        rows.append({"condition": c.name, "meaning": c.label, "rank_correlation": rho, "p": pv, "worlds": len(w)})
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c != "p_holm"])
+    frame["p_holm"] = paired.holm(frame["p"].to_numpy(float)) if len(frame) else []
+    return frame[cols]
+
+
 def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
     """Cox hazard ratios of relapse for every strategy against the baseline, standard errors
     clustered by seed (the runs that share a seed are correlated: common random numbers), a
@@ -1007,7 +1030,7 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ writing
 #: Tables :func:`write_tables` writes into a comparison's folder.
-OUTPUT_TABLES = ("summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv", "boxes.csv",
+OUTPUT_TABLES = ("summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv", "boxes.csv", "trends.csv",
                  "comparison.json")
 
 
@@ -1019,7 +1042,7 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
     written = []
     for name, frame in (("summary.csv", result.table), ("differences.csv", result.differences),
                         ("hazard_ratios.csv", result.hazard), ("worlds.csv", result.worlds),
-                        ("boxes.csv", boxes_frame(result))):
+                        ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends)):
         path = out / name
         fsutil.atomic_write(path, frame.to_csv(index=False))
         written.append(path)
@@ -1040,6 +1063,7 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
         "hazard_ratios": result.hazard.to_dict(orient="records"),
         "boxes": boxes_frame(result).to_dict(orient="records"),
         "discovery_note": result.discovery_note,
+        "trends": result.trends.to_dict(orient="records"),
         "runs": spec.n_runs, "blocks_used": result.n_blocks, "runs_failed": result.n_failed,
         "command": result.command, "seconds": round(result.seconds, 1), **result.provenance,
     }

@@ -123,10 +123,16 @@ def test_holm_against_a_hand_computed_case():
     assert out[0] == pytest.approx(0.2) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
 
 
-def test_p_value_from_the_bootstrap_standard_error():
-    v = np.random.default_rng(0).normal(0, 1, 20000)
+def test_p_value_agrees_with_the_percentile_interval():
+    # bootstrap differences ~ N(1.96, 1): 2.5% of them are at or below 0, so p = 2 * 0.025
+    v = np.random.default_rng(0).normal(1.96, 1, 20000)
     assert paired.p_value(1.96, v) == pytest.approx(0.05, abs=0.005)
+    lo, hi = paired.interval(v)
+    assert lo == pytest.approx(0.0, abs=0.05)
+    # hand count: 3 of 9 resamples at or below 0 -> 2 * (3 + 1) / (9 + 1) = 0.8
+    assert paired.p_value(1.0, np.array([-1, 0, 0, 1, 2, 3, 4, 5, 6.0])) == pytest.approx(0.8)
     assert paired.p_value(0.0, np.zeros(10)) == 1.0
+    assert math.isnan(paired.p_value(float("nan"), v))
 
 
 def test_latin_hypercube_puts_one_point_in_every_slice():
