@@ -18,6 +18,7 @@ import base64
 import html
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,8 @@ def fmt_interval(measure: str, low: float, high: float, *, difference: bool = Fa
             return f"{low:+.1f} to {high:+.1f} months"
         return f"{low:+.3f} to {high:+.3f}"
     if m.unit == "share":
+        if round(100 * low) == round(100 * high) and low != high:  # a narrow interval: one decimal tells them apart
+            return f"{100 * low:.1f}-{100 * high:.1f}%"
         return f"{100 * low:.0f}-{100 * high:.0f}%"
     if m.unit == "months":
         return f"{low:.1f}-{high:.1f} months"
@@ -296,7 +299,7 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
         ax.step(t[keep], s[keep], where="post", color=colours[k], lw=1.8,
                 label=f"{title} ({len(e)} agreements)")
     ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
-    ax.text(result.spec.horizon, 1.02, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
+    ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
     ax.set_xlim(0, fu)
     ax.set_ylim(0, 1.08)
     ax.set_xlabel("months since the agreement was signed")
@@ -314,7 +317,7 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     m = MEASURES[measure]
     d = result.differences[result.differences["measure"] == measure].set_index("strategy")
     order = [k for k in result.ranking if k in d.index]
-    fig, ax = _new_ax(ax, (8.0, 0.6 + 0.55 * max(len(order), 1)))
+    fig, ax = _new_ax(ax, (9.0, 1.2 + 0.55 * max(len(order), 1)))
     scale = 100 if m.unit == "share" else 1
     colours = _colour(result)
     for y, k in enumerate(reversed(order)):
@@ -330,8 +333,8 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     ax.set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
     unit = {"share": "percentage points", "months": "months", "scale": "model scale"}[m.unit]
     base = result.spec.strategy(result.spec.baseline).title
-    ax.set_xlabel(f"difference from '{base}' in {m.text(result.spec.horizon)} ({unit})")
-    ax.set_title("Against the baseline: paired 95% intervals (thick) and unpaired ones (thin)", fontsize=10)
+    ax.set_xlabel(_wrap(f"difference from '{base}' in {m.text(result.spec.horizon)} ({unit})", 70))
+    ax.set_title("Against the baseline: paired 95% interval (thick), unpaired (thin)", fontsize=10)
     ax.grid(axis="x", alpha=0.25)
     return fig
 
@@ -358,7 +361,10 @@ def measures_figure(result: ComparisonResult) -> Figure:
             ax.plot([scale * v], [y], "o", color=colours[k], ms=5)
         unit = {"share": "%", "months": "months", "scale": "0-1"}[m.unit]
         better = "higher is better" if m.higher_is_better else "lower is better"
-        ax.set_title(f"{m.text(result.spec.horizon)} ({unit})\n{better}", fontsize=9)
+        ax.set_title(f"{_wrap(m.text(result.spec.horizon), 26)} ({unit})\n{better}", fontsize=9)
+        if m.unit == "share":  # shares on a scale from 0, so that small differences look small
+            top = np.nanmax([100 * float(result.value(k, mk)["high"]) for k in order] + [1.0])
+            ax.set_xlim(0, min(100.0, top * 1.08 + 1) if math.isfinite(top) else 100.0)
         ax.grid(axis="x", alpha=0.25)
         ax.tick_params(labelsize=8)
     axes[0].set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
@@ -426,14 +432,19 @@ def _png(fig: Figure) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------ the report
+def _the(label: str) -> str:
+    """A condition's meaning as the subject of a clause: 'the monthly chance ...'."""
+    return label if re.match(r"(the|a|an) ", label, flags=re.I) or label[:1].isupper() else f"the {label}"
+
+
 def _limit_words(lim, cond) -> str:
-    """'above 0.32' / 'below 0.20' / 'between 0.15 and 0.30', for one restriction of a box."""
+    """'... is at least 0.32' / 'is at most 0.20' / 'is between 0.15 and 0.30', for one restriction."""
     fmt = (lambda v: f"{v:.0f}") if cond.integer else (lambda v: f"{v:.3g}")
     if lim.low_restricted and lim.high_restricted:
-        return f"{cond.label} is between {fmt(lim.low)} and {fmt(lim.high)}"
+        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}"
     if lim.low_restricted:
-        return f"{cond.label} is at least {fmt(lim.low)}"
-    return f"{cond.label} is at most {fmt(lim.high)}"
+        return f"{_the(cond.label)} is at least {fmt(lim.low)}"
+    return f"{_the(cond.label)} is at most {fmt(lim.high)}"
 
 
 def trend_sentences(result: ComparisonResult) -> list[str]:
@@ -448,7 +459,7 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     for _, r in t.iterrows():
         if math.isfinite(float(r["p_holm"])) and r["p_holm"] < 0.05:
             grows = (r["rank_correlation"] > 0) == m.higher_is_better
-            out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {r['meaning']} rises "
+            out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {_the(r['meaning'])} rises "
                        f"(rank correlation {r['rank_correlation']:+.2f} over {int(r['worlds'])} worlds, clear after "
                        f"Holm's correction for {len(t)} conditions).")
     if not out:

@@ -20,11 +20,10 @@ makes:
   every column must be numeric and finite.
 
 :func:`find_boxes` returns up to ``max_boxes`` boxes. From each peeling trajectory it chooses the
-box with the best balance of coverage and density (the largest harmonic mean of the two, among
-boxes that restrict from one to ``max_dims`` conditions and keep at least ``mass_min`` of the
-worlds), drops restrictions that chance could explain (quasi-p-values, below) and keeps the box
-only if its density is above the share of cases of interest in all worlds; then the worlds in
-EMA's box are set aside and the search goes on among the others (EMA's default).
+densest box that still covers at least half of the cases of interest, drops the restrictions that
+chance could explain (quasi-p-values) and keeps the box only if its density is above the share of
+cases of interest in all worlds; then the worlds in EMA's box are set aside and the search goes on
+among the others (EMA's default).
 """
 
 from __future__ import annotations
@@ -112,8 +111,8 @@ def _check(x: pd.DataFrame | np.ndarray, y) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min: float = 0.05,
-               max_dims: int = 3, significance: float | None = 0.05, peel_alpha: float = 0.05,
-               paste_alpha: float = 0.05) -> list[Box]:
+               max_dims: int = 3, min_coverage: float = 0.5, significance: float | None = 0.05,
+               peel_alpha: float = 0.05, paste_alpha: float = 0.05) -> list[Box]:
     """Boxes of conditions in which the cases of interest (``y`` true) are concentrated.
 
     ``x`` holds one row per sampled world and one numeric column per condition (any names);
@@ -121,13 +120,15 @@ def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min:
     found first; an empty list when there is no case of interest, when every world is one, or
     when no box is denser than the worlds overall.
 
-    A box restricts at most ``max_dims`` conditions (boxes are read by people). With
-    ``significance``, a restriction whose quasi-p-value is above it is dropped, so that a box
-    does not name a condition that chance alone would explain; a box left with no restriction is
-    not reported. (The quasi-p-value of Bryant & Lempert 2010, as EMA computes it: the one-sided
-    binomial probability of finding at least as many cases of interest in the box if its density
-    were only that of the box without this restriction; the larger of the two ends' values when
-    both ends are restricted.) Coverage and density are computed over all worlds.
+    From each peeling trajectory the densest box is chosen among those that still hold at least
+    ``min_coverage`` of the cases of interest, restrict 1 to ``max_dims`` conditions (boxes are
+    read by people) and keep at least ``mass_min`` of the worlds. With ``significance``, the
+    restriction with the largest quasi-p-value is then dropped while that value is above
+    ``significance``, so that a box does not name a condition that chance alone would explain;
+    a box left with no restriction is not reported. (The quasi-p-value of Bryant & Lempert 2010,
+    as EMA computes it: the one-sided binomial probability of finding at least as many cases of
+    interest in the box if its density were only that of the box without this restriction.)
+    Coverage and density are computed over all worlds.
     """
     x, yy = _check(x, y)
     n = len(x)
@@ -147,7 +148,7 @@ def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min:
             box = p.find_box()
             if box is None:
                 break
-            chosen = _choose(box.peeling_trajectory, mass_min, max_dims)
+            chosen = _choose(box.peeling_trajectory, mass_min, max_dims, min_coverage)
             if chosen is None:
                 break
             box.select(chosen)
@@ -163,7 +164,7 @@ def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min:
                 qv = [v for v in (q or []) if isinstance(v, (int, float)) and v >= 0]
                 limits.append(Limit(name, lo, hi, lo > lo0, hi < hi0, float(max(qv)) if qv else math.nan))
             if significance is not None:
-                limits = [lim for lim in limits if not lim.quasi_p > significance]
+                limits = _prune(x, yy, limits, significance)
             if not limits:
                 break
             found = Box(tuple(limits), 0.0, 0.0, 0.0, 0, 0, base_rate)
@@ -177,15 +178,50 @@ def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min:
     return boxes
 
 
-def _choose(trajectory: pd.DataFrame, mass_min: float, max_dims: int) -> int | None:
-    """The step of a peeling trajectory with the best balance of coverage and density."""
+def _choose(trajectory: pd.DataFrame, mass_min: float, max_dims: int, min_coverage: float) -> int | None:
+    """The densest step of a peeling trajectory that still covers ``min_coverage`` of the cases."""
     t = trajectory.reset_index(drop=True)
-    best, score = None, -1.0
+    best, key = None, (-1.0, -1.0)
     for i, row in t.iterrows():
         if not 1 <= int(row["res_dim"]) <= max_dims or float(row["mass"]) < mass_min - 1e-12:
             continue
         c, d = float(row["coverage"]), float(row["density"])
-        f = 2 * c * d / (c + d) if c + d > 0 else 0.0
-        if f > score + 1e-12:
-            best, score = int(i), f
+        if c < min_coverage - 1e-12:
+            continue
+        if (d, c) > key:
+            best, key = int(i), (d, c)
     return best
+
+
+def _inside(x: pd.DataFrame, limits) -> np.ndarray:
+    mask = np.ones(len(x), dtype=bool)
+    for lim in limits:
+        v = x[lim.name].to_numpy(float)
+        mask &= (v >= lim.low) & (v <= lim.high)
+    return mask
+
+
+def _quasi_p(x: pd.DataFrame, y: np.ndarray, limits, drop) -> float:
+    """Bryant & Lempert's quasi-p-value of one restriction: P(X >= k) for X ~ Binomial(n, p),
+    k of n worlds in the box being cases of interest, p the density without the restriction."""
+    from scipy.stats import binomtest
+
+    inside = _inside(x, limits)
+    looser = _inside(x, [lim for lim in limits if lim is not drop])
+    n, k = int(inside.sum()), int(y[inside].sum())
+    if n == 0:
+        return 1.0
+    return float(binomtest(k, n, float(y[looser].mean()), alternative="greater").pvalue)
+
+
+def _prune(x: pd.DataFrame, y: np.ndarray, limits: list, significance: float) -> list:
+    """Drop, one at a time, the restriction that chance explains best, while chance explains it."""
+    limits = list(limits)
+    while limits:
+        qp = [_quasi_p(x, y, limits, lim) for lim in limits]
+        worst = int(np.argmax(qp))
+        if qp[worst] <= significance:
+            return [Limit(lim.name, lim.low, lim.high, lim.low_restricted, lim.high_restricted, q)
+                    for lim, q in zip(limits, qp)]
+        del limits[worst]
+    return []

@@ -541,3 +541,17 @@ def test_the_comparison_is_exported_and_measures_are_declared():
     spec = comparison_from_dict(raw)
     assert spec.worlds == 1 and spec.world_values() == [{}]
     assert spec.experiment().n_runs == 4
+
+
+def test_trends_find_a_condition_that_drives_the_lead(tmp_path):
+    from peacesim.comparison import _trends
+
+    spec = _spec(tmp_path, worlds=40)
+    rng = np.random.default_rng(2)
+    worlds = pd.DataFrame(spec.world_values())
+    worlds["difference"] = -3 * worlds["forum_shopping"] + rng.normal(0, 0.05, len(worlds))
+    worlds["measured"] = True
+    t = _trends(spec, worlds).set_index("condition")
+    assert t.loc["forum_shopping", "rank_correlation"] < -0.8 and t.loc["forum_shopping", "p_holm"] < 0.01
+    assert t.loc["spoiler.capacity", "p_holm"] > 0.05
+    assert t.loc["forum_shopping", "p_holm"] == pytest.approx(min(1, 2 * t.loc["forum_shopping", "p"]))
