@@ -922,6 +922,12 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
     if loses.all():
         return frame, [], (f"{tb} did not do better than {tr} in any single world; its overall lead comes from a "
                            "few worlds where it does much better, not from doing better in most")
+    k = int(loses.sum())
+    if k < MIN_BOX_WORLDS:
+        which = "the one world" if k == 1 else f"the {k} worlds"
+        return frame, [], (f"{tb} did better than {tr} in {n - k} of the {n} worlds sampled; {which} where it did not "
+                           f"{'is' if k == 1 else 'are'} too few to look for conditions in common (PRIM needs at least "
+                           f"{MIN_BOX_WORLDS})")
     mass_min = max(0.05, MIN_BOX_WORLDS / n)
     boxes = find_boxes(x.reset_index(drop=True), loses, max_boxes=2, mass_min=mass_min)
     if not boxes:
