@@ -410,6 +410,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     workers = _parse_workers(args.workers)
     out = check_out_path(args.out) if args.out is not None else cmp.default_out(spec)
     claim(out, "comparison")  # refuse a folder that is not peacesim's before saying anything else
+    if not args.fresh:
+        cmp.check_stored(out, spec, spec.experiment())
     from .words import cut
 
     print(textwrap.fill(cut(spec.title, 300), _width()))

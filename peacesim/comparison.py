@@ -1151,6 +1151,8 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
     out_dir = fsutil.check_out_path(out) if out is not None else default_out(spec)
     fsutil.claim(out_dir, "comparison")
     exp = spec.experiment()
+    if not fresh:
+        check_stored(out_dir, spec, exp)
     t0 = time.perf_counter()
     fsutil.claim_and_mark(out_dir, "comparison")
     with fsutil.FolderLock(out_dir, "comparison"):
@@ -1168,6 +1170,26 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
 
             write_report(result, out_dir)
     return result
+
+
+def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
+    """Refuse, before anything runs, runs stored for another version of this comparison (other
+    sizes, or the file changed since): resuming would mix them. ``--fresh`` runs it again."""
+    import json
+
+    path = out_dir / "runs" / "manifest.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # nothing stored (or the runner will say what is wrong with it)
+    if not isinstance(old, dict) or old.get("experiment_digest") in (None, exp.digest()):
+        return
+    reps, points = old.get("replicates"), old.get("design")
+    sizes = ""
+    if isinstance(reps, int) and isinstance(points, list) and points:
+        sizes = f" ({len(points) // max(1, len(spec.strategies))} worlds x {reps} seeds)"
+    raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, or its "
+                     "file or scenario changed since; use --fresh to run it again, or --out to choose another folder")
 
 
 def _provenance(results: Results, sweep) -> dict[str, Any]:

@@ -567,3 +567,13 @@ def test_a_second_comparison_on_the_same_folder_is_refused(small, capsys):
     assert rc == 1 and len(err.splitlines()) == 1 and "is using this folder" in err, err
     assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file() and p.name != ".peacesim.lock"} == \
         {p: m for p, m in before.items() if p.name != ".peacesim.lock"}
+
+
+def test_runs_of_other_sizes_are_not_mixed_in(small, capsys):
+    path, out = small
+    before = (out / "summary.csv").read_bytes()
+    rc = cli.main(["compare", str(path), "--out", str(out), "--seeds", "3", "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "holds the runs of another version of this comparison (10 worlds x 4 seeds)" in err and "--fresh" in err
+    assert (out / "summary.csv").read_bytes() == before
