@@ -605,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="compare coordination and funding strategies side by side, with a report",
         description="Run every strategy of a comparison file on the same seeds (common random numbers), in every "
                     "sampled world of its uncertain conditions; measure agreement, durability and violence with "
-                    "paired 95%% intervals against the baseline; find where the best strategy stops being best "
+                    "paired 95% intervals against the baseline; find where the best strategy stops being best "
                     "(PRIM); write report.html, report.md and the tables into the results folder.",
     )
     cm.add_argument("comparison", metavar="COMPARISON", nargs="?", default=None,
