@@ -476,6 +476,8 @@ BAD = [
     ("worlds without conditions", lambda t: _bad(t, "[uncertain]\nforum_shopping = [0.1, 0.5]\n"
                                                     "spoiler = { capacity = [0.1, 0.5] }\n", ""),
      "comparison.worlds = 10: worlds are draws of the [uncertain] conditions"),
+    ("lead left out by the number of mediators", lambda t: _bad(t, "grant_length = 24", "grant_length = 24\nmediators = 1"),
+     "strategy.verified.lead = 'the mediation NGO': with mediators = 1 only the first 1 of the scenario's mediators"),
     ("intervention past the horizon", lambda t: _bad(t, "month = 6", "month = 400"),
      "strategy.verified: intervention 'link_local' (month 400, link_local): month = 400 is past the horizon; "
      "allowed: 1 to 150"),
@@ -540,6 +542,15 @@ def test_the_comparison_is_exported_and_measures_are_declared():
     spec = comparison_from_dict(raw)
     assert spec.worlds == 1 and spec.world_values() == [{}]
     assert spec.experiment().n_runs == 4
+    # the number of mediators and the spoiler strategy are strategy changes like any other
+    raw["strategy"]["b"].update(mediators=5, spoiler_strategy="coercion", lead="the regional organisation")
+    spec = comparison_from_dict(raw)
+    b = spec.strategy("b")
+    assert b.overrides["mediators"] == 5 and b.overrides["mediator[3].lead"] is True
+    assert b.overrides["mediator[1].lead"] is False  # the scenario's own lead gives way
+    cast = spec.scenario.with_overrides(b.overrides).cast()
+    assert len(cast.actors["mediator"]) == 5 and [m["name"] for m in cast.actors["mediator"] if m["lead"]] == \
+        ["the regional organisation"]
 
 
 def test_trends_find_a_condition_that_drives_the_lead(tmp_path):
