@@ -394,13 +394,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from . import comparison as cmp
     from .fsutil import check_out_path, claim
-    from .sweep import SweepFailed, SweepInterrupted
 
     if args.list or args.comparison is None:
         paths = cmp.list_comparisons()
         width = max((len(q.stem) for q in paths), default=0)
         for path in paths:
-            spec = cmp.load_comparison(path)
+            spec = cmp.load_comparison(path, check_design=False)
             print(f"{path.stem:<{width}}  {spec.title} ({len(spec.strategies)} strategies, {spec.n_runs:,} runs)")
         if args.comparison is None and not args.list:
             print("\nRun one with: peacesim compare NAME (or a path to a comparison file)")
@@ -417,6 +416,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(textwrap.fill(cut(spec.title, 300), _width()))
     print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
           f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
+    from .sweep import SweepFailed, SweepInterrupted
+
     try:
         res = cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor, workers=workers,
                           scheduler=args.scheduler, progress=not args.quiet)

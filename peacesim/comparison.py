@@ -44,10 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from . import fsutil, paired
+from . import fsutil
 from .errors import InputError
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
@@ -55,6 +52,9 @@ from .scenario import Scenario, load_scenario, resolve_scenario
 from .words import checked, cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
     from .analysis import Results
     from .experiment import Experiment
     from .prim import Box
@@ -231,6 +231,11 @@ class ComparisonSpec:
         master seed; one empty world when there are no uncertain conditions)."""
         if not self.conditions:
             return [{}]
+        import numpy as np
+
+
+        from . import paired
+
         rng = np.random.default_rng(np.random.SeedSequence([self.master_seed, LHS_STREAM]))
         u = paired.latin_hypercube(self.worlds, len(self.conditions), rng)
         return [{c.name: c.value(u[w, j]) for j, c in enumerate(self.conditions)} for w in range(self.worlds)]
@@ -273,12 +278,15 @@ def list_comparisons() -> list[Path]:
     return sorted(comparison_dir().glob("*.toml"))
 
 
-def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | None = None) -> ComparisonSpec:
+def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | None = None,
+                    check_design: bool = True) -> ComparisonSpec:
     """Read and validate a comparison by short name (``crowded_field``) or path.
 
     ``seeds`` and ``worlds`` replace the file's sizes (for a quicker or a larger run). Every
     strategy, condition and design point is checked before anything runs; a bad file is refused
     with one line naming the file, the field, the value as typed and what is allowed.
+    ``check_design=False`` skips building the design (its worlds and design points) and so
+    imports no numerical library: for listing comparisons.
     """
     path = Path(ref)
     if path.suffix != ".toml" and "/" not in str(ref) and "\\" not in str(ref):
@@ -299,7 +307,7 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: cannot read the file: {exc}") from None
     return comparison_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, text=text,
-                                seeds=seeds, worlds=worlds, ref=str(ref))
+                                seeds=seeds, worlds=worlds, ref=str(ref), check_design=check_design)
 
 
 def _whole(value: Any, where: str, low: int, high: int) -> int:
@@ -321,7 +329,7 @@ def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False)
 
 def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", base_dir: Path | None = None,
                          default_name: str = "comparison", text: str = "", seeds: int | None = None,
-                         worlds: int | None = None, ref: str = "") -> ComparisonSpec:
+                         worlds: int | None = None, ref: str = "", check_design: bool = True) -> ComparisonSpec:
     """Validate a comparison given as a dictionary with the layout of the TOML file."""
     for key in raw:
         if key not in _SECTIONS:
@@ -423,6 +431,8 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
         conditions=conditions, seeds=n_seeds, worlds=n_worlds, master_seed=master_seed, months=months,
         horizon=horizon, rank_by=rank_by, bootstrap=n_boot, path=where, text=text, ref=ref or where,
         sizes_given=given)
+    if not check_design:
+        return spec
     worlds_list = spec.world_values()
     if len({tuple(sorted(w.items())) for w in worlds_list}) < len(worlds_list):
         raise InputError(f"{at}.worlds = {n_worlds} is more than the distinct combinations of the whole-number "
@@ -691,6 +701,9 @@ class ComparisonResult:
 
 def _strategy_arrays(spec: ComparisonSpec, results: Results):
     """Per strategy, world and seed: run outcomes and whether the run finished; and the agreements."""
+    import numpy as np
+    import pandas as pd
+
     S, W, R = len(spec.strategies), spec.worlds, spec.seeds
     runs = results.runs
     dp = runs["design_point"].to_numpy(int)
@@ -721,6 +734,10 @@ def _strategy_arrays(spec: ComparisonSpec, results: Results):
 def _evaluate(arr, e: pd.DataFrame, usable: np.ndarray, d: paired.Draws, strategies: list[int],
               horizon: int) -> dict[str, np.ndarray]:
     """Every measure for the given strategies under resamples ``d``: arrays (strategies x n)."""
+    import numpy as np
+
+    from . import paired
+
     out = {m: np.full((len(strategies), d.n), np.nan) for m in MEASURES}
     for i, s in enumerate(strategies):
         for m in ("agreement", "months_to_agreement", "durable", "violence"):
@@ -747,6 +764,11 @@ def _exact_share_bound(n: int) -> float:
 def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator | None = None) -> ComparisonResult:
     """Measure every strategy and compare it with the baseline (paired), rank the strategies,
     fit Cox hazard ratios and search the worlds for where the best one stops being best."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
+
     S, W, R = len(spec.strategies), spec.worlds, spec.seeds
     keys = spec.keys
     base = keys.index(spec.baseline)
@@ -814,6 +836,10 @@ def _counts(es: pd.DataFrame, horizon: int) -> dict[str, int]:
 
 def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.ndarray, counts: dict[str, int],
                n_blocks: int, arr, usable) -> dict[str, Any]:
+    import numpy as np
+
+    from . import paired
+
     meas = MEASURES[m]
     low, high = paired.interval(boot, LEVEL)
     note = ""
@@ -856,6 +882,10 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
 
 def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float, boot: np.ndarray,
               unpaired: np.ndarray, table: pd.DataFrame) -> dict[str, Any]:
+    import numpy as np
+
+    from . import paired
+
     diff = ea - eb if math.isfinite(ea) and math.isfinite(eb) else math.nan
     low, high = paired.interval(boot, LEVEL)
     ulow, uhigh = paired.interval(unpaired, LEVEL)
@@ -889,6 +919,10 @@ def _rank(spec: ComparisonSpec, table: pd.DataFrame) -> list[str]:
 def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[pd.DataFrame, list, str]:
     """Per world: the ranking measure under the best strategy and the runner-up; PRIM on the
     worlds where the best did not do better."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
     from .prim import find_boxes
 
     m = MEASURES[spec.rank_by]
@@ -941,6 +975,10 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
 def _trends(spec: ComparisonSpec, worlds: pd.DataFrame) -> pd.DataFrame:
     """How the best strategy's lead over the runner-up changes with each condition across the
     worlds: Spearman's rank correlation with its p-value, Holm-corrected over the conditions."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
     from scipy.stats import spearmanr
 
     cols = ["condition", "meaning", "rank_correlation", "p", "p_holm", "worlds"]
@@ -963,6 +1001,10 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
     """Cox hazard ratios of relapse for every strategy against the baseline, standard errors
     clustered by seed (the runs that share a seed are correlated: common random numbers), a
     baseline hazard of its own for every world (strata) when there are several."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
 
@@ -1083,6 +1125,8 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
 
 def boxes_frame(result: ComparisonResult) -> pd.DataFrame:
     """The PRIM boxes as a table: one row per restricted condition of each box."""
+    import pandas as pd
+
     rows = []
     for i, b in enumerate(result.boxes, start=1):
         for lim in b.limits:

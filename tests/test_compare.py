@@ -588,3 +588,46 @@ def test_runs_of_other_sizes_are_not_mixed_in(small, capsys):
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert "holds the runs of another version of this comparison (10 worlds x 4 seeds)" in err and "--fresh" in err
     assert (out / "summary.csv").read_bytes() == before
+
+
+_PROBE = """
+import contextlib, io, json, sys
+from peacesim.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        status = main(json.loads(sys.argv[1]))
+    except SystemExit as exc:
+        status = exc.code
+heavy = ("mesa", "pandas", "numpy", "scipy", "matplotlib", "lifelines", "ema_workbench", "dask", "pyarrow")
+print(json.dumps({"status": status, "imported": sorted({m.split('.')[0] for m in sys.modules} & set(heavy))}))
+"""
+
+
+@pytest.mark.parametrize(("argv", "status"), [
+    (["compare", "--help"], 0),
+    (["compare", "--list"], 0),
+    (["compare", "no_such_comparison"], 2),
+    (["compare", "crowded_field", "--seeds", "x"], 2),
+], ids=lambda x: " ".join(x) if isinstance(x, list) else repr(x))
+def test_listing_and_refusing_import_no_numerical_library(argv, status, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got == {"status": status, "imported": []}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_refused_for_its_layout_imports_no_numerical_library(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL + "\n[extra]\nx = 1\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(["compare", str(path)])], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300)
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got == {"status": 2, "imported": []}
