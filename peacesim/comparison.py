@@ -813,9 +813,10 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     rank_m = MEASURES[spec.rank_by]
     rb = boot[rank_m.key]
     sign = 1 if rank_m.higher_is_better else -1
-    valid = np.isfinite(rb).all(axis=0)
+    scored = np.where(np.isfinite(rb), sign * rb, -np.inf)  # a strategy not measurable in a resample ranks last
+    valid = np.isfinite(rb).any(axis=0)
     if valid.any():
-        winners = np.argmax(sign * rb[:, valid], axis=0)
+        winners = np.argmax(scored[:, valid], axis=0)
         rank_probability = {k: float(np.mean(winners == i)) for i, k in enumerate(keys)}
     else:
         rank_probability = {k: math.nan for k in keys}
