@@ -19,6 +19,7 @@ import importlib.util as _importlib_util
 import typing as _typing
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from .comparison import compare
     from .errors import InputError
     from .model import PeaceModel
     from .params import REGISTRY
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 # public name -> the module of this package that defines it
 _EXPORTS = {
+    "compare": "comparison",
     "InputError": "errors",
     "PeaceModel": "model",
     "REGISTRY": "params",
@@ -45,6 +47,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "compare",
     "InputError",
     "PeaceModel",
     "REGISTRY",

@@ -447,6 +447,81 @@ def _parse_whole(text: str | None, option: str, low: int) -> int | None:
     return n
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``peacesim compare FILE``: strategies side by side on common random numbers, with a report."""
+    import math
+
+    from . import comparison as cmp
+    from .fsutil import check_out_path, claim
+
+    if args.list or args.comparison is None:
+        paths = cmp.list_comparisons()
+        width = max((len(q.stem) for q in paths), default=0)
+        for path in paths:
+            spec = cmp.load_comparison(path, check_design=False)
+            print(f"{path.stem:<{width}}  {spec.title} ({len(spec.strategies)} strategies, {spec.n_runs:,} runs)")
+        if args.comparison is None and not args.list:
+            print("\nRun one with: peacesim compare NAME (or a path to a comparison file)")
+        return 0
+    sizes = {k: _parse_count(getattr(args, k), f"--{k}") for k in ("seeds", "worlds")}
+    spec = cmp.load_comparison(args.comparison, **sizes)
+    workers = _parse_workers(args.workers)
+    out = check_out_path(args.out) if args.out is not None else cmp.default_out(spec)
+    claim(out, "comparison")  # refuse a folder that is not peacesim's before saying anything else
+    if not args.fresh:
+        cmp.check_stored(out, spec, spec.experiment())
+    from .words import cut
+
+    print(textwrap.fill(cut(spec.title, 300), _width()))
+    print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
+          f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
+    from .sweep import SweepFailed, SweepInterrupted
+
+    try:
+        res = cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor, workers=workers,
+                          scheduler=args.scheduler, progress=not args.quiet)
+    except SweepInterrupted as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 130
+    except SweepFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    from .comparison_report import box_sentences, finding, fmt_interval, fmt_value, trend_sentences
+
+    m = cmp.MEASURES[spec.rank_by]
+    print(f"\nRanked by {m.phrase.format(h=cmp.span_words(spec.horizon))}:")
+    for i, k in enumerate(res.ranking, start=1):
+        r = res.value(k, spec.rank_by)
+        shown = fmt_value(spec.rank_by, r["estimate"])
+        if r["note"] and not math.isfinite(float(r["estimate"])):
+            shown += f" ({r['note']})"
+        else:
+            shown += f" (95% CI {fmt_interval(spec.rank_by, r['low'], r['high'])})"
+        base = "  [baseline]" if k == spec.baseline else ""
+        print(textwrap.fill(f"{i}. {spec.strategy(k).title}: {shown}{base}", _width(), subsequent_indent="   "))
+    print()
+    lines = []
+    if res.best != spec.baseline:
+        lines.append(finding(res, spec.rank_by, res.best, spec.baseline))
+    lines.append(finding(res, spec.rank_by, res.best, res.runner_up,
+                         res.best_vs_runner[res.best_vs_runner["measure"] == spec.rank_by].iloc[0]))
+    lines += box_sentences(res) + trend_sentences(res)
+    for line in lines:
+        print(textwrap.fill(line, _width()))
+        print()
+    print(f"Report: {res.out / 'report.html'} (and report.md); tables and comparison.json in {res.out}")
+    return 0
+
+
+def _parse_count(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{option} {words(text)} is not allowed; expected a whole number") from None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import PATTERNS, table, validate, write_report
 
@@ -614,6 +689,26 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--no-figures", action="store_true", help="write the tables and the report, no figures")
     se.add_argument("--quiet", action="store_true", help="no progress bar")
     se.set_defaults(func=cmd_sensitivity)
+
+    cm = sub.add_parser(
+        "compare", help="compare coordination and funding strategies side by side, with a report",
+        description="Run every strategy of a comparison file on the same seeds (common random numbers), in every "
+                    "sampled world of its uncertain conditions; measure agreement, durability and violence with "
+                    "paired 95% intervals against the baseline; find where the best strategy stops being best "
+                    "(PRIM); write report.html, report.md and the tables into the results folder.",
+    )
+    cm.add_argument("comparison", metavar="COMPARISON", nargs="?", default=None,
+                    help="a shipped comparison's short name (see 'peacesim compare --list') or a path to a TOML file")
+    cm.add_argument("--list", action="store_true", help="list the shipped comparisons")
+    cm.add_argument("--seeds", metavar="N", default=None, help="seeds per world (default: the file's)")
+    cm.add_argument("--worlds", metavar="N", default=None, help="sampled worlds (default: the file's)")
+    cm.add_argument("--out", metavar="DIR", default=None, help="results folder (default: results/compare_NAME)")
+    _add_executor_args(cm)
+    cm.add_argument("--scheduler", metavar="ADDR", default=None,
+                    help="address of an existing Dask scheduler (with --executor dask)")
+    cm.add_argument("--fresh", action="store_true", help="run every run again instead of resuming")
+    cm.add_argument("--quiet", action="store_true", help="no progress bar")
+    cm.set_defaults(func=cmd_compare)
 
     va = sub.add_parser(
         "validate", help="check the nine patterns from the literature",

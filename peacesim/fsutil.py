@@ -52,9 +52,10 @@ _TMP = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 
 #: What a marker's ``peacesim`` field says for each kind of folder.
 KINDS = {"sweep": "sweep results", "run": "run results", "validation": "validation results",
-         "calibration": "calibration results"}
+         "calibration": "calibration results", "comparison": "comparison results"}
 _WHAT = {"sweep": "a sweep's results (manifest.json, runs.parquet)", "run": "one run's results (outcome.json)",
-         "validation": "the results of 'peacesim validate'", "calibration": "the results of 'peacesim calibrate'"}
+         "validation": "the results of 'peacesim validate'", "calibration": "the results of 'peacesim calibrate'",
+         "comparison": "the results of 'peacesim compare'"}
 _VALIDATION = re.compile(r"report(-quick)?\.md|quick|full")
 _CALIBRATION = re.compile(r"candidates\.csv|candidate_\d{3,}")
 

@@ -1,0 +1,1245 @@
+"""Comparing ways of organising international support: strategies side by side on common random numbers.
+
+Policy staff ask which way of organising support to a peace process gives the more durable
+agreement, how sure we are, and under which conditions the answer would change. A *comparison
+file* (TOML, shipped ones in ``experiments/compare/``) answers that for one scenario:
+
+* ``[comparison]``: the question, the scenario, the baseline strategy, how many seeds (and worlds),
+  the master seed, and the measure that ranks the strategies;
+* ``[strategy.KEY]`` tables: a named set of changes to the scenario - model-wide parameters
+  (``coordination``, ``grant_length``, ``verification``, ``spoiler_strategy``, ...), fields of
+  every actor of a kind (``[strategy.KEY.diplomat] role = "supportive"``) or of one actor by name
+  (``[strategy.KEY.actor."the great power"] role = "supportive"``), the lead mediator by name
+  (``lead = "the UN envoy"``) and timed interventions (``[[strategy.KEY.intervention]]``) - each
+  with a plain-language ``description`` and the ``source`` passage it is drawn from;
+* ``[uncertain]``: ranges of conditions the policy maker does not control
+  (``forum_shopping = [0.1, 0.45]``), sampled by Latin hypercube into *worlds*.
+
+Every strategy runs in every world on the same seeds (common random numbers) through the
+experiment runner (:func:`peacesim.sweep.run_experiment`: executors, resume, manifest). The
+design is strategies x worlds design points with one replicate per seed, so replicate k has
+the same seed under every strategy and in every world. :func:`analyse` then measures, per
+strategy: the share of runs reaching an agreement, months to the first agreement, the share of
+runs in which an agreement held five years, five-year survival of agreements (Kaplan-Meier,
+censoring passed), the restricted mean survival time (RMST) within five years and violence;
+against the baseline: paired differences with bootstrap intervals over worlds and seeds
+(:mod:`peacesim.paired`), Holm's correction for comparing many strategies, and Cox hazard ratios
+of relapse with standard errors clustered by seed. Finally it asks where the best strategy stops
+being best: PRIM (:mod:`peacesim.prim`) over the worlds, on whether the best strategy failed to do
+better than the runner-up in that world. :mod:`peacesim.comparison_report` writes the report.
+
+Degenerate cases have stated answers, never a bare NaN: a strategy under which no agreement is
+signed, or under which no agreement ever relapses, is said to be so, with an exact bound where
+an interval would collapse to a point.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import fsutil
+from .errors import InputError
+from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
+from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
+from .scenario import Scenario, load_scenario, resolve_scenario
+from .words import checked, cut, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+    from .analysis import Results
+    from .experiment import Experiment
+    from .prim import Box
+
+__all__ = ["Measure", "MEASURES", "Strategy", "Condition", "ComparisonSpec", "ComparisonResult",
+           "load_comparison", "comparison_from_dict", "comparison_dir", "list_comparisons", "analyse", "compare",
+           "write_tables", "OUTPUT_TABLES", "span_words"]
+
+#: Five years, the horizon of the durability literature the model is calibrated to (DESIGN.md
+#: section 6 pattern 1: Suhrke & Samset 2007, Collier et al. 2008 count relapse within 5 years).
+HORIZON = 60
+#: Bootstrap resamples by default.
+BOOTSTRAP = 2000
+#: Entropy added to the master seed for the Latin hypercube and for the bootstrap, so that
+#: neither shares a stream with a run's seed (those are SeedSequence(master_seed).spawn children).
+LHS_STREAM = 0x4C4853
+BOOTSTRAP_STREAM = 0x424F4F54
+#: Worlds drawn when [uncertain] is given and `worlds` is not.
+WORLDS = 50
+#: Fewest worlds for which a scenario discovery is attempted.
+MIN_WORLDS_DISCOVERY = 10
+#: Fewest worlds a PRIM box must hold (as well as 5% of the worlds).
+MIN_BOX_WORLDS = 5
+MAX_STRATEGIES = 20
+MAX_WORLDS = 5000
+LEVEL = 0.95
+
+_SECTIONS = ("comparison", "strategy", "uncertain")
+_COMPARISON_FIELDS = ("title", "question", "description", "scenario", "baseline", "seeds", "worlds", "master_seed",
+                      "months", "horizon_months", "rank_by", "bootstrap")
+_STRATEGY_META = ("title", "short", "description", "source", "lead", "actor", "intervention")
+_NOT_IN_STRATEGY = {"months": "the horizon is set once for the whole comparison ([comparison] months)",
+                    "followup_months": "the follow-up of agreements is part of how durability is measured and the "
+                                       "same for every strategy"}
+_NOT_UNCERTAIN = {"months": "the horizon is set once for the whole comparison ([comparison] months)",
+                  "followup_months": "the follow-up of agreements is part of how durability is measured",
+                  "mediators": "the number of mediators is a choice of the strategies; set it in a strategy"}
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_ACTOR_NAME = re.compile(r"(\w+)(?:\[(\d+)\])?\.(\w+)")
+
+
+# ------------------------------------------------------------------------------------------ measures
+@dataclass(frozen=True)
+class Measure:
+    """One outcome a comparison reports for every strategy.
+
+    ``per`` is ``"run"`` (one value per run, averaged over blocks) or ``"agreement"`` (a
+    Kaplan-Meier quantity over agreements). ``higher_is_better`` says which way is good.
+    """
+
+    key: str
+    label: str          # short, for table headers
+    phrase: str         # what the number is, for sentences: "{value} of runs reach an agreement"
+    unit: str           # "share", "months" or "scale" (violence, 0-1)
+    higher_is_better: bool
+    per: str
+
+    def text(self, h: int) -> str:
+        return self.label.format(h=span_words(h))
+
+
+def span_words(months: int) -> str:
+    """'five years' for 60 months, else 'N months'."""
+    names = {12: "one year", 24: "two years", 36: "three years", 48: "four years", 60: "five years",
+             84: "seven years", 120: "ten years"}
+    return names.get(int(months), f"{int(months)} months")
+
+
+MEASURES: dict[str, Measure] = {m.key: m for m in [
+    Measure("agreement", "reach an agreement", "runs that reach an agreement", "share", True, "run"),
+    Measure("months_to_agreement", "months to first agreement",
+            "mean months to the first agreement (a run without one counts as the whole horizon)", "months", False,
+            "run"),
+    Measure("durable", "agreement holds {h}", "runs in which an agreement is signed and holds {h}", "share", True,
+            "run"),
+    Measure("survival", "agreements surviving {h}", "agreements that survive {h} (Kaplan-Meier)", "share", True,
+            "agreement"),
+    Measure("rmst", "months held in first {h}", "mean months an agreement holds within its first {h} (RMST)",
+            "months", True, "agreement"),
+    Measure("violence", "mean monthly violence", "mean monthly violence (model scale 0-1)", "scale", False, "run"),
+]}
+
+
+# ------------------------------------------------------------------------------------------ the file
+@dataclass
+class Strategy:
+    """One strategy: a named set of changes to the scenario, with its words and source."""
+
+    key: str
+    title: str
+    description: str
+    source: str
+    overrides: dict[str, Any]
+    plan: list[Planned]
+    lead: str = ""
+    changes: list[str] = field(default_factory=list)  # the changes in plain words
+    short: str = ""   # how sentences name it ("the contact group"); the title when not given
+
+    @property
+    def called(self) -> str:
+        """The name used inside a sentence."""
+        if self.short:
+            return self.short
+        first, _, rest = self.title.partition(" ")
+        return f"{first.lower()} {rest}" if first in ("The", "A", "An") and rest else self.title
+
+    def design_values(self) -> dict[str, Any]:
+        """The design-point values that make this strategy (its own interventions switched on)."""
+        out = dict(self.overrides)
+        for x in self.plan:
+            out[f"intervention.{x.label}.enabled"] = True
+        return out
+
+    def signature(self) -> tuple:
+        return (tuple(sorted((k, repr(v)) for k, v in self.overrides.items())),
+                tuple(sorted(repr((x.month, x.kind, sorted(x.args.items()))) for x in self.plan)))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An uncertain condition: a parameter the policy maker does not control, with its range."""
+
+    name: str
+    low: float
+    high: float
+    integer: bool
+    label: str
+
+    def value(self, u: float) -> float | int:
+        """The condition's value at position ``u`` in [0, 1) of its range."""
+        if self.integer:
+            return int(min(self.high, math.floor(self.low + u * (self.high - self.low + 1))))
+        return float(self.low + u * (self.high - self.low))
+
+
+@dataclass
+class ComparisonSpec:
+    """A validated comparison file: scenario, strategies, uncertain conditions, sizes and seeds."""
+
+    name: str
+    title: str
+    question: str
+    description: str
+    scenario: Scenario
+    scenario_path: str
+    strategies: list[Strategy]
+    baseline: str
+    conditions: list[Condition]
+    seeds: int
+    worlds: int
+    master_seed: int
+    months: int | None
+    horizon: int
+    rank_by: str
+    bootstrap: int
+    path: str = ""
+    text: str = ""
+    ref: str = ""             # as the user named it
+    sizes_given: dict[str, int] = field(default_factory=dict)  # seeds/worlds given instead of the file's
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.strategies]
+
+    def strategy(self, key: str) -> Strategy:
+        return self.strategies[self.keys.index(key)]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.strategies) * self.worlds * self.seeds
+
+    def world_values(self) -> list[dict[str, Any]]:
+        """The sampled worlds: one dict of condition values per world (Latin hypercube from the
+        master seed; one empty world when there are no uncertain conditions)."""
+        if not self.conditions:
+            return [{}]
+        import numpy as np
+
+
+        from . import paired
+
+        rng = np.random.default_rng(np.random.SeedSequence([self.master_seed, LHS_STREAM]))
+        u = paired.latin_hypercube(self.worlds, len(self.conditions), rng)
+        return [{c.name: c.value(u[w, j]) for j, c in enumerate(self.conditions)} for w in range(self.worlds)]
+
+    def design_point(self, strategy: int, world: int) -> int:
+        """Design points are world by world, the strategies in file order within each world."""
+        return world * len(self.strategies) + strategy
+
+    def experiment(self) -> Experiment:
+        """The experiment the runner executes: strategies x worlds design points, one replicate per
+        seed (common random numbers), every strategy's interventions planned and switched on only
+        in its own design points."""
+        from .experiment import experiment_from_dict
+
+        meta: dict[str, Any] = {"name": f"compare_{self.name}", "title": self.title, "question": self.question,
+                                "scenario": self.scenario_path, "replicates": self.seeds,
+                                "master_seed": self.master_seed}
+        if self.months is not None:
+            meta["months"] = self.months
+        rows = []
+        worlds = self.world_values()
+        for w in range(len(worlds)):
+            for s in self.strategies:
+                rows.append({**s.design_values(), **worlds[w]})
+        raw: dict[str, Any] = {"experiment": meta, "design": rows}
+        plan = [x.as_dict() for s in self.strategies for x in s.plan]
+        if plan:
+            raw["intervention"] = plan
+        # What the results belong to: the comparison file and the sizes it was run with.
+        source = self.text + f"\n# peacesim compare: seeds = {self.seeds}, worlds = {self.worlds}\n"
+        return experiment_from_dict(raw, where=self.path, default_name=meta["name"], source_text=source)
+
+
+def comparison_dir() -> Path:
+    """The folder of shipped comparisons (``experiments/compare/``)."""
+    return Path(__file__).resolve().parent.parent / "experiments" / "compare"
+
+
+def list_comparisons() -> list[Path]:
+    return sorted(comparison_dir().glob("*.toml"))
+
+
+def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | None = None,
+                    check_design: bool = True) -> ComparisonSpec:
+    """Read and validate a comparison by short name (``crowded_field``) or path.
+
+    ``seeds`` and ``worlds`` replace the file's sizes (for a quicker or a larger run). Every
+    strategy, condition and design point is checked before anything runs; a bad file is refused
+    with one line naming the file, the field, the value as typed and what is allowed.
+    ``check_design=False`` skips building the design (its worlds and design points) and so
+    imports no numerical library: for listing comparisons.
+    """
+    path = Path(ref)
+    if path.suffix != ".toml" and "/" not in str(ref) and "\\" not in str(ref):
+        candidate = comparison_dir() / f"{ref}.toml"
+        if not candidate.is_file():
+            names = ", ".join(p.stem for p in list_comparisons()) or "none"
+            raise InputError(f"{ref}: no such comparison; shipped comparisons are: {names} (or give a path to a "
+                             "TOML file)")
+        path = candidate
+    if not path.is_file():
+        raise InputError(f"{ref}: comparison file not found")
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    return comparison_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, text=text,
+                                seeds=seeds, worlds=worlds, ref=str(ref), check_design=check_design)
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    """A whole number in [low, high]; ``where`` is a file's field or a command-line option (``--seeds``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = f"{where} {value}" if where.startswith("--") else f"{where} = {words(value)}"
+        raise InputError(f"{shown} is not allowed; expected a whole number from {low:,} to {high:,}")
+    return value
+
+
+def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
+    v = meta.get(key, "")
+    if not isinstance(v, str):
+        raise InputError(f"{where}.{key} = {words(v)} must be a text")
+    if required and not v.strip():
+        raise InputError(f"{where}.{key} is missing; give a plain-language {key}")
+    return " ".join(v.split()) if key not in ("description",) else v.strip()
+
+
+def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", base_dir: Path | None = None,
+                         default_name: str = "comparison", text: str = "", seeds: int | None = None,
+                         worlds: int | None = None, ref: str = "", check_design: bool = True) -> ComparisonSpec:
+    """Validate a comparison given as a dictionary with the layout of the TOML file."""
+    for key in raw:
+        if key not in _SECTIONS:
+            raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, _SECTIONS)}; allowed: "
+                             f"{', '.join(_SECTIONS)}")
+    meta = raw.get("comparison")
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: missing [comparison] table (title, question, scenario, baseline, seeds, "
+                         "master_seed, ...)")
+    for key in meta:
+        if key not in _COMPARISON_FIELDS:
+            raise InputError(f"{where}: unknown field comparison.{key}{did_you_mean(key, _COMPARISON_FIELDS)}; "
+                             f"allowed: {', '.join(_COMPARISON_FIELDS)}")
+    at = f"{where}: comparison"
+    title = _text(meta, "title", at, required=True)
+    question = _text(meta, "question", at, required=True)
+    description = _text(meta, "description", at)
+    scen_ref = meta.get("scenario")
+    if not isinstance(scen_ref, str) or not scen_ref:
+        raise InputError(f"{at}.scenario = {words(scen_ref)} must name a scenario (short name or path)")
+    if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute() \
+            and not Path(scen_ref).exists():
+        scen_ref = str((base_dir / scen_ref).resolve())
+    try:
+        scen_path = resolve_scenario(scen_ref)
+    except InputError as exc:
+        raise InputError(f"{at}.scenario = {words(meta.get('scenario'))}: {exc}") from None
+    scenario = load_scenario(scen_path)
+    if "seeds" not in meta:
+        raise InputError(f"{at}.seeds is missing; expected the number of seeds every strategy runs on (at least 2)")
+    n_seeds = _whole(meta["seeds"], f"{at}.seeds", 2, 100_000)
+    if "master_seed" not in meta:
+        raise InputError(f"{at}.master_seed is missing; expected a whole number from 0 (every run's seed derives "
+                         "from it)")
+    master_seed = _whole(meta["master_seed"], f"{at}.master_seed", 0, 2**63 - 1)
+    months = meta.get("months")
+    if months is not None:
+        months = checked(REGISTRY["months"], months, where=at)
+        scenario = scenario.with_overrides({"months": months}, where=f"{at}.months")
+    horizon = _whole(meta.get("horizon_months", HORIZON), f"{at}.horizon_months", 12, 600)
+    fu, hz = scenario.params["followup_months"], scenario.params["months"]
+    if horizon > fu:
+        raise InputError(f"{at}.horizon_months = {horizon} is longer than the follow-up of agreements in the scenario "
+                         f"(followup_months = {fu}); durability cannot be measured that far; use at most {fu}")
+    if horizon >= hz:
+        raise InputError(f"{at}.horizon_months = {horizon} is not shorter than the horizon of the runs "
+                         f"(months = {hz}); no agreement could be followed that long")
+    rank_by = meta.get("rank_by", "rmst")
+    if rank_by not in MEASURES:
+        raise InputError(f"{at}.rank_by = {words(rank_by)} is not a measure{did_you_mean(str(rank_by), MEASURES)}; "
+                         f"allowed: {', '.join(MEASURES)}")
+    n_boot = _whole(meta.get("bootstrap", BOOTSTRAP), f"{at}.bootstrap", 200, 100_000)
+
+    conditions = _conditions(raw.get("uncertain"), scenario, where)
+    if "worlds" in meta:
+        n_worlds = _whole(meta["worlds"], f"{at}.worlds", 1, MAX_WORLDS)
+        if n_worlds > 1 and not conditions:
+            raise InputError(f"{at}.worlds = {n_worlds}: worlds are draws of the [uncertain] conditions, and the file "
+                             "has none; add an [uncertain] table or remove worlds")
+    else:
+        n_worlds = WORLDS if conditions else 1
+    given: dict[str, int] = {}
+    if seeds is not None:
+        n_seeds = _whole(seeds, "--seeds", 2, 100_000)
+        given["seeds"] = n_seeds
+    if worlds is not None:
+        n_worlds = _whole(worlds, "--worlds", 1, MAX_WORLDS)
+        if n_worlds > 1 and not conditions:
+            raise InputError(f"--worlds {n_worlds}: {where} has no [uncertain] conditions to draw worlds from")
+        given["worlds"] = n_worlds
+    if conditions and n_worlds < 2:
+        shown = f"--worlds {n_worlds}" if "worlds" in given else f"{at}.worlds = {n_worlds}"
+        raise InputError(f"{shown} is not allowed: with [uncertain] conditions at least 2 worlds are needed (each is "
+                         "one draw of the conditions)")
+
+    table = raw.get("strategy")
+    if not isinstance(table, dict) or not table:
+        raise InputError(f"{where}: no strategies; add [strategy.NAME] tables (at least two, one of them the baseline)")
+    if len(table) < 2:
+        raise InputError(f"{where}: only one strategy ({', '.join(table)}); a comparison needs at least two")
+    if len(table) > MAX_STRATEGIES:
+        raise InputError(f"{where}: {len(table)} strategies; at most {MAX_STRATEGIES} are allowed in one comparison")
+    strategies = [_strategy(key, spec, scenario, where, conditions) for key, spec in table.items()]
+    seen: dict[tuple, str] = {}
+    for s in strategies:
+        sig = s.signature()
+        if sig in seen:
+            raise InputError(f"{where}: strategy.{s.key} makes the same changes as strategy.{seen[sig]}; "
+                             "each strategy must differ")
+        seen[sig] = s.key
+    baseline = meta.get("baseline")
+    keys = [s.key for s in strategies]
+    if not isinstance(baseline, str) or baseline not in keys:
+        raise InputError(f"{at}.baseline = {words(baseline)} is not one of the strategies"
+                         f"{did_you_mean(str(baseline), keys)}; allowed: {', '.join(keys)}")
+    spec = ComparisonSpec(
+        name=fsutil.slug(default_name, "comparison"), title=title, question=question, description=description,
+        scenario=scenario, scenario_path=str(scen_path), strategies=strategies, baseline=baseline,
+        conditions=conditions, seeds=n_seeds, worlds=n_worlds, master_seed=master_seed, months=months,
+        horizon=horizon, rank_by=rank_by, bootstrap=n_boot, path=where, text=text, ref=ref or where,
+        sizes_given=given)
+    if not check_design:
+        return spec
+    worlds_list = spec.world_values()
+    if len({tuple(sorted(w.items())) for w in worlds_list}) < len(worlds_list):
+        raise InputError(f"{at}.worlds = {n_worlds} is more than the distinct combinations of the whole-number "
+                         "[uncertain] conditions allow; draw fewer worlds or widen the ranges")
+    spec.experiment()  # every design point is checked against the scenario now, before any run
+    return spec
+
+
+def _actor_param(name: str, scenario: Scenario, where: str):
+    """The registry entry of ``name``: a model-wide parameter, KIND.FIELD or KIND[N].FIELD."""
+    m = _ACTOR_NAME.fullmatch(name)
+    if m is None:
+        p = REGISTRY.get(name)
+        if p is None:
+            raise InputError(f"{where}: unknown parameter {words(name)}{did_you_mean(name, REGISTRY)}; see "
+                             "'peacesim params' for the list (or KIND.FIELD for actors)")
+        return p
+    kind, index, fname = m.group(1), m.group(2), m.group(3)
+    if kind not in ACTOR_FIELDS:
+        raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
+    spec = ACTOR_FIELDS[kind].get(fname)
+    if spec is None or fname in ("name", "count"):
+        allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
+        raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
+    return spec
+
+
+def _normal(name: str) -> str:
+    """``mediator[2].lead`` -> ``mediator.lead``: what a setting is about, whichever actor."""
+    m = _ACTOR_NAME.fullmatch(name)
+    return f"{m.group(1)}.{m.group(3)}" if m else name
+
+
+def _conditions(raw: Any, scenario: Scenario, where: str) -> list[Condition]:
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: [uncertain] must be a table of name = [low, high]")
+    flat: list[tuple[str, Any]] = []
+    for k, v in raw.items():
+        if k in ACTOR_FIELDS and isinstance(v, dict):
+            flat += [(f"{k}.{f}", fv) for f, fv in v.items()]
+        else:
+            flat.append((k, v))
+    out = []
+    for name, rng in flat:
+        at = f"{where}: uncertain.{name}"
+        if name in _NOT_UNCERTAIN:
+            raise InputError(f"{at} cannot be an uncertain condition: {_NOT_UNCERTAIN[name]}")
+        if name.startswith("intervention."):
+            raise InputError(f"{at}: interventions belong to strategies, not to the uncertain conditions")
+        spec = _actor_param(name, scenario, f"{where}: uncertain")
+        if spec.kind not in ("float", "int"):
+            raise InputError(f"{at}: {spec.name} is {spec.allowed()}; only numbers can be uncertain conditions "
+                             "(sampled from a range)")
+        if (not isinstance(rng, list) or len(rng) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
+            raise InputError(f"{at} = {words(rng)} is not allowed; expected [low, high], two numbers within "
+                             f"{spec.allowed()}")
+        lo = checked(spec, rng[0], where=at)
+        hi = checked(spec, rng[1], where=at)
+        if not lo < hi:
+            raise InputError(f"{at} = {words(rng)} is not allowed; the low end must be below the high end")
+        scenario.with_overrides({name: lo}, where=at)  # the scenario has such actors (and the index exists)
+        out.append(Condition(name, float(lo), float(hi), spec.kind == "int", condition_label(name, scenario)))
+    names = [_normal(c.name) for c in out]
+    for c, n in zip(out, names):
+        if names.count(n) > 1:
+            raise InputError(f"{where}: uncertain.{c.name}: {n} is listed more than once among the uncertain "
+                             "conditions")
+    return out
+
+
+def condition_label(name: str, scenario: Scenario) -> str:
+    """A condition or setting in plain words: the registry's meaning, with the actor it is about."""
+    m = _ACTOR_NAME.fullmatch(name)
+    if m is None:
+        p = REGISTRY.get(name)
+        return p.meaning.split(";")[0] if p is not None else name.replace("_", " ")
+    kind, index, fname = m.group(1), m.group(2), m.group(3)
+    meaning = ACTOR_FIELDS[kind][fname].meaning.split(";")[0]
+    if index is not None:
+        who = scenario.actors[kind][int(index) - 1]["name"]
+        return f"{who}: {meaning}"
+    plural = {"party": "parties", "spoiler": "spoilers", "mediator": "mediators", "diplomat": "diplomats",
+              "local": "local mechanisms"}[kind]
+    return f"{meaning} (all {plural})"
+
+
+def _find_actor(given: str, scenario: Scenario) -> tuple[str, int] | None:
+    """(kind, 1-based index) of the actor named ``given`` (a leading article may be left out)."""
+    for kind, entries in scenario.actors.items():
+        names = [a["name"] for a in entries]
+        found = resolve_name(given, names)
+        if found is not None:
+            return kind, names.index(found) + 1
+    return None
+
+
+def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: list[Condition]) -> Strategy:
+    at = f"{where}: strategy.{key}"
+    if not _KEY.fullmatch(key):
+        raise InputError(f"{where}: strategy name {words(key)} is not allowed; expected a word of letters, digits "
+                         "and '_' starting with a letter")
+    if not isinstance(raw, dict):
+        raise InputError(f"{at} must be a table ([strategy.{key}]) with title, description, source and the changes")
+    title = _text(raw, "title", at, required=True)
+    short = _text(raw, "short", at)
+    description = _text(raw, "description", at, required=True)
+    source = _text(raw, "source", at, required=True)
+    changes: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k in _STRATEGY_META:
+            continue
+        if k in ACTOR_FIELDS:
+            if not isinstance(v, dict):
+                raise InputError(f"{at}.{k} = {words(v)} is not allowed; expected a table of {k} fields "
+                                 f"([strategy.{key}.{k}]) that apply to every {k}")
+            changes.update({f"{k}.{f}": fv for f, fv in v.items()})
+        elif isinstance(v, dict):
+            raise InputError(f"{at}.{k} is a table, but {words(k)} is neither an actor kind ({', '.join(ACTOR_FIELDS)}) "
+                             f"nor actor; allowed fields: {', '.join(_STRATEGY_META)} and parameters")
+        else:
+            changes[k] = v
+    actor_tables = raw.get("actor", {})
+    if not isinstance(actor_tables, dict) or not all(isinstance(v, dict) for v in actor_tables.values()):
+        raise InputError(f"{at}.actor must hold one table per actor: [strategy.{key}.actor.\"NAME\"] with its fields")
+    for name, fields in actor_tables.items():
+        found = _find_actor(name, scenario)
+        if found is None:
+            listed = ", ".join(repr(a["name"]) for entries in scenario.actors.values() for a in entries)
+            raise InputError(f"{at}.actor: {words(name)} is not an actor of the scenario; allowed: {cut(listed, 300)}")
+        kind, index = found
+        changes.update({f"{kind}[{index}].{f}": fv for f, fv in fields.items()})
+    cond = {_normal(c.name): c.name for c in conditions}
+    for name in changes:
+        if name in _NOT_IN_STRATEGY:
+            raise InputError(f"{at}: {name} cannot be set by a strategy: {_NOT_IN_STRATEGY[name]}")
+        if name.startswith("intervention."):
+            raise InputError(f"{at}: {words(name)}: plan a strategy's interventions as "
+                             f"[[strategy.{key}.intervention]] tables")
+        _actor_param(name, scenario, at)
+        if _normal(name) in cond:
+            raise InputError(f"{at}: {name} is also an uncertain condition ([uncertain] {cond[_normal(name)]}), which "
+                             "the policy maker does not control; a strategy cannot set it; remove it from one of them")
+    scen = scenario.with_overrides(changes, where=at)
+    lead = raw.get("lead", "")
+    if not isinstance(lead, str):
+        raise InputError(f"{at}.lead = {words(lead)} must be the name of a mediator")
+    if lead:
+        mediators = scen.actors["mediator"]
+        names = [m["name"] for m in mediators]
+        found = resolve_name(lead, names)
+        if found is None:
+            raise InputError(f"{at}.lead = {words(lead)} is not a mediator of the scenario; allowed: "
+                             f"{', '.join(repr(n) for n in names) or 'none (the scenario has no mediator)'}")
+        i = names.index(found)
+        n = scen.params.get("mediators", 0)
+        if n and i >= n:
+            raise InputError(f"{at}.lead = {words(lead)}: with mediators = {n} only the first {n} of the scenario's "
+                             "mediators take part; choose one of them or more mediators")
+        for j, m in enumerate(mediators):
+            if j == i:
+                changes[f"mediator[{j + 1}].lead"] = True
+            elif m["lead"]:
+                changes[f"mediator[{j + 1}].lead"] = False
+        scen = scenario.with_overrides(changes, where=at)
+        lead = found
+    cast = scen.cast()
+    plan = parse_plan(raw.get("intervention", []), where=at)
+    relabelled: list[Planned] = []
+    used: dict[str, int] = {}
+    for x in plan:
+        base = f"{key}-{x.label or x.kind}"
+        used[base] = used.get(base, 0) + 1
+        label = base if used[base] == 1 else f"{base}_{used[base]}"
+        if not x.enabled:
+            raise InputError(f"{at}: intervention {x.label or x.kind!r} (month {x.month}): enabled = false is not "
+                             "allowed in a strategy; leave the intervention out instead")
+        relabelled.append(Planned(x.month, x.kind, x.args, label, False, at))
+    on = [Planned(x.month, x.kind, x.args, x.label, True, at) for x in plan]  # as the file names them
+    check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at)
+    s = Strategy(key, title, description, source, changes, relabelled, lead, short=short)
+    s.changes = _describe(s, scenario)
+    return s
+
+
+def _value_words(v: Any, unit: str = "") -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, str):
+        return v.replace("_", " ")
+    text = f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{text} {unit}" if unit == "months" else text
+
+
+def _describe(s: Strategy, scenario: Scenario) -> list[str]:
+    """The strategy's changes to the scenario in plain words, each with the scenario's own value."""
+    out = []
+    if s.lead:
+        out.append(f"{s.lead} leads the coordinated process")
+    for name, v in s.overrides.items():
+        if name.endswith(".lead") and s.lead:
+            continue
+        label = condition_label(name, scenario)
+        m = _ACTOR_NAME.fullmatch(name)
+        unit = REGISTRY[name].unit if name in REGISTRY else ""
+        if m is None:
+            was = scenario.params.get(name)
+            note = f" (scenario: {_value_words(was, unit)})" if was is not None and was != v else ""
+        elif m.group(2) is not None:
+            was = scenario.actors[m.group(1)][int(m.group(2)) - 1].get(m.group(3))
+            note = f" (scenario: {_value_words(was)})" if was != v else ""
+        else:
+            note = ""
+        out.append(f"{label}: {_value_words(v, unit)}{note}")
+    for x in s.plan:
+        spec = INTERVENTIONS[x.kind]
+        args = x.cli().split(":", 2)[2] if x.cli().count(":") >= 2 else ""
+        out.append(f"month {x.month}: {x.kind.replace('_', ' ')}{f' ({args})' if args else ''}: "
+                   f"{spec.meaning.split(';')[0].split(' (')[0]}")
+    if not out:
+        out.append("no change: the scenario as written")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ analysis
+@dataclass
+class ComparisonResult:
+    """What a comparison found. Tables are pandas DataFrames; every number that cannot be given
+    has a ``note`` saying why, in words."""
+
+    spec: ComparisonSpec
+    table: pd.DataFrame          # one row per strategy and measure
+    differences: pd.DataFrame    # one row per strategy (not the baseline) and measure: paired, vs baseline
+    best_vs_runner: pd.DataFrame  # one row per measure: best minus runner-up
+    hazard: pd.DataFrame         # Cox hazard ratios of relapse vs the baseline
+    worlds: pd.DataFrame         # one row per world: conditions, best and runner-up, whether best did better
+    boxes: list[Box]
+    discovery_note: str
+    trends: pd.DataFrame         # per condition: rank correlation with the best's lead over the runner-up
+    best: str
+    runner_up: str
+    rank_probability: dict[str, float]
+    episodes: pd.DataFrame       # agreements: strategy, world, seed, months_survived, relapsed (for the figures)
+    n_blocks: int
+    n_failed: int
+    out: Path | None = None
+    seconds: float = 0.0
+    command: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, strategy: str, measure: str) -> pd.Series:
+        t = self.table
+        return t[(t["strategy"] == strategy) & (t["measure"] == measure)].iloc[0]
+
+    def difference(self, strategy: str, measure: str) -> pd.Series:
+        t = self.differences
+        return t[(t["strategy"] == strategy) & (t["measure"] == measure)].iloc[0]
+
+    @property
+    def ranking(self) -> list[str]:
+        """Strategies from best to worst by the ranking measure (unmeasurable ones last)."""
+        return _rank(self.spec, self.table)
+
+
+def _strategy_arrays(spec: ComparisonSpec, results: Results):
+    """Per strategy, world and seed: run outcomes and whether the run finished; and the agreements."""
+    import numpy as np
+    import pandas as pd
+
+    S, W, R = len(spec.strategies), spec.worlds, spec.seeds
+    runs = results.runs
+    dp = runs["design_point"].to_numpy(int)
+    s_of, w_of, r_of = dp % S, dp // S, runs["replicate"].to_numpy(int)
+    shape = (S, W, R)
+    ok = np.zeros(shape, dtype=bool)
+    ok[s_of, w_of, r_of] = (runs["status"] == "ok").to_numpy()
+    horizon_run = runs["months"].to_numpy(float)
+    first = pd.to_numeric(runs["months_to_first_agreement"], errors="coerce").to_numpy(float)
+    reached = runs["agreement_reached"].fillna(False).astype(bool).to_numpy()
+    viol = pd.to_numeric(runs["mean_violence"], errors="coerce").to_numpy(float) if "mean_violence" in runs \
+        else np.zeros(len(runs))
+    arr = {k: np.zeros(shape) for k in ("agreement", "months_to_agreement", "durable", "violence")}
+    arr["agreement"][s_of, w_of, r_of] = reached
+    arr["months_to_agreement"][s_of, w_of, r_of] = np.where(reached & np.isfinite(first),
+                                                            np.minimum(first, horizon_run), horizon_run)
+    arr["violence"][s_of, w_of, r_of] = np.nan_to_num(viol)
+    eps = results.ok_episodes
+    e_dp = eps["design_point"].to_numpy(int)
+    e = pd.DataFrame({"strategy": e_dp % S, "world": e_dp // S, "seed": eps["replicate"].to_numpy(int),
+                      "months_survived": eps["months_survived"].to_numpy(float),
+                      "relapsed": eps["relapsed"].astype(bool).to_numpy()})
+    held = e[e["months_survived"] >= spec.horizon]
+    arr["durable"][held["strategy"].to_numpy(), held["world"].to_numpy(), held["seed"].to_numpy()] = 1.0
+    return arr, ok, e
+
+
+def _evaluate(arr, e: pd.DataFrame, usable: np.ndarray, d: paired.Draws, strategies: list[int],
+              horizon: int) -> dict[str, np.ndarray]:
+    """Every measure for the given strategies under resamples ``d``: arrays (strategies x n)."""
+    import numpy as np
+
+    from . import paired
+
+    out = {m: np.full((len(strategies), d.n), np.nan) for m in MEASURES}
+    for i, s in enumerate(strategies):
+        for m in ("agreement", "months_to_agreement", "durable", "violence"):
+            out[m][i] = paired.block_mean(arr[m][s], usable, d)
+        es = e[e["strategy"] == s]
+        keep = usable[es["world"].to_numpy(int), es["seed"].to_numpy(int)] if len(es) else np.zeros(0, bool)
+        es = es[keep]
+        surv, rm = paired.km(es["months_survived"].to_numpy(), es["relapsed"].to_numpy(), es["world"].to_numpy(),
+                             es["seed"].to_numpy(), d, horizon)
+        out["survival"][i], out["rmst"][i] = surv, rm
+    return out
+
+
+def _alpha() -> float:
+    return 1 - LEVEL
+
+
+def _exact_share_bound(n: int) -> float:
+    """The exact 95% bound for a share observed as 0 (or 1) in n independent cases: 1 - (alpha/2)^(1/n)
+    away from it (Clopper-Pearson, as analysis.km_summary uses at zero events)."""
+    return 1 - (_alpha() / 2) ** (1 / n) if n > 0 else 1.0
+
+
+def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator | None = None) -> ComparisonResult:
+    """Measure every strategy and compare it with the baseline (paired), rank the strategies,
+    fit Cox hazard ratios and search the worlds for where the best one stops being best."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
+
+    S, W, R = len(spec.strategies), spec.worlds, spec.seeds
+    keys = spec.keys
+    base = keys.index(spec.baseline)
+    arr, ok, e = _strategy_arrays(spec, results)
+    usable = ok.all(axis=0)  # a block counts only where every strategy's run finished (pairing)
+    n_blocks = int(usable.sum())
+    n_failed = int((~ok).sum())
+    if n_blocks == 0:
+        raise InputError(f"{spec.path}: no world and seed has a finished run for every strategy ({n_failed} runs "
+                         "failed); see the runs' errors in runs.parquet")
+    rng = rng or np.random.default_rng(np.random.SeedSequence([spec.master_seed, BOOTSTRAP_STREAM]))
+    idx = list(range(S))
+    est = _evaluate(arr, e, usable, paired.point(W, R), idx, spec.horizon)
+    d = paired.draws(W, R, spec.bootstrap, rng)
+    boot = _evaluate(arr, e, usable, d, idx, spec.horizon)
+    unpaired = {m: np.full((S, spec.bootstrap), np.nan) for m in MEASURES}
+    for s in idx:  # every strategy on a resample of its own: what independent runs would give
+        one = _evaluate(arr, e, usable, paired.draws(W, R, spec.bootstrap, rng), [s], spec.horizon)
+        for m in MEASURES:
+            unpaired[m][s] = one[m][0]
+    eu = e[usable[e["world"].to_numpy(int), e["seed"].to_numpy(int)]] if len(e) else e
+    counts = {s: _counts(eu[eu["strategy"] == s], spec.horizon) for s in idx}
+
+    table = pd.DataFrame([_table_row(spec, m, s, est[m][s, 0], boot[m][s], counts[s], n_blocks, arr, usable)
+                          for s in idx for m in MEASURES])
+    result_rank = _rank(spec, table)
+    best, runner = result_rank[0], result_rank[1]
+    diffs = []
+    for m in MEASURES:
+        rows = [_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0], boot[m][s] - boot[m][base],
+                          unpaired[m][s] - unpaired[m][base], table) for s in idx if s != base]
+        adj = paired.holm([r["p"] for r in rows])
+        for r, a in zip(rows, adj):
+            r["p_holm"] = float(a)
+            r["clear"] = bool(math.isfinite(a) and a < _alpha())
+            r["n_compared"] = len(rows)
+        diffs += rows
+    differences = pd.DataFrame(diffs)
+    bi, ri = keys.index(best), keys.index(runner)
+    bvr = pd.DataFrame([_diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0], boot[m][bi] - boot[m][ri],
+                                  unpaired[m][bi] - unpaired[m][ri], table) for m in MEASURES])
+    rank_m = MEASURES[spec.rank_by]
+    rb = boot[rank_m.key]
+    sign = 1 if rank_m.higher_is_better else -1
+    scored = np.where(np.isfinite(rb), sign * rb, -np.inf)  # a strategy not measurable in a resample ranks last
+    valid = np.isfinite(rb).any(axis=0)
+    if valid.any():
+        winners = np.argmax(scored[:, valid], axis=0)
+        rank_probability = {k: float(np.mean(winners == i)) for i, k in enumerate(keys)}
+    else:
+        rank_probability = {k: math.nan for k in keys}
+    worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
+    trends = _trends(spec, worlds)
+    hazard = _hazard(spec, eu)
+    return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
+                            rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
+                            n_failed)
+
+
+def _counts(es: pd.DataFrame, horizon: int) -> dict[str, int]:
+    t = es["months_survived"].to_numpy(float)
+    ev = es["relapsed"].to_numpy(bool)
+    return {"agreements": int(len(es)), "relapses_in_horizon": int((ev & (t <= horizon)).sum()),
+            "followed": int((t >= horizon).sum())}
+
+
+def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.ndarray, counts: dict[str, int],
+               n_blocks: int, arr, usable) -> dict[str, Any]:
+    import numpy as np
+
+    from . import paired
+
+    meas = MEASURES[m]
+    low, high = paired.interval(boot, LEVEL)
+    note = ""
+    runs_reached = int(np.asarray(arr["agreement"][s])[usable].sum())
+    hz = int(spec.scenario.params["months"])
+    span = span_words(spec.horizon)
+    if m == "agreement":
+        if runs_reached == 0:
+            low, high, note = 0.0, _exact_share_bound(n_blocks), f"no run reached an agreement within {hz} months"
+        elif runs_reached == n_blocks:
+            low, high, note = 1 - _exact_share_bound(n_blocks), 1.0, "every run reached an agreement"
+    elif m == "durable":
+        k = int(np.asarray(arr["durable"][s])[usable].sum())
+        if k == 0:
+            low, high, note = 0.0, _exact_share_bound(n_blocks), f"in no run did an agreement hold {span}"
+        elif k == n_blocks:
+            low, high, note = 1 - _exact_share_bound(n_blocks), 1.0, f"in every run an agreement held {span}"
+    elif m == "months_to_agreement":
+        if runs_reached == 0:
+            note = f"no run reached an agreement within {hz} months"
+    elif meas.per == "agreement":
+        if counts["agreements"] == 0:
+            estimate, low, high = math.nan, math.nan, math.nan
+            note = "no agreement was signed in any run, so durability cannot be measured"
+        elif not math.isfinite(estimate):
+            low = high = math.nan
+            note = (f"no agreement was followed for {span}: those still holding when their runs ended had been "
+                    f"signed less recently, so the survival curve is not known that far")
+        elif counts["relapses_in_horizon"] == 0:
+            note = f"no agreement relapsed within {span}"
+            if m == "survival":
+                low, high = 1 - _exact_share_bound(counts["followed"]), 1.0
+        elif m == "survival" and estimate == 0.0:
+            note = f"every agreement relapsed within {span}"
+            low, high = 0.0, _exact_share_bound(counts["agreements"])
+    return {"strategy": spec.keys[s], "title": spec.strategies[s].title, "measure": m, "estimate": estimate,
+            "low": low, "high": high, "n_runs": n_blocks, "n_agreements": counts["agreements"],
+            "runs_with_agreement": runs_reached, "note": note}
+
+
+def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float, boot: np.ndarray,
+              unpaired: np.ndarray, table: pd.DataFrame) -> dict[str, Any]:
+    import numpy as np
+
+    from . import paired
+
+    diff = ea - eb if math.isfinite(ea) and math.isfinite(eb) else math.nan
+    low, high = paired.interval(boot, LEVEL)
+    ulow, uhigh = paired.interval(unpaired, LEVEL)
+    p = paired.p_value(diff, boot)
+    note = ""
+    if not math.isfinite(diff):
+        why = [f"under {spec.strategy(r['strategy']).called}, {r['note']}" for _, r in table[(table["measure"] == m)
+                                                              & table["strategy"].isin([a, b])].iterrows()
+               if not math.isfinite(float(r["estimate"]))]
+        note = "cannot be compared: " + "; ".join(why) if why else "cannot be compared"
+        low = high = ulow = uhigh = p = math.nan
+    else:
+        fin = boot[np.isfinite(boot)]
+        if len(fin) and np.all(fin == 0.0) and diff == 0.0:
+            note = "no difference in any resample: the two strategies gave the same value in every run"
+    return {"strategy": a, "versus": b, "measure": m, "difference": diff, "low": low, "high": high,
+            "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note}
+
+
+def _rank(spec: ComparisonSpec, table: pd.DataFrame) -> list[str]:
+    m = MEASURES[spec.rank_by]
+    est = table[table["measure"] == m.key].set_index("strategy")["estimate"].astype(float)
+    order = []
+    for i, k in enumerate(spec.keys):
+        v = float(est[k])
+        order.append((not math.isfinite(v), -v if (m.higher_is_better and math.isfinite(v)) else
+                      (v if math.isfinite(v) else 0.0), i, k))
+    return [k for *_, k in sorted(order)]
+
+
+def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[pd.DataFrame, list, str]:
+    """Per world: the ranking measure under the best strategy and the runner-up; PRIM on the
+    worlds where the best did not do better."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
+    from .prim import find_boxes
+
+    m = MEASURES[spec.rank_by]
+    worlds = spec.world_values()
+    best, runner = spec.keys[bi], spec.keys[ri]
+    tb, tr = spec.strategy(best).called, spec.strategy(runner).called
+    pw = _evaluate(arr, e, usable, paired.per_world(spec.worlds, spec.seeds), [bi, ri], spec.horizon)[m.key]
+    frame = pd.DataFrame(worlds) if spec.conditions else pd.DataFrame(index=range(1))
+    frame.insert(0, "world", np.arange(len(frame)))
+    frame["best"], frame["runner_up"] = pw[0], pw[1]
+    frame["difference"] = pw[0] - pw[1]
+    sign = 1 if m.higher_is_better else -1
+    measured = np.isfinite(frame["difference"].to_numpy())
+    frame["best_does_better"] = np.where(measured, sign * frame["difference"] > 0, False)
+    frame["measured"] = measured
+    if not spec.conditions:
+        return frame, [], ("no uncertain conditions were sampled: the comparison holds for the scenario as written, "
+                           "and which conditions would change the answer was not explored")
+    if spec.worlds < MIN_WORLDS_DISCOVERY:
+        return frame, [], (f"only {spec.worlds} worlds were sampled; at least {MIN_WORLDS_DISCOVERY} are needed to "
+                           "search for the conditions under which the ranking changes")
+    x = frame.loc[measured, [c.name for c in spec.conditions]]
+    loses = ~frame.loc[measured, "best_does_better"].to_numpy(bool)
+    n = int(measured.sum())
+    if n < MIN_WORLDS_DISCOVERY:
+        return frame, [], (f"the ranking measure could be computed in only {n} worlds; too few to search for "
+                           "conditions")
+    if loses.sum() == 0:
+        return frame, [], (f"{tb} did better than {tr} in every one of the {n} worlds sampled: no conditions were "
+                           "found, within the ranges explored, under which it loses its advantage")
+    if loses.all():
+        return frame, [], (f"{tb} did not do better than {tr} in any single world; its overall lead comes from a "
+                           "few worlds where it does much better, not from doing better in most")
+    k = int(loses.sum())
+    if k < MIN_BOX_WORLDS:
+        which = "the one world" if k == 1 else f"the {k} worlds"
+        return frame, [], (f"{tb} did better than {tr} in {n - k} of the {n} worlds sampled; {which} where it did not "
+                           f"{'is' if k == 1 else 'are'} too few to look for conditions in common (PRIM needs at least "
+                           f"{MIN_BOX_WORLDS})")
+    mass_min = max(0.05, MIN_BOX_WORLDS / n)
+    boxes = find_boxes(x.reset_index(drop=True), loses, max_boxes=2, mass_min=mass_min)
+    if not boxes:
+        note = (f"{tb} did not do better than {tr} in {int(loses.sum())} of {n} worlds, but these worlds share no "
+                "range of conditions that PRIM could find: they are scattered across the ranges explored")
+    else:
+        note = ""
+    return frame, boxes, note
+
+
+def _trends(spec: ComparisonSpec, worlds: pd.DataFrame) -> pd.DataFrame:
+    """How the best strategy's lead over the runner-up changes with each condition across the
+    worlds: Spearman's rank correlation with its p-value, Holm-corrected over the conditions."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
+    from scipy.stats import spearmanr
+
+    cols = ["condition", "meaning", "rank_correlation", "p", "p_holm", "worlds"]
+    w = worlds[worlds["measured"]] if "measured" in worlds else worlds
+    rows = []
+    for c in spec.conditions:
+        x, y = w[c.name].to_numpy(float), w["difference"].to_numpy(float)
+        if len(w) < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            rho, pv = math.nan, math.nan
+        else:
+            res = spearmanr(x, y)
+            rho, pv = float(res.statistic), float(res.pvalue)
+        rows.append({"condition": c.name, "meaning": c.label, "rank_correlation": rho, "p": pv, "worlds": len(w)})
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c != "p_holm"])
+    frame["p_holm"] = paired.holm(frame["p"].to_numpy(float)) if len(frame) else []
+    return frame[cols]
+
+
+def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
+    """Cox hazard ratios of relapse for every strategy against the baseline, standard errors
+    clustered by seed (the runs that share a seed are correlated: common random numbers), a
+    baseline hazard of its own for every world (strata) when there are several."""
+    import numpy as np
+    import pandas as pd
+
+    from . import paired
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    keys = spec.keys
+    base = keys.index(spec.baseline)
+    rows: dict[int, dict[str, Any]] = {}
+    empty = {"hr": math.nan, "low": math.nan, "high": math.nan, "se": math.nan, "p": math.nan}
+    e = eps.copy()
+    n_ev = e.groupby("strategy")["relapsed"].sum() if len(e) else pd.Series(dtype=float)
+    n_ep = e.groupby("strategy").size() if len(e) else pd.Series(dtype=float)
+    title = {i: spec.strategies[i].called for i in range(len(keys))}
+    base_note = ""
+    if n_ep.get(base, 0) == 0:
+        base_note = f"no agreement under the baseline ({title[base]}), so there is no hazard to compare with"
+    elif n_ev.get(base, 0) == 0:
+        base_note = f"no agreement relapsed under the baseline ({title[base]}), so its hazard of relapse is zero"
+    include = [base]
+    for s in range(len(keys)):
+        if s == base:
+            continue
+        if base_note:
+            rows[s] = {**empty, "note": "not estimable: " + base_note}
+        elif n_ep.get(s, 0) == 0:
+            rows[s] = {**empty, "note": "not estimable: no agreement was signed under this strategy"}
+        elif n_ev.get(s, 0) == 0:
+            rows[s] = {**empty, "hr": 0.0, "note": "no agreement relapsed under this strategy: its hazard of relapse "
+                                                    "is zero, with no interval"}
+        else:
+            include.append(s)
+    fitted = [s for s in include if s != base]
+    if fitted:
+        df = e[e["strategy"].isin(include)]
+        data = pd.DataFrame({"T": df["months_survived"].to_numpy(float), "E": df["relapsed"].to_numpy(bool),
+                             "seed": df["seed"].to_numpy(int)})
+        data.loc[data["T"] <= 0, "T"] = 0.5  # a relapse in the month of signing counts as half a month
+        for s in fitted:
+            data[f"s{s}"] = (df["strategy"].to_numpy(int) == s).astype(float)
+        strata = None
+        if spec.worlds > 1:
+            data["world"] = df["world"].to_numpy(int)
+            strata = ["world"]
+        cph = CoxPHFitter(alpha=_alpha())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cph.fit(data, duration_col="T", event_col="E", cluster_col="seed", strata=strata)
+            summ = cph.summary
+            ci = f"{100 * LEVEL:g}%"
+            for s in fitted:
+                r = summ.loc[f"s{s}"]
+                rows[s] = {"hr": float(r["exp(coef)"]), "low": float(r[f"exp(coef) lower {ci}"]),
+                           "high": float(r[f"exp(coef) upper {ci}"]), "se": float(r["se(coef)"]),
+                           "p": float(r["p"]), "note": ""}
+        except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
+            why = " ".join(str(exc).split())[:160]
+            for s in fitted:
+                rows[s] = {**empty, "note": f"the Cox model could not be fitted ({why})"}
+    out = []
+    for s in range(len(keys)):
+        if s == base:
+            continue
+        r = rows[s]
+        out.append({"strategy": keys[s], "versus": spec.baseline, **r,
+                    "n_agreements": int(n_ep.get(s, 0)), "n_relapses": int(n_ev.get(s, 0))})
+    frame = pd.DataFrame(out)
+    if len(frame):
+        frame["p_holm"] = paired.holm(frame["p"].to_numpy(float))
+        frame.attrs.update(cluster="seed", strata="world" if spec.worlds > 1 else "")
+    return frame
+
+
+# ------------------------------------------------------------------------------------------ writing
+#: Tables :func:`write_tables` writes into a comparison's folder.
+OUTPUT_TABLES = ("summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv", "boxes.csv", "trends.csv",
+                 "comparison.json")
+
+
+def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
+    """Write the comparison's tables and ``comparison.json`` into ``out`` (each file atomically)."""
+    from .output import to_jsonable
+
+    out = Path(out)
+    written = []
+    for name, frame in (("summary.csv", result.table), ("differences.csv", result.differences),
+                        ("hazard_ratios.csv", result.hazard), ("worlds.csv", result.worlds),
+                        ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends)):
+        path = out / name
+        fsutil.atomic_write(path, frame.to_csv(index=False))
+        written.append(path)
+    spec = result.spec
+    data = {
+        "schema": "peacesim comparison",
+        "title": spec.title, "question": spec.question, "file": spec.path, "scenario": spec.scenario.name,
+        "baseline": spec.baseline, "rank_by": spec.rank_by, "horizon_months": spec.horizon,
+        "seeds": spec.seeds, "worlds": spec.worlds, "master_seed": spec.master_seed, "bootstrap": spec.bootstrap,
+        "best": result.best, "runner_up": result.runner_up, "rank_probability": result.rank_probability,
+        "strategies": [{"key": s.key, "title": s.title, "description": s.description, "source": s.source,
+                        "changes": s.changes, "overrides": s.overrides,
+                        "interventions": [x.as_dict() for x in s.plan]} for s in spec.strategies],
+        "conditions": [{"name": c.name, "low": c.low, "high": c.high, "meaning": c.label} for c in spec.conditions],
+        "summary": result.table.to_dict(orient="records"),
+        "differences": result.differences.to_dict(orient="records"),
+        "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records"),
+        "hazard_ratios": result.hazard.to_dict(orient="records"),
+        "boxes": boxes_frame(result).to_dict(orient="records"),
+        "discovery_note": result.discovery_note,
+        "trends": result.trends.to_dict(orient="records"),
+        "runs": spec.n_runs, "blocks_used": result.n_blocks, "runs_failed": result.n_failed,
+        "command": result.command, "seconds": round(result.seconds, 1), **result.provenance,
+    }
+    import json
+
+    path = out / "comparison.json"
+    fsutil.atomic_write(path, json.dumps(to_jsonable(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    written.append(path)
+    return written
+
+
+def boxes_frame(result: ComparisonResult) -> pd.DataFrame:
+    """The PRIM boxes as a table: one row per restricted condition of each box."""
+    import pandas as pd
+
+    rows = []
+    for i, b in enumerate(result.boxes, start=1):
+        for lim in b.limits:
+            rows.append({"box": i, "condition": lim.name, "low": lim.low, "high": lim.high,
+                         "low_restricted": lim.low_restricted, "high_restricted": lim.high_restricted,
+                         "quasi_p": lim.quasi_p, "coverage": b.coverage, "density": b.density, "mass": b.mass,
+                         "worlds_inside": b.n, "worlds_lost_inside": b.k, "share_lost_overall": b.base_rate})
+    return pd.DataFrame(rows, columns=["box", "condition", "low", "high", "low_restricted", "high_restricted",
+                                       "quasi_p", "coverage", "density", "mass", "worlds_inside",
+                                       "worlds_lost_inside", "share_lost_overall"])
+
+
+# ------------------------------------------------------------------------------------------ the call
+def command_line(spec: ComparisonSpec, out: Path | None) -> str:
+    """The command that reproduces a comparison."""
+    ref = spec.ref
+    parts = ["peacesim", "compare", ref if " " not in ref else f"'{ref}'"]
+    for k in ("seeds", "worlds"):
+        if k in spec.sizes_given:
+            parts += [f"--{k}", str(spec.sizes_given[k])]
+    if out is not None:
+        parts += ["--out", str(out)]
+    return " ".join(parts)
+
+
+def default_out(spec: ComparisonSpec) -> Path:
+    return Path("results") / fsutil.slug(f"compare_{spec.name}", "comparison")
+
+
+def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None, worlds: int | None = None,
+            out: str | Path | None = None, fresh: bool = False, executor: str = "processes",
+            workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+            report: bool = True) -> ComparisonResult:
+    """Compare the strategies of a comparison file on common random numbers; write tables and a report.
+
+    Parameters
+    ----------
+    comparison:
+        A shipped comparison's short name (``"crowded_field"``, see ``experiments/compare/``), a
+        path to a comparison file, or a :class:`ComparisonSpec`.
+    seeds, worlds:
+        Replace the file's number of seeds per world, and of sampled worlds.
+    out:
+        The comparison's folder (default ``results/compare_<name>``). Its runs go to ``out/runs``
+        (a sweep folder: resumable, with a manifest); the tables, ``report.html`` and
+        ``report.md`` go to ``out``.
+    fresh:
+        Run every run again instead of resuming (only peacesim's files are removed).
+    executor, workers, scheduler:
+        Where the runs execute, as for :func:`peacesim.run_experiment`.
+    report:
+        Also write the figures, ``report.md`` and ``report.html``.
+
+    Returns
+    -------
+    ComparisonResult
+        Per-strategy measures with intervals, paired differences against the baseline with Holm's
+        correction, hazard ratios, the ranking with how often each strategy came first in the
+        bootstrap, per-world results and the PRIM boxes.
+    """
+    from .analysis import load_results
+    from .sweep import run_experiment
+
+    spec = comparison if isinstance(comparison, ComparisonSpec) else load_comparison(comparison, seeds=seeds,
+                                                                                   worlds=worlds)
+    out_dir = fsutil.check_out_path(out) if out is not None else default_out(spec)
+    fsutil.claim(out_dir, "comparison")
+    exp = spec.experiment()
+    if not fresh:
+        check_stored(out_dir, spec, exp)
+    t0 = time.perf_counter()
+    fsutil.claim_and_mark(out_dir, "comparison")
+    with fsutil.FolderLock(out_dir, "comparison"):
+        sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir / "runs",
+                               fresh=fresh, progress=progress)
+        results = load_results(out_dir / "runs")
+        result = analyse(spec, results)
+        result.out = out_dir
+        result.seconds = time.perf_counter() - t0
+        result.command = command_line(spec, Path(out) if out is not None else None)
+        result.provenance = _provenance(results, sweep)
+        write_tables(result, out_dir)
+        if report:
+            from .comparison_report import write_report
+
+            write_report(result, out_dir)
+    return result
+
+
+def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
+    """Refuse, before anything runs, runs stored for another version of this comparison (other
+    sizes, or the file changed since): resuming would mix them. ``--fresh`` runs it again."""
+    import json
+
+    path = out_dir / "runs" / "manifest.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # nothing stored (or the runner will say what is wrong with it)
+    if not isinstance(old, dict) or old.get("experiment_digest") in (None, exp.digest()):
+        return
+    reps, points = old.get("replicates"), old.get("design")
+    sizes = ""
+    if isinstance(reps, int) and isinstance(points, list) and points:
+        sizes = f" ({len(points) // max(1, len(spec.strategies))} worlds x {reps} seeds)"
+    raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, or its "
+                     "file or scenario changed since; use --fresh to run it again, or --out to choose another folder")
+
+
+def _provenance(results: Results, sweep) -> dict[str, Any]:
+    m = results.manifest
+    return {"peacesim_version": m.get("peacesim_version"), "git_commit": m.get("git_commit"),
+            "model_digest": m.get("model_digest"), "experiment_digest": m.get("experiment_digest"),
+            "runs_folder": str(results.path), "runs_this_session": getattr(sweep, "ran", None),
+            "run_seconds_this_session": round(float(getattr(sweep, "seconds", 0.0)), 1)}

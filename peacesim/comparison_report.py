@@ -1,0 +1,693 @@
+"""The report of a comparison, for people who are not modellers: Markdown and one self-contained HTML file.
+
+The report says what was asked, what the strategies are in plain words, which strategy wins, by
+how much and how sure we are (findings as sentences with their 95% intervals), the figures, the
+conditions under which the ranking changes, the caveats (an illustrative model, not a forecast)
+and the command that reproduces it. ``report.html`` carries its figures inline as data URIs and
+loads nothing from anywhere: it opens in a browser without a network. ``report.md`` shows the
+same figures from ``figures/``.
+
+Both are rendered from one list of blocks (:class:`Doc`), so they say the same thing. Figures
+are drawn on :class:`matplotlib.figure.Figure` objects (no global pyplot state); each plot
+function takes ``ax=None`` and returns the figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from . import fsutil
+from .comparison import MEASURES, ComparisonResult, span_words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["write_report", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
+           "worlds_figure", "fmt_value", "fmt_interval", "finding", "box_sentences", "trend_sentences"]
+
+FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
+_COLOURS = ("#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30638e", "#c1666b", "#4f6d7a",
+            "#9c6644")
+
+
+# ------------------------------------------------------------------------------------------ numbers in words
+def fmt_value(measure: str, v: float, *, unit: bool = True) -> str:
+    """A measure's value as a reader sees it: 58%, 24.1 months, 0.255."""
+    if v is None or not math.isfinite(float(v)):
+        return "not measurable"
+    m = MEASURES[measure]
+    if m.unit == "share":
+        return f"{100 * v:.0f}%"
+    if m.unit == "months":
+        return f"{v:.1f} months" if unit else f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+def fmt_interval(measure: str, low: float, high: float, *, difference: bool = False) -> str:
+    """'54-62%', '22.0-26.1 months', or for a difference '+12 to +22 percentage points'."""
+    if low is None or high is None or not (math.isfinite(float(low)) and math.isfinite(float(high))):
+        return "no interval"
+    m = MEASURES[measure]
+    if difference:
+        if m.unit == "share":
+            return f"{100 * low:+.0f} to {100 * high:+.0f} percentage points"
+        if m.unit == "months":
+            return f"{low:+.1f} to {high:+.1f} months"
+        return f"{low:+.3f} to {high:+.3f}"
+    if m.unit == "share":
+        if round(100 * low) == round(100 * high) and low != high:  # a narrow interval: one decimal tells them apart
+            return f"{100 * low:.1f}-{100 * high:.1f}%"
+        return f"{100 * low:.0f}-{100 * high:.0f}%"
+    if m.unit == "months":
+        return f"{low:.1f}-{high:.1f} months"
+    return f"{low:.3f}-{high:.3f}"
+
+
+def fmt_difference(measure: str, d: float) -> str:
+    """'17 percentage points more', '3.2 months sooner', '0.012 lower'."""
+    if d is None or not math.isfinite(float(d)):
+        return "not measurable"
+    m = MEASURES[measure]
+    if m.key == "months_to_agreement":
+        return f"{abs(d):.1f} months {'sooner' if d < 0 else 'later'}" if d != 0 else "no sooner and no later"
+    if m.unit == "share":
+        n = 100 * abs(d)
+        if round(n) == 0:
+            return "less than one percentage point " + ("more" if d > 0 else "less" if d < 0 else "apart")
+        return f"{n:.0f} percentage point{'s' if round(n) != 1 else ''} {'more' if d > 0 else 'less'}"
+    if m.unit == "months":
+        return f"{abs(d):.1f} months {'more' if d > 0 else 'less'}" if d != 0 else "the same"
+    return f"{abs(d):.3f} {'higher' if d > 0 else 'lower'}" if d != 0 else "the same"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if math.isfinite(x) else "?"
+
+
+def _clause(measure: str, value: str, h: int) -> str:
+    """The measure as the middle of a sentence, with ``value`` in place."""
+    span = span_words(h)
+    return {
+        "agreement": f"{value} of runs reach an agreement",
+        "months_to_agreement": f"the first agreement comes after {value} on average",
+        "durable": f"in {value} of runs an agreement is signed and holds {span}",
+        "survival": f"agreements survive {span} in {value} of cases",
+        "rmst": f"an agreement holds on average {value} of its first {span}",
+        "violence": f"mean monthly violence is {value} on the model's 0-1 scale",
+    }[measure]
+
+
+def _verdict(row: pd.Series) -> str:
+    k = int(row.get("n_compared", 1) or 1)
+    p, ph = float(row["p"]), float(row.get("p_holm", row["p"]))
+    if not math.isfinite(p):
+        return ""
+    if math.isfinite(ph) and ph < 0.05:
+        return ("a clear difference, also after correcting for comparing " f"{k} strategies with the baseline"
+                if k > 1 else "a clear difference")
+    if p < 0.05:
+        return f"a difference that is no longer clear once corrected for comparing {k} strategies with the baseline"
+    return "not a clear difference (the interval includes zero)"
+
+
+def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Series | None = None) -> str:
+    """One finding as a sentence with its intervals: strategy ``a`` against ``b`` on ``measure``."""
+    ra, rb = result.value(a, measure), result.value(b, measure)
+    ta, tb = result.spec.strategy(a).called, result.spec.strategy(b).called
+    h = result.spec.horizon
+    if row is None:
+        row = result.difference(a, measure) if b == result.spec.baseline else \
+            result.best_vs_runner[result.best_vs_runner["measure"] == measure].iloc[0]
+    va = fmt_value(measure, ra["estimate"])
+    vb = fmt_value(measure, rb["estimate"])
+    if not math.isfinite(float(ra["estimate"])) or not math.isfinite(float(rb["estimate"])):
+        notes = [f"under {t}, {r['note']}" for t, r in ((ta, ra), (tb, rb)) if r["note"]]
+        return (f"{_upper(MEASURES[measure].phrase.format(h=span_words(h)))}: {ta} and {tb} cannot be compared: "
+                + "; ".join(notes) + ".")
+    ca = _ci(measure, ra)
+    cb = _ci(measure, rb)
+    text = _upper(f"under {ta}, {_clause(measure, va, h)} ({ca}), against {vb} ({cb}) under {tb}")
+    d = float(row["difference"])
+    if row.get("note"):
+        return text + f": {row['note']}."
+    dci = fmt_interval(measure, row["low"], row["high"], difference=True)
+    text += f": {fmt_difference(measure, d)} (95% CI {dci})"
+    v = _verdict(row)
+    return text + (f", {v}." if v else ".")
+
+
+def _ci(measure: str, r: pd.Series) -> str:
+    c = f"95% CI {fmt_interval(measure, r['low'], r['high'])}"
+    return c + (f"; {r['note']}" if r["note"] else "")
+
+
+def _upper(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+# ------------------------------------------------------------------------------------------ the document
+@dataclass
+class Doc:
+    """A report as a list of blocks, rendered to Markdown and to self-contained HTML."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+    def h(self, level: int, text: str) -> None:
+        self.blocks.append(("h", (level, text)))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def ul(self, items: list[str]) -> None:
+        self.blocks.append(("ul", list(items)))
+
+    def table(self, header: list[str], rows: list[list[str]], caption: str = "") -> None:
+        self.blocks.append(("table", (header, rows, caption)))
+
+    def figure(self, name: str, png: bytes, caption: str) -> None:
+        self.figures[name] = png
+        self.blocks.append(("figure", (name, caption)))
+
+    def code(self, text: str) -> None:
+        self.blocks.append(("code", text))
+
+    def markdown(self, figure_dir: str = "figures") -> str:
+        out = [f"# {self.title}", ""]
+        for kind, b in self.blocks:
+            if kind == "h":
+                out += [f"{'#' * (b[0] + 1)} {b[1]}", ""]
+            elif kind == "p":
+                out += [b, ""]
+            elif kind == "ul":
+                out += [f"- {item}" for item in b] + [""]
+            elif kind == "table":
+                header, rows, caption = b
+                if caption:
+                    out += [f"*{caption}*", ""]
+                out.append("| " + " | ".join(_md_cell(c) for c in header) + " |")
+                out.append("|" + "|".join("---" for _ in header) + "|")
+                out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+                out.append("")
+            elif kind == "figure":
+                name, caption = b
+                out += [f"![{caption}]({figure_dir}/{name})", "", f"*{caption}*", ""]
+            elif kind == "code":
+                out += ["```", b, "```", ""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def html(self) -> str:
+        e = html.escape
+        body = [f"<h1>{e(self.title)}</h1>"]
+        for kind, b in self.blocks:
+            if kind == "h":
+                body.append(f"<h{b[0] + 1}>{e(b[1])}</h{b[0] + 1}>")
+            elif kind == "p":
+                body.append(f"<p>{e(b)}</p>")
+            elif kind == "ul":
+                body.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b) + "</ul>")
+            elif kind == "table":
+                header, rows, caption = b
+                cap = f"<caption>{e(caption)}</caption>" if caption else ""
+                head = "".join(f"<th>{e(c)}</th>" for c in header)
+                trs = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+                body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
+            elif kind == "figure":
+                name, caption = b
+                data = base64.b64encode(self.figures[name]).decode("ascii")
+                body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{e(caption)}">'
+                            f"<figcaption>{e(caption)}</figcaption></figure>")
+            elif kind == "code":
+                body.append(f"<pre><code>{e(b)}</code></pre>")
+        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                f"<title>{e(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+                + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;line-height:1.5;color:#1d2733;
+background:#fff;margin:0}
+main{max-width:60rem;margin:0 auto;padding:1.5rem 1.25rem 4rem}
+h1{font-size:1.7rem;line-height:1.25;margin:.5rem 0 1rem}
+h2{font-size:1.3rem;margin-top:2.2rem;border-bottom:1px solid #d8dee4;padding-bottom:.2rem}
+h3{font-size:1.1rem;margin-top:1.6rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.92rem;display:block;overflow-x:auto}
+caption{text-align:left;font-style:italic;padding-bottom:.3rem}
+th,td{border:1px solid #d8dee4;padding:.35rem .55rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7}
+tbody tr:nth-child(even){background:#fafbfc}
+figure{margin:1.5rem 0}
+img{max-width:100%;height:auto;border:1px solid #eef1f4}
+figcaption{font-size:.9rem;color:#4a5866;margin-top:.3rem}
+pre{background:#f3f5f7;padding:.7rem 1rem;overflow-x:auto}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
+"""
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# ------------------------------------------------------------------------------------------ figures
+def _new_ax(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _colour(result: ComparisonResult) -> dict[str, str]:
+    return {k: _COLOURS[i % len(_COLOURS)] for i, k in enumerate(result.spec.keys)}
+
+
+def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
+    """Kaplan-Meier curves of how long agreements hold, one per strategy (censoring ticked)."""
+    import warnings
+
+    from lifelines import KaplanMeierFitter
+
+    fig, ax = _new_ax(ax, (8.0, 4.6))
+    colours = _colour(result)
+    fu = float(result.spec.scenario.params["followup_months"])
+    for k in result.ranking:
+        e = result.episodes[result.episodes["strategy"] == k]
+        title = result.spec.strategy(k).title
+        if len(e) == 0:
+            ax.plot([], [], color=colours[k], label=f"{title} (no agreement)")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kmf = KaplanMeierFitter().fit(e["months_survived"].to_numpy(float), e["relapsed"].to_numpy(bool))
+        sf = kmf.survival_function_.iloc[:, 0]
+        t = np.r_[0.0, sf.index.to_numpy(float)]
+        s = np.r_[1.0, sf.to_numpy(float)]
+        keep = t <= fu
+        ax.step(t[keep], s[keep], where="post", color=colours[k], lw=1.8,
+                label=f"{title} ({len(e)} agreements)")
+    ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
+    ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
+    ax.set_xlim(0, fu)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("months since the agreement was signed")
+    ax.set_ylabel("share of agreements still holding")
+    ax.set_title("How long agreements hold (Kaplan-Meier)", fontsize=11)
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    ax.grid(alpha=0.25)
+    return fig
+
+
+def differences_figure(result: ComparisonResult, measure: str | None = None, ax: Axes | None = None) -> Figure:
+    """Each strategy minus the baseline on one measure, with the paired 95% interval (thick) and
+    the interval independent runs would have given (thin)."""
+    measure = measure or result.spec.rank_by
+    m = MEASURES[measure]
+    d = result.differences[result.differences["measure"] == measure].set_index("strategy")
+    order = [k for k in result.ranking if k in d.index]
+    fig, ax = _new_ax(ax, (9.0, 1.2 + 0.55 * max(len(order), 1)))
+    scale = 100 if m.unit == "share" else 1
+    colours = _colour(result)
+    for y, k in enumerate(reversed(order)):
+        r = d.loc[k]
+        if not math.isfinite(float(r["difference"])):
+            ax.text(0, y, "  not measurable", va="center", fontsize=8, color="#777")
+            continue
+        ax.plot([scale * r["unpaired_low"], scale * r["unpaired_high"]], [y, y], color="#bbb", lw=1.2,
+                solid_capstyle="butt")
+        ax.plot([scale * r["low"], scale * r["high"]], [y, y], color=colours[k], lw=4, solid_capstyle="butt")
+        ax.plot([scale * r["difference"]], [y], "o", color="white", mec=colours[k], mew=1.8, ms=7)
+    ax.axvline(0, color="#333", lw=1)
+    ax.set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
+    unit = {"share": "percentage points", "months": "months", "scale": "model scale"}[m.unit]
+    base = result.spec.strategy(result.spec.baseline).title
+    ax.set_xlabel(_wrap(f"difference from '{base}' in {m.text(result.spec.horizon)} ({unit})", 70))
+    ax.set_title("Against the baseline: paired 95% interval (thick), unpaired (thin)", fontsize=10)
+    ax.grid(axis="x", alpha=0.25)
+    return fig
+
+
+def measures_figure(result: ComparisonResult) -> Figure:
+    """Every measure for every strategy with its 95% interval, best-ranked strategy on top."""
+    keys = list(MEASURES)
+    fig = Figure(figsize=(10.0, 1.4 + 0.42 * len(result.spec.keys) * 2), layout="constrained")
+    axes = fig.subplots(2, 3, sharey=True).ravel()
+    order = result.ranking
+    colours = _colour(result)
+    for ax, mk in zip(axes, keys):
+        m = MEASURES[mk]
+        scale = 100 if m.unit == "share" else 1
+        for y, k in enumerate(reversed(order)):
+            r = result.value(k, mk)
+            v = float(r["estimate"])
+            if not math.isfinite(v):
+                ax.text(0.02, y, "n/a", transform=ax.get_yaxis_transform(), va="center", fontsize=8, color="#777")
+                continue
+            lo, hi = float(r["low"]), float(r["high"])
+            if math.isfinite(lo) and math.isfinite(hi):
+                ax.plot([scale * lo, scale * hi], [y, y], color=colours[k], lw=3, solid_capstyle="butt")
+            ax.plot([scale * v], [y], "o", color=colours[k], ms=5)
+        unit = {"share": "%", "months": "months", "scale": "0-1"}[m.unit]
+        better = "higher is better" if m.higher_is_better else "lower is better"
+        ax.set_title(f"{_wrap(m.text(result.spec.horizon), 26)} ({unit})\n{better}", fontsize=9)
+        if m.unit == "share":  # shares on a scale from 0, so that small differences look small
+            top = np.nanmax([100 * float(result.value(k, mk)["high"]) for k in order] + [1.0])
+            ax.set_xlim(0, min(100.0, top * 1.08 + 1) if math.isfinite(top) else 100.0)
+        ax.grid(axis="x", alpha=0.25)
+        ax.tick_params(labelsize=8)
+    axes[0].set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
+    axes[3].set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
+    return fig
+
+
+def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | None:
+    """The sampled worlds on the conditions that matter most, marked by whether the best strategy
+    did better than the runner-up there, with the first PRIM box drawn. None without conditions."""
+    spec = result.spec
+    if not spec.conditions or spec.worlds < 2:
+        return None
+    w = result.worlds[result.worlds["measured"]]
+    names = [c.name for c in spec.conditions]
+    if result.boxes:
+        dims = [lim.name for lim in result.boxes[0].limits][:2]
+    else:
+        diff = w["difference"].astype(float)
+        score = {n: abs(pd.Series(w[n].astype(float)).rank().corr(diff.rank())) for n in names}
+        dims = sorted(names, key=lambda n: -np.nan_to_num(score[n]))[:2]
+    label = {c.name: c.label for c in spec.conditions}
+    fig, ax = _new_ax(ax, (7.5, 5.2))
+    good = w["best_does_better"].astype(bool).to_numpy()
+    tb, tr = spec.strategy(result.best).title, spec.strategy(result.runner_up).title
+    if len(dims) == 1:
+        x, y = w[dims[0]].to_numpy(float), w["difference"].to_numpy(float)
+        ax.axhline(0, color="#333", lw=1)
+        ax.set_ylabel(f"best minus runner-up: {MEASURES[spec.rank_by].text(spec.horizon)}")
+    else:
+        x, y = w[dims[0]].to_numpy(float), w[dims[1]].to_numpy(float)
+        ax.set_ylabel(_wrap(label[dims[1]]), fontsize=9)
+    ax.scatter(x[good], y[good], s=36, color="#1b6ca8", label=f"{tb} did better")
+    ax.scatter(x[~good], y[~good], s=40, marker="x", color="#d1495b", label=f"it did not do better than {tr}")
+    if result.boxes:
+        b = result.boxes[0]
+        lims = {lim.name: lim for lim in b.limits}
+        c0 = next(c for c in spec.conditions if c.name == dims[0])
+        x0, x1 = (lims[dims[0]].low, lims[dims[0]].high) if dims[0] in lims else (c0.low, c0.high)
+        if len(dims) == 2:
+            c1 = next(c for c in spec.conditions if c.name == dims[1])
+            y0, y1 = (lims[dims[1]].low, lims[dims[1]].high) if dims[1] in lims else (c1.low, c1.high)
+        else:
+            y0, y1 = ax.get_ylim()
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=True, alpha=0.08, color="#d1495b", lw=0))
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls="--", color="#d1495b", lw=1.3,
+                               label=f"box 1: {b.n} worlds, density {_pct(b.density)}, coverage {_pct(b.coverage)}"))
+    ax.set_xlabel(_wrap(label[dims[0]]), fontsize=9)
+    ax.set_title("Where the best strategy does and does not do better than the runner-up", fontsize=10)
+    ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
+    ax.grid(alpha=0.25)
+    return fig
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ the report
+def _the(label: str) -> str:
+    """A condition's meaning as the subject of a clause: 'the monthly chance ...'."""
+    return label if re.match(r"(the|a|an) ", label, flags=re.I) or label[:1].isupper() else f"the {label}"
+
+
+def _limit_words(lim, cond) -> str:
+    """'... is at least 0.32' / 'is at most 0.20' / 'is between 0.15 and 0.30', for one restriction."""
+    fmt = (lambda v: f"{v:.0f}") if cond.integer else (lambda v: f"{v:.3g}")
+    if lim.low_restricted and lim.high_restricted:
+        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}"
+    if lim.low_restricted:
+        return f"{_the(cond.label)} is at least {fmt(lim.low)}"
+    return f"{_the(cond.label)} is at most {fmt(lim.high)}"
+
+
+def trend_sentences(result: ComparisonResult) -> list[str]:
+    """The conditions along which the best strategy's lead over the runner-up clearly grows or shrinks."""
+    spec = result.spec
+    t = result.trends
+    if t is None or not len(t) or spec.worlds < 10:
+        return []
+    tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
+    m = MEASURES[spec.rank_by]
+    out = []
+    for _, r in t.iterrows():
+        if math.isfinite(float(r["p_holm"])) and r["p_holm"] < 0.05:
+            grows = (r["rank_correlation"] > 0) == m.higher_is_better
+            out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {_the(r['meaning'])} rises "
+                       f"(rank correlation {r['rank_correlation']:+.2f} over {int(r['worlds'])} worlds, clear after "
+                       f"Holm's correction for {len(t)} conditions).")
+    if not out:
+        out.append(f"No single condition is clearly associated with the size of the lead of {tb} over {tr} "
+                   f"(rank correlations, Holm's correction for {len(t)} conditions).")
+    return out
+
+
+def box_sentences(result: ComparisonResult) -> list[str]:
+    """The PRIM boxes as sentences (or the stated reason there are none)."""
+    spec = result.spec
+    if not result.boxes:
+        return [_upper(result.discovery_note) + "."] if result.discovery_note else []
+    conds = {c.name: c for c in spec.conditions}
+    tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
+    w = result.worlds[result.worlds["measured"]]
+    lost = int((~w["best_does_better"].astype(bool)).sum())
+    out = [f"{_upper(tb)} did better than {tr} in {len(w) - lost} of the {len(w)} worlds sampled and not in {lost}."]
+    for i, b in enumerate(result.boxes, start=1):
+        cond = " and ".join(_limit_words(lim, conds[lim.name]) for lim in b.limits)
+        out.append(f"{'It loses its advantage mostly' if i == 1 else 'It also loses it'} when {cond}: in the {b.n} "
+                   f"worlds with these conditions it did not do better in {b.k} (density {_pct(b.density)}, against "
+                   f"{_pct(b.base_rate)} in all worlds), and these worlds hold {_pct(b.coverage)} of all the worlds "
+                   f"where it did not do better (coverage).")
+    return out
+
+
+def build_document(result: ComparisonResult) -> Doc:
+    """The report's content, as blocks."""
+    spec = result.spec
+    h = spec.horizon
+    span = span_words(h)
+    rank = MEASURES[spec.rank_by]
+    tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
+    tbase = spec.strategy(spec.baseline).title
+    doc = Doc(spec.title)
+    doc.p(f"Scenario: {spec.scenario.title}. An illustrative model, not a forecast: the scenario's values are "
+          "illustrative, not estimates of a real case.")
+
+    doc.h(1, "The question")
+    doc.p(spec.question)
+    if spec.description:
+        doc.p(" ".join(spec.description.split()))
+    doc.p(f"Strategies are ranked by {rank.phrase.format(h=span)}; "
+          f"{'higher' if rank.higher_is_better else 'lower'} is better.")
+
+    doc.h(1, "The answer in short")
+    items = []
+    if result.best != spec.baseline:
+        items.append(finding(result, spec.rank_by, result.best, spec.baseline))
+    bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
+    first = result.rank_probability.get(result.best, math.nan)
+    sure = (f"Ranked first: {tb}, which came first in {_pct(first)} of {spec.bootstrap:,} bootstrap resamples of "
+            "the worlds and seeds.") if math.isfinite(first) else f"Ranked first: {tb}."
+    items.append(sure)
+    items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
+    items += (box_sentences(result) + trend_sentences(result))[:3]
+    doc.ul(items)
+
+    doc.h(1, "The strategies")
+    doc.p(f"Each strategy is a set of changes to the scenario '{spec.scenario.title}'. The baseline, against which "
+          f"the others are compared, is '{tbase}'.")
+    for s in spec.strategies:
+        doc.h(2, s.title + (" (baseline)" if s.key == spec.baseline else ""))
+        doc.p(" ".join(s.description.split()))
+        doc.p("Changes to the scenario:")
+        doc.ul(s.changes)
+        doc.p(f"Source: {' '.join(s.source.split())}")
+
+    doc.h(1, "Ranked table")
+    header = ["rank", "strategy"] + [f"{MEASURES[m].text(h)}" for m in MEASURES] + ["first in resamples"]
+    rows = []
+    for i, k in enumerate(result.ranking, start=1):
+        measured = math.isfinite(float(result.value(k, spec.rank_by)["estimate"]))
+        row = [str(i) if measured else "-", spec.strategy(k).title + (" (baseline)" if k == spec.baseline else "")]
+        for m in MEASURES:
+            r = result.value(k, m)
+            cell = fmt_value(m, r["estimate"], unit=False)
+            if math.isfinite(float(r["estimate"])):
+                cell += f" ({fmt_interval(m, r['low'], r['high'])})".replace(" months", "")
+            rows_note = "" if not r["note"] else " *"
+            row.append(cell + rows_note)
+        row.append(_pct(result.rank_probability.get(k, math.nan)))
+        rows.append(row)
+    doc.table(header, rows, caption=f"Estimates with 95% intervals; months in months, violence on the model's 0-1 "
+                                    f"scale. Ranked by {rank.text(h)}. * see the notes below.")
+    notes = [f"{spec.strategy(r['strategy']).title}, {MEASURES[r['measure']].text(h)}: {r['note']}."
+             for _, r in result.table.iterrows() if r["note"]]
+    if notes:
+        doc.p("Notes:")
+        doc.ul(notes)
+
+    doc.h(1, "Findings")
+    k = len(spec.strategies) - 1
+    doc.p(f"Every strategy ran on the same {spec.seeds} seeds in each of the {spec.worlds} "
+          f"world{'s' if spec.worlds != 1 else ''}, so each comparison is paired: the differences below are within "
+          f"the same simulated futures. Intervals are 95% bootstrap intervals over worlds and seeds; a difference is "
+          f"called clear when it holds after Holm's correction for comparing {k} strategies with the baseline.")
+    findings = []
+    for s in result.ranking:
+        if s != spec.baseline:
+            findings.append(finding(result, spec.rank_by, s, spec.baseline))
+    doc.ul(findings)
+    if result.best != spec.baseline:
+        doc.p(f"{_upper(tb)} against the baseline on the other measures:")
+        doc.ul([finding(result, m, result.best, spec.baseline) for m in MEASURES if m != spec.rank_by])
+    gain = _pairing_gain(result)
+    if gain:
+        doc.p(gain)
+    doc.table(["strategy"] + [MEASURES[m].text(h) for m in MEASURES],
+              [[spec.strategy(s).title] + [_diff_cell(result, s, m) for m in MEASURES]
+               for s in result.ranking if s != spec.baseline],
+              caption=f"Difference from '{tbase}' with its paired 95% interval (shares in percentage points, months "
+                      "in months, violence on the 0-1 scale); ✓ a clear difference after Holm's correction.")
+
+    doc.h(1, "Figures")
+    fig = km_figure(result)
+    doc.figure("km.png", _png(fig), f"Kaplan-Meier curves: the share of agreements still holding, months after "
+                                    f"signature, under each strategy (dotted line: {span}).")
+    fig = differences_figure(result)
+    doc.figure("differences.png", _png(fig), f"{_upper(rank.text(h))}: each strategy minus '{tbase}'. Thick: the "
+                                             "paired 95% interval; thin: the interval independent runs would give.")
+    fig = measures_figure(result)
+    doc.figure("measures.png", _png(fig), "Every measure for every strategy with its 95% interval.")
+
+    doc.h(1, "When the ranking would change")
+    doc.p(f"Conditions the policy maker does not control were drawn from ranges ({spec.worlds} worlds, Latin "
+          f"hypercube). In each world we asked whether {tb} did better than the runner-up, {tr}, on "
+          f"{rank.text(h)}; PRIM (scenario discovery) then looked for the ranges of conditions in which it did not."
+          if spec.conditions else "No uncertain conditions were sampled.")
+    if spec.conditions:
+        doc.table(["condition", "range explored"],
+                  [[c.label, f"{c.low:g} to {c.high:g}"] for c in spec.conditions])
+    doc.ul(box_sentences(result) + trend_sentences(result))
+    if spec.conditions and len(result.trends):
+        doc.table(["condition", f"rank correlation with the lead of {tb}", "p (Holm)"],
+                  [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
+                    else "-", f"{r['p_holm']:.3g}" if math.isfinite(float(r["p_holm"])) else "-"]
+                   for _, r in result.trends.iterrows()],
+                  caption=f"Across the worlds: how the lead of {tb} over {tr} ({rank.text(h)}) moves with each "
+                          "condition (Spearman; positive: the lead grows as the condition rises).")
+    fig = worlds_figure(result)
+    if fig is not None:
+        doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "
+                                            "crosses where it did not; the dashed rectangle is the first PRIM box.")
+
+    doc.h(1, "Hazard ratios of relapse")
+    doc.p(f"A hazard ratio below 1 means that agreements under the strategy relapse more slowly than under "
+          f"'{tbase}'. Cox model with standard errors clustered by seed"
+          + (" and a baseline hazard of its own in every world." if spec.worlds > 1 else "."))
+    rows = []
+    for _, r in result.hazard.iterrows():
+        hr = "not estimable" if not math.isfinite(float(r["hr"])) else f"{r['hr']:.2f}"
+        ci = f"{r['low']:.2f}-{r['high']:.2f}" if math.isfinite(float(r["low"])) else "-"
+        ph = f"{r['p_holm']:.3g}" if math.isfinite(float(r["p_holm"])) else "-"
+        rows.append([spec.strategy(r["strategy"]).title, hr, ci, ph, r["note"] or ""])
+    doc.table(["strategy", "hazard ratio", "95% CI", "p (Holm)", "note"], rows)
+
+    doc.h(1, "Caveats")
+    doc.ul([
+        "peacesim is an illustrative model of how peace processes work, built from the mechanisms in the "
+        "literature and the source documents; it is not a forecast of any real conflict, and its scenario values "
+        "are illustrative.",
+        "The intervals cover the model's own randomness and the ranges of conditions explored. They do not cover "
+        "whether the model's rules are right, nor conditions outside those ranges.",
+        "A strategy here is a set of parameter changes chosen to express a recommendation; each is listed above "
+        "with its source. Another way of expressing the same recommendation could give another answer.",
+        f"The conditions under which the ranking changes are read from {spec.worlds} sampled worlds with "
+        f"{spec.seeds} seeds each; a box describes those worlds and is a pointer to where to look, not a law.",
+        "The best strategy and the runner-up are picked from these same runs, which flatters the gap between them "
+        "a little; the comparisons with the baseline, fixed in advance, do not have this problem.",
+        f"{result.n_failed} of {spec.n_runs:,} runs failed." if result.n_failed else
+        f"All {spec.n_runs:,} runs finished.",
+    ])
+
+    doc.h(1, "How to reproduce this report")
+    doc.code(result.command or f"peacesim compare {spec.ref}")
+    prov = result.provenance
+    doc.p(f"{spec.n_runs:,} runs ({len(spec.strategies)} strategies x {spec.worlds} worlds x {spec.seeds} seeds), "
+          f"master seed {spec.master_seed}, {spec.bootstrap:,} bootstrap resamples; peacesim "
+          f"{prov.get('peacesim_version', '?')}, commit {str(prov.get('git_commit', '?'))[:12]}; comparison file "
+          f"{spec.path}. The runs are stored in {prov.get('runs_folder', 'runs/')}; the numbers in this report are in "
+          "summary.csv, differences.csv, hazard_ratios.csv, worlds.csv, boxes.csv and comparison.json beside it. "
+          "The method is described in docs/COMPARE.md.")
+    return doc
+
+
+def _diff_cell(result: ComparisonResult, s: str, m: str) -> str:
+    r = result.difference(s, m)
+    if not math.isfinite(float(r["difference"])):
+        return "not measurable"
+    scale = 100 if MEASURES[m].unit == "share" else 1
+    dec = 0 if MEASURES[m].unit == "share" else (1 if MEASURES[m].unit == "months" else 3)
+    mark = " ✓" if bool(r["clear"]) else ""
+    lo, hi = float(r["low"]), float(r["high"])
+    if r["note"] and float(r["difference"]) == 0.0:
+        return "none (the same in every run)"
+    return (f"{scale * r['difference']:+.{dec}f} ({scale * lo:+.{dec}f} to {scale * hi:+.{dec}f}){mark}")
+
+
+def _pairing_gain(result: ComparisonResult) -> str:
+    """How much narrower the paired interval is than the unpaired one, for the best strategy."""
+    spec = result.spec
+    if result.best == spec.baseline:
+        return ""
+    r = result.difference(result.best, spec.rank_by)
+    w, wu = float(r["high"] - r["low"]), float(r["unpaired_high"] - r["unpaired_low"])
+    if not (math.isfinite(w) and math.isfinite(wu)) or w <= 0:
+        return ""
+    return (f"Because every strategy ran on the same seeds, the interval of {spec.strategy(result.best).called} "
+            f"against the baseline is {wu / w:.1f} times narrower than independent runs would give "
+            f"({fmt_interval(spec.rank_by, r['unpaired_low'], r['unpaired_high'], difference=True)}).")
+
+
+def write_report(result: ComparisonResult, out: Path) -> list[Path]:
+    """Write ``figures/*.png``, ``report.md`` and ``report.html`` into ``out`` (atomically, each)."""
+    out = Path(out)
+    doc = build_document(result)
+    figs = out / "figures"
+    try:
+        figs.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise fsutil.storage_error(exc, figs, "create the folder") from None
+    written = []
+    for name, png in doc.figures.items():
+        fsutil.atomic_write(figs / name, png)
+        written.append(figs / name)
+    for name, text in (("report.md", doc.markdown()), ("report.html", doc.html())):
+        fsutil.atomic_write(out / name, text)
+        written.append(out / name)
+    return written

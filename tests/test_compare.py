@@ -1,0 +1,633 @@
+"""``peacesim compare``: the paired statistics against hand-computed cases, PRIM on a planted box,
+a small real comparison end to end (command line and Python), degenerate cases and bad files.
+
+Every run writes only into pytest's temporary folders. The real comparison is made once for the
+module, on the reference scenario with few seeds and a short horizon.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import peacesim
+from peacesim import cli, paired
+from peacesim.analysis import km_summary, results_from_frames
+from peacesim.comparison import MEASURES, analyse, comparison_from_dict, list_comparisons, load_comparison
+from peacesim.errors import InputError
+from peacesim.prim import find_boxes
+
+# ------------------------------------------------------------------------------------------ paired statistics
+
+
+def test_km_with_weights_matches_a_hand_computed_curve():
+    # durations 2, 3, 3, 5, 8 months; relapses at 2, 3 and 5; one censored at 3 and one at 8.
+    # S(2) = 4/5 = 0.8; S(3) = 0.8 * 3/4 = 0.6 (the one censored at 3 is still at risk at 3);
+    # S(5) = 0.6 * 1/2 = 0.3. Area under S up to 6: 2*1 + 1*0.8 + 2*0.6 + 1*0.3 = 4.3.
+    t = np.array([2, 3, 3, 5, 8.0])
+    e = np.array([True, True, False, True, False])
+    s, r = paired.km(t, e, np.zeros(5, int), np.arange(5), paired.point(1, 5), horizon=6)
+    assert s[0] == pytest.approx(0.3)
+    assert r[0] == pytest.approx(4.3)
+    # a resample that draws the first agreement twice and the last not at all
+    d = paired.Draws(np.ones((1, 1)), np.array([[2.0, 1, 1, 1, 0]]))
+    s, r = paired.km(t, e, np.zeros(5, int), np.arange(5), d, horizon=6)
+    # weights 2, 1, 1, 1, 0: S(2) = 1 - 2/5 = 0.6; S(3) = 0.6 * (1 - 1/3) = 0.4; S(5) = 0.4 * (1 - 1/1)
+    # = 0, so the curve is identified (it reached zero) although nobody was followed to 6.
+    # Area: 2*1 + 1*0.6 + 2*0.4 + 1*0 = 3.4.
+    assert s[0] == pytest.approx(0.0)
+    assert r[0] == pytest.approx(3.4)
+
+
+def test_km_is_not_identified_beyond_the_longest_follow_up():
+    t = np.array([2.0, 4.0])
+    e = np.array([True, False])
+    s, r = paired.km(t, e, np.zeros(2, int), np.arange(2), paired.point(1, 2), horizon=6)
+    assert math.isnan(s[0]) and math.isnan(r[0])
+
+
+def test_km_agrees_with_lifelines_on_random_data():
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 120, 400).astype(float)
+    e = rng.random(400) < 0.6
+    s, r = paired.km(t, e, np.zeros(400, int), np.arange(400), paired.point(1, 400), horizon=60)
+    ref = km_summary(t, e, horizon=60, rmst_to=[60])
+    assert s[0] == pytest.approx(ref["survival_at"], abs=1e-12)
+    assert r[0] == pytest.approx(ref["rmst_60"], abs=1e-9)
+
+
+def test_bootstrap_of_two_seeds_gives_the_enumerated_interval():
+    # Paired differences 1 and 3 on two seeds. The resamples are {1,1}, {1,3}, {3,1}, {3,3}: the
+    # mean difference is 1 with chance 1/4, 2 with chance 1/2 and 3 with chance 1/4, so the 95%
+    # percentile interval is exactly [1, 3].
+    a = np.array([[5.0, 9.0]])
+    b = np.array([[4.0, 6.0]])
+    ok = np.ones((1, 2), bool)
+    d = paired.draws(1, 2, 4000, np.random.default_rng(1))
+    diff = paired.block_mean(a, ok, d) - paired.block_mean(b, ok, d)
+    assert set(np.round(diff, 12)) == {1.0, 2.0, 3.0}
+    assert np.mean(diff == 2.0) == pytest.approx(0.5, abs=0.03)
+    assert paired.interval(diff) == (1.0, 3.0)
+
+
+def test_paired_interval_matches_the_hand_computed_standard_error_and_is_narrower_than_unpaired():
+    # Two strategies measured on the same 400 seeds share most of their noise (common random
+    # numbers): a = u + 0.3 + small noise, b = u + small noise. The bootstrap standard error of a
+    # mean is sd/sqrt(n) (population sd); by hand, paired: sd(a - b)/sqrt(n); unpaired:
+    # sqrt(var(a) + var(b))/sqrt(n).
+    rng = np.random.default_rng(11)
+    n = 400
+    u = rng.normal(0, 1.0, n)
+    a = (u + 0.3 + rng.normal(0, 0.1, n))[None, :]
+    b = (u + rng.normal(0, 0.1, n))[None, :]
+    ok = np.ones((1, n), bool)
+    d = paired.draws(1, n, 4000, np.random.default_rng(2))
+    pair = paired.block_mean(a, ok, d) - paired.block_mean(b, ok, d)
+    d2 = paired.draws(1, n, 4000, np.random.default_rng(3))
+    unpair = paired.block_mean(a, ok, d) - paired.block_mean(b, ok, d2)
+    diff = float((a - b).mean())
+    se = float(np.std(a - b)) / math.sqrt(n)
+    se_u = math.sqrt(float(np.var(a)) + float(np.var(b))) / math.sqrt(n)
+    lo, hi = paired.interval(pair)
+    assert lo == pytest.approx(diff - 1.96 * se, abs=0.15 * 1.96 * se)
+    assert hi == pytest.approx(diff + 1.96 * se, abs=0.15 * 1.96 * se)
+    ulo, uhi = paired.interval(unpair)
+    assert (uhi - ulo) / (hi - lo) == pytest.approx(se_u / se, rel=0.15)
+    assert (uhi - ulo) / (hi - lo) > 5  # what common random numbers buy here
+
+
+def test_pigeonhole_weights_are_world_count_times_seed_count():
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 4))
+    ok = np.ones((3, 4), bool)
+    ok[1, 2] = False  # a failed block carries no weight
+    d = paired.draws(3, 4, 50, rng)
+    got = paired.block_mean(x, ok, d)
+    for b in range(d.n):
+        w = np.outer(d.cw[b], d.cr[b]) * ok
+        want = (w * x).sum() / w.sum() if w.sum() else np.nan
+        assert got[b] == pytest.approx(want, nan_ok=True)
+
+
+def test_holm_against_a_hand_computed_case():
+    # sorted 0.01, 0.03, 0.04 -> 3*0.01 = 0.03, 2*0.03 = 0.06, 1*0.04 = 0.04 -> running max 0.06
+    assert paired.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    out = paired.holm([0.2, float("nan"), 0.01])
+    assert out[0] == pytest.approx(0.2) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
+
+
+def test_p_value_agrees_with_the_percentile_interval():
+    # bootstrap differences ~ N(1.96, 1): 2.5% of them are at or below 0, so p = 2 * 0.025
+    v = np.random.default_rng(0).normal(1.96, 1, 20000)
+    assert paired.p_value(1.96, v) == pytest.approx(0.05, abs=0.005)
+    lo, hi = paired.interval(v)
+    assert lo == pytest.approx(0.0, abs=0.05)
+    # hand count: 3 of 9 resamples at or below 0 -> 2 * (3 + 1) / (9 + 1) = 0.8
+    assert paired.p_value(1.0, np.array([-1, 0, 0, 1, 2, 3, 4, 5, 6.0])) == pytest.approx(0.8)
+    assert paired.p_value(0.0, np.zeros(10)) == 1.0
+    assert math.isnan(paired.p_value(float("nan"), v))
+
+
+def test_latin_hypercube_puts_one_point_in_every_slice():
+    u = paired.latin_hypercube(20, 3, np.random.default_rng(9))
+    for j in range(3):
+        assert sorted(np.floor(u[:, j] * 20).astype(int)) == list(range(20))
+
+
+# ------------------------------------------------------------------------------------------ PRIM
+
+
+def planted(n=500, seed=3, noise=0.04):
+    rng = np.random.default_rng(seed)
+    # EMA Workbench drops a column called 'scenario' by itself; here it is a real condition.
+    x = pd.DataFrame({"scenario": rng.random(n), "b": rng.random(n), "c": rng.random(n), "d": rng.random(n)})
+    y = ((x["scenario"] > 0.6) & (x["b"] < 0.3)).to_numpy()
+    flip = rng.random(n) < noise
+    return x, np.where(flip, ~y, y)
+
+
+def test_prim_recovers_a_planted_box():
+    x, y = planted()
+    boxes = find_boxes(x, y)
+    assert boxes
+    b = boxes[0]
+    lims = {lim.name: lim for lim in b.limits}
+    assert set(lims) == {"scenario", "b"}
+    assert lims["scenario"].low_restricted and not lims["scenario"].high_restricted
+    assert lims["scenario"].low == pytest.approx(0.6, abs=0.05)
+    assert lims["b"].high_restricted and not lims["b"].low_restricted
+    assert lims["b"].high == pytest.approx(0.3, abs=0.05)
+    assert b.density > 0.8 and b.coverage > 0.7
+    inside = b.contains(x)
+    assert b.n == inside.sum() and b.k == y[inside].sum()
+
+
+def test_prim_refuses_a_non_binary_outcome_and_accepts_arrays():
+    x, y = planted(n=200)
+    with pytest.raises(InputError, match="binary"):
+        find_boxes(x, np.linspace(0, 1, 200))
+    boxes = find_boxes(x.to_numpy(), y.astype(int))
+    assert boxes and {lim.name for lim in boxes[0].limits} <= {"x0", "x1", "x2", "x3"}
+    assert find_boxes(x, np.zeros(200, bool)) == []
+
+
+def test_prim_finds_no_box_in_noise():
+    rng = np.random.default_rng(8)
+    x = pd.DataFrame({"a": rng.random(60), "b": rng.random(60)})
+    assert find_boxes(x, rng.random(60) < 0.3) == []
+
+
+# ------------------------------------------------------------------------------------------ a real comparison
+
+SMALL = """
+[comparison]
+title = "Small comparison"
+question = "Which strategy keeps agreements longest in the reference scenario?"
+scenario = "reference"
+baseline = "as_is"
+seeds = 4
+worlds = 10
+months = 150
+master_seed = 7
+bootstrap = 300
+
+[uncertain]
+forum_shopping = [0.1, 0.5]
+spoiler = { capacity = [0.1, 0.5] }
+
+[strategy.as_is]
+title = "The reference process"
+description = "Nothing changes."
+source = "seed 003, Rationale"
+
+[strategy.crowded]
+title = "Every mediator on its own"
+short = "every mediator on its own"
+description = "No coordination."
+source = "seed 003, Challenge 1"
+coordination = "none"
+
+[strategy.verified]
+title = "Verification and long grants"
+short = "verification"
+description = "A verification mechanism; longer grants; the armed group's supporters talk through the lead."
+source = "seed 001, operational activities"
+verification = true
+grant_length = 24
+lead = "the mediation NGO"
+[strategy.verified.actor."the regional organisation"]
+skill = 0.7
+[[strategy.verified.intervention]]
+month = 6
+kind = "link_local"
+count = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    base = tmp_path_factory.mktemp("compare")
+    path = base / "small.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    out = base / "out"
+    rc = cli.main(["compare", str(path), "--out", str(out), "--executor", "serial", "--quiet"])
+    assert rc == 0
+    return path, out
+
+
+def test_the_command_writes_a_report_and_the_tables(small, capsys):
+    path, out = small
+    for name in ("report.html", "report.md", "summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv",
+                 "boxes.csv", "comparison.json", "figures/km.png", "figures/differences.png",
+                 "figures/measures.png", "figures/worlds.png", "runs/runs.parquet", "runs/manifest.json"):
+        assert (out / name).is_file(), name
+    data = json.loads((out / "comparison.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert data["schema"] == "peacesim comparison" and data["runs"] == 3 * 10 * 4
+    assert data["command"] == f"peacesim compare {path} --out {out}"
+
+
+class _Refs(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href", "data", "action", "srcset", "poster") and v is not None:
+                self.refs.append((tag, k, v))
+
+
+def test_the_html_report_is_self_contained(small):
+    _, out = small
+    text = (out / "report.html").read_text(encoding="utf-8")
+    p = _Refs()
+    p.feed(text)
+    p.close()
+    assert p.tags.count("img") == 4
+    assert all(v.startswith("data:image/png;base64,") for _, _, v in p.refs), p.refs
+    assert not re.search(r"(https?:)?//[\w.-]+\.\w", text.replace("data:image/png;base64,", ""))
+    assert "@import" not in text and "url(" not in text and "<script" not in text
+    for heading in ("The question", "The answer in short", "The strategies", "Ranked table", "Findings",
+                    "When the ranking would change", "Caveats", "How to reproduce this report"):
+        assert f">{heading}<" in text
+    assert "not a forecast" in text
+
+
+def test_the_numbers_match_an_independent_recomputation(small):
+    """Shares from the runs table itself and RMST from lifelines' Kaplan-Meier (analysis.km_summary)."""
+    path, out = small
+    spec = load_comparison(path)
+    runs = pd.read_parquet(out / "runs" / "runs.parquet")
+    eps = pd.read_parquet(out / "runs" / "episodes.parquet")
+    summary = pd.read_csv(out / "summary.csv")
+    S = len(spec.strategies)
+    for s, key in enumerate(spec.keys):
+        mine = runs[runs["design_point"] % S == s]
+        row = summary[(summary["strategy"] == key) & (summary["measure"] == "agreement")].iloc[0]
+        assert row["estimate"] == pytest.approx(mine["agreement_reached"].mean())
+        row = summary[(summary["strategy"] == key) & (summary["measure"] == "violence")].iloc[0]
+        assert row["estimate"] == pytest.approx(mine["mean_violence"].mean())
+        e = eps[eps["design_point"] % S == s]
+        k = km_summary(e["months_survived"], e["relapsed"], horizon=60, rmst_to=[60])
+        row = summary[(summary["strategy"] == key) & (summary["measure"] == "rmst")].iloc[0]
+        if math.isfinite(k["rmst_60"]):
+            assert row["estimate"] == pytest.approx(k["rmst_60"])
+        else:
+            assert math.isnan(row["estimate"]) and isinstance(row["note"], str) and row["note"]
+        held = e.groupby(["design_point", "replicate"])["months_survived"].max() >= 60
+        row = summary[(summary["strategy"] == key) & (summary["measure"] == "durable")].iloc[0]
+        assert row["estimate"] == pytest.approx(held.reindex(
+            pd.MultiIndex.from_frame(mine[["design_point", "replicate"]]), fill_value=False).mean())
+        for _, r in summary[summary["strategy"] == key].iterrows():
+            if math.isfinite(r["estimate"]) and math.isfinite(r["low"]):
+                assert r["low"] - 1e-9 <= r["estimate"] <= r["high"] + 1e-9, (key, r["measure"])
+
+
+def test_every_strategy_ran_on_the_same_seeds_in_the_same_worlds(small):
+    path, out = small
+    spec = load_comparison(path)
+    runs = pd.read_parquet(out / "runs" / "runs.parquet")
+    S = len(spec.strategies)
+    runs["world"] = runs["design_point"] // S
+    assert (runs.groupby("replicate")["seed"].nunique() == 1).all()
+    for c in ("forum_shopping", "spoiler.capacity"):
+        assert (runs.groupby("world")[c].nunique() == 1).all()
+        assert runs.groupby("world")[c].first().nunique() == spec.worlds
+    # a strategy's intervention is switched on in its own design points only
+    col = "intervention.verified-link_local.enabled"
+    on = runs[runs[col].eq(True)]
+    assert set(on["design_point"] % S) == {spec.keys.index("verified")}
+
+
+def test_differences_are_paired_and_corrected_for_many_comparisons(small):
+    _, out = small
+    d = pd.read_csv(out / "differences.csv")
+    summary = pd.read_csv(out / "summary.csv").set_index(["strategy", "measure"])
+    for _, r in d.iterrows():
+        a, b = summary.loc[(r["strategy"], r["measure"]), "estimate"], summary.loc[(r["versus"], r["measure"]),
+                                                                                   "estimate"]
+        if math.isfinite(a) and math.isfinite(b):
+            assert r["difference"] == pytest.approx(a - b)
+    for m, g in d.groupby("measure"):
+        p = g["p"].to_numpy(float)
+        assert g["p_holm"].to_numpy(float) == pytest.approx(paired.holm(p), nan_ok=True)
+    h = pd.read_csv(out / "hazard_ratios.csv")
+    assert set(h["strategy"]) == {"crowded", "verified"} and (h["versus"] == "as_is").all()
+    fitted = h[h["hr"].notna() & h["low"].notna()]
+    assert ((fitted["low"] <= fitted["hr"]) & (fitted["hr"] <= fitted["high"])).all()
+
+
+def test_running_again_resumes_and_gives_the_same_numbers(small):
+    path, out = small
+    res = peacesim.compare(path, out=out, executor="serial", progress=False, report=False)
+    assert res.provenance["runs_this_session"] == 0
+    before = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=[""])
+    before["note"] = before["note"].fillna("")
+    pd.testing.assert_frame_equal(res.table.reset_index(drop=True)[before.columns],
+                                  before, check_dtype=False)
+
+
+def test_the_report_states_the_findings_with_intervals(small):
+    path, out = small
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"\(95% CI [\d.]+-[\d.]+( months|%)\)", text)
+    assert "first in" in text and "bootstrap resamples" in text
+    assert f"peacesim compare {path}" in text
+    assert not re.search(r"\bnan\b", text, flags=re.I)
+
+
+def test_a_folder_peacesim_did_not_write_is_refused(tmp_path, small, capsys):
+    path, _ = small
+    (tmp_path / "notes.txt").write_text("mine")
+    rc = cli.main(["compare", str(path), "--out", str(tmp_path), "--executor", "serial", "--quiet"])
+    assert rc == 2
+    assert "did not write" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+# ------------------------------------------------------------------------------------------ degenerate cases
+
+
+def _spec(tmp_path, text=SMALL, **sizes):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_comparison(path, **sizes)
+
+
+def test_degenerate_results_give_stated_answers_not_nan(tmp_path):
+    """Fabricated results: no agreement at all under one strategy, every agreement consolidated
+    under another, and a baseline whose agreements all relapse."""
+    text = SMALL.replace("worlds = 10\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+                                                     "spoiler = { capacity = [0.1, 0.5] }\n", "")
+    spec = _spec(tmp_path, text, seeds=6)
+    S, R = 3, 6
+    runs, eps = [], []
+    for s, key in enumerate(spec.keys):
+        for r in range(R):
+            agree = key != "crowded"
+            runs.append({"design_point": s, "replicate": r, "seed": 100 + r, "status": "ok", "months": 150,
+                         "followup_months": 120, "agreement_reached": agree,
+                         "months_to_first_agreement": 20.0 + r if agree else None, "mean_violence": 0.1 * (s + 1)})
+            if key == "as_is":
+                eps.append({"design_point": s, "replicate": r, "signed_month": 20 + r, "months_survived": 5 + r,
+                            "relapsed": True})
+            elif key == "verified":
+                eps.append({"design_point": s, "replicate": r, "signed_month": 20 + r, "months_survived": 120,
+                            "relapsed": False})
+    results = results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []})
+    res = analyse(spec, results)
+    t = res.table.set_index(["strategy", "measure"])
+    assert t.loc[("crowded", "agreement"), "estimate"] == 0.0
+    assert t.loc[("crowded", "agreement"), "note"] == "no run reached an agreement within 150 months"
+    assert 0 < t.loc[("crowded", "agreement"), "high"] < 1  # an exact bound, not a collapsed interval
+    assert math.isnan(t.loc[("crowded", "survival"), "estimate"])
+    assert "no agreement was signed" in t.loc[("crowded", "survival"), "note"]
+    assert t.loc[("verified", "survival"), "estimate"] == 1.0
+    assert t.loc[("verified", "survival"), "note"] == "no agreement relapsed within five years"
+    assert t.loc[("verified", "survival"), "low"] == pytest.approx((0.025) ** (1 / 6))
+    assert t.loc[("as_is", "survival"), "note"] == "every agreement relapsed within five years"
+    for _, r in res.table.iterrows():  # every missing number says why
+        if any(not math.isfinite(float(r[c])) for c in ("estimate", "low", "high")):
+            assert r["note"], (r["strategy"], r["measure"])
+    for _, r in res.differences.iterrows():
+        if not math.isfinite(float(r["difference"])):
+            assert r["note"].startswith("cannot be compared"), r["note"]
+    h = res.hazard.set_index("strategy")
+    assert "no agreement was signed" in h.loc["crowded", "note"]
+    assert h.loc["verified", "hr"] == 0.0 and "no agreement relapsed" in h.loc["verified", "note"]
+    assert res.best == "verified"
+    assert "no uncertain conditions" in res.discovery_note
+    from peacesim.comparison_report import build_document
+
+    md = build_document(res).markdown()
+    assert not re.search(r"\bnan\b", md, flags=re.I)
+    assert "no run reached an agreement within 150 months" in md
+
+
+# ------------------------------------------------------------------------------------------ bad files
+
+
+def _bad(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+BAD = [
+    ("unknown section", lambda t: t + "\n[extra]\nx = 1\n", "unknown section [extra]"),
+    ("not TOML", lambda t: t + "\n[[[", "not valid TOML"),
+    ("bad baseline", lambda t: _bad(t, 'baseline = "as_is"', 'baseline = "as_it_is"'),
+     "comparison.baseline = 'as_it_is' is not one of the strategies"),
+    ("too few seeds", lambda t: _bad(t, "seeds = 4", "seeds = 1"),
+     "comparison.seeds = 1 is not allowed; expected a whole number from 2"),
+    ("unknown parameter", lambda t: _bad(t, "verification = true", "verifcation = true"),
+     "strategy.verified: unknown parameter 'verifcation' (did you mean 'verification'?)"),
+    ("value out of bounds", lambda t: _bad(t, "grant_length = 24", "grant_length = 0"),
+     "strategy.verified: grant_length = 0 is not allowed; expected a whole number from 1 to 120"),
+    ("lead not a mediator", lambda t: _bad(t, 'lead = "the mediation NGO"', 'lead = "the militia"'),
+     "strategy.verified.lead = 'the militia' is not a mediator of the scenario"),
+    ("unknown actor", lambda t: _bad(t, 'actor."the regional organisation"', 'actor."the regional body"'),
+     "strategy.verified.actor: 'the regional body' is not an actor of the scenario"),
+    ("reversed range", lambda t: _bad(t, "forum_shopping = [0.1, 0.5]", "forum_shopping = [0.5, 0.1]"),
+     "uncertain.forum_shopping = [0.5, 0.1] is not allowed; the low end must be below the high end"),
+    ("range out of bounds", lambda t: _bad(t, "forum_shopping = [0.1, 0.5]", "forum_shopping = [0.1, 1.5]"),
+     "forum_shopping = 1.5 is not allowed; expected a number from 0 to 1"),
+    ("choice as condition", lambda t: _bad(t, "forum_shopping = [0.1, 0.5]", 'coordination = ["none", "network"]'),
+     "only numbers can be uncertain conditions"),
+    ("strategy sets a condition", lambda t: _bad(t, 'coordination = "none"', 'coordination = "none"\nforum_shopping = 0.2'),
+     "strategy.crowded: forum_shopping is also an uncertain condition"),
+    ("bad intervention", lambda t: _bad(t, 'kind = "link_local"', 'kind = "link_locals"'),
+     "kind = 'link_locals' is not an intervention (did you mean 'link_local'?)"),
+    ("two identical strategies", lambda t: _bad(t, "verification = true\ngrant_length = 24\nlead = \"the mediation NGO\"\n"
+                                                   "[strategy.verified.actor.\"the regional organisation\"]\nskill = 0.7\n"
+                                                   "[[strategy.verified.intervention]]\nmonth = 6\nkind = \"link_local\"\n"
+                                                   "count = 3\n", 'coordination = "none"\n'),
+     "strategy.verified makes the same changes as strategy.crowded"),
+    ("missing source", lambda t: _bad(t, 'source = "seed 003, Challenge 1"\n', ""),
+     "strategy.crowded.source is missing"),
+    ("horizon past follow-up", lambda t: _bad(t, "bootstrap = 300", "bootstrap = 300\nhorizon_months = 130"),
+     "comparison.horizon_months = 130 is longer than the follow-up of agreements"),
+    ("worlds without conditions", lambda t: _bad(t, "[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+                                                    "spoiler = { capacity = [0.1, 0.5] }\n", ""),
+     "comparison.worlds = 10: worlds are draws of the [uncertain] conditions"),
+    ("lead left out by the number of mediators", lambda t: _bad(t, "grant_length = 24", "grant_length = 24\nmediators = 1"),
+     "strategy.verified.lead = 'the mediation NGO': with mediators = 1 only the first 1 of the scenario's mediators"),
+    ("intervention past the horizon", lambda t: _bad(t, "month = 6", "month = 400"),
+     "strategy.verified: intervention 'link_local' (month 400, link_local): month = 400 is past the horizon; "
+     "allowed: 1 to 150"),
+]
+
+
+@pytest.mark.parametrize("case,mutate,expected", BAD, ids=[b[0] for b in BAD])
+def test_a_bad_comparison_file_is_refused_with_one_line(tmp_path, capsys, case, mutate, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(mutate(SMALL), encoding="utf-8")
+    out = tmp_path / "out"
+    rc = cli.main(["compare", str(path), "--out", str(out), "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("peacesim: error: "), err
+    assert str(path) in lines[0]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing written
+
+
+def test_bad_options_are_refused_with_one_line(capsys):
+    assert cli.main(["compare", "crowded_field", "--seeds", "x"]) == 2
+    assert capsys.readouterr().err.strip() == "peacesim: error: --seeds 'x' is not allowed; expected a whole number"
+    assert cli.main(["compare", "crowded_field", "--worlds", "0"]) == 2
+    assert "--worlds 0 is not allowed" in capsys.readouterr().err
+    assert cli.main(["compare", "no_such_comparison"]) == 2
+    assert "no such comparison; shipped comparisons are: crowded_field" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ the shipped files
+
+
+def test_the_shipped_comparisons_are_valid_and_cite_the_seeds():
+    paths = list_comparisons()
+    assert {p.stem for p in paths} >= {"crowded_field", "fragile_implementation"}
+    for path in paths:
+        spec = load_comparison(path)
+        assert len(spec.strategies) >= 6 and spec.conditions and spec.worlds >= 20
+        for s in spec.strategies:
+            assert re.search(r"seed 00[0-4]", s.source), (path.stem, s.key)
+            assert s.description and s.changes
+        titles = " ".join(s.title for s in spec.strategies)
+        for word in ("hierarchical", "network", "contact group", "OECD", "Mediation Support Network"):
+            assert word.lower() in titles.lower(), (path.stem, word)
+
+
+def test_the_shipped_comparisons_are_listed(capsys):
+    assert cli.main(["compare", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "crowded_field" in out and "fragile_implementation" in out
+
+
+def test_the_comparison_is_exported_and_measures_are_declared():
+    assert peacesim.compare.__module__ == "peacesim.comparison"
+    assert set(MEASURES) == {"agreement", "months_to_agreement", "durable", "survival", "rmst", "violence"}
+    raw = {"comparison": {"title": "t", "question": "q", "scenario": "reference", "baseline": "a", "seeds": 2,
+                          "master_seed": 1},
+           "strategy": {"a": {"title": "A", "description": "d", "source": "seed 003"},
+                        "b": {"title": "B", "description": "d", "source": "seed 003", "coordination": "none"}}}
+    spec = comparison_from_dict(raw)
+    assert spec.worlds == 1 and spec.world_values() == [{}]
+    assert spec.experiment().n_runs == 4
+    # the number of mediators and the spoiler strategy are strategy changes like any other
+    raw["strategy"]["b"].update(mediators=5, spoiler_strategy="coercion", lead="the regional organisation")
+    spec = comparison_from_dict(raw)
+    b = spec.strategy("b")
+    assert b.overrides["mediators"] == 5 and b.overrides["mediator[3].lead"] is True
+    assert b.overrides["mediator[1].lead"] is False  # the scenario's own lead gives way
+    cast = spec.scenario.with_overrides(b.overrides).cast()
+    assert len(cast.actors["mediator"]) == 5 and [m["name"] for m in cast.actors["mediator"] if m["lead"]] == \
+        ["the regional organisation"]
+
+
+def test_trends_find_a_condition_that_drives_the_lead(tmp_path):
+    from peacesim.comparison import _trends
+
+    spec = _spec(tmp_path, worlds=40)
+    rng = np.random.default_rng(2)
+    worlds = pd.DataFrame(spec.world_values())
+    worlds["difference"] = -3 * worlds["forum_shopping"] + rng.normal(0, 0.05, len(worlds))
+    worlds["measured"] = True
+    t = _trends(spec, worlds).set_index("condition")
+    assert t.loc["forum_shopping", "rank_correlation"] < -0.8 and t.loc["forum_shopping", "p_holm"] < 0.01
+    assert t.loc["spoiler.capacity", "p_holm"] > 0.05
+    assert t.loc["forum_shopping", "p_holm"] == pytest.approx(min(1, 2 * t.loc["forum_shopping", "p"]))
+
+
+def test_a_second_comparison_on_the_same_folder_is_refused(small, capsys):
+    from peacesim import fsutil
+
+    path, out = small
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    with fsutil.FolderLock(out, "comparison"):
+        rc = cli.main(["compare", str(path), "--out", str(out), "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "is using this folder" in err, err
+    assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file() and p.name != ".peacesim.lock"} == \
+        {p: m for p, m in before.items() if p.name != ".peacesim.lock"}
+
+
+def test_runs_of_other_sizes_are_not_mixed_in(small, capsys):
+    path, out = small
+    before = (out / "summary.csv").read_bytes()
+    rc = cli.main(["compare", str(path), "--out", str(out), "--seeds", "3", "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "holds the runs of another version of this comparison (10 worlds x 4 seeds)" in err and "--fresh" in err
+    assert (out / "summary.csv").read_bytes() == before
+
+
+_PROBE = """
+import contextlib, io, json, sys
+from peacesim.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        status = main(json.loads(sys.argv[1]))
+    except SystemExit as exc:
+        status = exc.code
+heavy = ("mesa", "pandas", "numpy", "scipy", "matplotlib", "lifelines", "ema_workbench", "dask", "pyarrow")
+print(json.dumps({"status": status, "imported": sorted({m.split('.')[0] for m in sys.modules} & set(heavy))}))
+"""
+
+
+@pytest.mark.parametrize(("argv", "status"), [
+    (["compare", "--help"], 0),
+    (["compare", "--list"], 0),
+    (["compare", "no_such_comparison"], 2),
+    (["compare", "crowded_field", "--seeds", "x"], 2),
+], ids=lambda x: " ".join(x) if isinstance(x, list) else repr(x))
+def test_listing_and_refusing_import_no_numerical_library(argv, status, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got == {"status": status, "imported": []}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_refused_for_its_layout_imports_no_numerical_library(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL + "\n[extra]\nx = 1\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(["compare", str(path)])], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300)
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got == {"status": 2, "imported": []}
