@@ -646,15 +646,17 @@ class ResultStore:
         except (pa.ArrowException, ValueError, TypeError) as exc:
             raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
         path = self.out / f"{kind}.parquet"
+        dictionary = streamed.dictionary_columns(schema, also=[*KEY_COLUMNS, *self.exp.columns])
         if kind != "runs":
-            staged, rows = streamed.write_table(path, schema, streamed.rows_in_order(sources, kind, schema, the_plan))
+            rows_in_order = streamed.rows_in_order(sources, kind, schema, the_plan)
+            staged, rows = streamed.write_table(path, schema, rows_in_order, dictionary=dictionary)
             return staged, rows, 0
         stats = streamed.RunsStats()
         for chunk in streamed.rows_in_order(sources, kind, schema, the_plan):
             stats.add(chunk)
         stored, convert = streamed.runs_schema(schema, stats)
         rows_again = streamed.rows_in_order(sources, kind, schema, the_plan)
-        staged, rows = streamed.write_table(path, stored, rows_again, convert)
+        staged, rows = streamed.write_table(path, stored, rows_again, convert, dictionary=dictionary)
         return staged, rows, stats.failed
 
     def _damaged_sources(self, sources: list) -> list[tuple[Source, str]]:

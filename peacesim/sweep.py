@@ -25,6 +25,7 @@ What the runner guarantees (docs/RESULTS.md says it for users):
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import platform
@@ -586,7 +587,10 @@ def _git_commit() -> str:
         return "unknown"
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
+    """Versions of Python and the packages results depend on (read once per process: reading a
+    package's metadata takes a few milliseconds each)."""
     out = {"python": platform.python_version()}
     for pkg in ("peacesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "lifelines", "SALib", "dask", "distributed"):
         try:
@@ -951,7 +955,7 @@ def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dic
         "outcomes": list(exp.outcomes),
         "executor": executor,
         "workers": workers,
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "platform": platform.platform(),
         "started": started,
     }

@@ -284,3 +284,26 @@ def test_shipped_experiment_columns_are_typed_as_before(tmp_path):
     want = pa.Table.from_pylist([sweep.run_one(exp.base(), s, exp.columns, exp.outcomes, False)[0]
                                  for s in exp.runs()[:2]])
     assert runs.schema.equals(want.schema)
+
+
+def test_a_part_whose_rows_are_not_in_order_is_merged_in_order(tmp_path, small_groups):
+    exp = experiment_from_dict({**SERIES, "experiment": {**SERIES["experiment"], "replicates": 3}}, where="<test>")
+    clean = tmp_path / "clean"
+    run_experiment(exp, executor="serial", out=clean, progress=False)
+    out = tmp_path / "o"
+    store = ResultStore(out, exp)
+    store.open(False)
+    try:
+        store.scan()
+        base = exp.base()
+        results = [sweep.run_one(base, s, exp.columns, exp.outcomes, False) for s in exp.runs()]
+        # one batch of every run, rows and episodes in the reverse order
+        store.write_part({"runs": [r for r, _, _ in results][::-1],
+                          "episodes": [e for _, eps, _ in results for e in eps][::-1], "series": None})
+        counts, missing = store.merge({"name": "m"})
+    finally:
+        store.close()
+    assert not len(missing) and counts["runs"] == exp.n_runs
+    for kind in ("runs", "episodes"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{kind}.parquet"),
+                                      pd.read_parquet(clean / f"{kind}.parquet"))
