@@ -527,10 +527,13 @@ class ResultStore:
                 fsutil.atomic_write(self.parts / names[kind], f.data, sync=False)
         self._write_record(tag, self._seq, part.keys, listed)
         fsutil.atomic_write(self.parts / names["runs"], part.files["runs"].data, sync=False)
-        reps = self.exp.replicates
-        runs = np.array([dp * reps + r for dp, r in part.keys], dtype=np.int64)
-        self.sources.append(Source(tag, self._seq, {k: self.parts / n for k, n in names.items()}, runs,
-                                   runs[np.array(part.failed, dtype=bool)] if part.keys else runs,
+        # (a run that is not the design's is not counted as stored; the next start sets its part aside)
+        reps, points = self.exp.replicates, len(self.exp.design)
+        known = [(0 <= dp < points and 0 <= r < reps, dp * reps + r, bad)
+                 for (dp, r), bad in zip(part.keys, part.failed)]
+        runs = np.array([run for ok, run, _ in known if ok], dtype=np.int64)
+        failed = np.array([run for ok, run, bad in known if ok and bad], dtype=np.int64)
+        self.sources.append(Source(tag, self._seq, {k: self.parts / n for k, n in names.items()}, runs, failed,
                                    {k: f.sha256 for k, f in part.files.items()},
                                    {k: f.rows for k, f in part.files.items()}))
 

@@ -107,17 +107,18 @@ class SweepResult:
 
 
 # ------------------------------------------------------------------------------------ one batch
-_cast: dict[str, Any] = {}  # the scenario of the last design point run in this process (see _scenario)
+_last_cast: list = [None]  # (base, design point, values, scenario) of the last design point run here
 
 
 def _scenario(base: Scenario, spec: RunSpec) -> Scenario:
     """The scenario of a run's design point, made once for the runs of that point that follow each
-    other (a batch's runs are in design order). The model only reads its scenario."""
-    hit = _cast.get("key")
-    if hit is not None and hit[0] is base and hit[1] == spec.design_point and hit[2] == spec.values:
-        return _cast["scenario"]
+    other (a batch's runs are in design order). The model only reads its scenario. (The entry is
+    read and replaced whole, so Dask's threads may share it.)"""
+    last = _last_cast[0]
+    if last is not None and last[0] is base and last[1] == spec.design_point and last[2] == spec.values:
+        return last[3]
     scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
-    _cast.update(key=(base, spec.design_point, dict(spec.values)), scenario=scen)
+    _last_cast[0] = (base, spec.design_point, dict(spec.values), scen)
     return scen
 
 
