@@ -82,16 +82,16 @@ LABELS = {
 }
 
 
-def experiment_dict(replicates: int) -> dict:
+def experiment_dict(replicates: int, levels: int = len(LEVELS)) -> dict:
     return {
         "experiment": {"name": "bench_sweep", "scenario": "reference", "replicates": replicates,
                        "master_seed": MASTER_SEED, "keep_series": False},
-        "vary": {FACTOR: LEVELS},
+        "vary": {FACTOR: LEVELS[:levels]},
     }
 
 
-def make_experiment(replicates: int) -> Experiment:
-    return experiment_from_dict(experiment_dict(replicates), where="<bench_sweep>")
+def make_experiment(replicates: int, levels: int = len(LEVELS)) -> Experiment:
+    return experiment_from_dict(experiment_dict(replicates, levels), where="<bench_sweep>")
 
 
 @functools.cache
@@ -195,7 +195,11 @@ def _measure_runner(exp: Experiment, tmp: Path, executor: str):
     if res.failed or len(runs) != exp.n_runs:
         raise RuntimeError(f"{res.failed} runs failed, {len(runs)} of {exp.n_runs} stored")
     rows = runs.to_dict("records")
+    PHASES.update(getattr(res, "timings", {}))
     return seconds, digest((r[FACTOR], r["seed"], r) for r in rows)
+
+
+PHASES: dict[str, float] = {}  # the runner's SweepResult.timings of the last measurement in this process
 
 
 def measure_serial(exp, tmp):
@@ -293,15 +297,21 @@ MEASURE = {"plain": measure_plain, "ceiling": measure_ceiling, "serial": measure
            "dask": measure_dask, "batch_run": measure_batch_run, "ema": measure_ema}
 
 
-def child(method: str, replicates: int) -> None:
-    """One measurement in this (fresh) process; prints one JSON line."""
-    exp = make_experiment(replicates)
+def child(method: str, replicates: int, fixed_runs: int = 0) -> None:
+    """One measurement in this (fresh) process; prints one JSON line. With ``fixed_runs``, a small
+    sweep of that many runs (2 design points) for the fixed costs, after a plain loop over the same
+    runs in this process (what the runs themselves take)."""
+    exp = make_experiment(replicates) if not fixed_runs else make_experiment(max(1, fixed_runs // 2), levels=2)
     tmp = Path(tempfile.mkdtemp(prefix=f"bench_sweep_{method}_"))
+    plain = None
     try:
+        if fixed_runs:
+            plain, _ = measure_plain(exp, tmp)
         seconds, dig = MEASURE[method](exp, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"method": method, "seconds": seconds, "runs": exp.n_runs, "digest": dig}), flush=True)
+    print(json.dumps({"method": method, "seconds": seconds, "runs": exp.n_runs, "digest": dig, "plain": plain,
+                      "timings": PHASES}), flush=True)
 
 
 # ----------------------------------------------------------------------------- the parent
@@ -350,10 +360,12 @@ def wait_for_quiet(max_wait: float, threshold: float = DISTURBED) -> float:
     return time.perf_counter() - t0
 
 
-def run_child(method: str, replicates: int, timeout: float) -> dict:
+def run_child(method: str, replicates: int, timeout: float, fixed_runs: int = 0) -> dict:
     """Run one measurement in a fresh process; also estimate the CPU other processes used meanwhile
     (machine-wide busy CPU minus the measurement's own process tree, sampled with psutil)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", method, "--replicates", str(replicates)]
+    if fixed_runs:
+        cmd += ["--fixed-runs", str(fixed_runs)]
     have_psutil = _busy_seconds() is not None
     seen: dict = {}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -412,6 +424,66 @@ def median(xs):
     return statistics.median(xs) if xs else math.nan
 
 
+PHASE_ORDER = ("pool start", "open", "runs", "writing parts", "merge", "finish", "pool stop")
+
+
+def print_phases(phases: dict[str, list[dict[str, float]]], n_runs: int) -> None:
+    """Where the runner's time went (SweepResult.timings), medians over the repeats."""
+    if not phases:
+        return
+    print()
+    print(f"Where the runner's time goes, {n_runs} runs (seconds, medians over the repeats; 'writing parts' is")
+    print("the part of 'runs' this process spent writing the batches that came back):")
+    print(f"  {'method':<22}" + "".join(f"{p:>15}" for p in PHASE_ORDER) + f"{'besides runs':>15}")
+    for m, ts in phases.items():
+        row = {p: median([t.get(p, 0.0) for t in ts]) for p in PHASE_ORDER}
+        besides = median([sum(v for k, v in t.items() if k not in ("runs", "writing parts")) for t in ts])
+        print(f"  {LABELS[m]:<22}" + "".join(f"{row[p]:>15.3f}" for p in PHASE_ORDER) + f"{besides:>15.3f}")
+
+
+FIXED_SIZES = (2, 10)
+
+
+def fixed_costs(methods: list[str], args, problems: dict[str, str]) -> float:
+    """What a sweep costs besides its runs: sweeps of 2 and 10 runs (2 design points), each in a fresh
+    process after a plain loop over the same runs there; the fixed cost is the sweep's time minus
+    the plain loop's divided by the processes that share the runs (1 serial, else min(2, runs)).
+    Returns the seconds spent waiting for a quiet machine."""
+    cases = [(m, n) for n in FIXED_SIZES for m in methods]
+    got: dict[tuple[str, int], list[dict]] = {c: [] for c in cases}
+    waited = 0.0
+    print()
+    print(f"fixed costs: sweeps of {' and '.join(map(str, FIXED_SIZES))} runs, {args.fixed_repeats} repeats, "
+          "interleaved ...", flush=True)
+    for rep in range(args.fixed_repeats):
+        order = cases[rep % len(cases):] + cases[: rep % len(cases)]
+        for m, n in order:
+            if args.quiet_wait > 0:
+                waited += wait_for_quiet(min(args.quiet_wait, 3.0))
+            r = run_child(m, 1, timeout=300, fixed_runs=n)
+            if "error" in r:
+                problems[f"{m}-fixed"] = f"{LABELS[m]}, fixed cost with {n} runs: {r['error']}"
+                continue
+            got[(m, n)].append(r)
+    print("Fixed costs (seconds; median and min-max over the repeats): 'sweep' is the whole call, 'runs alone'")
+    print("the same runs in a plain loop divided by the processes sharing them, 'fixed' the difference; for")
+    print("peacesim also the phases outside the runs (pool start + open + merge + finish + pool stop).")
+    head = f"  {'method':<30} {'runs':>4} {'sweep':>7} {'runs alone':>10} {'fixed (min-max)':>22} {'outside runs':>13}"
+    print(head)
+    for (m, n), rs in got.items():
+        if not rs:
+            continue
+        share = 1 if m == "serial" else min(WORKERS, n)
+        fixed = [r["seconds"] - r["plain"] / share for r in rs]
+        outside = [sum(v for k, v in r["timings"].items() if k not in ("runs", "writing parts"))
+                   for r in rs if r.get("timings")]
+        out_s = f"{median(outside):13.3f}" if outside else f"{'-':>13}"
+        print(f"  {LABELS[m]:<30} {n:>4} {median([r['seconds'] for r in rs]):7.3f} "
+              f"{median([r['plain'] / share for r in rs]):10.3f} {median(fixed):7.3f} "
+              f"({min(fixed):6.3f} to {max(fixed):6.3f}) {out_s}")
+    return waited
+
+
 def main() -> None:
     doc = __doc__ or "Speed of the experiment runner."
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -429,12 +501,15 @@ def main() -> None:
                          "during a measurement, keeping the least disturbed one (default 2)")
     ap.add_argument("--budget", type=float, default=5.0,
                     help="minutes of measuring after which no more waiting or retrying is done (default 5)")
+    ap.add_argument("--fixed-repeats", type=int, default=5,
+                    help="repeats of the fixed-cost sweeps (2 and 10 runs; default 5, 0 to leave them out)")
     ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    ap.add_argument("--fixed-runs", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.replicates < 1 or args.repeats < 1:
         ap.error("--replicates and --repeats must be at least 1")
     if args.child:
-        child(args.child, args.replicates)
+        child(args.child, args.replicates, args.fixed_runs)
         return
 
     exp = make_experiment(args.replicates)
@@ -471,6 +546,7 @@ def main() -> None:
     digests: dict[str, set[str]] = {m: set() for m in methods}
     per_repeat: list[dict[str, float]] = []
     per_repeat_others: list[dict[str, float]] = []
+    phases: dict[str, list[dict[str, float]]] = {}
     waited = 0.0
     retried = 0
     t_all = time.perf_counter()
@@ -499,6 +575,8 @@ def main() -> None:
                 continue
             times[m].append(r["seconds"])
             digests[m].add(r["digest"])
+            if r.get("timings"):
+                phases.setdefault(m, []).append(r["timings"])
             this[m] = r["seconds"]
             if "others" in r:
                 others[m].append(r["others"])
@@ -582,6 +660,10 @@ def main() -> None:
     line("runs/s peacesim dask / mesa.batch_run", "batch_run", "dask")
     line("runs/s peacesim dask / EMA", "ema", "dask")
 
+    print_phases(phases, n_runs)
+    if args.fixed_repeats > 0:
+        waited += fixed_costs([m for m in ("serial", "processes", "dask", "ema") if m in methods], args, problems)
+
     print()
     print("Notes")
     print("  - Each measurement runs in a fresh process; its time excludes interpreter start and imports but")
@@ -604,7 +686,8 @@ def main() -> None:
         print("  - Some methods produced other outcomes than the plain loop for the same runs: if the peacesim")
         print("    sources were edited while this ran, measure again on a fixed copy of the code.")
     for m, why in problems.items():
-        print(f"  - {LABELS[m]}: NOT MEASURED ({why})" if not times.get(m) else f"  - {LABELS[m]}: {why}")
+        label = LABELS.get(m, m)
+        print(f"  - {label}: NOT MEASURED ({why})" if not times.get(m) else f"  - {label}: {why}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; measuring took "
           f"{wall / 60:.1f} min, of which {waited:.0f} s waiting for the machine to be quiet; "
           f"{retried} measurement(s) taken again because other processes disturbed them")

@@ -32,6 +32,8 @@ MAX_DESIGN_POINTS = 20_000
 MAX_RUNS = 2_000_000
 #: Share of the machine's memory a sweep may expect to use.
 MEMORY_SHARE = 0.8
+#: Runs of the largest batch a sweep hands out (peacesim.sweep sizes batches to about a second).
+MAX_BATCH_RUNS = 1000
 
 _SERIES_BASE_COLUMNS = 17  # month, phase and the model-wide series (records.Recorder.BASE)
 _SERIES_PER_PARTY = 4
@@ -110,18 +112,22 @@ def physical_memory() -> int | None:
 def merge_bytes(exp: Experiment) -> int:
     """Memory the merge of the finished parts into the final tables needs, roughly.
 
-    The merge holds every part of a kind at once, and a sorted copy of it."""
+    The merge is streamed (:mod:`peacesim.merge`): it holds a part or two (a batch has at most
+    :data:`MAX_BATCH_RUNS` runs), a row group of each table being written and a few integers per
+    run, whatever the number of runs."""
+    from .merge import ROW_GROUP_BYTES
+
     scen = exp.base()
-    runs = exp.n_runs
-    columns = 8 + len(exp.columns) + len(exp.outcomes)
-    total = runs * columns * 8
-    total += runs * 3 * (25 + len(exp.columns)) * 8  # episodes: a few agreements per run
+    per_run = (8 + len(exp.columns) + len(exp.outcomes)) * 8
+    per_run += 3 * (25 + len(exp.columns)) * 8  # episodes: a few agreements per run
     if exp.keep_series:
         months = int(scen.params.get("months", 240))
         parties = len(scen.actors["party"])
-        total += runs * months * (3 + len(exp.columns) + _SERIES_BASE_COLUMNS + _SERIES_PER_PARTY * parties) * 8
-    total += runs * 200  # the list of runs and the keys of those done
-    return 3 * total
+        per_run += months * (3 + len(exp.columns) + _SERIES_BASE_COLUMNS + _SERIES_PER_PARTY * parties) * 8
+    part = min(exp.n_runs, MAX_BATCH_RUNS) * per_run
+    # a part received and one read back, the row groups (about 4x their size while encoded),
+    # ~200 bytes of bookkeeping per run, and Arrow's and the interpreter's own
+    return 2 * part + 6 * ROW_GROUP_BYTES + 200 * exp.n_runs + 64 * 2**20
 
 
 def check_memory(exp: Experiment, workers: int, *, local_workers: bool = True, where: str = "") -> None:

@@ -107,6 +107,12 @@ class Experiment:
         """Every run of the experiment, design point by design point."""
         return [RunSpec(i, r, self.seeds[r], values) for i, values in enumerate(self.design) for r in range(self.replicates)]
 
+    def run(self, index: int) -> RunSpec:
+        """The run at ``index`` in the order of :meth:`runs` (design point x replicates + replicate),
+        made when asked: a sweep of a million runs does not hold a million of them."""
+        dp, r = divmod(int(index), self.replicates)
+        return RunSpec(dp, r, self.seeds[r], self.design[dp])
+
     def base(self) -> Scenario:
         """The base scenario with the experiment's interventions and fixed overrides applied."""
         scen = self.scenario

@@ -22,12 +22,16 @@ in the same way.
 **Coverage.** The merge takes, for every run of the design, exactly one row (the newest, so that a
 run retried with ``--retry-failed`` replaces its failed row) and refuses to call the sweep complete
 unless every run of the design is there.
+
+**Memory.** Runs are known by their index in design order (design point x replicates +
+replicate), a few bytes each; the parts are built where their batch ran (:mod:`peacesim.parts`)
+and merged as a stream, a part at a time, into row groups (:mod:`peacesim.merge`); final tables
+are checked by streaming them through SHA-256. A sweep's own process holds no table of all runs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import time
@@ -41,9 +45,11 @@ import numpy as np
 import pandas as pd
 
 from . import fsutil
+from . import merge as streamed
 from .errors import InputError, ResultsWarning, StorageError
 from .experiment import Experiment
-from .records import EPISODE_COLUMNS
+from .merge import Damaged
+from .parts import KEY_COLUMNS, Part, PartBuilder, episode_columns
 
 __all__ = ["ResultStore", "FORMAT", "KINDS"]
 
@@ -67,28 +73,15 @@ def _record_checksum(record: dict[str, Any]) -> str:
     return _sha(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 
-def _ipc_bytes(table) -> bytes:
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
-    sink = pa.BufferOutputStream()
-    feather.write_feather(table, sink, compression="uncompressed")
-    return sink.getvalue().to_pybytes()
-
-
-def _read_table(data: bytes, suffix: str, columns: list[str] | None = None):
+def _read_table(data, suffix: str, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
-    buf = pa.py_buffer(data)
+    buf = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
     if suffix == ".parquet":
-        return pq.read_table(pa.BufferReader(buf), columns=columns)
-    return feather.read_table(pa.BufferReader(buf), columns=columns, memory_map=False)
-
-
-class Damaged(Exception):
-    """A part or table that is not what was written (the reason is the message)."""
+        return pq.read_table(pa.BufferReader(buf), columns=columns, use_threads=False)
+    return feather.read_table(pa.BufferReader(buf), columns=columns, memory_map=False, use_threads=False)
 
 
 @dataclass
@@ -98,9 +91,10 @@ class Source:
     name: str  # the batch's tag, or "final"
     seq: int  # order of writing; the final tables come first
     files: dict[str, Path]  # kind -> path
-    keys: list[tuple[int, int]]
-    failed: set[tuple[int, int]] = field(default_factory=set)
+    keys: np.ndarray  # its runs (index in design order), in the order of its runs file
+    failed: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # those that failed
     hashes: dict[str, str] = field(default_factory=dict)  # kind -> sha256 of the bytes, when known
+    rows: dict[str, int] = field(default_factory=dict)  # kind -> rows, when known
 
 
 class ResultStore:
@@ -117,7 +111,10 @@ class ResultStore:
         self.pending_tables: dict[str, dict[str, Any]] = {}
         self.sources: list[Source] = []
         self._seq = 0
-        self._design_keys = {(dp, r): self.exp.seeds[r] for dp in range(len(exp.design)) for r in range(exp.replicates)}
+        self.n_runs = exp.n_runs
+        self._seeds = np.array(exp.seeds, dtype=np.int64)
+        self._experiment_digest = exp.digest()
+        self._model_digest = _model_digest()  # once per sweep: the code its runs are made by
 
     # -------------------------------------------------------------------------------- opening
     def open(self, fresh: bool) -> dict[str, Any] | None:
@@ -217,7 +214,7 @@ class ResultStore:
                 f"--out {self.out}: the results there belong to a different experiment "
                 f"({fsutil.cut(str(name), 40) if isinstance(name, str) else '?'}, or its experiment or scenario file "
                 "has changed); use --fresh to replace them or --out to choose another folder")
-        if old.get("model_digest") != _model_digest():
+        if old.get("model_digest") != self._model_digest:
             commit = str(old.get("git_commit", "?"))[:10]
             raise InputError(
                 f"--out {self.out}: the results there were made by a different version of the model "
@@ -255,11 +252,14 @@ class ResultStore:
         fsutil.write_marker(out, "sweep", format=FORMAT, plot_files=[])
 
     # -------------------------------------------------------------------------------- checking
-    def scan(self) -> dict[tuple[int, int], bool]:
-        """Check every stored batch and the final tables; return {(design point, replicate): ok} of
-        the runs stored. Damaged batches are set aside; leftovers of a write that was cut short are
+    def scan(self) -> np.ndarray:
+        """Check every stored batch and the final tables; return the state of every run (see
+        :meth:`status`). Damaged batches are set aside; leftovers of a write that was cut short are
         removed."""
         self.sources = []
+        for p in _listdir(self.out):
+            if fsutil.is_temp(p.name) and _ours_table_tmp(p.name):
+                fsutil.remove_files([p])  # a merge cut short (the process was killed)
         final = self._scan_final()
         if final is not None:
             self.sources.append(final)
@@ -280,21 +280,38 @@ class ResultStore:
             src = self._scan_batch(tag, by_tag[tag])
             if src is not None:
                 self.sources.append(src)
+            streamed.release_unused()
         self.sources.sort(key=lambda s: s.seq)
         self._seq = max([self._seq, *(s.seq for s in self.sources)])
-        return self.stored()
+        return self.status()
 
-    def stored(self) -> dict[tuple[int, int], bool]:
-        """{key: ok} over the verified sources, the newest row of each run deciding."""
-        out: dict[tuple[int, int], bool] = {}
+    #: :meth:`status` of a run: not stored, stored and finished, stored as failed.
+    MISSING, OK, FAILED = 0, 1, 2
+
+    def status(self) -> np.ndarray:
+        """The state of every run of the design (index in design order: design point x replicates +
+        replicate) over the verified sources, the newest row of each run deciding."""
+        out = np.zeros(self.n_runs, dtype=np.int8)
         for s in self.sources:  # oldest first
-            for k in s.keys:
-                out[k] = k not in s.failed
+            out[s.keys] = self.OK
+            out[s.failed] = self.FAILED
         return out
+
+    def n_stored(self) -> int:
+        """How many runs of the design are stored (finished or failed)."""
+        return int(np.count_nonzero(self.status()))
 
     def _read(self, path: Path) -> bytes:
         try:
             return path.read_bytes()
+        except FileNotFoundError:
+            raise Damaged("missing") from None
+        except OSError as exc:
+            raise fsutil.storage_error(exc, path, "read") from None
+
+    def _open(self, path: Path):
+        try:
+            return open(path, "rb")
         except FileNotFoundError:
             raise Damaged("missing") from None
         except OSError as exc:
@@ -310,19 +327,27 @@ class ResultStore:
             if "runs.parquet" not in present:
                 raise Damaged("runs.parquet is missing")
             hashes = {}
+            rows = {}
             for name, path in present.items():
-                data = self._read(path)
-                digest = _sha(data)
-                ok = [r for r in (self.tables.get(name), self.pending_tables.get(name)) if r]
-                if not ok and self.legacy:
-                    ok = [{"sha256": digest, "bytes": len(data)}]  # written before checksums existed
-                if not ok:
-                    raise Damaged(f"{name} is not recorded in the manifest")
-                if not any(r.get("sha256") == digest and r.get("bytes") == len(data) for r in ok):
-                    raise Damaged(f"{name}: its checksum differs from the one recorded when it was written")
-                hashes[name] = digest
-                if name == "runs.parquet":
-                    runs = _read_table(data, ".parquet", ["design_point", "replicate", "seed", "status"])
+                with self._open(path) as fh:  # streamed: a final table may be larger than memory
+                    try:
+                        digest, size = streamed.file_sha256(fh)
+                    except OSError as exc:
+                        raise fsutil.storage_error(exc, path, "read") from None
+                    ok = [r for r in (self.tables.get(name), self.pending_tables.get(name)) if r]
+                    if not ok and self.legacy:
+                        ok = [{"sha256": digest, "bytes": size}]  # written before checksums existed
+                    if not ok:
+                        raise Damaged(f"{name} is not recorded in the manifest")
+                    if not any(r.get("sha256") == digest and r.get("bytes") == size for r in ok):
+                        raise Damaged(f"{name}: its checksum differs from the one recorded when it was written")
+                    hashes[name] = digest
+                    import pyarrow.parquet as pq
+
+                    meta = pq.ParquetFile(fh)
+                    rows[name.split(".")[0]] = meta.metadata.num_rows
+                    if name == "runs.parquet":
+                        runs = meta.read(columns=["design_point", "replicate", "seed", "status"], use_threads=False)
             for name in ("runs.parquet", "episodes.parquet") + (("series.parquet",) if self.exp.keep_series else ()):
                 if name not in present and (name != "series.parquet" or self.tables.get(name)):
                     raise Damaged(f"{name} is missing")
@@ -338,7 +363,7 @@ class ResultStore:
         files = {name.split(".")[0]: path for name, path in present.items()}
         if self.legacy:
             self.tables = {name: {"sha256": h, "bytes": present[name].stat().st_size} for name, h in hashes.items()}
-        return Source("final", -1, files, keys, failed, {n.split(".")[0]: h for n, h in hashes.items()})
+        return Source("final", -1, files, keys, failed, {n.split(".")[0]: h for n, h in hashes.items()}, rows)
 
     def _scan_batch(self, tag: str, files: dict[str, Path]) -> Source | None:
         record_path = files.get("record")
@@ -360,20 +385,21 @@ class ResultStore:
                 raise Damaged("its record batch-*.json is not valid JSON") from None
             if not isinstance(record, dict) or record.get("checksum") != _record_checksum(record):
                 raise Damaged("its record batch-*.json was changed after it was written")
-            if record.get("experiment_digest") != self.exp.digest() or record.get("model_digest") != _model_digest():
+            if (record.get("experiment_digest") != self._experiment_digest
+                    or record.get("model_digest") != self._model_digest):
                 raise Damaged("it was made by another experiment or model version")
             listed = record.get("files") or {}
             if set(listed) != {p.name for k, p in files.items() if k != "record"}:
                 raise Damaged("its files are not the ones its record lists")
             runs = None
             for name, info in listed.items():
-                data = self._read(self.parts / name)
-                if len(data) != info.get("bytes") or _sha(data) != info.get("sha256"):
+                data = streamed.read_buffer(self.parts / name)
+                if data.size != info.get("bytes") or _sha(data) != info.get("sha256"):
                     raise Damaged(f"{name}: its checksum differs from the one recorded when it was written")
                 if name.startswith("runs-"):
                     runs = _read_table(data, Path(name).suffix, ["design_point", "replicate", "seed", "status"])
             keys, failed = self._check_keys(runs, runs_path.name)
-            if [list(k) for k in keys] != [list(k[:2]) for k in record.get("keys", [])]:
+            if not self._same_keys(keys, record.get("keys")):
                 raise Damaged("its runs are not the ones its record lists")
         except Damaged as why:
             self._set_aside_batch(tag, files, str(why))
@@ -385,7 +411,8 @@ class ResultStore:
             return None
         kinds = {k: p for k, p in files.items() if k != "record"}
         return Source(tag, int(record.get("seq", 0)), kinds, keys, failed,
-                      {n.split("-")[0]: i["sha256"] for n, i in listed.items()})
+                      {n.split("-")[0]: i["sha256"] for n, i in listed.items()},
+                      {n.split("-")[0]: int(i.get("rows", -1)) for n, i in listed.items()})
 
     def _adopt_legacy_batch(self, tag: str, files: dict[str, Path]) -> Source:
         """A batch written before records existed (its folder has no marker): its keys are checked,
@@ -400,38 +427,60 @@ class ResultStore:
             listed[path.name] = {"sha256": _sha(data), "bytes": len(data), "rows": table.num_rows}
         keys, failed = self._check_keys(runs, files.get("runs", files.get("runs.parquet")).name)
         self._seq += 1
-        self._write_record(tag, self._seq, keys, listed)
+        self._write_record(tag, self._seq, self._pairs(keys), listed)
         kinds = {k: p for k, p in files.items()}
-        return Source(tag, self._seq, kinds, keys, failed)
+        return Source(tag, self._seq, kinds, keys, failed,
+                      rows={p.name.split("-")[0]: i["rows"] for p in files.values() for i in [listed[p.name]]})
 
-    def _check_keys(self, runs, name: str, final: bool = False) -> tuple[list[tuple[int, int]], set]:
-        """The (design point, replicate) keys of a runs table, refusing keys that are not the
-        design's, a seed that is not the run's, a run listed twice, or a status that is not known."""
+    def _check_keys(self, runs, name: str, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The runs (index in design order) of a runs table and those of them that failed, refusing
+        keys that are not the design's, a seed that is not the run's, a run listed twice, or a status
+        that is not known (the first such row is named)."""
+        import pyarrow.compute as pc
+
         if runs is None:
             raise Damaged("its runs file is missing")
         cols = runs.column_names
         for c in ("design_point", "replicate", "seed", "status"):
             if c not in cols:
                 raise Damaged(f"{name} has no {c} column")
-        dps = runs.column("design_point").to_pylist()
-        reps = runs.column("replicate").to_pylist()
-        seeds = runs.column("seed").to_pylist()
-        status = runs.column("status").to_pylist()
-        keys = list(zip(dps, reps))
-        if len(set(keys)) != len(keys):
+        n = runs.num_rows
+        dp, rep, seed = (_whole_numbers(runs.column(c)) for c in ("design_point", "replicate", "seed"))
+        if n and len(np.unique(np.stack([dp, rep], axis=1), axis=0)) != n:
             raise Damaged(f"{name} holds a run twice")
-        for k, seed, st in zip(keys, seeds, status):
-            want = self._design_keys.get(k)
-            if want is None:
+        known = (dp >= 0) & (dp < len(self.exp.design)) & (rep >= 0) & (rep < self.exp.replicates)
+        rep0 = np.where(known, rep, 0)
+        run = np.where(known, dp * self.exp.replicates + rep0, -1)
+        ok_seed = known & (seed == self._seeds[rep0])
+        status = runs.column("status")
+        is_ok = pc.fill_null(pc.equal(status, "ok"), False).to_numpy(zero_copy_only=False)
+        is_failed = pc.fill_null(pc.equal(status, "failed"), False).to_numpy(zero_copy_only=False)
+        bad = ~(known & ok_seed & (is_ok | is_failed))
+        if bad.any():
+            i = int(np.argmax(bad))
+            k = (runs.column("design_point")[i].as_py(), runs.column("replicate")[i].as_py())
+            if not known[i]:
                 raise Damaged(f"{name} holds design point {k[0]}, replicate {k[1]}, which the experiment does not have")
-            if seed != want:
+            if not ok_seed[i]:
                 raise Damaged(f"{name}: the seed of design point {k[0]}, replicate {k[1]} is not the run's seed")
-            if st not in ("ok", "failed"):
-                raise Damaged(f"{name}: status {fsutil.cut(str(st), 20)!s} is neither ok nor failed")
-        if final and set(keys) != set(self._design_keys):
+            raise Damaged(f"{name}: status {fsutil.cut(str(status[i].as_py()), 20)!s} is neither ok nor failed")
+        if final and n != self.n_runs:
             raise Damaged(f"{name} does not hold every run of the design exactly once")
-        failed = {k for k, st in zip(keys, status) if st != "ok"}
-        return keys, failed
+        return run.astype(np.int64), run[is_failed].astype(np.int64)
+
+    def _pairs(self, runs: np.ndarray) -> list[tuple[int, int]]:
+        reps = self.exp.replicates
+        return [(int(r) // reps, int(r) % reps) for r in runs]
+
+    def _same_keys(self, runs: np.ndarray, listed: Any) -> bool:
+        """Do a batch's runs match the keys its record lists, in order?"""
+        if not isinstance(listed, list) or len(listed) != len(runs):
+            return False
+        try:
+            pairs = [(int(k[0]), int(k[1])) for k in listed]
+        except (TypeError, ValueError, IndexError):
+            return False
+        return pairs == self._pairs(runs)
 
     # -------------------------------------------------------------------------------- setting aside
     def _set_aside_batch(self, tag: str, files: dict[str, Path], why: str) -> None:
@@ -461,40 +510,46 @@ class ResultStore:
                       "and their runs will be run again", ResultsWarning, stacklevel=4)
 
     # -------------------------------------------------------------------------------- writing
-    def write_part(self, batch: dict[str, Any]) -> None:
+    def write_part(self, batch: Part | dict[str, Any]) -> None:
         """Store one finished batch: episodes and series, then its record, then the runs file (which
-        marks it done). Each file is written atomically; the record holds their checksums."""
-        import pyarrow as pa
+        marks it done). Each file is written atomically; the record holds their checksums.
 
+        ``batch`` is a :class:`~peacesim.parts.Part` (what :func:`peacesim.sweep.run_batch` returns,
+        its files encoded where the batch ran) or a dict of ``runs`` (outcome rows), ``episodes``
+        (episode rows) and ``series`` (a DataFrame or None)."""
+        part = batch if isinstance(batch, Part) else self._encode(batch)
         tag = uuid.uuid4().hex[:12]
-        cols = ["design_point", "replicate", "seed", *self.exp.columns]
-        blobs: dict[str, tuple[bytes, int]] = {}
-        if batch["episodes"]:
-            names = _episode_columns(cols)
-            t = pa.Table.from_pylist([{c: e.get(c) for c in names} for e in batch["episodes"]])
-            blobs[f"episodes-{tag}.arrow"] = (_ipc_bytes(t), t.num_rows)
-        if batch["series"] is not None:
-            t = pa.Table.from_pandas(batch["series"], preserve_index=False)
-            blobs[f"series-{tag}.arrow"] = (_ipc_bytes(t), t.num_rows)
-        runs = pa.Table.from_pylist(batch["runs"])
-        blobs[f"runs-{tag}.arrow"] = (_ipc_bytes(runs), runs.num_rows)
-        listed = {n: {"sha256": _sha(b), "bytes": len(b), "rows": rows} for n, (b, rows) in blobs.items()}
-        keys = [(r["design_point"], r["replicate"]) for r in batch["runs"]]
+        names = {kind: f"{kind}-{tag}.arrow" for kind in part.files}
+        listed = {names[k]: {"sha256": f.sha256, "bytes": len(f.data), "rows": f.rows} for k, f in part.files.items()}
         self._seq = max(self._seq + 1, time.time_ns())
-        for name, (data, _) in blobs.items():
-            if not name.startswith("runs-"):
-                fsutil.atomic_write(self.parts / name, data, sync=False)
-        self._write_record(tag, self._seq, keys, listed)
-        fsutil.atomic_write(self.parts / f"runs-{tag}.arrow", blobs[f"runs-{tag}.arrow"][0], sync=False)
-        files = {n.split("-")[0]: self.parts / n for n in blobs}
-        failed = {(r["design_point"], r["replicate"]) for r in batch["runs"] if r["status"] != "ok"}
-        self.sources.append(Source(tag, self._seq, files, keys, failed, {n.split("-")[0]: i["sha256"]
-                                                                          for n, i in listed.items()}))
+        for kind, f in part.files.items():
+            if kind != "runs":
+                fsutil.atomic_write(self.parts / names[kind], f.data, sync=False)
+        self._write_record(tag, self._seq, part.keys, listed)
+        fsutil.atomic_write(self.parts / names["runs"], part.files["runs"].data, sync=False)
+        # (a run that is not the design's is not counted as stored; the next start sets its part aside)
+        reps, points = self.exp.replicates, len(self.exp.design)
+        known = [(0 <= dp < points and 0 <= r < reps, dp * reps + r, bad)
+                 for (dp, r), bad in zip(part.keys, part.failed)]
+        runs = np.array([run for ok, run, _ in known if ok], dtype=np.int64)
+        failed = np.array([run for ok, run, bad in known if ok and bad], dtype=np.int64)
+        self.sources.append(Source(tag, self._seq, {k: self.parts / n for k, n in names.items()}, runs, failed,
+                                   {k: f.sha256 for k, f in part.files.items()},
+                                   {k: f.rows for k, f in part.files.items()}))
+
+    def _encode(self, batch: dict[str, Any]) -> Part:
+        builder = PartBuilder(self.exp.columns)
+        builder.rows = list(batch["runs"])
+        builder.episodes = list(batch["episodes"])
+        if batch.get("series") is not None:
+            builder.frames = [(0, batch["series"])]
+        return builder.build(batch.get("seconds", 0.0))
 
     def _write_record(self, tag: str, seq: int, keys: list[tuple[int, int]], listed: dict[str, Any]) -> None:
-        record = {"format": FORMAT, "tag": tag, "seq": seq, "experiment_digest": self.exp.digest(),
-                  "model_digest": _model_digest(),
-                  "keys": [[int(dp), int(r), int(self.exp.seeds[r])] for dp, r in keys], "files": listed}
+        seeds = self.exp.seeds
+        record = {"format": FORMAT, "tag": tag, "seq": seq, "experiment_digest": self._experiment_digest,
+                  "model_digest": self._model_digest,
+                  "keys": [[int(dp), int(r), int(seeds[r])] for dp, r in keys], "files": listed}
         record["checksum"] = _record_checksum(record)
         fsutil.atomic_write(self.parts / f"batch-{tag}.json", json.dumps(record, separators=(",", ":")), sync=False)
 
@@ -508,94 +563,128 @@ class ResultStore:
         fsutil.atomic_write(self.out / "manifest.json", json.dumps(data, indent=1, default=_json_default) + "\n")
 
     # -------------------------------------------------------------------------------- merging
-    def merge(self, manifest: dict[str, Any]) -> tuple[dict[str, int], set[tuple[int, int]]]:
-        """Merge the verified sources into the final tables, sorted; remove the parts.
+    def merge(self, manifest: dict[str, Any]) -> tuple[dict[str, int], np.ndarray]:
+        """Merge the verified sources into the final tables, sorted (see :mod:`peacesim.merge`).
 
-        Every file is read and checked again. Returns ({kind: rows}, missing): if a part turns out
-        damaged now it is set aside and nothing is merged; ``missing`` then holds the runs to run
-        again. The manifest gets the checksums of the new tables before they are put in place."""
+        Every file is read and checked again. Returns ({kind: rows, "failed": n}, missing): if a
+        source turns out damaged now, every damaged one is set aside and nothing is merged;
+        ``missing`` then holds the runs (index in design order) to run again. The manifest gets the
+        checksums of the new tables before they are put in place."""
+        the_plan = streamed.plan([s.keys for s in self.sources], self.n_runs, self.exp.replicates)
+        missing = the_plan.missing
+        if len(missing):
+            return {}, missing
+        sources = [streamed.MergeSource(s.name, {k.split(".")[0]: p for k, p in s.files.items()}, s.hashes, s.rows)
+                   for s in self.sources]
+        staged: dict[str, streamed.StagedFile] = {}
+        counts: dict[str, int] = {}
+        try:
+            for kind in KINDS:
+                result = self._merge_kind(kind, sources, the_plan)
+                if result is None:
+                    continue
+                name = f"{kind}.parquet"
+                staged[name], counts[kind], failed = result
+                if kind == "runs":
+                    counts["failed"] = failed
+        except streamed.Damaged as why:
+            for f in staged.values():
+                f.discard()
+            bad = self._damaged_sources(sources)
+            if not bad:  # every file is whole, yet they do not go together (parts of another version)
+                raise StorageError(f"{self.out}: cannot merge the parts: {why}") from None
+            return {}, self._set_aside_sources(bad)
+        except BaseException:
+            for f in staged.values():
+                f.discard()
+            raise
+        record = {name: {"sha256": f.sha256, "bytes": f.size, "rows": counts.get(name.split(".")[0], 0)}
+                  for name, f in staged.items()}
+        # The new tables' checksums go into the manifest before the tables are put in place, so that
+        # a merge cut short leaves tables the next start can check.
+        self.pending_tables = record
+        try:
+            self.write_manifest(manifest)
+            names = list(staged)
+            for i, name in enumerate(names):
+                try:
+                    staged[name].put_in_place()
+                except BaseException:
+                    for rest in names[i + 1:]:
+                        staged[rest].discard()
+                    raise
+        except BaseException:
+            for f in staged.values():
+                f.discard()
+            raise
+        for name in TABLES:
+            if name not in staged and (self.out / name).is_file():
+                fsutil.remove_files([self.out / name])
+        self.tables, self.pending_tables = record, {}
+        return counts, np.empty(0, dtype=np.int64)
+
+    def _merge_kind(self, kind: str, sources: list, the_plan) -> tuple | None:
+        """Write one merged table to a staged file: (file, rows, failed runs), or None when no
+        source holds rows of it (then there is no such table, but for an empty episodes table)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        loaded: dict[str, list] = {k: [] for k in KINDS}
-        bad = []
-        for i, src in enumerate(self.sources):
+        holders = [s for s in sources if kind in s.files and s.rows.get(kind, 1) != 0]
+        schemas = []
+        for src in holders:
             try:
-                for kind, path in src.files.items():
-                    kind = kind.split(".")[0]
-                    data = self._read(path)
-                    want = src.hashes.get(kind)
-                    if want is not None and _sha(data) != want:
-                        raise Damaged(f"{path.name}: its checksum differs from the one recorded when it was written")
-                    t = _read_table(data, path.suffix)
-                    loaded[kind].append(t.append_column("_source", pa.array([i] * t.num_rows, pa.int64())))
-            except Damaged as why:
+                schemas.append(streamed.read_schema(src, kind))
+            except Exception as exc:  # unreadable: which source, and why, is found by checking them all
+                if isinstance(exc, StorageError):
+                    raise
+                raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
+        if not schemas:
+            if kind != "episodes":
+                return None
+            cols = episode_columns([*KEY_COLUMNS, *self.exp.columns])
+            empty = pa.Table.from_pandas(pd.DataFrame(columns=cols), preserve_index=False)
+            staged, rows = streamed.write_table(self.out / "episodes.parquet", empty.schema, iter([empty]))
+            return staged, 0, 0
+        try:
+            schema = pa.unify_schemas(schemas, promote_options="permissive")
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
+        path = self.out / f"{kind}.parquet"
+        dictionary = streamed.dictionary_columns(schema, also=[*KEY_COLUMNS, *self.exp.columns])
+        if kind != "runs":
+            rows_in_order = streamed.rows_in_order(sources, kind, schema, the_plan)
+            staged, rows = streamed.write_table(path, schema, rows_in_order, dictionary=dictionary)
+            return staged, rows, 0
+        stats = streamed.RunsStats()
+        for chunk in streamed.rows_in_order(sources, kind, schema, the_plan):
+            stats.add(chunk)
+        stored, convert = streamed.runs_schema(schema, stats)
+        rows_again = streamed.rows_in_order(sources, kind, schema, the_plan)
+        staged, rows = streamed.write_table(path, stored, rows_again, convert, dictionary=dictionary)
+        return staged, rows, stats.failed
+
+    def _damaged_sources(self, sources: list) -> list[tuple[Source, str]]:
+        """Check every file of every source whole; the damaged ones with why."""
+        bad = []
+        for src, msrc in zip(self.sources, sources):
+            try:
+                for kind in msrc.files:
+                    streamed.check_file(msrc, kind)
+            except streamed.Damaged as why:
                 bad.append((src, str(why)))
             except Exception as exc:
                 if isinstance(exc, StorageError):
                     raise
                 bad.append((src, f"unreadable: {_first_line(exc)}"))
-        if bad:
-            for src, why in bad:
-                if src.name == "final":
-                    self._set_aside_tables({f"{k}.parquet": p for k, p in src.files.items()}, why)
-                else:
-                    self._set_aside_batch(src.name, {**src.files, "record": self.parts / f"batch-{src.name}.json"}, why)
-            self.sources = [s for s in self.sources if all(s is not b for b, _ in bad)]
-            return {}, set(self._design_keys) - set(self.stored())
+        return bad
 
-        runs = _concat(loaded["runs"])
-        if runs is None:
-            return {}, set(self._design_keys)
-        source = runs.column("_source").to_numpy()
-        key_cols = pd.DataFrame({"design_point": runs.column("design_point").to_numpy(),
-                                 "replicate": runs.column("replicate").to_numpy(),
-                                 "_source": source,
-                                 "_seq": np.array([s.seq for s in self.sources], dtype=np.int64)[source]})
-        # the newest row of each run: a retried run replaces its failed row
-        chosen = key_cols.sort_values(["design_point", "replicate", "_seq"], kind="stable").drop_duplicates(
-            ["design_point", "replicate"], keep="last")
-        missing = set(self._design_keys) - set(zip(chosen["design_point"].tolist(), chosen["replicate"].tolist()))
-        if missing or len(chosen) != len(self._design_keys):
-            return {}, missing
-        one_each = len(chosen) == len(key_cols)
-        pick = pd.MultiIndex.from_frame(chosen[["design_point", "replicate", "_source"]])
-        out_tables: dict[str, bytes] = {}
-        counts: dict[str, int] = {}
-        order = {"runs": ["design_point", "replicate"], "episodes": ["design_point", "replicate", "episode"],
-                 "series": ["design_point", "replicate", "month"]}
-        for kind in KINDS:
-            t = runs if kind == "runs" else _concat(loaded[kind])
-            if t is None:
-                if kind == "episodes":
-                    cols = _episode_columns(["design_point", "replicate", "seed", *self.exp.columns])
-                    t = pa.Table.from_pandas(pd.DataFrame(columns=cols), preserve_index=False)
-                    out_tables["episodes.parquet"] = _parquet_bytes(t)
-                    counts[kind] = 0
-                continue
-            if not one_each:
-                rows = pd.MultiIndex.from_arrays([t.column(c).to_numpy() for c in ("design_point", "replicate",
-                                                                                    "_source")])
-                t = t.filter(pa.array(rows.isin(pick)))
-            t = t.drop_columns(["_source"]).sort_by([(c, "ascending") for c in order[kind]])
-            failed = pc.not_equal(t.column("status"), "ok") if kind == "runs" else None
-            out_tables[f"{kind}.parquet"] = _parquet_bytes(t, failed)
-            counts[kind] = t.num_rows
-            if kind == "runs":
-                counts["failed"] = sum(1 for st in t.column("status").to_pylist() if st != "ok")
-        record = {name: {"sha256": _sha(b), "bytes": len(b), "rows": counts.get(name.split(".")[0], 0)}
-                  for name, b in out_tables.items()}
-        # The new tables' checksums go into the manifest before the tables are put in place, so that
-        # a merge cut short leaves tables the next start can check.
-        self.pending_tables = record
-        self.write_manifest(manifest)
-        for name, b in out_tables.items():
-            fsutil.atomic_write(self.out / name, b)
-        for name in TABLES:
-            if name not in out_tables and (self.out / name).is_file():
-                fsutil.remove_files([self.out / name])
-        self.tables, self.pending_tables = record, {}
-        return counts, set()
+    def _set_aside_sources(self, bad: list[tuple[Source, str]]) -> np.ndarray:
+        for src, why in bad:
+            if src.name == "final":
+                self._set_aside_tables({f"{k}.parquet": p for k, p in src.files.items()}, why)
+            else:
+                self._set_aside_batch(src.name, {**src.files, "record": self.parts / f"batch-{src.name}.json"}, why)
+        self.sources = [s for s in self.sources if all(s is not b for b, _ in bad)]
+        return np.flatnonzero(self.status() == self.MISSING)
 
     def remove_parts(self) -> None:
         """After the manifest records the new tables: the parts are no longer needed."""
@@ -617,48 +706,22 @@ def _table_record(value: Any) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in value.items() if k in TABLES and isinstance(v, dict)}
 
 
-def _concat(tables: list):
+_NOT_A_KEY = -(2**62)
+
+
+def _whole_numbers(col) -> np.ndarray:
+    """A key column as whole numbers; a missing value or one that is not a whole number becomes a
+    number no run has."""
     import pyarrow as pa
 
-    # (without the pandas metadata of earlier tables: the types are decided afresh, see _parquet_bytes)
-    tables = [t.replace_schema_metadata(None) for t in tables if t.num_rows]
-    if not tables:
-        return None
-    # A part whose optional outcomes are all missing (no agreement in a batch, or only failed runs)
-    # has null columns; they take the type of the other parts.
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
-def _parquet_bytes(table, failed=None) -> bytes:
-    """The table as parquet. In the runs table (``failed`` marks its failed rows), a whole-number or
-    true/false column whose only missing values are those of failed runs is stored with pandas'
-    nullable types, so that it reads back as whole numbers or true/false, not as floats or objects:
-    failed rows do not change the type of the others. (A column that is missing in finished runs
-    too, such as the months to a first agreement that never came, keeps the types it always had.)"""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    nullable = {}
-    if failed is not None:
-        for name, col in zip(table.column_names, table.columns):
-            if not col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
-                continue
-            if pc.any(pc.and_(pc.is_null(col), pc.invert(failed))).as_py():
-                continue
-            nullable[name] = "Int64" if pa.types.is_integer(col.type) else "boolean"
-    if nullable:
-        df = table.to_pandas()
-        for name, dtype in nullable.items():
-            df[name] = pd.array(table.column(name).to_pylist(), dtype=dtype)
-        table = pa.Table.from_pandas(df, preserve_index=False)
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
-
-
-def _episode_columns(keys: list[str]) -> list[str]:
-    return keys + [c for c in EPISODE_COLUMNS if c not in keys]
+    if pa.types.is_integer(col.type) and not col.null_count:
+        return np.asarray(col.to_numpy(), dtype=np.int64)
+    out = []
+    for v in col.to_pylist():
+        if isinstance(v, float) and v.is_integer() and abs(v) < 2**62:
+            v = int(v)
+        out.append(v if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**63 else _NOT_A_KEY)
+    return np.array(out, dtype=np.int64)
 
 
 def _listdir(folder: Path) -> list[Path]:
@@ -680,6 +743,11 @@ def _ours_in_parts(name: str) -> bool:
 def _ours_tmp(name: str) -> bool:
     inner = name[1:].rsplit(".", 2)[0]
     return bool(_PART.fullmatch(inner) or _RECORD.fullmatch(inner))
+
+
+def _ours_table_tmp(name: str) -> bool:
+    """A final table's temporary file, left by a merge that was cut short."""
+    return name[1:].rsplit(".", 2)[0] in TABLES
 
 
 def _safe_relative(p: str) -> bool:

@@ -25,6 +25,7 @@ What the runner guarantees (docs/RESULTS.md says it for users):
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import platform
@@ -36,19 +37,20 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from . import budget, fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, RunSpec, load_experiment
-from .simulate import run_scenario
+from .parts import Part, PartBuilder
 from .scenario import Scenario
+from .simulate import run_scenario
 from .store import ResultStore
 
 __all__ = ["run_experiment", "SweepResult", "SweepInterrupted", "SweepFailed", "run_batch", "EXECUTORS",
@@ -97,18 +99,41 @@ class SweepResult:
     skipped: int
     failed: int
     seconds: float
+    #: seconds spent in each phase: ``pool start`` (the executor's workers), ``open`` (locking,
+    #: checking what is stored, the manifest), ``runs`` (handing out batches until the last is
+    #: back; ``writing parts`` is the part of it this process spent writing them), ``merge``,
+    #: ``finish`` (the manifest, removing the parts), ``pool stop``
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------ one batch
+_last_cast: list = [None]  # (base, design point, values, scenario) of the last design point run here
+
+
+def _scenario(base: Scenario, spec: RunSpec) -> Scenario:
+    """The scenario of a run's design point, made once for the runs of that point that follow each
+    other (a batch's runs are in design order). The model only reads its scenario. (The entry is
+    read and replaced whole, so Dask's threads may share it.)"""
+    last = _last_cast[0]
+    if last is not None and last[0] is base and last[1] == spec.design_point and last[2] == spec.values:
+        return last[3]
+    scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
+    _last_cast[0] = (base, spec.design_point, dict(spec.values), scen)
+    return scen
+
+
 def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], keep_series: bool):
-    """Run one design point and replicate; a run that raises is recorded with its error."""
+    """Run one design point and replicate; a run that raises is recorded with its error.
+
+    Returns the run's outcome row (a dict), its episode rows (dicts that hold the run's keys) and
+    its series as ``(data, columns)``, the model's array of months x columns, or None."""
     row: dict[str, Any] = {"design_point": spec.design_point, "replicate": spec.replicate, "seed": spec.seed}
     for c in columns:
         row[c] = spec.values.get(c)
     episodes: list[dict[str, Any]] = []
     series = None
     try:
-        scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
+        scen = _scenario(base, spec)
         result = run_scenario(scen, seed=spec.seed)
         out = result.outcome
         row.update(status="ok", error="", months=scen.params["months"], followup_months=scen.params["followup_months"])
@@ -118,10 +143,7 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
         # A varied parameter that is also an episode attribute (coordination) is stored once.
         episodes = [{**e, **keys} for e in result.episode_rows()]
         if keep_series:
-            series = result.series.copy()
-            series["phase"] = series["phase"].astype(str)
-            for k, v in reversed(list(keys.items())):
-                series.insert(0, k, v)
+            series = (result._series_data, result._series_columns)
     except Exception as exc:  # recorded, and the sweep goes on
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}", months=base.params["months"],
                    followup_months=base.params["followup_months"])
@@ -152,18 +174,19 @@ def _ctrl_c_possible() -> bool:
 
 
 def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes: tuple[str, ...],
-              keep_series: bool) -> dict[str, Any]:
+              keep_series: bool) -> Part:
     """Run a batch of runs; the unit of work an executor receives.
 
-    Returns the runs' rows, their episodes, their series (or None) and the seconds the batch took
-    where it ran, from which the sweep sizes the batches that follow. A run that calls
-    ``sys.exit`` is recorded as failed, like one that raises. A KeyboardInterrupt that is Ctrl-C
-    (in the process running a serial sweep) ends the batch early with ``interrupted`` set and
-    the runs before it kept; raised by a run's own code elsewhere, it fails that run."""
+    Returns a :class:`~peacesim.parts.Part`: the batch's tables, built once for the batch and
+    encoded as the part's files here where it ran, and the seconds the batch took, from which the
+    sweep sizes the batches that follow. A run that calls ``sys.exit`` is recorded as failed, like
+    one that raises. A KeyboardInterrupt that is Ctrl-C (in the process running a serial sweep)
+    ends the batch early with ``interrupted`` set and the runs before it kept; raised by a run's
+    own code elsewhere, it fails that run."""
     from .words import words
 
     t0 = time.perf_counter()
-    runs, episodes, series = [], [], []
+    part = PartBuilder(columns)
     interrupted = False
     for spec in specs:
         try:
@@ -177,15 +200,10 @@ def run_batch(base: Scenario, specs: list[RunSpec], columns: list[str], outcomes
                 break
             r, e, s = _failed_row(base, spec, columns, outcomes,
                                   "KeyboardInterrupt: raised by the run itself (worker processes ignore Ctrl-C)"), [], None
-        runs.append(r)
-        episodes.extend(e)
-        if s is not None:
-            series.append(s)
-    out = {"runs": runs, "episodes": episodes, "series": pd.concat(series, ignore_index=True) if series else None,
-           "seconds": time.perf_counter() - t0}
-    if interrupted:
-        out["interrupted"] = True
-    return out
+        part.add(r, e, s)
+    built = part.build(interrupted=interrupted)
+    built.seconds = time.perf_counter() - t0
+    return built
 
 
 def _death(exitcode: int | None) -> str:
@@ -199,10 +217,12 @@ def _death(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
-def _death_result(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], why: str) -> dict:
+def _death_result(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[str, ...], why: str) -> Part:
     error = (f"WorkerDied: the worker process running this run died with its batch, and again when the run was "
              f"retried alone in a fresh process ({why})")
-    return {"runs": [_failed_row(base, spec, columns, outcomes, error)], "episodes": [], "series": None, "seconds": 0.0}
+    part = PartBuilder(columns)
+    part.add(_failed_row(base, spec, columns, outcomes, error), [])
+    return part.build()
 
 
 # ------------------------------------------------------------------------------------ executors
@@ -568,7 +588,10 @@ def _git_commit() -> str:
         return "unknown"
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
+    """Versions of Python and the packages results depend on (read once per process: reading a
+    package's metadata takes a few milliseconds each)."""
     out = {"python": platform.python_version()}
     for pkg in ("peacesim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "lifelines", "SALib", "dask", "distributed"):
         try:
@@ -625,34 +648,42 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     if out_dir.is_dir():
         fsutil.FolderLock(out_dir, "sweep").probe()
     store = ResultStore(out_dir, exp)
-    ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
-    started = _now()
     t0 = time.perf_counter()
+    ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
+    clock = _Clock()
+    clock.laps["pool start"] = time.perf_counter() - t0
+    started = _now()
     try:
         store.open(fresh)
         try:
-            return _sweep(exp, store, ex, executor, started, t0, retry_failed, progress)
+            result = _sweep(exp, store, ex, executor, started, t0, retry_failed, progress, clock)
         finally:
             store.close()
     finally:
+        clock.lap("finish")
         ex.close()
+        clock.lap("pool stop")
+    result.seconds = time.perf_counter() - t0
+    return result
 
 
 def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str, t0: float, retry_failed: bool,
-           progress: bool) -> SweepResult:
+           progress: bool, clock: _Clock) -> SweepResult:
     manifest = _manifest(exp, executor, ex.workers, started)
-    sweep = _Sweep(exp, store, ex, manifest)
+    sweep = _Sweep(exp, store, ex, manifest, clock)
     try:
-        stored = store.scan()
-        todo = [s for s in exp.runs() if not _is_done(stored, s, retry_failed)]
+        status = store.scan()
+        todo = np.flatnonzero((status == store.MISSING) | ((status == store.FAILED) if retry_failed else False))
         skipped = exp.n_runs - len(todo)
-        manifest.update(status="running", runs_total=exp.n_runs, runs_done=len(stored))
+        manifest.update(status="running", runs_total=exp.n_runs, runs_done=int(np.count_nonzero(status)))
         store.write_manifest(manifest)
         sweep.bar = _progress(exp, len(todo), skipped, progress)
+        clock.lap("open")
         counts: dict[str, int] = {}
         for _ in range(MERGE_ROUNDS):
             try:
                 sweep.run(todo)
+                clock.lap("runs")
             except KeyboardInterrupt:
                 sweep.bar.close()
                 n_done = _save_what_finished(ex, store, set(sweep.pending) | sweep.unwritten, manifest,
@@ -666,19 +697,20 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
                 n_done = _save_what_finished(ex, store, set(sweep.pending), manifest, "stopped", False, error=why)
                 raise SweepFailed(why, n_done, exp.n_runs, store.out) from None
             if store.sources and all(s.name == "final" for s in store.sources) and not store.pending_tables:
-                counts = {"failed": sum(len(s.failed) for s in store.sources),
+                counts = {"failed": int(sum(len(s.failed) for s in store.sources)),
                           "episodes": int(store.tables.get("episodes.parquet", {}).get("rows", 0))}
                 break  # complete already: nothing to merge
             try:
                 counts, missing = store.merge(manifest)
+                clock.lap("merge")
             except KeyboardInterrupt:  # the parts stay until the merged tables are recorded: nothing is lost
                 sweep.bar.close()
                 n_done = _record_stop(store, [], manifest, "interrupted")
                 raise SweepInterrupted(n_done, exp.n_runs, store.out) from None
-            if not missing:
+            if not len(missing):
                 break
             # a part went bad after it was checked: its runs are run again
-            todo = [s for s in exp.runs() if (s.design_point, s.replicate) in missing]
+            todo = missing
             sweep.bar = _progress(exp, len(todo), exp.n_runs - len(todo), progress)
         else:
             raise StorageError(f"{store.out}: parts were found damaged {MERGE_ROUNDS} times while merging; the disk "
@@ -699,21 +731,31 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
         store.remove_parts()
     except StorageError as exc:
         raise _fault_message(exc, store, manifest, exp) from None
-    return SweepResult(store.out, exp.n_runs, sweep.ran, skipped, sweep.failed, time.perf_counter() - t0)
+    return SweepResult(store.out, exp.n_runs, sweep.ran, skipped, sweep.failed, time.perf_counter() - t0,
+                       clock.laps)
 
 
-def _is_done(stored: dict, spec: RunSpec, retry_failed: bool) -> bool:
-    ok = stored.get((spec.design_point, spec.replicate))
-    if ok is None:
-        return False
-    return ok or not retry_failed
+class _Clock:
+    """Seconds spent in each phase of a sweep (:attr:`SweepResult.timings`)."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps[phase] = self.laps.get(phase, 0.0) + now - self._t
+        self._t = now
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.laps[phase] = self.laps.get(phase, 0.0) + seconds
 
 
 class _Sweep:
     """The loop of one session: hands batches to the executor, writes what comes back, and deals
     with lost workers (see :meth:`run`)."""
 
-    def __init__(self, exp: Experiment, store: ResultStore, ex, manifest: dict[str, Any]):
+    def __init__(self, exp: Experiment, store: ResultStore, ex, manifest: dict[str, Any], clock: _Clock):
         self.exp, self.store, self.ex, self.manifest = exp, store, ex, manifest
         self.base = exp.base()
         self.tail = (exp.columns, exp.outcomes, exp.keep_series)
@@ -722,14 +764,17 @@ class _Sweep:
         self.ran = self.failed = 0
         self.spent = self.measured = 0.0
         self.bar = None
+        self.clock = clock
 
-    def _write(self, result: dict[str, Any]) -> None:
+    def _write(self, result: Part) -> None:
+        t = time.perf_counter()
         self.store.write_part(result)
-        n = len(result["runs"])
+        self.clock.add("writing parts", time.perf_counter() - t)
+        n = result.n
         self.ran += n
-        self.spent += result["seconds"]
-        self.measured += n if result["seconds"] else 0
-        self.failed += sum(r["status"] != "ok" for r in result["runs"])
+        self.spent += result.seconds
+        self.measured += n if result.seconds else 0
+        self.failed += result.n_failed
         self.bar.update(n)
 
     def _size(self, left: int) -> int:
@@ -738,37 +783,39 @@ class _Sweep:
         # (guided scheduling).
         w = self.ex.workers
         if self.measured:
-            size = max(1, min(1000, int(BATCH_SECONDS * self.measured / max(self.spent, 1e-9))))
+            size = max(1, min(budget.MAX_BATCH_RUNS, int(BATCH_SECONDS * self.measured / max(self.spent, 1e-9))))
             return max(1, min(size, math.ceil(left / (2 * w))))
         return max(1, min(3, math.ceil(left / (2 * w))))
 
-    def run(self, todo: list[RunSpec]) -> None:
-        """Run ``todo``. A batch whose worker process died is not lost: its runs are run again one
-        by one, each alone in a fresh process (:meth:`_isolate`); a run that kills that process
-        too is recorded as failed with its seed."""
-        rest = list(todo)
+    def run(self, todo: np.ndarray) -> None:
+        """Run ``todo`` (runs by index in design order). A batch whose worker process died is not
+        lost: its runs are run again one by one, each alone in a fresh process (:meth:`_isolate`);
+        a run that kills that process too is recorded as failed with its seed."""
+        todo = np.asarray(todo, dtype=np.int64)
+        at = 0  # the runs before todo[at] are handed out
         suspects: list[RunSpec] = []
         limit = 2 * self.ex.workers
-        while rest or self.pending or suspects:
+        while at < len(todo) or self.pending or suspects:
             if suspects and not self.pending:
                 self._isolate(suspects)
                 suspects = []
                 continue
             if not suspects:
-                batch: list[RunSpec] = []
+                handing = at
                 try:
-                    while rest and len(self.pending) < limit:
-                        k = self._size(len(rest))
-                        batch, rest = rest[:k], rest[k:]
+                    while at < len(todo) and len(self.pending) < limit:
+                        k = self._size(len(todo) - at)
+                        batch = [self.exp.run(i) for i in todo[at:at + k]]
+                        handing = at
                         fut = self.ex.submit(run_batch, self.base, batch, *self.tail)
+                        at += k
                         self.pending[fut] = batch
-                        batch = []
-                        if isinstance(fut, _Done) and fut.result().get("interrupted"):
+                        if isinstance(fut, _Done) and fut.result().interrupted:
                             break  # Ctrl-C during a serial run: hand out nothing more
                 except Exception as exc:  # the pool broke before it took the batch
                     if _worker_lost(exc) is None:
                         raise
-                    rest = batch + rest
+                    at = handing
                     self._broken(suspects)
                     continue
             finished, _ = self.ex.wait_any(set(self.pending))
@@ -787,7 +834,7 @@ class _Sweep:
                     continue
                 self._write(result)
                 self.unwritten.discard(fut)
-                interrupted = interrupted or bool(result.get("interrupted"))
+                interrupted = interrupted or result.interrupted
             if interrupted:  # Ctrl-C during a run of a serial sweep: the runs before it are saved
                 raise KeyboardInterrupt
             if broken:
@@ -832,7 +879,7 @@ _HINTS = {errno.ENOSPC: "free some space", errno.EROFS: "make the folder writabl
 def _fault_message(err: StorageError, store: ResultStore, manifest: dict[str, Any], exp: Experiment) -> StorageError:
     """The one-line message of a file-system fault during a sweep, after recording "stopped"."""
     try:
-        n_done = len(store.stored())
+        n_done = store.n_stored()
     except Exception:  # pragma: no cover
         n_done = 0
     recorded = True
@@ -873,7 +920,7 @@ def _record_stop(store: ResultStore, results: list, manifest: dict[str, Any], st
     with _sigint_ignored():
         for result in results:
             store.write_part(result)
-        n_done = len(store.stored())
+        n_done = store.n_stored()
         manifest.update(status=status, runs_done=n_done, **{status: _now()}, **extra)
         store.write_manifest(manifest)
     return n_done
@@ -909,7 +956,7 @@ def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dic
         "outcomes": list(exp.outcomes),
         "executor": executor,
         "workers": workers,
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "platform": platform.platform(),
         "started": started,
     }

@@ -1,0 +1,184 @@
+"""One batch of runs as tables: what a worker sends back and what ``parts/`` stores.
+
+A batch's runs come out of the model one at a time, each as an outcome row, its episodes and (if
+the experiment keeps them) its monthly series as an array. :class:`PartBuilder` collects them and
+builds each table once for the whole batch, as Arrow columns, never a DataFrame or a table per
+run; :meth:`PartBuilder.build` encodes the tables as the part's files (Arrow IPC, uncompressed)
+with their row counts and SHA-256 checksums. That work is done where the batch ran (a worker
+process), so the sweep's own process only writes bytes (:meth:`peacesim.store.ResultStore.write_part`).
+
+The tables are those the runner always wrote: the types of a column are inferred from its values
+as ``pyarrow.Table.from_pylist`` infers them, and the series are
+:func:`peacesim.records.series_frame` (the phase as its label) with the run's keys in front.
+Nothing here touches files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .records import EPISODE_COLUMNS, series_frame
+
+__all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "ipc_bytes", "KEY_COLUMNS"]
+
+#: The columns that name a run, first in every table (the factor columns follow them).
+KEY_COLUMNS = ("design_point", "replicate", "seed")
+
+
+@dataclass(frozen=True)
+class PartFile:
+    """One file of a part: its bytes, rows and SHA-256."""
+
+    data: bytes
+    rows: int
+    sha256: str
+
+
+@dataclass
+class Part:
+    """A finished batch: its files by kind (``runs``, ``episodes``, ``series``), the keys
+    (design point, replicate) of its runs in order, which of them failed, and the seconds the
+    batch took where it ran (from which the sweep sizes the batches that follow)."""
+
+    files: dict[str, PartFile]
+    keys: list[tuple[int, int]]
+    failed: list[bool]
+    seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C ended the batch early (a serial sweep); the runs before it are kept
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.keys)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(self.failed)
+
+
+def episode_columns(keys: list[str]) -> list[str]:
+    """The episodes table's columns: the run's keys, then the episode's own (a varied parameter
+    that is also an episode attribute, such as ``coordination``, is stored once)."""
+    return list(keys) + [c for c in EPISODE_COLUMNS if c not in keys]
+
+
+def ipc_bytes(table) -> bytes:
+    """``table`` as an uncompressed Arrow IPC file (Feather V2)."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    sink = pa.BufferOutputStream()
+    feather.write_feather(table, sink, compression="uncompressed")
+    return sink.getvalue().to_pybytes()
+
+
+def _file(table) -> PartFile:
+    data = ipc_bytes(table)
+    return PartFile(data, table.num_rows, hashlib.sha256(data).hexdigest())
+
+
+def _columns(names: list[str], rows: list[dict[str, Any]]):
+    """A table of ``rows`` (dicts) with the given columns, each typed from its values the way
+    ``pyarrow.Table.from_pylist`` types it (a missing key is a missing value)."""
+    import pyarrow as pa
+
+    return pa.table({n: pa.array([r.get(n) for r in rows]) for n in names})
+
+
+class PartBuilder:
+    """Collects the runs of one batch and builds its tables once (see the module's description).
+
+    ``columns`` are the experiment's factor columns; every table starts with
+    :data:`KEY_COLUMNS` and them."""
+
+    def __init__(self, columns: list[str]):
+        self.keys = [*KEY_COLUMNS, *columns]
+        self.rows: list[dict[str, Any]] = []
+        self.episodes: list[dict[str, Any]] = []
+        self.series: list[tuple[int, np.ndarray, tuple[str, ...]]] = []  # (index in rows, data, columns)
+        self.frames: list[tuple[int, Any]] = []  # series given as DataFrames (callers from before)
+
+    def add(self, row: dict[str, Any], episodes: list[dict[str, Any]], series: Any = None) -> None:
+        """One run: its outcome row, its episode rows (its keys included) and its series, as
+        ``(data, columns)`` (the model's array of months x columns and their names), a DataFrame
+        that already holds the run's keys, or None."""
+        self.rows.append(row)
+        self.episodes.extend(episodes)
+        if series is None:
+            return
+        if isinstance(series, tuple):
+            data, cols = series
+            self.series.append((len(self.rows) - 1, data, tuple(cols)))
+        else:
+            self.frames.append((len(self.rows) - 1, series))
+
+    def build(self, seconds: float = 0.0, interrupted: bool = False) -> Part:
+        """The batch's tables encoded as the files of a part."""
+        files: dict[str, PartFile] = {}
+        if self.episodes:
+            files["episodes"] = _file(_columns(episode_columns(self.keys), self.episodes))
+        series = self._series_table()
+        if series is not None:
+            files["series"] = _file(series)
+        names = list(dict.fromkeys(k for r in self.rows for k in r))
+        files["runs"] = _file(_columns(names, self.rows))
+        keys = [(r["design_point"], r["replicate"]) for r in self.rows]
+        failed = [r["status"] != "ok" for r in self.rows]
+        return Part(files, keys, failed, seconds, interrupted)
+
+    # ------------------------------------------------------------------------------ series
+    def _series_table(self):
+        """The batch's series: the runs' arrays stacked and made a table once per batch (once per
+        set of columns, should runs differ in their parties), the run's keys in front."""
+        import pyarrow as pa
+
+        tables = []
+        groups: list[list[tuple[int, np.ndarray]]] = []
+        group_cols: list[tuple[str, ...]] = []
+        for i, data, cols in self.series:
+            if not group_cols or group_cols[-1] != cols:
+                groups.append([])
+                group_cols.append(cols)
+            groups[-1].append((i, data))
+        for cols, runs in zip(group_cols, groups):
+            tables.append(self._stacked(list(cols), runs))
+        for _, frame in self.frames:
+            tables.append(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None))
+        if not tables:
+            return None
+        if len(tables) == 1:
+            return tables[0]
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    def _stacked(self, cols: list[str], runs: list[tuple[int, np.ndarray]]):
+        import pyarrow as pa
+
+        lengths = np.array([len(d) for _, d in runs], dtype=np.int64)
+        frame = series_frame(np.concatenate([d for _, d in runs]) if runs else np.empty((0, len(cols))), cols)
+        # series_frame numbers the months of one run; here they restart with every run
+        frame["month"] = np.concatenate([np.arange(1, n + 1) for n in lengths]) if len(lengths) else []
+        owner = pa.array(np.repeat(np.arange(len(runs)), lengths))
+        table = {k: pa.array([self.rows[i].get(k) for i, _ in runs]).take(owner) for k in self.keys}
+        for name in frame.columns:
+            table[name] = _arrow(frame[name])
+        return pa.table(table)
+
+
+def _arrow(column):
+    """One column of a DataFrame as pyarrow.Table.from_pandas makes it (a missing float is null, a
+    category its label), without pandas' conversion machinery and its threads."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # as its labels (text)
+        codes = np.asarray(column.cat.codes)
+        labels = pa.array([str(c) for c in dtype.categories], type=pa.string())
+        return labels.take(pa.array(codes, mask=codes < 0))
+    if dtype.kind in "fiub":
+        return pa.array(column.to_numpy(), from_pandas=True)
+    return pa.array(column.to_numpy(dtype=object), from_pandas=True)
