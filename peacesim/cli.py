@@ -664,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser(
         "sensitivity", help="global sensitivity analysis of an experiment (Morris, Sobol', RBD-FAST)",
         description="Run a sensitivity experiment (a file with a [sensitivity] table) through the experiment runner "
-                    "(resumable), then compute its indices with 95%% intervals, the share of each outcome's variance "
+                    "(resumable), then compute its indices with 95% intervals, the share of each outcome's variance "
                     "that is replicate noise and a convergence verdict, and write them with figures and a report "
                     "into the results folder. --pilot measures the noise first and says how many replicates are "
                     "needed.",
@@ -713,7 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
     va = sub.add_parser(
         "validate", help="check the nine patterns from the literature",
         description="Run the experiments behind the nine patterns of docs/ODD.md section 1, measure each "
-                    "effect with a 95%% confidence interval, print a table (pattern, source, effect, interval, "
+                    "effect with a 95% confidence interval, print a table (pattern, source, effect, interval, "
                     "verdict) and write a report with figures to results/validation/.",
     )
     va.add_argument("--quick", action="store_true", help="a quarter of the replicates (about a minute on 2 cores)")

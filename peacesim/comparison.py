@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 import re
 import time
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import fsutil
 from .errors import InputError
+from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
 from .scenario import Scenario, load_scenario, resolve_scenario
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import Results
     from .experiment import Experiment
+    from .paired import Draws
     from .prim import Box
 
 __all__ = ["Measure", "MEASURES", "Strategy", "Condition", "ComparisonSpec", "ComparisonResult",
@@ -299,13 +300,7 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
     if not path.is_file():
         raise InputError(f"{ref}: comparison file not found")
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    text, raw = read_toml(path)
     return comparison_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, text=text,
                                 seeds=seeds, worlds=worlds, ref=str(ref), check_design=check_design)
 
@@ -731,7 +726,7 @@ def _strategy_arrays(spec: ComparisonSpec, results: Results):
     return arr, ok, e
 
 
-def _evaluate(arr, e: pd.DataFrame, usable: np.ndarray, d: paired.Draws, strategies: list[int],
+def _evaluate(arr, e: pd.DataFrame, usable: np.ndarray, d: Draws, strategies: list[int],
               horizon: int) -> dict[str, np.ndarray]:
     """Every measure for the given strategies under resamples ``d``: arrays (strategies x n)."""
     import numpy as np

@@ -141,6 +141,19 @@ def derive_seeds(master_seed: int, replicates: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
 
 
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """A TOML input file's text and contents; a one-line error naming the file if it cannot be read
+    or parsed."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read the file: {exc}") from None
+
+
 def load_experiment(ref: str | Path) -> Experiment:
     """Read and validate an experiment by short name (``staff_rotation``) or path."""
     path = Path(ref)
@@ -154,13 +167,7 @@ def load_experiment(ref: str | Path) -> Experiment:
     if not path.is_file():
         raise InputError(f"{ref}: experiment file not found")
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    text, raw = read_toml(path)
     return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)
 
 

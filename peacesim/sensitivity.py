@@ -52,7 +52,7 @@ import numpy as np
 
 from . import fsutil
 from .errors import InputError, StorageError
-from .experiment import Experiment, derive_seeds, experiment_dir, experiment_from_dict
+from .experiment import Experiment, derive_seeds, experiment_dir, experiment_from_dict, read_toml
 from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
 from .sensitivity_analysis import (
     METHODS,
@@ -203,13 +203,7 @@ def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_po
     """
     path = _resolve(ref)
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read the file: {exc}") from None
+    text, raw = read_toml(path)
     return sensitivity_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text,
                                  replicates=replicates, check_points=check_points, sample=sample)
 
