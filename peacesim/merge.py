@@ -47,6 +47,8 @@ __all__ = ["ROW_GROUP_BYTES", "READ_ROWS", "ORDER", "Damaged", "MergeSource", "P
 ROW_GROUP_BYTES = 8 * 2**20
 #: Rows read at a time from the final tables of an earlier merge.
 READ_ROWS = 32_768
+#: Chunks of a row group being filled that are copied into one (see write_table).
+COMPACT_CHUNKS = 64
 #: How each table is ordered within a run.
 ORDER = {"runs": None, "episodes": "episode", "series": "month"}
 _HASH_CHUNK = 1 << 20
@@ -61,9 +63,12 @@ class MergeSource:
     """One verified source of rows: a batch's part files, or the final tables of an earlier merge."""
 
     name: str  # the batch's tag, or "final"
-    files: dict[str, Path]  # kind -> path
+    files: dict[str, str | Path]  # kind -> path
     hashes: dict[str, str] = field(default_factory=dict)  # kind -> sha256 of the bytes, when known
     rows: dict[str, int] = field(default_factory=dict)  # kind -> rows, when known
+
+    def path(self, kind: str) -> Path:
+        return Path(self.files[kind])
 
 
 @dataclass
@@ -204,7 +209,7 @@ def read_schema(src: MergeSource, kind: str):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = src.files[kind]
+    path = src.path(kind)
     if path.suffix == ".parquet":
         return pq.read_schema(path).remove_metadata()
     with pa.OSFile(str(path), "rb") as f:
@@ -226,7 +231,7 @@ def read_buffer(path: Path):
 
 
 def _checked_bytes(src: MergeSource, kind: str):
-    path = src.files[kind]
+    path = src.path(kind)
     data = read_buffer(path)
     want = src.hashes.get(kind)
     if want is not None and hashlib.sha256(data).hexdigest() != want:
@@ -236,7 +241,7 @@ def _checked_bytes(src: MergeSource, kind: str):
 
 def check_file(src: MergeSource, kind: str) -> None:
     """Check one file of a source whole: its checksum, and that it parses."""
-    path = src.files[kind]
+    path = src.path(kind)
     if path.suffix == ".parquet" and src.name == "final":
         with _open(path) as fh:
             _check_stream(src, kind, fh)
@@ -263,9 +268,9 @@ def _check_stream(src: MergeSource, kind: str, fh) -> None:
     try:
         digest, _ = file_sha256(fh)
     except OSError as exc:
-        raise fsutil.storage_error(exc, src.files[kind], "read") from None
+        raise fsutil.storage_error(exc, src.path(kind), "read") from None
     if digest != want:
-        raise Damaged(f"{src.files[kind].name}: its checksum differs from the one recorded when it was written")
+        raise Damaged(f"{src.path(kind).name}: its checksum differs from the one recorded when it was written")
 
 
 def _parse(data, suffix: str):
@@ -296,7 +301,7 @@ class _Cursor:
         self._last_sub = None
 
     def _open_source(self) -> None:
-        path = self.src.files[self.kind]
+        path = self.src.path(self.kind)
         if path.suffix == ".parquet" and self.src.name == "final":
             import pyarrow.parquet as pq
 
@@ -337,7 +342,7 @@ class _Cursor:
         if ok and sub is not None and run[0] == self._last_run and self._last_sub is not None:
             ok = sub[0] > self._last_sub
         if not ok:
-            raise Damaged(f"{self.src.files[self.kind].name}: its rows are not in the order they were written in")
+            raise Damaged(f"{self.src.path(self.kind).name}: its rows are not in the order they were written in")
         self._last_run = int(run[-1])
         self._last_sub = int(sub[-1]) if sub is not None else None
 
@@ -468,17 +473,24 @@ def write_table(path: Path, schema, chunks: Iterator, convert: Callable | None =
         names = dictionary_columns(schema) if dictionary is None else dictionary
         writer = pq.ParquetWriter(staged, schema, use_dictionary=[n for n in names if n in schema.names] or False)
         try:
-            buffer: list = []
+            buffer: list = []  # the row group so far: compacted pieces, then recent chunks
+            recent = 0
             held = 0
             row_bytes = None  # measured on the first rows (Table.nbytes of every slice costs more)
             for chunk in chunks:
                 buffer.append(chunk)
+                recent += 1
+                if recent >= COMPACT_CHUNKS:
+                    # every chunk is a slice of its part with its own column objects: held by the
+                    # thousand (small batches), they would cost more than their rows
+                    buffer[-recent:] = [pa.concat_tables(buffer[-recent:]).combine_chunks()]
+                    recent = 0
                 if row_bytes is None and chunk.num_rows:
                     row_bytes = max(1.0, chunk.nbytes / chunk.num_rows)
                 held += chunk.num_rows * (row_bytes or 0)
                 if held >= ROW_GROUP_BYTES:
                     rows += _write_group(writer, buffer, convert)
-                    buffer, held = [], 0
+                    buffer, held, recent = [], 0, 0
             if buffer or not rows:  # (a table without rows still gets its schema written)
                 rows += _write_group(writer, buffer or [schema.empty_table()], convert)
         finally:

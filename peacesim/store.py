@@ -86,15 +86,31 @@ def _read_table(data, suffix: str, columns: list[str] | None = None):
 
 @dataclass
 class Source:
-    """One verified batch of runs (or the final tables of an earlier merge)."""
+    """One verified batch of runs (or the final tables of an earlier merge).
+
+    A sweep of 100,000 runs has thousands of batches, so a source is kept small: its files as
+    text (a Path object costs about a kilobyte) and its runs as arrays."""
 
     name: str  # the batch's tag, or "final"
     seq: int  # order of writing; the final tables come first
-    files: dict[str, Path]  # kind -> path
+    paths: dict[str, str]  # kind -> path of its file
     keys: np.ndarray  # its runs (index in design order), in the order of its runs file
-    failed: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # those that failed
+    failed: np.ndarray = field(default_factory=lambda: _NO_RUNS)  # those that failed
     hashes: dict[str, str] = field(default_factory=dict)  # kind -> sha256 of the bytes, when known
     rows: dict[str, int] = field(default_factory=dict)  # kind -> rows, when known
+
+    def __post_init__(self) -> None:
+        self.paths = {k: str(p) for k, p in self.paths.items()}
+        if not len(self.failed):
+            self.failed = _NO_RUNS
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {k: Path(p) for k, p in self.paths.items()}
+
+
+_NO_RUNS = np.empty(0, dtype=np.int64)
+_NO_RUNS.flags.writeable = False
 
 
 class ResultStore:
@@ -574,7 +590,7 @@ class ResultStore:
         missing = the_plan.missing
         if len(missing):
             return {}, missing
-        sources = [streamed.MergeSource(s.name, {k.split(".")[0]: p for k, p in s.files.items()}, s.hashes, s.rows)
+        sources = [streamed.MergeSource(s.name, {k.split(".")[0]: p for k, p in s.paths.items()}, s.hashes, s.rows)
                    for s in self.sources]
         staged: dict[str, streamed.StagedFile] = {}
         counts: dict[str, int] = {}
@@ -628,26 +644,27 @@ class ResultStore:
         source holds rows of it (then there is no such table, but for an empty episodes table)."""
         import pyarrow as pa
 
-        holders = [s for s in sources if kind in s.files and s.rows.get(kind, 1) != 0]
-        schemas = []
-        for src in holders:
+        # The table's schema: those of all its sources together, unified one by one as they are read
+        # (thousands of parts' schemas held at once would take megabytes; most are the same).
+        schema = None
+        for src in (s for s in sources if kind in s.files and s.rows.get(kind, 1) != 0):
             try:
-                schemas.append(streamed.read_schema(src, kind))
-            except Exception as exc:  # unreadable: which source, and why, is found by checking them all
-                if isinstance(exc, StorageError):
-                    raise
+                one = streamed.read_schema(src, kind)
+                if schema is None:
+                    schema = one
+                elif not one.equals(schema):
+                    schema = pa.unify_schemas([schema, one], promote_options="permissive")
+            except StorageError:
+                raise
+            except Exception as exc:  # unreadable or not unifiable: which source and why is found by checking all
                 raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
-        if not schemas:
+        if schema is None:
             if kind != "episodes":
                 return None
             cols = episode_columns([*KEY_COLUMNS, *self.exp.columns])
             empty = pa.Table.from_pandas(pd.DataFrame(columns=cols), preserve_index=False)
             staged, rows = streamed.write_table(self.out / "episodes.parquet", empty.schema, iter([empty]))
             return staged, 0, 0
-        try:
-            schema = pa.unify_schemas(schemas, promote_options="permissive")
-        except (pa.ArrowException, ValueError, TypeError) as exc:
-            raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
         path = self.out / f"{kind}.parquet"
         dictionary = streamed.dictionary_columns(schema, also=[*KEY_COLUMNS, *self.exp.columns])
         if kind != "runs":

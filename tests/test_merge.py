@@ -190,7 +190,7 @@ def test_a_part_damaged_in_the_middle_of_the_merge_is_set_aside_and_rerun(tmp_pa
         if self.kind == "series":
             series_opened.append(self.src.name)
             if len(series_opened) == 5:  # goes bad after it was checked, while the merge has begun writing
-                path = self.src.files["series"]
+                path = self.src.path("series")
                 path.write_bytes(path.read_bytes()[:-9] + b"damaged!!")
         real_open(self)
 
