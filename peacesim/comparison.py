@@ -48,7 +48,7 @@ from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
-from .scenario import Scenario, load_scenario, resolve_scenario
+from .scenario import Scenario, actor_field, load_scenario, resolve_scenario
 from .words import checked, cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -446,13 +446,7 @@ def _actor_param(name: str, scenario: Scenario, where: str):
                              "'peacesim params' for the list (or KIND.FIELD for actors)")
         return p
     kind, index, fname = m.group(1), m.group(2), m.group(3)
-    if kind not in ACTOR_FIELDS:
-        raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
-    spec = ACTOR_FIELDS[kind].get(fname)
-    if spec is None or fname in ("name", "count"):
-        allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
-        raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
-    return spec
+    return actor_field(kind, fname, name, where=where)
 
 
 def _normal(name: str) -> str:

@@ -76,12 +76,7 @@ class Scenario:
                 m = re.fullmatch(r"(\w+)\[(\d+)\]", kind)
                 if m:
                     kind, index = m.group(1), int(m.group(2))
-                if kind not in ACTOR_FIELDS:
-                    raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
-                spec = ACTOR_FIELDS[kind].get(fname)
-                if spec is None or fname in ("name", "count"):
-                    allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
-                    raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
+                spec = actor_field(kind, fname, name, where=where)
                 v = checked(spec, value, where=where)
                 if not new.actors[kind]:
                     raise InputError(f"{where}: {name} = {words(value)}: the scenario has no {kind} actors to set")
@@ -159,6 +154,18 @@ def resolve_scenario(ref: str | Path) -> Path:
         return candidate
     names = ", ".join(q.stem for q in list_scenarios())
     raise InputError(f"{ref}: no such scenario; shipped scenarios are: {names}")
+
+
+def actor_field(kind: str, fname: str, name: str, *, where: str):
+    """The registry's spec of actor field ``KIND.FIELD`` that an override may set (``name`` as
+    typed, for the error); a one-line error for an unknown kind or field."""
+    if kind not in ACTOR_FIELDS:
+        raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
+    spec = ACTOR_FIELDS[kind].get(fname)
+    if spec is None or fname in ("name", "count"):
+        allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
+        raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
+    return spec
 
 
 def load_scenario(ref: str | Path | Scenario) -> Scenario:

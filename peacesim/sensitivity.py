@@ -776,7 +776,9 @@ def write_outputs(out: str | Path, analysis: SensitivityAnalysis, *, figures: bo
             pts = analysis.points()
             fsutil.atomic_write(root / "points.parquet", lambda tmp: pts.to_parquet(tmp, index=False))
             record = _record(analysis, conv, seconds)
-            fsutil.atomic_write(root / "sensitivity.json", json.dumps(record, indent=1, default=_json_default) + "\n")
+            from .store import json_default
+
+            fsutil.atomic_write(root / "sensitivity.json", json.dumps(record, indent=1, default=json_default) + "\n")
             report = plots.report(analysis, conv, [p.relative_to(root) for p in written if p.suffix == ".png"],
                                   seconds=seconds)
             fsutil.atomic_write(root / "sensitivity.md", report)
@@ -829,14 +831,6 @@ def _version(pkg: str, metadata) -> str | None:
         return None
 
 
-def _json_default(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -576,7 +576,7 @@ class ResultStore:
             data["tables_pending"] = self.pending_tables
         else:
             data.pop("tables_pending", None)
-        fsutil.atomic_write(self.out / "manifest.json", json.dumps(data, indent=1, default=_json_default) + "\n")
+        fsutil.atomic_write(self.out / "manifest.json", json.dumps(data, indent=1, default=json_default) + "\n")
 
     # -------------------------------------------------------------------------------- merging
     def merge(self, manifest: dict[str, Any]) -> tuple[dict[str, int], np.ndarray]:
@@ -777,7 +777,8 @@ def _first_line(exc: BaseException) -> str:
     return fsutil.cut(text[0] if text else type(exc).__name__, 100)
 
 
-def _json_default(x):
+def json_default(x):
+    """JSON for numpy scalars, NaN (as null) and paths: the manifest's and the analyses' records."""
     import math
 
     if hasattr(x, "item"):
