@@ -51,6 +51,14 @@ def _groups() -> list[str]:
 
 # ------------------------------------------------------------------------------------------ controls
 @solara.component
+def Message(text: str, ok: bool):
+    """A one-line confirmation (green) or error (red)."""
+    colour = "#1b5e20" if ok else "#b71c1c"
+    solara.HTML("div", html.escape(text), classes=["peacesim-ok" if ok else "peacesim-error"],
+                style=f"color:{colour};border-left:4px solid {colour};padding:0.3em 0.6em;font-weight:600")
+
+
+@solara.component
 def ParamControl(p: Param, value: Any, on_value):
     label = f"{p.name}" + (f" ({p.unit})" if p.unit else "")
     if p.kind == "choice":
@@ -167,10 +175,8 @@ def InterventionCard(model: solara.Reactive):
             message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}."))
             force_update()
         solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=not m.running)
-        if message.value[0] == "error":
-            solara.Error(message.value[1])
-        elif message.value[0] == "ok":
-            solara.Success(message.value[1])
+        if message.value[0]:
+            Message(message.value[1], ok=message.value[0] == "ok")
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -322,7 +328,7 @@ def Page():
                 solara.SliderInt("Months per step", value=render_interval, min=1, max=24)
             ScenarioCard(scenario, choose, error)
             if error.value:
-                solara.Error(error.value, classes=["peacesim-error"])
+                Message(error.value, ok=False)
             ParametersCard(scenario, overrides, seed)
         with solara.Column():
             StatusBanner(model)
