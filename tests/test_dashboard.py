@@ -251,3 +251,26 @@ def test_the_dashboard_help_imports_nothing_heavy(tmp_path):
     assert got["status"] == 0 and got["imported"] == []
     got = probe(["dashboard", "--port", "x"], tmp_path)
     assert got["status"] == 2 and got["imported"] == []
+
+
+def test_the_debrief_is_exported_from_the_page_as_links_that_need_no_server():
+    import base64
+
+    box, rc = solara.render(app.Page(), handle_error=False)
+    for _ in range(3):
+        button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    button(rc, "Step").click()
+    button(rc, "Export the debrief").click()
+    links = html_text(rc, "peacesim-debrief-links")
+    assert len(links) == 1
+    found = dict(re.findall(r'href="data:[^;]+;base64,([^"]+)" download="([^"]+)"', links[0])[i][::-1] for i in range(2))
+    page = base64.b64decode(found["peacesim-debrief.html"]).decode()
+    toml_text = base64.b64decode(found["peacesim-session.toml"]).decode()
+    assert "<h1>Debrief:" in page and "attack" in page
+    doc = tomllib.loads(toml_text)
+    assert [(x["month"], x["kind"]) for x in doc["intervention"]] == [(4, "attack")]
+    button(rc, "Step").click()  # the run moves on: the links are for month 4 only
+    assert html_text(rc, "peacesim-debrief-links") == []
+    rc.close()

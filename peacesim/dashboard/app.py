@@ -11,6 +11,7 @@ There is no code console: participants choose from lists and move sliders, and w
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from typing import Any
@@ -259,18 +260,34 @@ def StandingView(model: solara.Reactive):
             solara.FigureMatplotlib(fig, format="png", dpi=72, dependencies=deps)
 
 
+def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> str:
+    """A link that saves ``data`` as ``filename``: a data URI, so nothing more is fetched from the server."""
+    uri = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+    return (f'<a href="{uri}" download="{html.escape(filename)}" class="{cls}" '
+            f'style="font-size:1.1em;font-weight:600;margin-right:1.5em">{html.escape(label)}</a>')
+
+
 @solara.component
 def DebriefCard(model: solara.Reactive):
     update_counter.get()
     m = model.value
+    ready = solara.use_reactive(None)  # (month, links) of the last export
+
+    def export():
+        links = (save_link(debrief_html(m).encode("utf-8"), "peacesim-debrief.html", "text/html",
+                           "Save the debrief (HTML)", "peacesim-save-debrief")
+                 + save_link(replay_toml(m, filename=REPLAY_NAME).encode("utf-8"), REPLAY_NAME, "application/toml",
+                             "Save the re-run file", "peacesim-save-replay"))
+        ready.set((id(m), m.month, len(m.facilitator), links))
+
     with solara.Card("Debrief"):
         solara.Text("One HTML file with the settings, the interventions, the story and the figures, beside the same "
                     "seed without our interventions; and the scenario file that re-runs the session exactly.")
-        with solara.Row():
-            solara.FileDownload(lambda: debrief_html(m).encode("utf-8"), filename="peacesim-debrief.html",
-                                label="Export the debrief (HTML)", mime_type="text/html")
-            solara.FileDownload(lambda: replay_toml(m, filename=REPLAY_NAME).encode("utf-8"), filename=REPLAY_NAME,
-                                label="Download the re-run file", mime_type="application/toml")
+        solara.Button("Export the debrief", on_click=export, color="primary")
+        if ready.value is not None and ready.value[:3] == (id(m), m.month, len(m.facilitator)):
+            solara.HTML("div", ready.value[3], classes=["peacesim-debrief-links"])
+        elif ready.value is not None:
+            solara.Text("The run has moved on since the last export: export again for the current month.")
         solara.Text(f"Re-run: peacesim run {REPLAY_NAME} --seed {m.seed}", style="font-family:monospace")
 
 
