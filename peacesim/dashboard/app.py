@@ -16,6 +16,7 @@ import html
 import os
 from typing import Any
 
+import reacton.ipywidgets as rw
 import solara
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
@@ -28,7 +29,7 @@ from ..plotting import plot_timeline
 from ..result import RunResult
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
-from .figures import network_figure, spread_figure
+from .figures import network_figure, spread_figure, svg_bytes
 from .session import ClassroomModel, load_upload, model_kwargs, params_changed, replay_toml, spread
 
 #: The scenario a new tab opens with (``peacesim dashboard SCENARIO`` sets it).
@@ -203,21 +204,29 @@ def StatusBanner(model: solara.Reactive):
 
 
 @solara.component
+def Picture(draw, dependencies: list, classes: str = ""):
+    """A figure drawn by ``draw()`` as an SVG image, redrawn only when ``dependencies`` change (the
+    figure itself is not kept: only its image)."""
+    data = solara.use_memo(lambda: svg_bytes(draw()), dependencies)
+    return rw.Image(value=data, format="svg+xml", layout={"width": "100%"})
+
+
+def _deps(m) -> list:
+    return [id(m), m.month, len(m.applied_interventions)]
+
+
+@solara.component
 def TimelineView(model: solara.Reactive):
     update_counter.get()
     m = model.value
-    fig = solara.use_memo(lambda: plot_timeline(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"),
-                          [id(m), m.month, len(m.applied_interventions)])
-    solara.FigureMatplotlib(fig, format="png", dpi=72, dependencies=[id(m), m.month, len(m.applied_interventions)])
+    Picture(lambda: plot_timeline(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
 
 
 @solara.component
 def NetworkView(model: solara.Reactive):
     update_counter.get()
     m = model.value
-    fig = solara.use_memo(lambda: network_figure(m.network(), title=f"The actors at month {m.month}"),
-                          [id(m), m.month, len(m.applied_interventions)])
-    solara.FigureMatplotlib(fig, format="png", dpi=80, dependencies=[id(m), m.month, len(m.applied_interventions)])
+    Picture(lambda: network_figure(m.network(), title=f"The actors at month {m.month}"), _deps(m))
 
 
 @solara.component
@@ -239,25 +248,17 @@ def StandingView(model: solara.Reactive):
     update_counter.get()
     m = model.value
     shown = solara.use_reactive(False)
-    deps = [id(m), m.month, len(m.applied_interventions), shown.value]
-
-    def draw():
-        if not shown.value:
-            return None, None
-        sp = spread(m.base_scenario, m.overrides)
-        res = RunResult.from_model(m)
-        return sp, spread_figure(sp, res)
-    sp, fig = solara.use_memo(draw, deps)
     with solara.Card("Where does our run stand?"):
         solara.Button("Show the spread over many seeds", on_click=lambda: shown.set(True), disabled=shown.value)
-        if sp is not None:
+        if shown.value:
+            sp = spread(m.base_scenario, m.overrides)
             if m.month:
                 st = sp.standing(RunResult.from_model(m))
                 solara.Text(f"By month {st['month']}, {st['less_violent_share']:.0%} of {sp.n} runs of the same "
                             f"scenario had seen less violence than ours; {st['in_force_share']:.0%} had an agreement "
                             f"in force, and ours {'does' if st['in_force'] else 'does not'}.",
                             style="font-size:1.15em", classes=["peacesim-standing"])
-            solara.FigureMatplotlib(fig, format="png", dpi=72, dependencies=deps)
+            Picture(lambda: spread_figure(sp, RunResult.from_model(m)), [*_deps(m), id(sp)])
 
 
 def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import RunResult
     from .session import Spread
 
-__all__ = ["KIND_STYLE", "network_figure", "spread_figure", "png_bytes", "data_uri", "INACTIVE_COLOUR"]
+__all__ = ["KIND_STYLE", "network_figure", "spread_figure", "png_bytes", "svg_bytes", "data_uri", "INACTIVE_COLOUR"]
 
 #: Shape and colour of each kind of actor in the network (mediator kinds share the mediator's).
 KIND_STYLE: dict[str, tuple[str, str, str]] = {
@@ -77,7 +77,9 @@ def network_figure(g, *, ax: Axes | None = None, labels: bool = True, title: str
         fig = ax.figure
     cmap = matplotlib.colormaps[_TRUST_CMAP]
     pos = _positions(g)
-    drawn = set()
+    from matplotlib.collections import LineCollection
+
+    drawn, segments, colours, widths = set(), [], [], []
     for a, b, d in g.edges(data=True):
         if (b, a) in drawn or a == b:
             continue
@@ -91,23 +93,28 @@ def network_figure(g, *, ax: Axes | None = None, labels: bool = True, title: str
         if g.has_edge(b, a):
             t = (t + g.edges[b, a]["trust"]) / 2
         faded = any(g.nodes[x]["vacant"] or not g.nodes[x]["funded"] for x in (a, b))
-        (xa, ya), (xb, yb) = pos[a], pos[b]
-        ax.plot([xa, xb], [ya, yb], color=INACTIVE_COLOUR if faded else cmap(t), lw=1.0 + 3.0 * t,
-                alpha=0.5 if faded else 0.9, zorder=1, solid_capstyle="round")
+        segments.append([pos[a], pos[b]])
+        colours.append(matplotlib.colors.to_rgba(INACTIVE_COLOUR, 0.5) if faded else cmap(t))
+        widths.append(1.0 + 3.0 * t)
+    ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, zorder=1, capstyle="round",
+                                     gid="trust-edges"))
+    groups: dict[tuple[str, bool, bool], list[tuple[float, float]]] = {}
     for n, d in g.nodes(data=True):
-        marker, colour, _ = KIND_STYLE[_kind(d["kind"])]
-        inactive = d["vacant"] or not d["funded"]
-        x, y = pos[n]
-        size = 120 if d["kind"] == "local" else 420
-        edge = "#000000" if d.get("leading") else "#424242"
-        ax.scatter([x], [y], marker=marker, s=size, color=INACTIVE_COLOUR if inactive else colour,
-                   edgecolors=edge, linewidths=2.5 if d.get("leading") else 0.8, zorder=3,
-                   gid=f"node:{d['kind']}:{'inactive' if inactive else 'active'}")
+        inactive = bool(d["vacant"] or not d["funded"])
+        groups.setdefault((_kind(d["kind"]), inactive, bool(d.get("leading"))), []).append(pos[n])
         if labels and d["kind"] != "local":
+            x, y = pos[n]
             name = n[4:] if n.lower().startswith("the ") else n
             ax.annotate(name + (" (lead)" if d.get("leading") else "") + (f"\n{d['state']}" if inactive else ""),
                         (x, y), xytext=(0, -17), textcoords="offset points", ha="center", va="top", fontsize=8.5,
                         color="#757575" if inactive else "#212121", zorder=4)
+    for (kind, inactive, leading), xy in groups.items():
+        marker, colour, _ = KIND_STYLE[kind]
+        xs, ys = zip(*xy, strict=True)
+        ax.scatter(xs, ys, marker=marker, s=120 if kind == "local" else 420,
+                   color=INACTIVE_COLOUR if inactive else colour, edgecolors="#000000" if leading else "#424242",
+                   linewidths=2.5 if leading else 0.8, zorder=3,
+                   gid=f"node:{kind}:{'inactive' if inactive else 'active'}")
     ax.set_xlim(-2.1, 2.1)
     ax.set_ylim(-2.0, 2.0)
     ax.set_aspect("equal")
@@ -175,6 +182,18 @@ def spread_figure(spread: Spread, result: RunResult | None = None, *, fig: Figur
 def png_bytes(fig: Figure, *, dpi: int | None = None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    """The figure as SVG with its text kept as text (about twice as fast to write as a PNG, and
+    sharp on a projector); the figure is cleared afterwards."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg")
+    fig.clear()
     return buf.getvalue()
 
 

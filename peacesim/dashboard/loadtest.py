@@ -1,0 +1,140 @@
+"""Load test of the dashboard on this machine: N browser tabs open the page at once and step it.
+
+    python -m peacesim.dashboard.loadtest --sessions 30 --steps 10
+
+starts ``peacesim dashboard`` on a free local port, opens N pages in headless Chromium (Debian's
+``/usr/bin/chromium``, driven by Playwright), waits until every page shows its model, then has
+every page click Step ``--steps`` times at once, each waiting for its own month to appear. It
+reports the time to open, steps per second of each session (median, slowest), the server's memory
+(resident set) before and after and per session, and checks that every page ended at its own month
+``--steps`` (no shared model). The whole run is bounded by ``--timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "peacesim", "dashboard", scenario, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the dashboard did not start")
+
+
+async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list):
+    page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+    t0 = time.monotonic()
+    await page.goto(url)
+    await page.locator(".peacesim-month").wait_for(timeout=300_000)
+    load = time.monotonic() - t0
+    n_open.append(1)
+    if len(n_open) == n:
+        opened.set()
+    await opened.wait()
+    t1 = time.monotonic()
+    step = page.get_by_role("button", name="Step", exact=True)
+    for k in range(1, steps + 1):
+        await step.click()
+        await page.wait_for_function(
+            f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=300_000)
+    took = time.monotonic() - t1
+    final = await page.locator(".peacesim-month").inner_text()
+    out.append({"load_s": load, "step_s": took, "steps_per_s": steps / took, "final": final})
+
+
+async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        base = rss_mb(server_pid)
+        opened, n_open, out = asyncio.Event(), [], []
+        t0 = time.monotonic()
+        await asyncio.gather(*[_session(browser, url, steps, opened, n_open, sessions, out) for _ in range(sessions)])
+        wall = time.monotonic() - t0
+        after = rss_mb(server_pid)
+        await browser.close()
+    rates = [r["steps_per_s"] for r in out]
+    return {
+        "sessions": sessions, "steps": steps, "cpus": os.cpu_count(), "wall_s": round(wall, 1),
+        "open_s_max": round(max(r["load_s"] for r in out), 1),
+        "steps_per_s_median": round(statistics.median(rates), 3), "steps_per_s_min": round(min(rates), 3),
+        "steps_per_s_all_sessions": round(sessions * steps / max(r["step_s"] for r in out), 2),
+        "server_rss_mb_before": round(base, 1), "server_rss_mb_after": round(after, 1),
+        "rss_mb_per_session": round((after - base) / sessions, 1),
+        "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m peacesim.dashboard.loadtest", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole test (default 900)")
+    ap.add_argument("--out", default=None, help="write the figures as JSON to this file too")
+    a = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"error: {CHROMIUM} is missing; run 'make browser'", file=sys.stderr)
+        return 2
+    port = _free_port()
+    server = start_server(port)
+    try:
+        got = asyncio.run(asyncio.wait_for(_run(f"http://127.0.0.1:{port}/", a.sessions, a.steps, server.pid),
+                                           a.timeout))
+    except TimeoutError:
+        print(f"error: the load test did not finish in {a.timeout:.0f} s", file=sys.stderr)
+        return 1
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    text = json.dumps(got, indent=2)
+    print(text)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text + "\n", encoding="utf-8")
+    return 0 if got["own_model_each"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
