@@ -91,10 +91,14 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
     out.append(f"<p>The same scenario, parameters and seed without the facilitator's interventions, to month "
                f"{model.month}: {_e(summary(other))}</p>")
     ov, rv = other.outcome, result.outcome
+
+    def count(r: RunResult, kind: str) -> int:  # so far, including an agreement still in force
+        ev = r.events
+        return int((ev["kind"] == kind).sum()) if len(ev) else 0
     out.append("<table><tr><th></th><th>our run</th><th>without our interventions</th></tr>"
                f"<tr><td>total violence</td><td>{rv['total_violence']:.1f}</td><td>{ov['total_violence']:.1f}</td></tr>"
-               f"<tr><td>agreements signed</td><td>{rv['n_agreements']}</td><td>{ov['n_agreements']}</td></tr>"
-               f"<tr><td>relapses</td><td>{rv['n_relapses']}</td><td>{ov['n_relapses']}</td></tr>"
+               f"<tr><td>agreements signed</td><td>{count(result, 'signed')}</td><td>{count(other, 'signed')}</td></tr>"
+               f"<tr><td>relapses</td><td>{count(result, 'relapse')}</td><td>{count(other, 'relapse')}</td></tr>"
                f"<tr><td>phase at month {model.month}</td><td>{_e(model.phase.label)}</td>"
                f"<td>{_e(other.series['phase'].iloc[-1] if len(other.series) else 'conflict')}</td></tr></table>")
     out.append('<div class="pair">'

@@ -62,8 +62,8 @@ def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
 async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list):
     page = await browser.new_page(viewport={"width": 1500, "height": 1000})
     t0 = time.monotonic()
-    await page.goto(url)
-    await page.locator(".peacesim-month").wait_for(timeout=300_000)
+    await page.goto(url, timeout=600_000, wait_until="commit")
+    await page.locator(".peacesim-month").wait_for(timeout=600_000)
     load = time.monotonic() - t0
     n_open.append(1)
     if len(n_open) == n:
