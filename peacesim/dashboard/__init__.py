@@ -35,6 +35,8 @@ def server_environment(scenario: str, host: str, port: int) -> dict[str, str]:
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_ASSETS_PROXY": "True",  # serve assets from the local cache that solara-assets fills
         "SOLARA_THEME_LOADER": "plain",
+        # a closed tab's model is freed after this long without a connection (Solara's default: 24 h)
+        "SOLARA_KERNEL_CULL_TIMEOUT": "20m",
         "PEACESIM_DASHBOARD_SCENARIO": scenario,
     }
 

@@ -37,6 +37,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """User and system CPU time of a process so far, in seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,7 +65,8 @@ def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
     raise RuntimeError("the dashboard did not start")
 
 
-async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list):
+async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list,
+                   marks: dict):
     page = await browser.new_page(viewport={"width": 1500, "height": 1000})
     t0 = time.monotonic()
     await page.goto(url, timeout=600_000, wait_until="commit")
@@ -67,17 +74,20 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
     load = time.monotonic() - t0
     n_open.append(1)
     if len(n_open) == n:
+        marks["opened"] = time.monotonic()
         opened.set()
     await opened.wait()
     t1 = time.monotonic()
     step = page.get_by_role("button", name="Step", exact=True)
+    done = 0
     for k in range(1, steps + 1):
         await step.click()
         await page.wait_for_function(
-            f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=300_000)
+            f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=600_000)
+        done = k
     took = time.monotonic() - t1
     final = await page.locator(".peacesim-month").inner_text()
-    out.append({"load_s": load, "step_s": took, "steps_per_s": steps / took, "final": final})
+    out.append({"load_s": load, "step_s": took, "steps_per_s": done / took, "final": final, "done": done})
 
 
 async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
@@ -86,10 +96,18 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         base = rss_mb(server_pid)
-        opened, n_open, out = asyncio.Event(), [], []
+        opened, n_open, out, marks = asyncio.Event(), [], [], {}
         t0 = time.monotonic()
-        await asyncio.gather(*[_session(browser, url, steps, opened, n_open, sessions, out) for _ in range(sessions)])
+        c0 = cpu_s(server_pid)
+
+        async def opened_cpu():
+            await opened.wait()
+            marks["cpu_opened"] = cpu_s(server_pid)
+            marks["rss_opened"] = rss_mb(server_pid)
+        await asyncio.gather(opened_cpu(), *[_session(browser, url, steps, opened, n_open, sessions, out, marks)
+                                             for _ in range(sessions)])
         wall = time.monotonic() - t0
+        c1 = cpu_s(server_pid)
         after = rss_mb(server_pid)
         await browser.close()
     rates = [r["steps_per_s"] for r in out]
@@ -98,7 +116,10 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
         "open_s_max": round(max(r["load_s"] for r in out), 1),
         "steps_per_s_median": round(statistics.median(rates), 3), "steps_per_s_min": round(min(rates), 3),
         "steps_per_s_all_sessions": round(sessions * steps / max(r["step_s"] for r in out), 2),
-        "server_rss_mb_before": round(base, 1), "server_rss_mb_after": round(after, 1),
+        "server_cpu_s_opening_all": round(marks["cpu_opened"] - c0, 1),
+        "server_cpu_s_per_step": round((c1 - marks["cpu_opened"]) / max(1, sum(r["done"] for r in out)), 3),
+        "server_rss_mb_before": round(base, 1), "server_rss_mb_opened": round(marks["rss_opened"], 1),
+        "server_rss_mb_after": round(after, 1),
         "rss_mb_per_session": round((after - base) / sessions, 1),
         "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
     }
