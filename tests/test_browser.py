@@ -232,3 +232,16 @@ def test_the_comparison_report_loads_nothing_and_renders_its_figures(browser, tm
     assert [u for u in seen["all"] if not u.startswith(("file://", "data:"))] == []
     page.screenshot(path=str(SHOTS / "compare-report.png"), full_page=True)
     page.close()
+
+
+def test_the_load_test_runs_and_finds_each_tab_at_its_own_month(tmp_path):
+    """A small run of the load test behind the README's figures (two tabs, two steps each)."""
+    import json
+
+    out = tmp_path / "load.json"
+    proc = subprocess.run([sys.executable, "-m", "peacesim.dashboard.loadtest", "--sessions", "2", "--steps", "2",
+                           "--timeout", "300", "--out", str(out)], capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(out.read_text())
+    assert got["own_model_each"] is True and got["sessions"] == 2
+    assert got["server_cpu_s_per_step"] > 0 and got["rss_mb_per_session"] > 0

@@ -274,3 +274,15 @@ def test_the_debrief_is_exported_from_the_page_as_links_that_need_no_server():
     button(rc, "Step").click()  # the run moves on: the links are for month 4 only
     assert html_text(rc, "peacesim-debrief-links") == []
     rc.close()
+
+
+def test_a_dropped_scenario_file_is_chosen_and_a_bad_one_is_refused_in_one_line():
+    text = open(load_scenario("contact_group").path, encoding="utf-8").read()
+    chosen = []
+    error = solara.reactive("")
+    handler = app.upload_handler(chosen.append, error)
+    handler({"name": "our_case.toml", "data": text.encode()})
+    assert [s.name for s in chosen] == ["our_case"] and error.value == ""
+    handler({"name": "our_case.toml", "data": text.replace('type = "', 'type = "x', 1).encode()})
+    assert len(chosen) == 1
+    assert error.value.startswith("our_case.toml: ") and "type" in error.value and "\n" not in error.value

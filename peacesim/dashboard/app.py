@@ -80,6 +80,17 @@ def ParamControl(p: Param, value: Any, on_value):
     solara.Text(p.meaning, style="font-size:0.8em;color:#616161")
 
 
+def upload_handler(choose, error: solara.Reactive):
+    """What a dropped scenario file does: validated like a file on disk, then chosen; a bad one
+    leaves the run as it is and shows one line naming the file, the field and the value."""
+    def on_file(info):
+        try:
+            choose(load_upload(info["name"], info["data"]))
+        except InputError as exc:
+            error.value = str(exc)
+    return on_file
+
+
 @solara.component
 def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive):
     scen = scenario.value
@@ -88,13 +99,8 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive):
         solara.Select(label="Shipped scenario", value=scen.name if scen.name in names else None, values=names,
                       on_value=lambda name: choose(load_scenario(name)))
 
-        def on_file(info):
-            try:
-                choose(load_upload(info["name"], info["data"]))
-            except InputError as exc:
-                error.value = str(exc)
-
-        solara.FileDrop(label="...or drop a scenario file (.toml) here", on_file=on_file, lazy=False)
+        solara.FileDrop(label="...or drop a scenario file (.toml) here", on_file=upload_handler(choose, error),
+                        lazy=False)
 
 
 @solara.component

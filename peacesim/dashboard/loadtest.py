@@ -73,6 +73,7 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
     await page.locator(".peacesim-month").wait_for(timeout=600_000)
     load = time.monotonic() - t0
     n_open.append(1)
+    print(f"  {len(n_open)}/{n} tabs open after {load:.0f} s", file=sys.stderr, flush=True)
     if len(n_open) == n:
         marks["opened"] = time.monotonic()
         opened.set()
@@ -86,6 +87,7 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
             f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=600_000)
         done = k
     took = time.monotonic() - t1
+    print(f"  a tab did {done} steps in {took:.0f} s", file=sys.stderr, flush=True)
     final = await page.locator(".peacesim-month").inner_text()
     out.append({"load_s": load, "step_s": took, "steps_per_s": done / took, "final": final, "done": done})
 
