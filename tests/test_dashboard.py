@@ -286,3 +286,18 @@ def test_a_dropped_scenario_file_is_chosen_and_a_bad_one_is_refused_in_one_line(
     handler({"name": "our_case.toml", "data": text.replace('type = "', 'type = "x', 1).encode()})
     assert len(chosen) == 1
     assert error.value.startswith("our_case.toml: ") and "type" in error.value and "\n" not in error.value
+
+
+def test_the_server_is_local_offline_and_without_telemetry(monkeypatch):
+    from peacesim import dashboard
+
+    env = dashboard.server_environment("reference", dashboard.DEFAULT_HOST, 8765)
+    assert dashboard.DEFAULT_HOST == "127.0.0.1"
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False" and env["SOLARA_ASSETS_PROXY"] == "True"
+    assert (dashboard.assets_dir() / "requirejs@2.3.6").is_dir()  # solara-assets is installed where Solara looks
+    from solara.server import cdn_helper
+
+    monkeypatch.setattr(cdn_helper, "get_cdn_url", cdn_helper.get_cdn_url)
+    dashboard._refuse_cdn()
+    with pytest.raises(RuntimeError, match="never fetches it from a CDN"):
+        cdn_helper.get_path(dashboard.assets_dir(), "nosuch-package@1.0.0/x.js")
