@@ -15,7 +15,7 @@ PYTHON ?= $(shell for c in python3.12 python3.13 python3.14 python3 \
 	  if [ -x "$$(command -v $$c 2>/dev/null)" ] && "$$(command -v $$c)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    command -v $$c; break; fi; done)
 
-.PHONY: demo test test-all bench validate validate-quick venv clean help
+.PHONY: demo test test-all bench validate validate-quick venv browser dashboard clean help
 
 help:
 	@echo "make demo   - set up and run the reference scenario (writes results/reference-seed$(SEED)/)"
@@ -23,6 +23,8 @@ help:
 	@echo "make test-all - the tests including the slow statistical ones"
 	@echo "make validate - check the nine patterns from the literature (full, a few minutes on 2 cores)"
 	@echo "make bench  - speed benchmarks (benchmarks/)"
+	@echo "make dashboard - the classroom dashboard on http://127.0.0.1:8765"
+	@echo "make browser - install Debian's chromium for the real-browser tests (make test does it)"
 
 venv: $(STAMP)
 
@@ -38,10 +40,23 @@ demo: $(STAMP)
 	@echo
 	@echo "Timeline figure: results/reference-seed$(SEED)/timeline.png"
 
-test: $(STAMP)
+# The real-browser tests (tests/test_browser.py) drive Debian's chromium through Playwright's
+# Python package; nothing is downloaded at run time. Installed once, as root, when missing.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "error: the browser tests need Debian's chromium: sudo apt-get install -y chromium chromium-driver" >&2; exit 1; fi
+
+dashboard: $(STAMP)
+	$(BIN)/peacesim dashboard
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 validate: $(STAMP)

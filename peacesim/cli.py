@@ -571,6 +571,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# dashboard
+# ---------------------------------------------------------------------------------------------
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario, resolve_scenario
+
+    try:
+        port = int(args.port)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {words(args.port)} is not allowed; expected a whole number from 1 to 65535")
+    load_scenario(args.scenario)  # a bad scenario is refused before the server starts
+    ref = str(resolve_scenario(args.scenario).resolve())
+    from .dashboard import serve  # Solara and Mesa only now
+
+    serve(ref, host=args.host, port=port)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # parser and entry point
 # ---------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -738,6 +758,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_args(ca)
     ca.add_argument("--quiet", action="store_true", help="no progress bars")
     ca.set_defaults(func=cmd_calibrate)
+
+    db = sub.add_parser(
+        "dashboard", help="the classroom dashboard in a browser",
+        description="Serve the classroom dashboard (Solara): pick a scenario, step it, intervene, see where the run "
+                    "stands among many seeds, export a debrief. Each browser tab has its own model. Works without "
+                    "internet access.")
+    db.add_argument("scenario", metavar="SCENARIO", nargs="?", default="reference",
+                    help="the scenario a new tab opens with (default: reference)")
+    db.add_argument("--port", metavar="N", default="8765", help="port to listen on (default 8765)")
+    db.add_argument("--host", metavar="H", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for the room's network)")
+    db.set_defaults(func=cmd_dashboard)
     return parser
 
 

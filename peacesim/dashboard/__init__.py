@@ -1,0 +1,82 @@
+"""The classroom dashboard: ``peacesim dashboard [SCENARIO] [--port N] [--host H]``.
+
+A Solara page on Mesa's SolaraViz parts (:mod:`peacesim.dashboard.app`), one model per browser
+tab, served on 127.0.0.1 unless told otherwise, with every script, style and font from the
+``solara-assets`` package installed beside Solara (nothing is fetched from a CDN) and Solara's
+telemetry off. :mod:`peacesim.dashboard.session` holds what the page does, without Solara.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["serve", "server_environment", "DEFAULT_PORT", "DEFAULT_HOST", "assets_dir"]
+
+DEFAULT_PORT = 8765
+DEFAULT_HOST = "127.0.0.1"
+
+
+def assets_dir() -> Path:
+    """Where solara-assets puts the files Solara would otherwise fetch from a CDN."""
+    return Path(sys.prefix) / "share" / "solara" / "cdn"
+
+
+def server_environment(scenario: str, host: str, port: int) -> dict[str, str]:
+    """Environment settings of the Solara server (read by Solara when it is imported)."""
+    return {
+        "SOLARA_APP": "peacesim.dashboard.app",
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_ASSETS_PROXY": "True",  # serve assets from the local cache that solara-assets fills
+        "SOLARA_THEME_LOADER": "plain",
+        # a closed tab's model is freed after this long without a connection (Solara's default: 24 h)
+        "SOLARA_KERNEL_CULL_TIMEOUT": "20m",
+        "PEACESIM_DASHBOARD_SCENARIO": scenario,
+    }
+
+
+def _refuse_cdn() -> None:
+    """Make a missing asset an error instead of a request to the CDN: the page must work offline."""
+    from solara.server import cdn_helper
+
+    def offline(path):
+        raise RuntimeError(f"asset {path} is not installed (solara-assets); peacesim never fetches it from a CDN")
+
+    cdn_helper.get_cdn_url = offline
+
+
+def _check_port(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise InputError(f"--host {host}: not a host name or address of this machine") from None
+    fam, kind, proto, _, addr = infos[0]
+    with socket.socket(fam, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            raise InputError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); "
+                             "choose another port with --port N") from None
+
+
+def serve(scenario: str = "reference", *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          quiet: bool = False) -> None:
+    """Serve the dashboard until interrupted. ``scenario`` is the one a new tab opens with."""
+    _check_port(host, port)
+    if not assets_dir().is_dir():
+        raise InputError(f"the solara-assets package is not installed ({assets_dir()} is missing); "
+                         "run 'make venv' so the page needs no internet access")
+    os.environ.update(server_environment(scenario, host, port))
+    import uvicorn
+
+    _refuse_cdn()
+    if not quiet:
+        print(f"peacesim dashboard: open http://{host}:{port} in a browser (Ctrl-C stops it)", flush=True)
+    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")

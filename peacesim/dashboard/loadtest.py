@@ -1,0 +1,163 @@
+"""Load test of the dashboard on this machine: N browser tabs open the page at once and step it.
+
+    python -m peacesim.dashboard.loadtest --sessions 30 --steps 10
+
+starts ``peacesim dashboard`` on a free local port, opens N pages in headless Chromium (Debian's
+``/usr/bin/chromium``, driven by Playwright), waits until every page shows its model, then has
+every page click Step ``--steps`` times at once, each waiting for its own month to appear. It
+reports the time to open, steps per second of each session (median, slowest), the server's memory
+(resident set) before and after and per session, and checks that every page ended at its own month
+``--steps`` (no shared model). The whole run is bounded by ``--timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU time of a process so far, in seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "peacesim", "dashboard", scenario, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the dashboard did not start")
+
+
+async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list,
+                   marks: dict):
+    page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+    t0 = time.monotonic()
+    await page.goto(url, timeout=600_000, wait_until="commit")
+    await page.locator(".peacesim-month").wait_for(timeout=600_000)
+    load = time.monotonic() - t0
+    n_open.append(1)
+    print(f"  {len(n_open)}/{n} tabs open after {load:.0f} s", file=sys.stderr, flush=True)
+    if len(n_open) == n:
+        marks["opened"] = time.monotonic()
+        opened.set()
+    await opened.wait()
+    t1 = time.monotonic()
+    step = page.get_by_role("button", name="Step", exact=True)
+    done = 0
+    for k in range(1, steps + 1):
+        await step.click()
+        await page.wait_for_function(
+            f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=600_000)
+        done = k
+    took = time.monotonic() - t1
+    print(f"  a tab did {done} steps in {took:.0f} s", file=sys.stderr, flush=True)
+    final = await page.locator(".peacesim-month").inner_text()
+    out.append({"load_s": load, "step_s": took, "steps_per_s": done / took, "final": final, "done": done})
+
+
+async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        base = rss_mb(server_pid)
+        opened, n_open, out, marks = asyncio.Event(), [], [], {}
+        t0 = time.monotonic()
+        c0 = cpu_s(server_pid)
+
+        async def opened_cpu():
+            await opened.wait()
+            marks["cpu_opened"] = cpu_s(server_pid)
+            marks["rss_opened"] = rss_mb(server_pid)
+        await asyncio.gather(opened_cpu(), *[_session(browser, url, steps, opened, n_open, sessions, out, marks)
+                                             for _ in range(sessions)])
+        wall = time.monotonic() - t0
+        c1 = cpu_s(server_pid)
+        after = rss_mb(server_pid)
+        await browser.close()
+    rates = [r["steps_per_s"] for r in out]
+    return {
+        "sessions": sessions, "steps": steps, "cpus": os.cpu_count(), "wall_s": round(wall, 1),
+        "open_s_max": round(max(r["load_s"] for r in out), 1),
+        "steps_per_s_median": round(statistics.median(rates), 3), "steps_per_s_min": round(min(rates), 3),
+        "steps_per_s_all_sessions": round(sessions * steps / max(r["step_s"] for r in out), 2),
+        "server_cpu_s_opening_all": round(marks["cpu_opened"] - c0, 1),
+        "server_cpu_s_per_step": round((c1 - marks["cpu_opened"]) / max(1, sum(r["done"] for r in out)), 3),
+        "server_rss_mb_before": round(base, 1), "server_rss_mb_opened": round(marks["rss_opened"], 1),
+        "server_rss_mb_after": round(after, 1),
+        "rss_mb_per_session": round((after - base) / sessions, 1),
+        "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m peacesim.dashboard.loadtest", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole test (default 900)")
+    ap.add_argument("--out", default=None, help="write the figures as JSON to this file too")
+    a = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"error: {CHROMIUM} is missing; run 'make browser'", file=sys.stderr)
+        return 2
+    port = _free_port()
+    server = start_server(port)
+    try:
+        got = asyncio.run(asyncio.wait_for(_run(f"http://127.0.0.1:{port}/", a.sessions, a.steps, server.pid),
+                                           a.timeout))
+    except TimeoutError:
+        print(f"error: the load test did not finish in {a.timeout:.0f} s", file=sys.stderr)
+        return 1
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    text = json.dumps(got, indent=2)
+    print(text)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text + "\n", encoding="utf-8")
+    return 0 if got["own_model_each"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""One classroom session: the model a browser tab steps, the facilitator's interventions, and what
+a debrief needs (the re-run file, the run without the facilitator's interventions, the spread of
+the same scenario over many seeds).
+
+Nothing here imports Solara: the page (:mod:`peacesim.dashboard.app`) is a thin layer over this
+module, and the tests drive it without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..interventions import INTERVENTIONS, Planned
+from ..model import PeaceModel
+from ..records import PHASE_LABELS
+from ..result import RunResult
+from ..scenario import Scenario, load_scenario, scenario_from_dict
+from ..simulate import run_scenario
+
+__all__ = ["ClassroomModel", "model_kwargs", "load_upload", "facilitator_plan", "replay_scenario",
+           "replay_toml", "replay_command", "counterfactual", "Spread", "spread", "SPREAD_SEEDS",
+           "SPREAD_MASTER_SEED", "IN_FORCE_PHASES", "params_changed"]
+
+#: Runs in the spread of "Where does our run stand?": enough for a fan of quantiles, few enough to
+#: draw in a couple of seconds on a shared laptop (a run of the reference scenario takes ~20 ms).
+SPREAD_SEEDS = 100
+#: Master seed of the spread's seeds (numpy SeedSequence.spawn), fixed so every tab sees one spread.
+SPREAD_MASTER_SEED = 20260
+#: Phases in which an agreement is in force.
+IN_FORCE_PHASES = ("implementation", "consolidated")
+
+
+class ClassroomModel(PeaceModel):
+    """The model a dashboard tab steps: :class:`~peacesim.model.PeaceModel` that also keeps the
+    facilitator's interventions apart from those the scenario plans.
+
+    ``intervene`` is the model's own operation (the same that scenario files, experiments, the
+    command line and Python apply); this class only records each one, as the model applied it,
+    in :attr:`facilitator` (month, kind and the complete, validated arguments).
+    """
+
+    def __init__(self, scenario_ref: str | Path | Scenario = "reference", *, rng: int | None = None,
+                 overrides: Mapping[str, Any] | None = None, months: int | None = None):
+        # No **kwargs: Mesa's ModelController would then pass its own Scenario object on reset.
+        super().__init__(scenario_ref, rng=rng, overrides=dict(overrides or {}), months=months)
+        self.base_scenario = load_scenario(scenario_ref)
+        self.overrides: dict[str, Any] = dict(overrides or {})
+        self.facilitator: list[dict[str, Any]] = []
+
+    def intervene(self, kind: str, /, **arguments: Any) -> None:
+        before = len(self.applied_interventions)
+        super().intervene(kind, **arguments)
+        self.facilitator.extend(dict(x) for x in self.applied_interventions[before:])
+
+
+def model_kwargs(scenario: Scenario, seed: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The keyword arguments that build (and, in Mesa's ModelController, reset) a tab's model."""
+    return {"scenario_ref": scenario, "rng": int(seed), "overrides": dict(overrides or {})}
+
+
+def load_upload(name: str, data: bytes) -> Scenario:
+    """A scenario file uploaded in the page, validated like one on disk (errors name the file)."""
+    where = Path(name).name or "uploaded file"
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: cannot read the file: it is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not valid TOML: {exc}") from None
+    return scenario_from_dict(raw, where=where, default_name=Path(where).stem or "uploaded")
+
+
+def params_changed(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The overrides that change the scenario's value: name -> (scenario's value, new value)."""
+    return {k: (scenario.params.get(k), v) for k, v in overrides.items() if scenario.params.get(k) != v}
+
+
+# ------------------------------------------------------------------------------------------ re-running
+def facilitator_plan(model: ClassroomModel) -> list[Planned]:
+    """The facilitator's interventions as planned interventions (month: the one they took effect)."""
+    return [Planned(x["month"], x["kind"], {k: v for k, v in x.items() if k not in ("month", "kind")})
+            for x in model.facilitator]
+
+
+def replay_scenario(model: ClassroomModel) -> Scenario:
+    """A scenario that re-runs the tab's run exactly with the tab's seed: the scenario with the
+    parameters as set, and the scenario's planned interventions together with the facilitator's.
+
+    A facilitator's intervention made after month m takes effect at the start of month m + 1,
+    before the interventions the scenario plans for that month; a plan applies interventions of one
+    month in the order listed, so the facilitator's come first within their month."""
+    scen = model.base_scenario.with_overrides(model.overrides, where="dashboard parameters")
+    own = facilitator_plan(model)
+    planned = [Planned(x.month, x.kind, x.args, "", x.enabled, x.origin) for x in scen.interventions]
+    merged = sorted([(x.month, 0, i, x) for i, x in enumerate(own)] +
+                    [(x.month, 1, i, x) for i, x in enumerate(planned)], key=lambda t: t[:3])
+    out = Scenario(name=scen.name, title=scen.title, description=scen.description, params=dict(scen.params),
+                   actors=scen.actors, learning_points=list(scen.learning_points), sources=list(scen.sources),
+                   note=scen.note, path=scen.path, interventions=[t[3] for t in merged])
+    return out
+
+
+def replay_command(filename: str, seed: int) -> str:
+    return f"peacesim run {filename} --seed {int(seed)}"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v in (float("inf"), float("-inf")):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
+    """The re-run file: a complete scenario file (parameters, actors, interventions with their
+    months). ``peacesim run FILE --seed SEED`` gives the tab's run, month for month."""
+    scen = replay_scenario(model)
+    cmd = replay_command(filename, model.seed)
+    lines = [f"# Re-runs a peacesim dashboard session exactly: {cmd}",
+             f"# Scenario {scen.name!r}, seed {model.seed}, {len(model.facilitator)} facilitator interventions.",
+             "", "[scenario]"]
+    for key in ("name", "title", "description", "note"):
+        lines.append(f"{key} = {_toml_value(getattr(scen, key))}")
+    lines.append(f"learning_points = {_toml_value(scen.learning_points)}")
+    lines.append(f"sources = {_toml_value(scen.sources)}")
+    lines += ["", "[parameters]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in scen.params.items()]
+    for kind, entries in scen.actors.items():
+        for a in entries:
+            lines += ["", f"[[{kind}]]"] + [f"{k} = {_toml_value(v)}" for k, v in a.items()]
+    for x in scen.interventions:
+        lines += ["", "[[intervention]]", f"month = {x.month}", f"kind = {_toml_value(x.kind)}"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in x.args.items()]
+        if not x.enabled:
+            lines.append("enabled = false")
+    return "\n".join(lines) + "\n"
+
+
+def counterfactual(model: ClassroomModel) -> RunResult:
+    """The same scenario, parameters and seed without the facilitator's interventions, run to the
+    tab's month: "what if we had not intervened"."""
+    other = PeaceModel(model.base_scenario, rng=model.seed, overrides=dict(model.overrides))
+    for _ in range(model.month):
+        other.step()
+    return RunResult.from_model(other)
+
+
+# ------------------------------------------------------------------------------------------ the spread
+@dataclass(frozen=True)
+class Spread:
+    """Many seeds of one scenario, month by month: violence quantiles and the share of runs with an
+    agreement in force."""
+
+    months: np.ndarray            # 1..horizon
+    quantiles: tuple[float, ...]  # e.g. (0.1, 0.25, 0.5, 0.75, 0.9)
+    violence: np.ndarray          # (len(quantiles), months)
+    in_force: np.ndarray          # share of runs with an agreement in force, per month
+    total_violence: np.ndarray    # per run, cumulative violence per month: (runs, months)
+    n: int
+
+    def standing(self, result: RunResult) -> dict[str, Any]:
+        """Where a run stands at its last month: the share of the spread's runs with less violence
+        so far, and the share with an agreement in force then (and whether the run has one)."""
+        s = result.series
+        m = len(s)
+        if m == 0:
+            return {"month": 0, "less_violent_share": float("nan"), "in_force_share": float("nan"),
+                    "in_force": False}
+        total = float(s["violence"].to_numpy(dtype=float).sum())
+        others = self.total_violence[:, m - 1]
+        return {"month": m, "total_violence": total,
+                "less_violent_share": float((others < total).mean()),
+                "in_force_share": float(self.in_force[m - 1]),
+                "in_force": str(s["phase"].iloc[-1]) in IN_FORCE_PHASES}
+
+
+_SPREADS: dict[str, Spread] = {}
+_SPREAD_LOCK = threading.Lock()
+
+
+def spread(scenario: Scenario, overrides: Mapping[str, Any] | None = None, *, n: int = SPREAD_SEEDS,
+           quantiles: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> Spread:
+    """The spread of ``scenario`` (with ``overrides``, with its own planned interventions, without a
+    facilitator's) over ``n`` seeds derived from :data:`SPREAD_MASTER_SEED`. Results are kept per
+    scenario and parameters, so thirty tabs on one scenario compute it once."""
+    scen = scenario.with_overrides(dict(overrides or {}), where="dashboard parameters")
+    key = json.dumps([scen.name, scen.path, scen.params, scen.actors, [x.as_dict() for x in scen.interventions],
+                      n, quantiles], sort_keys=True, default=str)
+    with _SPREAD_LOCK:
+        got = _SPREADS.get(key)
+        if got is not None:
+            return got
+        seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(SPREAD_MASTER_SEED).spawn(n)]
+        violence, in_force = [], []
+        for seed in seeds:
+            cols, data = run_scenario(scen, seed=seed).series_array()
+            violence.append(data[:, cols.index("violence")])
+            phase = data[:, cols.index("phase")].astype(int)
+            in_force.append(np.isin(phase, [PHASE_LABELS.index(p) for p in IN_FORCE_PHASES]))
+        v = np.vstack(violence)
+        out = Spread(months=np.arange(1, v.shape[1] + 1), quantiles=tuple(quantiles),
+                     violence=np.quantile(v, quantiles, axis=0), in_force=np.vstack(in_force).mean(axis=0),
+                     total_violence=np.cumsum(v, axis=1), n=n)
+        if len(_SPREADS) > 32:
+            _SPREADS.clear()
+        _SPREADS[key] = out
+        return out
+
+
+def intervention_kinds() -> list[str]:
+    return list(INTERVENTIONS)

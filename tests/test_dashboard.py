@@ -1,0 +1,303 @@
+"""The classroom dashboard without a browser: the session logic, the re-run file, and the page's
+components rendered with Solara's own testing helpers (``solara.render`` and ``rc.find``)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+solara = pytest.importorskip("solara")
+import ipyvuetify as v  # noqa: E402
+import solara.widgets  # noqa: E402
+
+from peacesim.cli import main  # noqa: E402
+from peacesim.dashboard import app  # noqa: E402
+from peacesim.dashboard.debrief import debrief_html  # noqa: E402
+from peacesim.dashboard.session import (  # noqa: E402
+    ClassroomModel,
+    counterfactual,
+    load_upload,
+    model_kwargs,
+    replay_toml,
+    spread,
+)
+from peacesim.errors import InputError  # noqa: E402
+from peacesim.params import REGISTRY  # noqa: E402
+from peacesim.result import RunResult  # noqa: E402
+from peacesim.scenario import load_scenario  # noqa: E402
+
+
+def session(seed=7, scenario="reference", overrides=None):
+    return ClassroomModel(**model_kwargs(load_scenario(scenario), seed, overrides))
+
+
+def steps(m, n):
+    for _ in range(n):
+        m.step()
+
+
+def class_run(seed=7):
+    """A session with several kinds of intervention, one of them in a month the scenario plans one."""
+    m = session(seed, overrides={"handover_quality": 0.8})
+    steps(m, 20)
+    m.intervene("cut_funding", actor="the mediation NGO", months=12)
+    steps(m, 15)
+    m.intervene("attack")
+    m.intervene("pressure", party="armed group", strength=0.7)
+    steps(m, 10)
+    m.intervene("add_mediator", name="the Norwegian envoy", organisation="state")
+    m.intervene("coordination", strategy="network")
+    steps(m, 15)
+    return m
+
+
+# ------------------------------------------------------------------------------------------ the session
+def test_the_re_run_file_gives_the_sessions_series_through_the_command_line(tmp_path):
+    m = class_run()
+    path = tmp_path / "session.toml"
+    path.write_text(replay_toml(m, filename=str(path)), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--seed", str(m.seed), "--out", str(out), "--no-figure", "--quiet"]) == 0
+    cli = pd.read_csv(out / "series.csv", float_precision="round_trip")
+    ours = RunResult.from_model(m).series
+    assert len(ours) == 60 and len(cli) == m.months
+    for col in ours.columns:
+        if col == "phase":
+            assert list(cli[col][:60]) == list(ours[col].astype(str)), col
+        else:
+            assert np.array_equal(cli[col].to_numpy(dtype=float)[:60], ours[col].to_numpy(dtype=float)), col
+    # the interventions are in the file with the months they took effect
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    kinds = [(x["month"], x["kind"]) for x in doc["intervention"]]
+    assert (21, "cut_funding") in kinds and (36, "attack") in kinds and (46, "add_mediator") in kinds
+    assert doc["parameters"]["handover_quality"] == 0.8
+
+
+def test_the_re_run_file_without_the_interventions_would_differ(tmp_path):
+    """The comparison above can fail: the run without the facilitator's interventions is another run."""
+    m = class_run()
+    other = counterfactual(m)
+    a, b = RunResult.from_model(m).series_array()[1], other.series_array()[1]
+    assert a.shape == b.shape
+    assert not np.array_equal(a, b)
+    plain = session(7, overrides={"handover_quality": 0.8})
+    steps(plain, 60)
+    assert np.array_equal(RunResult.from_model(plain).series_array()[1], b)
+
+
+def test_the_facilitators_interventions_are_kept_apart_from_the_scenarios_plan():
+    m = class_run()
+    assert [x["kind"] for x in m.facilitator] == ["cut_funding", "attack", "pressure", "add_mediator", "coordination"]
+    assert [x["month"] for x in m.facilitator] == [21, 36, 36, 46, 46]
+    assert m.facilitator[2]["party"] == "the armed group"  # names resolved as the model resolved them
+    assert len(m.applied_interventions) >= len(m.facilitator)
+
+
+def test_a_bad_intervention_is_one_line_and_changes_nothing():
+    m = session()
+    with pytest.raises(InputError, match="not a mediator or diplomat of the scenario; allowed"):
+        m.intervene("rotate", actor="nobody")
+    assert m.facilitator == []
+
+
+def test_an_uploaded_scenario_with_a_bad_field_names_the_file_the_field_and_the_value():
+    text = (load_scenario("reference").path and open(load_scenario("reference").path, encoding="utf-8").read())
+    bad = text.replace("strength = 0.6", "strength = 7.5", 1)
+    with pytest.raises(InputError) as exc:
+        load_upload("my_case.toml", bad.encode())
+    msg = str(exc.value)
+    assert "my_case.toml" in msg and "strength" in msg and "7.5" in msg and "\n" not in msg
+    with pytest.raises(InputError, match="my_case.toml: not valid TOML"):
+        load_upload("my_case.toml", b"[scenario\n")
+    good = load_upload("my_case.toml", text.encode())
+    assert good.name == "my_case" and good.actors["party"][0]["strength"] == 0.6
+
+
+def test_the_spread_is_many_different_seeds_and_says_where_a_run_stands():
+    scen = load_scenario("reference")
+    sp = spread(scen, n=12)
+    assert sp.violence.shape == (5, scen.params["months"])
+    assert np.all(np.diff(sp.violence, axis=0) >= -1e-12)  # quantiles in order
+    assert 0.0 < sp.in_force.max() <= 1.0
+    assert len({tuple(r) for r in sp.total_violence[:, :60].round(9)}) == 12  # twelve different runs
+    m = session()
+    steps(m, 60)
+    st = sp.standing(RunResult.from_model(m))
+    assert st["month"] == 60 and 0.0 <= st["less_violent_share"] <= 1.0
+    assert st["less_violent_share"] == float((sp.total_violence[:, 59] < st["total_violence"]).mean())
+    assert spread(scen, n=12) is sp  # computed once for every tab
+
+
+def test_the_debrief_is_self_contained_and_tells_the_session():
+    m = class_run()
+    text = debrief_html(m)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text)
+    assert "<link" not in text and "<script" not in text
+    assert text.count('src="data:image/png;base64,') == 4  # ours, without us, the spread, the network
+    assert "Norwegian envoy" in text and "cut_funding" in text
+    assert f"peacesim run peacesim-session.toml --seed {m.seed}" in text
+    assert "What if we had not intervened?" in text
+
+
+# ------------------------------------------------------------------------------------------ the page
+def html_text(rc, cls):
+    return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if cls in w.attributes.get("class", "")]
+
+
+def button(rc, label):
+    return rc.find(v.Btn, children=[label]).widget
+
+
+def test_the_page_steps_its_own_model_and_two_pages_do_not_share_one():
+    box1, rc1 = solara.render(app.Page(), handle_error=False)
+    box2, rc2 = solara.render(app.Page(), handle_error=False)
+    assert html_text(rc1, "peacesim-month") == ["Month 0 / 240"]
+    button(rc1, "Step").click()
+    button(rc1, "Step").click()
+    assert html_text(rc1, "peacesim-month") == ["Month 2 / 240"]
+    assert html_text(rc2, "peacesim-month") == ["Month 0 / 240"]
+    button(rc2, "Step").click()
+    assert html_text(rc1, "peacesim-month") == ["Month 2 / 240"]
+    assert html_text(rc2, "peacesim-month") == ["Month 1 / 240"]
+    rc1.close()
+    rc2.close()
+
+
+def test_an_intervention_from_the_page_is_the_models_and_is_told_in_the_narrative():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "cut_funding"
+    rc.find(v.Select, label="actor").widget.v_model = "the mediation NGO"
+    button(rc, "Apply intervention").click()
+    assert ["cut_funding applied: it takes effect at the start of month 2."] == html_text(rc, "peacesim-ok")
+    button(rc, "Step").click()
+    feed = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+            if "Intervention" in (w.unsafe_innerHTML or "")]
+    assert any("mediation NGO" in line and line.startswith("Month 2") for line in feed), feed
+    rc.close()
+
+
+def test_reset_with_the_same_seed_replays_the_same_run():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    for _ in range(5):
+        button(rc, "Step").click()
+    first = html_text(rc, "peacesim-agreement"), [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    for _ in range(5):
+        button(rc, "Step").click()
+    again = html_text(rc, "peacesim-agreement"), [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+    assert first == again
+    rc.close()
+
+
+@pytest.mark.parametrize("scenario", ["reference", "crowded_field"])
+def test_the_parameter_controls_start_at_the_values_the_command_line_uses(scenario, monkeypatch):
+    monkeypatch.setenv(app.SCENARIO_ENV, scenario)
+    scen = load_scenario(scenario)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "coordination"
+    got = rc.find(v.Select, label="coordination").widget.v_model
+    assert got == scen.params["coordination"]
+    checked = 0
+    for p in REGISTRY.values():
+        if p.group == "coordination" and p.kind == "float":
+            slider = rc.find(v.Slider, label=p.name + (f" ({p.unit})" if p.unit else "")).widget
+            assert slider.v_model == pytest.approx(scen.params[p.name]), p.name
+            checked += 1
+    assert checked >= 3
+    rc.close()
+
+
+def test_choosing_a_scenario_builds_a_new_model_and_shows_its_learning_points():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"
+    scen = load_scenario("contact_group")
+    assert html_text(rc, "peacesim-month") == [f"Month 0 / {scen.params['months']}"]
+    learning = " ".join(html_text(rc, "peacesim-learning"))
+    assert scen.learning_points[0].split()[0] in learning
+    rc.close()
+
+
+def test_the_page_has_no_code_console():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert not rc.find(v.Textarea).widgets
+    assert "CommandConsole" not in open(app.__file__, encoding="utf-8").read().replace('"CommandConsole"', "")
+    rc.close()
+
+
+# ------------------------------------------------------------------------------------------ the command
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["dashboard", "nosuch"], "nosuch: no such scenario"),
+    (["dashboard", "--port", "70000"], "--port '70000' is not allowed"),
+    (["dashboard", "--port", "eighty"], "--port 'eighty' is not allowed"),
+    (["dashboard", "--host", "no.such.host.invalid"], "--host no.such.host.invalid"),
+])
+def test_bad_dashboard_input_is_one_line_and_exit_2(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_dashboard_help_imports_nothing_heavy(tmp_path):
+    from test_architecture import probe
+
+    got = probe(["dashboard", "--help"], tmp_path)
+    assert got["status"] == 0 and got["imported"] == []
+    got = probe(["dashboard", "--port", "x"], tmp_path)
+    assert got["status"] == 2 and got["imported"] == []
+
+
+def test_the_debrief_is_exported_from_the_page_as_links_that_need_no_server():
+    import base64
+
+    box, rc = solara.render(app.Page(), handle_error=False)
+    for _ in range(3):
+        button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    button(rc, "Step").click()
+    button(rc, "Export the debrief").click()
+    links = html_text(rc, "peacesim-debrief-links")
+    assert len(links) == 1
+    found = dict(re.findall(r'href="data:[^;]+;base64,([^"]+)" download="([^"]+)"', links[0])[i][::-1] for i in range(2))
+    page = base64.b64decode(found["peacesim-debrief.html"]).decode()
+    toml_text = base64.b64decode(found["peacesim-session.toml"]).decode()
+    assert "<h1>Debrief:" in page and "attack" in page
+    doc = tomllib.loads(toml_text)
+    assert [(x["month"], x["kind"]) for x in doc["intervention"]] == [(4, "attack")]
+    button(rc, "Step").click()  # the run moves on: the links are for month 4 only
+    assert html_text(rc, "peacesim-debrief-links") == []
+    rc.close()
+
+
+def test_a_dropped_scenario_file_is_chosen_and_a_bad_one_is_refused_in_one_line():
+    text = open(load_scenario("contact_group").path, encoding="utf-8").read()
+    chosen = []
+    error = solara.reactive("")
+    handler = app.upload_handler(chosen.append, error)
+    handler({"name": "our_case.toml", "data": text.encode()})
+    assert [s.name for s in chosen] == ["our_case"] and error.value == ""
+    handler({"name": "our_case.toml", "data": text.replace('type = "', 'type = "x', 1).encode()})
+    assert len(chosen) == 1
+    assert error.value.startswith("our_case.toml: ") and "type" in error.value and "\n" not in error.value
+
+
+def test_the_server_is_local_offline_and_without_telemetry(monkeypatch):
+    from peacesim import dashboard
+
+    env = dashboard.server_environment("reference", dashboard.DEFAULT_HOST, 8765)
+    assert dashboard.DEFAULT_HOST == "127.0.0.1"
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False" and env["SOLARA_ASSETS_PROXY"] == "True"
+    assert (dashboard.assets_dir() / "requirejs@2.3.6").is_dir()  # solara-assets is installed where Solara looks
+    from solara.server import cdn_helper
+
+    monkeypatch.setattr(cdn_helper, "get_cdn_url", cdn_helper.get_cdn_url)
+    dashboard._refuse_cdn()
+    with pytest.raises(RuntimeError, match="never fetches it from a CDN"):
+        cdn_helper.get_path(dashboard.assets_dir(), "nosuch-package@1.0.0/x.js")
