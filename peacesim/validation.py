@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
@@ -35,18 +36,31 @@ HORIZON = 60
 
 @dataclass
 class Estimate:
-    """A number with a 95% interval."""
+    """A number with a 95% interval; ``draws`` holds its bootstrap replicates when it has them."""
 
     value: float
     low: float
     high: float
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def se(self) -> float:
         return (self.high - self.low) / (2 * Z)
 
+    @classmethod
+    def from_draws(cls, value: float, draws: np.ndarray) -> Estimate:
+        """The point estimate with the percentile interval of its bootstrap replicates."""
+        d = draws[np.isfinite(draws)]
+        if not len(d) or not math.isfinite(value):
+            return cls(value, math.nan, math.nan, draws)
+        lo, hi = np.percentile(d, [2.5, 97.5])
+        return cls(float(value), float(min(lo, value)), float(max(hi, value)), draws)
+
     def __sub__(self, other: Estimate) -> Estimate:
         d = self.value - other.value
+        if self.draws is not None and other.draws is not None and len(self.draws) == len(other.draws):
+            # Both arms resampled with the same replicates: a paired interval (common random numbers).
+            return Estimate.from_draws(d, self.draws - other.draws)
         half = Z * math.hypot(self.se, other.se)
         return Estimate(d, d - half, d + half)
 
@@ -68,6 +82,8 @@ class Check:
 
     def interval(self) -> str:
         e = self.estimate
+        if self.expected == "n/a":
+            return "not applicable"
         return f"{e.value:+.3g} [{e.low:+.3g}, {e.high:+.3g}]" if self.expected != "inside" else \
             f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}]"
 
@@ -83,6 +99,68 @@ class Pattern:
     judge: Callable[[analysis.Results], Check]
 
 
+
+#: Bootstrap replicates of each check, and the seed of the resampling.
+BOOTSTRAP = 600
+BOOTSTRAP_SEED = 20260
+
+
+def _weights(results: analysis.Results) -> dict[int, np.ndarray]:
+    """Bootstrap weights per run: the replicates are resampled with replacement, and every run
+    and every agreement of a replicate carries its replicate's count. Arms share their seeds
+    replicate by replicate, so one resample of replicates pairs the arms (common random numbers),
+    and the agreements of one run stay together (clustered by run). Column 0 is the sample itself."""
+    cache = results.__dict__.setdefault("_boot", {})
+    if "w" not in cache:
+        runs = results.ok_runs
+        reps = np.sort(runs["replicate"].unique())
+        rng = np.random.default_rng(BOOTSTRAP_SEED)
+        counts = rng.multinomial(len(reps), np.full(len(reps), 1.0 / len(reps)), size=BOOTSTRAP).T
+        counts = np.hstack([np.ones((len(reps), 1)), counts])  # replicate x (1 + B)
+        pos = {r: k for k, r in enumerate(reps)}
+        cache["w"] = {int(rid): counts[pos[rep]] for rid, rep in zip(runs["run_id"], runs["replicate"], strict=True)}
+    return cache["w"]
+
+
+def _matrix(results, run_ids) -> np.ndarray:
+    w = _weights(results)
+    if not len(run_ids):
+        return np.zeros((0, BOOTSTRAP + 1))
+    return np.vstack([w[int(r)] for r in run_ids])
+
+
+def km_weighted(durations, events, weights: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Kaplan-Meier survival at ``tau`` and restricted mean survival to ``tau``, for each
+    column of ``weights`` (observations x replicates)."""
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    nb = weights.shape[1]
+    if not len(d):
+        return np.full(nb, math.nan), np.full(nb, math.nan)
+    order = np.argsort(d, kind="stable")
+    d, e, w = d[order], e[order], weights[order]
+    times = np.unique(d[e & (d <= tau)])
+    surv = np.ones(nb)
+    area = np.zeros(nb)
+    last = 0.0
+    total = w.sum(axis=0)
+    if not len(times):
+        return np.where(total > 0, 1.0, math.nan), np.where(total > 0, tau, math.nan)
+    # weight at risk at each event time (duration >= t) and weight of events at t
+    cum = np.vstack([np.zeros(nb), np.cumsum(w, axis=0)])
+    for t in times:
+        first = np.searchsorted(d, t, side="left")
+        at_risk = total - cum[first]
+        hit = ((d == t) & e)
+        dead = w[hit].sum(axis=0)
+        area += surv * (t - last)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            surv = surv * np.where(at_risk > 0, 1.0 - dead / at_risk, 1.0)
+        last = t
+    area += surv * (tau - last)
+    return np.where(total > 0, surv, math.nan), np.where(total > 0, area, math.nan)
+
+
 # ------------------------------------------------------------------ measures
 def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = results.ok_runs
@@ -94,17 +172,17 @@ def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame
 
 
 def rmst(results, where, tau=HORIZON) -> Estimate:
-    """Months an agreement holds within its first ``tau`` months (RMST)."""
+    """Months an agreement holds within its first ``tau`` months (RMST), clustered by run."""
     _, eps = _arm(results, where)
-    s = analysis.km_summary(eps["months_survived"], eps["relapsed"], rmst_to=[tau])
-    return Estimate(s[f"rmst_{tau:g}"], s[f"rmst_{tau:g}_low"], s[f"rmst_{tau:g}_high"])
+    _, a = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
+    return Estimate.from_draws(a[0], a[1:])
 
 
 def relapse_share(results, where, tau=HORIZON) -> Estimate:
-    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival)."""
+    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival), clustered by run."""
     _, eps = _arm(results, where)
-    s = analysis.km_summary(eps["months_survived"], eps["relapsed"], horizon=tau)
-    return Estimate(1 - s["survival_at"], 1 - s["survival_at_high"], 1 - s["survival_at_low"])
+    s, _ = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
+    return Estimate.from_draws(1 - s[0], 1 - s[1:])
 
 
 def time_to_agreement(results, where) -> Estimate:
@@ -112,23 +190,36 @@ def time_to_agreement(results, where) -> Estimate:
     runs, _ = _arm(results, where)
     horizon = float(runs["months"].max())
     d = runs["months_to_first_agreement"].astype(float).fillna(horizon).clip(upper=horizon)
-    s = analysis.km_summary(d, runs["agreement_reached"].astype(bool), rmst_to=[horizon])
-    return Estimate(s[f"rmst_{horizon:g}"], s[f"rmst_{horizon:g}_low"], s[f"rmst_{horizon:g}_high"])
+    _, a = km_weighted(d, runs["agreement_reached"].astype(bool), _matrix(results, runs["run_id"]), horizon)
+    return Estimate.from_draws(a[0], a[1:])
 
 
 def proportion(results, where, column) -> Estimate:
     runs, _ = _arm(results, where)
-    k = int(runs[column].astype(bool).sum())
-    p, lo, hi = analysis.wilson_interval(k, len(runs))
-    return Estimate(p, lo, hi)
+    w = _matrix(results, runs["run_id"])
+    x = runs[column].astype(bool).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0)
+    return Estimate.from_draws(v[0], v[1:])
 
 
 def mean_of_episodes(results, where, column) -> Estimate:
+    """Mean over agreements, with the agreements of one run resampled together."""
     _, eps = _arm(results, where)
+    w = _matrix(results, eps["run_id"])
     x = eps[column].astype(float).to_numpy()
-    m = float(x.mean()) if len(x) else math.nan
-    half = Z * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else math.nan
-    return Estimate(m, m - half, m + half)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0) if len(x) else np.full(BOOTSTRAP + 1, math.nan)
+    return Estimate.from_draws(v[0], v[1:])
+
+
+def mean_of_runs(results, where, column) -> Estimate:
+    runs, _ = _arm(results, where)
+    w = _matrix(results, runs["run_id"])
+    x = runs[column].astype(float).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0) if len(x) else np.full(BOOTSTRAP + 1, math.nan)
+    return Estimate.from_draws(v[0], v[1:])
 
 
 def _fmt(e: Estimate, unit: str = "") -> str:
@@ -339,27 +430,39 @@ PATTERNS: list[Pattern] = [
 
 def validate(*, quick: bool = False, only: list[int] | None = None, out: str | Path = "results/validation",
              executor: str = "processes", workers: int | None = None, progress: bool = True,
-             overrides: dict[str, Any] | None = None) -> list[Check]:
+             overrides: dict[str, Any] | None = None, scenario: str = "reference", seed: int = 1) -> list[Check]:
     """Run the pattern checks and return their verdicts.
 
     ``quick`` runs a quarter of the replicates (for CI); ``only`` picks patterns by number;
-    ``overrides`` sets model parameters for every run (used by calibration).
+    ``overrides`` sets model parameters for every run (used by calibration); ``scenario`` is the
+    base scenario of every check and ``seed`` the master seed (pattern ``k`` derives its runs'
+    seeds from ``100 * seed + k``). A check whose experiment the scenario cannot carry (no local
+    mechanisms to link, no spoilers to retype, one party only) is reported as not applicable.
     """
     out = Path(out)
+    from .errors import InputError
     from .fsutil import claim_and_mark
 
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
+    base = out if (scenario, seed) == ("reference", 1) else out / f"{Path(str(scenario)).stem}-seed{seed}"
     checks = []
     for pat in PATTERNS:
         if only and pat.number not in only:
             continue
         n = max(20, pat.replicates // 4) if quick else pat.replicates
         raw = pat.build(n)
+        raw["experiment"]["scenario"] = str(scenario)
+        raw["experiment"]["master_seed"] = 100 * int(seed) + pat.number
         if overrides:
             raw.setdefault("parameters", {}).update(overrides)
-        exp: Experiment = experiment_from_dict(raw, where=f"pattern {pat.number}", default_name=pat.slug,
-                                               source_text=repr(sorted(raw.items(), key=str)))
-        folder = out / ("quick" if quick else "full") / pat.slug
+        try:
+            exp: Experiment = experiment_from_dict(raw, where=f"pattern {pat.number}", default_name=pat.slug,
+                                                   source_text=repr(sorted(raw.items(), key=str)))
+        except InputError as err:
+            checks.append(Check(pat.number, pat.title, pat.source, "not applicable in this scenario",
+                                Estimate(math.nan, math.nan, math.nan), False, "n/a", [str(err)]))
+            continue
+        folder = base / ("quick" if quick else "full") / pat.slug
         # Stored runs are reused only if the same model made them for the same experiment.
         run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
                        fresh=_stale(folder, exp))
@@ -411,16 +514,18 @@ def table(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def write_report(checks: list[Check], out: str | Path, *, quick: bool) -> Path:
+def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario: str = "reference",
+                 seed: int = 1) -> Path:
     """Markdown report with the table, the details of each check and its figures."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     held = sum(c.passed for c in checks)
-    lines = [f"# peacesim validation ({'quick' if quick else 'full'})", "",
+    lines = [f"# peacesim validation ({'quick' if quick else 'full'}; scenario {scenario}, master seed {seed})", "",
              f"{held} of {len(checks)} patterns hold. A pattern holds when the 95% confidence interval of its "
-             "effect lies on the stated side of zero (pattern 1: inside the stated range). Intervals of "
-             "differences combine the two arms' standard errors as if independent; the arms share seeds "
-             "(common random numbers), so the intervals are conservative.", "",
+             "effect lies on the stated side of zero (pattern 1: inside the stated range). Intervals are "
+             f"percentile intervals of {BOOTSTRAP} bootstrap resamples of the replicates: the arms of a check "
+             "share their seeds replicate by replicate, so differences are paired, and the agreements of "
+             "one run are resampled together (clustered by run).", "",
              "| # | pattern | source | measure | effect [95% CI] | verdict |", "|---|---|---|---|---|---|"]
     for c in checks:
         lines.append(f"| {c.number} | {c.title} | {c.source} | {c.measure} | {c.interval()} | "
@@ -431,7 +536,8 @@ def write_report(checks: list[Check], out: str | Path, *, quick: bool) -> Path:
         for f in c.figures:
             rel = Path(f).resolve().relative_to(out.resolve()) if Path(f).resolve().is_relative_to(out.resolve()) else f
             lines += ["", f"![pattern {c.number}]({rel})"]
-    path = out / f"report{'-quick' if quick else ''}.md"
+    tag = "" if (scenario, seed) == ("reference", 1) else f"-{Path(str(scenario)).stem}-seed{seed}"
+    path = out / f"report{tag}{'-quick' if quick else ''}.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
