@@ -139,17 +139,17 @@ class Implementation:
         self._stream = None
 
     def draw(self, stream) -> None:
-        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), and
-        one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN` blamed attacks (retaliation;
-        a month with more draws the rest after the block)."""
+        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), one
+        per party (defection), and one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN`
+        blamed attacks (retaliation; a month with more draws the rest after the block)."""
         m = self.model
         n = len(m.parties)
         self._stream = stream
-        self._u = stream.uniforms(n + 2 + n * BLAMED_ATTACKS_DRAWN)
+        self._u = stream.uniforms(2 * n + 2 + n * BLAMED_ATTACKS_DRAWN)
 
     def _retaliation_draw(self, attack: int, q: ConflictParty) -> float:
         n = len(self.model.parties)
-        k = n + 2 + attack * n + q.idx
+        k = 2 * n + 2 + attack * n + q.idx
         while k >= len(self._u):  # more blamed attacks than the block foresaw (staged ones)
             self._u.append(self._stream.random())
         return self._u[k]
@@ -236,7 +236,11 @@ class Implementation:
         contradicting = max(0, len(m.coordination) - 1)
         if u[n] < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
             resolver = max((x.skill * x.knowledge for x in m.mediators if x.active), default=0.0)
-            if u[n + 1] < rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified)):
+            # Linked local mechanisms know who is behind a local quarrel and can settle what the
+            # mediators cannot (seed 000 recommendation 5; seed 003, insider mediators).
+            settled = rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified))
+            settled += (1.0 - settled) * p.local_dispute_resolution * m.local.linked_strength
+            if u[n + 1] < settled:
                 m.events.add(month, "dispute_resolved", ())
             else:
                 self.progress = max(0.0, self.progress - p.dispute_setback)
@@ -261,7 +265,12 @@ class Implementation:
             self.high_violence_months += 1
         else:
             self.high_violence_months = 0
-        defector = next((q for q in signers if q.commitment < p.defect_threshold), None)
+        # Defection: hardliners take a signatory out of the agreement (Walter 2002); public support
+        # for the agreement makes reneging costly at home (Nilsson 2012: inclusion lends legitimacy).
+        restraint = 1.0 - p.legitimacy_restraint * m.public_support
+        defector = next((q for q in signers
+                         if u[n + 2 + q.idx] < restraint * rules.defection_probability(
+                             q.commitment, q.hardliners, p.defection_rate, deterrence, q.victory_belief)), None)
         if defector is not None:
             return "relapse", f"{defector.name} defected"
         if self.high_violence_months >= p.relapse_months:

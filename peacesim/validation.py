@@ -301,19 +301,23 @@ def _p4_judge(r):
                  headline, ok, "positive", lines)
 
 
+#: Poor and good handover: (completeness of the notes, months of overlap).
+P5_HANDOVER = {"poor": (0.1, 0), "good": (0.8, 3)}
+
+
 def _p5_judge(r):
     lines = []
     delay, durab = {}, {}
-    for h in (0.1, 0.8):
-        fast = {"tenure_mediator": 12, "handover_quality": h}
-        slow = {"tenure_mediator": 48, "handover_quality": h}
-        delay[h] = time_to_agreement(r, fast) - time_to_agreement(r, slow)
-        durab[h] = rmst(r, fast) - rmst(r, slow)
-        lines.append(f"handover {h}: fast minus slow rotation: months to agreement {_fmt(delay[h])}, "
-                     f"RMST(60) {_fmt(durab[h])}")
-    harms = delay[0.1].low > 0 or durab[0.1].high < 0
-    soften_delay = delay[0.1] - delay[0.8]
-    soften_durab = durab[0.8] - durab[0.1]
+    for name, (h, o) in P5_HANDOVER.items():
+        fast = {"tenure_mediator": 12, "handover_quality": h, "handover_overlap": o}
+        slow = {"tenure_mediator": 48, "handover_quality": h, "handover_overlap": o}
+        delay[name] = time_to_agreement(r, fast) - time_to_agreement(r, slow)
+        durab[name] = rmst(r, fast) - rmst(r, slow)
+        lines.append(f"{name} handover (notes {h}, overlap {o} months): fast minus slow rotation: months to "
+                     f"agreement {_fmt(delay[name])}, RMST(60) {_fmt(durab[name])}")
+    harms = delay["poor"].low > 0 or durab["poor"].high < 0
+    soften_delay = delay["poor"] - delay["good"]
+    soften_durab = durab["good"] - durab["poor"]
     lines.append(f"good handover softens: delay shorter by {_fmt(soften_delay)}; durability loss smaller by "
                  f"{_fmt(soften_durab)}")
     softens = soften_delay.low > 0 or soften_durab.low > 0
@@ -403,9 +407,9 @@ PATTERNS: list[Pattern] = [
             _p4_judge),
     Pattern(5, "p5_rotation", "Faster rotation delays agreement or lowers durability; better handover softens it",
             "Conflict Management and Peace Science 2020; Böhmelt 2013", 250,
-            lambda n: _exp("rotation", n, vary={"tenure": {"parameters": ["tenure_mediator", "tenure_diplomat"],
-                                                           "values": [12, 48]},
-                                                "handover_quality": [0.1, 0.8]}, seed=105), _p5_judge),
+            lambda n: _exp("rotation", n, design=[
+                {"tenure_mediator": t, "tenure_diplomat": t, "handover_quality": h, "handover_overlap": o}
+                for t in (12, 48) for h, o in P5_HANDOVER.values()], seed=105), _p5_judge),
     Pattern(6, "p6_funding", "Funding gaps after signature raise relapse", "Seed 003, recommendation 8", 300,
             lambda n: _exp("post-signature funding", n, vary={"post_signature_support": [0.2, 1.0]}, seed=106),
             _p6_judge),
