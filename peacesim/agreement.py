@@ -47,8 +47,11 @@ DISPUTE_RESOLUTION_VERIFIED = 0.4
 DISPUTE_TRUST_COST = 0.02
 #: Speed of implementation while the programme is unfunded, relative to funded.
 UNFUNDED_SPEED = 0.3
-#: Speed-up from verification, and the weight of diplomats' push in implementation speed.
-VERIFICATION_SPEEDUP = 0.3
+#: Security for the risky steps of implementation (Walter 2002): parties disarm and hand over
+#: territory as far as they trust each other or a guarantor and verification deter the other side;
+#: implementation speed is SECURITY_BASE + (1 - SECURITY_BASE) * security. The weight of diplomats'
+#: push in implementation speed.
+SECURITY_BASE = 0.5
 PUSH_SPEED_BASE = 0.7
 PUSH_SPEED_WEIGHT = 0.3
 #: Monthly fall in a signatory's grievances per unit of (scope x implementation).
@@ -200,8 +203,10 @@ class Implementation:
         deterrence = rules.clip01(p.guarantee_deterrence * credibility + VERIFICATION_DETERRENCE * verified)
         comp = 1.0 if ag.comprehensive else CEASEFIRE_SCOPE
         weakest = min(signers, key=lambda q: q.strength)
+        trusts = []
         for q in signers:
             trust_other = trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
+            trusts.append(trust_other)
             addressed = self.progress * comp
             if q is weakest:
                 addressed *= WEAKER_SIDE_SHARE + (1.0 - WEAKER_SIDE_SHARE) * p.power_sharing
@@ -249,8 +254,11 @@ class Implementation:
         programme = m.funding.programme_funded
         funded = 1.0 if programme else UNFUNDED_SPEED
         mean_c = sum(q.commitment for q in signers) / len(signers)
+        tau = sum(trusts) / len(trusts)  # at the start of the month
+        security = tau + (1.0 - tau) * deterrence
         self.progress = min(1.0, self.progress + p.implementation_rate * mean_c * funded
-                            * (1.0 + VERIFICATION_SPEEDUP * verified) * (PUSH_SPEED_BASE + PUSH_SPEED_WEIGHT * push))
+                            * (SECURITY_BASE + (1.0 - SECURITY_BASE) * security)
+                            * (PUSH_SPEED_BASE + PUSH_SPEED_WEIGHT * push))
         if not programme:
             # Without money, programmes stall and slide back (cantonment, reintegration; DESIGN 4.6).
             self.progress = max(0.0, self.progress - p.gap_setback)

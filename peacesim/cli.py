@@ -547,6 +547,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
                       workers=_parse_workers(args.workers), progress=not args.quiet, scenario=scenario, seed=seed)
     print(table(checks))
     report = write_report(checks, out, quick=args.quick, scenario=scenario, seed=seed)
+    if args.ablate:
+        from .validation import ablate, ablation_table
+
+        frac = 0.25 if args.quick else 0.5
+        rows = ablate(fraction=frac, only=only, out=out, executor=args.executor, workers=_parse_workers(args.workers),
+                      progress=not args.quiet, seed=seed)
+        intact = {c.number: c for c in validate(fraction=frac, only=only, out=out, executor=args.executor,
+                                                workers=_parse_workers(args.workers), progress=False, seed=seed)}
+        text = ablation_table(rows, intact)
+        (out / "ablation.md").write_text(text + "\n", encoding="utf-8")
+        print("\n" + text)
     held = sum(c.passed for c in checks)
     print(f"\n{held} of {len(checks)} patterns hold. Report: {report}")
     return 0 if held == len(checks) or not args.strict else 1
@@ -731,6 +742,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="master seed: pattern k derives its runs' seeds from 100*N + k (default: 1)")
     _add_executor_args(va)
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
+    va.add_argument("--ablate", action="store_true",
+                    help="also rerun each check with each of its mechanisms switched off (half the replicates, "
+                         "a quarter with --quick) and write ablation.md")
     va.add_argument("--quiet", action="store_true", help="no progress bars")
     va.set_defaults(func=cmd_validate)
 

@@ -101,7 +101,7 @@ _GLOBALS = [
        "base strength (outside support, defections, new weapons), which reverts over two years", "conflict"),
     _p("local_violence_base", 0.15, 0.0, 1.0, "share", "local violence when no local mechanism resolves disputes", "conflict"),
     # ripeness (Zartman)
-    _p("ripeness_threshold", 0.38, 0.05, 0.95, "share", "perceived ripeness at which a party accepts an invitation to talks with even chance", "ripeness"),
+    _p("ripeness_threshold", 0.42, 0.05, 0.95, "share", "perceived ripeness at which a party accepts an invitation to talks with even chance", "ripeness"),
     _p("ripeness_spread", 0.06, 0.005, 0.5, "share", "how gradually the chance of accepting talks or signing rises with ripeness (logistic scale)", "ripeness"),
     _p("hurting_width", 0.08, 0.01, 0.5, "share", "softness of the pain-above-tolerance switch in the hurting stalemate", "ripeness"),
     _p("breakdown_ripeness", 0.25, 0.0, 0.9, "share", "ripeness below which a party at the table starts to walk away", "ripeness"),
@@ -160,7 +160,7 @@ _GLOBALS = [
     _p("verification", False, meaning="agreements include a verification mechanism that attributes violations and attacks", group="agreement"),
     _p("guarantee", False, meaning="a third party guarantees agreements (the strongest diplomat in post)", group="agreement"),
     # implementation and relapse
-    _p("implementation_rate", 0.03, 0.0, 0.3, "1/month", "implementation progress per month at full commitment and support", "implementation"),
+    _p("implementation_rate", 0.04, 0.0, 0.3, "1/month", "implementation progress per month at full commitment and support", "implementation"),
     _p("dispute_rate", 0.08, 0.0, 1.0, "probability", "monthly chance of an implementation dispute for a fully ambiguous agreement", "implementation"),
     _p("dispute_setback", 0.04, 0.0, 0.5, "share", "implementation lost to an unresolved dispute", "implementation"),
     _p("gap_setback", 0.01, 0.0, 0.2, "1/month", "implementation lost per month while the implementation programme is unfunded", "implementation"),
@@ -173,7 +173,7 @@ _GLOBALS = [
     _p("defection_rate", 0.03, 0.0, 0.5, "1/month", "monthly chance that hardliners take a signatory out of the agreement, at no commitment, full hardliners and no deterrence", "implementation"),
     _p("violence_memory", 0.5, 0.0, 0.99, "share", "share of last month's violence between signatories carried into this month", "implementation"),
     # spoilers (Stedman 1997)
-    _p("attack_rate", 0.12, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
+    _p("attack_rate", 0.09, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
     _p("milestone_boost", 2.5, 1.0, 10.0, "factor", "how much more likely attacks are at milestones: talks opening, signature, implementation steps", "spoilers"),
     _p("attack_setback", 0.05, 0.0, 0.5, "share", "implementation lost to one spoiler attack", "spoilers"),
     _p("recruitment_rate", 0.02, 0.0, 0.2, "1/month", "growth of spoiler capacity from recruiting among the excluded", "spoilers"),

@@ -28,7 +28,7 @@ from . import analysis
 from .experiment import Experiment, experiment_from_dict
 from .sweep import run_experiment
 
-__all__ = ["PATTERNS", "Check", "Pattern", "validate", "write_report"]
+__all__ = ["PATTERNS", "ABLATIONS", "Check", "Pattern", "Target", "ablate", "targets", "validate", "write_report"]
 
 Z = float(norm.ppf(0.975))
 HORIZON = 60
@@ -79,6 +79,8 @@ class Check:
     details: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     runs: int = 0
+    results: Any = field(default=None, repr=False, compare=False)
+    extremes: list[str] = field(default_factory=list)
 
     def interval(self) -> str:
         e = self.estimate
@@ -434,7 +436,8 @@ PATTERNS: list[Pattern] = [
 
 def validate(*, quick: bool = False, only: list[int] | None = None, out: str | Path = "results/validation",
              executor: str = "processes", workers: int | None = None, progress: bool = True,
-             overrides: dict[str, Any] | None = None, scenario: str = "reference", seed: int = 1) -> list[Check]:
+             overrides: dict[str, Any] | None = None, scenario: str = "reference", seed: int = 1,
+             fraction: float | None = None, figures: bool = True) -> list[Check]:
     """Run the pattern checks and return their verdicts.
 
     ``quick`` runs a quarter of the replicates (for CI); ``only`` picks patterns by number;
@@ -442,6 +445,7 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     base scenario of every check and ``seed`` the master seed (pattern ``k`` derives its runs'
     seeds from ``100 * seed + k``). A check whose experiment the scenario cannot carry (no local
     mechanisms to link, no spoilers to retype, one party only) is reported as not applicable.
+    ``fraction`` runs that share of each check's full replicates (at least 20; quick is 0.25).
     """
     out = Path(out)
     from .errors import InputError
@@ -453,7 +457,9 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     for pat in PATTERNS:
         if only and pat.number not in only:
             continue
-        n = max(20, pat.replicates // 4) if quick else pat.replicates
+        if fraction is None:
+            fraction = 0.25 if quick else 1.0
+        n = max(20, int(round(pat.replicates * fraction)))
         raw = pat.build(n)
         raw["experiment"]["scenario"] = str(scenario)
         raw["experiment"]["master_seed"] = 100 * int(seed) + pat.number
@@ -466,16 +472,209 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
             checks.append(Check(pat.number, pat.title, pat.source, "not applicable in this scenario",
                                 Estimate(math.nan, math.nan, math.nan), False, "n/a", [str(err)]))
             continue
-        folder = base / ("quick" if quick else "full") / pat.slug
+        size = "quick" if fraction == 0.25 else "full" if fraction == 1.0 else f"x{fraction:g}"
+        folder = base / size / pat.slug
         # Stored runs are reused only if the same model made them for the same experiment.
         run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
                        fresh=_stale(folder, exp))
         results = analysis.load_results(folder)
         check = pat.judge(results)
         check.title, check.source, check.runs = pat.title, pat.source, exp.n_runs
-        check.figures = _figures(pat, results, folder)
+        check.results = results
+        check.extremes = arm_extremes(results)
+        if figures:
+            check.figures = _figures(pat, results, folder)
         checks.append(check)
     return checks
+
+
+# ------------------------------------------------------------------ ablations
+#: For each pattern, the mechanisms that can carry it, each switched off by setting registry
+#: parameters to a neutral value (docs/VALIDATION.md, "How the patterns arise").
+ABLATIONS: dict[int, list[tuple[str, dict[str, Any]]]] = {
+    1: [("no defection", {"defection_rate": 0.0}),
+        ("no violations", {"violation_propensity": 0.0}),
+        ("no spoiler attacks", {"attack_rate": 0.0})],
+    2: [("no early warning", {"early_warning": 0.0}),
+        ("no public support in commitment", {"public_support_weight": 0.0}),
+        ("no legitimacy restraint on defection", {"legitimacy_restraint": 0.0}),
+        ("no local settling of disputes", {"local_dispute_resolution": 0.0})],
+    3: [("no leverage push", {"leverage_push": 0.0}),
+        ("no pressure backlash", {"pressure_backlash": 0.0}),
+        ("pressure does not fade", {"pressure_decay": 0.0}),
+        ("no defection", {"defection_rate": 0.0})],
+    4: [("no coordination cost", {"coordination_cost": 0.0}),
+        ("no contradictory readings", {"contradiction": 0.0}),
+        ("no leverage dilution", {"leverage_dilution": 0.0}),
+        ("no forum shopping", {"forum_shopping": 0.0})],
+    5: [("no lead-rotation setback", {"lead_rotation_setback": 0.0}),
+        ("newcomers know the context", {"newcomer_knowledge": 1.0}),
+        ("relationships stay with the institution", {"institutional_share": 1.0})],
+    6: [("no setback of unfunded programmes", {"gap_setback": 0.0}),
+        ("unfunded local mechanisms keep their capacity", {"unfunded_capacity": 1.0}),
+        ("no decay of relationships in gaps", {"gap_trust_decay": 0.0})],
+    7: [("no backfire", {"backfire": 0.0}),
+        ("coercion has no effect", {"coercion_effect": 0.0}),
+        ("no recruitment", {"recruitment_rate": 0.0})],
+    8: [("no guarantor deterrence", {"guarantee_deterrence": 0.0}),
+        ("verification attributes no better", {"attribution_with_verification": 0.25}),
+        ("no follow-through", {"follow_through": 0.0})],
+    9: [("equal exposure to the costs of war", {"war_cost_floor": 1.0}),
+        ("no battlefield shifts", {"battlefield_volatility": 0.0}),
+        ("no diplomatic pressure", {"pressure_rate": 0.0}),
+        ("ripeness as a near gate", {"ripeness_spread": 0.005})],
+}
+
+
+@dataclass
+class Ablation:
+    """One pattern's effect with one mechanism switched off, on the seeds of the check."""
+
+    number: int
+    mechanism: str
+    overrides: dict[str, Any]
+    check: Check
+
+
+def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | Path = "results/validation",
+           executor: str = "processes", workers: int | None = None, progress: bool = True,
+           seed: int = 1) -> list[Ablation]:
+    """Each pattern's check with each of its mechanisms switched off in turn (:data:`ABLATIONS`),
+    on the same seeds as the check itself at the same size (``fraction`` of the full replicates),
+    so that an ablation and the intact model differ only in the mechanism."""
+    rows = []
+    out = Path(out)
+    for number, arms in ABLATIONS.items():
+        if only and number not in only:
+            continue
+        for k, (name, ov) in enumerate(arms):
+            (check,) = validate(fraction=fraction, only=[number], out=out / "ablation" / f"p{number}-{k}",
+                                executor=executor, workers=workers, progress=progress, overrides=ov, seed=seed)
+            rows.append(Ablation(number, name, ov, check))
+    return rows
+
+
+def ablation_table(rows: list[Ablation], intact: dict[int, Check] | None = None) -> str:
+    """The ablations as a markdown table: pattern, mechanism switched off, effect, verdict."""
+    lines = ["| # | mechanism switched off | setting | effect [95% CI] | pattern |", "|---|---|---|---|---|"]
+    last = None
+    for a in rows:
+        if intact and a.number != last and a.number in intact:
+            c = intact[a.number]
+            lines.append(f"| {a.number} | none (intact model) | defaults | {c.interval()} | "
+                         f"{'holds' if c.passed else 'does not hold'} |")
+        last = a.number
+        setting = ", ".join(f"`{k}` = {v}" for k, v in a.overrides.items())
+        lines.append(f"| {a.number} | {a.mechanism} | {setting} | {a.check.interval()} | "
+                     f"{'holds' if a.check.passed else 'does not hold'} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ targets and base rates
+def _cum_hazard(e: Estimate) -> Estimate:
+    """-ln S from a relapse share (with its draws)."""
+    def f(x):
+        return -np.log(np.clip(1.0 - np.asarray(x, dtype=float), 1e-9, 1.0))
+    return Estimate.from_draws(float(f(e.value)), f(e.draws)) if e.draws is not None else e
+
+
+def hazard_ratio(results, a, b, tau=HORIZON) -> Estimate:
+    """Ratio of cumulative hazards of relapse by ``tau`` (arm ``a`` over arm ``b``): the hazard
+    ratio if hazards are proportional."""
+    ha, hb = _cum_hazard(relapse_share(results, a, tau)), _cum_hazard(relapse_share(results, b, tau))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Estimate.from_draws(ha.value / hb.value if hb.value > 0 else math.nan, ha.draws / hb.draws)
+
+
+def median_of_episodes(results, where, column) -> Estimate:
+    _, eps = _arm(results, where)
+    x = eps[column].astype(float).to_numpy()
+    w = _matrix(results, eps["run_id"])
+    if not len(x):
+        return Estimate(math.nan, math.nan, math.nan)
+    order = np.argsort(x)
+    xs, ws = x[order], w[order]
+    cw = np.cumsum(ws, axis=0) / ws.sum(axis=0)
+    med = np.array([xs[np.searchsorted(cw[:, j], 0.5)] for j in range(w.shape[1])])
+    return Estimate.from_draws(float(med[0]), med[1:])
+
+
+@dataclass
+class Target:
+    """A quantity the literature gives, the model's value and whether it lies in the tolerance."""
+
+    name: str
+    source: str
+    target: str
+    low: float
+    high: float
+    estimate: Estimate
+    unit: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return math.isfinite(self.estimate.value) and self.low <= self.estimate.value <= self.high
+
+
+def targets(checks: list[Check]) -> list[Target]:
+    """The quantitative targets of docs/VALIDATION.md from the checks' runs."""
+    results_by_pattern = {c.number: c.results for c in checks if c.results is not None}
+    out = []
+    r1 = results_by_pattern.get(1)
+    if r1 is not None:
+        out += [
+            Target("share of agreements relapsing within 5 years", "Suhrke & Samset 2007 (26%); Mack 2012 (about a third); "
+                   "Collier et al. 2008 (about 40%)", "20-45%", 0.20, 0.45, relapse_share(r1, {})),
+            Target("share of conflicts reaching any agreement (incl. ceasefires) within 20 years",
+                   "plausible range: UCDP peace agreement and termination data (Harbom et al. 2006; Kreutz 2010)",
+                   "40-90%", 0.40, 0.90, proportion(r1, {}, "agreement_reached")),
+            Target("median months of talks before signature", "plausible range (no single estimate)", "6-48 months",
+                   6, 48, median_of_episodes(r1, {}, "talks_months"), " months"),
+            Target("share of agreements that are ceasefires (not comprehensive)",
+                   "plausible range: UCDP peace agreement data (Harbom et al. 2006)", "20-70%", 0.20, 0.70,
+                   _ceasefire_share(r1)),
+        ]
+    r2 = results_by_pattern.get(2)
+    if r2 is not None:
+        out.append(Target("relapse hazard ratio, linked local mechanisms vs none", "Nilsson 2012: civil-society "
+                          "inclusion lowers the risk of failure by about 64% (ratio 0.36)", "0.2-0.7", 0.2, 0.7,
+                          hazard_ratio(r2, {"local.linked": True}, {"local.linked": False})))
+    r8 = results_by_pattern.get(8)
+    if r8 is not None:
+        none = {"verification": False, "guarantee": False}
+        out.append(Target("relapse hazard ratio, guarantee vs neither", "Walter 2002; Fortna 2008: third-party "
+                          "security guarantees and peacekeeping cut the risk of renewed war by half or more",
+                          "0.1-0.7", 0.1, 0.7, hazard_ratio(r8, {"verification": False, "guarantee": True}, none)))
+        out.append(Target("relapse hazard ratio, verification vs neither", "Fortna 2004, 2008: monitoring and "
+                          "verification cut the risk of renewed war", "0.1-0.9", 0.1, 0.9,
+                          hazard_ratio(r8, {"verification": True, "guarantee": False}, none)))
+    return out
+
+
+def _ceasefire_share(results) -> Estimate:
+    _, eps = _arm(results, {})
+    w = _matrix(results, eps["run_id"])
+    x = (eps["scope"] == "ceasefire").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0)
+    return Estimate.from_draws(v[0], v[1:])
+
+
+def arm_extremes(results: analysis.Results) -> list[str]:
+    """Design points of a check at which the share reaching agreement, ending in consolidated
+    peace, or relapsing within 60 months is 0% or 100%."""
+    bad = []
+    runs = results.ok_runs
+    for dp, g in runs.groupby("design_point"):
+        eps = results.ok_episodes[results.ok_episodes["run_id"].isin(g["run_id"])]
+        shares = {"agreement": g["agreement_reached"].astype(bool).mean(),
+                  "consolidated": g["consolidated"].astype(bool).mean(),
+                  "relapse within 60": (1 - analysis.km_summary(eps["months_survived"], eps["relapsed"],
+                                                                horizon=HORIZON)["survival_at"]) if len(eps) else math.nan}
+        for k, v in shares.items():
+            if v in (0.0, 1.0):
+                bad.append(f"design point {dp}: {k} {v:.0%}")
+    return bad
 
 
 def _stale(folder: Path, exp: Experiment) -> bool:
@@ -534,6 +733,17 @@ def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario:
     for c in checks:
         lines.append(f"| {c.number} | {c.title} | {c.source} | {c.measure} | {c.interval()} | "
                      f"{'holds' if c.passed else '**does not hold**'} |")
+    tg = targets(checks)
+    if tg:
+        lines += ["", "## Quantitative targets", "", "| quantity | source | target | measured [95% CI] | verdict |",
+                  "|---|---|---|---|---|"]
+        for t in tg:
+            lines.append(f"| {t.name} | {t.source} | {t.target} | {_fmt(t.estimate)} | "
+                         f"{'inside' if t.passed else '**outside**'} |")
+    ext = [f"pattern {c.number}: {x}" for c in checks for x in c.extremes]
+    lines += ["", "## Arms at 0% or 100%", "",
+              ("Shares of runs reaching agreement or consolidated peace, and of agreements relapsing within 60 "
+               "months, at every design point of every check: " + ("; ".join(ext) if ext else "none at 0% or 100%."))]
     for c in checks:
         lines += ["", f"## Pattern {c.number}: {c.title}", "", f"*Source:* {c.source}. *Runs:* {c.runs}.", ""]
         lines += [f"- {d}" for d in c.details]

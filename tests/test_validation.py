@@ -112,3 +112,53 @@ def test_calibration_evaluates_candidates(tmp_path):
     assert len(table) == 1 and 0.15 <= table.violation_propensity[0] <= 0.17
     assert (tmp_path / "candidates.csv").is_file()
     assert table.n_direction[0] >= table.n_hold[0]
+
+
+def test_weighted_km_matches_lifelines_with_unit_weights():
+    import numpy as np
+
+    from peacesim import analysis
+    from peacesim.validation import km_weighted
+
+    rng = np.random.default_rng(3)
+    d = rng.integers(1, 100, size=80).astype(float)
+    e = rng.random(80) < 0.6
+    s, a = km_weighted(d, e, np.ones((80, 1)), 60)
+    ref = analysis.km_summary(d, e, horizon=60, rmst_to=[60])
+    assert s[0] == pytest.approx(ref["survival_at"])
+    assert a[0] == pytest.approx(ref["rmst_60"])
+    # doubling every weight changes nothing; dropping an observation (weight 0) is leaving it out
+    s2, a2 = km_weighted(d, e, np.full((80, 1), 2.0), 60)
+    assert s2[0] == pytest.approx(s[0]) and a2[0] == pytest.approx(a[0])
+    w = np.ones((80, 1))
+    w[0] = 0.0
+    s3, _ = km_weighted(d, e, w, 60)
+    assert s3[0] == pytest.approx(analysis.km_summary(d[1:], e[1:], horizon=60)["survival_at"])
+
+
+def test_paired_difference_uses_the_shared_resamples():
+    import numpy as np
+
+    common = np.linspace(-1.0, 1.0, 600)
+    a = Estimate.from_draws(5.0, 5.0 + common)
+    b = Estimate.from_draws(3.0, 3.0 + common)
+    d = a - b
+    # the arms move together resample by resample, so their difference is certain
+    assert d.value == 2.0 and d.low == pytest.approx(2.0) and d.high == pytest.approx(2.0)
+    unpaired = Estimate(5.0, a.low, a.high) - Estimate(3.0, b.low, b.high)
+    assert unpaired.high - unpaired.low > 1.0
+
+
+def test_validate_takes_a_scenario_and_a_master_seed(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "peacesim", "validate", "--quick", "--quiet", "--only", "9",
+                        "--scenario", "contact_group", "--seed", "3", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "contact_group-seed3" / "quick" / "p9_stalemate" / "manifest.json").read_text())
+    assert manifest["master_seed"] == 309
+    assert manifest["scenario"].endswith("contact_group") or "contact_group" in json.dumps(manifest)
+    report = (tmp_path / "report-contact_group-seed3-quick.md").read_text()
+    assert "scenario contact_group, master seed 3" in report
+    bad = subprocess.run([sys.executable, "-m", "peacesim", "validate", "--scenario", "nowhere", "--out",
+                          str(tmp_path / "x")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no such scenario" in bad.stderr
