@@ -542,8 +542,11 @@ def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | P
     """Each pattern's check with each of its mechanisms switched off in turn (:data:`ABLATIONS`),
     on the same seeds as the check itself at the same size (``fraction`` of the full replicates),
     so that an ablation and the intact model differ only in the mechanism."""
+    from .fsutil import claim_and_mark
+
     rows = []
     out = Path(out)
+    claim_and_mark(out, "validation")
     for number, arms in ABLATIONS.items():
         if only and number not in only:
             continue
