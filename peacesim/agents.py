@@ -76,8 +76,11 @@ HARDLINE_BASE, HARDLINE_WEIGHT = 0.7, 0.3
 #: floor below which no side is reduced.
 STRENGTH_RECOVERY = 0.05
 STRENGTH_FLOOR = 0.05
-#: Exposure to violence is EXPOSURE_CEILING - strength: the weaker side suffers more of it.
+#: Exposure to violence: every side bears ``war_cost_floor`` of it; of the rest the weaker side
+#: suffers more, EXPOSURE_CEILING - strength.
 EXPOSURE_CEILING = 1.2
+#: Months over which a shock to a party's base strength reverts (battlefield shifts; ODD 7.1).
+STRENGTH_SHOCK_MONTHS = 24
 #: Willingness of each Stedman type to attack (total spoilers want the process dead; limited ones
 #: want a seat), and the share of it a spoiler inside the process keeps.
 INITIAL_RESOLVE = {SpoilerType.LIMITED: 0.5, SpoilerType.GREEDY: 0.75, SpoilerType.TOTAL: 1.0}
@@ -119,6 +122,8 @@ class ConflictParty(Actor):
         self.victory_belief: float = spec["victory_belief"]
         self.win_rate = rules.win_rate_for_belief(self.victory_belief)
         self.base_strength = self.strength
+        self.start_strength = self.strength
+        self.base_shift = 0.0
         self.hardliners: float = spec["hardliners"]
         self.grievances: float = spec["grievances"]
         self.proscribed: bool = spec["proscribed"]
@@ -141,6 +146,13 @@ class ConflictParty(Actor):
         return (self.model.p.fight_intensity * (RESOLVE_BASE + RESOLVE_BELIEF * self.victory_belief)
                 * (HARDLINE_BASE + HARDLINE_WEIGHT * self.hardliners))
 
+    def shift_base(self, shock: float) -> None:
+        """The battlefield shifts: outside support, defections or new weapons move the party's base
+        strength, which reverts to its starting level over :data:`STRENGTH_SHOCK_MONTHS` (a strong
+        side's dominance can erode; Zartman's precipice, Mason & Fett 1996)."""
+        self.base_shift += self.model.p.battlefield_volatility * shock - self.base_shift / STRENGTH_SHOCK_MONTHS
+        self.base_strength = min(1.0, max(STRENGTH_FLOOR, self.start_strength + self.base_shift))
+
     def fight(self, enemy_strength: float, u: float) -> bool:
         """One month of battle: update belief in victory and strength from the outcome."""
         p = self.model.p
@@ -156,8 +168,8 @@ class ConflictParty(Actor):
 
     def feel_pain(self, violence: float, pressure: float) -> None:
         p = self.model.p
-        self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay,
-                                      EXPOSURE_CEILING - self.strength, pressure)
+        exposure = p.war_cost_floor + (1.0 - p.war_cost_floor) * (EXPOSURE_CEILING - self.strength)
+        self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay, exposure, pressure)
 
     def perceive(self, mediator_trust: float, other_trust: float, incentives: float, option: float) -> None:
         """Ripeness as the party perceives it (Zartman): hurting stalemate and a way out."""
@@ -228,11 +240,15 @@ class Spoiler(Actor):
         resolve = self.resolve * (INSIDE_RESOLVE if self.inside else 1.0)
         return rules.attack_probability(p.attack_rate, self.capacity, resolve, milestone, p.milestone_boost, trust)
 
-    def be_managed(self, strategy: str, leverage: float, effects: dict[str, float]) -> None:
-        """One month of a custodian's strategy; its effect depends on the true type."""
-        dr, dc = rules.management_effect(strategy, self.type_name, effects, leverage)
+    def be_managed(self, strategy: str, leverage: float, effects: dict[str, float], u: float) -> str:
+        """One month of a custodian's strategy: whether it works, backfires or does nothing depends
+        on the true type and the spoiler's state (``u`` is the draw that decides). Returns the outcome."""
+        works, misfire = rules.management_chances(strategy, self.type_name, self.capacity, leverage)
+        outcome = "worked" if u < works else "backfired" if u < works + misfire else "no effect"
+        dr, dc = rules.management_effect(strategy, outcome, effects)
         self.resolve = rules.clip01(self.resolve + dr)
         self.capacity = rules.clip01(self.capacity + dc)
+        return outcome
 
 
 class ThirdParty(Actor):
@@ -292,7 +308,8 @@ class ThirdParty(Actor):
         p = self.model.p
         self.months_in_post = 0
         self.person += 1
-        self.start_knowledge = rules.arrival_knowledge(p.newcomer_knowledge, p.handover_quality)
+        self.start_knowledge = rules.arrival_knowledge(p.newcomer_knowledge, p.handover_quality, p.handover_overlap,
+                                                       p.context_ramp_months)
         self.knowledge = self.start_knowledge
 
 

@@ -47,8 +47,11 @@ DISPUTE_RESOLUTION_VERIFIED = 0.4
 DISPUTE_TRUST_COST = 0.02
 #: Speed of implementation while the programme is unfunded, relative to funded.
 UNFUNDED_SPEED = 0.3
-#: Speed-up from verification, and the weight of diplomats' push in implementation speed.
-VERIFICATION_SPEEDUP = 0.3
+#: Security for the risky steps of implementation (Walter 2002): parties disarm and hand over
+#: territory as far as they trust each other or a guarantor and verification deter the other side;
+#: implementation speed is SECURITY_BASE + (1 - SECURITY_BASE) * security. The weight of diplomats'
+#: push in implementation speed.
+SECURITY_BASE = 0.5
 PUSH_SPEED_BASE = 0.7
 PUSH_SPEED_WEIGHT = 0.3
 #: Monthly fall in a signatory's grievances per unit of (scope x implementation).
@@ -139,17 +142,17 @@ class Implementation:
         self._stream = None
 
     def draw(self, stream) -> None:
-        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), and
-        one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN` blamed attacks (retaliation;
-        a month with more draws the rest after the block)."""
+        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), one
+        per party (defection), and one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN`
+        blamed attacks (retaliation; a month with more draws the rest after the block)."""
         m = self.model
         n = len(m.parties)
         self._stream = stream
-        self._u = stream.uniforms(n + 2 + n * BLAMED_ATTACKS_DRAWN)
+        self._u = stream.uniforms(2 * n + 2 + n * BLAMED_ATTACKS_DRAWN)
 
     def _retaliation_draw(self, attack: int, q: ConflictParty) -> float:
         n = len(self.model.parties)
-        k = n + 2 + attack * n + q.idx
+        k = 2 * n + 2 + attack * n + q.idx
         while k >= len(self._u):  # more blamed attacks than the block foresaw (staged ones)
             self._u.append(self._stream.random())
         return self._u[k]
@@ -200,8 +203,10 @@ class Implementation:
         deterrence = rules.clip01(p.guarantee_deterrence * credibility + VERIFICATION_DETERRENCE * verified)
         comp = 1.0 if ag.comprehensive else CEASEFIRE_SCOPE
         weakest = min(signers, key=lambda q: q.strength)
+        trusts = []
         for q in signers:
             trust_other = trust.mean_from(q.idx, [r.idx for r in signers if r is not q])
+            trusts.append(trust_other)
             addressed = self.progress * comp
             if q is weakest:
                 addressed *= WEAKER_SIDE_SHARE + (1.0 - WEAKER_SIDE_SHARE) * p.power_sharing
@@ -236,7 +241,11 @@ class Implementation:
         contradicting = max(0, len(m.coordination) - 1)
         if u[n] < p.dispute_rate * (1.0 - p.specificity) * (1.0 + p.contradiction * contradicting):
             resolver = max((x.skill * x.knowledge for x in m.mediators if x.active), default=0.0)
-            if u[n + 1] < rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified)):
+            # Linked local mechanisms know who is behind a local quarrel and can settle what the
+            # mediators cannot (seed 000 recommendation 5; seed 003, insider mediators).
+            settled = rules.clip01(resolver * (DISPUTE_RESOLUTION_BASE + DISPUTE_RESOLUTION_VERIFIED * verified))
+            settled += (1.0 - settled) * p.local_dispute_resolution * m.local.linked_strength
+            if u[n + 1] < settled:
                 m.events.add(month, "dispute_resolved", ())
             else:
                 self.progress = max(0.0, self.progress - p.dispute_setback)
@@ -245,8 +254,11 @@ class Implementation:
         programme = m.funding.programme_funded
         funded = 1.0 if programme else UNFUNDED_SPEED
         mean_c = sum(q.commitment for q in signers) / len(signers)
+        tau = sum(trusts) / len(trusts)  # at the start of the month
+        security = tau + (1.0 - tau) * deterrence
         self.progress = min(1.0, self.progress + p.implementation_rate * mean_c * funded
-                            * (1.0 + VERIFICATION_SPEEDUP * verified) * (PUSH_SPEED_BASE + PUSH_SPEED_WEIGHT * push))
+                            * (SECURITY_BASE + (1.0 - SECURITY_BASE) * security)
+                            * (PUSH_SPEED_BASE + PUSH_SPEED_WEIGHT * push))
         if not programme:
             # Without money, programmes stall and slide back (cantonment, reintegration; DESIGN 4.6).
             self.progress = max(0.0, self.progress - p.gap_setback)
@@ -261,7 +273,12 @@ class Implementation:
             self.high_violence_months += 1
         else:
             self.high_violence_months = 0
-        defector = next((q for q in signers if q.commitment < p.defect_threshold), None)
+        # Defection: hardliners take a signatory out of the agreement (Walter 2002); public support
+        # for the agreement makes reneging costly at home (Nilsson 2012: inclusion lends legitimacy).
+        restraint = 1.0 - p.legitimacy_restraint * m.public_support
+        defector = next((q for q in signers
+                         if u[n + 2 + q.idx] < restraint * rules.defection_probability(
+                             q.commitment, q.hardliners, p.defection_rate, deterrence, q.victory_belief)), None)
         if defector is not None:
             return "relapse", f"{defector.name} defected"
         if self.high_violence_months >= p.relapse_months:

@@ -537,10 +537,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise InputError(f"--only {words(args.only)} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
                              "comma-separated")
     out = Path(args.out)
+    from .scenario import resolve_scenario
+
+    resolve_scenario(args.scenario)  # an unknown scenario is an input error before any run
+    scenario, seed = args.scenario, args.seed
+    if seed < 0:
+        raise InputError(f"--seed {seed} is not allowed; expected a whole number >= 0")
     checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
-                      workers=_parse_workers(args.workers), progress=not args.quiet)
+                      workers=_parse_workers(args.workers), progress=not args.quiet, scenario=scenario, seed=seed)
     print(table(checks))
-    report = write_report(checks, out, quick=args.quick)
+    report = write_report(checks, out, quick=args.quick, scenario=scenario, seed=seed)
+    if args.ablate:
+        from .validation import ablate, ablation_table
+
+        frac = 0.25 if args.quick else 0.5
+        rows = ablate(fraction=frac, only=only, out=out, executor=args.executor, workers=_parse_workers(args.workers),
+                      progress=not args.quiet, seed=seed)
+        intact = {c.number: c for c in validate(fraction=frac, only=only, out=out, executor=args.executor,
+                                                workers=_parse_workers(args.workers), progress=False, seed=seed)}
+        text = ablation_table(rows, intact)
+        (out / "ablation.md").write_text(text + "\n", encoding="utf-8")
+        print("\n" + text)
     held = sum(c.passed for c in checks)
     print(f"\n{held} of {len(checks)} patterns hold. Report: {report}")
     return 0 if held == len(checks) or not args.strict else 1
@@ -739,8 +756,15 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--quick", action="store_true", help="a quarter of the replicates (about a minute on 2 cores)")
     va.add_argument("--only", metavar="N[,N...]", default=None, help="only these patterns, e.g. 4 or 2,6")
     va.add_argument("--out", metavar="DIR", default="results/validation", help="folder for runs and the report")
+    va.add_argument("--scenario", metavar="NAME", default="reference",
+                    help="base scenario of every check: a shipped scenario's name or a TOML file (default: reference)")
+    va.add_argument("--seed", metavar="N", type=int, default=1,
+                    help="master seed: pattern k derives its runs' seeds from 100*N + k (default: 1)")
     _add_executor_args(va)
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
+    va.add_argument("--ablate", action="store_true",
+                    help="also rerun each check with each of its mechanisms switched off (half the replicates, "
+                         "a quarter with --quick) and write ablation.md")
     va.add_argument("--quiet", action="store_true", help="no progress bars")
     va.set_defaults(func=cmd_validate)
 

@@ -70,6 +70,7 @@ class LocalMechanisms:
         self.local_strength = 0.0
         self.public_support = 0.0
         self.early_warning = 0.0
+        self.linked_strength = 0.0  # saturating capacity of the linked mechanisms (early warning, disputes)
         self.violence = 0.0
         self._dirty = True
         self._n_unlinked = 0
@@ -107,7 +108,7 @@ class LocalMechanisms:
         p = m.p
         conflict_factor = 1.0 if phase is CONFLICT else PEACETIME_LOCAL_VIOLENCE
         if not self.agents:
-            self.public_support = self.local_strength = self.early_warning = 0.0
+            self.public_support = self.local_strength = self.early_warning = self.linked_strength = 0.0
             self.violence = p.local_violence_base * conflict_factor
             return
         if self._dirty:
@@ -150,8 +151,9 @@ class LocalMechanisms:
         self.local_strength = rules.saturating(sum_(legit), SUPPORT_SATURATION)
         self.public_support = rules.saturating(sum_([x * weigh[k] for x, k in zip(legit, linked, strict=True)]),
                                                SUPPORT_SATURATION)
-        self.early_warning = p.early_warning * rules.saturating(
-            sum_([e for e, k in zip(eff, linked, strict=True) if k]), WARNING_SATURATION)
+        self.linked_strength = rules.saturating(sum_([e for e, k in zip(eff, linked, strict=True) if k]),
+                                                WARNING_SATURATION)
+        self.early_warning = p.early_warning * self.linked_strength
         self._n_unlinked = len(linked) - sum(linked)
         self._exposed = [i for i, (k, pr, c) in enumerate(zip(linked, self.protected, self.capacity, strict=True))
                          if k and not pr and c > EXPOSURE_FLOOR]

@@ -43,7 +43,7 @@ from .negotiation import Negotiation
 from .records import COUNTERS, PARTY_SERIES, Recorder
 from .scenario import Scenario, prepare
 from .spoilers import SpoilerActivity
-from .streams import RandomStreams
+from .streams import RandomStreams, normal_from
 from .tables import Coordination, Table
 from .words import words
 from .trust import TrustNetwork
@@ -191,7 +191,7 @@ class PeaceModel(mesa.Model):
     def _refresh_derived(self) -> None:
         """Recompute what is derived from parameters and the cast of actors."""
         p = self.p
-        self._retained = rules.retained_share(p.institutional_share, p.handover_quality, p.team_continuity)
+        self._retained = rules.retained_share(p.institutional_share, p.team_continuity, p.handover_overlap)
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
         self._facil = self._facilitation_index()
@@ -292,7 +292,7 @@ class PeaceModel(mesa.Model):
         """This month's random numbers: a fixed block for each process that draws every month
         (docs/ODD.md 4.9), so that two runs of one seed use the same numbers month by month."""
         s = self.streams
-        self._u_fight = s.fighting.uniforms(len(self.parties))
+        self._u_fight = s.fighting.uniforms(2 * len(self.parties))
         self.spoiler_activity.draw(s.spoilers, s.custody)
         self.local.draw(s.local)
         self.negotiation.draw(s.negotiation)
@@ -462,6 +462,10 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ fighting and ripeness (ODD 7.1)
     def fight(self) -> None:
         phase = self.phase
+        n = len(self.parties)
+        shocks = self._u_fight
+        for q in self.parties:
+            q.shift_base(normal_from(shocks[n + q.idx]))
         fighting = phase in (CONFLICT, TALKS)
         warring = self.parties if fighting else [q for q in self.parties if q.excluded]
         war = 0.0

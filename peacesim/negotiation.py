@@ -7,6 +7,7 @@ table, collapse, or reach a text to sign); the model makes the phase change.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from . import rules
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .tables import Table
 
 __all__ = ["Negotiation", "LEAK_WINDOW", "FORUM_SHIFT_KEEPS", "PREMATURE_PAIR_SHARE", "COLLAPSE_TRUST_COST",
-           "SPECIFICITY_SLOWDOWN", "READY_TEXT"]
+           "SPECIFICITY_SLOWDOWN", "READY_TEXT", "TRUST_PACE_BASE"]
 
 # Fixed constants of the talks (docs/ODD.md 7.5, 7.9).
 #: Months of talks during which they are confidential pre-talks that can leak (seed 003 note 5).
@@ -34,6 +35,13 @@ COLLAPSE_TRUST_COST = 0.05
 SPECIFICITY_SLOWDOWN = 0.4
 #: Negotiation progress kept when the text is ready but fewer than two parties will sign.
 READY_TEXT = 0.8
+#: Pace of the talks: base + trust between the parties (distrustful parties haggle over every
+#: clause; Kydd 2000 on trust and cooperation). A month's pace also varies at random (a good
+#: month, a bad one): an exponential factor of mean one.
+TRUST_PACE_BASE = 0.5
+#: The month's draws after the per-table and per-party blocks: leak, forum shift, scope, crisis, pace.
+_LEAK, _FORUM, _SCOPE, _CRISIS, _PACE = range(5)
+_TAIL = 5
 
 
 class Negotiation:
@@ -45,18 +53,27 @@ class Negotiation:
         self.progress = 0.0
         self.months = 0
         self._u: list[float] = []
+        self._leaders = 0
 
     def draw(self, stream) -> None:
         """This month's draws: one per possible table (every mediator and quasi-mediating diplomat
-        may lead one) and main party, for the ripeness estimates; then one each for a leak, a
-        forum shift and the scope of an agreement."""
+        may lead one) and main party, for the ripeness estimates; one per possible table (does its
+        leader propose?); one per main party for accepting talks and one for signing; then one
+        each for a leak, a forum shift, the scope of an agreement, a crisis and the month's pace."""
         m = self.model
         leaders = len(m.mediators) + sum(1 for d in m.diplomats if d.quasi)
-        self._u = stream.uniforms(leaders * len(m.at_table) + 3)
+        a = len(m.at_table)
+        self._leaders = leaders
+        self._u = stream.uniforms(leaders * a + leaders + 2 * a + _TAIL)
 
     def _chance(self, k: int) -> float:
-        """The month's draw for a leak (0), a forum shift (1) or the scope (2)."""
-        return self._u[-3 + k]
+        """The month's draw for a leak, a forum shift, the scope, a crisis or the pace."""
+        return self._u[-_TAIL + k]
+
+    def _party_draw(self, block: int, k: int) -> float:
+        """Main party ``k``'s draw for accepting talks (block 0) or signing (block 1)."""
+        a = len(self.model.at_table)
+        return self._u[self._leaders * (a + 1) + block * a + k]
 
     def _push(self, tb: Table | None) -> float:
         """Ripeness a leverage-heavy table adds with carrots and sticks (Beardsley 2008)."""
@@ -89,18 +106,26 @@ class Negotiation:
             # counts is their ripeness with that push (Beardsley 2008), not only their own.
             push = self._push(tb)
             first = t_k * len(main)
-            estimate = min(rules.effective_ripeness(q.ripeness, push) + sd * normal_from(u[first + k])
-                           for k, q in enumerate(main))
-            if estimate < p.ripeness_threshold:
+            # The leader reads each party's ripeness with an error and judges the chance that all
+            # will accept; it tests the waters with that chance (a promising moment is seized
+            # more often, a hopeless one rarely, neither for sure).
+            judged = 1.0
+            for k, q in enumerate(main):
+                judged *= rules.acceptance(rules.effective_ripeness(q.ripeness, push) + sd * normal_from(u[first + k]),
+                                           p.ripeness_threshold, p.ripeness_spread)
+            if u[self._leaders * len(main) + t_k] >= judged:
                 continue
             lead.cooldown = p.proposal_cooldown
-            unripe = [q for q in main if rules.effective_ripeness(q.ripeness, push) < p.ripeness_threshold]
-            if unripe:
+            # Each party accepts with a chance that rises with its ripeness (with the push).
+            refusing = [q for k, q in enumerate(main)
+                        if self._party_draw(0, k) >= rules.acceptance(rules.effective_ripeness(q.ripeness, push),
+                                                                      p.ripeness_threshold, p.ripeness_spread)]
+            if refusing:
                 m.count("premature_proposals")
-                for q in unripe:
+                for q in refusing:
                     trust.lower(q.idx, lead.idx, p.premature_proposal_cost)
                 trust.cut_between_parties(p.premature_proposal_cost * PREMATURE_PAIR_SHARE)
-                m.events.add(month, "premature_proposal", (lead.name, unripe[0].name), ripeness=unripe[0].ripeness)
+                m.events.add(month, "premature_proposal", (lead.name, refusing[0].name), ripeness=refusing[0].ripeness)
                 continue
             return tb
         return None
@@ -120,7 +145,7 @@ class Negotiation:
         tb = m.coordination.led_by(self.table.leader if self.table is not None else None)
         n_tables = len(m.coordination)
         # Confidential pre-talks leak more easily the more uncoordinated actors are around.
-        if self.months <= LEAK_WINDOW and n_tables > 1 and self._chance(0) < p.leak_risk * (n_tables - 1):
+        if self.months <= LEAK_WINDOW and n_tables > 1 and self._chance(_LEAK) < p.leak_risk * (n_tables - 1):
             m.count("leaks")
             m.events.add(month, "leak", (), tables=n_tables)
             return "collapse", "confidential pre-talks leaked"
@@ -136,12 +161,14 @@ class Negotiation:
                 q.low_months = 0
             if q.eff_ripeness < p.ripeness_threshold and (hard is None or q.eff_ripeness < hard.eff_ripeness):
                 hard = q
+        trust = m.trust.between_parties()
         if tb is not None:
             r_min = min(q.eff_ripeness for q in m.at_table)
+            pace = -math.log(1.0 - self._chance(_PACE))
             self.progress += (p.negotiation_rate * m.coordination.effectiveness(tb) * r_min
-                              * (1.0 - SPECIFICITY_SLOWDOWN * p.specificity))
+                              * (1.0 - SPECIFICITY_SLOWDOWN * p.specificity) * (TRUST_PACE_BASE + trust) * pace)
         # Forum shopping: at a hard moment a party takes the process to another table.
-        if hard is not None and n_tables > 1 and self._chance(1) < p.forum_shopping:
+        if hard is not None and n_tables > 1 and self._chance(_FORUM) < p.forum_shopping:
             alternatives = [x for x in m.coordination.tables if x is not tb and hard.idx in x.channels]
             if alternatives:
                 get = m.trust.get
@@ -154,6 +181,10 @@ class Negotiation:
         if any(q.low_months >= p.breakdown_months for q in m.at_table):
             quitter = max(m.at_table, key=lambda q: q.low_months)
             return "collapse", f"{quitter.name} walked away"
+        hardliners = sum(q.hardliners for q in m.at_table) / len(m.at_table)
+        if self._chance(_CRISIS) < rules.talks_crisis_probability(p.talks_hazard, trust, hardliners,
+                                                                   m.spoiler_activity.attacks, len(m.at_table)):
+            return "collapse", "a crisis broke the talks"
         if self.progress >= 1.0:
             return "sign", ""
         return None
@@ -172,13 +203,14 @@ class Negotiation:
         if fewer than two will sign (the text is ready and waits)."""
         m = self.model
         p = m.p
-        signers = [q for q in m.at_table if q.eff_ripeness >= p.sign_threshold]
+        signers = [q for k, q in enumerate(m.at_table)
+                   if self._party_draw(1, k) < rules.acceptance(q.eff_ripeness, p.sign_threshold, p.ripeness_spread)]
         if len(signers) < 2:
             self.progress = READY_TEXT  # the text is ready but a party will not sign yet
             return None
         tb = self.table
         ripe = sum(q.ripeness for q in signers) / len(signers)
-        scope = "comprehensive" if self._chance(2) < ripe else "ceasefire"
+        scope = "comprehensive" if self._chance(_SCOPE) < ripe else "ceasefire"
         pressure_share = sum((q.eff_ripeness - q.ripeness) / max(q.eff_ripeness, 1e-9) for q in signers) / len(signers)
         guarantor = self.guarantor()
         agreement = Agreement(

@@ -95,12 +95,19 @@ _GLOBALS = [
     _p("strength_shift", 0.01, 0.0, 0.1, "1/month", "strength a party gains from winning a month's fighting (and loses from losing it)", "conflict"),
     _p("pain_per_violence", 0.09, 0.0, 0.5, "1/month", "pain a party accumulates per month of full-scale violence", "conflict"),
     _p("pain_decay", 0.04, 0.0, 0.5, "1/month", "share of accumulated pain that fades each month", "conflict"),
+    _p("war_cost_floor", 0.3, 0.0, 1.0, "share", "share of the costs of fighting every side bears whatever its strength "
+       "(casualties, the economy, domestic opposition); the rest falls on the weaker side", "conflict"),
+    _p("battlefield_volatility", 0.02, 0.0, 0.2, "1/month", "standard deviation of the monthly shock to a party's "
+       "base strength (outside support, defections, new weapons), which reverts over two years", "conflict"),
     _p("local_violence_base", 0.15, 0.0, 1.0, "share", "local violence when no local mechanism resolves disputes", "conflict"),
     # ripeness (Zartman)
-    _p("ripeness_threshold", 0.38, 0.05, 0.95, "share", "ripeness every main party must reach for talks to open", "ripeness"),
+    _p("ripeness_threshold", 0.42, 0.05, 0.95, "share", "perceived ripeness at which a party accepts an invitation to talks with even chance", "ripeness"),
+    _p("ripeness_spread", 0.06, 0.005, 0.5, "share", "how gradually the chance of accepting talks or signing rises with ripeness (logistic scale)", "ripeness"),
     _p("hurting_width", 0.08, 0.01, 0.5, "share", "softness of the pain-above-tolerance switch in the hurting stalemate", "ripeness"),
     _p("breakdown_ripeness", 0.25, 0.0, 0.9, "share", "ripeness below which a party at the table starts to walk away", "ripeness"),
     _p("breakdown_months", 6, 1, 36, "months", "months a party stays below breakdown ripeness before talks collapse", "ripeness"),
+    _p("talks_hazard", 0.02, 0.0, 0.5, "1/month", "monthly chance that talks break down over a crisis, at no trust between the parties, "
+       "no hardliners and two parties at the table; rises with distrust, hardliners, attacks and parties", "ripeness"),
     _p("proposal_cooldown", 9, 1, 36, "months", "months a mediator waits after a proposal before making another", "ripeness"),
     _p("estimate_error", 0.15, 0.0, 0.5, "share", "standard deviation of the error in estimating ripeness at zero skill and context knowledge", "ripeness"),
     # trust
@@ -116,8 +123,9 @@ _GLOBALS = [
     # staff rotation
     _p("tenure_mediator", 36, 3, 600, "months", "months a mediator's envoy stays in post before rotating", "rotation"),
     _p("tenure_diplomat", 36, 3, 600, "months", "months a diplomat's posting lasts before rotating", "rotation"),
-    _p("handover_quality", 0.4, 0.0, 1.0, "share", "share of the predecessor's personal relationship capital that a successor inherits", "rotation"),
-    _p("team_continuity", 0.2, 0.0, 1.0, "share", "share of the lost capital that the team staying in place preserves", "rotation"),
+    _p("handover_quality", 0.4, 0.0, 1.0, "share", "completeness of the handover notes: share of the predecessor's explicit context knowledge written down for the successor", "rotation"),
+    _p("handover_overlap", 1, 0, 12, "months", "months predecessor and successor overlap in post, the predecessor introducing the successor to the parties", "rotation"),
+    _p("team_continuity", 0.2, 0.0, 1.0, "share", "share of the envoy's team that stays through a rotation, keeping its own relationships with the parties", "rotation"),
     _p("newcomer_knowledge", 0.4, 0.0, 1.0, "share", "context knowledge of a newly arrived envoy or diplomat", "rotation"),
     _p("context_ramp_months", 8, 0, 48, "months", "months for a newcomer's context knowledge to grow back to full", "rotation"),
     # funding
@@ -143,29 +151,29 @@ _GLOBALS = [
     _p("joint_analysis", 0.3, 0.0, 1.0, "share", "how far joint conflict analysis cuts errors in estimating ripeness and spoiler types", "coordination"),
     _p("lead_rotation_setback", 0.3, 0.0, 1.0, "share", "share of negotiation progress lost when a hierarchical lead rotates, before handover", "coordination"),
     # negotiation and agreements
-    _p("negotiation_rate", 0.15, 0.0, 0.5, "1/month", "negotiation progress per month at full ripeness and full mediator effectiveness", "agreement"),
+    _p("negotiation_rate", 0.2, 0.0, 0.5, "1/month", "negotiation progress per month at full ripeness and full mediator effectiveness", "agreement"),
     _p("leverage_push", 0.35, 0.0, 1.0, "share", "ripeness a leverage-heavy mediator adds at full leverage by pressure and inducements", "agreement"),
-    _p("sign_threshold", 0.35, 0.0, 1.0, "share", "ripeness (with pressure) a party needs to sign", "agreement"),
+    _p("sign_threshold", 0.35, 0.0, 1.0, "share", "ripeness (with pressure) at which a party signs a ready text with even chance in a month", "agreement"),
     _p("pressure_backlash", 0.5, 0.0, 1.0, "share", "rise in a signatory's hardliner share per unit of commitment that came from pressure", "agreement"),
     _p("specificity", 0.5, 0.0, 1.0, "share", "how specific agreements are (versus constructively ambiguous)", "agreement"),
     _p("power_sharing", 0.5, 0.0, 1.0, "share", "how far agreements share power, addressing grievances of the weaker side", "agreement"),
     _p("verification", False, meaning="agreements include a verification mechanism that attributes violations and attacks", group="agreement"),
     _p("guarantee", False, meaning="a third party guarantees agreements (the strongest diplomat in post)", group="agreement"),
     # implementation and relapse
-    _p("implementation_rate", 0.03, 0.0, 0.3, "1/month", "implementation progress per month at full commitment and support", "implementation"),
+    _p("implementation_rate", 0.04, 0.0, 0.3, "1/month", "implementation progress per month at full commitment and support", "implementation"),
     _p("dispute_rate", 0.08, 0.0, 1.0, "probability", "monthly chance of an implementation dispute for a fully ambiguous agreement", "implementation"),
     _p("dispute_setback", 0.04, 0.0, 0.5, "share", "implementation lost to an unresolved dispute", "implementation"),
     _p("gap_setback", 0.01, 0.0, 0.2, "1/month", "implementation lost per month while the implementation programme is unfunded", "implementation"),
     _p("commitment_drift", 0.08, 0.0, 1.0, "1/month", "monthly pull of a signatory's genuine commitment toward what trust and support justify", "implementation"),
     _p("pressure_decay", 0.06, 0.0, 1.0, "1/month", "monthly fading of commitment that came from pressure, without follow-through", "implementation"),
-    _p("violation_propensity", 0.16, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
+    _p("violation_propensity", 0.10, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
     _p("retaliation", 0.6, 0.0, 1.0, "share", "violence a distrustful signatory returns for a violation or a blamed attack", "implementation"),
     _p("relapse_violence", 0.3, 0.0, 1.0, "share", "violence between signatories that counts as fighting again", "implementation"),
     _p("relapse_months", 3, 1, 24, "months", "months that violence must stay above relapse level for relapse", "implementation"),
-    _p("defect_threshold", 0.12, 0.0, 1.0, "share", "commitment below which a signatory defects", "implementation"),
+    _p("defection_rate", 0.03, 0.0, 0.5, "1/month", "monthly chance that hardliners take a signatory out of the agreement, at no commitment, full hardliners and no deterrence", "implementation"),
     _p("violence_memory", 0.5, 0.0, 0.99, "share", "share of last month's violence between signatories carried into this month", "implementation"),
     # spoilers (Stedman 1997)
-    _p("attack_rate", 0.12, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
+    _p("attack_rate", 0.09, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
     _p("milestone_boost", 2.5, 1.0, 10.0, "factor", "how much more likely attacks are at milestones: talks opening, signature, implementation steps", "spoilers"),
     _p("attack_setback", 0.05, 0.0, 0.5, "share", "implementation lost to one spoiler attack", "spoilers"),
     _p("recruitment_rate", 0.02, 0.0, 0.2, "1/month", "growth of spoiler capacity from recruiting among the excluded", "spoilers"),
@@ -183,6 +191,8 @@ _GLOBALS = [
     _p("early_warning", 0.5, 0.0, 1.0, "probability", "ceiling on the chance that linked local mechanisms foil an attack (saturates with their capacity)", "local"),
     _p("target_risk", 0.005, 0.0, 0.5, "probability", "monthly chance a linked but unprotected local mechanism is targeted", "local"),
     _p("public_support_weight", 0.35, 0.0, 1.0, "share", "weight of public support and inclusion in a signatory's commitment", "local"),
+    _p("legitimacy_restraint", 0.5, 0.0, 1.0, "share", "how far public support for an agreement (legitimacy; constituencies that would punish reneging) cuts a signatory's chance to defect", "local"),
+    _p("local_dispute_resolution", 0.3, 0.0, 1.0, "probability", "ceiling on the chance that linked local mechanisms settle an implementation dispute the mediators do not (local information and standing; saturates with their capacity)", "local"),
     _p("unfunded_capacity", 0.4, 0.0, 1.0, "share", "share of its capacity a local mechanism keeps while unfunded", "local"),
     # diplomats
     _p("pressure_rate", 0.03, 0.0, 0.5, "1/month", "pain a diplomat's pressure adds per month at full leverage", "diplomats"),

@@ -19,6 +19,9 @@ __all__ = [
     "mutually_hurting_stalemate",
     "way_out",
     "ripeness",
+    "acceptance",
+    "talks_crisis_probability",
+    "defection_probability",
     "effective_ripeness",
     "battle_win_probability",
     "update_win_rate",
@@ -34,6 +37,7 @@ __all__ = [
     "coordination_efficiency",
     "diluted_leverage",
     "attack_probability",
+    "management_chances",
     "management_effect",
     "commitment_target",
     "violation_probability",
@@ -65,8 +69,14 @@ COMMITMENT_TRUST_WEIGHT = 0.5
 COMMITMENT_ADDRESSED_WEIGHT = 0.5
 COMMITMENT_OFFSET = 0.25
 HARDLINER_DRAG = 0.3
+#: Handover (ODD 7.3): share of the personal capital still at stake that a month of overlap
+#: passes on by introductions, and the share of context knowledge that can be written down.
+INTRODUCTION_RATE = 0.3
+EXPLICIT_KNOWLEDGE_SHARE = 0.6
 #: Violations: even a party without hardliners violates at half the rate (ODD 7.9).
 VIOLATION_HARDLINER_BASE = 0.5
+#: Defection: even a party that expects no victory may defect, at half the rate of one sure of it (ODD 7.9).
+DEFECTION_BELIEF_BASE = 0.5
 
 
 def pairwise_sum(values, lo: int = 0, n: int | None = None) -> float:
@@ -152,6 +162,39 @@ def ripeness(mhs: float, wayout: float) -> float:
     return math.sqrt(clip01(mhs) * clip01(wayout))
 
 
+def acceptance(r: float, threshold: float, spread: float) -> float:
+    """Chance that a party with perceived ripeness ``r`` says yes this month (to an invitation to
+    talks, or to signing a ready text): a logistic curve, one half at ``threshold``.
+
+    Ripeness makes the step likelier without deciding it (Zartman 2000: ripeness is necessary but
+    not sufficient; parties also come to the table for other reasons, and ripe parties may still
+    refuse)."""
+    z = (r - threshold) / spread
+    if z > 40:
+        return 1.0
+    if z < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def talks_crisis_probability(hazard: float, trust: float, hardliners: float, attacks: int, parties: int) -> float:
+    """Monthly chance that talks break down over a crisis.
+
+    Crises come more where the parties distrust each other and hardliners are strong, in a month
+    with spoiler attacks (Kydd & Walter 2002: violence by extremists derails talks where trust is
+    low), and with more parties at the table, each a veto player (Cunningham 2006)."""
+    return clip01(hazard * (1.0 - clip01(trust)) * (1.0 + hardliners) * (1.0 + attacks) * max(1, parties - 1))
+
+
+def defection_probability(commitment: float, hardliners: float, rate: float, deterrence: float, victory_belief: float) -> float:
+    """Monthly chance that hardliners take a signatory out of the agreement.
+
+    The commitment problem (Walter 2002): a party defects when its commitment has eroded, its
+    hardliners are strong, it still believes it could win by fighting (Mason & Fett 1996), and no
+    guarantor or verification deters it."""
+    return clip01(rate * (1.0 - commitment) * hardliners * (DEFECTION_BELIEF_BASE + victory_belief) * (1.0 - deterrence))
+
+
 def effective_ripeness(r: float, push: float) -> float:
     """Ripeness as it acts at the table once a mediator's leverage ``push`` (0..1) is added.
 
@@ -199,15 +242,18 @@ def drift_toward(trust: np.ndarray, baseline: float, rate: float) -> None:
     trust += rate * (baseline - trust)
 
 
-def retained_share(institutional_share: float, handover_quality: float, team_continuity: float) -> float:
+def retained_share(institutional_share: float, team_continuity: float, overlap_months: int) -> float:
     """Share of a third party's relationship capital that survives a change of person.
 
-    The institution's share always stays; of the personal share, the successor inherits
-    ``handover_quality``, and a continuing team saves ``team_continuity`` of the rest
-    (seed 003, challenge 2 and note 20).
+    Relationships are personal and cannot be written into handover notes (seed 003, challenge 2:
+    "trust may need to be built all over again"). The institution's share always stays; of the
+    personal share, the team members who stay keep theirs (``team_continuity``), and each month
+    the predecessor and successor overlap, the predecessor introduces the successor and passes on
+    :data:`INTRODUCTION_RATE` of what is still at stake (vouching: trust in a newcomer follows
+    trust in whoever introduces them).
     """
-    personal = handover_quality + (1.0 - handover_quality) * team_continuity
-    return institutional_share + (1.0 - institutional_share) * personal
+    lost = (1.0 - team_continuity) * (1.0 - INTRODUCTION_RATE) ** max(0, overlap_months)
+    return institutional_share + (1.0 - institutional_share) * (1.0 - lost)
 
 
 def handover(trust: np.ndarray, baseline: float, share: float) -> np.ndarray:
@@ -215,10 +261,15 @@ def handover(trust: np.ndarray, baseline: float, share: float) -> np.ndarray:
     return baseline + share * (trust - baseline)
 
 
-def arrival_knowledge(newcomer: float, handover_quality: float) -> float:
-    """Context knowledge a successor arrives with: a good handover passes on part of what the
-    predecessor knew (seed 003, challenge 2: institutional memory lost with staff turnover)."""
-    return newcomer + (1.0 - newcomer) * handover_quality
+def arrival_knowledge(newcomer: float, notes: float, overlap_months: int, ramp_months: int) -> float:
+    """Context knowledge a successor has when taking over.
+
+    Handover notes pass on the explicit part of what the predecessor knew, as far as they are
+    complete (``notes``); tacit knowledge (:data:`EXPLICIT_KNOWLEDGE_SHARE` is the explicit part)
+    comes only with time in the context, and the months of overlap count as such time (seed 003,
+    challenge 2: institutional memory lost with staff turnover)."""
+    briefed = newcomer + (1.0 - newcomer) * EXPLICIT_KNOWLEDGE_SHARE * notes
+    return context_knowledge(max(0, overlap_months), briefed, ramp_months)
 
 
 def context_knowledge(months_in_post: int, newcomer: float, ramp_months: int) -> float:
@@ -273,36 +324,53 @@ def attack_probability(rate: float, capacity: float, resolve: float, milestone: 
     return clip01(p)
 
 
-# (resolve change, capacity change) per unit of effect, by (strategy, true type). Stedman 1997:
-# inducement works on limited spoilers, partly on greedy ones, and emboldens total spoilers;
-# socialization works slowly on greedy ones; coercion is for total spoilers and alienates others.
-_MANAGEMENT = {
-    ("inducement", "limited"): (-1.0, 0.0),
-    ("inducement", "greedy"): (-0.5, 0.0),
-    ("inducement", "total"): (+1.0, +1.0),
-    ("socialization", "limited"): (-0.5, 0.0),
-    ("socialization", "greedy"): (-1.0, 0.0),
-    ("socialization", "total"): (0.0, 0.0),
-    ("coercion", "limited"): (+1.0, 0.0),
-    ("coercion", "greedy"): (0.0, -0.5),
-    ("coercion", "total"): (0.0, -1.0),
+# How each Stedman (1997) type responds to each strategy: (chance the strategy works, chance it
+# misfires when it does not work), before the spoiler's state and the custodian's leverage.
+# Inducement works on limited spoilers, partly on greedy ones, and emboldens total spoilers, who
+# read it as weakness and turn the resources against the process; socialization works on greedy
+# ones; coercion is for total spoilers and alienates limited ones.
+_RESPONSE = {
+    ("inducement", "limited"): (0.9, 0.0),
+    ("inducement", "greedy"): (0.6, 0.1),
+    ("inducement", "total"): (0.05, 0.7),
+    ("socialization", "limited"): (0.6, 0.0),
+    ("socialization", "greedy"): (0.8, 0.0),
+    ("socialization", "total"): (0.05, 0.2),
+    ("coercion", "limited"): (0.3, 0.5),
+    ("coercion", "greedy"): (0.6, 0.2),
+    ("coercion", "total"): (0.8, 0.1),
 }
 STRATEGY_FOR_TYPE = {"limited": "inducement", "greedy": "socialization", "total": "coercion"}
+#: A spoiler that feels strong is less receptive: the chance of success falls by this share at full capacity.
+CAPACITY_DEFIANCE = 0.5
 
 
-def management_effect(strategy: str, true_type: str, effects: dict[str, float], leverage: float) -> tuple[float, float]:
-    """Change in a spoiler's (resolve, capacity) for one month of a custodian's strategy.
+def management_chances(strategy: str, true_type: str, capacity: float, leverage: float) -> tuple[float, float]:
+    """Chances that one month of a custodian's strategy works and that it backfires.
+
+    The response depends on the spoiler's true type (Stedman 1997), on its state (a spoiler with
+    much capacity expects to get more by violence and is less receptive) and, for coercion, on
+    the custodian's leverage (coercion needs the means to coerce)."""
+    works, misfire = _RESPONSE[(strategy, true_type)]
+    works *= 1.0 - CAPACITY_DEFIANCE * clip01(capacity)
+    if strategy == "coercion":
+        works *= clip01(leverage)
+    return works, (1.0 - works) * misfire
+
+
+def management_effect(strategy: str, outcome: str, effects: dict[str, float]) -> tuple[float, float]:
+    """Change in a spoiler's (resolve, capacity) after a month of ``strategy`` that ``worked``,
+    ``backfired`` or did nothing.
 
     ``effects`` holds the registry's sizes: inducement, socialization, coercion and backfire.
-    Coercion scales with the custodian's leverage; a wrong strategy backfires.
-    """
-    dr, dc = _MANAGEMENT[(strategy, true_type)]
-    size = effects[strategy]
-    if strategy == "coercion":
-        size *= leverage
-    resolve = dr * (effects["backfire"] if dr > 0 else size)
-    capacity = dc * (effects["backfire"] if dc > 0 else size)
-    return resolve, capacity
+    Coercion that works cuts capacity, the other strategies resolve; a misfire stiffens resolve,
+    and a misfired inducement also hands the spoiler resources (capacity)."""
+    if outcome == "worked":
+        return (0.0, -effects["coercion"]) if strategy == "coercion" else (-effects[strategy], 0.0)
+    if outcome == "backfired":
+        b = effects["backfire"]
+        return (b, b) if strategy == "inducement" else (b, 0.0)
+    return 0.0, 0.0
 
 
 # --- implementation (Walter 2002; Fortna 2008; seed 001) -------------------------------------------

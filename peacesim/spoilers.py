@@ -58,10 +58,10 @@ class SpoilerActivity:
 
     def draw(self, stream, custody) -> None:
         """This month's draws: three per spoiler and per party (which may attack when excluded),
-        two per spoiler for its diagnosis."""
+        two per spoiler for its diagnosis and one for its response to management."""
         m = self.model
         self._u = stream.uniforms(3 * (len(m.spoilers) + len(m.parties)))
-        self._u_custody = custody.uniforms(2 * len(m.spoilers))
+        self._u_custody = custody.uniforms(3 * len(m.spoilers))
 
     def new_month(self) -> None:
         self.attacks = 0
@@ -164,11 +164,11 @@ class SpoilerActivity:
         for k, s in enumerate(m.spoilers):
             who = (custodian.idx, custodian.person)
             if s.diagnosed is None or s.diagnosed_by != who or month - s.diagnosed_month >= REDIAGNOSIS_MONTHS:
-                wrong = u[2 * k] < (p.diagnosis_error * (1.0 - SKILL_ERROR_WEIGHT * custodian.skill * custodian.knowledge)
+                wrong = u[3 * k] < (p.diagnosis_error * (1.0 - SKILL_ERROR_WEIGHT * custodian.skill * custodian.knowledge)
                                     * (1.0 - joint))
                 if wrong:
                     others = [x for x in SpoilerType if x is not s.type]
-                    diag = others[int(u[2 * k + 1] * len(others))]
+                    diag = others[int(u[3 * k + 1] * len(others))]
                 else:
                     diag = s.type
                 if diag is not s.diagnosed:
@@ -180,4 +180,6 @@ class SpoilerActivity:
             talks = not s.proscribed or any(x.talks_to_proscribed for x in tb.members)
             if strategy != "coercion" and not talks:
                 continue  # inducement and socialization need a channel to the group
-            s.be_managed(strategy, tb.leverage, effects)
+            if s.be_managed(strategy, tb.leverage, effects, u[3 * k + 2]) == "backfired":
+                # The custodian sees the strategy fail and reads the spoiler again next month.
+                s.diagnosed_month = month - REDIAGNOSIS_MONTHS

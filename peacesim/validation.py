@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
@@ -27,7 +28,7 @@ from . import analysis
 from .experiment import Experiment, experiment_from_dict
 from .sweep import run_experiment
 
-__all__ = ["PATTERNS", "Check", "Pattern", "validate", "write_report"]
+__all__ = ["PATTERNS", "ABLATIONS", "Check", "Pattern", "Target", "ablate", "targets", "validate", "write_report"]
 
 Z = float(norm.ppf(0.975))
 HORIZON = 60
@@ -35,18 +36,31 @@ HORIZON = 60
 
 @dataclass
 class Estimate:
-    """A number with a 95% interval."""
+    """A number with a 95% interval; ``draws`` holds its bootstrap replicates when it has them."""
 
     value: float
     low: float
     high: float
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def se(self) -> float:
         return (self.high - self.low) / (2 * Z)
 
+    @classmethod
+    def from_draws(cls, value: float, draws: np.ndarray) -> Estimate:
+        """The point estimate with the percentile interval of its bootstrap replicates."""
+        d = draws[np.isfinite(draws)]
+        if not len(d) or not math.isfinite(value):
+            return cls(value, math.nan, math.nan, draws)
+        lo, hi = np.percentile(d, [2.5, 97.5])
+        return cls(float(value), float(min(lo, value)), float(max(hi, value)), draws)
+
     def __sub__(self, other: Estimate) -> Estimate:
         d = self.value - other.value
+        if self.draws is not None and other.draws is not None and len(self.draws) == len(other.draws):
+            # Both arms resampled with the same replicates: a paired interval (common random numbers).
+            return Estimate.from_draws(d, self.draws - other.draws)
         half = Z * math.hypot(self.se, other.se)
         return Estimate(d, d - half, d + half)
 
@@ -65,9 +79,13 @@ class Check:
     details: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     runs: int = 0
+    results: Any = field(default=None, repr=False, compare=False)
+    extremes: list[str] = field(default_factory=list)
 
     def interval(self) -> str:
         e = self.estimate
+        if self.expected == "n/a":
+            return "not applicable"
         return f"{e.value:+.3g} [{e.low:+.3g}, {e.high:+.3g}]" if self.expected != "inside" else \
             f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}]"
 
@@ -83,6 +101,68 @@ class Pattern:
     judge: Callable[[analysis.Results], Check]
 
 
+
+#: Bootstrap replicates of each check, and the seed of the resampling.
+BOOTSTRAP = 600
+BOOTSTRAP_SEED = 20260
+
+
+def _weights(results: analysis.Results) -> dict[int, np.ndarray]:
+    """Bootstrap weights per run: the replicates are resampled with replacement, and every run
+    and every agreement of a replicate carries its replicate's count. Arms share their seeds
+    replicate by replicate, so one resample of replicates pairs the arms (common random numbers),
+    and the agreements of one run stay together (clustered by run). Column 0 is the sample itself."""
+    cache = results.__dict__.setdefault("_boot", {})
+    if "w" not in cache:
+        runs = results.ok_runs
+        reps = np.sort(runs["replicate"].unique())
+        rng = np.random.default_rng(BOOTSTRAP_SEED)
+        counts = rng.multinomial(len(reps), np.full(len(reps), 1.0 / len(reps)), size=BOOTSTRAP).T
+        counts = np.hstack([np.ones((len(reps), 1)), counts])  # replicate x (1 + B)
+        pos = {r: k for k, r in enumerate(reps)}
+        cache["w"] = {int(rid): counts[pos[rep]] for rid, rep in zip(runs["run_id"], runs["replicate"], strict=True)}
+    return cache["w"]
+
+
+def _matrix(results, run_ids) -> np.ndarray:
+    w = _weights(results)
+    if not len(run_ids):
+        return np.zeros((0, BOOTSTRAP + 1))
+    return np.vstack([w[int(r)] for r in run_ids])
+
+
+def km_weighted(durations, events, weights: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Kaplan-Meier survival at ``tau`` and restricted mean survival to ``tau``, for each
+    column of ``weights`` (observations x replicates)."""
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    nb = weights.shape[1]
+    if not len(d):
+        return np.full(nb, math.nan), np.full(nb, math.nan)
+    order = np.argsort(d, kind="stable")
+    d, e, w = d[order], e[order], weights[order]
+    times = np.unique(d[e & (d <= tau)])
+    surv = np.ones(nb)
+    area = np.zeros(nb)
+    last = 0.0
+    total = w.sum(axis=0)
+    if not len(times):
+        return np.where(total > 0, 1.0, math.nan), np.where(total > 0, tau, math.nan)
+    # weight at risk at each event time (duration >= t) and weight of events at t
+    cum = np.vstack([np.zeros(nb), np.cumsum(w, axis=0)])
+    for t in times:
+        first = np.searchsorted(d, t, side="left")
+        at_risk = total - cum[first]
+        hit = ((d == t) & e)
+        dead = w[hit].sum(axis=0)
+        area += surv * (t - last)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            surv = surv * np.where(at_risk > 0, 1.0 - dead / at_risk, 1.0)
+        last = t
+    area += surv * (tau - last)
+    return np.where(total > 0, surv, math.nan), np.where(total > 0, area, math.nan)
+
+
 # ------------------------------------------------------------------ measures
 def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = results.ok_runs
@@ -94,17 +174,17 @@ def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame
 
 
 def rmst(results, where, tau=HORIZON) -> Estimate:
-    """Months an agreement holds within its first ``tau`` months (RMST)."""
+    """Months an agreement holds within its first ``tau`` months (RMST), clustered by run."""
     _, eps = _arm(results, where)
-    s = analysis.km_summary(eps["months_survived"], eps["relapsed"], rmst_to=[tau])
-    return Estimate(s[f"rmst_{tau:g}"], s[f"rmst_{tau:g}_low"], s[f"rmst_{tau:g}_high"])
+    _, a = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
+    return Estimate.from_draws(a[0], a[1:])
 
 
 def relapse_share(results, where, tau=HORIZON) -> Estimate:
-    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival)."""
+    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival), clustered by run."""
     _, eps = _arm(results, where)
-    s = analysis.km_summary(eps["months_survived"], eps["relapsed"], horizon=tau)
-    return Estimate(1 - s["survival_at"], 1 - s["survival_at_high"], 1 - s["survival_at_low"])
+    s, _ = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
+    return Estimate.from_draws(1 - s[0], 1 - s[1:])
 
 
 def time_to_agreement(results, where) -> Estimate:
@@ -112,23 +192,36 @@ def time_to_agreement(results, where) -> Estimate:
     runs, _ = _arm(results, where)
     horizon = float(runs["months"].max())
     d = runs["months_to_first_agreement"].astype(float).fillna(horizon).clip(upper=horizon)
-    s = analysis.km_summary(d, runs["agreement_reached"].astype(bool), rmst_to=[horizon])
-    return Estimate(s[f"rmst_{horizon:g}"], s[f"rmst_{horizon:g}_low"], s[f"rmst_{horizon:g}_high"])
+    _, a = km_weighted(d, runs["agreement_reached"].astype(bool), _matrix(results, runs["run_id"]), horizon)
+    return Estimate.from_draws(a[0], a[1:])
 
 
 def proportion(results, where, column) -> Estimate:
     runs, _ = _arm(results, where)
-    k = int(runs[column].astype(bool).sum())
-    p, lo, hi = analysis.wilson_interval(k, len(runs))
-    return Estimate(p, lo, hi)
+    w = _matrix(results, runs["run_id"])
+    x = runs[column].astype(bool).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0)
+    return Estimate.from_draws(v[0], v[1:])
 
 
 def mean_of_episodes(results, where, column) -> Estimate:
+    """Mean over agreements, with the agreements of one run resampled together."""
     _, eps = _arm(results, where)
+    w = _matrix(results, eps["run_id"])
     x = eps[column].astype(float).to_numpy()
-    m = float(x.mean()) if len(x) else math.nan
-    half = Z * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else math.nan
-    return Estimate(m, m - half, m + half)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0) if len(x) else np.full(BOOTSTRAP + 1, math.nan)
+    return Estimate.from_draws(v[0], v[1:])
+
+
+def mean_of_runs(results, where, column) -> Estimate:
+    runs, _ = _arm(results, where)
+    w = _matrix(results, runs["run_id"])
+    x = runs[column].astype(float).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0) if len(x) else np.full(BOOTSTRAP + 1, math.nan)
+    return Estimate.from_draws(v[0], v[1:])
 
 
 def _fmt(e: Estimate, unit: str = "") -> str:
@@ -210,19 +303,23 @@ def _p4_judge(r):
                  headline, ok, "positive", lines)
 
 
+#: Poor and good handover: (completeness of the notes, months of overlap).
+P5_HANDOVER = {"poor": (0.1, 0), "good": (0.8, 3)}
+
+
 def _p5_judge(r):
     lines = []
     delay, durab = {}, {}
-    for h in (0.1, 0.8):
-        fast = {"tenure_mediator": 12, "handover_quality": h}
-        slow = {"tenure_mediator": 48, "handover_quality": h}
-        delay[h] = time_to_agreement(r, fast) - time_to_agreement(r, slow)
-        durab[h] = rmst(r, fast) - rmst(r, slow)
-        lines.append(f"handover {h}: fast minus slow rotation: months to agreement {_fmt(delay[h])}, "
-                     f"RMST(60) {_fmt(durab[h])}")
-    harms = delay[0.1].low > 0 or durab[0.1].high < 0
-    soften_delay = delay[0.1] - delay[0.8]
-    soften_durab = durab[0.8] - durab[0.1]
+    for name, (h, o) in P5_HANDOVER.items():
+        fast = {"tenure_mediator": 12, "handover_quality": h, "handover_overlap": o}
+        slow = {"tenure_mediator": 48, "handover_quality": h, "handover_overlap": o}
+        delay[name] = time_to_agreement(r, fast) - time_to_agreement(r, slow)
+        durab[name] = rmst(r, fast) - rmst(r, slow)
+        lines.append(f"{name} handover (notes {h}, overlap {o} months): fast minus slow rotation: months to "
+                     f"agreement {_fmt(delay[name])}, RMST(60) {_fmt(durab[name])}")
+    harms = delay["poor"].low > 0 or durab["poor"].high < 0
+    soften_delay = delay["poor"] - delay["good"]
+    soften_durab = durab["good"] - durab["poor"]
     lines.append(f"good handover softens: delay shorter by {_fmt(soften_delay)}; durability loss smaller by "
                  f"{_fmt(soften_durab)}")
     softens = soften_delay.low > 0 or soften_durab.low > 0
@@ -312,9 +409,9 @@ PATTERNS: list[Pattern] = [
             _p4_judge),
     Pattern(5, "p5_rotation", "Faster rotation delays agreement or lowers durability; better handover softens it",
             "Conflict Management and Peace Science 2020; Böhmelt 2013", 250,
-            lambda n: _exp("rotation", n, vary={"tenure": {"parameters": ["tenure_mediator", "tenure_diplomat"],
-                                                           "values": [12, 48]},
-                                                "handover_quality": [0.1, 0.8]}, seed=105), _p5_judge),
+            lambda n: _exp("rotation", n, design=[
+                {"tenure_mediator": t, "tenure_diplomat": t, "handover_quality": h, "handover_overlap": o}
+                for t in (12, 48) for h, o in P5_HANDOVER.values()], seed=105), _p5_judge),
     Pattern(6, "p6_funding", "Funding gaps after signature raise relapse", "Seed 003, recommendation 8", 300,
             lambda n: _exp("post-signature funding", n, vary={"post_signature_support": [0.2, 1.0]}, seed=106),
             _p6_judge),
@@ -339,36 +436,248 @@ PATTERNS: list[Pattern] = [
 
 def validate(*, quick: bool = False, only: list[int] | None = None, out: str | Path = "results/validation",
              executor: str = "processes", workers: int | None = None, progress: bool = True,
-             overrides: dict[str, Any] | None = None) -> list[Check]:
+             overrides: dict[str, Any] | None = None, scenario: str = "reference", seed: int = 1,
+             fraction: float | None = None, figures: bool = True) -> list[Check]:
     """Run the pattern checks and return their verdicts.
 
     ``quick`` runs a quarter of the replicates (for CI); ``only`` picks patterns by number;
-    ``overrides`` sets model parameters for every run (used by calibration).
+    ``overrides`` sets model parameters for every run (used by calibration); ``scenario`` is the
+    base scenario of every check and ``seed`` the master seed (pattern ``k`` derives its runs'
+    seeds from ``100 * seed + k``). A check whose experiment the scenario cannot carry (no local
+    mechanisms to link, no spoilers to retype, one party only) is reported as not applicable.
+    ``fraction`` runs that share of each check's full replicates (at least 20; quick is 0.25).
     """
     out = Path(out)
+    from .errors import InputError
     from .fsutil import claim_and_mark
 
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
+    base = out if (scenario, seed) == ("reference", 1) else out / f"{Path(str(scenario)).stem}-seed{seed}"
     checks = []
     for pat in PATTERNS:
         if only and pat.number not in only:
             continue
-        n = max(20, pat.replicates // 4) if quick else pat.replicates
+        if fraction is None:
+            fraction = 0.25 if quick else 1.0
+        n = max(20, int(round(pat.replicates * fraction)))
         raw = pat.build(n)
+        raw["experiment"]["scenario"] = str(scenario)
+        raw["experiment"]["master_seed"] = 100 * int(seed) + pat.number
         if overrides:
             raw.setdefault("parameters", {}).update(overrides)
-        exp: Experiment = experiment_from_dict(raw, where=f"pattern {pat.number}", default_name=pat.slug,
-                                               source_text=repr(sorted(raw.items(), key=str)))
-        folder = out / ("quick" if quick else "full") / pat.slug
+        try:
+            exp: Experiment = experiment_from_dict(raw, where=f"pattern {pat.number}", default_name=pat.slug,
+                                                   source_text=repr(sorted(raw.items(), key=str)))
+        except InputError as err:
+            checks.append(Check(pat.number, pat.title, pat.source, "not applicable in this scenario",
+                                Estimate(math.nan, math.nan, math.nan), False, "n/a", [str(err)]))
+            continue
+        size = "quick" if fraction == 0.25 else "full" if fraction == 1.0 else f"x{fraction:g}"
+        folder = base / size / pat.slug
         # Stored runs are reused only if the same model made them for the same experiment.
         run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
                        fresh=_stale(folder, exp))
         results = analysis.load_results(folder)
         check = pat.judge(results)
         check.title, check.source, check.runs = pat.title, pat.source, exp.n_runs
-        check.figures = _figures(pat, results, folder)
+        check.results = results
+        check.extremes = arm_extremes(results)
+        if figures:
+            check.figures = _figures(pat, results, folder)
         checks.append(check)
     return checks
+
+
+# ------------------------------------------------------------------ ablations
+#: For each pattern, the mechanisms that can carry it, each switched off by setting registry
+#: parameters to a neutral value (docs/VALIDATION.md, "How the patterns arise").
+ABLATIONS: dict[int, list[tuple[str, dict[str, Any]]]] = {
+    1: [("no defection", {"defection_rate": 0.0}),
+        ("no violations", {"violation_propensity": 0.0}),
+        ("no spoiler attacks", {"attack_rate": 0.0})],
+    2: [("no early warning", {"early_warning": 0.0}),
+        ("no public support in commitment", {"public_support_weight": 0.0}),
+        ("no legitimacy restraint on defection", {"legitimacy_restraint": 0.0}),
+        ("no local settling of disputes", {"local_dispute_resolution": 0.0})],
+    3: [("no leverage push", {"leverage_push": 0.0}),
+        ("no pressure backlash", {"pressure_backlash": 0.0}),
+        ("pressure does not fade", {"pressure_decay": 0.0}),
+        ("no defection", {"defection_rate": 0.0})],
+    4: [("no coordination cost", {"coordination_cost": 0.0}),
+        ("no contradictory readings", {"contradiction": 0.0}),
+        ("no leverage dilution", {"leverage_dilution": 0.0}),
+        ("no forum shopping", {"forum_shopping": 0.0})],
+    5: [("no lead-rotation setback", {"lead_rotation_setback": 0.0}),
+        ("newcomers know the context", {"newcomer_knowledge": 1.0}),
+        ("relationships stay with the institution", {"institutional_share": 1.0})],
+    6: [("no setback of unfunded programmes", {"gap_setback": 0.0}),
+        ("unfunded local mechanisms keep their capacity", {"unfunded_capacity": 1.0}),
+        ("no decay of relationships in gaps", {"gap_trust_decay": 0.0})],
+    7: [("no backfire", {"backfire": 0.0}),
+        ("coercion has no effect", {"coercion_effect": 0.0}),
+        ("no recruitment", {"recruitment_rate": 0.0})],
+    8: [("no guarantor deterrence", {"guarantee_deterrence": 0.0}),
+        ("verification attributes no better", {"attribution_with_verification": 0.25}),
+        ("no follow-through", {"follow_through": 0.0})],
+    9: [("equal exposure to the costs of war", {"war_cost_floor": 1.0}),
+        ("no battlefield shifts", {"battlefield_volatility": 0.0}),
+        ("no diplomatic pressure", {"pressure_rate": 0.0}),
+        ("ripeness as a near gate", {"ripeness_spread": 0.005})],
+}
+
+
+@dataclass
+class Ablation:
+    """One pattern's effect with one mechanism switched off, on the seeds of the check."""
+
+    number: int
+    mechanism: str
+    overrides: dict[str, Any]
+    check: Check
+
+
+def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | Path = "results/validation",
+           executor: str = "processes", workers: int | None = None, progress: bool = True,
+           seed: int = 1) -> list[Ablation]:
+    """Each pattern's check with each of its mechanisms switched off in turn (:data:`ABLATIONS`),
+    on the same seeds as the check itself at the same size (``fraction`` of the full replicates),
+    so that an ablation and the intact model differ only in the mechanism."""
+    from .fsutil import claim_and_mark
+
+    rows = []
+    out = Path(out)
+    claim_and_mark(out, "validation")
+    for number, arms in ABLATIONS.items():
+        if only and number not in only:
+            continue
+        for k, (name, ov) in enumerate(arms):
+            (check,) = validate(fraction=fraction, only=[number], out=out / "ablation" / f"p{number}-{k}",
+                                executor=executor, workers=workers, progress=progress, overrides=ov, seed=seed)
+            rows.append(Ablation(number, name, ov, check))
+    return rows
+
+
+def ablation_table(rows: list[Ablation], intact: dict[int, Check] | None = None) -> str:
+    """The ablations as a markdown table: pattern, mechanism switched off, effect, verdict."""
+    lines = ["| # | mechanism switched off | setting | effect [95% CI] | pattern |", "|---|---|---|---|---|"]
+    last = None
+    for a in rows:
+        if intact and a.number != last and a.number in intact:
+            c = intact[a.number]
+            lines.append(f"| {a.number} | none (intact model) | defaults | {c.interval()} | "
+                         f"{'holds' if c.passed else 'does not hold'} |")
+        last = a.number
+        setting = ", ".join(f"`{k}` = {v}" for k, v in a.overrides.items())
+        lines.append(f"| {a.number} | {a.mechanism} | {setting} | {a.check.interval()} | "
+                     f"{'holds' if a.check.passed else 'does not hold'} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ targets and base rates
+def _cum_hazard(e: Estimate) -> Estimate:
+    """-ln S from a relapse share (with its draws)."""
+    def f(x):
+        return -np.log(np.clip(1.0 - np.asarray(x, dtype=float), 1e-9, 1.0))
+    return Estimate.from_draws(float(f(e.value)), f(e.draws)) if e.draws is not None else e
+
+
+def hazard_ratio(results, a, b, tau=HORIZON) -> Estimate:
+    """Ratio of cumulative hazards of relapse by ``tau`` (arm ``a`` over arm ``b``): the hazard
+    ratio if hazards are proportional."""
+    ha, hb = _cum_hazard(relapse_share(results, a, tau)), _cum_hazard(relapse_share(results, b, tau))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Estimate.from_draws(ha.value / hb.value if hb.value > 0 else math.nan, ha.draws / hb.draws)
+
+
+def median_of_episodes(results, where, column) -> Estimate:
+    _, eps = _arm(results, where)
+    x = eps[column].astype(float).to_numpy()
+    w = _matrix(results, eps["run_id"])
+    if not len(x):
+        return Estimate(math.nan, math.nan, math.nan)
+    order = np.argsort(x)
+    xs, ws = x[order], w[order]
+    cw = np.cumsum(ws, axis=0) / ws.sum(axis=0)
+    med = np.array([xs[np.searchsorted(cw[:, j], 0.5)] for j in range(w.shape[1])])
+    return Estimate.from_draws(float(med[0]), med[1:])
+
+
+@dataclass
+class Target:
+    """A quantity the literature gives, the model's value and whether it lies in the tolerance."""
+
+    name: str
+    source: str
+    target: str
+    low: float
+    high: float
+    estimate: Estimate
+    unit: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return math.isfinite(self.estimate.value) and self.low <= self.estimate.value <= self.high
+
+
+def targets(checks: list[Check]) -> list[Target]:
+    """The quantitative targets of docs/VALIDATION.md from the checks' runs."""
+    results_by_pattern = {c.number: c.results for c in checks if c.results is not None}
+    out = []
+    r1 = results_by_pattern.get(1)
+    if r1 is not None:
+        out += [
+            Target("share of agreements relapsing within 5 years", "Suhrke & Samset 2007 (26%); Mack 2012 (about a third); "
+                   "Collier et al. 2008 (about 40%)", "20-45%", 0.20, 0.45, relapse_share(r1, {})),
+            Target("share of conflicts reaching any agreement (incl. ceasefires) within 20 years",
+                   "plausible range: UCDP peace agreement and termination data (Harbom et al. 2006; Kreutz 2010)",
+                   "40-90%", 0.40, 0.90, proportion(r1, {}, "agreement_reached")),
+            Target("median months of talks before signature", "plausible range (no single estimate)", "6-48 months",
+                   6, 48, median_of_episodes(r1, {}, "talks_months"), " months"),
+            Target("share of agreements that are ceasefires (not comprehensive)",
+                   "plausible range: UCDP peace agreement data (Harbom et al. 2006)", "20-70%", 0.20, 0.70,
+                   _ceasefire_share(r1)),
+        ]
+    r2 = results_by_pattern.get(2)
+    if r2 is not None:
+        out.append(Target("relapse hazard ratio, linked local mechanisms vs none", "Nilsson 2012: civil-society "
+                          "inclusion lowers the risk of failure by about 64% (ratio 0.36)", "0.2-0.7", 0.2, 0.7,
+                          hazard_ratio(r2, {"local.linked": True}, {"local.linked": False})))
+    r8 = results_by_pattern.get(8)
+    if r8 is not None:
+        none = {"verification": False, "guarantee": False}
+        out.append(Target("relapse hazard ratio, guarantee vs neither", "Walter 2002; Fortna 2008: third-party "
+                          "security guarantees and peacekeeping cut the risk of renewed war by half or more",
+                          "0.1-0.7", 0.1, 0.7, hazard_ratio(r8, {"verification": False, "guarantee": True}, none)))
+        out.append(Target("relapse hazard ratio, verification vs neither", "Fortna 2004, 2008: monitoring and "
+                          "verification cut the risk of renewed war", "0.1-0.9", 0.1, 0.9,
+                          hazard_ratio(r8, {"verification": True, "guarantee": False}, none)))
+    return out
+
+
+def _ceasefire_share(results) -> Estimate:
+    _, eps = _arm(results, {})
+    w = _matrix(results, eps["run_id"])
+    x = (eps["scope"] == "ceasefire").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (x[:, None] * w).sum(axis=0) / w.sum(axis=0)
+    return Estimate.from_draws(v[0], v[1:])
+
+
+def arm_extremes(results: analysis.Results) -> list[str]:
+    """Design points of a check at which the share reaching agreement, ending in consolidated
+    peace, or relapsing within 60 months is 0% or 100%."""
+    bad = []
+    runs = results.ok_runs
+    for dp, g in runs.groupby("design_point"):
+        eps = results.ok_episodes[results.ok_episodes["run_id"].isin(g["run_id"])]
+        shares = {"agreement": g["agreement_reached"].astype(bool).mean(),
+                  "consolidated": g["consolidated"].astype(bool).mean(),
+                  "relapse within 60": (1 - analysis.km_summary(eps["months_survived"], eps["relapsed"],
+                                                                horizon=HORIZON)["survival_at"]) if len(eps) else math.nan}
+        for k, v in shares.items():
+            if v in (0.0, 1.0):
+                bad.append(f"design point {dp}: {k} {v:.0%}")
+    return bad
 
 
 def _stale(folder: Path, exp: Experiment) -> bool:
@@ -411,27 +720,41 @@ def table(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def write_report(checks: list[Check], out: str | Path, *, quick: bool) -> Path:
+def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario: str = "reference",
+                 seed: int = 1) -> Path:
     """Markdown report with the table, the details of each check and its figures."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     held = sum(c.passed for c in checks)
-    lines = [f"# peacesim validation ({'quick' if quick else 'full'})", "",
+    lines = [f"# peacesim validation ({'quick' if quick else 'full'}; scenario {scenario}, master seed {seed})", "",
              f"{held} of {len(checks)} patterns hold. A pattern holds when the 95% confidence interval of its "
-             "effect lies on the stated side of zero (pattern 1: inside the stated range). Intervals of "
-             "differences combine the two arms' standard errors as if independent; the arms share seeds "
-             "(common random numbers), so the intervals are conservative.", "",
+             "effect lies on the stated side of zero (pattern 1: inside the stated range). Intervals are "
+             f"percentile intervals of {BOOTSTRAP} bootstrap resamples of the replicates: the arms of a check "
+             "share their seeds replicate by replicate, so differences are paired, and the agreements of "
+             "one run are resampled together (clustered by run).", "",
              "| # | pattern | source | measure | effect [95% CI] | verdict |", "|---|---|---|---|---|---|"]
     for c in checks:
         lines.append(f"| {c.number} | {c.title} | {c.source} | {c.measure} | {c.interval()} | "
                      f"{'holds' if c.passed else '**does not hold**'} |")
+    tg = targets(checks)
+    if tg:
+        lines += ["", "## Quantitative targets", "", "| quantity | source | target | measured [95% CI] | verdict |",
+                  "|---|---|---|---|---|"]
+        for t in tg:
+            lines.append(f"| {t.name} | {t.source} | {t.target} | {_fmt(t.estimate)} | "
+                         f"{'inside' if t.passed else '**outside**'} |")
+    ext = [f"pattern {c.number}: {x}" for c in checks for x in c.extremes]
+    lines += ["", "## Arms at 0% or 100%", "",
+              ("Shares of runs reaching agreement or consolidated peace, and of agreements relapsing within 60 "
+               "months, at every design point of every check: " + ("; ".join(ext) if ext else "none at 0% or 100%."))]
     for c in checks:
         lines += ["", f"## Pattern {c.number}: {c.title}", "", f"*Source:* {c.source}. *Runs:* {c.runs}.", ""]
         lines += [f"- {d}" for d in c.details]
         for f in c.figures:
             rel = Path(f).resolve().relative_to(out.resolve()) if Path(f).resolve().is_relative_to(out.resolve()) else f
             lines += ["", f"![pattern {c.number}]({rel})"]
-    path = out / f"report{'-quick' if quick else ''}.md"
+    tag = "" if (scenario, seed) == ("reference", 1) else f"-{Path(str(scenario)).stem}-seed{seed}"
+    path = out / f"report{tag}{'-quick' if quick else ''}.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -186,7 +186,7 @@ def test_set_changes_a_parameter_from_that_month_on():
     m = stepped(PeaceModel("reference", rng=12), 50)
     m.intervene("set", name="post_signature_support", value="0.1")
     assert m.p.post_signature_support == 0.1
-    m.intervene("set", name="handover_quality", value=1.0)
+    m.intervene("set", name="team_continuity", value=1.0)
     assert m._retained == pytest.approx(1.0)  # derived quantities follow
     ev = [e for e in m.events.items if e[1] == "intervention"]
     assert ev[0][3]["was"] == 0.6 and ev[0][3]["value"] == 0.1

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+
 import peacesim
+from peacesim import rules
 from peacesim.agents import ALLOWED_TRANSITIONS, Phase
 from peacesim.funding import FundingStreams
 from peacesim.model import PeaceModel
@@ -162,19 +164,28 @@ def test_rotation_keeps_the_retained_share_of_capital():
     assert model.trust[0, envoy.idx] == pytest.approx(base + share * (0.9 - base))
     # the successor arrives with the newcomer's knowledge plus what the handover passes on
     p = model.p
-    assert envoy.knowledge == pytest.approx(p.newcomer_knowledge + (1 - p.newcomer_knowledge) * p.handover_quality)
+    briefed = p.newcomer_knowledge + (1 - p.newcomer_knowledge) * rules.EXPLICIT_KNOWLEDGE_SHARE * p.handover_quality
+    assert envoy.knowledge == pytest.approx(briefed + (1 - briefed) * p.handover_overlap / p.context_ramp_months)
     assert envoy.months_in_post == 0
     ev = model.events.items[-1]
     assert ev[1] == "rotation" and ev[2][0] == envoy.name
 
 
-def test_perfect_handover_loses_nothing():
-    scen = prepare("reference", overrides={"handover_quality": 1.0})
+def test_a_whole_team_staying_loses_no_relationships_but_complete_notes_alone_do_not_keep_them():
+    scen = prepare("reference", overrides={"team_continuity": 1.0})
     model = PeaceModel(scen, rng=2)
     envoy = model.mediators[0]
     model.trust.set(1, envoy.idx, 0.8)
     model.rotate(envoy)
     assert model.trust[1, envoy.idx] == pytest.approx(0.8)
+    scen = prepare("reference", overrides={"handover_quality": 1.0, "team_continuity": 0.0, "handover_overlap": 0})
+    model = PeaceModel(scen, rng=2)
+    envoy = model.mediators[0]
+    model.trust.set(1, envoy.idx, 0.8)
+    model.rotate(envoy)
+    base = model.p.trust_baseline
+    assert model.trust[1, envoy.idx] == pytest.approx(base + model.p.institutional_share * (0.8 - base))
+    assert envoy.knowledge < 1.0
 
 
 def test_excluded_party_is_recorded_as_left_out():

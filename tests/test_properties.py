@@ -94,8 +94,9 @@ def test_handover_stays_between_baseline_and_old_trust(t, base, share):
     assert np.all(out >= lo - 1e-12) and np.all(out <= hi + 1e-12)
 
 
-@given(inst=unit, hand=unit, cont=unit)
-def test_retained_share_is_monotone_in_handover(inst, hand, cont):
-    r = rules.retained_share(inst, hand, cont)
-    assert 0.0 <= r <= 1.0
-    assert rules.retained_share(inst, min(1.0, hand + 0.1), cont) >= r - 1e-12
+@given(inst=unit, cont=unit, overlap=st.integers(0, 12))
+def test_retained_share_is_monotone_in_continuity_and_overlap(inst, cont, overlap):
+    r = rules.retained_share(inst, cont, overlap)
+    assert 0.0 <= r <= 1.0 + 1e-12
+    assert rules.retained_share(inst, min(1.0, cont + 0.1), overlap) >= r - 1e-12
+    assert rules.retained_share(inst, cont, overlap + 1) >= r - 1e-12

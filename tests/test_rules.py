@@ -72,18 +72,27 @@ def test_drift_moves_trust_toward_baseline_in_place():
 
 
 def test_retained_share_and_handover():
-    # institution keeps 0.3; of the personal 0.7, handover 0.5 plus continuity 0.2 of the other half
-    assert rules.retained_share(0.3, 0.5, 0.2) == pytest.approx(0.3 + 0.7 * (0.5 + 0.5 * 0.2))
-    assert rules.retained_share(0.0, 0.0, 0.0) == 0.0
-    assert rules.retained_share(1.0, 0.0, 0.0) == 1.0
+    # institution keeps 0.3; of the personal 0.7, the team keeps 0.2 and two months of overlap pass
+    # on 0.3 of what is still at stake each month: lost = 0.8 * 0.7 * 0.7
+    assert rules.retained_share(0.3, 0.2, 2) == pytest.approx(0.3 + 0.7 * (1 - 0.8 * 0.49))
+    assert rules.retained_share(0.0, 0.0, 0) == 0.0
+    assert rules.retained_share(1.0, 0.0, 0) == 1.0
+    # no overlap and no team: only the institution's share survives, whatever the notes say
+    assert rules.retained_share(0.35, 0.0, 0) == pytest.approx(0.35)
+    # relationships are never fully handed over by a finite overlap
+    assert rules.retained_share(0.35, 0.2, 12) < 1.0
     out = rules.handover(np.array([0.8, 0.1]), 0.2, 0.5)
     np.testing.assert_allclose(out, [0.5, 0.15])
 
 
-def test_arrival_knowledge_grows_with_handover():
-    assert rules.arrival_knowledge(0.4, 0.0) == pytest.approx(0.4)
-    assert rules.arrival_knowledge(0.4, 0.5) == pytest.approx(0.7)
-    assert rules.arrival_knowledge(0.4, 1.0) == pytest.approx(1.0)
+def test_arrival_knowledge_grows_with_notes_and_overlap():
+    assert rules.arrival_knowledge(0.4, 0.0, 0, 8) == pytest.approx(0.4)
+    # complete notes pass on the explicit 0.6 of the missing 0.6: 0.4 + 0.36
+    assert rules.arrival_knowledge(0.4, 1.0, 0, 8) == pytest.approx(0.76)
+    assert rules.arrival_knowledge(0.4, 0.5, 0, 8) == pytest.approx(0.58)
+    # two months of overlap of an eight-month ramp from 0.58: 0.58 + 0.42 * 2 / 8
+    assert rules.arrival_knowledge(0.4, 0.5, 2, 8) == pytest.approx(0.58 + 0.42 * 0.25)
+    assert rules.arrival_knowledge(0.4, 0.0, 8, 8) == pytest.approx(1.0)
 
 
 def test_context_knowledge_ramps_linearly():
@@ -127,27 +136,67 @@ def test_attack_probability_clusters_at_milestones_and_fragile_trust():
     "strategy,kind,sign_resolve,sign_capacity",
     [
         ("inducement", "limited", -1, 0),
-        ("inducement", "greedy", -1, 0),
+        ("inducement", "greedy", -1, +1),  # sometimes pockets the inducement
         ("inducement", "total", +1, +1),  # inducing a total spoiler emboldens it (Stedman 1997)
         ("socialization", "greedy", -1, 0),
-        ("socialization", "total", 0, 0),
-        ("coercion", "total", 0, -1),
-        ("coercion", "limited", +1, 0),
+        ("socialization", "total", +1, 0),  # a total spoiler is not socialised; it may harden
+        ("coercion", "total", +1, -1),  # coercion cuts capacity, at the price of some hardening
+        ("coercion", "limited", +1, -1),  # coercing a limited spoiler mostly alienates it
     ],
 )
-def test_management_effect_signs_follow_stedman(strategy, kind, sign_resolve, sign_capacity):
+def test_management_expected_effect_signs_follow_stedman(strategy, kind, sign_resolve, sign_capacity):
     effects = {"inducement": 0.1, "socialization": 0.05, "coercion": 0.2, "backfire": 0.04}
-    dr, dc = rules.management_effect(strategy, kind, effects, leverage=0.5)
-    assert np.sign(dr) == sign_resolve
-    assert np.sign(dc) == sign_capacity
+    works, backfires = rules.management_chances(strategy, kind, capacity=0.3, leverage=0.5)
+    assert 0.0 <= works and 0.0 <= backfires and works + backfires <= 1.0
+    ok = rules.management_effect(strategy, "worked", effects)
+    bad = rules.management_effect(strategy, "backfired", effects)
+    dr = works * ok[0] + backfires * bad[0]
+    dc = works * ok[1] + backfires * bad[1]
+    assert np.sign(round(dr, 4)) == sign_resolve
+    assert np.sign(round(dc, 4)) == sign_capacity
+
+
+def test_management_chances_depend_on_state_and_leverage():
+    # inducing a limited spoiler: 0.9, less for a strong one (half as receptive at full capacity)
+    assert rules.management_chances("inducement", "limited", 0.0, 0.5) == pytest.approx((0.9, 0.0))
+    assert rules.management_chances("inducement", "limited", 1.0, 0.5)[0] == pytest.approx(0.45)
+    # inducing a total spoiler rarely works and mostly backfires: (1 - 0.05 * 0.9) * 0.7
+    w, b = rules.management_chances("inducement", "total", 0.2, 0.5)
+    assert w == pytest.approx(0.05 * 0.9) and b == pytest.approx((1 - w) * 0.7)
+    # coercion needs leverage
+    assert rules.management_chances("coercion", "total", 0.0, 0.5)[0] == pytest.approx(0.4)
+    assert rules.management_chances("coercion", "total", 0.0, 0.0)[0] == 0.0
 
 
 def test_management_effect_sizes():
     effects = {"inducement": 0.1, "socialization": 0.05, "coercion": 0.2, "backfire": 0.04}
-    assert rules.management_effect("inducement", "limited", effects, 0.5) == pytest.approx((-0.1, 0.0))
-    assert rules.management_effect("inducement", "total", effects, 0.5) == pytest.approx((0.04, 0.04))
-    # coercion scales with leverage
-    assert rules.management_effect("coercion", "total", effects, 0.5) == pytest.approx((0.0, -0.1))
+    assert rules.management_effect("inducement", "worked", effects) == pytest.approx((-0.1, 0.0))
+    assert rules.management_effect("inducement", "backfired", effects) == pytest.approx((0.04, 0.04))
+    assert rules.management_effect("coercion", "worked", effects) == pytest.approx((0.0, -0.2))
+    assert rules.management_effect("coercion", "backfired", effects) == pytest.approx((0.04, 0.0))
+    assert rules.management_effect("socialization", "no effect", effects) == (0.0, 0.0)
+
+
+def test_acceptance_is_graded_around_the_threshold():
+    assert rules.acceptance(0.38, 0.38, 0.06) == pytest.approx(0.5)
+    assert rules.acceptance(0.38 + 0.06, 0.38, 0.06) == pytest.approx(1 / (1 + math.exp(-1)))
+    lo, hi = rules.acceptance(0.2, 0.38, 0.06), rules.acceptance(0.5, 0.38, 0.06)
+    assert lo == pytest.approx(1 / (1 + math.exp(3))) and hi == pytest.approx(1 / (1 + math.exp(-2)))
+
+
+def test_talks_crisis_probability():
+    # 0.02 * (1 - 0.4) * (1 + 0.5) * (1 + 1 attack) * (3 - 1 parties)
+    assert rules.talks_crisis_probability(0.02, 0.4, 0.5, 1, 3) == pytest.approx(0.02 * 0.6 * 1.5 * 2 * 2)
+    assert rules.talks_crisis_probability(0.02, 1.0, 0.5, 3, 2) == 0.0
+    assert rules.talks_crisis_probability(0.02, 0.0, 0.0, 0, 2) == pytest.approx(0.02)
+
+
+def test_defection_probability():
+    # 0.02 * (1 - 0.4) * 0.5 hardliners * (0.5 + 0.6 belief) * (1 - 0.25 deterrence)
+    assert rules.defection_probability(0.4, 0.5, 0.02, 0.25, 0.6) == pytest.approx(0.02 * 0.6 * 0.5 * 1.1 * 0.75)
+    assert rules.defection_probability(1.0, 0.5, 0.02, 0.0, 0.6) == 0.0
+    assert rules.defection_probability(0.2, 0.0, 0.02, 0.0, 0.6) == 0.0
+    assert rules.defection_probability(0.2, 0.5, 0.02, 1.0, 0.6) == 0.0
 
 
 def test_commitment_target_and_violation_probability():
