@@ -247,13 +247,20 @@ def test_a_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
                                       pd.read_parquet(fresh / f"{kind}.parquet"))
 
 
+def _ctrl_c_as_in_a_terminal():
+    """In the child before it starts: Ctrl-C acts as in a terminal even when the tests themselves
+    were started with it ignored (a background job of a non-interactive shell ignores SIGINT, and
+    a process started with SIGINT ignored keeps ignoring it, as it should)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     exp = write_exp(tmp_path, reps=60, months=240, series="false")
     out = tmp_path / "int"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "serial",
                              "--out", str(out), "--quiet"], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.time() + 120
     while time.time() < deadline and not list((out / "parts").glob("runs-*.arrow")):
         time.sleep(0.02)
@@ -282,7 +289,8 @@ def test_ctrl_c_in_a_terminal_keeps_the_batches_in_progress_and_resumes(tmp_path
     out = tmp_path / "int"
     cmd = [sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "processes", "--workers", "2",
            "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 3:
         time.sleep(0.02)
@@ -321,7 +329,7 @@ from peacesim.cli import main
 sys.exit(main(["sweep", {str(exp)!r}, "--workers", "2", "--out", {str(out)!r}, "--no-figures"]))
 """
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "parts").glob("runs-*.arrow"))) < 3:
         time.sleep(0.02)
