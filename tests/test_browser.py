@@ -114,6 +114,9 @@ def test_the_dashboard_in_a_real_browser(server, browser, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     before = assets_listing()
     ctx = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True)
+    # Each step redraws on the server (0.6-0.9 s of CPU); with the other test worker on the same two
+    # cores a round trip can take far longer than Playwright's 30 s default.
+    ctx.set_default_timeout(120_000)
     page = ctx.new_page()
     seen = watched(page)
     page.goto(server)
