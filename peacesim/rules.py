@@ -128,15 +128,19 @@ def saturating(x: float, rate: float = 1.0) -> float:
     return 1.0 - math.exp(-rate * x) if x > 0 else 0.0
 
 
-# --- ripeness (Zartman 2000; seed 003 note 21) ---------------------------------------------------
-def hurting(pain: float, tolerance: float, width: float) -> float:
-    """How much the stalemate hurts: a logistic switch as pain passes the party's tolerance."""
-    z = (pain - tolerance) / width
+def logistic(z: float) -> float:
+    """``1 / (1 + exp(-z))``, exactly 0 or 1 beyond |z| > 40 (where it is so to double precision)."""
     if z > 40:
         return 1.0
     if z < -40:
         return 0.0
     return 1.0 / (1.0 + math.exp(-z))
+
+
+# --- ripeness (Zartman 2000; seed 003 note 21) ---------------------------------------------------
+def hurting(pain: float, tolerance: float, width: float) -> float:
+    """How much the stalemate hurts: a logistic switch as pain passes the party's tolerance."""
+    return logistic((pain - tolerance) / width)
 
 
 def mutually_hurting_stalemate(pain: float, tolerance: float, width: float, victory_belief: float) -> float:
@@ -169,12 +173,7 @@ def acceptance(r: float, threshold: float, spread: float) -> float:
     Ripeness makes the step likelier without deciding it (Zartman 2000: ripeness is necessary but
     not sufficient; parties also come to the table for other reasons, and ripe parties may still
     refuse)."""
-    z = (r - threshold) / spread
-    if z > 40:
-        return 1.0
-    if z < -40:
-        return 0.0
-    return 1.0 / (1.0 + math.exp(-z))
+    return logistic((r - threshold) / spread)
 
 
 def talks_crisis_probability(hazard: float, trust: float, hardliners: float, attacks: int, parties: int) -> float:
