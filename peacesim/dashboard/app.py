@@ -25,11 +25,10 @@ from ..errors import InputError
 from ..interventions import FIXED_AT_START, INTERVENTIONS
 from ..narrative import render
 from ..params import REGISTRY, Param
-from ..plotting import plot_timeline
 from ..result import RunResult
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
-from .figures import network_figure, spread_figure, svg_bytes
+from .svg import network_svg, spread_svg, timeline_svg
 from .session import ClassroomModel, load_upload, model_kwargs, params_changed, replay_toml, spread
 
 #: The scenario a new tab opens with (``peacesim dashboard SCENARIO`` sets it).
@@ -211,9 +210,8 @@ def StatusBanner(model: solara.Reactive):
 
 @solara.component
 def Picture(draw, dependencies: list, classes: str = ""):
-    """A figure drawn by ``draw()`` as an SVG image, redrawn only when ``dependencies`` change (the
-    figure itself is not kept: only its image)."""
-    data = solara.use_memo(lambda: svg_bytes(draw()), dependencies)
+    """An SVG image drawn by ``draw()`` (bytes), redrawn only when ``dependencies`` change."""
+    data = solara.use_memo(draw, dependencies)
     return rw.Image(value=data, format="svg+xml", layout={"width": "100%"})
 
 
@@ -225,14 +223,14 @@ def _deps(m) -> list:
 def TimelineView(model: solara.Reactive):
     update_counter.get()
     m = model.value
-    Picture(lambda: plot_timeline(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
+    Picture(lambda: timeline_svg(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
 
 
 @solara.component
 def NetworkView(model: solara.Reactive):
     update_counter.get()
     m = model.value
-    Picture(lambda: network_figure(m.network(), title=f"The actors at month {m.month}"), _deps(m))
+    Picture(lambda: network_svg(m.network(), title=f"The actors at month {m.month}"), _deps(m))
 
 
 @solara.component
@@ -264,7 +262,7 @@ def StandingView(model: solara.Reactive):
                             f"scenario had seen less violence than ours; {st['in_force_share']:.0%} had an agreement "
                             f"in force, and ours {'does' if st['in_force'] else 'does not'}.",
                             style="font-size:1.15em", classes=["peacesim-standing"])
-            Picture(lambda: spread_figure(sp, RunResult.from_model(m)), [*_deps(m), id(sp)])
+            Picture(lambda: spread_svg(sp, RunResult.from_model(m)), [*_deps(m), id(sp)])
 
 
 def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import RunResult
     from .session import Spread
 
-__all__ = ["KIND_STYLE", "network_figure", "spread_figure", "png_bytes", "svg_bytes", "data_uri", "INACTIVE_COLOUR"]
+__all__ = ["KIND_STYLE", "network_figure", "spread_figure", "png_bytes", "data_uri", "INACTIVE_COLOUR"]
 
 #: Shape and colour of each kind of actor in the network (mediator kinds share the mediator's).
 KIND_STYLE: dict[str, tuple[str, str, str]] = {
@@ -162,7 +162,10 @@ def spread_figure(spread: Spread, result: RunResult | None = None, *, fig: Figur
                      label="our run: agreement in force", clip_on=False)
         ax_v.axvline(mm[-1], color="#d81b60", lw=0.8, ls=":")
         ax_a.axvline(mm[-1], color="#d81b60", lw=0.8, ls=":")
-    ax_v.set_ylim(0, max(0.05, float(np.nanmax(q[hi])) * 1.15))
+    peak = float(np.nanmax(q[hi]))
+    if result is not None and len(result.series):
+        peak = max(peak, float(result.series["violence"].max()))  # the class's run is never cut off
+    ax_v.set_ylim(0, max(0.05, peak * 1.1))
     ax_v.set_ylabel("violence (0-1)")
     ax_a.set_ylim(0, 1.1)
     ax_a.yaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
@@ -182,18 +185,6 @@ def spread_figure(spread: Spread, result: RunResult | None = None, *, fig: Figur
 def png_bytes(fig: Figure, *, dpi: int | None = None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def svg_bytes(fig: Figure) -> bytes:
-    """The figure as SVG with its text kept as text (about twice as fast to write as a PNG, and
-    sharp on a projector); the figure is cleared afterwards."""
-    import matplotlib
-
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg")
-    fig.clear()
     return buf.getvalue()
 
 

@@ -1,0 +1,134 @@
+"""The dashboard's live figures, written directly as SVG: what they show must follow the run."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from peacesim.dashboard.session import ClassroomModel, model_kwargs, spread
+from peacesim.dashboard.svg import Panel, Canvas, marker_path, network_svg, nice_ticks, spread_svg, timeline_svg
+from peacesim.plotting import INTERVENTION_COLOUR, PHASE_COLOURS
+from peacesim.result import RunResult
+from peacesim.scenario import load_scenario
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg: bytes) -> ET.Element:
+    return ET.fromstring(svg)  # well-formed XML, or this raises
+
+
+def by_id(root: ET.Element, ident: str) -> ET.Element | None:
+    return next((e for e in root.iter() if e.get("id") == ident), None)
+
+
+def path_points(d: str) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML](-?[\d.]+),(-?[\d.]+)", d)]
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 4))
+    for _ in range(30):
+        m.step()
+    m.intervene("cut_funding", actor=m.scenario_spec.actors["mediator"][0]["name"])
+    for _ in range(10):
+        m.step()
+    return m
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    assert nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 240, 12, integer=True) == list(range(0, 241, 20))
+    assert nice_ticks(0, 3, 4, integer=True) == [0, 1, 2, 3]
+    assert nice_ticks(0, 0.336, 4) == [0, 0.1, 0.2, 0.3]
+    assert nice_ticks(1, 1) == [1]
+
+
+def test_a_panel_maps_data_to_its_box_and_breaks_lines_at_nan():
+    c = Canvas(100, 100)
+    p = Panel(c, (10, 20, 80, 60), (0, 8), (0, 1))
+    assert (p.X(0), p.X(8), p.Y(0), p.Y(1)) == (10, 90, 80, 20)
+    p.line([1, 2, 3, 4, 5], [0.5, 0.5, np.nan, 1.0, 1.0], "#000000", gid="l")
+    d = by_id(parse(c.to_bytes()), "l").get("d")
+    assert d.count("M") == 2 and len(path_points(d)) == 4  # two pieces, the NaN month left out
+    assert path_points(d)[0] == (20.0, 50.0)
+
+
+def test_markers_are_closed_shapes_of_their_kind():
+    assert marker_path("s", 0, 0, 1).endswith("Z") and marker_path("^", 0, 0, 1).count("L") == 2
+    assert marker_path("h", 0, 0, 1).count("L") == 5 and marker_path("*", 0, 0, 1).count("L") == 9
+    assert "a" in marker_path("o", 0, 0, 1)
+
+
+def test_the_timeline_follows_the_run(stepped):
+    r = RunResult.from_model(stepped)
+    root = parse(timeline_svg(r, title="reference, seed 4"))
+    # one curve per series, one ripeness curve per party, ending at the model's month
+    for ident in ("violence", "trust_parties", "mediators_active", *(f"ripeness:{p}" for p in r.parties)):
+        assert by_id(root, ident) is not None, ident
+    xs = [x for x, _ in path_points(by_id(root, "violence").get("d"))]
+    assert len(xs) == stepped.month == 40 and xs == sorted(xs)
+    # the facilitator's intervention: a line at the start of month 31, named in the first panel
+    line = by_id(root, "intervention:31")
+    assert line is not None and line.get("stroke") == INTERVENTION_COLOUR
+    labels = [e.text for e in root.iter(f"{NS}text") if e.get("class") == "intervention-label"]
+    assert labels and "cut funding" in labels[0]
+    # the phase bands: the colours of the phases the run went through, and no other
+    fills = {e.get("fill") for e in root.iter(f"{NS}rect")}
+    seen = set(r.series["phase"].astype(str))
+    assert {PHASE_COLOURS[p] for p in seen} <= fills
+    assert not ({PHASE_COLOURS[p] for p in PHASE_COLOURS if p not in seen} & fills)
+    # the y-axis of violence covers the run's worst month: no point above the first panel's top
+    top = min(float(e.get("y")) for e in root.iter(f"{NS}rect") if e.get("fill") in PHASE_COLOURS.values())
+    assert min(y for _, y in path_points(by_id(root, "violence").get("d"))) >= top
+
+
+def test_the_timeline_draws_an_agreement_and_implementation_where_there_was_one():
+    from peacesim import run_scenario
+
+    r = next(r for seed in range(1, 60) if len((r := run_scenario("contact_group", seed=seed)).episodes))
+    root = parse(timeline_svg(r))
+    impl = by_id(root, "implementation")
+    assert impl is not None
+    months_in = int((r.series["phase"].astype(str) == "implementation").sum())
+    assert len(path_points(impl.get("d"))) == months_in  # drawn only in implementation
+    assert any(e.get("stroke") == "#1a7f37" for e in root.iter(f"{NS}path"))  # agreement signed
+
+
+def test_the_network_shows_every_actor_in_its_kind_and_greys_the_unfunded(stepped):
+    g = stepped.network()
+    root = parse(network_svg(g, title="The actors"))
+    nodes = [e for e in root.iter(f"{NS}path") if (e.get("class") or "").startswith("node ")]
+    assert len(nodes) == g.number_of_nodes()
+    cut = stepped.scenario_spec.actors["mediator"][0]["name"]
+    node = next(e for e in nodes if e.find(f"{NS}title").text.startswith(cut + ":"))
+    assert "inactive" in node.get("class") and node.get("fill") == "#bdbdbd"
+    kinds = {e.get("class").split()[1] for e in nodes}
+    assert {"party", "spoiler", "mediator", "local"} <= kinds
+    n_parties = sum(d["kind"] == "party" for _, d in g.nodes(data=True))
+    n_third = sum(d["kind"] not in ("party", "spoiler", "local") for _, d in g.nodes(data=True))
+    edges = list(by_id(root, "trust-edges"))
+    assert len(edges) == n_parties * (n_parties - 1) // 2 + n_parties * n_third
+
+
+def test_the_spread_draws_the_fan_and_our_run_on_top(stepped):
+    sp = spread(stepped.base_scenario, stepped.overrides)
+    root = parse(spread_svg(sp, RunResult.from_model(stepped)))
+    assert len(path_points(by_id(root, "our-run").get("d"))) == stepped.month
+    assert len(path_points(by_id(root, "median").get("d"))) == len(sp.months)
+    assert by_id(root, "in-force") is not None
+    bare = parse(spread_svg(sp))
+    assert by_id(bare, "our-run") is None
+
+
+def test_the_figures_reference_nothing_outside_themselves(stepped):
+    r = RunResult.from_model(stepped)
+    for svg in (timeline_svg(r), network_svg(stepped.network()),
+                spread_svg(spread(stepped.base_scenario, stepped.overrides), r)):
+        text = svg.decode("utf-8")
+        assert re.findall(r"https?://[^\"']+", text) == ["http://www.w3.org/2000/svg"]
+        assert "<script" not in text and "@import" not in text and "href=" not in text
