@@ -559,8 +559,15 @@ def summary(result: _Run) -> str:
     """A short plain-language summary of one run, for a trainer's debrief."""
     o = result.outcome
     ev = result.events
-    lines = [f"Scenario '{result.scenario}', seed {result.seed}: {result.months} months "
-             f"({_years(int(result.months))})."]
+    horizon = int(result.months)
+    series = getattr(result, "series", None)
+    so_far = len(series) if series is not None else horizon
+    partway = 0 < so_far < horizon  # a run still being stepped (the dashboard's debrief)
+    if partway:
+        lines = [f"Scenario '{result.scenario}', seed {result.seed}: month {so_far} of {horizon} "
+                 f"({_years(so_far)} so far)."]
+    else:
+        lines = [f"Scenario '{result.scenario}', seed {result.seed}: {horizon} months ({_years(horizon)})."]
 
     n_ag = int(o.get("n_agreements", len(result.episodes)))
     n_rel = int(o.get("n_relapses", 0))
@@ -572,7 +579,7 @@ def summary(result: _Run) -> str:
         for _, e in result.episodes.iterrows():
             lines.append("  " + _episode_line(e))
     else:
-        lines.append("Agreement reached: no, the parties never signed.")
+        lines.append("Agreement reached: not yet." if partway else "Agreement reached: no, the parties never signed.")
 
     final = o.get("final_phase", "")
     if o.get("consolidated"):
@@ -580,7 +587,12 @@ def summary(result: _Run) -> str:
     else:
         ends = {"conflict": "in open conflict", "talks": "during talks",
                 "implementation": "with an agreement still being implemented"}.get(str(final), "")
-        lines.append(f"Peace consolidated: no; the run ends {ends or 'in an open phase'}.")
+        if partway:
+            ends = {"conflict": "in open conflict", "talks": "in talks",
+                    "implementation": "implementing an agreement"}.get(str(final), "")
+            lines.append(f"Peace consolidated: not yet; at month {so_far} the run is {ends or 'in an open phase'}.")
+        else:
+            lines.append(f"Peace consolidated: no; the run ends {ends or 'in an open phase'}.")
 
     mv = _num(o.get("mean_violence"))
     s = f"Violence: mean {mv:.2f} on a 0-1 scale" if mv is not None else "Violence: unknown"

@@ -12,6 +12,7 @@ import pytest
 
 solara = pytest.importorskip("solara")
 import ipyvuetify as v  # noqa: E402
+import ipywidgets  # noqa: E402
 import solara.widgets  # noqa: E402
 
 from peacesim.cli import main  # noqa: E402
@@ -137,10 +138,14 @@ def test_the_debrief_is_self_contained_and_tells_the_session():
     text = debrief_html(m)
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text)
     assert "<link" not in text and "<script" not in text
-    assert text.count('src="data:image/png;base64,') == 4  # ours, without us, the spread, the network
+    assert text.count('src="data:image/svg+xml;base64,') == 4  # ours, without us, the spread, the network
+    assert text.count("<img") == 4
     assert "Norwegian envoy" in text and "cut_funding" in text
     assert f"peacesim run peacesim-session.toml --seed {m.seed}" in text
     assert "What if we had not intervened?" in text
+    # exported partway, it tells the run so far, not the horizon
+    assert f"month {m.month} of 240 (" in text and "240 months (20 years)" not in text
+    assert "the run ends" not in text and "never signed" not in text
 
 
 # ------------------------------------------------------------------------------------------ the page
@@ -186,12 +191,15 @@ def test_reset_with_the_same_seed_replays_the_same_run():
     for _ in range(5):
         button(rc, "Step").click()
     first = html_text(rc, "peacesim-agreement"), [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+    pictures = [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
+    assert len(pictures) == 2 and all(b"<svg" in p for p in pictures)  # the timeline and the network
     button(rc, "Reset").click()
     assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
     for _ in range(5):
         button(rc, "Step").click()
     again = html_text(rc, "peacesim-agreement"), [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
     assert first == again
+    assert [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets] == pictures
     rc.close()
 
 

@@ -28,7 +28,7 @@ from ..params import REGISTRY, Param
 from ..result import RunResult
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
-from .svg import network_svg, spread_svg, timeline_svg
+from .figures import network_svg, spread_svg, timeline_svg
 from .session import ClassroomModel, load_upload, model_kwargs, params_changed, replay_toml, spread
 
 #: The scenario a new tab opens with (``peacesim dashboard SCENARIO`` sets it).

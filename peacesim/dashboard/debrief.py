@@ -13,9 +13,8 @@ import html
 from typing import Any
 
 from ..narrative import render, summary
-from ..plotting import plot_timeline
 from ..result import RunResult
-from .figures import data_uri, network_figure, spread_figure
+from .figures import data_uri, network_svg, spread_svg, timeline_svg
 from .session import ClassroomModel, counterfactual, params_changed, replay_command, replay_toml, spread
 
 __all__ = ["debrief_html", "REPLAY_NAME"]
@@ -85,8 +84,8 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
     if iv_lines:
         out.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in iv_lines) + "</ul>")
 
-    fig_a = plot_timeline(result, title=f"Our run (seed {model.seed}, {len(model.facilitator)} interventions)")
-    fig_b = plot_timeline(other, title=f"Same seed, without our interventions")
+    fig_a = timeline_svg(result, title=f"Our run (seed {model.seed}, {len(model.facilitator)} interventions)")
+    fig_b = timeline_svg(other, title="Same seed, without our interventions")
     out.append("<h2>What if we had not intervened?</h2>")
     out.append(f"<p>The same scenario, parameters and seed without the facilitator's interventions, to month "
                f"{model.month}: {_e(summary(other))}</p>")
@@ -102,21 +101,21 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
                f"<tr><td>phase at month {model.month}</td><td>{_e(model.phase.label)}</td>"
                f"<td>{_e(other.series['phase'].iloc[-1] if len(other.series) else 'conflict')}</td></tr></table>")
     out.append('<div class="pair">'
-               f'<figure><img alt="timeline of our run" src="{data_uri(fig_a, dpi=80)}"><figcaption>Our run.</figcaption></figure>'
-               f'<figure><img alt="timeline without our interventions" src="{data_uri(fig_b, dpi=80)}">'
+               f'<figure><img alt="timeline of our run" src="{data_uri(fig_a)}"><figcaption>Our run.</figcaption></figure>'
+               f'<figure><img alt="timeline without our interventions" src="{data_uri(fig_b)}">'
                "<figcaption>Without our interventions.</figcaption></figure></div>")
     if with_spread and model.month:
         sp = spread(scen, model.overrides)
         st = sp.standing(result)
-        fig_s = spread_figure(sp, result, title=f"Where does our run stand? {sp.n} seeds of {scen.name}")
+        fig_s = spread_svg(sp, result, title=f"Where does our run stand? {sp.n} seeds of {scen.name}")
         out.append("<h2>Where does our run stand?</h2>")
         out.append(f"<p>By month {st['month']}, {st['less_violent_share']:.0%} of {sp.n} runs of the same scenario "
                    f"(without interventions) had seen less violence than ours; {st['in_force_share']:.0%} had an "
                    f"agreement in force then, and ours {'did' if st['in_force'] else 'did not'}.</p>")
-        out.append(f'<figure><img alt="spread over many seeds" src="{data_uri(fig_s, dpi=80)}"></figure>')
-    fig_n = network_figure(model.network(), title=f"The actors at month {model.month}")
+        out.append(f'<figure><img alt="spread over many seeds" src="{data_uri(fig_s)}"></figure>')
+    fig_n = network_svg(model.network(), title=f"The actors at month {model.month}")
     out.append(f'<h2>The actors at month {model.month}</h2><figure><img alt="actor network" '
-               f'src="{data_uri(fig_n, dpi=80)}"></figure>')
+               f'src="{data_uri(fig_n)}"></figure>')
     out.append("<h2>What happened</h2><ol>" + "".join(
         f"<li{' class=\"iv\"' if 'Intervention' in s else ''}>{_e(s)}</li>" for s in lines) + "</ol>")
     out.append("<h2>Run it again</h2>")
@@ -125,6 +124,4 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
                "<p>It gives the same run, month for month, to the horizon.</p>")
     out.append(f"<details><summary>{REPLAY_NAME}</summary><pre>{_e(toml_text)}</pre></details>")
     out.append("</body></html>")
-    for f in (fig_a, fig_b, fig_n):
-        f.clear()
     return "\n".join(out)

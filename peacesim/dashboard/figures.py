@@ -1,30 +1,52 @@
-"""Figures of the dashboard: the actor network and the spread of many seeds beside the class's run.
+"""Figures of the dashboard and its debrief, written directly as SVG in a few milliseconds.
 
-The timeline is :func:`peacesim.plotting.plot_timeline`, the figure ``peacesim run`` writes. Every
-function draws on a :class:`matplotlib.figure.Figure` (no pyplot), takes ``ax=None`` and returns
-the figure.
+A tab redraws its timeline and network after every month it steps, and one Python process serves
+every tab. Drawn with matplotlib, the timeline took about 0.5 s and the network 0.2 s of the
+server's CPU, so thirty tabs stepping at once waited tens of seconds for a month; written here,
+they take about 25 and 5 ms. The timeline has the panels, colours, phase bands and marks of
+:func:`peacesim.plotting.plot_timeline` (the figure ``peacesim run`` writes), from the same
+helpers. The SVG references no font, script or other file, so a page or a debrief showing it stays
+offline.
+
+:class:`Canvas` and :class:`Panel` are a minimal plotting layer (lines with gaps at NaN, steps,
+filled bands, vertical spans and lines, markers, ticks, legends); :func:`timeline_svg`,
+:func:`network_svg` and :func:`spread_svg` are the three figures.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from ..plotting import PHASE_COLOURS
+from ..plotting import (
+    _EVENT_ROWS,
+    INTERVENTION_COLOUR,
+    PARTY_COLOURS,
+    PHASE_COLOURS,
+    RELAPSE_COLOUR,
+    SIGNED_COLOUR,
+    _episode_marks,
+    _events_of,
+    _interventions,
+    _lead_rotations,
+    _only_in,
+    _phase_runs,
+)
+from ..records import PHASE_LABELS, slug
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
-
     from ..result import RunResult
     from .session import Spread
 
-__all__ = ["KIND_STYLE", "network_figure", "spread_figure", "png_bytes", "data_uri", "INACTIVE_COLOUR"]
+__all__ = ["Canvas", "Panel", "nice_ticks", "timeline_svg", "network_svg", "spread_svg", "data_uri", "KIND_STYLE",
+           "INACTIVE_COLOUR"]
+
+FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
+DASHES = {"-": None, "--": "6 3", ":": "1.5 2.5", "-.": "7 3 1.5 3", "relapse": "5 2.5"}
+
 
 #: Shape and colour of each kind of actor in the network (mediator kinds share the mediator's).
 KIND_STYLE: dict[str, tuple[str, str, str]] = {
@@ -49,7 +71,7 @@ def _positions(g) -> dict[str, tuple[float, float]]:
     for n, d in g.nodes(data=True):
         by_kind.setdefault(_kind(d["kind"]), []).append(n)
     pos: dict[str, tuple[float, float]] = {}
-    rings = {"party": (0.35, 90.0), "mediator": (1.0, 90.0), "diplomat": (1.0, 235.0), "spoiler": (1.45, 330.0),
+    rings = {"party": (0.55, 90.0), "mediator": (1.0, 90.0), "diplomat": (1.0, 235.0), "spoiler": (1.45, 330.0),
              "local": (1.8, 90.0)}
     for kind, names in by_kind.items():
         r, start = rings[kind]
@@ -64,140 +86,492 @@ def _positions(g) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def network_figure(g, *, ax: Axes | None = None, labels: bool = True, title: str | None = None) -> Figure:
-    """Draw the actor network (``model.network()``): parties, spoilers, mediators, diplomats and local
-    mechanisms in distinct shapes and colours; edges between parties and third parties coloured by
-    the trust of the pair (the mean of both directions); unfunded or vacant actors greyed out."""
+def _f(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi], about ``n`` of them (steps of 1, 2, 2.5 or 5 x 10^k)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, round(step))
+    first = math.ceil(lo / step - 1e-9) * step
+    out, v = [], first
+    while v <= hi + 1e-9 * step:
+        out.append(round(v, 10))
+        v += step
+    return out
+
+
+def marker_path(shape: str, x: float, y: float, r: float) -> str:
+    """SVG path data of a marker centred at (x, y) with radius ``r`` (matplotlib's marker names)."""
+    if shape == "o":
+        return f"M{_f(x - r)},{_f(y)}a{_f(r)},{_f(r)} 0 1,0 {_f(2 * r)},0a{_f(r)},{_f(r)} 0 1,0 {_f(-2 * r)},0Z"
+    if shape == "s":
+        return f"M{_f(x - r)},{_f(y - r)}h{_f(2 * r)}v{_f(2 * r)}h{_f(-2 * r)}Z"
+    if shape == "|":
+        return f"M{_f(x)},{_f(y - r)}v{_f(2 * r)}"
+    if shape == "x":
+        return f"M{_f(x - r)},{_f(y - r)}l{_f(2 * r)},{_f(2 * r)}M{_f(x - r)},{_f(y + r)}l{_f(2 * r)},{_f(-2 * r)}"
+    corners = {"^": (3, -90.0), "v": (3, 90.0), "D": (4, -90.0), "h": (6, -90.0)}
+    if shape == "*":
+        pts = [(x + (r if k % 2 == 0 else r * 0.42) * math.cos(math.radians(-90 + 36 * k)),
+                y + (r if k % 2 == 0 else r * 0.42) * math.sin(math.radians(-90 + 36 * k))) for k in range(10)]
+    else:
+        k, start = corners.get(shape, (4, -90.0))
+        rr = r * (1.15 if shape in "^v" else 1.0)
+        pts = [(x + rr * math.cos(math.radians(start + 360 * i / k)), y + rr * math.sin(math.radians(start + 360 * i / k)))
+               for i in range(k)]
+    return "M" + "L".join(f"{_f(a)},{_f(b)}" for a, b in pts) + "Z"
+
+
+class Canvas:
+    """An SVG drawing of ``width`` x ``height`` user units; :meth:`to_bytes` writes it."""
+
+    def __init__(self, width: float, height: float):
+        self.width, self.height = width, height
+        self.parts: list[str] = []
+        self.defs: list[str] = []
+
+    def clip(self, x: float, y: float, w: float, h: float) -> str:
+        """The id of a new clipping rectangle."""
+        cid = f"clip{len(self.defs)}"
+        self.defs.append(f'<clipPath id="{cid}"><rect x="{_f(x)}" y="{_f(y)}" width="{_f(w)}" height="{_f(h)}"/>'
+                         f'</clipPath>')
+        return cid
+
+    def add(self, element: str) -> None:
+        self.parts.append(element)
+
+    def text(self, x: float, y: float, s: str, *, size: float = 11, anchor: str = "start", colour: str = "#212121",
+             weight: str = "normal", rotate: float | None = None, baseline: str = "auto", cls: str = "",
+             from_top: bool = False) -> None:
+        """Text at (x, y); several lines (split at newlines) are centred on y, or start at y when
+        ``from_top``."""
+        rot = f' transform="rotate({_f(rotate)} {_f(x)} {_f(y)})"' if rotate is not None else ""
+        attrs = f' class="{cls}"' if cls else ""
+        lines = str(s).split("\n")
+        if len(lines) == 1:
+            body = escape(lines[0])
+        else:  # several lines, centred on y
+            dy0 = 0.0 if from_top else -(len(lines) - 1) * 0.6
+            body = "".join(f'<tspan x="{_f(x)}" dy="{dy0 if i == 0 else 1.2:.2f}em">{escape(t)}</tspan>'
+                           for i, t in enumerate(lines))
+        self.add(f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}" text-anchor="{anchor}" fill="{colour}" '
+                 f'font-weight="{weight}" dominant-baseline="{baseline}"{rot}{attrs}>{body}</text>')
+
+    def legend(self, x: float, y: float, items: list[tuple[str, str, str | None, str]], *, size: float = 12,
+               across: bool = False, gap: float = 14.0) -> None:
+        """Legend entries (kind, colour, dash, label), kind one of "line", "patch" or a marker name;
+        stacked downwards from (x, y), or in one row when ``across``."""
+        for kind, colour, dash, label in items:
+            if kind == "line":
+                d = f' stroke-dasharray="{dash}"' if dash else ""
+                self.add(f'<path d="M{_f(x)},{_f(y)}h20" stroke="{colour}" stroke-width="1.8" fill="none"{d}/>')
+            elif kind == "patch":
+                self.add(f'<rect x="{_f(x)}" y="{_f(y - 5)}" width="20" height="10" fill="{colour}"/>')
+            else:
+                stroke = f'stroke="{colour}" stroke-width="1.4" fill="none"' if kind in "|x" else f'fill="{colour}"'
+                self.add(f'<path d="{marker_path(kind, x + 10, y, 5)}" {stroke}/>')
+            lines = label.split("\n")
+            self.text(x + 25, y, label, size=size, baseline="middle", from_top=True)
+            if across:
+                x += 25 + 0.6 * size * max(len(t) for t in lines) + gap
+            else:
+                y += (size + 4) * len(lines) + 1
+
+    def to_bytes(self) -> bytes:
+        head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(self.width)} {_f(self.height)}" '
+                f'width="{_f(self.width)}" height="{_f(self.height)}" font-family="{FONT}">'
+                f'<rect width="100%" height="100%" fill="#ffffff"/>')
+        if self.defs:
+            head += "<defs>" + "".join(self.defs) + "</defs>"
+        return (head + "".join(self.parts) + "</svg>").encode("utf-8")
+
+
+class Panel:
+    """A rectangle of the canvas with data coordinates ``xlim`` x ``ylim`` (y upwards)."""
+
+    def __init__(self, canvas: Canvas, box: tuple[float, float, float, float], xlim: tuple[float, float],
+                 ylim: tuple[float, float], *, name: str = ""):
+        self.c = canvas
+        self.x0, self.y0, self.w, self.h = box
+        self.xlim, self.ylim = xlim, ylim
+        self.name = name
+        self._sx = self.w / ((xlim[1] - xlim[0]) or 1.0)
+        self._sy = self.h / ((ylim[1] - ylim[0]) or 1.0)
+        self._clip = ""
+
+    @property
+    def clip(self) -> str:
+        """The attribute that clips a curve to the panel (made on first use)."""
+        if not self._clip:
+            self._clip = f' clip-path="url(#{self.c.clip(self.x0, self.y0 - 1, self.w, self.h + 2)})"'
+        return self._clip
+
+    def X(self, v: float) -> float:
+        return self.x0 + (v - self.xlim[0]) * self._sx
+
+    def Y(self, v: float) -> float:
+        return self.y0 + self.h - (v - self.ylim[0]) * self._sy
+
+    def _clip_y(self, v: float) -> float:
+        return min(max(v, self.ylim[0]), self.ylim[1])
+
+    def _points(self, xs, ys, step: bool) -> str:
+        """Path data through the points, broken at NaN; with ``step`` a step of width 1 centred on x."""
+        out: list[str] = []
+        pen = "M"
+        X, Y = self.X, self.Y
+        for x, y in zip(xs, ys, strict=True):
+            if y != y:  # NaN
+                pen = "M"
+                continue
+            yy = _f(Y(y))
+            if step:
+                out.append(f"{pen}{_f(X(x - 0.5))},{yy}L{_f(X(x + 0.5))},{yy}")
+            else:
+                out.append(f"{pen}{_f(X(x))},{yy}")
+            pen = "L"
+        return "".join(out)
+
+    def line(self, xs, ys, colour: str, *, width: float = 1.4, dash: str | None = None, step: bool = False,
+             gid: str = "") -> None:
+        d = self._points(xs, [float(v) for v in ys], step)
+        if not d:
+            return
+        extra = (f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash and DASHES.get(dash, dash) else "")
+        extra += f' id="{escape(gid)}"' if gid else ""
+        self.c.add(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width:g}" '
+                   f'stroke-linejoin="round"{extra}{self.clip}/>')
+
+    def fill_between(self, xs, lo, hi, colour: str, *, opacity: float = 1.0, step: bool = False) -> None:
+        """The area between two curves (NaN-free), as one polygon."""
+        xs = [float(x) for x in xs]
+        if not xs:
+            return
+        if step:
+            xx = [v for x in xs for v in (x - 0.5, x + 0.5)]
+            lo = [float(v) for v in lo for _ in (0, 1)]
+            hi = [float(v) for v in hi for _ in (0, 1)]
+        else:
+            xx, lo, hi = xs, [float(v) for v in lo], [float(v) for v in hi]
+        top = "L".join(f"{_f(self.X(x))},{_f(self.Y(self._clip_y(y)))}" for x, y in zip(xx, hi, strict=True))
+        bottom = "L".join(f"{_f(self.X(x))},{_f(self.Y(self._clip_y(y)))}"
+                          for x, y in zip(reversed(xx), reversed(lo), strict=True))
+        self.c.add(f'<path d="M{top}L{bottom}Z" fill="{colour}" fill-opacity="{opacity:g}" stroke="none"/>')
+
+    def span(self, a: float, b: float, colour: str) -> None:
+        a, b = max(a, self.xlim[0]), min(b, self.xlim[1])
+        if b > a:
+            self.c.add(f'<rect x="{_f(self.X(a))}" y="{_f(self.y0)}" width="{_f((b - a) * self._sx)}" '
+                       f'height="{_f(self.h)}" fill="{colour}"/>')
+
+    def vline(self, x: float, colour: str, *, width: float = 1.4, dash: str | None = None, gid: str = "") -> None:
+        extra = f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash else ""
+        extra += f' id="{escape(gid)}"' if gid else ""
+        self.c.add(f'<path d="M{_f(self.X(x))},{_f(self.y0)}v{_f(self.h)}" stroke="{colour}" '
+                   f'stroke-width="{width:g}"{extra}/>')
+
+    def hline(self, y: float, colour: str, *, width: float = 1.0, dash: str | None = None, gid: str = "") -> None:
+        extra = f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash else ""
+        extra += f' id="{escape(gid)}"' if gid else ""
+        self.c.add(f'<path d="M{_f(self.x0)},{_f(self.Y(y))}h{_f(self.w)}" stroke="{colour}" '
+                   f'stroke-width="{width:g}"{extra}/>')
+
+    def markers(self, xs, ys, shape: str, colour: str, *, r: float = 4.0, gid: str = "") -> None:
+        if len(xs) == 0:
+            return
+        d = "".join(marker_path(shape, self.X(float(x)), self.Y(float(y)), r) for x, y in zip(xs, ys, strict=True))
+        paint = f'stroke="{colour}" stroke-width="1.3" fill="none"' if shape in "|x" else f'fill="{colour}"'
+        extra = f' id="{escape(gid)}"' if gid else ""
+        self.c.add(f'<path d="{d}" {paint}{extra}/>')
+
+    def frame(self, *, grid: list[float] | None = None, yticks: list[float] | None = None,
+              ylabels: list[str] | None = None, xticks: list[float] | None = None, ylabel: str = "",
+              size: float = 11.5) -> None:
+        """Left and bottom spines, y grid lines in white (over the phase bands), ticks and labels."""
+        c = self.c
+        for y in grid or []:
+            self.hline(y, "#ffffff", width=0.8)
+        left, bottom = _f(self.x0), _f(self.y0 + self.h)
+        c.add(f'<path d="M{left},{_f(self.y0)}V{bottom}H{_f(self.x0 + self.w)}" stroke="#424242" '
+              f'stroke-width="0.8" fill="none"/>')
+        for v, lab in zip(yticks or [], ylabels or [f"{t:g}" for t in (yticks or [])], strict=True):
+            y = self.Y(v)
+            c.add(f'<path d="M{_f(self.x0 - 3.5)},{_f(y)}h3.5" stroke="#424242" stroke-width="0.8"/>')
+            c.text(self.x0 - 6, y, lab, size=size, anchor="end", baseline="middle")
+        for v in xticks or []:
+            x = self.X(v)
+            c.add(f'<path d="M{_f(x)},{bottom}v3.5" stroke="#424242" stroke-width="0.8"/>')
+            c.text(x, self.y0 + self.h + 15, f"{v:g}", size=size, anchor="middle")
+        if ylabel:
+            c.text(self.x0 - 54, self.y0 + self.h / 2, ylabel, size=size + 0.5, anchor="middle", rotate=-90,
+                   baseline="middle")
+
+
+# ------------------------------------------------------------------------------------------- timeline
+def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
+    """The run's timeline as SVG: the panels of :func:`peacesim.plotting.plot_timeline` (violence;
+    trust and progress; ripeness and commitment; third parties in post and funded; the event strip)
+    with the phase bands, agreements, relapses and interventions across every panel."""
+    s = result.series
+    months = s["month"].to_numpy(dtype=float)
+    n = float(result.months or (months[-1] if len(months) else 1))
+    W, H = 1040.0, 740.0
+    c = Canvas(W, H)
+    left, right, top, bottom = 100.0, 745.0, 76.0, 690.0
+    ratios = [1.0, 1.0, 1.0, 1.0, 0.55]
+    gap = 10.0
+    unit = (bottom - top - gap * (len(ratios) - 1)) / sum(ratios)
+    runs = _phase_runs(s["phase"], months)
+    signed, relapses = _episode_marks(result)
+    interventions = _interventions(result)
+    xlim = (0.5, n + 0.5)
+
+    def col(name):
+        return s[name].to_numpy(dtype=float)
+
+    vmax = float(np.nanmax(col("violence"))) if len(s) else 1.0
+    top_tp = max(1, int(np.nanmax(s[["mediators_active", "diplomats_active"]].to_numpy(dtype=float)))) if len(s) else 1
+    strip_rows = [r for r in _EVENT_ROWS if r[1] != "intervention" or interventions]
+    ylims = [(0.0, max(0.05, vmax * 1.12)), (0.0, 1.04), (0.0, 1.0), (-0.2, top_tp + 0.6),
+             (-0.7, len(strip_rows) - 0.3)]
+    names = ["violence", "trust", "ripeness", "third parties", "events"]
+    panels, y = [], top
+    for r, lim, name in zip(ratios, ylims, names, strict=True):
+        panels.append(Panel(c, (left, y, right - left, r * unit), xlim, lim, name=name))
+        y += r * unit + gap
+    pv, pt, pr, ptp, pe = panels
+    for p in panels:
+        for label, a, b in runs:
+            p.span(a, b, PHASE_COLOURS.get(label, "#eeeeee"))
+    grid_ticks = [nice_ticks(*pv.ylim, 4), [0, 0.25, 0.5, 0.75, 1.0], [0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                  nice_ticks(0, top_tp, 4, integer=True)]
+    ylabels = ["violence\n(0-1)", "trust and\nprogress", "ripeness /\ncommitment", "third parties\nin post & funded"]
+    for p, ticks, lab in zip(panels[:4], grid_ticks, ylabels, strict=True):
+        p.frame(grid=ticks, yticks=ticks, ylabel=lab)
+    legend_x = right + 12
+
+    # (a) violence
+    pv.line(months, col("violence"), "#212121", width=1.3, gid="violence")
+    items = [("line", "#212121", None, "total violence")]
+    if "signatory_violence" in s:
+        pv.line(months, _only_in(s, "signatory_violence", "implementation"), RELAPSE_COLOUR, width=1.3,
+                gid="signatory_violence")
+        items.append(("line", RELAPSE_COLOUR, None, "between signatories"))
+    c.legend(legend_x, pv.y0 + 6, items)
+    # (b) trust and progress
+    pt.line(months, col("trust_parties"), "#00695c", gid="trust_parties")
+    pt.line(months, _only_in(s, "negotiation_progress", "talks"), "#f57f17", gid="negotiation_progress")
+    pt.line(months, _only_in(s, "implementation", "implementation"), "#1565c0", width=1.6, gid="implementation")
+    c.legend(legend_x, pt.y0 + 6, [("line", "#00695c", None, "trust between parties"),
+                                   ("line", "#f57f17", None, "negotiation progress"),
+                                   ("line", "#1565c0", None, "implementation")])
+    # (c) ripeness and commitment
+    parties = list(result.parties) or [x[len("ripeness_"):] for x in s.columns if x.startswith("ripeness_")]
+    items = []
+    has_commitment = False
+    for k, name in enumerate(parties):
+        colour = PARTY_COLOURS[k % len(PARTY_COLOURS)]
+        if f"ripeness_{slug(name)}" in s:
+            pr.line(months, col(f"ripeness_{slug(name)}"), colour, width=1.3, gid=f"ripeness:{name}")
+            items.append(("line", colour, None, name))
+        if f"commitment_{slug(name)}" in s:
+            yc = _only_in(s, f"commitment_{slug(name)}", "implementation")
+            if not np.all(np.isnan(yc) | (yc <= 0)):
+                yc[yc <= 0] = np.nan
+                pr.line(months, yc, colour, width=1.1, dash=":", gid=f"commitment:{name}")
+                has_commitment = True
+    thr = (result.params or {}).get("ripeness_threshold")
+    if thr is not None:
+        pr.hline(float(thr), "#424242", dash="--", gid="ripeness_threshold")
+        items.append(("line", "#424242", DASHES["--"], f"ripeness threshold ({float(thr):.2f})"))
+    if has_commitment:
+        items.append(("line", "#616161", DASHES[":"], "commitment (dotted)"))
+    c.legend(legend_x, pr.y0 + 6, items[:7])
+    # (d) third parties
+    ptp.line(months, col("mediators_active"), "#283593", step=True, gid="mediators_active")
+    ptp.line(months, col("diplomats_active"), "#8e24aa", step=True, gid="diplomats_active")
+    items = [("line", "#283593", None, "mediators active"), ("line", "#8e24aa", None, "diplomats active")]
+    if "project_funded" in s:
+        share = Panel(c, (ptp.x0, ptp.y0, ptp.w, ptp.h), xlim, (0.0, 1.08))
+        share.line(months, col("project_funded"), "#6d4c41", width=1.1, dash=":", gid="project_funded")
+        for v in (0.0, 0.5, 1.0):
+            c.text(right + 4, share.Y(v), f"{v:.0%}", size=10, colour="#6d4c41", baseline="middle")
+        items.append(("line", "#6d4c41", DASHES[":"], "project grants running\n(share, right axis)"))
+    c.legend(legend_x + 30, ptp.y0 + 6, items)
+    # event strip
+    lead_rot = _lead_rotations(result)
+    yt, yl = [], []
+    for row, (label, kind, colour, marker) in enumerate(reversed(strip_rows)):
+        yt.append(row)
+        yl.append(label)
+        ev = _events_of(result, kind)
+        if len(ev) == 0:
+            continue
+        x = ev["month"].to_numpy(dtype=float)
+        if kind == "rotation" and lead_rot:
+            lead = ev.index.isin(list(lead_rot))
+            pe.markers(x[~lead], np.full((~lead).sum(), row), marker, colour)
+            pe.markers(x[lead], np.full(lead.sum(), row), "D", "#000000", r=3.5, gid="lead-rotations")
+        else:
+            pe.markers(x, np.full(len(x), row), marker, colour, gid=f"events:{kind}")
+    pe.frame(yticks=yt, ylabels=yl, xticks=nice_ticks(0, n, 12, integer=True), size=10)
+    c.text((left + right) / 2, pe.y0 + pe.h + 36, "month", size=12.5, anchor="middle")
+    if lead_rot:
+        c.legend(legend_x, pe.y0 + 6, [("D", "#000000", None, "rotation of the lead")], size=11)
+    # marks across every panel
+    for p in panels:
+        for m in signed:
+            p.vline(m, SIGNED_COLOUR, width=1.6)
+        for m in relapses:
+            p.vline(m, RELAPSE_COLOUR, width=1.6, dash="relapse")
+        for m, _ in interventions:
+            p.vline(m - 0.5, INTERVENTION_COLOUR, width=1.2, dash="-.", gid=f"intervention:{m}" if p is pv else "")
+    labels: dict[int, list[str]] = {}
+    for m, label in interventions:
+        labels.setdefault(m, []).append(label)
+    for m, kinds in labels.items():
+        c.text(pv.X(m - 0.5) + 2, pv.y0 + 3, ", ".join(dict.fromkeys(kinds)), size=10, colour=INTERVENTION_COLOUR,
+               rotate=-90, anchor="end", baseline="hanging", cls="intervention-label")
+    # title and the legend of phases and marks
+    present = [p for p in PHASE_LABELS if p in set(s["phase"].astype(str))] or list(PHASE_LABELS)
+    items = [("patch", PHASE_COLOURS[p], None, p) for p in present]
+    items += [("line", SIGNED_COLOUR, None, "agreement signed"), ("line", RELAPSE_COLOUR, DASHES["relapse"], "relapse")]
+    if interventions:
+        items.append(("line", INTERVENTION_COLOUR, DASHES["-."], "intervention"))
+    c.text((left + right) / 2, 22, title if title is not None else "", size=17, anchor="middle", baseline="middle")
+    c.legend(left + 10, 52, items, size=12, across=True)
+    return c.to_bytes()
+
+
+# ------------------------------------------------------------------------------------------- network
+def _hex(rgba) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in rgba[:3]))
+
+
+def network_svg(g, *, title: str | None = None, labels: bool = True) -> bytes:
+    """The actor network (``model.network()``) as SVG: parties, spoilers, mediators, diplomats and local mechanisms in their shapes and colours;
+    edges between parties and third parties coloured and thickened by trust; unfunded or vacant
+    actors in grey; the lead outlined."""
     import matplotlib
 
-    if ax is None:
-        fig = Figure(figsize=(7.5, 6.2), dpi=90)
-        ax = fig.add_axes((0.0, 0.08, 0.86, 0.86))
-    else:
-        fig = ax.figure
     cmap = matplotlib.colormaps[_TRUST_CMAP]
+    W, H = 700.0, 600.0
+    c = Canvas(W, H)
+    p = Panel(c, (20.0, 40.0, 560.0, 480.0), (-2.1, 2.1), (-1.8, 1.8))
     pos = _positions(g)
-    from matplotlib.collections import LineCollection
-
-    drawn, segments, colours, widths = set(), [], [], []
+    nodes = g.nodes
+    inactive = {n: bool(d["vacant"] or not d["funded"]) for n, d in nodes(data=True)}
+    drawn = set()
+    edges = []
     for a, b, d in g.edges(data=True):
         if (b, a) in drawn or a == b:
             continue
-        ka, kb = g.nodes[a]["kind"], g.nodes[b]["kind"]
-        if "spoiler" in (ka, kb) or "local" in (ka, kb):
-            continue  # no rule reads trust with spoilers or local mechanisms
-        if ka != "party" and kb != "party":
-            continue  # third parties with each other: too many lines for a classroom screen
+        ka, kb = nodes[a]["kind"], nodes[b]["kind"]
+        if "spoiler" in (ka, kb) or "local" in (ka, kb) or (ka != "party" and kb != "party"):
+            continue
         drawn.add((a, b))
         t = d["trust"]
         if g.has_edge(b, a):
             t = (t + g.edges[b, a]["trust"]) / 2
-        faded = any(g.nodes[x]["vacant"] or not g.nodes[x]["funded"] for x in (a, b))
-        segments.append([pos[a], pos[b]])
-        colours.append(matplotlib.colors.to_rgba(INACTIVE_COLOUR, 0.5) if faded else cmap(t))
-        widths.append(1.0 + 3.0 * t)
-    ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, zorder=1, capstyle="round",
-                                     gid="trust-edges"))
-    groups: dict[tuple[str, bool, bool], list[tuple[float, float]]] = {}
-    for n, d in g.nodes(data=True):
-        inactive = bool(d["vacant"] or not d["funded"])
-        groups.setdefault((_kind(d["kind"]), inactive, bool(d.get("leading"))), []).append(pos[n])
-        if labels and d["kind"] != "local":
-            x, y = pos[n]
-            name = n[4:] if n.lower().startswith("the ") else n
-            ax.annotate(name + (" (lead)" if d.get("leading") else "") + (f"\n{d['state']}" if inactive else ""),
-                        (x, y), xytext=(0, -17), textcoords="offset points", ha="center", va="top", fontsize=8.5,
-                        color="#757575" if inactive else "#212121", zorder=4)
-    for (kind, inactive, leading), xy in groups.items():
+        faded = inactive[a] or inactive[b]
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        colour, alpha = (INACTIVE_COLOUR, 0.5) if faded else (_hex(cmap(t)), 1.0)
+        edges.append(f'<path d="M{_f(p.X(xa))},{_f(p.Y(ya))}L{_f(p.X(xb))},{_f(p.Y(yb))}" stroke="{colour}" '
+                     f'stroke-opacity="{alpha:g}" stroke-width="{1.0 + 3.0 * t:.2f}" stroke-linecap="round"/>')
+    c.add('<g id="trust-edges">' + "".join(edges) + "</g>")
+    for n, d in nodes(data=True):
+        kind = _kind(d["kind"])
         marker, colour, _ = KIND_STYLE[kind]
-        xs, ys = zip(*xy, strict=True)
-        ax.scatter(xs, ys, marker=marker, s=120 if kind == "local" else 420,
-                   color=INACTIVE_COLOUR if inactive else colour, edgecolors="#000000" if leading else "#424242",
-                   linewidths=2.5 if leading else 0.8, zorder=3,
-                   gid=f"node:{kind}:{'inactive' if inactive else 'active'}")
-    ax.set_xlim(-2.1, 2.1)
-    ax.set_ylim(-2.0, 2.0)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    handles = [Line2D([], [], marker=m, ls="", color=c, markersize=9, label=lab) for m, c, lab in KIND_STYLE.values()]
-    handles.append(Line2D([], [], marker="s", ls="", color=INACTIVE_COLOUR, markersize=9,
-                          label="unfunded or vacant"))
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False, fontsize=8.5)
-    sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, 1))
-    cax = fig.add_axes((0.87, 0.25, 0.025, 0.5))
-    fig.colorbar(sm, cax=cax).set_label("trust (edge colour and width)", fontsize=8.5)
-    cax.tick_params(labelsize=8)
+        off = inactive[n]
+        leading = bool(d.get("leading"))
+        x, y = p.X(pos[n][0]), p.Y(pos[n][1])
+        r = 6.0 if kind == "local" else 11.0
+        c.add(f'<path d="{marker_path(marker, x, y, r)}" fill="{INACTIVE_COLOUR if off else colour}" '
+              f'stroke="{"#000000" if leading else "#424242"}" stroke-width="{2.5 if leading else 0.8}" '
+              f'class="node {kind} {"inactive" if off else "active"}"><title>{escape(n)}: {escape(str(d["state"]))}'
+              f'</title></path>')
+        if labels and d["kind"] != "local":
+            name = n[4:] if n.lower().startswith("the ") else n
+            text = name + (" (lead)" if leading else "") + (f"\n{d['state']}" if off else "")
+            c.text(x, y + r + 13 + (7 if off else 0), text, size=12, anchor="middle",
+                   colour="#757575" if off else "#212121")
+    # legend of kinds, and the colour bar of trust
+    items = [(m, col, None, lab) for m, col, lab in KIND_STYLE.values()] + [("s", INACTIVE_COLOUR, None,
+                                                                            "unfunded or vacant")]
+    for k, item in enumerate(items):
+        c.legend(40 + 200 * (k % 3), 545 + 22 * (k // 3), [item], size=12)
+    stops = "".join(f'<stop offset="{v:g}" stop-color="{_hex(cmap(v))}"/>' for v in np.linspace(0, 1, 11))
+    c.add(f'<defs><linearGradient id="trust-scale" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient></defs>')
+    c.add('<rect x="612" y="150" width="16" height="280" fill="url(#trust-scale)" stroke="#424242" '
+          'stroke-width="0.6"/>')
+    for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        c.text(633, 430 - 280 * v, f"{v:.1f}", size=11, baseline="middle")
+    c.text(675, 290, "trust (edge colour and width)", size=12, anchor="middle", rotate=90, baseline="middle")
     if title:
-        ax.set_title(title, fontsize=11)
-    return fig
+        c.text(W / 2 - 50, 20, title, size=17, anchor="middle", baseline="middle")
+    return c.to_bytes()
 
 
-def spread_figure(spread: Spread, result: RunResult | None = None, *, fig: Figure | None = None,
-                  title: str | None = None) -> Figure:
-    """A fan of violence over the spread's seeds (10-90% and 25-75% bands, the median) with the
-    class's run on top, and below it the share of runs with an agreement in force month by month,
-    with the months in which the class's run had one marked."""
-    if fig is None:
-        fig = Figure(figsize=(10, 5.6), dpi=90)
-    else:
-        fig.clear()
-    ax_v, ax_a = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0], "hspace": 0.1})
-    m = spread.months
+# ------------------------------------------------------------------------------------------- spread
+def spread_svg(spread: Spread, result: RunResult | None = None, *, title: str | None = None) -> bytes:
+    """The spread of many seeds beside the class's run: a fan of violence (10-90% and 25-75% of runs, the median) with our run on top, and the
+    share of runs with an agreement in force, month by month."""
+    W, H = 1000.0, 560.0
+    c = Canvas(W, H)
+    m = spread.months.astype(float)
     q = dict(zip(spread.quantiles, spread.violence, strict=True))
     lo, hi = min(spread.quantiles), max(spread.quantiles)
-    ax_v.fill_between(m, q[lo], q[hi], color="#90a4ae", alpha=0.35, lw=0,
-                      label=f"{lo:.0%}-{hi:.0%} of {spread.n} runs")
+    xlim = (0.5, float(m[-1]) + 0.5)
+    top = 40.0 if title else 14.0
+    ours = result.series if result is not None and len(result.series) else None
+    peak = max(float(np.nanmax(q[hi])), float(ours["violence"].max()) if ours is not None else 0.0)
+    vtop = max(0.05, peak * 1.1)
+    pv = Panel(c, (90.0, top, 680.0, 285.0 - top), xlim, (0.0, vtop), name="violence")
+    pa = Panel(c, (90.0, 300.0, 680.0, 210.0), xlim, (0.0, 1.1), name="in force")
+    pv.fill_between(m, q[lo], q[hi], "#90a4ae", opacity=0.35)
+    items = [("patch", "#c5d0d6", None, f"{lo:.0%}-{hi:.0%} of {spread.n} runs")]
     if 0.25 in q and 0.75 in q:
-        ax_v.fill_between(m, q[0.25], q[0.75], color="#607d8b", alpha=0.45, lw=0, label="middle half of runs")
+        pv.fill_between(m, q[0.25], q[0.75], "#607d8b", opacity=0.45)
+        items.append(("patch", "#8fa3ad", None, "middle half of runs"))
     if 0.5 in q:
-        ax_v.plot(m, q[0.5], color="#37474f", lw=1.4, label="median run")
-    ax_a.fill_between(m, 0, spread.in_force, step="mid", color=PHASE_COLOURS["implementation"], lw=0)
-    ax_a.step(m, spread.in_force, where="mid", color="#1565c0", lw=1.4, label="share of runs with an agreement in force")
-    if result is not None and len(result.series):
-        s = result.series
+        pv.line(m, q[0.5], "#37474f", width=1.4, gid="median")
+        items.append(("line", "#37474f", None, "median run"))
+    pa.fill_between(m, np.zeros_like(m), spread.in_force, PHASE_COLOURS["implementation"], step=True)
+    pa.line(m, spread.in_force, "#1565c0", step=True, gid="in-force")
+    items_a = [("line", "#1565c0", None, "share of runs with an agreement in force")]
+    if ours is not None:
+        s = ours
         mm = s["month"].to_numpy(dtype=float)
-        ax_v.plot(mm, s["violence"].to_numpy(dtype=float), color="#d81b60", lw=2.2, label="our run", gid="our-run")
+        pv.line(mm, s["violence"].to_numpy(dtype=float), "#d81b60", width=2.2, gid="our-run")
+        items.append(("line", "#d81b60", None, "our run"))
         inforce = s["phase"].astype(str).isin(["implementation", "consolidated"]).to_numpy()
-        ax_a.scatter(mm[inforce], np.full(inforce.sum(), 1.04), marker="|", s=40, color="#d81b60",
-                     label="our run: agreement in force", clip_on=False)
-        ax_v.axvline(mm[-1], color="#d81b60", lw=0.8, ls=":")
-        ax_a.axvline(mm[-1], color="#d81b60", lw=0.8, ls=":")
-    peak = float(np.nanmax(q[hi]))
-    if result is not None and len(result.series):
-        peak = max(peak, float(result.series["violence"].max()))  # the class's run is never cut off
-    ax_v.set_ylim(0, max(0.05, peak * 1.1))
-    ax_v.set_ylabel("violence (0-1)")
-    ax_a.set_ylim(0, 1.1)
-    ax_a.yaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
-    ax_a.set_ylabel("agreement\nin force")
-    ax_a.set_xlabel("month")
-    ax_a.set_xlim(0.5, m[-1] + 0.5)
-    for ax in (ax_v, ax_a):
-        ax.legend(loc="upper right", fontsize=8.5, frameon=False)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        pa.markers(mm[inforce], np.full(int(inforce.sum()), 1.04), "|", "#d81b60", r=5, gid="our-in-force")
+        items_a.append(("|", "#d81b60", None, "our run: agreement in force"))
+        for p in (pv, pa):
+            p.vline(mm[-1], "#d81b60", width=0.8, dash=":")
+    vt = nice_ticks(0, vtop, 5)
+    pv.frame(yticks=vt, ylabel="violence (0-1)")
+    at = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    pa.frame(yticks=at, ylabels=[f"{v:.0%}" for v in at], xticks=nice_ticks(0, float(m[-1]), 10, integer=True),
+             ylabel="agreement\nin force")
+    c.text(430, 548, "month", size=12.5, anchor="middle")
+    c.legend(782, pv.y0 + 10, items, size=12)
+    c.legend(782, pa.y0 + 10, [(k, col, d, lab.replace("runs with", "runs\nwith").replace("run: ", "run:\n"))
+                               for k, col, d, lab in items_a], size=12)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.9 if title else 0.97, bottom=0.1)
-    return fig
+        c.text(430, 20, title, size=17, anchor="middle", baseline="middle")
+    return c.to_bytes()
 
 
-def png_bytes(fig: Figure, *, dpi: int | None = None) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+def data_uri(svg: bytes) -> str:
+    """The figure as a ``data:`` URI, to put in an ``<img>`` of a self-contained HTML file."""
+    import base64
 
-
-def data_uri(fig: Figure, *, dpi: int | None = None) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(fig, dpi=dpi)).decode("ascii")
-
-
-def node_summary(g) -> dict[str, Any]:
-    """Counts of the network's actors by kind and how many are inactive (for tests and captions)."""
-    out: dict[str, Any] = {}
-    for _, d in g.nodes(data=True):
-        k = _kind(d["kind"])
-        c = out.setdefault(k, {"n": 0, "inactive": 0})
-        c["n"] += 1
-        c["inactive"] += bool(d["vacant"] or not d["funded"])
-    return out
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")

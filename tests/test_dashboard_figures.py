@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from peacesim.dashboard.session import ClassroomModel, model_kwargs, spread
-from peacesim.dashboard.svg import Panel, Canvas, marker_path, network_svg, nice_ticks, spread_svg, timeline_svg
+from peacesim.dashboard.figures import Panel, Canvas, marker_path, network_svg, nice_ticks, spread_svg, timeline_svg
 from peacesim.plotting import INTERVENTION_COLOUR, PHASE_COLOURS
 from peacesim.result import RunResult
 from peacesim.scenario import load_scenario
