@@ -130,8 +130,7 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
 
 
 @solara.component
-def InterventionCard(model: solara.Reactive):
-    update_counter.get()
+def InterventionCard(model: solara.Reactive, tick: int = 0):
     m = model.value
     kind = solara.use_reactive("rotate")
     values = solara.use_reactive({})
@@ -188,8 +187,7 @@ def InterventionCard(model: solara.Reactive):
 
 # ------------------------------------------------------------------------------------------ views
 @solara.component
-def StatusBanner(model: solara.Reactive):
-    update_counter.get()
+def StatusBanner(model: solara.Reactive, tick: int = 0):
     m = model.value
     phase = m.phase.label
     ag = m.agreement
@@ -220,22 +218,19 @@ def _deps(m) -> list:
 
 
 @solara.component
-def TimelineView(model: solara.Reactive):
-    update_counter.get()
+def TimelineView(model: solara.Reactive, tick: int = 0):
     m = model.value
     Picture(lambda: timeline_svg(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
 
 
 @solara.component
-def NetworkView(model: solara.Reactive):
-    update_counter.get()
+def NetworkView(model: solara.Reactive, tick: int = 0):
     m = model.value
     Picture(lambda: network_svg(m.network(), title=f"The actors at month {m.month}"), _deps(m))
 
 
 @solara.component
-def NarrativeFeed(model: solara.Reactive):
-    update_counter.get()
+def NarrativeFeed(model: solara.Reactive, tick: int = 0):
     m = model.value
     lines = render(m.events.frame()) if len(m.events) else []
     with solara.Card("What happened (newest first)"):
@@ -248,8 +243,7 @@ def NarrativeFeed(model: solara.Reactive):
 
 
 @solara.component
-def StandingView(model: solara.Reactive):
-    update_counter.get()
+def StandingView(model: solara.Reactive, tick: int = 0):
     m = model.value
     shown = solara.use_reactive(False)
     with solara.Card("Where does our run stand?"):
@@ -273,8 +267,7 @@ def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> st
 
 
 @solara.component
-def DebriefCard(model: solara.Reactive):
-    update_counter.get()
+def DebriefCard(model: solara.Reactive, tick: int = 0):
     m = model.value
     ready = solara.use_reactive(None)  # (month, links) of the last export
 
@@ -352,15 +345,25 @@ def Page():
             if error.value:
                 Message(error.value, ok=False)
             ParametersCard(scenario, overrides, seed)
-        with solara.Column():
-            StatusBanner(model)
-            with solara.Columns([3, 2]):
-                with solara.Column():
-                    TimelineView(model)
-                    StandingView(model)
-                    ScenarioInfo(scenario)
-                with solara.Column():
-                    NetworkView(model)
-                    InterventionCard(model)
-                    NarrativeFeed(model)
-                    DebriefCard(model)
+        RunViews(model, scenario)
+
+
+@solara.component
+def RunViews(model: solara.Reactive, scenario: solara.Reactive):
+    """Everything that shows the run: redrawn, in one pass, whenever the model moves (a step, a
+    reset, an intervention: Mesa's ``force_update``). Only this component reads the update counter,
+    so a month stepped costs one render of this part of the page, not one per view. The views take
+    the counter as ``tick``: a prop that changes, so that each of them is drawn again."""
+    tick = update_counter.get()
+    with solara.Column():
+        StatusBanner(model, tick)
+        with solara.Columns([3, 2]):
+            with solara.Column():
+                TimelineView(model, tick)
+                StandingView(model, tick)
+                ScenarioInfo(scenario)
+            with solara.Column():
+                NetworkView(model, tick)
+                InterventionCard(model, tick)
+                NarrativeFeed(model, tick)
+                DebriefCard(model, tick)

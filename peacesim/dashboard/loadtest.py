@@ -4,10 +4,12 @@
 
 starts ``peacesim dashboard`` on a free local port, opens N pages in headless Chromium (Debian's
 ``/usr/bin/chromium``, driven by Playwright), waits until every page shows its model, then has
-every page click Step ``--steps`` times at once, each waiting for its own month to appear. It
-reports the time to open, steps per second of each session (median, slowest), the server's memory
-(resident set) before and after and per session, and checks that every page ended at its own month
-``--steps`` (no shared model). The whole run is bounded by ``--timeout`` seconds.
+every page click Step ``--steps`` times at once, each waiting for its own month to appear, and
+(with ``--play SECONDS``) then has every page press play for that long. It reports the time to
+open, steps per second of each session (median, slowest), a step's round trip, the CPU share of the
+server and of the browsers while stepping, the months each tab advanced while playing, the
+server's memory (resident set) before and after and per session, and checks that every page ended
+at its own month ``--steps`` (no shared model). The whole run is bounded by ``--timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -80,40 +82,84 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
     await opened.wait()
     t1 = time.monotonic()
     step = page.get_by_role("button", name="Step", exact=True)
-    done = 0
+    done, trips = 0, []
     for k in range(1, steps + 1):
+        a = time.monotonic()
         await step.click()
         await page.wait_for_function(
             f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=600_000)
+        trips.append(time.monotonic() - a)
         done = k
     took = time.monotonic() - t1
     print(f"  a tab did {done} steps in {took:.0f} s", file=sys.stderr, flush=True)
     final = await page.locator(".peacesim-month").inner_text()
-    out.append({"load_s": load, "step_s": took, "steps_per_s": done / took, "final": final, "done": done})
+    row = {"load_s": load, "step_s": took, "steps_per_s": done / took, "final": final, "done": done, "trips": trips}
+    if marks.get("play"):  # then every tab plays (the ▶ button) for the same number of seconds
+        marks.setdefault("stepped", asyncio.Event())
+        marks.setdefault("n_stepped", []).append(1)
+        if len(marks["n_stepped"]) == n:
+            marks["stepped"].set()
+        await marks["stepped"].wait()
+        a = time.monotonic()
+        await page.get_by_role("button", name="▶", exact=True).click()
+        await asyncio.sleep(marks["play"])
+        await page.get_by_role("button", name="❚❚", exact=True).click()
+        await asyncio.sleep(2.0)
+        played = int((await page.locator(".peacesim-month").inner_text()).split()[1]) - done
+        row["played_months"] = played
+        row["played_s"] = time.monotonic() - a
+    out.append(row)
 
 
-async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
+def browser_cpu_s() -> float:
+    """CPU time so far of every Chromium process on the machine (the load test's browsers)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if "chrom" in (d / "comm").read_text():
+                total += cpu_s(int(d.name))
+        except OSError:
+            continue
+    return total
+
+
+async def _run(url: str, sessions: int, steps: int, server_pid: int, play: float = 0.0) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         base = rss_mb(server_pid)
-        opened, n_open, out, marks = asyncio.Event(), [], [], {}
+        opened, n_open, out, marks = asyncio.Event(), [], [], {"play": play}
         t0 = time.monotonic()
         c0 = cpu_s(server_pid)
 
         async def opened_cpu():
             await opened.wait()
             marks["cpu_opened"] = cpu_s(server_pid)
+            marks["browser_cpu_opened"] = browser_cpu_s()
+            marks["t_opened"] = time.monotonic()
             marks["rss_opened"] = rss_mb(server_pid)
-        await asyncio.gather(opened_cpu(), *[_session(browser, url, steps, opened, n_open, sessions, out, marks)
-                                             for _ in range(sessions)])
+
+        async def stepped_cpu():
+            await opened.wait()
+            while len(out) + len(marks.get("n_stepped", [])) < sessions:
+                await asyncio.sleep(0.05)
+            marks["cpu_stepped"] = cpu_s(server_pid)
+            marks["browser_cpu_stepped"] = browser_cpu_s()
+            marks["t_stepped"] = time.monotonic()
+        await asyncio.gather(opened_cpu(), stepped_cpu(),
+                             *[_session(browser, url, steps, opened, n_open, sessions, out, marks)
+                               for _ in range(sessions)])
         wall = time.monotonic() - t0
-        c1 = cpu_s(server_pid)
+        c1 = marks["cpu_stepped"]
         after = rss_mb(server_pid)
         await browser.close()
     rates = [r["steps_per_s"] for r in out]
-    return {
+    trips = sorted(t for r in out for t in r["trips"])
+    stepping_s = marks["t_stepped"] - marks["t_opened"]
+    got = {
         "sessions": sessions, "steps": steps, "cpus": os.cpu_count(), "wall_s": round(wall, 1),
         "open_s_max": round(max(r["load_s"] for r in out), 1),
         "steps_per_s_median": round(statistics.median(rates), 3), "steps_per_s_min": round(min(rates), 3),
@@ -124,7 +170,18 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int) -> dict:
         "server_rss_mb_after": round(after, 1),
         "rss_mb_per_session": round((after - base) / sessions, 1),
         "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
+        "step_round_trip_s_median": round(statistics.median(trips), 2),
+        "step_round_trip_s_p90": round(trips[int(0.9 * (len(trips) - 1))], 2),
+        "server_cpu_share_while_stepping": round((c1 - marks["cpu_opened"]) / stepping_s, 2),
+        "browsers_cpu_share_while_stepping": round((marks["browser_cpu_stepped"] - marks["browser_cpu_opened"])
+                                                   / stepping_s, 2),
     }
+    if play:
+        months = [r["played_months"] for r in out]
+        got.update({"play_s": play, "played_months_per_s_median": round(statistics.median(months) / play, 3),
+                    "played_months_per_s_min": round(min(months) / play, 3),
+                    "played_months_all_sessions_per_s": round(sum(months) / play, 2)})
+    return got
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole test (default 900)")
+    ap.add_argument("--play", type=float, default=0.0,
+                    help="then every tab presses play for this many seconds (default 0: no play phase)")
     ap.add_argument("--out", default=None, help="write the figures as JSON to this file too")
     a = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
@@ -140,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     server = start_server(port)
     try:
-        got = asyncio.run(asyncio.wait_for(_run(f"http://127.0.0.1:{port}/", a.sessions, a.steps, server.pid),
-                                           a.timeout))
+        got = asyncio.run(asyncio.wait_for(_run(f"http://127.0.0.1:{port}/", a.sessions, a.steps, server.pid,
+                                                a.play), a.timeout))
     except TimeoutError:
         print(f"error: the load test did not finish in {a.timeout:.0f} s", file=sys.stderr)
         return 1
