@@ -341,6 +341,9 @@ def Page():
                                 render_interval=render_interval, use_threads=use_threads)
                 solara.SliderInt("Pause between months (ms)", value=play_interval, min=50, max=2000, step=50)
                 solara.SliderInt("Months per step", value=render_interval, min=1, max=24)
+            # Beside the run's controls, above the fold. It is drawn again when the model is replaced
+            # or when an intervention is applied, not every month (its lists change only then).
+            InterventionCard(model)
             ScenarioCard(scenario, choose, error)
             if error.value:
                 Message(error.value, ok=False)
@@ -357,13 +360,12 @@ def RunViews(model: solara.Reactive, scenario: solara.Reactive):
     tick = update_counter.get()
     with solara.Column():
         StatusBanner(model, tick)
-        with solara.Columns([3, 2]):
+        TimelineView(model, tick)  # the full width, so its type can be read on a projector
+        with solara.Columns([1, 1]):
             with solara.Column():
-                TimelineView(model, tick)
+                NetworkView(model, tick)
                 StandingView(model, tick)
                 ScenarioInfo(scenario)
             with solara.Column():
-                NetworkView(model, tick)
-                InterventionCard(model, tick)
                 NarrativeFeed(model, tick)
                 DebriefCard(model, tick)
