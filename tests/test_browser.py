@@ -250,3 +250,51 @@ def test_the_load_test_runs_and_finds_each_tab_at_its_own_month(tmp_path):
     got = json.loads(out.read_text())
     assert got["own_model_each"] is True and got["sessions"] == 2
     assert got["server_cpu_s_per_step"] > 0 and got["rss_mb_per_session"] > 0
+
+
+DROP = """([name, text]) => {
+    const zone = document.querySelector('.solara-file-drop');
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], name, {type: 'application/toml'}));
+    // Chromium gives a drop made by a script no file-system entry; give the one a real drop would
+    // have, backed by the same File, so that the page's own code reads and uploads it.
+    DataTransferItem.prototype.webkitGetAsEntry = function () {
+        const file = this.getAsFile();
+        return {isFile: true, file: (ok) => ok(file)};
+    };
+    zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+}"""
+
+
+def test_a_scenario_file_dropped_in_the_browser_is_chosen_and_a_bad_one_refused(server, browser):
+    from peacesim.scenario import load_scenario
+
+    text = open(load_scenario("contact_group").path, encoding="utf-8").read()
+    title = load_scenario("contact_group").title
+    ours = text.replace(title, "Our own contact group", 1)
+    assert ours != text
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.set_default_timeout(120_000)
+    seen = watched(page)
+    page.goto(server)
+    page.locator(".peacesim-month").wait_for(timeout=90_000)
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function("() => document.querySelector('.peacesim-month').innerText.startsWith('Month 1 ')")
+
+    page.evaluate(DROP, ["our_case.toml", ours])
+    page.wait_for_function("() => document.querySelector('.solara-file-drop').innerText.includes('our_case.toml')",
+                           timeout=30_000)
+    page.get_by_text("Our own contact group").first.wait_for()
+    # a new model, of the dropped scenario
+    page.wait_for_function("() => document.querySelector('.peacesim-month').innerText.startsWith('Month 0 ')")
+    page.wait_for_function("() => document.querySelector('.peacesim-learning') !== null")
+
+    bad = ours.replace('type = "', 'type = "x', 1)
+    page.evaluate(DROP, ["our_case.toml", bad])
+    page.locator(".peacesim-error").wait_for()
+    msg = page.locator(".peacesim-error").inner_text()
+    assert msg.startswith("our_case.toml: ") and "type" in msg and "\n" not in msg
+    page.get_by_text("Our own contact group").first.wait_for()  # the run is left as it was
+    page.screenshot(path=str(SHOTS / "dashboard-upload-refused.png"))
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()
