@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from peacesim.dashboard.session import ClassroomModel, model_kwargs, spread
-from peacesim.dashboard.figures import Panel, Canvas, marker_path, network_svg, nice_ticks, spread_svg, timeline_svg
+from peacesim.dashboard.figures import Canvas, Panel, marker_path, network_svg, nice_ticks, spread_svg, timeline_svg
 from peacesim.plotting import INTERVENTION_COLOUR, PHASE_COLOURS
 from peacesim.result import RunResult
-from peacesim.scenario import load_scenario
+from peacesim.scenario import list_scenarios, load_scenario
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -132,3 +132,19 @@ def test_the_figures_reference_nothing_outside_themselves(stepped):
         text = svg.decode("utf-8")
         assert re.findall(r"https?://[^\"']+", text) == ["http://www.w3.org/2000/svg"]
         assert "<script" not in text and "@import" not in text and "href=" not in text
+
+
+@pytest.mark.parametrize("name", [p.stem for p in list_scenarios()])
+def test_every_shipped_scenario_draws_at_month_0_partway_and_at_its_horizon(name):
+    m = ClassroomModel(**model_kwargs(load_scenario(name), 3))
+    for month in (0, m.months // 2, m.months):
+        while m.month < month:
+            m.step()
+        r = RunResult.from_model(m)
+        tl = parse(timeline_svg(r, title=name))
+        nw = parse(network_svg(m.network()))
+        assert (by_id(tl, "violence") is not None) == (month > 0)
+        assert len([e for e in nw.iter(f"{NS}path") if (e.get("class") or "").startswith("node ")]) \
+            == m.network().number_of_nodes()
+        if month:
+            assert len(path_points(by_id(tl, "violence").get("d"))) == month
