@@ -30,7 +30,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .events import parse_values, split_actors
-from .records import PHASE_LABELS, slug
+from .records import PHASE_LABELS, slug, unique_slugs
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -61,6 +61,16 @@ _EVENT_ROWS = [
 ]
 
 _LEGEND_KW = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
+
+
+def party_columns(result: RunResult) -> tuple[list[str], list[str]]:
+    """The parties' names and the slugs their series columns carry (numbered where two names would
+    give the same slug, as the recorder numbers them)."""
+    if result.parties:
+        names = list(result.parties)
+        return names, unique_slugs(names)
+    keys = [c[len("ripeness_"):] for c in result.series.columns if c.startswith("ripeness_")]
+    return keys, keys
 
 
 def _phase_runs(phase: pd.Series, months: np.ndarray) -> list[tuple[str, float, float]]:
@@ -215,17 +225,17 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
 
     # (c) ripeness per party
     ax_r.set_label("ripeness")
-    parties = list(result.parties) or [c[len("ripeness_"):] for c in s.columns if c.startswith("ripeness_")]
-    for k, name in enumerate(parties):
-        col = f"ripeness_{slug(name)}"
+    parties, slugs = party_columns(result)
+    for k, (name, key) in enumerate(zip(parties, slugs, strict=True)):
+        col = f"ripeness_{key}"
         if col not in s:
             continue
         ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=name, zorder=4,
                   gid=f"ripeness:{name}")
     # Commitment replaces ripeness as what matters once an agreement is signed: dotted, same colour.
     has_commitment = False
-    for k, name in enumerate(parties):
-        col = f"commitment_{slug(name)}"
+    for k, (name, key) in enumerate(zip(parties, slugs, strict=True)):
+        col = f"commitment_{key}"
         if col not in s:
             continue
         y = _only_in(s, col, "implementation")

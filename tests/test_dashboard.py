@@ -309,3 +309,15 @@ def test_the_server_is_local_offline_and_without_telemetry(monkeypatch):
     dashboard._refuse_cdn()
     with pytest.raises(RuntimeError, match="never fetches it from a CDN"):
         cdn_helper.get_path(dashboard.assets_dir(), "nosuch-package@1.0.0/x.js")
+
+
+def test_names_in_the_narrative_feed_are_text_not_markup():
+    text = open(load_scenario("reference").path, encoding="utf-8").read()
+    text = text.replace("the UN envoy", "<img src=x onerror=alert(1)> envoy")
+    m = ClassroomModel(**model_kwargs(load_upload("odd.toml", text.encode()), 7))
+    steps(m, 60)
+    box, rc = solara.render(app.NarrativeFeed(solara.reactive(m)), handle_error=False)
+    shown = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+    assert any("&lt;img src=x" in s for s in shown), shown
+    assert not any("<img" in s for s in shown)
+    rc.close()

@@ -148,3 +148,49 @@ def test_every_shipped_scenario_draws_at_month_0_partway_and_at_its_horizon(name
             == m.network().number_of_nodes()
         if month:
             assert len(path_points(by_id(tl, "violence").get("d"))) == month
+
+
+def test_parties_whose_names_give_one_slug_keep_their_own_curves():
+    from peacesim.dashboard.session import load_upload
+    from peacesim.plotting import plot_timeline
+
+    text = open(load_scenario("reference").path, encoding="utf-8").read()
+    text = text.replace("the armed group", "Армия").replace("the splinter faction", "Войско")
+    m = ClassroomModel(**model_kwargs(load_upload("cyrillic.toml", text.encode()), 2))
+    for _ in range(30):
+        m.step()
+    r = RunResult.from_model(m)
+    root = parse(timeline_svg(r))
+    a, b = (path_points(by_id(root, f"ripeness:{n}").get("d")) for n in ("Армия", "Войско"))
+    assert a != b  # two series, not the first one twice
+    fig = plot_timeline(r)
+    lines = {ln.get_gid(): ln.get_ydata() for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
+    assert not np.array_equal(lines["ripeness:Армия"], lines["ripeness:Войско"])
+
+
+def test_interventions_of_one_month_make_one_line_and_a_label_that_fits_the_panel():
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 1))
+    names = m.scenario_spec.actors["mediator"]
+    m.step()
+    m.intervene("rotate", actor=names[0]["name"])
+    m.intervene("pressure", party="the armed group")
+    m.intervene("incentives", party="the government")
+    m.intervene("attack")
+    m.intervene("set", name="post_signature_support", value=0.9)
+    for _ in range(12):
+        m.step()
+    root = parse(timeline_svg(RunResult.from_model(m)))
+    assert [e.get("id") for e in root.iter() if e.get("id") == "intervention:2"] == ["intervention:2"]
+    label = next(e.text for e in root.iter(f"{NS}text") if e.get("class") == "intervention-label")
+    assert label.endswith("…") and len(label) < 30
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids))  # every id once
+
+
+def test_no_tick_outside_the_panel():
+    c = Canvas(200, 100)
+    p = Panel(c, (20, 10, 160, 60), (0.5, 12.5), (0, 1))
+    p.frame(xticks=nice_ticks(0, 12, 6, integer=True), yticks=[0, 1])
+    xs = [float(e.get("x")) for e in parse(c.to_bytes()).iter(f"{NS}text")]
+    assert xs and min(xs) >= 20 - 8 and "0" not in [e.text for e in parse(c.to_bytes()).iter(f"{NS}text")
+                                                    if float(e.get("y")) > 70]

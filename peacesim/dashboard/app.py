@@ -239,7 +239,7 @@ def NarrativeFeed(model: solara.Reactive, tick: int = 0):
         with solara.Column(classes=["peacesim-narrative"], style="gap:0.2em"):
             for line in reversed(lines[-FEED_LINES:]):
                 iv = "Intervention" in line
-                solara.HTML("div", line, style="font-size:1.15em;" + ("color:#ad1457;font-weight:600" if iv else ""))
+                solara.HTML("div", html.escape(line), style="font-size:1.15em;" + ("color:#ad1457;font-weight:600" if iv else ""))
 
 
 @solara.component

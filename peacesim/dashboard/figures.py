@@ -34,8 +34,9 @@ from ..plotting import (
     _lead_rotations,
     _only_in,
     _phase_runs,
+    party_columns,
 )
-from ..records import PHASE_LABELS, slug
+from ..records import PHASE_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import RunResult
@@ -306,6 +307,8 @@ class Panel:
             c.add(f'<path d="M{_f(self.x0 - 3.5)},{_f(y)}h3.5" stroke="#424242" stroke-width="0.8"/>')
             c.text(self.x0 - 6, y, lab, size=size, anchor="end", baseline="middle")
         for v in xticks or []:
+            if not self.xlim[0] <= v <= self.xlim[1]:
+                continue  # as matplotlib does, no tick outside the panel
             x = self.X(v)
             c.add(f'<path d="M{_f(x)},{bottom}v3.5" stroke="#424242" stroke-width="0.8"/>')
             c.text(x, self.y0 + self.h + 15, f"{v:g}", size=size, anchor="middle")
@@ -336,8 +339,10 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
     def col(name):
         return s[name].to_numpy(dtype=float)
 
-    vmax = float(np.nanmax(col("violence"))) if len(s) else 1.0
-    top_tp = max(1, int(np.nanmax(s[["mediators_active", "diplomats_active"]].to_numpy(dtype=float)))) if len(s) else 1
+    v = col("violence")
+    vmax = float(np.nanmax(v[np.isfinite(v)])) if np.isfinite(v).any() else 1.0
+    tp = s[["mediators_active", "diplomats_active"]].to_numpy(dtype=float)
+    top_tp = max(1, int(np.nanmax(tp))) if np.isfinite(tp).any() else 1
     strip_rows = [r for r in _EVENT_ROWS if r[1] != "intervention" or interventions]
     ylims = [(0.0, max(0.05, vmax * 1.12)), (0.0, 1.04), (0.0, 1.0), (-0.2, top_tp + 0.6),
              (-0.7, len(strip_rows) - 0.3)]
@@ -373,27 +378,30 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
                                    ("line", "#f57f17", None, "negotiation progress"),
                                    ("line", "#1565c0", None, "implementation")])
     # (c) ripeness and commitment
-    parties = list(result.parties) or [x[len("ripeness_"):] for x in s.columns if x.startswith("ripeness_")]
+    parties, slugs = party_columns(result)
     items = []
     has_commitment = False
-    for k, name in enumerate(parties):
+    for k, (name, key) in enumerate(zip(parties, slugs, strict=True)):
         colour = PARTY_COLOURS[k % len(PARTY_COLOURS)]
-        if f"ripeness_{slug(name)}" in s:
-            pr.line(months, col(f"ripeness_{slug(name)}"), colour, width=1.3, gid=f"ripeness:{name}")
+        if f"ripeness_{key}" in s:
+            pr.line(months, col(f"ripeness_{key}"), colour, width=1.3, gid=f"ripeness:{name}")
             items.append(("line", colour, None, name))
-        if f"commitment_{slug(name)}" in s:
-            yc = _only_in(s, f"commitment_{slug(name)}", "implementation")
+        if f"commitment_{key}" in s:
+            yc = _only_in(s, f"commitment_{key}", "implementation")
             if not np.all(np.isnan(yc) | (yc <= 0)):
                 yc[yc <= 0] = np.nan
                 pr.line(months, yc, colour, width=1.1, dash=":", gid=f"commitment:{name}")
                 has_commitment = True
+    if len(items) > 6:  # room for six names; the threshold and commitment entries always stay
+        more = len(items) - 5
+        items = items[:5] + [("line", "#9e9e9e", None, f"and {more} more parties")]
     thr = (result.params or {}).get("ripeness_threshold")
     if thr is not None:
         pr.hline(float(thr), "#424242", dash="--", gid="ripeness_threshold")
         items.append(("line", "#424242", DASHES["--"], f"ripeness threshold ({float(thr):.2f})"))
     if has_commitment:
         items.append(("line", "#616161", DASHES[":"], "commitment (dotted)"))
-    c.legend(legend_x, pr.y0 + 6, items[:7])
+    c.legend(legend_x, pr.y0 + 6, items)
     # (d) third parties
     ptp.line(months, col("mediators_active"), "#283593", step=True, gid="mediators_active")
     ptp.line(months, col("diplomats_active"), "#8e24aa", step=True, gid="diplomats_active")
@@ -431,14 +439,16 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
             p.vline(m, SIGNED_COLOUR, width=1.6)
         for m in relapses:
             p.vline(m, RELAPSE_COLOUR, width=1.6, dash="relapse")
-        for m, _ in interventions:
+        for m in dict.fromkeys(m for m, _ in interventions):  # one line (and one id) per month
             p.vline(m - 0.5, INTERVENTION_COLOUR, width=1.2, dash="-.", gid=f"intervention:{m}" if p is pv else "")
     labels: dict[int, list[str]] = {}
     for m, label in interventions:
         labels.setdefault(m, []).append(label)
+    room = max(8, int((pv.h - 6) / 6.0))  # characters of 10-unit type that fit down the first panel
     for m, kinds in labels.items():
-        c.text(pv.X(m - 0.5) + 2, pv.y0 + 3, ", ".join(dict.fromkeys(kinds)), size=10, colour=INTERVENTION_COLOUR,
-               rotate=-90, anchor="end", baseline="hanging", cls="intervention-label")
+        text = ", ".join(dict.fromkeys(kinds))
+        c.text(pv.X(m - 0.5) + 2, pv.y0 + 3, text if len(text) <= room else text[:room - 1] + "…", size=10,
+               colour=INTERVENTION_COLOUR, rotate=-90, anchor="end", baseline="hanging", cls="intervention-label")
     # title and the legend of phases and marks
     present = [p for p in PHASE_LABELS if p in set(s["phase"].astype(str))] or list(PHASE_LABELS)
     items = [("patch", PHASE_COLOURS[p], None, p) for p in present]
