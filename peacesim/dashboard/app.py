@@ -130,7 +130,7 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
 
 
 @solara.component
-def InterventionCard(model: solara.Reactive, tick: int = 0):
+def InterventionCard(model: solara.Reactive):
     m = model.value
     kind = solara.use_reactive("rotate")
     values = solara.use_reactive({})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -106,6 +106,12 @@ def nice_ticks(lo: float, hi: float, n: int = 5, *, integer: bool = False) -> li
         out.append(round(v, 10))
         v += step
     return out
+
+
+def _attrs(dash: str | None, gid: str) -> str:
+    """The optional dash pattern (a name of :data:`DASHES` or an SVG dash array) and id of an element."""
+    pattern = DASHES.get(dash, dash) if dash else None
+    return (f' stroke-dasharray="{pattern}"' if pattern else "") + (f' id="{escape(gid)}"' if gid else "")
 
 
 def marker_path(shape: str, x: float, y: float, r: float) -> str:
@@ -245,8 +251,7 @@ class Panel:
         d = self._points(xs, [float(v) for v in ys], step)
         if not d:
             return
-        extra = (f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash and DASHES.get(dash, dash) else "")
-        extra += f' id="{escape(gid)}"' if gid else ""
+        extra = _attrs(dash, gid)
         self.c.add(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width:g}" '
                    f'stroke-linejoin="round"{extra}{self.clip}/>')
 
@@ -273,14 +278,12 @@ class Panel:
                        f'height="{_f(self.h)}" fill="{colour}"/>')
 
     def vline(self, x: float, colour: str, *, width: float = 1.4, dash: str | None = None, gid: str = "") -> None:
-        extra = f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash else ""
-        extra += f' id="{escape(gid)}"' if gid else ""
+        extra = _attrs(dash, gid)
         self.c.add(f'<path d="M{_f(self.X(x))},{_f(self.y0)}v{_f(self.h)}" stroke="{colour}" '
                    f'stroke-width="{width:g}"{extra}/>')
 
     def hline(self, y: float, colour: str, *, width: float = 1.0, dash: str | None = None, gid: str = "") -> None:
-        extra = f' stroke-dasharray="{DASHES.get(dash, dash)}"' if dash else ""
-        extra += f' id="{escape(gid)}"' if gid else ""
+        extra = _attrs(dash, gid)
         self.c.add(f'<path d="M{_f(self.x0)},{_f(self.Y(y))}h{_f(self.w)}" stroke="{colour}" '
                    f'stroke-width="{width:g}"{extra}/>')
 
@@ -289,8 +292,7 @@ class Panel:
             return
         d = "".join(marker_path(shape, self.X(float(x)), self.Y(float(y)), r) for x, y in zip(xs, ys, strict=True))
         paint = f'stroke="{colour}" stroke-width="1.3" fill="none"' if shape in "|x" else f'fill="{colour}"'
-        extra = f' id="{escape(gid)}"' if gid else ""
-        self.c.add(f'<path d="{d}" {paint}{extra}/>')
+        self.c.add(f'<path d="{d}" {paint}{_attrs(None, gid)}/>')
 
     def frame(self, *, grid: list[float] | None = None, yticks: list[float] | None = None,
               ylabels: list[str] | None = None, xticks: list[float] | None = None, ylabel: str = "",
@@ -555,7 +557,7 @@ def spread_svg(spread: Spread, result: RunResult | None = None, *, title: str | 
         items.append(("line", "#37474f", None, "median run"))
     pa.fill_between(m, np.zeros_like(m), spread.in_force, PHASE_COLOURS["implementation"], step=True)
     pa.line(m, spread.in_force, "#1565c0", step=True, gid="in-force")
-    items_a = [("line", "#1565c0", None, "share of runs with an agreement in force")]
+    items_a = [("line", "#1565c0", None, "share of runs\nwith an agreement in force")]
     if ours is not None:
         s = ours
         mm = s["month"].to_numpy(dtype=float)
@@ -563,7 +565,7 @@ def spread_svg(spread: Spread, result: RunResult | None = None, *, title: str | 
         items.append(("line", "#d81b60", None, "our run"))
         inforce = s["phase"].astype(str).isin(["implementation", "consolidated"]).to_numpy()
         pa.markers(mm[inforce], np.full(int(inforce.sum()), 1.04), "|", "#d81b60", r=5, gid="our-in-force")
-        items_a.append(("|", "#d81b60", None, "our run: agreement in force"))
+        items_a.append(("|", "#d81b60", None, "our run:\nagreement in force"))
         for p in (pv, pa):
             p.vline(mm[-1], "#d81b60", width=0.8, dash=":")
     vt = nice_ticks(0, vtop, 5)
@@ -573,8 +575,7 @@ def spread_svg(spread: Spread, result: RunResult | None = None, *, title: str | 
              ylabel="agreement\nin force")
     c.text(430, 548, "month", size=12.5, anchor="middle")
     c.legend(782, pv.y0 + 10, items, size=12)
-    c.legend(782, pa.y0 + 10, [(k, col, d, lab.replace("runs with", "runs\nwith").replace("run: ", "run:\n"))
-                               for k, col, d, lab in items_a], size=12)
+    c.legend(782, pa.y0 + 10, items_a, size=12)
     if title:
         c.text(430, 20, title, size=17, anchor="middle", baseline="middle")
     return c.to_bytes()
