@@ -86,6 +86,8 @@ class Check:
         e = self.estimate
         if self.expected == "n/a":
             return "not applicable"
+        if not math.isfinite(e.value):
+            return NOT_MEASURABLE
         return f"{e.value:+.3g} [{e.low:+.3g}, {e.high:+.3g}]" if self.expected != "inside" else \
             f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}]"
 
@@ -224,7 +226,13 @@ def mean_of_runs(results, where, column) -> Estimate:
     return Estimate.from_draws(v[0], v[1:])
 
 
+#: What an effect or share reads as when its runs cannot give it (an arm with no agreement).
+NOT_MEASURABLE = "not measurable (no agreement in an arm)"
+
+
 def _fmt(e: Estimate, unit: str = "") -> str:
+    if not math.isfinite(e.value):
+        return NOT_MEASURABLE
     return f"{e.value:.3g}{unit} [{e.low:.3g}, {e.high:.3g}]"
 
 

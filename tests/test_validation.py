@@ -12,6 +12,7 @@ marked slow, requires all nine for each of three master seeds.
 """
 
 import json
+import math
 import subprocess
 import sys
 
@@ -181,3 +182,16 @@ def test_ablation_switches_one_mechanism_off_on_the_check_seeds(tmp_path, monkey
         assert sorted(res.runs["seed"]) == sorted(intact.results.runs["seed"])
     text = ablation_table(rows, {9: intact})
     assert text.count("\n| 9 |") == len(rows) + 1 and "none (intact model)" in text
+
+
+def test_an_effect_no_run_can_give_reads_as_not_measurable():
+    """An arm without agreements gives no durability: the table says so instead of printing nan."""
+    from peacesim.validation import NOT_MEASURABLE, Check, _fmt
+
+    nan = Estimate(math.nan, math.nan, math.nan)
+    assert _fmt(nan) == NOT_MEASURABLE
+    assert _fmt(Estimate(0.5, 0.25, 0.75)) == "0.5 [0.25, 0.75]"
+    check = Check(number=2, title="t", source="s", measure="m", estimate=nan, passed=False, expected="positive")
+    assert check.interval() == NOT_MEASURABLE
+    check.estimate = Estimate(1.0, 0.5, 1.5)
+    assert check.interval() == "+1 [+0.5, +1.5]"
