@@ -73,9 +73,9 @@ class SpoilerType(Enum):
 RESOLVE_BASE, RESOLVE_BELIEF = 0.4, 0.6
 HARDLINE_BASE, HARDLINE_WEIGHT = 0.7, 0.3
 #: Monthly pull of strength back toward the party's base (recruitment and resupply), and the
-#: floor below which no side is reduced.
-STRENGTH_RECOVERY = 0.05
-STRENGTH_FLOOR = 0.05
+#: floor below which no side is reduced (used by rules.battle).
+STRENGTH_RECOVERY = rules.STRENGTH_RECOVERY
+STRENGTH_FLOOR = rules.STRENGTH_FLOOR
 #: Exposure to violence: every side bears ``war_cost_floor`` of it; of the rest the weaker side
 #: suffers more, EXPOSURE_CEILING - strength.
 EXPOSURE_CEILING = 1.2
@@ -141,43 +141,37 @@ class ConflictParty(Actor):
         self.pressured = 0.0
         self.commitment = 0.0
 
-    def resolve(self) -> float:
+    def resolve(self, p) -> float:
         """How hard the party fights: more when it expects to win and hardliners dominate."""
-        return (self.model.p.fight_intensity * (RESOLVE_BASE + RESOLVE_BELIEF * self.victory_belief)
+        return (p.fight_intensity * (RESOLVE_BASE + RESOLVE_BELIEF * self.victory_belief)
                 * (HARDLINE_BASE + HARDLINE_WEIGHT * self.hardliners))
 
-    def shift_base(self, shock: float) -> None:
+    def shift_base(self, shock: float, volatility: float) -> None:
         """The battlefield shifts: outside support, defections or new weapons move the party's base
         strength, which reverts to its starting level over :data:`STRENGTH_SHOCK_MONTHS` (a strong
         side's dominance can erode; Zartman's precipice, Mason & Fett 1996)."""
-        self.base_shift += self.model.p.battlefield_volatility * shock - self.base_shift / STRENGTH_SHOCK_MONTHS
-        self.base_strength = min(1.0, max(STRENGTH_FLOOR, self.start_strength + self.base_shift))
+        self.base_shift += volatility * shock - self.base_shift / STRENGTH_SHOCK_MONTHS
+        b = self.start_strength + self.base_shift
+        b = b if b > STRENGTH_FLOOR else STRENGTH_FLOOR
+        self.base_strength = b if b < 1.0 else 1.0
 
-    def fight(self, enemy_strength: float, u: float) -> bool:
-        """One month of battle: update belief in victory and strength from the outcome."""
-        p = self.model.p
-        won = u < rules.battle_win_probability(self.strength, enemy_strength, p.battle_noise)
-        self.win_rate = rules.update_win_rate(self.win_rate, won, p.victory_learning)
-        self.victory_belief = rules.victory_belief(self.win_rate)
-        # Gains and losses on the battlefield shift strength; recruitment and resupply pull it
-        # back toward the party's base strength (no side is annihilated by a run of bad months).
-        shift = p.strength_shift if won else -p.strength_shift
-        self.strength += shift + STRENGTH_RECOVERY * (self.base_strength - self.strength)
-        self.strength = min(1.0, max(STRENGTH_FLOOR, self.strength))
-        return won
+    def fight(self, enemy_strength: float, u: float, p) -> None:
+        """One month of battle (:func:`rules.battle`): belief in victory and strength follow the outcome."""
+        self.strength, self.win_rate, self.victory_belief = rules.battle(
+            self.strength, enemy_strength, self.base_strength, self.win_rate, u, p.battle_noise, p.victory_learning,
+            p.strength_shift)
 
-    def feel_pain(self, violence: float, pressure: float) -> None:
-        p = self.model.p
+    def feel_pain(self, violence: float, pressure: float, p) -> None:
         exposure = p.war_cost_floor + (1.0 - p.war_cost_floor) * (EXPOSURE_CEILING - self.strength)
         self.pain = rules.update_pain(self.pain, violence, p.pain_per_violence, p.pain_decay, exposure, pressure)
 
-    def perceive(self, mediator_trust: float, other_trust: float, incentives: float, option: float) -> None:
-        """Ripeness as the party perceives it (Zartman): hurting stalemate and a way out."""
-        p = self.model.p
-        self.mhs = rules.mutually_hurting_stalemate(self.pain, self.pain_tolerance, p.hurting_width, self.victory_belief)
-        self.way_out = rules.way_out(mediator_trust, other_trust, incentives, p.incentive_weight, option)
-        self.ripeness = rules.ripeness(self.mhs, self.way_out)
-        self.eff_ripeness = self.ripeness
+    def perceive(self, mediator_trust: float, other_trust: float, incentives: float, option: float, p) -> None:
+        """Ripeness as the party perceives it (Zartman): hurting stalemate and a way out
+        (:func:`rules.perceived_ripeness`)."""
+        self.mhs, self.way_out, r = rules.perceived_ripeness(
+            self.pain, self.pain_tolerance, p.hurting_width, self.victory_belief, mediator_trust, other_trust,
+            incentives, p.incentive_weight, option)
+        self.ripeness = self.eff_ripeness = r
 
     def update_commitment(self, target: float, follow: float) -> None:
         """Genuine commitment drifts toward what its situation justifies; pressure fades without follow-through."""
@@ -227,18 +221,25 @@ class Spoiler(Actor):
         self.diagnosed_by: tuple[int, int] | None = None
         self.diagnosed_month = -999
 
-    def recruit(self, grievance: float, public_support: float, local_strength: float) -> None:
-        """Capacity grows by recruiting among the excluded and shrinks where local mechanisms are strong."""
+    def recruit(self, pull: float, local_strength: float, rate: float) -> None:
+        """Capacity grows by recruiting among the excluded and shrinks where local mechanisms are
+        strong. ``pull`` is RECRUITMENT_PULL · (grievance + 1 − public support), the same for every
+        spoiler in a month."""
         if self.inside:
             return
-        pull = RECRUITMENT_PULL * (grievance + 1.0 - public_support)
-        growth = pull * (1.0 - self.capacity) - local_strength * self.capacity
-        self.capacity = rules.clip01(self.capacity + self.model.p.recruitment_rate * growth)
+        c = self.capacity
+        c = c + rate * (pull * (1.0 - c) - local_strength * c)
+        self.capacity = 0.0 if c < 0.0 else 1.0 if c > 1.0 else c
 
-    def attack_chance(self, milestone: bool, trust: float) -> float:
-        p = self.model.p
+    def attack_chance(self, rate: float, fragility: float, boost: float) -> float:
+        """Chance of an attack this month (:func:`rules.attack_probability` written out):
+        ``fragility`` is ATTACK_TRUST_CEILING minus trust between the parties, ``boost`` the
+        milestone boost at a milestone and 1 otherwise."""
         resolve = self.resolve * (INSIDE_RESOLVE if self.inside else 1.0)
-        return rules.attack_probability(p.attack_rate, self.capacity, resolve, milestone, p.milestone_boost, trust)
+        x = rate * resolve * (rules.ATTACK_CAPACITY_BASE + self.capacity) * fragility
+        if boost != 1.0:
+            x *= boost
+        return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
     def be_managed(self, strategy: str, leverage: float, effects: dict[str, float], u: float) -> str:
         """One month of a custodian's strategy: whether it works, backfires or does nothing depends
@@ -286,12 +287,16 @@ class ThirdParty(Actor):
     def can_talk_to(self, actor: Actor) -> bool:
         return self.talks_to_proscribed or not getattr(actor, "proscribed", False)
 
-    def serve(self) -> bool:
-        """Advance a month in post. Returns True when the tenure is over and the person rotates."""
-        self.months_in_post += 1
-        p = self.model.p
-        self.knowledge = rules.context_knowledge(self.months_in_post, self.start_knowledge, p.context_ramp_months)
-        return self.rotates and self.months_in_post >= self.tenure
+    def serve(self, ramp_months: int) -> bool:
+        """Advance a month in post: context knowledge grows from what the person arrived with to 1
+        over ``ramp_months`` (:func:`rules.context_knowledge`). Returns True when the tenure is
+        over and the person rotates."""
+        n = self.months_in_post = self.months_in_post + 1
+        if ramp_months <= 0 or n >= ramp_months:
+            self.knowledge = 1.0
+        else:
+            self.knowledge = self.start_knowledge + (1.0 - self.start_knowledge) * n / ramp_months
+        return self.rotates and n >= self.tenure
 
     def effectiveness(self, party_trust: float) -> float:
         """How much the third party moves a process: skill, context knowledge and the parties' trust."""

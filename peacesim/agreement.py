@@ -139,23 +139,33 @@ class Implementation:
         self.guarantor: Diplomat | None = None
         self.blamed_attacks = 0  # unattributed attacks this month, which signatories may avenge
         self._u: list[float] = []
+        self._extra: list[float] = []  # draws after the month's block (more blamed attacks than it foresaw)
         self._stream = None
 
-    def draw(self, stream) -> None:
-        """This month's draws: one per party (violation), two for a dispute (arises? resolved?), one
-        per party (defection), and one per party for each of up to :data:`BLAMED_ATTACKS_DRAWN`
-        blamed attacks (retaliation; a month with more draws the rest after the block)."""
-        m = self.model
-        n = len(m.parties)
+    def block(self) -> int:
+        """How many draws a month takes: one per party (violation), two for a dispute (arises?
+        resolved?), one per party (defection), and one per party for each of up to
+        :data:`BLAMED_ATTACKS_DRAWN` blamed attacks (retaliation; a month with more draws the rest
+        after the block)."""
+        n = len(self.model.parties)
+        return 2 * n + 2 + n * BLAMED_ATTACKS_DRAWN
+
+    def draw(self, u, stream) -> None:
+        """This month's draws (:meth:`block` of them), and the stream any further ones come from."""
         self._stream = stream
-        self._u = stream.uniforms(2 * n + 2 + n * BLAMED_ATTACKS_DRAWN)
+        self._u = u
+        if self._extra:
+            self._extra = []
 
     def _retaliation_draw(self, attack: int, q: ConflictParty) -> float:
         n = len(self.model.parties)
         k = 2 * n + 2 + attack * n + q.idx
-        while k >= len(self._u):  # more blamed attacks than the block foresaw (staged ones)
-            self._u.append(self._stream.random())
-        return self._u[k]
+        if k < len(self._u):
+            return self._u[k]
+        k -= len(self._u)
+        while k >= len(self._extra):  # more blamed attacks than the block foresaw (staged ones)
+            self._extra.append(self._stream.random())
+        return self._extra[k]
 
     @property
     def verified(self) -> bool:

@@ -39,6 +39,10 @@ EXPOSURE_FLOOR = 0.05
 TARGETED_CAPACITY_KEPT = 0.5
 
 
+#: The weight of a linked mechanism's legitimacy in public support (the two shares together).
+_LINKED_WEIGHT = UNLINKED_SUPPORT_SHARE + LINKED_SUPPORT_SHARE
+
+
 class LocalMechanisms:
     """The local mechanisms of a run: arrays of capacity, legitimacy, linkage, funding, protection."""
 
@@ -64,6 +68,7 @@ class LocalMechanisms:
         self.linked: list[bool] = [bool(x) for x in linked]
         self.has_funding: list[bool] = [bool(x) for x in funded]
         self.funded_now = list(self.has_funding)
+        self._n_funded = sum(self.has_funding)
         self.protected: list[bool] = [bool(x) for x in protected]
         self.stream: list[int] = [-1] * len(cap)  # funding stream of each funded mechanism
         # national aggregates, recomputed when a mechanism changed
@@ -77,9 +82,14 @@ class LocalMechanisms:
         self._exposed: list[int] = []
         self._u: list[float] = []
 
-    def draw(self, stream) -> None:
-        """This month's draws: two per mediator (links one? which?) and one per mechanism (targeted?)."""
-        self._u = stream.uniforms(2 * len(self.model.mediators) + len(self.agents))
+    def block(self) -> int:
+        """How many draws a month takes: two per mediator (links one? which?) and one per
+        mechanism (targeted?)."""
+        return 2 * len(self.model.mediators) + len(self.agents)
+
+    def draw(self, u) -> None:
+        """This month's draws (:meth:`block` of them)."""
+        self._u = u
 
     def __len__(self) -> int:
         return len(self.agents)
@@ -96,8 +106,8 @@ class LocalMechanisms:
 
     # ---------------------------------------------------------------- the monthly rule
     def funding_changed(self, funded: list[bool]) -> None:
-        if any(self.has_funding):
-            now = [has and funded[s] for has, s in zip(self.has_funding, self.stream, strict=True)]
+        if self._n_funded:
+            now = [has and funded[s] for has, s in zip(self.has_funding, self.stream)]
             if now != self.funded_now:
                 self.funded_now = now
                 self._dirty = True
@@ -117,19 +127,22 @@ class LocalMechanisms:
         u = self._u
         # Vertical linkage: multi-track mediators link one more mechanism to track I now and then.
         if phase is not CONSOLIDATED and self._n_unlinked:
+            funded = m.funding.funded
+            rate = p.linking_rate
+            linked = self.linked
             for k, med in enumerate(m.mediators):
-                if med.links_local and med.active and u[2 * k] < p.linking_rate:
-                    free = [i for i, x in enumerate(self.linked) if not x]
+                if med.links_local and funded[med.stream] and u[2 * k] < rate:
+                    free = [i for i, x in enumerate(linked) if not x]
                     if free:
                         li = free[int(u[2 * k + 1] * len(free))]
-                        self.linked[li] = True
+                        linked[li] = True
                         self._dirty = True
                         m.events.add(month, "local_linked", (med.name, self.agents[li].name))
         # Drawn into the national process without protection, a mechanism becomes a target (seed 003):
         # each exposed mechanism independently, with the same chance.
         if self._exposed and m.spoilers:
-            threat = min(1.0, sum(s.capacity * s.resolve for s in m.spoilers if not s.inside))
-            chance = p.target_risk * threat
+            threat = sum([s.capacity * s.resolve for s in m.spoilers if not s.inside])
+            chance = p.target_risk * (threat if threat < 1.0 else 1.0)
             first = 2 * len(m.mediators)
             hit = [li for li in self._exposed if u[first + li] < chance]
             if hit:
@@ -141,21 +154,19 @@ class LocalMechanisms:
 
     def _aggregate(self) -> None:
         """What the local mechanisms add up to; recomputed only when one of them changed."""
-        p = self.model.p
-        unfunded = p.unfunded_capacity
-        eff = [c * (1.0 if f else unfunded) for c, f in zip(self.capacity, self.funded_now, strict=True)]
-        legit = [e * g for e, g in zip(eff, self.legitimacy, strict=True)]
+        unfunded = self.model.p.unfunded_capacity
         linked = self.linked
-        weigh = (UNLINKED_SUPPORT_SHARE, UNLINKED_SUPPORT_SHARE + LINKED_SUPPORT_SHARE)
+        eff = [c if f else c * unfunded for c, f in zip(self.capacity, self.funded_now)]
+        legit = [e * g for e, g in zip(eff, self.legitimacy)]
         sum_ = rules.pairwise_sum
         self.local_strength = rules.saturating(sum_(legit), SUPPORT_SATURATION)
-        self.public_support = rules.saturating(sum_([x * weigh[k] for x, k in zip(legit, linked, strict=True)]),
-                                               SUPPORT_SATURATION)
-        self.linked_strength = rules.saturating(sum_([e for e, k in zip(eff, linked, strict=True) if k]),
-                                                WARNING_SATURATION)
-        self.early_warning = p.early_warning * self.linked_strength
+        self.public_support = rules.saturating(
+            sum_([x * (_LINKED_WEIGHT if k else UNLINKED_SUPPORT_SHARE) for x, k in zip(legit, linked)]),
+            SUPPORT_SATURATION)
+        self.linked_strength = rules.saturating(sum_([e for e, k in zip(eff, linked) if k]), WARNING_SATURATION)
+        self.early_warning = self.model.p.early_warning * self.linked_strength
         self._n_unlinked = len(linked) - sum(linked)
-        self._exposed = [i for i, (k, pr, c) in enumerate(zip(linked, self.protected, self.capacity, strict=True))
+        self._exposed = [i for i, (k, pr, c) in enumerate(zip(linked, self.protected, self.capacity))
                          if k and not pr and c > EXPOSURE_FLOOR]
         self._dirty = False
 

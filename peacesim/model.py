@@ -113,7 +113,7 @@ class PeaceModel(mesa.Model):
                                               scenario.params["months"], where=scenario.path or scenario.name)
         self.scenario_spec = scenario
         self.seed = seed
-        self.streams = RandomStreams(seed, shared=shared_stream)
+        self.streams = RandomStreams(seed, shared=shared_stream, months=scenario.params["months"])
         self._u_fight: list[float] = []
         self.p = p = _Params(scenario.params)
         self.months = p.months
@@ -149,6 +149,8 @@ class PeaceModel(mesa.Model):
         self.trust = TrustNetwork(self.n_actors, p.trust_baseline, [q.idx for q in self.at_table],
                                   n_parties=len(self.parties),
                                   tracked=[q.idx for q in self.parties] + [tp.idx for tp in self.third_parties])
+        # the main parties and their columns in the trust rows, in order
+        self._main_cols = [(q.idx, self.trust.col[q.idx]) for q in self.at_table]
         self._initial_trust()
 
         self.coordination = Coordination(self)
@@ -192,21 +194,26 @@ class PeaceModel(mesa.Model):
         """Recompute what is derived from parameters and the cast of actors."""
         p = self.p
         self._retained = rules.retained_share(p.institutional_share, p.team_continuity, p.handover_overlap)
+        self._blocks = None  # the month's blocks of draws, worked out at the next draw (the cast may have changed)
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
         self._facil = self._facilitation_index()
+        self._diplomacy_index = [self._diplomacy_of(d) for d in self.diplomats]
+
         self.coordination.refresh()
         self.local.refresh()
 
-    def _facilitation_index(self) -> tuple[list[list[tuple[int, float]]], list[tuple[tuple[int, ...], list[tuple[int, int]]]]] | None:
+    def _facilitation_index(self) -> tuple[list[list[tuple[int, float]]], list[tuple[tuple[int, ...], list]], list] | None:
         """What facilitation touches, worked out once (rebuilt when the cast or a parameter changes).
 
         For each mediator, the main parties whose trust in it facilitation raises, with the
         monthly cost of its bias to each. For the trust between main parties, the ordered pairs
-        (as positions in the main parties) grouped by the mediators that reach both parties of
-        the pair: pairs reached by the same mediators change by the same factor. None if no
-        mediator reaches a main party."""
+        grouped by the mediators that reach both parties of the pair (pairs reached by the same
+        mediators change by the same factor), each pair as (the trusting party's row, the column
+        of the party trusted); and the pairs no mediator reaches. None if no mediator reaches a
+        main party."""
         main = self.trust.parties
+        rows, col = self.trust.rows, self.trust.col
         pos = {q: k for k, q in enumerate(main)}
         entries, reached = [], []
         for m in self.mediators:
@@ -215,14 +222,18 @@ class PeaceModel(mesa.Model):
             reached.append({pos[q] for q in m.reach_rows})
         if not any(entries):
             return None
-        groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        groups: dict[tuple[int, ...], list] = {}
+        unreached = []
         for a in range(len(main)):
             for b in range(len(main)):
                 if a != b:
                     ks = tuple(k for k, r in enumerate(reached) if a in r and b in r)
+                    cell = (rows[main[a]], col[main[b]])
                     if ks:
-                        groups.setdefault(ks, []).append((a, b))
-        return entries, list(groups.items())
+                        groups.setdefault(ks, []).append(cell)
+                    else:
+                        unreached.append(cell)
+        return entries, list(groups.items()), unreached
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -290,13 +301,19 @@ class PeaceModel(mesa.Model):
 
     def draw_month(self) -> None:
         """This month's random numbers: a fixed block for each process that draws every month
-        (docs/ODD.md 4.9), so that two runs of one seed use the same numbers month by month."""
+        (docs/ODD.md 4.9), so that two runs of one seed use the same numbers month by month.
+        Each part says how many it draws (``block``), which depends only on the cast."""
         s = self.streams
-        self._u_fight = s.fighting.uniforms(2 * len(self.parties))
-        self.spoiler_activity.draw(s.spoilers, s.custody)
-        self.local.draw(s.local)
-        self.negotiation.draw(s.negotiation)
-        self.implementation.draw(s.implementation)
+        blocks = self._blocks
+        if blocks is None:
+            blocks = self._blocks = (2 * len(self.parties), self.spoiler_activity.block(), self.local.block(),
+                                     self.negotiation.block(), self.implementation.block())
+        fight, (attacks, custody), local, talks, implementation = blocks
+        self._u_fight = s.fighting.uniforms(fight)
+        self.spoiler_activity.draw(s.spoilers.uniforms(attacks), s.custody.uniforms(custody))
+        self.local.draw(s.local.uniforms(local))
+        self.negotiation.draw(s.negotiation.uniforms(talks))
+        self.implementation.draw(s.implementation.uniforms(implementation), s.implementation)
 
     def _end_month(self) -> None:
         """Counters that belong to one month start again for the next."""
@@ -318,8 +335,9 @@ class PeaceModel(mesa.Model):
 
     # ------------------------------------------------------------------ rotation (ODD 7.3)
     def rotate_staff(self, month: int) -> None:
+        ramp = self.p.context_ramp_months
         for tp in self.third_parties:
-            if tp.serve() and not tp.withdrawn:
+            if tp.serve(ramp) and not tp.withdrawn:
                 self.rotate(tp, month)
 
     def rotate(self, tp: ThirdParty, month: int | None = None) -> None:
@@ -352,34 +370,29 @@ class PeaceModel(mesa.Model):
 
         Pressure and incentives from interventions add to the diplomats' for their months."""
         p = self.p
-        war = self.phase in (CONFLICT, TALKS)
-        inc = [0.0] * len(self.parties)
-        pressure = [0.0] * len(self.parties)
-        rows, col = self.trust.rows, self.trust.col
-        for d in self.diplomats:
-            if not d.active:
+        war = self.phase is CONFLICT or self.phase is TALKS
+        n = len(self.parties)
+        inc = [0.0] * n
+        pressure = [0.0] * n
+        funded = self.funding.funded
+        rate = p.pressure_rate
+        for d, pressed, offered, stated, stated_in_war in self._diplomacy_index:
+            if not funded[d.stream]:
                 continue
             lev = d.leverage * d.knowledge
-            reach, toward, bias = d.reach, d.bias_toward, d.bias
-            biased = toward is not None
-            push = p.pressure_rate * lev * d.pressure_share
+            if war:
+                # Pressure lands hardest on the side the diplomat does not favour.
+                push = rate * lev * d.pressure_share
+                for i, f in pressed:
+                    pressure[i] += push * f
             carrot = lev * (1.0 - d.pressure_share)
-            cost = p.bias_trust_cost * bias
-            c = col[d.idx]
-            for q in self.parties:
-                i = q.idx
-                inside = i in reach
-                if not inside and not war:
-                    continue
-                favoured = toward == i
-                if war:
-                    # Pressure lands hardest on the side the diplomat does not favour.
-                    pressure[i] += push * (1.0 if not favoured else 1.0 - bias)
-                if inside:
-                    inc[i] += carrot * ((1.0 - bias) if (biased and not favoured) else 1.0)
-                if biased and not favoured:
-                    # a partial public statement costs the diplomat the other side's trust
-                    row = rows[i]
+            for i, f in offered:
+                inc[i] += carrot * f
+            cells = stated_in_war if war else stated
+            if cells:
+                # a partial public statement costs the diplomat the other side's trust
+                cost = p.bias_trust_cost * d.bias
+                for row, c in cells:
                     v = row[c] - cost
                     row[c] = v if v > 0.0 else 0.0
         if self._campaigns:
@@ -388,9 +401,23 @@ class PeaceModel(mesa.Model):
                 if kind == "incentives":
                     inc[i] += strength
                 elif war:
-                    pressure[i] += p.pressure_rate * strength
+                    pressure[i] += rate * strength
         self.pressure = pressure
-        self.incentives = [min(1.0, x) for x in inc]
+        self.incentives = [x if x < 1.0 else 1.0 for x in inc]
+
+    def _diplomacy_of(self, d: Diplomat) -> tuple:
+        """Whom a diplomat presses in war and with what weight, to whom it offers incentives
+        (the parties it reaches), and whose trust in it its partial statements cost, outside war
+        (the parties it reaches) and in war (every party): worked out once per cast."""
+        rows, col = self.trust.rows, self.trust.col
+        biased = d.bias_toward is not None
+        c = col[d.idx]
+        pressed = [(q.idx, 1.0 if d.bias_toward != q.idx else 1.0 - d.bias) for q in self.parties]
+        offered = [(q.idx, (1.0 - d.bias) if (biased and d.bias_toward != q.idx) else 1.0)
+                   for q in self.parties if q.idx in d.reach]
+        disfavoured = [q for q in self.parties if biased and d.bias_toward != q.idx]
+        return (d, pressed, offered, [(rows[q.idx], c) for q in disfavoured if q.idx in d.reach],
+                [(rows[q.idx], c) for q in disfavoured])
 
     # ------------------------------------------------------------------ facilitation (ODD 7.2)
     def facilitate(self) -> None:
@@ -407,17 +434,12 @@ class PeaceModel(mesa.Model):
         index = self._facil
         if index is None:
             return
-        funded = self.funding.funded
-        meds = self.mediators
-        active = [funded[m.stream] for m in meds]
-        if not any(active):
+        active, gains, logs = self._facilitators()
+        if active is None:
             return
-        fg = self.p.facilitation_gain
-        share = self.coordination.time_share
-        gains = [fg * m.skill * m.knowledge * share[k] if active[k] else 0.0 for k, m in enumerate(meds)]
-        trust = self.trust
-        rows, col = trust.rows, trust.col
-        entries, groups = index
+        meds = self.mediators
+        rows, col = self.trust.rows, self.trust.col
+        entries, groups, unreached = index
         # party -> mediator trust
         for k, m in enumerate(meds):
             if active[k]:
@@ -429,92 +451,111 @@ class PeaceModel(mesa.Model):
                     if v < 0.0:
                         v = 0.0
                     row[c] = v + g * (1.0 - v)
-        # party <-> party trust, over the whole block of main parties: each pair keeps a share
-        # of its gap to full trust, the same for the pairs the same mediators reach
-        main = trust.parties
-        n = len(main)
-        keep = [[1.0] * n for _ in range(n)]
-        if self.p.coordination == "none":
+        # party <-> party trust between main parties: each pair keeps a share of its gap to full
+        # trust, the same for the pairs the same mediators reach (1 for the pairs none reaches)
+        if logs is None:
             for ks, cells in groups:
                 best = 0.0
                 for k in ks:
                     if active[k] and gains[k] > best:
                         best = gains[k]
                 x = 1.0 - SHUTTLE_SHARE * best
-                for a, b in cells:
-                    keep[a][b] = x
+                for row, c in cells:
+                    row[c] = 1.0 - (1.0 - row[c]) * x
         else:
-            logs = [math.log1p(-SHUTTLE_SHARE * g) if a else 0.0 for g, a in zip(gains, active, strict=True)]
             for ks, cells in groups:
                 total = 0.0
                 for k in ks:
                     if active[k]:
                         total += logs[k]
                 x = math.exp(total) if total else 1.0  # exp(0) is 1 exactly
-                for a, b in cells:
-                    keep[a][b] = x
-        for a, qa in enumerate(main):
-            row, kline = rows[qa], keep[a]
-            for b, qb in enumerate(main):
-                c = col[qb]
-                row[c] = 1.0 - (1.0 - row[c]) * kline[b]
+                for row, c in cells:
+                    row[c] = 1.0 - (1.0 - row[c]) * x
+        for row, c in unreached:
+            row[c] = 1.0 - (1.0 - row[c])
+
+    def _facilitators(self) -> tuple[list[bool] | None, list[float], list[float] | None]:
+        """Which mediators facilitate (funded), the gain of each (skill, knowledge and the time
+        coordination leaves) and, under coordination, log(1 - SHUTTLE_SHARE · gain); (None, ...)
+        if none is funded."""
+        funded = self.funding.funded
+        meds = self.mediators
+        active = [funded[m.stream] for m in meds]
+        if not any(active):
+            return None, [], None
+        fg = self.p.facilitation_gain
+        share = self.coordination.time_share
+        gains = [fg * m.skill * m.knowledge * share[k] if active[k] else 0.0 for k, m in enumerate(meds)]
+        if self.p.coordination == "none":
+            return active, gains, None
+        return active, gains, [math.log1p(-SHUTTLE_SHARE * g) if a else 0.0 for g, a in zip(gains, active, strict=True)]
 
     # ------------------------------------------------------------------ fighting and ripeness (ODD 7.1)
     def fight(self) -> None:
+        p = self.p
         phase = self.phase
-        n = len(self.parties)
-        shocks = self._u_fight
-        for q in self.parties:
-            q.shift_base(normal_from(shocks[n + q.idx]))
-        fighting = phase in (CONFLICT, TALKS)
-        warring = self.parties if fighting else [q for q in self.parties if q.excluded]
+        parties = self.parties
+        n = len(parties)
+        u = self._u_fight
+        volatility = p.battlefield_volatility
+        for q in parties:
+            q.shift_base(normal_from(u[n + q.idx]), volatility)
+        fighting = phase is CONFLICT or phase is TALKS
+        warring = parties if fighting else [q for q in parties if q.excluded]
         war = 0.0
         if warring:
-            u = self._u_fight
             # The first party listed is the incumbent; every other party fights it, and it fights
             # them all together.
-            incumbent = self.parties[0]
-            challengers = sum(q.strength for q in self.parties[1:] if fighting or q in warring)
+            incumbent = parties[0]
+            challengers = sum([q.strength for q in parties[1:] if fighting or q in warring])
+            talks = phase is TALKS
             intens = []
             for q in warring:
-                x = q.resolve()
-                if phase is TALKS and q.at_table:
+                x = q.resolve(p)
+                if talks and q.at_table:
                     x *= 1.0 - TALKS_RESTRAINT * q.eff_ripeness  # engaging at the table lowers the fighting
                 if not fighting:
                     x *= q.strength  # an excluded party fights as an armed spoiler
                 intens.append(x)
-                enemy = challengers if q is incumbent else incumbent.strength
-                q.fight(enemy, u[q.idx])
-            war = sum(intens) / len(self.parties)
+                q.fight(challengers if q is incumbent else incumbent.strength, u[q.idx], p)
+            war = sum(intens) / n
         if phase is IMPLEMENTATION:
             war += self.implementation.signatory_violence
         self.war_violence = war
 
     def suffer(self) -> None:
         """Pain accumulates from this month's violence and diplomats' pressure, and fades."""
-        fighting = self.phase in (CONFLICT, TALKS)
+        p = self.p
+        fighting = self.phase is CONFLICT or self.phase is TALKS
         hurt = self.war_violence + self.spoiler_activity.violence
+        pressure = self.pressure
         for q in self.parties:
-            q.feel_pain(hurt, self.pressure[q.idx] if fighting else 0.0)
+            q.feel_pain(hurt, pressure[q.idx] if fighting else 0.0, p)
 
     def perceive(self) -> None:
-        trust = self.trust
-        rows, col = trust.rows, trust.col
-        tables = self.coordination.tables
+        p = self.p
+        rows, col = self.trust.rows, self.trust.col
+        leaders = [(tb.channels, col[tb.leader.idx]) for tb in self.coordination.tables]
         option = self.negotiation.progress if self.phase is TALKS else 0.0
-        main = [r.idx for r in self.at_table]
+        main = self._main_cols
         incentives = self.incentives
         for q in self.parties:
             i = q.idx
             best = 0.0
             row = rows[i]
-            for tb in tables:
-                if i in tb.channels:
-                    v = row[col[tb.leader.idx]]
+            for channels, c in leaders:
+                if i in channels:
+                    v = row[c]
                     if v > best:
                         best = v
-            other_trust = trust.mean_from(i, [r for r in main if r != i])
-            q.perceive(best, other_trust, incentives[i], option if q.at_table else 0.0)
+            # mean trust in the other main parties (trust.mean_from, in the same order)
+            total = 0.0
+            k = 0
+            for j, c in main:
+                if j != i:
+                    total += row[c]
+                    k += 1
+            q.perceive(best, total / k if k else 0.0, incentives[i], option if q.at_table else 0.0, p)
 
     # ------------------------------------------------------------------ phases (ODD 7.9)
     def set_phase(self, new: Phase) -> None:
@@ -789,7 +830,7 @@ class PeaceModel(mesa.Model):
 
     @property
     def spoiler_capacity(self) -> float:
-        return sum(s.capacity for s in self.spoilers)
+        return sum([s.capacity for s in self.spoilers])
 
     @property
     def attacks(self) -> int:

@@ -55,16 +55,21 @@ class Negotiation:
         self._u: list[float] = []
         self._leaders = 0
 
-    def draw(self, stream) -> None:
-        """This month's draws: one per possible table (every mediator and quasi-mediating diplomat
-        may lead one) and main party, for the ripeness estimates; one per possible table (does its
-        leader propose?); one per main party for accepting talks and one for signing; then one
-        each for a leak, a forum shift, the scope of an agreement, a crisis and the month's pace."""
+    def block(self) -> int:
+        """How many draws a month takes: one per possible table (every mediator and
+        quasi-mediating diplomat may lead one) and main party, for the ripeness estimates; one per
+        possible table (does its leader propose?); one per main party for accepting talks and one
+        for signing; then one each for a leak, a forum shift, the scope of an agreement, a crisis
+        and the month's pace."""
         m = self.model
         leaders = len(m.mediators) + sum(1 for d in m.diplomats if d.quasi)
         a = len(m.at_table)
         self._leaders = leaders
-        self._u = stream.uniforms(leaders * a + leaders + 2 * a + _TAIL)
+        return leaders * a + leaders + 2 * a + _TAIL
+
+    def draw(self, u) -> None:
+        """This month's draws (:meth:`block` of them)."""
+        self._u = u
 
     def _chance(self, k: int) -> float:
         """The month's draw for a leak, a forum shift, the scope, a crisis or the pace."""

@@ -24,6 +24,8 @@ __all__ = [
     "defection_probability",
     "effective_ripeness",
     "battle_win_probability",
+    "battle",
+    "perceived_ripeness",
     "update_win_rate",
     "victory_belief",
     "win_rate_for_belief",
@@ -73,6 +75,10 @@ HARDLINER_DRAG = 0.3
 #: passes on by introductions, and the share of context knowledge that can be written down.
 INTRODUCTION_RATE = 0.3
 EXPLICIT_KNOWLEDGE_SHARE = 0.6
+#: Battle (ODD 7.1): monthly pull of strength back toward the party's base (recruitment and
+#: resupply), and the floor below which no side is reduced.
+STRENGTH_RECOVERY = 0.05
+STRENGTH_FLOOR = 0.05
 #: Violations: even a party without hardliners violates at half the rate (ODD 7.9).
 VIOLATION_HARDLINER_BASE = 0.5
 #: Defection: even a party that expects no victory may defect, at half the rate of one sure of it (ODD 7.9).
@@ -166,6 +172,27 @@ def ripeness(mhs: float, wayout: float) -> float:
     return math.sqrt(clip01(mhs) * clip01(wayout))
 
 
+def perceived_ripeness(pain: float, tolerance: float, width: float, victory_belief: float, mediator_trust: float,
+                       other_trust: float, incentives: float, incentive_weight: float,
+                       option: float) -> tuple[float, float, float]:
+    """A party's month of perception (Zartman 2000): ``(mhs, way_out, ripeness)``.
+
+    The same arithmetic as :func:`mutually_hurting_stalemate`, :func:`way_out` and
+    :func:`ripeness` composed, written out in one function because every party perceives every
+    month (a function call costs as much as the arithmetic here)."""
+    z = (pain - tolerance) / width
+    hurt = 1.0 if z > 40 else 0.0 if z < -40 else 1.0 / (1.0 + math.exp(-z))
+    mhs = hurt * (1.0 - victory_belief)
+    w = ((1.0 - incentive_weight) * (MEDIATOR_CHANNEL_WEIGHT * mediator_trust + OTHER_SIDE_WEIGHT * other_trust)
+         + incentive_weight * incentives)
+    w = 0.0 if w < 0.0 else 1.0 if w > 1.0 else w
+    o = 0.0 if option < 0.0 else 1.0 if option > 1.0 else option
+    wo = w + DRAFT_TEXT_WEIGHT * o * (1.0 - w)
+    a = 0.0 if mhs < 0.0 else 1.0 if mhs > 1.0 else mhs
+    b = 0.0 if wo < 0.0 else 1.0 if wo > 1.0 else wo
+    return mhs, wo, math.sqrt(a * b)
+
+
 def acceptance(r: float, threshold: float, spread: float) -> float:
     """Chance that a party with perceived ripeness ``r`` says yes this month (to an invitation to
     talks, or to signing a ready text): a logistic curve, one half at ``threshold``.
@@ -225,6 +252,26 @@ def victory_belief(win_rate: float) -> float:
     return clip01(STALEMATE_BELIEF + BELIEF_SLOPE * (win_rate - 0.5))
 
 
+def battle(strength: float, enemy_strength: float, base_strength: float, win_rate: float, u: float, noise: float,
+           learning: float, shift: float) -> tuple[float, float, float]:
+    """One party's month of fighting (Mason & Fett 1996): ``(strength, win_rate, victory_belief)``
+    after the battle it wins when ``u`` falls below :func:`battle_win_probability`.
+
+    The win rate learns from the outcome (:func:`update_win_rate`) and belief in victory follows it
+    (:func:`victory_belief`); gains and losses shift strength by ``shift``, and recruitment and
+    resupply pull it back toward ``base_strength`` (:data:`STRENGTH_RECOVERY`), never below
+    :data:`STRENGTH_FLOOR` nor above 1. One function because every party fights every month."""
+    total = strength + enemy_strength
+    ratio = 0.5 if total <= 0 else strength / total
+    won = u < 0.5 * noise + (1.0 - noise) * ratio
+    win_rate = win_rate + learning * ((1.0 if won else 0.0) - win_rate)
+    b = STALEMATE_BELIEF + BELIEF_SLOPE * (win_rate - 0.5)
+    belief = 0.0 if b < 0.0 else 1.0 if b > 1.0 else b
+    strength += (shift if won else -shift) + STRENGTH_RECOVERY * (base_strength - strength)
+    strength = strength if strength > STRENGTH_FLOOR else STRENGTH_FLOOR
+    return (strength if strength < 1.0 else 1.0), win_rate, belief
+
+
 def win_rate_for_belief(belief: float) -> float:
     """Inverse of :func:`victory_belief` on its rising part: the win rate that gives ``belief``."""
     return 0.5 + (belief - STALEMATE_BELIEF) / BELIEF_SLOPE
@@ -232,7 +279,8 @@ def win_rate_for_belief(belief: float) -> float:
 
 def update_pain(pain: float, violence: float, per_violence: float, decay: float, exposure: float, pressure: float) -> float:
     """Accumulated pain: fades by ``decay``, grows with violence (weighted by ``exposure``) and pressure."""
-    return clip01(pain * (1.0 - decay) + per_violence * violence * exposure + pressure)
+    x = pain * (1.0 - decay) + per_violence * violence * exposure + pressure
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
 
 # --- trust ---------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import rules
-from .agents import CONFLICT, CONSOLIDATED, IMPLEMENTATION, SKILL_ERROR_WEIGHT, TALKS, SpoilerType
+from .agents import CONFLICT, CONSOLIDATED, IMPLEMENTATION, RECRUITMENT_PULL, SKILL_ERROR_WEIGHT, TALKS, SpoilerType
+from .rules import ATTACK_TRUST_CEILING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PeaceModel
@@ -56,12 +57,17 @@ class SpoilerActivity:
         self._u: list[float] = []  # this month's draws: (attack, foiled, attributed) per possible attacker
         self._u_custody: list[float] = []  # (wrong, which) per spoiler
 
-    def draw(self, stream, custody) -> None:
-        """This month's draws: three per spoiler and per party (which may attack when excluded),
-        two per spoiler for its diagnosis and one for its response to management."""
+    def block(self) -> tuple[int, int]:
+        """How many draws a month takes from the spoilers' and the custodians' streams: three per
+        spoiler and per party (which may attack when excluded); two per spoiler for its diagnosis
+        and one for its response to management."""
         m = self.model
-        self._u = stream.uniforms(3 * (len(m.spoilers) + len(m.parties)))
-        self._u_custody = custody.uniforms(3 * len(m.spoilers))
+        return 3 * (len(m.spoilers) + len(m.parties)), 3 * len(m.spoilers)
+
+    def draw(self, attacks, custody) -> None:
+        """This month's draws (:meth:`block` of them from each stream)."""
+        self._u = attacks
+        self._u_custody = custody
 
     def new_month(self) -> None:
         self.attacks = 0
@@ -90,33 +96,41 @@ class SpoilerActivity:
         phase = m.phase
         if phase is CONSOLIDATED and not m.spoilers:
             return
-        grievance = [q.grievances for q in m.parties if q.excluded or not q.at_table]
-        grievance = sum(grievance) / len(grievance) if grievance else DEFAULT_GRIEVANCE
+        grievances = [q.grievances for q in m.parties if q.excluded or not q.at_table]
+        grievance = sum(grievances) / len(grievances) if grievances else DEFAULT_GRIEVANCE
         trust = m.trust.between_parties()
         milestone = self.milestone(month)
-        support, local_strength = m.local.public_support, m.local.local_strength
+        local = m.local
+        support, local_strength = local.public_support, local.local_strength
+        u = self._u
+        # In open war attacks are part of the fighting: half as likely (WARTIME_ATTACK_SHARE).
+        war = WARTIME_ATTACK_SHARE if phase is CONFLICT else 1.0
+        boost = p.milestone_boost if milestone else 1.0
+        fragility = ATTACK_TRUST_CEILING - trust
+        rate = p.attack_rate
+        recruitment = p.recruitment_rate
+        pull = RECRUITMENT_PULL * (grievance + 1.0 - support)
         for k, s in enumerate(m.spoilers):
-            s.recruit(grievance, support, local_strength)
-            self._maybe_attack(month, s, s.attack_chance(milestone, trust), s.capacity, 3 * k)
+            s.recruit(pull, local_strength, recruitment)
+            if u[3 * k] < s.attack_chance(rate, fragility, boost) * war:
+                self._attack(month, s, s.capacity, 3 * k)
         if phase is IMPLEMENTATION:
             first = 3 * len(m.spoilers)
             for q in m.parties:
                 if q.excluded:
-                    chance = rules.attack_probability(p.attack_rate, q.strength, q.hardliners, milestone,
+                    chance = rules.attack_probability(rate, q.strength, q.hardliners, milestone,
                                                       p.milestone_boost, trust)
-                    self._maybe_attack(month, q, chance, q.strength, first + 3 * q.idx)
-        if phase in (TALKS, IMPLEMENTATION):
+                    if u[first + 3 * q.idx] < chance:
+                        self._attack(month, q, q.strength, first + 3 * q.idx)
+        if phase is TALKS or phase is IMPLEMENTATION:
             self.manage(month)
 
-    def _maybe_attack(self, month: int, actor, chance: float, capacity: float, slot: int) -> None:
-        """Whether ``actor`` attacks, is foiled or strikes, from its three draws ``_u[slot:slot + 3]``."""
+    def _attack(self, month: int, actor, capacity: float, slot: int) -> None:
+        """``actor`` moves to attack (its draw ``_u[slot]`` fell below its chance): early warning
+        may foil it (``_u[slot + 1]``), or it strikes (``_u[slot + 2]`` decides attribution)."""
         m = self.model
         u = self._u
-        if m.phase is CONFLICT:
-            chance *= WARTIME_ATTACK_SHARE
-        if u[slot] >= chance:
-            return
-        if m.phase in (TALKS, IMPLEMENTATION) and u[slot + 1] < m.local.early_warning:
+        if (m.phase is TALKS or m.phase is IMPLEMENTATION) and u[slot + 1] < m.local.early_warning:
             m.count("foiled")
             m.events.add(month, "attack_foiled", (actor.name,))
             return

@@ -15,20 +15,26 @@ fights, who attacks or which phase the process is in differs between them. Fundi
 numbers at every grant's end; the setup draws once at the start; interventions draw from a stream
 of their own, so applying one does not shift the draws of any process.
 
-Each stream is a :class:`Stream`, a ``random.Random`` (Mersenne Twister) seeded from its
-``SeedSequence`` child: the model draws scalars one at a time, which ``random.Random`` does in
-tens of nanoseconds.
+Each stream is a Mersenne Twister seeded from its ``SeedSequence`` child as ``random.Random``
+seeds one. The processes that draw a block every month (:data:`BLOCK_PROCESSES`) read them from a
+:class:`BlockStream`, which makes the same numbers as ``random.Random`` would, in the same order,
+but many at a time with numpy's MT19937, and hands out each month's block as a view: a run needs
+thousands of uniforms of which it uses a few, and making them one at a time was a tenth of a
+run's time. The others are a :class:`Stream`, a ``random.Random`` (setup draws ``randrange``,
+funding three numbers at a grant's end).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import threading
 from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["PROCESSES", "Stream", "RandomStreams", "stream_seed", "normal_from", "geometric_from"]
+__all__ = ["PROCESSES", "BLOCK_PROCESSES", "Stream", "BlockStream", "RandomStreams", "stream_seed", "normal_from",
+           "geometric_from"]
 
 #: The model's random processes, in spawn order, with what each draws (docs/ODD.md 4.9).
 #: New processes go at the end: spawn children are indexed, so earlier streams keep their draws.
@@ -43,6 +49,10 @@ PROCESSES: dict[str, str] = {
     "implementation": "violations, retaliation for blamed attacks, disputes and their resolution (ODD 7.9)",
     "interventions": "what an intervention leaves to chance (whether a staged attack is attributed)",
 }
+
+
+#: The processes that draw a fixed block of uniforms every month (:meth:`PeaceModel.draw_month`).
+BLOCK_PROCESSES = frozenset({"fighting", "local", "spoilers", "custody", "negotiation", "implementation"})
 
 
 class Stream(random.Random):
@@ -64,6 +74,89 @@ class Stream(random.Random):
         return [r() for _ in range(k)]
 
 
+class BlockStream:
+    """A process's uniforms made many at a time: the numbers ``random.Random(seed).random()``
+    would give, in the same order, generated in bulk by numpy's MT19937 seeded the same way
+    (``init_by_array`` on the seed's 32-bit words) and handed out as views.
+
+    ``uniforms(k)`` returns the next ``k`` as a read-only sequence of floats (a memoryview);
+    ``random()`` the next one. The first fill makes enough for ``months`` blocks of the first
+    block's size (a process draws the same block every month of a run); a later fill starts the
+    generator again from its seed and makes twice as many, which costs less than saving and
+    restoring the generator's state. Where numpy cannot seed this way, the numbers come from
+    ``random.Random(seed)`` itself: the same numbers, made one at a time.
+    """
+
+    __slots__ = ("_key", "_seed", "_view", "_n", "_pos", "months")
+
+    def __init__(self, seed: int, months: int = 0):
+        self._seed = int(seed)
+        key, x = [], self._seed
+        while x:
+            key.append(x & 0xFFFFFFFF)
+            x >>= 32
+        self._key = key or [0]
+        self._view: memoryview | list[float] = []
+        self._n = 0
+        self._pos = 0
+        self.months = months
+
+    def _fill(self, need: int) -> None:
+        first = need * self.months + 16 if self._n == 0 else 0
+        n = max(self._pos + need, 2 * self._n, first, 64)
+        self._view = _bulk_uniforms(self._key, self._seed, n)
+        self._n = n
+
+    def uniforms(self, k: int):
+        """The next ``k`` uniform draws on [0, 1), as a sequence of floats."""
+        p = self._pos
+        e = p + k
+        if e > self._n:
+            self._fill(k)
+        self._pos = e
+        return self._view[p:e]
+
+    def random(self) -> float:
+        """The next uniform draw on [0, 1)."""
+        p = self._pos
+        if p >= self._n:
+            self._fill(1)
+        self._pos = p + 1
+        return self._view[p]
+
+    def getstate(self) -> tuple:
+        """Where the stream stands: its seed and the draws made so far."""
+        return (self._seed, self._pos)
+
+
+_ENGINE = threading.local()
+
+
+def _bulk_uniforms(key: list[int], seed: int, n: int):
+    """The first ``n`` numbers of ``random.Random(seed).random()``, as a memoryview of doubles.
+
+    Both generators are MT19937 seeded by ``init_by_array`` on the seed's 32-bit words, and both
+    make a double from two 32-bit outputs as ``((a >> 5) * 2**26 + (b >> 6)) / 2**53``; a test
+    checks that the numbers are the same. One bit generator per thread is seeded again for each
+    fill (threads of a Dask worker may run models at once)."""
+    engine = getattr(_ENGINE, "bits", None)
+    if engine is None:
+        try:
+            import numpy as np
+
+            bits = np.random.MT19937(0)
+            bits._legacy_seeding(key)
+            _ENGINE.bits = engine = (bits, np.random.Generator(bits))
+        except (AttributeError, TypeError, ValueError):  # a numpy without legacy seeding
+            _ENGINE.bits = engine = False
+    if engine is False:
+        draw = random.Random(seed).random
+        return [draw() for _ in range(n)]
+    bits, gen = engine
+    bits._legacy_seeding(key)
+    return memoryview(gen.random(n))
+
+
 def geometric_from(u: float, p: float) -> int:
     """A geometric draw (trials up to the first success, mean 1/p) made from a uniform ``u``."""
     if p >= 1.0:
@@ -74,10 +167,17 @@ def geometric_from(u: float, p: float) -> int:
 
 def normal_from(u: float) -> float:
     """The standard normal quantile of a uniform draw (a normal draw made from ``u``)."""
-    return _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-300), 1.0 - 1e-16))
+    u = u if u > 1e-300 else 1e-300
+    return _inv_cdf(u if u < _BELOW_ONE else _BELOW_ONE, 0.0, 1.0)
 
 
-_STANDARD_NORMAL = NormalDist()
+_BELOW_ONE = 1.0 - 1e-16
+# statistics.NormalDist().inv_cdf(p) is _normal_dist_inv_cdf(p, 0.0, 1.0) after checking 0 < p < 1
+try:
+    from statistics import _normal_dist_inv_cdf as _inv_cdf
+except ImportError:  # pragma: no cover - an interpreter without it
+    def _inv_cdf(p: float, mu: float, sigma: float) -> float:
+        return NormalDist(mu, sigma).inv_cdf(p)
 
 
 def stream_seed(seq: np.random.SeedSequence) -> int:
@@ -88,6 +188,7 @@ def stream_seed(seq: np.random.SeedSequence) -> int:
 class RandomStreams:
     """The generators of one run, one attribute per process of :data:`PROCESSES`.
 
+    ``months`` is the run's horizon: the block streams make enough numbers for it at once.
     ``shared=True`` gives every process the same single generator (seeded from the run's seed as
     the first stream would be otherwise): the model as it would be with one stream for all draws.
     It exists to measure what separate streams buy (benchmarks/bench_streams.py) and changes no
@@ -96,7 +197,7 @@ class RandomStreams:
 
     __slots__ = ("seed", "shared", *PROCESSES)
 
-    def __init__(self, seed: int, *, shared: bool = False):
+    def __init__(self, seed: int, *, shared: bool = False, months: int = 0):
         self.seed = int(seed)
         self.shared = bool(shared)
         root = np.random.SeedSequence(self.seed)
@@ -106,7 +207,8 @@ class RandomStreams:
                 setattr(self, name, one)
         else:
             for name, child in zip(PROCESSES, root.spawn(len(PROCESSES)), strict=True):
-                setattr(self, name, Stream(stream_seed(child)))
+                seed_n = stream_seed(child)
+                setattr(self, name, BlockStream(seed_n, months) if name in BLOCK_PROCESSES else Stream(seed_n))
 
     def __getitem__(self, name: str) -> Stream:
         return getattr(self, name)

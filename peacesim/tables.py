@@ -76,8 +76,9 @@ class Coordination:
             return
         m = self.model
         strategy = m.p.coordination
-        active = tuple(x.active for x in m.third_parties)
-        active_m = [x for x in m.mediators if x.active]
+        funded = m.funding.funded
+        active = tuple([funded[x.stream] for x in m.third_parties])
+        active_m = [x for x in m.mediators if funded[x.stream]]
         lead = self.lead(active_m, strategy) if strategy != "none" and active_m else None
         key = (active, lead)
         if not self._dirty and key == self._key:

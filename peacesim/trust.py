@@ -9,13 +9,19 @@ No rule reads any other entry, and no rule moves any other entry from the baseli
 party's, spoiler's or local mechanism's trust in others, and a party's trust in a spoiler or a
 local mechanism, start at the baseline and every change that touches them (drift, a handover,
 the fading of an unfunded post) leaves the baseline where it is. They read as the baseline
-(:meth:`get`, :attr:`matrix`). Keeping the few stored values as Python floats makes a month's
-reads and writes a few dozen float operations instead of numpy calls on tiny arrays.
+(:meth:`get`, :attr:`matrix`).
+
+The stored values are one float array, the parties' rows over the tracked columns, and each row is
+also a memoryview of that array: a rule reads and writes single values through the row views as
+Python floats, at the cost of a list's, and the monthly drift of every value is three array
+operations whatever the size of the cast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import reduce
+from operator import add
 
 import numpy as np
 
@@ -33,7 +39,7 @@ class TrustNetwork:
     most rules act on.
     """
 
-    __slots__ = ("rows", "col", "n", "baseline", "parties", "pairs", "_n_parties")
+    __slots__ = ("values", "rows", "col", "n", "baseline", "parties", "pairs", "_n_parties", "_pair_rows", "_tmp")
 
     def __init__(self, n: int, baseline: float, parties: Sequence[int], *, n_parties: int,
                  tracked: Sequence[int]):
@@ -41,11 +47,18 @@ class TrustNetwork:
         self.baseline = float(baseline)
         self._n_parties = n_parties
         self.col = {idx: k for k, idx in enumerate(tracked)}
-        self.rows = [[self.baseline] * len(self.col) for _ in range(n_parties)]
+        self._store(np.full((n_parties, len(self.col)), self.baseline))
         for q in range(n_parties):
             self.rows[q][self.col[q]] = 1.0
         self.parties = list(parties)
         self.pairs = [(i, j) for i in self.parties for j in self.parties if i != j]
+        # for each main party, its row and the columns of the other main parties (the pairs, row by row)
+        self._pair_rows = [(self.rows[i], [self.col[j] for j in self.parties if j != i]) for i in self.parties]
+
+    def _store(self, values: np.ndarray) -> None:
+        self.values = values
+        self.rows = [memoryview(values[q]) for q in range(values.shape[0])]
+        self._tmp = np.empty_like(values)
 
     def __len__(self) -> int:
         return self.n
@@ -53,6 +66,8 @@ class TrustNetwork:
     # ---------------------------------------------------------------- reading
     def get(self, i: int, j: int) -> float:
         """How far actor ``i`` trusts actor ``j``."""
+        if i == j:
+            return 1.0
         if i < self._n_parties:
             c = self.col.get(j)
             if c is not None:
@@ -66,18 +81,16 @@ class TrustNetwork:
     def matrix(self) -> np.ndarray:
         """The whole N x N matrix (a copy, for drawing and inspection)."""
         m = np.full((self.n, self.n), self.baseline)
+        for j, c in self.col.items():
+            m[: self._n_parties, j] = self.values[:, c]
         np.fill_diagonal(m, 1.0)
-        for q, row in enumerate(self.rows):
-            for j, c in self.col.items():
-                m[q, j] = row[c]
         return m
 
     def between_parties(self) -> float:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
-        rows, col = self.rows, self.col
-        total = 0
-        for i, j in self.pairs:
-            total += rows[i][col[j]]
+        total = 0.0
+        for row, cols in self._pair_rows:  # summed in order, pair by pair
+            total = reduce(add, map(row.__getitem__, cols), total)
         return total / len(self.pairs)
 
     def mean_from(self, i: int, others: Sequence[int]) -> float:
@@ -142,10 +155,11 @@ class TrustNetwork:
 
     def drift(self, rate: float) -> None:
         """Every value moves toward the baseline at ``rate``: relationships fade without contact
-        (``rules.drift_toward`` on each stored value; the others are at the baseline already)."""
-        b = self.baseline
-        for row in self.rows:
-            row[:] = [v + rate * (b - v) for v in row]
+        (``rules.drift_toward`` on the stored values; the others are at the baseline already)."""
+        t = self._tmp
+        np.subtract(self.baseline, self.values, out=t)
+        t *= rate
+        self.values += t
 
     def hand_over(self, post: int, share: float) -> None:
         """A new person takes ``post``: everyone's trust in it keeps ``share`` of its distance
@@ -161,7 +175,9 @@ class TrustNetwork:
         new = list(range(self.n, self.n + k))
         for idx in new:
             self.col[idx] = len(self.col)
-            for row in self.rows:
-                row.append(self.baseline)
+        grown = np.full((self._n_parties, len(self.col)), self.baseline)
+        grown[:, : self.values.shape[1]] = self.values
+        self._store(grown)
+        self._pair_rows = [(self.rows[i], cols) for i, (_, cols) in zip(self.parties, self._pair_rows, strict=True)]
         self.n += k
         return new
