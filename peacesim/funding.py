@@ -47,6 +47,7 @@ class FundingStreams:
         self.core = [bool(c) for c in core]
         n = len(self.core)
         self.funded = [True] * n
+        self.project = [i for i, c in enumerate(self.core) if not c]  # the project-funded streams
         self.in_gap = [False] * n
         self.due = [0] * n  # month at which the current grant ends or gap closes
         self._heap: list[tuple[int, int]] = []
@@ -108,6 +109,8 @@ class FundingStreams:
         """A new stream, funded from ``month`` (a project stream with a fresh grant)."""
         i = len(self.core)
         self.core.append(bool(core))
+        if not core:
+            self.project.append(i)
         self.funded.append(True)
         self.in_gap.append(False)
         self.due.append(0)
@@ -173,12 +176,15 @@ class Funding:
         self.streams = FundingStreams(core, model.p.grant_length, rng=model.streams.funding, setup=model.streams.setup)
         self.funded = self.streams.funded
         self._owner: dict[int, ThirdParty] = {tp.stream: tp for tp in third_parties}
+        #: whether the last step changed the funding of a third party, or of a local mechanism
+        self.third_parties_changed = self.locals_changed = False
         self._changed()
 
     def step(self, month: int, implementing: bool) -> bool:
         """Grants end, are renewed or lapse into gaps; support thins after signature.
 
-        Returns whether anyone's funding changed this month."""
+        Returns whether anyone's funding changed this month (and says whose in
+        :attr:`third_parties_changed` and :attr:`locals_changed`)."""
         fs = self.streams
         if not fs.due_by(month):
             fs.changed = False
@@ -187,11 +193,16 @@ class Funding:
         p = m.p
         renewal = p.renewal_probability * (p.post_signature_support if implementing else 1.0)
         lapsed, resumed = fs.step(month, p.grant_length, renewal, p.gap_months, p.contingency_fund)
+        if not fs.changed:
+            return False
+        owner = self._owner
+        tps = local = False
         if lapsed:
             n_local = 0
             for s in lapsed:
-                tp = self._owner.get(s)
+                tp = owner.get(s)
                 if tp is not None:
+                    tps = True
                     m.count("funding_gaps")
                     m.events.add(month, "funding_lapse", (tp.name,), months=fs.months_left_in_gap(s, month))
                 elif s == self.programme:
@@ -200,27 +211,33 @@ class Funding:
                 else:
                     n_local += 1
             if n_local:
+                local = True
                 m.count("local_funding_gaps", n_local)
                 m.events.add(month, "local_funding_lapse", (), count=n_local)
         for s in resumed:
-            tp = self._owner.get(s)
+            tp = owner.get(s)
             if tp is not None:
+                tps = True
                 m.events.add(month, "funding_resumed", (tp.name,))
-        if fs.changed:
-            self._changed()
-        return fs.changed
+            elif s != self.programme:
+                local = True
+        self._changed(third_parties=tps)
+        self.third_parties_changed, self.locals_changed = tps, local
+        return True
 
-    def _changed(self) -> None:
-        """Someone's funding changed: what is read every month is worked out once here."""
+    def _changed(self, *, third_parties: bool = True) -> None:
+        """Someone's funding changed: what is read every month is worked out once here (what
+        concerns the third parties only when theirs did)."""
         funded = self.funded = self.streams.funded
-        self.gap_posts = [tp.idx for s, tp in self._owner.items() if not funded[s]]
-        active = {"mediator": 0, "diplomat": 0}
-        for s, tp in self._owner.items():
-            if funded[s]:
-                active[tp.kind] += 1
-        self.active = active
-        project = [f for f, c in zip(funded, self.streams.core, strict=True) if not c]
-        self._project_share = sum(project) / len(project) if project else 1.0
+        if third_parties:
+            self.gap_posts = [tp.idx for s, tp in self._owner.items() if not funded[s]]
+            active = {"mediator": 0, "diplomat": 0}
+            for s, tp in self._owner.items():
+                if funded[s]:
+                    active[tp.kind] += 1
+            self.active = active
+        project = self.streams.project
+        self._project_share = sum(map(funded.__getitem__, project)) / len(project) if project else 1.0
 
     # ---------------------------------------------------------------- reading
     @property

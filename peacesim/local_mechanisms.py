@@ -39,6 +39,8 @@ EXPOSURE_FLOOR = 0.05
 TARGETED_CAPACITY_KEPT = 0.5
 
 
+#: From how many mechanisms the aggregates are added up with numpy (the same sums, in C).
+ARRAY_SIZE = 64
 #: The weight of a linked mechanism's legitimacy in public support (the two shares together).
 _LINKED_WEIGHT = UNLINKED_SUPPORT_SHARE + LINKED_SUPPORT_SHARE
 
@@ -153,21 +155,46 @@ class LocalMechanisms:
                 m.events.add(month, "local_targeted", (), count=len(hit))
 
     def _aggregate(self) -> None:
-        """What the local mechanisms add up to; recomputed only when one of them changed."""
+        """What the local mechanisms add up to; recomputed only when one of them changed.
+
+        Sums are taken in numpy's pairwise order (:func:`rules.pairwise_sum`); many mechanisms
+        (:data:`ARRAY_SIZE` or more) are added up with numpy itself, which gives the same sums."""
         unfunded = self.model.p.unfunded_capacity
         linked = self.linked
+        if len(linked) >= ARRAY_SIZE:
+            self._aggregate_arrays(unfunded)
+            return
         eff = [c if f else c * unfunded for c, f in zip(self.capacity, self.funded_now)]
         legit = [e * g for e, g in zip(eff, self.legitimacy)]
         sum_ = rules.pairwise_sum
-        self.local_strength = rules.saturating(sum_(legit), SUPPORT_SATURATION)
-        self.public_support = rules.saturating(
-            sum_([x * (_LINKED_WEIGHT if k else UNLINKED_SUPPORT_SHARE) for x, k in zip(legit, linked)]),
-            SUPPORT_SATURATION)
-        self.linked_strength = rules.saturating(sum_([e for e, k in zip(eff, linked) if k]), WARNING_SATURATION)
-        self.early_warning = self.model.p.early_warning * self.linked_strength
+        self._set_aggregates(sum_(legit),
+                             sum_([x * (_LINKED_WEIGHT if k else UNLINKED_SUPPORT_SHARE) for x, k in zip(legit, linked)]),
+                             sum_([e for e, k in zip(eff, linked) if k]))
         self._n_unlinked = len(linked) - sum(linked)
         self._exposed = [i for i, (k, pr, c) in enumerate(zip(linked, self.protected, self.capacity))
                          if k and not pr and c > EXPOSURE_FLOOR]
+
+    def _aggregate_arrays(self, unfunded: float) -> None:
+        """:meth:`_aggregate` for many mechanisms, with numpy (the same arithmetic and sums)."""
+        import numpy as np
+
+        cap = np.array(self.capacity)
+        linked = np.array(self.linked, dtype=bool)
+        eff = np.where(np.array(self.funded_now, dtype=bool), cap, cap * unfunded)
+        legit = eff * np.array(self.legitimacy)
+        self._set_aggregates(float(np.add.reduce(legit)),
+                             float(np.add.reduce(legit * np.where(linked, _LINKED_WEIGHT, UNLINKED_SUPPORT_SHARE))),
+                             float(np.add.reduce(eff[linked])))
+        self._n_unlinked = len(self.linked) - int(linked.sum())
+        self._exposed = np.flatnonzero(linked & ~np.array(self.protected, dtype=bool) & (cap > EXPOSURE_FLOOR)).tolist()
+
+    def _set_aggregates(self, legitimate: float, supporting: float, linked: float) -> None:
+        """Local strength, public support, linked strength and early warning from the sums of
+        legitimate capacity, of its support-weighted part and of the linked mechanisms' capacity."""
+        self.local_strength = rules.saturating(legitimate, SUPPORT_SATURATION)
+        self.public_support = rules.saturating(supporting, SUPPORT_SATURATION)
+        self.linked_strength = rules.saturating(linked, WARNING_SATURATION)
+        self.early_warning = self.model.p.early_warning * self.linked_strength
         self._dirty = False
 
     def refresh(self) -> None:

@@ -11,8 +11,9 @@ event log), which :mod:`peacesim.records` reads.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
+from functools import reduce
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from .agents import (
 )
 from .agreement import Agreement, Implementation
 from .events import ACTOR_SEPARATOR, EventLog
+from .diplomacy import Diplomacy
+from .facilitation import SHUTTLE_SHARE, Facilitation
 from .errors import InputError
 from .funding import Funding
 from .interventions import INTERVENTIONS, Planned, Roster, as_plan, check_arguments, check_plan, mediator_spec
@@ -60,9 +63,6 @@ BIAS_TRUST_SHIFT = 0.3
 RELAPSE_TRUST_COST = 0.15
 #: After a relapse every third party waits this many cooldowns before proposing talks again.
 RELAPSE_COOLDOWN_FACTOR = 2
-#: Share of a mediator's facilitation gain that goes to trust between the parties it shuttles
-#: between (seed 003, "gold digging").
-SHUTTLE_SHARE = 0.5
 
 
 class PeaceModel(mesa.Model):
@@ -123,7 +123,6 @@ class PeaceModel(mesa.Model):
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.applied_interventions: list[dict[str, Any]] = []
         self._next_planned = 0
-        self._campaigns: list[tuple[str, int, float, int]] = []  # (pressure|incentives, party, strength, last month)
 
         a = scenario.actors
         # One agent per actor, numbered in this order: their numbers index the trust matrix.
@@ -154,11 +153,11 @@ class PeaceModel(mesa.Model):
         self._initial_trust()
 
         self.coordination = Coordination(self)
+        self.facilitation = Facilitation(self)
+        self.diplomacy = Diplomacy(self)
         self.negotiation = Negotiation(self)
         self.implementation = Implementation(self)
         self.spoiler_activity = SpoilerActivity(self)
-        self.incentives = [0.0] * len(self.parties)
-        self.pressure = [0.0] * len(self.parties)
         self.violence = 0.0
         self.war_violence = 0.0
         self._refresh_derived()
@@ -197,43 +196,12 @@ class PeaceModel(mesa.Model):
         self._blocks = None  # the month's blocks of draws, worked out at the next draw (the cast may have changed)
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
-        self._facil = self._facilitation_index()
-        self._diplomacy_index = [self._diplomacy_of(d) for d in self.diplomats]
+        self.facilitation.refresh()
+        self._perception = None  # who sees which table's leader, worked out at the next perception
+        self.diplomacy.refresh()
 
         self.coordination.refresh()
         self.local.refresh()
-
-    def _facilitation_index(self) -> tuple[list[list[tuple[int, float]]], list[tuple[tuple[int, ...], list]], list] | None:
-        """What facilitation touches, worked out once (rebuilt when the cast or a parameter changes).
-
-        For each mediator, the main parties whose trust in it facilitation raises, with the
-        monthly cost of its bias to each. For the trust between main parties, the ordered pairs
-        grouped by the mediators that reach both parties of the pair (pairs reached by the same
-        mediators change by the same factor), each pair as (the trusting party's row, the column
-        of the party trusted); and the pairs no mediator reaches. None if no mediator reaches a
-        main party."""
-        main = self.trust.parties
-        rows, col = self.trust.rows, self.trust.col
-        pos = {q: k for k, q in enumerate(main)}
-        entries, reached = [], []
-        for m in self.mediators:
-            entries.append([(q, self.p.bias_trust_cost * m.bias * dis if m.bias_toward is not None else 0.0)
-                            for q, dis in zip(m.reach_rows, m.disfavoured, strict=True)])
-            reached.append({pos[q] for q in m.reach_rows})
-        if not any(entries):
-            return None
-        groups: dict[tuple[int, ...], list] = {}
-        unreached = []
-        for a in range(len(main)):
-            for b in range(len(main)):
-                if a != b:
-                    ks = tuple(k for k, r in enumerate(reached) if a in r and b in r)
-                    cell = (rows[main[a]], col[main[b]])
-                    if ks:
-                        groups.setdefault(ks, []).append(cell)
-                    else:
-                        unreached.append(cell)
-        return entries, list(groups.items()), unreached
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -250,7 +218,7 @@ class PeaceModel(mesa.Model):
         self.fund(month)
         self.rotate_staff(month)
         self.coordination.form()
-        self.diplomacy(month)
+        self.diplomacy.step(month)
         self.facilitate()
         self.fight()
         self.local.act(month, self.phase)
@@ -327,8 +295,13 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ funding (ODD 7.4)
     def fund(self, month: int) -> None:
         """Grants end, are renewed or lapse into gaps; support thins after signature (ODD 7.4)."""
-        if self.funding.step(month, self.phase is IMPLEMENTATION):
-            self._funding_changed()
+        funding = self.funding
+        if funding.step(month, self.phase is IMPLEMENTATION):
+            # (the tables are looked at again after any change of funding: a lead chosen as the
+            # most effective mediator may have changed with context knowledge since)
+            self.coordination.funding_changed()
+            if funding.locals_changed:
+                self.local.funding_changed(funding.funded)
         if self.funding.gap_posts:
             # Relationships of third parties in a gap decay: nobody is there to keep them.
             self.trust.fade(self.funding.gap_posts, self.p.gap_trust_decay)
@@ -365,130 +338,21 @@ class PeaceModel(mesa.Model):
             self.events.add(month, "lead_rotation_setback", (tp.name,), lost=loss)
 
     # ------------------------------------------------------------------ diplomats (ODD 7.7)
-    def diplomacy(self, month: int) -> None:
-        """Pressure (pain), incentives (way out), and the trust cost of partial public statements.
+    @property
+    def pressure(self) -> list[float]:
+        """This month's diplomatic pressure on each party (by party index)."""
+        return self.diplomacy.pressure
 
-        Pressure and incentives from interventions add to the diplomats' for their months."""
-        p = self.p
-        war = self.phase is CONFLICT or self.phase is TALKS
-        n = len(self.parties)
-        inc = [0.0] * n
-        pressure = [0.0] * n
-        funded = self.funding.funded
-        rate = p.pressure_rate
-        for d, pressed, offered, stated, stated_in_war in self._diplomacy_index:
-            if not funded[d.stream]:
-                continue
-            lev = d.leverage * d.knowledge
-            if war:
-                # Pressure lands hardest on the side the diplomat does not favour.
-                push = rate * lev * d.pressure_share
-                for i, f in pressed:
-                    pressure[i] += push * f
-            carrot = lev * (1.0 - d.pressure_share)
-            for i, f in offered:
-                inc[i] += carrot * f
-            cells = stated_in_war if war else stated
-            if cells:
-                # a partial public statement costs the diplomat the other side's trust
-                cost = p.bias_trust_cost * d.bias
-                for row, c in cells:
-                    v = row[c] - cost
-                    row[c] = v if v > 0.0 else 0.0
-        if self._campaigns:
-            self._campaigns = [c for c in self._campaigns if c[3] >= month]
-            for kind, i, strength, _ in self._campaigns:
-                if kind == "incentives":
-                    inc[i] += strength
-                elif war:
-                    pressure[i] += rate * strength
-        self.pressure = pressure
-        self.incentives = [x if x < 1.0 else 1.0 for x in inc]
-
-    def _diplomacy_of(self, d: Diplomat) -> tuple:
-        """Whom a diplomat presses in war and with what weight, to whom it offers incentives
-        (the parties it reaches), and whose trust in it its partial statements cost, outside war
-        (the parties it reaches) and in war (every party): worked out once per cast."""
-        rows, col = self.trust.rows, self.trust.col
-        biased = d.bias_toward is not None
-        c = col[d.idx]
-        pressed = [(q.idx, 1.0 if d.bias_toward != q.idx else 1.0 - d.bias) for q in self.parties]
-        offered = [(q.idx, (1.0 - d.bias) if (biased and d.bias_toward != q.idx) else 1.0)
-                   for q in self.parties if q.idx in d.reach]
-        disfavoured = [q for q in self.parties if biased and d.bias_toward != q.idx]
-        return (d, pressed, offered, [(rows[q.idx], c) for q in disfavoured if q.idx in d.reach],
-                [(rows[q.idx], c) for q in disfavoured])
+    @property
+    def incentives(self) -> list[float]:
+        """This month's incentives offered to each party (by party index, at most 1)."""
+        return self.diplomacy.incentives
 
     # ------------------------------------------------------------------ facilitation (ODD 7.2)
     def facilitate(self) -> None:
-        """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003.
-
-        Trust of each main party a mediator can reach rises by ``gain`` of its gap to 1, where
-        ``gain = facilitation_gain · skill · knowledge`` (times its time share after coordinating);
-        a biased mediator first loses ``bias_trust_cost · bias`` of the trust of each party it
-        does not favour. Trust between two main parties closes its gap to 1 by the product of
-        (1 - gain/2) over the mediators reaching both, under coordination (the labour is
-        divided); without coordination the mediators duplicate each other's shuttling (seed 003),
-        so only the strongest effort counts.
-        """
-        index = self._facil
-        if index is None:
-            return
-        active, gains, logs = self._facilitators()
-        if active is None:
-            return
-        meds = self.mediators
-        rows, col = self.trust.rows, self.trust.col
-        entries, groups, unreached = index
-        # party -> mediator trust
-        for k, m in enumerate(meds):
-            if active[k]:
-                g = gains[k]
-                c = col[m.idx]
-                for q, cost in entries[k]:
-                    row = rows[q]
-                    v = row[c] - cost
-                    if v < 0.0:
-                        v = 0.0
-                    row[c] = v + g * (1.0 - v)
-        # party <-> party trust between main parties: each pair keeps a share of its gap to full
-        # trust, the same for the pairs the same mediators reach (1 for the pairs none reaches)
-        if logs is None:
-            for ks, cells in groups:
-                best = 0.0
-                for k in ks:
-                    if active[k] and gains[k] > best:
-                        best = gains[k]
-                x = 1.0 - SHUTTLE_SHARE * best
-                for row, c in cells:
-                    row[c] = 1.0 - (1.0 - row[c]) * x
-        else:
-            for ks, cells in groups:
-                total = 0.0
-                for k in ks:
-                    if active[k]:
-                        total += logs[k]
-                x = math.exp(total) if total else 1.0  # exp(0) is 1 exactly
-                for row, c in cells:
-                    row[c] = 1.0 - (1.0 - row[c]) * x
-        for row, c in unreached:
-            row[c] = 1.0 - (1.0 - row[c])
-
-    def _facilitators(self) -> tuple[list[bool] | None, list[float], list[float] | None]:
-        """Which mediators facilitate (funded), the gain of each (skill, knowledge and the time
-        coordination leaves) and, under coordination, log(1 - SHUTTLE_SHARE · gain); (None, ...)
-        if none is funded."""
-        funded = self.funding.funded
-        meds = self.mediators
-        active = [funded[m.stream] for m in meds]
-        if not any(active):
-            return None, [], None
-        fg = self.p.facilitation_gain
-        share = self.coordination.time_share
-        gains = [fg * m.skill * m.knowledge * share[k] if active[k] else 0.0 for k, m in enumerate(meds)]
-        if self.p.coordination == "none":
-            return active, gains, None
-        return active, gains, [math.log1p(-SHUTTLE_SHARE * g) if a else 0.0 for g, a in zip(gains, active, strict=True)]
+        """Funded mediators in post build trust in small steps: the 'gold digging' of seed 003
+        (:meth:`peacesim.facilitation.Facilitation.step`)."""
+        self.facilitation.step()
 
     # ------------------------------------------------------------------ fighting and ripeness (ODD 7.1)
     def fight(self) -> None:
@@ -533,29 +397,35 @@ class PeaceModel(mesa.Model):
             q.feel_pain(hurt, pressure[q.idx] if fighting else 0.0, p)
 
     def perceive(self) -> None:
+        """Each party's ripeness (ODD 7.1): its highest trust in the leader of a table that has a
+        channel to it, its mean trust in the other main parties, the diplomats' incentives and,
+        for a main party during talks, the draft text on the table."""
         p = self.p
-        rows, col = self.trust.rows, self.trust.col
-        leaders = [(tb.channels, col[tb.leader.idx]) for tb in self.coordination.tables]
+        rows = self.trust.rows
+        tables = self.coordination.tables
+        index = self._perception
+        if index is None or index[0] is not tables:
+            col = self.trust.col
+            index = self._perception = (tables, [
+                (q, rows[q.idx], [col[tb.leader.idx] for tb in tables if q.idx in tb.channels],
+                 [c for j, c in self._main_cols if j != q.idx]) for q in self.parties])
         option = self.negotiation.progress if self.phase is TALKS else 0.0
-        main = self._main_cols
-        incentives = self.incentives
-        for q in self.parties:
-            i = q.idx
+        incentives = self.diplomacy.incentives
+        for q, row, leaders, others in index[1]:
             best = 0.0
-            row = rows[i]
-            for channels, c in leaders:
-                if i in channels:
-                    v = row[c]
-                    if v > best:
-                        best = v
-            # mean trust in the other main parties (trust.mean_from, in the same order)
-            total = 0.0
-            k = 0
-            for j, c in main:
-                if j != i:
+            for c in leaders:
+                v = row[c]
+                if v > best:
+                    best = v
+            # mean trust in the other main parties, added in order
+            if len(others) > 3:
+                total = reduce(add, map(row.__getitem__, others), 0.0)
+            else:
+                total = 0.0
+                for c in others:
                     total += row[c]
-                    k += 1
-            q.perceive(best, total / k if k else 0.0, incentives[i], option if q.at_table else 0.0, p)
+            q.perceive(best, total / len(others) if others else 0.0, incentives[q.idx],
+                       option if q.at_table else 0.0, p)
 
     # ------------------------------------------------------------------ phases (ODD 7.9)
     def set_phase(self, new: Phase) -> None:
@@ -721,7 +591,7 @@ class PeaceModel(mesa.Model):
     def start_campaign(self, kind: str, party: ConflictParty, strength: float, month: int, months: int) -> None:
         """Pressure or incentives on ``party`` from ``month`` for ``months`` months (applied in
         :meth:`diplomacy`)."""
-        self._campaigns.append((kind, party.idx, strength, month + months - 1))
+        self.diplomacy.campaigns.append((kind, party.idx, strength, month + months - 1))
 
     def _funding_changed(self) -> None:
         self.coordination.funding_changed()
