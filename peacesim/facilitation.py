@@ -37,7 +37,7 @@ class Facilitation:
     def __init__(self, model: PeaceModel):
         self.model = model
         self.array_size = ARRAY_SIZE
-        self._entries: list[list[tuple[int, float]]] = []
+        self._entries: list[tuple[int, list]] = []  # per mediator: its column, (row, cost) of each party it reaches
         self._groups: list[tuple[tuple[int, ...], list]] = []
         self._unreached: list = []
         self._arrays: dict[str, np.ndarray] | None = None
@@ -64,18 +64,21 @@ class Facilitation:
         self.reaches = any(entries)
         groups: dict[tuple[int, ...], list] = {}
         unreached = []
-        cells = []  # (row, column, group) of every ordered pair of main parties, group -1 if none reaches it
+        cells = []  # (row, column, mediators reaching both) of every ordered pair of main parties
+        reaching = [{k for k, r in enumerate(reached) if a in r} for a in range(len(main))]
         for a in range(len(main)):
             for b in range(len(main)):
                 if a != b:
-                    ks = tuple(k for k, r in enumerate(reached) if a in r and b in r)
+                    ks = tuple(sorted(reaching[a] & reaching[b]))
                     cell = (rows[main[a]], col[main[b]])
                     if ks:
                         groups.setdefault(ks, []).append(cell)
                     else:
                         unreached.append(cell)
                     cells.append((main[a], col[main[b]], ks))
-        self._entries, self._groups, self._unreached = entries, list(groups.items()), unreached
+        self._entries = [(col[med.idx], [(rows[q], cost) for q, cost in es])
+                         for med, es in zip(m.mediators, entries, strict=True)]
+        self._groups, self._unreached = list(groups.items()), unreached
         n_entries = sum(len(e) for e in entries)
         self._arrays = None
         if n_entries + len(cells) >= self.array_size:
@@ -108,45 +111,50 @@ class Facilitation:
         m = self.model
         funded = m.funding.funded
         meds = m.mediators
-        active = [funded[x.stream] for x in meds]
-        if not any(active):
-            return
         fg = m.p.facilitation_gain
         share = m.coordination.time_share
-        gains = [fg * x.skill * x.knowledge * share[k] if active[k] else 0.0 for k, x in enumerate(meds)]
-        # what each group of pairs keeps of its gap to full trust
-        if m.p.coordination == "none":
-            keep = []
-            for ks, _ in self._groups:
-                best = 0.0
-                for k in ks:
-                    if active[k] and gains[k] > best:
-                        best = gains[k]
-                keep.append(1.0 - SHUTTLE_SHARE * best)
-        else:
-            logs = [math.log1p(-SHUTTLE_SHARE * g) if a else 0.0 for g, a in zip(gains, active, strict=True)]
-            keep = []
-            for ks, _ in self._groups:
-                total = 0.0
-                for k in ks:
-                    if active[k]:
-                        total += logs[k]
-                keep.append(math.exp(total) if total else 1.0)  # exp(0) is 1 exactly
-        if self._arrays is not None:
-            self._step_arrays(active, gains, keep)
-            return
-        rows, col = m.trust.rows, m.trust.col
-        # party -> mediator trust
+        arrays = self._arrays is not None
+        coordinated = m.p.coordination != "none"
+        n = len(meds)
+        gains = [0.0] * n  # an unfunded mediator gains nothing
+        logs = [0.0] * n
+        active = [False] * n
         for k, x in enumerate(meds):
-            if active[k]:
-                g = gains[k]
-                c = col[x.idx]
-                for q, cost in self._entries[k]:
-                    row = rows[q]
+            if not funded[x.stream]:
+                continue
+            active[k] = True
+            gains[k] = g = fg * x.skill * x.knowledge * share[k]
+            if coordinated:
+                logs[k] = math.log1p(-SHUTTLE_SHARE * g)
+            if not arrays:
+                # party -> mediator trust
+                c, cells = self._entries[k]
+                for row, cost in cells:
                     v = row[c] - cost
                     if v < 0.0:
                         v = 0.0
                     row[c] = v + g * (1.0 - v)
+        if not any(active):
+            return
+        # what each group of pairs keeps of its gap to full trust (an unfunded mediator's gain and
+        # log are 0, which changes neither the best gain nor the sum)
+        keep = []
+        if coordinated:
+            for ks, _ in self._groups:
+                total = 0.0
+                for k in ks:
+                    total += logs[k]
+                keep.append(math.exp(total) if total else 1.0)  # exp(0) is 1 exactly
+        else:
+            for ks, _ in self._groups:
+                best = 0.0
+                for k in ks:
+                    if gains[k] > best:
+                        best = gains[k]
+                keep.append(1.0 - SHUTTLE_SHARE * best)
+        if arrays:
+            self._step_arrays(active, gains, keep)
+            return
         # party <-> party trust between main parties: each pair keeps a share of its gap to full
         # trust, the same for the pairs the same mediators reach (all of it where none reaches)
         for (_, cells), x in zip(self._groups, keep, strict=True):

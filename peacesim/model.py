@@ -12,8 +12,6 @@ event log), which :mod:`peacesim.records` reads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import reduce
-from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +195,7 @@ class PeaceModel(mesa.Model):
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
         self.facilitation.refresh()
-        self._perception = None  # who sees which table's leader, worked out at the next perception
+        self._perception = self._leaders_seen = None  # worked out again at the next perception
         self.diplomacy.refresh()
 
         self.coordination.refresh()
@@ -404,26 +402,27 @@ class PeaceModel(mesa.Model):
         rows = self.trust.rows
         tables = self.coordination.tables
         index = self._perception
-        if index is None or index[0] is not tables:
+        if index is None:  # each party's row and the columns of the other main parties (per cast)
+            index = self._perception = [(q, rows[q.idx], [c for j, c in self._main_cols if j != q.idx])
+                                        for q in self.parties]
+        seen = self._leaders_seen
+        if seen is None or seen[0] is not tables:  # the columns of the leaders each party can reach
             col = self.trust.col
-            index = self._perception = (tables, [
-                (q, rows[q.idx], [col[tb.leader.idx] for tb in tables if q.idx in tb.channels],
-                 [c for j, c in self._main_cols if j != q.idx]) for q in self.parties])
+            heads = [(tb.channels, col[tb.leader.idx]) for tb in tables]
+            seen = self._leaders_seen = (tables, [[c for channels, c in heads if q.idx in channels]
+                                                  for q in self.parties])
         option = self.negotiation.progress if self.phase is TALKS else 0.0
         incentives = self.diplomacy.incentives
-        for q, row, leaders, others in index[1]:
+        for (q, row, others), leaders in zip(index, seen[1]):
             best = 0.0
             for c in leaders:
                 v = row[c]
                 if v > best:
                     best = v
             # mean trust in the other main parties, added in order
-            if len(others) > 3:
-                total = reduce(add, map(row.__getitem__, others), 0.0)
-            else:
-                total = 0.0
-                for c in others:
-                    total += row[c]
+            total = 0.0
+            for c in others:
+                total += row[c]
             q.perceive(best, total / len(others) if others else 0.0, incentives[q.idx],
                        option if q.at_table else 0.0, p)
 

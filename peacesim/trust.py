@@ -20,8 +20,6 @@ operations whatever the size of the cast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import reduce
-from operator import add
 
 import numpy as np
 
@@ -90,7 +88,8 @@ class TrustNetwork:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
         total = 0.0
         for row, cols in self._pair_rows:  # summed in order, pair by pair
-            total = reduce(add, map(row.__getitem__, cols), total)
+            for c in cols:
+                total += row[c]
         return total / len(self.pairs)
 
     def mean_from(self, i: int, others: Sequence[int]) -> float:
