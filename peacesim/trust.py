@@ -130,18 +130,6 @@ class TrustNetwork:
             c = col[j]
             row[c] = max(0.0, row[c] - amount)
 
-    def build(self, i: int, j: int, loss: float, gain: float) -> None:
-        """Party ``i``'s trust in ``j`` first loses ``loss`` (floored at 0), then closes ``gain``
-        of its gap to full trust (a mediator's facilitation)."""
-        row, c = self.rows[i], self.col[j]
-        v = max(0.0, row[c] - loss)
-        row[c] = v + gain * (1.0 - v)
-
-    def close_gap(self, i: int, j: int, keep: float) -> None:
-        """Party ``i``'s trust in ``j`` keeps only ``keep`` of its gap to full trust."""
-        row, c = self.rows[i], self.col[j]
-        row[c] = 1.0 - (1.0 - row[c]) * keep
-
     def fade(self, posts: Sequence[int], rate: float) -> None:
         """Trust in the third parties ``posts`` decays toward the baseline at ``rate`` (nobody
         tends the relationships)."""

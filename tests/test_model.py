@@ -246,3 +246,30 @@ def test_override_of_one_actor_by_index():
     assert scen.actors["party"][0]["strength"] != 0.9
     with pytest.raises(InputError, match="N must be from 1 to 3"):
         load_scenario("reference").with_overrides({"party[4].strength": 0.9})
+
+
+@pytest.mark.parametrize("scenario,overrides", [("reference", {}), ("reference", {"coordination": "none"}),
+                                                ("crowded_field", {}), ("contact_group", {}),
+                                                ("mali_regional", {"coordination": "network"})])
+def test_large_cast_array_updates_give_the_same_runs_as_value_by_value(monkeypatch, scenario, overrides):
+    """Facilitation, diplomacy and the local aggregates work large casts with array operations and
+    small ones value by value; forced onto the array path, small casts give the same runs bit for bit."""
+    import peacesim.diplomacy as diplomacy
+    import peacesim.facilitation as facilitation
+    import peacesim.local_mechanisms as local
+
+    plan = ["10:pressure:party=" + PeaceModel(scenario, rng=0).parties[1].name + ",strength=0.5,months=30",
+            "40:incentives:party=" + PeaceModel(scenario, rng=0).parties[0].name + ",strength=0.5,months=30"]
+    runs = []
+    for size in (None, 0):
+        if size is not None:
+            for mod in (diplomacy, facilitation, local):
+                monkeypatch.setattr(mod, "ARRAY_SIZE", size)
+        m = PeaceModel(scenario, rng=5, overrides=overrides, interventions=plan)
+        assert (m.diplomacy._arrays is not None) == (size == 0)
+        m.run()
+        runs.append(m)
+    a, b = runs
+    np.testing.assert_array_equal(a.recorder.data, b.recorder.data)
+    assert a.events.items == b.events.items
+    np.testing.assert_array_equal(a.trust.values, b.trust.values)

@@ -242,3 +242,36 @@ def test_with_one_shared_stream_the_same_change_shifts_every_draw():
         a.step()
         b.step()
     assert a.streams.fighting.getstate() != b.streams.fighting.getstate()
+
+
+def test_a_block_stream_gives_the_numbers_random_random_would_in_the_same_order():
+    """Blocks made in bulk (numpy's MT19937 seeded as random.Random seeds) are random.Random's own
+    numbers, through refills and single draws between blocks, for seeds of every length."""
+    import random
+
+    from peacesim.streams import BlockStream, stream_seed
+
+    seeds = [0, 1, 2**32 - 1, 2**32, 12345678901234567890, stream_seed(np.random.SeedSequence(7))]
+    for seed in seeds:
+        s, r = BlockStream(seed, months=3), random.Random(seed)
+        got, want = [], []
+        for k in (5, 1, 7, 0, 40, 3, 200, 2):  # the first block sets the first fill: later ones refill
+            got += list(s.uniforms(k))
+            want += [r.random() for _ in range(k)]
+            got.append(s.random())
+            want.append(r.random())
+        assert got == want
+        assert s.getstate() == (seed, len(want))
+
+
+def test_without_numpy_legacy_seeding_the_stream_falls_back_to_random_random(monkeypatch):
+    import random
+
+    import peacesim.streams as streams
+
+    engine = streams.threading.local()
+    engine.bits = False  # what the first fill leaves when numpy cannot seed an MT19937 the legacy way
+    monkeypatch.setattr(streams, "_ENGINE", engine)
+    s = streams.BlockStream(99, months=2)
+    r = random.Random(99)
+    assert list(s.uniforms(10)) + [s.random()] == [r.random() for _ in range(11)]
