@@ -295,9 +295,8 @@ class PeaceModel(mesa.Model):
         """Grants end, are renewed or lapse into gaps; support thins after signature (ODD 7.4)."""
         funding = self.funding
         if funding.step(month, self.phase is IMPLEMENTATION):
-            # (the tables are looked at again after any change of funding: a lead chosen as the
-            # most effective mediator may have changed with context knowledge since)
-            self.coordination.funding_changed()
+            if funding.third_parties_changed:
+                self.coordination.check()
             if funding.locals_changed:
                 self.local.funding_changed(funding.funded)
         if self.funding.gap_posts:
@@ -307,9 +306,16 @@ class PeaceModel(mesa.Model):
     # ------------------------------------------------------------------ rotation (ODD 7.3)
     def rotate_staff(self, month: int) -> None:
         ramp = self.p.context_ramp_months
+        learning = False
         for tp in self.third_parties:
+            if tp.knowledge < 1.0:
+                learning = True
             if tp.serve(ramp) and not tp.withdrawn:
                 self.rotate(tp, month)
+        if learning:
+            # a newcomer learning the context may now be the most effective mediator (the lead
+            # where no lead is designated)
+            self.coordination.check()
 
     def rotate(self, tp: ThirdParty, month: int | None = None) -> None:
         """A new person takes the post and inherits part of the predecessor's relationship capital."""
@@ -593,7 +599,7 @@ class PeaceModel(mesa.Model):
         self.diplomacy.campaigns.append((kind, party.idx, strength, month + months - 1))
 
     def _funding_changed(self) -> None:
-        self.coordination.funding_changed()
+        self.coordination.check()
         self.local.funding_changed(self.funding.funded)
 
     def add_mediator(self, args: dict[str, Any], month: int) -> Mediator:

@@ -81,10 +81,20 @@ class Negotiation:
         return self._u[self._leaders * (a + 1) + block * a + k]
 
     def _push(self, tb: Table | None) -> float:
-        """Ripeness a leverage-heavy table adds with carrots and sticks (Beardsley 2008)."""
+        """Ripeness a leverage-heavy table adds with carrots and sticks (Beardsley 2008), for a
+        party wholly dependent on what the table can give or withhold; see :meth:`_pushed`."""
         if tb is not None and tb.style == "leverage":
             return self.model.p.leverage_push * tb.leverage
         return 0.0
+
+    @staticmethod
+    def _pushed(q, push: float) -> float:
+        """A party's ripeness with the table's push. Leverage works as far as the party depends on
+        what the mediator can give or withhold: a strong side, which can do without its carrots and
+        bear its sticks, is moved less (Touval & Zartman 1985; Beardsley 2011)."""
+        if push == 0.0:
+            return q.ripeness
+        return rules.effective_ripeness(q.ripeness, push * (1.0 - q.strength))
 
     def propose(self, month: int) -> Table | None:
         """Mediators estimate ripeness and propose talks; a premature proposal costs trust.
@@ -116,14 +126,14 @@ class Negotiation:
             # more often, a hopeless one rarely, neither for sure).
             judged = 1.0
             for k, q in enumerate(main):
-                judged *= rules.acceptance(rules.effective_ripeness(q.ripeness, push) + sd * normal_from(u[first + k]),
+                judged *= rules.acceptance(self._pushed(q, push) + sd * normal_from(u[first + k]),
                                            p.ripeness_threshold, p.ripeness_spread)
             if u[self._leaders * len(main) + t_k] >= judged:
                 continue
             lead.cooldown = p.proposal_cooldown
             # Each party accepts with a chance that rises with its ripeness (with the push).
             refusing = [q for k, q in enumerate(main)
-                        if self._party_draw(0, k) >= rules.acceptance(rules.effective_ripeness(q.ripeness, push),
+                        if self._party_draw(0, k) >= rules.acceptance(self._pushed(q, push),
                                                                       p.ripeness_threshold, p.ripeness_spread)]
             if refusing:
                 m.count("premature_proposals")
@@ -159,7 +169,7 @@ class Negotiation:
         push = self._push(tb)
         hard = None
         for q in m.at_table:
-            q.eff_ripeness = rules.effective_ripeness(q.ripeness, push)
+            q.eff_ripeness = self._pushed(q, push)
             if q.eff_ripeness < p.breakdown_ripeness:
                 q.low_months += 1
             else:

@@ -61,16 +61,17 @@ class Coordination:
         """Re-form the tables at the next :meth:`form` (staff, the cast or a parameter changed)."""
         self._dirty = True
 
-    def funding_changed(self) -> None:
-        """Someone's funding changed: at the next :meth:`form`, re-form the tables if that changed
-        who is active or who leads (a local mechanism's grant changes neither)."""
+    def check(self) -> None:
+        """A third party's funding or context knowledge changed: at the next :meth:`form`,
+        re-form the tables if that changed who is active or who leads."""
         self._check = True
 
     def form(self) -> None:
         """Group the active third parties into negotiating tables under the coordination strategy.
 
-        Tables are rebuilt only when a post rotated, the cast or a parameter changed, or a
-        funding change changed who is active or who leads: the tables depend on nothing else.
+        Tables are rebuilt only when a post rotated, the cast or a parameter changed, or a change
+        of a third party's funding or context knowledge changed who is active or who leads: the
+        tables depend on nothing else.
         """
         if not (self._dirty or self._check):
             return

@@ -109,7 +109,7 @@ def test_tables_re_form_when_funding_changes_who_is_active_and_only_then():
     tables = list(model.tables)
     # a local mechanism's grant changing leaves every table as it was
     model.local.funding_changed(model.funding.funded)
-    model.coordination.funding_changed()
+    model.coordination.check()
     model.coordination.form()
     assert model.tables == tables and all(a is b for a, b in zip(model.tables, tables, strict=True))
     # a mediator losing its money is a different set of tables, whatever else happened
