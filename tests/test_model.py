@@ -273,3 +273,26 @@ def test_large_cast_array_updates_give_the_same_runs_as_value_by_value(monkeypat
     np.testing.assert_array_equal(a.recorder.data, b.recorder.data)
     assert a.events.items == b.events.items
     np.testing.assert_array_equal(a.trust.values, b.trust.values)
+
+
+def test_a_newcomer_learning_the_context_takes_the_lead_back_when_it_is_again_the_most_effective():
+    """Without a designated lead, the most effective mediator leads (skill x knowledge + leverage):
+    a rotated envoy loses the lead and takes it back in the month its knowledge makes it the most
+    effective again, whether or not anyone's funding changed meanwhile."""
+    m = PeaceModel("reference", rng=4, overrides={"mediator.lead": False, "coordination": "contact_group",
+                                                  "newcomer_knowledge": 0.1, "context_ramp_months": 12,
+                                                  "tenure_mediator": 600})
+    m.step()
+    score = {x.name: x.skill * x.knowledge + x.leverage for x in m.mediators}
+    first = m.coordination.tables[0].leader
+    assert first.name == max(score, key=score.get)
+    m.rotate(first)
+    switched_back = None
+    for _ in range(14):
+        m.step()
+        active = [x for x in m.mediators if m.funding.funded[x.stream]]
+        best = max(active, key=lambda x: x.skill * x.knowledge + x.leverage)
+        assert m.coordination.tables[0].leader is best
+        if best is first and switched_back is None:
+            switched_back = m.month
+    assert switched_back is not None and switched_back > 2
