@@ -458,9 +458,10 @@ PATTERNS: list[Pattern] = [
 
 
 #: Stone (2015): agreements reached with women's participation are about 35% more likely to last
-#: at least 15 years. In a scenario whose local mechanisms include women's groups, the target's
-#: experiment links those groups alone (no other mechanism linked, no linking during the run) or
-#: none, and follows every agreement for 15 years.
+#: at least 15 years than agreements without it. In a scenario whose local mechanisms include
+#: women's groups, the target's experiment links every local mechanism, or every one but the
+#: women's groups (no linking during the run), and follows every agreement for 15 years: the same
+#: inclusive process with and without women's participation.
 WOMEN_FOLLOWUP = 180
 WOMEN_HORIZON = 360
 WOMEN_REPLICATES = 300
@@ -475,13 +476,14 @@ def women_groups(scenario: str | Path) -> list[int]:
 
 
 def _women_experiment(n: int, groups: list[int], seed: int, scenario: str) -> dict[str, Any]:
-    arms = [{"local.linked": False, **{f"local[{k}].linked": on for k in groups}} for on in (True, False)]
+    arms = [{"local.linked": True, **{f"local[{k}].linked": on for k in groups}} for on in (True, False)]
     return _exp("women's participation", n, design=arms, seed=seed, scenario=scenario,
                 parameters={"linking_rate": 0.0, "followup_months": WOMEN_FOLLOWUP, "months": WOMEN_HORIZON})
 
 
 def _women_target(results, groups: list[int]) -> Target:
-    """Ratio of the shares of agreements lasting 15 years, women's groups linked over none."""
+    """Ratio of the shares of agreements lasting 15 years, with the women's groups linked over without
+    (every other local mechanism linked in both)."""
     def lasting(on: bool) -> Estimate:
         e = relapse_share(results, {f"local[{k}].linked": on for k in groups}, WOMEN_FOLLOWUP)
         return Estimate.from_draws(1 - e.value, 1 - e.draws)
@@ -489,7 +491,7 @@ def _women_target(results, groups: list[int]) -> Target:
     a, b = lasting(True), lasting(False)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = Estimate.from_draws(a.value / b.value if b.value > 0 else math.nan, a.draws / b.draws)
-    return Target("agreements lasting 15 years, women's groups linked over none (ratio)",
+    return Target("agreements lasting 15 years, with women's groups linked over without (ratio)",
                   "Stone 2015: agreements with women's participation are about 35% more likely to last 15 years "
                   "(ratio about 1.35)", "1.1-1.6", 1.1, 1.6, ratio)
 
