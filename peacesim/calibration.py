@@ -1,84 +1,690 @@
-"""Calibration by Latin hypercube filtering (docs/VALIDATION.md).
+"""Calibration by iterated history matching (docs/VALIDATION.md, "Calibration").
 
-Candidate parameter sets are drawn by Latin hypercube sampling inside chosen ranges (the ranges
-must lie inside the registry's bounds). Each candidate is run through the quick validation, and a
-candidate is *accepted* when every pattern's point estimate lies on the stated side of zero (for
-pattern 1, inside 20-45%); the table also counts how many patterns hold with intervals that
-exclude zero at the quick size. Accepted candidates outline the region in which the nine patterns
-hold together; the defaults are then confirmed with the full validation.
+History matching (Craig et al. 1997; Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015 for
+agent-based epidemic models) rules out the parts of parameter space where the model cannot match
+what is known, and keeps the rest. For a target k with observed value z_k, the *implausibility* of
+a parameter set x is
+
+    I_k(x) = |f_k(x) - z_k| / sqrt(obs_sd_k^2 + disc_sd_k^2 + ens_sd_k(x)^2)
+
+where f_k(x) is the model's estimate of the target from the runs at x, obs_sd_k the uncertainty of
+the observed value, disc_sd_k the model's discrepancy (how far even the best parameter set may be
+from reality, since the model is a simplification) and ens_sd_k(x) the standard error of f_k(x)
+from the model's own randomness (a bootstrap over the replicates). A point is *not ruled out yet*
+(NROY) when I_max(x) = max_k I_k(x) <= 3, Pukelsheim's three-sigma rule: for any unimodal
+distribution, at least 95% of its mass lies within three standard deviations of the mean.
+
+Why history matching rather than ABC-SMC: the targets are literature estimates and plausibility
+ranges, not data with a likelihood. The implausibility measure has an explicit term for each
+source of uncertainty (the observation's, the model's discrepancy, the model's stochastic
+variance), and the answer is the region of parameter space that is not ruled out, not a posterior
+conditional on an arbitrary distance and tolerance schedule.
+
+The calibration goes in waves. Wave 1 runs a Latin hypercube of points over the ranges; each later
+wave draws new points from the NROY points of the wave before (half by jittering them with a
+Gaussian whose covariance is a shrunken covariance of those points, half uniformly in their
+bounding box) and runs them with twice the replicates, so the final region is judged with less
+noise. Every wave is an experiment run by the experiment runner (:func:`peacesim.sweep.run_experiment`)
+into ``out/wave-N``: the replicates of a wave share their seeds at every point (common random
+numbers), and calling :func:`calibrate` again with the same arguments reuses every stored run.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from . import analysis, fsutil
 from .errors import InputError
-from .params import REGISTRY, coerce
-from .validation import validate
+from .experiment import experiment_from_dict
+from .params import REGISTRY, did_you_mean
+from .sweep import run_experiment
+from .validation import Estimate, _arm, _ceasefire_share, _stale, median_of_episodes, proportion, relapse_share
+from .words import checked, words
 
-__all__ = ["DEFAULT_RANGES", "calibrate", "directional"]
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-# The parameters calibrated and the ranges searched.
+__all__ = ["DEFAULT_RANGES", "DEFAULT_TARGETS", "CUTOFF", "REPLICATE_GROWTH", "CalibrationTarget", "Wave", "CalibrationResult",
+           "calibrate", "check_range", "implausibility", "not_ruled_out", "first_wave", "next_wave",
+           "evaluate", "region", "nroy_figure", "pair_scatter", "write_report"]
+
+#: The parameters calibrated and the ranges searched: the rates behind the four targets (relapse,
+#: reaching agreement, the length of talks, the kind of agreement). To be replaced by the most
+#: influential parameters of the sensitivity screening (docs/SENSITIVITY.md).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
-    "violation_propensity": (0.10, 0.25),
-    "gap_months": (3.0, 9.0),
-    "coordination_cost": (0.04, 0.15),
-    "coordination_exponent": (1.0, 2.25),
-    "leverage_push": (0.2, 0.5),
-    "guarantee_deterrence": (0.4, 1.0),
+    "defection_rate": (0.01, 0.06),
+    "violation_propensity": (0.05, 0.2),
+    "negotiation_rate": (0.1, 0.35),
+    "ripeness_threshold": (0.3, 0.55),
+    "talks_hazard": (0.005, 0.05),
+    "implementation_rate": (0.02, 0.07),
 }
 
+#: Pukelsheim's (1994) three-sigma rule: at least 95% of any unimodal distribution lies within
+#: three standard deviations of its mean, so I_max above 3 rules a point out.
+CUTOFF = 3.0
+#: Each wave after the first runs this many times the replicates of the wave before.
+REPLICATE_GROWTH = 2
+#: Shrinkage of the NROY points' covariance towards its diagonal before jittering: a covariance from
+#: a few points is noisy, and its off-diagonal terms the noisiest.
+SHRINKAGE = 0.5
+#: Smallest spread of the jitter and smallest width of the bounding box, as a share of each range:
+#: one NROY point, or points on a line, still give new points around them.
+MIN_SPREAD = 0.02
+#: Significant digits a float parameter keeps in a design (integer parameters are rounded).
+DIGITS = 6
+#: Parameters that set the horizon of the runs: they are columns of the results, not factors.
+_NOT_FACTORS = ("months", "followup_months")
 
-def directional(check) -> bool:
-    """The point estimate is on the stated side (pattern 1: inside the stated range)."""
-    e = check.estimate.value
-    if check.expected == "inside":
-        return 0.20 <= e <= 0.45
-    return e < 0 if check.expected == "negative" else e > 0
+
+# ------------------------------------------------------------------------------------ targets
+@dataclass(frozen=True)
+class CalibrationTarget:
+    """A quantity the model should reproduce, with the uncertainties history matching needs.
+
+    ``measure(results, where)`` estimates it from the runs selected by ``where`` (a dict of column
+    values, ``{"design_point": k}`` for one point); the estimators of :mod:`peacesim.validation`
+    have this form. ``key`` names its columns in the tables.
+    """
+
+    key: str
+    name: str
+    source: str
+    z: float
+    obs_sd: float
+    disc_sd: float
+    measure: Callable[[analysis.Results, dict[str, Any]], Estimate] = field(repr=False, compare=False)
+    unit: str = ""
+
+    def fmt(self, value: float) -> str:
+        if not math.isfinite(value):
+            return "none (no agreement)"
+        return f"{value:.3g}{self.unit}"
 
 
-def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None, n: int = 16, seed: int = 2026,
-              out: str | Path = "results/calibration", executor: str = "processes", workers: int | None = None,
-              progress: bool = False) -> pd.DataFrame:
-    """Evaluate ``n`` Latin-hypercube candidates with the quick validation; return one row each."""
-    ranges = dict(ranges or DEFAULT_RANGES)
-    for name, (lo, hi) in ranges.items():
-        p = REGISTRY.get(name)
-        if p is None or p.kind not in ("float", "int"):
-            raise InputError(f"calibration range {name!r}: not a numeric parameter of the registry")
-        coerce(p, lo, where=f"calibration range {name}")
-        coerce(p, hi, where=f"calibration range {name}")
-        if lo >= hi:
-            raise InputError(f"calibration range {name} = ({lo}, {hi}): the low end must be below the high end")
+def _relapse_60(results: analysis.Results, where: dict[str, Any]) -> Estimate:
+    return relapse_share(results, where, 60)
+
+
+def _agreement(results: analysis.Results, where: dict[str, Any]) -> Estimate:
+    return proportion(results, where, "agreement_reached")
+
+
+def _talks_months(results: analysis.Results, where: dict[str, Any]) -> Estimate:
+    return median_of_episodes(results, where, "talks_months")
+
+
+def _ceasefires(results: analysis.Results, where: dict[str, Any]) -> Estimate:
+    runs, episodes = _arm(results, where)
+    only = dataclasses.replace(results, runs=runs, episodes=episodes, series=None, _levels={})
+    return _ceasefire_share(only)
+
+
+#: The default targets, all measured on runs of the reference scenario (docs/VALIDATION.md,
+#: "Quantitative targets"). The observation sd of a plausibility range is about a quarter of its
+#: width, so that z +- 2 sd spans most of it.
+DEFAULT_TARGETS: tuple[CalibrationTarget, ...] = (
+    CalibrationTarget("relapse_60", "share of agreements relapsing within 60 months",
+                      "Suhrke & Samset 2007 (about 26%); Mack 2012 (about a third); Collier et al. 2008 (about 40%)",
+                      0.33, 0.05, 0.03, _relapse_60),
+    CalibrationTarget("agreement", "share of runs reaching any agreement within the horizon",
+                      "plausible range 40-90%: UCDP peace agreement and termination data (Harbom et al. 2006; "
+                      "Kreutz 2010)", 0.65, 0.10, 0.05, _agreement),
+    CalibrationTarget("talks_months", "median months of talks before signature",
+                      "plausible range 6-48 months (no single estimate)", 18.0, 8.0, 4.0, _talks_months, " months"),
+    CalibrationTarget("ceasefire_share", "share of agreements that are ceasefires",
+                      "plausible range 20-70%: UCDP peace agreement data (Harbom et al. 2006)", 0.45, 0.10, 0.05,
+                      _ceasefires),
+)
+
+
+# ------------------------------------------------------------------------------------ the arithmetic
+def implausibility(value: float, z: float, obs_sd: float, disc_sd: float, ens_sd: float) -> float:
+    """|value - z| / sqrt(obs_sd^2 + disc_sd^2 + ens_sd^2); infinite when ``value`` cannot be
+    computed (no agreement at the point). An ensemble sd that cannot be computed counts as 0."""
+    if not math.isfinite(value):
+        return math.inf
+    ens = ens_sd if math.isfinite(ens_sd) else 0.0
+    return abs(value - z) / math.sqrt(obs_sd ** 2 + disc_sd ** 2 + ens ** 2)
+
+
+def not_ruled_out(i_max: float, cutoff: float = CUTOFF) -> bool:
+    """A point is not ruled out yet when its largest implausibility is at most ``cutoff``."""
+    return i_max <= cutoff
+
+
+# ------------------------------------------------------------------------------------ checks
+def check_range(name: str, low: Any, high: Any, *, where: str) -> tuple[float, float]:
+    """One parameter's range, checked against the registry; returns (low, high) as numbers.
+
+    ``low`` and ``high`` may be numbers or text typed on the command line (``where`` starting
+    with ``--``). Refused with one line naming the place, the parameter, the value and what is
+    allowed."""
+    numeric = [n for n, p in REGISTRY.items() if p.kind in ("float", "int") and n not in _NOT_FACTORS]
+    p = REGISTRY.get(name)
+    if name in _NOT_FACTORS:
+        raise InputError(f"{where}: {words(name)} sets the horizon of the runs and cannot be calibrated; "
+                         "choose a numeric model parameter ('peacesim params' lists them)")
+    if p is None or p.kind not in ("float", "int"):
+        raise InputError(f"{where}: {words(name)} is not a numeric model parameter{did_you_mean(str(name), numeric)}; "
+                         "'peacesim params' lists them")
+    lo = checked(p, low, where=where)
+    hi = checked(p, high, where=where)
+    if lo >= hi:
+        raise InputError(f"{where}: {name} from {words(low, typed=True)} to {words(high, typed=True)} is not allowed; "
+                         "the low end must be below the high end")
+    return lo, hi
+
+
+def _check_ranges(ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    if not isinstance(ranges, dict) or not ranges:
+        raise InputError("calibrate: ranges must name at least one parameter with its (low, high)")
+    out = {}
+    for name, pair in ranges.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InputError(f"calibration range {name} = {words(pair)} is not allowed; expected (low, high)")
+        out[name] = check_range(name, pair[0], pair[1], where=f"calibration range {name}")
+    return out
+
+
+def _check_targets(targets: Sequence[CalibrationTarget]) -> tuple[CalibrationTarget, ...]:
+    targets = tuple(targets)
+    if not targets:
+        raise InputError("calibrate: targets must hold at least one target")
+    seen = set()
+    for t in targets:
+        if t.key in seen:
+            raise InputError(f"calibration target {t.key!r}: two targets have this key; each needs its own")
+        seen.add(t.key)
+        for what in ("z", "obs_sd", "disc_sd"):
+            if not math.isfinite(getattr(t, what)):
+                raise InputError(f"calibration target {t.key}: {what} = {words(getattr(t, what))} is not allowed; "
+                                 "expected a finite number")
+        if t.obs_sd < 0 or t.disc_sd < 0 or t.obs_sd + t.disc_sd <= 0:
+            raise InputError(f"calibration target {t.key}: obs_sd = {words(t.obs_sd)}, disc_sd = {words(t.disc_sd)} "
+                             "are not allowed; expected numbers >= 0, not both 0")
+    return targets
+
+
+def _check_sizes(waves: Any, points: Any, replicates: Any, seed: Any, cutoff: Any) -> None:
+    for name, v in (("waves", waves), ("points", points), ("replicates", replicates)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(f"calibrate: {name} = {words(v)} is not allowed; expected a whole number of at least 1")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"calibrate: seed = {words(seed)} is not allowed; expected a whole number >= 0")
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not math.isfinite(cutoff) or cutoff <= 0:
+        raise InputError(f"calibrate: cutoff = {words(cutoff)} is not allowed; expected a number above 0")
+
+
+# ------------------------------------------------------------------------------------ the designs
+def _unit(points: np.ndarray, ranges: dict[str, tuple[float, float]]) -> np.ndarray:
+    lo, hi = _bounds(ranges)
+    return (np.asarray(points, dtype=float) - lo) / (hi - lo)
+
+
+def _bounds(ranges: dict[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.array([float(ranges[k][0]) for k in ranges]), np.array([float(ranges[k][1]) for k in ranges]))
+
+
+def _rounded(x: np.ndarray, names: list[str]) -> tuple:
+    """A point as the design will hold it: integer parameters rounded, floats to :data:`DIGITS`."""
+    return tuple(int(round(v)) if REGISTRY[k].kind == "int" else float(f"{v:.{DIGITS}g}") for k, v in zip(names, x))
+
+
+def _distinct(candidates: np.ndarray, names: list[str], n: int) -> np.ndarray:
+    """The first ``n`` candidates that differ once rounded (a design point may not repeat)."""
+    kept, seen = [], set()
+    for x in candidates:
+        key = _rounded(x, names)
+        if key not in seen:
+            seen.add(key)
+            kept.append(key)
+        if len(kept) == n:
+            break
+    return np.array(kept, dtype=float).reshape(len(kept), len(names))
+
+
+def first_wave(ranges: dict[str, tuple[float, float]], points: int, seed: int) -> np.ndarray:
+    """``points`` Latin-hypercube points over ``ranges`` (rows in parameter units, rounded;
+    points that coincide once rounded are kept once)."""
     names = list(ranges)
-    sample = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(n)
-    lows = np.array([ranges[k][0] for k in names])
-    highs = np.array([ranges[k][1] for k in names])
-    points = lows + sample * (highs - lows)
-    out = Path(out)
-    from .fsutil import claim_and_mark
+    lo, hi = _bounds(ranges)
+    sample = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng([seed, 1])).random(points)
+    return _distinct(lo + sample * (hi - lo), names, points)
 
-    claim_and_mark(out, "calibration")  # a folder of peacesim's, or new: no file of the user's is replaced
-    rows = []
-    for i, x in enumerate(points):
-        overrides: dict[str, Any] = {}
-        for k, v in zip(names, x):
-            overrides[k] = int(round(v)) if REGISTRY[k].kind == "int" else round(float(v), 4)
-        checks = validate(quick=True, out=out / f"candidate_{i:03d}", executor=executor, workers=workers,
-                          progress=progress, overrides=overrides)
-        row = {"candidate": i, **overrides}
-        for c in checks:
-            row[f"p{c.number}_effect"] = c.estimate.value
-            row[f"p{c.number}_holds"] = c.passed
-            row[f"p{c.number}_direction"] = directional(c)
-        row["n_hold"] = sum(c.passed for c in checks)
-        row["n_direction"] = sum(directional(c) for c in checks)
-        row["accepted"] = row["n_direction"] == len(checks)
+
+def next_wave(nroy: np.ndarray, ranges: dict[str, tuple[float, float]], points: int, seed: int,
+              wave: int) -> np.ndarray:
+    """``points`` new points drawn from the NROY points of the wave before (rows in parameter units).
+
+    Half jitter NROY points chosen at random with a Gaussian whose covariance is the NROY points'
+    covariance shrunk towards its diagonal (:data:`SHRINKAGE`) and scaled by Silverman's rule; half
+    are uniform in the NROY points' bounding box. Points outside the ranges, or equal to one
+    already drawn once rounded, are rejected. Deterministic for a ``seed`` and ``wave``."""
+    names = list(ranges)
+    lo, hi = _bounds(ranges)
+    u = _unit(np.atleast_2d(nroy), ranges)
+    n, d = u.shape
+    if n == 0:
+        raise ValueError("next_wave needs at least one NROY point")
+    rng = np.random.default_rng([seed, wave])
+    cov = np.cov(u, rowvar=False).reshape(d, d) if n > 1 else np.zeros((d, d))
+    cov = (1 - SHRINKAGE) * cov + SHRINKAGE * np.diag(np.diag(cov))
+    bandwidth = (4 / (n * (d + 2))) ** (1 / (d + 4))  # Silverman's rule of thumb
+    cov = bandwidth ** 2 * cov + np.eye(d) * MIN_SPREAD ** 2
+    box_lo, box_hi = u.min(axis=0), u.max(axis=0)
+    narrow = box_hi - box_lo < 2 * MIN_SPREAD
+    mid = (box_lo + box_hi) / 2
+    box_lo = np.where(narrow, np.maximum(mid - MIN_SPREAD, 0.0), box_lo)
+    box_hi = np.where(narrow, np.minimum(mid + MIN_SPREAD, 1.0), box_hi)
+    n_jitter = (points + 1) // 2
+    kept: list[tuple] = []
+    seen: set[tuple] = set()
+    for part, want in (("jitter", n_jitter), ("box", points - n_jitter)):
+        got, tries = 0, 0
+        while got < want and tries < 200 * max(want, 1):
+            batch = 4 * (want - got)
+            tries += batch
+            if part == "jitter":
+                centres = u[rng.integers(0, n, size=batch)]
+                draws = centres + rng.multivariate_normal(np.zeros(d), cov, size=batch)
+            else:
+                draws = box_lo + rng.random((batch, d)) * (box_hi - box_lo)
+            for x in draws:
+                if got == want:
+                    break
+                if np.any(x < 0) or np.any(x > 1):
+                    continue
+                key = _rounded(lo + x * (hi - lo), names)
+                if key in seen:
+                    continue
+                seen.add(key)
+                kept.append(key)
+                got += 1
+    return np.array(kept, dtype=float).reshape(len(kept), d)
+
+
+# ------------------------------------------------------------------------------------ one wave
+@dataclass
+class Wave:
+    """One wave: its design run with ``replicates`` seeds at every point, and what it found."""
+
+    number: int
+    replicates: int
+    master_seed: int
+    folder: Path
+    table: pd.DataFrame
+    ran: int = 0
+    skipped: int = 0
+    #: the estimates behind the table, keyed by (design point, target key)
+    estimates: dict[tuple[int, str], Estimate] = field(default_factory=dict, repr=False)
+
+    @property
+    def points(self) -> int:
+        return len(self.table)
+
+    @property
+    def nroy(self) -> int:
+        return int(self.table["nroy"].sum())
+
+    @property
+    def best(self) -> pd.Series:
+        """The point with the smallest I_max (the lowest design point among equals)."""
+        return self.table.sort_values(["I_max", "design_point"], kind="stable").iloc[0]
+
+
+def evaluate(results: analysis.Results, names: list[str], targets: Sequence[CalibrationTarget], cutoff: float,
+             wave: int = 1) -> tuple[pd.DataFrame, dict[tuple[int, str], Estimate]]:
+    """Each design point's target estimates, ensemble sds, implausibilities, I_max and NROY
+    verdict (one row a point), and the estimates themselves keyed by (design point, target key)."""
+    runs = results.runs.drop_duplicates("design_point").sort_values("design_point")
+    rows, estimates = [], {}
+    for _, r in runs.iterrows():
+        k = int(r["design_point"])
+        row: dict[str, Any] = {"wave": wave, "design_point": k}
+        row.update({n: r[n] for n in names})
+        i_max = 0.0
+        for t in targets:
+            with np.errstate(invalid="ignore", divide="ignore"):  # resamples without an agreement give nan
+                e = t.measure(results, {"design_point": k})
+            estimates[k, t.key] = e
+            i = implausibility(e.value, t.z, t.obs_sd, t.disc_sd, e.se)
+            row[t.key], row[f"{t.key}_sd"], row[f"I_{t.key}"] = e.value, e.se, i
+            i_max = max(i_max, i)
+        row["I_max"] = i_max
+        row["nroy"] = not_ruled_out(i_max, cutoff)
         rows.append(row)
-        pd.DataFrame(rows).to_csv(out / "candidates.csv", index=False)
+    return pd.DataFrame(rows), estimates
+
+
+def _master_seed(seed: int, wave: int) -> int:
+    """Each wave's master seed, derived from the calibration seed (waves do not share seeds)."""
+    return int(np.random.SeedSequence([seed, wave]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _experiment(design: np.ndarray, names: list[str], wave: int, replicates: int, seed: int, months: int | None):
+    rows = [dict(zip(names, _rounded(x, names))) for x in design]
+    meta: dict[str, Any] = {"title": f"calibration wave {wave}", "scenario": "reference", "replicates": replicates,
+                            "master_seed": _master_seed(seed, wave),
+                            "question": "Which parameter values does history matching against the calibration "
+                                        "targets not rule out?"}
+    if months is not None:
+        meta["months"] = months
+    raw = {"experiment": meta, "design": rows}
+    return experiment_from_dict(raw, where=f"calibration wave {wave}", default_name=f"calibration-wave-{wave}",
+                                source_text=repr(sorted(raw.items(), key=str)))
+
+
+# ------------------------------------------------------------------------------------ the result
+@dataclass
+class CalibrationResult:
+    """What a calibration found: every wave's table, the final NROY region and the chosen point.
+
+    ``chosen`` is None and ``message`` says why when a wave left no point standing."""
+
+    ranges: dict[str, tuple[float, float]]
+    targets: tuple[CalibrationTarget, ...]
+    cutoff: float
+    seed: int
+    waves: list[Wave]
+    region: pd.DataFrame
+    chosen: dict[str, Any] | None
+    chosen_estimates: dict[str, Estimate] = field(default_factory=dict)
+    chosen_implausibility: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    out: Path | None = None
+    months: int | None = None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """All points of all waves, one row each."""
+        return pd.concat([w.table for w in self.waves], ignore_index=True)
+
+    @property
+    def report(self) -> Path | None:
+        return self.out / "calibration.md" if self.out is not None else None
+
+
+def region(table: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """The NROY points of ``table`` summarised per parameter: min, 5%, median, 95%, max, and the
+    share of the searched range between min and max (one row a parameter)."""
+    nroy = table[table["nroy"].astype(bool)]
+    rows = []
+    for name, (lo, hi) in ranges.items():
+        x = nroy[name].astype(float).to_numpy()
+        if not len(x):
+            rows.append({"parameter": name, "low": lo, "high": hi, "min": math.nan, "q05": math.nan,
+                         "median": math.nan, "q95": math.nan, "max": math.nan, "share_of_range": 0.0})
+            continue
+        q05, med, q95 = np.percentile(x, [5, 50, 95])
+        rows.append({"parameter": name, "low": lo, "high": hi, "min": x.min(), "q05": q05, "median": med, "q95": q95,
+                     "max": x.max(), "share_of_range": (x.max() - x.min()) / (hi - lo)})
     return pd.DataFrame(rows)
+
+
+def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: float) -> str:
+    t = wave.table
+    best = wave.best
+    binding = max(targets, key=lambda g: best[f"I_{g.key}"])
+    lowest = {g.key: float(t[f"I_{g.key}"].min()) for g in targets}
+    text = (f"No point in the ranges meets the targets: in wave {wave.number} none of the {wave.points} points has "
+            f"I_max <= {cutoff:g} ({wave.replicates} replicates a point). The closest, design point "
+            f"{int(best['design_point'])}, has I_max = {best['I_max']:.2f}, set by the {binding.name} "
+            f"({binding.fmt(best[binding.key])} against {binding.fmt(binding.z)}). ")
+    alone = [g for g in targets if lowest[g.key] > cutoff]
+    if not alone:
+        hardest = max(targets, key=lambda g: lowest[g.key])
+        return text + (f"Every target is met at some point, but not all at one; the hardest is the {hardest.name} "
+                       f"(smallest implausibility {lowest[hardest.key]:.2f}).")
+    text += "No point comes within the cutoff on " + "; ".join(
+        f"the {g.name} (smallest implausibility {lowest[g.key]:.2f})" for g in alone) + ". "
+    flat = [g for g in alone if (t[f"{g.key}_sd"].fillna(0) == 0).all()]
+    if flat:
+        text += (f"Its estimate did not vary over the replicates at any point (every replicate gave the same), so the "
+                 "model's own noise is missing from its implausibility: run more replicates before concluding; if it "
+                 "still holds, widen the ranges or calibrate other parameters for it.") if len(flat) == 1 else (
+                 "Their estimates did not vary over the replicates at any point, so the model's own noise is missing "
+                 "from their implausibility: run more replicates before concluding.")
+    else:
+        text += "Widen the ranges or calibrate other parameters for it."
+    return text
+
+
+# ------------------------------------------------------------------------------------ calibrate
+def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
+              targets: Sequence[CalibrationTarget] | None = None, waves: int = 3, points: int = 80,
+              replicates: int = 40, seed: int = 2026, cutoff: float = CUTOFF, out: str | Path = "results/calibration",
+              executor: str = "processes", workers: int | None = None, progress: bool = False,
+              fresh: bool = False, months: int | None = None) -> CalibrationResult:
+    """Iterated history matching of the reference scenario against ``targets``.
+
+    Wave 1 runs ``points`` Latin-hypercube points over ``ranges`` with ``replicates`` seeds each
+    (the same seeds at every point); each later wave draws ``points`` new points from the NROY
+    points of the wave before and runs them with :data:`REPLICATE_GROWTH` times the replicates.
+    A wave without an NROY point stops the calibration (``message`` says which target could not
+    be met). Waves are stored in ``out/wave-N`` by the experiment runner: a second call with the
+    same arguments reuses every stored run, and ``fresh=True`` runs them again. Writes
+    ``out/waves.csv``, ``out/calibration.md`` and ``out/nroy.png``. ``months`` shortens the runs'
+    horizon (default: the scenario's), which changes what the share reaching agreement means.
+
+    Raises :class:`~peacesim.errors.InputError` for a range outside the registry's bounds, an
+    unknown or non-numeric parameter, or sizes below 1, before anything is written.
+    """
+    ranges = _check_ranges(dict(DEFAULT_RANGES if ranges is None else ranges))
+    targets = _check_targets(DEFAULT_TARGETS if targets is None else targets)
+    _check_sizes(waves, points, replicates, seed, cutoff)
+    if months is not None:
+        months = checked(REGISTRY["months"], months, where="calibrate")
+    names = list(ranges)
+    design = first_wave(ranges, points, seed)
+    exp = _experiment(design, names, 1, replicates, seed, months)  # refuses a bad design before writing
+    out = fsutil.check_out_path(out)
+    fsutil.claim_and_mark(out, "calibration")  # a folder of peacesim's, or new: no file of the user's is replaced
+    done: list[Wave] = []
+    message = ""
+    with fsutil.FolderLock(out, "calibration"):
+        for number in range(1, waves + 1):
+            reps = replicates * REPLICATE_GROWTH ** (number - 1)
+            if number > 1:
+                nroy = done[-1].table.loc[done[-1].table["nroy"], names].to_numpy(dtype=float)
+                exp = _experiment(next_wave(nroy, ranges, points, seed, number), names, number, reps, seed, months)
+            folder = out / f"wave-{number}"
+            # Stored runs are reused only if the same model made them for the same wave.
+            res = run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
+                                 fresh=fresh or _stale(folder, exp))
+            results = analysis.load_results(folder)
+            table, estimates = evaluate(results, names, targets, cutoff, number)
+            wave = Wave(number, reps, exp.master_seed, folder, table, res.ran, res.skipped, estimates)
+            done.append(wave)
+            if not wave.nroy:
+                message = _no_point_message(wave, targets, cutoff)
+                break
+        last = done[-1]
+        result = CalibrationResult(ranges, targets, float(cutoff), int(seed), done, region(last.table, ranges), None,
+                                   message=message, out=out, months=months)
+        if last.nroy:
+            best = last.best
+            k = int(best["design_point"])
+            result.chosen = {n: _plain(best[n]) for n in names}
+            result.chosen_estimates = {t.key: last.estimates[k, t.key] for t in targets}
+            result.chosen_implausibility = {t.key: float(best[f"I_{t.key}"]) for t in targets}
+        fsutil.atomic_write(out / "waves.csv", result.table.to_csv(index=False))
+        fig = nroy_figure(last.table, ranges, chosen=result.chosen)
+        fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
+        write_report(result)
+    return result
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+# ------------------------------------------------------------------------------------ the figure
+_NROY_COLOUR = "tab:blue"
+_OUT_COLOUR = "0.7"
+
+
+def pair_scatter(table: pd.DataFrame, x: str, y: str, *, ranges: dict[str, tuple[float, float]] | None = None,
+                 chosen: dict[str, Any] | None = None, ax: Axes | None = None) -> Axes:
+    """Points of one wave on two parameters (or a parameter and ``I_max``): ruled out in grey,
+    NROY in blue, the chosen point as a star. Returns the axes."""
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(4, 4), layout="constrained").add_subplot()
+    keep = table["nroy"].astype(bool)
+    ax.scatter(table.loc[~keep, x], table.loc[~keep, y], s=12, c=_OUT_COLOUR, label="ruled out")
+    ax.scatter(table.loc[keep, x], table.loc[keep, y], s=14, c=_NROY_COLOUR, label="not ruled out yet")
+    if chosen is not None and x in chosen and y in chosen:
+        ax.scatter([chosen[x]], [chosen[y]], s=120, marker="*", c="tab:red", edgecolors="k", linewidths=0.5,
+                   label="chosen point", zorder=3)
+    for name, setter in ((x, ax.set_xlim), (y, ax.set_ylim)):
+        if ranges and name in ranges:
+            lo, hi = ranges[name]
+            setter(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
+    return ax
+
+
+def nroy_figure(table: pd.DataFrame, ranges: dict[str, tuple[float, float]], *, chosen: dict[str, Any] | None = None,
+                cutoff: float = CUTOFF) -> Figure:
+    """A scatter matrix of one wave's points over the calibrated parameters (the lower triangle),
+    NROY in blue and ruled out in grey; on the diagonal each parameter against I_max with the
+    cutoff. Returns the figure."""
+    from matplotlib.figure import Figure
+
+    names = list(ranges)
+    d = len(names)
+    size = max(2.2 * d, 4.5)
+    fig = Figure(figsize=(size, size), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(d, d, squeeze=False))
+    finite = table["I_max"].replace(np.inf, np.nan)
+    top = max(float(finite.max()) if finite.notna().any() else cutoff, cutoff) * 1.1
+    shown = table.assign(I_max=table["I_max"].clip(upper=top))
+    for i, y in enumerate(names):
+        for j, x in enumerate(names):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            if i == j:
+                pair_scatter(shown, x, "I_max", ranges=ranges, ax=ax)
+                ax.axhline(cutoff, color="k", lw=0.8, ls="--")
+                ax.set_ylim(0, top)
+                ax.set_ylabel("I_max")
+                ax.set_xlabel(x)
+            else:
+                pair_scatter(table, x, y, ranges=ranges, chosen=chosen, ax=ax)
+                ax.set_ylabel(y if j == 0 else "")
+                ax.set_xlabel(x if i == d - 1 else "")
+            ax.tick_params(labelsize=7)
+            ax.xaxis.label.set_size(8)
+            ax.yaxis.label.set_size(8)
+    handles, labels = axes[1 if d > 1 else 0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8)
+    wave = int(table["wave"].iloc[0]) if len(table) else 0
+    fig.suptitle(f"Wave {wave}: {int(table['nroy'].sum())} of {len(table)} points not ruled out "
+                 f"(I_max <= {cutoff:g})", fontsize=10)
+    return fig
+
+
+# ------------------------------------------------------------------------------------ the report
+def _num(v: float) -> str:
+    return "-" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def write_report(result: CalibrationResult) -> Path:
+    """``calibration.md``: the method and why, the targets, the waves, the final region, the chosen
+    point and how to make it the defaults."""
+    out = Path(result.out or ".")
+    names = list(result.ranges)
+    horizon = f"{result.months} months (shortened)" if result.months else "the scenario's horizon"
+    lines = ["# peacesim calibration: iterated history matching", "",
+             "## Method", "",
+             textwrap.fill(
+                 f"The reference scenario is run at points of the parameter ranges below, each point with the same "
+                 f"seeds (common random numbers), for {horizon}. For each target k, the implausibility of a point x "
+                 "is I_k(x) = |f_k(x) - z_k| / sqrt(obs_sd_k² + disc_sd_k² + ens_sd_k(x)²): the distance between the "
+                 "model's estimate f_k(x) and the observed value z_k, in units of the uncertainty of the observation "
+                 "(obs_sd), the model's discrepancy (disc_sd: how far even the best parameters may be from reality) "
+                 "and the model's own randomness at x (ens_sd: the bootstrap standard error of f_k(x) over the "
+                 f"replicates). A point is not ruled out yet (NROY) when I_max = max_k I_k <= {result.cutoff:g} "
+                 "(Pukelsheim's three-sigma rule). A target that cannot be computed at a point (no agreement) "
+                 "rules it out.", 100), "",
+             textwrap.fill(
+                 "Wave 1 is a Latin hypercube over the ranges. Each later wave draws new points from the NROY points "
+                 "of the wave before (half by jittering them with a Gaussian of their shrunken covariance, half "
+                 f"uniformly in their bounding box) and runs them with {REPLICATE_GROWTH} times the replicates, so "
+                 "the final region is judged with less noise (Craig et al. 1997; Vernon, Goldstein & Bower 2010; "
+                 "Andrianakis et al. 2015).", 100), "",
+             textwrap.fill(
+                 "Why history matching and not ABC-SMC: the targets are literature estimates and plausibility "
+                 "ranges, not data with a likelihood. The implausibility measure has explicit terms for the "
+                 "observation's uncertainty, the model's discrepancy and the model's stochastic variance, and the "
+                 "answer is the region of parameter space that is not ruled out, not a posterior conditional on "
+                 "an arbitrary distance and tolerance schedule. The region is what the targets cannot exclude; "
+                 "it is not a probability distribution over the parameters.", 100), "",
+             "## Targets", "",
+             "| target | z | obs sd | discrepancy sd | source |", "|---|---|---|---|---|"]
+    for t in result.targets:
+        lines.append(f"| {t.name} | {t.z:g}{t.unit} | {t.obs_sd:g} | {t.disc_sd:g} | {t.source} |")
+    lines += ["", "## Waves", "",
+              "| wave | points | replicates a point | runs (run now, reused) | master seed | NROY | smallest I_max |",
+              "|---|---|---|---|---|---|---|"]
+    for w in result.waves:
+        lines.append(f"| {w.number} | {w.points} | {w.replicates} | {w.points * w.replicates} ({w.ran}, {w.skipped}) | "
+                     f"{w.master_seed} | {w.nroy} | {w.best['I_max']:.2f} |")
+    last = result.waves[-1]
+    lines += ["", "Every point with its estimates, ensemble sds and implausibilities: `waves.csv`; the runs of wave N: "
+              "`wave-N/` (a sweep's results folder, readable with `peacesim.analysis.load_results`).", ""]
+    if result.message:
+        lines += ["## No point meets the targets", "", textwrap.fill(result.message, 100), ""]
+    lines += [f"## Region not ruled out (wave {last.number}: {last.nroy} of {last.points} points)", "",
+              "| parameter | range searched | min | 5% | median | 95% | max | share of the range |",
+              "|---|---|---|---|---|---|---|---|"]
+    for _, r in result.region.iterrows():
+        lines.append(f"| `{r['parameter']}` | {_num(r['low'])}-{_num(r['high'])} | {_num(r['min'])} | {_num(r['q05'])} | "
+                     f"{_num(r['median'])} | {_num(r['q95'])} | {_num(r['max'])} | {r['share_of_range']:.0%} |")
+    lines += ["", textwrap.fill(
+        "The share of the range is the span from the smallest to the largest NROY value over the range searched: "
+        "a parameter that keeps most of its range is not pinned down by these targets.", 100), ""]
+    if result.chosen is not None:
+        best = last.best
+        lines += ["## Chosen point", "",
+                  textwrap.fill(f"Among the NROY points of wave {last.number}, the one with the smallest I_max "
+                                f"({best['I_max']:.2f}), on {last.replicates} replicates:", 100), "",
+                  "| parameter | value | default now |", "|---|---|---|"]
+        for n in names:
+            lines.append(f"| `{n}` | {result.chosen[n]:g} | {REGISTRY[n].default:g} |")
+        lines += ["", "| target | estimate [95% interval] | z | implausibility |", "|---|---|---|---|"]
+        for t in result.targets:
+            e = result.chosen_estimates[t.key]
+            lines.append(f"| {t.name} | {t.fmt(e.value)} [{e.low:.3g}, {e.high:.3g}] | {t.z:g}{t.unit} | "
+                         f"{result.chosen_implausibility[t.key]:.2f} |")
+        sets = " ".join(f"--set {n}={result.chosen[n]:g}" for n in names)
+        lines += ["", "### Making it the defaults", "",
+                  "One run at this point, to see it:", "", "```console", f"$ .venv/bin/peacesim run reference --seed 1 {sets}",
+                  "```", "",
+                  textwrap.fill(
+                      "Each parameter's default is declared once, in the registry in `peacesim/params.py` (the "
+                      "reference scenario takes the registry's defaults). Change the default of each parameter "
+                      "above there, regenerate the golden regression (`.venv/bin/python tests/regenerate_golden.py`), "
+                      "and run the full validation (`make validate`) to check that the nine patterns still hold "
+                      "and the quantitative targets lie in their ranges at the new defaults.", 100), ""]
+    lines += ["## Figure", "", f"![Wave {last.number}: points not ruled out and ruled out](nroy.png)", "",
+              textwrap.fill("Below the diagonal, each panel shows two parameters: points not ruled out in blue, "
+                            "ruled out in grey, the chosen point as a red star. On the diagonal, each parameter "
+                            "against I_max, with the cutoff dashed.", 100), ""]
+    path = out / "calibration.md"
+    fsutil.atomic_write(path, "\n".join(lines))
+    return path

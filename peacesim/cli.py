@@ -339,7 +339,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiment import load_experiment
-    from .sweep import SweepFailed, SweepInterrupted, run_experiment
+    from .sweep import run_experiment
 
     from .fsutil import check_out_path, claim, slug
 
@@ -352,15 +352,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
           f"({args.executor}) -> {out}")
-    try:
-        res = run_experiment(exp, executor=args.executor, workers=workers, scheduler=args.scheduler,
-                             out=out, fresh=args.fresh, retry_failed=args.retry_failed, progress=not args.quiet)
-    except SweepInterrupted as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 130
-    except SweepFailed as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
+    res, stopped = _until_stopped(lambda: run_experiment(
+        exp, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
+        retry_failed=args.retry_failed, progress=not args.quiet))
+    if stopped is not None:
+        return stopped
     print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed."
           + (" Run the same command with --retry-failed to run the failed ones again." if res.failed else ""))
     if not args.no_figures:
@@ -399,11 +395,25 @@ def _parse_workers(text: str | None) -> int | None:
     return n
 
 
+def _until_stopped(call):
+    """``(call(), None)``, or ``(None, status)`` when the runs stopped: Ctrl-C (130, what finished is
+    saved) or a sweep that could not go on (1), said in one line."""
+    from .sweep import SweepFailed, SweepInterrupted
+
+    try:
+        return call(), None
+    except SweepInterrupted as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return None, 130
+    except SweepFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return None, 1
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from .fsutil import check_out_path, claim, slug
     from .sensitivity import load_sensitivity, run_pilot, run_sensitivity
     from .sensitivity_plots import pilot_lines, summary_lines
-    from .sweep import SweepFailed, SweepInterrupted
 
     replicates = _parse_whole(args.replicates, "--replicates", 2)
     spec = load_sensitivity(args.experiment, replicates=replicates)
@@ -411,26 +421,24 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     name = f"{spec.name}-pilot" if args.pilot else spec.name
     out = check_out_path(args.out) if args.out is not None else Path("results") / slug(name, "experiment")
     claim(out, "sweep")
-    try:
-        if args.pilot:
-            points = _parse_whole(args.pilot_points, "--pilot-points", 8)
-            reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
-            print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
-                  f"({args.executor}) -> {out}")
-            pilot = run_pilot(spec, points=points, replicates=reps, target=args.target_noise, executor=args.executor,
-                              workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
-                              progress=not args.quiet)
-            print("\n".join(pilot_lines(pilot, spec)))
-            return 0
-        print(f"{spec.title}: {spec.summary()} ({args.executor}) -> {out}")
-        res = run_sensitivity(spec, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out,
-                              fresh=args.fresh, progress=not args.quiet, figures=not args.no_figures)
-    except SweepInterrupted as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 130
-    except SweepFailed as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
+    if args.pilot:
+        points = _parse_whole(args.pilot_points, "--pilot-points", 8)
+        reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
+        print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
+              f"({args.executor}) -> {out}")
+        pilot, stopped = _until_stopped(lambda: run_pilot(
+            spec, points=points, replicates=reps, target=args.target_noise, executor=args.executor, workers=workers,
+            scheduler=args.scheduler, out=out, fresh=args.fresh, progress=not args.quiet))
+        if stopped is not None:
+            return stopped
+        print("\n".join(pilot_lines(pilot, spec)))
+        return 0
+    print(f"{spec.title}: {spec.summary()} ({args.executor}) -> {out}")
+    res, stopped = _until_stopped(lambda: run_sensitivity(
+        spec, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
+        progress=not args.quiet, figures=not args.no_figures))
+    if stopped is not None:
+        return stopped
     print("\n".join(summary_lines(res)))
     return 0
 
@@ -475,17 +483,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(textwrap.fill(cut(spec.title, 300), _width()))
     print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
           f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
-    from .sweep import SweepFailed, SweepInterrupted
-
-    try:
-        res = cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor, workers=workers,
-                          scheduler=args.scheduler, progress=not args.quiet)
-    except SweepInterrupted as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 130
-    except SweepFailed as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
+    res, stopped = _until_stopped(lambda: cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor,
+                                                      workers=workers, scheduler=args.scheduler,
+                                                      progress=not args.quiet))
+    if stopped is not None:
+        return stopped
     from .comparison_report import box_sentences, finding, fmt_interval, fmt_value, trend_sentences
 
     m = cmp.MEASURES[spec.rank_by]
@@ -563,28 +565,93 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if held == len(checks) or not args.strict else 1
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import DEFAULT_RANGES, calibrate
+def _parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]] | None:
+    """``--param NAME:LOW:HIGH`` options as ranges, each checked against the registry."""
+    if not texts:
+        return None
+    from .calibration import check_range
 
-    ranges = dict(DEFAULT_RANGES)
-    if args.param:
-        ranges = {}
-        for text in args.param:
-            parts = text.split(":")
-            if len(parts) != 3:
-                raise InputError(f"--param {words(text)} is not of the form name:low:high")
-            try:
-                ranges[parts[0]] = (float(parts[1]), float(parts[2]))
-            except ValueError:
-                raise InputError(f"--param {words(text)}: low and high must be numbers") from None
-    if args.n < 1:
-        raise InputError(f"--n {args.n} is not allowed; expected a whole number of at least 1")
-    table = calibrate(ranges=ranges, n=args.n, seed=args.seed, out=args.out, executor=args.executor,
-                      workers=_parse_workers(args.workers), progress=not args.quiet)
-    cols = ["candidate", *ranges, "n_direction", "n_hold", "accepted"]
-    print(table[cols].to_string(index=False))
-    print(f"\n{int(table['accepted'].sum())} of {len(table)} candidates accepted; table: {Path(args.out) / 'candidates.csv'}")
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in texts:
+        where = f"--param {words(text)}"
+        parts = text.split(":")
+        if len(parts) != 3 or not parts[0].strip():
+            raise InputError(f"{where} is not of the form NAME:LOW:HIGH (e.g. defection_rate:0.01:0.06)")
+        name = parts[0].strip()
+        if name in ranges:
+            raise InputError(f"{where}: {name} is given twice; give each parameter one range")
+        ranges[name] = check_range(name, parts[1].strip(), parts[2].strip(), where=where)
+    return ranges
+
+
+def _parse_cutoff(text: str) -> float:
+    import math
+
+    try:
+        cutoff = float(text)
+    except ValueError:
+        cutoff = math.nan
+    if not math.isfinite(cutoff) or cutoff <= 0:
+        raise InputError(f"--cutoff {words(text, typed=True)} is not allowed; expected a number above 0 (default 3)")
+    return cutoff
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .fsutil import check_out_path, claim
+
+    sizes = {k: _parse_whole(getattr(args, k), f"--{k}", 1) for k in ("waves", "points", "replicates")}
+    seed = _parse_seed(args.seed)
+    cutoff = _parse_cutoff(args.cutoff)
+    workers = _parse_workers(args.workers)
+    ranges = _parse_ranges(args.param)
+    out = check_out_path(args.out)
+    claim(out, "calibration")  # refuse a folder that is not peacesim's before saying anything else
+    from .calibration import DEFAULT_RANGES, REPLICATE_GROWTH, calibrate
+
+    names = list(ranges or DEFAULT_RANGES)
+    reps = [sizes["replicates"] * REPLICATE_GROWTH ** k for k in range(sizes["waves"])]
+    print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
+          f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}")
+    res, stopped = _until_stopped(lambda: calibrate(ranges=ranges, seed=seed, cutoff=cutoff, out=out,
+                                                    executor=args.executor, workers=workers, progress=not args.quiet,
+                                                    fresh=args.fresh, **sizes))
+    if stopped is not None:
+        return stopped
+    print("\n".join(_calibration_lines(res)))
     return 0
+
+
+def _calibration_lines(res) -> list[str]:
+    """The waves, the region not ruled out and the chosen point, as printed by 'peacesim calibrate'."""
+    import math
+
+    def num(v: float) -> str:
+        return f"{v:.4g}" if math.isfinite(v) else "-"
+
+    lines = ["", f"{'wave':>4}  {'points':>6}  {'replicates':>10}  {'runs':>6}  {'NROY':>4}  smallest I_max"]
+    for w in res.waves:
+        lines.append(f"{w.number:>4}  {w.points:>6}  {w.replicates:>10}  {w.points * w.replicates:>6}  {w.nroy:>4}  "
+                     f"{w.best['I_max']:.2f}")
+    if res.message:
+        lines += [""] + textwrap.wrap(res.message, _width())
+    last = res.waves[-1]
+    if res.chosen is not None:
+        width = max(len(n) for n in res.ranges)
+        lines += ["", f"Not ruled out (I_max <= {res.cutoff:g}) in wave {last.number}: {last.nroy} of {last.points} "
+                      "points", f"{'parameter':<{width}}  {'searched':>17}  {'5%':>8}  {'median':>8}  {'95%':>8}  "
+                                 "share of range"]
+        for _, r in res.region.iterrows():
+            searched = f"{num(r['low'])}-{num(r['high'])}"
+            lines.append(f"{r['parameter']:<{width}}  {searched:>17}  {num(r['q05']):>8}  {num(r['median']):>8}  "
+                         f"{num(r['q95']):>8}  {r['share_of_range']:>14.0%}")
+        lines += ["", f"Chosen point (smallest I_max, {last.best['I_max']:.2f}): "
+                  + ", ".join(f"{n} = {v:g}" for n, v in res.chosen.items())]
+        for t in res.targets:
+            e = res.chosen_estimates[t.key]
+            lines.append(f"  {t.name}: {t.fmt(e.value)} [{e.low:.3g}, {e.high:.3g}], target {t.z:g}{t.unit}, "
+                         f"I = {res.chosen_implausibility[t.key]:.2f}")
+    lines += ["", f"Report: {res.report} (waves.csv and nroy.png beside it)"]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -769,17 +836,27 @@ def build_parser() -> argparse.ArgumentParser:
     va.set_defaults(func=cmd_validate)
 
     ca = sub.add_parser(
-        "calibrate", help="search parameter ranges in which the nine patterns hold together",
-        description="Latin hypercube filtering: draw candidate parameter sets inside the given ranges, run the "
-                    "quick validation for each, and accept those whose nine effects all point the stated way. "
-                    "Writes candidates.csv (see docs/VALIDATION.md).",
+        "calibrate", help="calibrate parameters by history matching against the targets from the literature",
+        description="Iterated history matching of the reference scenario: run a Latin hypercube of points over the "
+                    "given ranges, rule out the points whose implausibility against the calibration targets (relapse "
+                    "within 60 months, agreement reached, months of talks, share of ceasefires) exceeds the cutoff, "
+                    "and draw each next wave from the points not ruled out, with twice the replicates. Resumable; "
+                    "writes waves.csv, calibration.md and nroy.png (see docs/VALIDATION.md).",
     )
     ca.add_argument("--param", action="append", metavar="NAME:LOW:HIGH", default=[],
-                    help="a parameter and its range (may repeat; default: the ranges in docs/VALIDATION.md)")
-    ca.add_argument("--n", type=int, default=16, help="number of candidates (default 16)")
-    ca.add_argument("--seed", type=int, default=2026, help="seed of the Latin hypercube (default 2026)")
-    ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder")
+                    help="a parameter and the range searched, inside its bounds in 'peacesim params' (may repeat; "
+                         "default: the ranges of peacesim.calibration.DEFAULT_RANGES)")
+    ca.add_argument("--waves", metavar="N", default="3", help="waves at most (default 3)")
+    ca.add_argument("--points", metavar="N", default="80", help="points a wave (default 80)")
+    ca.add_argument("--replicates", metavar="N", default="40",
+                    help="replicates a point in wave 1, doubled each wave (default 40)")
+    ca.add_argument("--seed", metavar="N", default="2026", help="seed of the design and of the runs (default 2026)")
+    ca.add_argument("--cutoff", metavar="I", default="3",
+                    help="largest implausibility of a point not ruled out (default 3, the three-sigma rule)")
+    ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder "
+                    "(default results/calibration)")
     _add_executor_args(ca)
+    ca.add_argument("--fresh", action="store_true", help="run every wave again instead of reusing stored runs")
     ca.add_argument("--quiet", action="store_true", help="no progress bars")
     ca.set_defaults(func=cmd_calibrate)
 

@@ -94,28 +94,6 @@ def test_full_validation_all_nine_patterns_hold(tmp_path, seed):
     assert not failing, failing
 
 
-@pytest.mark.parametrize("arg,expect", [("nope:0:1", "'nope': not a numeric parameter"),
-                                        ("gap_months:9:3", "the low end must be below the high end"),
-                                        ("gap_months:1:99", "gap_months"),
-                                        ("gap_months:1", "is not of the form name:low:high")])
-def test_calibrate_refuses_bad_ranges(tmp_path, arg, expect):
-    r = subprocess.run([sys.executable, "-m", "peacesim", "calibrate", "--param", arg, "--out", str(tmp_path / "c")],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2
-    assert r.stderr.startswith("peacesim: error:") and expect in r.stderr
-    assert not (tmp_path / "c").exists()
-
-
-@pytest.mark.slow
-def test_calibration_evaluates_candidates(tmp_path):
-    from peacesim.calibration import calibrate
-
-    table = calibrate(ranges={"violation_propensity": (0.15, 0.17)}, n=1, out=tmp_path)
-    assert len(table) == 1 and 0.15 <= table.violation_propensity[0] <= 0.17
-    assert (tmp_path / "candidates.csv").is_file()
-    assert table.n_direction[0] >= table.n_hold[0]
-
-
 def test_weighted_km_matches_lifelines_with_unit_weights():
     import numpy as np
 
