@@ -296,3 +296,17 @@ def test_a_newcomer_learning_the_context_takes_the_lead_back_when_it_is_again_th
         if best is first and switched_back is None:
             switched_back = m.month
     assert switched_back is not None and switched_back > 2
+
+
+def test_leverage_moves_a_dependent_party_more_than_a_strong_one():
+    """A leverage-heavy table's push closes a share of the gap to full ripeness that grows with the
+    party's dependence (1 - strength): a side that can win alone is moved less (Touval & Zartman)."""
+    from peacesim.negotiation import Negotiation
+
+    m = PeaceModel("reference", rng=1)
+    strong, weak = m.parties[0], m.parties[1]
+    strong.ripeness = weak.ripeness = 0.3
+    strong.strength, weak.strength = 0.9, 0.2
+    assert Negotiation._pushed(strong, 0.5) == pytest.approx(0.3 + 0.5 * 0.1 * 0.7)
+    assert Negotiation._pushed(weak, 0.5) == pytest.approx(0.3 + 0.5 * 0.8 * 0.7)
+    assert Negotiation._pushed(weak, 0.0) == 0.3
