@@ -561,10 +561,10 @@ def _executor(kind: str, workers: int | None, scheduler: str | None):
 # ------------------------------------------------------------------------------------ provenance
 #: The modules a run's results depend on (everything simulate.run_scenario imports; a test keeps
 #: this list complete).
-_MODEL_FILES = ("agents.py", "agreement.py", "budget.py", "errors.py", "events.py", "funding.py", "interventions.py",
-                "local_mechanisms.py", "model.py", "negotiation.py", "params.py", "records.py", "result.py",
-                "rules.py", "scenario.py", "simulate.py", "spoilers.py", "streams.py", "tables.py", "trust.py",
-                "words.py")
+_MODEL_FILES = ("agents.py", "agreement.py", "budget.py", "diplomacy.py", "errors.py", "events.py", "facilitation.py",
+                "funding.py", "interventions.py", "local_mechanisms.py", "model.py", "negotiation.py", "params.py",
+                "records.py", "result.py", "rules.py", "scenario.py", "simulate.py", "spoilers.py", "streams.py",
+                "tables.py", "trust.py", "words.py")
 
 
 def model_digest() -> str:
