@@ -29,6 +29,7 @@ from peacesim.calibration import (
     next_wave,
     not_ruled_out,
     region,
+    share_floor,
 )
 from peacesim.cli import main
 from peacesim.errors import InputError
@@ -101,7 +102,17 @@ def test_default_ranges_and_targets_are_well_formed():
         assert p.kind in ("float", "int") and p.low <= lo < hi <= p.high, name
         assert lo <= p.default <= hi, f"{name}: the default {p.default} is outside the range searched"
     assert [(t.z, t.obs_sd, t.disc_sd) for t in DEFAULT_TARGETS] == [
-        (0.33, 0.05, 0.03), (0.65, 0.10, 0.05), (18, 8, 4), (0.45, 0.10, 0.05)]
+        (0.30, 0.05, 0.03), (0.40, 0.05, 0.03), (0.65, 0.10, 0.05), (18, 8, 4), (0.45, 0.10, 0.05)]
+
+
+def test_a_share_that_every_replicate_gave_alike_still_counts_as_uncertain():
+    """A bootstrap over replicates that all reached an agreement says 0; the floor is the binomial
+    standard error at (n + 1/2) / (n + 1), which shrinks as replicates grow."""
+    assert share_floor(1.0, 6) == pytest.approx(math.sqrt((6.5 / 7) * (0.5 / 7) / 6))
+    assert share_floor(0.0, 6) == pytest.approx(share_floor(1.0, 6))
+    assert share_floor(0.5, 100) == pytest.approx(0.05)
+    assert share_floor(1.0, 400) < share_floor(1.0, 6)
+    assert math.isnan(share_floor(0.5, 0))
 
 
 # ------------------------------------------------------------------------------------ the sampler
@@ -275,8 +286,9 @@ def test_each_point_is_measured_on_its_own_runs_with_common_seeds(small):
             assert table.loc[k, "ceasefire_share"] == pytest.approx((eps["scope"] == "ceasefire").mean())
             lower_median = np.sort(eps["talks_months"])[(len(eps) - 1) // 2]  # validation's weighted median
             assert table.loc[k, "talks_months"] == lower_median
-        assert table.loc[k, "agreement_sd"] == pytest.approx(
-            proportion(results, {"design_point": k}, "agreement_reached").se)
+        assert table.loc[k, "agreement_sd"] == pytest.approx(max(  # at least a binomial standard error
+            proportion(results, {"design_point": k}, "agreement_reached").se,
+            share_floor(g["agreement_reached"].astype(bool).mean(), len(g))))
 
 
 def test_the_report_figure_and_chosen_point(small):
@@ -307,7 +319,7 @@ def test_fresh_runs_every_wave_again(tmp_path):
 def test_no_point_meeting_the_targets_stops_and_names_the_target(tmp_path):
     impossible = CalibrationTarget("agreement", "share of runs reaching any agreement", "test", 5.0, 0.01, 0.01,
                                    lambda results, where: proportion(results, where, "agreement_reached"))
-    res = calibrate(ranges={"defection_rate": (0.01, 0.06)}, targets=[DEFAULT_TARGETS[2], impossible], waves=3,
+    res = calibrate(ranges={"defection_rate": (0.01, 0.06)}, targets=[DEFAULT_TARGETS[3], impossible], waves=3,
                     points=3, replicates=4, out=tmp_path, executor="serial")
     assert len(res.waves) == 1 and res.chosen is None
     assert res.message.startswith("No point in the ranges meets the targets")
