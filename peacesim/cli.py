@@ -839,7 +839,8 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", help="calibrate parameters by history matching against the targets from the literature",
         description="Iterated history matching of the reference scenario: run a Latin hypercube of points over the "
                     "given ranges, rule out the points whose implausibility against the calibration targets (relapse "
-                    "within 60 months, agreement reached, months of talks, share of ceasefires) exceeds the cutoff, "
+                    "within 5 and 10 years, agreement reached, months of talks, share of ceasefires) exceeds the "
+                    "cutoff, "
                     "and draw each next wave from the points not ruled out, with twice the replicates. Resumable; "
                     "writes waves.csv, calibration.md and nroy.png (see docs/VALIDATION.md).",
     )
