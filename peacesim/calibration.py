@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_RANGES", "DEFAULT_TARGETS", "CUTOFF", "REPLICATE_GROWTH", "CalibrationTarget", "Wave", "CalibrationResult",
-           "calibrate", "check_range", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
+           "calibrate", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
            "evaluate", "region", "nroy_figure", "pair_scatter", "write_report"]
 
 #: The parameters calibrated and the ranges searched: the ten that the Morris screening of the
@@ -443,6 +443,12 @@ class CalibrationResult:
     message: str = ""
     out: Path | None = None
     months: int | None = None
+    #: the best NROY points checked against the nine patterns (quick validation), one row each;
+    #: empty when ``patterns`` was 0
+    patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: how the chosen point was chosen: "I_max" (the smallest) or "patterns" (the first of the best
+    #: points whose nine effects point the stated way)
+    chosen_by: str = "I_max"
 
     @property
     def table(self) -> pd.DataFrame:
@@ -504,8 +510,16 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
               targets: Sequence[CalibrationTarget] | None = None, waves: int = 3, points: int = 80,
               replicates: int = 40, seed: int = 2026, cutoff: float = CUTOFF, out: str | Path = "results/calibration",
               executor: str = "processes", workers: int | None = None, progress: bool = False,
-              fresh: bool = False, months: int | None = None) -> CalibrationResult:
+              fresh: bool = False, months: int | None = None, patterns: int = 0) -> CalibrationResult:
     """Iterated history matching of the reference scenario against ``targets``.
+
+    With ``patterns`` > 0, the last wave's ``patterns`` NROY points of smallest I_max are then run
+    through the quick validation of the nine patterns (:func:`peacesim.validation.validate`, the
+    same seeds at every point), and the chosen point is the first of them, in order of I_max,
+    whose nine effects all point the stated way, preferring more patterns settled at that size
+    (pattern-oriented modelling uses qualitative patterns to filter parameter sets: Grimm et al.
+    2005; Railsback & Grimm 2019). Without ``patterns`` the chosen point is the NROY point of
+    smallest I_max.
 
     Wave 1 runs ``points`` Latin-hypercube points over ``ranges`` with ``replicates`` seeds each
     (the same seeds at every point); each later wave draws ``points`` new points from the NROY
@@ -522,6 +536,8 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     ranges = _check_ranges(dict(DEFAULT_RANGES if ranges is None else ranges))
     targets = _check_targets(DEFAULT_TARGETS if targets is None else targets)
     _check_sizes(waves, points, replicates, seed, cutoff)
+    if isinstance(patterns, bool) or not isinstance(patterns, (int, np.integer)) or patterns < 0:
+        raise InputError(f"calibrate: patterns = {words(patterns)} is not allowed; expected a whole number >= 0")
     if months is not None:
         months = checked(REGISTRY["months"], months, where="calibrate")
     names = list(ranges)
@@ -553,10 +569,20 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
                                    message=message, out=out, months=months)
         if last.nroy:
             best = last.best
+            if patterns:
+                result.patterns = check_patterns(last, names, patterns, out / "patterns", executor=executor,
+                                                 workers=workers, progress=progress)
+                fsutil.atomic_write(out / "patterns.csv", result.patterns.to_csv(index=False))
+                k = pick_by_patterns(result.patterns)
+                if k is not None:
+                    best = last.table.set_index("design_point").loc[k].copy()
+                    best["design_point"] = k
+                    result.chosen_by = "patterns"
             k = int(best["design_point"])
             result.chosen = {n: _plain(best[n]) for n in names}
             result.chosen_estimates = {t.key: last.estimates[k, t.key] for t in targets}
             result.chosen_implausibility = {t.key: float(best[f"I_{t.key}"]) for t in targets}
+            result.chosen_implausibility["I_max"] = float(best["I_max"])
         fsutil.atomic_write(out / "waves.csv", result.table.to_csv(index=False))
         fig = nroy_figure(last.table, ranges, chosen=result.chosen)
         fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
@@ -566,6 +592,57 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
 
 def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
+
+
+def pointing_the_stated_way(check) -> bool:
+    """Whether a pattern's point estimate lies on the stated side (pattern 1: inside 20-45%); a
+    check the scenario cannot carry counts as pointing the stated way."""
+    e = check.estimate.value
+    if check.expected == "n/a":
+        return True
+    if not math.isfinite(e):
+        return False
+    if check.expected == "inside":
+        return 0.20 <= e <= 0.45
+    return e < 0 if check.expected == "negative" else e > 0
+
+
+def pick_by_patterns(checked: pd.DataFrame) -> int | None:
+    """The design point to choose among points checked against the patterns (:func:`check_patterns`):
+    of those whose every effect points the stated way, the one with the most patterns holding, the
+    smaller I_max among equals; None if no point has every effect pointing the stated way."""
+    if not len(checked):
+        return None
+    passing = checked[checked["directions"] == checked["checked"]]
+    if not len(passing):
+        return None
+    return int(passing.sort_values(["held", "I_max"], ascending=[False, True], kind="stable").iloc[0]["design_point"])
+
+
+def check_patterns(wave: Wave, names: list[str], n: int, out: Path, *, executor: str = "processes",
+                   workers: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """The quick validation of the nine patterns at the ``n`` NROY points of ``wave`` with the
+    smallest I_max: one row a point, with its parameters, I_max, each pattern's effect and
+    whether it points the stated way and holds, and the counts."""
+    from .validation import validate
+
+    nroy = wave.table[wave.table["nroy"].astype(bool)].sort_values(["I_max", "design_point"], kind="stable").head(n)
+    rows = []
+    for _, r in nroy.iterrows():
+        k = int(r["design_point"])
+        overrides = {m: _plain(r[m]) for m in names}
+        checks = validate(quick=True, out=out / f"point-{k}", executor=executor, workers=workers, progress=progress,
+                          overrides=overrides, figures=False)
+        row: dict[str, Any] = {"design_point": k, **overrides, "I_max": float(r["I_max"])}
+        for c in checks:
+            row[f"p{c.number}_effect"] = c.estimate.value
+            row[f"p{c.number}_direction"] = pointing_the_stated_way(c)
+            row[f"p{c.number}_holds"] = bool(c.passed)
+        row["checked"] = len(checks)
+        row["directions"] = sum(pointing_the_stated_way(c) for c in checks)
+        row["held"] = sum(bool(c.passed) for c in checks)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------ the figure
@@ -698,9 +775,27 @@ def write_report(result: CalibrationResult) -> Path:
         "a parameter that keeps most of its range is not pinned down by these targets.", 100), ""]
     if result.chosen is not None:
         best = last.best
+        if len(result.patterns):
+            pt = result.patterns
+            lines += ["## The nine patterns at the best points", "",
+                      textwrap.fill(f"The {len(pt)} NROY points of wave {last.number} with the smallest I_max, each run "
+                                    "through the quick validation of the nine patterns on the same seeds: how many "
+                                    "effects point the stated way and how many hold at that size (95% interval on "
+                                    "the stated side). The chosen point is the first, in order of I_max, whose nine "
+                                    "effects all point the stated way, preferring more patterns held (patterns as "
+                                    "filters of parameter sets, Grimm et al. 2005).", 100), "",
+                      "| design point | I_max | pointing the stated way | holding at quick size |", "|---|---|---|---|"]
+            for _, r in pt.iterrows():
+                lines.append(f"| {int(r['design_point'])} | {r['I_max']:.2f} | {int(r['directions'])} of "
+                             f"{int(r['checked'])} | {int(r['held'])} |")
+            lines += ["", "Each point's effects: `patterns.csv`.", ""]
+        how = ("the first of the points above whose nine effects point the stated way" if result.chosen_by == "patterns"
+               else "the one with the smallest I_max" + (" (none of the points above has all nine effects pointing the "
+                                                          "stated way)" if len(result.patterns) else ""))
         lines += ["## Chosen point", "",
-                  textwrap.fill(f"Among the NROY points of wave {last.number}, the one with the smallest I_max "
-                                f"({best['I_max']:.2f}), on {last.replicates} replicates:", 100), "",
+                  textwrap.fill(f"Among the NROY points of wave {last.number}, {how} (I_max "
+                                f"{result.chosen_implausibility.get('I_max', best['I_max']):.2f}), on "
+                                f"{last.replicates} replicates:", 100), "",
                   "| parameter | value | default now |", "|---|---|---|"]
         for n in names:
             lines.append(f"| `{n}` | {result.chosen[n]:g} | {REGISTRY[n].default:g} |")

@@ -604,6 +604,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cutoff = _parse_cutoff(args.cutoff)
     workers = _parse_workers(args.workers)
     ranges = _parse_ranges(args.param)
+    patterns = _parse_whole(args.patterns, "--patterns", 0)
     out = check_out_path(args.out)
     claim(out, "calibration")  # refuse a folder that is not peacesim's before saying anything else
     from .calibration import DEFAULT_RANGES, REPLICATE_GROWTH, calibrate
@@ -614,7 +615,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}")
     res, stopped = _until_stopped(lambda: calibrate(ranges=ranges, seed=seed, cutoff=cutoff, out=out,
                                                     executor=args.executor, workers=workers, progress=not args.quiet,
-                                                    fresh=args.fresh, **sizes))
+                                                    fresh=args.fresh, patterns=patterns, **sizes))
     if stopped is not None:
         return stopped
     print("\n".join(_calibration_lines(res)))
@@ -644,7 +645,16 @@ def _calibration_lines(res) -> list[str]:
             searched = f"{num(r['low'])}-{num(r['high'])}"
             lines.append(f"{r['parameter']:<{width}}  {searched:>17}  {num(r['q05']):>8}  {num(r['median']):>8}  "
                          f"{num(r['q95']):>8}  {r['share_of_range']:>14.0%}")
-        lines += ["", f"Chosen point (smallest I_max, {last.best['I_max']:.2f}): "
+        if len(res.patterns):
+            lines += ["", f"The nine patterns (quick validation) at the {len(res.patterns)} best points:",
+                      f"{'design point':>12}  {'I_max':>5}  pointing the stated way  holding"]
+            for _, r in res.patterns.iterrows():
+                lines.append(f"{int(r['design_point']):>12}  {r['I_max']:>5.2f}  {int(r['directions']):>10} of "
+                             f"{int(r['checked']):<10}  {int(r['held']):>7}")
+        i_max = res.chosen_implausibility["I_max"]
+        how = (f"the first of these whose nine effects point the stated way; I_max {i_max:.2f}"
+               if res.chosen_by == "patterns" else f"smallest I_max, {i_max:.2f}")
+        lines += ["", f"Chosen point ({how}): "
                   + ", ".join(f"{n} = {v:g}" for n, v in res.chosen.items())]
         for t in res.targets:
             e = res.chosen_estimates[t.key]
@@ -854,6 +864,10 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--seed", metavar="N", default="2026", help="seed of the design and of the runs (default 2026)")
     ca.add_argument("--cutoff", metavar="I", default="3",
                     help="largest implausibility of a point not ruled out (default 3, the three-sigma rule)")
+    ca.add_argument("--patterns", metavar="N", default="0",
+                    help="then run the quick validation of the nine patterns at the N best points not ruled out "
+                         "and choose the first whose nine effects point the stated way (default 0: the point of "
+                         "smallest implausibility)")
     ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder "
                     "(default results/calibration)")
     _add_executor_args(ca)

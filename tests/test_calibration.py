@@ -326,3 +326,31 @@ def test_no_point_meeting_the_targets_stops_and_names_the_target(tmp_path):
     assert "share of runs reaching any agreement (smallest implausibility" in res.message
     assert "No point meets the targets" in (tmp_path / "calibration.md").read_text()
     assert len(pd.read_csv(tmp_path / "waves.csv")) == 3
+
+
+def test_the_patterns_filter_picks_the_first_point_whose_effects_all_point_the_stated_way():
+    from types import SimpleNamespace
+
+    from peacesim.calibration import pick_by_patterns, pointing_the_stated_way
+
+    checked = pd.DataFrame({"design_point": [4, 9, 2, 7], "I_max": [0.5, 0.6, 0.7, 0.8],
+                            "checked": [9, 9, 9, 9], "directions": [8, 9, 9, 9], "held": [7, 5, 6, 6]})
+    assert pick_by_patterns(checked) == 2  # all nine pointing the stated way, most held, then smaller I_max
+    assert pick_by_patterns(checked.assign(directions=8)) is None
+    assert pick_by_patterns(checked.iloc[:0]) is None
+
+    def check(value, expected):
+        return SimpleNamespace(estimate=SimpleNamespace(value=value), expected=expected)
+
+    assert pointing_the_stated_way(check(0.3, "inside")) and not pointing_the_stated_way(check(0.5, "inside"))
+    assert pointing_the_stated_way(check(-1.0, "negative")) and not pointing_the_stated_way(check(1.0, "negative"))
+    assert pointing_the_stated_way(check(0.1, "positive")) and not pointing_the_stated_way(check(float("nan"), "positive"))
+    assert pointing_the_stated_way(check(float("nan"), "n/a"))
+
+
+def test_patterns_must_be_a_whole_number(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "peacesim", "calibrate", "--patterns", "-1", "--out", str(tmp_path / "c")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "--patterns -1 is not allowed; expected a whole number of at least 0" in r.stderr
+    assert not (tmp_path / "c").exists()
