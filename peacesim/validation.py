@@ -703,7 +703,7 @@ def targets(checks: list[Check]) -> list[Target]:
     if r1 is not None:
         out += [
             Target("share of agreements relapsing within 5 years", "Suhrke & Samset 2007 (26%); Mack 2012 (about a third); "
-                   "Collier et al. 2008 (about 40%)", "20-45%", 0.20, 0.45, relapse_share(r1, {})),
+                   "the range of DESIGN.md pattern 1", "20-45%", 0.20, 0.45, relapse_share(r1, {})),
             Target("share of agreements relapsing within 10 years", "Collier, Hoeffler & Söderbom 2008: the risk of "
                    "renewed war in the first post-conflict decade is about 40%", "30-50%", 0.30, 0.50,
                    relapse_share(r1, {}, 120)),
