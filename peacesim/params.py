@@ -94,30 +94,30 @@ _GLOBALS = [
     _p("victory_learning", 0.03, 0.0, 1.0, "1/month", "weight of a month's battle outcome in a party's belief in victory", "conflict"),
     _p("strength_shift", 0.01, 0.0, 0.1, "1/month", "strength a party gains from winning a month's fighting (and loses from losing it)", "conflict"),
     _p("pain_per_violence", 0.09, 0.0, 0.5, "1/month", "pain a party accumulates per month of full-scale violence", "conflict"),
-    _p("pain_decay", 0.04, 0.0, 0.5, "1/month", "share of accumulated pain that fades each month", "conflict"),
+    _p("pain_decay", 0.0283, 0.0, 0.5, "1/month", "share of accumulated pain that fades each month", "conflict"),
     _p("war_cost_floor", 0.3, 0.0, 1.0, "share", "share of the costs of fighting every side bears whatever its strength "
        "(casualties, the economy, domestic opposition); the rest falls on the weaker side", "conflict"),
     _p("battlefield_volatility", 0.02, 0.0, 0.2, "1/month", "standard deviation of the monthly shock to a party's "
        "base strength (outside support, defections, new weapons), which reverts over two years", "conflict"),
     _p("local_violence_base", 0.15, 0.0, 1.0, "share", "local violence when no local mechanism resolves disputes", "conflict"),
     # ripeness (Zartman)
-    _p("ripeness_threshold", 0.42, 0.05, 0.95, "share", "perceived ripeness at which a party accepts an invitation to talks with even chance", "ripeness"),
+    _p("ripeness_threshold", 0.459, 0.05, 0.95, "share", "perceived ripeness at which a party accepts an invitation to talks with even chance", "ripeness"),
     _p("ripeness_spread", 0.06, 0.005, 0.5, "share", "how gradually the chance of accepting talks or signing rises with ripeness (logistic scale)", "ripeness"),
     _p("hurting_width", 0.08, 0.01, 0.5, "share", "softness of the pain-above-tolerance switch in the hurting stalemate", "ripeness"),
     _p("breakdown_ripeness", 0.25, 0.0, 0.9, "share", "ripeness below which a party at the table starts to walk away", "ripeness"),
     _p("breakdown_months", 6, 1, 36, "months", "months a party stays below breakdown ripeness before talks collapse", "ripeness"),
-    _p("talks_hazard", 0.02, 0.0, 0.5, "1/month", "monthly chance that talks break down over a crisis, at no trust between the parties, "
+    _p("talks_hazard", 0.0355, 0.0, 0.5, "1/month", "monthly chance that talks break down over a crisis, at no trust between the parties, "
        "no hardliners and two parties at the table; rises with distrust, hardliners, attacks and parties", "ripeness"),
     _p("proposal_cooldown", 9, 1, 36, "months", "months a mediator waits after a proposal before making another", "ripeness"),
     _p("estimate_error", 0.15, 0.0, 0.5, "share", "standard deviation of the error in estimating ripeness at zero skill and context knowledge", "ripeness"),
     # trust
-    _p("trust_baseline", 0.25, 0.0, 1.0, "share", "trust level that relationships drift toward without contact", "trust"),
+    _p("trust_baseline", 0.306, 0.0, 1.0, "share", "trust level that relationships drift toward without contact", "trust"),
     _p("trust_drift", 0.02, 0.0, 0.5, "1/month", "monthly pull of trust toward the baseline", "trust"),
-    _p("facilitation_gain", 0.012, 0.0, 0.1, "1/month", "trust a skilled, funded mediator builds per month by facilitation and shuttling", "trust"),
+    _p("facilitation_gain", 0.0125, 0.0, 0.1, "1/month", "trust a skilled, funded mediator builds per month by facilitation and shuttling", "trust"),
     _p("premature_proposal_cost", 0.15, 0.0, 1.0, "share", "trust a party loses in a mediator whose proposal comes before it is ripe", "trust"),
     _p("attack_trust_cost", 0.08, 0.0, 1.0, "share", "trust between parties lost to one spoiler attack that nobody can attribute", "trust"),
     _p("violation_trust_cost", 0.08, 0.0, 1.0, "share", "trust lost in a signatory that violates the agreement", "trust"),
-    _p("compliance_gain", 0.006, 0.0, 0.1, "1/month", "trust gained per month in a signatory that keeps its commitments", "trust"),
+    _p("compliance_gain", 0.005, 0.0, 0.1, "1/month", "trust gained per month in a signatory that keeps its commitments", "trust"),
     _p("bias_trust_cost", 0.01, 0.0, 0.1, "1/month", "trust lost per month in a third party biased toward the other side, per unit bias", "trust"),
     _p("institutional_share", 0.35, 0.0, 1.0, "share", "share of a third party's relationship capital that belongs to its institution, not the person", "trust"),
     # staff rotation
@@ -151,7 +151,7 @@ _GLOBALS = [
     _p("joint_analysis", 0.3, 0.0, 1.0, "share", "how far joint conflict analysis cuts errors in estimating ripeness and spoiler types", "coordination"),
     _p("lead_rotation_setback", 0.3, 0.0, 1.0, "share", "share of negotiation progress lost when a hierarchical lead rotates, before handover", "coordination"),
     # negotiation and agreements
-    _p("negotiation_rate", 0.2, 0.0, 0.5, "1/month", "negotiation progress per month at full ripeness and full mediator effectiveness", "agreement"),
+    _p("negotiation_rate", 0.179, 0.0, 0.5, "1/month", "negotiation progress per month at full ripeness and full mediator effectiveness", "agreement"),
     _p("leverage_push", 0.35, 0.0, 1.0, "share", "ripeness a leverage-heavy mediator adds at full leverage by pressure and inducements", "agreement"),
     _p("sign_threshold", 0.35, 0.0, 1.0, "share", "ripeness (with pressure) at which a party signs a ready text with even chance in a month", "agreement"),
     _p("pressure_backlash", 1.0, 0.0, 2.0, "share", "rise in a signatory's hardliner share per unit of commitment that came from pressure", "agreement"),
@@ -166,11 +166,11 @@ _GLOBALS = [
     _p("gap_setback", 0.01, 0.0, 0.2, "1/month", "implementation lost per month while the implementation programme is unfunded", "implementation"),
     _p("commitment_drift", 0.08, 0.0, 1.0, "1/month", "monthly pull of a signatory's genuine commitment toward what trust and support justify", "implementation"),
     _p("pressure_decay", 0.06, 0.0, 1.0, "1/month", "monthly fading of commitment that came from pressure, without follow-through", "implementation"),
-    _p("violation_propensity", 0.10, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
+    _p("violation_propensity", 0.126, 0.0, 1.0, "probability", "monthly chance an uncommitted signatory violates the agreement", "implementation"),
     _p("retaliation", 0.6, 0.0, 1.0, "share", "violence a distrustful signatory returns for a violation or a blamed attack", "implementation"),
     _p("relapse_violence", 0.3, 0.0, 1.0, "share", "violence between signatories that counts as fighting again", "implementation"),
     _p("relapse_months", 3, 1, 24, "months", "months that violence must stay above relapse level for relapse", "implementation"),
-    _p("defection_rate", 0.03, 0.0, 0.5, "1/month", "monthly chance that hardliners take a signatory out of the agreement, at no commitment, full hardliners and no deterrence", "implementation"),
+    _p("defection_rate", 0.0205, 0.0, 0.5, "1/month", "monthly chance that hardliners take a signatory out of the agreement, at no commitment, full hardliners and no deterrence", "implementation"),
     _p("violence_memory", 0.5, 0.0, 0.99, "share", "share of last month's violence between signatories carried into this month", "implementation"),
     # spoilers (Stedman 1997)
     _p("attack_rate", 0.09, 0.0, 1.0, "probability", "monthly chance of an attack by a spoiler at full capacity and resolve", "spoilers"),
@@ -195,7 +195,7 @@ _GLOBALS = [
     _p("local_dispute_resolution", 0.3, 0.0, 1.0, "probability", "ceiling on the chance that linked local mechanisms settle an implementation dispute the mediators do not (local information and standing; saturates with their capacity)", "local"),
     _p("unfunded_capacity", 0.4, 0.0, 1.0, "share", "share of its capacity a local mechanism keeps while unfunded", "local"),
     # diplomats
-    _p("pressure_rate", 0.03, 0.0, 0.5, "1/month", "pain a diplomat's pressure adds per month at full leverage", "diplomats"),
+    _p("pressure_rate", 0.0356, 0.0, 0.5, "1/month", "pain a diplomat's pressure adds per month at full leverage", "diplomats"),
     _p("incentive_weight", 0.25, 0.0, 1.0, "share", "weight of diplomats' incentives in a party's perceived way out", "diplomats"),
     _p("guarantee_deterrence", 0.8, 0.0, 1.0, "share", "how far a credible guarantor deters violations and retaliation", "diplomats"),
     _p("follow_through", 0.8, 0.0, 1.0, "share", "how far an engaged diplomat's implementation push stops pressure-based commitment fading", "diplomats"),

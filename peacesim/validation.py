@@ -426,7 +426,7 @@ PATTERNS: list[Pattern] = [
             "Beardsley et al. 2006; Beardsley 2008", 600,
             lambda n: _exp("leverage", n, vary={"mediator.style": ["leverage", "facilitative"]}, seed=103), _p3_judge),
     Pattern(4, "p4_parallel", "With coordination more mediators help up to a point (inverted U); without, they help less",
-            "Böhmelt 2011; Menninga 2020", 150,
+            "Böhmelt 2011; Menninga 2020", 300,
             lambda n: _exp("parallel mediators", n, vary={"mediators": list(P4_COUNTS),
                                                           "coordination": ["hierarchical", "none"]}, seed=104),
             _p4_judge),
