@@ -495,7 +495,7 @@ def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: 
         f"the {g.name} (smallest implausibility {lowest[g.key]:.2f})" for g in alone) + ". "
     flat = [g for g in alone if (t[f"{g.key}_sd"].fillna(0) == 0).all()]
     if flat:
-        text += (f"Its estimate did not vary over the replicates at any point (every replicate gave the same), so the "
+        text += ("Its estimate did not vary over the replicates at any point (every replicate gave the same), so the "
                  "model's own noise is missing from its implausibility: run more replicates before concluding; if it "
                  "still holds, widen the ranges or calibrate other parameters for it.") if len(flat) == 1 else (
                  "Their estimates did not vary over the replicates at any point, so the model's own noise is missing "
