@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .events import ACTOR_SEPARATOR
+from .streams import picklable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import ConflictParty, Diplomat
@@ -141,6 +142,9 @@ class Implementation:
         self._u: list[float] = []
         self._extra: list[float] = []  # draws after the month's block (more blamed attacks than it foresaw)
         self._stream = None
+
+    def __getstate__(self) -> dict:
+        return picklable(self.__dict__)  # the month's draws as lists
 
     def block(self) -> int:
         """How many draws a month takes: one per party (violation), two for a dispute (arises?

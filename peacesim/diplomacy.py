@@ -44,11 +44,18 @@ class Diplomacy:
         self.array_size = ARRAY_SIZE
         self._index: list[tuple] = []
         self._arrays: dict[str, np.ndarray] | None = None
+        self._generation = -1  # the trust network's generation the row views in _index belong to
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.update(_index=[], _generation=-1)  # row views cannot be pickled: made again at the next step
+        return state
 
     def refresh(self) -> None:
         """Work out whom each diplomat presses and offers to, and whose trust its statements cost
         (the cast or a parameter changed)."""
         m = self.model
+        self._generation = m.trust.generation
         self._index = [self._of(d) for d in m.diplomats]
         parties = m.parties
         self._arrays = None
@@ -97,6 +104,8 @@ class Diplomacy:
         out) go to the parties it reaches; a partial public statement costs the diplomat the
         other side's trust. Campaigns of interventions add to the diplomats' for their months."""
         m = self.model
+        if self._generation != m.trust.generation:
+            self.refresh()
         war = m.phase is CONFLICT or m.phase is TALKS
         if self._arrays is not None:
             pressure, inc = self._step_arrays(war)

@@ -42,6 +42,13 @@ class Facilitation:
         self._unreached: list = []
         self._arrays: dict[str, np.ndarray] | None = None
         self.reaches = False
+        self._generation = -1  # the trust network's generation the row views below belong to
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        # row views of the trust values cannot be pickled: made again at the next step
+        state.update(_entries=[], _groups=[], _unreached=[], _generation=-1)
+        return state
 
     def refresh(self) -> None:
         """Work out what facilitation touches (the cast or a parameter changed).
@@ -53,6 +60,7 @@ class Facilitation:
         of the party trusted), and the pairs no mediator reaches."""
         m = self.model
         trust = m.trust
+        self._generation = trust.generation
         main = trust.parties
         rows, col = trust.rows, trust.col
         pos = {q: k for k, q in enumerate(main)}
@@ -106,9 +114,11 @@ class Facilitation:
         labour is divided); without coordination the mediators duplicate each other's shuttling
         (seed 003), so only the strongest effort counts.
         """
+        m = self.model
+        if self._generation != m.trust.generation:
+            self.refresh()
         if not self.reaches:
             return
-        m = self.model
         funded = m.funding.funded
         meds = m.mediators
         fg = m.p.facilitation_gain
@@ -161,7 +171,7 @@ class Facilitation:
             for row, c in cells:
                 row[c] = 1.0 - (1.0 - row[c]) * x
         for row, c in self._unreached:
-            row[c] = 1.0 - (1.0 - row[c])
+            row[c] = 1.0 - (1.0 - row[c])  # keeps all of its gap, which rounds as it always has
 
     def _step_arrays(self, active: list[bool], gains: list[float], keep: list[float]) -> None:
         """:meth:`step`'s updates of the trust values, as array operations (the same arithmetic)."""

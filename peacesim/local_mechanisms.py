@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import rules
+from .streams import picklable
 from .agents import CONFLICT, CONSOLIDATED, LocalMechanism, Phase
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,6 +84,9 @@ class LocalMechanisms:
         self._n_unlinked = 0
         self._exposed: list[int] = []
         self._u: list[float] = []
+
+    def __getstate__(self) -> dict:
+        return picklable(self.__dict__)  # the month's draws as lists
 
     def block(self) -> int:
         """How many draws a month takes: two per mediator (links one? which?) and one per

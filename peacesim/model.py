@@ -44,7 +44,7 @@ from .negotiation import Negotiation
 from .records import COUNTERS, PARTY_SERIES, Recorder
 from .scenario import Scenario, prepare
 from .spoilers import SpoilerActivity
-from .streams import RandomStreams, normal_from
+from .streams import RandomStreams, normal_from, picklable
 from .tables import Coordination, Table
 from .words import words
 from .trust import TrustNetwork
@@ -160,6 +160,13 @@ class PeaceModel(mesa.Model):
         self.war_violence = 0.0
         self._refresh_derived()
         self.recorder = Recorder(self, p.months)
+
+    def __getstate__(self) -> dict:
+        """What pickling and copying keep: everything but the views of the trust values that
+        perception keeps, which are made again at the next month."""
+        state = picklable(self.__dict__)
+        state["_perception"] = None
+        return state
 
     # ------------------------------------------------------------------ set-up
     def _place(self, tp: ThirdParty, spec: dict[str, Any]) -> None:
@@ -408,9 +415,10 @@ class PeaceModel(mesa.Model):
         rows = self.trust.rows
         tables = self.coordination.tables
         index = self._perception
-        if index is None:  # each party's row and the columns of the other main parties (per cast)
-            index = self._perception = [(q, rows[q.idx], [c for j, c in self._main_cols if j != q.idx])
-                                        for q in self.parties]
+        if index is None or index[0] != self.trust.generation:
+            # each party's row and the columns of the other main parties (per cast and trust store)
+            index = self._perception = (self.trust.generation, [
+                (q, rows[q.idx], [c for j, c in self._main_cols if j != q.idx]) for q in self.parties])
         seen = self._leaders_seen
         if seen is None or seen[0] is not tables:  # the columns of the leaders each party can reach
             col = self.trust.col
@@ -419,7 +427,7 @@ class PeaceModel(mesa.Model):
                                                   for q in self.parties])
         option = self.negotiation.progress if self.phase is TALKS else 0.0
         incentives = self.diplomacy.incentives
-        for (q, row, others), leaders in zip(index, seen[1]):
+        for (q, row, others), leaders in zip(index[1], seen[1]):
             best = 0.0
             for c in leaders:
                 v = row[c]

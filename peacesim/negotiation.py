@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from . import rules
 from .agreement import Agreement
-from .streams import normal_from
+from .streams import normal_from, picklable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Diplomat
@@ -54,6 +54,9 @@ class Negotiation:
         self.months = 0
         self._u: list[float] = []
         self._leaders = 0
+
+    def __getstate__(self) -> dict:
+        return picklable(self.__dict__)  # the month's draws as lists
 
     def block(self) -> int:
         """How many draws a month takes: one per possible table (every mediator and

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import rules
+from .streams import picklable
 from .agents import CONFLICT, CONSOLIDATED, IMPLEMENTATION, RECRUITMENT_PULL, SKILL_ERROR_WEIGHT, TALKS, SpoilerType
 from .rules import ATTACK_TRUST_CEILING
 
@@ -56,6 +57,9 @@ class SpoilerActivity:
         self.violence = 0.0  # violence from this month's attacks
         self._u: list[float] = []  # this month's draws: (attack, foiled, attributed) per possible attacker
         self._u_custody: list[float] = []  # (wrong, which) per spoiler
+
+    def __getstate__(self) -> dict:
+        return picklable(self.__dict__)  # the month's draws as lists
 
     def block(self) -> tuple[int, int]:
         """How many draws a month takes from the spoilers' and the custodians' streams: three per

@@ -34,7 +34,7 @@ from statistics import NormalDist
 import numpy as np
 
 __all__ = ["PROCESSES", "BLOCK_PROCESSES", "Stream", "BlockStream", "RandomStreams", "stream_seed", "normal_from",
-           "geometric_from"]
+           "geometric_from", "picklable"]
 
 #: The model's random processes, in spawn order, with what each draws (docs/ODD.md 4.9).
 #: New processes go at the end: spawn children are indexed, so earlier streams keep their draws.
@@ -74,6 +74,11 @@ class Stream(random.Random):
         return [r() for _ in range(k)]
 
 
+#: The most numbers a block stream makes at its first fill (8 MiB): a very large cast over a long
+#: horizon fills in steps that double instead of all at once.
+FIRST_FILL_MAX = 1 << 20
+
+
 class BlockStream:
     """A process's uniforms made many at a time: the numbers ``random.Random(seed).random()``
     would give, in the same order, generated in bulk by numpy's MT19937 seeded the same way
@@ -102,10 +107,18 @@ class BlockStream:
         self.months = months
 
     def _fill(self, need: int) -> None:
-        first = need * self.months + 16 if self._n == 0 else 0
+        first = min(need * self.months + 16, FIRST_FILL_MAX) if self._n == 0 else 0
         n = max(self._pos + need, 2 * self._n, first, 64)
         self._view = _bulk_uniforms(self._key, self._seed, n)
         self._n = n
+
+    def __getstate__(self) -> dict:
+        # the numbers themselves are not kept: the next draw makes them again from the seed
+        return {"_key": self._key, "_seed": self._seed, "_pos": self._pos, "months": self.months}
+
+    def __setstate__(self, state: dict) -> None:
+        self._key, self._seed, self._pos, self.months = state["_key"], state["_seed"], state["_pos"], state["months"]
+        self._view, self._n = [], 0
 
     def uniforms(self, k: int):
         """The next ``k`` uniform draws on [0, 1), as a sequence of floats."""
@@ -142,8 +155,6 @@ def _bulk_uniforms(key: list[int], seed: int, n: int):
     engine = getattr(_ENGINE, "bits", None)
     if engine is None:
         try:
-            import numpy as np
-
             bits = np.random.MT19937(0)
             bits._legacy_seeding(key)
             _ENGINE.bits = engine = (bits, np.random.Generator(bits))
@@ -155,6 +166,12 @@ def _bulk_uniforms(key: list[int], seed: int, n: int):
     bits, gen = engine
     bits._legacy_seeding(key)
     return memoryview(gen.random(n))
+
+
+def picklable(state: dict) -> dict:
+    """An object's state with the month's blocks of draws (views of a block stream's numbers,
+    which cannot be pickled) as lists of the same numbers."""
+    return {k: (list(v) if isinstance(v, memoryview) else v) for k, v in state.items()}
 
 
 def geometric_from(u: float, p: float) -> int:

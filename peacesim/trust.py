@@ -37,7 +37,8 @@ class TrustNetwork:
     most rules act on.
     """
 
-    __slots__ = ("values", "rows", "col", "n", "baseline", "parties", "pairs", "_n_parties", "_pair_rows", "_tmp")
+    __slots__ = ("values", "rows", "col", "n", "baseline", "parties", "pairs", "_n_parties", "_pair_cols", "_tmp",
+                 "generation")
 
     def __init__(self, n: int, baseline: float, parties: Sequence[int], *, n_parties: int,
                  tracked: Sequence[int]):
@@ -45,18 +46,32 @@ class TrustNetwork:
         self.baseline = float(baseline)
         self._n_parties = n_parties
         self.col = {idx: k for k, idx in enumerate(tracked)}
+        self.generation = 0
         self._store(np.full((n_parties, len(self.col)), self.baseline))
         for q in range(n_parties):
             self.rows[q][self.col[q]] = 1.0
         self.parties = list(parties)
         self.pairs = [(i, j) for i in self.parties for j in self.parties if i != j]
         # for each main party, its row and the columns of the other main parties (the pairs, row by row)
-        self._pair_rows = [(self.rows[i], [self.col[j] for j in self.parties if j != i]) for i in self.parties]
+        self._pair_cols = [(i, [self.col[j] for j in self.parties if j != i]) for i in self.parties]
 
     def _store(self, values: np.ndarray) -> None:
+        """Keep ``values`` and make new row views of it. ``generation`` counts the stores: a part
+        that keeps row views checks it and makes its own again when it changed (a third party
+        joined, or the network was unpickled)."""
         self.values = values
         self.rows = [memoryview(values[q]) for q in range(values.shape[0])]
         self._tmp = np.empty_like(values)
+        self.generation += 1
+
+    def __getstate__(self) -> dict:
+        # the row views cannot be pickled: they are made again from the values
+        return {k: getattr(self, k) for k in self.__slots__ if k not in ("rows", "_tmp")}
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._store(self.values)
 
     def __len__(self) -> int:
         return self.n
@@ -70,7 +85,7 @@ class TrustNetwork:
             c = self.col.get(j)
             if c is not None:
                 return self.rows[i][c]
-        return 1.0 if i == j else self.baseline
+        return self.baseline
 
     def __getitem__(self, ij: tuple[int, int]) -> float:
         return self.get(*ij)
@@ -87,7 +102,9 @@ class TrustNetwork:
     def between_parties(self) -> float:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
         total = 0.0
-        for row, cols in self._pair_rows:  # summed in order, pair by pair
+        rows = self.rows
+        for i, cols in self._pair_cols:  # summed in order, pair by pair
+            row = rows[i]
             for c in cols:
                 total += row[c]
         return total / len(self.pairs)
@@ -164,7 +181,6 @@ class TrustNetwork:
             self.col[idx] = len(self.col)
         grown = np.full((self._n_parties, len(self.col)), self.baseline)
         grown[:, : self.values.shape[1]] = self.values
-        self._store(grown)
-        self._pair_rows = [(self.rows[i], cols) for i, (_, cols) in zip(self.parties, self._pair_rows, strict=True)]
+        self._store(grown)  # new row views: the parts that keep some make theirs again (generation)
         self.n += k
         return new

@@ -275,3 +275,41 @@ def test_without_numpy_legacy_seeding_the_stream_falls_back_to_random_random(mon
     s = streams.BlockStream(99, months=2)
     r = random.Random(99)
     assert list(s.uniforms(10)) + [s.random()] == [r.random() for _ in range(11)]
+
+
+@pytest.mark.parametrize("scenario", ["reference", "crowded_field"])
+def test_a_model_pickled_or_copied_mid_run_goes_on_exactly_as_the_original(scenario):
+    """Checkpointing a run (pickle) or copying it (deepcopy) keeps everything it needs: the trust
+    values' row views and the block streams' numbers are made again, the same ones."""
+    import copy
+    import pickle
+
+    import peacesim.diplomacy as diplomacy
+    import peacesim.facilitation as facilitation
+
+    for size in (64, 0):  # value by value, and with the large casts' array operations
+        facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = size
+        try:
+            a = PeaceModel(scenario, rng=9, interventions=["30:add_mediator:name=the late envoy,lead=false"])
+            for _ in range(40):
+                a.step()
+            b = pickle.loads(pickle.dumps(a))
+            c = copy.deepcopy(a)
+            for m in (a, b, c):
+                m.run()
+            np.testing.assert_array_equal(a.recorder.data, b.recorder.data)
+            np.testing.assert_array_equal(a.recorder.data, c.recorder.data)
+            assert a.events.items == b.events.items == c.events.items
+        finally:
+            facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = 64
+
+
+def test_a_block_stream_makes_a_very_long_run_s_numbers_in_doubling_steps_not_all_at_once():
+    import random
+
+    from peacesim.streams import FIRST_FILL_MAX, BlockStream
+
+    s, r = BlockStream(5, months=10**6), random.Random(5)
+    first = list(s.uniforms(500))
+    assert s._n <= FIRST_FILL_MAX  # not 500 x a million numbers at the first draw
+    assert first == [r.random() for _ in range(500)]
