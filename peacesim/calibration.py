@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_RANGES", "DEFAULT_TARGETS", "CUTOFF", "REPLICATE_GROWTH", "CalibrationTarget", "Wave", "CalibrationResult",
-           "calibrate", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
+           "calibrate", "check_calibration", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
            "evaluate", "region", "nroy_figure", "pair_scatter", "write_report"]
 
 #: The parameters calibrated and the ranges searched: the ten that the Morris screening of the
@@ -260,6 +260,41 @@ def _check_sizes(waves: Any, points: Any, replicates: Any, seed: Any, cutoff: An
         raise InputError(f"calibrate: cutoff = {words(cutoff)} is not allowed; expected a number above 0")
 
 
+def check_calibration(*, ranges: dict[str, tuple[float, float]] | None = None, waves: int = 3, points: int = 80,
+                      replicates: int = 40, seed: int = 2026, cutoff: float = CUTOFF,
+                      patterns: int = 0) -> dict[str, tuple[float, float]]:
+    """Everything about a calibration that can be refused before it starts: the ranges against the
+    registry, the sizes, every wave's number of runs against the budget, and, with ``patterns``,
+    a calibrated parameter that a pattern's experiment sets or varies (the check could not judge a
+    point on it). Returns the checked ranges; raises :class:`~peacesim.errors.InputError`."""
+    from . import budget
+
+    ranges = _check_ranges(dict(DEFAULT_RANGES if ranges is None else ranges))
+    _check_sizes(waves, points, replicates, seed, cutoff)
+    if isinstance(patterns, bool) or not isinstance(patterns, (int, np.integer)) or patterns < 0:
+        raise InputError(f"calibrate: patterns = {words(patterns)} is not allowed; expected a whole number >= 0")
+    for number in range(1, waves + 1):
+        budget.check_runs(points, replicates * REPLICATE_GROWTH ** (number - 1), where=f"calibrate: wave {number}")
+    if patterns:
+        taken = sorted(set(ranges) & _set_by_patterns())
+        if taken:
+            raise InputError(f"calibrate: --patterns cannot judge points that set {', '.join(taken)}: the pattern "
+                             "checks set or vary it themselves; calibrate it without --patterns")
+    return ranges
+
+
+def _set_by_patterns() -> set[str]:
+    """The parameters the pattern checks' experiments set or vary (the women's-participation one too)."""
+    from .validation import PATTERNS, _women_experiment
+
+    names: set[str] = set()
+    for raw in [p.build(20) for p in PATTERNS] + [_women_experiment(20, [1], 1, "reference")]:
+        names |= set(raw.get("parameters", {})) | set(raw.get("vary", {}))
+        for row in raw.get("design", []):
+            names |= set(row)
+    return names
+
+
 # ------------------------------------------------------------------------------------ the designs
 def _unit(points: np.ndarray, ranges: dict[str, tuple[float, float]]) -> np.ndarray:
     lo, hi = _bounds(ranges)
@@ -446,8 +481,8 @@ class CalibrationResult:
     #: the best NROY points checked against the nine patterns (quick validation), one row each;
     #: empty when ``patterns`` was 0
     patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: how the chosen point was chosen: "I_max" (the smallest) or "patterns" (the first of the best
-    #: points whose nine effects point the stated way)
+    #: how the chosen point was chosen: "I_max" (the smallest) or "patterns" (of the best points
+    #: whose nine effects point the stated way, the one with the most patterns holding)
     chosen_by: str = "I_max"
 
     @property
@@ -515,11 +550,11 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
 
     With ``patterns`` > 0, the last wave's ``patterns`` NROY points of smallest I_max are then run
     through the quick validation of the nine patterns (:func:`peacesim.validation.validate`, the
-    same seeds at every point), and the chosen point is the first of them, in order of I_max,
-    whose nine effects all point the stated way, preferring more patterns settled at that size
-    (pattern-oriented modelling uses qualitative patterns to filter parameter sets: Grimm et al.
-    2005; Railsback & Grimm 2019). Without ``patterns`` the chosen point is the NROY point of
-    smallest I_max.
+    same seeds at every point), and the chosen point is, of those whose nine effects all point the
+    stated way, the one with the most patterns holding at that size, the smaller I_max among equals
+    (:func:`pick_by_patterns`; pattern-oriented modelling uses qualitative patterns to filter
+    parameter sets: Grimm et al. 2005; Railsback & Grimm 2019). Without ``patterns``, or if none
+    of them has all nine pointing the stated way, it is the NROY point of smallest I_max.
 
     Wave 1 runs ``points`` Latin-hypercube points over ``ranges`` with ``replicates`` seeds each
     (the same seeds at every point); each later wave draws ``points`` new points from the NROY
@@ -533,11 +568,9 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     Raises :class:`~peacesim.errors.InputError` for a range outside the registry's bounds, an
     unknown or non-numeric parameter, or sizes below 1, before anything is written.
     """
-    ranges = _check_ranges(dict(DEFAULT_RANGES if ranges is None else ranges))
+    ranges = check_calibration(ranges=ranges, waves=waves, points=points, replicates=replicates, seed=seed,
+                               cutoff=cutoff, patterns=patterns)
     targets = _check_targets(DEFAULT_TARGETS if targets is None else targets)
-    _check_sizes(waves, points, replicates, seed, cutoff)
-    if isinstance(patterns, bool) or not isinstance(patterns, (int, np.integer)) or patterns < 0:
-        raise InputError(f"calibrate: patterns = {words(patterns)} is not allowed; expected a whole number >= 0")
     if months is not None:
         months = checked(REGISTRY["months"], months, where="calibrate")
     names = list(ranges)
@@ -595,16 +628,12 @@ def _plain(v: Any) -> Any:
 
 
 def pointing_the_stated_way(check) -> bool:
-    """Whether a pattern's point estimate lies on the stated side (pattern 1: inside 20-45%); a
-    check the scenario cannot carry counts as pointing the stated way."""
-    e = check.estimate.value
+    """Whether the point estimates of every contrast a pattern requires lie on the stated side
+    (pattern 1: inside 20-45%; ``Check.pointing``). A check the scenario cannot carry does not
+    count: the filter cannot judge a point on a pattern it did not measure."""
     if check.expected == "n/a":
-        return True
-    if not math.isfinite(e):
         return False
-    if check.expected == "inside":
-        return 0.20 <= e <= 0.45
-    return e < 0 if check.expected == "negative" else e > 0
+    return bool(check.pointing)
 
 
 def pick_by_patterns(checked: pd.DataFrame) -> int | None:
@@ -781,15 +810,16 @@ def write_report(result: CalibrationResult) -> Path:
                       textwrap.fill(f"The {len(pt)} NROY points of wave {last.number} with the smallest I_max, each run "
                                     "through the quick validation of the nine patterns on the same seeds: how many "
                                     "effects point the stated way and how many hold at that size (95% interval on "
-                                    "the stated side). The chosen point is the first, in order of I_max, whose nine "
-                                    "effects all point the stated way, preferring more patterns held (patterns as "
-                                    "filters of parameter sets, Grimm et al. 2005).", 100), "",
+                                    "the stated side). The chosen point is, of those whose nine effects all point the "
+                                    "stated way, the one with the most patterns holding (the smaller I_max among "
+                                    "equals): patterns as filters of parameter sets, Grimm et al. 2005.", 100), "",
                       "| design point | I_max | pointing the stated way | holding at quick size |", "|---|---|---|---|"]
             for _, r in pt.iterrows():
                 lines.append(f"| {int(r['design_point'])} | {r['I_max']:.2f} | {int(r['directions'])} of "
                              f"{int(r['checked'])} | {int(r['held'])} |")
             lines += ["", "Each point's effects: `patterns.csv`.", ""]
-        how = ("the first of the points above whose nine effects point the stated way" if result.chosen_by == "patterns"
+        how = ("of the points above whose nine effects point the stated way, the one with the most patterns holding"
+               if result.chosen_by == "patterns"
                else "the one with the smallest I_max" + (" (none of the points above has all nine effects pointing the "
                                                           "stated way)" if len(result.patterns) else ""))
         lines += ["## Chosen point", "",

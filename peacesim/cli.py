@@ -607,9 +607,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     patterns = _parse_whole(args.patterns, "--patterns", 0)
     out = check_out_path(args.out)
     claim(out, "calibration")  # refuse a folder that is not peacesim's before saying anything else
-    from .calibration import DEFAULT_RANGES, REPLICATE_GROWTH, calibrate
+    from .calibration import REPLICATE_GROWTH, calibrate, check_calibration
 
-    names = list(ranges or DEFAULT_RANGES)
+    names = list(check_calibration(ranges=ranges, seed=seed, cutoff=cutoff, patterns=patterns, **sizes))
     reps = [sizes["replicates"] * REPLICATE_GROWTH ** k for k in range(sizes["waves"])]
     print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
           f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}")
@@ -652,7 +652,7 @@ def _calibration_lines(res) -> list[str]:
                 lines.append(f"{int(r['design_point']):>12}  {r['I_max']:>5.2f}  {int(r['directions']):>10} of "
                              f"{int(r['checked']):<10}  {int(r['held']):>7}")
         i_max = res.chosen_implausibility["I_max"]
-        how = (f"the first of these whose nine effects point the stated way; I_max {i_max:.2f}"
+        how = (f"of these with all nine pointing the stated way, the most holding; I_max {i_max:.2f}"
                if res.chosen_by == "patterns" else f"smallest I_max, {i_max:.2f}")
         lines += ["", f"Chosen point ({how}): "
                   + ", ".join(f"{n} = {v:g}" for n, v in res.chosen.items())]
@@ -866,8 +866,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="largest implausibility of a point not ruled out (default 3, the three-sigma rule)")
     ca.add_argument("--patterns", metavar="N", default="0",
                     help="then run the quick validation of the nine patterns at the N best points not ruled out "
-                         "and choose the first whose nine effects point the stated way (default 0: the point of "
-                         "smallest implausibility)")
+                         "and choose, of those whose nine effects point the stated way, the one with the most "
+                         "patterns holding (default 0: the point of smallest implausibility)")
     ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder "
                     "(default results/calibration)")
     _add_executor_args(ca)

@@ -85,6 +85,9 @@ class Check:
     #: for pattern 2 in a scenario with women's groups: the results of the women's-participation
     #: target's experiment and the groups' positions (Stone 2015)
     women: Any = field(default=None, repr=False, compare=False)
+    #: whether the point estimates of every contrast the pattern requires lie on the stated side
+    #: (the same rule as ``passed``, on the estimates instead of the intervals)
+    pointing: bool = False
 
     def interval(self) -> str:
         e = self.estimate
@@ -257,7 +260,8 @@ def _p1_judge(r):
     e = relapse_share(r, {})
     ok = e.low >= 0.20 and e.high <= 0.45
     return Check(1, "", "", "share of agreements relapsing within 60 months", e, ok, "inside",
-                 [f"relapsed within 60 months: {_fmt(e)}; the literature's range is 20-45%"])
+                 [f"relapsed within 60 months: {_fmt(e)}; the literature's range is 20-45%"],
+                 pointing=0.20 <= e.value <= 0.45)
 
 
 def _p2_judge(r):
@@ -266,7 +270,7 @@ def _p2_judge(r):
     rel_i, rel_e = relapse_share(r, {"local.linked": True}), relapse_share(r, {"local.linked": False})
     return Check(2, "", "", "RMST(60) with linked local mechanisms minus without (months)", d, d.low > 0, "positive",
                  [f"RMST(60) linked {_fmt(inc)}, not linked {_fmt(exc)}",
-                  f"relapsed within 60 months: linked {_fmt(rel_i)}, not linked {_fmt(rel_e)}"])
+                  f"relapsed within 60 months: linked {_fmt(rel_i)}, not linked {_fmt(rel_e)}"], pointing=d.value > 0)
 
 
 def _p3_judge(r):
@@ -282,7 +286,8 @@ def _p3_judge(r):
                  headline, ok, "negative",
                  [f"restricted mean months to first agreement: leverage {_fmt(t_l)}, facilitative {_fmt(t_f)}, "
                   f"difference {_fmt(sooner)}",
-                  f"RMST(60): leverage {_fmt(d_l)}, facilitative {_fmt(d_f)}, difference {_fmt(durable)}"])
+                  f"RMST(60): leverage {_fmt(d_l)}, facilitative {_fmt(d_f)}, difference {_fmt(durable)}"],
+                 pointing=sooner.value < 0 and durable.value < 0)
 
 
 P4_COUNTS = (1, 2, 3, 4, 6, 8)
@@ -323,7 +328,7 @@ def _p4_judge(r):
     ok = up.low > 0 and down.low > 0 and less.low > 0
     headline = min((up, down, less), key=lambda e: e.value / max(e.se, 1e-9))
     return Check(4, "", "", "inverted U with coordination (the middle counts above both ends) and a smaller gain without",
-                 headline, ok, "positive", lines)
+                 headline, ok, "positive", lines, pointing=up.value > 0 and down.value > 0 and less.value > 0)
 
 
 #: Poor and good handover: (completeness of the notes, months of overlap).
@@ -347,8 +352,10 @@ def _p5_judge(r):
                  f"{_fmt(soften_durab)}")
     softens = soften_delay.low > 0 or soften_durab.low > 0
     headline = soften_delay if soften_delay.value / max(soften_delay.se, 1e-9) >= soften_durab.value / max(soften_durab.se, 1e-9) else soften_durab
+    pointing = ((delay["poor"].value > 0 or durab["poor"].value < 0)
+                and (soften_delay.value > 0 or soften_durab.value > 0))
     return Check(5, "", "", "fast rotation harms (delay or durability) and good handover softens it",
-                 headline, harms and softens, "positive", lines)
+                 headline, harms and softens, "positive", lines, pointing=pointing)
 
 
 def _p6_judge(r):
@@ -364,7 +371,7 @@ def _p6_judge(r):
                  [f"relapsed within {tau} months: thin support {_fmt(low)}, continued {_fmt(high)}",
                   f"within 60 months the difference is {_fmt(early)}",
                   f"runs ending in consolidated peace: thin {_fmt(proportion(r, thin, 'consolidated'))}, "
-                  f"continued {_fmt(proportion(r, full, 'consolidated'))}"])
+                  f"continued {_fmt(proportion(r, full, 'consolidated'))}"], pointing=d.value > 0)
 
 
 def _p7_judge(r):
@@ -380,7 +387,7 @@ def _p7_judge(r):
              f"{_fmt(relapse_share(r, coerce))}, difference {_fmt(b)}"]
     headline = a if a.value / max(a.se, 1e-9) <= b.value / max(b.se, 1e-9) else b
     return Check(7, "", "", "relapse: total minus limited spoilers, and inducing minus coercing a total spoiler",
-                 headline, a.low > 0 and b.low > 0, "positive", lines)
+                 headline, a.low > 0 and b.low > 0, "positive", lines, pointing=a.value > 0 and b.value > 0)
 
 
 def _p8_judge(r):
@@ -395,7 +402,7 @@ def _p8_judge(r):
         ests += [d, imp]
     headline = min(ests, key=lambda e: e.value / max(e.se, 1e-9))
     return Check(8, "", "", "verification or guarantee minus neither: RMST(60) and implementation reached",
-                 headline, ok, "positive", lines)
+                 headline, ok, "positive", lines, pointing=all(e.value > 0 for e in ests))
 
 
 def _p9_judge(r):
@@ -411,7 +418,7 @@ def _p9_judge(r):
              f"{runs_w['talks_opened'].mean():.2f}"]
     headline = a if a.value / max(a.se, 1e-9) >= t.value / max(t.se, 1e-9) else t
     return Check(9, "", "", "agreement under a costly stalemate minus when one side expects to win",
-                 headline, a.low > 0 or t.low > 0, "positive", lines)
+                 headline, a.low > 0 or t.low > 0, "positive", lines, pointing=a.value > 0 or t.value > 0)
 
 
 PATTERNS: list[Pattern] = [

@@ -339,13 +339,36 @@ def test_the_patterns_filter_picks_the_first_point_whose_effects_all_point_the_s
     assert pick_by_patterns(checked.assign(directions=8)) is None
     assert pick_by_patterns(checked.iloc[:0]) is None
 
-    def check(value, expected):
-        return SimpleNamespace(estimate=SimpleNamespace(value=value), expected=expected)
+    def check(pointing, expected="positive"):
+        return SimpleNamespace(pointing=pointing, expected=expected)
 
-    assert pointing_the_stated_way(check(0.3, "inside")) and not pointing_the_stated_way(check(0.5, "inside"))
-    assert pointing_the_stated_way(check(-1.0, "negative")) and not pointing_the_stated_way(check(1.0, "negative"))
-    assert pointing_the_stated_way(check(0.1, "positive")) and not pointing_the_stated_way(check(float("nan"), "positive"))
-    assert pointing_the_stated_way(check(float("nan"), "n/a"))
+    assert pointing_the_stated_way(check(True)) and not pointing_the_stated_way(check(False))
+    assert not pointing_the_stated_way(check(True, "n/a"))  # a pattern not measured cannot pass the filter
+
+
+def test_a_check_points_the_stated_way_only_when_every_required_contrast_does():
+    """Pattern 3 needs both 'sooner' and 'less durable': a strong 'sooner' does not make up for a
+    durability cost pointing the wrong way, whichever contrast is the headline."""
+    import numpy as np
+
+    import peacesim.validation as v
+
+    def est(value):
+        return v.Estimate(value, value - 1.0, value + 1.0, np.full(10, value))
+
+    fake = {("leverage", "t"): est(80.0), ("facilitative", "t"): est(140.0),
+            ("leverage", "r"): est(50.0), ("facilitative", "r"): est(49.5)}
+    old_t, old_r = v.time_to_agreement, v.rmst
+    try:
+        v.time_to_agreement = lambda r, where: fake[where["mediator.style"], "t"]
+        v.rmst = lambda r, where: fake[where["mediator.style"], "r"]
+        c = v._p3_judge(None)
+        assert not c.pointing and not c.passed  # durability +0.5: the wrong way
+        fake["leverage", "r"] = est(48.0)
+        c = v._p3_judge(None)
+        assert c.pointing
+    finally:
+        v.time_to_agreement, v.rmst = old_t, old_r
 
 
 def test_patterns_must_be_a_whole_number(tmp_path):
@@ -353,4 +376,17 @@ def test_patterns_must_be_a_whole_number(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stdout == ""
     assert "--patterns -1 is not allowed; expected a whole number of at least 0" in r.stderr
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["--points", "5000", "--replicates", "200"], "wave 3: 5,000 design points x 800 replicates = 4,000,000 runs"),
+    (["--param", "handover_quality:0.1:0.9", "--patterns", "2"],
+     "--patterns cannot judge points that set handover_quality: the pattern checks set or vary it themselves"),
+])
+def test_what_a_later_wave_or_the_pattern_checks_could_not_do_is_refused_before_anything_starts(tmp_path, args, expect):
+    r = subprocess.run([sys.executable, "-m", "peacesim", "calibrate", *args, "--out", str(tmp_path / "c")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert expect in r.stderr
     assert not (tmp_path / "c").exists()
