@@ -59,9 +59,10 @@ __all__ = ["DEFAULT_RANGES", "DEFAULT_TARGETS", "CUTOFF", "REPLICATE_GROWTH", "C
            "calibrate", "check_calibration", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
            "evaluate", "region", "nroy_figure", "pair_scatter", "write_report"]
 
-#: The parameters calibrated and the ranges searched: the ten that the Morris screening of the
-#: current model (docs/SENSITIVITY.md) ranks as most influential on reaching an agreement, its
-#: timing and its durability, each over a range around its default inside the registry's bounds.
+#: The parameters calibrated and the ranges searched: ten that a Morris screening of the model
+#: (before its calibration; docs/SENSITIVITY.md) ranked among the most influential on what the
+#: targets measure (reaching an agreement, its timing and its durability), each over a range
+#: around its earlier default inside the registry's bounds.
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "pain_decay": (0.02, 0.07),
     "pressure_rate": (0.01, 0.06),

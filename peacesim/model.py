@@ -602,8 +602,8 @@ class PeaceModel(mesa.Model):
         self.spoiler_activity.strike(month, spoiler, spoiler.capacity, self.streams.interventions.random())
 
     def start_campaign(self, kind: str, party: ConflictParty, strength: float, month: int, months: int) -> None:
-        """Pressure or incentives on ``party`` from ``month`` for ``months`` months (applied in
-        :meth:`diplomacy`)."""
+        """Pressure or incentives on ``party`` from ``month`` for ``months`` months (applied by
+        :meth:`peacesim.diplomacy.Diplomacy.step`)."""
         self.diplomacy.campaigns.append((kind, party.idx, strength, month + months - 1))
 
     def _funding_changed(self) -> None:

@@ -152,9 +152,9 @@ _GLOBALS = [
     _p("lead_rotation_setback", 0.3, 0.0, 1.0, "share", "share of negotiation progress lost when a hierarchical lead rotates, before handover", "coordination"),
     # negotiation and agreements
     _p("negotiation_rate", 0.179, 0.0, 0.5, "1/month", "negotiation progress per month at full ripeness and full mediator effectiveness", "agreement"),
-    _p("leverage_push", 0.35, 0.0, 1.0, "share", "ripeness a leverage-heavy mediator adds at full leverage by pressure and inducements", "agreement"),
+    _p("leverage_push", 0.35, 0.0, 1.0, "share", "share of the gap to full ripeness a leverage-heavy table closes at full leverage for a party wholly dependent on it (times 1 - strength) by pressure and inducements", "agreement"),
     _p("sign_threshold", 0.35, 0.0, 1.0, "share", "ripeness (with pressure) at which a party signs a ready text with even chance in a month", "agreement"),
-    _p("pressure_backlash", 1.0, 0.0, 2.0, "share", "rise in a signatory's hardliner share per unit of commitment that came from pressure", "agreement"),
+    _p("pressure_backlash", 1.0, 0.0, 2.0, "ratio", "rise in a signatory's hardliner share per unit of commitment that came from pressure", "agreement"),
     _p("specificity", 0.5, 0.0, 1.0, "share", "how specific agreements are (versus constructively ambiguous)", "agreement"),
     _p("power_sharing", 0.5, 0.0, 1.0, "share", "how far agreements share power, addressing grievances of the weaker side", "agreement"),
     _p("verification", False, meaning="agreements include a verification mechanism that attributes violations and attacks", group="agreement"),

@@ -423,7 +423,7 @@ def _p9_judge(r):
 
 PATTERNS: list[Pattern] = [
     Pattern(1, "p1_relapse_share", "Many agreements fail: 20-45% relapse within 60 months",
-            "Suhrke & Samset 2007; Mack 2012; Collier et al. 2008", 400,
+            "Suhrke & Samset 2007; Mack 2012", 400,
             lambda n: _exp("reference durability", n, seed=101), _p1_judge),
     Pattern(2, "p2_inclusion", "Inclusion of civil society and linked local mechanisms makes agreements more durable",
             "Nilsson 2012; Stone 2015", 300,
