@@ -63,7 +63,11 @@ class Negotiation:
         quasi-mediating diplomat may lead one) and main party, for the ripeness estimates; one per
         possible table (does its leader propose?); one per main party for accepting talks and one
         for signing; then one each for a leak, a forum shift, the scope of an agreement, a crisis
-        and the month's pace."""
+        and the month's pace.
+
+        It also records how many possible tables there are this month (``_leaders``), which
+        :meth:`_party_draw` and the proposal draws use to find their place in the block: the
+        block's layout and its size are worked out together, so they cannot disagree."""
         m = self.model
         leaders = len(m.mediators) + sum(1 for d in m.diplomats if d.quasi)
         a = len(m.at_table)

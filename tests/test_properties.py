@@ -78,6 +78,26 @@ def test_ripeness_is_a_probability_like_share(pain, tol, width, belief, mt, ot, 
     assert 0.0 <= mhs <= 1.0 and 0.0 <= wo <= 1.0 and 0.0 <= r <= 1.0
 
 
+@given(pain=unit, tol=unit, width=st.floats(0.01, 0.5), belief=unit, mt=unit, ot=unit, inc=unit, w=unit,
+       opt=st.floats(-0.5, 1.5, allow_nan=False))
+def test_a_partys_perception_in_one_function_is_the_small_rules_composed(pain, tol, width, belief, mt, ot, inc, w, opt):
+    """The month's perception is written out in one function for speed; it must stay the rules'
+    composition to the bit."""
+    mhs = rules.mutually_hurting_stalemate(pain, tol, width, belief)
+    wo = rules.way_out(mt, ot, inc, w, opt)
+    assert rules.perceived_ripeness(pain, tol, width, belief, mt, ot, inc, w, opt) == (mhs, wo, rules.ripeness(mhs, wo))
+
+
+@given(s=unit, e=unit, base=unit, rate=unit, u=unit, noise=unit, learning=unit, shift=st.floats(0.0, 0.2))
+def test_a_partys_battle_in_one_function_is_the_small_rules_composed(s, e, base, rate, u, noise, learning, shift):
+    won = u < rules.battle_win_probability(s, e, noise)
+    new_rate = rules.update_win_rate(rate, won, learning)
+    strength = s + ((shift if won else -shift) + rules.STRENGTH_RECOVERY * (base - s))
+    strength = min(1.0, max(rules.STRENGTH_FLOOR, strength))
+    assert rules.battle(s, e, base, rate, u, noise, learning, shift) == (strength, new_rate,
+                                                                        rules.victory_belief(new_rate))
+
+
 @given(rate=unit, cap=unit, res=unit, milestone=st.booleans(), boost=st.floats(1, 10), trust=unit,
        c=unit, h=unit, d=unit)
 def test_probabilities_stay_in_unit_interval(rate, cap, res, milestone, boost, trust, c, h, d):
