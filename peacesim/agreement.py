@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .events import ACTOR_SEPARATOR
-from .streams import picklable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import ConflictParty, Diplomat
@@ -144,6 +143,8 @@ class Implementation:
         self._stream = None
 
     def __getstate__(self) -> dict:
+        from .streams import picklable  # numpy; records imports this module for its columns only
+
         return picklable(self.__dict__)  # the month's draws as lists
 
     def block(self) -> int:
