@@ -182,9 +182,25 @@ def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame
     return runs, eps
 
 
+#: The fewest runs with an agreement an arm needs before a measure over its agreements is given.
+#: The interval resamples runs (clusters); with a handful of them a percentile bootstrap is too
+#: narrow (Cameron & Miller 2015), and with one run it has no width at all.
+MIN_CLUSTERS = 20
+
+
+def _too_few(eps: pd.DataFrame) -> bool:
+    return eps["run_id"].nunique() < MIN_CLUSTERS
+
+
+def _unmeasured() -> Estimate:
+    return Estimate(math.nan, math.nan, math.nan)
+
+
 def rmst(results, where, tau=HORIZON) -> Estimate:
     """Months an agreement holds within its first ``tau`` months (RMST), clustered by run."""
     _, eps = _arm(results, where)
+    if _too_few(eps):
+        return _unmeasured()
     _, a = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(a[0], a[1:])
 
@@ -192,6 +208,8 @@ def rmst(results, where, tau=HORIZON) -> Estimate:
 def relapse_share(results, where, tau=HORIZON) -> Estimate:
     """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival), clustered by run."""
     _, eps = _arm(results, where)
+    if _too_few(eps):
+        return _unmeasured()
     s, _ = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(1 - s[0], 1 - s[1:])
 
@@ -217,6 +235,8 @@ def proportion(results, where, column) -> Estimate:
 def mean_of_episodes(results, where, column) -> Estimate:
     """Mean over agreements, with the agreements of one run resampled together."""
     _, eps = _arm(results, where)
+    if _too_few(eps):
+        return _unmeasured()
     w = _matrix(results, eps["run_id"])
     x = eps[column].astype(float).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -234,7 +254,7 @@ def mean_of_runs(results, where, column) -> Estimate:
 
 
 #: What an effect or share reads as when its runs cannot give it (an arm with no agreement).
-NOT_MEASURABLE = "not measurable (no agreement in an arm)"
+NOT_MEASURABLE = f"not measurable (fewer than {MIN_CLUSTERS} runs with an agreement in an arm)"
 
 
 def _fmt(e: Estimate, unit: str = "") -> str:

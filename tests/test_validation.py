@@ -173,3 +173,36 @@ def test_an_effect_no_run_can_give_reads_as_not_measurable():
     assert check.interval() == NOT_MEASURABLE
     check.estimate = Estimate(1.0, 0.5, 1.5)
     assert check.interval() == "+1 [+0.5, +1.5]"
+
+
+def _fake_results(agreed: int, runs: int = 60):
+    """Runs 0..runs-1, one per replicate; the first ``agreed`` signed one agreement each."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    ok_runs = pd.DataFrame({"run_id": range(runs), "replicate": range(runs)})
+    ok_episodes = pd.DataFrame({"run_id": range(agreed), "months_survived": [10.0 + k for k in range(agreed)],
+                                "relapsed": [k % 2 == 0 for k in range(agreed)],
+                                "implementation_reached": [0.1 * (k % 7) for k in range(agreed)]})
+    return SimpleNamespace(ok_runs=ok_runs, ok_episodes=ok_episodes)
+
+
+@pytest.mark.parametrize("agreed", [1, 5, 19])
+def test_a_measure_over_the_agreements_of_too_few_runs_is_not_measurable(agreed):
+    """One run's agreement resampled with itself gives an interval of no width, which would pass any
+    check: with fewer runs (clusters) than MIN_CLUSTERS the measure is not given."""
+    from peacesim.validation import MIN_CLUSTERS, mean_of_episodes, relapse_share, rmst
+
+    assert agreed < MIN_CLUSTERS
+    r = _fake_results(agreed)
+    for e in (rmst(r, {}), relapse_share(r, {}), mean_of_episodes(r, {}, "implementation_reached")):
+        assert math.isnan(e.value) and math.isnan(e.low) and math.isnan(e.high)
+
+
+def test_a_measure_over_enough_runs_has_an_interval_around_it():
+    from peacesim.validation import MIN_CLUSTERS, mean_of_episodes, relapse_share, rmst
+
+    r = _fake_results(MIN_CLUSTERS)
+    for e in (rmst(r, {}), relapse_share(r, {}), mean_of_episodes(r, {}, "implementation_reached")):
+        assert math.isfinite(e.value) and e.low < e.value < e.high
