@@ -780,6 +780,22 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
             unpaired[m][s] = one[m][0]
     eu = e[usable[e["world"].to_numpy(int), e["seed"].to_numpy(int)]] if len(e) else e
     counts = {s: _counts(eu[eu["strategy"] == s], spec.horizon) for s in idx}
+    # A measure over agreements has no value in a resample that leaves out every world or seed in
+    # which they were signed. Its interval over the other resamples is conditional on keeping
+    # them: where that happens in more than the interval's tail share (agreements in one or two
+    # seeds, say), the measure is not given rather than given an interval too narrow to be true.
+    for m, meas in MEASURES.items():
+        if meas.per != "agreement":
+            continue
+        for s in idx:
+            if not math.isfinite(est[m][s, 0]):
+                continue
+            missing = float(np.mean(~np.isfinite(boot[m][s])))
+            if missing > _alpha() / 2:
+                est[m][s, 0] = math.nan
+                boot[m][s] = math.nan
+                unpaired[m][s] = math.nan
+                counts[s][f"thin_{m}"] = missing
 
     table = pd.DataFrame([_table_row(spec, m, s, est[m][s, 0], boot[m][s], counts[s], n_blocks, arr, usable)
                           for s in idx for m in MEASURES])
@@ -821,7 +837,8 @@ def _counts(es: pd.DataFrame, horizon: int) -> dict[str, int]:
     t = es["months_survived"].to_numpy(float)
     ev = es["relapsed"].to_numpy(bool)
     return {"agreements": int(len(es)), "relapses_in_horizon": int((ev & (t <= horizon)).sum()),
-            "followed": int((t >= horizon).sum())}
+            "followed": int((t >= horizon).sum()), "seeds": int(es["seed"].nunique()),
+            "worlds": int(es["world"].nunique())}
 
 
 def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.ndarray, counts: dict[str, int],
@@ -854,6 +871,13 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
         if counts["agreements"] == 0:
             estimate, low, high = math.nan, math.nan, math.nan
             note = "no agreement was signed in any run, so durability cannot be measured"
+        elif f"thin_{m}" in counts:
+            low = high = math.nan
+            n, f = counts["agreements"], counts["followed"]
+            note = (f"too few agreements to measure: in {counts[f'thin_{m}']:.0%} of the resamples of worlds and "
+                    f"seeds none was signed or none was followed for {span} ({n} agreement{'' if n == 1 else 's'} "
+                    f"in {counts['seeds']} of the {spec.seeds} seeds and {counts['worlds']} of the {spec.worlds} "
+                    f"worlds, {f} of them followed for {span})")
         elif not math.isfinite(estimate):
             low = high = math.nan
             note = (f"no agreement was followed for {span}: those still holding when their runs ended had been "

@@ -191,9 +191,9 @@ title = "Small comparison"
 question = "Which strategy keeps agreements longest in the reference scenario?"
 scenario = "reference"
 baseline = "as_is"
-seeds = 4
-worlds = 10
-months = 150
+seeds = 8
+worlds = 5
+months = 240
 master_seed = 7
 bootstrap = 300
 
@@ -297,7 +297,11 @@ def test_the_numbers_match_an_independent_recomputation(small):
         e = eps[eps["design_point"] % S == s]
         k = km_summary(e["months_survived"], e["relapsed"], horizon=60, rmst_to=[60])
         row = summary[(summary["strategy"] == key) & (summary["measure"] == "rmst")].iloc[0]
-        if math.isfinite(k["rmst_60"]):
+        if isinstance(row["note"], str) and row["note"].startswith("too few agreements to measure"):
+            # signed in too few seeds or worlds for an interval (the rule has its own test)
+            assert math.isnan(row["estimate"]) and math.isnan(row["low"])
+            assert f"in {e['replicate'].nunique()} of the {spec.seeds} seeds" in row["note"], row["note"]
+        elif math.isfinite(k["rmst_60"]):
             assert row["estimate"] == pytest.approx(k["rmst_60"])
         else:
             assert math.isnan(row["estimate"]) and isinstance(row["note"], str) and row["note"]
@@ -384,7 +388,7 @@ def _spec(tmp_path, text=SMALL, **sizes):
 def test_degenerate_results_give_stated_answers_not_nan(tmp_path):
     """Fabricated results: no agreement at all under one strategy, every agreement consolidated
     under another, and a baseline whose agreements all relapse."""
-    text = SMALL.replace("worlds = 10\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+    text = SMALL.replace("worlds = 5\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
                                                      "spoiler = { capacity = [0.1, 0.5] }\n", "")
     spec = _spec(tmp_path, text, seeds=6)
     S, R = 3, 6
@@ -405,7 +409,7 @@ def test_degenerate_results_give_stated_answers_not_nan(tmp_path):
     res = analyse(spec, results)
     t = res.table.set_index(["strategy", "measure"])
     assert t.loc[("crowded", "agreement"), "estimate"] == 0.0
-    assert t.loc[("crowded", "agreement"), "note"] == "no run reached an agreement within 150 months"
+    assert t.loc[("crowded", "agreement"), "note"] == "no run reached an agreement within 240 months"
     assert 0 < t.loc[("crowded", "agreement"), "high"] < 1  # an exact bound, not a collapsed interval
     assert math.isnan(t.loc[("crowded", "survival"), "estimate"])
     assert "no agreement was signed" in t.loc[("crowded", "survival"), "note"]
@@ -428,7 +432,38 @@ def test_degenerate_results_give_stated_answers_not_nan(tmp_path):
 
     md = build_document(res).markdown()
     assert not re.search(r"\bnan\b", md, flags=re.I)
-    assert "no run reached an agreement within 150 months" in md
+    assert "no run reached an agreement within 240 months" in md
+
+
+def test_agreements_of_one_seed_are_too_few_to_measure_durability(tmp_path):
+    """Agreements signed in one seed only (in every world) leave a measure over agreements without
+    a value in every resample that drops that seed (a third of them): an interval over the other
+    resamples has no width and would call any difference clear, so the measure is not given."""
+    text = SMALL.replace("worlds = 5\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+                                                     "spoiler = { capacity = [0.1, 0.5] }\n", "")
+    spec = _spec(tmp_path, text, seeds=10)
+    runs, eps = [], []
+    for s, key in enumerate(spec.keys):
+        for r in range(10):
+            agree = key != "verified" or r == 3  # the 'verified' strategy: one seed's agreement
+            runs.append({"design_point": s, "replicate": r, "seed": 100 + r, "status": "ok", "months": 150,
+                         "followup_months": 120, "agreement_reached": agree,
+                         "months_to_first_agreement": 20.0 + r if agree else None, "mean_violence": 0.1})
+            if agree:
+                eps.append({"design_point": s, "replicate": r, "signed_month": 20 + r, "months_survived": 2 + 7 * r,
+                            "relapsed": 2 + 7 * r < 60})
+    res = analyse(spec, results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []}))
+    t = res.table.set_index(["strategy", "measure"])
+    for m in ("rmst", "survival"):
+        row = t.loc[("verified", m)]
+        assert math.isnan(row["estimate"]) and math.isnan(row["low"]), m
+        assert row["note"].startswith("too few agreements to measure: in "), row["note"]
+        assert "(1 agreement in 1 of the 10 seeds and 1 of the 1 worlds, 0 of them followed for five years)" in row["note"], \
+            row["note"]
+        assert math.isfinite(t.loc[("as_is", m), "estimate"]) and t.loc[("as_is", m), "low"] < t.loc[("as_is", m), "high"]
+    d = res.differences.set_index(["strategy", "measure"])
+    assert math.isnan(d.loc[("verified", "rmst"), "difference"])
+    assert d.loc[("verified", "rmst"), "note"].startswith("cannot be compared") and not d.loc[("verified", "rmst"), "clear"]
 
 
 # ------------------------------------------------------------------------------------------ bad files
@@ -444,7 +479,7 @@ BAD = [
     ("not TOML", lambda t: t + "\n[[[", "not valid TOML"),
     ("bad baseline", lambda t: _bad(t, 'baseline = "as_is"', 'baseline = "as_it_is"'),
      "comparison.baseline = 'as_it_is' is not one of the strategies"),
-    ("too few seeds", lambda t: _bad(t, "seeds = 4", "seeds = 1"),
+    ("too few seeds", lambda t: _bad(t, "seeds = 8", "seeds = 1"),
      "comparison.seeds = 1 is not allowed; expected a whole number from 2"),
     ("unknown parameter", lambda t: _bad(t, "verification = true", "verifcation = true"),
      "strategy.verified: unknown parameter 'verifcation' (did you mean 'verification'?)"),
@@ -475,12 +510,12 @@ BAD = [
      "comparison.horizon_months = 130 is longer than the follow-up of agreements"),
     ("worlds without conditions", lambda t: _bad(t, "[uncertain]\nforum_shopping = [0.1, 0.5]\n"
                                                     "spoiler = { capacity = [0.1, 0.5] }\n", ""),
-     "comparison.worlds = 10: worlds are draws of the [uncertain] conditions"),
+     "comparison.worlds = 5: worlds are draws of the [uncertain] conditions"),
     ("lead left out by the number of mediators", lambda t: _bad(t, "grant_length = 24", "grant_length = 24\nmediators = 1"),
      "strategy.verified.lead = 'the mediation NGO': with mediators = 1 only the first 1 of the scenario's mediators"),
     ("intervention past the horizon", lambda t: _bad(t, "month = 6", "month = 400"),
      "strategy.verified: intervention 'link_local' (month 400, link_local): month = 400 is past the horizon; "
-     "allowed: 1 to 150"),
+     "allowed: 1 to 240"),
 ]
 
 
@@ -586,7 +621,7 @@ def test_runs_of_other_sizes_are_not_mixed_in(small, capsys):
     rc = cli.main(["compare", str(path), "--out", str(out), "--seeds", "3", "--executor", "serial", "--quiet"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
-    assert "holds the runs of another version of this comparison (10 worlds x 4 seeds)" in err and "--fresh" in err
+    assert "holds the runs of another version of this comparison (5 worlds x 8 seeds)" in err and "--fresh" in err
     assert (out / "summary.csv").read_bytes() == before
 
 
