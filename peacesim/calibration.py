@@ -122,12 +122,15 @@ class CalibrationTarget:
         return f"{value:.3g}{self.unit}"
 
 
+# History matching weighs each estimate by its own noise (with a binomial floor for few
+# agreements, :func:`share_floor`), so a point's relapse share is used from its first agreement on;
+# the validation's minimum of runs with an agreement (for a verdict's interval) does not apply.
 def _relapse_60(results: analysis.Results, where: dict[str, Any]) -> Estimate:
-    return relapse_share(results, where, 60)
+    return relapse_share(results, where, 60, min_clusters=1)
 
 
 def _relapse_120(results: analysis.Results, where: dict[str, Any]) -> Estimate:
-    return relapse_share(results, where, 120)
+    return relapse_share(results, where, 120, min_clusters=1)
 
 
 def _n_runs(results: analysis.Results, where: dict[str, Any]) -> int:

@@ -188,27 +188,29 @@ def _arm(results: analysis.Results, where: dict[str, Any]) -> tuple[pd.DataFrame
 MIN_CLUSTERS = 20
 
 
-def _too_few(eps: pd.DataFrame) -> bool:
-    return eps["run_id"].nunique() < MIN_CLUSTERS
+def _too_few(eps: pd.DataFrame, min_clusters: int) -> bool:
+    return eps["run_id"].nunique() < min_clusters
 
 
 def _unmeasured() -> Estimate:
     return Estimate(math.nan, math.nan, math.nan)
 
 
-def rmst(results, where, tau=HORIZON) -> Estimate:
-    """Months an agreement holds within its first ``tau`` months (RMST), clustered by run."""
+def rmst(results, where, tau=HORIZON, *, min_clusters: int = MIN_CLUSTERS) -> Estimate:
+    """Months an agreement holds within its first ``tau`` months (RMST), clustered by run; not
+    measured (NaN) with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
-    if _too_few(eps):
+    if _too_few(eps, min_clusters):
         return _unmeasured()
     _, a = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(a[0], a[1:])
 
 
-def relapse_share(results, where, tau=HORIZON) -> Estimate:
-    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival), clustered by run."""
+def relapse_share(results, where, tau=HORIZON, *, min_clusters: int = MIN_CLUSTERS) -> Estimate:
+    """Share of agreements that relapse within ``tau`` months (1 - Kaplan-Meier survival), clustered
+    by run; not measured (NaN) with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
-    if _too_few(eps):
+    if _too_few(eps, min_clusters):
         return _unmeasured()
     s, _ = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(1 - s[0], 1 - s[1:])
@@ -232,10 +234,11 @@ def proportion(results, where, column) -> Estimate:
     return Estimate.from_draws(v[0], v[1:])
 
 
-def mean_of_episodes(results, where, column) -> Estimate:
-    """Mean over agreements, with the agreements of one run resampled together."""
+def mean_of_episodes(results, where, column, *, min_clusters: int = MIN_CLUSTERS) -> Estimate:
+    """Mean over agreements, with the agreements of one run resampled together; not measured (NaN)
+    with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
-    if _too_few(eps):
+    if _too_few(eps, min_clusters):
         return _unmeasured()
     w = _matrix(results, eps["run_id"])
     x = eps[column].astype(float).to_numpy()
