@@ -770,6 +770,12 @@ def _morris_stats(ee: np.ndarray, design: Design) -> dict[str, np.ndarray]:
     return {k: np.stack(v, axis=-1) for k, v in out.items()}
 
 
+#: The fewest elementary effects a Morris index is given from where points have no value (an
+#: outcome measured only where an agreement was signed): a mean of one to four effects, with a
+#: bootstrap over them, is not an estimate of mu* (from one effect its interval has no width).
+MORRIS_MIN_EFFECTS = 5
+
+
 def _morris(design: Design, y: np.ndarray, seed: int, resamples: int) -> list[dict[str, Any]]:
     ee = elementary_effects(design, y)
     est = _morris_stats(ee, design)
@@ -805,7 +811,10 @@ def _morris(design: Design, y: np.ndarray, seed: int, resamples: int) -> list[di
             lo = np.nanquantile(boot[key], (1 - CONF_LEVEL) / 2, axis=0)
             hi = np.nanquantile(boot[key], (1 + CONF_LEVEL) / 2, axis=0)
         for j, g in enumerate(design.group_names):
-            rows.append(_row("morris", g, key, est[key][j], lo[j], hi[j], n_eff[j]))
+            if n_eff[j] < min(MORRIS_MIN_EFFECTS, r):
+                rows.append(_row("morris", g, key, math.nan, math.nan, math.nan, n_eff[j]))
+            else:
+                rows.append(_row("morris", g, key, est[key][j], lo[j], hi[j], n_eff[j]))
     return rows
 
 

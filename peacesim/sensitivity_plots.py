@@ -377,9 +377,17 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
             tied = [g for g in top[1:] if star.loc[g, "high"] >= a.low]
             out += ["", f"{_name(top[0])} cannot be told apart from " + ", ".join(_name(g) for g in tied)
                     + " at this resolution (their intervals overlap)."]
+    thin = [g for g in rest if not np.isfinite(star.loc[g, "estimate"])]
+    rest = [g for g in rest if g not in thin]
     if rest:
         shown = ", ".join(_name(g) for g in rest[:40]) + (f" and {len(rest) - 40} more" if len(rest) > 40 else "")
         out += ["", f"The other {len(rest)} factors have mu* below a tenth of the largest: {shown}."]
+    if thin:
+        from .sensitivity_analysis import MORRIS_MIN_EFFECTS
+
+        shown = ", ".join(_name(g) for g in thin[:40]) + (f" and {len(thin) - 40} more" if len(thin) > 40 else "")
+        out += ["", f"Not measured for {len(thin)} factor{'s' if len(thin) != 1 else ''}: fewer than "
+                f"{MORRIS_MIN_EFFECTS} elementary effects whose two points both have a value: {shown}."]
     return out + [""]
 
 

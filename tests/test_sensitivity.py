@@ -226,6 +226,27 @@ def test_morris_elementary_effects_of_a_linear_function_are_its_slopes_over_the_
         assert lookup(exact, "morris", "sigma", name).estimate == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("kept", [1, 3, 4])
+def test_a_morris_index_from_fewer_than_five_elementary_effects_is_not_given(kept):
+    """Where most points have no value (durability where no agreement was signed), a factor's mu*
+    rests on the few trajectories whose points all have one: from one effect its bootstrap interval
+    has no width. Below MORRIS_MIN_EFFECTS the index is not given; from five on it is."""
+    b = np.array([3.0, -2.0, 0.5, 0.0])
+    inputs = [sa.Input(n, "float", 0.0, 1.0) for n in "abcd"]
+    design = sa.make_design(inputs, "morris", 30, seed=8)
+    k = design.rows_per_block
+    for n, given in ((kept, False), (sa.MORRIS_MIN_EFFECTS, True)):
+        y = design.X @ b
+        y[n * k:] = np.nan  # only the first n trajectories have values
+        rows = sa._morris(design, y, seed=1, resamples=200)
+        for r in rows:
+            assert r["n"] == n
+            assert np.isfinite(r["estimate"]) == given, (n, r)
+        if given:
+            mu = {r["parameter"]: r["estimate"] for r in rows if r["index"] == "mu"}
+            assert mu == pytest.approx(dict(zip("abcd", b)))
+
+
 def test_discrete_factors_are_levels_mapped_from_equal_intervals():
     """A choice of k options is one of k equal intervals of its range, a whole number low..high one of
     high - low + 1: each equally likely. An additive function of them has known indices."""
