@@ -140,9 +140,15 @@ def test_the_dashboard_in_a_real_browser(server, browser, tmp_path):
 
     # an intervention: cut the funding of a third party
     select(page, "Intervention", "cut_funding")
+    from peacesim.interventions import INTERVENTIONS
+
+    # the card is drawn again for the chosen intervention before its button is pressed (a click on
+    # the button of the card being replaced is lost)
+    page.get_by_text(INTERVENTIONS["cut_funding"].meaning.split(":")[0]).first.wait_for()
     page.get_by_role("button", name="Apply intervention").click()
-    page.locator(".peacesim-ok").wait_for()
-    assert "takes effect at the start of month 4" in page.locator(".peacesim-ok").inner_text()
+    answer = page.locator(".peacesim-ok, .peacesim-error").first
+    answer.wait_for()
+    assert "takes effect at the start of month 4" in answer.inner_text(), answer.inner_text()
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function("() => document.querySelector('.peacesim-month').innerText.startsWith('Month 4 ')")
     page.wait_for_function("() => document.querySelector('.peacesim-narrative').innerText.includes('Intervention')")
