@@ -1031,11 +1031,14 @@ def sorted_groups(table: pd.DataFrame, method: str, outcome: str) -> list[str]:
 
 def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFrame:
     """The ``k`` factors (or groups) that matter most over all outcomes: each factor's ranking index
-    relative to the largest at that outcome, its best over the outcomes (and where). The screening
-    of a Morris run this way chooses the factors of a Sobol' analysis."""
+    relative to the largest at that outcome, its best over the outcomes (and where). Only indices
+    whose interval excludes zero count: an effect the analysis cannot tell from none does not make
+    a factor influential. The screening of a Morris run this way chooses the factors of a Sobol'
+    analysis."""
     import pandas as pd
     sel = table[(table["method"] == method) & (table["index"] == RANK_BY[method]) & (table["parameter_2"].fillna("")
                                                                                       == "")]
+    sel = sel[sel["low"] > ZERO]
     rows = []
     for outcome, part in sel.groupby("outcome", sort=False):
         top = part["estimate"].max()

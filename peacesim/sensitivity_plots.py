@@ -399,8 +399,9 @@ def _suggestion(t: pd.DataFrame, spec) -> list[str]:
         return []
     labels = {o.name: o.title for o in spec.outcomes}
     out = ["## The most influential factors over all outcomes", "",
-           "Each factor's mu* relative to the largest at the same outcome, at the outcome where it is largest; the "
-           "first eight to twelve are the candidates for a Sobol' analysis:", "",
+           "Each factor's mu* relative to the largest at the same outcome, at the outcome where it is largest, "
+           "counting only indices whose interval excludes zero; the first eight to twelve are the candidates for a "
+           "Sobol' analysis:", "",
            "| # | factor | mu* / largest | at |", "|---|---|---|---|"]
     for k, r in enumerate(best.itertuples(), 1):
         out.append(f"| {k} | `{r.parameter}` | {r.relative:.2f} | {labels.get(r.outcome, r.outcome)} |")

@@ -857,3 +857,17 @@ def test_ishigami_intervals_cover_the_analytic_indices_over_many_designs():
                 hits += row.low <= value <= row.high
                 total += 1
     assert hits / total >= 0.85, f"coverage {hits}/{total}"
+
+
+def test_most_influential_counts_only_indices_whose_interval_excludes_zero():
+    """A large mu* that the analysis cannot tell from none (a thin durability index, say) does not
+    put a factor among the candidates for a Sobol' analysis."""
+    rows = [  # outcome y: a is clear, b larger but its interval reaches zero; outcome z: c clear
+        ("y", "a", 0.5, 0.2, 0.8), ("y", "b", 0.9, 0.0, 2.0), ("y", "c", 0.1, 0.05, 0.2),
+        ("z", "a", 1.0, 0.5, 1.5), ("z", "b", 3.0, 0.0, 9.0), ("z", "c", 2.0, 1.0, 3.0),
+    ]
+    table = pd.DataFrame([{"method": "morris", "outcome": o, "parameter": p, "parameter_2": "", "index": "mu_star",
+                           "estimate": e, "low": lo, "high": hi} for o, p, e, lo, hi in rows])
+    best = sa.most_influential(table, "morris", 3)
+    assert sorted(best["parameter"]) == ["a", "c"]  # b is left out
+    assert best.set_index("parameter").loc["c", "outcome"] == "z"
