@@ -747,7 +747,8 @@ def nroy_figure(table: pd.DataFrame, ranges: dict[str, tuple[float, float]], *, 
 
 
 # ------------------------------------------------------------------------------------ the report
-def _num(v: float) -> str:
+def num_text(v: float) -> str:
+    """A number to four significant digits, or '-' where there is none."""
     return "-" if not math.isfinite(v) else f"{v:.4g}"
 
 
@@ -801,8 +802,9 @@ def write_report(result: CalibrationResult) -> Path:
               "| parameter | range searched | min | 5% | median | 95% | max | share of the range |",
               "|---|---|---|---|---|---|---|---|"]
     for _, r in result.region.iterrows():
-        lines.append(f"| `{r['parameter']}` | {_num(r['low'])}-{_num(r['high'])} | {_num(r['min'])} | {_num(r['q05'])} | "
-                     f"{_num(r['median'])} | {_num(r['q95'])} | {_num(r['max'])} | {r['share_of_range']:.0%} |")
+        cells = " | ".join(num_text(r[k]) for k in ("min", "q05", "median", "q95", "max"))
+        lines.append(f"| `{r['parameter']}` | {num_text(r['low'])}-{num_text(r['high'])} | {cells} | "
+                     f"{r['share_of_range']:.0%} |")
     lines += ["", textwrap.fill(
         "The share of the range is the span from the smallest to the largest NROY value over the range searched: "
         "a parameter that keeps most of its range is not pinned down by these targets.", 100), ""]

@@ -624,10 +624,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _calibration_lines(res) -> list[str]:
     """The waves, the region not ruled out and the chosen point, as printed by 'peacesim calibrate'."""
-    import math
-
-    def num(v: float) -> str:
-        return f"{v:.4g}" if math.isfinite(v) else "-"
+    from .calibration import num_text as num
 
     lines = ["", f"{'wave':>4}  {'points':>6}  {'replicates':>10}  {'runs':>6}  {'NROY':>4}  smallest I_max"]
     for w in res.waves:

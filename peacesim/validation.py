@@ -49,6 +49,11 @@ class Estimate:
         return (self.high - self.low) / (2 * Z)
 
     @classmethod
+    def unmeasured(cls) -> Estimate:
+        """No value and no interval: what the runs cannot give (too few agreements, say)."""
+        return cls(math.nan, math.nan, math.nan)
+
+    @classmethod
     def from_draws(cls, value: float, draws: np.ndarray) -> Estimate:
         """The point estimate with the percentile interval of its bootstrap replicates."""
         d = draws[np.isfinite(draws)]
@@ -192,16 +197,12 @@ def _too_few(eps: pd.DataFrame, min_clusters: int) -> bool:
     return eps["run_id"].nunique() < min_clusters
 
 
-def _unmeasured() -> Estimate:
-    return Estimate(math.nan, math.nan, math.nan)
-
-
 def rmst(results, where, tau=HORIZON, *, min_clusters: int = MIN_CLUSTERS) -> Estimate:
     """Months an agreement holds within its first ``tau`` months (RMST), clustered by run; not
     measured (NaN) with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
     if _too_few(eps, min_clusters):
-        return _unmeasured()
+        return Estimate.unmeasured()
     _, a = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(a[0], a[1:])
 
@@ -211,7 +212,7 @@ def relapse_share(results, where, tau=HORIZON, *, min_clusters: int = MIN_CLUSTE
     by run; not measured (NaN) with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
     if _too_few(eps, min_clusters):
-        return _unmeasured()
+        return Estimate.unmeasured()
     s, _ = km_weighted(eps["months_survived"], eps["relapsed"], _matrix(results, eps["run_id"]), tau)
     return Estimate.from_draws(1 - s[0], 1 - s[1:])
 
@@ -239,7 +240,7 @@ def mean_of_episodes(results, where, column, *, min_clusters: int = MIN_CLUSTERS
     with agreements in fewer than ``min_clusters`` runs."""
     _, eps = _arm(results, where)
     if _too_few(eps, min_clusters):
-        return _unmeasured()
+        return Estimate.unmeasured()
     w = _matrix(results, eps["run_id"])
     x = eps[column].astype(float).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -562,7 +563,7 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
                                                    source_text=repr(sorted(raw.items(), key=str)))
         except InputError as err:
             checks.append(Check(pat.number, pat.title, pat.source, "not applicable in this scenario",
-                                Estimate(math.nan, math.nan, math.nan), False, "n/a", [str(err)]))
+                                Estimate.unmeasured(), False, "n/a", [str(err)]))
             continue
         size = "quick" if fraction == 0.25 else "full" if fraction == 1.0 else f"x{fraction:g}"
         folder = base / size / pat.slug
@@ -701,7 +702,7 @@ def median_of_episodes(results, where, column) -> Estimate:
     x = eps[column].astype(float).to_numpy()
     w = _matrix(results, eps["run_id"])
     if not len(x):
-        return Estimate(math.nan, math.nan, math.nan)
+        return Estimate.unmeasured()
     order = np.argsort(x)
     xs, ws = x[order], w[order]
     cw = np.cumsum(ws, axis=0) / ws.sum(axis=0)
