@@ -25,7 +25,11 @@ import numpy as np
 
 from . import rules
 
-__all__ = ["TrustNetwork"]
+__all__ = ["TrustNetwork", "ARRAY_SIZE"]
+
+#: From this many main-party pairs, the mean trust between the parties is added up with one array
+#: operation (a cumulative sum, which adds in the same order as the loop and gives the same value).
+ARRAY_SIZE = 64
 
 
 class TrustNetwork:
@@ -38,7 +42,7 @@ class TrustNetwork:
     """
 
     __slots__ = ("values", "rows", "col", "n", "baseline", "parties", "pairs", "_n_parties", "_pair_cols", "_tmp",
-                 "generation")
+                 "generation", "_pair_index")
 
     def __init__(self, n: int, baseline: float, parties: Sequence[int], *, n_parties: int,
                  tracked: Sequence[int]):
@@ -54,6 +58,15 @@ class TrustNetwork:
         self.pairs = [(i, j) for i in self.parties for j in self.parties if i != j]
         # for each main party, its row and the columns of the other main parties (the pairs, row by row)
         self._pair_cols = [(i, [self.col[j] for j in self.parties if j != i]) for i in self.parties]
+        self._index_pairs()
+
+    def _index_pairs(self) -> None:
+        """A large cast's main-party pairs as flat indices into the values, in the loop's order
+        (None for a small cast, which loops)."""
+        self._pair_index = None
+        if len(self.pairs) >= ARRAY_SIZE:
+            width = self.values.shape[1]
+            self._pair_index = np.array([i * width + c for i, cols in self._pair_cols for c in cols], dtype=np.intp)
 
     def _store(self, values: np.ndarray) -> None:
         """Keep ``values`` and make new row views of it. ``generation`` counts the stores: a part
@@ -101,6 +114,9 @@ class TrustNetwork:
 
     def between_parties(self) -> float:
         """Mean trust over the main-party pairs (the series' ``trust_parties``)."""
+        index = self._pair_index
+        if index is not None:  # summed in the same order as below, in one array operation
+            return float(np.cumsum(self.values.ravel().take(index))[-1]) / len(self.pairs)
         total = 0.0
         rows = self.rows
         for i, cols in self._pair_cols:  # summed in order, pair by pair
@@ -182,5 +198,6 @@ class TrustNetwork:
         grown = np.full((self._n_parties, len(self.col)), self.baseline)
         grown[:, : self.values.shape[1]] = self.values
         self._store(grown)  # new row views: the parts that keep some make theirs again (generation)
+        self._index_pairs()
         self.n += k
         return new
