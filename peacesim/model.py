@@ -19,7 +19,6 @@ import mesa
 import numpy as np
 
 from . import rules
-from . import trust as trust_store
 from .agents import (
     ALLOWED_TRANSITIONS,
     CONFLICT,
@@ -166,7 +165,7 @@ class PeaceModel(mesa.Model):
         """What pickling and copying keep: everything but the views of the trust values that
         perception keeps, which are made again at the next month."""
         state = picklable(self.__dict__)
-        state["_perception"] = state["_perception_gather"] = None
+        state["_perception"] = None
         return state
 
     # ------------------------------------------------------------------ set-up
@@ -203,8 +202,7 @@ class PeaceModel(mesa.Model):
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
         self.facilitation.refresh()
-        # worked out again at the next perception
-        self._perception = self._leaders_seen = self._perception_gather = None
+        self._perception = self._leaders_seen = None  # worked out again at the next perception
         self.diplomacy.refresh()
 
         self.coordination.refresh()
@@ -429,12 +427,6 @@ class PeaceModel(mesa.Model):
                                                   for q in self.parties])
         option = self.negotiation.progress if self.phase is TALKS else 0.0
         incentives = self.diplomacy.incentives
-        gather = self._perception_arrays(index, seen)
-        if gather is not None:
-            best, other = gather
-            for q, b, o in zip(self.parties, best, other):
-                q.perceive(b, o, incentives[q.idx], option if q.at_table else 0.0, p)
-            return
         for (q, row, others), leaders in zip(index[1], seen[1]):
             best = 0.0
             for c in leaders:
@@ -447,31 +439,6 @@ class PeaceModel(mesa.Model):
                 total += row[c]
             q.perceive(best, total / len(others) if others else 0.0, incentives[q.idx],
                        option if q.at_table else 0.0, p)
-
-    def _perception_arrays(self, index, seen) -> tuple[list[float], list[float]] | None:
-        """A large cast's perception inputs with array operations: each party's highest trust in
-        a leader it can reach (0 if none) and its mean trust in the other main parties, the same
-        values as :meth:`perceive`'s loops (a maximum does not depend on the order; the sums are
-        cumulative sums, which add in the loop's order). None for a small cast, which loops."""
-        width = self.trust.values.shape[1]
-        plan = self._perception_gather
-        if plan is None or plan[0] is not index:  # per cast and trust store
-            plan = self._perception_gather = [index, _others_plan(index[1], width), None, None]
-        if plan[1] is None:
-            return None
-        if plan[2] is not seen:  # per set of tables, when a table's leader or channels changed
-            if plan[2] is None or plan[2][1] != seen[1]:
-                plan[3] = _leaders_plan(index[1], seen[1], width)
-            plan[2] = seen
-        others, n_others, last = plan[1]
-        flat = self.trust.values.ravel()
-        mean = (np.cumsum(flat.take(others), axis=1)[last] / n_others).tolist()
-        if plan[3] is None:
-            return [0.0] * len(mean), mean
-        leaders, reach = plan[3]
-        seen_values = flat.take(leaders)
-        seen_values *= reach  # a column a party cannot reach counts as 0, which the loop starts from
-        return seen_values.max(axis=1).tolist(), mean
 
     # ------------------------------------------------------------------ phases (ODD 7.9)
     def set_phase(self, new: Phase) -> None:
@@ -781,33 +748,6 @@ class PeaceModel(mesa.Model):
     def tables(self) -> list[Table]:
         """This month's negotiating tables."""
         return self.coordination.tables
-
-
-def _others_plan(parties: list, width: int):
-    """Where a large cast's perception reads each party's trust in the other main parties (flat
-    indices into the trust values, a party's row by its number), or None for a small cast (fewer
-    than :data:`peacesim.trust.ARRAY_SIZE` such values) and where a party has no other main party
-    to trust (the loop's case of 0)."""
-    lengths = [len(others) for _, _, others in parties]
-    if sum(lengths) < trust_store.ARRAY_SIZE or min(lengths) == 0:
-        return None
-    wide = max(lengths)
-    # padded with the row's first value: a row's cumulative sum is read at its own length
-    others = np.array([[q.idx * width + c for c in cols] + [q.idx * width + cols[0]] * (wide - len(cols))
-                       for q, _, cols in parties], dtype=np.intp)
-    return others, np.array(lengths, dtype=float), (np.arange(len(parties)), np.array(lengths) - 1)
-
-
-def _leaders_plan(parties: list, leaders: list[list[int]], width: int):
-    """Where a large cast's perception reads each party's trust in the leaders it can reach, with
-    a mask of 1 for those values and 0 for the padding; None where no party can reach one."""
-    if not any(leaders):
-        return None
-    wide = max(len(cols) for cols in leaders)
-    at = [(q.idx * width, cols) for (q, _, _), cols in zip(parties, leaders, strict=True)]
-    seen = np.array([[r + c for c in cols] + [r] * (wide - len(cols)) for r, cols in at], dtype=np.intp)
-    reach = np.array([[1.0] * len(cols) + [0.0] * (wide - len(cols)) for _, cols in at])
-    return seen, reach
 
 
 class _Params:
