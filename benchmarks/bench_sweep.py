@@ -8,7 +8,7 @@ Measures, side by side in one invocation, on the same experiment (the reference 
    target: under 5 %;
 2. parallel speed-up: ``run_experiment(executor="processes", workers=2)`` and
    ``executor="dask"`` (a LocalCluster with 2 workers) against the serial runner;
-   target: at least 1.8x on 2 cores;
+   target: at least 1.85x on 2 cores at 600 runs;
 3. the machine's ceiling: the plain loop forked into 2 processes that split the runs and send
    their results back once at the end - what 2 cores give with no runner at all (two busy cores
    are each slower than one: shared caches and memory, clock speed, neighbours on a virtual
@@ -645,9 +645,9 @@ def main() -> None:
     line("runner overhead: serial runner vs plain loop", "serial", "plain", fmt="{:+.1%}", shift=-1.0,
          target="target < +5%", ok=lambda x: x < 0.05)
     line(f"speed-up: peacesim processes ({WORKERS}) vs serial runner", "serial", "processes",
-         target="target >= 1.8x", ok=lambda x: x >= 1.8)
+         target="target >= 1.85x", ok=lambda x: x >= 1.85)
     line(f"speed-up: peacesim dask ({WORKERS}) vs serial runner", "serial", "dask",
-         target="target >= 1.8x", ok=lambda x: x >= 1.8)
+         target="target >= 1.85x", ok=lambda x: x >= 1.85)
     line(f"speed-up: {WORKERS} plain loops at once vs plain loop (the machine's ceiling)", "plain", "ceiling")
     line(f"speed-up: peacesim processes ({WORKERS}) vs plain loop", "plain", "processes")
     line(f"speed-up: mesa.batch_run ({WORKERS}) vs plain loop", "plain", "batch_run")
