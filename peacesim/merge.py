@@ -243,7 +243,7 @@ def check_file(src: MergeSource, kind: str) -> None:
     """Check one file of a source whole: its checksum, and that it parses."""
     path = src.path(kind)
     if path.suffix == ".parquet" and src.name == "final":
-        with _open(path) as fh:
+        with open_source(path) as fh:
             _check_stream(src, kind, fh)
             import pyarrow.parquet as pq
 
@@ -252,7 +252,9 @@ def check_file(src: MergeSource, kind: str) -> None:
     _parse(_checked_bytes(src, kind), path.suffix)
 
 
-def _open(path: Path):
+def open_source(path: Path):
+    """A results file opened for reading: a missing one is :class:`Damaged`, any other fault of
+    the file system a :class:`~peacesim.errors.StorageError` naming the file."""
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -305,7 +307,7 @@ class _Cursor:
         if path.suffix == ".parquet" and self.src.name == "final":
             import pyarrow.parquet as pq
 
-            self._fh = _open(path)
+            self._fh = open_source(path)
             _check_stream(self.src, self.kind, self._fh)
             self._batches = iter(pq.ParquetFile(self._fh).iter_batches(batch_size=READ_ROWS, use_threads=False))
             return

@@ -325,14 +325,6 @@ class ResultStore:
         except OSError as exc:
             raise fsutil.storage_error(exc, path, "read") from None
 
-    def _open(self, path: Path):
-        try:
-            return open(path, "rb")
-        except FileNotFoundError:
-            raise Damaged("missing") from None
-        except OSError as exc:
-            raise fsutil.storage_error(exc, path, "read") from None
-
     def _scan_final(self) -> Source | None:
         present = {t: self.out / t for t in TABLES if (self.out / t).is_file()}
         if not present:
@@ -345,7 +337,7 @@ class ResultStore:
             hashes = {}
             rows = {}
             for name, path in present.items():
-                with self._open(path) as fh:  # streamed: a final table may be larger than memory
+                with streamed.open_source(path) as fh:  # streamed: a final table may be larger than memory
                     try:
                         digest, size = streamed.file_sha256(fh)
                     except OSError as exc:
