@@ -10,6 +10,7 @@ makes the phase change.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ __all__ = ["Agreement", "Implementation", "EPISODE_COLUMNS", "MILESTONES"]
 
 #: Implementation levels that count as milestones (spoilers strike around them, ODD 7.6).
 MILESTONES = (0.25, 0.5, 0.75, 1.0)
+#: Why an agreement still in force ends its episode when a run is read before its horizon.
+IN_FORCE = "still in force"
 
 # Fixed constants of the implementation rule (docs/ODD.md 7.9).
 #: Share of what implementation addresses that reaches the weakest signatory without power
@@ -190,6 +193,15 @@ class Implementation:
         lost = min(self.progress, amount)
         self.progress -= lost
         return lost
+
+    def so_far(self, month: int) -> list[Agreement]:
+        """The episodes as they stand at ``month``: those that ended, and the agreement still in
+        force as a copy censored there (a run read before its horizon, as the dashboard does)."""
+        if self.agreement is None:
+            return list(self.episodes)
+        now = copy.copy(self.agreement)
+        now.end(month, relapsed=False, cause=IN_FORCE, consolidated=False, implementation=self.progress)
+        return [*self.episodes, now]
 
     def end(self, month: int, *, relapsed: bool, cause: str, consolidated: bool) -> None:
         ag = self.agreement

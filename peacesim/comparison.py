@@ -47,7 +47,7 @@ from . import fsutil
 from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
-from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
+from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
 from .scenario import Scenario, actor_field, load_scenario, resolve_scenario
 from .words import checked, cut, words
 
@@ -307,10 +307,11 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
 
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     """A whole number in [low, high]; ``where`` is a file's field or a command-line option (``--seeds``)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    whole = as_whole(value)
+    if whole is None or not low <= whole <= high:
         shown = f"{where} {value}" if where.startswith("--") else f"{where} = {words(value)}"
         raise InputError(f"{shown} is not allowed; expected a whole number from {low:,} to {high:,}")
-    return value
+    return whole
 
 
 def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
@@ -1202,10 +1203,11 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         bootstrap, per-world results and the PRIM boxes.
     """
     from .analysis import load_results
-    from .sweep import run_experiment
+    from .sweep import check_executor, run_experiment
 
     spec = comparison if isinstance(comparison, ComparisonSpec) else load_comparison(comparison, seeds=seeds,
                                                                                    worlds=worlds)
+    check_executor(executor, workers, scheduler)  # before the folder is claimed
     out_dir = fsutil.check_out_path(out) if out is not None else default_out(spec)
     fsutil.claim(out_dir, "comparison")
     exp = spec.experiment()

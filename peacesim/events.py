@@ -12,12 +12,18 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from .errors import InputError
+from .words import words
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["EVENT_KINDS", "ACTOR_SEPARATOR", "EventLog", "split_actors", "parse_values"]
+__all__ = ["EVENT_KINDS", "ACTOR_SEPARATOR", "MAX_NAME_LENGTH", "EventLog", "check_name", "split_actors",
+           "parse_values"]
 
 ACTOR_SEPARATOR = ";"
+#: The longest actor name allowed.
+MAX_NAME_LENGTH = 200
 
 #: kind -> what it records. The order is the order of the ODD's submodels.
 EVENT_KINDS: dict[str, str] = {
@@ -110,3 +116,18 @@ def parse_values(x: Any) -> dict[str, Any]:
             return {}
         return v if isinstance(v, dict) else {}
     return {}
+
+
+def check_name(name: str, label: str) -> None:
+    """An actor's name appears in the narrative, in column names and in the event log's actor list
+    (a scenario's actors and mediators added by an intervention alike)."""
+    if not name.strip():
+        raise InputError(f"{label}: name = {words(name)} is not allowed; expected a non-empty text")
+    if ACTOR_SEPARATOR in name:
+        raise InputError(f"{label}: name = {words(name)} is not allowed: '{ACTOR_SEPARATOR}' separates actor names "
+                         "in the event log (events.csv); choose a name without it")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError(f"{label}: name = {words(name)} is not allowed: it holds a line break or another control "
+                         "character; expected a name on one line")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(f"{label}: name = {words(name)} is not allowed; expected at most {MAX_NAME_LENGTH} characters")

@@ -24,7 +24,7 @@ from typing import Any
 from . import budget
 from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
-from .params import REGISTRY, did_you_mean
+from .params import REGISTRY, as_whole, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
 from .scenario import Scenario, load_scenario, resolve_scenario
 from .words import checked, cut, words
@@ -326,9 +326,10 @@ def _check_overlap(exp: Experiment, where: str) -> None:
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     if value is None:
         raise InputError(f"{where} is missing; expected a whole number from {low} to {high}")
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    whole = as_whole(value)
+    if whole is None or not low <= whole <= high:
         raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high}")
-    return value
+    return whole
 
 
 def _check_value(name: str, value: Any, where: str, plan: list[Planned]) -> Any:

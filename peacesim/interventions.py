@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
-from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, did_you_mean
+from .events import check_name
+from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, as_whole, did_you_mean
 from .words import checked, words
 
 __all__ = [
@@ -330,10 +331,16 @@ def _check_set(args: dict[str, Any], *, where: str) -> dict[str, Any]:
 def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | None) -> dict[str, Any]:
     if not args["name"].strip():
         raise InputError(f"{where}: add_mediator needs name = ... (a name not used by another actor)")
+    check_name(args["name"], f"{where}: add_mediator")
     if roster is not None:
         if args["name"] in roster.all_names():
             raise InputError(f"{where}: add_mediator: name = {words(args['name'])} is already an actor's name; "
                              "actor names must be unique")
+        close = resolve_name(args["name"], sorted(roster.all_names()))
+        if close is not None:
+            raise InputError(f"{where}: add_mediator: name = {words(args['name'])} is too close to the actor "
+                             f"{close!r}: interventions find actors by name ignoring case and a leading article, "
+                             "so the two could not be told apart; choose another name")
         if args["bias_toward"]:
             found = resolve_name(args["bias_toward"], roster.names["party"])
             if found is None:
@@ -477,18 +484,25 @@ def check_plan(plan: Iterable[Planned], actors: Mapping[str, list[dict[str, Any]
     """Check a plan against the run: every month within the horizon, every actor named exists at
     that point of the plan (mediators added earlier count, withdrawn ones do not). Returns the
     enabled interventions in the order they take effect (by month, then as listed)."""
-    enabled = sorted((x for x in plan if x.enabled), key=lambda x: x.month)
-    if not enabled:
-        return []
+    dated = []
+    for x in plan:
+        if not x.enabled:
+            continue
+        label = f"{x.origin or where}: intervention {x.label or x.kind!r} (month {words(x.month)}, {x.kind})"
+        month = as_whole(x.month)
+        if month is None or month < 1:
+            raise InputError(f"{label}: month = {words(x.month)} is not allowed; expected a whole number from 1 to "
+                             f"{months}")
+        if month > months:
+            raise InputError(f"{label}: month = {month} is past the horizon; allowed: 1 to {months}")
+        dated.append((month, label, x))
+    dated.sort(key=lambda d: d[0])  # stable: as listed within a month
     roster = Roster(actors)
     out = []
-    for x in enabled:
-        label = f"{x.origin or where}: intervention {x.label or x.kind!r} (month {x.month}, {x.kind})"
-        if x.month > months:
-            raise InputError(f"{label}: month = {x.month} is past the horizon; allowed: 1 to {months}")
+    for month, label, x in dated:
         args = check_arguments(x.kind, x.args, where=label, roster=roster)
         roster.after(x.kind, args)
-        out.append(Planned(x.month, x.kind, args, x.label, x.enabled, x.origin))
+        out.append(Planned(month, x.kind, args, x.label, x.enabled, x.origin))
     return out
 
 
@@ -498,7 +512,7 @@ def as_plan(items: Iterable[Planned | Mapping[str, Any] | str] | None, *, where:
     out: list[Planned] = []
     for item in items or ():
         if isinstance(item, Planned):
-            out.append(item)
+            out.append(item if item.origin else replace(item, origin=where))
         elif isinstance(item, str):
             out.append(parse_cli(item, where=where))
         elif isinstance(item, Mapping):

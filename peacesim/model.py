@@ -110,6 +110,8 @@ class PeaceModel(mesa.Model):
         self.plan: list[Planned] = check_plan([*scenario.interventions, *extra], scenario.actors,
                                               scenario.params["months"], where=scenario.path or scenario.name)
         self.scenario_spec = scenario
+        #: the scenario's parameters as this run began (results report these)
+        self.start_params = dict(scenario.params)
         self.seed = seed
         self.streams = RandomStreams(seed, shared=shared_stream, months=scenario.params["months"])
         self._u_fight: list[float] = []
@@ -546,7 +548,24 @@ class PeaceModel(mesa.Model):
         if not self.running:
             raise InputError(f"{where}: the run has ended (month {self.month} of {self.months})")
         args = check_arguments(kind, arguments, where=where, roster=self.roster())
+        self._check_rest_of_plan(kind, args, where)
         self._apply(kind, args, self.month + 1)
+
+    def _check_rest_of_plan(self, kind: str, args: dict[str, Any], where: str) -> None:
+        """Refuse an intervention by hand that would leave a planned one impossible (one that
+        names a third party this withdraws, or adds a mediator under a name this takes), as the
+        same two in one plan are refused: the planned one could not be carried out, and a replay
+        of the session would be refused."""
+        roster = self.roster()
+        roster.after(kind, args)
+        for x in self.plan[self._next_planned:]:
+            label = f"the planned intervention {x.label or x.kind!r} of month {x.month}"
+            try:
+                roster.after(x.kind, check_arguments(x.kind, x.args, where=label, roster=roster))
+            except InputError as exc:
+                why = str(exc).removeprefix(f"{label}: ")
+                raise InputError(f"{where}: not possible, because {label} could then not be carried out: "
+                                 f"{why}") from None
 
     def roster(self) -> Roster:
         """The actors interventions may name now (withdrawn third parties excluded)."""

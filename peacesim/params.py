@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,23 +304,26 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
 
     k = param.kind
     if k == "bool":
-        if isinstance(value, bool):
-            return value
+        if isinstance(value, bool) or _is_bool(value):
+            return bool(value)
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
             return value.lower() in ("true", "yes", "1")
         raise bad()
     if k in ("float", "int"):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or _is_bool(value):
             raise bad()
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
                 raise bad() from None
-        if not isinstance(value, (int, float)):
+        if not isinstance(value, numbers.Real):  # Python's and numpy's numbers
             raise bad()
-        if not math.isfinite(value):
-            raise bad()
+        try:
+            if not math.isfinite(value):
+                raise bad()
+        except OverflowError:  # a whole number too large for a float
+            raise bad() from None
         if k == "int":
             if float(value) != int(value):
                 raise bad()
@@ -336,6 +340,19 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
     if not isinstance(value, str):
         raise bad()
     return value
+
+
+def _is_bool(value: Any) -> bool:
+    """A numpy boolean (numpy is not imported here: it is recognised by its dtype)."""
+    return getattr(getattr(value, "dtype", None), "kind", "") == "b" and not hasattr(value, "__len__")
+
+
+def as_whole(value: Any) -> int | None:
+    """``value`` as an int if it is a whole number given as one (a Python or numpy integer, not a
+    boolean), else None."""
+    if isinstance(value, bool) or _is_bool(value) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
 
 
 def did_you_mean(name: str, options) -> str:

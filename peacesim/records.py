@@ -165,8 +165,10 @@ def series_frame(data: np.ndarray, columns: list[str]) -> pd.DataFrame:
 
 
 def build_outcome(model: PeaceModel) -> dict[str, Any]:
-    """Per-run outcome (DESIGN.md section 5) from the model's episodes, series and counters."""
-    eps = model.episodes
+    """Per-run outcome (DESIGN.md section 5) from the model's episodes, series and counters; for
+    a run read before its horizon, as it stands at its month (an agreement in force counts, censored
+    there)."""
+    eps = model.implementation.so_far(model.month)
     rec = model.recorder
     v = rec.column("violence")
     phase = rec.column("phase")

@@ -50,12 +50,15 @@ class RunResult:
 
     @classmethod
     def from_model(cls, model: PeaceModel) -> RunResult:
-        """The result of a model that has run (to its horizon or as far as it went)."""
+        """The result of a model that has run (to its horizon or as far as it went: an agreement
+        still in force is then an episode censored at the model's month). ``months`` is the
+        horizon; ``params`` the scenario's parameters when the model was built."""
         rec = model.recorder
         return cls(scenario=model.scenario_spec.name, seed=model.seed, months=model.months,
-                   params=dict(model.scenario_spec.params), parties=[q.name for q in model.parties],
+                   params=dict(model.start_params), parties=[q.name for q in model.parties],
                    outcome=build_outcome(model), series_data=rec.data,
-                   series_columns=list(rec.columns), agreements=list(model.episodes), event_log=model.events,
+                   series_columns=list(rec.columns), agreements=model.implementation.so_far(model.month),
+                   event_log=model.events,
                    interventions=[dict(x) for x in model.applied_interventions])
 
     @cached_property

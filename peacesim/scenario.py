@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .events import check_name
 from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, defaults, did_you_mean, parse_assignment
 from .words import checked, words
@@ -112,12 +113,18 @@ class Scenario:
             raise InputError(f"{self.path or self.name}: mediators = {n}: the scenario has no mediator to copy")
         new = copy.deepcopy(self)
         out = []
+        taken = {a["name"] for kind in ("party", "spoiler", "mediator", "diplomat") for a in self.actors[kind]}
         for k in range(n):
             a = dict(base[k % len(base)])
             rnd = k // len(base)
             if rnd:
                 a["name"] = f"{a['name']} {rnd + 1}"
                 a["lead"] = False
+                if a["name"] in taken:
+                    raise InputError(f"{self.path or self.name}: mediators = {n} would name a copy {a['name']!r}, "
+                                     "which another actor of the scenario is called; rename that actor or set "
+                                     "fewer mediators")
+                taken.add(a["name"])
             out.append(a)
         new.actors["mediator"] = out
         return new
@@ -244,7 +251,7 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
                     if spec.required:
                         raise InputError(f"{label}: missing field {words(fname)} ({spec.meaning})")
                     record[fname] = spec.default
-            _check_name(record["name"], label)
+            check_name(record["name"], label)
             actors[kind].append(record)
     text = lambda k, d="": meta.get(k, d)  # noqa: E731
     for k in ("title", "description", "note", "name"):
@@ -268,25 +275,6 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
     )
     _check_consistency(scen, where=where)
     return scen
-
-
-#: Separates actor names in the event log's actor list (records.EventLog.frame, events.csv).
-ACTOR_SEPARATOR = ";"
-MAX_NAME_LENGTH = 200
-
-
-def _check_name(name: str, label: str) -> None:
-    """An actor's name appears in the narrative, in column names and in the event log's actor list."""
-    if not name.strip():
-        raise InputError(f"{label}: name = {words(name)} is not allowed; expected a non-empty text")
-    if ACTOR_SEPARATOR in name:
-        raise InputError(f"{label}: name = {words(name)} is not allowed: '{ACTOR_SEPARATOR}' separates actor names "
-                         "in the event log (events.csv); choose a name without it")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InputError(f"{label}: name = {words(name)} is not allowed: it holds a line break or another control "
-                         "character; expected a name on one line")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InputError(f"{label}: name = {words(name)} is not allowed; expected at most {MAX_NAME_LENGTH} characters")
 
 
 def _check_consistency(scen: Scenario, *, where: str) -> None:

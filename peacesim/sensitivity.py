@@ -53,7 +53,7 @@ import numpy as np
 from . import fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, derive_seeds, experiment_dir, experiment_from_dict, read_toml
-from .params import ACTOR_FIELDS, REGISTRY, did_you_mean
+from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
 from .sensitivity_analysis import (
     METHODS,
     RESAMPLES,
@@ -297,9 +297,10 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
 
 
 def _whole(value: Any, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    whole = as_whole(value)
+    if whole is None or not low <= whole <= high:
         raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high:,}")
-    return value
+    return whole
 
 
 def _method_settings(sens: dict[str, Any], method: str, at: str) -> tuple[int, int, bool]:

@@ -50,6 +50,7 @@ from .errors import InputError, StorageError
 from .experiment import Experiment, RunSpec, load_experiment
 from .parts import Part, PartBuilder
 from .scenario import Scenario
+from .params import as_whole
 from .simulate import run_scenario
 from .store import ResultStore
 
@@ -539,18 +540,23 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
-def _check_executor(kind: str, workers: int | None, scheduler: str | None) -> int:
+def check_executor(kind: str, workers: int | None, scheduler: str | None) -> int:
+    """Check the executor options (before anything is written); the number of workers."""
     if kind not in EXECUTORS:
         raise InputError(f"--executor {fsutil.cut(str(kind))!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"--workers {fsutil.cut(str(workers))} is not allowed; expected a whole number of at least 1")
+    if workers is not None:
+        whole = as_whole(workers)
+        if whole is None or whole < 1:
+            raise InputError(f"--workers {fsutil.cut(str(workers))} is not allowed; expected a whole number of at "
+                             "least 1")
+        workers = whole
     if scheduler and kind != "dask":
         raise InputError("--scheduler is only used with --executor dask")
     return 1 if kind == "serial" else workers or os.cpu_count() or 1
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None):
-    n = _check_executor(kind, workers, scheduler)
+    n = check_executor(kind, workers, scheduler)
     if kind == "serial":
         return _Serial()
     if kind == "processes":
@@ -642,7 +648,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(exp.name, "experiment")
-    n_workers = _check_executor(executor, workers, scheduler)
+    n_workers = check_executor(executor, workers, scheduler)
     budget.check_memory(exp, n_workers, local_workers=not (executor == "dask" and scheduler), where=exp.path)
     fsutil.claim(out_dir, "sweep")  # refuse a folder that is not peacesim's, or in use, before starting workers
     if out_dir.is_dir():

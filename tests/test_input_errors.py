@@ -206,3 +206,78 @@ def test_show_unknown_scenario():
     proc = subprocess.run([sys.executable, "-m", "peacesim", "show", "referense"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("peacesim: error: referense: no such scenario")
+
+
+# ------------------------------------------------------------------ values from Python, as a notebook gives them
+def test_numpy_numbers_are_taken_as_the_numbers_they_are():
+    """A notebook's values are often numpy scalars: a whole numpy number is a whole number, a numpy
+    boolean a boolean, in the horizon, overrides, intervention months and the runner's options."""
+    import numpy as np
+
+    from peacesim.interventions import Planned
+    from peacesim.model import PeaceModel
+    from peacesim.sweep import check_executor
+
+    plain = run_scenario("reference", seed=3, months=24, overrides={"handover_quality": 0.5, "tenure_mediator": 30,
+                                                                     "party[3].at_table": False})
+    typed = run_scenario("reference", seed=3, months=np.int64(24),
+                         overrides={"handover_quality": np.float32(0.5), "tenure_mediator": np.int64(30),
+                                    "party[3].at_table": np.bool_(False)})
+    assert typed.outcome == plain.outcome
+    m = PeaceModel("reference", rng=1, months=24, interventions=[Planned(np.int64(3), "attack", {"spoiler": ""})])
+    m.run()
+    assert m.applied_interventions[0]["month"] == 3 and type(m.applied_interventions[0]["month"]) is int
+    assert check_executor("processes", np.int64(2), None) == 2
+    with pytest.raises(InputError, match="handover_quality = true is not allowed"):
+        run_scenario("reference", seed=3, months=24, overrides={"handover_quality": np.True_})
+
+
+@pytest.mark.parametrize("overrides", [{"handover_quality": 10**400}, {"months": 10**400}])
+def test_a_number_too_large_for_a_float_is_refused_in_one_line(overrides):
+    name = next(iter(overrides))
+    with pytest.raises(InputError, match=rf"{name} = 1000000000.*\(401 characters\) is not allowed; expected"):
+        run_scenario("reference", seed=1, overrides=overrides)
+
+
+@pytest.mark.parametrize("month", [0, -7, 2.5, True, "3"])
+def test_a_planned_intervention_given_from_python_needs_a_whole_month_from_one(month):
+    from peacesim.interventions import Planned
+    from peacesim.model import PeaceModel
+
+    plan = [Planned(5, "attack", {"spoiler": ""}), Planned(month, "attack", {"spoiler": ""})]
+    with pytest.raises(InputError, match=r"^interventions: intervention 'attack' .*: month = .* is not allowed; "
+                                         r"expected a whole number from 1 to 240$"):
+        PeaceModel("reference", rng=1, interventions=plan)
+
+
+@pytest.mark.parametrize("name,why", [("X;Y", "';' separates actor names"), ("X\nY", "a line break"),
+                                      ("x" * 201, "at most 200 characters"),
+                                      ("UN envoy", "too close to the actor 'the UN envoy'"),
+                                      ("The UN Envoy", "too close to the actor 'the UN envoy'")])
+def test_a_mediator_added_by_an_intervention_follows_the_scenario_s_rules_for_names(name, why):
+    from peacesim.model import PeaceModel
+
+    m = PeaceModel("reference", rng=1)
+    with pytest.raises(InputError, match=why):
+        m.intervene("add_mediator", name=name)
+    with pytest.raises(InputError, match=why):
+        PeaceModel("reference", rng=1, interventions=[{"month": 5, "kind": "add_mediator", "name": name}])
+    assert len(m.mediators) == 3
+
+
+def test_copies_of_mediators_may_not_take_another_actor_s_name(tmp_path):
+    path = tmp_path / "named.toml"
+    path.write_text(REFERENCE.replace('name = "the regional organisation"', 'name = "the UN envoy 2"'), encoding="utf-8")
+    scen = load_scenario(path)
+    with pytest.raises(InputError, match="mediators = 4 would name a copy 'the UN envoy 2', which another actor"):
+        run_scenario(scen, seed=1, months=24, overrides={"mediators": 4})
+
+
+@pytest.mark.parametrize("options", [{"executor": "bogus"}, {"workers": 0}])
+def test_a_comparison_with_bad_runner_options_writes_nothing(tmp_path, options):
+    from peacesim.comparison import compare
+
+    out = tmp_path / "cmp"
+    with pytest.raises(InputError, match="--executor 'bogus'|--workers 0"):
+        compare("crowded_field", seeds=2, worlds=2, out=out, progress=False, **options)
+    assert not out.exists()

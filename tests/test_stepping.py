@@ -130,6 +130,64 @@ def test_the_series_so_far_is_readable_at_every_step_like_a_datacollector():
     assert gov["ripeness"].tolist() == full[f"ripeness_{m.recorder.party_slugs[0]}"].tolist()
 
 
+def test_a_result_read_before_the_horizon_counts_the_agreement_in_force_as_it_stands():
+    """The dashboard reads results mid-run: an agreement in force is an episode censored at the
+    model's month, so the outcome says an agreement was reached; at the horizon nothing changes."""
+    from peacesim.result import RunResult
+
+    m = PeaceModel("reference", rng=0)
+    while m.running and m.agreement is None:
+        m.step()
+    assert m.agreement is not None, "seed 0 reaches an agreement"
+    signed = m.month
+    for _ in range(3):
+        m.step()
+    r = RunResult.from_model(m)
+    assert r.outcome["agreement_reached"] and r.outcome["n_agreements"] == len(m.episodes) + 1
+    last = r.episodes.iloc[-1]
+    assert (last["signed_month"], last["end_month"], last["censored"], last["relapsed"]) == (signed, m.month, True, False)
+    assert last["end_cause"] == "still in force"
+    assert m.agreement is not None and m.episodes == m.implementation.episodes  # the model itself is untouched
+    m.run()
+    done = RunResult.from_model(m)
+    assert done.outcome == peacesim.run_scenario("reference", seed=0).outcome
+    assert done.episodes.iloc[-1]["end_cause"] != "still in force"
+
+
+def test_a_result_reports_the_parameters_the_run_began_with():
+    from peacesim.result import RunResult
+    from peacesim.scenario import load_scenario
+
+    scen = load_scenario("reference")
+    m = PeaceModel(scen, rng=5, months=24)
+    used = m.p.handover_quality
+    scen.params["handover_quality"] = used + 0.123  # the caller's object changed after the model was built
+    m.run()
+    assert RunResult.from_model(m).params["handover_quality"] == used
+
+
+def test_an_intervention_by_hand_that_would_leave_a_planned_one_impossible_is_refused():
+    """As in one plan: a third party the plan restores may not be withdrawn first, and a mediator
+    may not be added under a name the plan adds later (the replay of the session would be refused)."""
+    m = PeaceModel("reference", rng=7, months=36,
+                   interventions=[{"month": 20, "kind": "restore_funding", "actor": "the UN envoy"},
+                                  {"month": 25, "kind": "add_mediator", "name": "the late envoy"}])
+    for _ in range(9):
+        m.step()
+    with pytest.raises(InputError, match=r"intervene\('withdraw'\) at month 10: not possible, because the "
+                                         r"planned intervention 'restore_funding' of month 20 .*has withdrawn"):
+        m.intervene("withdraw", actor="the UN envoy")
+    with pytest.raises(InputError, match="planned intervention 'add_mediator' of month 25 .*already an actor's name"):
+        m.intervene("add_mediator", name="the late envoy")
+    assert not any(tp.withdrawn for tp in m.third_parties) and len(m.mediators) == 3
+    m.intervene("withdraw", actor="the mediation NGO")  # the plan does not name it
+    for _ in range(11):
+        m.step()
+    m.intervene("withdraw", actor="the UN envoy")  # month 21: the plan's restoring is behind
+    m.run()
+    assert [x["kind"] for x in m.applied_interventions] == ["withdraw", "restore_funding", "withdraw", "add_mediator"]
+
+
 def test_the_network_snapshot_has_every_actor_and_directed_trust():
     m = PeaceModel("reference", rng=4, overrides={"grant_length": 1, "renewal_probability": 0.0, "gap_months": 36.0})
     for _ in range(12):
