@@ -14,6 +14,7 @@ import copy
 import pickle
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,19 @@ class Scenario:
         ``intervention.LABEL.FIELD`` sets the month, ``enabled`` or an argument of a planned
         intervention.
         """
-        if not overrides:
+        if isinstance(overrides, Mapping):
+            items = list(overrides.items())
+        elif overrides is None or isinstance(overrides, (list, tuple)):
+            items = [_assignment(t, where) for t in overrides or ()]
+        else:
+            raise InputError(f"{where}: overrides = {words(overrides)} is not allowed; expected a mapping of names "
+                             "to values or a list of 'name=value' texts")
+        if not items:
             return self
-        items = overrides.items() if isinstance(overrides, dict) else (_assignment(t, where) for t in overrides)
         new = copy.deepcopy(self)
         for name, value in items:
+            if not isinstance(name, str):
+                raise InputError(f"{where}: {words(name)} = {words(value)}: a parameter's name must be a text")
             if name.startswith("intervention."):
                 new.interventions = override(new.interventions, name, value, where=where)
                 continue
@@ -96,7 +105,7 @@ class Scenario:
                                  "see 'peacesim params' for the list")
             new.params[name] = checked(spec, value, where=where)
         _check_consistency(new, where=where)
-        return new
+        return _checked(new)
 
     def cast(self) -> Scenario:
         """The scenario with its actors as the model will build them.
@@ -127,7 +136,7 @@ class Scenario:
                 taken.add(a["name"])
             out.append(a)
         new.actors["mediator"] = out
-        return new
+        return _checked(new)
 
     def counts(self) -> dict[str, int]:
         """How many actors of each kind (local mechanisms counted individually)."""
@@ -138,6 +147,8 @@ class Scenario:
 
 def _assignment(text: str, where: str) -> tuple[str, str]:
     """``name=value`` from the command line; a refusal quotes the text as typed, cut short."""
+    if not isinstance(text, str):
+        raise InputError(f"{where}: {words(text)} is not of the form name=value (a text)")
     try:
         return parse_assignment(text, where=where)
     except InputError:
@@ -178,7 +189,7 @@ def actor_field(kind: str, fname: str, name: str, *, where: str):
 def load_scenario(ref: str | Path | Scenario) -> Scenario:
     """Read and validate a scenario by short name, path or (passed through) Scenario object."""
     if isinstance(ref, Scenario):
-        return ref
+        return _check_object(ref)
     path = resolve_scenario(ref)
     where = str(path)
     try:
@@ -274,7 +285,42 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         interventions=labelled(parse_plan(raw.get("intervention", []), where=where), where=where),
     )
     _check_consistency(scen, where=where)
+    return _checked(scen)
+
+
+def _state(scen: Scenario) -> bytes:
+    """What a scenario's runs depend on, as bytes to compare."""
+    return pickle.dumps((scen.params, scen.actors, scen.interventions), 5)
+
+
+def _checked(scen: Scenario) -> Scenario:
+    """Note that ``scen`` is valid as it is now."""
+    scen._valid_state = _state(scen)
     return scen
+
+
+def _check_object(scen: Scenario) -> Scenario:
+    """A Scenario object given to be run: as it was validated, or checked again as a scenario file
+    would be if it was changed since (its parameters or actors set by hand)."""
+    if getattr(scen, "_valid_state", None) == _state(scen):
+        return scen
+    where = f"{scen.path or scen.name} (as changed after loading)"
+    if not isinstance(scen.params, dict) or not isinstance(scen.actors, dict):
+        raise InputError(f"{where}: params and actors must be dicts, as load_scenario makes them")
+    interventions = []
+    for x in scen.interventions:
+        if not isinstance(x, Planned):
+            raise InputError(f"{where}: interventions: {words(x)} is not a planned intervention; add interventions "
+                             "with PeaceModel(interventions=...) or a scenario file's [[intervention]] tables")
+        interventions.append({**x.as_dict(), "label": x.label} if x.label else x.as_dict())
+    raw = {"scenario": {"name": scen.name, "title": scen.title, "description": scen.description, "note": scen.note,
+                        "learning_points": scen.learning_points, "sources": scen.sources},
+           "parameters": scen.params, **{k: v for k, v in scen.actors.items()}, "intervention": interventions}
+    new = scenario_from_dict(copy.deepcopy(raw), where=where, default_name=scen.name)
+    new.path = scen.path
+    if _state(new) == _state(scen):  # valid as it is: nothing needed converting
+        return _checked(scen)
+    return _checked(new)
 
 
 def _check_consistency(scen: Scenario, *, where: str) -> None:

@@ -281,3 +281,43 @@ def test_a_comparison_with_bad_runner_options_writes_nothing(tmp_path, options):
     with pytest.raises(InputError, match="--executor 'bogus'|--workers 0"):
         compare("crowded_field", seeds=2, worlds=2, out=out, progress=False, **options)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda s: s.params.__setitem__("coordination", "bogus"), "parameters: coordination = 'bogus' is not allowed"),
+    (lambda s: s.params.__setitem__("months", 5), "parameters: months = 5 is not allowed"),
+    (lambda s: s.params.__setitem__("tenure_mediator", 0), "tenure_mediator = 0 is not allowed"),
+    (lambda s: s.actors["party"][0].__setitem__("strength", -3), "party #1: strength = -3 is not allowed"),
+    (lambda s: s.actors["mediator"][0].__setitem__("colour", "blue"), "unknown field 'colour'"),
+    (lambda s: s.interventions.append({"month": 3}), "is not a planned intervention"),
+])
+def test_a_scenario_object_changed_after_loading_is_checked_again_before_it_runs(change, message):
+    scen = load_scenario("reference")
+    change(scen)
+    with pytest.raises(InputError, match=r"reference.toml \(as changed after loading\): .*" + message):
+        run_scenario(scen, seed=1, months=24)
+
+
+def test_a_scenario_object_changed_validly_runs_as_its_file_would():
+    scen = load_scenario("reference")
+    scen.params["handover_quality"] = 0.9
+    edited = load_scenario("reference").with_overrides({"handover_quality": 0.9})
+    assert run_scenario(scen, seed=2, months=36).outcome == run_scenario(edited, seed=2, months=36).outcome
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ([("coordination", "none")], "is not of the form name=value"), ({1: 0.5}, "a parameter's name must be a text"),
+    (5, "expected a mapping of names to values or a list"), ("coordination=none", "expected a mapping"),
+    ([None], "is not of the form name=value"),
+])
+def test_overrides_of_the_wrong_shape_are_refused_in_one_line(overrides, message):
+    with pytest.raises(InputError, match=message):
+        run_scenario("reference", seed=1, months=24, overrides=overrides)
+
+
+def test_overrides_may_be_any_mapping():
+    import types
+
+    plain = run_scenario("reference", seed=1, months=24, overrides={"coordination": "none"})
+    proxy = run_scenario("reference", seed=1, months=24, overrides=types.MappingProxyType({"coordination": "none"}))
+    assert plain.outcome == proxy.outcome
