@@ -539,9 +539,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise InputError(f"--only {words(args.only)} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
                              "comma-separated")
     out = Path(args.out)
-    from .scenario import resolve_scenario
+    from .scenario import load_scenario
 
-    resolve_scenario(args.scenario)  # an unknown scenario is an input error before any run
+    load_scenario(args.scenario)  # an unknown or invalid scenario is an input error before any run
     scenario, seed = args.scenario, args.seed
     if seed < 0:
         raise InputError(f"--seed {seed} is not allowed; expected a whole number >= 0")
@@ -932,3 +932,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a fault of the file system met where no step expected one: still one line
+        from .fsutil import storage_error
+
+        print(f"{PROG}: error: {_one_line(str(storage_error(exc)))}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # pathlib's way of saying ELOOP before Python 3.13
+            raise
+        print(f"{PROG}: error: {_one_line(str(exc))}: a symbolic link leads back to itself", file=sys.stderr)
+        return 1

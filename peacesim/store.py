@@ -158,7 +158,7 @@ class ResultStore:
             self._check_links()
             old = self._old_manifest(fresh)
             if fresh:
-                self.clear()
+                self.clear(old)
                 old = None
                 self.legacy = False
             elif old is not None:
@@ -248,12 +248,17 @@ class ResultStore:
         return found
 
     # -------------------------------------------------------------------------------- clearing
-    def clear(self) -> None:
-        """Remove peacesim's own files from the folder (``--fresh``); anything else stays."""
+    def clear(self, old: dict[str, Any] | None = None) -> None:
+        """Remove peacesim's own files from the folder (``--fresh``); anything else stays. A table
+        is peacesim's when the previous manifest ``old`` records it (written, or being put in
+        place), or in a folder from before the tables were recorded."""
         out = self.out
         marker = fsutil.read_marker(out) or {}
         plot = [p for p in marker.get("plot_files", []) if isinstance(p, str)] + self._legacy_plot_files()
-        targets = [out / "manifest.json", *(out / t for t in TABLES)]
+        old = old if isinstance(old, dict) else {}
+        recorded = {**_table_record(old.get("tables")), **_table_record(old.get("tables_pending"))}
+        tables = [t for t in TABLES if self.legacy or t in recorded]
+        targets = [out / "manifest.json", *(out / t for t in tables)]
         targets += [out / p for p in plot if _safe_relative(p)]
         targets += [p for p in _listdir(out) if fsutil.is_temp(p.name)]
         for folder in (self.parts, self.aside):
@@ -327,6 +332,8 @@ class ResultStore:
 
     def _scan_final(self) -> Source | None:
         present = {t: self.out / t for t in TABLES if (self.out / t).is_file()}
+        if not self.exp.keep_series and "series.parquet" not in {**self.tables, **self.pending_tables}:
+            present.pop("series.parquet", None)  # not this sweep's (it keeps no series): left alone
         if not present:
             return None
         # a table whose checksum is the manifest's, or (merge cut short) the one the merge recorded
@@ -610,6 +617,7 @@ class ResultStore:
                   for name, f in staged.items()}
         # The new tables' checksums go into the manifest before the tables are put in place, so that
         # a merge cut short leaves tables the next start can check.
+        before = {**self.tables, **self.pending_tables}  # the tables this folder recorded as peacesim's
         self.pending_tables = record
         try:
             self.write_manifest(manifest)
@@ -625,8 +633,8 @@ class ResultStore:
             for f in staged.values():
                 f.discard()
             raise
-        for name in TABLES:
-            if name not in staged and (self.out / name).is_file():
+        for name in TABLES:  # a table of an earlier version of the results that this one has not
+            if name not in staged and (name in before or self.legacy) and (self.out / name).is_file():
                 fsutil.remove_files([self.out / name])
         self.tables, self.pending_tables = record, {}
         return counts, np.empty(0, dtype=np.int64)

@@ -425,11 +425,15 @@ def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = Fa
 
     root = Path(path)
     if root.is_dir():
+        # a folder that is not a sweep's is refused before anything is written in it (not even the lock)
         kind, legacy = fsutil.owner(root)
-        if kind != "sweep" and (root / "manifest.json").exists():
-            raise InputError(f"'{root}' is not a peacesim results folder: it has no .peacesim marker and its "
-                             "manifest.json is not a peacesim sweep's; peacesim plot writes only into folders "
-                             "'peacesim sweep' wrote")
+        if kind != "sweep":
+            if (root / "manifest.json").exists():
+                raise InputError(f"'{root}' is not a peacesim results folder: it has no .peacesim marker and its "
+                                 "manifest.json is not a peacesim sweep's; peacesim plot writes only into folders "
+                                 "'peacesim sweep' wrote")
+            load_results(path)  # says what is missing
+            raise InputError(f"'{root}' is not a peacesim results folder written by 'peacesim sweep'")
     with fsutil.FolderLock(root, "plot") if root.is_dir() else _nothing():
         results = load_results(path)
         kind, legacy = fsutil.owner(root)

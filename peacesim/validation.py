@@ -543,7 +543,9 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     out = Path(out)
     from .errors import InputError
     from .fsutil import claim_and_mark
+    from .scenario import load_scenario
 
+    load_scenario(scenario)  # an unknown or invalid scenario is refused before anything is written
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
     base = out if (scenario, seed) == ("reference", 1) else out / f"{Path(str(scenario)).stem}-seed{seed}"
     checks = []

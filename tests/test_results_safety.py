@@ -427,3 +427,52 @@ def test_dask_workers_exit_when_the_sweep_is_killed(tmp_path):
     _kill_and_check_workers_exit(proc, out, min_workers=1, seconds=20, parts_timeout=120)
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert res.skipped > 0 and res.skipped + res.ran == 20
+
+
+@pytest.mark.parametrize("case", ["a user's folder", "an empty folder", "a run's folder"])
+def test_plot_refuses_a_folder_that_is_not_a_sweep_s_without_writing_in_it(tmp_path, case):
+    folder = tmp_path / "f"
+    if case == "a run's folder":
+        assert main("run", "reference", "--months", "24", "--no-figure", "--out", folder).returncode == 0
+    else:
+        folder.mkdir()
+        if case == "a user's folder":
+            (folder / "photo.jpg").write_bytes(b"mine")
+    before = tree_digest(folder)
+    r = main("plot", folder)
+    assert r.returncode == 2 and "is not a peacesim results folder" in one_line(r)
+    assert tree_digest(folder) == before and not (folder / ".peacesim.lock").exists()
+
+
+def test_fresh_and_resuming_leave_a_users_series_table_where_the_sweep_keeps_no_series(tmp_path):
+    exp = tiny(tmp_path)  # keep_series = false
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    (out / "series.parquet").write_bytes(b"mine")
+    runs = (out / "runs.parquet").read_bytes()
+    run_experiment(exp, executor="serial", out=out, progress=False)  # resumes: nothing to run, nothing set aside
+    assert (out / "runs.parquet").read_bytes() == runs and not (out / "unreadable-parts").exists()
+    run_experiment(exp, executor="serial", out=out, progress=False, fresh=True)
+    assert (out / "series.parquet").read_bytes() == b"mine"
+    assert len(pd.read_parquet(out / "runs.parquet")) == 8
+
+
+def test_a_file_system_fault_nobody_foresaw_is_still_one_line(tmp_path):
+    long = tmp_path / ("x" * 300 + ".toml")
+    for args in (("run", long), ("show", long), ("run", "reference", "--months", "24", "--out", tmp_path / ("y" * 300))):
+        r = main(*args)
+        assert r.returncode in (1, 2) and "File name too long" in one_line(r)
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    r = main("run", "reference", "--months", "24", "--out", tmp_path / "loop1")
+    assert r.returncode in (1, 2) and ("loop" in one_line(r) or "Too many levels" in one_line(r))
+
+
+def test_validate_refuses_an_invalid_scenario_before_writing_anything(tmp_path):
+    from peacesim.scenario import resolve_scenario
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(resolve_scenario("reference").read_text().replace("track = 2", "track = 7", 1))
+    r = main("validate", "--quick", "--only", "1", "--executor", "serial", "--scenario", bad, "--out", tmp_path / "v")
+    assert r.returncode == 2 and "track = 7 is not allowed" in one_line(r)
+    assert not (tmp_path / "v").exists()
