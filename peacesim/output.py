@@ -158,7 +158,7 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     (``timeline.png`` with ``figure=False``) is removed so the folder never mixes two runs. Other
     files that were added to a results folder of peacesim's are left alone.
     """
-    from .fsutil import MARKER, check_out_path, claim, write_marker
+    from .fsutil import MARKER, check_out_path, claim, read_marker, storage_error, write_marker
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -171,15 +171,22 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     staging.mkdir()  # honours the umask, unlike tempfile.mkdtemp's private 0o700
     try:
         names = _write_all(result, staging, figure=figure, inputs=inputs)
-        write_marker(staging, "run", format=1)
+        write_marker(staging, "run", format=1, files=sorted(names))
         if not out.exists():
             # one rename: the folder appears complete or not at all
             os.rename(staging, out)
         else:
-            for name in [*names, MARKER]:
-                os.replace(staging / name, out / name)
+            before = read_marker(out) or {}
+            written = before.get("files") if isinstance(before.get("files"), list) else None
+            for name in [MARKER, *names]:  # the marker first: where it cannot be replaced, nothing is
+                try:
+                    os.replace(staging / name, out / name)
+                except OSError as exc:
+                    raise storage_error(exc, out / name, "write the results") from None
+            # an output file of the previous run that this one does not write (its figure), if the
+            # previous run's marker lists it as written (a marker from before the list: all are)
             for name in OUTPUT_FILES:
-                if name not in names and (out / name).is_file():
+                if name not in names and (written is None or name in written) and (out / name).is_file():
                     (out / name).unlink()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -73,7 +73,8 @@ def test_run_writes_all_files(runs):
     folder, _ = runs["a"]
     # the run's files, and the marker that says the folder is one run's results of peacesim's
     assert sorted(p.name for p in folder.iterdir()) == sorted([*OUTPUT_FILES, ".peacesim"])
-    assert json.loads((folder / ".peacesim").read_text()) == {"peacesim": "run results", "format": 1}
+    assert json.loads((folder / ".peacesim").read_text()) == {"peacesim": "run results", "format": 1,
+                                                               "files": sorted(OUTPUT_FILES)}
     for name in OUTPUT_FILES:
         assert (folder / name).stat().st_size > 0, name
     assert (folder / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

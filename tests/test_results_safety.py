@@ -476,3 +476,24 @@ def test_validate_refuses_an_invalid_scenario_before_writing_anything(tmp_path):
     r = main("validate", "--quick", "--only", "1", "--executor", "serial", "--scenario", bad, "--out", tmp_path / "v")
     assert r.returncode == 2 and "track = 7 is not allowed" in one_line(r)
     assert not (tmp_path / "v").exists()
+
+
+def test_a_run_that_cannot_replace_its_marker_replaces_nothing_and_names_it(tmp_path):
+    out = tmp_path / "o"
+    assert main("run", "reference", "--months", "24", "--out", out).returncode == 0
+    before = (out / "outcome.json").read_bytes()
+    (out / ".peacesim").unlink()
+    (out / ".peacesim").mkdir()
+    r = main("run", "reference", "--months", "24", "--seed", "8", "--no-figure", "--out", out)
+    assert r.returncode == 1 and str(out / ".peacesim") in one_line(r)
+    assert (out / "outcome.json").read_bytes() == before and (out / "timeline.png").exists()
+
+
+def test_no_figure_removes_only_a_figure_an_earlier_run_wrote(tmp_path):
+    out = tmp_path / "o"
+    assert main("run", "reference", "--months", "24", "--out", out).returncode == 0
+    assert main("run", "reference", "--months", "24", "--no-figure", "--out", out).returncode == 0
+    assert not (out / "timeline.png").exists()  # the earlier run's figure: it would not match this run
+    (out / "timeline.png").write_bytes(b"mine")
+    assert main("run", "reference", "--months", "24", "--no-figure", "--out", out).returncode == 0
+    assert (out / "timeline.png").read_bytes() == b"mine"
