@@ -684,9 +684,18 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # parser and entry point
 # ---------------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose refusals are one line, like every other error of the command."""
+
+    def error(self, message: str):
+        if message.endswith("required: COMMAND"):  # 'peacesim' alone: show how it is used
+            super().error(message)
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``peacesim``, with one subparser per subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Agent-based simulation of peace-process dynamics.",
         epilog="Run 'peacesim COMMAND --help' for a command's options.",
@@ -694,7 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
 
     run = sub.add_parser(
         "run", help="run a scenario and write its results",

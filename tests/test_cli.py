@@ -6,6 +6,8 @@ per module.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -325,3 +327,15 @@ def test_to_jsonable_converts_numpy_and_nan():
     with pytest.raises(TypeError, match="object"):
         to_jsonable(object())
 
+
+
+@pytest.mark.parametrize("args", [["validate", "--seed", "1.5"], ["sweep", "x.toml", "--executor", "foo"], ["run"],
+                                  ["run", "reference", "--bogus"], ["nosuch"]])
+def test_an_option_the_parser_refuses_is_one_line_too(args):
+    from peacesim.cli import main
+
+    with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()) as err:
+        main(args)
+    lines = err.getvalue().splitlines()
+    assert exc.value.code == 2 and len(lines) == 1 and lines[0].startswith("peacesim")
+    assert ": error: " in lines[0] and lines[0].endswith("--help')")
