@@ -124,6 +124,28 @@ class Experiment:
             scen = scen.with_overrides({"months": self.months}, where=f"{self.path}: experiment.months")
         return scen
 
+    def state(self) -> bytes:
+        """What the experiment's runs depend on, as bytes to compare."""
+        import pickle
+
+        return pickle.dumps((self.scenario.params, self.scenario.actors, self.scenario.interventions, self.fixed,
+                             self.factors, self.design, self.replicates, self.master_seed, self.keep_series,
+                             self.outcomes, self.months, self.seeds, self.interventions), 5)
+
+    def checked(self) -> Experiment:
+        """Note that this experiment is valid as it is now (its design was checked against its
+        scenario); return it."""
+        self._valid_state = self.state()
+        return self
+
+    def check_unchanged(self) -> None:
+        """Refuse an Experiment object changed since it was checked: its results would be stored as
+        those of its file (the folder's digest is the file's), and its runs were not checked."""
+        if getattr(self, "_valid_state", None) != self.state():
+            raise InputError(f"{self.path or self.name}: this Experiment object was changed (or made by hand) after "
+                             "it was checked; make it with load_experiment or experiment_from_dict, which check it, "
+                             "or change the experiment file")
+
     def digest(self) -> str:
         """Hash of the experiment's and scenario's file contents: what results belong to."""
         h = hashlib.sha256()
@@ -292,7 +314,7 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         scen = base.with_overrides(point, where=f"{where}: design point {i}").cast()
         check_plan(scen.interventions, scen.actors, scen.params["months"], where=f"{where}: design point {i}")
     exp.seeds = derive_seeds(master_seed, replicates)
-    return exp
+    return exp.checked()
 
 
 def _check_distinct_rows(design: list[dict[str, Any]], where: str) -> None:

@@ -290,6 +290,8 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
     fields_ = {f.name: getattr(base, f.name) for f in dataclasses.fields(Experiment)}
     fields_.update(design=points, factors=[])
     runs = SensitivityRuns(**fields_, design_digest=design.digest())
+    if check_points:
+        runs.checked()
     return SensitivitySpec(name=base.name, title=base.title, question=base.question, path=where, design=design,
                            outcomes=outcomes, replicates=base.replicates, master_seed=base.master_seed,
                            resamples=resamples, given_data=given, runs=runs,
@@ -889,7 +891,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
     fields_ = {f.name: getattr(spec.runs, f.name) for f in dataclasses.fields(Experiment)}
     fields_.update(design=pts, replicates=replicates, seeds=derive_seeds(spec.master_seed, replicates),
                    name=f"{spec.name}-pilot", title=f"{spec.title} (pilot)")
-    runs_exp = SensitivityRuns(**fields_, design_digest=design.digest())
+    runs_exp = SensitivityRuns(**fields_, design_digest=design.digest()).checked()
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(f"{spec.name}-pilot",
                                                                                             "pilot")
     run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir, fresh=fresh,

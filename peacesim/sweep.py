@@ -647,6 +647,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
         Ctrl-C; what finished is saved.
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    exp.check_unchanged()
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(exp.name, "experiment")
     n_workers = check_executor(executor, workers, scheduler)
     budget.check_memory(exp, n_workers, local_workers=not (executor == "dask" and scheduler), where=exp.path)

@@ -563,3 +563,18 @@ def test_results_of_another_model_version_are_not_resumed(tmp_path):
         run_experiment(exp, executor="serial", out=out, progress=False)
     assert tree_digest(out) == before
     run_experiment(exp, executor="serial", out=out, progress=False, fresh=True)
+
+
+@pytest.mark.parametrize("change", [lambda e: setattr(e, "replicates", 5),
+                                    lambda e: e.design[0].__setitem__("handover_quality", 7.0),
+                                    lambda e: e.scenario.params.__setitem__("coordination", "bogus")])
+def test_an_experiment_object_changed_after_it_was_checked_is_refused_before_anything_runs(tmp_path, change):
+    from peacesim.errors import InputError
+    from peacesim.experiment import load_experiment
+
+    exp = load_experiment(write_exp(tmp_path, reps=2, months=24))
+    change(exp)
+    out = tmp_path / "o"
+    with pytest.raises(InputError, match="this Experiment object was changed"):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    assert not out.exists()
