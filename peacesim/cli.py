@@ -462,6 +462,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from . import comparison as cmp
     from .fsutil import check_out_path, claim
 
+    if args.list and args.comparison is not None:
+        raise InputError(f"--list takes no comparison (given {words(args.comparison)}); use 'peacesim compare --list' "
+                         "or 'peacesim compare NAME'")
     if args.list or args.comparison is None:
         paths = cmp.list_comparisons()
         width = max((len(q.stem) for q in paths), default=0)
@@ -528,7 +531,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import PATTERNS, table, validate, write_report
 
     only = None
-    if args.only:
+    if args.only is not None:
         try:
             only = sorted({int(x) for x in args.only.split(",")})
         except ValueError:

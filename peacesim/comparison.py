@@ -1214,21 +1214,28 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
     if not fresh:
         check_stored(out_dir, spec, exp)
     t0 = time.perf_counter()
+    created = not out_dir.exists()
     fsutil.claim_and_mark(out_dir, "comparison")
-    with fsutil.FolderLock(out_dir, "comparison"):
-        sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir / "runs",
-                               fresh=fresh, progress=progress)
-        results = load_results(out_dir / "runs")
-        result = analyse(spec, results)
-        result.out = out_dir
-        result.seconds = time.perf_counter() - t0
-        result.command = command_line(spec, Path(out) if out is not None else None)
-        result.provenance = _provenance(results, sweep)
-        write_tables(result, out_dir)
-        if report:
-            from .comparison_report import write_report
+    try:
+        with fsutil.FolderLock(out_dir, "comparison"):
+            sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir / "runs",
+                                   fresh=fresh, progress=progress)
+            results = load_results(out_dir / "runs")
+            result = analyse(spec, results)
+            result.out = out_dir
+            result.seconds = time.perf_counter() - t0
+            result.command = command_line(spec, Path(out) if out is not None else None)
+            result.provenance = _provenance(results, sweep)
+            write_tables(result, out_dir)
+            if report:
+                from .comparison_report import write_report
 
-            write_report(result, out_dir)
+                write_report(result, out_dir)
+    except InputError:
+        if created and not (out_dir / "runs").exists():  # refused before any run: leave nothing behind
+            fsutil.remove_files([out_dir / fsutil.MARKER, out_dir / fsutil.LOCK])
+            fsutil.remove_empty_dir(out_dir)
+        raise
     return result
 
 

@@ -397,6 +397,9 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             steps = spec.get("steps")
             if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
                 raise InputError(f"{where}.range = {words(rng)} must be [low, high]")
+            if not rng[0] < rng[1]:
+                raise InputError(f"{where}.range = {words(rng)} is not allowed: the low end must be below the high "
+                                 "end")
             if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
                 raise InputError(f"{where}.steps = {words(steps)} is not allowed; expected a whole number from 2 "
                                  f"to {budget.MAX_LEVELS:,}")

@@ -339,3 +339,13 @@ def test_an_option_the_parser_refuses_is_one_line_too(args):
     lines = err.getvalue().splitlines()
     assert exc.value.code == 2 and len(lines) == 1 and lines[0].startswith("peacesim")
     assert ": error: " in lines[0] and lines[0].endswith("--help')")
+
+
+@pytest.mark.parametrize("args,message", [(["validate", "--only", ""], "--only '' is not allowed"),
+                                          (["compare", "--list", "foo"], "--list takes no comparison")])
+def test_options_that_were_silently_ignored_are_refused(args, message):
+    from peacesim.cli import main
+
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(args) == 2
+    assert message in err.getvalue() and len(err.getvalue().splitlines()) == 1

@@ -273,12 +273,12 @@ def test_copies_of_mediators_may_not_take_another_actor_s_name(tmp_path):
         run_scenario(scen, seed=1, months=24, overrides={"mediators": 4})
 
 
-@pytest.mark.parametrize("options", [{"executor": "bogus"}, {"workers": 0}])
+@pytest.mark.parametrize("options", [{"executor": "bogus"}, {"workers": 0}, {"executor": "dask", "scheduler": "bogus"}])
 def test_a_comparison_with_bad_runner_options_writes_nothing(tmp_path, options):
     from peacesim.comparison import compare
 
     out = tmp_path / "cmp"
-    with pytest.raises(InputError, match="--executor 'bogus'|--workers 0"):
+    with pytest.raises(InputError, match="--executor 'bogus'|--workers 0|--scheduler bogus"):
         compare("crowded_field", seeds=2, worlds=2, out=out, progress=False, **options)
     assert not out.exists()
 

@@ -352,6 +352,8 @@ EXPERIMENTS = {
     "design row and fixed": ('[parameters]\nmediators = 3\n[[design]]\nmediators = 2\n[[design]]\nmediators = 4\n',
                              "mediators is set in [parameters] (mediators = 3) and varied in [[design]]"),
     "months twice": ('months = 48\n[parameters]\nmonths = 60\n', "months is set both as experiment.months = 48"),
+    "reversed range": ('[vary]\nhandover_quality = { range = [0.8, 0.2], steps = 3 }\n',
+                       "the low end must be below the high end"),
     "collapsing range": ('[vary]\ntenure_mediator = { range = [6, 7], steps = 5 }\n',
                          "range = [6, 7] with steps = 5 gives only 2 distinct whole numbers ([6, 7])"),
     "a true in TOML words": ('[vary]\nhandover_quality = [true, 0.8]\n', "handover_quality = true is not allowed"),
