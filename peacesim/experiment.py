@@ -168,7 +168,7 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     or parsed."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad writes one) is not TOML
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML: {exc}") from None

@@ -209,7 +209,7 @@ _PARSED_MAX = 64
 
 def _parsed(path: Path) -> dict[str, Any]:
     """The TOML file's contents, a fresh copy each call."""
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad writes one) is not TOML
     data = _PARSED.get(text)
     if data is None:
         data = pickle.dumps(tomllib.loads(text))

@@ -161,7 +161,7 @@ class SensitivitySpec:
 def is_sensitivity_file(path: str | Path) -> bool:
     """True when the TOML file at ``path`` has a ``[sensitivity]`` table."""
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
     return isinstance(raw.get("sensitivity"), dict)

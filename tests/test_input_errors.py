@@ -321,3 +321,9 @@ def test_overrides_may_be_any_mapping():
     plain = run_scenario("reference", seed=1, months=24, overrides={"coordination": "none"})
     proxy = run_scenario("reference", seed=1, months=24, overrides=types.MappingProxyType({"coordination": "none"}))
     assert plain.outcome == proxy.outcome
+
+
+def test_a_scenario_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    path = tmp_path / "notepad.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + REFERENCE.encode("utf-8"))
+    assert load_scenario(path).params == load_scenario("reference").params
