@@ -150,7 +150,11 @@ def inside(root: Path, path: Path) -> Path:
 
 def check_out_path(text: str | os.PathLike | None, option: str = "--out") -> Path:
     """The folder named by ``text``, refusing an empty name and the root of the file system."""
+    if text is not None and not isinstance(text, (str, os.PathLike)):
+        raise InputError(f"{option} {cut(repr(text), 80)}: expected a folder's path (a text or a Path)")
     raw = os.fspath(text) if text is not None else ""
+    if isinstance(raw, bytes):
+        raise InputError(f"{option} {cut(repr(raw), 80)}: expected a folder's path as text, not bytes")
     if not raw.strip():
         raise InputError(f"{option} '': an empty path is not allowed; name the folder to write into")
     p = Path(raw)

@@ -475,6 +475,8 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
             name, sep, value = item.partition("=")
             if not sep or not name.strip():
                 raise InputError(f"{show}: {item.strip()!r} is not of the form ARG=VALUE")
+            if name.strip() in args:
+                raise InputError(f"{show}: {name.strip()} is given twice; give each argument once")
             args[name.strip()] = value.strip()
     return Planned(month, kind, check_arguments(kind, args, where=f"{show} (month {month})"), origin=show)
 

@@ -160,10 +160,9 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     """
     from .fsutil import MARKER, check_out_path, claim, read_marker, storage_error, write_marker
 
-    out = Path(out_dir)
+    out = check_out_path(out_dir, "out_dir")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
-    check_out_path(out_dir, "out_dir")
     claim(out, "run", option="out_dir")
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)

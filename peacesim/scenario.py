@@ -358,6 +358,10 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
     scen = load_scenario(scenario)
     extra: dict[str, Any] = {}
     if months is not None:
+        given = overrides.get("months") if isinstance(overrides, Mapping) else None
+        if given is not None and given != months:
+            raise InputError(f"months is given twice: months = {words(months)} and overrides months = "
+                             f"{words(given)}; give it once")
         extra["months"] = months
     if overrides:
         scen = scen.with_overrides(overrides)

@@ -327,3 +327,25 @@ def test_a_scenario_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path)
     path = tmp_path / "notepad.toml"
     path.write_bytes(b"\xef\xbb\xbf" + REFERENCE.encode("utf-8"))
     assert load_scenario(path).params == load_scenario("reference").params
+
+
+def test_the_story_s_options_and_a_repeated_argument_are_checked():
+    result = run_scenario("reference", seed=1, months=60)
+    assert len(result.narrative(limit=3)) == 3 and result.narrative(limit=0) == []
+    for kw, message in (({"limit": "5"}, "limit = '5' is not allowed"), ({"limit": -1}, "limit = -1 is not allowed"),
+                        ({"kinds": {"rotations"}}, "did you mean 'rotation'"),
+                        ({"kinds": "signed"}, "expected a set of event kinds")):
+        with pytest.raises(InputError, match=message):
+            result.narrative(**kw)
+    with pytest.raises(InputError, match="months is given twice"):
+        peacesim.interventions.parse_cli("5:cut_funding:actor=the UN envoy,months=12,months=3")
+    with pytest.raises(InputError, match="months is given twice: months = 24 and overrides months = 36"):
+        run_scenario("reference", seed=1, months=24, overrides={"months": 36})
+
+
+@pytest.mark.parametrize("out", [5, b"folder"])
+def test_an_output_folder_that_is_not_a_path_is_refused(tmp_path, out):
+    from peacesim.output import write_run
+
+    with pytest.raises(InputError, match="expected a folder's path"):
+        write_run(run_scenario("reference", seed=1, months=24), out)
