@@ -219,8 +219,11 @@ def load_results(path: str | Path) -> Results:
     if not isinstance(manifest, dict):
         raise InputError(f"{mpath}: expected a JSON object, got {type(manifest).__name__}")
     frames = {}
+    recorded = manifest.get("tables")
     for name in ("runs", "episodes", "series"):
         fp = p / f"{name}.parquet"
+        if name == "series" and isinstance(recorded, dict) and "series.parquet" not in recorded:
+            fp = p / "no-series"  # a series table the sweep did not write is not its results
         if not fp.is_file():
             if name == "series":
                 frames[name] = None

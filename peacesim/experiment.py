@@ -26,7 +26,7 @@ from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
 from .params import REGISTRY, as_whole, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
-from .scenario import Scenario, load_scenario, resolve_scenario
+from .scenario import Scenario, load_scenario, mark_checked, resolve_scenario
 from .words import checked, cut, words
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
@@ -119,18 +119,22 @@ class Experiment:
         if self.interventions:
             scen = copy.copy(scen)
             scen.interventions = labelled([*scen.interventions, *self.interventions], where=self.path)
+            mark_checked(scen)  # the experiment's interventions were checked with it
         scen = scen.with_overrides(self.fixed, where=f"{self.path}: [parameters]")
         if self.months is not None:
             scen = scen.with_overrides({"months": self.months}, where=f"{self.path}: experiment.months")
         return scen
 
-    def state(self) -> bytes:
-        """What the experiment's runs depend on, as bytes to compare."""
+    def state(self) -> bytes | None:
+        """What the experiment's runs depend on, as bytes to compare (None if it cannot be)."""
         import pickle
 
-        return pickle.dumps((self.scenario.params, self.scenario.actors, self.scenario.interventions, self.fixed,
-                             self.factors, self.design, self.replicates, self.master_seed, self.keep_series,
-                             self.outcomes, self.months, self.seeds, self.interventions), 5)
+        try:
+            return pickle.dumps((self.scenario.params, self.scenario.actors, self.scenario.interventions, self.fixed,
+                                 self.factors, self.design, self.replicates, self.master_seed, self.keep_series,
+                                 self.outcomes, self.months, self.seeds, self.interventions), 5)
+        except Exception:  # contents set by hand that are not plain data
+            return None
 
     def checked(self) -> Experiment:
         """Note that this experiment is valid as it is now (its design was checked against its
@@ -141,7 +145,8 @@ class Experiment:
     def check_unchanged(self) -> None:
         """Refuse an Experiment object changed since it was checked: its results would be stored as
         those of its file (the folder's digest is the file's), and its runs were not checked."""
-        if getattr(self, "_valid_state", None) != self.state():
+        state = self.state()
+        if state is None or getattr(self, "_valid_state", None) != state:
             raise InputError(f"{self.path or self.name}: this Experiment object was changed (or made by hand) after "
                              "it was checked; make it with load_experiment or experiment_from_dict, which check it, "
                              "or change the experiment file")

@@ -86,8 +86,30 @@ class RunResult:
         """The story of the run in plain language, one line per event."""
         from .narrative import render
 
+        _check_story_options(limit, kinds)
         return render(self.events, limit=limit, kinds=kinds, minor=minor)
 
     def __repr__(self) -> str:
         return (f"RunResult(scenario={self.scenario!r}, seed={self.seed}, months={self.months}, "
                 f"agreements={self.outcome.get('n_agreements')})")
+
+
+def _check_story_options(limit: Any, kinds: Any) -> None:
+    """A story's ``limit`` (a whole number >= 0 or None) and ``kinds`` (event kinds), checked."""
+    import numbers
+
+    from .errors import InputError
+    from .events import EVENT_KINDS
+    from .params import did_you_mean
+    from .words import words
+
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 0):
+        raise InputError(f"limit = {words(limit)} is not allowed; expected a whole number >= 0 or None")
+    if kinds is not None:
+        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+            raise InputError(f"kinds = {words(kinds)} is not allowed; expected a set of event kinds, "
+                             "e.g. {'signed', 'relapse'}")
+        unknown = sorted(set(kinds) - set(EVENT_KINDS))
+        if unknown:
+            raise InputError(f"kinds: {words(unknown[0])} is not an event kind{did_you_mean(unknown[0], EVENT_KINDS)}; "
+                             f"allowed: {', '.join(EVENT_KINDS)}")

@@ -15,7 +15,7 @@ import pickle
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +71,10 @@ class Scenario:
         else:
             raise InputError(f"{where}: overrides = {words(overrides)} is not allowed; expected a mapping of names "
                              "to values or a list of 'name=value' texts")
+        src = _check_object(self)
         if not items:
-            return self
-        new = copy.deepcopy(self)
+            return src
+        new = copy.deepcopy(src)
         for name, value in items:
             if not isinstance(name, str):
                 raise InputError(f"{where}: {words(name)} = {words(value)}: a parameter's name must be a text")
@@ -105,7 +106,7 @@ class Scenario:
                                  "see 'peacesim params' for the list")
             new.params[name] = checked(spec, value, where=where)
         _check_consistency(new, where=where)
-        return _checked(new)
+        return mark_checked(new)
 
     def cast(self) -> Scenario:
         """The scenario with its actors as the model will build them.
@@ -114,15 +115,16 @@ class Scenario:
         scenario's list, cycling through it with numbered copies ("the mediation NGO 2") when the
         list is shorter. Only the first copy of a designated lead keeps the lead.
         """
-        n = self.params.get("mediators", 0)
-        base = self.actors["mediator"]
+        src = _check_object(self)
+        n = src.params.get("mediators", 0)
+        base = src.actors["mediator"]
         if not n or n == len(base):
-            return self
+            return src
         if not base:
-            raise InputError(f"{self.path or self.name}: mediators = {n}: the scenario has no mediator to copy")
-        new = copy.deepcopy(self)
+            raise InputError(f"{src.path or src.name}: mediators = {n}: the scenario has no mediator to copy")
+        new = copy.deepcopy(src)
         out = []
-        taken = {a["name"] for kind in ("party", "spoiler", "mediator", "diplomat") for a in self.actors[kind]}
+        taken = {a["name"] for kind in ("party", "spoiler", "mediator", "diplomat") for a in src.actors[kind]}
         for k in range(n):
             a = dict(base[k % len(base)])
             rnd = k // len(base)
@@ -130,13 +132,13 @@ class Scenario:
                 a["name"] = f"{a['name']} {rnd + 1}"
                 a["lead"] = False
                 if a["name"] in taken:
-                    raise InputError(f"{self.path or self.name}: mediators = {n} would name a copy {a['name']!r}, "
+                    raise InputError(f"{src.path or src.name}: mediators = {n} would name a copy {a['name']!r}, "
                                      "which another actor of the scenario is called; rename that actor or set "
                                      "fewer mediators")
                 taken.add(a["name"])
             out.append(a)
         new.actors["mediator"] = out
-        return _checked(new)
+        return mark_checked(new)
 
     def counts(self) -> dict[str, int]:
         """How many actors of each kind (local mechanisms counted individually)."""
@@ -285,15 +287,20 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         interventions=labelled(parse_plan(raw.get("intervention", []), where=where), where=where),
     )
     _check_consistency(scen, where=where)
-    return _checked(scen)
+    return mark_checked(scen)
 
 
-def _state(scen: Scenario) -> bytes:
-    """What a scenario's runs depend on, as bytes to compare."""
-    return pickle.dumps((scen.params, scen.actors, scen.interventions), 5)
+def _state(scen: Scenario) -> bytes | None:
+    """What a scenario's runs depend on, as bytes to compare (not where each intervention was
+    planned, which only names it in messages); None for contents that cannot be compared."""
+    try:
+        plan = [(x.month, x.kind, x.args, x.label, x.enabled) for x in scen.interventions]
+        return pickle.dumps((scen.params, scen.actors, plan), 5)
+    except Exception:  # anything but plain data (a function, an object set by hand): check it again
+        return None
 
 
-def _checked(scen: Scenario) -> Scenario:
+def mark_checked(scen: Scenario) -> Scenario:
     """Note that ``scen`` is valid as it is now."""
     scen._valid_state = _state(scen)
     return scen
@@ -302,11 +309,15 @@ def _checked(scen: Scenario) -> Scenario:
 def _check_object(scen: Scenario) -> Scenario:
     """A Scenario object given to be run: as it was validated, or checked again as a scenario file
     would be if it was changed since (its parameters or actors set by hand)."""
-    if getattr(scen, "_valid_state", None) == _state(scen):
+    state = _state(scen)
+    if state is not None and getattr(scen, "_valid_state", None) == state:
         return scen
     where = f"{scen.path or scen.name} (as changed after loading)"
     if not isinstance(scen.params, dict) or not isinstance(scen.actors, dict):
         raise InputError(f"{where}: params and actors must be dicts, as load_scenario makes them")
+    if not isinstance(scen.interventions, list):
+        raise InputError(f"{where}: interventions = {words(scen.interventions)} must be a list of planned "
+                         "interventions")
     interventions = []
     for x in scen.interventions:
         if not isinstance(x, Planned):
@@ -318,9 +329,11 @@ def _check_object(scen: Scenario) -> Scenario:
            "parameters": scen.params, **{k: v for k, v in scen.actors.items()}, "intervention": interventions}
     new = scenario_from_dict(copy.deepcopy(raw), where=where, default_name=scen.name)
     new.path = scen.path
-    if _state(new) == _state(scen):  # valid as it is: nothing needed converting
-        return _checked(scen)
-    return _checked(new)
+    new.interventions = [replace(x, origin=y.origin) for x, y in zip(new.interventions, scen.interventions,
+                                                                     strict=True)]
+    if state is not None and _state(new) == state:  # valid as it is: nothing needed converting
+        return mark_checked(scen)
+    return mark_checked(new)
 
 
 def _check_consistency(scen: Scenario, *, where: str) -> None:

@@ -289,9 +289,7 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
         _check_points(base, points, where)
     fields_ = {f.name: getattr(base, f.name) for f in dataclasses.fields(Experiment)}
     fields_.update(design=points, factors=[])
-    runs = SensitivityRuns(**fields_, design_digest=design.digest())
-    if check_points:
-        runs.checked()
+    runs = SensitivityRuns(**fields_, design_digest=design.digest()).checked()  # made from the checked file
     return SensitivitySpec(name=base.name, title=base.title, question=base.question, path=where, design=design,
                            outcomes=outcomes, replicates=base.replicates, master_seed=base.master_seed,
                            resamples=resamples, given_data=given, runs=runs,

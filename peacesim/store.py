@@ -251,13 +251,16 @@ class ResultStore:
     def clear(self, old: dict[str, Any] | None = None) -> None:
         """Remove peacesim's own files from the folder (``--fresh``); anything else stays. A table
         is peacesim's when the previous manifest ``old`` records it (written, or being put in
-        place), or in a folder from before the tables were recorded."""
+        place), in a folder from before the tables were recorded, or when no manifest can be read
+        (then every file with a table's name is taken for peacesim's, as it cannot be told apart)."""
         out = self.out
         marker = fsutil.read_marker(out) or {}
         plot = [p for p in marker.get("plot_files", []) if isinstance(p, str)] + self._legacy_plot_files()
-        old = old if isinstance(old, dict) else {}
-        recorded = {**_table_record(old.get("tables")), **_table_record(old.get("tables_pending"))}
-        tables = [t for t in TABLES if self.legacy or t in recorded]
+        if isinstance(old, dict):
+            recorded = {**_table_record(old.get("tables")), **_table_record(old.get("tables_pending"))}
+            tables = [t for t in TABLES if self.legacy or t in recorded]
+        else:  # no readable manifest says which tables were written: all with the tables' names go
+            tables = list(TABLES)
         targets = [out / "manifest.json", *(out / t for t in tables)]
         targets += [out / p for p in plot if _safe_relative(p)]
         targets += [p for p in _listdir(out) if fsutil.is_temp(p.name)]

@@ -349,3 +349,41 @@ def test_an_output_folder_that_is_not_a_path_is_refused(tmp_path, out):
 
     with pytest.raises(InputError, match="expected a folder's path"):
         write_run(run_scenario("reference", seed=1, months=24), out)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda s: s.params.__setitem__("months", 5.5), "months = 5.5 is not allowed"),
+    (lambda s: s.actors["spoiler"][0].__setitem__("name", "a;b"), "';' separates actor names"),
+    (lambda s: s.params.__setitem__("handover_quality", lambda: 0.5), "handover_quality = <function"),
+    (lambda s: setattr(s, "interventions", None), "interventions = nothing must be a list"),
+])
+def test_a_changed_scenario_is_checked_also_on_its_way_through_with_overrides_and_cast(change, message):
+    from peacesim.model import PeaceModel
+
+    scen = load_scenario("reference")
+    change(scen)
+    for make in (lambda: scen.with_overrides({"mediators": 3}), lambda: scen.cast(), lambda: PeaceModel(scen)):
+        with pytest.raises(InputError, match=message):
+            make()
+
+
+def test_an_experiment_with_its_own_interventions_is_not_checked_again_at_every_run(tmp_path, monkeypatch):
+    from peacesim import scenario as scenario_module
+    from peacesim.experiment import experiment_from_dict
+    from peacesim.sweep import run_experiment
+
+    raw = {"experiment": {"title": "t", "scenario": "reference", "replicates": 3, "master_seed": 1, "months": 24},
+           "intervention": [{"month": 5, "kind": "attack"}]}
+    exp = experiment_from_dict(raw)
+    calls = []
+    real = scenario_module.scenario_from_dict
+    monkeypatch.setattr(scenario_module, "scenario_from_dict", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run_experiment(exp, executor="serial", out=tmp_path / "o", progress=False)
+    assert calls == []
+
+
+def test_a_sensitivity_loaded_without_checking_its_points_still_runs(tmp_path):
+    from peacesim.sensitivity import load_sensitivity
+
+    spec = load_sensitivity("sensitivity_morris", check_points=False)
+    spec.runs.check_unchanged()  # made from the checked file: runnable

@@ -457,6 +457,23 @@ def test_fresh_and_resuming_leave_a_users_series_table_where_the_sweep_keeps_no_
     run_experiment(exp, executor="serial", out=out, progress=False, fresh=True)
     assert (out / "series.parquet").read_bytes() == b"mine"
     assert len(pd.read_parquet(out / "runs.parquet")) == 8
+    from peacesim.analysis import load_results
+
+    assert load_results(out).series is None  # not the sweep's: never read as its results
+
+
+def test_fresh_where_no_manifest_can_be_read_removes_every_table_so_none_is_mixed_in(tmp_path):
+    from peacesim.analysis import load_results
+
+    out = tmp_path / "o"
+    run_experiment(tiny(tmp_path, series="true", name="a.toml"), executor="serial", out=out, progress=False)
+    assert (out / "series.parquet").exists()
+    (out / "manifest.json").write_text("{broken")
+    other = tiny(tmp_path, series="false", name="b.toml")
+    other.write_text(other.read_text().replace("master_seed = 7", "master_seed = 8"))
+    run_experiment(other, executor="serial", out=out, progress=False, fresh=True)
+    assert not (out / "series.parquet").exists() and load_results(out).series is None
+    assert not (out / "unreadable-parts").exists()
 
 
 def test_a_file_system_fault_nobody_foresaw_is_still_one_line(tmp_path):

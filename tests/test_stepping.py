@@ -159,7 +159,8 @@ def test_a_result_reports_the_parameters_the_run_began_with():
     from peacesim.scenario import load_scenario
 
     scen = load_scenario("reference")
-    m = PeaceModel(scen, rng=5, months=24)
+    m = PeaceModel(scen, rng=5)
+    assert m.scenario_spec is scen  # the model keeps the caller's object: changing it must not change the report
     used = m.p.handover_quality
     scen.params["handover_quality"] = used + 0.123  # the caller's object changed after the model was built
     m.run()

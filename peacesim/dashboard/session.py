@@ -71,7 +71,7 @@ def load_upload(name: str, data: bytes) -> Scenario:
     """A scenario file uploaded in the page, validated like one on disk (errors name the file)."""
     where = Path(name).name or "uploaded file"
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
+        raw = tomllib.loads(data.decode("utf-8-sig"))  # a byte-order mark (Notepad writes one) is not TOML
     except UnicodeDecodeError:
         raise InputError(f"{where}: cannot read the file: it is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
