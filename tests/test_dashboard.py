@@ -321,3 +321,41 @@ def test_names_in_the_narrative_feed_are_text_not_markup():
     assert any("&lt;img src=x" in s for s in shown), shown
     assert not any("<img" in s for s in shown)
     rc.close()
+
+
+@pytest.mark.parametrize("seed,expect", [(2, "Peace consolidated in month"), (1, "still held when the run ended")])
+def test_the_status_line_says_how_the_last_agreement_ended(seed, expect):
+    """A consolidated peace, or an agreement still holding at the horizon, is not 'no agreement'."""
+    m = session(seed)
+    m.run()
+    assert not m.episodes[-1].relapsed
+    box, rc = solara.render(app.StatusBanner(solara.Reactive(m)), handle_error=False)
+    [line] = html_text(rc, "peacesim-agreement")
+    assert expect in line and "No agreement" not in line, line
+    rc.close()
+
+
+def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_reset_still_works():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "time"
+    field = rc.find(v.TextField, label="months (months)").widget
+    field.v_model = "-5"
+    field.fire_event("focusout", None)  # as when the trainer leaves the field
+    [error] = html_text(rc, "peacesim-error")
+    assert "months = -5 is not allowed" in error
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    rc.close()
+
+
+def test_choosing_another_parameter_to_set_forgets_the_value_typed_for_the_last():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "set"
+    rc.find(v.Select, label="parameter").widget.v_model = "coordination"
+    rc.find(v.Select, label="coordination").widget.v_model = "network"
+    rc.find(v.Select, label="parameter").widget.v_model = "gap_months"  # a number now: no crash, no 'network'
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["set applied: it takes effect at the start of month 1."]
+    m = rc.find(v.Btn, children=["Step"]).widget  # the page is alive
+    assert m is not None
+    rc.close()

@@ -24,7 +24,7 @@ from mesa.visualization.utils import force_update, update_counter
 from ..errors import InputError
 from ..interventions import FIXED_AT_START, INTERVENTIONS
 from ..narrative import render
-from ..params import REGISTRY, Param
+from ..params import REGISTRY, Param, coerce
 from ..result import RunResult
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
@@ -105,6 +105,7 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive):
 @solara.component
 def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
     group = solara.use_reactive(_groups()[0])
+    problem = solara.use_reactive("")
     scen = scenario.value
     with solara.Card("Seed and parameters"):
         solara.InputInt("Seed", value=seed.value, on_value=lambda v: seed.set(max(0, int(v))))
@@ -117,7 +118,13 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
                 continue
             value = overrides.value.get(p.name, scen.params[p.name])
 
-            def set_value(v, name=p.name):
+            def set_value(v, name=p.name, param=p):
+                try:  # a value the model would refuse at Reset is refused here, where it was typed
+                    v = coerce(param, v, where="parameters")
+                except InputError as exc:
+                    problem.value = str(exc)
+                    return
+                problem.value = ""
                 new = dict(overrides.value)
                 if v == scen.params[name]:
                     new.pop(name, None)
@@ -125,6 +132,8 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
                     new[name] = v
                 overrides.value = new
             ParamControl(p, value, set_value)
+        if problem.value:
+            Message(problem.value, False)
         if changed:
             solara.Button("Back to the scenario's values", on_click=lambda: overrides.set({}), text=True)
 
@@ -158,7 +167,10 @@ def InterventionCard(model: solara.Reactive):
             elif kind.value == "set" and name == "name":
                 options = [n for n in REGISTRY if n not in FIXED_AT_START]
                 current = current if current in options else "post_signature_support"
-                solara.Select(label="parameter", value=current, values=options, on_value=set_arg)
+
+                def choose_parameter(v):  # another parameter: the value typed for the last one goes
+                    values.value = {**{k: x for k, x in values.value.items() if k != "value"}, "name": v}
+                solara.Select(label="parameter", value=current, values=options, on_value=choose_parameter)
             elif kind.value == "set" and name == "value":
                 pname = values.value.get("name", "post_signature_support")
                 target = REGISTRY[pname]
@@ -195,8 +207,14 @@ def StatusBanner(model: solara.Reactive, tick: int = 0):
         status = f"Agreement in force since month {ag.signed_month}: {m.implementation_progress:.0%} implemented"
     elif m.episodes:
         last = m.episodes[-1]
-        status = (f"No agreement in force (the last one, of month {last.signed_month}, "
-                  f"{'relapsed' if last.relapsed else 'ended'} in month {last.end_month})")
+        if last.consolidated:
+            status = f"Peace consolidated in month {last.end_month} (the agreement of month {last.signed_month})"
+        elif not last.relapsed:  # censored: the run ended with the agreement still holding
+            status = (f"The agreement of month {last.signed_month} still held when the run ended "
+                      f"(month {last.end_month}): {last.implementation_reached:.0%} implemented")
+        else:
+            status = (f"No agreement in force (the last one, of month {last.signed_month}, relapsed in month "
+                      f"{last.end_month})")
     else:
         status = "No agreement yet"
     with solara.Row(style="align-items:baseline;gap:1.5em;flex-wrap:wrap"):
