@@ -1203,11 +1203,10 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         bootstrap, per-world results and the PRIM boxes.
     """
     from .analysis import load_results
-    from .sweep import check_executor, run_experiment
+    from .sweep import run_experiment
 
     spec = comparison if isinstance(comparison, ComparisonSpec) else load_comparison(comparison, seeds=seeds,
                                                                                    worlds=worlds)
-    check_executor(executor, workers, scheduler)  # before the folder is claimed
     out_dir = fsutil.check_out_path(out) if out is not None else default_out(spec)
     fsutil.claim(out_dir, "comparison")
     exp = spec.experiment()
