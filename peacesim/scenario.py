@@ -54,7 +54,7 @@ class Scenario:
     path: str = ""
     interventions: list[Planned] = field(default_factory=list)
 
-    def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "--set") -> Scenario:
+    def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "overrides") -> Scenario:
         """A copy with overrides applied and validated.
 
         ``overrides`` maps a parameter name to a value, or is a list of ``name=value`` texts.
@@ -62,7 +62,8 @@ class Scenario:
         sets the field for every actor of that kind, and ``KIND[N].FIELD`` (``party[1].strength``) for
         the N-th actor of that kind, counting from 1 in the order of the scenario file.
         ``intervention.LABEL.FIELD`` sets the month, ``enabled`` or an argument of a planned
-        intervention.
+        intervention. ``where`` starts an error message: the place the overrides came from (the
+        command line passes ``--set``).
         """
         if isinstance(overrides, Mapping):
             items = list(overrides.items())

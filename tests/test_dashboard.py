@@ -3,6 +3,7 @@ components rendered with Solara's own testing helpers (``solara.render`` and ``r
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 
@@ -335,16 +336,23 @@ def test_the_status_line_says_how_the_last_agreement_ended(seed, expect):
     rc.close()
 
 
-def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_reset_still_works():
+def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_reset_waits_for_it():
     box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
     rc.find(v.Select, label="Group of parameters").widget.v_model = "time"
     field = rc.find(v.TextField, label="months (months)").widget
     field.v_model = "-5"
-    field.fire_event("focusout", None)  # as when the trainer leaves the field
     [error] = html_text(rc, "peacesim-error")
-    assert "months = -5 is not allowed" in error
+    assert "months = -5 is not allowed" in error and "Not applied: months stays 240" in error
+    assert field.error and "not applied" in field.error_messages[0]
+    button(rc, "Reset").click()  # no traceback, and no reset with a value the field does not show
+    assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]
+    assert any(e.startswith("Not reset: parameters: months = -5 is not allowed") for e in html_text(rc, "peacesim-error"))
+    button(rc, "Back to the scenario's values").click()
+    assert rc.find(v.TextField, label="months (months)").widget.v_model == "240"
     button(rc, "Reset").click()
     assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    assert html_text(rc, "peacesim-error") == []
     rc.close()
 
 
@@ -354,8 +362,227 @@ def test_choosing_another_parameter_to_set_forgets_the_value_typed_for_the_last(
     rc.find(v.Select, label="parameter").widget.v_model = "coordination"
     rc.find(v.Select, label="coordination").widget.v_model = "network"
     rc.find(v.Select, label="parameter").widget.v_model = "gap_months"  # a number now: no crash, no 'network'
+    slider = rc.find(v.Slider, label="gap_months (months)").widget
+    assert slider.v_model == 6.0
+    slider.v_model = 12.0
     button(rc, "Apply intervention").click()
     assert html_text(rc, "peacesim-ok") == ["set applied: it takes effect at the start of month 1."]
     m = rc.find(v.Btn, children=["Step"]).widget  # the page is alive
     assert m is not None
+    rc.close()
+
+
+# ------------------------------------------------------------------------------------------ the run's controls
+def wait_for(predicate, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def month_shown(rc) -> int:
+    [text] = html_text(rc, "peacesim-month")
+    return int(text.split()[1])
+
+
+def test_a_scenario_chosen_after_a_run_ended_can_be_stepped_and_played_at_once():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Slider, label="Months per step").widget.v_model = 24
+    for _ in range(10):
+        button(rc, "Step").click()
+    assert html_text(rc, "peacesim-month") == ["Month 240 / 240"]
+    assert button(rc, "Step").disabled and button(rc, "▶").disabled  # the run has ended
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    assert not button(rc, "Step").disabled and not button(rc, "▶").disabled
+    button(rc, "Step").click()
+    assert html_text(rc, "peacesim-month") == ["Month 24 / 240"]
+    rc.close()
+
+
+def test_reset_during_play_leaves_the_new_run_at_month_0():
+    import time
+
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Slider, label="Pause between months (ms)").widget.v_model = 300
+    button(rc, "▶").click()
+    wait_for(lambda: month_shown(rc) >= 2)
+    seen = month_shown(rc)
+    wait_for(lambda: month_shown(rc) > seen)  # a month was just stepped: the play loop now sleeps
+    button(rc, "Reset").click()
+    time.sleep(1.0)  # more than the pause: a loop that woke up would have stepped by now
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    assert not button(rc, "Step").disabled and rc.find(v.Btn, children=["❚❚"]).widgets == []
+    button(rc, "Step").click()
+    assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]
+    rc.close()
+
+
+def test_play_pressed_again_during_the_pause_plays_at_the_pace_set():
+    """Pause and ▶ again while the loop sleeps: one loop plays on, not two (each a month a pause)."""
+    import time
+
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Slider, label="Pause between months (ms)").widget.v_model = 400
+    for _ in range(3):
+        button(rc, "▶").click()
+        button(rc, "❚❚").click()
+    button(rc, "▶").click()
+    time.sleep(2.1)
+    button(rc, "❚❚").click()
+    assert 1 <= month_shown(rc) <= 6, month_shown(rc)  # four loops would have stepped about 20 months
+    rc.close()
+
+
+def vuetify_rounded(value: float, lo: float, step: float) -> float:
+    """Where Vuetify's slider puts ``value`` (VSlider.roundValue): on the grid lo + k * step, shown
+    with the step's decimals."""
+    text = repr(step)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    offset = math.fmod(lo, step)
+    return round(round((value - offset) / step) * step + offset, decimals)
+
+
+def test_float_sliders_show_the_parameters_own_values():
+    """gap_months 6 showed as 6.12 (a step of 1/100 of the range, 0.36): every slider of the page
+    now steps through values on which the scenario's own lie, whole months for gap_months."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    scen = load_scenario("reference")
+    checked = 0
+    for group in dict.fromkeys(p.group for p in REGISTRY.values()):
+        rc.find(v.Select, label="Group of parameters").widget.v_model = group
+        for p in REGISTRY.values():
+            if p.group != group or p.kind != "float":
+                continue
+            slider = rc.find(v.Slider, label=p.name + (f" ({p.unit})" if p.unit else "")).widget
+            assert slider.v_model == scen.params[p.name]
+            assert vuetify_rounded(slider.v_model, slider.min, slider.step) == scen.params[p.name], p.name
+            assert slider.step <= (slider.max - slider.min) / 100 or slider.step == 1, p.name
+            checked += 1
+    assert checked == sum(p.kind == "float" for p in REGISTRY.values())
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "funding"
+    assert rc.find(v.Slider, label="gap_months (months)").widget.step == 1  # whole months
+    rc.close()
+
+
+def test_the_slider_step_reaches_every_shipped_value_and_a_value_set_later():
+    from peacesim.scenario import list_scenarios
+
+    for path in list_scenarios():
+        scen = load_scenario(path.stem)
+        for p in REGISTRY.values():
+            if p.kind == "float":
+                step = app.slider_step(p, scen.params[p.name])
+                assert vuetify_rounded(scen.params[p.name], p.low, step) == scen.params[p.name], (path.stem, p.name)
+    gap = REGISTRY["gap_months"]
+    assert app.slider_step(gap) == 1 and app.slider_step(gap, 7.5) == 0.5
+    assert app.slider_step(REGISTRY["post_signature_support"]) == 0.01
+    assert app.slider_step(REGISTRY["pain_decay"]) == 0.0001  # its default is 0.0283
+
+
+# ------------------------------------------------------------------------------------------ refused entries
+def test_an_empty_count_field_is_not_applied_and_says_so():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "link_local"
+    field = rc.find(v.TextField, label="count").widget
+    field.v_model = "3"
+    field.v_model = ""
+    assert field.error and "count cannot be empty" in field.error_messages[0]
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == []
+    [error] = html_text(rc, "peacesim-error")
+    assert error.startswith("Not applied: link_local: count cannot be empty"), error
+    button(rc, "Step").click()
+    assert not any("Intervention" in (w.unsafe_innerHTML or "") for w in rc.find(solara.widgets.HTML).widgets)
+    field.v_model = "2"  # corrected: applied with the value shown
+    assert not field.error
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["link_local applied: it takes effect at the start of month 2."]
+    button(rc, "Step").click()
+    feed = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if "Intervention" in (w.unsafe_innerHTML or "")]
+    assert any("2 local mechanisms" in line for line in feed), feed
+    rc.close()
+
+
+def test_an_empty_seed_is_not_used_by_reset_and_says_so():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    seed = rc.find(v.TextField, label="Seed").widget
+    seed.v_model = ""
+    assert seed.error
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]  # not reset with the last seed
+    errors = html_text(rc, "peacesim-error")
+    assert any(e.startswith("Not reset: Seed cannot be empty") for e in errors), errors
+    assert any("Not applied: the seed stays 1" in e for e in errors), errors
+    seed.v_model = "-3"
+    assert "Seed = '-3' is not allowed" in seed.error_messages[0]
+    seed.v_model = "5"
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"] and html_text(rc, "peacesim-error") == []
+    assert any("--seed 5" in (w.children[0] if w.children else "") for w in rc.find(v.Html).widgets
+               if getattr(w, "tag", "") == "div") or "--seed 5" in str([w.children for w in rc.find(v.Html).widgets])
+    rc.close()
+
+
+# ------------------------------------------------------------------------------------------ interventions that change nothing
+def test_an_intervention_that_would_change_nothing_is_refused_and_not_logged():
+    m = session()
+    steps(m, 3)
+    events = len(m.events)
+    for kind, args, why in [
+        ("set", {"name": "post_signature_support", "value": 0.6}, "post_signature_support is already 0.6"),
+        ("coordination", {"strategy": "hierarchical"}, "already follow the 'hierarchical' coordination strategy"),
+        ("restore_funding", {"actor": "UN envoy"}, "the UN envoy has its core funding"),
+    ]:
+        with pytest.raises(InputError, match=re.escape(why)):
+            m.intervene(kind, **args)
+    m.intervene("link_local", count=100000)
+    with pytest.raises(InputError, match="every local mechanism is already linked"):
+        m.intervene("link_local")
+    assert [x["kind"] for x in m.facilitator] == ["link_local"]
+    assert len(m.events) == events + 1
+    # a value that does change something is applied, and so is the same strategy once another is in force
+    m.intervene("set", name="post_signature_support", value=0.61)
+    m.intervene("coordination", strategy="network")
+    with pytest.raises(InputError, match="already follow the 'network'"):
+        m.intervene("coordination", strategy="network")
+    assert [x["kind"] for x in m.facilitator] == ["link_local", "set", "coordination"]
+
+
+def test_the_page_says_an_intervention_would_change_nothing():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "set"
+    button(rc, "Apply intervention").click()  # post_signature_support at the value it has
+    assert html_text(rc, "peacesim-ok") == []
+    assert html_text(rc, "peacesim-error") == [
+        "Not applied: post_signature_support is already 0.6, so it would change nothing"]
+    rc.find(v.Slider, label="post_signature_support (share)").widget.v_model = 0.3
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["set applied: it takes effect at the start of month 1."]
+    # the slider now starts at the value in force, and applying it again changes nothing
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    rc.find(v.Select, label="Intervention").widget.v_model = "set"
+    assert rc.find(v.Slider, label="post_signature_support (share)").widget.v_model == 0.3
+    button(rc, "Apply intervention").click()
+    assert "post_signature_support is already 0.3" in html_text(rc, "peacesim-error")[0]
+    rc.close()
+
+
+# ------------------------------------------------------------------------------------------ leaving the page
+def test_the_page_asks_before_it_is_left_once_a_session_is_in_progress():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    guard = rc.find(app.LeaveGuardWidget).widget
+    assert guard.armed is False  # nothing to lose yet
+    assert "beforeunload" in guard.template and "http" not in guard.template
+    button(rc, "Step").click()
+    assert rc.find(app.LeaveGuardWidget).widget.armed is True
+    button(rc, "Reset").click()
+    assert rc.find(app.LeaveGuardWidget).widget.armed is False
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "funding"
+    rc.find(v.Slider, label="gap_months (months)").widget.v_model = 9.0
+    assert rc.find(app.LeaveGuardWidget).widget.armed is True  # a parameter changed is work too
     rc.close()

@@ -1,9 +1,12 @@
 """The classroom dashboard page (Solara, on Mesa's SolaraViz parts).
 
 Run it with ``peacesim dashboard [SCENARIO]``. Each browser tab builds its own model when its page
-session starts (never at module level: a model built here would be shared by every visitor). Mesa's
-``ModelController`` steps, plays, pauses and resets it; reset rebuilds the model from the tab's
-scenario, parameters and seed, so the same seed replays the same run.
+session starts (never at module level: a model built here would be shared by every visitor).
+:func:`RunController` steps, plays, pauses and resets it (Mesa's ``ModelController``, with the run's
+state read from the model itself and one lock around every change of the model, so that a new
+scenario can be stepped at once and a Reset during play is not followed by one more month); reset
+rebuilds the model from the tab's scenario, parameters and seed, so the same seed replays the same
+run.
 
 There is no code console: participants choose from lists and move sliders, and whatever they type
 (a seed, a name) is validated by the parameter and intervention registries, never executed.
@@ -14,11 +17,16 @@ from __future__ import annotations
 import base64
 import html
 import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
+import ipyvuetify
 import reacton.ipywidgets as rw
 import solara
-from mesa.visualization.solara_viz import ModelController
+import traitlets
 from mesa.visualization.utils import force_update, update_counter
 
 from ..errors import InputError
@@ -59,8 +67,94 @@ def Message(text: str, ok: bool):
                 style=f"color:{colour};border-left:4px solid {colour};padding:0.3em 0.6em;font-weight:600")
 
 
+def _on_grid(x: float, lo: float, step: float) -> bool:
+    q = (x - lo) / step
+    return abs(q - round(q)) < 1e-6
+
+
+def slider_step(p: Param, *values: float) -> float:
+    """The step of the slider of the number parameter ``p``: whole numbers for a parameter counted
+    in whole units (bounds and default whole, ten or more apart: ``gap_months``), otherwise a round
+    step (1, 2 or 5 times a power of ten) of at most a hundredth of the range; in both cases the
+    coarsest such step on whose grid the bounds, the default and ``values`` (the scenario's value,
+    the value now) lie exactly, so that the slider shows them as they are and can return to them."""
+    lo = float(p.low if p.low is not None else 0.0)
+    hi = float(p.high if p.high is not None else 1.0)
+    span = hi - lo
+    if span <= 0:
+        return 1.0
+    whole = span >= 10 and all(float(x).is_integer() for x in (lo, hi, p.default))
+    coarsest = 1.0 if whole else span / 100
+    anchors = [lo, hi, float(p.default), *(float(v) for v in values)]
+    for k in range(6, -7, -1):
+        for mantissa in (5, 2, 1):
+            step = float(f"{mantissa}e{k}")
+            if step <= coarsest * (1 + 1e-9) and all(_on_grid(x, lo, step) for x in anchors):
+                return step
+    return 1e-6  # the finest step the page shows (a value off every grid keeps its own digits until moved)
+
+
+def _as_number(text: str) -> Any:
+    t = text.strip()
+    try:
+        x = float(t)
+    except ValueError:
+        return t  # refused by coerce, in its own words
+    return int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
+
+
+def number_check(p: Param, where: str) -> Callable[[str], Any]:
+    """What a number field of ``p`` accepts: the typed text as ``p``'s value, or InputError."""
+    def check(text: str) -> Any:
+        if not text.strip():
+            raise InputError(f"{where}: {p.name} cannot be empty; expected {p.allowed()}")
+        return coerce(p, _as_number(text), where=where)
+    return check
+
+
+def seed_check(text: str) -> int:
+    value = _as_number(text) if text.strip() else None
+    if value is None:
+        raise InputError("Seed cannot be empty; expected a whole number >= 0")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"Seed = {text.strip()!r} is not allowed; expected a whole number >= 0")
+    return value
+
+
 @solara.component
-def ParamControl(p: Param, value: Any, on_value):
+def NumberField(label: str, value: Any, check: Callable[[str], Any], on_value, draft: tuple[str, str] | None,
+                on_draft):
+    """A number typed in a text field. An entry that ``check`` accepts goes to ``on_value``. One it
+    refuses (empty, not a number, out of bounds) is not applied: it stays in the field, in red with
+    the reason, and the caller is told with ``on_draft((text, reason))`` so that it can refuse to
+    act on the last valid value while the field shows another; ``on_draft(None)`` once it is
+    corrected. The caller keeps the draft, so a field drawn again shows it still."""
+    text = draft[0] if draft else str(value)
+
+    def typed(t):
+        t = "" if t is None else str(t)
+        try:
+            v = check(t)
+        except InputError as exc:
+            on_draft((t, str(exc)))
+            return
+        if draft:
+            on_draft(None)
+        on_value(v)
+
+    ipyvuetify.TextField.element(v_model=text, on_v_model=typed, label=label, error=bool(draft),
+                                 error_messages=[f"{draft[1]} (not applied)"] if draft else [],
+                                 hide_details="auto")
+
+
+def drafts_problem(drafts: dict[str, tuple[str, str]]) -> str:
+    """The fields holding an entry that was not applied, in one line ('' when none)."""
+    return "; ".join(problem for _, problem in drafts.values())
+
+
+@solara.component
+def ParamControl(p: Param, value: Any, on_value, anchors: tuple = (), draft: tuple[str, str] | None = None,
+                 on_draft=None, where: str = "parameters"):
     label = f"{p.name}" + (f" ({p.unit})" if p.unit else "")
     if p.kind == "choice":
         solara.Select(label=label, value=value, values=list(p.choices), on_value=on_value)
@@ -70,10 +164,11 @@ def ParamControl(p: Param, value: Any, on_value):
         if p.high is not None and p.low is not None and p.high - p.low <= 600:
             solara.SliderInt(label=label, value=int(value), min=int(p.low), max=int(p.high), on_value=on_value)
         else:
-            solara.InputInt(label=label, value=int(value), on_value=on_value)
+            NumberField(label, value, number_check(p, where), on_value, draft, on_draft or (lambda d: None))
     elif p.kind == "float":
         lo, hi = float(p.low if p.low is not None else 0.0), float(p.high if p.high is not None else 1.0)
-        solara.SliderFloat(label=label, value=float(value), min=lo, max=hi, step=(hi - lo) / 100, on_value=on_value)
+        solara.SliderFloat(label=label, value=float(value), min=lo, max=hi, step=slider_step(p, value, *anchors),
+                           on_value=on_value)
     else:
         solara.InputText(label=label, value=str(value), on_value=on_value)
     solara.Text(p.meaning, style="font-size:0.8em;color:#616161")
@@ -103,12 +198,26 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive):
 
 
 @solara.component
-def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
+def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, drafts: solara.Reactive):
+    """The seed and the parameters, taking effect at Reset. An entry a field refuses is kept in
+    ``drafts`` (field -> (text, reason)) until corrected, and Reset is refused meanwhile."""
     group = solara.use_reactive(_groups()[0])
-    problem = solara.use_reactive("")
     scen = scenario.value
+
+    def draft_setter(key: str):
+        def on_draft(d):
+            new = {k: x for k, x in drafts.value.items() if k != key}
+            if d is not None:
+                new[key] = d
+            drafts.value = new
+        return on_draft
+
+    def back():
+        drafts.value = {}
+        overrides.value = {}
+
     with solara.Card("Seed and parameters"):
-        solara.InputInt("Seed", value=seed.value, on_value=lambda v: seed.set(max(0, int(v))))
+        NumberField("Seed", seed.value, seed_check, seed.set, drafts.value.get("seed"), draft_setter("seed"))
         changed = params_changed(scen, overrides.value)
         solara.Text(f"{len(changed)} parameter(s) changed from the scenario's values; changes take effect at Reset.",
                     style="font-size:0.85em")
@@ -119,36 +228,45 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive):
             value = overrides.value.get(p.name, scen.params[p.name])
 
             def set_value(v, name=p.name, param=p):
-                try:  # a value the model would refuse at Reset is refused here, where it was typed
+                try:  # a value the model would refuse at Reset is refused here, where it was given
                     v = coerce(param, v, where="parameters")
                 except InputError as exc:
-                    problem.value = str(exc)
+                    draft_setter(name)((str(v), str(exc)))
                     return
-                problem.value = ""
                 new = dict(overrides.value)
                 if v == scen.params[name]:
                     new.pop(name, None)
                 else:
                     new[name] = v
                 overrides.value = new
-            ParamControl(p, value, set_value)
-        if problem.value:
-            Message(problem.value, False)
-        if changed:
-            solara.Button("Back to the scenario's values", on_click=lambda: overrides.set({}), text=True)
+            ParamControl(p, value, set_value, anchors=(scen.params[p.name],), draft=drafts.value.get(p.name),
+                         on_draft=draft_setter(p.name))
+        for key, (_, problem) in drafts.value.items():
+            kept = seed.value if key == "seed" else overrides.value.get(key, scen.params.get(key))
+            Message(f"{problem}. Not applied: {'the seed' if key == 'seed' else key} stays {kept}, and Reset waits "
+                    f"until the field is corrected.", False)
+        if changed or drafts.value:
+            solara.Button("Back to the scenario's values", on_click=back, text=True)
 
 
 @solara.component
-def InterventionCard(model: solara.Reactive):
+def InterventionCard(model: solara.Reactive, lock):
     m = model.value
     kind = solara.use_reactive("rotate")
     values = solara.use_reactive({})
+    drafts = solara.use_reactive({})  # argument -> (text, reason) of an entry that was not applied
     message = solara.use_reactive(("", ""))
     spec = INTERVENTIONS[kind.value]
     roster = m.roster()
+
+    def choose_kind(k):
+        kind.set(k)
+        values.set({})
+        drafts.set({})
+        message.set(("", ""))
+
     with solara.Card("Intervene now"):
-        solara.Select(label="Intervention", value=kind.value, values=list(INTERVENTIONS),
-                      on_value=lambda k: (kind.set(k), values.set({}), message.set(("", ""))))
+        solara.Select(label="Intervention", value=kind.value, values=list(INTERVENTIONS), on_value=choose_kind)
         solara.Text(spec.meaning, style="font-size:0.85em")
         args: dict[str, Any] = {}
         for name, p in spec.args.items():
@@ -156,6 +274,12 @@ def InterventionCard(model: solara.Reactive):
 
             def set_arg(v, name=name):
                 values.value = {**values.value, name: v}
+
+            def on_draft(d, name=name):
+                new = {k: x for k, x in drafts.value.items() if k != name}
+                if d is not None:
+                    new[name] = d
+                drafts.value = new
             if name in spec.roles:
                 options = [n for n in roster.candidates(spec.roles[name]) if n not in roster.withdrawn]
                 if not p.required:
@@ -170,23 +294,32 @@ def InterventionCard(model: solara.Reactive):
 
                 def choose_parameter(v):  # another parameter: the value typed for the last one goes
                     values.value = {**{k: x for k, x in values.value.items() if k != "value"}, "name": v}
+                    drafts.value = {}
                 solara.Select(label="parameter", value=current, values=options, on_value=choose_parameter)
             elif kind.value == "set" and name == "value":
                 pname = values.value.get("name", "post_signature_support")
                 target = REGISTRY[pname]
-                current = values.value.get("value", m.scenario_spec.params[pname])
-                ParamControl(target, current, set_arg)
+                now = getattr(m.p, pname)  # the value in force now (an earlier 'set' may have changed it)
+                current = values.value.get("value", now)
+                ParamControl(target, current, set_arg, anchors=(now, m.scenario_spec.params[pname]),
+                             draft=drafts.value.get(name), on_draft=on_draft, where=f"set {pname}")
             else:
                 if current == "" and p.kind in ("float", "int"):
                     current = p.low or 0
-                ParamControl(p, current, set_arg)
+                ParamControl(p, current, set_arg, draft=drafts.value.get(name), on_draft=on_draft, where=kind.value)
             args[name] = current
         if kind.value == "set" and args.get("name") not in REGISTRY:
             args["name"] = "post_signature_support"
 
         def apply():
+            if drafts.value:  # a field shows an entry that was refused: its last valid value is not used
+                message.set(("error", f"Not applied: {drafts_problem(drafts.value)}. Correct the field first."))
+                return
             try:
-                m.intervene(kind.value, **{k: v for k, v in args.items() if v != "" or spec.args[k].required})
+                with lock:
+                    if model.value is not m:
+                        return  # the card is being drawn again for another model
+                    m.intervene(kind.value, **{k: v for k, v in args.items() if v != "" or spec.args[k].required})
             except InputError as exc:
                 message.set(("error", str(exc)))
                 return
@@ -195,6 +328,128 @@ def InterventionCard(model: solara.Reactive):
         solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=not m.running)
         if message.value[0]:
             Message(message.value[1], ok=message.value[0] == "ok")
+
+
+# ------------------------------------------------------------------------------------------ the run
+@solara.component
+def RunController(model: solara.Reactive, params: solara.Reactive, playing: solara.Reactive, lock,
+                  play_interval: solara.Reactive, render_interval: solara.Reactive, blocked: Callable[[], str]):
+    """Reset, play/pause (▶) and Step, as Mesa's ``ModelController`` has them, with two differences.
+
+    - Whether the run can go on is the model's own ``running``, read when the buttons are drawn:
+      a model built for another scenario (or by Reset) can be stepped and played at once, whatever
+      the last one did.
+    - Every change of the model (a month, a reset, a new scenario, an intervention) is made under
+      ``lock``, and the play loop checks, under it, that it is still playing this model before it
+      steps: a Reset or a new scenario during play stops the loop, and the new model stays at month 0.
+
+    ``blocked()`` says why Reset must wait ('' when it need not): a field shows an entry that was
+    not applied, so the run would not be the one the page shows.
+    """
+    m = model.value
+    error = solara.use_reactive("")
+    ended = solara.use_reactive(0)  # counts runs that reached their horizon: the buttons are drawn again
+    loop = solara.use_memo(lambda: {"token": None}, [])  # the one play loop that may step
+
+    def advance(current) -> None:
+        """The months of one step (the "Months per step" slider) of ``current``; under ``lock``."""
+        for _ in range(max(1, int(render_interval.value))):
+            current.step()
+            if not current.running:
+                ended.value = ended.value + 1
+                break
+
+    def play():
+        current, me = model.value, object()
+        loop["token"] = me  # a loop still asleep from an earlier ▶ stops when it wakes
+        while playing.value:
+            time.sleep(play_interval.value / 1000)
+            try:
+                with lock:
+                    if not playing.value or model.value is not current or loop["token"] is not me:
+                        return  # paused, reset, another scenario chosen, or ▶ pressed again meanwhile
+                    advance(current)
+                    if not current.running:
+                        playing.value = False
+            except Exception as exc:  # shown on the page, as Mesa's controller does
+                traceback.print_exc()
+                playing.value = False
+                error.value = f"error in step: {exc}"
+                return
+            force_update()
+
+    solara.lab.use_task(play, dependencies=[playing.value, id(m)], prefer_threaded=True)
+
+    def step():
+        with lock:
+            current = model.value
+            if playing.value or not current.running:
+                return
+            advance(current)
+        force_update()
+
+    def reset():
+        why = blocked()
+        if why:
+            error.value = f"Not reset: {why}. Correct the field first, or go back to the scenario's values."
+            return
+        try:
+            new = type(m)(**params.value)
+        except InputError as exc:
+            error.value = f"Not reset: {exc}"
+            return
+        with lock:
+            playing.value = False
+            model.value = new
+        error.value = ""
+        force_update()
+
+    with solara.Row(justify="space-between"):
+        solara.Button(label="Reset", color="primary", on_click=reset)
+        solara.Button(label="❚❚" if playing.value else "▶", color="primary",
+                      on_click=lambda: playing.set(not playing.value), disabled=not m.running)
+        solara.Button(label="Step", color="primary", on_click=step, disabled=playing.value or not m.running)
+    if error.value:
+        Message(error.value, ok=False)
+
+
+class LeaveGuardWidget(ipyvuetify.VuetifyTemplate):
+    """Asks the browser to confirm before the page is left (reloaded, closed, navigated away)
+    while ``armed``: the tab's run lives in the server's session of this page, and a reload starts
+    a new one. Nothing is loaded: the page's own Vue runs the script."""
+
+    armed = traitlets.Bool(False).tag(sync=True)
+    template = traitlets.Unicode("""
+<template><span class="peacesim-leave-guard" :data-armed="armed ? 'yes' : 'no'" style="display:none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    this.onLeave = (event) => {
+      if (!this.armed) return undefined;
+      event.preventDefault();
+      event.returnValue = '';  // older browsers ask for this to show their dialog
+      return '';
+    };
+    window.addEventListener('beforeunload', this.onLeave);
+  },
+  beforeDestroy() {
+    window.removeEventListener('beforeunload', this.onLeave);
+  },
+};
+</script>
+""").tag(sync=True)
+
+
+def session_in_progress(m, overrides: dict) -> bool:
+    """Whether leaving the page would lose something: a month stepped, an intervention, a parameter
+    changed."""
+    return bool(m.month or m.facilitator or overrides)
+
+
+@solara.component
+def LeaveGuard(model: solara.Reactive, overrides: solara.Reactive):
+    update_counter.get()  # drawn again as the run moves; it only sends its flag when that changes
+    LeaveGuardWidget.element(armed=session_in_progress(model.value, overrides.value))
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -328,14 +583,16 @@ def Page():
     scenario = solara.use_reactive(first)
     seed = solara.use_reactive(1)
     overrides = solara.use_reactive({})
+    drafts = solara.use_reactive({})  # fields showing an entry that was not applied: field -> (text, reason)
     error = solara.use_reactive("")
     # The tab's own model, built when its page session starts.
     initial = solara.use_memo(lambda: ClassroomModel(**model_kwargs(first, 1)), [])
     model = solara.use_reactive(initial)
     params = solara.use_reactive(model_kwargs(first, 1))
+    playing = solara.use_reactive(False)
+    lock = solara.use_memo(threading.RLock, [])  # around every change of the tab's model
     play_interval = solara.use_reactive(400)
     render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
 
     def sync(scen=None):
         params.value = model_kwargs(scen or scenario.value, seed.value, overrides.value)
@@ -344,28 +601,33 @@ def Page():
 
     def choose(scen):
         error.value = ""
-        scenario.value = scen
-        overrides.value = {}
-        params.value = model_kwargs(scen, seed.value, {})
-        model.value = ClassroomModel(**params.value)
+        new = ClassroomModel(**model_kwargs(scen, seed.value, {}))
+        with lock:  # as Reset does: a play loop stops, and the new run starts at month 0
+            playing.value = False
+            scenario.value = scen
+            overrides.value = {}
+            drafts.value = {k: x for k, x in drafts.value.items() if k == "seed"}
+            params.value = model_kwargs(scen, seed.value, {})
+            model.value = new
         force_update()
 
     solara.Title("peacesim classroom")
+    LeaveGuard(model, overrides)
     with solara.Columns([1, 3], style="padding:0.5em"):
         with solara.Column():
             solara.HTML("div", "peacesim: a peace process in class", style="font-size:1.5em;font-weight:700")
             with solara.Card("Run"):
-                ModelController(model, model_parameters=params, play_interval=play_interval,
-                                render_interval=render_interval, use_threads=use_threads)
+                RunController(model, params, playing, lock, play_interval, render_interval,
+                              blocked=lambda: drafts_problem(drafts.value))
                 solara.SliderInt("Pause between months (ms)", value=play_interval, min=50, max=2000, step=50)
                 solara.SliderInt("Months per step", value=render_interval, min=1, max=24)
             # Beside the run's controls, above the fold. It is drawn again when the model is replaced
             # or when an intervention is applied, not every month (its lists change only then).
-            InterventionCard(model)
+            InterventionCard(model, lock)
             ScenarioCard(scenario, choose, error)
             if error.value:
                 Message(error.value, ok=False)
-            ParametersCard(scenario, overrides, seed)
+            ParametersCard(scenario, overrides, seed, drafts)
         RunViews(model, scenario)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..interventions import INTERVENTIONS, Planned
+from ..interventions import INTERVENTIONS, Planned, check_arguments
 from ..model import PeaceModel
 from ..records import PHASE_LABELS
 from ..result import RunResult
@@ -57,9 +57,41 @@ class ClassroomModel(PeaceModel):
         self.facilitator: list[dict[str, Any]] = []
 
     def intervene(self, kind: str, /, **arguments: Any) -> None:
+        """The model's intervention, refused (:class:`~peacesim.errors.InputError`) when it would
+        change nothing: a facilitator's intervention that is logged, told in the story and listed
+        in the debrief should be one that did something."""
+        if self.running:  # an ended run is refused by the model, with its own message
+            where = f"intervene({kind!r}) at month {self.month + 1}"
+            why = self.no_effect(kind, check_arguments(kind, arguments, where=where, roster=self.roster()))
+            if why:
+                raise InputError(f"Not applied: {why}, so it would change nothing")
         before = len(self.applied_interventions)
         super().intervene(kind, **arguments)
         self.facilitator.extend(dict(x) for x in self.applied_interventions[before:])
+
+    def no_effect(self, kind: str, args: Mapping[str, Any]) -> str:
+        """Why the intervention ``kind`` with the checked arguments ``args`` would change nothing
+        now ('' when it would change something): a parameter set to the value it has, the
+        coordination strategy in force, funding restored to a core-funded actor that has its
+        money, or local mechanisms linked or protected when every one already is."""
+        if kind == "set":
+            now = getattr(self.p, args["name"])
+            if now == args["value"]:
+                return f"{args['name']} is already {now!r}"
+        elif kind == "coordination":
+            if self.p.coordination == args["strategy"]:
+                return f"the third parties already follow the {args['strategy']!r} coordination strategy"
+        elif kind == "restore_funding":
+            tp = self.actor(args["actor"])
+            if tp.core_funded and tp.active:
+                return f"{tp.name} has its core funding"
+        elif kind in ("link_local", "protect_local"):
+            done = self.local.linked if kind == "link_local" else self.local.protected
+            if not any(not done[i] for i in self.local.members(args["group"])):
+                of = f" of {args['group']}" if args["group"] else ""
+                verb = "linked" if kind == "link_local" else "protected"
+                return f"every local mechanism{of} is already {verb}"
+        return ""
 
 
 def model_kwargs(scenario: Scenario, seed: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
