@@ -404,6 +404,7 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
         error.value = ""
         force_update()
 
+    ended.get()  # read, so that the end of a run draws the buttons again
     with solara.Row(justify="space-between"):
         solara.Button(label="Reset", color="primary", on_click=reset)
         solara.Button(label="❚❚" if playing.value else "▶", color="primary",
