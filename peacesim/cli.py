@@ -491,11 +491,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                       progress=not args.quiet))
     if stopped is not None:
         return stopped
-    from .comparison_report import box_sentences, finding, fmt_interval, fmt_value, trend_sentences
+    from .comparison_report import answer_lines, fmt_interval, fmt_value, rank_labels
 
     m = cmp.MEASURES[spec.rank_by]
     print(f"\nRanked by {m.phrase.format(h=cmp.span_words(spec.horizon))}:")
-    for i, k in enumerate(res.ranking, start=1):
+    places = rank_labels(res)
+    for k in res.ranking:
         r = res.value(k, spec.rank_by)
         shown = fmt_value(spec.rank_by, r["estimate"])
         if r["note"] and not math.isfinite(float(r["estimate"])):
@@ -503,15 +504,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else:
             shown += f" (95% CI {fmt_interval(spec.rank_by, r['low'], r['high'])})"
         base = "  [baseline]" if k == spec.baseline else ""
-        print(textwrap.fill(f"{i}. {spec.strategy(k).title}: {shown}{base}", _width(), subsequent_indent="   "))
+        place = places[k] + ("." if places[k] != "-" else "")
+        print(textwrap.fill(f"{place} {spec.strategy(k).title}: {shown}{base}", _width(), subsequent_indent="   "))
     print()
-    lines = []
-    if res.best != spec.baseline:
-        lines.append(finding(res, spec.rank_by, res.best, spec.baseline))
-    lines.append(finding(res, spec.rank_by, res.best, res.runner_up,
-                         res.best_vs_runner[res.best_vs_runner["measure"] == spec.rank_by].iloc[0]))
-    lines += box_sentences(res) + trend_sentences(res)
-    for line in lines:
+    for line in answer_lines(res):
         print(textwrap.fill(line, _width()))
         print()
     print(f"Report: {res.out / 'report.html'} (and report.md); tables and comparison.json in {res.out}")

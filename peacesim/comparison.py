@@ -39,6 +39,7 @@ import math
 import re
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Measure", "MEASURES", "Strategy", "Condition", "ComparisonSpec", "ComparisonResult",
            "load_comparison", "comparison_from_dict", "comparison_dir", "list_comparisons", "analyse", "compare",
-           "write_tables", "OUTPUT_TABLES", "span_words"]
+           "write_tables", "OUTPUT_TABLES", "span_words", "excludes_zero"]
 
 #: Five years, the horizon of the durability literature the model is calibrated to (DESIGN.md
 #: section 6 pattern 1: Suhrke & Samset 2007, Collier et al. 2008 count relapse within 5 years).
@@ -79,6 +80,12 @@ WORLDS = 50
 MIN_WORLDS_DISCOVERY = 10
 #: Fewest worlds a PRIM box must hold (as well as 5% of the worlds).
 MIN_BOX_WORLDS = 5
+#: Fewest seeds for a hazard ratio's interval and p-value: its standard errors are clustered by
+#: seed, and a sandwich variance from a handful of clusters is too small: its tests reject too
+#: often (Cameron & Miller 2015, section VI).
+MIN_HAZARD_SEEDS = 20
+#: Fewest relapses under each of the two strategies compared for a hazard ratio to be given.
+MIN_RELAPSES = 5
 MAX_STRATEGIES = 20
 MAX_WORLDS = 5000
 LEVEL = 0.95
@@ -297,6 +304,8 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
             raise InputError(f"{ref}: no such comparison; shipped comparisons are: {names} (or give a path to a "
                              "TOML file)")
         path = candidate
+    if path.is_dir():
+        raise InputError(f"{ref}: is a folder, not a comparison file; give the path of a .toml file")
     if not path.is_file():
         raise InputError(f"{ref}: comparison file not found")
     where = str(path)
@@ -329,6 +338,9 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
     """Validate a comparison given as a dictionary with the layout of the TOML file."""
     for key in raw:
         if key not in _SECTIONS:
+            if "comparison" not in raw and key in _COMPARISON_FIELDS:
+                raise InputError(f"{where}: {key} is outside any section; the file must start with a [comparison] "
+                                 f"header above {key}, title, question, scenario, baseline, ...")
             raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, _SECTIONS)}; allowed: "
                              f"{', '.join(_SECTIONS)}")
     meta = raw.get("comparison")
@@ -418,6 +430,9 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
         seen[sig] = s.key
     baseline = meta.get("baseline")
     keys = [s.key for s in strategies]
+    if baseline is None:
+        raise InputError(f"{at}.baseline is missing; name the strategy the others are compared with: "
+                         f"{', '.join(keys)}")
     if not isinstance(baseline, str) or baseline not in keys:
         raise InputError(f"{at}.baseline = {words(baseline)} is not one of the strategies"
                          f"{did_you_mean(str(baseline), keys)}; allowed: {', '.join(keys)}")
@@ -684,6 +699,19 @@ class ComparisonResult:
         return t[(t["strategy"] == strategy) & (t["measure"] == measure)].iloc[0]
 
     @property
+    def ranked(self) -> bool:
+        """Could the strategies be ranked at all (is the ranking measure known for the best)?"""
+        return math.isfinite(float(self.value(self.best, self.spec.rank_by)["estimate"]))
+
+    @property
+    def leaders(self) -> list[str]:
+        """The strategies that share the best value of the ranking measure (one unless tied)."""
+        if not self.ranked:
+            return []
+        top = float(self.value(self.best, self.spec.rank_by)["estimate"])
+        return [k for k in self.ranking if float(self.value(k, self.spec.rank_by)["estimate"]) == top]
+
+    @property
     def ranking(self) -> list[str]:
         """Strategies from best to worst by the ranking measure (unmeasurable ones last)."""
         return _rank(self.spec, self.table)
@@ -751,6 +779,17 @@ def _exact_share_bound(n: int) -> float:
     return 1 - (_alpha() / 2) ** (1 / n) if n > 0 else 1.0
 
 
+def _independent(worlds: int, seeds: int) -> int:
+    """How many independent cases runs in ``worlds`` worlds x ``seeds`` seeds count as for an exact
+    bound. Runs that share a seed share their random numbers (in every world), and runs in one
+    world share its conditions, so neither the runs nor the world-seed blocks are independent:
+    an outcome can be all but settled by the seed (an agreement in every world of some seeds and
+    in none of the others). The bound counts the smaller of the two as its independent cases,
+    which is exact where the outcome is settled by the seed or by the world alone, and
+    conservative otherwise."""
+    return min(worlds, seeds) if worlds > 1 else seeds
+
+
 def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator | None = None) -> ComparisonResult:
     """Measure every strategy and compare it with the baseline (paired), rank the strategies,
     fit Cox hazard ratios and search the worlds for where the best one stops being best."""
@@ -780,7 +819,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
         for m in MEASURES:
             unpaired[m][s] = one[m][0]
     eu = e[usable[e["world"].to_numpy(int), e["seed"].to_numpy(int)]] if len(e) else e
-    counts = {s: _counts(eu[eu["strategy"] == s], spec.horizon) for s in idx}
+    counts = {s: _counts(eu[eu["strategy"] == s], spec.horizon, W) for s in idx}
     # A measure over agreements has no value in a resample that leaves out every world or seed in
     # which they were signed. Its interval over the other resamples is conditional on keeping
     # them: where that happens in more than the interval's tail share (agreements in one or two
@@ -809,7 +848,9 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
         adj = paired.holm([r["p"] for r in rows])
         for r, a in zip(rows, adj):
             r["p_holm"] = float(a)
-            r["clear"] = bool(math.isfinite(a) and a < _alpha())
+            # clear: after Holm's correction, and with the interval on one side of zero (at the edge
+            # a percentile interval and its bootstrap p-value can disagree: both must say so)
+            r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
             r["n_compared"] = len(rows)
         diffs += rows
     differences = pd.DataFrame(diffs)
@@ -822,8 +863,11 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     scored = np.where(np.isfinite(rb), sign * rb, -np.inf)  # a strategy not measurable in a resample ranks last
     valid = np.isfinite(rb).any(axis=0)
     if valid.any():
-        winners = np.argmax(scored[:, valid], axis=0)
-        rank_probability = {k: float(np.mean(winners == i)) for i, k in enumerate(keys)}
+        # strategies tied for first in a resample share it (the order of the file decides nothing)
+        sv = scored[:, valid]
+        top = sv == sv.max(axis=0)
+        share = top / top.sum(axis=0)
+        rank_probability = {k: float(np.mean(share[i])) for i, k in enumerate(keys)}
     else:
         rank_probability = {k: math.nan for k in keys}
     worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
@@ -834,12 +878,19 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
                             n_failed)
 
 
-def _counts(es: pd.DataFrame, horizon: int) -> dict[str, int]:
+def _counts(es: pd.DataFrame, horizon: int, n_worlds: int) -> dict[str, int]:
+    """Agreements, their relapses within the horizon, those followed that long, and in how many
+    seeds and worlds they were signed (the independent cases for an exact bound: _independent)."""
     t = es["months_survived"].to_numpy(float)
     ev = es["relapsed"].to_numpy(bool)
+    followed = es[t >= horizon]
+
+    def units(e: pd.DataFrame) -> int:
+        return _independent(int(e["world"].nunique()) if n_worlds > 1 else 1, int(e["seed"].nunique()))
+
     return {"agreements": int(len(es)), "relapses_in_horizon": int((ev & (t <= horizon)).sum()),
-            "followed": int((t >= horizon).sum()), "seeds": int(es["seed"].nunique()),
-            "worlds": int(es["world"].nunique())}
+            "followed": int(len(followed)), "seeds": int(es["seed"].nunique()),
+            "worlds": int(es["world"].nunique()), "units": units(es), "followed_units": units(followed)}
 
 
 def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.ndarray, counts: dict[str, int],
@@ -852,19 +903,20 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
     low, high = paired.interval(boot, LEVEL)
     note = ""
     runs_reached = int(np.asarray(arr["agreement"][s])[usable].sum())
+    n_ind = _independent(int(usable.any(axis=1).sum()), int(usable.any(axis=0).sum()))
     hz = int(spec.scenario.params["months"])
     span = span_words(spec.horizon)
     if m == "agreement":
         if runs_reached == 0:
-            low, high, note = 0.0, _exact_share_bound(n_blocks), f"no run reached an agreement within {hz} months"
+            low, high, note = 0.0, _exact_share_bound(n_ind), f"no run reached an agreement within {hz} months"
         elif runs_reached == n_blocks:
-            low, high, note = 1 - _exact_share_bound(n_blocks), 1.0, "every run reached an agreement"
+            low, high, note = 1 - _exact_share_bound(n_ind), 1.0, "every run reached an agreement"
     elif m == "durable":
         k = int(np.asarray(arr["durable"][s])[usable].sum())
         if k == 0:
-            low, high, note = 0.0, _exact_share_bound(n_blocks), f"in no run did an agreement hold {span}"
+            low, high, note = 0.0, _exact_share_bound(n_ind), f"in no run did an agreement hold {span}"
         elif k == n_blocks:
-            low, high, note = 1 - _exact_share_bound(n_blocks), 1.0, f"in every run an agreement held {span}"
+            low, high, note = 1 - _exact_share_bound(n_ind), 1.0, f"in every run an agreement held {span}"
     elif m == "months_to_agreement":
         if runs_reached == 0:
             note = f"no run reached an agreement within {hz} months"
@@ -886,10 +938,10 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
         elif counts["relapses_in_horizon"] == 0:
             note = f"no agreement relapsed within {span}"
             if m == "survival":
-                low, high = 1 - _exact_share_bound(counts["followed"]), 1.0
+                low, high = 1 - _exact_share_bound(min(counts["followed"], counts["followed_units"])), 1.0
         elif m == "survival" and estimate == 0.0:
             note = f"every agreement relapsed within {span}"
-            low, high = 0.0, _exact_share_bound(counts["agreements"])
+            low, high = 0.0, _exact_share_bound(min(counts["agreements"], counts["units"]))
     return {"strategy": spec.keys[s], "title": spec.strategies[s].title, "measure": m, "estimate": estimate,
             "low": low, "high": high, "n_runs": n_blocks, "n_agreements": counts["agreements"],
             "runs_with_agreement": runs_reached, "note": note}
@@ -918,6 +970,12 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
             note = "no difference in any resample: the two strategies gave the same value in every run"
     return {"strategy": a, "versus": b, "measure": m, "difference": diff, "low": low, "high": high,
             "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note}
+
+
+def excludes_zero(row: Mapping[str, Any]) -> bool:
+    """Is a difference's interval entirely on one side of zero?"""
+    lo, hi = float(row["low"]), float(row["high"])
+    return math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0)
 
 
 def _rank(spec: ComparisonSpec, table: pd.DataFrame) -> list[str]:
@@ -962,9 +1020,14 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
     x = frame.loc[measured, [c.name for c in spec.conditions]]
     loses = ~frame.loc[measured, "best_does_better"].to_numpy(bool)
     n = int(measured.sum())
+    if n == 0:
+        return frame, [], "the ranking measure could not be computed in any world, so there is no ranking to explain"
     if n < MIN_WORLDS_DISCOVERY:
         return frame, [], (f"the ranking measure could be computed in only {n} worlds; too few to search for "
                            "conditions")
+    if np.all(frame.loc[measured, "difference"].to_numpy(float) == 0.0):
+        return frame, [], (f"{tb} and {tr} gave the same result in every one of the {n} worlds: there is no lead "
+                           "to explain")
     if loses.sum() == 0:
         return frame, [], (f"{tb} did better than {tr} in every one of the {n} worlds sampled: no conditions were "
                            "found, within the ranges explored, under which it loses its advantage")
@@ -1036,6 +1099,10 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
         base_note = f"no agreement under the baseline ({title[base]}), so there is no hazard to compare with"
     elif n_ev.get(base, 0) == 0:
         base_note = f"no agreement relapsed under the baseline ({title[base]}), so its hazard of relapse is zero"
+    elif n_ev.get(base, 0) < MIN_RELAPSES:
+        base_note = (f"only {int(n_ev.get(base, 0))} agreement{'s' if n_ev.get(base, 0) != 1 else ''} relapsed under "
+                     f"the baseline ({title[base]}); a hazard ratio needs at least {MIN_RELAPSES} relapses under "
+                     "each of the two strategies")
     include = [base]
     for s in range(len(keys)):
         if s == base:
@@ -1047,8 +1114,14 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
         elif n_ev.get(s, 0) == 0:
             rows[s] = {**empty, "hr": 0.0, "note": "no agreement relapsed under this strategy: its hazard of relapse "
                                                     "is zero, with no interval"}
+        elif n_ev.get(s, 0) < MIN_RELAPSES:
+            k = int(n_ev.get(s, 0))
+            rows[s] = {**empty, "note": f"not estimable: only {k} agreement{'s' if k != 1 else ''} relapsed under this "
+                                        f"strategy; a hazard ratio needs at least {MIN_RELAPSES} relapses under each "
+                                        "of the two strategies"}
         else:
             include.append(s)
+    few_seeds = spec.seeds < MIN_HAZARD_SEEDS
     fitted = [s for s in include if s != base]
     if fitted:
         df = e[e["strategy"].isin(include)]
@@ -1073,6 +1146,10 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
                 rows[s] = {"hr": float(r["exp(coef)"]), "low": float(r[f"exp(coef) lower {ci}"]),
                            "high": float(r[f"exp(coef) upper {ci}"]), "se": float(r["se(coef)"]),
                            "p": float(r["p"]), "note": ""}
+                if few_seeds:
+                    rows[s].update(low=math.nan, high=math.nan, se=math.nan, p=math.nan,
+                                   note=f"no interval or p-value: with {spec.seeds} seeds, standard errors clustered "
+                                        f"by seed would be too small (at least {MIN_HAZARD_SEEDS} seeds are needed)")
         except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
             why = " ".join(str(exc).split())[:160]
             for s in fitted:
@@ -1224,7 +1301,7 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
             result.out = out_dir
             result.seconds = time.perf_counter() - t0
             result.command = command_line(spec, Path(out) if out is not None else None)
-            result.provenance = _provenance(results, sweep)
+            result.provenance = _provenance(spec, results, sweep)
             write_tables(result, out_dir)
             if report:
                 from .comparison_report import write_report
@@ -1258,9 +1335,27 @@ def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
                      "file or scenario changed since; use --fresh to run it again, or --out to choose another folder")
 
 
-def _provenance(results: Results, sweep) -> dict[str, Any]:
+def _where_file(path: str) -> str:
+    """A comparison file as the report names it: a shipped one by its place in the project, a
+    user's by its absolute path (the folder it was run from is not in the report)."""
+    if not path:
+        return ""
+    p = Path(path).resolve()
+    shipped = comparison_dir().resolve()
+    if p.parent == shipped:
+        return f"experiments/compare/{p.name} (shipped with peacesim)"
+    return str(p)
+
+
+def _provenance(spec: ComparisonSpec, results: Results, sweep) -> dict[str, Any]:
+    import hashlib
+
     m = results.manifest
     return {"peacesim_version": m.get("peacesim_version"), "git_commit": m.get("git_commit"),
+            "git_dirty": m.get("git_dirty"),
+            "comparison_file": _where_file(spec.path),
+            "comparison_sha256": hashlib.sha256(spec.text.encode()).hexdigest() if spec.text else "",
+            "scenario": spec.scenario.name, "scenario_file": spec.scenario_path,
             "model_digest": m.get("model_digest"), "experiment_digest": m.get("experiment_digest"),
             "runs_folder": str(results.path), "runs_this_session": getattr(sweep, "ran", None),
             "run_seconds_this_session": round(float(getattr(sweep, "seconds", 0.0)), 1)}

@@ -29,17 +29,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import fsutil
-from .comparison import MEASURES, ComparisonResult, span_words
+from .comparison import MEASURES, ComparisonResult, excludes_zero, span_words
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["write_report", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
-           "worlds_figure", "fmt_value", "fmt_interval", "finding", "box_sentences", "trend_sentences"]
+           "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels", "box_sentences",
+           "trend_sentences"]
 
 FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
-_COLOURS = ("#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30638e", "#c1666b", "#4f6d7a",
-            "#9c6644")
+#: Ten colours a reader tells apart (and in grey, mostly): strategies beyond ten repeat them.
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf")
 
 
 # ------------------------------------------------------------------------------------------ numbers in words
@@ -55,6 +57,12 @@ def fmt_value(measure: str, v: float, *, unit: bool = True) -> str:
     return f"{v:.3f}"
 
 
+def _signed(x: float, decimals: int) -> str:
+    """``x`` with its sign, never '-0' for a value that rounds to zero."""
+    r = round(x, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{r:+.{decimals}f}"
+
+
 def fmt_interval(measure: str, low: float, high: float, *, difference: bool = False) -> str:
     """'54-62%', '22.0-26.1 months', or for a difference '+12 to +22 percentage points'."""
     if low is None or high is None or not (math.isfinite(float(low)) and math.isfinite(float(high))):
@@ -62,10 +70,10 @@ def fmt_interval(measure: str, low: float, high: float, *, difference: bool = Fa
     m = MEASURES[measure]
     if difference:
         if m.unit == "share":
-            return f"{100 * low:+.0f} to {100 * high:+.0f} percentage points"
+            return f"{_signed(100 * low, 0)} to {_signed(100 * high, 0)} percentage points"
         if m.unit == "months":
-            return f"{low:+.1f} to {high:+.1f} months"
-        return f"{low:+.3f} to {high:+.3f}"
+            return f"{_signed(low, 1)} to {_signed(high, 1)} months"
+        return f"{_signed(low, 3)} to {_signed(high, 3)}"
     if m.unit == "share":
         if round(100 * low) == round(100 * high) and low != high:  # a narrow interval: one decimal tells them apart
             return f"{100 * low:.1f}-{100 * high:.1f}%"
@@ -92,6 +100,20 @@ def fmt_difference(measure: str, d: float) -> str:
     return f"{abs(d):.3f} {'higher' if d > 0 else 'lower'}" if d != 0 else "the same"
 
 
+def fmt_difference_interval(measure: str, low: float, high: float) -> str:
+    """A difference's interval in the words of :func:`fmt_difference`, nearer end first:
+    '0.039 lower to 0.088 lower', '7.2 months less to 6.1 months more'."""
+    if not (math.isfinite(float(low)) and math.isfinite(float(high))):
+        return "no interval"
+    lo, hi = float(low), float(high)
+    if lo >= 0 or hi <= 0:  # one side of zero: from the bound nearer zero to the farther one
+        lo, hi = sorted((lo, hi), key=abs)
+    def words(x: float) -> str:
+        return "0" if x == 0 else fmt_difference(measure, x)
+
+    return f"{words(lo)} to {words(hi)}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%" if math.isfinite(x) else "?"
 
@@ -101,7 +123,8 @@ def _clause(measure: str, value: str, h: int) -> str:
     span = span_words(h)
     return {
         "agreement": f"{value} of runs reach an agreement",
-        "months_to_agreement": f"the first agreement comes after {value} on average",
+        "months_to_agreement": f"the first agreement comes after {value} on average, counting a run that reaches "
+                               "none as its full length",
         "durable": f"in {value} of runs an agreement is signed and holds {span}",
         "survival": f"agreements survive {span} in {value} of cases",
         "rmst": f"an agreement holds on average {value} of its first {span}",
@@ -110,16 +133,21 @@ def _clause(measure: str, value: str, h: int) -> str:
 
 
 def _verdict(row: pd.Series) -> str:
+    """Whether a difference is clear, in words that agree with its interval: a difference is clear
+    when its 95% interval is on one side of zero and its bootstrap p-value, corrected with Holm's
+    method where several strategies are compared with the baseline, is below 0.05."""
     k = int(row.get("n_compared", 1) or 1)
     p, ph = float(row["p"]), float(row.get("p_holm", row["p"]))
     if not math.isfinite(p):
         return ""
+    if not excludes_zero(row):
+        return "not a clear difference (the interval includes zero)"
+    if p >= 0.05:  # the interval only just misses zero: the resamples on the other side are 2.5% or more
+        return f"not a clear difference (the interval only just misses zero; p = {p:.2f})"
     if math.isfinite(ph) and ph < 0.05:
         return ("a clear difference, also after correcting for comparing " f"{k} strategies with the baseline"
                 if k > 1 else "a clear difference")
-    if p < 0.05:
-        return f"a difference that is no longer clear once corrected for comparing {k} strategies with the baseline"
-    return "not a clear difference (the interval includes zero)"
+    return f"a difference that is no longer clear once corrected for comparing {k} strategies with the baseline"
 
 
 def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Series | None = None) -> str:
@@ -142,10 +170,84 @@ def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Seri
     d = float(row["difference"])
     if row.get("note"):
         return text + f": {row['note']}."
-    dci = fmt_interval(measure, row["low"], row["high"], difference=True)
+    dci = fmt_difference_interval(measure, row["low"], row["high"])
     text += f": {fmt_difference(measure, d)} (95% CI {dci})"
     v = _verdict(row)
     return text + (f", {v}." if v else ".")
+
+
+#: How often the best strategy must come first in the resamples to be called clearly first.
+CLEARLY_FIRST = 0.95
+
+
+def headline(result: ComparisonResult) -> str:
+    """The answer in one sentence: which strategy ranks first, and how sure that is - or that none
+    does (the measure could not be measured, two strategies tie, or the first place is not clear)."""
+    spec = result.spec
+    rank = MEASURES[spec.rank_by]
+    what = rank.text(spec.horizon)
+    if not result.ranked:
+        note = result.value(result.best, spec.rank_by)["note"]
+        return (f"No strategy can be ranked by {what}: it could not be measured under any of them"
+                + (f" (under {spec.strategy(result.best).called}, {note})." if note else "."))
+    leaders = result.leaders
+    if len(leaders) > 1:
+        names = [spec.strategy(k).called for k in leaders]
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        value = fmt_value(spec.rank_by, result.value(leaders[0], spec.rank_by)["estimate"])
+        return (f"No single strategy ranks first: {listed} gave the same {what} ({value}), so these runs cannot "
+                "tell them apart.")
+    tb = spec.strategy(result.best).called
+    first = result.rank_probability.get(result.best, math.nan)
+    resamples = f"{spec.bootstrap:,} bootstrap resamples of the worlds and seeds"
+    if not math.isfinite(first):
+        return f"Ranked first: {tb}."
+    if first >= CLEARLY_FIRST:
+        return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
+    return (f"No strategy is clearly first: {tb} has the best {what}, but came first in only {_pct(first)} of "
+            f"{resamples}.")
+
+
+def rank_labels(result: ComparisonResult) -> dict[str, str]:
+    """Each strategy's place: '1', '2', ..., the same place with '=' for a tie, '-' where the
+    ranking measure could not be measured."""
+    spec = result.spec
+    out: dict[str, str] = {}
+    place, last = 0, None
+    for i, k in enumerate(result.ranking, start=1):
+        v = float(result.value(k, spec.rank_by)["estimate"])
+        if not math.isfinite(v):
+            out[k] = "-"
+            continue
+        if v != last:
+            place, last = i, v
+        out[k] = str(place)
+    shared = {lab for lab in out.values() if lab != "-" and list(out.values()).count(lab) > 1}
+    return {k: lab + "=" if lab in shared else lab for k, lab in out.items()}  # every member of a tie marked
+
+
+def answer_lines(result: ComparisonResult) -> list[str]:
+    """'The answer in short': the headline, the best strategy against the baseline and against the
+    runner-up, and at most three sentences on the conditions (nothing about a ranking that could
+    not be made)."""
+    spec = result.spec
+    if not result.ranked:
+        return [headline(result)]
+    items = []
+    if result.best != spec.baseline:
+        items.append(finding(result, spec.rank_by, result.best, spec.baseline))
+    items.append(headline(result))
+    bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
+    items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
+    items += (box_sentences(result) + trend_sentences(result))[:3]
+    return items
+
+
+def _first_share(result: ComparisonResult, k: str) -> str:
+    """'first in resamples' for the table: '-' for a strategy the ranking measure leaves out."""
+    if not math.isfinite(float(result.value(k, result.spec.rank_by)["estimate"])):
+        return "-"
+    return _pct(result.rank_probability.get(k, math.nan))
 
 
 def _ci(measure: str, r: pd.Series) -> str:
@@ -323,7 +425,8 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     for y, k in enumerate(reversed(order)):
         r = d.loc[k]
         if not math.isfinite(float(r["difference"])):
-            ax.text(0, y, "  not measurable", va="center", fontsize=8, color="#777")
+            ax.text(0.01, y, "not measurable", transform=ax.get_yaxis_transform(), va="center", fontsize=8,
+                    color="#777", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
             continue
         ax.plot([scale * r["unpaired_low"], scale * r["unpaired_high"]], [y, y], color="#bbb", lw=1.2,
                 solid_capstyle="butt")
@@ -507,17 +610,7 @@ def build_document(result: ComparisonResult) -> Doc:
           f"{'higher' if rank.higher_is_better else 'lower'} is better.")
 
     doc.h(1, "The answer in short")
-    items = []
-    if result.best != spec.baseline:
-        items.append(finding(result, spec.rank_by, result.best, spec.baseline))
-    bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
-    first = result.rank_probability.get(result.best, math.nan)
-    sure = (f"Ranked first: {tb}, which came first in {_pct(first)} of {spec.bootstrap:,} bootstrap resamples of "
-            "the worlds and seeds.") if math.isfinite(first) else f"Ranked first: {tb}."
-    items.append(sure)
-    items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
-    items += (box_sentences(result) + trend_sentences(result))[:3]
-    doc.ul(items)
+    doc.ul(answer_lines(result))
 
     doc.h(1, "The strategies")
     doc.p(f"Each strategy is a set of changes to the scenario '{spec.scenario.title}'. The baseline, against which "
@@ -532,9 +625,9 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.h(1, "Ranked table")
     header = ["rank", "strategy"] + [f"{MEASURES[m].text(h)}" for m in MEASURES] + ["first in resamples"]
     rows = []
-    for i, k in enumerate(result.ranking, start=1):
-        measured = math.isfinite(float(result.value(k, spec.rank_by)["estimate"]))
-        row = [str(i) if measured else "-", spec.strategy(k).title + (" (baseline)" if k == spec.baseline else "")]
+    places = rank_labels(result)
+    for k in result.ranking:
+        row = [places[k], spec.strategy(k).title + (" (baseline)" if k == spec.baseline else "")]
         for m in MEASURES:
             r = result.value(k, m)
             cell = fmt_value(m, r["estimate"], unit=False)
@@ -542,10 +635,12 @@ def build_document(result: ComparisonResult) -> Doc:
                 cell += f" ({fmt_interval(m, r['low'], r['high'])})".replace(" months", "")
             rows_note = "" if not r["note"] else " *"
             row.append(cell + rows_note)
-        row.append(_pct(result.rank_probability.get(k, math.nan)))
+        row.append(_first_share(result, k))
         rows.append(row)
     doc.table(header, rows, caption=f"Estimates with 95% intervals; months in months, violence on the model's 0-1 "
-                                    f"scale. Ranked by {rank.text(h)}. * see the notes below.")
+                                    f"scale. Ranked by {rank.text(h)} ('=': the same value; '-': not measurable). "
+                                    "First in resamples: how often the strategy had the best value when the worlds "
+                                    "and seeds were resampled (ties shared). * see the notes below.")
     notes = [f"{spec.strategy(r['strategy']).title}, {MEASURES[r['measure']].text(h)}: {r['note']}."
              for _, r in result.table.iterrows() if r["note"]]
     if notes:
@@ -597,14 +692,15 @@ def build_document(result: ComparisonResult) -> Doc:
     if spec.conditions and len(result.trends):
         doc.table(["condition", f"rank correlation with the lead of {tb}", "p (Holm)"],
                   [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
-                    else "-", f"{r['p_holm']:.3g}" if math.isfinite(float(r["p_holm"])) else "-"]
+                    else "-", _p_words(float(r["p_holm"]))]
                    for _, r in result.trends.iterrows()],
                   caption=f"Across the worlds: how the lead of {tb} over {tr} ({rank.text(h)}) moves with each "
                           "condition (Spearman; positive: the lead grows as the condition rises).")
     fig = worlds_figure(result)
     if fig is not None:
         doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "
-                                            "crosses where it did not; the dashed rectangle is the first PRIM box.")
+                                            "crosses where it did not"
+                                            + ("; the dashed rectangle is the first PRIM box." if result.boxes else "."))
 
     doc.h(1, "Hazard ratios of relapse")
     doc.p(f"A hazard ratio below 1 means that agreements under the strategy relapse more slowly than under "
@@ -614,7 +710,7 @@ def build_document(result: ComparisonResult) -> Doc:
     for _, r in result.hazard.iterrows():
         hr = "not estimable" if not math.isfinite(float(r["hr"])) else f"{r['hr']:.2f}"
         ci = f"{r['low']:.2f}-{r['high']:.2f}" if math.isfinite(float(r["low"])) else "-"
-        ph = f"{r['p_holm']:.3g}" if math.isfinite(float(r["p_holm"])) else "-"
+        ph = _p_words(float(r["p_holm"]))
         rows.append([spec.strategy(r["strategy"]).title, hr, ci, ph, r["note"] or ""])
     doc.table(["strategy", "hazard ratio", "95% CI", "p (Holm)", "note"], rows)
 
@@ -638,13 +734,24 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.h(1, "How to reproduce this report")
     doc.code(result.command or f"peacesim compare {spec.ref}")
     prov = result.provenance
+    commit = str(prov.get("git_commit", "?"))[:12] + (" with uncommitted changes to peacesim"
+                                                       if prov.get("git_dirty") else "")
+    digest = f" (SHA-256 {prov['comparison_sha256'][:16]})" if prov.get("comparison_sha256") else ""
+    scen = f"; scenario '{prov['scenario']}'" if prov.get("scenario") else ""
     doc.p(f"{spec.n_runs:,} runs ({len(spec.strategies)} strategies x {spec.worlds} worlds x {spec.seeds} seeds), "
           f"master seed {spec.master_seed}, {spec.bootstrap:,} bootstrap resamples; peacesim "
-          f"{prov.get('peacesim_version', '?')}, commit {str(prov.get('git_commit', '?'))[:12]}; comparison file "
-          f"{spec.path}. The runs are stored in {prov.get('runs_folder', 'runs/')}; the numbers in this report are in "
+          f"{prov.get('peacesim_version', '?')}, commit {commit}; comparison file "
+          f"{prov.get('comparison_file') or spec.path}{digest}{scen}. The runs are stored in {prov.get('runs_folder', 'runs/')}; the numbers in this report are in "
           "summary.csv, differences.csv, hazard_ratios.csv, worlds.csv, boxes.csv and comparison.json beside it. "
           "The method is described in docs/COMPARE.md.")
     return doc
+
+
+def _p_words(p: float) -> str:
+    """A p-value as a reader takes it in: '0.012', '< 0.001', '-' where there is none."""
+    if not math.isfinite(p):
+        return "-"
+    return "< 0.001" if p < 0.001 else f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
 
 
 def _diff_cell(result: ComparisonResult, s: str, m: str) -> str:
@@ -657,7 +764,7 @@ def _diff_cell(result: ComparisonResult, s: str, m: str) -> str:
     lo, hi = float(r["low"]), float(r["high"])
     if r["note"] and float(r["difference"]) == 0.0:
         return "none (the same in every run)"
-    return (f"{scale * r['difference']:+.{dec}f} ({scale * lo:+.{dec}f} to {scale * hi:+.{dec}f}){mark}")
+    return (f"{_signed(scale * r['difference'], dec)} ({_signed(scale * lo, dec)} to {_signed(scale * hi, dec)}){mark}")
 
 
 def _pairing_gain(result: ComparisonResult) -> str:

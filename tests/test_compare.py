@@ -513,6 +513,10 @@ BAD = [
      "comparison.worlds = 5: worlds are draws of the [uncertain] conditions"),
     ("lead left out by the number of mediators", lambda t: _bad(t, "grant_length = 24", "grant_length = 24\nmediators = 1"),
      "strategy.verified.lead = 'the mediation NGO': with mediators = 1 only the first 1 of the scenario's mediators"),
+    ("missing baseline", lambda t: _bad(t, 'baseline = "as_is"\n', ""),
+     "comparison.baseline is missing; name the strategy the others are compared with: as_is, crowded, verified"),
+    ("missing [comparison] header", lambda t: _bad(t, "[comparison]\n", ""),
+     "title is outside any section; the file must start with a [comparison] header"),
     ("intervention past the horizon", lambda t: _bad(t, "month = 6", "month = 400"),
      "strategy.verified: intervention 'link_local' (month 400, link_local): month = 400 is past the horizon; "
      "allowed: 1 to 240"),
@@ -666,3 +670,183 @@ def test_a_file_refused_for_its_layout_imports_no_numerical_library(tmp_path):
                           text=True, cwd=tmp_path, timeout=300)
     got = json.loads(proc.stdout.splitlines()[-1])
     assert got == {"status": 2, "imported": []}
+
+
+# ------------------------------------------------------------------------------------------ honest verdicts
+
+NO_WORLDS = SMALL.replace("worlds = 5\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+                                                     "spoiler = { capacity = [0.1, 0.5] }\n", "")
+
+
+def _fabricated(spec, outcome, R):
+    """Results made by hand: ``outcome(key, r)`` gives (agreement reached, months survived, relapsed)
+    for strategy ``key`` and replicate ``r`` (one world)."""
+    runs, eps = [], []
+    for s, key in enumerate(spec.keys):
+        for r in range(R):
+            agree, survived, relapsed = outcome(key, r)
+            runs.append({"design_point": s, "replicate": r, "seed": 100 + r, "status": "ok", "months": 240,
+                         "followup_months": 120, "agreement_reached": agree,
+                         "months_to_first_agreement": 20.0 + r if agree else None, "mean_violence": 0.1})
+            if agree:
+                eps.append({"design_point": s, "replicate": r, "signed_month": 20 + r, "months_survived": survived,
+                            "relapsed": relapsed})
+    return results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []})
+
+
+def _tied(key, r):
+    """'crowded' and 'verified' give the same runs; the baseline's agreements relapse sooner."""
+    if key == "as_is":
+        return True, 10 + 3 * r, True
+    return True, 30 + 5 * r, r % 2 == 0
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_a_tie_is_reported_as_a_tie_whatever_the_order_of_the_file(tmp_path, order):
+    from peacesim.comparison_report import build_document, headline, rank_labels
+
+    text = NO_WORLDS
+    if order == "reversed":  # the two tied strategies swapped in the file
+        a, b = text.index("[strategy.crowded]"), text.index("[strategy.verified]")
+        text = text[:a] + text[b:] + "\n" + text[a:b]
+    spec = _spec(tmp_path, text, seeds=12)
+    res = analyse(spec, _fabricated(spec, _tied, 12))
+    assert sorted(res.leaders) == ["crowded", "verified"]
+    assert res.rank_probability["crowded"] == pytest.approx(0.5)
+    assert res.rank_probability["verified"] == pytest.approx(0.5)
+    assert res.rank_probability["as_is"] == 0.0
+    line = headline(res)
+    assert line.startswith("No single strategy ranks first: ") and "cannot tell them apart" in line
+    assert "Ranked first" not in build_document(res).markdown()
+    labels = rank_labels(res)
+    assert labels["crowded"] == labels["verified"] == "1=" and labels["as_is"] == "3"
+
+
+def test_nothing_measurable_names_no_winner(tmp_path):
+    from peacesim.comparison_report import answer_lines, build_document, rank_labels
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)  # ranked by agreements holding five years (the default)
+    res = analyse(spec, _fabricated(spec, lambda key, r: (True, 5 + r, True) if r == 0 else (False, 0, False), 6))
+    if res.ranked:  # the ranking measure is over agreements: one seed's agreements are too few to measure
+        pytest.skip(f"ranking measure {spec.rank_by} measurable here")
+    lines = answer_lines(res)
+    assert lines[0].startswith("No strategy can be ranked by ") and len(lines) == 1
+    assert set(rank_labels(res).values()) == {"-"}
+    md = build_document(res).markdown()
+    assert "Ranked first" not in md and "| - |" in md
+
+
+def test_hazard_ratios_need_enough_seeds_and_relapses(tmp_path):
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+
+    def outcome(key, r):
+        if key == "as_is":
+            return True, 10 + 3 * r, True  # 12 relapses
+        if key == "crowded":
+            return True, 30 + 5 * r, r % 2 == 0  # 6 relapses
+        return True, 30 + 5 * r, r < 2  # 2 relapses
+
+    h = analyse(spec, _fabricated(spec, outcome, 12)).hazard.set_index("strategy")
+    # 12 seeds: a hazard ratio, but no interval or p-value from standard errors clustered by seed
+    assert math.isfinite(h.loc["crowded", "hr"]) and h.loc["crowded", "hr"] < 1
+    assert math.isnan(h.loc["crowded", "low"]) and math.isnan(h.loc["crowded", "p"])
+    assert "with 12 seeds" in h.loc["crowded", "note"] and "at least 20 seeds" in h.loc["crowded", "note"]
+    # two relapses are too few for a hazard ratio at all
+    assert math.isnan(h.loc["verified", "hr"])
+    assert h.loc["verified", "note"].startswith("not estimable: only 2 agreements relapsed")
+
+    spec20 = _spec(tmp_path, NO_WORLDS, seeds=24)
+    h20 = analyse(spec20, _fabricated(spec20, outcome, 24)).hazard.set_index("strategy")
+    assert math.isfinite(h20.loc["crowded", "low"]) and h20.loc["crowded", "low"] < h20.loc["crowded", "high"]
+    assert h20.loc["crowded", "note"] == ""
+
+
+def test_an_exact_bound_counts_seeds_not_world_seed_blocks(tmp_path):
+    """No agreement under a strategy in 5 worlds x 4 seeds: 20 blocks, but runs sharing a seed share
+    their random numbers, so the bound is the one for 4 independent cases, not 20."""
+    from peacesim.comparison import _exact_share_bound
+
+    spec = _spec(tmp_path, SMALL, seeds=4)
+    W, R = spec.worlds, 4
+    runs = []
+    for w in range(W):
+        for s, key in enumerate(spec.keys):
+            for r in range(R):
+                agree = key != "crowded"
+                runs.append({"design_point": w * len(spec.keys) + s, "replicate": r, "seed": 100 + r, "status": "ok",
+                             "months": 240, "followup_months": 120, "agreement_reached": agree,
+                             "months_to_first_agreement": 30.0 if agree else None, "mean_violence": 0.1})
+    eps = [{"design_point": r["design_point"], "replicate": r["replicate"], "signed_month": 30, "months_survived": 100,
+            "relapsed": False} for r in runs if r["agreement_reached"]]
+    res = analyse(spec, results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []}))
+    t = res.table.set_index(["strategy", "measure"])
+    assert t.loc[("crowded", "agreement"), "high"] == pytest.approx(_exact_share_bound(4))
+    assert t.loc[("crowded", "agreement"), "high"] > 0.5  # 1 - 0.025^(1/4) = 0.60, not 0.17 for 20 blocks
+    assert t.loc[("as_is", "agreement"), "low"] == pytest.approx(1 - _exact_share_bound(4))
+
+
+def _row(low, high, p, p_holm=None, k=1):
+    return pd.Series({"low": low, "high": high, "p": p, "p_holm": p if p_holm is None else p_holm, "n_compared": k,
+                      "difference": (low + high) / 2, "note": ""})
+
+
+def test_the_verdict_agrees_with_the_interval():
+    from peacesim.comparison_report import _verdict
+
+    assert _verdict(_row(-0.0183, 0.02, 0.6)) == "not a clear difference (the interval includes zero)"
+    # the percentile interval just misses zero while the bootstrap p-value is 0.051: not called clear,
+    # and not said to include zero
+    v = _verdict(_row(-18.3, -0.048, 0.051))
+    assert v.startswith("not a clear difference (the interval only just misses zero") and "includes" not in v
+    assert _verdict(_row(-18.3, -2.0, 0.01)) == "a clear difference"
+    assert _verdict(_row(-18.3, -2.0, 0.01, p_holm=0.03, k=3)).startswith("a clear difference, also after")
+    assert _verdict(_row(-18.3, -2.0, 0.02, p_holm=0.06, k=3)).startswith("a difference that is no longer clear")
+    # a p-value below 0.05 with an interval touching zero is not clear either
+    assert _verdict(_row(-18.3, 0.0, 0.049)) == "not a clear difference (the interval includes zero)"
+
+
+def test_differences_are_in_words_without_a_negative_zero():
+    from peacesim.comparison_report import fmt_difference_interval, fmt_interval
+
+    assert fmt_difference_interval("violence", -0.088, -0.039) == "0.039 lower to 0.088 lower"
+    assert fmt_difference_interval("rmst", -7.2, 6.1) == "7.2 months less to 6.1 months more"
+    assert fmt_difference_interval("months_to_agreement", -18.3, -0.048) == "0.0 months sooner to 18.3 months sooner"
+    assert fmt_difference_interval("agreement", 0.03, 0.25) == "3 percentage points more to 25 percentage points more"
+    assert fmt_difference_interval("agreement", 0.0, 0.25) == "0 to 25 percentage points more"
+    assert fmt_interval("rmst", -0.04, 10.0, difference=True) == "+0.0 to +10.0 months"
+    assert fmt_interval("agreement", -0.004, 0.1, difference=True) == "+0 to +10 percentage points"
+
+
+def test_months_to_agreement_says_how_runs_without_one_count(small):
+    from peacesim.comparison_report import _clause
+
+    assert "counting a run that reaches none as its full length" in _clause("months_to_agreement", "233.2 months", 60)
+
+
+def test_strategies_get_colours_a_reader_tells_apart():
+    from matplotlib.colors import to_rgb
+
+    from peacesim.comparison_report import _COLOURS
+
+    rgb = np.array([to_rgb(c) for c in _COLOURS])
+    d = np.sqrt(((rgb[:, None, :] - rgb[None, :, :]) ** 2).sum(axis=2))
+    assert len(_COLOURS) == 10 and d[np.triu_indices(10, 1)].min() > 0.2
+
+
+def test_the_report_traces_its_inputs_and_says_no_box_when_there_is_none(small):
+    path, out = small
+    md = (out / "report.md").read_text(encoding="utf-8")
+    import hashlib
+
+    digest = hashlib.sha256(path.read_text(encoding="utf-8").encode()).hexdigest()[:16]
+    assert f"comparison file {path.resolve()} (SHA-256 {digest}); scenario 'reference'" in md
+    doc = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    boxes = doc.get("boxes") or []
+    if not boxes:
+        assert "dashed rectangle" not in md
+
+
+def test_a_folder_given_as_the_comparison_file_is_refused(tmp_path, capsys):
+    rc = cli.main(["compare", str(tmp_path), "--out", str(tmp_path / "out"), "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is a folder, not a comparison file" in err and len(err.strip().splitlines()) == 1
