@@ -347,7 +347,8 @@ def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_res
     assert field.error and "not applied" in field.error_messages[0]
     button(rc, "Reset").click()  # no traceback, and no reset with a value the field does not show
     assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]
-    assert any(e.startswith("Not reset: parameters: months = -5 is not allowed") for e in html_text(rc, "peacesim-error"))
+    errors = html_text(rc, "peacesim-error")
+    assert any(e.startswith("Not reset: parameters: months = -5 is not allowed") for e in errors), errors
     button(rc, "Back to the scenario's values").click()
     assert rc.find(v.TextField, label="months (months)").widget.v_model == "240"
     button(rc, "Reset").click()
@@ -501,7 +502,8 @@ def test_an_empty_count_field_is_not_applied_and_says_so():
     button(rc, "Apply intervention").click()
     assert html_text(rc, "peacesim-ok") == ["link_local applied: it takes effect at the start of month 2."]
     button(rc, "Step").click()
-    feed = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if "Intervention" in (w.unsafe_innerHTML or "")]
+    feed = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+            if "Intervention" in (w.unsafe_innerHTML or "")]
     assert any("2 local mechanisms" in line for line in feed), feed
     rc.close()
 
@@ -527,7 +529,7 @@ def test_an_empty_seed_is_not_used_by_reset_and_says_so():
     rc.close()
 
 
-# ------------------------------------------------------------------------------------------ interventions that change nothing
+# ------------------------------------------------------------------------------------------ no-op interventions
 def test_an_intervention_that_would_change_nothing_is_refused_and_not_logged():
     m = session()
     steps(m, 3)

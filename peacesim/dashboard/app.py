@@ -417,7 +417,14 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
 class LeaveGuardWidget(ipyvuetify.VuetifyTemplate):
     """Asks the browser to confirm before the page is left (reloaded, closed, navigated away)
     while ``armed``: the tab's run lives in the server's session of this page, and a reload starts
-    a new one. Nothing is loaded: the page's own Vue runs the script."""
+    a new one. Nothing is loaded: the page's own Vue runs the script.
+
+    Solara's page ends its session in its own ``beforeunload`` listener, which runs before this
+    one, so a participant who chose to stay would find a page that no longer answers. While armed,
+    the two things that listener does during ``beforeunload`` (closing the connection to the
+    server, and the request that frees the session there) are held back, and done when the page is
+    really left (``pagehide``). The connection is found through ``solara.debug.kernel()``; without
+    it the browser still asks, but staying keeps a page without its session."""
 
     armed = traitlets.Bool(False).tag(sync=True)
     template = traitlets.Unicode("""
@@ -425,16 +432,61 @@ class LeaveGuardWidget(ipyvuetify.VuetifyTemplate):
 <script>
 module.exports = {
   mounted() {
-    this.onLeave = (event) => {
-      if (!this.armed) return undefined;
+    const guard = this;
+    guard.held = {};
+    guard.leaving = false;
+    const holding = () => guard.armed && !guard.leaving && window.event && window.event.type === 'beforeunload';
+    const debug = window.solara && window.solara.debug;
+    const kernel = debug && typeof debug.kernel === 'function' ? debug.kernel() : null;
+    if (kernel && typeof kernel.dispose === 'function') {
+      const dispose = kernel.dispose;
+      kernel.dispose = function (...args) {
+        if (holding()) {
+          guard.held.dispose = () => dispose.apply(kernel, args);
+          return undefined;
+        }
+        return dispose.apply(kernel, args);
+      };
+      guard.restoreKernel = () => { kernel.dispose = dispose; };
+    }
+    const beacon = navigator.sendBeacon;
+    navigator.sendBeacon = function (url, data) {
+      if (holding() && String(url).includes('/_solara/api/close/')) {
+        guard.held.beacon = () => beacon.call(navigator, url, data);
+        return true;
+      }
+      return beacon.call(navigator, url, data);
+    };
+    guard.restoreBeacon = () => { navigator.sendBeacon = beacon; };
+    guard.onLeave = (event) => {
+      if (!guard.armed) {
+        guard.held = {};  // Solara's listener has just done its work itself
+        return undefined;
+      }
       event.preventDefault();
       event.returnValue = '';  // older browsers ask for this to show their dialog
       return '';
     };
-    window.addEventListener('beforeunload', this.onLeave);
+    guard.onHide = () => {  // left after all: what Solara would have done
+      guard.leaving = true;
+      const held = [guard.held.beacon, guard.held.dispose];
+      guard.held = {};
+      held.forEach((f) => {
+        try {
+          if (f) f();
+        } catch (err) {
+          console.warn('peacesim: closing the session', err);
+        }
+      });
+    };
+    window.addEventListener('beforeunload', guard.onLeave);
+    window.addEventListener('pagehide', guard.onHide);
   },
   beforeDestroy() {
     window.removeEventListener('beforeunload', this.onLeave);
+    window.removeEventListener('pagehide', this.onHide);
+    if (this.restoreKernel) this.restoreKernel();
+    this.restoreBeacon();
   },
 };
 </script>

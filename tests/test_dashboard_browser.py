@@ -1,0 +1,94 @@
+"""The dashboard's run controls, fields and page guard in a real browser (Debian's headless
+Chromium, driven by Playwright, as in test_browser.py): what the page shows and sends, which
+Solara's test renderer cannot tell (a slider's value as Vuetify draws it, the browser's own
+dialog before a page with a session in progress is left, the order of a field's blur and a click).
+"""
+
+from __future__ import annotations
+
+import time
+
+# test_browser skips its module (so this one too) when Chromium is missing, and fails under CI
+from test_browser import browser, external, month, select, server, watched  # noqa: F401
+
+
+def open_page(browser, server):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.set_default_timeout(120_000)  # the other test worker and the browser share two cores
+    seen = watched(page)
+    page.goto(server)
+    page.locator(".peacesim-month").wait_for(timeout=90_000)
+    return page, seen
+
+
+def wait_month(page, n: int) -> None:
+    page.wait_for_function(f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {n} ')")
+
+
+def test_leaving_a_page_with_a_session_in_progress_asks_first(server, browser):  # noqa: F811
+    page, seen = open_page(browser, server)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    page.wait_for_function("() => document.querySelector('.peacesim-leave-guard').dataset.armed === 'yes'")
+    assert external(seen) == [] and seen["failed"] == []
+    with page.expect_event("dialog", timeout=30_000) as asked:
+        page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
+    assert asked.value.type == "beforeunload"
+    asked.value.dismiss()  # stay: the session is still there, and answers
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 2)
+    assert not [u for u in seen["all"] if "/_solara/api/close/" in u]  # the server was not told to free it
+    # leave after all: a new session
+    page.once("dialog", lambda d: d.accept())
+    page.reload()
+    page.locator(".peacesim-month").wait_for(timeout=90_000)
+    assert month(page) == "Month 0 / 240"
+    page.close()
+
+    # a page where nothing was done reloads without asking (after a click, so the browser could ask)
+    page, seen = open_page(browser, server)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    page.get_by_text("Seed and parameters").first.click()
+    assert page.locator(".peacesim-leave-guard").get_attribute("data-armed") == "no"
+    page.reload()
+    page.locator(".peacesim-month").wait_for(timeout=90_000)
+    assert dialogs == []
+    page.close()
+
+
+def test_the_gap_months_slider_shows_6_and_reset_during_play_stays_at_month_0(server, browser):  # noqa: F811
+    page, seen = open_page(browser, server)
+    select(page, "Group of parameters", "funding")
+    slider = page.locator(".v-input", has_text="gap_months").locator("[role=slider]").first
+    slider.wait_for()
+    assert slider.get_attribute("aria-valuenow") == "6"  # it was drawn at 6.12
+    page.get_by_text("0 parameter(s) changed").first.wait_for()  # and no other value was sent
+
+    page.get_by_role("button", name="▶", exact=True).click()
+    wait_month(page, 2)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_month(page, 0)
+    time.sleep(1.5)  # longer than the pause between months (400 ms)
+    assert month(page) == "Month 0 / 240"
+    page.get_by_role("button", name="▶", exact=True).wait_for()  # not playing
+    assert page.get_by_role("button", name="Step", exact=True).is_enabled()
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()
+
+
+def test_an_emptied_count_field_is_refused_when_apply_is_clicked(server, browser):  # noqa: F811
+    page, seen = open_page(browser, server)
+    select(page, "Intervention", "link_local")
+    field = page.get_by_label("count", exact=True)
+    field.wait_for()
+    field.fill("")
+    # straight from the field to the button: the field's last entry reaches the server first
+    page.get_by_role("button", name="Apply intervention").click()
+    error = page.locator(".peacesim-error").first
+    error.wait_for()
+    assert error.inner_text().startswith("Not applied: link_local: count cannot be empty"), error.inner_text()
+    assert page.locator(".peacesim-ok").count() == 0
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()
+
