@@ -689,6 +689,7 @@ class ComparisonResult:
     seconds: float = 0.0
     command: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    pairwise: pd.DataFrame | None = None  # every pair of strategies and measure: paired, Holm over the pairs
 
     def value(self, strategy: str, measure: str) -> pd.Series:
         t = self.table
@@ -873,9 +874,19 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
     trends = _trends(spec, worlds)
     hazard = _hazard(spec, eu)
+    pairs = []
+    for m in MEASURES:  # every pair, in the order of the file: a against b, b listed later
+        rows = [_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0], boot[m][a] - boot[m][b],
+                          unpaired[m][a] - unpaired[m][b], table) for a in idx for b in idx if a < b]
+        adj = paired.holm([r["p"] for r in rows])
+        for r, a in zip(rows, adj):
+            r["p_holm"] = float(a)
+            r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
+            r["n_compared"] = len(rows)
+        pairs += rows
     return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
                             rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
-                            n_failed)
+                            n_failed, pairwise=pd.DataFrame(pairs))
 
 
 def _counts(es: pd.DataFrame, horizon: int, n_worlds: int) -> dict[str, int]:
@@ -1171,7 +1182,7 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ writing
 #: Tables :func:`write_tables` writes into a comparison's folder.
 OUTPUT_TABLES = ("summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv", "boxes.csv", "trends.csv",
-                 "comparison.json")
+                 "pairwise.csv", "comparison.json")
 
 
 def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
@@ -1182,7 +1193,8 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
     written = []
     for name, frame in (("summary.csv", result.table), ("differences.csv", result.differences),
                         ("hazard_ratios.csv", result.hazard), ("worlds.csv", result.worlds),
-                        ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends)):
+                        ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends),
+                        ("pairwise.csv", result.pairwise)):
         path = out / name
         fsutil.atomic_write(path, frame.to_csv(index=False))
         written.append(path)
@@ -1200,6 +1212,7 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
         "summary": result.table.to_dict(orient="records"),
         "differences": result.differences.to_dict(orient="records"),
         "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records"),
+        "pairwise": result.pairwise.to_dict(orient="records"),
         "hazard_ratios": result.hazard.to_dict(orient="records"),
         "boxes": boxes_frame(result).to_dict(orient="records"),
         "discovery_note": result.discovery_note,

@@ -670,6 +670,19 @@ def build_document(result: ComparisonResult) -> Doc:
               caption=f"Difference from '{tbase}' with its paired 95% interval (shares in percentage points, months "
                       "in months, violence on the 0-1 scale); ✓ a clear difference after Holm's correction.")
 
+    pw = result.pairwise
+    if pw is not None and len(spec.strategies) > 2:
+        rows = []
+        for _, r in pw[pw["measure"] == spec.rank_by].iterrows():
+            rows.append([spec.strategy(r["strategy"]).title, spec.strategy(r["versus"]).title,
+                         _pair_cell(spec.rank_by, r)])
+        doc.h(2, "Every pair of strategies")
+        doc.p(f"The same paired comparison on {rank.text(h)} for every pair, not only against the baseline; "
+              f"called clear after Holm's correction for the {len(rows)} pairs.")
+        doc.table(["strategy", "against", f"difference in {rank.text(h)} (95% interval)"], rows,
+                  caption="First minus second, paired; ✓ a clear difference after Holm's correction over all pairs. "
+                          "Every measure for every pair is in pairwise.csv.")
+
     doc.h(1, "Figures")
     fig = km_figure(result)
     doc.figure("km.png", _png(fig), f"Kaplan-Meier curves: the share of agreements still holding, months after "
@@ -765,6 +778,20 @@ def _diff_cell(result: ComparisonResult, s: str, m: str) -> str:
     if r["note"] and float(r["difference"]) == 0.0:
         return "none (the same in every run)"
     return (f"{_signed(scale * r['difference'], dec)} ({_signed(scale * lo, dec)} to {_signed(scale * hi, dec)}){mark}")
+
+
+def _pair_cell(measure: str, r: pd.Series) -> str:
+    """One pair's difference as a cell: signed, with its interval and ✓ when clear."""
+    if not math.isfinite(float(r["difference"])):
+        return "not measurable"
+    if r["note"] and float(r["difference"]) == 0.0:
+        return "none (the same in every run)"
+    unit = MEASURES[measure].unit
+    scale = 100 if unit == "share" else 1
+    dec = 0 if unit == "share" else (1 if unit == "months" else 3)
+    mark = " ✓" if bool(r["clear"]) else ""
+    return (f"{_signed(scale * r['difference'], dec)} ({_signed(scale * float(r['low']), dec)} to "
+            f"{_signed(scale * float(r['high']), dec)}){mark}")
 
 
 def _pairing_gain(result: ComparisonResult) -> str:

@@ -846,6 +846,36 @@ def test_the_report_traces_its_inputs_and_says_no_box_when_there_is_none(small):
         assert "dashed rectangle" not in md
 
 
+def test_every_pair_is_compared_and_agrees_with_the_baseline_differences(small):
+    _, out = small
+    pw = pd.read_csv(out / "pairwise.csv")
+    dif = pd.read_csv(out / "differences.csv")
+    assert len(pw) == 3 * len(MEASURES) and set(pw["n_compared"]) == {3}
+    for _, d in dif.iterrows():  # a pair with the baseline is the baseline difference, the other way round
+        q = pw[(pw["measure"] == d["measure"]) & (pw["strategy"] == "as_is") & (pw["versus"] == d["strategy"])].iloc[0]
+        if math.isfinite(d["difference"]):
+            assert q["difference"] == pytest.approx(-d["difference"])
+            assert q["low"] == pytest.approx(-d["high"]) and q["high"] == pytest.approx(-d["low"])
+            assert q["p_holm"] >= q["p"]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Every pair of strategies" in md
+
+
+def test_every_pair_is_compared_and_agrees_with_the_baseline_differences(small):
+    _, out = small
+    pw = pd.read_csv(out / "pairwise.csv")
+    dif = pd.read_csv(out / "differences.csv")
+    assert len(pw) == 3 * len(MEASURES) and set(pw["n_compared"]) == {3}
+    for _, d in dif.iterrows():  # a pair with the baseline is the baseline difference, the other way round
+        q = pw[(pw["measure"] == d["measure"]) & (pw["strategy"] == "as_is") & (pw["versus"] == d["strategy"])].iloc[0]
+        if math.isfinite(d["difference"]):
+            assert q["difference"] == pytest.approx(-d["difference"])
+            assert q["low"] == pytest.approx(-d["high"]) and q["high"] == pytest.approx(-d["low"])
+            assert q["p_holm"] >= q["p"]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Every pair of strategies" in md
+
+
 def test_a_folder_given_as_the_comparison_file_is_refused(tmp_path, capsys):
     rc = cli.main(["compare", str(tmp_path), "--out", str(tmp_path / "out"), "--executor", "serial", "--quiet"])
     err = capsys.readouterr().err
