@@ -272,8 +272,16 @@ class ComparisonSpec:
         plan = [x.as_dict() for s in self.strategies for x in s.plan]
         if plan:
             raw["intervention"] = plan
-        # What the results belong to: the comparison file and the sizes it was run with.
-        source = self.text + f"\n# peacesim compare: seeds = {self.seeds}, worlds = {self.worlds}\n"
+        # What the runs belong to: what makes them (the design, the interventions, the seeds and the
+        # scenario, whose text the experiment adds), not the words of the file nor the analysis's
+        # options (titles, descriptions, rank_by, horizon_months, bootstrap): editing those reuses
+        # the stored runs and only redoes the analysis.
+        import json
+
+        made_by = {"design": rows, "intervention": plan, "seeds": self.seeds, "worlds": self.worlds,
+                   "master_seed": self.master_seed, "months": self.months}
+        source = "# peacesim compare: what the runs are made of\n" + json.dumps(made_by, sort_keys=True, indent=1,
+                                                                                default=str) + "\n"
         return experiment_from_dict(raw, where=self.path, default_name=meta["name"], source_text=source)
 
 
@@ -1345,7 +1353,8 @@ def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
     if isinstance(reps, int) and isinstance(points, list) and points:
         sizes = f" ({len(points) // max(1, len(spec.strategies))} worlds x {reps} seeds)"
     raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, or its "
-                     "file or scenario changed since; use --fresh to run it again, or --out to choose another folder")
+                     "strategies, conditions, seeds or scenario changed since; use --fresh to run it again, or --out "
+                     "to choose another folder")
 
 
 def _where_file(path: str) -> str:

@@ -880,3 +880,20 @@ def test_a_folder_given_as_the_comparison_file_is_refused(tmp_path, capsys):
     rc = cli.main(["compare", str(tmp_path), "--out", str(tmp_path / "out"), "--executor", "serial", "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "is a folder, not a comparison file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_editing_words_or_the_analysis_reuses_the_runs_and_a_new_strategy_does_not(small, tmp_path, capsys):
+    from peacesim.comparison import check_stored
+
+    path, out = small
+    text = path.read_text(encoding="utf-8")
+    worded = tmp_path / "worded.toml"
+    worded.write_text(text.replace('title = "Small comparison"', 'title = "A small comparison, retitled"')
+                      .replace("bootstrap = 300", "bootstrap = 400\nrank_by = \"violence\""), encoding="utf-8")
+    spec = load_comparison(worded)
+    check_stored(out, spec, spec.experiment())  # not refused: the same runs
+    changed = tmp_path / "changed.toml"
+    changed.write_text(_bad(text, "grant_length = 24", "grant_length = 12"), encoding="utf-8")
+    spec = load_comparison(changed)
+    with pytest.raises(InputError, match="holds the runs of another version of this comparison"):
+        check_stored(out, spec, spec.experiment())
