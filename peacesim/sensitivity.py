@@ -62,6 +62,7 @@ from .sensitivity_analysis import (
     Outcome,
     PointOutputs,
     analysis_seed,
+    convergence_table,
     indices,
     make_design,
     most_influential,
@@ -549,20 +550,11 @@ class SensitivityAnalysis:
     manifest: dict[str, Any]
 
     def convergence(self) -> pd.DataFrame:
-        """Per method and outcome: indices compared at N/2 and N, how many moved more than their
-        interval, and the verdict."""
-        import pandas as pd
-        t = self.indices[self.indices["moved"].notna()]
-        rows = []
-        for (method, outcome), part in t.groupby(["method", "outcome"], sort=False):
-            moved = part[part["moved"].astype(bool)]
-            names = [f"{r.index} {r.parameter}" + (f" x {r.parameter_2}" if r.parameter_2 else "")
-                     for r in moved.itertuples()]
-            rows.append({"method": method, "outcome": outcome, "samples_half": int(part["samples_half"].iloc[0]),
-                         "samples": self.spec.design.samples, "compared": len(part), "moved": len(moved),
-                         "verdict": "converged" if not len(moved) else "not converged", "moved_indices": "; ".join(names)})
-        return pd.DataFrame(rows, columns=["method", "outcome", "samples_half", "samples", "compared", "moved",
-                                           "verdict", "moved_indices"])
+        """Per outcome of the design's method: indices compared at N/2 and N, how many moved more than
+        their interval, the widest interval relative to the largest index, and the verdict
+        (:func:`~peacesim.sensitivity_analysis.convergence_table`)."""
+        d = self.spec.design
+        return convergence_table(self.indices, d.method, [o.name for o in self.spec.outcomes], d.samples)
 
     def points(self) -> pd.DataFrame:
         """One row per sample point: its position in SALib's space, its parameter values and outputs."""
@@ -848,13 +840,29 @@ class PilotResult:
     replicates: int
     files: list[Path] = field(default_factory=list)
 
+    def _need(self, outcomes: Sequence[str] | None) -> pd.DataFrame:
+        return self.table if outcomes is None else self.table[self.table["outcome"].isin(outcomes)]
+
     def recommended(self, outcomes: Sequence[str] | None = None) -> int | None:
-        """The largest number of replicates any of ``outcomes`` (default all) needs, or None when an
-        outcome's noise could not be measured."""
-        t = self.table if outcomes is None else self.table[self.table["outcome"].isin(outcomes)]
-        vals = t["replicates_needed"].to_numpy(dtype=float)
+        """The largest number of replicates that any of ``outcomes`` (default all) whose need could
+        be estimated needs, or None when no outcome's could. Outcomes whose need could not be
+        estimated (:meth:`unmeasured`) or that no number of replicates brings to the target
+        (:meth:`unreachable`) are not covered by it."""
+        vals = self._need(outcomes)["replicates_needed"].to_numpy(dtype=float)
         vals = vals[np.isfinite(vals)]
         return int(vals.max()) if len(vals) else None
+
+    def unmeasured(self, outcomes: Sequence[str] | None = None) -> list[str]:
+        """The outcomes whose noise, and so the replicates they need, could not be estimated (too few
+        points with two values, or the same value in every run)."""
+        t = self._need(outcomes)
+        return t.loc[t["replicates_needed"].isna(), "outcome"].tolist()
+
+    def unreachable(self, outcomes: Sequence[str] | None = None) -> list[str]:
+        """The outcomes that no number of replicates brings to the target: noise, and no variance
+        between the points beyond it."""
+        t = self._need(outcomes)
+        return t.loc[np.isinf(t["replicates_needed"].to_numpy(dtype=float)), "outcome"].tolist()
 
 
 def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, replicates: int = 16,
@@ -906,7 +914,9 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
         est = noise_components(m)
         need = replicates_needed(est["noise_var"], est["signal_var"], target)
         boot_need, boot_share = [], []
-        for _ in range(400):
+        # no interval around a need that could not be estimated: resamples that repeat a few points
+        # would give one that looks like an estimate
+        for _ in range(400 if not math.isnan(need) else 0):
             b = noise_components(m[rng.integers(0, len(m), len(m))])
             boot_need.append(replicates_needed(b["noise_var"], b["signal_var"], target))
             boot_share.append(b["noise_share_runs"])
@@ -920,13 +930,29 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
                      "noise_share_runs_high": float(np.quantile(bs, 0.975)) if len(bs) else math.nan,
                      "noise_var": est["noise_var"], "signal_var": est["signal_var"],
                      "common_random_numbers_removed": est["common"],
+                     "points": est["points"], "points_with_value": est["points_with_value"],
                      "noise_share_at_file_replicates": _share_at(est, spec.replicates),
                      "replicates_needed": need,
-                     "replicates_needed_low": _quantile(bn, 0.025), "replicates_needed_high": _quantile(bn, 0.975)})
+                     "replicates_needed_low": _quantile(bn, 0.025), "replicates_needed_high": _quantile(bn, 0.975),
+                     "note": _pilot_note(est, need, len(m))})
     table = pd.DataFrame(rows)
     result = PilotResult(out_dir, table, target, points, replicates)
     result.files = _write_pilot(out_dir, result, spec)
     return result
+
+
+def _pilot_note(est: dict[str, Any], need: float, n: int) -> str:
+    """Why a pilot's need is missing, infinite or an upper bound, in words ('' when it is none of these)."""
+    if math.isnan(need):
+        if est["points"] < 3:
+            return f"not measured: two values or more at {est['points']} of {n} points, at least 3 needed"
+        return "not measured: the same value in every run"
+    if math.isinf(need):
+        return "no number of replicates reaches the target: no variance between the points beyond the noise"
+    if not est["common"]:
+        return (f"upper bound: values missing (a value at {est['points_with_value']} of {n} points, two or more at "
+                f"{est['points']})")
+    return ""
 
 
 def _quantile(x: np.ndarray, q: float) -> float:

@@ -80,6 +80,7 @@ __all__ = [
     "evaluate",
     "sorted_groups",
     "most_influential",
+    "convergence_table",
     "RANK_BY",
 ]
 
@@ -618,111 +619,176 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
     ``noise_share``: the share of the variance of the per-point means (what the indices are computed
     from) that is noise left after averaging the replicates; ``noise_var`` (of one run, net of
     what common random numbers cancel), ``signal_var`` (between points) and ``common``: True when
-    the complete table let the replicate's common part be removed (two-way analysis of variance
-    without interaction replicates: replicate ``k`` has the same seed at every point, so its
-    common shift is the same at every point and cancels in the indices); False when values are
-    missing and the one-way within-point variance is used (an upper bound on that noise).
+    every run's value is known, so that the replicate's common part could be removed (two-way
+    analysis of variance without interaction replicates: replicate ``k`` has the same seed at every
+    point, so its common shift is the same at every point and cancels in the indices); False when
+    values are missing at some point and the one-way within-point variance is used (an upper bound
+    on that noise). The per-point means are then those of every point with a value, as the indices
+    see them, and the noise in them is the within-point variance over each point's number of values.
+
+    ``noise_ratio`` and ``noise_share_runs_raw`` are the two shares before they are clipped to 1
+    (a ratio above 1: the means vary less than their noise alone would make them), for intervals;
+    ``points`` and ``points_with_value`` count the points with two values or more, and with one or
+    more. Everything is NaN when fewer than three points have two values.
     """
     m = np.asarray(m, dtype=float)
-    nan = dict(noise_share_runs=math.nan, noise_share=math.nan, noise_var=math.nan, signal_var=math.nan,
-               common=False)
     cnt = np.sum(~np.isnan(m), axis=1)
     keep = cnt >= 2
+    have = cnt >= 1
+    nan = dict(noise_share_runs=math.nan, noise_share=math.nan, noise_var=math.nan, signal_var=math.nan,
+               noise_ratio=math.nan, noise_share_runs_raw=math.nan, common=False, points=int(keep.sum()),
+               points_with_value=int(have.sum()))
     if keep.sum() < 3:
         return nan
-    m, cnt = m[keep], cnt[keep]
+    # complete means every run of every point, not only of the points kept: a point with one value
+    # has a mean as noisy as one run, which the two-way analysis of the others does not see
+    complete = bool(np.all(cnt == m.shape[1]))
+    mk, ck = m[keep], cnt[keep]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        means = np.nanmean(m, axis=1)
-        within = np.nansum((m - means[:, None]) ** 2, axis=1)
-    n_pts, total_runs = len(m), int(cnt.sum())
+        means = np.nanmean(mk, axis=1)
+        within = np.nansum((mk - means[:, None]) ** 2, axis=1)
+    n_pts, total_runs = len(mk), int(ck.sum())
     msw = within.sum() / (total_runs - n_pts)
-    grand = np.nansum(m) / total_runs
-    msb = float(np.sum(cnt * (means - grand) ** 2) / (n_pts - 1))
-    n0 = (total_runs - np.sum(cnt ** 2) / total_runs) / (n_pts - 1)
-    between = max((msb - msw) / n0, 0.0)
-    share_runs = msw / (msw + between) if msw + between > 0 else math.nan
-    var_means = float(np.var(means, ddof=1))
-    complete = bool(np.all(cnt == m.shape[1]))
+    grand = np.nansum(mk) / total_runs
+    msb = float(np.sum(ck * (means - grand) ** 2) / (n_pts - 1))
+    n0 = (total_runs - np.sum(ck ** 2) / total_runs) / (n_pts - 1)
+    between_raw = (msb - msw) / n0
     if complete:
         r = m.shape[1]
-        resid = m - means[:, None] - m.mean(axis=0)[None, :] + grand
+        resid = mk - means[:, None] - mk.mean(axis=0)[None, :] + grand
         noise = float(np.sum(resid ** 2) / ((n_pts - 1) * (r - 1)))
         noise_mean = noise / r
+        var_means = float(np.var(means, ddof=1))
     else:
-        noise = msw
-        noise_mean = float(np.mean(within / np.maximum(cnt - 1, 1) / cnt))
-    share = min(noise_mean / var_means, 1.0) if var_means > 0 else math.nan  # a constant outcome has no share
+        noise = float(msw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            all_means = np.nanmean(m[have], axis=1)
+        var_means = float(np.var(all_means, ddof=1))
+        noise_mean = float(msw * np.mean(1.0 / cnt[have]))
+    ratio = noise_mean / var_means if var_means > 0 else math.nan  # a constant outcome has no share
+    share = min(ratio, 1.0) if np.isfinite(ratio) else math.nan
     signal = max(var_means - noise_mean, 0.0)
     if complete:
         # the seed's common part is in every point's within-point variance but not in the spread of
         # the point means: the one-way estimate of the spread between points would take it off twice
+        denom_raw = msw + var_means - noise_mean
         share_runs = msw / (msw + signal) if msw + signal > 0 else math.nan
+    else:
+        denom_raw = msw + between_raw
+        between = max(between_raw, 0.0)
+        share_runs = msw / (msw + between) if msw + between > 0 else math.nan
+    runs_raw = msw / denom_raw if denom_raw > 0 else math.nan
     return dict(noise_share_runs=float(share_runs), noise_share=float(share), noise_var=float(noise),
-                signal_var=float(signal), common=complete)
+                signal_var=float(signal), noise_ratio=float(ratio), noise_share_runs_raw=float(runs_raw),
+                common=complete, points=int(keep.sum()), points_with_value=int(have.sum()))
+
+
+#: Replicates from which a delete-one jackknife over them adds their part to a noise share's interval.
+MIN_JACKKNIFE_REPLICATES = 3
+#: A variance of a share's resamples below this (a standard deviation of 1e-6) is no variation: the
+#: floating-point spread of a share that is the same in every resample.
+DEGENERATE_VAR = 1e-12
 
 
 def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int,
                 resamples: int = NOISE_RESAMPLES) -> pd.DataFrame:
-    """The noise of each outcome (:func:`noise_components`) with 95% intervals.
+    """The noise of each outcome (:func:`noise_components`) with 95% intervals and what limits them.
 
     Points and replicates are crossed (every replicate's seed at every point), so a share's
     uncertainty comes from both. Its variance is taken as the sum of the two parts: a bootstrap over
     the points (with all their replicates) and a delete-one jackknife over the replicates (from 3
-    replicates up), and the interval is normal, clipped to [0, 1]. With few replicates the seed's
-    common part of one run's noise is known poorly, and the interval of ``noise_share_runs`` says so.
-    The points of a Morris trajectory or a Sobol' block are treated as independent draws, which they
-    are not quite."""
+    replicates up), and the interval is normal around the share before clipping, then clipped to
+    [0, 1]. With few replicates the seed's common part of one run's noise is known poorly, and the
+    interval of ``noise_share_runs`` says so. The points of a Morris trajectory or a Sobol' block are
+    treated as independent draws, which they are not quite.
+
+    ``interval`` says what the intervals cover: ``"points and replicates"``; ``"points only"`` (2
+    replicates: no jackknife, so the part of the uncertainty that comes from the few seeds is
+    missing and the interval is too narrow); ``"not estimable"`` (the resamples do not vary, which a
+    share estimated from random runs cannot justify: one replicate takes the same value at every
+    point, say; the interval is NaN). ``note`` gives these marks in words, with ``upper bound`` when
+    values are missing (``common_random_numbers_removed`` False) and ``no signal detected`` when the
+    share of the means is clipped at 1 (the point means vary no more than their noise would make them)."""
     import pandas as pd
     from scipy.stats import norm
 
     z = float(norm.ppf(0.5 + CONF_LEVEL / 2))
     rng = np.random.default_rng(seed)
     keys = ("noise_share_runs", "noise_share")
+    raw_key = {"noise_share_runs": "noise_share_runs_raw", "noise_share": "noise_ratio"}
     rows = []
     for o in outcomes:
         m = outputs.runs[o.name]
         est = noise_components(m)
         n, r = m.shape
+        measured = np.isfinite(est["noise_share"])
         boot = {k: [] for k in keys}
-        for _ in range(resamples if n >= 3 else 0):
+        for _ in range(resamples if n >= 3 and measured else 0):
             b = noise_components(m[rng.integers(0, n, n)])
             for k in keys:
-                boot[k].append(b[k])
+                boot[k].append(b[raw_key[k]])
         jack = {k: [] for k in keys}
-        for j in range(r if r >= 3 else 0):
+        for j in range(r if r >= MIN_JACKKNIFE_REPLICATES and measured else 0):
             b = noise_components(np.delete(m, j, axis=1))
             for k in keys:
-                jack[k].append(b[k])
+                jack[k].append(b[raw_key[k]])
         row: dict[str, Any] = {"outcome": o.name, "label": o.label, "replicates": outputs.replicates,
-                               "points": int(np.sum(np.sum(~np.isnan(m), axis=1) >= 2)),
+                               "points": est["points"], "points_with_value": est["points_with_value"],
                                "common_random_numbers_removed": est["common"]}
+        degenerate = False
         for k in keys:
             row[k] = est[k]
+            centre = est[raw_key[k]]
             b = np.array(boot[k], dtype=float)
             b = b[np.isfinite(b)]
             jk = np.array(jack[k], dtype=float)
             jk = jk[np.isfinite(jk)]
             var = float(np.var(b, ddof=1)) if len(b) > 1 else math.nan
-            if len(jk) >= 3:
+            if len(jk) >= MIN_JACKKNIFE_REPLICATES:
                 var += (len(jk) - 1) / len(jk) * float(np.sum((jk - jk.mean()) ** 2))
-            if np.isfinite(est[k]) and np.isfinite(var):
+            if np.isfinite(centre) and np.isfinite(var) and var > DEGENERATE_VAR:
                 half = z * math.sqrt(var)
-                row[f"{k}_low"], row[f"{k}_high"] = max(0.0, est[k] - half), min(1.0, est[k] + half)
+                row[f"{k}_low"] = min(1.0, max(0.0, centre - half))
+                row[f"{k}_high"] = min(1.0, max(0.0, centre + half))
             else:
+                # a share of random runs whose resamples do not vary at all is not known to that precision
+                degenerate |= bool(np.isfinite(centre) and np.isfinite(var) and est["noise_var"] > 0)
                 row[f"{k}_low"] = row[f"{k}_high"] = math.nan
         row["noise_var"], row["signal_var"] = est["noise_var"], est["signal_var"]
+        notes = []
+        if not measured:
+            row["interval"] = ""
+            notes.append(f"not measured: two values or more at {est['points']} of {n} points, at least 3 needed"
+                         if est["points"] < 3 else
+                         "not measured: the same value at every point")
+        else:
+            row["interval"] = ("not estimable" if degenerate else
+                               "points and replicates" if r >= MIN_JACKKNIFE_REPLICATES else "points only")
+            if not est["common"]:
+                notes.append(f"upper bound: values missing (a value at {est['points_with_value']} of {n} points, "
+                             f"two or more at {est['points']})")
+            if est["noise_ratio"] >= 1 - 1e-9:
+                notes.append("no signal detected")
+            if degenerate:
+                notes.append("interval not estimable")
+            elif r < MIN_JACKKNIFE_REPLICATES:
+                notes.append(f"interval over the points only ({r} replicates)")
+        row["note"] = "; ".join(notes)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def replicates_needed(noise_var: float, signal_var: float, target: float) -> float:
     """Replicates per point that bring the noise share of the per-point means down to ``target``:
-    the smallest R with (noise/R) / (signal + noise/R) <= target."""
+    the smallest R with (noise/R) / (signal + noise/R) <= target. NaN when it cannot be estimated
+    (an outcome with neither noise nor signal: the same value in every run); inf when no number
+    reaches it (noise without signal)."""
     if not (noise_var >= 0 and signal_var >= 0) or not 0 < target < 1:
         return math.nan
     if noise_var == 0:
-        return 1.0
+        return 1.0 if signal_var > 0 else math.nan
     if signal_var == 0:
         return math.inf
     return float(max(1, math.ceil(noise_var * (1 - target) / (target * signal_var) - 1e-12)))
@@ -1051,6 +1117,65 @@ def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFr
     df = pd.DataFrame(rows).sort_values("relative", ascending=False)
     best = df.drop_duplicates("parameter").head(k)
     return best[["parameter", "relative", "outcome"]].reset_index(drop=True)
+
+
+#: An outcome's intervals are too wide to rank its factors when the widest 95% interval of the
+#: ranking index (mu* or ST) among its factors is wider than this share of the largest index: a
+#: factor's interval then reaches from well below the leader to above it, so any order of the
+#: factors is consistent with the data.
+MAX_RELATIVE_WIDTH = 1.0
+#: Convergence verdicts, in the order of concern.
+VERDICTS = ("converged", "intervals too wide", "not converged", "no indices")
+
+
+def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str], samples: int) -> pd.DataFrame:
+    """The convergence verdict of each outcome from an indices table (:func:`indices`).
+
+    Per outcome: how many indices were compared between the first half of the design and all of
+    it (``compared``), how many moved more than half their interval (``moved``, named in
+    ``moved_indices``), and ``relative_width``, the widest interval of the ranking index over the
+    largest such index. The verdict is ``not converged`` when an index moved, ``intervals too wide``
+    when none moved but ``relative_width`` exceeds :data:`MAX_RELATIVE_WIDTH` (an index "moves"
+    only by more than half its interval, so wide intervals alone would pass), ``no indices`` when
+    the outcome has none (no value at enough points, or the same everywhere), and ``converged``
+    otherwise. Empty when no check was possible (a design too small to be halved)."""
+    import pandas as pd
+    cols = ["method", "outcome", "samples_half", "samples", "compared", "moved", "relative_width", "verdict",
+            "moved_indices"]
+    mine = table[table["method"] == method]
+    checked = mine[mine["moved"].notna()]
+    if not len(checked):
+        return pd.DataFrame(columns=cols)
+    half = int(checked["samples_half"].dropna().iloc[0])
+    rows = []
+    for outcome in outcomes:
+        part = checked[checked["outcome"] == outcome]
+        rank = mine[(mine["outcome"] == outcome) & (mine["index"] == RANK_BY[method])
+                    & (mine["parameter_2"].fillna("") == "") & np.isfinite(mine["estimate"].astype(float))]
+        moved = part[part["moved"].astype(bool)]
+        names = "; ".join(f"{r.index} {r.parameter}" + (f" x {r.parameter_2}" if r.parameter_2 else "")
+                          for r in moved.itertuples())
+        if not len(rank):
+            rows.append({"method": method, "outcome": outcome, "samples_half": half, "samples": samples,
+                         "compared": 0, "moved": 0, "relative_width": math.nan, "verdict": "no indices",
+                         "moved_indices": ""})
+            continue
+        widest = float((rank["high"] - rank["low"]).max())
+        largest = float(rank["estimate"].max())
+        if widest <= ZERO:
+            rel = 0.0
+        else:
+            rel = widest / largest if largest > ZERO else math.inf
+        if len(moved):
+            verdict = "not converged"
+        elif not rel <= MAX_RELATIVE_WIDTH:  # NaN (an interval not given) counts as too wide
+            verdict = "intervals too wide"
+        else:
+            verdict = "converged"
+        rows.append({"method": method, "outcome": outcome, "samples_half": half, "samples": samples,
+                     "compared": len(part), "moved": len(moved), "relative_width": rel, "verdict": verdict,
+                     "moved_indices": names})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def evaluate(design: Design, function: Callable[[np.ndarray], np.ndarray], seeds: Sequence[int], *,

@@ -25,7 +25,7 @@ from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from .sensitivity_analysis import RANK_BY, RBD_RESAMPLES, ZERO, sorted_groups
+from .sensitivity_analysis import MAX_RELATIVE_WIDTH, RANK_BY, RBD_RESAMPLES, VERDICTS, ZERO, sorted_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -268,12 +268,19 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
               f"(over {spec.replicates} replicates, what the indices are computed from) that is still noise. The "
               "noise left in the means acts like one more factor: it lowers every first-order index and raises "
               "every total index by up to that share.", "",
-              "| outcome | noise in one run | noise in the means |", "|---|---|---|"]
+              "| outcome | noise in one run | noise in the means | marks |", "|---|---|---|---|"]
     for r in analysis.noise.itertuples():
-        flag = "" if r.common_random_numbers_removed else " (upper bound: values missing at some points)"
+        note = getattr(r, "note", "")
+        if not isinstance(note, str):
+            note = ""
         lines.append(f"| {r.label} | {_pct(r.noise_share_runs, r.noise_share_runs_low, r.noise_share_runs_high)} | "
-                     f"{_pct(r.noise_share, r.noise_share_low, r.noise_share_high)}{flag} |")
-    lines.append("")
+                     f"{_pct(r.noise_share, r.noise_share_low, r.noise_share_high)} | {note} |")
+    lines += ["", "*Upper bound*: where values are missing (durability, at points where no agreement was signed), "
+              "the within-point variance is used, which includes the seed's common part that cancels in the indices. "
+              "*No signal detected*: the point means vary no more than their noise would make them, so the share is "
+              "clipped at 100%. An interval *over the points only* lacks the part of the uncertainty that comes from "
+              "the few seeds (a jackknife over the replicates needs 3) and is too narrow; one *not estimable* did not "
+              "vary over its resamples, which a share of random runs cannot justify.", ""]
     for o in spec.outcomes:
         lines += [f"## {o.label[0].upper()}{o.label[1:]}", ""]
         for note in analysis.notes.get(o.name, []):
@@ -297,18 +304,19 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
             lines.append(f"Morris trajectories are independent: the first {d.samples // 2} are a Morris design of their "
                          f"own. Each mu* was computed from them and from all {d.samples}; it *moved* when the two differ "
                          "by more than half the width of its 95% interval.")
-        lines += ["", "| outcome | indices compared | moved | verdict |", "|---|---|---|---|"]
+        key = _INDEX_NAMES[RANK_BY[d.method]]
+        lines += ["", f"An index that does not move is not yet a converged one: a wide interval lets it stay put. So "
+                  f"the widest 95% interval of {key} at each outcome is compared with the largest {key} there; when it "
+                  f"is wider than {_times(MAX_RELATIVE_WIDTH)}, the verdict is *intervals too wide* (to rank the "
+                  "factors). An outcome without indices has no verdict of convergence.", "",
+                  f"| outcome | indices compared | moved | widest interval / largest {key} | verdict |",
+                  "|---|---|---|---|---|"]
         labels = {o.name: o.label for o in spec.outcomes}
         for r in conv.itertuples():
             extra = f": {r.moved_indices}" if r.moved else ""
-            lines.append(f"| {labels.get(r.outcome, r.outcome)} | {r.compared} | {r.moved}{extra} | **{r.verdict}** |")
-        n_bad = int((conv["verdict"] != "converged").sum())
-        lines += ["", ("Verdict: **converged** for every outcome: no index moved more than its interval when the "
-                       "design was doubled." if not n_bad else
-                       f"Verdict: **not converged** for {n_bad} of {len(conv)} outcomes: the indices listed moved more "
-                       f"than their interval between {d.samples // 2} and {d.samples}; double the samples (or "
-                       "trajectories) before relying on their values. The ranking of the indices that did not move "
-                       "can be relied on."), ""]
+            lines.append(f"| {labels.get(r.outcome, r.outcome)} | {r.compared} | {r.moved}{extra} | "
+                         f"{_v(r.relative_width)} | **{r.verdict}** |")
+        lines += ["", _verdict_words(conv, d, spec), ""]
     else:
         lines += ["No convergence check: the design is too small to be halved, or no index could be computed.", ""]
     if figures:
@@ -326,6 +334,33 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
     return "\n".join(lines)
 
 
+def _times(x: float) -> str:
+    return "that index itself" if x == 1 else f"{x:g} times that index"
+
+
+def _verdict_words(conv: pd.DataFrame, design, spec) -> str:
+    """The convergence verdict over all outcomes, in words."""
+    labels = {o.name: o.title for o in spec.outcomes}
+    by = {v: [labels.get(o, o) for o in conv.loc[conv["verdict"] == v, "outcome"]] for v in VERDICTS}
+    if len(by["converged"]) == len(conv):
+        return ("Verdict: **converged** for every outcome: no index moved more than its interval when the design was "
+                "doubled, and the intervals are narrow enough to rank the factors.")
+    parts = []
+    if by["not converged"]:
+        parts.append(f"**not converged** for {', '.join(by['not converged'])}: the indices listed moved more than "
+                     f"their interval between {design.samples // 2} and {design.samples}")
+    if by["intervals too wide"]:
+        parts.append(f"**intervals too wide** to rank the factors for {', '.join(by['intervals too wide'])}")
+    if by["no indices"]:
+        parts.append(f"**no indices** for {', '.join(by['no indices'])}")
+    if by["converged"]:
+        parts.append(f"converged for {', '.join(by['converged'])}")
+    advice = ("" if not (by["not converged"] or by["intervals too wide"]) else
+              " Double the samples (or trajectories), or raise the replicates where the noise in the means is large, "
+              "before relying on the values or the order of the factors there.")
+    return "Verdict: " + "; ".join(parts) + "." + advice
+
+
 def _classify(ratio: float) -> str:
     if not np.isfinite(ratio):
         return ""
@@ -335,7 +370,7 @@ def _classify(ratio: float) -> str:
         return "monotonic"
     if ratio < SIGMA_RATIOS[2]:
         return "almost monotonic"
-    return "non-linear or interacting with other factors"
+    return "non-linear, non-monotonic or interacting with other factors"
 
 
 def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
@@ -350,7 +385,9 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
     unit = {"share": "share", "months": "months"}.get(o.unit, o.unit)
     out = [f"mu* is the mean absolute change of the outcome (in {unit}) for a step of "
            f"{design.num_levels / (2 * (design.num_levels - 1)):.2g} of a factor's range, divided by that step: the "
-           "change across the whole range if the effect were linear. Ranked by mu*:", ""]
+           "change across the whole range if the effect were linear. mu gives the direction where its interval "
+           "excludes 0; sigma, the spread of the effects, large beside mu* suggests effects that are non-linear, "
+           "non-monotonic or depend on other factors (the model's noise adds to it too). Ranked by mu*:", ""]
     top = [g for g in order if np.isfinite(star.loc[g, "estimate"]) and star.loc[g, "estimate"] >= 0.1 * best][:10]
     for k, g in enumerate(top, 1):
         r = star.loc[g]
@@ -362,7 +399,7 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
             elif m_row.high < -ZERO:
                 words.append("raising it lowers the outcome")
             else:
-                words.append("its direction changes across the range (mu's interval includes 0)")
+                words.append("direction not determined (mu's interval includes 0)")
         s_row = sig.loc[g] if g in sig.index else None
         if s_row is not None and np.isfinite(s_row.estimate) and r.estimate > 0:
             ratio = s_row.estimate / r.estimate
@@ -408,40 +445,98 @@ def _suggestion(t: pd.DataFrame, spec) -> list[str]:
     return out + [""]
 
 
+#: Noise in the per-point means (its estimate, or the upper end of its interval) from which the report
+#: reads nothing about interactions or additivity from Sobol' indices: the noise can add up to its share
+#: to every ST - S1 and take as much from the sum of the S1; from half of the variance on, it can be as
+#: large as all of the signal together.
+NOISE_NO_CLAIMS = 0.5
+#: S1 above ST by more than this, within their intervals, is remarked on as estimator error.
+S1_OVER_ST = 0.01
+
+
 def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
     order = sorted_groups(t, "sobol", o.name)
     if not order:
         return []
     s1 = _select(t, "sobol", o.name, "S1")
     st = _select(t, "sobol", o.name, "ST")
+    noise = analysis.noise.set_index("outcome")
+    s = s_lo = s_hi = math.nan
+    if o.name in noise.index:
+        s, s_lo, s_hi = (float(noise.loc[o.name, k]) for k in ("noise_share", "noise_share_low", "noise_share_high"))
+    noisy = (np.isfinite(s) and s >= NOISE_NO_CLAIMS) or (np.isfinite(s_hi) and s_hi >= NOISE_NO_CLAIMS)
+    s_up = s_hi if np.isfinite(s_hi) else (s if np.isfinite(s) else 0.0)
     out = ["S1 is the share of the outcome's variance a factor explains alone; ST adds its interactions with the "
            "others. Ranked by ST:", ""]
+    unreliable = []
     for k, g in enumerate(order, 1):
         a, b = s1.loc[g], st.loc[g]
         text = f"{k}. {_name(g)}: ST {_pct(b.estimate, b.low, b.high)}, S1 {_pct(a.estimate, a.low, a.high)}"
-        if b.low > ZERO and b.estimate - a.estimate > max(0.05, (b.high - b.low) / 2):
+        gap = b.estimate - a.estimate
+        if a.low > b.high + ZERO:
+            text += "; S1 exceeds ST beyond their intervals, which true indices cannot: these estimates are unreliable"
+            unreliable.append(g)
+        elif -gap > S1_OVER_ST:
+            text += "; S1 above ST, which true indices cannot be, but within their intervals: estimator error"
+        elif (not noisy and b.low > ZERO
+              and gap - s_up > max(0.05, (b.high - b.low) / 2, max(a.estimate, 0.0))):
+            # the noise can add up to its share s to every ST - S1: only a gap beyond it is interaction
             text += "; most of its influence is through interactions"
         elif b.high < 0.01:
             text += "; negligible"
         out.append(text + ".")
     total_s1 = float(np.nansum(s1["estimate"].clip(lower=0)))
-    out += ["", f"The first-order indices add up to {_pct(total_s1)}: "
-            + (f"about {_pct(max(0.0, 1 - total_s1))} of the variance comes from interactions between factors "
-               "(and from the noise left in the means)." if total_s1 < 0.95 else
-               "the outcome is close to additive in these factors.")]
+    out.append("")
+    if noisy:
+        out.append(f"The noise left in the per-point means is {_pct(s, s_lo, s_hi)} of their variance at "
+                   f"{analysis.spec.replicates} replicates. It can add up to its share to every ST - S1 and take as "
+                   f"much from the sum of the S1 (which is {_pct(total_s1)}), so these indices say nothing about "
+                   "interactions or "
+                   "additivity, and the order of the factors holds only where their intervals are apart. More "
+                   "replicates are needed ('peacesim sensitivity EXPERIMENT --pilot' says how many).")
+    elif total_s1 > 1 + 0.005:
+        out.append(f"The first-order indices add up to {_pct(total_s1)}, more than the 100% that shares of one "
+                   f"variance can: the estimates' errors are at least {_pct(total_s1 - 1)} in sum. This is estimator "
+                   f"error, not additivity; at N = {analysis.spec.design.samples} these indices are unreliable, and "
+                   "more samples are needed before interactions or additivity can be read from them.")
+    else:
+        rest = max(0.0, 1 - total_s1)
+        text = f"The first-order indices add up to {_pct(total_s1)}"
+        if np.isfinite(s) and s > 0.005:
+            inter = rest - s
+            if inter > 0.005:
+                text += (f". Of the {_pct(rest)} they leave, up to {_pct(s, s_lo, s_hi)} can be the noise left in the "
+                         f"means, so interactions between factors account for between {_pct(inter)} and "
+                         f"{_pct(rest)} of the variance.")
+            else:
+                text += (f". The noise left in the means, {_pct(s, s_lo, s_hi)}, can account for all of the "
+                         f"{_pct(rest)} they leave: no clear sign of interactions between factors.")
+        elif rest > 0.05:
+            text += f": about {_pct(rest)} of the variance comes from interactions between factors."
+        else:
+            text += ": the outcome is close to additive in these factors."
+        widest = float(((s1["high"] - s1["low"]) / 2).max())
+        if widest > 0.1:
+            text += (f" The S1 intervals are up to ±{_pct(widest)} wide, so this balance is uncertain.")
+        out.append(text)
+    if unreliable:
+        out += ["", "Where S1 exceeds ST beyond their intervals (" + ", ".join(_name(g) for g in unreliable)
+                + f"), the estimator has not settled at N = {analysis.spec.design.samples}: more samples are needed."]
     s2 = t[(t["method"] == "sobol") & (t["outcome"] == o.name) & (t["index"] == "S2")]
     if len(s2):
-        sig = s2[(s2["low"] > ZERO)].sort_values("estimate", ascending=False)
-        if len(sig):
-            pairs = ", ".join(f"{_name(r.parameter)} with {_name(r.parameter_2)} ({_pct(r.estimate, r.low, r.high)})"
-                              for r in sig.head(5).itertuples())
-            out += ["", f"Pairwise interactions whose interval excludes zero: {pairs}."]
+        if noisy:
+            out += ["", "The pairwise indices (S2) are not read as interactions here: see the noise above."]
         else:
-            out += ["", "No pairwise interaction has an interval that excludes zero."]
-    noise = analysis.noise.set_index("outcome")
-    if o.name in noise.index and np.isfinite(noise.loc[o.name, "noise_share"]) and noise.loc[o.name, "noise_share"] > 0.1:
-        out += ["", f"Caution: {_pct(noise.loc[o.name, 'noise_share'])} of the variance of the per-point means is "
-                "noise; more replicates would sharpen these indices."]
+            sig = s2[(s2["low"] > ZERO)].sort_values("estimate", ascending=False)
+            if len(sig):
+                pairs = ", ".join(f"{_name(r.parameter)} with {_name(r.parameter_2)} "
+                                  f"({_pct(r.estimate, r.low, r.high)})" for r in sig.head(5).itertuples())
+                out += ["", f"Pairwise interactions whose interval excludes zero: {pairs}."]
+            else:
+                out += ["", "No pairwise interaction has an interval that excludes zero."]
+    if not noisy and np.isfinite(s) and s > 0.1:
+        out += ["", f"Caution: {_pct(s, s_lo, s_hi)} of the variance of the per-point means is noise; more replicates "
+                "would sharpen these indices."]
     return out + [""]
 
 
@@ -476,15 +571,44 @@ def pilot_report(result: PilotResult, spec: SensitivitySpec) -> str:
              "| outcome | noise in one run | replicates needed | noise in the means at the file's "
              f"{spec.replicates} |", "|---|---|---|---|"]
     for r in result.table.itertuples():
-        need = "–" if not np.isfinite(r.replicates_needed) else f"{r.replicates_needed:.0f}"
-        if np.isfinite(r.replicates_needed_low) and np.isfinite(r.replicates_needed_high):
-            need += f" ({r.replicates_needed_low:.0f} to {r.replicates_needed_high:.0f})"
+        note = getattr(r, "note", "")
+        note = f" ({note})" if isinstance(note, str) and note else ""
         lines.append(f"| {r.label} | {_pct(r.noise_share_runs, r.noise_share_runs_low, r.noise_share_runs_high)} | "
-                     f"{need} | {_pct(r.noise_share_at_file_replicates)} |")
-    rec = result.recommended()
-    lines += ["", f"Recommended: {rec} replicates per point for every outcome to meet the target." if rec else
-              "", ""]
+                     f"{_need(r)}{note} | {_pct(r.noise_share_at_file_replicates)} |")
+    lines += ["", _recommendation(result, spec, "Recommended: "), ""]
     return "\n".join(lines)
+
+
+def _need(r) -> str:
+    """Replicates needed with their interval: '3 (1 to 7)', '3 (1 to unbounded)', '–' when not measured."""
+    n, lo, hi = (float(x) for x in (r.replicates_needed, r.replicates_needed_low, r.replicates_needed_high))
+    if math.isnan(n):
+        return "–"
+    text = "no number" if math.isinf(n) else f"{n:.0f}"
+    if np.isfinite(lo) and not math.isnan(hi):
+        text += f" ({lo:.0f} to {'unbounded' if math.isinf(hi) else f'{hi:.0f}'})"
+    return text
+
+
+def _recommendation(result, spec, lead: str = "") -> str:
+    """The replicates the pilot calls for, naming the outcomes it does not cover."""
+    rec = result.recommended()
+    unmeasured, unreachable = result.unmeasured(), result.unreachable()
+    t = result.table
+    covered = [o for o in t["outcome"] if o not in unmeasured and o not in unreachable]
+    if rec is None:
+        text = f"{lead}none: no outcome's noise could be measured."
+    elif not unmeasured and not unreachable:
+        text = f"{lead}{rec} replicates per point bring every outcome to the target (the file asks for {spec.replicates})."
+    else:
+        text = (f"{lead}{rec} replicates per point bring {', '.join(covered)} to the target (the file asks for "
+                f"{spec.replicates}).")
+    if unmeasured:
+        text += f" Not measured, so not covered: {', '.join(unmeasured)}."
+    if unreachable:
+        text += (f" No number of replicates reaches the target for {', '.join(unreachable)}: the pilot found no "
+                 "variance between its points beyond the noise.")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,17 +630,25 @@ def summary_lines(result) -> list[str]:
     lines.append(f"Most influential ({_METHOD_NAMES[method]} {_INDEX_NAMES[key]}), and the share of noise in the "
                  "per-point means:")
     for o in spec.outcomes:
-        order = sorted_groups(a.indices, method, o.name)[:3]
         sel = _select(a.indices, method, o.name, key)
+        # factors without an index (too few elementary effects) are not among the most influential
+        order = [g for g in sorted_groups(a.indices, method, o.name) if np.isfinite(sel.loc[g, "estimate"])][:3]
         top = ", ".join(f"{g} {_v(sel.loc[g, 'estimate'])}" for g in order) or "no index (see the report)"
         n = noise.loc[o.name, "noise_share"] if o.name in noise.index else math.nan
-        lines.append(f"  {o.name:<{width}}  {top}   (noise {_pct(n)})")
+        note = noise.loc[o.name, "note"] if o.name in noise.index and "note" in noise.columns else ""
+        marks = [m for m in ("upper bound", "no signal detected", "interval not estimable")
+                 if isinstance(note, str) and m in note]
+        mark = f": {', '.join(marks)}" if marks else ""
+        lines.append(f"  {o.name:<{width}}  {top}   (noise {_pct(n)}{mark})")
     conv = a.convergence()
     if len(conv):
-        bad = conv[conv["verdict"] != "converged"]
-        lines.append("Convergence: " + ("converged for every outcome (no index moved more than its interval at half "
-                                        "the design)." if not len(bad) else
-                                        f"not converged for {', '.join(bad['outcome'])} (see the report)."))
+        if (conv["verdict"] == "converged").all():
+            lines.append("Convergence: converged for every outcome (no index moved more than its interval at half the "
+                         "design, and the intervals are narrow enough to rank the factors).")
+        else:
+            parts = [f"{v} for {', '.join(conv.loc[conv['verdict'] == v, 'outcome'])}" for v in VERDICTS
+                     if (conv["verdict"] == v).any()]
+            lines.append("Convergence: " + "; ".join(parts) + " (see the report).")
     root = result.out
     lines.append(f"Report: {root / 'sensitivity.md'}; indices: {root / 'indices.csv'}; "
                  f"{sum(1 for p in result.files if p.suffix == '.png')} figures in {root / 'figures'}")
@@ -529,12 +661,10 @@ def pilot_lines(result, spec) -> list[str]:
              f"at most {100 * result.target:.0f}% noise in the per-point means:"]
     width = max(len(o) for o in result.table["outcome"])
     for r in result.table.itertuples():
-        need = "–" if not np.isfinite(r.replicates_needed) else f"{r.replicates_needed:.0f}"
-        if np.isfinite(r.replicates_needed_low) and np.isfinite(r.replicates_needed_high):
-            need += f" ({r.replicates_needed_low:.0f} to {r.replicates_needed_high:.0f})"
-        lines.append(f"  {r.outcome:<{width}}  noise in one run {_pct(r.noise_share_runs)}; replicates needed {need}")
-    rec = result.recommended()
-    lines.append(f"The file asks for {spec.replicates}; every outcome meets the target with {rec}." if rec else
-                 "The noise of some outcomes could not be measured.")
+        note = getattr(r, "note", "")
+        note = f" ({note})" if isinstance(note, str) and note else ""
+        lines.append(f"  {r.outcome:<{width}}  noise in one run {_pct(r.noise_share_runs)}; replicates needed "
+                     f"{_need(r)}{note}")
+    lines.append(_recommendation(result, spec))
     lines.append(f"Report: {result.out / 'pilot.md'}")
     return lines

@@ -804,8 +804,10 @@ resamples = 200
     assert set(t[t.method == "sobol"]["outcome"]) <= {"p_agreement", "total_violence"}
     st = t[(t.method == "sobol") & (t["index"] == "ST") & (t.outcome == "total_violence")]
     assert len(st) == 3 and (st["high"] >= st["low"]).all() and st["moved"].notna().all()
-    conv = pd.read_csv(tmp_path / "out" / "convergence.csv")
-    assert set(conv["verdict"]) <= {"converged", "not converged"} and (conv["samples_half"] == 4).all()
+    conv = pd.read_csv(tmp_path / "out" / "convergence.csv").set_index("outcome")
+    assert set(conv["verdict"]) <= set(sa.VERDICTS) and (conv["samples_half"] == 4).all()
+    assert conv.loc["rmst60", "verdict"] == "no indices"  # without indices an outcome is not 'converged'
+    assert list(conv.index) == ["p_agreement", "total_violence", "rmst60"]
     report = (tmp_path / "out" / "sensitivity.md").read_text()
     assert "Sobol' designs nest" in report and "Ranked by ST" in report
     assert res.analysis.notes["rmst60"]  # durability is not defined where no agreement was signed
