@@ -11,9 +11,9 @@ Kaplan-Meier curves, restricted mean survival time (RMST) and Cox hazard ratios:
   share of agreements that relapse within a horizon, the median durability and the RMST, each with
   a 95% confidence interval.
 * :func:`hazard_ratio` fits a Cox model of relapse on one factor, with standard errors clustered by
-  run.
+  seed (by run where runs do not share seeds).
 * :func:`compare` gives the difference in a metric between two values of a factor, with a 95%
-  confidence interval.
+  confidence interval, paired by seed where the two values' runs share seeds.
 
 Statistical notes
 -----------------
@@ -21,16 +21,34 @@ Statistical notes
 * Episodes (agreements) of one run are not independent: a run with a fragile setting may sign and
   break several agreements. The Kaplan-Meier intervals and the RMST variance below treat episodes
   as independent, so with many repeated agreements per run they are somewhat too narrow. Pass
-  ``first_only=True`` to keep only each run's first agreement (independent across runs), or use
-  :func:`hazard_ratio`, whose standard errors are clustered by run.
+  ``first_only=True`` to keep only each run's first agreement (independent across runs).
+* Replicate *k* of a sweep has the same seed at every design point (common random numbers), so
+  runs that share a seed are correlated across design points. The unit of independent
+  information is the seed: :func:`hazard_ratio` clusters its standard errors by seed, and
+  :func:`compare` pairs the two values' runs by seed (a paired t interval for the share reaching
+  agreement, a paired bootstrap over seeds for the survival measures).
+* Few clusters: below :data:`MIN_CLUSTERS` seeds with an agreement, a cluster-robust (sandwich)
+  variance or a bootstrap over clusters is too narrow (Cameron & Miller 2015, "A practitioner's
+  guide to cluster-robust inference", J. Human Resources 50(2)), and the Greenwood intervals of a
+  handful of agreements are no better. :func:`durability_table` then reports the durability
+  measures as not estimable (NaN, ``durability_estimable = False``), :func:`hazard_ratio` gives
+  the ratio without interval or p-value, and :func:`compare` gives no survival difference; each
+  says why.
 * The RMST variance is the Greenwood-type estimator (Klein & Moeschberger 2003, section 4.5):
   ``sum over event times t_j <= tau of A_j**2 * d_j / (n_j * (n_j - d_j))`` with
   ``A_j = integral from t_j to tau of S(u) du``. ``lifelines.utils.restricted_mean_survival_time``
   gives the point estimate (used here), but the "variance" it returns with
   ``return_variance=True`` is the variance of the restricted lifetime ``min(T, tau)`` itself, not
   the sampling variance of the estimate, so it cannot be used for a confidence interval.
+* Where Greenwood's variance is degenerate the intervals use exact binomial (Clopper-Pearson)
+  bounds instead: before the first relapse the lower band of S(t) is the exact bound for 0 events
+  among the agreements followed past t (and the RMST's lower limit is ``tau`` times that bound at
+  ``tau``, its standard error NaN); where the last agreement at risk relapses and the curve drops
+  to zero, the upper band is the band before times the exact upper bound for 0 survivors among
+  those at risk. Medians' intervals are read from this band (Brookmeyer & Crowley 1982).
 * A Kaplan-Meier quantity at time ``tau`` is reported as NaN when no agreement was followed that
-  long (the curve is not identified there).
+  long (the curve is not identified there). A median that is not reached is ``inf``: it is longer
+  than the longest follow-up observed (``longest_followup``), not than the follow-up period.
 """
 
 from __future__ import annotations
@@ -45,6 +63,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from .errors import InputError
 from .params import REGISTRY
@@ -65,9 +84,22 @@ __all__ = [
     "factor_label",
     "value_label",
     "group_label",
+    "MIN_CLUSTERS",
 ]
 
 RUN_KEYS = ("design_point", "replicate")
+
+#: The fewest independent clusters (seeds with an agreement) a durability measure, a clustered
+#: interval or a bootstrap over seeds needs. With fewer, a cluster-robust variance or a bootstrap
+#: over clusters is too narrow (Cameron & Miller 2015), and a handful of agreements gives
+#: Kaplan-Meier bands that collapse to a point. The same threshold as ``validation.MIN_CLUSTERS``.
+MIN_CLUSTERS = 20
+
+#: Resamples of the paired bootstrap over seeds in :func:`compare`.
+BOOTSTRAP = 2000
+#: Entropy added to the master seed for :func:`compare`'s bootstrap (reproducible, and not the
+#: stream of any run).
+BOOTSTRAP_STREAM = 0x53574545
 REQUIRED_RUN_COLUMNS = ("design_point", "replicate", "status")
 REQUIRED_EPISODE_COLUMNS = ("design_point", "replicate", "months_survived", "relapsed")
 
@@ -228,12 +260,29 @@ def load_results(path: str | Path) -> Results:
             if name == "series":
                 frames[name] = None
                 continue
-            raise InputError(f"'{p}' is not a complete peacesim results folder: {name}.parquet is missing")
+            raise InputError(_incomplete(p, manifest, f"{name}.parquet"))
         try:
             frames[name] = pd.read_parquet(fp)
         except Exception as e:  # pyarrow raises several kinds
             raise InputError(f"{fp}: cannot be read as parquet ({_one_line(e)})") from None
     return results_from_frames(frames["runs"], frames["episodes"], manifest, series=frames["series"], path=p)
+
+
+def _incomplete(p: Path, manifest: dict[str, Any], missing: str) -> str:
+    """Why a results folder has no tables: a sweep that did not finish says so, with how far it got."""
+    status = manifest.get("status")
+    done, total = manifest.get("runs_done"), manifest.get("runs_total")
+    if manifest.get("schema") != "peacesim sweep manifest" or status not in ("running", "interrupted", "stopped"):
+        return f"'{p}' is not a complete peacesim results folder: {missing} is missing"
+    if status == "running":  # killed, or still running: the manifest's count is from its start
+        return (f"'{p}': the sweep did not finish (its process was stopped while it ran, or it is still running; "
+                f"{total if isinstance(total, int) else 'its'} runs in all); run the same 'peacesim sweep' command "
+                "again to finish it")
+    howfar = (f"{done} of {total} runs done" if isinstance(done, int) and isinstance(total, int)
+              else "not every run done")
+    what = "was interrupted" if status == "interrupted" else "stopped" + (
+        f" ({_one_line(Exception(manifest['error']))})" if manifest.get("error") else "")
+    return f"'{p}': the sweep {what} ({howfar}); run the same 'peacesim sweep' command again to finish it"
 
 
 def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: dict[str, Any], *,
@@ -417,8 +466,9 @@ def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, 
 
     Returns ``(rmst, se, low, high)``: the point estimate from
     :func:`lifelines.utils.restricted_mean_survival_time`, its Greenwood-type standard error and a
-    normal ``1 - alpha`` interval clipped to ``[0, tau]``. NaNs when the curve is not identified
-    up to ``tau``.
+    normal ``1 - alpha`` interval clipped to ``[0, tau]``. With no relapse by ``tau`` the standard
+    error is NaN and the interval runs from ``tau`` times the exact lower bound of S(tau) to
+    ``tau``. NaNs when the curve is not identified up to ``tau``.
     """
     from lifelines.utils import restricted_mean_survival_time
 
@@ -432,12 +482,55 @@ def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, 
     tj = et.index.to_numpy(dtype=float)
     d = et["observed"].to_numpy(dtype=float)
     n = et["at_risk"].to_numpy(dtype=float)
+    if not ((d > 0) & (tj <= tau)).any():
+        # No relapse by tau: the RMST is tau and Greenwood's variance is 0, which says nothing
+        # about the sampling error. S is at least its exact lower bound on [0, tau] (0 events among
+        # those followed to tau), so the RMST is at least tau times that bound.
+        n_tau = int((np.asarray(kmf.durations, dtype=float) >= tau).sum())
+        return (est, math.nan, float(tau) * _exact_low(n_tau, alpha), float(tau))
     keep = (d > 0) & (tj <= tau) & (n > d)
     a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
     var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
     se = math.sqrt(max(var, 0.0))
     z = float(norm.ppf(1 - alpha / 2))
     return (est, se, max(0.0, est - z * se), min(float(tau), est + z * se))
+
+
+def _exact_low(n: int, alpha: float) -> float:
+    """Exact (Clopper-Pearson) lower bound of a share when all of ``n`` succeeded; 0 when n is 0."""
+    return float((alpha / 2) ** (1 / n)) if n > 0 else 0.0
+
+
+def _band(kmf, alpha: float) -> pd.DataFrame:
+    """Pointwise ``1 - alpha`` band of a Kaplan-Meier curve (columns ``lower``, ``upper``, indexed by
+    the curve's times): lifelines' log-log Greenwood band, with exact bounds where Greenwood's
+    variance is degenerate (see the module notes): before the first relapse the lower band is the
+    exact bound for 0 events among those followed past t; from a drop to zero (the last agreement
+    at risk relapsed) the upper band is the band before it times the exact upper bound for 0
+    survivors among those at risk."""
+    ci = kmf.confidence_interval_survival_function_
+    t = ci.index.to_numpy(dtype=float)
+    lo = ci.iloc[:, 0].to_numpy(dtype=float).copy()
+    hi = ci.iloc[:, 1].to_numpy(dtype=float).copy()
+    et = kmf.event_table.reindex(ci.index, fill_value=0)
+    obs = et["observed"].to_numpy(dtype=float)
+    at_risk = et["at_risk"].to_numpy(dtype=float)
+    durations = np.sort(np.asarray(kmf.durations, dtype=float))
+    after = len(durations) - np.searchsorted(durations, t, side="right")  # followed past t
+    none_yet = np.cumsum(obs) == 0
+    lo[none_yet] = [_exact_low(int(k), alpha) for k in after[none_yet]]
+    zero = np.flatnonzero((obs > 0) & (obs >= at_risk))
+    if len(zero):
+        j = int(zero[0])
+        before = hi[j - 1] if j > 0 else 1.0
+        hi[j:] = before * (1 - _exact_low(int(at_risk[j]), alpha))
+    return pd.DataFrame({"lower": lo, "upper": hi}, index=ci.index)
+
+
+def _first_at_or_below(band: pd.Series, q: float = 0.5) -> float:
+    """First time a step function is at or below ``q`` (lifelines' rule for medians); inf if never."""
+    hit = np.flatnonzero(band.to_numpy(dtype=float) <= q)
+    return float(band.index[hit[0]]) if len(hit) else math.inf
 
 
 def _at(frame: pd.DataFrame, tau: float) -> pd.Series:
@@ -450,14 +543,14 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
     """Kaplan-Meier summary of one sample.
 
     Keys: ``n``, ``events``, ``median``, ``median_low``, ``median_high`` (``inf`` when the curve, or
-    its band, does not fall to one half within the follow-up: the median is then "not reached"),
-    ``survival_at``/``_low``/``_high`` at ``horizon`` (with no event by ``horizon`` the lower
-    limit is the exact Clopper-Pearson bound for 0 events among those followed that long, as the
-    Greenwood band is degenerate) and ``rmst_<tau>``/``_se``/``_low``/``_high`` for each ``tau`` in
-    ``rmst_to`` (with no event by ``tau`` the RMST is ``tau`` and its standard error 0).
+    its band, does not fall to one half within the longest follow-up: the median is then "not
+    reached"; the interval is read from :func:`_band`), ``survival_at``/``_low``/``_high`` at
+    ``horizon`` (with no event by ``horizon`` the lower limit is the exact Clopper-Pearson bound for
+    0 events among those followed that long, as the Greenwood band is degenerate) and
+    ``rmst_<tau>``/``_se``/``_low``/``_high`` for each ``tau`` in ``rmst_to`` (with no event by
+    ``tau`` the RMST is ``tau``, its standard error NaN and its lower limit ``tau`` times that exact
+    bound at ``tau``).
     """
-    from lifelines.utils import median_survival_times
-
     d = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
     out: dict[str, float] = {"n": float(len(d)), "events": float(e.sum())}
@@ -472,19 +565,18 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["median"] = float(kmf.median_survival_time_)
-        ci = median_survival_times(kmf.confidence_interval_survival_function_)
-    out["median_low"] = float(ci.iloc[0, 0])
-    out["median_high"] = float(ci.iloc[0, 1])
+    band = _band(kmf, alpha)
+    out["median_low"] = _first_at_or_below(band["lower"])
+    out["median_high"] = _first_at_or_below(band["upper"])
     if horizon is not None:
         if _identified_at(kmf, horizon):
             out["survival_at"] = float(_at(kmf.survival_function_, horizon).iloc[0])
-            band = _at(kmf.confidence_interval_survival_function_, horizon)
-            out["survival_at_low"], out["survival_at_high"] = float(band.iloc[0]), float(band.iloc[1])
+            b = _at(band, horizon)
+            out["survival_at_low"], out["survival_at_high"] = float(b.iloc[0]), float(b.iloc[1])
             if not e[d <= horizon].any():
                 # No event by the horizon: Greenwood's band collapses to a point. Use the exact
                 # (Clopper-Pearson) bound for 0 events among those followed that long instead.
-                n_h = int((d >= horizon).sum())
-                out["survival_at_low"] = float((alpha / 2) ** (1 / n_h)) if n_h else 0.0
+                out["survival_at_low"] = _exact_low(int((d >= horizon).sum()), alpha)
         else:
             out["survival_at"] = out["survival_at_low"] = out["survival_at_high"] = math.nan
     for tau in rmst_to:
@@ -550,8 +642,22 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _cluster_ids(frame: pd.DataFrame) -> pd.Series:
+    """The independent unit of each row: its seed (runs that share a seed are correlated through
+    common random numbers), or its run where the tables have no seeds."""
+    if "seed" in frame.columns and frame["seed"].notna().all():
+        return frame["seed"]
+    return frame["run_id"]
+
+
+#: Durability columns of :func:`durability_table` that are NaN when not estimable.
+_DURABILITY_COLUMNS = ("relapse_share", "relapse_share_low", "relapse_share_high", "median_durability",
+                       "median_durability_low", "median_durability_high", "rmst", "rmst_se", "rmst_low",
+                       "rmst_high", "rmst_followup", "rmst_followup_se", "rmst_followup_low", "rmst_followup_high")
+
+
 def durability_table(results: Results, *, horizon: float = 60, by: str | Sequence[str] | None = None,
-                     first_only: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+                     first_only: bool = False, alpha: float = 0.05, min_clusters: int = MIN_CLUSTERS) -> pd.DataFrame:
     """Durability of agreements and reaching them, per design point or per group.
 
     Parameters
@@ -569,6 +675,10 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         are; ``first_only=True`` gives one independent episode per run that reached agreement.
     alpha:
         ``1 - alpha`` is the confidence level of all intervals (default 95%).
+    min_clusters:
+        The durability measures are given only for groups whose agreements come from at least
+        this many seeds (:data:`MIN_CLUSTERS`); below it they are NaN and
+        ``durability_estimable`` is False.
 
     Returns
     -------
@@ -579,15 +689,25 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     * ``n_agreement``, ``p_agreement`` with Wilson ``p_agreement_low``/``_high``;
     * ``months_to_agreement`` (Kaplan-Meier median months to the first agreement; runs without
       one are censored at their horizon) with ``_low``/``_high``; ``inf`` when fewer than half of
-      the runs reach agreement;
+      the runs reach agreement (the median is then longer than ``longest_run``);
+    * ``longest_run``: months of the longest finished run of the group;
     * ``n_episodes``, ``n_relapses``, ``n_consolidated``;
+    * ``n_seeds_with_agreement`` (seeds, or runs where there are no seeds, among the episodes
+      used), ``durability_estimable`` (at least ``min_clusters`` of them);
+    * ``longest_followup``: months the longest-followed agreement was followed (the last time the
+      Kaplan-Meier curve is known);
     * ``relapse_share`` = 1 - KM survival at ``horizon`` with ``_low``/``_high``;
     * ``median_durability`` with ``_low``/``_high`` (KM median months an agreement holds; ``inf``
-      means *not reached*: more than half the agreements were still holding at the end of
-      follow-up, so the median is longer than the follow-up), ``median_reached``;
+      means *not reached*: more than half the agreements were still holding at the longest
+      follow-up, so the median is longer than ``longest_followup``), ``median_reached`` (missing
+      when not estimable);
     * ``rmst`` (mean months held within the first ``horizon`` months) with ``rmst_se``,
       ``rmst_low``/``_high``, and the same up to the follow-up: ``rmst_followup``... ;
     * ``horizon``, ``followup_months``.
+
+    The durability measures (relapse share, median, RMST) are NaN when not estimable, and a
+    measure read at a time (``horizon``, the follow-up) is NaN when no agreement was followed
+    that long. docs/RESULTS.md describes every column.
     """
     by_cols = _by_list(results, by)
     fu = results.followup_months
@@ -607,11 +727,17 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         row["months_to_agreement"] = s["median"]
         row["months_to_agreement_low"] = s["median_low"]
         row["months_to_agreement_high"] = s["median_high"]
+        row["longest_run"] = float(ok["months"].max()) if len(ok) else math.nan
         if first_only:
             eps = _first_episodes(eps)
         row["n_episodes"] = int(len(eps))
         row["n_relapses"] = int(eps["relapsed"].sum())
         row["n_consolidated"] = int(eps["consolidated"].astype(bool).sum()) if "consolidated" in eps else 0
+        n_clusters = int(_cluster_ids(eps).nunique()) if len(eps) else 0
+        estimable = n_clusters >= max(min_clusters, 1)
+        row["n_seeds_with_agreement"] = n_clusters
+        row["durability_estimable"] = estimable
+        row["longest_followup"] = float(eps["months_survived"].max()) if len(eps) else math.nan
         s = km_summary(eps["months_survived"], eps["relapsed"], horizon=horizon, rmst_to=(horizon, fu), alpha=alpha)
         row["relapse_share"] = 1 - s["survival_at"]
         row["relapse_share_low"] = 1 - s["survival_at_high"]
@@ -619,18 +745,22 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         row["median_durability"] = s["median"]
         row["median_durability_low"] = s["median_low"]
         row["median_durability_high"] = s["median_high"]
-        row["median_reached"] = bool(np.isfinite(s["median"]))
+        row["median_reached"] = bool(np.isfinite(s["median"])) if estimable else pd.NA
         for name, tau in (("rmst", horizon), ("rmst_followup", fu)):
             row[name] = s[f"rmst_{tau:g}"]
             row[f"{name}_se"] = s[f"rmst_{tau:g}_se"]
             row[f"{name}_low"] = s[f"rmst_{tau:g}_low"]
             row[f"{name}_high"] = s[f"rmst_{tau:g}_high"]
+        if not estimable:
+            row.update(dict.fromkeys(_DURABILITY_COLUMNS, math.nan))
         row["horizon"] = float(horizon)
         row["followup_months"] = fu
         rows.append(row)
     table = pd.DataFrame(rows)
+    if len(table):
+        table["median_reached"] = table["median_reached"].astype("boolean")
     table.attrs.update(horizon=float(horizon), followup_months=fu, first_only=first_only, alpha=alpha,
-                       by=by_cols)
+                       by=by_cols, min_clusters=min_clusters)
     return table
 
 
@@ -658,8 +788,9 @@ def _match_level(results: Results, factor: str, value: Any, what: str) -> Any:
 
 
 def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: float = 1.0,
-                 stratify: bool = True, first_only: bool = False, alpha: float = 0.05) -> pd.DataFrame:
-    """Cox hazard ratio of relapse for one factor, with standard errors clustered by run.
+                 stratify: bool = True, first_only: bool = False, alpha: float = 0.05,
+                 min_clusters: int = MIN_CLUSTERS) -> pd.DataFrame:
+    """Cox hazard ratio of relapse for one factor, with standard errors clustered by seed.
 
     A hazard ratio below 1 means agreements relapse more slowly (last longer).
 
@@ -668,11 +799,16 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
       the design); there is one row per other value.
     * With ``stratify=True`` and other factors in the sweep, each combination of the other
       factors gets its own baseline hazard (Cox strata), so the ratio compares like with like.
-    * Episodes of one run are correlated, so the robust (sandwich) variance is clustered by run
-      (lifelines ``cluster_col``).
+    * Episodes of one run are correlated, and so are runs that share a seed (replicate *k* has
+      the same seed at every design point), so the robust (sandwich) variance is clustered by
+      seed (lifelines ``cluster_col``); where the tables have no seeds, by run.
+    * With fewer than ``min_clusters`` seeds (:data:`MIN_CLUSTERS`) a sandwich variance is too
+      small (Cameron & Miller 2015): the ratio is given without ``hr_low``, ``hr_high``, ``p`` and
+      ``se`` (NaN), and ``note`` says why.
 
     Returns a DataFrame with ``factor``, ``term``, ``level``, ``reference``, ``hr``, ``hr_low``,
-    ``hr_high``, ``p``, ``coef``, ``se``, ``n_episodes``, ``n_relapses``, ``n_runs``.
+    ``hr_high``, ``p``, ``coef``, ``se``, ``n_episodes``, ``n_relapses``, ``n_runs``, ``cluster``
+    (``"seed"`` or ``"run"``), ``n_clusters`` and ``note`` (empty when the interval is given).
     """
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
@@ -685,8 +821,15 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
         raise InputError(f"{results.name}: no agreements were signed, so no hazard ratio for {factor}")
     if not eps["relapsed"].any():
         raise InputError(f"{results.name}: no agreement relapsed, so no hazard ratio for {factor}")
+    by_seed = "seed" in eps.columns and eps["seed"].notna().all()
     df = pd.DataFrame({"T": eps["months_survived"].to_numpy(float), "E": eps["relapsed"].to_numpy(bool),
-                       "run": eps["run_id"].to_numpy()})
+                       "run": eps["run_id"].to_numpy(),
+                       "cluster": pd.factorize(_cluster_ids(eps))[0]})
+    n_clusters = int(df["cluster"].nunique())
+    few = n_clusters < min_clusters
+    unit = "seed" if by_seed else "run"
+    note = (f"no interval or p-value: the agreements come from {n_clusters} {unit}s; standard errors clustered by "
+            f"{unit} need at least {min_clusters} (Cameron & Miller 2015)") if few else ""
     # lifelines drops zero-length durations' information poorly; a relapse in the signing month
     # counts as half a month.
     df.loc[df["T"] <= 0, "T"] = 0.5
@@ -727,7 +870,7 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cph.fit(df, duration_col="T", event_col="E", cluster_col="run", strata=strata)
+            cph.fit(df.drop(columns="run"), duration_col="T", event_col="E", cluster_col="cluster", strata=strata)
     except (ConvergenceError, ValueError, np.linalg.LinAlgError) as e:
         raise InputError(f"the Cox model of relapse on {factor} could not be fitted: {_one_line(e)}") from None
     summ = cph.summary
@@ -750,9 +893,14 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
             "n_episodes": int(len(df)),
             "n_relapses": int(df["E"].sum()),
             "n_runs": int(df["run"].nunique()),
+            "cluster": unit,
+            "n_clusters": n_clusters,
+            "note": note,
         })
+        if few:
+            rows[-1].update(hr_low=math.nan, hr_high=math.nan, p=math.nan, se=math.nan)
     out = pd.DataFrame(rows)
-    out.attrs.update(robust=True, cluster="run", stratified_by=others if strata else [], alpha=alpha)
+    out.attrs.update(robust=True, cluster=unit, stratified_by=others if strata else [], alpha=alpha)
     return out
 
 
@@ -761,7 +909,10 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Comparison:
-    """Difference ``a - b`` in one metric between two values of a factor, with its interval."""
+    """Difference ``a - b`` in one metric between two values of a factor, with its interval.
+
+    ``paired`` says whether the runs were paired by seed (``n_seeds`` seeds pair them); ``note``
+    names the method, or says why there is no estimate or interval (then they are NaN)."""
 
     factor: str
     a: Any
@@ -777,29 +928,61 @@ class Comparison:
     n_b: int
     horizon: float
     note: str = ""
+    paired: bool = False
+    n_seeds: int = 0
 
     @property
     def excludes_zero(self) -> bool:
         """The interval lies wholly on one side of zero."""
         return bool(self.low > 0 or self.high < 0)
 
+    @property
+    def estimable(self) -> bool:
+        """There is a difference with an interval."""
+        return bool(math.isfinite(self.difference) and math.isfinite(self.low) and math.isfinite(self.high))
+
     def __str__(self) -> str:
         m = METRICS[self.metric]
         scale, unit = (100, " percentage points") if m.percent else (1, " months")
         what = m.label.format(h=f"{self.horizon:g}", f="follow-up")
-        return (f"{what}: {value_label(self.factor, self.a)} minus {value_label(self.factor, self.b)} = "
-                f"{scale * self.difference:+.1f}{unit} (95% CI {scale * self.low:+.1f} to {scale * self.high:+.1f})")
+        head = f"{what}: {value_label(self.factor, self.a)} minus {value_label(self.factor, self.b)}"
+        if not self.estimable:
+            return f"{head}: {self.note}"
+        return (f"{head} = {scale * self.difference:+.1f}{unit} (95% CI {scale * self.low:+.1f} to "
+                f"{scale * self.high:+.1f}; {self.note})")
 
 
 def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rmst", horizon: float = 60,
-            where: dict[str, Any] | None = None, first_only: bool = False, alpha: float = 0.05) -> Comparison:
+            where: dict[str, Any] | None = None, first_only: bool = False, alpha: float = 0.05,
+            min_clusters: int = MIN_CLUSTERS, bootstrap: int = BOOTSTRAP,
+            rng: np.random.Generator | None = None) -> Comparison:
     """Difference in ``metric`` between runs with ``factor == a`` and ``factor == b`` (a - b).
 
     ``metric`` is ``"rmst"`` (months held within ``horizon``), ``"rmst_followup"``, ``"relapse"``
-    (share relapsed within ``horizon``; Greenwood standard errors) or ``"p_agreement"`` (share of
-    runs reaching agreement; Newcombe's hybrid score interval). Other factors are pooled unless
-    fixed by ``where`` (``{"coordination": "network"}``). Survival metrics treat episodes as
-    independent (see the module notes); ``first_only=True`` makes that exact.
+    (share relapsed within ``horizon``) or ``"p_agreement"`` (share of runs reaching agreement).
+    Other factors are pooled unless fixed by ``where`` (``{"coordination": "network"}``).
+
+    **Paired by seed** where the two values' runs share seeds (a sweep: replicate *k* has the same
+    seed at every design point), using the seeds present at both values:
+
+    * ``p_agreement``: the mean over seeds of the per-seed difference in the share of runs
+      reaching agreement, with a paired t interval and p-value (standard error of the per-seed
+      differences, ``n_seeds - 1`` degrees of freedom), which stays honest with few seeds.
+    * survival metrics: the Kaplan-Meier measures of the two values' agreements, with a paired
+      percentile bootstrap over seeds (``bootstrap`` resamples; a resample keeps a seed's runs at
+      both values together: :func:`peacesim.paired.km`) and its p-value
+      (:func:`peacesim.paired.p_value`). Not given (NaN) with fewer than ``min_clusters`` seeds,
+      or agreements at either value from fewer than ``min_clusters`` seeds (Cameron & Miller
+      2015), when more than 2.5% of the resamples have no value at either side, or when no
+      agreement relapsed within ``horizon`` at either value.
+
+    **Unpaired** otherwise: Newcombe's hybrid score interval for ``p_agreement``; Greenwood
+    standard errors for the survival metrics, which treat episodes as independent
+    (``first_only=True`` makes that exact), and are not given with agreements from fewer than
+    ``min_clusters`` runs. ``note`` says which method was used.
+
+    The bootstrap draws from ``rng``, by default a generator seeded from the results' master seed,
+    so that the same results give the same interval.
     """
     _check_factor(results, factor)
     if metric not in ("rmst", "rmst_followup", "relapse", "p_agreement"):
@@ -811,7 +994,7 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     for f, v in (where or {}).items():
         _check_factor(results, f)
         runs = runs[runs[f] == _match_level(results, f, v, f"where[{f!r}]")]
-    z = float(norm.ppf(1 - alpha / 2))
+    tau = results.followup_months if metric == "rmst_followup" else float(horizon)
 
     def side(value):
         r = runs[(runs[factor] == value) & (runs["status"] == "ok")]
@@ -820,6 +1003,102 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
         return r, (_first_episodes(e) if first_only else e)
 
     (ra, ea), (rb, eb) = side(a), side(b)
+    shared: list[Any] = []
+    if "seed" in runs.columns and ra["seed"].notna().all() and rb["seed"].notna().all():
+        shared = sorted(set(ra["seed"]) & set(rb["seed"]))
+    base = dict(factor=factor, a=_py(a), b=_py(b), metric=metric, horizon=float(tau))
+    if shared:
+        keep_a, keep_b = ra["seed"].isin(shared), rb["seed"].isin(shared)
+        left = int((~keep_a).sum() + (~keep_b).sum())
+        ra, rb = ra[keep_a], rb[keep_b]
+        # an episode's seed is its run's
+        ea = ea.assign(seed=ea["run_id"].map(ra.set_index("run_id")["seed"]))
+        eb = eb.assign(seed=eb["run_id"].map(rb.set_index("run_id")["seed"]))
+        ea, eb = ea[ea["seed"].notna()], eb[eb["seed"].notna()]
+        dropped = f"; {left} run{'s' if left != 1 else ''} whose seed is not at both values left out" if left else ""
+        if metric == "p_agreement":
+            return _paired_share(ra, rb, shared, base, alpha, dropped)
+        if rng is None:
+            master = results.manifest.get("master_seed")
+            master = master if isinstance(master, int) and master >= 0 else 0
+            rng = np.random.default_rng(np.random.SeedSequence([master, BOOTSTRAP_STREAM]))
+        return _paired_survival(ea, eb, shared, base, metric, tau, alpha, min_clusters, bootstrap, rng, dropped)
+    return _unpaired(ra, rb, ea, eb, base, metric, tau, alpha, min_clusters, first_only)
+
+
+def _paired_share(ra: pd.DataFrame, rb: pd.DataFrame, seeds: list[Any], base: dict[str, Any], alpha: float,
+                  dropped: str) -> Comparison:
+    """Share of runs reaching agreement, paired by seed: mean per-seed difference, paired t."""
+    sa = ra.groupby("seed")["agreement_reached"].mean().reindex(seeds).to_numpy(float)
+    sb = rb.groupby("seed")["agreement_reached"].mean().reindex(seeds).to_numpy(float)
+    diff = sa - sb
+    n = len(seeds)
+    d = float(diff.mean())
+    out = dict(**base, estimate_a=float(sa.mean()), estimate_b=float(sb.mean()), difference=d,
+               n_a=int(len(ra)), n_b=int(len(rb)), paired=True, n_seeds=n)
+    method = f"paired by seed: paired t interval of the per-seed differences over {n} seeds{dropped}"
+    if n < 2:
+        return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
+                          note=f"no interval: only {n} seed pairs the two values")
+    se = float(diff.std(ddof=1)) / math.sqrt(n)
+    if se == 0:
+        if d == 0:
+            return Comparison(**out, low=0.0, high=0.0, p=1.0,
+                              note=f"paired by seed: the share was the same at both values on each of the {n} seeds"
+                                   f"{dropped}")
+        return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
+                          note=f"no interval: the per-seed difference is {d:+.3g} on every one of the {n} seeds")
+    tq = float(student_t.ppf(1 - alpha / 2, n - 1))
+    p = float(2 * student_t.sf(abs(d) / se, n - 1))
+    return Comparison(**out, low=d - tq * se, high=d + tq * se, p=p, note=method)
+
+
+def _paired_survival(ea: pd.DataFrame, eb: pd.DataFrame, seeds: list[Any], base: dict[str, Any], metric: str,
+                     tau: float, alpha: float, min_clusters: int, n_boot: int, rng: np.random.Generator,
+                     dropped: str) -> Comparison:
+    """A survival measure at both values, paired bootstrap over seeds (peacesim.paired)."""
+    from . import paired
+
+    n = len(seeds)
+    index = {s: i for i, s in enumerate(seeds)}
+
+    def measure(e: pd.DataFrame, draws) -> np.ndarray:
+        surv, area = paired.km(e["months_survived"].to_numpy(float), e["relapsed"].to_numpy(bool),
+                               np.zeros(len(e), dtype=int), e["seed"].map(index).to_numpy(int), draws, tau)
+        return 1 - surv if metric == "relapse" else area
+
+    pt = paired.point(1, n)
+    xa, xb = float(measure(ea, pt)[0]), float(measure(eb, pt)[0])
+    out = dict(**base, estimate_a=xa, estimate_b=xb, difference=xa - xb, n_a=int(len(ea)), n_b=int(len(eb)),
+               paired=True, n_seeds=n)
+    nan = dict(low=math.nan, high=math.nan, p=math.nan)
+    with_agreement = min(ea["seed"].nunique(), eb["seed"].nunique())
+    if n < min_clusters or with_agreement < min_clusters:
+        what = (f"{n} seeds pair the two values" if n < min_clusters else
+                f"the agreements at one of the values come from {with_agreement} seeds")
+        return Comparison(**nan, **out, note=f"not estimable: {what}; a paired bootstrap over seeds needs at least "
+                                             f"{min_clusters} (Cameron & Miller 2015)")
+    if not (math.isfinite(xa) and math.isfinite(xb)):
+        return Comparison(**nan, **out, note=f"not estimable: no agreement at one of the values was followed "
+                                             f"{tau:g} months")
+    if not (ea["relapsed"] & (ea["months_survived"] <= tau)).any() and \
+            not (eb["relapsed"] & (eb["months_survived"] <= tau)).any():
+        return Comparison(**nan, **out, note=f"not estimable: no agreement relapsed within {tau:g} months at either "
+                                             "value, so the bootstrap has no variation to measure")
+    draws = paired.Draws(np.ones((n_boot, 1)), rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float))
+    boot = measure(ea, draws) - measure(eb, draws)
+    if np.mean(~np.isfinite(boot)) > 0.025:
+        return Comparison(**nan, **out, note=f"not estimable: more than 2.5% of the resamples of seeds have no "
+                                             f"agreement followed {tau:g} months at one of the values")
+    low, high = paired.interval(boot, 1 - alpha)
+    return Comparison(**out, low=low, high=high, p=paired.p_value(xa - xb, boot),
+                      note=f"paired by seed: percentile bootstrap over {n} seeds ({n_boot} resamples){dropped}")
+
+
+def _unpaired(ra: pd.DataFrame, rb: pd.DataFrame, ea: pd.DataFrame, eb: pd.DataFrame, base: dict[str, Any],
+              metric: str, tau: float, alpha: float, min_clusters: int, first_only: bool) -> Comparison:
+    """The two values' runs share no seed: independent samples."""
+    z = float(norm.ppf(1 - alpha / 2))
     if metric == "p_agreement":
         ka, kb = int(ra["agreement_reached"].sum()), int(rb["agreement_reached"].sum())
         pa, la, ua = wilson_interval(ka, len(ra), alpha=alpha)
@@ -830,9 +1109,8 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
         pooled = (ka + kb) / max(len(ra) + len(rb), 1)
         se0 = math.sqrt(pooled * (1 - pooled) * (1 / max(len(ra), 1) + 1 / max(len(rb), 1)))
         p = float(2 * norm.sf(abs(d) / se0)) if se0 > 0 else (1.0 if d == 0 else 0.0)
-        return Comparison(factor, _py(a), _py(b), metric, pa, pb, d, low, high, p, len(ra), len(rb),
-                          float(horizon), "Newcombe hybrid score interval")
-    tau = results.followup_months if metric == "rmst_followup" else float(horizon)
+        return Comparison(**base, estimate_a=pa, estimate_b=pb, difference=d, low=low, high=high, p=p,
+                          n_a=len(ra), n_b=len(rb), note="unpaired (no seed is shared): Newcombe hybrid score interval")
     ests = []
     for e in (ea, eb):
         if len(e) == 0:
@@ -848,14 +1126,23 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
             keep = (et.index.to_numpy(float) <= tau) & (et["at_risk"] > et["observed"]).to_numpy()
             d_, n_ = et["observed"].to_numpy(float)[keep], et["at_risk"].to_numpy(float)[keep]
             gw = float(np.sum(d_ / (n_ * (n_ - d_))))
-            ests.append((1 - s, s * math.sqrt(gw)))
+            ests.append((1 - s, s * math.sqrt(gw) if d_.sum() > 0 else math.nan))
         else:
             est, se, _, _ = rmst(kmf, tau, alpha=alpha)
             ests.append((est, se))
     (xa, sa), (xb, sb) = ests
     d = xa - xb
+    out = dict(**base, estimate_a=xa, estimate_b=xb, difference=d, n_a=len(ea), n_b=len(eb))
+    few = min((_cluster_ids(e).nunique() if len(e) else 0) for e in (ea, eb))
+    if few < min_clusters:
+        return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
+                          note=f"not estimable: the agreements at one value come from {few} runs; at least "
+                               f"{min_clusters} are needed")
     se = math.sqrt(sa * sa + sb * sb)
-    low, high = d - z * se, d + z * se
-    p = float(2 * norm.sf(abs(d) / se)) if se > 0 else math.nan
-    note = "episodes treated as independent" if not first_only else "first agreement of each run"
-    return Comparison(factor, _py(a), _py(b), metric, xa, xb, d, low, high, p, len(ea), len(eb), float(tau), note)
+    if not (se > 0):  # NaN: no relapse within tau at one value (Greenwood's variance is degenerate)
+        return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
+                          note=f"no interval: no agreement relapsed within {tau:g} months at one of the values")
+    p = float(2 * norm.sf(abs(d) / se))
+    note = ("unpaired (no seed is shared): Greenwood standard errors, "
+            + ("episodes treated as independent" if not first_only else "first agreement of each run"))
+    return Comparison(**out, low=d - z * se, high=d + z * se, p=p, note=note)

@@ -585,13 +585,36 @@ def model_digest() -> str:
     return h.hexdigest()
 
 
-def _git_commit() -> str:
-    here = Path(__file__).resolve().parent
+def _git_commit(here: Path | None = None) -> str:
+    here = here or Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def _git_dirty(here: Path | None = None) -> bool | None:
+    """Whether the package's tracked files differ from the commit in ``git_commit`` (uncommitted
+    changes: the results may not be reproducible from the commit alone); None outside a git
+    checkout. Untracked files are not counted. One ``git status`` of the package folder only, a
+    few milliseconds."""
+    here = here or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."], cwd=here,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def _resolved(path: str) -> str:
+    """The absolute path of a file named relative to the working directory ('' if it is not a file)."""
+    try:
+        p = Path(path)
+        return str(p.resolve()) if path and p.is_file() else ""
+    except (OSError, ValueError):
+        return ""
 
 
 @functools.cache
@@ -943,7 +966,9 @@ def _manifest(exp: Experiment, executor: str, workers: int, started: str) -> dic
         "question": exp.question,
         "peacesim_version": peacesim.__version__,
         "git_commit": _git_commit(),
+        "git_dirty": _git_dirty(),
         "experiment_file": exp.path,
+        "experiment_file_resolved": _resolved(exp.path),
         "experiment_text": exp.source_text,
         "experiment_sha256": _sha(exp.source_text),
         "scenario": exp.scenario.name,

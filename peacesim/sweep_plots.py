@@ -29,7 +29,9 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .analysis import (
     METRICS,
+    MIN_CLUSTERS,
     Results,
+    _band,
     _fit_km,
     _first_episodes,
     compare,
@@ -147,7 +149,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
             t, s = np.r_[t, fu], np.r_[s, s[-1]]
         ax.step(t, s, where="post", color=colour, ls=ls, lw=1.8, label=label)
         if ci:
-            band = kmf.confidence_interval_survival_function_
+            band = _band(kmf, 0.05)  # exact bounds where Greenwood's band is a point
             bt = band.index.to_numpy(float)
             ax.fill_between(bt, band.iloc[:, 0], band.iloc[:, 1], step="post", color=colour,
                             alpha=0.15, lw=0)
@@ -225,8 +227,9 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
     ``metric`` is a key of :data:`peacesim.analysis.METRICS`: ``"rmst"``, ``"rmst_followup"``,
     ``"median"``, ``"relapse"``, ``"p_agreement"`` or ``"months_to_agreement"``. A numeric ``x``
     gives lines with shaded bands (error bars for medians, whose intervals are often open-ended);
-    a text ``x`` gives points with error bars. Medians that are not reached (longer than the
-    follow-up) are drawn as open triangles at the top of the axis. Factors other than ``x`` and
+    a text ``x`` gives points with error bars. Medians that are not reached are drawn as open
+    triangles at the longest follow-up observed (the median is longer than that), labelled with
+    it. Measures that are not estimable (too few seeds with an agreement) are left out. Factors other than ``x`` and
     ``hue`` are pooled. ``legend=False`` leaves out the legend of the lines (for panels that share
     one), keeping only the "not reached" key.
     """
@@ -260,6 +263,7 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         lo = sub[m.low].to_numpy(float)
         hi = sub[m.high].to_numpy(float)
         over = np.isinf(y)
+        known = _known_to(sub, metric, cap)
         hi_c = np.where(np.isinf(hi), cap, hi)
         lo_c = np.where(np.isinf(lo), cap, lo)
         y_c = np.where(over, np.nan, y)
@@ -269,12 +273,23 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         if not bars:
             ax.plot(xs, y_c, color=c, marker=mk, ms=5, lw=1.8, label=label)
             ax.fill_between(xs, lo_c, hi_c, color=c, alpha=0.15, lw=0)
+            # a point without neighbours has no band: its interval as an error bar
+            have = np.isfinite(y_c)
+            alone = have & ~np.r_[False, have[:-1]] & ~np.r_[have[1:], False]
+            if alone.any():
+                ax.errorbar(xs[alone], y_c[alone], yerr=np.vstack([y_c - lo_c, hi_c - y_c])[:, alone], color=c,
+                            ls="none", elinewidth=1.5, capsize=3)
         else:
             yerr = np.vstack([y_c - lo_c, hi_c - y_c])
             ax.errorbar(xs, y_c, yerr=yerr, color=c, marker=mk, ms=6, lw=1.0 if numeric_x else 0,
                         elinewidth=1.5, capsize=3, label=label)
         if over.any():
-            ax.plot(xs[over], np.full(over.sum(), cap), ls="none", marker="^", ms=8, mfc="white", mec=c, mew=1.5)
+            # a median not reached is longer than the longest follow-up observed: an open triangle
+            # pointing up from there, labelled with it
+            ax.plot(xs[over], known[over], ls="none", marker="^", ms=8, mfc="white", mec=c, mew=1.5)
+            for xv, kv in zip(xs[over], known[over]):
+                ax.annotate(f"> {kv:g}", (xv, kv), xytext=(0, 7), textcoords="offset points", ha="center",
+                            fontsize=7, color=c)
     if numeric_x:
         ax.set_xticks(np.asarray(xlevels, dtype=float))
         if len(xlevels) > 8:
@@ -288,23 +303,37 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     else:
-        ax.set_ylim(0, cap * 1.05 if np.isfinite(cap) else None)
+        ax.set_ylim(0, cap * 1.1 if np.isfinite(cap) else None)
     ax.grid(alpha=0.3, lw=0.5)
     handles, labels = ax.get_legend_handles_labels()
     if not legend:
         handles, labels = [], []
     if (np.isinf(table[m.column])).any():
         handles.append(Line2D([], [], ls="none", marker="^", ms=8, mfc="white", mec="0.3"))
-        labels.append(f"median not reached (above {cap:g} months)")
+        labels.append("median not reached: longer than the\nlongest follow-up observed (> months shown)")
     if handles and (hue is not None or len(handles) > 1 or not legend):
         ax.legend(handles, labels, title=None if hue is None or not legend else _wrap(results.factor_title(hue), 30),
                   fontsize=8, title_fontsize=8, frameon=False, loc="best")
+    if metric in ("rmst", "rmst_followup", "median", "relapse") and "durability_estimable" in table.columns \
+            and not table["durability_estimable"].all():
+        n_min = table.attrs.get("min_clusters", MIN_CLUSTERS)
+        ax.annotate(f"left out: settings whose agreements come from fewer than {n_min} seeds (not estimable)",
+                    (1.0, 0.0), xycoords="axes fraction", xytext=(-2, 2), textcoords="offset points", fontsize=7,
+                    color="0.35", va="bottom", ha="right")
     others = [f for f in results.factors if f not in by]
     sub_title = " (other settings pooled)" if others else ""
     ax.set_title(title or _wrap(_metric_text(metric, results, horizon)[0].upper()
                                 + _metric_text(metric, results, horizon)[1:] + sub_title, 60),
                  loc="left", fontsize=10)
     return fig
+
+
+def _known_to(table: pd.DataFrame, metric: str, cap: float) -> np.ndarray:
+    """For each row, the last month its curve is known: a median not reached is longer than that."""
+    col = {"median": "longest_followup", "months_to_agreement": "longest_run"}.get(metric)
+    if col is None or col not in table.columns:
+        return np.full(len(table), cap)
+    return np.minimum(table[col].to_numpy(float), cap)
 
 
 def _cap(results: Results, metric: str, table: pd.DataFrame) -> float:
@@ -337,8 +366,8 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
             title: str | None = None) -> Figure:
     """A metric over a two-parameter grid; each cell shows the estimate and its 95% interval.
 
-    Other factors are pooled. Cells without data are blank; a median that is not reached shows as
-    "not reached".
+    Other factors are pooled. Cells without data, or whose measure is not estimable, are blank; a
+    median that is not reached shows as "not reached (> N)", N the longest follow-up observed.
     """
     m = _metric(metric)
     _check(results, x, y)
@@ -350,9 +379,12 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
     grid = np.full((len(yl), len(xl)), np.nan)
     low = grid.copy()
     high = grid.copy()
-    for _, r in table.iterrows():
+    known = np.full((len(yl), len(xl)), np.nan)
+    bound = _known_to(table, metric, np.inf)
+    for k, (_, r) in enumerate(table.iterrows()):
         i, j = yl.index(r[y]), xl.index(r[x])
         grid[i, j], low[i, j], high[i, j] = r[m.column], r[m.low], r[m.high]
+        known[i, j] = bound[k]
     size = (max(6.0, 1.45 * len(xl) + 2.8), max(4.2, 0.8 * len(yl) + 2.0))
     fig, ax = _new_ax(ax, size)
     # The colour scale is anchored at zero and at the metric's natural ceiling (100%, the horizon or
@@ -366,7 +398,7 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
             v = grid[i, j]
             if np.isnan(v):
                 continue
-            text = _cell_text(v, low[i, j], high[i, j], m.percent)
+            text = _cell_text(v, low[i, j], high[i, j], m.percent, known[i, j])
             r, g, b, _ = cmap(norm_(shown[i, j]))
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
@@ -387,9 +419,9 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
     return fig
 
 
-def _cell_text(v: float, lo: float, hi: float, percent: bool) -> str:
+def _cell_text(v: float, lo: float, hi: float, percent: bool, known: float = np.inf) -> str:
     if np.isinf(v):
-        return "not\nreached"
+        return "not reached\n" + (f"(> {known:g})" if np.isfinite(known) else "")
 
     def f(a: float) -> str:
         if np.isinf(a):
@@ -598,10 +630,12 @@ def _pct(p: float, lo: float, hi: float) -> str:
 
 
 def _months(v: float, lo: float, hi: float, limit: float) -> str:
+    """A median with its interval; ``limit`` is the last month its curve is known (a median not
+    reached is longer than that)."""
     if np.isnan(v):
         return "–"
     if np.isinf(v):
-        return f"not reached (> {limit:g})"
+        return f"not reached (> {limit:g})" if np.isfinite(limit) else "not reached"
 
     def f(a):
         return "∞" if np.isinf(a) else "?" if np.isnan(a) else f"{a:.0f}"
@@ -628,6 +662,7 @@ def _per(factor: str, results: Results) -> float:
 
 def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon: float, first_only: bool) -> str:
     fu = results.followup_months
+    min_clusters = int(table.attrs.get("min_clusters", MIN_CLUSTERS))
     months = float(results.runs["months"].max())
     n_ok = int((results.runs["status"] == "ok").sum())
     n_fail = int(len(results.runs) - n_ok)
@@ -652,16 +687,23 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
         f"{horizon:g} months of signature.",
         f"* **Months held (RMST)**: restricted mean survival time, the average number of months an "
         f"agreement holds during its first {horizon:g} months (at most {horizon:g}).",
-        "* **Median months held**: half of the agreements break down sooner. *Not reached* means more than "
-        f"half were still holding at the end of follow-up ({fu:g} months).",
+        "* **Median months held**: half of the agreements break down sooner. *Not reached (> N)* means more "
+        "than half were still holding after N months, the longest any agreement of that setting was "
+        f"followed (at most the follow-up period, {fu:g} months): the median is longer than N.",
         "* **Months to first agreement**: median, counting runs that never reach an agreement as "
-        "censored at the end of the run.",
+        "censored at the end of the run; *not reached (> N)*: fewer than half reached one in N months.",
+        f"* **Not estimable**: the agreements of a setting come from fewer than {min_clusters} seeds; "
+        "so few give intervals that are too narrow (a handful of agreements can make them a single point), "
+        "so no durability measure is given. More replicates are the remedy. A dash (–) means no agreement "
+        "was followed that long.",
         "",
         "Brackets are 95% confidence intervals. "
         + ("Only each run's first agreement is used. " if first_only else
            "All agreements of a setting are pooled; agreements from the same run are not independent, so "
            "these intervals are somewhat too narrow when runs sign several agreements. ")
-        + "The hazard ratios below use standard errors clustered by run.",
+        + "Replicate *k* has the same seed at every setting, so the comparisons below pair the runs by seed, "
+        "and the hazard ratios use standard errors clustered by seed (given only with at least "
+        f"{min_clusters} seeds).",
         "",
         "## Results per setting",
         "",
@@ -671,16 +713,26 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         runs = f"{r['n_runs']}" + (f" ({r['n_failed']} failed)" if r["n_failed"] else "")
+        if r["durability_estimable"]:
+            durability = [
+                _pct(r["relapse_share"], r["relapse_share_low"], r["relapse_share_high"]),
+                _num(r["rmst"], r["rmst_low"], r["rmst_high"]),
+                _months(r["median_durability"], r["median_durability_low"], r["median_durability_high"],
+                        r["longest_followup"]),
+            ]
+        else:
+            durability = ["not estimable"] * 3
+        seeds = r["n_seeds_with_agreement"]
         lines.append("| " + " | ".join([
             r["label"], runs,
             _pct(r["p_agreement"], r["p_agreement_low"], r["p_agreement_high"]),
-            _months(r["months_to_agreement"], r["months_to_agreement_low"], r["months_to_agreement_high"], months),
-            f"{r['n_episodes']} ({r['n_relapses']} relapsed)",
-            _pct(r["relapse_share"], r["relapse_share_low"], r["relapse_share_high"]),
-            _num(r["rmst"], r["rmst_low"], r["rmst_high"]),
-            _months(r["median_durability"], r["median_durability_low"], r["median_durability_high"], fu),
+            _months(r["months_to_agreement"], r["months_to_agreement_low"], r["months_to_agreement_high"],
+                    r["longest_run"]),
+            f"{r['n_episodes']} ({r['n_relapses']} relapsed; {seeds} seed{'s' if seeds != 1 else ''})",
+            *durability,
         ]) + " |")
-    lines += ["", "The full table, with more columns, is in `summary.csv`.", ""]
+    lines += ["", "The full table, with more columns, is in `summary.csv` (its columns are described in "
+              "docs/RESULTS.md).", ""]
     lines += _effects_section(results, horizon, first_only)
     if figures:
         lines += ["## Figures", ""]
@@ -706,27 +758,25 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
                 c = compare(results, f, a, b, metric="rmst", horizon=horizon, first_only=first_only)
             except InputError:
                 continue
-            if np.isfinite(c.difference):
+            if c.estimable:
                 out.append(f"* **{results.factor_title(f)}**: agreements held on average {c.estimate_a:.1f} of their "
                            f"first {horizon:g} months with {value_label(f, a)} and {c.estimate_b:.1f} with "
                            f"{value_label(f, b)}: a difference of {c.difference:+.1f} months "
-                           f"(95% CI {c.low:+.1f} to {c.high:+.1f})"
+                           f"(95% CI {c.low:+.1f} to {c.high:+.1f}, {c.note})"
                            + ("." if c.excludes_zero else "; the interval includes no difference."))
+            else:
+                out.append(f"* **{results.factor_title(f)}**, {value_label(f, a)} against {value_label(f, b)}: no "
+                           f"difference in months held is given ({c.note}).")
         try:
             if results.is_numeric(f):
                 per = _per(f, results)
                 hr = hazard_ratio(results, f, per=per, first_only=first_only)
-                r = hr.iloc[0]
-                out.append(f"  * Hazard ratio of relapse per {per:g} {_unit(f)}: {r['hr']:.2f} "
-                           f"(95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}); "
-                           + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))
+                out.append(f"  * Hazard ratio of relapse per {per:g} {_unit(f)}: " + _hr_text(hr.iloc[0]))
             else:
                 hr = hazard_ratio(results, f, first_only=first_only)
                 for _, r in hr.iterrows():
                     out.append(f"  * Hazard ratio of relapse, {_short_value(f, r['level'])} vs "
-                               f"{_short_value(f, r['reference'])}: {r['hr']:.2f} "
-                               f"(95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}); "
-                               + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))
+                               f"{_short_value(f, r['reference'])}: " + _hr_text(r))
         except InputError as e:
             out.append(f"  * No hazard ratio: {e}")
     return out + [""]
@@ -735,6 +785,14 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
 def _unit(f: str) -> str:
     p = REGISTRY.get(f)
     return p.unit if p is not None and p.unit else "unit"
+
+
+def _hr_text(r: pd.Series) -> str:
+    if not (np.isfinite(r["hr_low"]) and np.isfinite(r["hr_high"])):
+        return f"{r['hr']:.2f}; {r['note']}."
+    return (f"{r['hr']:.2f} (95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}, standard errors "
+            f"clustered by {r['cluster']}, {r['n_clusters']} {r['cluster']}s); "
+            + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))
 
 
 def _hr_words(hr: float, lo: float, hi: float) -> str:

@@ -149,7 +149,21 @@ def test_serial_sweep_writes_tidy_tables_and_manifest(serial_results):
     assert m["master_seed"] == 11 and len(m["seeds"]) == 6
     assert m["experiment_text"] == exp_path.read_text()
     assert "scenario_sha256" in m and "numpy" in m["versions"] and "git_commit" in m
+    # the experiment file as it was given, and where it is
+    assert m["experiment_file"] == str(exp_path)
+    assert m["experiment_file_resolved"] == str(exp_path.resolve()) and Path(m["experiment_file_resolved"]).is_absolute()
+    assert m["git_dirty"] in (True, False, None)
+    assert (m["git_dirty"] is None) == (m["git_commit"] == "unknown")
     assert not (out / "parts").exists()
+
+
+def test_manifest_keeps_a_relative_experiment_path_and_its_absolute_path(tmp_path, monkeypatch):
+    exp = write_exp(tmp_path, reps=1, months=24, series="false")
+    monkeypatch.chdir(tmp_path)
+    run_experiment("small.toml", executor="serial", out=tmp_path / "rel", progress=False)
+    m = json.loads((tmp_path / "rel" / "manifest.json").read_text())
+    assert m["experiment_file"] == "small.toml"
+    assert m["experiment_file_resolved"] == str(exp.resolve())
 
 
 def test_processes_and_dask_give_identical_results(serial_results, tmp_path):
@@ -271,6 +285,12 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     assert "Traceback" not in err
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "interrupted" and 0 < m["runs_done"] < 120
+    # plotting the unfinished folder says how far the sweep got and how to finish it
+    plot = subprocess.run([sys.executable, "-m", "peacesim", "plot", str(out)], capture_output=True, text=True)
+    assert plot.returncode == 2
+    assert f"the sweep was interrupted ({m['runs_done']} of 120 runs done)" in plot.stderr
+    assert "run the same 'peacesim sweep' command again to finish it" in plot.stderr
+    assert "runs.parquet is missing" not in plot.stderr
 
 
 def _rows_in_parts(out: Path) -> int:

@@ -1,0 +1,395 @@
+"""The sweep's survival statistics where they are easy to get wrong: few agreements, a follow-up
+shorter than the follow-up period, and runs paired by seed (common random numbers).
+
+Everything here is built from synthetic tables with known structure (no model runs), so each test
+takes well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from scipy import stats
+
+from peacesim import validation
+from peacesim.analysis import (
+    MIN_CLUSTERS,
+    compare,
+    durability_table,
+    hazard_ratio,
+    km_summary,
+    load_results,
+    results_from_frames,
+)
+from peacesim.errors import InputError
+from peacesim.sweep import _git_dirty
+from peacesim.sweep_plots import metric_vs_parameter, plot_results
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def frames(design: list[dict], seeds: list[int], episode, *, months: int = 240, followup: int = 120,
+           reached=lambda dp, s: True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Runs and episodes of a sweep: every design point is run with every seed (replicate k has
+    seed ``seeds[k]`` everywhere, as in a sweep). ``episode(dp, values, k)`` gives one agreement's
+    ``(signed_month, months_survived, relapsed)``; ``reached(dp, k)`` whether the run signs one."""
+    runs, eps = [], []
+    for dp, values in enumerate(design):
+        for k, seed in enumerate(seeds):
+            ok = bool(reached(dp, k))
+            row = {"design_point": dp, "replicate": k, "seed": seed, **values, "status": "ok", "error": "",
+                   "months": months, "followup_months": followup, "agreement_reached": ok,
+                   "months_to_first_agreement": math.nan}
+            if ok:
+                signed, held, relapsed = episode(dp, values, k)
+                row["months_to_first_agreement"] = float(signed)
+                eps.append({"design_point": dp, "replicate": k, "seed": seed, "episode": 0, "signed_month": signed,
+                            "months_survived": float(held), "relapsed": bool(relapsed),
+                            "consolidated": (not relapsed) and held >= followup})
+            runs.append(row)
+    manifest = {"name": "syn", "title": "Synthetic", "factors": list(design[0]),
+                "design": [{"design_point": i, "values": v} for i, v in enumerate(design)],
+                "replicates": len(seeds), "master_seed": 3, "scenario": "synthetic",
+                "schema": "peacesim sweep manifest", "status": "complete"}
+    return pd.DataFrame(runs), pd.DataFrame(eps, columns=["design_point", "replicate", "seed", "episode",
+                                                          "signed_month", "months_survived", "relapsed",
+                                                          "consolidated"]), manifest
+
+
+def write(path: Path, runs: pd.DataFrame, eps: pd.DataFrame, manifest: dict) -> Path:
+    path.mkdir(parents=True)
+    runs.to_parquet(path / "runs.parquet")
+    eps.to_parquet(path / "episodes.parquet")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / ".peacesim").write_text(json.dumps({"peacesim": "sweep results", "format": 2, "plot_files": []}))
+    return path
+
+
+HQ = [{"handover_quality": 0.1}, {"handover_quality": 0.8}]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. a handful of agreements: no zero-width intervals, "not estimable" below MIN_CLUSTERS
+# ---------------------------------------------------------------------------------------------
+def test_threshold_is_the_one_validation_uses():
+    assert MIN_CLUSTERS == validation.MIN_CLUSTERS == 20
+
+
+def test_median_interval_does_not_collapse_when_one_agreement_is_at_risk():
+    # the reviewer's design point: five agreements, one followed past 70 months, relapsing at 109
+    s = km_summary([109, 59, 19, 70, 18], [True, False, False, False, False], horizon=60, rmst_to=(60,))
+    assert s["median"] == 109
+    # one agreement at risk cannot pin the median down: the interval is open above and reaches back
+    # to where the curve could already be below one half
+    assert math.isinf(s["median_high"])
+    assert s["median_low"] < 60
+    # no relapse by 60 months among 5 agreements: the RMST is 60 but not known to be 60
+    assert s["rmst_60"] == 60 and math.isnan(s["rmst_60_se"])
+    assert s["rmst_60_low"] == pytest.approx(60 * 0.025 ** (1 / 2))  # 2 followed 60 months, 0 events
+    assert s["rmst_60_high"] == 60
+
+
+def test_rmst_without_a_relapse_has_the_exact_lower_bound_not_zero_width():
+    s = km_summary([70.0] * 30 + [65.0] * 10, [False] * 40, rmst_to=(60,))
+    assert s["rmst_60"] == 60
+    assert s["rmst_60_low"] == pytest.approx(60 * 0.025 ** (1 / 40)) and s["rmst_60_low"] < 59
+    with_events = km_summary([10.0, 30.0] + [70.0] * 38, [True, True] + [False] * 38, rmst_to=(60,))
+    assert with_events["rmst_60_se"] > 0  # the Greenwood variance where it is not degenerate
+
+
+def test_survival_band_after_the_last_agreement_at_risk_relapses_is_not_a_point():
+    s = km_summary([10.0, 20.0, 30.0], [True, True, True], horizon=40)
+    assert s["survival_at"] == 0.0
+    # 0 of the 1 agreement at risk survived: the exact upper bound is 0.975 of the band before it
+    assert s["survival_at_high"] > 0.2 and s["survival_at_low"] == 0.0
+
+
+def test_durability_is_not_estimable_with_agreements_from_fewer_than_min_clusters_seeds(tmp_path):
+    rng = np.random.default_rng(5)
+    runs, eps, m = frames(HQ, list(range(100, 110)),
+                          lambda dp, v, k: (50, float(rng.integers(10, 120)), bool(rng.random() < 0.5)))
+    res = results_from_frames(runs, eps, m)
+    table = durability_table(res)
+    assert (table["n_seeds_with_agreement"] == 10).all() and not table["durability_estimable"].any()
+    for col in ("relapse_share", "relapse_share_low", "rmst", "rmst_low", "rmst_high", "median_durability",
+                "median_durability_high", "rmst_followup"):
+        assert table[col].isna().all(), col
+    assert table["median_reached"].isna().all()
+    # the share reaching agreement is per run and stays
+    assert table["p_agreement"].notna().all()
+    forced = durability_table(res, min_clusters=1)
+    assert forced["durability_estimable"].all() and forced["rmst"].notna().all()
+
+
+def test_pooled_design_points_count_shared_seeds_once():
+    # two design points pooled by handover quality share their 15 seeds: 15 independent units, not 30
+    design = [{"handover_quality": q, "coordination": c} for q in (0.1, 0.8) for c in ("none", "network")]
+    rng = np.random.default_rng(2)
+    runs, eps, m = frames(design, list(range(15)), lambda dp, v, k: (40, float(rng.integers(5, 120)), True))
+    res = results_from_frames(runs, eps, m)
+    pooled = durability_table(res, by="handover_quality")
+    assert (pooled["n_episodes"] == 30).all() and (pooled["n_seeds_with_agreement"] == 15).all()
+    assert not pooled["durability_estimable"].any()
+
+
+def test_report_says_not_estimable_instead_of_a_zero_width_interval(tmp_path):
+    runs, eps, m = frames(HQ, list(range(10)), lambda dp, v, k: (200 if k else 57, 109 if k == 0 else 18 + k,
+                                                                  k == 0),
+                          reached=lambda dp, k: k < 5)
+    path = write(tmp_path / "few", runs, eps, m)
+    plot_results(path)
+    report = (path / "report.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| handover quality")]
+    assert len(rows) == 2
+    for line in rows:
+        assert line.count("not estimable") == 3
+        assert "(60.0–60.0)" not in line and "109 (109–109)" not in line
+    assert "fewer than 20 seeds" in report
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. a median not reached is longer than the longest follow-up, not than the follow-up period
+# ---------------------------------------------------------------------------------------------
+def short_runs(tmp_path: Path) -> Path:
+    # 90-month runs: agreements signed at month 49 or later are followed at most 41 months
+    rng = np.random.default_rng(9)
+
+    def episode(dp, v, k):
+        signed = int(rng.integers(49, 80))
+        return signed, 90 - signed, False
+
+    runs, eps, m = frames(HQ, list(range(30)), episode, months=90)
+    return write(tmp_path / "short", runs, eps, m)
+
+
+def test_median_not_reached_gives_the_longest_follow_up(tmp_path):
+    path = short_runs(tmp_path)
+    res = load_results(path)
+    table = durability_table(res)
+    assert table["durability_estimable"].all()
+    assert (table["longest_followup"] <= 41).all()
+    assert np.isinf(table["median_durability"]).all() and not table["median_reached"].any()
+    plot_results(path)
+    report = (path / "report.md").read_text()
+    for _, r in table.iterrows():
+        assert f"not reached (> {r['longest_followup']:g})" in report
+    assert "(> 120)" not in report and "end of follow-up (120 months)" not in report
+    summary = pd.read_csv(path / "summary.csv")
+    assert (summary["longest_followup"] == table["longest_followup"]).all()
+
+
+def test_figure_marks_a_median_not_reached_at_the_longest_follow_up(tmp_path):
+    res = load_results(short_runs(tmp_path))
+    fig = metric_vs_parameter(res, "handover_quality", metric="median")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    longest = durability_table(res)["longest_followup"]
+    assert sorted(texts) == sorted(f"> {v:g}" for v in longest)
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "not reached" in legend and "120" not in legend
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. runs paired by seed
+# ---------------------------------------------------------------------------------------------
+def paired_share_frames(n_seeds: int = 30):
+    """Whether a run signs depends mostly on its seed (shared at both values), a little on the value."""
+    rng = np.random.default_rng(4)
+    propensity = rng.random(n_seeds)
+    lift = {0.1: 0.0, 0.8: 0.12}
+    design = [{"handover_quality": q, "coordination": c} for q in (0.1, 0.8) for c in ("none", "network")]
+    noise = rng.random((len(design), n_seeds)) * 0.01
+
+    def reached(dp, k):
+        return propensity[k] + lift[design[dp]["handover_quality"]] + noise[dp, k] > 0.55
+
+    return frames(design, [1000 + k for k in range(n_seeds)], lambda dp, v, k: (30, 100, False), reached=reached)
+
+
+def test_share_reaching_agreement_is_compared_paired_by_seed():
+    runs, eps, m = paired_share_frames()
+    res = results_from_frames(runs, eps, m)
+    c = compare(res, "handover_quality", 0.8, 0.1, metric="p_agreement")
+    assert c.paired and c.n_seeds == 30 and "paired" in c.note
+    # the paired t test on the per-seed shares, by hand
+    share = runs.groupby(["handover_quality", "seed"])["agreement_reached"].mean()
+    a, b = share.loc[0.8].to_numpy(float), share.loc[0.1].to_numpy(float)
+    d = a - b
+    assert c.difference == pytest.approx(d.mean())
+    assert c.p == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    assert (c.low, c.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    # one run per seed and value; the same runs with distinct seeds at the two values are not
+    # paired, and their interval is wider: here it cannot tell the values apart
+    where = {"coordination": "none"}
+    one = compare(res, "handover_quality", 0.8, 0.1, metric="p_agreement", where=where)
+    unpaired = runs.assign(seed=runs["seed"] + 10_000 * runs["design_point"])
+    u = compare(results_from_frames(unpaired, eps.assign(seed=eps["seed"] + 10_000 * eps["design_point"]), m),
+                "handover_quality", 0.8, 0.1, metric="p_agreement", where=where)
+    assert one.paired and not u.paired and "unpaired" in u.note
+    assert u.difference == pytest.approx(one.difference)
+    assert (one.high - one.low) < 0.75 * (u.high - u.low)
+    assert one.low > 0 > u.low
+
+
+def paired_survival_frames(n_seeds: int):
+    """An agreement's months held depend on its seed (shared) and 1.4 times longer at 0.8."""
+    rng = np.random.default_rng(8)
+    base = rng.exponential(40, n_seeds)
+
+    def episode(dp, v, k):
+        held = base[k] * (1.4 if v["handover_quality"] == 0.8 else 1.0)
+        return 20, min(held, 120.0), held < 120
+
+    return frames(HQ, list(range(500, 500 + n_seeds)), episode)
+
+
+def test_survival_measures_are_compared_with_a_paired_bootstrap_over_seeds():
+    runs, eps, m = paired_survival_frames(40)
+    res = results_from_frames(runs, eps, m)
+    c = compare(res, "handover_quality", 0.8, 0.1, metric="rmst")
+    assert c.paired and c.n_seeds == 40 and "bootstrap" in c.note
+    table = durability_table(res).set_index("handover_quality")
+    # the point estimates are the Kaplan-Meier RMSTs of the two values
+    assert c.estimate_a == pytest.approx(table.loc[0.8, "rmst"])
+    assert c.estimate_b == pytest.approx(table.loc[0.1, "rmst"])
+    # every seed holds longer at 0.8: paired, the difference is clear; unpaired it is not
+    assert c.low > 0 and c.p < 0.01
+    u = compare(results_from_frames(runs.assign(seed=runs["seed"] * 10 + runs["design_point"]),
+                                    eps.assign(seed=eps["seed"] * 10 + eps["design_point"]), m),
+                "handover_quality", 0.8, 0.1, metric="rmst")
+    assert not u.paired and (u.high - u.low) > 2 * (c.high - c.low)
+    # reproducible: the bootstrap is seeded from the master seed
+    again = compare(res, "handover_quality", 0.8, 0.1, metric="rmst")
+    assert (again.low, again.high) == (c.low, c.high)
+
+
+def test_survival_comparison_with_few_seeds_says_why_it_gives_none():
+    runs, eps, m = paired_survival_frames(12)
+    c = compare(results_from_frames(runs, eps, m), "handover_quality", 0.8, 0.1, metric="relapse")
+    assert c.paired and c.n_seeds == 12
+    assert math.isnan(c.low) and math.isnan(c.high) and math.isnan(c.p)
+    assert "12 seeds" in c.note and "20" in c.note
+    assert "12 seeds" in str(c)
+
+
+def shared_seed_cox_frames(n_seeds: int):
+    """Agreements at coordination 'none' and 'network' are copies of each other (same seed, same
+    months held): the second factor adds runs but no information."""
+    rng = np.random.default_rng(6)
+    base = rng.exponential(30, n_seeds)
+    design = [{"handover_quality": q, "coordination": c} for q in (0.1, 0.8) for c in ("none", "network")]
+
+    # the same draws at both coordination values: drawn from the seed and the handover quality
+    def episode_shared(dp, v, k):
+        r = np.random.default_rng([k, int(v["handover_quality"] * 10)])
+        held = base[k] * (2.0 if v["handover_quality"] == 0.8 else 1.0) * r.uniform(0.5, 1.5)
+        return 10, min(held, 120.0), held < 120
+
+    return frames(design, list(range(n_seeds)), episode_shared)
+
+
+def test_hazard_ratio_is_clustered_by_seed_where_seeds_are_shared():
+    runs, eps, m = shared_seed_cox_frames(60)
+    res = results_from_frames(runs, eps, m)
+    hr = hazard_ratio(res, "handover_quality", per=0.7).iloc[0]
+    assert hr["cluster"] == "seed" and hr["n_clusters"] == 60 and hr["n_runs"] == 240
+    # clustered by seed, the copies add nothing: the standard error is that of one coordination value
+    one = res.runs[res.runs["coordination"] == "none"]
+    alone = results_from_frames(runs[runs["coordination"] == "none"],
+                                eps[eps["design_point"].isin(one["design_point"])],
+                                {**m, "factors": ["handover_quality"]})
+    ref = hazard_ratio(alone, "handover_quality", per=0.7).iloc[0]
+    assert hr["coef"] == pytest.approx(ref["coef"], rel=1e-6)
+    assert hr["se"] == pytest.approx(ref["se"], rel=0.1)
+    # it is lifelines' sandwich variance clustered by seed; clustered by run it is not the same
+    e = res.ok_episodes
+    df = pd.DataFrame({"T": e["months_survived"].to_numpy(), "E": e["relapsed"].to_numpy(),
+                       "x": e["handover_quality"].to_numpy() / 0.7, "stratum": (e["coordination"] == "none").to_numpy(int)})
+
+    def se(cluster):
+        fit = CoxPHFitter().fit(df.assign(c=cluster), "T", "E", cluster_col="c", strata=["stratum"])
+        return fit.summary.loc["x", "se(coef)"]
+
+    assert hr["se"] == pytest.approx(se(e["seed"].to_numpy()), rel=1e-9)
+    assert abs(se(e["run_id"].to_numpy()) / hr["se"] - 1) > 0.2
+
+
+def test_hazard_ratio_with_few_seeds_has_no_interval_and_says_why():
+    runs, eps, m = shared_seed_cox_frames(12)
+    hr = hazard_ratio(results_from_frames(runs, eps, m), "handover_quality").iloc[0]
+    assert math.isfinite(hr["hr"]) and hr["n_clusters"] == 12
+    assert all(math.isnan(hr[c]) for c in ("hr_low", "hr_high", "p", "se"))
+    assert "12 seeds" in hr["note"] and "20" in hr["note"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. every column of summary.csv is documented
+# ---------------------------------------------------------------------------------------------
+def test_every_summary_column_is_documented_in_results_md(tmp_path):
+    path = short_runs(tmp_path)
+    plot_results(path)
+    columns = pd.read_csv(path / "summary.csv", nrows=0).columns
+    text = (DOCS / "RESULTS.md").read_text()
+    section = text[text.index("## The columns of summary.csv"):]
+    section = section[:section.index("\n## ", 3)] if "\n## " in section[3:] else section
+    documented = set(re.findall(r"`([a-z_]+)`", section))
+    factors = {"handover_quality", "design_point", "label"}
+    missing = [c for c in columns if c not in documented and c not in factors]
+    assert not missing, f"summary.csv columns not described in docs/RESULTS.md: {missing}"
+    assert "design_point" in documented and "label" in documented
+
+
+# ---------------------------------------------------------------------------------------------
+# 15. an unfinished sweep folder says so
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status, words", [
+    ("interrupted", ["was interrupted", "273 of 288 runs done", "run the same 'peacesim sweep' command again"]),
+    ("stopped", ["stopped (disk full)", "273 of 288 runs done", "run the same 'peacesim sweep' command again"]),
+    ("running", ["did not finish", "288 runs", "run the same 'peacesim sweep' command again"]),
+])
+def test_plot_of_an_unfinished_sweep_says_how_to_finish_it(tmp_path, status, words):
+    path = tmp_path / "unfinished"
+    (path / "parts").mkdir(parents=True)
+    (path / "manifest.json").write_text(json.dumps({
+        "schema": "peacesim sweep manifest", "name": "staff24", "factors": ["tenure_mediator"],
+        "status": status, "runs_total": 288, "runs_done": 273, "error": "disk full"}))
+    (path / ".peacesim").write_text(json.dumps({"peacesim": "sweep results", "format": 2, "plot_files": []}))
+    with pytest.raises(InputError) as e:
+        plot_results(path)
+    msg = str(e.value)
+    assert "\n" not in msg and "runs.parquet is missing" not in msg
+    for w in words:
+        assert w in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. provenance: uncommitted changes of the package
+# ---------------------------------------------------------------------------------------------
+def test_git_dirty_sees_uncommitted_changes_of_tracked_files_only(tmp_path):
+    repo = tmp_path / "repo"
+    pkg = repo / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "model.py").write_text("x = 1\n")
+    (repo / "other.py").write_text("y = 1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=repo, check=True)
+    assert _git_dirty(pkg) is False
+    (pkg / "notes.txt").write_text("untracked\n")
+    (repo / "other.py").write_text("y = 2\n")  # outside the package
+    assert _git_dirty(pkg) is False
+    (pkg / "model.py").write_text("x = 2\n")
+    assert _git_dirty(pkg) is True
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert _git_dirty(outside) is None
