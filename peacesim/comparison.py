@@ -713,6 +713,11 @@ class ComparisonResult:
         return math.isfinite(float(self.value(self.best, self.spec.rank_by)["estimate"]))
 
     @property
+    def measured(self) -> list[str]:
+        """The strategies whose ranking measure could be measured, best first."""
+        return [k for k in self.ranking if math.isfinite(float(self.value(k, self.spec.rank_by)["estimate"]))]
+
+    @property
     def leaders(self) -> list[str]:
         """The strategies that share the best value of the ranking measure (one unless tied)."""
         if not self.ranked:
@@ -870,7 +875,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     rb = boot[rank_m.key]
     sign = 1 if rank_m.higher_is_better else -1
     scored = np.where(np.isfinite(rb), sign * rb, -np.inf)  # a strategy not measurable in a resample ranks last
-    valid = np.isfinite(rb).any(axis=0)
+    valid = np.isfinite(rb).sum(axis=0) >= 2  # a resample ranks only where two strategies can be measured
     if valid.any():
         # strategies tied for first in a resample share it (the order of the file decides nothing)
         sv = scored[:, valid]
@@ -1042,8 +1047,8 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
     if n == 0:
         return frame, [], "the ranking measure could not be computed in any world, so there is no ranking to explain"
     if n < MIN_WORLDS_DISCOVERY:
-        return frame, [], (f"the ranking measure could be computed in only {n} worlds; too few to search for "
-                           "conditions")
+        return frame, [], (f"the ranking measure could be computed in only {n} world{'' if n == 1 else 's'}; too few "
+                           "to search for conditions")
     if np.all(frame.loc[measured, "difference"].to_numpy(float) == 0.0):
         return frame, [], (f"{tb} and {tr} gave the same result in every one of the {n} worlds: there is no lead "
                            "to explain")

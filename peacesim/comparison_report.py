@@ -190,6 +190,11 @@ def headline(result: ComparisonResult) -> str:
         note = result.value(result.best, spec.rank_by)["note"]
         return (f"No strategy can be ranked by {what}: it could not be measured under any of them"
                 + (f" (under {spec.strategy(result.best).called}, {note})." if note else "."))
+    if len(result.measured) == 1:
+        value = fmt_value(spec.rank_by, result.value(result.best, spec.rank_by)["estimate"])
+        return (f"The strategies cannot be ranked by {what}: it could be measured only under "
+                f"{spec.strategy(result.best).called} ({value}); under every other strategy there were too few "
+                "agreements (see the notes of the ranked table).")
     leaders = result.leaders
     if len(leaders) > 1:
         names = [spec.strategy(k).called for k in leaders]
@@ -204,8 +209,8 @@ def headline(result: ComparisonResult) -> str:
         return f"Ranked first: {tb}."
     if first >= CLEARLY_FIRST:
         return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
-    return (f"No strategy is clearly first: {tb} has the best {what}, but came first in only {_pct(first)} of "
-            f"{resamples}.")
+    return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but it came first in only "
+            f"{_pct(first)} of {resamples}.")
 
 
 def rank_labels(result: ComparisonResult) -> dict[str, str]:
@@ -231,14 +236,15 @@ def answer_lines(result: ComparisonResult) -> list[str]:
     runner-up, and at most three sentences on the conditions (nothing about a ranking that could
     not be made)."""
     spec = result.spec
-    if not result.ranked:
+    if len(result.measured) < 2:
         return [headline(result)]
     items = []
     if result.best != spec.baseline:
         items.append(finding(result, spec.rank_by, result.best, spec.baseline))
     items.append(headline(result))
-    bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
-    items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
+    if result.runner_up != spec.baseline or result.best == spec.baseline:  # not the same finding twice
+        bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
+        items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
     items += (box_sentences(result) + trend_sentences(result))[:3]
     return items
 

@@ -736,6 +736,19 @@ def test_nothing_measurable_names_no_winner(tmp_path):
     assert "Ranked first" not in md and "| - |" in md
 
 
+def test_one_measurable_strategy_is_not_ranked_first_over_strategies_that_could_not_be_measured(tmp_path):
+    from peacesim.comparison_report import answer_lines, build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    # only 'verified' reaches agreements; under the others nothing can be measured over agreements
+    res = analyse(spec, _fabricated(spec, lambda key, r: (key == "verified", 30 + 5 * r, r % 3 == 0), 12))
+    assert res.measured == ["verified"]
+    assert all(math.isnan(v) for v in res.rank_probability.values())
+    lines = answer_lines(res)
+    assert len(lines) == 1 and lines[0].startswith("The strategies cannot be ranked by ")
+    assert "Ranked first" not in build_document(res).markdown()
+
+
 def test_hazard_ratios_need_enough_seeds_and_relapses(tmp_path):
     spec = _spec(tmp_path, NO_WORLDS, seeds=12)
 
