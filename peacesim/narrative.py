@@ -597,8 +597,9 @@ def summary(result: _Run) -> str:
     mv = _num(o.get("mean_violence"))
     s = f"Violence: mean {mv:.2f} on a 0-1 scale" if mv is not None else "Violence: unknown"
     split = [(o.get("months_in_conflict"), "in conflict"), (o.get("months_in_talks"), "in talks"),
-             (o.get("months_in_implementation"), "implementing an agreement")]
-    parts = [f"{_int(n)} {w}" for n, w in split if n is not None]
+             (o.get("months_in_implementation"), "implementing an agreement"),
+             (o.get("months_in_consolidated"), "after consolidation")]
+    parts = [f"{_int(n)} {w}" for n, w in split if n is not None and (w != "after consolidation" or _int(n))]
     if parts:
         s += "; months " + ", ".join(parts)
     lines.append(s + ".")

@@ -83,6 +83,7 @@ OUTCOMES: dict[str, str] = {
     "months_in_conflict": "months in open conflict",
     "months_in_talks": "months in talks",
     "months_in_implementation": "months implementing an agreement",
+    "months_in_consolidated": "months after peace was consolidated (the four phases add up to the months run)",
     **COUNTERS,
 }
 OUTCOME_KEYS = tuple(OUTCOMES)
@@ -184,6 +185,7 @@ def build_outcome(model: PeaceModel) -> dict[str, Any]:
         "months_in_conflict": int((phase == 0).sum()),
         "months_in_talks": int((phase == 1).sum()),
         "months_in_implementation": int((phase == 2).sum()),
+        "months_in_consolidated": int((phase == 3).sum()),
         **{k: int(x) for k, x in model.counters.items()},
     }
     return out
