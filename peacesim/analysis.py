@@ -486,14 +486,39 @@ def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, 
         # No relapse by tau: the RMST is tau and Greenwood's variance is 0, which says nothing
         # about the sampling error. S is at least its exact lower bound on [0, tau] (0 events among
         # those followed to tau), so the RMST is at least tau times that bound.
-        n_tau = int((np.asarray(kmf.durations, dtype=float) >= tau).sum())
+        n_tau = int(_followed(kmf.durations, [tau])[0])
         return (est, math.nan, float(tau) * _exact_low(n_tau, alpha), float(tau))
+    if ((d > 0) & (d >= n) & (tj <= tau)).any():
+        # The curve falls to zero by tau (the last agreements at risk all relapsed): Greenwood's
+        # variance leaves out that drop and can be 0. The interval is the area under the band of
+        # the curve, whose bounds are exact where Greenwood's are degenerate (_band).
+        band = _band(kmf, alpha)
+        bt = band.index.to_numpy(dtype=float)
+        if bt[0] > 0:  # the curve is 1 before its first time
+            bt = np.r_[0.0, bt]
+            band = pd.concat([pd.DataFrame({"lower": [1.0], "upper": [1.0]}), band], ignore_index=True)
+        return (est, math.nan, _step_integral(bt, band["lower"].to_numpy(float), tau),
+                _step_integral(bt, band["upper"].to_numpy(float), tau))
     keep = (d > 0) & (tj <= tau) & (n > d)
     a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
     var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
     se = math.sqrt(max(var, 0.0))
     z = float(norm.ppf(1 - alpha / 2))
     return (est, se, max(0.0, est - z * se), min(float(tau), est + z * se))
+
+
+def _followed(durations, t) -> np.ndarray:
+    """How many of ``durations`` were followed at least until each time in ``t`` (at risk at t, the
+    count lifelines' event table and every exact bound here use)."""
+    d = np.sort(np.asarray(durations, dtype=float))
+    return len(d) - np.searchsorted(d, np.asarray(t, dtype=float), side="left")
+
+
+def _step_integral(times: np.ndarray, values: np.ndarray, tau: float) -> float:
+    """Area from 0 to ``tau`` under a right-continuous step function that takes ``values[i]`` from
+    ``times[i]`` (the first time is 0) until the next time."""
+    edges = np.minimum(np.r_[np.asarray(times, dtype=float), np.inf], tau)
+    return float(np.sum(np.asarray(values, dtype=float) * np.diff(edges)))
 
 
 def _exact_low(n: int, alpha: float) -> float:
@@ -515,10 +540,9 @@ def _band(kmf, alpha: float) -> pd.DataFrame:
     et = kmf.event_table.reindex(ci.index, fill_value=0)
     obs = et["observed"].to_numpy(dtype=float)
     at_risk = et["at_risk"].to_numpy(dtype=float)
-    durations = np.sort(np.asarray(kmf.durations, dtype=float))
-    after = len(durations) - np.searchsorted(durations, t, side="right")  # followed past t
+    followed = _followed(kmf.durations, t)
     none_yet = np.cumsum(obs) == 0
-    lo[none_yet] = [_exact_low(int(k), alpha) for k in after[none_yet]]
+    lo[none_yet] = [_exact_low(int(k), alpha) for k in followed[none_yet]]
     zero = np.flatnonzero((obs > 0) & (obs >= at_risk))
     if len(zero):
         j = int(zero[0])
@@ -1042,12 +1066,16 @@ def _paired_share(ra: pd.DataFrame, rb: pd.DataFrame, seeds: list[Any], base: di
                           note=f"no interval: only {n} seed pairs the two values")
     se = float(diff.std(ddof=1)) / math.sqrt(n)
     if se == 0:
+        # Every seed gave the same difference: a t interval would have no width, which says nothing
+        # about the sampling error. No interval; the sign test's p (all n differences on one side,
+        # or none different from 0).
         if d == 0:
-            return Comparison(**out, low=0.0, high=0.0, p=1.0,
-                              note=f"paired by seed: the share was the same at both values on each of the {n} seeds"
+            return Comparison(**out, low=math.nan, high=math.nan, p=1.0,
+                              note=f"no interval: the share was the same at both values on each of the {n} seeds"
                                    f"{dropped}")
-        return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
-                          note=f"no interval: the per-seed difference is {d:+.3g} on every one of the {n} seeds")
+        return Comparison(**out, low=math.nan, high=math.nan, p=float(min(1.0, 2 * 0.5 ** n)),
+                          note=f"no interval: the per-seed difference is {d:+.3g} on every one of the {n} seeds "
+                               f"(sign test p){dropped}")
     tq = float(student_t.ppf(1 - alpha / 2, n - 1))
     p = float(2 * student_t.sf(abs(d) / se, n - 1))
     return Comparison(**out, low=d - tq * se, high=d + tq * se, p=p, note=method)

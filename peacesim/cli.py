@@ -504,7 +504,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else:
             shown += f" (95% CI {fmt_interval(spec.rank_by, r['low'], r['high'])})"
         base = "  [baseline]" if k == spec.baseline else ""
-        place = places[k] + ("." if places[k] != "-" else "")
+        place = places[k] if places[k] == "-" or places[k].endswith("=") else places[k] + "."
         print(textwrap.fill(f"{place} {spec.strategy(k).title}: {shown}{base}", _width(), subsequent_indent="   "))
     print()
     for line in answer_lines(res):

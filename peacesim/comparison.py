@@ -789,19 +789,37 @@ def _alpha() -> float:
 
 def _exact_share_bound(n: int) -> float:
     """The exact 95% bound for a share observed as 0 (or 1) in n independent cases: 1 - (alpha/2)^(1/n)
-    away from it (Clopper-Pearson, as analysis.km_summary uses at zero events)."""
-    return 1 - (_alpha() / 2) ** (1 / n) if n > 0 else 1.0
+    away from it (Clopper-Pearson: analysis._exact_low, which analysis.km_summary uses at zero events)."""
+    from .analysis import _exact_low
+
+    return 1 - _exact_low(n, _alpha()) if n > 0 else 1.0
 
 
-def _independent(worlds: int, seeds: int) -> int:
+def _independent(worlds: int, seeds: int, design_worlds: int) -> int:
     """How many independent cases runs in ``worlds`` worlds x ``seeds`` seeds count as for an exact
-    bound. Runs that share a seed share their random numbers (in every world), and runs in one
-    world share its conditions, so neither the runs nor the world-seed blocks are independent:
-    an outcome can be all but settled by the seed (an agreement in every world of some seeds and
-    in none of the others). The bound counts the smaller of the two as its independent cases,
-    which is exact where the outcome is settled by the seed or by the world alone, and
-    conservative otherwise."""
-    return min(worlds, seeds) if worlds > 1 else seeds
+    bound (``design_worlds``: the worlds of the comparison). Runs that share a seed share their
+    random numbers (in every world), and runs in one world share its conditions, so with several
+    worlds neither the runs nor the world-seed blocks are independent: an outcome can be all but
+    settled by the seed (an agreement in every world of some seeds and in none of the others), or
+    by the world. The bound counts the smaller of the two as its independent cases, which is
+    exact where the outcome is settled by whichever of the two has fewer, and conservative
+    otherwise. With one world in the design the seeds are the independent cases."""
+    return min(worlds, seeds) if design_worlds > 1 else seeds
+
+
+def _correct(rows: list[dict[str, Any]], family: str) -> list[dict[str, Any]]:
+    """Holm's correction over ``rows`` (one family of comparisons of one measure); a difference is
+    clear after it, with its interval on one side of zero (at the edge a percentile interval and
+    its bootstrap p-value can disagree: both must say so)."""
+    from . import paired
+
+    adj = paired.holm([r["p"] for r in rows])
+    for r, a in zip(rows, adj):
+        r["p_holm"] = float(a)
+        r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
+        r["n_compared"] = len(rows)
+        r["family"] = family
+    return rows
 
 
 def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator | None = None) -> ComparisonResult:
@@ -857,20 +875,25 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     best, runner = result_rank[0], result_rank[1]
     diffs = []
     for m in MEASURES:
-        rows = [_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0], boot[m][s] - boot[m][base],
-                          unpaired[m][s] - unpaired[m][base], table) for s in idx if s != base]
-        adj = paired.holm([r["p"] for r in rows])
-        for r, a in zip(rows, adj):
-            r["p_holm"] = float(a)
-            # clear: after Holm's correction, and with the interval on one side of zero (at the edge
-            # a percentile interval and its bootstrap p-value can disagree: both must say so)
-            r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
-            r["n_compared"] = len(rows)
-        diffs += rows
+        diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
+                                     boot[m][s] - boot[m][base], unpaired[m][s] - unpaired[m][base], table)
+                           for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
     bi, ri = keys.index(best), keys.index(runner)
-    bvr = pd.DataFrame([_diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0], boot[m][bi] - boot[m][ri],
-                                  unpaired[m][bi] - unpaired[m][ri], table) for m in MEASURES])
+    # every pair, in the order of the file (a against b, b listed later), Holm over the pairs; the
+    # best against the runner-up is one of them, read with the same correction
+    pairs, bvr_rows = [], []
+    for m in MEASURES:
+        rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0], boot[m][a] - boot[m][b],
+                                   unpaired[m][a] - unpaired[m][b], table) for a in idx for b in idx if a < b],
+                        "pairs")
+        pairs += rows
+        row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0], boot[m][bi] - boot[m][ri],
+                        unpaired[m][bi] - unpaired[m][ri], table)
+        same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
+        row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
+        bvr_rows.append(row)
+    bvr = pd.DataFrame(bvr_rows)
     rank_m = MEASURES[spec.rank_by]
     rb = boot[rank_m.key]
     sign = 1 if rank_m.higher_is_better else -1
@@ -887,16 +910,6 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
     trends = _trends(spec, worlds)
     hazard = _hazard(spec, eu)
-    pairs = []
-    for m in MEASURES:  # every pair, in the order of the file: a against b, b listed later
-        rows = [_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0], boot[m][a] - boot[m][b],
-                          unpaired[m][a] - unpaired[m][b], table) for a in idx for b in idx if a < b]
-        adj = paired.holm([r["p"] for r in rows])
-        for r, a in zip(rows, adj):
-            r["p_holm"] = float(a)
-            r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
-            r["n_compared"] = len(rows)
-        pairs += rows
     return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
                             rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
                             n_failed, pairwise=pd.DataFrame(pairs))
@@ -910,7 +923,7 @@ def _counts(es: pd.DataFrame, horizon: int, n_worlds: int) -> dict[str, int]:
     followed = es[t >= horizon]
 
     def units(e: pd.DataFrame) -> int:
-        return _independent(int(e["world"].nunique()) if n_worlds > 1 else 1, int(e["seed"].nunique()))
+        return _independent(int(e["world"].nunique()), int(e["seed"].nunique()), n_worlds)
 
     return {"agreements": int(len(es)), "relapses_in_horizon": int((ev & (t <= horizon)).sum()),
             "followed": int(len(followed)), "seeds": int(es["seed"].nunique()),
@@ -927,7 +940,7 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
     low, high = paired.interval(boot, LEVEL)
     note = ""
     runs_reached = int(np.asarray(arr["agreement"][s])[usable].sum())
-    n_ind = _independent(int(usable.any(axis=1).sum()), int(usable.any(axis=0).sum()))
+    n_ind = _independent(int(usable.any(axis=1).sum()), int(usable.any(axis=0).sum()), spec.worlds)
     hz = int(spec.scenario.params["months"])
     span = span_words(spec.horizon)
     if m == "agreement":
@@ -1145,7 +1158,7 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
                                         "of the two strategies"}
         else:
             include.append(s)
-    few_seeds = spec.seeds < MIN_HAZARD_SEEDS
+    seeds_of = {s: set(e.loc[e["strategy"] == s, "seed"]) for s in range(len(keys))} if len(e) else {}
     fitted = [s for s in include if s != base]
     if fitted:
         df = e[e["strategy"].isin(include)]
@@ -1170,10 +1183,13 @@ def _hazard(spec: ComparisonSpec, eps: pd.DataFrame) -> pd.DataFrame:
                 rows[s] = {"hr": float(r["exp(coef)"]), "low": float(r[f"exp(coef) lower {ci}"]),
                            "high": float(r[f"exp(coef) upper {ci}"]), "se": float(r["se(coef)"]),
                            "p": float(r["p"]), "note": ""}
-                if few_seeds:
+                shared = len(seeds_of[s] & seeds_of[base])
+                if shared < MIN_HAZARD_SEEDS:
                     rows[s].update(low=math.nan, high=math.nan, se=math.nan, p=math.nan,
-                                   note=f"no interval or p-value: with {spec.seeds} seeds, standard errors clustered "
-                                        f"by seed would be too small (at least {MIN_HAZARD_SEEDS} seeds are needed)")
+                                   note=f"no interval or p-value: agreements were signed under both this strategy "
+                                        f"and the baseline in {shared} of the {spec.seeds} seeds, and standard errors "
+                                        f"clustered by seed need at least {MIN_HAZARD_SEEDS} such seeds (fewer give "
+                                        "intervals that are too narrow)")
         except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
             why = " ".join(str(exc).split())[:160]
             for s in fitted:
@@ -1357,9 +1373,9 @@ def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
     sizes = ""
     if isinstance(reps, int) and isinstance(points, list) and points:
         sizes = f" ({len(points) // max(1, len(spec.strategies))} worlds x {reps} seeds)"
-    raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, or its "
-                     "strategies, conditions, seeds or scenario changed since; use --fresh to run it again, or --out "
-                     "to choose another folder")
+    raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, its "
+                     "strategies, conditions, seeds or scenario changed since, or an earlier version of peacesim stored "
+                     "them; use --fresh to run it again, or --out to choose another folder")
 
 
 def _where_file(path: str) -> str:

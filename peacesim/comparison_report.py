@@ -35,8 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["write_report", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
-           "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels", "box_sentences",
-           "trend_sentences"]
+           "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels",
+           "box_sentences", "trend_sentences"]
 
 FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
 #: Ten colours a reader tells apart (and in grey, mostly): strategies beyond ten repeat them.
@@ -144,10 +144,11 @@ def _verdict(row: pd.Series) -> str:
         return "not a clear difference (the interval includes zero)"
     if p >= 0.05:  # the interval only just misses zero: the resamples on the other side are 2.5% or more
         return f"not a clear difference (the interval only just misses zero; p = {p:.2f})"
+    family = (f"comparing {k} pairs of strategies" if row.get("family") == "pairs"
+              else f"comparing {k} strategies with the baseline")
     if math.isfinite(ph) and ph < 0.05:
-        return ("a clear difference, also after correcting for comparing " f"{k} strategies with the baseline"
-                if k > 1 else "a clear difference")
-    return f"a difference that is no longer clear once corrected for comparing {k} strategies with the baseline"
+        return f"a clear difference, also after correcting for {family}" if k > 1 else "a clear difference"
+    return f"a difference that is no longer clear once corrected for {family}"
 
 
 def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Series | None = None) -> str:
@@ -205,8 +206,9 @@ def headline(result: ComparisonResult) -> str:
     tb = spec.strategy(result.best).called
     first = result.rank_probability.get(result.best, math.nan)
     resamples = f"{spec.bootstrap:,} bootstrap resamples of the worlds and seeds"
-    if not math.isfinite(first):
-        return f"Ranked first: {tb}."
+    if not math.isfinite(first):  # no resample in which two strategies could be measured
+        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no resample of the "
+                "worlds and seeds could measure two strategies to rank them.")
     if first >= CLEARLY_FIRST:
         return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
     return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but it came first in only "
@@ -774,16 +776,7 @@ def _p_words(p: float) -> str:
 
 
 def _diff_cell(result: ComparisonResult, s: str, m: str) -> str:
-    r = result.difference(s, m)
-    if not math.isfinite(float(r["difference"])):
-        return "not measurable"
-    scale = 100 if MEASURES[m].unit == "share" else 1
-    dec = 0 if MEASURES[m].unit == "share" else (1 if MEASURES[m].unit == "months" else 3)
-    mark = " ✓" if bool(r["clear"]) else ""
-    lo, hi = float(r["low"]), float(r["high"])
-    if r["note"] and float(r["difference"]) == 0.0:
-        return "none (the same in every run)"
-    return (f"{_signed(scale * r['difference'], dec)} ({_signed(scale * lo, dec)} to {_signed(scale * hi, dec)}){mark}")
+    return _pair_cell(m, result.difference(s, m))
 
 
 def _pair_cell(measure: str, r: pd.Series) -> str:

@@ -997,7 +997,10 @@ def _convergence(design: Design, y: np.ndarray, rows: list[dict[str, Any]], seed
         if key in lookup and row["index"] != "sigma" and row["index"] != "mu":
             row["estimate_half"] = lookup[key]
             hw = (row["high"] - row["low"]) / 2
-            row["moved"] = bool(abs(row["estimate"] - lookup[key]) > hw + ZERO) if np.isfinite(hw) else None
+            half_est = lookup[key]
+            # no verdict where either estimate or the interval is missing (NaN would compare as "not moved")
+            row["moved"] = (bool(abs(row["estimate"] - half_est) > hw + ZERO)
+                            if np.isfinite(hw) and np.isfinite(half_est) and np.isfinite(row["estimate"]) else None)
         row["samples_half"] = half
 
 
@@ -1125,7 +1128,7 @@ def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFr
 #: factors is consistent with the data.
 MAX_RELATIVE_WIDTH = 1.0
 #: Convergence verdicts, in the order of concern.
-VERDICTS = ("converged", "intervals too wide", "not converged", "no indices")
+VERDICTS = ("converged", "intervals too wide", "not converged", "not checked", "no indices")
 
 
 def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str], samples: int) -> pd.DataFrame:
@@ -1136,7 +1139,8 @@ def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str],
     ``moved_indices``), and ``relative_width``, the widest interval of the ranking index over the
     largest such index. The verdict is ``not converged`` when an index moved, ``intervals too wide``
     when none moved but ``relative_width`` exceeds :data:`MAX_RELATIVE_WIDTH` (an index "moves"
-    only by more than half its interval, so wide intervals alone would pass), ``no indices`` when
+    only by more than half its interval, so wide intervals alone would pass), ``not checked`` when
+    the outcome has indices but none could be compared with the first half, ``no indices`` when
     the outcome has none (no value at enough points, or the same everywhere), and ``converged``
     otherwise. Empty when no check was possible (a design too small to be halved)."""
     import pandas as pd
@@ -1168,6 +1172,8 @@ def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str],
             rel = widest / largest if largest > ZERO else math.inf
         if len(moved):
             verdict = "not converged"
+        elif not len(part):  # indices at N, none of them compared with the first half of the design
+            verdict = "not checked"
         elif not rel <= MAX_RELATIVE_WIDTH:  # NaN (an interval not given) counts as too wide
             verdict = "intervals too wide"
         else:

@@ -343,19 +343,22 @@ def _verdict_words(conv: pd.DataFrame, design, spec) -> str:
     labels = {o.name: o.title for o in spec.outcomes}
     by = {v: [labels.get(o, o) for o in conv.loc[conv["verdict"] == v, "outcome"]] for v in VERDICTS}
     if len(by["converged"]) == len(conv):
-        return ("Verdict: **converged** for every outcome: no index moved more than its interval when the design was "
-                "doubled, and the intervals are narrow enough to rank the factors.")
+        return ("Verdict: **converged** for every outcome: no index moved more than half the width of its interval "
+                "when the design was doubled, and the intervals are narrow enough to rank the factors.")
     parts = []
     if by["not converged"]:
         parts.append(f"**not converged** for {', '.join(by['not converged'])}: the indices listed moved more than "
-                     f"their interval between {design.samples // 2} and {design.samples}")
+                     f"half the width of their interval between {design.samples // 2} and {design.samples}")
     if by["intervals too wide"]:
         parts.append(f"**intervals too wide** to rank the factors for {', '.join(by['intervals too wide'])}")
+    if by["not checked"]:
+        parts.append(f"**not checked** for {', '.join(by['not checked'])}: its indices could not be computed from "
+                     "the first half of the design, so whether they settled is not known")
     if by["no indices"]:
         parts.append(f"**no indices** for {', '.join(by['no indices'])}")
     if by["converged"]:
         parts.append(f"converged for {', '.join(by['converged'])}")
-    advice = ("" if not (by["not converged"] or by["intervals too wide"]) else
+    advice = ("" if not (by["not converged"] or by["intervals too wide"] or by["not checked"]) else
               " Double the samples (or trajectories), or raise the replicates where the noise in the means is large, "
               "before relying on the values or the order of the factors there.")
     return "Verdict: " + "; ".join(parts) + "." + advice
@@ -503,7 +506,9 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
         rest = max(0.0, 1 - total_s1)
         text = f"The first-order indices add up to {_pct(total_s1)}"
         if np.isfinite(s) and s > 0.005:
-            inter = rest - s
+            # the noise can be as large as the upper end of its interval: what is surely left for
+            # interactions is what the S1 leave beyond that
+            inter = rest - (s_hi if np.isfinite(s_hi) else s)
             if inter > 0.005:
                 text += (f". Of the {_pct(rest)} they leave, up to {_pct(s, s_lo, s_hi)} can be the noise left in the "
                          f"means, so interactions between factors account for between {_pct(inter)} and "
@@ -597,7 +602,8 @@ def _recommendation(result, spec, lead: str = "") -> str:
     t = result.table
     covered = [o for o in t["outcome"] if o not in unmeasured and o not in unreachable]
     if rec is None:
-        text = f"{lead}none: no outcome's noise could be measured."
+        text = (f"{lead}none: no outcome's noise could be measured." if not unreachable else
+                f"{lead}none: no outcome can be brought to the target by replicates.")
     elif not unmeasured and not unreachable:
         text = f"{lead}{rec} replicates per point bring every outcome to the target (the file asks for {spec.replicates})."
     else:
@@ -643,8 +649,8 @@ def summary_lines(result) -> list[str]:
     conv = a.convergence()
     if len(conv):
         if (conv["verdict"] == "converged").all():
-            lines.append("Convergence: converged for every outcome (no index moved more than its interval at half the "
-                         "design, and the intervals are narrow enough to rank the factors).")
+            lines.append("Convergence: converged for every outcome (no index moved more than half the width of its "
+                         "interval at half the design, and the intervals are narrow enough to rank the factors).")
         else:
             parts = [f"{v} for {', '.join(conv.loc[conv['verdict'] == v, 'outcome'])}" for v in VERDICTS
                      if (conv["verdict"] == v).any()]

@@ -587,3 +587,18 @@ def test_the_page_asks_before_it_is_left_once_a_session_is_in_progress():
     rc.find(v.Slider, label="gap_months (months)").widget.v_model = 9.0
     assert rc.find(app.LeaveGuardWidget).widget.armed is True  # a parameter changed is work too
     rc.close()
+
+
+def test_a_seed_from_a_sweep_is_taken_exactly():
+    """Seeds derived by the runner have 19 digits, beyond a float's exact integers: a row's seed
+    typed into the page replays its run."""
+    from peacesim.dashboard.app import seed_check
+    from peacesim.experiment import derive_seeds
+
+    for seed in derive_seeds(2024, 5):
+        assert seed_check(str(seed)) == seed
+    assert seed_check(" 7 ") == 7
+    from peacesim.errors import InputError
+
+    with pytest.raises(InputError):
+        seed_check("-3")

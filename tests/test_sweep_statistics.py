@@ -240,6 +240,35 @@ def test_share_reaching_agreement_is_compared_paired_by_seed():
     assert one.low > 0 > u.low
 
 
+def test_a_share_that_differs_equally_on_every_seed_gets_no_zero_width_interval():
+    runs, eps, m = paired_share_frames()
+    res = results_from_frames(runs.assign(agreement_reached=runs["handover_quality"] == 0.8), eps, m)
+    c = compare(res, "handover_quality", 0.8, 0.1, metric="p_agreement")
+    assert c.difference == 1.0 and math.isnan(c.low) and math.isnan(c.high)
+    assert c.p == pytest.approx(2 * 0.5 ** 30) and "on every one of the 30 seeds" in c.note
+    same = compare(results_from_frames(runs.assign(agreement_reached=True), eps, m), "handover_quality", 0.8, 0.1,
+                   metric="p_agreement")
+    assert same.difference == 0.0 and math.isnan(same.low) and same.p == 1.0
+
+
+def test_median_interval_counts_agreements_at_risk_not_only_those_followed_past():
+    """Forty agreements all still holding at 120 months: the median is not reached, and so is its
+    lower limit (the exact bound for 0 relapses among the 40 followed to 120 months is 0.91, far
+    above one half), not 120."""
+    k = km_summary([120.0] * 40, [False] * 40, horizon=60)
+    assert math.isinf(k["median"]) and math.isinf(k["median_low"])
+    assert k["survival_at_low"] == pytest.approx(0.025 ** (1 / 40))
+
+
+def test_rmst_of_a_curve_that_falls_to_zero_has_an_interval():
+    """Every agreement relapses in month 3: Greenwood's variance is 0, yet 20 agreements cannot
+    show that none would have held longer; the interval is the area under the exact band."""
+    k = km_summary([3.0] * 20, [True] * 20, rmst_to=[60])
+    assert k["rmst_60"] == pytest.approx(3.0) and math.isnan(k["rmst_60_se"])
+    assert k["rmst_60_low"] == pytest.approx(3 * 0.025 ** (1 / 20))
+    assert k["rmst_60_high"] == pytest.approx(3 + 57 * (1 - 0.025 ** (1 / 20)))
+
+
 def paired_survival_frames(n_seeds: int):
     """An agreement's months held depend on its seed (shared) and 1.4 times longer at 0.8."""
     rng = np.random.default_rng(8)

@@ -97,6 +97,10 @@ def slider_step(p: Param, *values: float) -> float:
 def _as_number(text: str) -> Any:
     t = text.strip()
     try:
+        return int(t)  # exactly, however long (a sweep's seeds have 19 digits)
+    except ValueError:
+        pass
+    try:
         x = float(t)
     except ValueError:
         return t  # refused by coerce, in its own words
