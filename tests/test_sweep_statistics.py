@@ -84,7 +84,7 @@ def test_threshold_is_the_one_validation_uses():
 
 
 def test_median_interval_does_not_collapse_when_one_agreement_is_at_risk():
-    # the reviewer's design point: five agreements, one followed past 70 months, relapsing at 109
+    # a design point of five agreements, one followed past 70 months, relapsing at 109
     s = km_summary([109, 59, 19, 70, 18], [True, False, False, False, False], horizon=60, rmst_to=(60,))
     assert s["median"] == 109
     # one agreement at risk cannot pin the median down: the interval is open above and reaches back
