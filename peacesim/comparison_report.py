@@ -441,6 +441,8 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
         ax.plot([scale * r["low"], scale * r["high"]], [y, y], color=colours[k], lw=4, solid_capstyle="butt")
         ax.plot([scale * r["difference"]], [y], "o", color="white", mec=colours[k], mew=1.8, ms=7)
     ax.axvline(0, color="#333", lw=1)
+    if not np.isfinite(d.loc[order, "difference"].to_numpy(float)).any():
+        ax.set_xlim(-1, 1)  # nothing to draw: zero in the middle, not at the left edge
     ax.set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
     unit = {"share": "percentage points", "months": "months", "scale": "model scale"}[m.unit]
     base = result.spec.strategy(result.spec.baseline).title

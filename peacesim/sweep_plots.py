@@ -139,6 +139,13 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         label = f"{group_label(values)} (n={len(e)})"
         if len(e) == 0:
             continue
+        # as in the durability table: agreements from fewer than MIN_CLUSTERS seeds are too few for
+        # an interval, so the curve is drawn faint, without a band, and its label says so
+        n_seeds = int(e["seed"].nunique()) if "seed" in e.columns else len(e)
+        estimable = n_seeds >= MIN_CLUSTERS
+        if not estimable:
+            seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
+            label = f"{group_label(values)} (n={len(e)} from {seeds}: not estimable)"
         colour = colours.get(values.get(colour_f), flat[i]) if colours else flat[i]
         ls = styles.get(values.get(style_f), "-") if styles else "-"
         kmf = _fit_km(e["months_survived"], e["relapsed"])
@@ -147,8 +154,9 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         s = sf.to_numpy(float)
         if t[-1] < fu and s[-1] > 0 and e["months_survived"].max() >= fu:
             t, s = np.r_[t, fu], np.r_[s, s[-1]]
-        ax.step(t, s, where="post", color=colour, ls=ls, lw=1.8, label=label)
-        if ci:
+        ax.step(t, s, where="post", color=colour, ls=ls, lw=1.8 if estimable else 1.0,
+                alpha=1.0 if estimable else 0.5, label=label)
+        if ci and estimable:
             band = _band(kmf, 0.05)  # exact bounds where Greenwood's band is a point
             bt = band.index.to_numpy(float)
             ax.fill_between(bt, band.iloc[:, 0], band.iloc[:, 1], step="post", color=colour,

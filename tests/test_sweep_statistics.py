@@ -186,6 +186,19 @@ def test_median_not_reached_gives_the_longest_follow_up(tmp_path):
     assert (summary["longest_followup"] == table["longest_followup"]).all()
 
 
+def test_km_curves_mark_a_group_with_agreements_from_too_few_seeds(tmp_path):
+    from peacesim.sweep_plots import km_curves
+
+    # 0.1: agreements in 5 seeds (too few); 0.8: in all 30
+    runs, eps, m = frames(HQ, list(range(30)), lambda dp, v, k: (20, 10 + 3 * k, k % 2 == 0),
+                          reached=lambda dp, k: dp == 1 or k < 5)
+    ax = km_curves(results_from_frames(runs, eps, m), ci=True).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("0.1" in lab and "from 5 seeds: not estimable" in lab for lab in labels), labels
+    assert not any("0.8" in lab and "not estimable" in lab for lab in labels), labels
+    assert len(ax.collections) >= 1 and len([c for c in ax.collections if c.get_alpha() == 0.15]) == 1  # one band
+
+
 def test_figure_marks_a_median_not_reached_at_the_longest_follow_up(tmp_path):
     res = load_results(short_runs(tmp_path))
     fig = metric_vs_parameter(res, "handover_quality", metric="median")
