@@ -698,6 +698,7 @@ class ComparisonResult:
     command: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
     pairwise: pd.DataFrame | None = None  # every pair of strategies and measure: paired, Holm over the pairs
+    rank_resamples: int = 0  # resamples in which two strategies could be measured (rank_probability's denominator)
 
     def value(self, strategy: str, measure: str) -> pd.Series:
         t = self.table
@@ -905,14 +906,16 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
         top = sv == sv.max(axis=0)
         share = top / top.sum(axis=0)
         rank_probability = {k: float(np.mean(share[i])) for i, k in enumerate(keys)}
+        rank_resamples = int(valid.sum())
     else:
+        rank_resamples = 0
         rank_probability = {k: math.nan for k in keys}
     worlds, boxes, note = _discovery(spec, arr, e, usable, bi, ri)
     trends = _trends(spec, worlds)
     hazard = _hazard(spec, eu)
     return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
                             rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
-                            n_failed, pairwise=pd.DataFrame(pairs))
+                            n_failed, pairwise=pd.DataFrame(pairs), rank_resamples=rank_resamples)
 
 
 def _counts(es: pd.DataFrame, horizon: int, n_worlds: int) -> dict[str, int]:
@@ -1234,6 +1237,7 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
         "baseline": spec.baseline, "rank_by": spec.rank_by, "horizon_months": spec.horizon,
         "seeds": spec.seeds, "worlds": spec.worlds, "master_seed": spec.master_seed, "bootstrap": spec.bootstrap,
         "best": result.best, "runner_up": result.runner_up, "rank_probability": result.rank_probability,
+        "rank_resamples": result.rank_resamples,
         "strategies": [{"key": s.key, "title": s.title, "description": s.description, "source": s.source,
                         "changes": s.changes, "overrides": s.overrides,
                         "interventions": [x.as_dict() for x in s.plan]} for s in spec.strategies],

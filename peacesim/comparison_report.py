@@ -206,6 +206,9 @@ def headline(result: ComparisonResult) -> str:
     tb = spec.strategy(result.best).called
     first = result.rank_probability.get(result.best, math.nan)
     resamples = f"{spec.bootstrap:,} bootstrap resamples of the worlds and seeds"
+    if 0 < result.rank_resamples < spec.bootstrap:
+        resamples = (f"the {result.rank_resamples:,} of {spec.bootstrap:,} bootstrap resamples of the worlds and seeds "
+                     "that could measure two strategies")
     if not math.isfinite(first):  # no resample in which two strategies could be measured
         return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no resample of the "
                 "worlds and seeds could measure two strategies to rank them.")

@@ -714,7 +714,7 @@ def test_a_tie_is_reported_as_a_tie_whatever_the_order_of_the_file(tmp_path, ord
     assert sorted(res.leaders) == ["crowded", "verified"]
     assert res.rank_probability["crowded"] == pytest.approx(0.5)
     assert res.rank_probability["verified"] == pytest.approx(0.5)
-    assert res.rank_probability["as_is"] == 0.0
+    assert res.rank_probability["as_is"] == 0.0 and res.rank_resamples == spec.bootstrap
     line = headline(res)
     assert line.startswith("No single strategy ranks first: ") and "cannot tell them apart" in line
     assert "Ranked first" not in build_document(res).markdown()
@@ -742,7 +742,7 @@ def test_one_measurable_strategy_is_not_ranked_first_over_strategies_that_could_
     # only 'verified' reaches agreements; under the others nothing can be measured over agreements
     res = analyse(spec, _fabricated(spec, lambda key, r: (key == "verified", 30 + 5 * r, r % 3 == 0), 12))
     assert res.measured == ["verified"]
-    assert all(math.isnan(v) for v in res.rank_probability.values())
+    assert all(math.isnan(v) for v in res.rank_probability.values()) and res.rank_resamples == 0
     lines = answer_lines(res)
     assert len(lines) == 1 and lines[0].startswith("The strategies cannot be ranked by ")
     assert "Ranked first" not in build_document(res).markdown()
