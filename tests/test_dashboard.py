@@ -602,3 +602,40 @@ def test_a_seed_from_a_sweep_is_taken_exactly():
 
     with pytest.raises(InputError):
         seed_check("-3")
+
+
+def test_the_debrief_is_exported_from_one_month_while_play_steps():
+    """An export waits for a month being stepped (Play holds the tab's lock while it steps): the
+    file is of one month, not of a run that moved while it was read."""
+    import threading
+    import time
+
+    from peacesim.dashboard.session import ClassroomModel, model_kwargs
+
+    m = ClassroomModel(**model_kwargs(app.load_scenario("reference"), 1))
+    lock = threading.RLock()
+    tick = solara.reactive(0)
+
+    @solara.component
+    def Card():  # drawn again when the tick moves, as the page draws it after every step
+        app.DebriefCard(solara.reactive(m), tick.value, lock)
+
+    box, rc = solara.render(Card(), handle_error=False)
+    held = threading.Event()
+
+    def play():  # as the play loop does: under the lock, a month is stepped
+        with lock:
+            held.set()
+            time.sleep(0.3)
+            m.step()
+
+    t = threading.Thread(target=play)
+    t.start()
+    held.wait(5)
+    button(rc, "Export the debrief").click()
+    t.join()
+    tick.value = 1  # the page is drawn again after the step
+    links = html_text(rc, "peacesim-debrief-links")
+    assert len(links) == 1  # exported at month 1, after the step: not "the run has moved on"
+    assert m.month == 1
+    rc.close()

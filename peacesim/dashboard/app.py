@@ -15,6 +15,7 @@ There is no code console: participants choose from lists and move sliders, and w
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import os
 import threading
@@ -597,16 +598,21 @@ def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> st
 
 
 @solara.component
-def DebriefCard(model: solara.Reactive, tick: int = 0):
+def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None):
     m = model.value
     ready = solara.use_reactive(None)  # (month, links) of the last export
 
     def export():
-        links = (save_link(debrief_html(m).encode("utf-8"), "peacesim-debrief.html", "text/html",
-                           "Save the debrief (HTML)", "peacesim-save-debrief")
-                 + save_link(replay_toml(m, filename=REPLAY_NAME).encode("utf-8"), REPLAY_NAME, "application/toml",
-                             "Save the re-run file", "peacesim-save-replay"))
-        ready.set((id(m), m.month, len(m.facilitator), links))
+        # under the tab's lock: a month stepped by Play while the debrief reads the run would mix
+        # two months in one file (Play waits for the export)
+        with lock if lock is not None else contextlib.nullcontext():
+            debrief = debrief_html(m).encode("utf-8")
+            replay = replay_toml(m, filename=REPLAY_NAME).encode("utf-8")
+            state = (id(m), m.month, len(m.facilitator))
+        links = (save_link(debrief, "peacesim-debrief.html", "text/html", "Save the debrief (HTML)",
+                           "peacesim-save-debrief")
+                 + save_link(replay, REPLAY_NAME, "application/toml", "Save the re-run file", "peacesim-save-replay"))
+        ready.set((*state, links))
 
     with solara.Card("Debrief"):
         solara.Text("One HTML file with the settings, the interventions, the story and the figures, beside the same "
@@ -685,11 +691,11 @@ def Page():
             if error.value:
                 Message(error.value, ok=False)
             ParametersCard(scenario, overrides, seed, drafts)
-        RunViews(model, scenario)
+        RunViews(model, scenario, lock)
 
 
 @solara.component
-def RunViews(model: solara.Reactive, scenario: solara.Reactive):
+def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None):
     """Everything that shows the run: redrawn, in one pass, whenever the model moves (a step, a
     reset, an intervention: Mesa's ``force_update``). Only this component reads the update counter,
     so a month stepped costs one render of this part of the page, not one per view. The views take
@@ -705,4 +711,4 @@ def RunViews(model: solara.Reactive, scenario: solara.Reactive):
                 ScenarioInfo(scenario)
             with solara.Column():
                 NarrativeFeed(model, tick)
-                DebriefCard(model, tick)
+                DebriefCard(model, tick, lock)
