@@ -79,6 +79,7 @@ __all__ = [
     "hazard_ratio",
     "compare",
     "wilson_interval",
+    "clustered_share",
     "km_summary",
     "rmst",
     "factor_label",
@@ -428,6 +429,38 @@ def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, floa
     return (p, low, high)
 
 
+def clustered_share(reached: Sequence[bool], clusters: Sequence[Any], *,
+                    alpha: float = 0.05) -> tuple[float, float, float]:
+    """Share of runs with its Wilson interval, runs of one cluster (one seed) counted as correlated.
+
+    Where every cluster holds one run this is :func:`wilson_interval`. Where clusters hold several
+    (design points pooled in a ``by=`` table share their seeds), the Wilson interval is taken at the
+    effective sample size n / deff, with Kish's design effect deff from the cluster-robust variance
+    of the share, G/(G-1) sum_g (y_g - p m_g)^2 / n^2 over the G clusters (never more than n: the
+    interval is never narrower than the binomial one); a share of 0 or 1 has no variance to read
+    a design effect from and counts the G clusters as its cases (Korn & Graubard 1998)."""
+    r = np.asarray(reached, dtype=bool)
+    n = len(r)
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    codes, _ = pd.factorize(pd.Series(list(clusters)))
+    G = int(codes.max()) + 1 if n else 0
+    k = int(r.sum())
+    if G >= n or G < 2:
+        return wilson_interval(k, n, alpha=alpha)
+    p = k / n
+    if k in (0, n):
+        n_eff = float(G)
+    else:
+        y = np.bincount(codes, weights=r.astype(float), minlength=G)
+        m = np.bincount(codes, minlength=G).astype(float)
+        var = G / (G - 1) * float(np.sum((y - p * m) ** 2)) / (n * n)
+        deff = var / (p * (1 - p) / n)
+        n_eff = float(n) if deff <= 1 else n / deff
+    _, low, high = wilson_interval(p * n_eff, n_eff, alpha=alpha)
+    return (p, low, high)
+
+
 def _fit_km(durations: Sequence[float], events: Sequence[bool], *, alpha: float = 0.05, label: str = "KM"):
     from lifelines import KaplanMeierFitter
 
@@ -745,7 +778,9 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         reached = ok["agreement_reached"].astype(bool)
         k = int(reached.sum())
         row["n_agreement"] = k
-        row["p_agreement"], row["p_agreement_low"], row["p_agreement_high"] = wilson_interval(k, len(ok), alpha=alpha)
+        row["p_agreement"], row["p_agreement_low"], row["p_agreement_high"] = (
+            clustered_share(reached.to_numpy(), ok["seed"].to_numpy(), alpha=alpha) if "seed" in ok
+            else wilson_interval(k, len(ok), alpha=alpha))
         t_first = np.where(reached, ok["months_to_first_agreement"].astype(float), ok["months"].astype(float))
         s = km_summary(t_first, reached.to_numpy(), alpha=alpha)
         row["months_to_agreement"] = s["median"]

@@ -199,6 +199,32 @@ def test_km_curves_mark_a_group_with_agreements_from_too_few_seeds(tmp_path):
     assert len(ax.collections) >= 1 and len([c for c in ax.collections if c.get_alpha() == 0.15]) == 1  # one band
 
 
+def test_a_pooled_share_counts_runs_of_one_seed_as_correlated():
+    from peacesim.analysis import clustered_share, wilson_interval
+
+    # one run per seed: the Wilson interval itself
+    assert clustered_share([True] * 5 + [False] * 5, range(10)) == wilson_interval(5, 10)
+    # 10 seeds x 4 pooled design points, agreement all-or-nothing by seed: about 10 cases, not 40
+    # (9 with the small-sample factor G/(G-1) of the clustered variance)
+    seeds = np.repeat(np.arange(10), 4)
+    r = np.repeat([1, 0, 1, 0, 0, 1, 0, 0, 1, 0], 4).astype(bool)
+    p, lo, hi = clustered_share(r, seeds)
+    assert p == 0.4 and (lo, hi) == pytest.approx(wilson_interval(0.4 * 9, 9)[1:])
+    assert hi - lo > wilson_interval(16, 40)[2] - wilson_interval(16, 40)[1]
+    assert clustered_share([False] * 40, seeds)[2] == pytest.approx(wilson_interval(0, 10)[2])
+    # runs of one seed that disagree as much as independent runs: never narrower than the binomial
+    alt = np.tile([True, False], 20)
+    assert clustered_share(alt, seeds) == pytest.approx(wilson_interval(20, 40))
+    # and the by= table uses it
+    runs, eps, m = frames([{"handover_quality": q, "coordination": c} for q in (0.1, 0.8) for c in ("a", "b")],
+                          list(range(10)), lambda dp, v, k: (20, 50, False),
+                          reached=lambda dp, k: k in (0, 2, 5, 8))
+    t = durability_table(results_from_frames(runs, eps, m), by="handover_quality")
+    expected = wilson_interval(0.4 * 9, 9)
+    assert list(t["p_agreement_low"]) == pytest.approx([expected[1]] * 2)
+    assert list(t["p_agreement_high"]) == pytest.approx([expected[2]] * 2)
+
+
 def test_figure_marks_a_median_not_reached_at_the_longest_follow_up(tmp_path):
     res = load_results(short_runs(tmp_path))
     fig = metric_vs_parameter(res, "handover_quality", metric="median")
