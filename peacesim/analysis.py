@@ -743,7 +743,8 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
 
     * the group keys (``design_point`` and the factor values, or the ``by`` factors), ``label``;
     * ``n_runs`` (finished runs), ``n_failed``;
-    * ``n_agreement``, ``p_agreement`` with Wilson ``p_agreement_low``/``_high``;
+    * ``n_agreement``, ``p_agreement`` with Wilson ``p_agreement_low``/``_high`` (at the effective
+      sample size where pooled design points share seeds: :func:`clustered_share`);
     * ``months_to_agreement`` (Kaplan-Meier median months to the first agreement; runs without
       one are censored at their horizon) with ``_low``/``_high``; ``inf`` when fewer than half of
       the runs reach agreement (the median is then longer than ``longest_run``);
