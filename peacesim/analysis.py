@@ -443,8 +443,8 @@ def clustered_share(reached: Sequence[bool], clusters: Sequence[Any], *,
     n = len(r)
     if n == 0:
         return (math.nan, math.nan, math.nan)
-    codes, _ = pd.factorize(pd.Series(list(clusters)))
-    G = int(codes.max()) + 1 if n else 0
+    codes, uniques = pd.factorize(np.asarray(clusters))
+    G = len(uniques)
     k = int(r.sum())
     if G >= n or G < 2:
         return wilson_interval(k, n, alpha=alpha)
@@ -633,7 +633,7 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
             if not e[d <= horizon].any():
                 # No event by the horizon: Greenwood's band collapses to a point. Use the exact
                 # (Clopper-Pearson) bound for 0 events among those followed that long instead.
-                out["survival_at_low"] = _exact_low(int((d >= horizon).sum()), alpha)
+                out["survival_at_low"] = _exact_low(int(_followed(d, [horizon])[0]), alpha)
         else:
             out["survival_at"] = out["survival_at_low"] = out["survival_at_high"] = math.nan
     for tau in rmst_to:
@@ -881,13 +881,12 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
         raise InputError(f"{results.name}: no agreements were signed, so no hazard ratio for {factor}")
     if not eps["relapsed"].any():
         raise InputError(f"{results.name}: no agreement relapsed, so no hazard ratio for {factor}")
-    by_seed = "seed" in eps.columns and eps["seed"].notna().all()
+    ids = _cluster_ids(eps)
     df = pd.DataFrame({"T": eps["months_survived"].to_numpy(float), "E": eps["relapsed"].to_numpy(bool),
-                       "run": eps["run_id"].to_numpy(),
-                       "cluster": pd.factorize(_cluster_ids(eps))[0]})
+                       "run": eps["run_id"].to_numpy(), "cluster": pd.factorize(ids)[0]})
     n_clusters = int(df["cluster"].nunique())
     few = n_clusters < min_clusters
-    unit = "seed" if by_seed else "run"
+    unit = "seed" if ids.name == "seed" else "run"
     note = (f"no interval or p-value: the agreements come from {n_clusters} {unit}s; standard errors clustered by "
             f"{unit} need at least {min_clusters} (Cameron & Miller 2015)") if few else ""
     # lifelines drops zero-length durations' information poorly; a relapse in the signing month

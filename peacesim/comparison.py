@@ -710,8 +710,8 @@ class ComparisonResult:
 
     @property
     def ranked(self) -> bool:
-        """Could the strategies be ranked at all (is the ranking measure known for the best)?"""
-        return math.isfinite(float(self.value(self.best, self.spec.rank_by)["estimate"]))
+        """Could the ranking measure be measured under any strategy?"""
+        return bool(self.measured)
 
     @property
     def measured(self) -> list[str]:

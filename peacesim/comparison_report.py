@@ -256,9 +256,7 @@ def answer_lines(result: ComparisonResult) -> list[str]:
 
 def _first_share(result: ComparisonResult, k: str) -> str:
     """'first in resamples' for the table: '-' for a strategy the ranking measure leaves out."""
-    if not math.isfinite(float(result.value(k, result.spec.rank_by)["estimate"])):
-        return "-"
-    return _pct(result.rank_probability.get(k, math.nan))
+    return _pct(result.rank_probability.get(k, math.nan)) if k in result.measured else "-"
 
 
 def _ci(measure: str, r: pd.Series) -> str:

@@ -32,6 +32,7 @@ from .analysis import (
     MIN_CLUSTERS,
     Results,
     _band,
+    _cluster_ids,
     _fit_km,
     _first_episodes,
     compare,
@@ -141,7 +142,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
             continue
         # as in the durability table: agreements from fewer than MIN_CLUSTERS seeds are too few for
         # an interval, so the curve is drawn faint, without a band, and its label says so
-        n_seeds = int(e["seed"].nunique()) if "seed" in e.columns else len(e)
+        n_seeds = int(_cluster_ids(e).nunique())
         estimable = n_seeds >= MIN_CLUSTERS
         if not estimable:
             seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
