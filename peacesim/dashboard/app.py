@@ -152,6 +152,14 @@ def NumberField(label: str, value: Any, check: Callable[[str], Any], on_value, d
                                  hide_details="auto")
 
 
+def set_draft(drafts: solara.Reactive, key: str, draft: tuple[str, str] | None) -> None:
+    """Keep (or, with None, forget) the entry a field refused, under the field's ``key``."""
+    new = {k: x for k, x in drafts.value.items() if k != key}
+    if draft is not None:
+        new[key] = draft
+    drafts.value = new
+
+
 def drafts_problem(drafts: dict[str, tuple[str, str]]) -> str:
     """The fields holding an entry that was not applied, in one line ('' when none)."""
     return "; ".join(problem for _, problem in drafts.values())
@@ -210,12 +218,7 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
     scen = scenario.value
 
     def draft_setter(key: str):
-        def on_draft(d):
-            new = {k: x for k, x in drafts.value.items() if k != key}
-            if d is not None:
-                new[key] = d
-            drafts.value = new
-        return on_draft
+        return lambda d: set_draft(drafts, key, d)
 
     def back():
         drafts.value = {}
@@ -281,10 +284,7 @@ def InterventionCard(model: solara.Reactive, lock):
                 values.value = {**values.value, name: v}
 
             def on_draft(d, name=name):
-                new = {k: x for k, x in drafts.value.items() if k != name}
-                if d is not None:
-                    new[name] = d
-                drafts.value = new
+                set_draft(drafts, name, d)
             if name in spec.roles:
                 options = [n for n in roster.candidates(spec.roles[name]) if n not in roster.withdrawn]
                 if not p.required:
