@@ -19,14 +19,37 @@ Statistical notes
 -----------------
 * Runs whose ``status`` is not ``"ok"`` are counted (``n_failed``) and otherwise left out.
 * Episodes (agreements) of one run are not independent: a run with a fragile setting may sign and
-  break several agreements. The Kaplan-Meier intervals and the RMST variance below treat episodes
-  as independent, so with many repeated agreements per run they are somewhat too narrow. Pass
-  ``first_only=True`` to keep only each run's first agreement (independent across runs).
-* Replicate *k* of a sweep has the same seed at every design point (common random numbers), so
-  runs that share a seed are correlated across design points. The unit of independent
-  information is the seed: :func:`hazard_ratio` clusters its standard errors by seed, and
-  :func:`compare` pairs the two values' runs by seed (a paired t interval for the share reaching
-  agreement, a paired bootstrap over seeds for the survival measures).
+  break several agreements. And replicate *k* of a sweep has the same seed at every design point
+  (common random numbers), so runs that share a seed are correlated across design points, which a
+  ``by=`` table pools. The unit of independent information is the seed (:func:`_cluster_ids`; the
+  run where the tables have no seeds): :func:`durability_table` clusters all its intervals by
+  seed (below), :func:`hazard_ratio` clusters its standard errors by seed, and :func:`compare`
+  pairs the two values' runs by seed (a paired t interval for the share reaching agreement, a
+  paired bootstrap over seeds for the survival measures). ``first_only=True`` keeps only each
+  run's first agreement.
+* Clustered Kaplan-Meier intervals (:func:`km_summary` with ``clusters``, which
+  :func:`durability_table` and the figures' bands use) take the variance of the curve from the
+  grouped infinitesimal jackknife, the robust variance of the product-limit estimator for
+  correlated survival times (Ying & Wei 1994, "The Kaplan-Meier estimate for dependent failure
+  time observations", J. Multivariate Analysis 50(1), 17-29; Williams 1995, "Product-limit
+  survival functions with correlated survival times", Lifetime Data Analysis 1(2), 171-186; the
+  variance that R's ``survfit(..., id=, robust=TRUE)`` computes). The influence of an agreement i on
+  log S(t) is ``sum over event times t_j <= t of (Y_ij d_j / n_j - dN_ij) / (n_j - d_j)`` (Y_ij: i
+  at risk at t_j, dN_ij: i relapsed at t_j); the influences of a seed's agreements are summed, and
+  the variance of log S(t) is the sum of the squared sums over the seeds. The band is log-log, as
+  Greenwood's was. The RMST's influence is the integral of S's influence over ``[0, tau]``, so its
+  variance is ``sum over seeds g of (sum_j xi_gj A_j)**2``, with ``xi_gj`` seed g's term at t_j
+  above and ``A_j`` the area under S from t_j to ``tau``. With one agreement per seed both are
+  exactly Greenwood's (the per-agreement terms at different event times are orthogonal and sum to
+  ``d_j / (n_j (n_j - d_j))``), so a design point whose runs sign one agreement each gets the
+  intervals it always had; runs with several agreements, and pooled design points that share
+  seeds, get wider ones where their agreements are positively correlated (four identical copies of
+  each seed's agreements give the band of one copy, not one half as wide). No small-sample factor
+  G/(G-1) is applied (as in R); the robust variance can come out narrower than Greenwood's where
+  a seed's agreements are negatively correlated. Where only one seed is still at risk, it has no
+  other seed to be compared with, and its relapses add nothing to the robust variance: far in the
+  tail, where few seeds are left, the band rests on few independent units (the sandwich
+  variance's few-clusters problem, Cameron & Miller 2015).
 * Few clusters: below :data:`MIN_CLUSTERS` seeds with an agreement, a cluster-robust (sandwich)
   variance or a bootstrap over clusters is too narrow (Cameron & Miller 2015, "A practitioner's
   guide to cluster-robust inference", J. Human Resources 50(2)), and the Greenwood intervals of a
@@ -34,18 +57,25 @@ Statistical notes
   measures as not estimable (NaN, ``durability_estimable = False``), :func:`hazard_ratio` gives
   the ratio without interval or p-value, and :func:`compare` gives no survival difference; each
   says why.
-* The RMST variance is the Greenwood-type estimator (Klein & Moeschberger 2003, section 4.5):
+* Without clusters (:func:`km_summary`, :func:`rmst` called without ``clusters``) the RMST variance
+  is the Greenwood-type estimator (Klein & Moeschberger 2003, section 4.5):
   ``sum over event times t_j <= tau of A_j**2 * d_j / (n_j * (n_j - d_j))`` with
   ``A_j = integral from t_j to tau of S(u) du``. ``lifelines.utils.restricted_mean_survival_time``
   gives the point estimate (used here), but the "variance" it returns with
   ``return_variance=True`` is the variance of the restricted lifetime ``min(T, tau)`` itself, not
   the sampling variance of the estimate, so it cannot be used for a confidence interval.
-* Where Greenwood's variance is degenerate the intervals use exact binomial (Clopper-Pearson)
-  bounds instead: before the first relapse the lower band of S(t) is the exact bound for 0 events
-  among the agreements followed past t (and the RMST's lower limit is ``tau`` times that bound at
-  ``tau``, its standard error NaN); where the last agreement at risk relapses and the curve drops
+* Where the variance is degenerate the intervals use exact binomial (Clopper-Pearson) bounds
+  instead: before the first relapse the lower band of S(t) is the exact bound for 0 events among
+  the agreements followed past t (and the RMST's lower limit is ``tau`` times that bound at
+  ``tau``, its standard error NaN); where the last agreements at risk relapse and the curve drops
   to zero, the upper band is the band before times the exact upper bound for 0 survivors among
-  those at risk. Medians' intervals are read from this band (Brookmeyer & Crowley 1982).
+  those at risk. With clusters, these bounds count the seeds, not the agreements: the seeds with
+  an agreement followed past t, or at risk at the drop. Agreements of one seed are not
+  independent trials (four copies of one agreement are one trial), and the seeds are, so the
+  bound is the one for as many independent trials as there are seeds, as the share reaching an
+  agreement counts seeds where it is 0 or 1 (:func:`clustered_share`). This is conservative
+  where a seed's agreements are nearly independent of each other. Medians' intervals are read
+  from this band (Brookmeyer & Crowley 1982).
 * A Kaplan-Meier quantity at time ``tau`` is reported as NaN when no agreement was followed that
   long (the curve is not identified there). A median that is not reached is ``inf``: it is longer
   than the longest follow-up observed (``longest_followup``), not than the follow-up period.
@@ -494,19 +524,25 @@ def _identified_at(kmf, tau: float) -> bool:
     return bool(len(d)) and (d.max() >= tau or float(kmf.survival_function_.iloc[-1, 0]) == 0.0)
 
 
-def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, float]:
+def rmst(kmf, tau: float, *, alpha: float = 0.05,
+         clusters: Sequence[Any] | None = None) -> tuple[float, float, float, float]:
     """Restricted mean survival time of a fitted Kaplan-Meier curve up to ``tau``.
 
     Returns ``(rmst, se, low, high)``: the point estimate from
-    :func:`lifelines.utils.restricted_mean_survival_time`, its Greenwood-type standard error and a
-    normal ``1 - alpha`` interval clipped to ``[0, tau]``. With no relapse by ``tau`` the standard
-    error is NaN and the interval runs from ``tau`` times the exact lower bound of S(tau) to
-    ``tau``. NaNs when the curve is not identified up to ``tau``.
+    :func:`lifelines.utils.restricted_mean_survival_time`, its standard error and a normal
+    ``1 - alpha`` interval clipped to ``[0, tau]``. The standard error is the Greenwood-type one,
+    or with ``clusters`` (one label per duration the curve was fitted to, in the same order) the
+    cluster-robust one: the influence of each cluster on S integrated over ``[0, tau]`` (see the
+    module notes). With no relapse by ``tau`` the standard error is NaN and the interval runs from
+    ``tau`` times the exact lower bound of S(tau) (0 events among those followed to ``tau``,
+    counted as clusters where ``clusters`` is given) to ``tau``. NaNs when the curve is not
+    identified up to ``tau``.
     """
     from lifelines.utils import restricted_mean_survival_time
 
     if kmf is None or not _identified_at(kmf, tau):
         return (math.nan,) * 4
+    codes = _cluster_codes(clusters, len(kmf.durations))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = float(restricted_mean_survival_time(kmf, t=tau))
@@ -516,25 +552,29 @@ def rmst(kmf, tau: float, *, alpha: float = 0.05) -> tuple[float, float, float, 
     d = et["observed"].to_numpy(dtype=float)
     n = et["at_risk"].to_numpy(dtype=float)
     if not ((d > 0) & (tj <= tau)).any():
-        # No relapse by tau: the RMST is tau and Greenwood's variance is 0, which says nothing
-        # about the sampling error. S is at least its exact lower bound on [0, tau] (0 events among
-        # those followed to tau), so the RMST is at least tau times that bound.
-        n_tau = int(_followed(kmf.durations, [tau])[0])
+        # No relapse by tau: the RMST is tau and its variance is 0, which says nothing about the
+        # sampling error. S is at least its exact lower bound on [0, tau] (0 events among those, or
+        # the clusters, followed to tau), so the RMST is at least tau times that bound.
+        n_tau = int(_followed_clusters(kmf.durations, codes, [tau])[0])
         return (est, math.nan, float(tau) * _exact_low(n_tau, alpha), float(tau))
     if ((d > 0) & (d >= n) & (tj <= tau)).any():
-        # The curve falls to zero by tau (the last agreements at risk all relapsed): Greenwood's
-        # variance leaves out that drop and can be 0. The interval is the area under the band of
-        # the curve, whose bounds are exact where Greenwood's are degenerate (_band).
-        band = _band(kmf, alpha)
+        # The curve falls to zero by tau (the last agreements at risk all relapsed): the variance
+        # leaves out that drop and can be 0. The interval is the area under the band of the curve,
+        # whose bounds are exact where the variance is degenerate (_band).
+        band = _band(kmf, alpha, clusters=codes)
         bt = band.index.to_numpy(dtype=float)
         if bt[0] > 0:  # the curve is 1 before its first time
             bt = np.r_[0.0, bt]
             band = pd.concat([pd.DataFrame({"lower": [1.0], "upper": [1.0]}), band], ignore_index=True)
         return (est, math.nan, _step_integral(bt, band["lower"].to_numpy(float), tau),
                 _step_integral(bt, band["upper"].to_numpy(float), tau))
-    keep = (d > 0) & (tj <= tau) & (n > d)
-    a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
-    var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
+    if codes is None:
+        keep = (d > 0) & (tj <= tau) & (n > d)
+        a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
+        var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
+    else:
+        # the RMST's influence is the integral of S's over [0, tau]
+        var = _rmst_variance(kmf, codes, tau, lambda x: _area(t, s, cum, x))
     se = math.sqrt(max(var, 0.0))
     z = float(norm.ppf(1 - alpha / 2))
     return (est, se, max(0.0, est - z * se), min(float(tau), est + z * se))
@@ -545,6 +585,99 @@ def _followed(durations, t) -> np.ndarray:
     count lifelines' event table and every exact bound here use)."""
     d = np.sort(np.asarray(durations, dtype=float))
     return len(d) - np.searchsorted(d, np.asarray(t, dtype=float), side="left")
+
+
+def _cluster_codes(clusters: Sequence[Any] | None, n: int) -> np.ndarray | None:
+    """Integer codes 0..G-1 of ``clusters`` (one label per duration; a missing label is a cluster
+    of its own), or None where there are no clusters (each duration independent)."""
+    if clusters is None:
+        return None
+    codes = pd.factorize(pd.Series(np.asarray(clusters)).to_numpy())[0].astype(np.int64)
+    if len(codes) != n:
+        raise ValueError(f"clusters has {len(codes)} labels for {n} durations")
+    missing = codes < 0
+    if missing.any():
+        codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
+def _followed_clusters(durations, codes: np.ndarray | None, t) -> np.ndarray:
+    """How many clusters have an agreement followed at least until each time in ``t`` (the
+    independent units at risk at t); :func:`_followed` where there are no clusters."""
+    if codes is None:
+        return _followed(durations, t)
+    d = np.asarray(durations, dtype=float)
+    longest = np.full(int(codes.max(initial=-1)) + 1, -np.inf)
+    np.maximum.at(longest, codes, d)
+    return _followed(longest, t)
+
+
+#: Cells (clusters x event times) of the influence computed at once: bounds the memory a curve with
+#: many clusters and many distinct event times needs.
+_INFLUENCE_BLOCK = 1 << 20
+
+
+def _influence(durations, events, codes: np.ndarray):
+    """The influence of each cluster on log S at each event time, in blocks of event times.
+
+    Yields ``(times, xi)`` for consecutive blocks of the event times t_j, with
+    ``xi[g, j] = (h_j R_gj - D_gj) / (n_j - d_j)``: the derivative of log(1 - d_j / n_j) with respect
+    to the weights of cluster g's agreements (``R_gj`` of them at risk at t_j, ``D_gj`` relapsing
+    there; ``h_j = d_j / n_j``). The influence of cluster g on S(t) is
+    ``S(t) * sum_{t_j <= t} xi[g, j]`` (the infinitesimal jackknife of the product-limit
+    estimator); it is 0 where the curve drops to zero (n_j = d_j), whose band is exact instead."""
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    times = np.unique(t[e])
+    m = len(times)
+    g = int(codes.max(initial=-1)) + 1
+    n = _followed(t, times).astype(float)
+    j_dead = np.searchsorted(times, t[e])
+    g_dead = codes[e]
+    d = np.bincount(j_dead, minlength=m).astype(float)
+    # an agreement is at risk at the event times before index k (those up to its own time)
+    k = np.searchsorted(times, t, side="right")
+    width = max(1, _INFLUENCE_BLOCK // max(g, 1))
+    for j0 in range(0, m, width):
+        j1 = min(m, j0 + width)
+        w = j1 - j0
+        throughout = np.bincount(codes[k >= j1], minlength=g)
+        inside = (k > j0) & (k < j1)  # at risk at the block's times before k only
+        exits = np.bincount(codes[inside] * (w + 1) + (k[inside] - j0), minlength=g * (w + 1)).reshape(g, w + 1)
+        at_risk = throughout[:, None] + np.cumsum(exits[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        sel = (j_dead >= j0) & (j_dead < j1)
+        dead = np.bincount(g_dead[sel] * w + (j_dead[sel] - j0), minlength=g * w).reshape(g, w)
+        nb, db = n[j0:j1], d[j0:j1]
+        alive = nb > db
+        xi = np.zeros((g, w))
+        xi[:, alive] = (db[alive] / nb[alive] * at_risk[:, alive] - dead[:, alive]) / (nb[alive] - db[alive])
+        yield times[j0:j1], xi
+
+
+def _log_variance(kmf, codes: np.ndarray) -> np.ndarray:
+    """Cluster-robust variance of log S at each time of the curve's timeline: the sum over clusters
+    of the squared influence. With one agreement per cluster it equals Greenwood's
+    ``sum d_j / (n_j (n_j - d_j))``."""
+    times, v = [np.empty(0)], [np.zeros(1)]
+    total = np.zeros(int(codes.max(initial=-1)) + 1)
+    for tb, xi in _influence(kmf.durations, kmf.event_observed, codes):
+        running = total[:, None] + np.cumsum(xi, axis=1)
+        times.append(tb)
+        v.append(np.sum(running ** 2, axis=0))
+        total = running[:, -1]
+    tj, vj = np.concatenate(times), np.concatenate(v)
+    return vj[np.searchsorted(tj, kmf.timeline.astype(float), side="right")]
+
+
+def _rmst_variance(kmf, codes: np.ndarray, tau: float, area) -> float:
+    """Cluster-robust variance of the RMST up to ``tau``: the influence of cluster g is
+    ``sum_j xi[g, j] * A_j`` with ``A_j = area(tau) - area(t_j)`` the area under S from t_j to tau."""
+    infl = np.zeros(int(codes.max(initial=-1)) + 1)
+    for tb, xi in _influence(kmf.durations, kmf.event_observed, codes):
+        keep = tb <= tau
+        if keep.any():
+            infl += xi[:, keep] @ (area(tau) - area(tb[keep]))
+    return float(np.sum(infl ** 2))
 
 
 def _step_integral(times: np.ndarray, values: np.ndarray, tau: float) -> float:
@@ -559,29 +692,46 @@ def _exact_low(n: int, alpha: float) -> float:
     return float((alpha / 2) ** (1 / n)) if n > 0 else 0.0
 
 
-def _band(kmf, alpha: float) -> pd.DataFrame:
+def _band(kmf, alpha: float, clusters: Sequence[Any] | None = None) -> pd.DataFrame:
     """Pointwise ``1 - alpha`` band of a Kaplan-Meier curve (columns ``lower``, ``upper``, indexed by
-    the curve's times): lifelines' log-log Greenwood band, with exact bounds where Greenwood's
-    variance is degenerate (see the module notes): before the first relapse the lower band is the
-    exact bound for 0 events among those followed past t; from a drop to zero (the last agreement
-    at risk relapsed) the upper band is the band before it times the exact upper bound for 0
-    survivors among those at risk."""
+    the curve's times): the log-log band, with lifelines' Greenwood variance or, with ``clusters``
+    (one label per duration the curve was fitted to, in the same order), the cluster-robust
+    variance of :func:`_log_variance`; exact bounds where that variance is degenerate (see the
+    module notes): before the first relapse the lower band is the exact bound for 0 events among
+    those followed past t; from a drop to zero (the last agreements at risk relapsed) the upper band
+    is the band before it times the exact upper bound for 0 survivors among those at risk. With
+    ``clusters``, those exact bounds count clusters, not agreements."""
+    codes = _cluster_codes(clusters, len(kmf.durations))
     ci = kmf.confidence_interval_survival_function_
     t = ci.index.to_numpy(dtype=float)
-    lo = ci.iloc[:, 0].to_numpy(dtype=float).copy()
-    hi = ci.iloc[:, 1].to_numpy(dtype=float).copy()
+    if codes is None:
+        lo = ci.iloc[:, 0].to_numpy(dtype=float).copy()
+        hi = ci.iloc[:, 1].to_numpy(dtype=float).copy()
+    else:
+        lo, hi = _log_log(kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float), _log_variance(kmf, codes), alpha)
     et = kmf.event_table.reindex(ci.index, fill_value=0)
     obs = et["observed"].to_numpy(dtype=float)
     at_risk = et["at_risk"].to_numpy(dtype=float)
-    followed = _followed(kmf.durations, t)
+    followed = _followed_clusters(kmf.durations, codes, t)
     none_yet = np.cumsum(obs) == 0
     lo[none_yet] = [_exact_low(int(k), alpha) for k in followed[none_yet]]
     zero = np.flatnonzero((obs > 0) & (obs >= at_risk))
     if len(zero):
         j = int(zero[0])
         before = hi[j - 1] if j > 0 else 1.0
-        hi[j:] = before * (1 - _exact_low(int(at_risk[j]), alpha))
+        hi[j:] = before * (1 - _exact_low(int(followed[j]), alpha))
     return pd.DataFrame({"lower": lo, "upper": hi}, index=ci.index)
+
+
+def _log_log(s: np.ndarray, var_log: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-log band of S from the variance of log S (lifelines' formula: 1 where S is 1)."""
+    z = float(norm.ppf(1 - alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.log(s)
+        half = z * np.sqrt(var_log) / v
+        lo = np.exp(-np.exp(np.log(-v) - half))
+        hi = np.exp(-np.exp(np.log(-v) + half))
+    return np.nan_to_num(lo, nan=1.0), np.nan_to_num(hi, nan=1.0)
 
 
 def _first_at_or_below(band: pd.Series, q: float = 0.5) -> float:
@@ -596,20 +746,28 @@ def _at(frame: pd.DataFrame, tau: float) -> pd.Series:
 
 
 def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: float | None = None,
-               rmst_to: Iterable[float] = (), alpha: float = 0.05) -> dict[str, float]:
+               rmst_to: Iterable[float] = (), alpha: float = 0.05,
+               clusters: Sequence[Any] | None = None) -> dict[str, float]:
     """Kaplan-Meier summary of one sample.
 
     Keys: ``n``, ``events``, ``median``, ``median_low``, ``median_high`` (``inf`` when the curve, or
     its band, does not fall to one half within the longest follow-up: the median is then "not
     reached"; the interval is read from :func:`_band`), ``survival_at``/``_low``/``_high`` at
     ``horizon`` (with no event by ``horizon`` the lower limit is the exact Clopper-Pearson bound for
-    0 events among those followed that long, as the Greenwood band is degenerate) and
+    0 events among those followed that long, as the variance is degenerate) and
     ``rmst_<tau>``/``_se``/``_low``/``_high`` for each ``tau`` in ``rmst_to`` (with no event by
     ``tau`` the RMST is ``tau``, its standard error NaN and its lower limit ``tau`` times that exact
     bound at ``tau``).
+
+    Without ``clusters`` the durations are independent and the intervals use Greenwood's variance.
+    ``clusters`` (one label per duration, e.g. its seed) makes them cluster-robust: the variance of
+    the curve and of the RMST is the sum over clusters of their squared influence (see the module
+    notes), and the exact bounds count the clusters followed, not the durations. With one duration
+    per cluster the two are the same.
     """
     d = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
+    codes = _cluster_codes(clusters, len(d))
     out: dict[str, float] = {"n": float(len(d)), "events": float(e.sum())}
     keys = ["median", "median_low", "median_high"]
     if horizon is not None:
@@ -622,7 +780,7 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["median"] = float(kmf.median_survival_time_)
-    band = _band(kmf, alpha)
+    band = _band(kmf, alpha, clusters=codes)
     out["median_low"] = _first_at_or_below(band["lower"])
     out["median_high"] = _first_at_or_below(band["upper"])
     if horizon is not None:
@@ -631,13 +789,14 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
             b = _at(band, horizon)
             out["survival_at_low"], out["survival_at_high"] = float(b.iloc[0]), float(b.iloc[1])
             if not e[d <= horizon].any():
-                # No event by the horizon: Greenwood's band collapses to a point. Use the exact
-                # (Clopper-Pearson) bound for 0 events among those followed that long instead.
-                out["survival_at_low"] = _exact_low(int(_followed(d, [horizon])[0]), alpha)
+                # No event by the horizon: the band collapses to a point. Use the exact
+                # (Clopper-Pearson) bound for 0 events among those followed that long instead
+                # (clusters followed that long, where there are clusters).
+                out["survival_at_low"] = _exact_low(int(_followed_clusters(d, codes, [horizon])[0]), alpha)
         else:
             out["survival_at"] = out["survival_at_low"] = out["survival_at_high"] = math.nan
     for tau in rmst_to:
-        est, se, lo, hi = rmst(kmf, tau, alpha=alpha)
+        est, se, lo, hi = rmst(kmf, tau, alpha=alpha, clusters=codes)
         out[f"rmst_{tau:g}"], out[f"rmst_{tau:g}_se"] = est, se
         out[f"rmst_{tau:g}_low"], out[f"rmst_{tau:g}_high"] = lo, hi
     return out
@@ -728,8 +887,8 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         design points that share those values, e.g. ``by="coordination"`` over all tenures.
     first_only:
         Use only each run's first agreement. Episodes from the same run are *not* independent
-        (a fragile run signs and breaks several agreements), and the intervals below assume they
-        are; ``first_only=True`` gives one independent episode per run that reached agreement.
+        (a fragile run signs and breaks several agreements); the intervals below are clustered by
+        seed, so they count a run's several agreements as one independent unit either way.
     alpha:
         ``1 - alpha`` is the confidence level of all intervals (default 95%).
     min_clusters:
@@ -746,8 +905,9 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     * ``n_agreement``, ``p_agreement`` with Wilson ``p_agreement_low``/``_high`` (at the effective
       sample size where pooled design points share seeds: :func:`clustered_share`);
     * ``months_to_agreement`` (Kaplan-Meier median months to the first agreement; runs without
-      one are censored at their horizon) with ``_low``/``_high``; ``inf`` when fewer than half of
-      the runs reach agreement (the median is then longer than ``longest_run``);
+      one are censored at their horizon) with ``_low``/``_high`` (read from the band clustered by
+      seed); ``inf`` when fewer than half of the runs reach agreement (the median is then longer
+      than ``longest_run``);
     * ``longest_run``: months of the longest finished run of the group;
     * ``n_episodes``, ``n_relapses``, ``n_consolidated``;
     * ``n_seeds_with_agreement`` (seeds, or runs where there are no seeds, among the episodes
@@ -762,6 +922,14 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     * ``rmst`` (mean months held within the first ``horizon`` months) with ``rmst_se``,
       ``rmst_low``/``_high``, and the same up to the follow-up: ``rmst_followup``... ;
     * ``horizon``, ``followup_months``.
+
+    The intervals of the Kaplan-Meier measures (months to agreement, relapse share, median, RMST)
+    are clustered by seed (by run where there are no seeds): the robust (grouped infinitesimal
+    jackknife) variance of the curve and of the RMST, and exact bounds that count seeds where that
+    variance is degenerate (see the module notes). For a design point whose runs sign one
+    agreement each they are Greenwood's intervals; for runs with several agreements and for groups
+    that pool design points sharing seeds they count the seeds, not the agreements, as the
+    independent units.
 
     The durability measures (relapse share, median, RMST) are NaN when not estimable, and a
     measure read at a time (``horizon``, the follow-up) is NaN when no agreement was followed
@@ -783,7 +951,7 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
             clustered_share(reached.to_numpy(), ok["seed"].to_numpy(), alpha=alpha) if "seed" in ok
             else wilson_interval(k, len(ok), alpha=alpha))
         t_first = np.where(reached, ok["months_to_first_agreement"].astype(float), ok["months"].astype(float))
-        s = km_summary(t_first, reached.to_numpy(), alpha=alpha)
+        s = km_summary(t_first, reached.to_numpy(), alpha=alpha, clusters=_cluster_ids(ok).to_numpy())
         row["months_to_agreement"] = s["median"]
         row["months_to_agreement_low"] = s["median_low"]
         row["months_to_agreement_high"] = s["median_high"]
@@ -798,7 +966,8 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         row["n_seeds_with_agreement"] = n_clusters
         row["durability_estimable"] = estimable
         row["longest_followup"] = float(eps["months_survived"].max()) if len(eps) else math.nan
-        s = km_summary(eps["months_survived"], eps["relapsed"], horizon=horizon, rmst_to=(horizon, fu), alpha=alpha)
+        s = km_summary(eps["months_survived"], eps["relapsed"], horizon=horizon, rmst_to=(horizon, fu), alpha=alpha,
+                       clusters=_cluster_ids(eps).to_numpy())
         row["relapse_share"] = 1 - s["survival_at"]
         row["relapse_share_low"] = 1 - s["survival_at_high"]
         row["relapse_share_high"] = 1 - s["survival_at_low"]

@@ -3,9 +3,11 @@
 The report says what was asked, what the strategies are in plain words, which strategy wins, by
 how much and how sure we are (findings as sentences with their 95% intervals), the figures, the
 conditions under which the ranking changes, the caveats (an illustrative model, not a forecast)
-and the command that reproduces it. ``report.html`` carries its figures inline as data URIs and
-loads nothing from anywhere: it opens in a browser without a network. ``report.md`` shows the
-same figures from ``figures/``.
+and the command that reproduces it. What a director reads first (the question, the answer in
+short, how to read the report) is in plain words, without the technical terms of :data:`JARGON`;
+"Methods in brief", near the end, names each method and explains it once. ``report.html``
+carries its figures inline as data URIs and loads nothing from anywhere: it opens in a browser
+without a network. ``report.md`` shows the same figures from ``figures/``.
 
 Both are rendered from one list of blocks (:class:`Doc`), so they say the same thing. Figures
 are drawn on :class:`matplotlib.figure.Figure` objects (no global pyplot state); each plot
@@ -29,14 +31,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import fsutil
-from .comparison import MEASURES, ComparisonResult, excludes_zero, span_words
+from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, excludes_zero, span_words
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["write_report", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
            "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels",
-           "box_sentences", "trend_sentences"]
+           "box_sentences", "trend_sentences", "reading_guide", "plain_measure", "plain_note", "JARGON"]
 
 FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
 #: Ten colours a reader tells apart (and in grey, mostly): strategies beyond ten repeat them.
@@ -132,27 +134,84 @@ def _clause(measure: str, value: str, h: int) -> str:
     }[measure]
 
 
-def _verdict(row: pd.Series) -> str:
+#: Each measure in plain words, for the sentences a director reads first (``MEASURES``' phrases name
+#: the method, e.g. RMST, and stay for the methods).
+_PLAIN = {
+    "agreement": "the share of runs that reach an agreement",
+    "months_to_agreement": "the average months to the first agreement (a run that reaches none counting as its "
+                           "full length)",
+    "durable": "the share of runs in which an agreement is signed and holds {h}",
+    "survival": "the share of agreements still holding after {h}",
+    "rmst": "the average months an agreement holds in its first {h}",
+    "violence": "the average monthly violence (on the model's scale from 0, none, to 1, its maximum)",
+}
+
+#: Technical terms that the opening of the report (the question, the answer in short and how to
+#: read it) does not use: each is explained once in the methods, lower down.
+JARGON = ("RMST", "restricted mean", "bootstrap", "resample", "Holm", "hazard", "Kaplan", "Cox", "PRIM",
+          "p (Holm)", "CI ", "Spearman", "Latin hypercube", "censor", "pigeonhole")
+
+#: The analysis' notes name its method; the report says the same in the words of its opening.
+_NOTE_WORDS = (("the resamples of worlds and seeds", "the re-draws of the simulated worlds and seeds"),
+               ("no difference in any resample", "no difference in any re-draw"),
+               ("that PRIM could find", "that the search for shared conditions could find"),
+               ("(PRIM needs at least", "(the search needs at least"))
+
+
+def plain_measure(measure: str, h: int) -> str:
+    """A measure in plain words: 'the average months an agreement holds in its first five years'."""
+    return _PLAIN[measure].format(h=span_words(h))
+
+
+def plain_note(note: str, seen: set[str] | None = None) -> str:
+    """An analysis note in the report's words; a long note already given in full (in ``seen``) is
+    shortened to its first clause."""
+    for old, new in _NOTE_WORDS:
+        note = note.replace(old, new)
+    if seen is not None:
+        if note in seen and ": " in note and len(note) > 80:
+            return note.split(": ")[0] + " (as above)"
+        seen.add(note)
+    return note
+
+
+def _family_size(result: ComparisonResult, measure: str, row: pd.Series) -> int:
+    """How many comparisons Holm's correction of ``row`` allowed for: those of its family (the
+    strategies against the baseline, or all the pairs) on ``measure`` that have a p-value."""
+    frame = result.pairwise if row.get("family") == "pairs" else result.differences
+    if frame is None or "p" not in frame:
+        return int(row.get("n_compared", 1) or 1)
+    return int(np.isfinite(frame.loc[frame["measure"] == measure, "p"].to_numpy(float)).sum())
+
+
+def _verdict(row: pd.Series, k: int | None = None) -> str:
     """Whether a difference is clear, in words that agree with its interval: a difference is clear
     when its 95% interval is on one side of zero and its bootstrap p-value, corrected with Holm's
-    method where several strategies are compared with the baseline, is below 0.05."""
-    k = int(row.get("n_compared", 1) or 1)
+    method for the ``k`` comparisons of its family (by default the row's ``n_compared``), is below
+    0.05."""
+    k = int(row.get("n_compared", 1) or 1) if k is None else k
     p, ph = float(row["p"]), float(row.get("p_holm", row["p"]))
     if not math.isfinite(p):
         return ""
     if not excludes_zero(row):
         return "not a clear difference (the interval includes zero)"
     if p >= 0.05:  # the interval only just misses zero: the resamples on the other side are 2.5% or more
-        return f"not a clear difference (the interval only just misses zero; p = {p:.2f})"
-    family = (f"comparing {k} pairs of strategies" if row.get("family") == "pairs"
-              else f"comparing {k} strategies with the baseline")
+        return (f"not a clear difference (the interval only just misses zero, and the re-draws on the other side "
+                f"of zero are too many: p = {p:.2f}, where below 0.05 is needed)")
+    family = (f"{k} pairs of strategies compared" if row.get("family") == "pairs"
+              else f"{k} strategies compared with the baseline")
     if math.isfinite(ph) and ph < 0.05:
-        return f"a clear difference, also after correcting for {family}" if k > 1 else "a clear difference"
-    return f"a difference that is no longer clear once corrected for {family}"
+        return (f"a clear difference, also after allowing for the number of comparisons made ({family})" if k > 1
+                else "a clear difference")
+    return f"a difference that is no longer clear once we allow for the number of comparisons made ({family})"
 
 
-def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Series | None = None) -> str:
-    """One finding as a sentence with its intervals: strategy ``a`` against ``b`` on ``measure``."""
+def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Series | None = None,
+            seen: set[str] | None = None, *, said: bool = False) -> str:
+    """One finding as a sentence with its intervals: strategy ``a`` against ``b`` on ``measure``.
+    Where one of the two cannot be measured, the other's value is still given (unless ``said``:
+    the sentence before gave it), with the reason; a long reason already given in full (in
+    ``seen``) is shortened."""
     ra, rb = result.value(a, measure), result.value(b, measure)
     ta, tb = result.spec.strategy(a).called, result.spec.strategy(b).called
     h = result.spec.horizon
@@ -161,19 +220,28 @@ def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Seri
             result.best_vs_runner[result.best_vs_runner["measure"] == measure].iloc[0]
     va = fmt_value(measure, ra["estimate"])
     vb = fmt_value(measure, rb["estimate"])
-    if not math.isfinite(float(ra["estimate"])) or not math.isfinite(float(rb["estimate"])):
-        notes = [f"under {t}, {r['note']}" for t, r in ((ta, ra), (tb, rb)) if r["note"]]
-        return (f"{_upper(MEASURES[measure].phrase.format(h=span_words(h)))}: {ta} and {tb} cannot be compared: "
-                + "; ".join(notes) + ".")
-    ca = _ci(measure, ra)
-    cb = _ci(measure, rb)
+    fa, fb = math.isfinite(float(ra["estimate"])), math.isfinite(float(rb["estimate"]))
+    if not (fa and fb):
+        notes = [f"under {t}, {plain_note(r['note'], seen)}" for t, r, f in ((ta, ra, fa), (tb, rb, fb))
+                 if r["note"] and not f]
+        why = ": " + "; ".join(notes) if notes else ""
+        if said and (fa or fb):
+            t, other = (ta, tb) if fa else (tb, ta)
+            return _upper(f"{t} cannot be compared with {other} on this measure{why}.")
+        if fa or fb:  # the one that could be measured, with its interval
+            t, r, other = (ta, ra, tb) if fa else (tb, rb, ta)
+            return _upper(f"under {t}, {_clause(measure, fmt_value(measure, r['estimate']), h)} "
+                          f"({_ci(measure, r, seen)}), but this cannot be compared with {other}{why}.")
+        return f"{_upper(plain_measure(measure, h))}: {ta} and {tb} cannot be compared{why}."
+    ca = _ci(measure, ra, seen)
+    cb = _ci(measure, rb, seen)
     text = _upper(f"under {ta}, {_clause(measure, va, h)} ({ca}), against {vb} ({cb}) under {tb}")
     d = float(row["difference"])
     if row.get("note"):
-        return text + f": {row['note']}."
+        return text + f": {plain_note(row['note'])}."
     dci = fmt_difference_interval(measure, row["low"], row["high"])
-    text += f": {fmt_difference(measure, d)} (95% CI {dci})"
-    v = _verdict(row)
+    text += f": {fmt_difference(measure, d)} (95% interval {dci})"
+    v = _verdict(row, _family_size(result, measure, row))
     return text + (f", {v}." if v else ".")
 
 
@@ -185,17 +253,18 @@ def headline(result: ComparisonResult) -> str:
     """The answer in one sentence: which strategy ranks first, and how sure that is - or that none
     does (the measure could not be measured, two strategies tie, or the first place is not clear)."""
     spec = result.spec
-    rank = MEASURES[spec.rank_by]
-    what = rank.text(spec.horizon)
+    what = plain_measure(spec.rank_by, spec.horizon)
     if not result.ranked:
         note = result.value(result.best, spec.rank_by)["note"]
         return (f"No strategy can be ranked by {what}: it could not be measured under any of them"
-                + (f" (under {spec.strategy(result.best).called}, {note})." if note else "."))
+                + (f" (under {spec.strategy(result.best).called}, {plain_note(note)})." if note else "."))
     if len(result.measured) == 1:
-        value = fmt_value(spec.rank_by, result.value(result.best, spec.rank_by)["estimate"])
+        r = result.value(result.best, spec.rank_by)
         return (f"The strategies cannot be ranked by {what}: it could be measured only under "
-                f"{spec.strategy(result.best).called} ({value}); under every other strategy there were too few "
-                "agreements (see the notes of the ranked table).")
+                f"{spec.strategy(result.best).called} ({fmt_value(spec.rank_by, r['estimate'])}, "
+                f"{_ci(spec.rank_by, r)}); "
+                "under every other strategy too few agreements were signed or followed long enough to measure it "
+                "(the notes under the ranked table say why).")
     leaders = result.leaders
     if len(leaders) > 1:
         names = [spec.strategy(k).called for k in leaders]
@@ -205,13 +274,13 @@ def headline(result: ComparisonResult) -> str:
                 "tell them apart.")
     tb = spec.strategy(result.best).called
     first = result.rank_probability.get(result.best, math.nan)
-    resamples = f"{spec.bootstrap:,} bootstrap resamples of the worlds and seeds"
+    resamples = f"{spec.bootstrap:,} re-draws of the simulated worlds and seeds"
     if 0 < result.rank_resamples < spec.bootstrap:
-        resamples = (f"the {result.rank_resamples:,} of {spec.bootstrap:,} bootstrap resamples of the worlds and seeds "
-                     "that could measure two strategies")
+        resamples = (f"the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws of the simulated worlds and seeds "
+                     "in which two strategies could be measured")
     if not math.isfinite(first):  # no resample in which two strategies could be measured
-        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no resample of the "
-                "worlds and seeds could measure two strategies to rank them.")
+        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no re-draw of the "
+                "simulated worlds and seeds could measure two strategies to rank them.")
     if first >= CLEARLY_FIRST:
         return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
     return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but it came first in only "
@@ -239,29 +308,29 @@ def rank_labels(result: ComparisonResult) -> dict[str, str]:
 def answer_lines(result: ComparisonResult) -> list[str]:
     """'The answer in short': the headline, the best strategy against the baseline and against the
     runner-up, and at most three sentences on the conditions (nothing about a ranking that could
-    not be made)."""
+    not be made). In plain words: none of :data:`JARGON`."""
     spec = result.spec
     if len(result.measured) < 2:
         return [headline(result)]
-    items = []
-    if result.best != spec.baseline:
-        items.append(finding(result, spec.rank_by, result.best, spec.baseline))
-    items.append(headline(result))
-    if result.runner_up != spec.baseline or result.best == spec.baseline:  # not the same finding twice
+    items = [headline(result)]
+    runner = result.runner_up != spec.baseline or result.best == spec.baseline  # not the same finding twice
+    if runner:
         bvr = result.best_vs_runner[result.best_vs_runner["measure"] == spec.rank_by].iloc[0]
         items.append(finding(result, spec.rank_by, result.best, result.runner_up, bvr))
+    if result.best != spec.baseline:  # the best strategy's value was just given
+        items.append(finding(result, spec.rank_by, result.best, spec.baseline, said=runner))
     items += (box_sentences(result) + trend_sentences(result))[:3]
     return items
 
 
 def _first_share(result: ComparisonResult, k: str) -> str:
-    """'first in resamples' for the table: '-' for a strategy the ranking measure leaves out."""
+    """'first in re-draws' for the table: '-' for a strategy the ranking measure leaves out."""
     return _pct(result.rank_probability.get(k, math.nan)) if k in result.measured else "-"
 
 
-def _ci(measure: str, r: pd.Series) -> str:
-    c = f"95% CI {fmt_interval(measure, r['low'], r['high'])}"
-    return c + (f"; {r['note']}" if r["note"] else "")
+def _ci(measure: str, r: pd.Series, seen: set[str] | None = None) -> str:
+    c = f"95% interval {fmt_interval(measure, r['low'], r['high'])}"
+    return c + (f"; {plain_note(r['note'], seen)}" if r["note"] else "")
 
 
 def _upper(s: str) -> str:
@@ -498,7 +567,8 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
         dims = [lim.name for lim in result.boxes[0].limits][:2]
     else:
         diff = w["difference"].astype(float)
-        score = {n: abs(pd.Series(w[n].astype(float)).rank().corr(diff.rank())) for n in names}
+        score = {n: abs(pd.Series(w[n].astype(float)).rank().corr(diff.rank())) if len(w) > 2 else 0.0
+                 for n in names}  # a correlation needs three worlds
         dims = sorted(names, key=lambda n: -np.nan_to_num(score[n]))[:2]
     label = {c.name: c.label for c in spec.conditions}
     fig, ax = _new_ax(ax, (7.5, 5.2))
@@ -574,11 +644,15 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
         if math.isfinite(float(r["p_holm"])) and r["p_holm"] < 0.05:
             grows = (r["rank_correlation"] > 0) == m.higher_is_better
             out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {_the(r['meaning'])} rises "
-                       f"(rank correlation {r['rank_correlation']:+.2f} over {int(r['worlds'])} worlds, clear after "
-                       f"Holm's correction for {len(t)} conditions).")
-    if not out:
-        out.append(f"No single condition is clearly associated with the size of the lead of {tb} over {tr} "
-                   f"(rank correlations, Holm's correction for {len(t)} conditions).")
+                       f"(a rank correlation of {r['rank_correlation']:+.2f}, on a scale from -1 to +1, over "
+                       f"{int(r['worlds'])} worlds; clear also after allowing for {_conditions(t)} examined).")
+    if not out and not np.isfinite(t["rank_correlation"].to_numpy(float)).any():
+        n = int(t["worlds"].iloc[0])
+        out.append(f"How the lead of {tb} over {tr} changes with the conditions could not be worked out: it could be "
+                   f"measured in only {n} of the {spec.worlds} worlds, or it was the same in all of them.")
+    elif not out:
+        out.append(f"No single condition clearly goes with a larger or smaller lead of {tb} over {tr} (after allowing "
+                   f"for {_conditions(t)} examined).")
     return out
 
 
@@ -586,7 +660,7 @@ def box_sentences(result: ComparisonResult) -> list[str]:
     """The PRIM boxes as sentences (or the stated reason there are none)."""
     spec = result.spec
     if not result.boxes:
-        return [_upper(result.discovery_note) + "."] if result.discovery_note else []
+        return [_upper(plain_note(result.discovery_note)) + "."] if result.discovery_note else []
     conds = {c.name: c for c in spec.conditions}
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
     w = result.worlds[result.worlds["measured"]]
@@ -595,20 +669,120 @@ def box_sentences(result: ComparisonResult) -> list[str]:
     for i, b in enumerate(result.boxes, start=1):
         cond = " and ".join(_limit_words(lim, conds[lim.name]) for lim in b.limits)
         out.append(f"{'It loses its advantage mostly' if i == 1 else 'It also loses it'} when {cond}: in the {b.n} "
-                   f"worlds with these conditions it did not do better in {b.k} (density {_pct(b.density)}, against "
-                   f"{_pct(b.base_rate)} in all worlds), and these worlds hold {_pct(b.coverage)} of all the worlds "
-                   f"where it did not do better (coverage).")
+                   f"worlds with these conditions it did not do better in {b.k} ({_pct(b.density)} of them, against "
+                   f"{_pct(b.base_rate)} of all worlds), and these worlds hold {_pct(b.coverage)} of all the worlds "
+                   f"where it did not do better.")
     return out
 
 
+def _conditions(trends: pd.DataFrame) -> str:
+    """'the 5 conditions' whose correlation has a p-value (Holm's correction counts only those)."""
+    n = _finite(trends["p"])
+    return f"the {n} condition{'s' if n != 1 else ''}"
+
+
+def _finite(values) -> int:
+    """How many of ``values`` are numbers (Holm's correction counts only those)."""
+    return int(np.isfinite(np.asarray(values, dtype=float)).sum())
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def reading_guide(result: ComparisonResult) -> list[str]:
+    """'How to read this report': the few words the opening uses, in plain words."""
+    spec = result.spec
+    span = span_words(spec.horizon)
+    if spec.conditions:
+        futures = (f"Worlds and seeds: conditions that no strategy controls (listed under 'When the ranking would "
+                   f"change') were drawn at random from ranges, {spec.worlds} times; each draw is a world. In every "
+                   f"world each strategy was run with the same {spec.seeds} seeds, each seed one random course of "
+                   "events, so the strategies face the same simulated futures and are compared like for like.")
+    else:
+        futures = (f"Seeds: every strategy was run with the same {spec.seeds} seeds, each seed one random course of "
+                   "events, so the strategies face the same simulated futures and are compared like for like.")
+    return [
+        futures,
+        f"95% interval: the range given after a number, such as '(95% interval 20-35%)', is where the middle 95% "
+        f"of the results fell when the worlds and seeds were drawn again at random, {spec.bootstrap:,} times (the "
+        "re-draws). A narrow range means the answer hardly depends on which futures happened to be simulated. It "
+        "says how sure the model is of its own results, not whether the model is right.",
+        "Clear difference: a difference whose 95% interval lies wholly above or below zero and stays so after "
+        "allowing for the number of comparisons made (among many comparisons, some differences look real by "
+        "chance alone). Where the interval includes zero, these runs cannot tell whether the strategy does better "
+        "or worse.",
+        f"Came first in a share of the re-draws: how often a strategy had the best value when the worlds and seeds "
+        f"were drawn again. Only a strategy that came first in {_pct(CLEARLY_FIRST)} or more of them is called "
+        "ranked first.",
+        f"How long agreements hold: an agreement still holding when its run ended counts as holding up to then, "
+        f"neither as failed nor as holding for ever. An agreement 'followed for {span}' could be watched for "
+        f"{span} after its signature before its run ended.",
+        "Not measurable: where too few agreements were signed, or too few were followed long enough, no number is "
+        "given rather than one that looks more certain than it is; the notes say why.",
+    ]
+
+
+def _column_words(result: ComparisonResult) -> list[str]:
+    """What each column of the ranked table is."""
+    spec = result.spec
+    h, span = spec.horizon, span_words(spec.horizon)
+    hz = int(spec.scenario.params["months"])
+    words = {
+        "agreement": f"the share of runs in which an agreement is signed within the {hz} months simulated",
+        "months_to_agreement": f"the average months until the first agreement, a run without one counting as all "
+                               f"{hz} months (so the figure stays near {hz} where few runs reach one)",
+        "durable": f"the share of all runs in which an agreement is signed and then holds {span}",
+        "survival": f"of the agreements signed, the share still holding {span} after signature",
+        "rmst": f"the average months an agreement holds in its first {span} (at most {h})",
+        "violence": "the average violence per month, on the model's scale from 0 (none) to 1 (its maximum)",
+    }
+    return [f"{MEASURES[m].text(h)}: {words[m]}; {'higher' if MEASURES[m].higher_is_better else 'lower'} is better."
+            for m in MEASURES]
+
+
+def _hazard_p_words(n: int) -> str:
+    """What the hazard table's p-values are, for ``n`` ratios that have one."""
+    if n == 0:
+        return "None of the ratios below has a p-value (the notes say why)."
+    what = ("p, adjusted: how surprising a ratio this far from 1 would be if the strategy made no difference "
+            "(below 0.05 reads as clear), ")
+    if n == 1:
+        return what + "with no adjustment, as only one ratio has a p-value."
+    return what + f"adjusted (Holm's correction) for the {n} ratios that have one."
+
+
+def _hazard_cells(r: pd.Series) -> tuple[str, str]:
+    """The hazard ratio's cell and its note. An estimate without an interval is not printed as a
+    bare number: the cell says there is no interval and the note gives the estimate, marked."""
+    hr, lo, hi = float(r["hr"]), float(r["low"]), float(r["high"])
+    note = r["note"] or ""
+    if not math.isfinite(hr):
+        return "not estimable", note
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"{hr:.2f} ({lo:.2f}-{hi:.2f})", note
+    if hr == 0.0:  # no relapse under the strategy: the note says so
+        return "no interval (none relapsed)", note
+    why = note.removeprefix("no interval or p-value: ")
+    lack = "no interval or p-value" if why != note else "no interval"
+    return "no interval (see note)", f"point estimate {hr:.2f}, not a finding because it has {lack}" + (
+        f": {why}" if why else "")
+
+
 def build_document(result: ComparisonResult) -> Doc:
-    """The report's content, as blocks."""
+    """The report's content, as blocks: first what a director reads (the question, the answer in
+    short and how to read it, in plain words), then the details, the caveats and the methods in
+    brief, where each technical term is named and explained once."""
     spec = result.spec
     h = spec.horizon
     span = span_words(h)
     rank = MEASURES[spec.rank_by]
+    what = plain_measure(spec.rank_by, h)
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
     tbase = spec.strategy(spec.baseline).title
+    k = len(spec.strategies) - 1
+    ranked = len(result.measured) >= 2
     doc = Doc(spec.title)
     doc.p(f"Scenario: {spec.scenario.title}. An illustrative model, not a forecast: the scenario's values are "
           "illustrative, not estimates of a real case.")
@@ -617,11 +791,13 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.p(spec.question)
     if spec.description:
         doc.p(" ".join(spec.description.split()))
-    doc.p(f"Strategies are ranked by {rank.phrase.format(h=span)}; "
-          f"{'higher' if rank.higher_is_better else 'lower'} is better.")
+    doc.p(f"Strategies are ranked by {what}; {'higher' if rank.higher_is_better else 'lower'} is better.")
 
     doc.h(1, "The answer in short")
     doc.ul(answer_lines(result))
+
+    doc.h(1, "How to read this report")
+    doc.ul(reading_guide(result))
 
     doc.h(1, "The strategies")
     doc.p(f"Each strategy is a set of changes to the scenario '{spec.scenario.title}'. The baseline, against which "
@@ -634,109 +810,169 @@ def build_document(result: ComparisonResult) -> Doc:
         doc.p(f"Source: {' '.join(s.source.split())}")
 
     doc.h(1, "Ranked table")
-    header = ["rank", "strategy"] + [f"{MEASURES[m].text(h)}" for m in MEASURES] + ["first in resamples"]
+    doc.p("The columns of the table:")
+    doc.ul(_column_words(result))
+    header = ["rank", "strategy"] + [f"{MEASURES[m].text(h)}" for m in MEASURES] + ["first in re-draws"]
     rows = []
     places = rank_labels(result)
-    for k in result.ranking:
-        row = [places[k], spec.strategy(k).title + (" (baseline)" if k == spec.baseline else "")]
+    for s in result.ranking:
+        row = [places[s], spec.strategy(s).title + (" (baseline)" if s == spec.baseline else "")]
         for m in MEASURES:
-            r = result.value(k, m)
+            r = result.value(s, m)
             cell = fmt_value(m, r["estimate"], unit=False)
             if math.isfinite(float(r["estimate"])):
                 cell += f" ({fmt_interval(m, r['low'], r['high'])})".replace(" months", "")
             rows_note = "" if not r["note"] else " *"
             row.append(cell + rows_note)
-        row.append(_first_share(result, k))
+        row.append(_first_share(result, s))
         rows.append(row)
-    doc.table(header, rows, caption=f"Estimates with 95% intervals; months in months, violence on the model's 0-1 "
-                                    f"scale. Ranked by {rank.text(h)} ('=': the same value; '-': not measurable). "
-                                    "First in resamples: how often the strategy had the best value when the worlds "
-                                    "and seeds were resampled (ties shared). * see the notes below.")
-    notes = [f"{spec.strategy(r['strategy']).title}, {MEASURES[r['measure']].text(h)}: {r['note']}."
-             for _, r in result.table.iterrows() if r["note"]]
-    if notes:
+    doc.table(header, rows, caption=f"Each estimate with its 95% interval in brackets; months in months, violence on "
+                                    f"the model's 0-1 scale. Ranked by {rank.text(h)} ('=': the same value; '-': not "
+                                    "measurable). First in re-draws: how often the strategy had the best value when "
+                                    "the worlds and seeds were drawn again (ties shared). A value marked with an "
+                                    "asterisk has a note below.")
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for _, r in result.table.iterrows():
+        if r["note"]:
+            grouped.setdefault((r["strategy"], plain_note(r["note"])), []).append(MEASURES[r["measure"]].text(h))
+    if grouped:
         doc.p("Notes:")
-        doc.ul(notes)
+        doc.ul([f"{spec.strategy(s).title}, {_and(labels)}: {note}." for (s, note), labels in grouped.items()])
 
     doc.h(1, "Findings")
-    k = len(spec.strategies) - 1
     doc.p(f"Every strategy ran on the same {spec.seeds} seeds in each of the {spec.worlds} "
-          f"world{'s' if spec.worlds != 1 else ''}, so each comparison is paired: the differences below are within "
-          f"the same simulated futures. Intervals are 95% bootstrap intervals over worlds and seeds; a difference is "
-          f"called clear when it holds after Holm's correction for comparing {k} strategies with the baseline.")
+          f"world{'s' if spec.worlds != 1 else ''}, so each comparison is like for like (paired): the differences "
+          "below are between strategies facing the same simulated futures. A difference is called clear when its "
+          "95% interval lies wholly above or below zero and it stays so after allowing for the number of comparisons "
+          f"made on the same measure (each of the {k} strateg{'ies' if k != 1 else 'y'} against the baseline, where "
+          "it could be measured).")
+    seen: set[str] = set()
     findings = []
     for s in result.ranking:
         if s != spec.baseline:
-            findings.append(finding(result, spec.rank_by, s, spec.baseline))
+            findings.append(finding(result, spec.rank_by, s, spec.baseline, seen=seen))
     doc.ul(findings)
     if result.best != spec.baseline:
         doc.p(f"{_upper(tb)} against the baseline on the other measures:")
-        doc.ul([finding(result, m, result.best, spec.baseline) for m in MEASURES if m != spec.rank_by])
+        doc.ul([finding(result, m, result.best, spec.baseline, seen=seen) for m in MEASURES if m != spec.rank_by])
     gain = _pairing_gain(result)
     if gain:
         doc.p(gain)
     doc.table(["strategy"] + [MEASURES[m].text(h) for m in MEASURES],
               [[spec.strategy(s).title] + [_diff_cell(result, s, m) for m in MEASURES]
                for s in result.ranking if s != spec.baseline],
-              caption=f"Difference from '{tbase}' with its paired 95% interval (shares in percentage points, months "
-                      "in months, violence on the 0-1 scale); ✓ a clear difference after Holm's correction.")
+              caption=f"Difference from '{tbase}' with its 95% interval from the paired comparison (shares in "
+                      "percentage points, months in months, violence on the 0-1 scale); ✓ a clear difference, also "
+                      "after allowing for the number of comparisons made.")
 
     pw = result.pairwise
     if pw is not None and len(spec.strategies) > 2:
-        rows = []
+        rows, unmeasured = [], 0
         for _, r in pw[pw["measure"] == spec.rank_by].iterrows():
+            if not math.isfinite(float(r["difference"])):
+                unmeasured += 1
+                continue
             rows.append([spec.strategy(r["strategy"]).title, spec.strategy(r["versus"]).title,
                          _pair_cell(spec.rank_by, r)])
         doc.h(2, "Every pair of strategies")
-        doc.p(f"The same paired comparison on {rank.text(h)} for every pair, not only against the baseline; "
-              f"called clear after Holm's correction for the {len(rows)} pairs.")
-        doc.table(["strategy", "against", f"difference in {rank.text(h)} (95% interval)"], rows,
-                  caption="First minus second, paired; ✓ a clear difference after Holm's correction over all pairs. "
-                          "Every measure for every pair is in pairwise.csv.")
+        if rows:
+            allow = (f"a difference is called clear after allowing for the {len(rows)} pairs compared" if len(rows) > 1
+                     else "with one pair compared, no allowance for other comparisons is needed")
+            doc.p(f"The same paired comparison on {what} for every pair of strategies that could be compared, not "
+                  f"only against the baseline; {allow}.")
+            doc.table(["strategy", "against", f"difference in {rank.text(h)} (95% interval)"], rows,
+                      caption="First minus second, paired; ✓ a clear difference, also after allowing for the number "
+                              "of pairs compared. Every measure for every pair is in pairwise.csv.")
+        if unmeasured:
+            lead = (f"The other {unmeasured} pairs cannot" if rows and unmeasured > 1 else
+                    "The other pair cannot" if rows else f"None of the {unmeasured} pairs can")
+            doc.p(f"{lead} be compared on {what}: under at least one of the two strategies it could not be measured "
+                  "(the notes under the ranked table say why). Every measure for every pair is in pairwise.csv.")
 
     doc.h(1, "Figures")
     fig = km_figure(result)
-    doc.figure("km.png", _png(fig), f"Kaplan-Meier curves: the share of agreements still holding, months after "
-                                    f"signature, under each strategy (dotted line: {span}).")
-    fig = differences_figure(result)
-    doc.figure("differences.png", _png(fig), f"{_upper(rank.text(h))}: each strategy minus '{tbase}'. Thick: the "
-                                             "paired 95% interval; thin: the interval independent runs would give.")
+    doc.figure("km.png", _png(fig), f"How long agreements hold: the share of agreements still holding, month by month "
+                                    f"after signature, under each strategy (dotted line: {span}). These are "
+                                    "Kaplan-Meier curves: an agreement still holding when its run ended counts as "
+                                    "holding up to then, not as failed.")
+    # the ranking measure, or where no strategy can be compared with the baseline on it, the first
+    # measure on which one can: an empty figure says nothing
+    d = result.differences
+    comparable = [m for m in MEASURES if np.isfinite(d.loc[d["measure"] == m, "difference"].to_numpy(float)).any()]
+    shown = spec.rank_by if spec.rank_by in comparable or not comparable else comparable[0]
+    fig = differences_figure(result, shown)
+    instead = ("" if shown == spec.rank_by else
+               f" (shown instead of {rank.text(h)}, on which no strategy could be compared with the baseline)")
+    doc.figure("differences.png", _png(fig), f"{_upper(MEASURES[shown].text(h))}{instead}: each strategy minus "
+                                             f"'{tbase}'. Thick bar: the 95% interval of the paired comparison (the "
+                                             "same seeds); thin line: the wider interval that runs on seeds of their "
+                                             "own would have given.")
     fig = measures_figure(result)
-    doc.figure("measures.png", _png(fig), "Every measure for every strategy with its 95% interval.")
+    doc.figure("measures.png", _png(fig), "Every measure for every strategy: the estimate (dot) with its 95% "
+                                          "interval (bar).")
 
     doc.h(1, "When the ranking would change")
-    doc.p(f"Conditions the policy maker does not control were drawn from ranges ({spec.worlds} worlds, Latin "
-          f"hypercube). In each world we asked whether {tb} did better than the runner-up, {tr}, on "
-          f"{rank.text(h)}; PRIM (scenario discovery) then looked for the ranges of conditions in which it did not."
-          if spec.conditions else "No uncertain conditions were sampled.")
     if spec.conditions:
+        doc.p(f"Conditions the policy maker does not control were drawn from the ranges below: {spec.worlds} worlds, "
+              f"spread evenly over the ranges (a Latin hypercube sample: each range is cut into {spec.worlds} equal "
+              "slices, and each slice is used once).")
         doc.table(["condition", "range explored"],
                   [[c.label, f"{c.low:g} to {c.high:g}"] for c in spec.conditions])
-    doc.ul(box_sentences(result) + trend_sentences(result))
-    if spec.conditions and len(result.trends):
-        doc.table(["condition", f"rank correlation with the lead of {tb}", "p (Holm)"],
-                  [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
-                    else "-", _p_words(float(r["p_holm"]))]
-                   for _, r in result.trends.iterrows()],
-                  caption=f"Across the worlds: how the lead of {tb} over {tr} ({rank.text(h)}) moves with each "
-                          "condition (Spearman; positive: the lead grows as the condition rises).")
-    fig = worlds_figure(result)
-    if fig is not None:
-        doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "
-                                            "crosses where it did not"
-                                            + ("; the dashed rectangle is the first PRIM box." if result.boxes else "."))
+    else:
+        doc.p("No uncertain conditions were sampled.")
+    if not ranked:
+        doc.p(f"The strategies could not be ranked by {what} (see the answer in short), so there is no ranking whose "
+              "changes could be traced across the worlds.")
+    else:
+        if spec.conditions:
+            search = ("" if spec.worlds < MIN_WORLDS_DISCOVERY else
+                      " A search for shared conditions looks for ranges of the conditions in which the worlds where "
+                      "it did not do better are concentrated. The search is PRIM (the Patient Rule Induction Method, "
+                      "as used in scenario discovery); for each range it finds (a 'box') it gives the share of the "
+                      "worlds inside the box in which the best strategy did not do better (the box's density) and the "
+                      "share of all such worlds that lie inside it (its coverage).")
+            doc.p(f"In each world we asked whether {tb} did better than the runner-up, {tr}, on {what}.{search}")
+        doc.ul(box_sentences(result) + trend_sentences(result))
+        if spec.conditions and len(result.trends):
+            doc.table(["condition", f"rank correlation with the lead of {tb}", "p, adjusted"],
+                      [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
+                        else "-", _p_words(float(r["p_holm"]))]
+                       for _, r in result.trends.iterrows()],
+                      caption=f"Across the worlds: how the lead of {tb} over {tr} ({rank.text(h)}) moves with each "
+                              "condition. Rank correlation (Spearman's), from -1 to +1: positive, the lead grows as "
+                              "the condition rises; near 0, no steady relation. p, adjusted: how surprising a "
+                              "correlation this strong would be if the condition made no difference, adjusted for "
+                              f"{_conditions(result.trends)} examined (Holm's correction); below 0.05 "
+                              "reads as clear. '-': not computable.")
+        fig = worlds_figure(result)
+        if fig is not None:
+            doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "
+                                                "crosses where it did not"
+                                                + ("; the dashed rectangle is the first box found." if result.boxes
+                                                   else "."))
 
-    doc.h(1, "Hazard ratios of relapse")
-    doc.p(f"A hazard ratio below 1 means that agreements under the strategy relapse more slowly than under "
-          f"'{tbase}'. Cox model with standard errors clustered by seed"
-          + (" and a baseline hazard of its own in every world." if spec.worlds > 1 else "."))
+    doc.h(1, "How fast agreements break down: hazard ratios")
+    doc.p(f"How fast agreements relapse under each strategy, compared with '{tbase}'. A hazard ratio below 1 means "
+          "that agreements under the strategy relapse more slowly (0.5: at half the rate, at any time after "
+          "signature); above 1, faster. It comes from a Cox model of relapse over all agreements, with standard "
+          "errors clustered by seed (agreements that share a seed are not independent)"
+          + (" and a baseline rate of its own in every world, so that strategies are compared within worlds. "
+             if spec.worlds > 1 else ". ")
+          + _hazard_p_words(_finite(result.hazard["p"]) if len(result.hazard) else 0))
     rows = []
     for _, r in result.hazard.iterrows():
-        hr = "not estimable" if not math.isfinite(float(r["hr"])) else f"{r['hr']:.2f}"
-        ci = f"{r['low']:.2f}-{r['high']:.2f}" if math.isfinite(float(r["low"])) else "-"
-        ph = _p_words(float(r["p_holm"]))
-        rows.append([spec.strategy(r["strategy"]).title, hr, ci, ph, r["note"] or ""])
-    doc.table(["strategy", "hazard ratio", "95% CI", "p (Holm)", "note"], rows)
+        cell, note = _hazard_cells(r)
+        agreements = f"{int(r['n_agreements'])}" if "n_agreements" in r else "-"
+        relapses = f"{int(r['n_relapses'])}" if "n_relapses" in r else "-"
+        rows.append([spec.strategy(r["strategy"]).title, agreements, relapses, cell,
+                     _p_words(float(r["p_holm"])), note])
+    doc.table(["strategy", "agreements", "relapses", "hazard ratio (95% interval)", "p, adjusted", "note"], rows,
+              caption="Agreements and relapses under each strategy; the hazard ratio against the baseline with its "
+                      "95% interval. A ratio is given only with its interval: where none could be computed (too few "
+                      "seeds with agreements under both strategies for clustered standard errors, or no relapse at "
+                      "all), the point estimate is in the note, marked as such, because a ratio from so few "
+                      "independent cases can be far off and is not a finding. 'Not estimable': too few agreements or "
+                      "relapses for any ratio.")
 
     doc.h(1, "Caveats")
     doc.ul([
@@ -745,15 +981,53 @@ def build_document(result: ComparisonResult) -> Doc:
         "are illustrative.",
         "The intervals cover the model's own randomness and the ranges of conditions explored. They do not cover "
         "whether the model's rules are right, nor conditions outside those ranges.",
-        "A strategy here is a set of parameter changes chosen to express a recommendation; each is listed above "
-        "with its source. Another way of expressing the same recommendation could give another answer.",
+        "A strategy here is a set of changes to the model's settings chosen to express a recommendation; each is "
+        "listed above with its source. Another way of expressing the same recommendation could give another answer.",
         f"The conditions under which the ranking changes are read from {spec.worlds} sampled worlds with "
-        f"{spec.seeds} seeds each; a box describes those worlds and is a pointer to where to look, not a law.",
-        "The best strategy and the runner-up are picked from these same runs, which flatters the gap between them "
-        "a little; the comparisons with the baseline, fixed in advance, do not have this problem.",
+        f"{spec.seeds} seeds each; a range of conditions found there (a box) describes those worlds and is a pointer "
+        "to where to look, not a law.",
+        "The best strategy and the runner-up are picked from these same runs, which makes the gap between them look "
+        "a little larger than it is; the comparisons with the baseline, fixed in advance, do not have this problem.",
         f"{result.n_failed} of {spec.n_runs:,} runs failed." if result.n_failed else
         f"All {spec.n_runs:,} runs finished.",
     ])
+
+    doc.h(1, "Methods in brief")
+    doc.p("The technical names of what this report says in plain words, each explained once; docs/COMPARE.md gives "
+          "the details and the references.")
+    methods = [
+        "Like for like: common random numbers. Every strategy runs on the same seeds in every world, so each "
+        "comparison is paired within a world and a seed (a block).",
+        f"Re-draws: bootstrap resamples. The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again, "
+        f"independently and with replacement, keeping every combination, {spec.bootstrap:,} times; a 95% interval "
+        "is the percentile interval of these resamples (their middle 95%), and the share of first places is counted "
+        "over them.",
+        "p: the bootstrap p-value that goes with the percentile interval, twice the smaller share of resamples on "
+        "either side of zero (with the usual +1 correction).",
+        "Allowing for the number of comparisons made: Holm's correction of the p-values (Holm 1979) within each "
+        "family of comparisons (the strategies against the baseline on one measure; all the pairs; the conditions; "
+        "the hazard ratios). 'p, adjusted' is the corrected p-value; a difference is clear when it is below 0.05 and "
+        "the interval excludes zero.",
+        f"The average months an agreement holds in its first {span}: the restricted mean survival time (RMST), the "
+        f"area under the Kaplan-Meier curve up to {span}; the share of agreements still holding after {span} is read "
+        "from the same curve.",
+        "Kaplan-Meier curve: the share of agreements still holding over time, in which an agreement still holding "
+        "when its run or its follow-up ended is censored (counted as holding up to then) rather than failed.",
+        "Hazard ratio: from a Cox proportional-hazards model of relapse, the ratio of the rate at which agreements "
+        "relapse under a strategy to the rate under the baseline, taken as constant over time; its standard errors "
+        "are clustered by seed and need agreements under both strategies in enough seeds.",
+        "A share of 0% or 100% gets an exact bound instead of a resampled interval, counting the seeds (or the "
+        "worlds, where there are fewer) as the independent cases.",
+    ]
+    if spec.conditions:
+        methods += [
+            "The worlds: a Latin hypercube sample of the ranges of the uncertain conditions (McKay, Beckman & "
+            "Conover 1979).",
+            "The search for shared conditions: PRIM, the Patient Rule Induction Method (Friedman & Fisher 1999), as "
+            "used in scenario discovery (Bryant & Lempert 2010), which reports boxes with their density and "
+            "coverage; the trends are Spearman's rank correlations across the worlds.",
+        ]
+    doc.ul(methods)
 
     doc.h(1, "How to reproduce this report")
     doc.code(result.command or f"peacesim compare {spec.ref}")
@@ -766,7 +1040,8 @@ def build_document(result: ComparisonResult) -> Doc:
           f"master seed {spec.master_seed}, {spec.bootstrap:,} bootstrap resamples; peacesim "
           f"{prov.get('peacesim_version', '?')}, commit {commit}; comparison file "
           f"{prov.get('comparison_file') or spec.path}{digest}{scen}. The runs are stored in {prov.get('runs_folder', 'runs/')}; the numbers in this report are in "
-          "summary.csv, differences.csv, hazard_ratios.csv, worlds.csv, boxes.csv and comparison.json beside it. "
+          "summary.csv, differences.csv, pairwise.csv, hazard_ratios.csv, worlds.csv, boxes.csv, trends.csv and "
+          "comparison.json beside it. "
           "The method is described in docs/COMPARE.md.")
     return doc
 
@@ -805,8 +1080,9 @@ def _pairing_gain(result: ComparisonResult) -> str:
     w, wu = float(r["high"] - r["low"]), float(r["unpaired_high"] - r["unpaired_low"])
     if not (math.isfinite(w) and math.isfinite(wu)) or w <= 0:
         return ""
-    return (f"Because every strategy ran on the same seeds, the interval of {spec.strategy(result.best).called} "
-            f"against the baseline is {wu / w:.1f} times narrower than independent runs would give "
+    return (f"Because every strategy ran on the same seeds, the 95% interval of the difference between "
+            f"{spec.strategy(result.best).called} and the baseline is {wu / w:.1f} times narrower than if each "
+            f"strategy had run on seeds of its own "
             f"({fmt_interval(spec.rank_by, r['unpaired_low'], r['unpaired_high'], difference=True)}).")
 
 

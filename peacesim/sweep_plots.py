@@ -110,11 +110,11 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
     """Kaplan-Meier curves of how long agreements hold.
 
     One curve per design point (``by=None``) or per value of the ``by`` factor(s), pooling the
-    other factors. Shaded bands are 95% intervals (``ci=None`` draws them only for up to four
-    curves, where they stay readable); ticks mark censoring (agreements still holding at the end of
-    their follow-up or of the run). With two factors, colour shows the first and line style the
-    second, with one legend for each. The x axis runs from signature to the end of follow-up;
-    ``horizon`` draws a dotted reference line.
+    other factors. Shaded bands are 95% intervals, clustered by seed as in :func:`durability_table`
+    (``ci=None`` draws them only for up to four curves, where they stay readable); ticks mark
+    censoring (agreements still holding at the end of their follow-up or of the run). With two
+    factors, colour shows the first and line style the second, with one legend for each. The x
+    axis runs from signature to the end of follow-up; ``horizon`` draws a dotted reference line.
     """
     fig, ax = _new_ax(ax)
     by_cols = None if by is None else ([by] if isinstance(by, str) else list(by))
@@ -158,7 +158,9 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         ax.step(t, s, where="post", color=colour, ls=ls, lw=1.8 if estimable else 1.0,
                 alpha=1.0 if estimable else 0.5, label=label)
         if ci and estimable:
-            band = _band(kmf, 0.05)  # exact bounds where Greenwood's band is a point
+            # the durability table's band: clustered by seed (agreements of one run, and of pooled
+            # settings that share a seed, are correlated), exact bounds where it is degenerate
+            band = _band(kmf, 0.05, clusters=_cluster_ids(e).to_numpy())
             bt = band.index.to_numpy(float)
             ax.fill_between(bt, band.iloc[:, 0], band.iloc[:, 1], step="post", color=colour,
                             alpha=0.15, lw=0)
@@ -708,11 +710,12 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
         "",
         "Brackets are 95% confidence intervals. "
         + ("Only each run's first agreement is used. " if first_only else
-           "All agreements of a setting are pooled; agreements from the same run are not independent, so "
-           "these intervals are somewhat too narrow when runs sign several agreements. ")
-        + "Replicate *k* has the same seed at every setting, so the comparisons below pair the runs by seed, "
-        "and the hazard ratios use standard errors clustered by seed (given only with at least "
-        f"{min_clusters} seeds).",
+           "All agreements of a setting are pooled, also the several a run may sign after a relapse. ")
+        + "The intervals of the durability measures and of the months to first agreement are clustered by "
+        "seed: agreements of one run are not independent, nor are runs that share a seed, so the seed is "
+        "the unit they count. Replicate *k* has the same seed at every setting, so the comparisons below "
+        "pair the runs by seed, and the hazard ratios use standard errors clustered by seed (given only "
+        f"with at least {min_clusters} seeds).",
         "",
         "## Results per setting",
         "",

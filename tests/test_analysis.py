@@ -254,6 +254,56 @@ def test_first_only_and_grouping(tmp_path):
         durability_table(res, by="mediators")
 
 
+def test_copies_of_a_runs_agreement_leave_the_durability_intervals_as_they_are(tmp_path):
+    # each agreement three times in its run: three perfectly correlated agreements are one
+    once = durability_table(load_results(synthetic(tmp_path / "once", HANDOVER, handover_hazard, reps=80)))
+    thrice = durability_table(load_results(synthetic(tmp_path / "thrice", HANDOVER, handover_hazard, reps=80,
+                                                     duplicate=3)))
+    assert (thrice["n_episodes"] == 3 * once["n_episodes"]).all()
+    for col in ("relapse_share", "relapse_share_low", "relapse_share_high", "rmst", "rmst_se", "rmst_low", "rmst_high",
+                "rmst_followup_se", "median_durability_low", "median_durability_high"):
+        assert thrice[col].to_numpy() == pytest.approx(once[col].to_numpy(), rel=1e-9, nan_ok=True), col
+
+
+def _weighted_km(t, e, w, tau):
+    """S(tau) and the RMST up to tau of a Kaplan-Meier curve with case weights, from scratch."""
+    times = np.unique(t[e])
+    n = np.array([w[t >= u].sum() for u in times])
+    d = np.array([w[e & (t == u)].sum() for u in times])
+    s = np.cumprod(1 - d / n)
+    keep = times <= tau
+    edges = np.r_[0.0, times[keep], tau]
+    area = float(np.sum(np.r_[1.0, s[keep]] * np.diff(edges)))
+    return (float(s[keep][-1]) if keep.any() else 1.0), area
+
+
+def test_clustered_variance_is_the_grouped_infinitesimal_jackknife(tmp_path):
+    """The clustered variance of S(60) and of the RMST is the sum over seeds of the squared
+    derivative of the estimate with respect to the weight of the seed's agreements (numerically)."""
+    from peacesim.analysis import _log_variance
+
+    res = load_results(synthetic(tmp_path / "multi", {"handover_quality": [0.2]}, handover_hazard, reps=60,
+                                 episodes_per_run=4))
+    e = res.ok_episodes
+    t, ev = e["months_survived"].to_numpy(float), e["relapsed"].to_numpy(bool)
+    seeds = e["seed"].to_numpy()
+    assert e.groupby("seed").size().max() > 1  # runs that sign several agreements
+    w0, h = np.ones(len(t)), 1e-6
+    grads = []
+    for g in np.unique(seeds):
+        up, down = w0 + h * (seeds == g), w0 - h * (seeds == g)
+        grads.append((np.array(_weighted_km(t, ev, up, 60)) - np.array(_weighted_km(t, ev, down, 60))) / (2 * h))
+    var_s, var_rmst = np.sum(np.array(grads) ** 2, axis=0)
+    kmf = _fit_km(t, ev)
+    codes = pd.factorize(seeds)[0]
+    s60 = float(kmf.survival_function_.loc[:60].iloc[-1, 0])
+    var_log = float(_log_variance(kmf, codes)[np.searchsorted(kmf.timeline, 60, side="right") - 1])
+    assert s60 ** 2 * var_log == pytest.approx(var_s, rel=1e-5)
+    assert km_summary(t, ev, rmst_to=(60,), clusters=seeds)["rmst_60_se"] ** 2 == pytest.approx(var_rmst, rel=1e-5)
+    # and it is not Greenwood's: these runs' agreements are not independent of each other
+    assert km_summary(t, ev, rmst_to=(60,))["rmst_60_se"] ** 2 != pytest.approx(var_rmst, rel=0.01)
+
+
 # ---------------------------------------------------------------------------------------------
 # hazard ratios and comparisons
 # ---------------------------------------------------------------------------------------------

@@ -245,11 +245,21 @@ def test_the_command_writes_a_report_and_the_tables(small, capsys):
     path, out = small
     for name in ("report.html", "report.md", "summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.csv",
                  "boxes.csv", "comparison.json", "figures/km.png", "figures/differences.png",
-                 "figures/measures.png", "figures/worlds.png", "runs/runs.parquet", "runs/manifest.json"):
+                 "figures/measures.png", "runs/runs.parquet", "runs/manifest.json"):
         assert (out / name).is_file(), name
     data = json.loads((out / "comparison.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    # the worlds are drawn by whether the best strategy did better than the runner-up: only where
+    # two strategies could be ranked
+    assert (out / "figures" / "worlds.png").is_file() == (_measured(out) >= 2)
     assert data["schema"] == "peacesim comparison" and data["runs"] == 3 * 10 * 4
     assert data["command"] == f"peacesim compare {path} --out {out}"
+
+
+def _measured(out):
+    """How many strategies of a comparison's summary.csv have a value of the ranking measure."""
+    data = json.loads((out / "comparison.json").read_text())
+    t = pd.read_csv(out / "summary.csv")
+    return int(np.isfinite(t.loc[t["measure"] == data["rank_by"], "estimate"].to_numpy(float)).sum())
 
 
 class _Refs(html.parser.HTMLParser):
@@ -270,7 +280,7 @@ def test_the_html_report_is_self_contained(small):
     p = _Refs()
     p.feed(text)
     p.close()
-    assert p.tags.count("img") == 4
+    assert p.tags.count("img") == len(list((out / "figures").glob("*.png"))) >= 3
     assert all(v.startswith("data:image/png;base64,") for _, _, v in p.refs), p.refs
     assert not re.search(r"(https?:)?//[\w.-]+\.\w", text.replace("data:image/png;base64,", ""))
     assert "@import" not in text and "url(" not in text and "<script" not in text
@@ -361,7 +371,7 @@ def test_running_again_resumes_and_gives_the_same_numbers(small):
 def test_the_report_states_the_findings_with_intervals(small):
     path, out = small
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert re.search(r"\(95% CI [\d.]+-[\d.]+( months|%)\)", text)
+    assert re.search(r"\(95% interval [\d.]+-[\d.]+( months|%)\)", text)
     assert "first in" in text and "bootstrap resamples" in text
     assert f"peacesim compare {path}" in text
     assert not re.search(r"\bnan\b", text, flags=re.I)
@@ -916,3 +926,145 @@ def test_editing_words_or_the_analysis_reuses_the_runs_and_a_new_strategy_does_n
     spec = load_comparison(changed)
     with pytest.raises(InputError, match="holds the runs of another version of this comparison"):
         check_stored(out, spec, spec.experiment())
+
+
+# ------------------------------------------------------------------------------------------ words for policy staff
+
+
+def _fabricated_worlds(spec, outcome, R):
+    """Like :func:`_fabricated`, in every world of ``spec``: ``outcome(key, r, w)``."""
+    runs, eps = [], []
+    S = len(spec.keys)
+    for w in range(spec.worlds):
+        for s, key in enumerate(spec.keys):
+            for r in range(R):
+                agree, survived, relapsed = outcome(key, r, w)
+                runs.append({"design_point": w * S + s, "replicate": r, "seed": 100 + r, "status": "ok",
+                             "months": 240, "followup_months": 120, "agreement_reached": agree,
+                             "months_to_first_agreement": 20.0 + r if agree else None,
+                             "mean_violence": 0.1 + 0.01 * s})
+                if agree:
+                    eps.append({"design_point": w * S + s, "replicate": r, "signed_month": 20 + r,
+                                "months_survived": survived, "relapsed": relapsed})
+    return results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []})
+
+
+def _ranked(key, r, w):
+    """Agreements under every strategy in every seed: 'verified' holds longest, the baseline least."""
+    if key == "as_is":
+        return True, 8 + 3 * r + w, True
+    if key == "crowded":
+        return True, 20 + 5 * r + w, r % 2 == 0
+    return True, 30 + 6 * r + 2 * w, r % 3 == 0
+
+
+def _section(md, heading, until):
+    return md[md.index(f"## {heading}\n"):md.index(f"## {until}\n")]
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory):
+    spec = _spec(tmp_path_factory.mktemp("ranked"), SMALL, seeds=12)
+    return analyse(spec, _fabricated_worlds(spec, _ranked, 12))
+
+
+#: Words a director should not have to know: the opening of a report says the same in plain words.
+_JARGON = ("RMST", "restricted mean", "bootstrap", "resample", "Holm", "hazard", "Kaplan", "Cox", "PRIM", "CI ",
+           "Spearman", "Latin hypercube", "censor", "pigeonhole")
+
+
+def test_the_opening_a_director_reads_is_in_plain_words(small, ranked):
+    """The question, the answer in short and how to read the report use none of the technical terms
+    (RMST, bootstrap resamples, Holm's correction, hazard ratio, ...); the methods name each of
+    them, lower down."""
+    from peacesim.comparison_report import JARGON, answer_lines, build_document, headline
+
+    assert set(_JARGON) <= set(JARGON)
+
+    _, out = small
+    for res, md in ((ranked, build_document(ranked).markdown()), (None, (out / "report.md").read_text("utf-8"))):
+        opening = md[:md.index("## The strategies\n")]
+        used = [w for w in _JARGON if w.lower() in opening.lower()]
+        assert not used, used
+        assert "## The answer in short" in opening and "## How to read this report" in opening
+        methods = _section(md, "Methods in brief", "How to reproduce this report")
+        for term in ("RMST", "bootstrap", "Holm", "Kaplan-Meier", "Cox", "PRIM", "Latin hypercube", "Spearman"):
+            assert term in methods, term
+    assert len(ranked.measured) == 3
+    lines = answer_lines(ranked)
+    assert lines[0] == headline(ranked)
+    assert any("allowing for the number of comparisons made" in line for line in lines)
+    assert "re-draws of the simulated worlds and seeds" in lines[0]
+    text = " ".join(lines)
+    assert not [w for w in JARGON if w.lower() in text.lower()]
+    assert re.search(r"\(95% interval [\d.]+-[\d.]+ months\)", text)  # every figure keeps its interval
+
+
+def test_a_hazard_ratio_without_an_interval_is_not_printed_as_a_bare_number(tmp_path):
+    from peacesim.comparison_report import build_document
+
+    def outcome(key, r):
+        if key == "as_is":
+            return True, 10 + 3 * r, True
+        if key == "crowded":
+            return True, 30 + 5 * r, r % 2 == 0
+        return True, 30 + 5 * r, r < 2
+
+    def hazard_rows(res):
+        """The hazard table's rows by strategy, as {column: cell}."""
+        lines = build_document(res).markdown().splitlines()
+        top = next(i for i, line in enumerate(lines) if line.startswith("| strategy |") and "| hazard ratio" in line)
+        header = [c.strip() for c in lines[top].strip("| ").split(" | ")]
+        rows = {}
+        for line in lines[top + 2:]:
+            if not line.startswith("| "):
+                break
+            cells = [c.strip() for c in line.strip("| ").split(" | ")]
+            rows[cells[0]] = dict(zip(header, cells))
+        return rows
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)  # 12 seeds: an estimate, too few for an interval
+    res = analyse(spec, _fabricated(spec, outcome, 12))
+    hr = float(res.hazard.set_index("strategy").loc["crowded", "hr"])
+    row = hazard_rows(res)["Every mediator on its own"]
+    cell = next(v for k, v in row.items() if k.startswith("hazard ratio"))
+    assert not re.search(r"\d", cell) and "no interval" in cell  # the estimate is not in the column
+    assert row["note"].startswith(f"point estimate {hr:.2f}, not a finding because it has no interval or p-value: ")
+    assert "in 12 of the 12 seeds" in row["note"] and row["p, adjusted"] == "-"
+    assert (row["agreements"], row["relapses"]) == ("12", "6")
+    assert hazard_rows(res)["Verification and long grants"]["hazard ratio (95% interval)"] == "not estimable"
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=24)  # 24 seeds: the estimate with its interval
+    res = analyse(spec, _fabricated(spec, outcome, 24))
+    h = res.hazard.set_index("strategy").loc["crowded"]
+    cell = hazard_rows(res)["Every mediator on its own"]["hazard ratio (95% interval)"]
+    assert cell == f"{h['hr']:.2f} ({h['low']:.2f}-{h['high']:.2f})"
+
+
+def test_the_worlds_are_searched_only_for_a_ranking_that_was_made(small, ranked):
+    """Where the ranking measure can be measured under one strategy only, there is no runner-up:
+    the report says so instead of drawing the worlds by an arbitrary one, and lists the pairs that
+    cannot be compared in one sentence."""
+    from peacesim.comparison_report import build_document
+
+    _, out = small
+    assert _measured(out) == 1
+    md = (out / "report.md").read_text(encoding="utf-8")
+    section = _section(md, "When the ranking would change", "How fast agreements break down: hazard ratios")
+    assert "no ranking whose changes could be traced" in section and "worlds.png" not in section
+    pairs = _section(md, "Every pair of strategies", "Figures")
+    assert "not measurable" not in pairs and "None of the 3 pairs can be compared" in pairs
+    doc = build_document(ranked)
+    assert "worlds.png" in doc.figures
+    assert "did better than the runner-up" in _section(doc.markdown(), "When the ranking would change",
+                                                       "How fast agreements break down: hazard ratios")
+
+
+def test_a_note_given_for_several_measures_is_said_once(small):
+    _, out = small
+    md = (out / "report.md").read_text(encoding="utf-8")
+    notes = _section(md, "Ranked table", "Findings").split("Notes:")[1]
+    items = [line for line in notes.splitlines() if line.startswith("- ")]
+    assert len(items) == len({line.split(": ", 1)[1] for line in items})  # no reason repeated
+    assert "agreements surviving five years and months held in first five years" in notes
+    assert "resamples" not in notes and "re-draws of the simulated worlds and seeds" in notes
