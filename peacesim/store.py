@@ -19,6 +19,14 @@ not the design's, a seed that is not the run's) moves the whole batch to ``unrea
 and its runs are run again. The final tables are checked against the checksums in the manifest
 in the same way.
 
+**More replicates.** An experiment that differs from the stored one only by a larger
+``replicates`` (the same file otherwise, the same scenario, design, master seed and model)
+extends the stored sweep: replicate k has the same seed whatever the number of replicates, so the
+stored runs are the new experiment's first replicates and only the new ones are run. The manifest
+lists each extension (``extended``: from and to how many replicates, and the earlier experiment's
+digest), so that a resumed extension still accepts the earlier sweep's tables and parts. A smaller
+``replicates`` is refused: stored runs are never dropped.
+
 **Coverage.** The merge takes, for every run of the design, exactly one row (the newest, so that a
 run retried with ``--retry-failed`` replaces its failed row) and refuses to call the sweep complete
 unless every run of the design is there.
@@ -38,6 +46,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +140,12 @@ class ResultStore:
         self._seeds = np.array(exp.seeds, dtype=np.int64)
         self._experiment_digest = exp.digest()
         self._model_digest = _model_digest()  # once per sweep: the code its runs are made by
+        #: the extensions of this folder's sweep (see the module's description), oldest first, and
+        #: the one this session makes (None when it resumes or continues the stored sweep as it is)
+        self.extensions: list[dict[str, Any]] = []
+        self.extension: dict[str, Any] | None = None
+        self._digests = {self._experiment_digest}  # the experiments whose parts are this sweep's
+        self._earlier_replicates: set[int] = set()  # replicates of the final tables of an earlier merge
 
     # -------------------------------------------------------------------------------- opening
     def open(self, fresh: bool) -> dict[str, Any] | None:
@@ -161,6 +176,7 @@ class ResultStore:
                 self.clear(old)
                 old = None
                 self.legacy = False
+                self._extended([], None)
             elif old is not None:
                 self._check_belongs(old)
                 self.tables = _table_record(old.get("tables"))
@@ -224,18 +240,39 @@ class ResultStore:
             return False
 
     def _check_belongs(self, old: dict[str, Any]) -> None:
+        extension = None
         if old.get("experiment_digest") != self.exp.digest():
             name = old.get("name")
-            raise InputError(
-                f"--out {self.out}: the results there belong to a different experiment "
-                f"({fsutil.cut(str(name), 40) if isinstance(name, str) else '?'}, or its experiment or scenario file "
-                "has changed); use --fresh to replace them or --out to choose another folder")
+            if not _only_replicates_differ(old, self.exp):
+                raise InputError(
+                    f"--out {self.out}: the results there belong to a different experiment "
+                    f"({fsutil.cut(str(name), 40) if isinstance(name, str) else '?'}, or its experiment or scenario "
+                    "file has changed); use --fresh to replace them or --out to choose another folder")
+            stored = old["replicates"]
+            if stored > self.exp.replicates:
+                raise InputError(
+                    f"--out {self.out}: the results there have {stored} replicates and the experiment now asks for "
+                    f"{self.exp.replicates}; stored runs are not dropped: set replicates = {stored} (or more, to "
+                    "extend the sweep), or use --fresh to start over or --out to choose another folder")
+            extension = {"from_replicates": stored, "to_replicates": self.exp.replicates,
+                         "extended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "experiment_digest_before": old.get("experiment_digest"),
+                         "status_before": old.get("status") if isinstance(old.get("status"), str) else "unknown"}
         if old.get("model_digest") != self._model_digest:
             commit = str(old.get("git_commit", "?"))[:10]
             raise InputError(
                 f"--out {self.out}: the results there were made by a different version of the model "
                 f"(peacesim {fsutil.cut(str(old.get('peacesim_version', '?')), 20)}, commit {commit}); "
                 "use --fresh to rerun them or --out to choose another folder")
+        self._extended(_extensions(old.get("extended")), extension)
+
+    def _extended(self, history: list[dict[str, Any]], extension: dict[str, Any] | None) -> None:
+        """Note the extensions of the stored sweep and the one this session makes: the parts and
+        final tables of the earlier experiments they name are this sweep's too."""
+        self.extension = extension
+        self.extensions = [*history, extension] if extension is not None else history
+        self._digests = {self._experiment_digest, *(e["experiment_digest_before"] for e in self.extensions)}
+        self._earlier_replicates = {e["from_replicates"] for e in self.extensions}
 
     def _legacy_plot_files(self) -> list[str]:
         """Figures and report of a folder written before the marker existed: peacesim's by their names."""
@@ -403,7 +440,7 @@ class ResultStore:
                 raise Damaged("its record batch-*.json is not valid JSON") from None
             if not isinstance(record, dict) or record.get("checksum") != _record_checksum(record):
                 raise Damaged("its record batch-*.json was changed after it was written")
-            if (record.get("experiment_digest") != self._experiment_digest
+            if (record.get("experiment_digest") not in self._digests
                     or record.get("model_digest") != self._model_digest):
                 raise Damaged("it was made by another experiment or model version")
             listed = record.get("files") or {}
@@ -483,7 +520,11 @@ class ResultStore:
                 raise Damaged(f"{name}: the seed of design point {k[0]}, replicate {k[1]} is not the run's seed")
             raise Damaged(f"{name}: status {fsutil.cut(str(status[i].as_py()), 20)!s} is neither ok nor failed")
         if final and n != self.n_runs:
-            raise Damaged(f"{name} does not hold every run of the design exactly once")
+            # the tables of a sweep this one extends hold its runs of the first replicates, each once
+            points = len(self.exp.design)
+            earlier = n // points if points else 0
+            if not (earlier in self._earlier_replicates and n == earlier * points and bool(np.all(rep < earlier))):
+                raise Damaged(f"{name} does not hold every run of the design exactly once")
         return run.astype(np.int64), run[is_failed].astype(np.int64)
 
     def _pairs(self, runs: np.ndarray) -> list[tuple[int, int]]:
@@ -718,6 +759,62 @@ def _model_digest() -> str:
     from .sweep import model_digest
 
     return model_digest()
+
+
+def _without_replicates(text: Any) -> dict[str, Any] | None:
+    """An experiment file's contents but its ``replicates`` (None if it is not an experiment file)."""
+    import tomllib
+
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        raw = tomllib.loads(text.removeprefix("\ufeff"))
+    except (tomllib.TOMLDecodeError, ValueError):
+        return None
+    meta = raw.get("experiment")
+    if not isinstance(meta, dict):
+        return None
+    raw["experiment"] = {k: v for k, v in meta.items() if k != "replicates"}
+    return raw
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=json_default))
+
+
+def _only_replicates_differ(old: dict[str, Any], exp: Experiment) -> bool:
+    """Does the experiment of the manifest ``old`` make the same runs as ``exp`` but for the
+    number of replicates? The experiment file must be the same but for ``replicates``; the
+    scenario file, master seed, design, fixed parameters, outcomes and series the same; and the
+    stored seeds those of ``exp``'s first replicates (seeds do not depend on how many there are)."""
+    reps = old.get("replicates")
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1 or reps == exp.replicates:
+        return False
+    if not isinstance(old.get("experiment_digest"), str):
+        return False
+    seeds, n = old.get("seeds"), min(reps, exp.replicates)
+    if not isinstance(seeds, list) or len(seeds) != reps or seeds[:n] != list(exp.seeds[:n]):
+        return False
+    if (old.get("scenario_text") != exp.scenario_text or old.get("master_seed") != exp.master_seed
+            or old.get("keep_series") != exp.keep_series or old.get("outcomes") != _as_json(list(exp.outcomes))
+            or old.get("fixed") != _as_json(exp.fixed)):
+        return False
+    design = old.get("design")
+    if not isinstance(design, list) or [d.get("values") if isinstance(d, dict) else None for d in design] \
+            != _as_json(exp.design):
+        return False
+    before = _without_replicates(old.get("experiment_text"))
+    return before is not None and before == _without_replicates(exp.source_text)
+
+
+def _extensions(value: Any) -> list[dict[str, Any]]:
+    """The extensions a manifest records (entries that do not say from how many replicates and
+    from which experiment are left out: their parts and tables are then not accepted)."""
+    if not isinstance(value, list):
+        return []
+    return [e for e in value if isinstance(e, dict) and isinstance(e.get("experiment_digest_before"), str)
+            and isinstance(e.get("from_replicates"), int) and not isinstance(e.get("from_replicates"), bool)
+            and e["from_replicates"] >= 1]
 
 
 def _table_record(value: Any) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,9 @@ process), ``processes`` (a pool of local worker processes kept for the whole swe
 written to ``parts/`` as soon as it finishes, each file atomically and with a checksum
 (:mod:`peacesim.store`), so a killed sweep loses at most the batches in flight (Ctrl-C keeps them:
 it stops handing out batches and waits for the running ones); running the same command again
-skips what is done. When all runs are done the parts are checked and merged into
+skips what is done. An experiment that differs from the stored one only by a larger
+``replicates`` extends the stored sweep: only the new replicates are run (:mod:`peacesim.store`).
+When all runs are done the parts are checked and merged into
 ``runs.parquet``, ``episodes.parquet`` and (if kept) ``series.parquet``, sorted by design point
 and replicate, so that every executor writes the same tables.
 
@@ -105,6 +107,8 @@ class SweepResult:
     #: back; ``writing parts`` is the part of it this process spent writing them), ``merge``,
     #: ``finish`` (the manifest, removing the parts), ``pool stop``
     timings: dict[str, float] = field(default_factory=dict)
+    #: the replicates of the stored sweep this one extended, or None
+    extended_from: int | None = None
 
 
 # ------------------------------------------------------------------------------------ one batch
@@ -661,8 +665,9 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     Raises
     ------
     InputError
-        Bad options, a folder that is not peacesim's, results of another experiment, a sweep over
-        the size budget.
+        Bad options, a folder that is not peacesim's, results of another experiment (one that
+        differs only by a larger ``replicates`` is extended instead; a smaller one is refused), a
+        sweep over the size budget.
     StorageError
         The file system refused a read or a write, or another sweep is using the folder; the
         manifest then says "stopped" (where it can be written) and the same call resumes.
@@ -700,11 +705,17 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
 def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str, t0: float, retry_failed: bool,
            progress: bool, clock: _Clock) -> SweepResult:
     manifest = _manifest(exp, executor, ex.workers, started)
+    if store.extensions:  # in every manifest written from now on (a fault while scanning writes one)
+        manifest["extended"] = store.extensions
     sweep = _Sweep(exp, store, ex, manifest, clock)
     try:
         status = store.scan()
         todo = np.flatnonzero((status == store.MISSING) | ((status == store.FAILED) if retry_failed else False))
         skipped = exp.n_runs - len(todo)
+        if store.extension is not None:
+            store.extension["runs_reused"] = skipped
+            print(f"extending the sweep in {store.out} from {store.extension['from_replicates']} to {exp.replicates} "
+                  f"replicates: {skipped} stored runs are reused, {len(todo)} will run", file=sys.stderr, flush=True)
         manifest.update(status="running", runs_total=exp.n_runs, runs_done=int(np.count_nonzero(status)))
         store.write_manifest(manifest)
         sweep.bar = _progress(exp, len(todo), skipped, progress)
@@ -762,7 +773,7 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
     except StorageError as exc:
         raise _fault_message(exc, store, manifest, exp) from None
     return SweepResult(store.out, exp.n_runs, sweep.ran, skipped, sweep.failed, time.perf_counter() - t0,
-                       clock.laps)
+                       clock.laps, store.extension["from_replicates"] if store.extension is not None else None)
 
 
 class _Clock:

@@ -516,3 +516,106 @@ def test_no_figure_removes_only_a_figure_an_earlier_run_wrote(tmp_path):
     (out / "timeline.png").write_bytes(b"mine")
     assert main("run", "reference", "--months", "24", "--no-figure", "--out", out).returncode == 0
     assert (out / "timeline.png").read_bytes() == b"mine"
+
+
+# ================================================================== a sweep given more replicates
+def _extended_tiny(tmp_path: Path, reps: int, months: int = 120) -> tuple[Path, Path]:
+    """A finished sweep of ``tiny(reps=2)`` and the same experiment file now asking for ``reps``."""
+    out = tmp_path / "o"
+    run_experiment(tiny(tmp_path, reps=2, months=months, series="true"), executor="serial", out=out, progress=False)
+    return tiny(tmp_path, reps=reps, months=months, series="true"), out
+
+
+def _fresh_copy(tmp_path: Path, exp: Path) -> Path:
+    fresh = tmp_path / "fresh"
+    run_experiment(exp, executor="serial", out=fresh, progress=False)
+    return fresh
+
+
+def test_an_extension_cut_short_while_its_tables_are_put_in_place_resumes_whole(tmp_path, monkeypatch):
+    import peacesim.merge as merge
+
+    exp, out = _extended_tiny(tmp_path, reps=5)
+    (out / "notes.txt").write_text("mine")
+    (out / "parts").mkdir(exist_ok=True)
+    (out / "parts" / "keep.txt").write_text("mine too")
+    real = merge.StagedFile.put_in_place
+    calls = []
+
+    def put_in_place(self):  # Ctrl-C once runs.parquet is replaced, before episodes.parquet is
+        calls.append(self.path.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(merge.StagedFile, "put_in_place", put_in_place)
+    with pytest.raises(sweep.SweepInterrupted):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    monkeypatch.setattr(merge.StagedFile, "put_in_place", real)
+    assert calls == ["runs.parquet", "episodes.parquet"]
+    assert len(pd.read_parquet(out / "runs.parquet")) == 10 and json.loads(
+        (out / "manifest.json").read_text())["status"] == "interrupted"
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.ran == 0 and not (out / "unreadable-parts").exists()
+    assert_same_results(out, _fresh_copy(tmp_path, exp))
+    assert (out / "notes.txt").read_text() == "mine" and (out / "parts" / "keep.txt").read_text() == "mine too"
+
+
+def test_an_extension_stopped_by_sigint_resumes_and_matches_a_fresh_sweep(tmp_path):
+    exp, out = _extended_tiny(tmp_path, reps=40, months=240)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "serial", "--out",
+                             str(out), "--quiet", "--no-figures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for_parts(out)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "extending the sweep in" in err and "from 2 to 40 replicates: 4 stored runs are reused, 76 will run" in err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["replicates"] == 40 and 4 < m["runs_done"] < 80
+    r = main("sweep", exp, "--executor", "serial", "--out", out, "--quiet", "--no-figures")
+    assert r.returncode == 0 and "extending" not in r.stderr
+    assert f"{80 - m['runs_done']} runs done" in r.stdout and f"{m['runs_done']} were already done" in r.stdout
+    assert_same_results(out, _fresh_copy(tmp_path, exp))
+
+
+def test_an_extension_waits_for_the_lock_like_any_sweep(tmp_path):
+    from peacesim.fsutil import FolderLock
+
+    exp, out = _extended_tiny(tmp_path, reps=3, months=24)
+    before = tree_digest(out)
+    lock = FolderLock(out, "sweep").acquire()
+    try:
+        with pytest.raises(StorageError, match=f"process {os.getpid()}"):
+            run_experiment(exp, executor="serial", out=out, progress=False)
+    finally:
+        lock.release()
+    assert tree_digest(out) == before
+    assert run_experiment(exp, executor="serial", out=out, progress=False).extended_from == 2
+
+
+def test_an_extension_stopped_by_a_fault_before_its_first_run_keeps_the_stored_runs(tmp_path, monkeypatch):
+    import errno
+
+    exp, out = _extended_tiny(tmp_path, reps=4, months=24)
+    real = sweep.ResultStore.scan
+
+    def scan(self):  # the disk refuses a read while the stored runs are checked
+        raise StorageError(f"{self.out}/runs.parquet: cannot read: Input/output error", errno.EIO)
+
+    monkeypatch.setattr(sweep.ResultStore, "scan", scan)
+    with pytest.raises(StorageError, match="run the same command again to resume"):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    monkeypatch.setattr(sweep.ResultStore, "scan", real)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "stopped" and m["replicates"] == 4
+    assert [(e["from_replicates"], e["to_replicates"]) for e in m["extended"]] == [(2, 4)]
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert (res.skipped, res.ran) == (4, 4) and not (out / "unreadable-parts").exists()
+    assert_same_results(out, _fresh_copy(tmp_path, exp))

@@ -598,3 +598,168 @@ def test_an_experiment_object_changed_after_it_was_checked_is_refused_before_any
     with pytest.raises(InputError, match="this Experiment object was changed"):
         run_experiment(exp, executor="serial", out=out, progress=False)
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ more replicates
+def _kinds(out: Path) -> dict[str, pd.DataFrame]:
+    return {k: pd.read_parquet(out / f"{k}.parquet") for k in ("runs", "episodes", "series")
+            if (out / f"{k}.parquet").exists()}
+
+
+def _same_as_fresh(tmp_path: Path, exp: Path, out: Path) -> None:
+    """The tables of ``out`` equal, row for row, those of a fresh sweep of ``exp`` into another folder."""
+    fresh = tmp_path / "fresh"
+    run_experiment(exp, executor="serial", out=fresh, progress=False, fresh=True)
+    got, want = _kinds(out), _kinds(fresh)
+    assert set(got) == set(want)
+    for kind in want:
+        pd.testing.assert_frame_equal(got[kind], want[kind])
+
+
+def test_the_seed_of_a_replicate_does_not_depend_on_how_many_there_are():
+    assert derive_seeds(11, 3) == derive_seeds(11, 40)[:3]
+    assert derive_seeds(2**63 - 1, 1) == derive_seeds(2**63 - 1, 7)[:1]
+
+
+def test_more_replicates_extend_a_finished_sweep_and_match_a_fresh_one(tmp_path, capsys):
+    exp = write_exp(tmp_path, reps=3, months=120, series="true")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    first = json.loads((out / "manifest.json").read_text())
+    exp = write_exp(tmp_path, reps=5, months=120, series="true")
+    capsys.readouterr()
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert f"extending the sweep in {out} from 3 to 5 replicates: 6 stored runs are reused, 4 will run" \
+        in capsys.readouterr().err
+    assert (res.total, res.skipped, res.ran, res.extended_from) == (10, 6, 4, 3)
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs[["design_point", "replicate"]].itertuples(index=False, name=None)) == [
+        (d, r) for d in range(2) for r in range(5)]
+    _same_as_fresh(tmp_path, exp, out)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["replicates"] == 5 and m["runs_total"] == m["runs_done"] == 10
+    assert m["seeds"] == derive_seeds(11, 5) and m["experiment_text"] == exp.read_text()
+    [ext] = m["extended"]
+    assert ext["from_replicates"] == 3 and ext["to_replicates"] == 5 and ext["runs_reused"] == 6
+    assert ext["status_before"] == "complete" and ext["experiment_digest_before"] == first["experiment_digest"]
+    assert not (out / "parts").exists() and not (out / "unreadable-parts").exists()
+    # run again: complete, nothing to do, the record of the extension kept
+    again = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert again.ran == 0 and again.extended_from is None
+    assert json.loads((out / "manifest.json").read_text())["extended"] == [ext]
+
+
+def _interrupt_after(monkeypatch, batches: int):
+    import peacesim.sweep as sweep
+
+    real = sweep.ResultStore.write_part
+    calls = []
+
+    def write_part(self, batch):
+        calls.append(1)
+        if len(calls) == batches + 1:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(sweep.ResultStore, "write_part", write_part)
+    return lambda: monkeypatch.setattr(sweep.ResultStore, "write_part", real)
+
+
+def test_an_interrupted_sweep_given_more_replicates_reuses_its_parts(tmp_path, monkeypatch):
+    import peacesim.sweep as sweep
+
+    exp = write_exp(tmp_path, reps=6, months=120, series="false")
+    out = tmp_path / "o"
+    restore = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(sweep.SweepInterrupted) as info:
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    restore()
+    saved = info.value.done
+    assert 0 < saved < 12 and not (out / "runs.parquet").exists()
+    exp = write_exp(tmp_path, reps=9, months=120, series="false")
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == saved and res.ran == 18 - saved and res.extended_from == 6
+    assert not (out / "unreadable-parts").exists()  # the earlier parts were taken, not set aside
+    m = json.loads((out / "manifest.json").read_text())
+    assert [(e["from_replicates"], e["status_before"], e["runs_reused"]) for e in m["extended"]] == [
+        (6, "interrupted", saved)]
+    _same_as_fresh(tmp_path, exp, out)
+
+
+def test_an_interrupted_extension_resumes_and_can_be_extended_again(tmp_path, monkeypatch):
+    import peacesim.sweep as sweep
+
+    exp = write_exp(tmp_path, reps=2, months=120, series="true")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    exp = write_exp(tmp_path, reps=8, months=120, series="true")
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(sweep.SweepInterrupted) as info:
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    restore()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["replicates"] == 8 and m["runs_done"] == info.value.done
+    assert 4 < info.value.done <= 12  # (a batch is at most half of what is left)
+    # the earlier sweep's tables stay, recorded, until the extension's merge replaces them
+    assert len(pd.read_parquet(out / "runs.parquet")) == 4
+    # resumed as it is: the earlier tables and the new parts are kept
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(sweep.SweepInterrupted) as again:
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    restore()
+    assert info.value.done < again.value.done < 16
+    # and extended once more before it finished
+    exp = write_exp(tmp_path, reps=10, months=120, series="true")
+    res = run_experiment(exp, executor="serial", out=out, progress=False)
+    assert res.skipped == again.value.done and res.ran == 20 - again.value.done and res.extended_from == 8
+    assert not (out / "unreadable-parts").exists()
+    m = json.loads((out / "manifest.json").read_text())
+    assert [(e["from_replicates"], e["to_replicates"]) for e in m["extended"]] == [(2, 8), (8, 10)]
+    assert m["status"] == "complete" and m["replicates"] == 10
+    _same_as_fresh(tmp_path, exp, out)
+
+
+def test_fewer_replicates_are_refused_in_one_line_and_nothing_changes(tmp_path):
+    exp = write_exp(tmp_path, reps=3, months=24, series="false")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    before = tree_digest(out)
+    exp = write_exp(tmp_path, reps=2, months=24, series="false")
+    r = _cli("sweep", exp, "--out", out, "--executor", "serial", "--no-figures")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert ("the results there have 3 replicates and the experiment now asks for 2; stored runs are not dropped: "
+            "set replicates = 3") in line and "--fresh" in line
+    assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize("change", [("master_seed = 11", "master_seed = 12"),
+                                    ("[0.1, 0.8]", "[0.1, 0.9]"),
+                                    ('title = "small"', 'title = "small, more"'),
+                                    ("months = 24", "months = 36"),
+                                    ("keep_series = false", "keep_series = true")])
+def test_more_replicates_with_any_other_change_are_refused_as_before(tmp_path, change):
+    exp = write_exp(tmp_path, reps=2, months=24, series="false")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    before = tree_digest(out)
+    text = SMALL.format(reps=4, months=24, series="false")
+    assert change[0] in text
+    exp = write_exp(tmp_path, text=text.replace(*change))
+    with pytest.raises(InputError, match="belong to a different experiment"):
+        run_experiment(exp, executor="serial", out=out, progress=False)
+    assert tree_digest(out) == before
+
+
+def test_more_replicates_made_by_another_model_version_are_not_extended(tmp_path):
+    exp = write_exp(tmp_path, reps=2, months=24, series="false")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    m = json.loads((out / "manifest.json").read_text())
+    m["model_digest"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(m))
+    before = tree_digest(out)
+    with pytest.raises(InputError, match="different version of the model"):
+        run_experiment(write_exp(tmp_path, reps=3, months=24, series="false"), executor="serial", out=out,
+                       progress=False)
+    assert tree_digest(out) == before
