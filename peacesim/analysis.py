@@ -45,8 +45,11 @@ Statistical notes
   intervals it always had; runs with several agreements, and pooled design points that share
   seeds, get wider ones where their agreements are positively correlated (four identical copies of
   each seed's agreements give the band of one copy, not one half as wide). No small-sample factor
-  G/(G-1) is applied (as in R); the robust variance can come out narrower than Greenwood's where
-  a seed's agreements are negatively correlated. Where only one seed is still at risk, it has no
+  G/(G-1) is applied (as in R), but the variance used is never less than Greenwood's: with 20 to a
+  few dozen seeds the robust variance is itself noisy and tends to be too small (Cameron & Miller
+  2015), and it can also fall below Greenwood's where a run's successive agreements are negatively
+  correlated; an interval is not made narrower than the one that takes every agreement as
+  independent, as :func:`clustered_share` is never narrower than the binomial interval. Where only one seed is still at risk, it has no
   other seed to be compared with, and its relapses add nothing to the robust variance: far in the
   tail, where few seeds are left, the band rests on few independent units (the sandwich
   variance's few-clusters problem, Cameron & Miller 2015).
@@ -568,13 +571,12 @@ def rmst(kmf, tau: float, *, alpha: float = 0.05,
             band = pd.concat([pd.DataFrame({"lower": [1.0], "upper": [1.0]}), band], ignore_index=True)
         return (est, math.nan, _step_integral(bt, band["lower"].to_numpy(float), tau),
                 _step_integral(bt, band["upper"].to_numpy(float), tau))
-    if codes is None:
-        keep = (d > 0) & (tj <= tau) & (n > d)
-        a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
-        var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
-    else:
-        # the RMST's influence is the integral of S's over [0, tau]
-        var = _rmst_variance(kmf, codes, tau, lambda x: _area(t, s, cum, x))
+    keep = (d > 0) & (tj <= tau) & (n > d)
+    a = float(_area(t, s, cum, tau)) - _area(t, s, cum, tj[keep])
+    var = float(np.sum(a * a * d[keep] / (n[keep] * (n[keep] - d[keep]))))
+    if codes is not None:
+        # the RMST's influence is the integral of S's over [0, tau]; never less than Greenwood's
+        var = max(var, _rmst_variance(kmf, codes, tau, lambda x: _area(t, s, cum, x)))
     se = math.sqrt(max(var, 0.0))
     z = float(norm.ppf(1 - alpha / 2))
     return (est, se, max(0.0, est - z * se), min(float(tau), est + z * se))
@@ -655,9 +657,23 @@ def _influence(durations, events, codes: np.ndarray):
 
 
 def _log_variance(kmf, codes: np.ndarray) -> np.ndarray:
+    """The variance of log S the clustered band uses, at each time of the curve's timeline: the
+    cluster-robust one (:func:`_robust_log_variance`), never less than Greenwood's
+    ``sum d_j / (n_j (n_j - d_j))`` (see the module notes)."""
+    at = kmf.timeline.astype(float)
+    et = kmf.event_table
+    d = et["observed"].to_numpy(dtype=float)
+    n = et["at_risk"].to_numpy(dtype=float)
+    live = n > d
+    step = np.zeros_like(d)
+    step[live] = d[live] / (n[live] * (n[live] - d[live]))
+    greenwood = np.r_[0.0, np.cumsum(step)][np.searchsorted(et.index.to_numpy(dtype=float), at, side="right")]
+    return np.maximum(_robust_log_variance(kmf, codes), greenwood)
+
+
+def _robust_log_variance(kmf, codes: np.ndarray) -> np.ndarray:
     """Cluster-robust variance of log S at each time of the curve's timeline: the sum over clusters
-    of the squared influence. With one agreement per cluster it equals Greenwood's
-    ``sum d_j / (n_j (n_j - d_j))``."""
+    of the squared influence. With one agreement per cluster it equals Greenwood's."""
     times, v = [np.empty(0)], [np.zeros(1)]
     total = np.zeros(int(codes.max(initial=-1)) + 1)
     for tb, xi in _influence(kmf.durations, kmf.event_observed, codes):

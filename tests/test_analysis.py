@@ -280,7 +280,7 @@ def _weighted_km(t, e, w, tau):
 def test_clustered_variance_is_the_grouped_infinitesimal_jackknife(tmp_path):
     """The clustered variance of S(60) and of the RMST is the sum over seeds of the squared
     derivative of the estimate with respect to the weight of the seed's agreements (numerically)."""
-    from peacesim.analysis import _log_variance
+    from peacesim.analysis import _robust_log_variance, _rmst_variance, _area, _step_area
 
     res = load_results(synthetic(tmp_path / "multi", {"handover_quality": [0.2]}, handover_hazard, reps=60,
                                  episodes_per_run=4))
@@ -297,11 +297,37 @@ def test_clustered_variance_is_the_grouped_infinitesimal_jackknife(tmp_path):
     kmf = _fit_km(t, ev)
     codes = pd.factorize(seeds)[0]
     s60 = float(kmf.survival_function_.loc[:60].iloc[-1, 0])
-    var_log = float(_log_variance(kmf, codes)[np.searchsorted(kmf.timeline, 60, side="right") - 1])
+    var_log = float(_robust_log_variance(kmf, codes)[np.searchsorted(kmf.timeline, 60, side="right") - 1])
     assert s60 ** 2 * var_log == pytest.approx(var_s, rel=1e-5)
-    assert km_summary(t, ev, rmst_to=(60,), clusters=seeds)["rmst_60_se"] ** 2 == pytest.approx(var_rmst, rel=1e-5)
+    tt, ss, cum = _step_area(kmf)
+    assert _rmst_variance(kmf, codes, 60, lambda x: _area(tt, ss, cum, x)) == pytest.approx(var_rmst, rel=1e-5)
     # and it is not Greenwood's: these runs' agreements are not independent of each other
-    assert km_summary(t, ev, rmst_to=(60,))["rmst_60_se"] ** 2 != pytest.approx(var_rmst, rel=0.01)
+    greenwood = km_summary(t, ev, rmst_to=(60,))["rmst_60_se"] ** 2
+    assert greenwood != pytest.approx(var_rmst, rel=0.01)
+    # the intervals use the larger of the two
+    clustered = km_summary(t, ev, rmst_to=(60,), clusters=seeds)["rmst_60_se"] ** 2
+    assert clustered == pytest.approx(max(var_rmst, greenwood), rel=1e-9)
+
+
+def test_a_clustered_band_is_never_narrower_than_greenwoods(tmp_path):
+    """With few seeds the robust variance is noisy and can fall below Greenwood's: the band and the
+    RMST interval then keep Greenwood's width (never narrower than taking agreements as independent)."""
+    from peacesim.analysis import _band, _log_variance, _robust_log_variance
+
+    res = load_results(synthetic(tmp_path / "few", {"handover_quality": [0.2]}, handover_hazard, reps=25,
+                                 episodes_per_run=4))
+    e = res.ok_episodes
+    t, ev = e["months_survived"].to_numpy(float), e["relapsed"].to_numpy(bool)
+    seeds = e["seed"].to_numpy()
+    kmf = _fit_km(t, ev)
+    codes = pd.factorize(seeds)[0]
+    robust, used = _robust_log_variance(kmf, codes), _log_variance(kmf, codes)
+    assert (used >= robust).all()
+    clustered, plain = _band(kmf, 0.05, clusters=seeds), _band(kmf, 0.05)
+    assert (clustered["lower"] <= plain["lower"] + 1e-12).all() and (clustered["upper"] >= plain["upper"] - 1e-12).all()
+    with_clusters = km_summary(t, ev, horizon=60, rmst_to=(60,), clusters=seeds)
+    without = km_summary(t, ev, horizon=60, rmst_to=(60,))
+    assert with_clusters["rmst_60_se"] >= without["rmst_60_se"] - 1e-12
 
 
 # ---------------------------------------------------------------------------------------------
