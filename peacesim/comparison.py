@@ -815,10 +815,11 @@ def _correct(rows: list[dict[str, Any]], family: str) -> list[dict[str, Any]]:
     from . import paired
 
     adj = paired.holm([r["p"] for r in rows])
+    compared = sum(math.isfinite(r["p"]) for r in rows)  # the members of the family Holm's method counts
     for r, a in zip(rows, adj):
         r["p_holm"] = float(a)
         r["clear"] = bool(math.isfinite(a) and a < _alpha() and excludes_zero(r))
-        r["n_compared"] = len(rows)
+        r["n_compared"] = compared
         r["family"] = family
     return rows
 

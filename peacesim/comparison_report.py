@@ -175,15 +175,6 @@ def plain_note(note: str, seen: set[str] | None = None) -> str:
     return note
 
 
-def _family_size(result: ComparisonResult, measure: str, row: pd.Series) -> int:
-    """How many comparisons Holm's correction of ``row`` allowed for: those of its family (the
-    strategies against the baseline, or all the pairs) on ``measure`` that have a p-value."""
-    frame = result.pairwise if row.get("family") == "pairs" else result.differences
-    if frame is None or "p" not in frame:
-        return int(row.get("n_compared", 1) or 1)
-    return int(np.isfinite(frame.loc[frame["measure"] == measure, "p"].to_numpy(float)).sum())
-
-
 def _verdict(row: pd.Series, k: int | None = None) -> str:
     """Whether a difference is clear, in words that agree with its interval: a difference is clear
     when its 95% interval is on one side of zero and its bootstrap p-value, corrected with Holm's
@@ -241,7 +232,7 @@ def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Seri
         return text + f": {plain_note(row['note'])}."
     dci = fmt_difference_interval(measure, row["low"], row["high"])
     text += f": {fmt_difference(measure, d)} (95% interval {dci})"
-    v = _verdict(row, _family_size(result, measure, row))
+    v = _verdict(row)
     return text + (f", {v}." if v else ".")
 
 
@@ -876,7 +867,8 @@ def build_document(result: ComparisonResult) -> Doc:
                          _pair_cell(spec.rank_by, r)])
         doc.h(2, "Every pair of strategies")
         if rows:
-            allow = (f"a difference is called clear after allowing for the {len(rows)} pairs compared" if len(rows) > 1
+            k = int(pw.loc[pw["measure"] == spec.rank_by, "n_compared"].max())
+            allow = (f"a difference is called clear after allowing for the {k} pairs compared" if k > 1
                      else "with one pair compared, no allowance for other comparisons is needed")
             doc.p(f"The same paired comparison on {what} for every pair of strategies that could be compared, not "
                   f"only against the baseline; {allow}.")
