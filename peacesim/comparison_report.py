@@ -446,7 +446,8 @@ def _colour(result: ComparisonResult) -> dict[str, str]:
 
 
 def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
-    """Kaplan-Meier curves of how long agreements hold, one per strategy (censoring ticked)."""
+    """Kaplan-Meier curves of how long agreements hold, one per strategy (no band: the strategies' intervals
+    are in the tables)."""
     import warnings
 
     from lifelines import KaplanMeierFitter
