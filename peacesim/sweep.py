@@ -519,15 +519,23 @@ def _ready() -> bool:
 
 
 def _worker_init(parent: int | None = None) -> None:
-    """Set up a worker process: it ignores Ctrl-C, drops the parent's lock files, and exits when
-    its parent process dies."""
+    """Set up a worker process: it ignores Ctrl-C, drops the parent's lock files, exits when its
+    parent process dies, and keeps the garbage collector off the objects it started with."""
     # Ctrl-C reaches every process of the terminal's process group; the sweep's own process
     # handles it (it stops handing out batches and keeps those that finish), so workers ignore it.
+    import gc
+
     from .lifeline import die_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fsutil.close_inherited()
     die_with_parent(parent)
+    # The modules and objects a worker starts with (Mesa, pandas, pyarrow: some 100,000 tracked
+    # objects) live as long as it does; frozen, they are not traversed again by the full
+    # collections the runs' garbage sets off (one in some 200 reference runs, 65 ms: 0.3 ms a run),
+    # and their pages stay shared with the parent after a fork (the documented use of gc.freeze).
+    gc.collect()
+    gc.freeze()
 
 
 @contextmanager
