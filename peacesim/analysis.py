@@ -33,7 +33,7 @@ Statistical notes
   correlated survival times (Ying & Wei 1994, "The Kaplan-Meier estimate for dependent failure
   time observations", J. Multivariate Analysis 50(1), 17-29; Williams 1995, "Product-limit
   survival functions with correlated survival times", Lifetime Data Analysis 1(2), 171-186; the
-  variance that R's ``survfit(..., id=, robust=TRUE)`` computes). The influence of an agreement i on
+  variance that R's ``survfit(..., cluster=, robust=TRUE)`` computes). The influence of an agreement i on
   log S(t) is ``sum over event times t_j <= t of (Y_ij d_j / n_j - dN_ij) / (n_j - d_j)`` (Y_ij: i
   at risk at t_j, dN_ij: i relapsed at t_j); the influences of a seed's agreements are summed, and
   the variance of log S(t) is the sum of the squared sums over the seeds. The band is log-log, as
@@ -1220,10 +1220,10 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
       2015), when more than 2.5% of the resamples have no value at either side, or when no
       agreement relapsed within ``horizon`` at either value.
 
-    **Unpaired** otherwise: Newcombe's hybrid score interval for ``p_agreement``; Greenwood
-    standard errors for the survival metrics, which treat episodes as independent
-    (``first_only=True`` makes that exact), and are not given with agreements from fewer than
-    ``min_clusters`` runs. ``note`` says which method was used.
+    **Unpaired** otherwise: Newcombe's hybrid score interval for ``p_agreement``; for the survival
+    metrics, standard errors clustered by seed within each value (the variance of
+    :func:`durability_table`'s intervals), not given with agreements from fewer than
+    ``min_clusters`` seeds. ``note`` says which method was used.
 
     The bootstrap draws from ``rng``, by default a generator seeded from the results' master seed,
     so that the same results give the same interval.
@@ -1365,18 +1365,18 @@ def _unpaired(ra: pd.DataFrame, rb: pd.DataFrame, ea: pd.DataFrame, eb: pd.DataF
             ests.append((math.nan, math.nan))
             continue
         kmf = _fit_km(e["months_survived"], e["relapsed"], alpha=alpha)
+        codes = _cluster_codes(_cluster_ids(e).to_numpy(), len(e))  # a value's runs may share seeds
         if metric == "relapse":
             if not _identified_at(kmf, tau):
                 ests.append((math.nan, math.nan))
                 continue
             s = float(_at(kmf.survival_function_, tau).iloc[0])
             et = kmf.event_table
-            keep = (et.index.to_numpy(float) <= tau) & (et["at_risk"] > et["observed"]).to_numpy()
-            d_, n_ = et["observed"].to_numpy(float)[keep], et["at_risk"].to_numpy(float)[keep]
-            gw = float(np.sum(d_ / (n_ * (n_ - d_))))
-            ests.append((1 - s, s * math.sqrt(gw) if d_.sum() > 0 else math.nan))
+            relapses = et["observed"].to_numpy(float)[et.index.to_numpy(float) <= tau].sum()
+            var_log = float(_log_variance(kmf, codes)[np.searchsorted(kmf.timeline, tau, side="right") - 1])
+            ests.append((1 - s, s * math.sqrt(var_log) if relapses > 0 else math.nan))
         else:
-            est, se, _, _ = rmst(kmf, tau, alpha=alpha)
+            est, se, _, _ = rmst(kmf, tau, alpha=alpha, clusters=codes)
             ests.append((est, se))
     (xa, sa), (xb, sb) = ests
     d = xa - xb
@@ -1384,13 +1384,13 @@ def _unpaired(ra: pd.DataFrame, rb: pd.DataFrame, ea: pd.DataFrame, eb: pd.DataF
     few = min((_cluster_ids(e).nunique() if len(e) else 0) for e in (ea, eb))
     if few < min_clusters:
         return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
-                          note=f"not estimable: the agreements at one value come from {few} runs; at least "
+                          note=f"not estimable: the agreements at one value come from {few} seeds; at least "
                                f"{min_clusters} are needed")
     se = math.sqrt(sa * sa + sb * sb)
     if not (se > 0):  # NaN: no relapse within tau at one value (Greenwood's variance is degenerate)
         return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
                           note=f"no interval: no agreement relapsed within {tau:g} months at one of the values")
     p = float(2 * norm.sf(abs(d) / se))
-    note = ("unpaired (no seed is shared): Greenwood standard errors, "
-            + ("episodes treated as independent" if not first_only else "first agreement of each run"))
+    note = ("unpaired (no seed is shared): standard errors clustered by seed"
+            + ("" if not first_only else ", first agreement of each run"))
     return Comparison(**out, low=d - z * se, high=d + z * se, p=p, note=note)

@@ -532,8 +532,7 @@ def _worker_init(parent: int | None = None) -> None:
     die_with_parent(parent)
     # The modules and objects a worker starts with (Mesa, pandas, pyarrow: some 100,000 tracked
     # objects) live as long as it does; frozen, they are not traversed again by the full
-    # collections the runs' garbage sets off (one in some 200 reference runs, 65 ms: 0.3 ms a run),
-    # and their pages stay shared with the parent after a fork (the documented use of gc.freeze).
+    # collections the runs' garbage sets off (one in some 200 reference runs, 65 ms: 0.3 ms a run).
     gc.collect()
     gc.freeze()
 

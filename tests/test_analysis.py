@@ -330,6 +330,24 @@ def test_a_clustered_band_is_never_narrower_than_greenwoods(tmp_path):
     assert with_clusters["rmst_60_se"] >= without["rmst_60_se"] - 1e-12
 
 
+def test_an_rmst_whose_robust_variance_is_below_greenwoods_keeps_greenwoods():
+    """Each seed's two agreements are one short and one long (negatively correlated): the robust
+    variance of the RMST is far below Greenwood's, and the interval keeps Greenwood's width."""
+    from peacesim.analysis import _area, _rmst_variance, _step_area
+
+    rng = np.random.default_rng(5)
+    short = rng.uniform(1, 20, 40)
+    t = np.r_[short, 60 - short]  # seed g's agreements: g and g + 40
+    ev = np.ones(80, dtype=bool)
+    seeds = np.r_[np.arange(40), np.arange(40)]
+    kmf = _fit_km(t, ev)
+    tt, ss, cum = _step_area(kmf)
+    robust = _rmst_variance(kmf, pd.factorize(seeds)[0], 50, lambda x: _area(tt, ss, cum, x))
+    greenwood = km_summary(t, ev, rmst_to=(50,))["rmst_50_se"] ** 2
+    assert robust < 0.5 * greenwood
+    assert km_summary(t, ev, rmst_to=(50,), clusters=seeds)["rmst_50_se"] ** 2 == pytest.approx(greenwood)
+
+
 # ---------------------------------------------------------------------------------------------
 # hazard ratios and comparisons
 # ---------------------------------------------------------------------------------------------

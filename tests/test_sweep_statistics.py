@@ -335,6 +335,13 @@ def test_survival_measures_are_compared_with_a_paired_bootstrap_over_seeds():
                                     eps.assign(seed=eps["seed"] * 10 + eps["design_point"]), m),
                 "handover_quality", 0.8, 0.1, metric="rmst")
     assert not u.paired and (u.high - u.low) > 2 * (c.high - c.low)
+    # unpaired, each value's standard error is the clustered one of the durability table
+    ut = durability_table(results_from_frames(runs.assign(seed=runs["seed"] * 10 + runs["design_point"]),
+                                              eps.assign(seed=eps["seed"] * 10 + eps["design_point"]), m))
+    se = ut.set_index("handover_quality")["rmst_se"]
+    half = stats.norm.ppf(0.975) * math.hypot(se.loc[0.8], se.loc[0.1])
+    assert (u.low, u.high) == pytest.approx((u.difference - half, u.difference + half))
+    assert "clustered by seed" in u.note
     # reproducible: the bootstrap is seeded from the master seed
     again = compare(res, "handover_quality", 0.8, 0.1, metric="rmst")
     assert (again.low, again.high) == (c.low, c.high)
