@@ -48,46 +48,60 @@ def _default_out(scenario_name: str, seed: int) -> Path:
     return Path("results") / f"{safe}-seed{seed}"
 
 
-def _check_out(out: Path) -> None:
-    """Fail before running if the results cannot go to ``out``: a folder that holds files peacesim
-    did not write is refused (peacesim never replaces them), as are '' and the root folder."""
-    from .fsutil import check_out_path, claim
+def _check_out(text: str | None, default: Path) -> Path:
+    """The folder ``--out`` names (``~`` expanded; ``default`` without it), after checking, before
+    anything runs, that the results can go there: a folder that holds files peacesim did not write
+    is refused (peacesim never replaces them), as are '' and the root folder, a folder that cannot be
+    created or written, and a file."""
+    from .fsutil import check_out_path, check_writable, claim
 
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {out} exists and is not a folder")
-    check_out_path(out)
+    given = Path(os.path.expanduser(text)) if text is not None and text.strip() else None
+    if given is not None and given.exists() and not given.is_dir():
+        raise InputError(f"--out: {text} exists and is not a folder")
+    out = check_out_path(text) if text is not None else default
     claim(out, "run")
     if out.exists():
         if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"--out: {out} is not writable")
-        return
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"--out: cannot create {out}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"--out: cannot create {out}: {parent} is not writable")
+    else:
+        parent = out.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(f"--out: cannot create {out}: {parent} is not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(f"--out: cannot create {out}: {parent} is not writable")
+    check_writable(out)  # what the permissions do not tell: a read-only file system, a root user's limits
+    return out
+
+
+def _preflight(out: Path, kind: str, what: str) -> None:
+    """Refuse, before a command says what it is about to run, a results folder that is not
+    peacesim's, is in use by another peacesim process, or cannot be created or written."""
+    from .fsutil import check_writable, claim
+
+    claim(out, kind)
+    check_writable(out, what)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .interventions import check_plan, parse_cli
-    from .scenario import load_scenario
+    from .params import Typed
+    from .scenario import check_months_once, load_scenario
 
     # Validate everything before running or writing anything (and before importing the model, so
     # that a mistyped option is refused at once rather than after Mesa's and pandas's imports).
     seed = _parse_seed(args.seed)
     scen = load_scenario(args.scenario)
+    months = Typed(args.months) if args.months is not None else None
+    check_months_once(months, args.set, where="--months", where_overrides="--set")
     scen = scen.with_overrides(args.set, where="--set")
-    if args.months is not None:
-        scen = scen.with_overrides({"months": args.months}, where="--months")
+    if months is not None:
+        scen = scen.with_overrides({"months": months}, where="--months")
     plan = [parse_cli(text) for text in args.intervene]
     cast = scen.cast()
     check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name)
-    if args.out is not None and not args.out.strip():
-        raise InputError("--out '': an empty path is not allowed; name the folder to write into")
-    out = Path(args.out) if args.out is not None else _default_out(scen.name, seed)
-    _check_out(out)
+    out = _check_out(args.out, _default_out(scen.name, seed))
 
     from . import simulate
     from .narrative import render, summary
@@ -254,7 +268,10 @@ def cmd_params(args: argparse.Namespace) -> int:
     sections = _param_sections()
     if args.group is not None:
         if args.group not in _group_names():
-            raise InputError(f"--group: {words(args.group)} is not a group; allowed: {', '.join(_group_names())}")
+            from .params import did_you_mean
+
+            raise InputError(f"--group: {words(args.group)} is not a group{did_you_mean(args.group, _group_names())}; "
+                             f"allowed: {', '.join(_group_names())}")
         sections = [s for s in sections if s[0] == args.group]
 
     def row(name: str, p: Param) -> tuple[str, ...]:
@@ -338,16 +355,19 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .budget import check_memory
     from .experiment import load_experiment
-    from .sweep import run_experiment
+    from .sweep import check_executor, run_experiment
 
-    from .fsutil import check_out_path, claim, slug
+    from .fsutil import check_out_path, slug
 
     exp = load_experiment(args.experiment)
     workers = _parse_workers(args.workers)
+    n_workers = check_executor(args.executor, workers, args.scheduler)
+    check_memory(exp, n_workers, local_workers=not (args.executor == "dask" and args.scheduler), where=exp.path)
     # a name from the experiment file becomes a safe folder name, never a path
     out = check_out_path(args.out) if args.out is not None else Path("results") / slug(exp.name, "experiment")
-    claim(out, "sweep")  # refuse a folder that is not peacesim's before saying anything else
+    _preflight(out, "sweep", "sweep")  # refuse a folder that is not peacesim's or in use before saying anything
     from .words import cut
 
     print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
@@ -367,10 +387,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from .sensitivity import is_sensitivity_results
 
-    if is_sensitivity_results(Path(args.results)):
+    if is_sensitivity_results(Path(os.path.expanduser(args.results))):
         raise InputError(f"{args.results}: holds a sensitivity analysis; its figures and report are drawn by "
                          "'peacesim sensitivity' (run the same command again to redraw them)")
-    _plot(Path(args.results))
+    _plot(Path(os.path.expanduser(args.results)))
     return 0
 
 
@@ -411,23 +431,26 @@ def _until_stopped(call):
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .fsutil import check_out_path, claim, slug
+    from .fsutil import check_out_path, slug
     from .sensitivity import load_sensitivity, run_pilot, run_sensitivity
     from .sensitivity_plots import pilot_lines, summary_lines
+    from .sweep import check_executor
 
     replicates = _parse_whole(args.replicates, "--replicates", 2)
+    target = _parse_share(args.target_noise, "--target-noise")
+    points = _parse_whole(args.pilot_points, "--pilot-points", 8)
+    reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
     spec = load_sensitivity(args.experiment, replicates=replicates)
     workers = _parse_workers(args.workers)
+    check_executor(args.executor, workers, args.scheduler)
     name = f"{spec.name}-pilot" if args.pilot else spec.name
     out = check_out_path(args.out) if args.out is not None else Path("results") / slug(name, "experiment")
-    claim(out, "sweep")
+    _preflight(out, "sweep", "sensitivity analysis")
     if args.pilot:
-        points = _parse_whole(args.pilot_points, "--pilot-points", 8)
-        reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
         print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
               f"({args.executor}) -> {out}")
         pilot, stopped = _until_stopped(lambda: run_pilot(
-            spec, points=points, replicates=reps, target=args.target_noise, executor=args.executor, workers=workers,
+            spec, points=points, replicates=reps, target=target, executor=args.executor, workers=workers,
             scheduler=args.scheduler, out=out, fresh=args.fresh, progress=not args.quiet))
         if stopped is not None:
             return stopped
@@ -441,6 +464,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         return stopped
     print("\n".join(summary_lines(res)))
     return 0
+
+
+def _parse_share(text: str, option: str) -> float:
+    """A share above 0 and below 1, typed on the command line."""
+    import math
+
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 < share < 1:
+        raise InputError(f"{option} {words(text, typed=True)} is not allowed; expected a share between 0 and 1")
+    return share
 
 
 def _parse_whole(text: str | None, option: str, low: int) -> int | None:
@@ -460,7 +496,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import math
 
     from . import comparison as cmp
-    from .fsutil import check_out_path, claim
+    from .fsutil import check_out_path
 
     if args.list and args.comparison is not None:
         raise InputError(f"--list takes no comparison (given {words(args.comparison)}); use 'peacesim compare --list' "
@@ -477,8 +513,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     sizes = {k: _parse_count(getattr(args, k), f"--{k}") for k in ("seeds", "worlds")}
     spec = cmp.load_comparison(args.comparison, **sizes)
     workers = _parse_workers(args.workers)
+    from .sweep import check_executor
+
+    check_executor(args.executor, workers, args.scheduler)
     out = check_out_path(args.out) if args.out is not None else cmp.default_out(spec)
-    claim(out, "comparison")  # refuse a folder that is not peacesim's before saying anything else
+    _preflight(out, "comparison", "comparison")  # a folder not peacesim's, or in use: refused before anything is said
     if not args.fresh:
         cmp.check_stored(out, spec, spec.experiment())
     from .words import cut
@@ -486,7 +525,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(textwrap.fill(cut(spec.title, 300), _width()))
     print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
           f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
-    res, stopped = _until_stopped(lambda: cmp.compare(spec, out=args.out, fresh=args.fresh, executor=args.executor,
+    res, stopped = _until_stopped(lambda: cmp.compare(spec, out=out, fresh=args.fresh, executor=args.executor,
                                                       workers=workers, scheduler=args.scheduler,
                                                       progress=not args.quiet))
     if stopped is not None:
@@ -537,15 +576,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if bad:
             raise InputError(f"--only {words(args.only)} is not allowed; expected pattern numbers from 1 to {len(PATTERNS)}, "
                              "comma-separated")
-    out = Path(args.out)
+    from .fsutil import check_out_path
     from .scenario import load_scenario
+    from .sweep import check_executor
 
     load_scenario(args.scenario)  # an unknown or invalid scenario is an input error before any run
     scenario, seed = args.scenario, args.seed
     if seed < 0:
         raise InputError(f"--seed {seed} is not allowed; expected a whole number >= 0")
+    workers = _parse_workers(args.workers)
+    check_executor(args.executor, workers, None)
+    out = check_out_path(args.out)
+    _preflight(out, "validation", "validation")
     checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
-                      workers=_parse_workers(args.workers), progress=not args.quiet, scenario=scenario, seed=seed)
+                      workers=workers, progress=not args.quiet, scenario=scenario, seed=seed)
     print(table(checks))
     report = write_report(checks, out, quick=args.quick, scenario=scenario, seed=seed)
     if args.ablate:
@@ -569,6 +613,7 @@ def _parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]] | None:
     if not texts:
         return None
     from .calibration import check_range
+    from .params import Typed
 
     ranges: dict[str, tuple[float, float]] = {}
     for text in texts:
@@ -579,7 +624,7 @@ def _parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]] | None:
         name = parts[0].strip()
         if name in ranges:
             raise InputError(f"{where}: {name} is given twice; give each parameter one range")
-        ranges[name] = check_range(name, parts[1].strip(), parts[2].strip(), where=where)
+        ranges[name] = check_range(name, Typed(parts[1].strip()), Typed(parts[2].strip()), where=where)
     return ranges
 
 
@@ -596,7 +641,7 @@ def _parse_cutoff(text: str) -> float:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .fsutil import check_out_path, claim
+    from .fsutil import check_out_path
 
     sizes = {k: _parse_whole(getattr(args, k), f"--{k}", 1) for k in ("waves", "points", "replicates")}
     seed = _parse_seed(args.seed)
@@ -604,11 +649,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     workers = _parse_workers(args.workers)
     ranges = _parse_ranges(args.param)
     patterns = _parse_whole(args.patterns, "--patterns", 0)
+    from .sweep import check_executor
+
+    check_executor(args.executor, workers, None)
     out = check_out_path(args.out)
-    claim(out, "calibration")  # refuse a folder that is not peacesim's before saying anything else
     from .calibration import REPLICATE_GROWTH, calibrate, check_calibration
 
     names = list(check_calibration(ranges=ranges, seed=seed, cutoff=cutoff, patterns=patterns, **sizes))
+    _preflight(out, "calibration", "calibration")  # refused before anything is said
     reps = [sizes["replicates"] * REPLICATE_GROWTH ** k for k in range(sizes["waves"])]
     print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
           f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}")
@@ -803,7 +851,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "many replicates each outcome needs")
     se.add_argument("--pilot-points", metavar="N", default="32", help="points of the pilot (default 32)")
     se.add_argument("--pilot-replicates", metavar="N", default="16", help="replicates per pilot point (default 16)")
-    se.add_argument("--target-noise", metavar="SHARE", type=float, default=0.1,
+    se.add_argument("--target-noise", metavar="SHARE", default="0.1",
                     help="share of the per-point means' variance that may be noise (default 0.1)")
     se.add_argument("--no-figures", action="store_true", help="write the tables and the report, no figures")
     se.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,6 +16,8 @@ import copy
 import hashlib
 import itertools
 import math
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,11 @@ from typing import Any
 from . import budget
 from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
-from .params import REGISTRY, as_whole, did_you_mean
+from .params import REGISTRY, as_whole, check, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
-from .scenario import Scenario, load_scenario, mark_checked, resolve_scenario
-from .words import checked, cut, words
+from .scenario import (Scenario, actor_field, is_short_name, load_scenario, mark_checked, read_input,
+                       resolve_scenario, user_path)
+from .words import cut, words
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
 
@@ -172,27 +175,34 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """A TOML input file's text and contents; a one-line error naming the file if it cannot be read
     or parsed."""
     where = str(path)
+    text = read_input(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad writes one) is not TOML
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read the file: {exc}") from None
 
 
 def load_experiment(ref: str | Path) -> Experiment:
-    """Read and validate an experiment by short name (``staff_rotation``) or path."""
-    path = Path(ref)
-    if path.suffix != ".toml" and "/" not in str(ref):
-        candidate = experiment_dir() / f"{ref}.toml"
-        if candidate.is_file():
-            path = candidate
-        else:
-            names = ", ".join(p.stem for p in list_experiments())
-            raise InputError(f"{ref}: no such experiment; shipped experiments are: {names}")
-    if not path.is_file():
-        raise InputError(f"{ref}: experiment file not found")
+    """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded)."""
+    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
+        raise InputError(f"experiment = {words(ref)} is not allowed; expected a shipped experiment's short name "
+                         "(see 'peacesim experiments') or the path of a TOML file, as a text or a Path")
+    text = os.fspath(ref)
+    names = [p.stem for p in list_experiments()]
+    if not text.strip():
+        raise InputError(f"experiment {words(text)}: an empty name is not allowed; shipped experiments are: "
+                         f"{', '.join(names)} (or give the path of a TOML file)")
+    if is_short_name(ref):
+        path = experiment_dir() / f"{text}.toml"
+        if not path.is_file():
+            raise InputError(f"{cut(text, 200)}: no such experiment{did_you_mean(text, names)}; shipped experiments "
+                             f"are: {', '.join(names)}")
+    else:
+        path = user_path(text)
+        if path.is_dir():
+            raise InputError(f"{cut(text, 200)}: is a folder, not an experiment file; give the path of a .toml file")
+        if not path.is_file():
+            raise InputError(f"{cut(text, 200)}: experiment file not found")
     where = str(path)
     text, raw = read_toml(path)
     return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)
@@ -200,12 +210,13 @@ def load_experiment(ref: str | Path) -> Experiment:
 
 def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,
                          default_name: str = "experiment", source_text: str = "") -> Experiment:
+    sections = ("experiment", "parameters", "vary", "design", "intervention")
     for key in raw:
         if key == "sensitivity":
             raise InputError(f"{where}: this is a sensitivity experiment; run it with 'peacesim sensitivity'")
-        if key not in ("experiment", "parameters", "vary", "design", "intervention"):
-            raise InputError(f"{where}: unknown section [{key}]; allowed: experiment, parameters, vary, design, "
-                             "intervention")
+        if key not in sections:
+            raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, sections)}; allowed: "
+                             f"{', '.join(sections)}")
     meta = raw.get("experiment")
     if not isinstance(meta, dict):
         raise InputError(f"{where}: missing [experiment] table (scenario, replicates, master_seed, ...)")
@@ -218,10 +229,8 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         raise InputError(f"{where}: experiment.scenario is missing; it must name a scenario (short name or path)")
     if not isinstance(scen_ref, str) or not scen_ref:
         raise InputError(f"{where}: experiment.scenario = {words(scen_ref)} must name a scenario (short name or path)")
-    if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute():
-        scen_ref = str((base_dir / scen_ref).resolve()) if not Path(scen_ref).exists() else scen_ref
     try:
-        scen_path = resolve_scenario(scen_ref)
+        scen_path = resolve_scenario(scen_ref, base_dir=base_dir)
     except InputError as exc:
         raise InputError(f"{where}: experiment.scenario = {words(meta.get('scenario'))}: {exc}") from None
     scenario = load_scenario(scen_path)
@@ -229,7 +238,7 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
     master_seed = _whole(meta.get("master_seed"), f"{where}: experiment.master_seed", 0, 2**63 - 1)
     months = meta.get("months")
     if months is not None:
-        months = checked(REGISTRY["months"], months, where=f"{where}: experiment")
+        months = check(REGISTRY["months"], months, where=f"{where}: experiment")
     keep_series = meta.get("keep_series", False)
     if not isinstance(keep_series, bool):
         raise InputError(f"{where}: experiment.keep_series = {words(keep_series)} is not allowed; expected true or false")
@@ -355,7 +364,10 @@ def _whole(value: Any, where: str, low: int, high: int) -> int:
         raise InputError(f"{where} is missing; expected a whole number from {low} to {high}")
     whole = as_whole(value)
     if whole is None or not low <= whole <= high:
-        raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high}")
+        hint = ""
+        if isinstance(value, str) and re.fullmatch(r"\s*[+]?\d+\s*", value) and low <= int(value) <= high:
+            hint = f" (write it without quotes: {where.rpartition('.')[2]} = {value.strip()})"
+        raise InputError(f"{where} = {words(value)} is not allowed; expected a whole number from {low} to {high}{hint}")
     return whole
 
 
@@ -368,19 +380,21 @@ def _check_value(name: str, value: Any, where: str, plan: list[Planned]) -> Any:
         x = next(x for x in new if x.label == label)
         return x.month if fname == "month" else x.enabled if fname == "enabled" else x.args[fname]
     if "." in name:
-        from .params import ACTOR_FIELDS
-
         kind, _, fname = name.partition(".")
-        kind = kind.split("[")[0]
-        spec = ACTOR_FIELDS.get(kind, {}).get(fname)
-        if spec is None or fname in ("name", "count"):
-            raise InputError(f"{where}: unknown parameter {words(name)}; use a model-wide name or KIND.FIELD")
-        return checked(spec, value, where=where)
+        spec = actor_field(kind.split("[")[0], fname, name, where=where)
+        return check(spec, value, where=where)
     spec = REGISTRY.get(name)
     if spec is None:
         raise InputError(f"{where}: unknown parameter {words(name)}{did_you_mean(name, REGISTRY)}; "
                          "see 'peacesim params' for the list")
-    return checked(spec, value, where=where)
+    return check(spec, value, where=where)
+
+
+def _finite(x: float) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # a whole number too large for a float
+        return False
 
 
 def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
@@ -390,7 +404,12 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
     if isinstance(spec, dict):
         extra = set(spec) - {"parameters", "values", "range", "steps", "log"}
         if extra:
-            raise InputError(f"{where}: unknown key {words(sorted(extra)[0])}; allowed: parameters, values, range, steps, log")
+            key = sorted(extra)[0]
+            raise InputError(f"{where}: unknown key {words(key)}"
+                             f"{did_you_mean(key, ('parameters', 'values', 'range', 'steps', 'log'))}; allowed: "
+                             "parameters, values, range, steps, log")
+        if "values" in spec and {"range", "steps", "log"} & set(spec):
+            raise InputError(f"{where}: give values = [...] or range = [low, high] with steps = n, not both")
         if "parameters" in spec:
             params = spec["parameters"]
             if not isinstance(params, list) or not params or not all(isinstance(p, str) for p in params):
@@ -400,17 +419,22 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
         elif "range" in spec:
             rng = spec["range"]
             steps = spec.get("steps")
-            if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
-                raise InputError(f"{where}.range = {words(rng)} must be [low, high]")
+            if (not isinstance(rng, list) or len(rng) != 2
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in rng)):
+                raise InputError(f"{where}.range = {words(rng)} is not allowed; expected [low, high], two finite "
+                                 "numbers")
             if not rng[0] < rng[1]:
                 raise InputError(f"{where}.range = {words(rng)} is not allowed: the low end must be below the high "
                                  "end")
             if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
                 raise InputError(f"{where}.steps = {words(steps)} is not allowed; expected a whole number from 2 "
                                  f"to {budget.MAX_LEVELS:,}")
+            log = spec.get("log", False)
+            if not isinstance(log, bool):
+                raise InputError(f"{where}.log = {words(log)} is not allowed; expected true or false")
             import numpy as np
 
-            if spec.get("log"):
+            if log:
                 if rng[0] <= 0:
                     raise InputError(f"{where}.range = {words(rng)}: a log range needs a positive low end")
                 raw_values = np.geomspace(rng[0], rng[1], steps).tolist()

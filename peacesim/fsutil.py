@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - Windows: a pid file checked for livene
     fcntl = None
 
 __all__ = ["MARKER", "LOCK", "atomic_write", "storage_error", "slug", "inside", "check_out_path", "read_marker",
-           "write_marker", "owner", "claim", "FolderLock", "inherited_fds", "close_inherited"]
+           "write_marker", "owner", "claim", "FolderLock", "inherited_fds", "close_inherited", "check_writable"]
 
 MARKER = ".peacesim"
 LOCK = ".peacesim.lock"
@@ -149,15 +149,16 @@ def inside(root: Path, path: Path) -> Path:
 
 
 def check_out_path(text: str | os.PathLike | None, option: str = "--out") -> Path:
-    """The folder named by ``text``, refusing an empty name and the root of the file system."""
+    """The folder named by ``text`` (``~`` expanded), refusing an empty name and the root of the
+    file system."""
     if text is not None and not isinstance(text, (str, os.PathLike)):
         raise InputError(f"{option} {cut(repr(text), 80)}: expected a folder's path (a text or a Path)")
     raw = os.fspath(text) if text is not None else ""
     if isinstance(raw, bytes):
         raise InputError(f"{option} {cut(repr(raw), 80)}: expected a folder's path as text, not bytes")
     if not raw.strip():
-        raise InputError(f"{option} '': an empty path is not allowed; name the folder to write into")
-    p = Path(raw)
+        raise InputError(f"{option} {cut(repr(raw), 80)}: an empty path is not allowed; name the folder to write into")
+    p = Path(os.path.expanduser(raw))  # '~' as a shell would expand it: a folder named '~' is never made
     resolved = p.resolve()
     if resolved == Path(resolved.anchor):
         raise InputError(f"{option} {cut(raw, 200)}: the root of the file system cannot hold results; "
@@ -452,3 +453,35 @@ def remove_empty_dir(path: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):  # it holds files that are not ours
             raise storage_error(exc, path, "remove") from None
+
+
+# ------------------------------------------------------------------------------------ before anything is said
+def check_writable(folder: Path, what: str = "process") -> None:
+    """Refuse now, in one line, a results folder that another peacesim process is using or that cannot
+    be created or written (a read-only file system, no permission): before a command says what it is
+    about to do or starts its runs. Nothing is left behind: a folder made to find out is removed."""
+    folder = Path(folder)
+    if folder.is_dir():
+        FolderLock(folder, what).probe()
+        probe = temp_name(folder / MARKER)  # the name of atomic_write's temporary files
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.unlink(probe)
+        except OSError as exc:
+            raise storage_error(exc, folder, "write into the folder") from None
+        return
+    whole = folder.absolute()
+    missing = [p for p in (whole, *whole.parents) if not p.exists()]
+    made: list[Path] = []
+    try:
+        for p in reversed(missing):  # outermost first
+            p.mkdir()
+            made.append(p)
+    except OSError as exc:
+        raise storage_error(exc, folder, "create the folder") from None
+    finally:
+        for p in reversed(made):  # innermost first
+            try:
+                p.rmdir()
+            except OSError:
+                pass

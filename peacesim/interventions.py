@@ -25,8 +25,8 @@ from typing import Any
 
 from .errors import InputError
 from .events import check_name
-from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, as_whole, did_you_mean
-from .words import checked, words
+from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, Typed, as_whole, check, did_you_mean
+from .words import words
 
 __all__ = [
     "Intervention",
@@ -287,7 +287,7 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
         if kind == "set" and name == "value":
             out[name] = value
             continue
-        out[name] = checked(p, value, where=f"{where}: {kind}")
+        out[name] = check(p, value, where=f"{where}: {kind}")
     for name, p in spec.args.items():
         if name not in out:
             if p.required:
@@ -325,7 +325,7 @@ def _check_set(args: dict[str, Any], *, where: str) -> dict[str, Any]:
                          "see 'peacesim params'")
     if name in FIXED_AT_START:
         raise InputError(f"{where}: set: name = {words(name)} cannot change during a run: {FIXED_AT_START[name]}")
-    return {"name": name, "value": checked(p, args["value"], where=f"{where}: set")}
+    return {"name": name, "value": check(p, args["value"], where=f"{where}: set")}
 
 
 def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | None) -> dict[str, Any]:
@@ -421,7 +421,7 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
             raise InputError(f"{label}: missing kind = ...; allowed: {', '.join(INTERVENTIONS)}")
         if "month" not in e:
             raise InputError(f"{label}: missing month = ... (the month at the start of which it takes effect)")
-        month = checked(_MONTH, e["month"], where=label)
+        month = check(_MONTH, e["month"], where=label)
         kind = e["kind"]
         if not isinstance(kind, str):
             raise InputError(f"{label}: kind = {words(kind)} must be a text; allowed: {', '.join(INTERVENTIONS)}")
@@ -432,6 +432,12 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
         if not isinstance(enabled, bool):
             raise InputError(f"{label}: enabled = {words(enabled)} is not allowed; expected true or false")
         args = {k: v for k, v in e.items() if k not in _META}
+        spec = INTERVENTIONS.get(kind)
+        for k in args if spec is not None else ():
+            if k not in spec.args:  # a misspelt month, label or enabled is suggested too
+                allowed = [*spec.args, *sorted(_META)]
+                raise InputError(f"{label} (month {month}): {kind} has no argument {k!r}{did_you_mean(k, allowed)}; "
+                                 f"allowed: {', '.join(allowed)}")
         plan.append(Planned(month, kind, check_arguments(kind, args, where=f"{label} (month {month})"), tag, enabled,
                             where))
     return plan
@@ -451,10 +457,10 @@ def override(plan: list[Planned], name: str, value: Any, *, where: str) -> list[
     k = labels.index(label)
     x = plan[k]
     if fname == "month":
-        new = Planned(checked(_MONTH, value, where=f"{where}: {name}"), x.kind, x.args, x.label, x.enabled, where)
+        new = Planned(check(_MONTH, value, where=f"{where}: {name}"), x.kind, x.args, x.label, x.enabled, where)
     elif fname == "enabled":
         p = Param("enabled", True, "bool", meaning="whether the intervention is applied")
-        new = Planned(x.month, x.kind, x.args, x.label, checked(p, value, where=f"{where}: {name}"), where)
+        new = Planned(x.month, x.kind, x.args, x.label, check(p, value, where=f"{where}: {name}"), where)
     else:
         args = check_arguments(x.kind, {**x.args, fname: value}, where=f"{where}: {name}")
         new = Planned(x.month, x.kind, args, x.label, x.enabled, where)
@@ -467,7 +473,7 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     show = f"{where} {text!r}"
     if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
         raise InputError(f"{show} is not of the form {CLI_SYNTAX}, e.g. 24:rotate:actor=the UN envoy")
-    month = checked(_MONTH, parts[0].strip(), where=show)
+    month = check(_MONTH, Typed(parts[0].strip()), where=show)
     kind = parts[1].strip()
     args: dict[str, Any] = {}
     if len(parts) == 3 and parts[2].strip():
@@ -477,7 +483,7 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
                 raise InputError(f"{show}: {item.strip()!r} is not of the form ARG=VALUE")
             if name.strip() in args:
                 raise InputError(f"{show}: {name.strip()} is given twice; give each argument once")
-            args[name.strip()] = value.strip()
+            args[name.strip()] = Typed(value.strip())
     return Planned(month, kind, check_arguments(kind, args, where=f"{show} (month {month})"), origin=show)
 
 

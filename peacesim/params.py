@@ -17,6 +17,8 @@ from .errors import InputError
 
 __all__ = [
     "Param",
+    "Typed",
+    "check",
     "REGISTRY",
     "ACTOR_FIELDS",
     "ACTOR_KINDS",
@@ -29,6 +31,18 @@ __all__ = [
 ]
 
 COORDINATION_STRATEGIES = ("none", "hierarchical", "network", "contact_group")
+
+
+class Typed(str):
+    """Text typed on the command line (``--set``, ``--months``, ``--intervene``) or given as a
+    ``name=value`` text: the only text that is read as a number or as true/false.
+
+    A TOML file and Python have numbers and booleans of their own, so there a quoted number
+    (``months = "120"``, ``{"handover_quality": "0.8"}``) is refused, with a hint, rather than read
+    one way in one place and refused in another.
+    """
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -294,6 +308,8 @@ def defaults() -> dict[str, Any]:
 def coerce(param: Param, value: Any, *, where: str) -> Any:
     """Check ``value`` against ``param`` and return it in the declared type.
 
+    Text is read as a number or as true/false only when it was typed as text (:class:`Typed`: the
+    command line, ``name=value`` texts); elsewhere a number must be a number and true/false a boolean.
     ``where`` names the place the value came from (a file, ``--set``); it starts the error message.
     Raises :class:`InputError` with one line naming the place, the field, the value and what is
     allowed.
@@ -306,13 +322,13 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
     if k == "bool":
         if isinstance(value, bool) or _is_bool(value):
             return bool(value)
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return value.lower() in ("true", "yes", "1")
+        if isinstance(value, Typed) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.strip().lower() in ("true", "yes", "1")
         raise bad()
     if k in ("float", "int"):
         if isinstance(value, bool) or _is_bool(value):
             raise bad()
-        if isinstance(value, str):
+        if isinstance(value, Typed):
             try:
                 value = float(value)
             except ValueError:
@@ -335,11 +351,37 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
         return value
     if k == "choice":
         if isinstance(value, str) and value in param.choices:
-            return value
+            return str(value)
         raise bad()
     if not isinstance(value, str):
         raise bad()
-    return value
+    return str(value)
+
+
+def check(param: Param, value: Any, *, where: str) -> Any:
+    """:func:`coerce`, with a refusal that quotes the value as typed (text typed on the command line
+    as typed, without quotes for a number) and, for a number or true/false written as a text in a
+    file or from Python, says to write it without quotes."""
+    try:
+        return coerce(param, value, where=where)
+    except InputError:
+        from .words import words
+
+        shown = words(value, typed=isinstance(value, Typed) or where.startswith("--"))
+        raise InputError(f"{where}: {param.name} = {shown} is not allowed; expected {param.allowed()}"
+                         f"{_quoted_hint(param, value)}") from None
+
+
+def _quoted_hint(param: Param, value: Any) -> str:
+    """For a number or true/false given as a text where it has a type of its own: how to write it."""
+    if not isinstance(value, str) or isinstance(value, Typed) or param.kind not in ("float", "int", "bool"):
+        return ""
+    try:
+        v = coerce(param, Typed(value), where="")
+    except InputError:
+        return ""
+    plain = ("true" if v else "false") if param.kind == "bool" else value.strip()
+    return f" (write it without quotes: {param.name} = {plain})"
 
 
 def _is_bool(value: Any) -> bool:
@@ -362,9 +404,10 @@ def did_you_mean(name: str, options) -> str:
 
 
 def parse_assignment(text: str, *, where: str = "--set") -> tuple[str, str]:
-    """Split ``name=value`` from the command line; the value stays text until coerced."""
+    """Split ``name=value`` from the command line; the value stays text (:class:`Typed`) until
+    coerced."""
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
         raise InputError(f"{where}: {text!r} is not of the form name=value")
-    return name, value.strip()
+    return name, Typed(value.strip())

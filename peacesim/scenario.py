@@ -11,6 +11,7 @@ what is allowed.
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import re
 import tomllib
@@ -22,8 +23,8 @@ from typing import Any
 from .errors import InputError
 from .events import check_name
 from .interventions import Planned, labelled, override, parse_plan
-from .params import ACTOR_FIELDS, REGISTRY, defaults, did_you_mean, parse_assignment
-from .words import checked, words
+from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
+from .words import cut, words
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare"]
 
@@ -65,13 +66,7 @@ class Scenario:
         intervention. ``where`` starts an error message: the place the overrides came from (the
         command line passes ``--set``).
         """
-        if isinstance(overrides, Mapping):
-            items = list(overrides.items())
-        elif overrides is None or isinstance(overrides, (list, tuple)):
-            items = [_assignment(t, where) for t in overrides or ()]
-        else:
-            raise InputError(f"{where}: overrides = {words(overrides)} is not allowed; expected a mapping of names "
-                             "to values or a list of 'name=value' texts")
+        items = override_items(overrides, where=where)
         src = _check_object(self)
         if not items:
             return src
@@ -89,7 +84,7 @@ class Scenario:
                 if m:
                     kind, index = m.group(1), int(m.group(2))
                 spec = actor_field(kind, fname, name, where=where)
-                v = checked(spec, value, where=where)
+                v = check(spec, value, where=where)
                 if not new.actors[kind]:
                     raise InputError(f"{where}: {name} = {words(value)}: the scenario has no {kind} actors to set")
                 targets = new.actors[kind]
@@ -105,7 +100,7 @@ class Scenario:
             if spec is None:
                 raise InputError(f"{where}: unknown parameter {words(name)} = {words(value)}{did_you_mean(name, REGISTRY)}; "
                                  "see 'peacesim params' for the list")
-            new.params[name] = checked(spec, value, where=where)
+            new.params[name] = check(spec, value, where=where)
         _check_consistency(new, where=where)
         return mark_checked(new)
 
@@ -148,6 +143,47 @@ class Scenario:
         return out
 
 
+def override_items(overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None, *,
+                   where: str = "overrides") -> list[tuple[Any, Any]]:
+    """``(name, value)`` pairs from overrides given as a mapping or as ``name=value`` texts; a name
+    given twice in the texts is refused (the one given last would silently win)."""
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    if overrides is not None and not isinstance(overrides, (list, tuple)):
+        raise InputError(f"{where}: overrides = {words(overrides)} is not allowed; expected a mapping of names "
+                         "to values or a list of 'name=value' texts")
+    items = [_assignment(t, where) for t in overrides or ()]
+    seen: dict[str, str] = {}
+    for name, value in items:
+        if name in seen:
+            raise InputError(f"{where}: {name} is given twice ({name}={words(seen[name], typed=True)} and "
+                             f"{name}={words(value, typed=True)}); give it once")
+        seen[name] = value
+    return items
+
+
+def check_months_once(months: Any, overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None, *,
+                      where: str = "months", where_overrides: str = "overrides") -> None:
+    """Refuse a horizon given both on its own (``months=``, ``--months``) and among the overrides with
+    another value: one of them would silently be ignored."""
+    if months is None:
+        return
+    given = dict(override_items(overrides, where=where_overrides)).get("months")
+    if given is None:
+        return
+    try:
+        same = check(REGISTRY["months"], given, where=where_overrides) == check(REGISTRY["months"], months,
+                                                                                where=where)
+    except InputError:
+        return  # a value that is not allowed is refused, in its own words, where it is applied
+    if not same:
+        alone = (f"{where} {words(months, typed=True)}" if where.startswith("--")
+                 else f"{where} = {words(months)}")
+        among = (f"{where_overrides} months={words(given, typed=True)}" if where_overrides.startswith("--")
+                 else f"{where_overrides} months = {words(given)}")
+        raise InputError(f"months is given twice: {alone} and {among}; give it once")
+
+
 def _assignment(text: str, where: str) -> tuple[str, str]:
     """``name=value`` from the command line; a refusal quotes the text as typed, cut short."""
     if not isinstance(text, str):
@@ -163,29 +199,82 @@ def list_scenarios() -> list[Path]:
     return sorted(scenario_dir().glob("*.toml"))
 
 
-def resolve_scenario(ref: str | Path) -> Path:
-    """Turn a short name (``reference``) or a path into the scenario file's path."""
-    p = Path(ref)
-    if isinstance(ref, Path) or p.suffix == ".toml" or "/" in str(ref) or "\\" in str(ref):
-        if not p.is_file():
-            raise InputError(f"{ref}: scenario file not found")
-        return p
-    candidate = scenario_dir() / f"{ref}.toml"
-    if candidate.is_file():
-        return candidate
-    names = ", ".join(q.stem for q in list_scenarios())
-    raise InputError(f"{ref}: no such scenario; shipped scenarios are: {names}")
+def user_path(text: str | os.PathLike) -> Path:
+    """A path the user gave (on the command line, in a file or from Python), with ``~`` and
+    ``~user`` expanded to the home folder as a shell would: a folder named ``~`` is never made."""
+    return Path(os.path.expanduser(os.fspath(text)))
+
+
+def read_input(path: Path) -> str:
+    """The text of an input file (a scenario, an experiment), read as UTF-8 (a byte-order mark, which
+    Notepad writes, is dropped); a one-line :class:`InputError` naming the file when it cannot be read
+    or is not UTF-8 text."""
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file; give the path of a .toml file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the file as "
+                         "UTF-8") from None
+
+
+def is_short_name(ref: str | os.PathLike) -> bool:
+    """Whether ``ref`` names a shipped file by its short name (``reference``) rather than a path: no
+    ``.toml``, no folder separator, no ``~``, and not a Path to a file that exists."""
+    text = os.fspath(ref)
+    if Path(text).suffix == ".toml" or "/" in text or "\\" in text or text.startswith("~"):
+        return False
+    return not (isinstance(ref, os.PathLike) and Path(text).is_file())
+
+
+def resolve_scenario(ref: str | Path, *, base_dir: Path | None = None) -> Path:
+    """Turn a short name (``reference``) or a path into the scenario file's path.
+
+    ``~`` is expanded; with ``base_dir`` (the folder of the file that names the scenario), a relative
+    path that does not exist from the current folder is taken from there.
+    """
+    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
+        raise InputError(f"scenario = {words(ref)} is not allowed; expected a shipped scenario's short name "
+                         "(see 'peacesim scenarios') or the path of a TOML file, as a text or a Path")
+    text = os.fspath(ref)
+    names = [q.stem for q in list_scenarios()]
+    if not text.strip():
+        raise InputError(f"scenario {words(text)}: an empty name is not allowed; shipped scenarios are: "
+                         f"{', '.join(names)} (or give the path of a TOML file)")
+    if is_short_name(ref):
+        candidate = scenario_dir() / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+        raise InputError(f"{cut(text, 200)}: no such scenario{did_you_mean(text, names)}; shipped scenarios are: "
+                         f"{', '.join(names)}")
+    p = user_path(text)
+    if base_dir is not None and not p.is_absolute() and not p.exists():
+        p = (Path(base_dir) / p).resolve()
+    shown = cut(text, 200) + (f" ({p})" if str(p) != text else "")
+    if p.is_dir():
+        raise InputError(f"{shown}: is a folder, not a scenario file; give the path of a .toml file")
+    if not p.is_file():
+        raise InputError(f"{shown}: scenario file not found")
+    return p
 
 
 def actor_field(kind: str, fname: str, name: str, *, where: str):
     """The registry's spec of actor field ``KIND.FIELD`` that an override may set (``name`` as
     typed, for the error); a one-line error for an unknown kind or field."""
     if kind not in ACTOR_FIELDS:
-        raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}; allowed: {', '.join(ACTOR_FIELDS)}")
+        raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}{did_you_mean(kind, ACTOR_FIELDS)}; "
+                         f"allowed: {', '.join(ACTOR_FIELDS)}")
     spec = ACTOR_FIELDS[kind].get(fname)
     if spec is None or fname in ("name", "count"):
-        allowed = ", ".join(f for f in ACTOR_FIELDS[kind] if f not in ("name", "count"))
-        raise InputError(f"{where}: unknown field {words(fname)} for {kind}; allowed: {allowed}")
+        settable = [f for f in ACTOR_FIELDS[kind] if f not in ("name", "count")]
+        why = (f" ({fname} is set only in the scenario file)" if fname in ACTOR_FIELDS[kind]
+               else did_you_mean(fname, settable))
+        raise InputError(f"{where}: unknown field {words(fname)} for {kind}{why}; allowed: {', '.join(settable)}")
     return spec
 
 
@@ -199,8 +288,6 @@ def load_scenario(ref: str | Path | Scenario) -> Scenario:
         raw = _parsed(path)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read the file: {exc}") from None
     return scenario_from_dict(raw, where=where, default_name=path.stem)
 
 
@@ -212,7 +299,7 @@ _PARSED_MAX = 64
 
 def _parsed(path: Path) -> dict[str, Any]:
     """The TOML file's contents, a fresh copy each call."""
-    text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad writes one) is not TOML
+    text = read_input(path)
     data = _PARSED.get(text)
     if data is None:
         data = pickle.dumps(tomllib.loads(text))
@@ -227,13 +314,15 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
     allowed_top = {"scenario", "parameters", *ACTOR_FIELDS, "intervention"}
     for key in raw:
         if key not in allowed_top:
-            raise InputError(f"{where}: unknown section [{key}]; allowed: {', '.join(sorted(allowed_top))}")
+            raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, allowed_top)}; allowed: "
+                             f"{', '.join(sorted(allowed_top))}")
     meta = raw.get("scenario", {})
     if not isinstance(meta, dict):
         raise InputError(f"{where}: [scenario] must be a table")
     for key in meta:
         if key not in _META_FIELDS:
-            raise InputError(f"{where}: unknown field scenario.{key}; allowed: {', '.join(sorted(_META_FIELDS))}")
+            raise InputError(f"{where}: unknown field scenario.{key}{did_you_mean(key, _META_FIELDS)}; allowed: "
+                             f"{', '.join(sorted(_META_FIELDS))}")
     params = defaults()
     given = raw.get("parameters", {})
     if not isinstance(given, dict):
@@ -243,7 +332,7 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         if spec is None:
             raise InputError(f"{where}: unknown parameter parameters.{name} = {words(value)}{did_you_mean(name, REGISTRY)}; "
                              "see 'peacesim params' for the list")
-        params[name] = checked(spec, value, where=f"{where}: parameters")
+        params[name] = check(spec, value, where=f"{where}: parameters")
     actors: dict[str, list[dict[str, Any]]] = {}
     for kind, fields in ACTOR_FIELDS.items():
         entries = raw.get(kind, [])
@@ -259,7 +348,7 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
                     who = entry.get("name", "?")
                     raise InputError(f"{label} ({words(who)}): unknown field {words(fname)} = {words(value)}"
                                      f"{did_you_mean(fname, fields)}; allowed: {', '.join(fields)}")
-                record[fname] = checked(spec, value, where=label)
+                record[fname] = check(spec, value, where=label)
             for fname, spec in fields.items():
                 if fname not in record:
                     if spec.required:
@@ -358,7 +447,7 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
             if a["bias_toward"] and a["bias_toward"] not in party_names:
                 raise InputError(
                     f"{where}: {kind} {words(a['name'])}: bias_toward = {words(a['bias_toward'])} is not a party; "
-                    f"allowed: '' or one of {', '.join(sorted(party_names))}"
+                    f"allowed: '' or one of {', '.join(words(n) for n in sorted(party_names))}"
                 )
     leads = [m for m in scen.actors["mediator"] if m["lead"]]
     if len(leads) > 1:
@@ -372,10 +461,7 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
     scen = load_scenario(scenario)
     extra: dict[str, Any] = {}
     if months is not None:
-        given = overrides.get("months") if isinstance(overrides, Mapping) else None
-        if given is not None and given != months:
-            raise InputError(f"months is given twice: months = {words(months)} and overrides months = "
-                             f"{words(given)}; give it once")
+        check_months_once(months, overrides)
         extra["months"] = months
     if overrides:
         scen = scen.with_overrides(overrides)

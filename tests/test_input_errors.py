@@ -9,8 +9,12 @@ The Python API raises :class:`peacesim.InputError` with the same facts.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,3 +392,301 @@ def test_a_sensitivity_loaded_without_checking_its_points_still_runs(tmp_path):
 
     spec = load_sensitivity("sensitivity_morris", check_points=False)
     spec.runs.check_unchanged()  # made from the checked file: runnable
+
+
+# ------------------------------------------------------------------ a number written as a text
+QUOTED = [
+    Case("quoted-number-in-file", ["{file}", "months = '120'", MONTHS.allowed(), "write it without quotes: months = 120"],
+         file_edit=edit('coordination = "hierarchical"', 'coordination = "hierarchical"\nmonths = "120"')),
+    Case("quoted-boolean-in-file", ["{file}", "verification = 'true'", "write it without quotes: verification = true"],
+         file_edit=edit('coordination = "hierarchical"', 'coordination = "hierarchical"\nverification = "true"')),
+    Case("quoted-actor-field-in-file", ["{file}", "party #1", "strength = '0.6'", "write it without quotes"],
+         file_edit=edit("strength = 0.6", 'strength = "0.6"')),
+    Case("quoted-intervention-month-in-file", ["{file}", "intervention #1", "month = '5'", "write it without quotes"],
+         file_edit=edit('coordination = "hierarchical"',
+                        'coordination = "hierarchical"\n[[intervention]]\nmonth = "5"\nkind = "attack"')),
+]
+
+
+@pytest.mark.parametrize("case", params(QUOTED))
+def test_a_number_written_as_a_text_in_a_scenario_file_is_refused_with_how_to_write_it(case, tmp_path):
+    """It was read as the number in [parameters] and refused as experiment.replicates: now a file's
+    text is never read as a number, and the refusal says how to write it."""
+    test_cli_refuses_bad_input(case, tmp_path)
+    (tmp_path / "api").mkdir()
+    test_load_scenario_refuses_bad_file(case, tmp_path / "api")
+
+
+def test_a_number_given_as_a_text_from_python_is_refused_and_name_value_texts_still_read():
+    for overrides, message in (({"handover_quality": "0.5"}, "handover_quality = '0.5' is not allowed"),
+                               ({"verification": "yes"}, "verification = 'yes' is not allowed"),
+                               ({"mediator.skill": "0.9"}, "skill = '0.9' is not allowed")):
+        with pytest.raises(InputError, match=message + ".*write it without quotes"):
+            run_scenario("reference", seed=1, months=24, overrides=overrides)
+    with pytest.raises(InputError, match=r"months = '24' is not allowed.*write it without quotes: months = 24"):
+        run_scenario("reference", seed=1, months="24")
+    with pytest.raises(InputError, match="month = '3' is not allowed"):
+        peacesim.PeaceModel("reference", rng=1, interventions=[{"month": "3", "kind": "attack"}])
+    texts = run_scenario("reference", seed=1, months=24, overrides=["handover_quality=0.5", "verification=yes"])
+    typed = run_scenario("reference", seed=1, months=24, overrides={"handover_quality": 0.5, "verification": True})
+    assert texts.outcome == typed.outcome
+
+
+SMALL_EXPERIMENT = """
+[experiment]
+title = "small"
+scenario = "reference"
+replicates = 2
+master_seed = 11
+months = 24
+
+[vary]
+handover_quality = [0.1, 0.8]
+"""
+
+
+def small_experiment(tmp_path: Path, old: str = "", new: str = "", name: str = "small.toml") -> Path:
+    assert not old or SMALL_EXPERIMENT.count(old) == 1
+    path = tmp_path / name
+    path.write_text(SMALL_EXPERIMENT.replace(old, new) if old else SMALL_EXPERIMENT, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("[0.1, 0.8]", '[0.1, "0.8"]', r"vary.handover_quality: handover_quality = '0.8' is not allowed; expected a "
+                                   r"number from 0 to 1 \(write it without quotes: handover_quality = 0.8\)"),
+    ("replicates = 2", 'replicates = "2"', r"experiment.replicates = '2' is not allowed; expected a whole number "
+                                           r"from 1 to 1000000 \(write it without quotes: replicates = 2\)"),
+    ("months = 24", 'months = "24"', r"experiment: months = '24' is not allowed"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = [0.1, inf], steps = 3}',
+     r"vary.handover_quality.range = \[0.1, inf\] is not allowed; expected \[low, high\], two finite numbers"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = [0.1, nan], steps = 3}',
+     r"range = \[0.1, nan\] is not allowed; expected \[low, high\], two finite numbers"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = [0.1, 0.8], steps = 3, log = "no"}',
+     r"vary.handover_quality.log = 'no' is not allowed; expected true or false"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {values = [0.1, 0.8], range = [0.1, 0.9], steps = 3}',
+     r"vary.handover_quality: give values = \[...\] or range = \[low, high\] with steps = n, not both"),
+    ("handover_quality = [0.1, 0.8]", '"mediator.skil" = [0.1, 0.8]',
+     r"unknown field 'skil' for mediator \(did you mean 'skill'\?\)"),
+    ("[vary]", "[vari]", r"unknown section \[vari\] \(did you mean 'vary'\?\)"),
+])
+def test_bad_experiment_values_are_refused_in_one_line(tmp_path, old, new, message):
+    from peacesim.experiment import load_experiment
+
+    path = small_experiment(tmp_path, old, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's warning about an infinite range is not shown either
+        with pytest.raises(InputError, match=message) as info:
+            load_experiment(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------ paths: '~', folders, encodings, types
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A home folder of the test's own, for '~'."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    return folder
+
+
+def test_a_tilde_in_a_path_given_from_python_is_the_home_folder(home, tmp_path, monkeypatch):
+    from peacesim.experiment import load_experiment
+    from peacesim.output import write_run
+    from peacesim.sweep import run_experiment
+
+    monkeypatch.chdir(tmp_path)
+    (home / "mine.toml").write_text(REFERENCE, encoding="utf-8")
+    assert load_scenario("~/mine.toml").params == load_scenario("reference").params
+    small_experiment(home, "scenario = \"reference\"", "scenario = \"~/mine.toml\"")
+    exp = load_experiment("~/small.toml")
+    assert Path(exp.scenario_path) == home / "mine.toml"
+    run_experiment(exp, executor="serial", out="~/sweep", progress=False)
+    write_run(run_scenario("~/mine.toml", seed=1, months=24), "~/run", figure=False)
+    assert (home / "sweep" / "manifest.json").is_file() and (home / "run" / "outcome.json").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_tilde_in_out_typed_in_quotes_on_the_command_line_is_the_home_folder(home, tmp_path):
+    exp = small_experiment(tmp_path)
+    env = {**os.environ, "HOME": str(home)}
+    for args in (["run", "reference", "--months", "24", "--no-figure", "--quiet", "--out", "~/run"],
+                 ["sweep", str(exp), "--executor", "serial", "--quiet", "--no-figures", "--out", "~/sweep"]):
+        proc = subprocess.run([sys.executable, "-m", "peacesim", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+    assert (home / "run" / "outcome.json").is_file() and (home / "sweep" / "manifest.json").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("ref,message", [
+    (None, "scenario = nothing is not allowed; expected a shipped scenario's short name"),
+    (5, "scenario = 5 is not allowed"),
+    (b"reference", "scenario = b'reference' is not allowed"),
+    ("", "scenario '': an empty name is not allowed"),
+    ("referense", r"referense: no such scenario \(did you mean 'reference'\?\)"),
+])
+def test_a_scenario_that_is_not_a_name_or_a_path_is_refused_in_one_line(ref, message):
+    with pytest.raises(InputError, match=message):
+        run_scenario(ref, seed=1)
+
+
+@pytest.mark.parametrize("ref,message", [
+    (None, "experiment = nothing is not allowed; expected a shipped experiment's short name"),
+    (5, "experiment = 5 is not allowed"),
+    ("", "experiment '': an empty name is not allowed"),
+    ("staf_rotation", r"staf_rotation: no such experiment \(did you mean 'staff_rotation'\?\)"),
+])
+def test_an_experiment_that_is_not_a_name_or_a_path_is_refused_in_one_line(ref, message):
+    from peacesim.sweep import run_experiment
+
+    with pytest.raises(InputError, match=message):
+        run_experiment(ref, progress=False)
+
+
+def test_a_shipped_scenario_s_short_name_may_be_given_as_a_path_object():
+    assert load_scenario(Path("reference")).params == load_scenario("reference").params
+
+
+def test_a_folder_and_a_file_that_is_not_utf8_are_refused_in_one_line(tmp_path):
+    from peacesim.experiment import load_experiment
+
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(REFERENCE.replace("Reference:", "Référence:").encode("latin-1"))
+    with pytest.raises(InputError, match=r"folder.toml: is a folder, not a scenario file"):
+        load_scenario(folder)
+    with pytest.raises(InputError, match=r"folder.toml: is a folder, not an experiment file"):
+        load_experiment(folder)
+    with pytest.raises(InputError, match=r"latin.toml: is not UTF-8 text \(byte 0xe9 on line \d+\); save the file as "
+                                         r"UTF-8$"):
+        load_scenario(latin)
+    with pytest.raises(InputError, match=r"latin.toml: is not UTF-8 text"):
+        load_experiment(latin)
+
+
+# ------------------------------------------------------------------ misspelt names are suggested
+@pytest.mark.parametrize("old,new,message", [
+    ("[parameters]", "[parameter]", r"unknown section \[parameter\] \(did you mean 'parameters'\?\)"),
+    ("title = ", "titel = ", r"unknown field scenario.titel \(did you mean 'title'\?\)"),
+    ('coordination = "hierarchical"', 'coordination = "hierarchical"\n[[intervention]]\nmonth = 5\nkind = "attack"\n'
+                                      "enable = false", r"attack has no argument 'enable' \(did you mean 'enabled'\?\)"),
+])
+def test_a_misspelt_name_in_a_scenario_file_is_suggested(tmp_path, old, new, message):
+    path = tmp_path / "typo.toml"
+    path.write_text(REFERENCE.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("mediator.skil=0.5", r"unknown field 'skil' for mediator \(did you mean 'skill'\?\)"),
+    ("mediatr.skill=0.5", r"unknown actor kind 'mediatr' in 'mediatr.skill' \(did you mean 'mediator'\?\)"),
+    ("party.name=x", r"unknown field 'name' for party \(name is set only in the scenario file\)"),
+])
+def test_a_misspelt_override_is_suggested(override, message):
+    with pytest.raises(InputError, match=message):
+        run_scenario("reference", seed=1, overrides=[override])
+
+
+# ------------------------------------------------------------------ a value given twice
+def test_a_name_given_twice_among_the_overrides_is_refused():
+    with pytest.raises(InputError, match=r"overrides: handover_quality is given twice \(handover_quality=0.1 and "
+                                         r"handover_quality=0.9\); give it once"):
+        run_scenario("reference", seed=1, overrides=["handover_quality=0.1", "handover_quality=0.9"])
+    with pytest.raises(InputError, match=r"months is given twice: months = 24 and overrides months = '36'"):
+        run_scenario("reference", seed=1, months=24, overrides=["months=36"])
+    assert run_scenario("reference", seed=1, months=24, overrides=["months=24"]).params["months"] == 24
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "peacesim", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--months", "24", "--set", "months=36"], "months is given twice: --months 24 and --set months=36; give it once"),
+    (["--set", "handover_quality=0.1", "--set", "handover_quality=0.9"],
+     "--set: handover_quality is given twice (handover_quality=0.1 and handover_quality=0.9); give it once"),
+    (["--out", " "], "--out ' ': an empty path is not allowed; name the folder to write into"),
+])
+def test_the_command_line_refuses_a_value_given_twice_or_a_blank_folder(tmp_path, args, message):
+    proc = cli("run", "reference", *args, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [f"peacesim: error: {message}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ refused before anything is said
+def test_a_sweep_into_a_folder_in_use_is_refused_before_it_says_anything(tmp_path):
+    from peacesim.fsutil import FolderLock
+
+    exp = small_experiment(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = FolderLock(out, "sweep").acquire()
+    try:
+        proc = cli("sweep", str(exp), "--executor", "serial", "--out", str(out))
+    finally:
+        lock.release()
+    assert proc.returncode == 1 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"peacesim: error: {out}: another peacesim sweep, process {os.getpid()} since ")
+    assert line.endswith("is using this folder; wait for it to finish or stop it, or choose another folder")
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["sweep", "{exp}", "--workers", "100000"], 2, "100000 workers would need about"),
+    (["sweep", "{exp}", "--scheduler", "tcp://127.0.0.1:1"], 2, "--scheduler is only used with --executor dask"),
+    (["sensitivity", "sensitivity_morris", "--pilot", "--target-noise", "nan"], 2,
+     "--target-noise nan is not allowed; expected a share between 0 and 1"),
+    (["sensitivity", "sensitivity_morris", "--pilot", "--target-noise", "abc"], 2,
+     "--target-noise 'abc' is not allowed; expected a share between 0 and 1"),
+])
+def test_bad_runner_options_are_refused_before_the_command_says_what_it_will_run(tmp_path, args, status, message):
+    exp = small_experiment(tmp_path)
+    out = tmp_path / "out"
+    proc = cli(*[a.replace("{exp}", str(exp)) for a in args], "--out", str(out))
+    assert proc.returncode == status and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("peacesim: error: ") and message in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "validate", "calibrate", "compare"])
+def test_a_folder_that_cannot_be_created_is_refused_before_anything_runs_or_is_said(tmp_path, monkeypatch, capsys,
+                                                                                   command):
+    """The permissions do not tell everything (a read-only file system; a root user): the folder is
+    made and removed again to find out."""
+    import errno
+    import pathlib
+
+    from peacesim.cli import main
+
+    out = tmp_path / "ro" / "out"
+    real = pathlib.Path.mkdir
+
+    def refuse(self, *a, **k):
+        if str(self).startswith(str(tmp_path / "ro")):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    argv = {"run": ["run", "reference", "--months", "24"], "sweep": ["sweep", str(small_experiment(tmp_path))],
+            "validate": ["validate", "--quick"], "calibrate": ["calibrate"],
+            "compare": ["compare", "crowded_field", "--seeds", "2", "--worlds", "2"]}[command]
+    assert main([*argv, "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [f"peacesim: error: {out}: cannot create the folder: Read-only file system"]
+    assert not (tmp_path / "ro").exists()
+
+
+def test_params_suggests_a_misspelt_group():
+    from peacesim.cli import main
+
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["params", "--group", "rotaton"]) == 2
+    assert "--group: 'rotaton' is not a group (did you mean 'rotation'?)" in err.getvalue()
