@@ -699,11 +699,13 @@ def reading_guide(result: ComparisonResult) -> list[str]:
         futures,
         f"95% interval: the range given after a number, such as '(95% interval 20-35%)', is where the middle 95% "
         f"of the results fell when the worlds and seeds were drawn again at random, {spec.bootstrap:,} times (the "
-        "re-draws). A narrow range means the answer hardly depends on which futures happened to be simulated. It "
-        "says how sure the model is of its own results, not whether the model is right.",
-        "Clear difference: a difference whose 95% interval lies wholly above or below zero and stays so after "
-        "allowing for the number of comparisons made (among many comparisons, some differences look real by "
-        "chance alone). Where the interval includes zero, these runs cannot tell whether the strategy does better "
+        "re-draws). A share of 0% or 100% has an exact bound instead (re-draws cannot vary it), and the "
+        "intervals of how fast agreements break down come from a model of their own; 'Methods in brief' says how. A narrow range means "
+        "the answer hardly depends on which futures happened to be simulated. It says how sure the model is of "
+        "its own results, not whether the model is right.",
+        "Clear difference: a difference whose 95% interval lies wholly above or below zero and that is still clear "
+        "after allowing for the number of comparisons made (among many comparisons, some differences look real "
+        "by chance alone; the intervals shown are not widened for this). Where the interval includes zero, these runs cannot tell whether the strategy does better "
         "or worse.",
         f"Came first in a share of the re-draws: how often a strategy had the best value when the worlds and seeds "
         f"were drawn again. Only a strategy that came first in {_pct(CLEARLY_FIRST)} or more of them is called "
@@ -835,9 +837,9 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.p(f"Every strategy ran on the same {spec.seeds} seeds in each of the {spec.worlds} "
           f"world{'s' if spec.worlds != 1 else ''}, so each comparison is like for like (paired): the differences "
           "below are between strategies facing the same simulated futures. A difference is called clear when its "
-          "95% interval lies wholly above or below zero and it stays so after allowing for the number of comparisons "
-          f"made on the same measure (each of the {k} strateg{'ies' if k != 1 else 'y'} against the baseline, where "
-          "it could be measured).")
+          "95% interval lies wholly above or below zero and it is still clear after allowing for the number of "
+          f"comparisons made on the same measure (each of the {k} strateg{'ies' if k != 1 else 'y'} against the "
+          "baseline, where it could be measured).")
     seen: set[str] = set()
     findings = []
     for s in result.ranking:
@@ -946,12 +948,16 @@ def build_document(result: ComparisonResult) -> Doc:
 
     doc.h(1, "How fast agreements break down: hazard ratios")
     doc.p(f"How fast agreements relapse under each strategy, compared with '{tbase}'. A hazard ratio below 1 means "
-          "that agreements under the strategy relapse more slowly (0.5: at half the rate, at any time after "
-          "signature); above 1, faster. It comes from a Cox model of relapse over all agreements, with standard "
+          "that agreements under the strategy relapse more slowly (0.5: at half the rate, on average over the "
+          "years after signature, taking the ratio as the same at every time); above 1, faster. It comes from a Cox model of relapse over all agreements, with standard "
           "errors clustered by seed (agreements that share a seed are not independent)"
           + (" and a baseline rate of its own in every world, so that strategies are compared within worlds. "
              if spec.worlds > 1 else ". ")
           + _hazard_p_words(_finite(result.hazard["p"]) if len(result.hazard) else 0))
+    base_eps = result.episodes[result.episodes["strategy"] == spec.baseline]
+    doc.p(f"Each ratio rests on the agreements and relapses under the strategy (in the table) and under "
+          f"'{tbase}': {len(base_eps)} agreement{'s' if len(base_eps) != 1 else ''}, "
+          f"{int(base_eps['relapsed'].sum())} of them relapsed.")
     rows = []
     for _, r in result.hazard.iterrows():
         cell, note = _hazard_cells(r)
