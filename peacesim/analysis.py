@@ -284,6 +284,10 @@ def load_results(path: str | Path) -> Results:
         raise InputError(f"{mpath}: not valid JSON ({_one_line(e)})") from None
     if not isinstance(manifest, dict):
         raise InputError(f"{mpath}: expected a JSON object, got {type(manifest).__name__}")
+    if isinstance(manifest.get("tables_pending"), dict) and manifest["tables_pending"]:
+        # the sweep stopped while it put new tables in place: some may be new and some old
+        raise InputError(f"'{p}': the sweep stopped while it wrote its tables, so they may not go together; run "
+                         "the same 'peacesim sweep' command again to finish them")
     frames = {}
     recorded = manifest.get("tables")
     for name in ("runs", "episodes", "series"):
@@ -299,6 +303,11 @@ def load_results(path: str | Path) -> Results:
             frames[name] = pd.read_parquet(fp)
         except Exception as e:  # pyarrow raises several kinds
             raise InputError(f"{fp}: cannot be read as parquet ({_one_line(e)})") from None
+    total = manifest.get("runs_total")
+    if (manifest.get("status") in ("running", "interrupted", "stopped") and isinstance(total, int)
+            and len(frames["runs"]) != total):
+        # the tables of the sweep before an extension to more replicates that has not finished
+        raise InputError(_incomplete(p, manifest, "runs.parquet"))
     return results_from_frames(frames["runs"], frames["episodes"], manifest, series=frames["series"], path=p)
 
 
@@ -316,6 +325,11 @@ def _incomplete(p: Path, manifest: dict[str, Any], missing: str) -> str:
               else "not every run done")
     what = "was interrupted" if status == "interrupted" else "stopped" + (
         f" ({_one_line(Exception(manifest['error']))})" if manifest.get("error") else "")
+    extended = manifest.get("extended")
+    last = extended[-1] if isinstance(extended, list) and extended and isinstance(extended[-1], dict) else {}
+    if isinstance(last.get("from_replicates"), int) and last.get("to_replicates") == manifest.get("replicates"):
+        what += (f" while being extended from {last['from_replicates']} to {last['to_replicates']} replicates; the "
+                 f"tables there are still those of the {last['from_replicates']} replicates")
     return f"'{p}': the sweep {what} ({howfar}); run the same 'peacesim sweep' command again to finish it"
 
 

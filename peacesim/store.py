@@ -665,7 +665,8 @@ class ResultStore:
         self.pending_tables = record
         try:
             self.write_manifest(manifest)
-            names = list(staged)
+            # the runs table last: until it is in place, the episodes of new runs have no run in it
+            names = sorted(staged, key=lambda name: name == "runs.parquet")
             for i, name in enumerate(names):
                 try:
                     staged[name].put_in_place()

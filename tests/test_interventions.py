@@ -184,7 +184,7 @@ def test_link_and_protect_local_mechanisms():
 
 def test_set_changes_a_parameter_from_that_month_on():
     m = stepped(PeaceModel("reference", rng=12), 50)
-    m.intervene("set", name="post_signature_support", value="0.1")
+    m.intervene("set", name="post_signature_support", value=0.1)
     assert m.p.post_signature_support == 0.1
     m.intervene("set", name="team_continuity", value=1.0)
     assert m._retained == pytest.approx(1.0)  # derived quantities follow

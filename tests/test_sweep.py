@@ -16,6 +16,7 @@ import pyarrow.feather as feather
 import pytest
 
 import peacesim
+from peacesim.analysis import load_results
 from peacesim.errors import InputError
 from peacesim.experiment import derive_seeds, load_experiment
 from peacesim.sweep import run_experiment
@@ -700,8 +701,12 @@ def test_an_interrupted_extension_resumes_and_can_be_extended_again(tmp_path, mo
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "interrupted" and m["replicates"] == 8 and m["runs_done"] == info.value.done
     assert 4 < info.value.done <= 12  # (a batch is at most half of what is left)
-    # the earlier sweep's tables stay, recorded, until the extension's merge replaces them
+    # the earlier sweep's tables stay, recorded, until the extension's merge replaces them, and
+    # are not read as the extended sweep's
     assert len(pd.read_parquet(out / "runs.parquet")) == 4
+    with pytest.raises(InputError, match="interrupted while being extended from 2 to 8 replicates; the tables there "
+                                         "are still those of the 2 replicates"):
+        load_results(out)
     # resumed as it is: the earlier tables and the new parts are kept
     restore = _interrupt_after(monkeypatch, 1)
     with pytest.raises(sweep.SweepInterrupted) as again:
