@@ -250,8 +250,15 @@ class ResultStore:
                     "file has changed); use --fresh to replace them or --out to choose another folder")
             stored = old["replicates"]
             if stored > self.exp.replicates:
+                have = f"have {stored} replicates"
+                last = (_extensions(old.get("extended")) or [{}])[-1]
+                if old.get("status") != "complete" and last.get("to_replicates") == stored:
+                    done, total = old.get("runs_done"), old.get("runs_total")
+                    have = (f"are being extended from {last['from_replicates']} to {stored} replicates (not finished"
+                            + (f": {done} of {total} runs done" if isinstance(done, int) and isinstance(total, int)
+                               else "") + ")")
                 raise InputError(
-                    f"--out {self.out}: the results there have {stored} replicates and the experiment now asks for "
+                    f"--out {self.out}: the results there {have} and the experiment now asks for "
                     f"{self.exp.replicates}; stored runs are not dropped: set replicates = {stored} (or more, to "
                     "extend the sweep), or use --fresh to start over or --out to choose another folder")
             extension = {"from_replicates": stored, "to_replicates": self.exp.replicates,

@@ -707,6 +707,11 @@ def test_an_interrupted_extension_resumes_and_can_be_extended_again(tmp_path, mo
     with pytest.raises(InputError, match="interrupted while being extended from 2 to 8 replicates; the tables there "
                                          "are still those of the 2 replicates"):
         load_results(out)
+    back = write_exp(tmp_path, reps=2, months=120, series="true")  # going back is refused, and says why
+    with pytest.raises(InputError, match=f"are being extended from 2 to 8 replicates \\(not finished: "
+                                         f"{info.value.done} of 16 runs done\\) and the experiment now asks for 2"):
+        run_experiment(back, executor="serial", out=out, progress=False)
+    exp = write_exp(tmp_path, reps=8, months=120, series="true")
     # resumed as it is: the earlier tables and the new parts are kept
     restore = _interrupt_after(monkeypatch, 1)
     with pytest.raises(sweep.SweepInterrupted) as again:
