@@ -269,7 +269,9 @@ def load_results(path: str | Path) -> Results:
     ``series.parquet``. Raises :class:`~peacesim.errors.InputError` with a one-line message when
     the folder or a file is missing or is not a peacesim results folder.
     """
-    p = Path(path)
+    from .scenario import user_path
+
+    p = user_path(path)
     if not p.exists():
         raise InputError(f"results folder '{p}' does not exist")
     if not p.is_dir():

@@ -36,6 +36,7 @@ an interval would collapse to a point.
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import warnings
@@ -49,7 +50,7 @@ from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
-from .scenario import Scenario, actor_field, load_scenario, resolve_scenario
+from .scenario import Scenario, actor_field, is_short_name, load_scenario, resolve_scenario, user_path
 from .words import checked, cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -304,8 +305,11 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
     ``check_design=False`` skips building the design (its worlds and design points) and so
     imports no numerical library: for listing comparisons.
     """
-    path = Path(ref)
-    if path.suffix != ".toml" and "/" not in str(ref) and "\\" not in str(ref):
+    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
+        raise InputError(f"comparison = {words(ref)} is not allowed; expected a shipped comparison's short name "
+                         "(see 'peacesim compare --list') or the path of a TOML file, as a text or a Path")
+    path = user_path(ref)
+    if is_short_name(ref):
         candidate = comparison_dir() / f"{ref}.toml"
         if not candidate.is_file():
             names = ", ".join(p.stem for p in list_comparisons()) or "none"
@@ -366,11 +370,8 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
     scen_ref = meta.get("scenario")
     if not isinstance(scen_ref, str) or not scen_ref:
         raise InputError(f"{at}.scenario = {words(scen_ref)} must name a scenario (short name or path)")
-    if base_dir is not None and (scen_ref.endswith(".toml") or "/" in scen_ref) and not Path(scen_ref).is_absolute() \
-            and not Path(scen_ref).exists():
-        scen_ref = str((base_dir / scen_ref).resolve())
     try:
-        scen_path = resolve_scenario(scen_ref)
+        scen_path = resolve_scenario(scen_ref, base_dir=base_dir)
     except InputError as exc:
         raise InputError(f"{at}.scenario = {words(meta.get('scenario'))}: {exc}") from None
     scenario = load_scenario(scen_path)

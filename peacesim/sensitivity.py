@@ -181,8 +181,15 @@ def is_sensitivity_results(folder: str | Path) -> bool:
 
 
 def _resolve(ref: str | Path) -> Path:
-    path = Path(ref)
-    if path.suffix != ".toml" and "/" not in str(ref):
+    import os
+
+    from .scenario import is_short_name, user_path
+
+    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
+        raise InputError(f"experiment = {words(ref)} is not allowed; expected a shipped sensitivity experiment's "
+                         "short name or the path of a TOML file, as a text or a Path")
+    path = user_path(ref)
+    if is_short_name(ref):
         candidate = experiment_dir() / f"{ref}.toml"
         if candidate.is_file():
             return candidate

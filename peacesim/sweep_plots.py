@@ -465,8 +465,9 @@ def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = Fa
     write is not replaced (the call is refused); every file is written atomically.
     """
     from . import fsutil
+    from .scenario import user_path
 
-    root = Path(path)
+    root = user_path(path)
     if root.is_dir():
         # a folder that is not a sweep's is refused before anything is written in it (not even the lock)
         kind, legacy = fsutil.owner(root)

@@ -508,6 +508,35 @@ def test_a_tilde_in_a_path_given_from_python_is_the_home_folder(home, tmp_path, 
     assert not (tmp_path / "~").exists()
 
 
+def test_a_tilde_in_a_comparison_sensitivity_or_results_path_from_python_is_the_home_folder(home, tmp_path,
+                                                                                            monkeypatch):
+    import shutil
+
+    from peacesim.analysis import load_results
+    from peacesim.comparison import comparison_dir, load_comparison
+    from peacesim.scenario import resolve_scenario
+    from peacesim.sensitivity import load_sensitivity
+    from peacesim.sweep import run_experiment
+    from peacesim.sweep_plots import plot_results
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(resolve_scenario("crowded_field"), home / "mine.toml")
+    text = (comparison_dir() / "crowded_field.toml").read_text(encoding="utf-8")
+    assert 'scenario = "crowded_field"' in text
+    (home / "cmp.toml").write_text(text.replace('scenario = "crowded_field"', 'scenario = "~/mine.toml"'),
+                                   encoding="utf-8")
+    spec = load_comparison("~/cmp.toml", check_design=False)
+    assert Path(spec.scenario_path) == home / "mine.toml"
+    shutil.copy(Path(load_sensitivity.__globals__["experiment_dir"]()) / "sensitivity_morris.toml", home / "s.toml")
+    load_sensitivity("~/s.toml", check_points=False, sample=False)
+    run_experiment(small_experiment(home), executor="serial", out="~/sweep", progress=False)
+    assert len(load_results("~/sweep").runs) > 0 and plot_results("~/sweep")
+    assert not (tmp_path / "~").exists()
+    for call in (load_comparison, load_sensitivity):
+        with pytest.raises(InputError, match="is not allowed; expected a shipped"):
+            call(None)
+
+
 def test_a_tilde_in_out_typed_in_quotes_on_the_command_line_is_the_home_folder(home, tmp_path):
     exp = small_experiment(tmp_path)
     env = {**os.environ, "HOME": str(home)}
