@@ -370,11 +370,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _preflight(out, "sweep", "sweep")  # refuse a folder that is not peacesim's or in use before saying anything
     from .words import cut
 
-    print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} runs "
-          f"({args.executor}) -> {out}")
+    def header() -> None:  # said once the folder's stored runs are known to be this experiment's
+        print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} "
+              f"runs ({args.executor}) -> {out}", flush=True)
+
     res, stopped = _until_stopped(lambda: run_experiment(
         exp, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
-        retry_failed=args.retry_failed, progress=not args.quiet))
+        retry_failed=args.retry_failed, progress=not args.quiet, announce=header))
     if stopped is not None:
         return stopped
     print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed."

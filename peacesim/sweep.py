@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from contextlib import contextmanager
@@ -648,7 +649,8 @@ def _now() -> str:
 # ------------------------------------------------------------------------------------ the sweep
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
-                   retry_failed: bool = False, progress: bool = True) -> SweepResult:
+                   retry_failed: bool = False, progress: bool = True,
+                   announce: Callable[[], None] | None = None) -> SweepResult:
     """Run every run of an experiment that is not stored yet, and merge the results.
 
     Parameters
@@ -668,6 +670,9 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
         Remove peacesim's results from the folder and start over, instead of resuming.
     retry_failed:
         Run again the runs stored as failed (their rows are replaced).
+    announce:
+        Called once the folder is open and its stored runs are known to belong to the experiment,
+        before any run starts (the command line says what it will run there, not before a refusal).
 
     Raises
     ------
@@ -698,7 +703,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     try:
         store.open(fresh)
         try:
-            result = _sweep(exp, store, ex, executor, started, t0, retry_failed, progress, clock)
+            result = _sweep(exp, store, ex, executor, started, t0, retry_failed, progress, clock, announce)
         finally:
             store.close()
     finally:
@@ -710,7 +715,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
 
 
 def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str, t0: float, retry_failed: bool,
-           progress: bool, clock: _Clock) -> SweepResult:
+           progress: bool, clock: _Clock, announce: Callable[[], None] | None = None) -> SweepResult:
     manifest = _manifest(exp, executor, ex.workers, started)
     if store.extensions:  # in every manifest written from now on (a fault while scanning writes one)
         manifest["extended"] = store.extensions
@@ -719,6 +724,8 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
         status = store.scan()
         todo = np.flatnonzero((status == store.MISSING) | ((status == store.FAILED) if retry_failed else False))
         skipped = exp.n_runs - len(todo)
+        if announce is not None:
+            announce()
         if store.extension is not None:
             store.extension["runs_reused"] = skipped
             print(f"extending the sweep in {store.out} from {store.extension['from_replicates']} to {exp.replicates} "

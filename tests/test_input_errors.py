@@ -666,6 +666,20 @@ def test_a_sweep_into_a_folder_in_use_is_refused_before_it_says_anything(tmp_pat
     assert line.endswith("is using this folder; wait for it to finish or stop it, or choose another folder")
 
 
+def test_a_sweep_into_the_folder_of_another_experiment_is_refused_before_it_says_anything(tmp_path):
+    first = small_experiment(tmp_path)
+    out = tmp_path / "out"
+    done = cli("sweep", str(first), "--executor", "serial", "--quiet", "--no-figures", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    other = small_experiment(tmp_path, "[0.1, 0.8]", "[0.1, 0.9]", name="other.toml")
+    proc = cli("sweep", str(other), "--executor", "serial", "--out", str(out))
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert "belong to a different experiment" in line
+    again = cli("sweep", str(first), "--executor", "serial", "--no-figures", "--out", str(out))  # and said when it runs
+    assert again.returncode == 0 and "design points x" in again.stdout
+
+
 @pytest.mark.parametrize("args,status,message", [
     (["sweep", "{exp}", "--workers", "100000"], 2, "100000 workers would need about"),
     (["sweep", "{exp}", "--scheduler", "tcp://127.0.0.1:1"], 2, "--scheduler is only used with --executor dask"),
