@@ -535,7 +535,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison_report import answer_lines, fmt_interval, fmt_value, rank_labels
 
     m = cmp.MEASURES[spec.rank_by]
-    print(f"\nRanked by {m.phrase.format(h=cmp.span_words(spec.horizon))}:")
+    print(f"\nRanked by {m.text(spec.horizon)}:")
     places = rank_labels(res)
     for k in res.ranking:
         r = res.value(k, spec.rank_by)
@@ -543,7 +543,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if r["note"] and not math.isfinite(float(r["estimate"])):
             shown += f" ({r['note']})"
         else:
-            shown += f" (95% CI {fmt_interval(spec.rank_by, r['low'], r['high'])})"
+            shown += f" (95% interval {fmt_interval(spec.rank_by, r['low'], r['high'])})"
         base = "  [baseline]" if k == spec.baseline else ""
         place = places[k] if places[k] == "-" or places[k].endswith("=") else places[k] + "."
         print(textwrap.fill(f"{place} {spec.strategy(k).title}: {shown}{base}", _width(), subsequent_indent="   "))

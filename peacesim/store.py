@@ -672,8 +672,7 @@ class ResultStore:
         self.pending_tables = record
         try:
             self.write_manifest(manifest)
-            # the runs table last: until it is in place, the episodes of new runs have no run in it
-            names = sorted(staged, key=lambda name: name == "runs.parquet")
+            names = list(staged)
             for i, name in enumerate(names):
                 try:
                     staged[name].put_in_place()

@@ -543,9 +543,9 @@ def test_an_extension_cut_short_while_its_tables_are_put_in_place_resumes_whole(
     real = merge.StagedFile.put_in_place
     calls = []
 
-    def put_in_place(self):  # Ctrl-C once episodes.parquet is replaced, before runs.parquet is
+    def put_in_place(self):  # Ctrl-C once runs.parquet is replaced, before episodes.parquet is
         calls.append(self.path.name)
-        if self.path.name == "runs.parquet":
+        if len(calls) == 2:
             raise KeyboardInterrupt
         return real(self)
 
@@ -553,10 +553,10 @@ def test_an_extension_cut_short_while_its_tables_are_put_in_place_resumes_whole(
     with pytest.raises(sweep.SweepInterrupted):
         run_experiment(exp, executor="serial", out=out, progress=False)
     monkeypatch.setattr(merge.StagedFile, "put_in_place", real)
-    assert len(calls) > 1 and calls[-1] == "runs.parquet"  # the runs table last
-    assert len(pd.read_parquet(out / "runs.parquet")) == 4 and json.loads(
+    assert calls == ["runs.parquet", "episodes.parquet"]
+    assert len(pd.read_parquet(out / "runs.parquet")) == 10 and json.loads(
         (out / "manifest.json").read_text())["status"] == "interrupted"
-    # new episodes beside the earlier runs: the tables are not read as results until finished
+    # new runs beside the earlier episodes: the tables are not read as results until finished
     with pytest.raises(InputError, match="stopped while it wrote its tables"):
         load_results(out)
     res = run_experiment(exp, executor="serial", out=out, progress=False)
