@@ -532,16 +532,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                       progress=not args.quiet))
     if stopped is not None:
         return stopped
-    from .comparison_report import answer_lines, fmt_interval, fmt_value, rank_labels
+    from .comparison_report import answer_lines, fmt_interval, fmt_value, plain_measure, plain_note, rank_labels
 
-    m = cmp.MEASURES[spec.rank_by]
-    print(f"\nRanked by {m.text(spec.horizon)}:")
+    print(f"\nRanked by {plain_measure(spec.rank_by, spec.horizon)}:")
     places = rank_labels(res)
     for k in res.ranking:
         r = res.value(k, spec.rank_by)
         shown = fmt_value(spec.rank_by, r["estimate"])
         if r["note"] and not math.isfinite(float(r["estimate"])):
-            shown += f" ({r['note']})"
+            shown += f" ({plain_note(r['note'])})"
         else:
             shown += f" (95% interval {fmt_interval(spec.rank_by, r['low'], r['high'])})"
         base = "  [baseline]" if k == spec.baseline else ""
