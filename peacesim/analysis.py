@@ -967,6 +967,8 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     measure read at a time (``horizon``, the follow-up) is NaN when no agreement was followed
     that long. docs/RESULTS.md describes every column.
     """
+    horizon = _check_number(horizon, "horizon", low=0, open_low=True)
+    alpha = _check_number(alpha, "alpha", low=0, high=1, open_low=True)
     by_cols = _by_list(results, by)
     fu = results.followup_months
     rows = []
@@ -1028,6 +1030,22 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
 # ---------------------------------------------------------------------------------------------
 # Hazard ratios
 # ---------------------------------------------------------------------------------------------
+def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, whole: bool = False,
+                  open_low: bool = False) -> float:
+    """``value`` as a number within bounds, or a one-line :class:`InputError` naming the argument
+    and the value as given."""
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    x = math.nan if bad else float(value)
+    if (bad or not math.isfinite(x) and high != math.inf or math.isnan(x) or (x <= low if open_low else x < low)
+            or x > high or (whole and x != int(x))):
+        kind = "a whole number" if whole else "a number"
+        top = "" if high == math.inf else (f" and at most {high:g}" if open_low else f" to {high:g}")
+        rng = (f"above {low:g}" if open_low else f"from {low:g}") + top
+        hint = " (without quotes)" if isinstance(value, str) else ""
+        raise InputError(f"{name} = {value!r} is not allowed; expected {kind} {rng}{hint}")
+    return x
+
+
 def _check_factor(results: Results, factor: str) -> None:
     if factor not in results.factors:
         raise InputError(f"factor {factor!r} was not varied in {results.name}; factors are "
@@ -1075,6 +1093,7 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
     from lifelines.exceptions import ConvergenceError
 
     _check_factor(results, factor)
+    per = _check_number(per, "per", low=0, open_low=True)
     eps = results.ok_episodes
     if first_only:
         eps = _first_episodes(eps)
@@ -1190,6 +1209,7 @@ class Comparison:
     note: str = ""
     paired: bool = False
     n_seeds: int = 0
+    level: float = 0.95  # the confidence level of the interval
 
     @property
     def excludes_zero(self) -> bool:
@@ -1204,12 +1224,12 @@ class Comparison:
     def __str__(self) -> str:
         m = METRICS[self.metric]
         scale, unit = (100, " percentage points") if m.percent else (1, " months")
-        what = m.label.format(h=f"{self.horizon:g}", f="follow-up")
+        what = m.label.format(h=f"{self.horizon:g}", f=f"{self.horizon:g}")
         head = f"{what}: {value_label(self.factor, self.a)} minus {value_label(self.factor, self.b)}"
         if not self.estimable:
             return f"{head}: {self.note}"
-        return (f"{head} = {scale * self.difference:+.1f}{unit} (95% CI {scale * self.low:+.1f} to "
-                f"{scale * self.high:+.1f}; {self.note})")
+        return (f"{head} = {scale * self.difference:+.1f}{unit} ({100 * self.level:g}% CI {scale * self.low:+.1f} "
+                f"to {scale * self.high:+.1f}; {self.note})")
 
 
 def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rmst", horizon: float = 60,
@@ -1248,8 +1268,13 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     if metric not in ("rmst", "rmst_followup", "relapse", "p_agreement"):
         raise InputError(f"metric = {metric!r} cannot be compared; use 'rmst', 'rmst_followup', 'relapse' "
                          "or 'p_agreement'")
+    horizon = _check_number(horizon, "horizon", low=0, open_low=True)
+    alpha = _check_number(alpha, "alpha", low=0, high=1, open_low=True)
+    bootstrap = int(_check_number(bootstrap, "bootstrap", low=100, whole=True))
     a = _match_level(results, factor, a, "a")
     b = _match_level(results, factor, b, "b")
+    if a == b:
+        raise InputError(f"a = {a!r} and b = {b!r} are the same value of {factor}; compare two different values")
     runs = results.runs
     for f, v in (where or {}).items():
         _check_factor(results, f)
@@ -1266,7 +1291,7 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     shared: list[Any] = []
     if "seed" in runs.columns and ra["seed"].notna().all() and rb["seed"].notna().all():
         shared = sorted(set(ra["seed"]) & set(rb["seed"]))
-    base = dict(factor=factor, a=_py(a), b=_py(b), metric=metric, horizon=float(tau))
+    base = dict(factor=factor, a=_py(a), b=_py(b), metric=metric, horizon=float(tau), level=1 - alpha)
     if shared:
         keep_a, keep_b = ra["seed"].isin(shared), rb["seed"].isin(shared)
         left = int((~keep_a).sum() + (~keep_b).sum())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -606,3 +607,30 @@ def test_linked_factors_and_outcomes_derived_from_episodes(tmp_path):
     pd.testing.assert_frame_equal(derived[cols], full[cols])
     ax = metric_vs_parameter(res, "tenure_mediator").axes[0]
     assert "tenure diplomat" in ax.get_xlabel()
+
+
+def test_bad_arguments_from_python_are_refused_in_one_line(two_hazards):
+    res = load_results(two_hazards)
+    factor = res.factors[0]
+    a, b = res.levels(factor)[:2]
+    for call, message in [
+        (lambda: durability_table(res, horizon="60"), "horizon = '60' is not allowed; expected a number above 0 "
+                                                      "(without quotes)"),
+        (lambda: durability_table(res, alpha=1.5), "alpha = 1.5 is not allowed; expected a number above 0 and at "
+                                                   "most 1"),
+        (lambda: hazard_ratio(res, factor, per="12"), "per = '12' is not allowed"),
+        (lambda: compare(res, factor, a, a), "are the same value of"),
+        (lambda: compare(res, factor, a, b, horizon=float("nan")), "horizon = nan is not allowed"),
+    ]:
+        with pytest.raises(InputError, match=re.escape(message)):
+            call()
+
+
+def test_a_comparison_says_its_own_confidence_level_and_names_the_follow_up(two_hazards):
+    res = load_results(two_hazards)
+    factor = res.factors[0]
+    a, b = res.levels(factor)[:2]
+    c = compare(res, factor, b, a, metric="p_agreement", alpha=0.1)
+    assert c.level == pytest.approx(0.9) and "90% CI" in str(c)
+    text = str(compare(res, factor, b, a, metric="rmst_followup"))
+    assert f"within its {res.followup_months:g}-month follow-up" in text and "follow-up-month" not in text
