@@ -768,6 +768,19 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
         pairs = [(levels[-1], levels[0])] if results.is_numeric(f) else [(lv, levels[0]) for lv in levels[1:]]
         for a, b in pairs:
             try:
+                share = compare(results, f, a, b, metric="p_agreement")
+            except InputError:
+                share = None
+            if share is not None and np.isfinite(share.difference):
+                how = (f"a difference of {100 * share.difference:+.1f} percentage points (95% CI "
+                       f"{100 * share.low:+.1f} to {100 * share.high:+.1f}, {share.note})"
+                       + ("." if share.excludes_zero else "; the interval includes no difference.")
+                       if share.estimable else f"a difference of {100 * share.difference:+.1f} percentage points "
+                                               f"with no interval ({share.note}).")
+                out.append(f"* **{results.factor_title(f)}**: {100 * share.estimate_a:.0f}% of runs reached an "
+                           f"agreement with {value_label(f, a)} and {100 * share.estimate_b:.0f}% with "
+                           f"{value_label(f, b)}: {how}")
+            try:
                 c = compare(results, f, a, b, metric="rmst", horizon=horizon, first_only=first_only)
             except InputError:
                 continue
@@ -802,7 +815,9 @@ def _unit(f: str) -> str:
 
 def _hr_text(r: pd.Series) -> str:
     if not (np.isfinite(r["hr_low"]) and np.isfinite(r["hr_high"])):
-        return f"{r['hr']:.2f}; {r['note']}."
+        if not np.isfinite(r["hr"]):
+            return f"not estimable; {r['note']}."
+        return f"{r['note']}; the point estimate, {r['hr']:.2f}, is not a finding without an interval."
     return (f"{r['hr']:.2f} (95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}, standard errors "
             f"clustered by {r['cluster']}, {r['n_clusters']} {r['cluster']}s); "
             + _hr_words(r["hr"], r["hr_low"], r["hr_high"]))

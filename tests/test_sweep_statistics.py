@@ -153,6 +153,13 @@ def test_report_says_not_estimable_instead_of_a_zero_width_interval(tmp_path):
         assert line.count("not estimable") == 3
         assert "(60.0–60.0)" not in line and "109 (109–109)" not in line
     assert "fewer than 20 seeds" in report
+    # the share reaching an agreement is compared although durability cannot be: paired by seed
+    c = compare(load_results(path), "handover_quality", 0.8, 0.1, metric="p_agreement")
+    assert (f"{100 * c.estimate_a:.0f}% of runs reached an agreement with handover quality = 0.8 and "
+            f"{100 * c.estimate_b:.0f}% with handover quality = 0.1: a difference of {100 * c.difference:+.1f} "
+            "percentage points") in report
+    # a hazard ratio without an interval is not given as a finding
+    assert not re.search(r"Hazard ratio of relapse per [^:]*: \d\.\d\d;", report)
 
 
 # ---------------------------------------------------------------------------------------------
