@@ -1128,7 +1128,7 @@ def most_influential(table: pd.DataFrame, method: str, k: int = 10) -> pd.DataFr
 #: factors is consistent with the data.
 MAX_RELATIVE_WIDTH = 1.0
 #: Convergence verdicts, in the order of concern.
-VERDICTS = ("converged", "intervals too wide", "not converged", "not checked", "no indices")
+VERDICTS = ("converged", "intervals too wide", "not converged", "not checked", "no effect measured", "no indices")
 
 
 def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str], samples: int) -> pd.DataFrame:
@@ -1140,9 +1140,10 @@ def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str],
     largest such index. The verdict is ``not converged`` when an index moved, ``intervals too wide``
     when none moved but ``relative_width`` exceeds :data:`MAX_RELATIVE_WIDTH` (an index "moves"
     only by more than half its interval, so wide intervals alone would pass), ``not checked`` when
-    the outcome has indices but none could be compared with the first half, ``no indices`` when
-    the outcome has none (no value at enough points, or the same everywhere), and ``converged``
-    otherwise. Empty when no check was possible (a design too small to be halved)."""
+    the outcome has indices but none could be compared with the first half, ``no effect measured``
+    when every ranking index is zero (the outcome did not change with any factor in these runs:
+    nothing to rank, and nothing that could have moved), ``no indices`` when the outcome has none
+    (no value at enough points, or the same everywhere), and ``converged`` otherwise. Empty when no check was possible (a design too small to be halved)."""
     import pandas as pd
     cols = ["method", "outcome", "samples_half", "samples", "compared", "moved", "relative_width", "verdict",
             "moved_indices"]
@@ -1172,6 +1173,8 @@ def convergence_table(table: pd.DataFrame, method: str, outcomes: Sequence[str],
             rel = widest / largest if largest > ZERO else math.inf
         if len(moved):
             verdict = "not converged"
+        elif largest <= ZERO:  # every factor's index is zero: the 0/0 of relative_width says nothing
+            verdict, rel = "no effect measured", math.nan
         elif not len(part):  # indices at N, none of them compared with the first half of the design
             verdict = "not checked"
         elif not rel <= MAX_RELATIVE_WIDTH:  # NaN (an interval not given) counts as too wide

@@ -354,6 +354,9 @@ def _verdict_words(conv: pd.DataFrame, design, spec) -> str:
     if by["not checked"]:
         parts.append(f"**not checked** for {', '.join(by['not checked'])}: its indices could not be computed from "
                      "the first half of the design, so whether they settled is not known")
+    if by["no effect measured"]:
+        parts.append(f"**no effect measured** for {', '.join(by['no effect measured'])}: every factor's index is "
+                     "zero (the outcome did not change with any factor in these runs), so there is nothing to rank")
     if by["no indices"]:
         parts.append(f"**no indices** for {', '.join(by['no indices'])}")
     if by["converged"]:

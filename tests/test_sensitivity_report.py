@@ -246,6 +246,23 @@ def test_an_outcome_whose_indices_were_not_compared_is_not_checked_not_converged
     assert conv.loc["narrow", "verdict"] == "converged"
 
 
+def test_an_outcome_with_every_index_zero_is_no_effect_measured_not_converged():
+    """All mu* are 0 with zero-width intervals (the outcome never changed): 0/0 is not a narrow
+    interval, and nothing could have moved."""
+    t, outcomes = conv_case()
+    flat = with_check(morris_rows("flat", [("a", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+                                           ("b", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))]))
+    t = pd.concat([t, flat], ignore_index=True)
+    conv = sa.convergence_table(t, "morris", ["narrow", "flat"], 10).set_index("outcome")
+    assert conv.loc["flat", "verdict"] == "no effect measured" and math.isnan(conv.loc["flat", "relative_width"])
+    assert conv.loc["narrow", "verdict"] == "converged"
+    from peacesim.sensitivity_plots import _verdict_words
+
+    spec = SimpleNamespace(outcomes=[sa.Outcome(n, n, "", "mean", n) for n in ("narrow", "flat")])
+    words = _verdict_words(conv.reset_index(), SimpleNamespace(samples=10), spec)
+    assert "**no effect measured** for flat" in words and "converged for every outcome" not in words
+
+
 def test_convergence_at_the_edge_of_the_width_rule():
     """The widest interval of the ranking index may be as wide as the largest index, not wider; a
     factor without an index does not count."""
