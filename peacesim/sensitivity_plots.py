@@ -256,8 +256,9 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
               f"({min(spec.resamples, RBD_RESAMPLES)} resamples), noise shares from a bootstrap over points and a "
               "jackknife over replicates."]
     if seconds is not None:
+        workers = m.get("workers", "?")
         lines.append(f"- Runs and analysis took {seconds:,.0f} s in this session ({m.get('executor', '?')}, "
-                     f"{m.get('workers', '?')} workers).")
+                     f"{workers} worker{'' if workers == 1 else 's'}).")
     lines += ["", "Factors and their ranges (from the parameter registry, narrowed by the experiment file):", "",
               "| factor | range | group |", "|---|---|---|"]
     for i in d.inputs:

@@ -391,11 +391,14 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
     low = grid.copy()
     high = grid.copy()
     known = np.full((len(yl), len(xl)), np.nan)
+    unestimable = np.zeros((len(yl), len(xl)), dtype=bool)  # a cell with runs whose durability is not estimable
     bound = _known_to(table, metric, np.inf)
     for k, (_, r) in enumerate(table.iterrows()):
         i, j = yl.index(r[y]), xl.index(r[x])
         grid[i, j], low[i, j], high[i, j] = r[m.column], r[m.low], r[m.high]
         known[i, j] = bound[k]
+        unestimable[i, j] = metric != "p_agreement" and r.get("durability_estimable") is not None \
+            and not bool(r["durability_estimable"])
     size = (max(6.0, 1.45 * len(xl) + 2.8), max(4.2, 0.8 * len(yl) + 2.0))
     fig, ax = _new_ax(ax, size)
     # The colour scale is anchored at zero and at the metric's natural ceiling (100%, the horizon or
@@ -408,6 +411,9 @@ def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes 
         for j in range(len(xl)):
             v = grid[i, j]
             if np.isnan(v):
+                if unestimable[i, j]:
+                    ax.text(j, i, f"not estimable\n(agreements from\nfewer than {MIN_CLUSTERS} seeds)", ha="center", va="center",
+                            fontsize=7, color="#444444")
                 continue
             text = _cell_text(v, low[i, j], high[i, j], m.percent, known[i, j])
             r, g, b, _ = cmap(norm_(shown[i, j]))
@@ -831,9 +837,16 @@ def _hr_words(hr: float, lo: float, hi: float) -> str:
     return "no clear difference in the risk of relapse."
 
 
+_HEATMAP_CAPTIONS = {"heatmap_rmst": "Grid of the months agreements hold (RMST) over the two factors",
+                     "heatmap_relapse": "Grid of the share of agreements that relapse over the two factors",
+                     "heatmap_p_agreement": "Grid of the share of runs reaching an agreement over the two factors"}
+
+
 def _figure_caption(stem: str) -> str:
     if stem == "km_curves":
         return "How long agreements hold (Kaplan-Meier curves)"
+    if stem in _HEATMAP_CAPTIONS:
+        return _HEATMAP_CAPTIONS[stem]
     for prefix, text in (("km_by_", "How long agreements hold, by "), ("durability_vs_", "Durability against "),
                          ("agreement_vs_", "Reaching an agreement against "), ("heatmap_", "Grid of ")):
         if stem.startswith(prefix):

@@ -177,6 +177,19 @@ def short_runs(tmp_path: Path) -> Path:
     return write(tmp_path / "short", runs, eps, m)
 
 
+def test_a_heat_map_cell_that_is_not_estimable_says_so():
+    from peacesim.sweep_plots import heatmap
+
+    design = [{"handover_quality": h, "team_continuity": c} for h in (0.1, 0.8) for c in (0.2, 0.9)]
+    runs, eps, m = frames(design, list(range(10)), lambda dp, v, k: (40, float(10 + 7 * k), k % 2 == 0))
+    res = results_from_frames(runs, eps, m)
+    fig = heatmap(res, "handover_quality", "team_continuity", metric="rmst")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("not estimable\n(agreements from\nfewer than 20 seeds)") == 4
+    share = heatmap(res, "handover_quality", "team_continuity", metric="p_agreement")
+    assert not any("not estimable" in t.get_text() for t in share.axes[0].texts)  # counts runs: estimable
+
+
 def test_median_not_reached_gives_the_longest_follow_up(tmp_path):
     path = short_runs(tmp_path)
     res = load_results(path)
