@@ -262,6 +262,7 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
     if numeric_x:
         xs_all = np.asarray(xlevels, dtype=float)
         step = float(np.min(np.diff(xs_all))) if len(xs_all) > 1 else 1.0
+    n_over = 0  # series with a median not reached: their labels are stacked
     for i, hv in enumerate(hue_levels):
         sub = table if hv is None else table[table[hue] == hv]
         sub = sub.set_index(x).reindex(xlevels)
@@ -295,12 +296,15 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
             ax.errorbar(xs, y_c, yerr=yerr, color=c, marker=mk, ms=6, lw=1.0 if numeric_x else 0,
                         elinewidth=1.5, capsize=3, label=label)
         if over.any():
+            n_over += 1
             # a median not reached is longer than the longest follow-up observed: an open triangle
             # pointing up from there, labelled with it
             ax.plot(xs[over], known[over], ls="none", marker="^", ms=8, mfc="white", mec=c, mew=1.5)
             for xv, kv in zip(xs[over], known[over]):
-                ax.annotate(f"> {kv:g}", (xv, kv), xytext=(0, 7), textcoords="offset points", ha="center",
-                            fontsize=7, color=c)
+                # each series' label a line higher than the last, so that series not reached at the
+                # same setting do not print over each other
+                ax.annotate(f"> {kv:g}", (xv, kv), xytext=(0, 7 + 8 * i), textcoords="offset points",
+                            ha="center", fontsize=7, color=c)
     if numeric_x:
         ax.set_xticks(np.asarray(xlevels, dtype=float))
         if len(xlevels) > 8:
@@ -314,7 +318,11 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     else:
-        ax.set_ylim(0, cap * 1.1 if np.isfinite(cap) else None)
+        # room above the longest follow-up for the stacked "> N" labels
+        ax.set_ylim(0, cap * (1.1 + 0.07 * max(n_over - 1, 0)) if np.isfinite(cap) else None)
+    if n_over:
+        x0, x1 = ax.get_xlim()
+        ax.set_xlim(x0 - 0.03 * (x1 - x0), x1 + 0.03 * (x1 - x0))  # a label centred on the last point stays inside
     ax.grid(alpha=0.3, lw=0.5)
     handles, labels = ax.get_legend_handles_labels()
     if not legend:
