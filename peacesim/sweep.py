@@ -701,9 +701,10 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     clock.laps["pool start"] = time.perf_counter() - t0
     started = _now()
     try:
-        store.open(fresh)
+        previous = store.open(fresh)
         try:
-            result = _sweep(exp, store, ex, executor, started, t0, retry_failed, progress, clock, announce)
+            result = _sweep(exp, store, ex, executor, started, t0, retry_failed, progress, clock, announce,
+                            previous)
         finally:
             store.close()
     finally:
@@ -715,8 +716,18 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
 
 
 def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str, t0: float, retry_failed: bool,
-           progress: bool, clock: _Clock, announce: Callable[[], None] | None = None) -> SweepResult:
+           progress: bool, clock: _Clock, announce: Callable[[], None] | None = None,
+           previous: dict[str, Any] | None = None) -> SweepResult:
     manifest = _manifest(exp, executor, ex.workers, started)
+    # ``started`` and ``finished`` are this session's; the first session's start and the number of
+    # sessions are carried over from the manifest the folder held (resumed, extended or rerun)
+    first, sessions = started, 1
+    if isinstance(previous, dict):
+        first = previous.get("first_started", previous.get("started"))
+        first = first if isinstance(first, str) else started
+        n = previous.get("sessions")
+        sessions = (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1) + 1
+    manifest.update(first_started=first, sessions=sessions)
     if store.extensions:  # in every manifest written from now on (a fault while scanning writes one)
         manifest["extended"] = store.extensions
     sweep = _Sweep(exp, store, ex, manifest, clock)

@@ -647,7 +647,11 @@ def test_more_replicates_extend_a_finished_sweep_and_match_a_fresh_one(tmp_path,
     # run again: complete, nothing to do, the record of the extension kept
     again = run_experiment(exp, executor="serial", out=out, progress=False)
     assert again.ran == 0 and again.extended_from is None
-    assert json.loads((out / "manifest.json").read_text())["extended"] == [ext]
+    last = json.loads((out / "manifest.json").read_text())
+    assert last["extended"] == [ext]
+    # three sessions made the folder; the first one's start is kept
+    assert first["sessions"] == 1 and first["first_started"] == first["started"]
+    assert last["sessions"] == 3 and last["first_started"] == first["started"]
 
 
 def _interrupt_after(monkeypatch, batches: int):
