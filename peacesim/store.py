@@ -811,7 +811,16 @@ def _only_replicates_differ(old: dict[str, Any], exp: Experiment) -> bool:
             != _as_json(exp.design):
         return False
     before = _without_replicates(old.get("experiment_text"))
-    return before is not None and before == _without_replicates(exp.source_text)
+    if before is None or before != _without_replicates(exp.source_text):
+        return False
+    # and the text itself the same but for the number: a file edited elsewhere (a comment, say) is
+    # another experiment file, as it is when replicates stay the same (the digest is of the text)
+    return _replicates_blanked(old["experiment_text"]) == _replicates_blanked(exp.source_text)
+
+
+def _replicates_blanked(text: str) -> str:
+    """An experiment file's text with the number of every ``replicates = N`` line taken out."""
+    return re.sub(r"(?m)^(\s*replicates\s*=\s*)[0-9_]+", r"\1N", text.removeprefix("\ufeff"))
 
 
 def _extensions(value: Any) -> list[dict[str, Any]]:

@@ -751,7 +751,8 @@ def test_fewer_replicates_are_refused_in_one_line_and_nothing_changes(tmp_path):
                                     ("[0.1, 0.8]", "[0.1, 0.9]"),
                                     ('title = "small"', 'title = "small, more"'),
                                     ("months = 24", "months = 36"),
-                                    ("keep_series = false", "keep_series = true")])
+                                    ("keep_series = false", "keep_series = true"),
+                                    ("[vary]", "# an edited note\n[vary]")])
 def test_more_replicates_with_any_other_change_are_refused_as_before(tmp_path, change):
     exp = write_exp(tmp_path, reps=2, months=24, series="false")
     out = tmp_path / "o"
