@@ -241,7 +241,10 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         months = check(REGISTRY["months"], months, where=f"{where}: experiment")
     keep_series = meta.get("keep_series", False)
     if not isinstance(keep_series, bool):
-        raise InputError(f"{where}: experiment.keep_series = {words(keep_series)} is not allowed; expected true or false")
+        hint = (f" (write it without quotes: keep_series = {keep_series.strip().lower()})"
+                if isinstance(keep_series, str) and keep_series.strip().lower() in ("true", "false") else "")
+        raise InputError(f"{where}: experiment.keep_series = {words(keep_series)} is not allowed; expected true or "
+                         f"false{hint}")
     outcomes = meta.get("outcomes", list(OUTCOME_KEYS))
     if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
         raise InputError(f"{where}: experiment.outcomes must be a list of outcome names")
@@ -359,6 +362,14 @@ def _check_overlap(exp: Experiment, where: str) -> None:
                              f"{varied}; the varied values would replace it; remove experiment.months")
 
 
+def _number_text(text: str) -> bool:
+    """Whether ``text`` spells a finite number (a number quoted in a file)."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     if value is None:
         raise InputError(f"{where} is missing; expected a whole number from {low} to {high}")
@@ -421,14 +432,17 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             steps = spec.get("steps")
             if (not isinstance(rng, list) or len(rng) != 2
                     or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in rng)):
+                quoted = isinstance(rng, list) and any(isinstance(x, str) and _number_text(x) for x in rng)
                 raise InputError(f"{where}.range = {words(rng)} is not allowed; expected [low, high], two finite "
-                                 "numbers")
+                                 "numbers" + (" (write the numbers without quotes)" if quoted else ""))
             if not rng[0] < rng[1]:
                 raise InputError(f"{where}.range = {words(rng)} is not allowed: the low end must be below the high "
                                  "end")
             if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
+                hint = (f" (write it without quotes: steps = {steps.strip()})"
+                        if isinstance(steps, str) and re.fullmatch(r"\s*\d+\s*", steps) else "")
                 raise InputError(f"{where}.steps = {words(steps)} is not allowed; expected a whole number from 2 "
-                                 f"to {budget.MAX_LEVELS:,}")
+                                 f"to {budget.MAX_LEVELS:,}{hint}")
             log = spec.get("log", False)
             if not isinstance(log, bool):
                 raise InputError(f"{where}.log = {words(log)} is not allowed; expected true or false")

@@ -457,6 +457,14 @@ def small_experiment(tmp_path: Path, old: str = "", new: str = "", name: str = "
                                    r"number from 0 to 1 \(write it without quotes: handover_quality = 0.8\)"),
     ("replicates = 2", 'replicates = "2"', r"experiment.replicates = '2' is not allowed; expected a whole number "
                                            r"from 1 to 1000000 \(write it without quotes: replicates = 2\)"),
+    ("months = 24", 'months = 24\nkeep_series = "false"', r"experiment.keep_series = 'false' is not allowed; expected "
+                                                     r"true or false \(write it without quotes: keep_series = false\)"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = ["0.1", "0.8"], steps = 2}',
+     r"vary.handover_quality.range = \['0.1', '0.8'\] is not allowed; expected \[low, high\], two finite numbers "
+     r"\(write the numbers without quotes\)"),
+    ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = [0.1, 0.8], steps = "2"}',
+     r"vary.handover_quality.steps = '2' is not allowed; expected a whole number from 2 to .* \(write it without "
+     r"quotes: steps = 2\)"),
     ("months = 24", 'months = "24"', r"experiment: months = '24' is not allowed"),
     ("handover_quality = [0.1, 0.8]", 'handover_quality = {range = [0.1, inf], steps = 3}',
      r"vary.handover_quality.range = \[0.1, inf\] is not allowed; expected \[low, high\], two finite numbers"),
