@@ -36,7 +36,6 @@ an interval would collapse to a point.
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 import warnings
@@ -50,7 +49,7 @@ from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
-from .scenario import Scenario, actor_field, is_short_name, load_scenario, resolve_scenario, user_path
+from .scenario import Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
 from .words import checked, cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -305,21 +304,8 @@ def load_comparison(ref: str | Path, *, seeds: int | None = None, worlds: int | 
     ``check_design=False`` skips building the design (its worlds and design points) and so
     imports no numerical library: for listing comparisons.
     """
-    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
-        raise InputError(f"comparison = {words(ref)} is not allowed; expected a shipped comparison's short name "
-                         "(see 'peacesim compare --list') or the path of a TOML file, as a text or a Path")
-    path = user_path(ref)
-    if is_short_name(ref):
-        candidate = comparison_dir() / f"{ref}.toml"
-        if not candidate.is_file():
-            names = ", ".join(p.stem for p in list_comparisons()) or "none"
-            raise InputError(f"{ref}: no such comparison; shipped comparisons are: {names} (or give a path to a "
-                             "TOML file)")
-        path = candidate
-    if path.is_dir():
-        raise InputError(f"{ref}: is a folder, not a comparison file; give the path of a .toml file")
-    if not path.is_file():
-        raise InputError(f"{ref}: comparison file not found")
+    path = resolve_input(ref, kind="comparison", shipped=comparison_dir(), names=[p.stem for p in list_comparisons()],
+                         listing="peacesim compare --list")
     where = str(path)
     text, raw = read_toml(path)
     return comparison_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, text=text,

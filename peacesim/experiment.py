@@ -16,7 +16,6 @@ import copy
 import hashlib
 import itertools
 import math
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,8 +27,7 @@ from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
 from .params import REGISTRY, as_whole, check, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
-from .scenario import (Scenario, actor_field, is_short_name, load_scenario, mark_checked, read_input,
-                       resolve_scenario, user_path)
+from .scenario import Scenario, actor_field, load_scenario, mark_checked, read_input, resolve_input, resolve_scenario
 from .words import cut, words
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
@@ -184,25 +182,8 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
 
 def load_experiment(ref: str | Path) -> Experiment:
     """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded)."""
-    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
-        raise InputError(f"experiment = {words(ref)} is not allowed; expected a shipped experiment's short name "
-                         "(see 'peacesim experiments') or the path of a TOML file, as a text or a Path")
-    text = os.fspath(ref)
-    names = [p.stem for p in list_experiments()]
-    if not text.strip():
-        raise InputError(f"experiment {words(text)}: an empty name is not allowed; shipped experiments are: "
-                         f"{', '.join(names)} (or give the path of a TOML file)")
-    if is_short_name(ref):
-        path = experiment_dir() / f"{text}.toml"
-        if not path.is_file():
-            raise InputError(f"{cut(text, 200)}: no such experiment{did_you_mean(text, names)}; shipped experiments "
-                             f"are: {', '.join(names)}")
-    else:
-        path = user_path(text)
-        if path.is_dir():
-            raise InputError(f"{cut(text, 200)}: is a folder, not an experiment file; give the path of a .toml file")
-        if not path.is_file():
-            raise InputError(f"{cut(text, 200)}: experiment file not found")
+    path = resolve_input(ref, kind="experiment", shipped=experiment_dir(), names=[p.stem for p in list_experiments()],
+                         listing="peacesim experiments")
     where = str(path)
     text, raw = read_toml(path)
     return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)

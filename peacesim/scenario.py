@@ -205,6 +205,39 @@ def user_path(text: str | os.PathLike) -> Path:
     return Path(os.path.expanduser(os.fspath(text)))
 
 
+def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: list[str], listing: str,
+                  base_dir: Path | None = None) -> Path:
+    """The file named by ``ref``: a shipped ``kind`` (scenario, experiment, comparison) by its short
+    name, the ``.toml`` of that name in ``shipped``, or a path (``~`` expanded; with ``base_dir``,
+    the folder of the file that names it, a relative path that does not exist from the current
+    folder is taken from there). ``names`` are the shipped short names and ``listing`` the command
+    that lists them. Anything else is refused in one line: not a text or a Path, an empty name, an
+    unknown short name (with the likely one), a folder, a missing file."""
+    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
+        raise InputError(f"{kind.split()[-1]} = {words(ref)} is not allowed; expected a shipped {kind}'s short name "
+                         f"(see '{listing}') or the path of a TOML file, as a text or a Path")
+    text = os.fspath(ref)
+    if not text.strip():
+        raise InputError(f"{kind} {words(text)}: an empty name is not allowed; shipped {kind}s are: "
+                         f"{', '.join(names) or 'none'} (or give the path of a TOML file)")
+    if is_short_name(ref):
+        candidate = shipped / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+        raise InputError(f"{cut(text, 200)}: no such {kind}{did_you_mean(text, names)}; shipped {kind}s are: "
+                         f"{', '.join(names) or 'none'} (or give the path of a TOML file)")
+    p = user_path(text)
+    if base_dir is not None and not p.is_absolute() and not p.exists():
+        p = (Path(base_dir) / p).resolve()
+    shown = cut(text, 200) + (f" ({p})" if str(p) != text else "")
+    if p.is_dir():
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise InputError(f"{shown}: is a folder, not {article} {kind} file; give the path of a .toml file")
+    if not p.is_file():
+        raise InputError(f"{shown}: {kind} file not found")
+    return p
+
+
 def read_input(path: Path) -> str:
     """The text of an input file (a scenario, an experiment), read as UTF-8 (a byte-order mark, which
     Notepad writes, is dropped); a one-line :class:`InputError` naming the file when it cannot be read
@@ -238,29 +271,8 @@ def resolve_scenario(ref: str | Path, *, base_dir: Path | None = None) -> Path:
     ``~`` is expanded; with ``base_dir`` (the folder of the file that names the scenario), a relative
     path that does not exist from the current folder is taken from there.
     """
-    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
-        raise InputError(f"scenario = {words(ref)} is not allowed; expected a shipped scenario's short name "
-                         "(see 'peacesim scenarios') or the path of a TOML file, as a text or a Path")
-    text = os.fspath(ref)
-    names = [q.stem for q in list_scenarios()]
-    if not text.strip():
-        raise InputError(f"scenario {words(text)}: an empty name is not allowed; shipped scenarios are: "
-                         f"{', '.join(names)} (or give the path of a TOML file)")
-    if is_short_name(ref):
-        candidate = scenario_dir() / f"{text}.toml"
-        if candidate.is_file():
-            return candidate
-        raise InputError(f"{cut(text, 200)}: no such scenario{did_you_mean(text, names)}; shipped scenarios are: "
-                         f"{', '.join(names)}")
-    p = user_path(text)
-    if base_dir is not None and not p.is_absolute() and not p.exists():
-        p = (Path(base_dir) / p).resolve()
-    shown = cut(text, 200) + (f" ({p})" if str(p) != text else "")
-    if p.is_dir():
-        raise InputError(f"{shown}: is a folder, not a scenario file; give the path of a .toml file")
-    if not p.is_file():
-        raise InputError(f"{shown}: scenario file not found")
-    return p
+    return resolve_input(ref, kind="scenario", shipped=scenario_dir(), names=[q.stem for q in list_scenarios()],
+                         listing="peacesim scenarios", base_dir=base_dir)
 
 
 def actor_field(kind: str, fname: str, name: str, *, where: str):

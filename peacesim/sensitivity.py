@@ -181,23 +181,11 @@ def is_sensitivity_results(folder: str | Path) -> bool:
 
 
 def _resolve(ref: str | Path) -> Path:
-    import os
+    from .scenario import resolve_input
 
-    from .scenario import is_short_name, user_path
-
-    if not isinstance(ref, (str, os.PathLike)) or isinstance(os.fspath(ref), bytes):
-        raise InputError(f"experiment = {words(ref)} is not allowed; expected a shipped sensitivity experiment's "
-                         "short name or the path of a TOML file, as a text or a Path")
-    path = user_path(ref)
-    if is_short_name(ref):
-        candidate = experiment_dir() / f"{ref}.toml"
-        if candidate.is_file():
-            return candidate
-        names = ", ".join(p.stem for p in sorted(experiment_dir().glob("*.toml")) if is_sensitivity_file(p))
-        raise InputError(f"{ref}: no such sensitivity experiment; shipped ones are: {names}")
-    if not path.is_file():
-        raise InputError(f"{ref}: experiment file not found")
-    return path
+    names = [p.stem for p in sorted(experiment_dir().glob("*.toml")) if is_sensitivity_file(p)]
+    return resolve_input(ref, kind="sensitivity experiment", shipped=experiment_dir(), names=names,
+                         listing="peacesim sensitivity --help")
 
 
 def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_points: bool = True,
