@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ResultsWarning, StorageError
+from .errors import InputError, InputNote, ResultsWarning, StorageError
 from .words import words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
@@ -958,6 +958,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     # peacesim's own warnings (a damaged part set aside) as one line, without Python's source line
     if issubclass(category, ResultsWarning):
         print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
+    elif issubclass(category, InputNote):
+        print(f"{PROG}: note: {_one_line(str(message))}", file=sys.stderr)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "StorageError", "ResultsWarning"]
+__all__ = ["InputError", "StorageError", "ResultsWarning", "InputNote"]
 
 
 class InputError(ValueError):
@@ -30,3 +30,8 @@ class StorageError(OSError):
 
 class ResultsWarning(RuntimeWarning):
     """Something in a results folder was repaired (a damaged part set aside to be run again)."""
+
+
+class InputNote(UserWarning):
+    """The input was read, but perhaps not as meant (a shipped file's short name chosen over a file
+    of that name in the current folder)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, InputNote
 from .events import check_name
 from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
@@ -223,6 +223,12 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
     if is_short_name(ref):
         candidate = shipped / f"{text}.toml"
         if candidate.is_file():
+            local = Path(f"{text}.toml")
+            if local.is_file() and local.resolve() != candidate.resolve():
+                import warnings
+
+                warnings.warn(f"'{text}' is the shipped {kind}; the file {text}.toml in this folder was not read "
+                              f"(give its path, ./{text}.toml, to use it)", InputNote, stacklevel=2)
             return candidate
         raise InputError(f"{cut(text, 200)}: no such {kind}{did_you_mean(text, names)}; shipped {kind}s are: "
                          f"{', '.join(names) or 'none'} (or give the path of a TOML file)")

@@ -741,3 +741,16 @@ def test_params_suggests_a_misspelt_group():
     with contextlib.redirect_stderr(io.StringIO()) as err:
         assert main(["params", "--group", "rotaton"]) == 2
     assert "--group: 'rotaton' is not a group (did you mean 'rotation'?)" in err.getvalue()
+
+
+def test_a_short_name_that_a_file_in_the_folder_also_has_is_read_as_the_shipped_one_with_a_note(tmp_path):
+    (tmp_path / "reference.toml").write_text(REFERENCE.replace("Reference:", "Mine:"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "peacesim", "show", "reference"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and "Mine:" not in proc.stdout
+    assert proc.stderr.splitlines() == [
+        "peacesim: note: 'reference' is the shipped scenario; the file reference.toml in this folder was not read "
+        "(give its path, ./reference.toml, to use it)"]
+    mine = subprocess.run([sys.executable, "-m", "peacesim", "show", "./reference.toml"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert mine.returncode == 0 and "Mine:" in mine.stdout and mine.stderr == ""
