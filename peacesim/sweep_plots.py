@@ -136,6 +136,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
     if ci is None:
         ci = len(groups) <= 4
     split = bool(colours)
+    faint = 0  # curves drawn faint: agreements from too few seeds
     for i, (values, e) in enumerate(groups):
         label = f"{group_label(values)} (n={len(e)})"
         if len(e) == 0:
@@ -145,6 +146,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         n_seeds = int(_cluster_ids(e).nunique())
         estimable = n_seeds >= MIN_CLUSTERS
         if not estimable:
+            faint += 1
             seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
             label = f"{group_label(values)} (n={len(e)} from {seeds}: not estimable)"
         colour = colours.get(values.get(colour_f), flat[i]) if colours else flat[i]
@@ -192,6 +194,9 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         blank = Line2D([], [], ls="none")
         handles = [blank, *h1, blank, blank, *h2, censor[0]]
         labels = [results.factor_title(colour_f), *l1, "", results.factor_title(style_f), *l2, censor[1]]
+        if faint:  # the curves' own labels are not shown here: the key says what a faint curve is
+            handles.append(Line2D([], [], color="0.25", lw=1.0, alpha=0.5))
+            labels.append(f"faint, no band: agreements from\nfewer than {MIN_CLUSTERS} seeds (not estimable)")
         leg = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), handlelength=2.4, **kw)
         for text, h in zip(leg.get_texts(), handles):
             if h is blank:

@@ -605,3 +605,13 @@ def test_km_figure_draws_the_tables_clustered_band(tmp_path):
     naive = km_summary(eps["months_survived"], eps["relapsed"], horizon=60)
     assert np.isclose(y, 1 - row["relapse_share_high"]).any() and np.isclose(y, 1 - row["relapse_share_low"]).any()
     assert not np.isclose(y, naive["survival_at_low"]).any()
+
+
+def test_km_curves_by_two_factors_say_what_a_faint_curve_is():
+    from peacesim.sweep_plots import km_curves
+
+    design = [{"handover_quality": h, "team_continuity": c} for h in (0.1, 0.8) for c in (0.2, 0.9)]
+    runs, eps, m = frames(design, list(range(10)), lambda dp, v, k: (40, float(10 + 7 * k), k % 2 == 0))
+    fig = km_curves(results_from_frames(runs, eps, m))
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "faint, no band: agreements from\nfewer than 20 seeds (not estimable)" in texts
