@@ -341,9 +341,13 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
     if metric in ("rmst", "rmst_followup", "median", "relapse") and "durability_estimable" in table.columns \
             and not table["durability_estimable"].all():
         n_min = table.attrs.get("min_clusters", MIN_CLUSTERS)
-        ax.annotate(f"left out: settings whose agreements come from fewer than {n_min} seeds (not estimable)",
-                    (1.0, 0.0), xycoords="axes fraction", xytext=(-2, 2), textcoords="offset points", fontsize=7,
-                    color="0.35", va="bottom", ha="right")
+        if not table["durability_estimable"].any():  # nothing drawn: say so where the lines would be
+            ax.text(0.5, 0.5, f"not estimable at any setting:\nagreements come from fewer than {n_min} seeds",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.35")
+        else:
+            ax.annotate(f"left out: settings whose agreements come\nfrom fewer than {n_min} seeds (not estimable)",
+                        (1.0, 0.0), xycoords="axes fraction", xytext=(-4, 4), textcoords="offset points",
+                        fontsize=7, color="0.35", va="bottom", ha="right")
     others = [f for f in results.factors if f not in by]
     sub_title = " (other settings pooled)" if others else ""
     ax.set_title(title or _wrap(_metric_text(metric, results, horizon)[0].upper()

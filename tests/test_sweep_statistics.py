@@ -615,3 +615,14 @@ def test_km_curves_by_two_factors_say_what_a_faint_curve_is():
     fig = km_curves(results_from_frames(runs, eps, m))
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "faint, no band: agreements from\nfewer than 20 seeds (not estimable)" in texts
+
+
+def test_a_durability_panel_with_nothing_estimable_says_so_where_the_lines_would_be():
+    from peacesim.sweep_plots import metric_vs_parameter
+
+    runs, eps, m = frames(HQ, list(range(10)), lambda dp, v, k: (40, float(10 + 7 * k), k % 2 == 0))
+    res = results_from_frames(runs, eps, m)
+    texts = [t.get_text() for t in metric_vs_parameter(res, "handover_quality", metric="rmst").axes[0].texts]
+    assert "not estimable at any setting:\nagreements come from fewer than 20 seeds" in texts
+    share = metric_vs_parameter(res, "handover_quality", metric="p_agreement").axes[0].texts
+    assert not any("not estimable" in t.get_text() for t in share)
