@@ -81,6 +81,9 @@ def index_bars(table: pd.DataFrame, method: str, outcome: str, *, top: int | Non
         pos = y + (len(keys) - 1 - 2 * k) * height / 2
         ax.barh(pos, est, height=height, xerr=err, color=colours.get(key, "#4c72b0"), ecolor="0.2", capsize=2,
                 label=_INDEX_NAMES.get(key, key))
+        for p_, e in zip(pos, est):  # no index: said, not drawn as a bar of zero
+            if not np.isfinite(e):
+                ax.text(0, p_, " not measured", va="center", ha="left", fontsize=7, color="0.4")
     ax.set_yticks(y, [s.replace("_", " ") for s in shown], fontsize=8)
     ax.axvline(0, color="0.5", lw=0.8)
     what = {"morris": "mu* (mean absolute elementary effect)", "sobol": "share of variance",
@@ -111,12 +114,21 @@ def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate
     for r, style in zip(SIGMA_RATIOS, (":", "--", "-")):
         ax.plot(grid, r * grid, style, color="0.5", lw=0.8, label=f"sigma/mu* = {r:g}")
     names = list(star.index)
-    for i in np.argsort(-np.nan_to_num(x))[:annotate]:
-        if ok[i]:
-            ax.annotate(names[i].replace("_", " "), (x[i], s[i]), xytext=(3, 3), textcoords="offset points",
-                        fontsize=7)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+    flat = not (ok.any() and float(np.nanmax(x[ok])) > ZERO)
+    if flat:  # every mu* is zero: no plane to read, and no tiny scale to read it on
+        ax.text(0.5, 0.5, "no effect measured: every mu* is 0", transform=ax.transAxes, ha="center", va="center",
+                fontsize=9, color="0.35")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    else:
+        for i in np.argsort(-np.nan_to_num(x))[:annotate]:
+            # names of factors crowded near the origin would print over each other: only the ones
+            # away from it are named (their values are in the report's table)
+            if ok[i] and x[i] >= 0.03 * top:
+                ax.annotate(names[i].replace("_", " "), (x[i], s[i]), xytext=(3, 3), textcoords="offset points",
+                            fontsize=7)
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
     ax.set_xlabel("mu* (mean absolute elementary effect)")
     ax.set_ylabel("sigma (spread of the elementary effects)")
     ax.set_title(_short(label or outcome, 60), fontsize=9, loc="left")

@@ -451,3 +451,16 @@ def test_the_pilot_does_not_say_noise_was_unmeasured_when_it_was_measured_but_un
     assert "could be measured" not in text
     assert text.startswith("Recommended: none: no outcome can be brought to the target by replicates.")
     assert "No number of replicates reaches the target for p_agreement" in text
+
+
+def test_morris_figures_say_not_measured_and_no_effect_instead_of_drawing_zeros():
+    from peacesim.sensitivity_plots import index_bars, morris_plane
+
+    nan = (math.nan, math.nan, math.nan)
+    t = morris_rows("mixed", [("a", (0.5, 0.4, 0.6), (0.2, 0.1, 0.3), (0.1, 0, 0.2)), ("b", nan, nan, nan)])
+    texts = [x.get_text() for x in index_bars(t, "morris", "mixed").axes[0].texts]
+    assert texts == [" not measured"]
+    flat = morris_rows("flat", [("a", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+                                ("b", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))])
+    ax = morris_plane(flat, "flat").axes[0]
+    assert [x.get_text() for x in ax.texts] == ["no effect measured: every mu* is 0"] and ax.get_xlim() == (0, 1)
