@@ -327,9 +327,10 @@ def _incomplete(p: Path, manifest: dict[str, Any], missing: str) -> str:
               else "not every run done")
     what = "was interrupted" if status == "interrupted" else "stopped" + (
         f" ({_one_line(Exception(manifest['error']))})" if manifest.get("error") else "")
-    extended = manifest.get("extended")
-    last = extended[-1] if isinstance(extended, list) and extended and isinstance(extended[-1], dict) else {}
-    if isinstance(last.get("from_replicates"), int) and last.get("to_replicates") == manifest.get("replicates"):
+    from .store import unfinished_extension
+
+    last = unfinished_extension(manifest)
+    if last is not None:
         what += (f" while being extended from {last['from_replicates']} to {last['to_replicates']} replicates; the "
                  f"tables there are still those of the {last['from_replicates']} replicates")
     return f"'{p}': the sweep {what} ({howfar}); run the same 'peacesim sweep' command again to finish it"
@@ -995,13 +996,14 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
         row["n_episodes"] = int(len(eps))
         row["n_relapses"] = int(eps["relapsed"].sum())
         row["n_consolidated"] = int(eps["consolidated"].astype(bool).sum()) if "consolidated" in eps else 0
-        n_clusters = int(_cluster_ids(eps).nunique()) if len(eps) else 0
+        ids = _cluster_ids(eps)
+        n_clusters = int(ids.nunique()) if len(eps) else 0
         estimable = n_clusters >= max(min_clusters, 1)
         row["n_seeds_with_agreement"] = n_clusters
         row["durability_estimable"] = estimable
         row["longest_followup"] = float(eps["months_survived"].max()) if len(eps) else math.nan
         s = km_summary(eps["months_survived"], eps["relapsed"], horizon=horizon, rmst_to=(horizon, fu), alpha=alpha,
-                       clusters=_cluster_ids(eps).to_numpy())
+                       clusters=ids.to_numpy())
         row["relapse_share"] = 1 - s["survival_at"]
         row["relapse_share_low"] = 1 - s["survival_at_high"]
         row["relapse_share_high"] = 1 - s["survival_at_low"]
@@ -1036,8 +1038,7 @@ def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, 
     and the value as given."""
     bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
     x = math.nan if bad else float(value)
-    if (bad or not math.isfinite(x) and high != math.inf or math.isnan(x) or (x <= low if open_low else x < low)
-            or x > high or (whole and x != int(x))):
+    if bad or math.isnan(x) or (x <= low if open_low else x < low) or x > high or (whole and x != int(x)):
         kind = "a whole number" if whole else "a number"
         top = "" if high == math.inf else (f" and at most {high:g}" if open_low else f" to {high:g}")
         rng = (f"above {low:g}" if open_low else f"from {low:g}") + top

@@ -55,9 +55,6 @@ def _check_out(text: str | None, default: Path) -> Path:
     created or written, and a file."""
     from .fsutil import check_out_path, check_writable, claim
 
-    given = Path(os.path.expanduser(text)) if text is not None and text.strip() else None
-    if given is not None and given.exists() and not given.is_dir():
-        raise InputError(f"--out: {text} exists and is not a folder")
     out = check_out_path(text) if text is not None else default
     claim(out, "run")
     if out.exists():
@@ -387,12 +384,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .scenario import user_path
     from .sensitivity import is_sensitivity_results
 
-    if is_sensitivity_results(Path(os.path.expanduser(args.results))):
+    results = user_path(args.results)
+    if is_sensitivity_results(results):
         raise InputError(f"{args.results}: holds a sensitivity analysis; its figures and report are drawn by "
                          "'peacesim sensitivity' (run the same command again to redraw them)")
-    _plot(Path(os.path.expanduser(args.results)))
+    _plot(results)
     return 0
 
 

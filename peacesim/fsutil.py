@@ -164,7 +164,7 @@ def check_out_path(text: str | os.PathLike | None, option: str = "--out") -> Pat
         raise InputError(f"{option} {cut(raw, 200)}: the root of the file system cannot hold results; "
                          "name a folder inside it")
     if p.exists() and not p.is_dir():
-        raise InputError(f"{option} {cut(raw, 200)}: exists and is not a folder")
+        raise InputError(f"{option}: {cut(raw, 200)} exists and is not a folder")
     for parent in resolved.parents:
         if parent.exists():
             if not parent.is_dir():

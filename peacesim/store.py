@@ -251,8 +251,8 @@ class ResultStore:
             stored = old["replicates"]
             if stored > self.exp.replicates:
                 have = f"have {stored} replicates"
-                last = (_extensions(old.get("extended")) or [{}])[-1]
-                if old.get("status") != "complete" and last.get("to_replicates") == stored:
+                last = unfinished_extension(old)
+                if last is not None:
                     done, total = old.get("runs_done"), old.get("runs_total")
                     have = (f"are being extended from {last['from_replicates']} to {stored} replicates (not finished"
                             + (f": {done} of {total} runs done" if isinstance(done, int) and isinstance(total, int)
@@ -821,6 +821,15 @@ def _only_replicates_differ(old: dict[str, Any], exp: Experiment) -> bool:
 def _replicates_blanked(text: str) -> str:
     """An experiment file's text with the number of every ``replicates = N`` line taken out."""
     return re.sub(r"(?m)^(\s*replicates\s*=\s*)[0-9_]+", r"\1N", text.removeprefix("\ufeff"))
+
+
+def unfinished_extension(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The extension a manifest's sweep is in the middle of (its last, to the manifest's number of
+    replicates, while the sweep is not complete), or None."""
+    history = _extensions(manifest.get("extended"))
+    if manifest.get("status") == "complete" or not history:
+        return None
+    return history[-1] if history[-1].get("to_replicates") == manifest.get("replicates") else None
 
 
 def _extensions(value: Any) -> list[dict[str, Any]]:
