@@ -1038,7 +1038,7 @@ def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, 
     and the value as given."""
     bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
     x = math.nan if bad else float(value)
-    if bad or math.isnan(x) or (x <= low if open_low else x < low) or x > high or (whole and x != int(x)):
+    if bad or not math.isfinite(x) or (x <= low if open_low else x < low) or x > high or (whole and x != int(x)):
         kind = "a whole number" if whole else "a number"
         top = "" if high == math.inf else (f" and at most {high:g}" if open_low else f" to {high:g}")
         rng = (f"above {low:g}" if open_low else f"from {low:g}") + top

@@ -621,6 +621,8 @@ def test_bad_arguments_from_python_are_refused_in_one_line(two_hazards):
         (lambda: hazard_ratio(res, factor, per="12"), "per = '12' is not allowed"),
         (lambda: compare(res, factor, a, a), "are the same value of"),
         (lambda: compare(res, factor, a, b, horizon=float("nan")), "horizon = nan is not allowed"),
+        (lambda: compare(res, factor, a, b, bootstrap=float("inf")), "bootstrap = inf is not allowed"),
+        (lambda: durability_table(res, horizon=float("inf")), "horizon = inf is not allowed"),
     ]:
         with pytest.raises(InputError, match=re.escape(message)):
             call()
