@@ -627,7 +627,7 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     """The conditions along which the best strategy's lead over the runner-up clearly grows or shrinks."""
     spec = result.spec
     t = result.trends
-    if t is None or not len(t) or spec.worlds < 10:
+    if t is None or not len(t) or spec.worlds < MIN_WORLDS_DISCOVERY:
         return []
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
     m = MEASURES[spec.rank_by]
@@ -928,7 +928,7 @@ def build_document(result: ComparisonResult) -> Doc:
                       "share of all such worlds that lie inside it (its coverage).")
             doc.p(f"In each world we asked whether {tb} did better than the runner-up, {tr}, on {what}.{search}")
         doc.ul(box_sentences(result) + trend_sentences(result))
-        if spec.conditions and len(result.trends):
+        if spec.conditions and len(result.trends) and spec.worlds >= MIN_WORLDS_DISCOVERY:
             doc.table(["condition", f"rank correlation with the lead of {tb}", "p, adjusted"],
                       [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
                         else "-", _p_words(float(r["p_holm"]))]

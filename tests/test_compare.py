@@ -1071,3 +1071,20 @@ def test_a_note_given_for_several_measures_is_said_once(small):
     assert len(items) == len({line.split(": ", 1)[1] for line in items})  # no reason repeated
     assert "agreements surviving five years and months held in first five years" in notes
     assert "resamples" not in notes and "re-draws of the simulated worlds and seeds" in notes
+
+
+def test_the_trend_table_needs_as_many_worlds_as_the_search_for_conditions(tmp_path, ranked):
+    """With fewer worlds than the search for conditions needs, the report says so and shows no
+    table of rank correlations (a p-value over five worlds reads as more than it is); with
+    enough, it shows one."""
+    from peacesim.comparison import MIN_WORLDS_DISCOVERY
+    from peacesim.comparison_report import build_document
+
+    heading = "rank correlation with the lead of"
+    assert ranked.spec.worlds < MIN_WORLDS_DISCOVERY and len(ranked.trends)
+    md = build_document(ranked).markdown()
+    assert heading not in md
+    assert f"at least {MIN_WORLDS_DISCOVERY} are needed to search for the conditions" in md
+    spec = _spec(tmp_path, SMALL, seeds=6, worlds=MIN_WORLDS_DISCOVERY)
+    md = build_document(analyse(spec, _fabricated_worlds(spec, _ranked, 6))).markdown()
+    assert heading in md
