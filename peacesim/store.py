@@ -70,6 +70,8 @@ _RECORD = re.compile(r"batch-([0-9a-f]{12})\.json")
 _ASIDE_TABLE = re.compile(r"(runs|episodes|series)\.([0-9a-f]{12})\.parquet")
 _PLOT_FIGURE = re.compile(r"(km_curves|km_by_.+|durability_vs_.+|agreement_vs_.+|heatmap_.+)\.png")
 _PLOT_FILES = ("summary.csv", "report.md")
+#: how a report of the earlier replicates begins while an extension is unfinished
+_OUTDATED = "> **Not up to date:**"
 KEYS = ("design_point", "replicate")
 
 
@@ -618,6 +620,31 @@ class ResultStore:
                   "keys": [[int(dp), int(r), int(seeds[r])] for dp, r in keys], "files": listed}
         record["checksum"] = _record_checksum(record)
         fsutil.atomic_write(self.parts / f"batch-{tag}.json", json.dumps(record, separators=(",", ":")), sync=False)
+
+    def mark_report_outdated(self) -> bool:
+        """While this session extends the sweep, say at the top of the folder's ``report.md`` (when
+        peacesim wrote it) that it, ``summary.csv`` and the figures are of the earlier replicates:
+        an extension cut short leaves them in place, and they would otherwise read as current.
+        ``peacesim plot`` or the extension's end rewrites the report. Returns whether it was marked."""
+        if self.extension is None:
+            return False
+        path = self.out / "report.md"
+        ours = (fsutil.read_marker(self.out) or {}).get("plot_files", [])
+        if "report.md" not in ours or path.is_symlink() or not path.is_file():
+            return False
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False  # not readable as peacesim wrote it: left as it is
+        if text.startswith(_OUTDATED):  # marked by an earlier session of the same extension
+            text = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+        e = self.extension
+        note = (f"{_OUTDATED} this report, summary.csv and the figures describe the first {e['from_replicates']} "
+                f"replicates. The sweep is being extended to {e['to_replicates']} replicates (started "
+                f"{e['extended']}); they are written again when the extension finishes. To finish it, run the "
+                "same `peacesim sweep` command again.\n\n")
+        fsutil.atomic_write(path, note + text)
+        return True
 
     def write_manifest(self, data: dict[str, Any]) -> None:
         data["format"] = FORMAT

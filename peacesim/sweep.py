@@ -741,6 +741,7 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
             store.extension["runs_reused"] = skipped
             print(f"extending the sweep in {store.out} from {store.extension['from_replicates']} to {exp.replicates} "
                   f"replicates: {skipped} stored runs are reused, {len(todo)} will run", file=sys.stderr, flush=True)
+            store.mark_report_outdated()
         manifest.update(status="running", runs_total=exp.n_runs, runs_done=int(np.count_nonzero(status)))
         store.write_manifest(manifest)
         sweep.bar = _progress(exp, len(todo), skipped, progress)

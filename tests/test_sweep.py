@@ -736,6 +736,39 @@ def test_an_interrupted_extension_resumes_and_can_be_extended_again(tmp_path, mo
     _same_as_fresh(tmp_path, exp, out)
 
 
+def test_the_report_of_the_earlier_replicates_says_so_while_an_extension_is_unfinished(tmp_path, monkeypatch):
+    import peacesim.sweep as sweep
+    from peacesim.sweep_plots import plot_results
+
+    exp = write_exp(tmp_path, reps=2, months=60, series="false")
+    out = tmp_path / "o"
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    plot_results(out)
+    report = out / "report.md"
+    before = report.read_text(encoding="utf-8")
+    exp = write_exp(tmp_path, reps=8, months=60, series="false")
+    for _ in range(2):  # cut short twice: the note is said once
+        restore = _interrupt_after(monkeypatch, 1)
+        with pytest.raises(sweep.SweepInterrupted):
+            run_experiment(exp, executor="serial", out=out, progress=False)
+        restore()
+        text = report.read_text(encoding="utf-8")
+        note, rest = text.split("\n\n", 1)
+        assert note.startswith("> **Not up to date:** this report, summary.csv and the figures describe the first 2 "
+                               "replicates. The sweep is being extended to 8 replicates") and rest == before
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    plot_results(out)
+    assert "Not up to date" not in report.read_text(encoding="utf-8")
+    # a report that is not peacesim's is never touched
+    report.write_text("my notes\n", encoding="utf-8")
+    marker = json.loads((out / ".peacesim").read_text())
+    marker["plot_files"] = [f for f in marker["plot_files"] if f != "report.md"]
+    (out / ".peacesim").write_text(json.dumps(marker))
+    exp = write_exp(tmp_path, reps=9, months=60, series="false")
+    run_experiment(exp, executor="serial", out=out, progress=False)
+    assert report.read_text(encoding="utf-8") == "my notes\n"
+
+
 def test_fewer_replicates_are_refused_in_one_line_and_nothing_changes(tmp_path):
     exp = write_exp(tmp_path, reps=3, months=24, series="false")
     out = tmp_path / "o"
