@@ -621,13 +621,12 @@ class ResultStore:
         record["checksum"] = _record_checksum(record)
         fsutil.atomic_write(self.parts / f"batch-{tag}.json", json.dumps(record, separators=(",", ":")), sync=False)
 
-    def mark_report_outdated(self) -> bool:
-        """While this session extends the sweep, say at the top of the folder's ``report.md`` (when
-        peacesim wrote it) that it, ``summary.csv`` and the figures are of the earlier replicates:
-        an extension cut short leaves them in place, and they would otherwise read as current.
-        ``peacesim plot`` or the extension's end rewrites the report. Returns whether it was marked."""
-        if self.extension is None:
-            return False
+    def mark_report_outdated(self, *, finished: bool = False) -> bool:
+        """Say at the top of the folder's ``report.md`` (when peacesim wrote it) that it,
+        ``summary.csv`` and the figures are of the earlier replicates: while this session extends
+        the sweep (an extension cut short leaves them in place, and they would otherwise read as
+        current) and, with ``finished``, once an extension is complete and they have not been
+        drawn again. ``peacesim plot`` rewrites the report without it. Returns whether it was marked."""
         path = self.out / "report.md"
         ours = (fsutil.read_marker(self.out) or {}).get("plot_files", [])
         if "report.md" not in ours or path.is_symlink() or not path.is_file():
@@ -636,14 +635,24 @@ class ResultStore:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return False  # not readable as peacesim wrote it: left as it is
-        if text.startswith(_OUTDATED):  # marked by an earlier session of the same extension
-            text = text.split("\n\n", 1)[1] if "\n\n" in text else ""
-        e = self.extension
-        note = (f"{_OUTDATED} this report, summary.csv and the figures describe the first {e['from_replicates']} "
-                f"replicates. The sweep is being extended to {e['to_replicates']} replicates (started "
-                f"{e['extended']}); they are written again when the extension finishes. To finish it, run the "
-                "same `peacesim sweep` command again.\n\n")
-        fsutil.atomic_write(path, note + text)
+        marked = text.startswith(_OUTDATED)
+        if (finished and not marked) or (not finished and self.extension is None) or not self.extensions:
+            return False
+        last = self.extensions[-1]
+        first = last["from_replicates"]
+        if marked:  # by an earlier session: the report is still of the replicates that note names
+            note, _, text = text.partition("\n\n")
+            named = re.search(r"describe the first (\d+) replicates", note)
+            first = int(named.group(1)) if named else first
+        said = f"{_OUTDATED} this report, summary.csv and the figures describe the first {first} replicates. "
+        if finished:
+            said += (f"The sweep has since been extended to {self.exp.replicates} replicates; to draw them again, run "
+                     f"`peacesim plot {self.out}`.")
+        else:
+            said += (f"The sweep is being extended to {last['to_replicates']} replicates (started {last['extended']}); "
+                     "they are written again when the extension finishes. To finish it, run the same "
+                     "`peacesim sweep` command again.")
+        fsutil.atomic_write(path, said + "\n\n" + text)
         return True
 
     def write_manifest(self, data: dict[str, Any]) -> None:

@@ -796,6 +796,7 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
     try:
         store.write_manifest(manifest)
         store.remove_parts()
+        store.mark_report_outdated(finished=True)
     except StorageError as exc:
         raise _fault_message(exc, store, manifest, exp) from None
     return SweepResult(store.out, exp.n_runs, sweep.ran, skipped, sweep.failed, time.perf_counter() - t0,

@@ -756,7 +756,12 @@ def test_the_report_of_the_earlier_replicates_says_so_while_an_extension_is_unfi
         note, rest = text.split("\n\n", 1)
         assert note.startswith("> **Not up to date:** this report, summary.csv and the figures describe the first 2 "
                                "replicates. The sweep is being extended to 8 replicates") and rest == before
+    exp = write_exp(tmp_path, reps=9, months=60, series="false")  # extended again before it finished
     run_experiment(exp, executor="serial", out=out, progress=False)
+    note, rest = report.read_text(encoding="utf-8").split("\n\n", 1)
+    assert note == ("> **Not up to date:** this report, summary.csv and the figures describe the first 2 replicates. "
+                    f"The sweep has since been extended to 9 replicates; to draw them again, run `peacesim plot {out}`.")
+    assert rest == before
     plot_results(out)
     assert "Not up to date" not in report.read_text(encoding="utf-8")
     # a report that is not peacesim's is never touched
@@ -764,7 +769,7 @@ def test_the_report_of_the_earlier_replicates_says_so_while_an_extension_is_unfi
     marker = json.loads((out / ".peacesim").read_text())
     marker["plot_files"] = [f for f in marker["plot_files"] if f != "report.md"]
     (out / ".peacesim").write_text(json.dumps(marker))
-    exp = write_exp(tmp_path, reps=9, months=60, series="false")
+    exp = write_exp(tmp_path, reps=10, months=60, series="false")
     run_experiment(exp, executor="serial", out=out, progress=False)
     assert report.read_text(encoding="utf-8") == "my notes\n"
 
