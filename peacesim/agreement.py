@@ -154,12 +154,13 @@ class Implementation:
         """How many draws a month takes: one per party (violation), two for a dispute (arises?
         resolved?), one per party (defection), and one per party for each of up to
         :data:`BLAMED_ATTACKS_DRAWN` blamed attacks (retaliation; a month with more draws the rest
-        after the block)."""
+        from the retaliation stream, so that no later month's block moves)."""
         n = len(self.model.parties)
         return 2 * n + 2 + n * BLAMED_ATTACKS_DRAWN
 
     def draw(self, u, stream) -> None:
-        """This month's draws (:meth:`block` of them), and the stream any further ones come from."""
+        """This month's draws (:meth:`block` of them), and the stream any further ones come from (the
+        retaliation stream: never the block's own, whose later months would then move)."""
         self._stream = stream
         self._u = u
         if self._extra:
@@ -222,11 +223,12 @@ class Implementation:
         ag = self.agreement
         signers: list[ConflictParty] = [q for q in m.parties if q.signatory]
         verified = 1.0 if ag.verification else 0.0
-        # Diplomatic follow-through and the guarantee (Walter 2002).
+        # Diplomatic follow-through: the strongest active diplomat's push (the guarantor, a diplomat,
+        # is among them); the guarantee deters violations (Walter 2002).
         push = max((d.leverage * d.knowledge for d in m.diplomats if d.active), default=0.0)
         guarantor = self.guarantor
         credibility = guarantor.leverage * guarantor.knowledge if guarantor is not None and guarantor.active else 0.0
-        follow = p.follow_through * max(push, credibility)
+        follow = p.follow_through * push
         deterrence = rules.clip01(p.guarantee_deterrence * credibility + VERIFICATION_DETERRENCE * verified)
         comp = 1.0 if ag.comprehensive else CEASEFIRE_SCOPE
         weakest = min(signers, key=lambda q: q.strength)

@@ -200,6 +200,7 @@ class PeaceModel(mesa.Model):
         """Recompute what is derived from parameters and the cast of actors."""
         p = self.p
         self._retained = rules.retained_share(p.institutional_share, p.team_continuity, p.handover_overlap)
+        self.trust.baseline = float(p.trust_baseline)  # what trust drifts toward (a `set` may change it)
         self._blocks = None  # the month's blocks of draws, worked out at the next draw (the cast may have changed)
         for tp in self.third_parties:
             tp.tenure = getattr(p, tp.tenure_param)
@@ -288,7 +289,7 @@ class PeaceModel(mesa.Model):
         self.spoiler_activity.draw(s.spoilers.uniforms(attacks), s.custody.uniforms(custody))
         self.local.draw(s.local.uniforms(local))
         self.negotiation.draw(s.negotiation.uniforms(talks))
-        self.implementation.draw(s.implementation.uniforms(implementation), s.implementation)
+        self.implementation.draw(s.implementation.uniforms(implementation), s.retaliation)
 
     def _end_month(self) -> None:
         """Counters that belong to one month start again for the next."""

@@ -41,13 +41,16 @@ __all__ = ["PROCESSES", "BLOCK_PROCESSES", "Stream", "BlockStream", "RandomStrea
 PROCESSES: dict[str, str] = {
     "setup": "staggered months in post and grant cycles at the start (ODD 5)",
     "funding": "grant renewal, contingency bridging and gap lengths (ODD 7.4)",
-    "fighting": "battle outcomes, one uniform per party per month (ODD 7.1)",
+    "fighting": "battle outcomes and shifts of the battlefield, two uniforms per party per month (ODD 7.1)",
     "local": "which local mechanism a mediator links, which exposed ones are targeted (ODD 7.8)",
     "spoilers": "attacks, early warning and attribution, three uniforms per attacker per month (ODD 7.6)",
     "custody": "custodians' diagnoses of spoiler types (ODD 7.6)",
-    "negotiation": "ripeness estimates, leaks, forum shopping and the scope of an agreement (ODD 7.5, 7.9)",
+    "negotiation": "ripeness estimates, proposals, acceptance, signing, crises, pace, leaks, forum shopping and the "
+                   "scope of an agreement (ODD 7.5, 7.9)",
     "implementation": "violations, retaliation for blamed attacks, disputes and their resolution (ODD 7.9)",
     "interventions": "what an intervention leaves to chance (whether a staged attack is attributed)",
+    "retaliation": "retaliation for blamed attacks beyond the implementation block's three a month (ODD 7.9), "
+                   "so that they shift no later month's draws",
 }
 
 

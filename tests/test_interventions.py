@@ -193,6 +193,48 @@ def test_set_changes_a_parameter_from_that_month_on():
     assert m.scenario_spec.params["post_signature_support"] == 0.6  # the inputs are not rewritten
 
 
+def test_set_trust_baseline_moves_what_trust_drifts_toward():
+    a = stepped(PeaceModel("reference", rng=12, overrides={"coordination": "none"}), 30)
+    b = stepped(PeaceModel("reference", rng=12, overrides={"coordination": "none"}), 30)
+    b.intervene("set", name="trust_baseline", value=0.9)
+    assert b.trust.baseline == 0.9 and a.trust.baseline == pytest.approx(0.306)
+    ngo = a.actor(NGO).idx
+    assert a.trust.get(0, ngo) == b.trust.get(0, ngo)
+    stepped(a, 1), stepped(b, 1)
+    # one month's drift: T + drift * (baseline - T), from the same value toward two baselines
+    t0 = a.trust.get(0, ngo)
+    assert b.trust.get(0, ngo) > t0
+    drift = a.p.trust_drift
+    assert b.trust.get(0, ngo) - t0 == pytest.approx(drift * (0.9 - 0.306), rel=0.2)
+
+
+def test_more_blamed_attacks_than_the_block_holds_shift_no_later_month_of_draws():
+    """Retaliation for a fourth blamed attack in a month draws from a stream of its own: the
+    implementation stream still gives one block a month (docs/ODD.md 4.9)."""
+    from peacesim.agents import IMPLEMENTATION
+    from peacesim.agreement import BLAMED_ATTACKS_DRAWN
+
+    for seed in range(40):
+        m = PeaceModel("reference", rng=seed, overrides={"attribution_without": 0.0,
+                                                         "attribution_with_verification": 0.0})
+        while m.running and m.phase is not IMPLEMENTATION:
+            m.step()
+        if m.running and m.month < m.months - 2:
+            break
+    else:
+        pytest.fail("no run reached implementation")
+    before = m.streams.retaliation.getstate()
+    spoiler = m.spoilers[0].name
+    for _ in range(BLAMED_ATTACKS_DRAWN + 2):
+        m.intervene("attack", spoiler=spoiler)
+    m.step()
+    assert m.phase is not IMPLEMENTATION or m.implementation.blamed_attacks == 0
+    assert sum(1 for e in m.events.items if e[0] == m.month and e[1] == "attack") >= BLAMED_ATTACKS_DRAWN + 2
+    block = m.implementation.block()
+    assert m.streams.implementation.getstate()[1] == block * m.month
+    assert m.streams.retaliation.getstate() != before
+
+
 def test_interventions_are_in_the_narrative_the_summary_and_the_figure(tmp_path):
     r = peacesim.run_scenario("reference", seed=7, interventions=["24:cut_funding:actor=the mediation NGO,months=12",
                                                                     "60:rotate:actor=the UN envoy"])
