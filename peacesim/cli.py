@@ -88,8 +88,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Validate everything before running or writing anything (and before importing the model, so
     # that a mistyped option is refused at once rather than after Mesa's and pandas's imports).
-    seed = _parse_seed(args.seed)
     scen = load_scenario(args.scenario)
+    # the file's own seed (a dashboard session's) unless --seed is given
+    seed = _parse_seed(args.seed) if args.seed is not None else scen.seed if scen.seed is not None else 1
     months = Typed(args.months) if args.months is not None else None
     check_months_once(months, args.set, where="--months", where_overrides="--set")
     scen = scen.with_overrides(args.set, where="--set")
@@ -759,7 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", metavar="SCENARIO",
                      help="a shipped scenario's short name (see 'peacesim scenarios') or a path to a TOML file")
-    run.add_argument("--seed", default="1", metavar="N", help="random seed, a whole number >= 0 (default: 1)")
+    run.add_argument("--seed", default=None, metavar="N",
+                     help="random seed, a whole number >= 0 (default: the scenario file's seed, if it has one, else 1)")
     run.add_argument("--months", default=None, metavar="N",
                      help=f"simulation horizon in months (default: the scenario's, normally {REGISTRY['months'].default})")
     run.add_argument("--out", default=None, metavar="DIR",

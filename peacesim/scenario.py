@@ -28,7 +28,7 @@ from .words import cut, words
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare"]
 
-_META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note"}
+_META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note", "seed"}
 
 
 def scenario_dir() -> Path:
@@ -54,6 +54,9 @@ class Scenario:
     note: str = ""
     path: str = ""
     interventions: list[Planned] = field(default_factory=list)
+    #: the seed ``peacesim run`` and the dashboard use for this file when none is given (a
+    #: dashboard session's file carries its own, so that it re-runs the session as it is)
+    seed: int | None = None
 
     def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "overrides") -> Scenario:
         """A copy with overrides applied and validated.
@@ -382,6 +385,10 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         v = meta.get(k, [])
         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
             raise InputError(f"{where}: scenario.{k} must be a list of texts")
+    seed = meta.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        hint = " (written without quotes: seed = 7)" if isinstance(seed, str) and seed.strip().isdigit() else ""
+        raise InputError(f"{where}: scenario.seed = {words(seed)} is not allowed; expected a whole number >= 0{hint}")
     scen = Scenario(
         name=text("name") or default_name,
         title=text("title") or default_name,
@@ -393,6 +400,7 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         note=text("note").strip(),
         path=where,
         interventions=labelled(parse_plan(raw.get("intervention", []), where=where), where=where),
+        seed=seed,
     )
     _check_consistency(scen, where=where)
     return mark_checked(scen)
@@ -433,7 +441,8 @@ def _check_object(scen: Scenario) -> Scenario:
                              "with PeaceModel(interventions=...) or a scenario file's [[intervention]] tables")
         interventions.append({**x.as_dict(), "label": x.label} if x.label else x.as_dict())
     raw = {"scenario": {"name": scen.name, "title": scen.title, "description": scen.description, "note": scen.note,
-                        "learning_points": scen.learning_points, "sources": scen.sources},
+                        "learning_points": scen.learning_points, "sources": scen.sources,
+                        **({} if scen.seed is None else {"seed": scen.seed})},
            "parameters": scen.params, **{k: v for k, v in scen.actors.items()}, "intervention": interventions}
     new = scenario_from_dict(copy.deepcopy(raw), where=where, default_name=scen.name)
     new.path = scen.path

@@ -349,3 +349,25 @@ def test_options_that_were_silently_ignored_are_refused(args, message):
     with contextlib.redirect_stderr(io.StringIO()) as err:
         assert main(args) == 2
     assert message in err.getvalue() and len(err.getvalue().splitlines()) == 1
+
+
+def test_a_scenario_file_s_own_seed_is_used_unless_seed_is_given(tmp_path, capsys):
+    """A dashboard session's file carries its seed: ``peacesim run FILE`` re-runs the session."""
+    text = (peacesim.scenario.scenario_dir() / "reference.toml").read_text(encoding="utf-8")
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace("[scenario]\n", "[scenario]\nseed = 7\n", 1), encoding="utf-8")
+    assert load_scenario(path).seed == 7 and load_scenario("reference").seed is None
+    for args, seed in (([], 7), (["--seed", "3"], 3)):
+        out = tmp_path / f"out{seed}"
+        assert cli.main(["run", str(path), "--out", str(out), "--quiet", *args]) == 0
+        assert strict_json(out / "outcome.json")["seed"] == seed
+    a = run_scenario("reference", seed=7)
+    assert pd.read_csv(tmp_path / "out7" / "series.csv").equals(pd.read_csv(io.StringIO(a.series.to_csv(index=False))))
+    capsys.readouterr()
+    for bad, expected in (('"7"', "(written without quotes: seed = 7)"), ("-1", "expected a whole number >= 0"),
+                          ("true", "expected a whole number >= 0"), ("2.5", "expected a whole number >= 0")):
+        path.write_text(text.replace("[scenario]\n", f"[scenario]\nseed = {bad}\n", 1), encoding="utf-8")
+        assert cli.main(["run", str(path), "--out", str(tmp_path / "never"), "--quiet"]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert f"s.toml: scenario.seed = " in line and expected in line, line
+        assert not (tmp_path / "never").exists()
