@@ -644,3 +644,48 @@ def test_the_debrief_is_exported_from_one_month_while_play_steps():
     assert len(links) == 1  # exported at month 1, after the step: not "the run has moved on"
     assert m.month == 1
     rc.close()
+
+
+# ------------------------------------------------------------------------------------------ the server's terminal
+def test_the_server_terminal_does_not_print_solaras_cookie_warning_for_each_page(tmp_path):
+    """Solara warns, in a dozen lines, for every page opened over http that it falls back to
+    samesite=lax cookies: a trainer took it for errors. Exactly that warning is filtered."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    import warnings
+
+    from peacesim import dashboard
+    from test_browser import free_port
+
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "peacesim", "dashboard", "reference", "--port", str(port)],
+                                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        opened = 0
+        while opened < 2:  # two pages: the warning came for each
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    opened += r.status == 200
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.5)
+        time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    text = log.read_text()
+    assert "peacesim dashboard: open http://127.0.0.1" in text
+    assert "samesite" not in text and "Warning" not in text, text
+    # nothing else is filtered: another warning, even from Solara's server, is still shown
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dashboard.quiet_cookie_warning()
+        warnings.warn("Cookies with samesite=none require https, but according to the asgi framework", UserWarning)
+        warnings.warn("Cookies could not be set", UserWarning)
+        warnings.warn("Cookies with samesite=none require https", DeprecationWarning)
+    assert [str(w.message) for w in caught] == ["Cookies could not be set", "Cookies with samesite=none require https"]

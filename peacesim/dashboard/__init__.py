@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 from ..errors import InputError
@@ -51,6 +52,17 @@ def _refuse_cdn() -> None:
     cdn_helper.get_cdn_url = offline
 
 
+#: The start of the warning Solara's server gives for every page opened over plain http (it falls
+#: back to samesite=lax cookies, which is right for a page that is not embedded in another site):
+#: a dozen lines in the terminal per participant that a trainer would take for errors.
+COOKIE_WARNING = r"Cookies with samesite=none require https"
+
+
+def quiet_cookie_warning() -> None:
+    """Silence exactly Solara's warning about samesite cookies over http, nothing else."""
+    warnings.filterwarnings("ignore", message=COOKIE_WARNING, category=UserWarning)
+
+
 def _check_port(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -77,6 +89,7 @@ def serve(scenario: str = "reference", *, host: str = DEFAULT_HOST, port: int = 
     import uvicorn
 
     _refuse_cdn()
+    quiet_cookie_warning()
     if not quiet:
         print(f"peacesim dashboard: open http://{host}:{port} in a browser (Ctrl-C stops it)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")
