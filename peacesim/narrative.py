@@ -562,7 +562,10 @@ def summary(result: _Run) -> str:
     horizon = int(result.months)
     series = getattr(result, "series", None)
     so_far = len(series) if series is not None else horizon
-    partway = 0 < so_far < horizon  # a run still being stepped (the dashboard's debrief)
+    partway = so_far < horizon  # a run still being stepped (the dashboard's debrief)
+    if so_far == 0:
+        return (f"Scenario '{result.scenario}', seed {result.seed}: month 0 of {horizon}.\n"
+                "No month has been run yet.")
     if partway:
         lines = [f"Scenario '{result.scenario}', seed {result.seed}: month {so_far} of {horizon} "
                  f"({_years(so_far)} so far)."]
@@ -577,7 +580,7 @@ def summary(result: _Run) -> str:
         s += f"; {_plural(n_ag, 'agreement')} in all, {_plural(n_rel, 'relapse', zero='no')} into war."
         lines.append(s)
         for _, e in result.episodes.iterrows():
-            lines.append("  " + _episode_line(e))
+            lines.append("  " + _episode_line(e, so_far if partway else None))
     else:
         lines.append("Agreement reached: not yet." if partway else "Agreement reached: no, the parties never signed.")
 
@@ -640,7 +643,8 @@ def summary(result: _Run) -> str:
     return "\n".join(lines)
 
 
-def _episode_line(e: pd.Series) -> str:
+def _episode_line(e: pd.Series, month: int | None = None) -> str:
+    """One agreement in a sentence; ``month``: the run is partway, at that month."""
     signers = [x for x in str(e.get("signatories") or "").split(";") if x]
     scope = e.get("scope") or "agreement"
     s = f"Agreement {_int(e.get('episode'))} ({scope}, month {_int(e.get('signed_month'))}"
@@ -652,6 +656,8 @@ def _episode_line(e: pd.Series) -> str:
         s += f"relapsed after {_months(survived)} ({e.get('end_cause')})"
     elif bool(e.get("consolidated")):
         s += f"consolidated after {_months(survived)}"
+    elif month is not None:
+        s += f"in force at month {month}, after {_months(survived)}"
     else:
         s += f"still holding at the horizon after {_months(survived)}"
     impl = _num(e.get("implementation_reached"))

@@ -289,3 +289,27 @@ def test_summary_of_a_run_without_agreement():
     assert "Agreement reached: no" in text
     assert "Peace consolidated: no" in text
     assert len(text.splitlines()) >= 5
+
+
+def test_summary_partway_speaks_of_the_month_reached_not_the_horizon():
+    """The dashboard's debrief may be exported at any month: before the first month nothing is
+    claimed, and an agreement in force is in force at that month, not 'at the horizon'."""
+    from peacesim.model import PeaceModel
+    from peacesim.result import RunResult
+
+    m = PeaceModel("reference", rng=1)
+    text = summary(RunResult.from_model(m))
+    assert text.splitlines() == ["Scenario 'reference', seed 1: month 0 of 240.", "No month has been run yet."]
+    for seed in range(30):
+        m = PeaceModel("reference", rng=seed)
+        while m.running and m.agreement is None:
+            m.step()
+        if m.running:
+            break
+    else:
+        pytest.fail("no run with an agreement in force before the horizon")
+    for _ in range(3):
+        m.step()
+    text = summary(RunResult.from_model(m))
+    assert f"month {m.month} of 240" in text and "horizon" not in text and "never signed" not in text
+    assert f"in force at month {m.month}, after " in text
