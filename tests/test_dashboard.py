@@ -689,3 +689,19 @@ def test_the_server_terminal_does_not_print_solaras_cookie_warning_for_each_page
         warnings.warn("Cookies could not be set", UserWarning)
         warnings.warn("Cookies with samesite=none require https", DeprecationWarning)
     assert [str(w.message) for w in caught] == ["Cookies could not be set", "Cookies with samesite=none require https"]
+
+
+# ------------------------------------------------------------------------------------------ the end of a run
+def test_at_the_horizon_without_an_agreement_the_status_says_none_was_reached():
+    m = session(7, overrides={"months": 12})
+    m.run()
+    assert not m.running and m.episodes == []
+    box, rc = solara.render(app.StatusBanner(solara.Reactive(m)), handle_error=False)
+    [line] = html_text(rc, "peacesim-agreement")
+    assert line == "No agreement was reached in the 12 months of the run", line
+    rc.close()
+    partway = session(7)
+    partway.step()
+    box, rc = solara.render(app.StatusBanner(solara.Reactive(partway)), handle_error=False)
+    assert html_text(rc, "peacesim-agreement") == ["No agreement yet"]
+    rc.close()

@@ -528,6 +528,8 @@ def StatusBanner(model: solara.Reactive, tick: int = 0):
         else:
             status = (f"No agreement in force (the last one, of month {last.signed_month}, relapsed in month "
                       f"{last.end_month})")
+    elif not m.running:
+        status = f"No agreement was reached in the {m.month} months of the run"
     else:
         status = "No agreement yet"
     with solara.Row(style="align-items:baseline;gap:1.5em;flex-wrap:wrap"):
