@@ -705,3 +705,20 @@ def test_at_the_horizon_without_an_agreement_the_status_says_none_was_reached():
     box, rc = solara.render(app.StatusBanner(solara.Reactive(partway)), handle_error=False)
     assert html_text(rc, "peacesim-agreement") == ["No agreement yet"]
     rc.close()
+
+
+def test_apply_intervention_is_disabled_once_the_run_has_ended():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert not button(rc, "Apply intervention").disabled
+    rc.find(v.Slider, label="Months per step").widget.v_model = 24
+    for _ in range(9):
+        button(rc, "Step").click()
+    assert not button(rc, "Apply intervention").disabled  # month 216: still running
+    button(rc, "Step").click()
+    assert html_text(rc, "peacesim-month") == ["Month 240 / 240"]
+    assert button(rc, "Apply intervention").disabled
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"  # drawn again: still disabled
+    assert button(rc, "Apply intervention").disabled
+    button(rc, "Reset").click()
+    assert not button(rc, "Apply intervention").disabled
+    rc.close()

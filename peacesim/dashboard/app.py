@@ -330,9 +330,20 @@ def InterventionCard(model: solara.Reactive, lock):
                 return
             message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}."))
             force_update()
-        solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=not m.running)
+        ApplyButton(model, apply)
         if message.value[0]:
             Message(message.value[1], ok=message.value[0] == "ok")
+
+
+@solara.component
+def ApplyButton(model: solara.Reactive, apply):
+    """The intervention card's button, drawn again every month (the card is not): disabled, with a
+    line saying why, once the run has reached its horizon."""
+    update_counter.get()
+    ended = not model.value.running
+    solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=ended)
+    if ended:
+        solara.Text("The run has ended: Reset or choose a scenario to intervene again.", style="font-size:0.85em")
 
 
 # ------------------------------------------------------------------------------------------ the run
