@@ -722,3 +722,19 @@ def test_apply_intervention_is_disabled_once_the_run_has_ended():
     button(rc, "Reset").click()
     assert not button(rc, "Apply intervention").disabled
     rc.close()
+
+
+def test_a_refused_reset_is_no_longer_shown_once_the_field_is_corrected():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "time"
+    field = rc.find(v.TextField, label="months (months)").widget
+    field.v_model = "abc"
+    button(rc, "Reset").click()
+    assert any(e.startswith("Not reset: ") for e in html_text(rc, "peacesim-error"))
+    field.v_model = "120"  # corrected: the refusal no longer applies
+    assert html_text(rc, "peacesim-error") == []
+    assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 120"] and html_text(rc, "peacesim-error") == []
+    rc.close()

@@ -364,6 +364,9 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
     """
     m = model.value
     error = solara.use_reactive("")
+    # what a refused Reset was refused for: the refusal is shown while that still holds (a field
+    # corrected, or other parameters given, and it goes)
+    refused_for = solara.use_reactive(None)
     ended = solara.use_reactive(0)  # counts runs that reached their horizon: the buttons are drawn again
     loop = solara.use_memo(lambda: {"token": None}, [])  # the one play loop that may step
 
@@ -404,15 +407,20 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
             advance(current)
         force_update()
 
+    def refusal_state():
+        return blocked(), repr(params.value)
+
     def reset():
         why = blocked()
         if why:
             error.value = f"Not reset: {why}. Correct the field first, or go back to the scenario's values."
+            refused_for.value = refusal_state()
             return
         try:
             new = type(m)(**params.value)
         except InputError as exc:
             error.value = f"Not reset: {exc}"
+            refused_for.value = refusal_state()
             return
         with lock:
             playing.value = False
@@ -426,7 +434,10 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
         solara.Button(label="❚❚" if playing.value else "▶", color="primary",
                       on_click=lambda: playing.set(not playing.value), disabled=not m.running)
         solara.Button(label="Step", color="primary", on_click=step, disabled=playing.value or not m.running)
-    if error.value:
+    stale = refused_for.value is not None and refused_for.value != refusal_state()
+    if error.value and error.value.startswith("Not reset: ") and stale:
+        pass  # the fields a Reset was refused for have changed since: the refusal no longer applies
+    elif error.value:
         Message(error.value, ok=False)
 
 
