@@ -738,3 +738,15 @@ def test_a_refused_reset_is_no_longer_shown_once_the_field_is_corrected():
     button(rc, "Reset").click()
     assert html_text(rc, "peacesim-month") == ["Month 0 / 120"] and html_text(rc, "peacesim-error") == []
     rc.close()
+
+
+def test_a_checkbox_label_is_drawn_once():
+    """Solara's Checkbox gives its label both as the label and as a child: drawn twice, clipped."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "add_mediator"
+    for name in ("links_local", "lead"):
+        box_ = rc.find(v.Checkbox, label=name).widget
+        assert box_.children == [] and box_.label == name
+    rc.find(v.Checkbox, label="lead").widget.v_model = True
+    rc.find(v.Checkbox, label="lead").widget.v_model = False  # it still sets the value
+    rc.close()

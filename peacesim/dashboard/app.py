@@ -172,7 +172,8 @@ def ParamControl(p: Param, value: Any, on_value, anchors: tuple = (), draft: tup
     if p.kind == "choice":
         solara.Select(label=label, value=value, values=list(p.choices), on_value=on_value)
     elif p.kind == "bool":
-        solara.Checkbox(label=label, value=bool(value), on_value=on_value)
+        # ipyvuetify's own: Solara's Checkbox passes the label also as a child, drawn a second time
+        ipyvuetify.Checkbox.element(label=label, v_model=bool(value), on_v_model=on_value, hide_details=True)
     elif p.kind == "int":
         if p.high is not None and p.low is not None and p.high - p.low <= 600:
             solara.SliderInt(label=label, value=int(value), min=int(p.low), max=int(p.high), on_value=on_value)
