@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Measure", "MEASURES", "Strategy", "Condition", "ComparisonSpec", "ComparisonResult",
            "load_comparison", "comparison_from_dict", "comparison_dir", "list_comparisons", "analyse", "compare",
-           "write_tables", "OUTPUT_TABLES", "span_words", "excludes_zero"]
+           "write_tables", "table_files", "write_outputs", "OUTPUT_TABLES", "OUTPUT_FILES", "span_words", "excludes_zero"]
 
 #: Five years, the horizon of the durability literature the model is calibrated to (DESIGN.md
 #: section 6 pattern 1: Suhrke & Samset 2007, Collier et al. 2008 count relapse within 5 years).
@@ -1205,19 +1205,18 @@ OUTPUT_TABLES = ("summary.csv", "differences.csv", "hazard_ratios.csv", "worlds.
                  "pairwise.csv", "comparison.json")
 
 
-def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
-    """Write the comparison's tables and ``comparison.json`` into ``out`` (each file atomically)."""
+def table_files(result: ComparisonResult) -> dict[str, str]:
+    """The comparison's tables and ``comparison.json`` as texts, by file name."""
+    import json
+
     from .output import to_jsonable
 
-    out = Path(out)
-    written = []
+    files = {}
     for name, frame in (("summary.csv", result.table), ("differences.csv", result.differences),
                         ("hazard_ratios.csv", result.hazard), ("worlds.csv", result.worlds),
                         ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends),
                         ("pairwise.csv", result.pairwise)):
-        path = out / name
-        fsutil.atomic_write(path, frame.to_csv(index=False))
-        written.append(path)
+        files[name] = frame.to_csv(index=False)
     spec = result.spec
     data = {
         "schema": "peacesim comparison",
@@ -1241,12 +1240,60 @@ def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
         "runs": spec.n_runs, "blocks_used": result.n_blocks, "runs_failed": result.n_failed,
         "command": result.command, "seconds": round(result.seconds, 1), **result.provenance,
     }
-    import json
+    files["comparison.json"] = json.dumps(to_jsonable(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return files
 
-    path = out / "comparison.json"
-    fsutil.atomic_write(path, json.dumps(to_jsonable(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n")
-    written.append(path)
+
+def write_tables(result: ComparisonResult, out: Path) -> list[Path]:
+    """Write the comparison's tables and ``comparison.json`` into ``out`` (each file atomically)."""
+    return write_outputs(Path(out), table_files(result), replace=False)
+
+
+#: Every file a comparison may write into its folder besides ``runs/`` (the figures by name):
+#: what a newer analysis replaces, and what ``--fresh`` removes.
+OUTPUT_FILES = (*OUTPUT_TABLES, "report.md", "report.html",
+                *(f"figures/{n}.png" for n in ("km", "differences", "measures", "worlds")))
+
+
+def _same_tables(out: Path, files: dict[str, str | bytes]) -> bool:
+    """Whether the CSV tables in ``out`` are those in ``files``, byte for byte (every number of
+    the report is in them)."""
+    for name, text in files.items():
+        if name.endswith(".csv"):
+            try:
+                if (out / name).read_text(encoding="utf-8") != text:
+                    return False
+            except (OSError, UnicodeDecodeError):
+                return False
+    return True
+
+
+def write_outputs(out: Path, files: dict[str, str | bytes], *, replace: bool = True,
+                  keep: set[str] = frozenset()) -> list[Path]:
+    """Write ``files`` (relative name -> contents) into ``out``, each atomically, one after the
+    other with nothing computed in between, so that an interruption can hardly leave a mix of two
+    analyses. With ``replace``, the outputs of an earlier analysis that this one does not write
+    (:data:`OUTPUT_FILES`: a figure this one has no data for) are removed, so that none is left
+    behind as if it were current; those named in ``keep`` stay."""
+    written = []
+    if any("/" in name for name in files):
+        figs = out / "figures"
+        try:
+            figs.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise fsutil.storage_error(exc, figs, "create the folder") from None
+    for name, data in files.items():
+        path = out / name
+        fsutil.atomic_write(path, data)
+        written.append(path)
+    if replace:
+        remove_outputs(out, keep=set(files) | set(keep))
     return written
+
+
+def remove_outputs(out: Path, *, keep: set[str] = frozenset()) -> None:
+    """Remove the comparison outputs (:data:`OUTPUT_FILES`) in ``out`` but those in ``keep``."""
+    fsutil.remove_files([out / name for name in OUTPUT_FILES if name not in keep])
 
 
 def boxes_frame(result: ComparisonResult) -> pd.DataFrame:
@@ -1328,6 +1375,8 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
     fsutil.claim_and_mark(out_dir, "comparison")
     try:
         with fsutil.FolderLock(out_dir, "comparison"):
+            if fresh:  # the runs they describe are about to go
+                remove_outputs(out_dir)
             sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir / "runs",
                                    fresh=fresh, progress=progress)
             results = load_results(out_dir / "runs")
@@ -1336,11 +1385,17 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
             result.seconds = time.perf_counter() - t0
             result.command = command_line(spec, Path(out) if out is not None else None)
             result.provenance = _provenance(spec, results, sweep)
-            write_tables(result, out_dir)
+            # everything is worked out before anything is written: cut short, the folder keeps
+            # the earlier analysis whole
+            files = table_files(result)
+            keep: set[str] = set()
             if report:
-                from .comparison_report import write_report
+                from .comparison_report import report_files
 
-                write_report(result, out_dir)
+                files.update(report_files(result))
+            elif _same_tables(out_dir, files):  # the report there is still of these numbers
+                keep = set(OUTPUT_FILES)
+            write_outputs(out_dir, files, keep=keep)
     except InputError:
         if created and not (out_dir / "runs").exists():  # refused before any run: leave nothing behind
             fsutil.remove_files([out_dir / fsutil.MARKER, out_dir / fsutil.LOCK])

@@ -36,7 +36,7 @@ from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, exclud
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["write_report", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
+__all__ = ["write_report", "report_files", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
            "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels",
            "box_sentences", "trend_sentences", "reading_guide", "plain_measure", "plain_note", "JARGON"]
 
@@ -1085,20 +1085,17 @@ def _pairing_gain(result: ComparisonResult) -> str:
             f"({fmt_interval(spec.rank_by, r['unpaired_low'], r['unpaired_high'], difference=True)}).")
 
 
+def report_files(result: ComparisonResult) -> dict[str, str | bytes]:
+    """The figures (``figures/*.png``), ``report.md`` and ``report.html``, by relative file name."""
+    doc = build_document(result)
+    files: dict[str, str | bytes] = {f"figures/{name}": png for name, png in doc.figures.items()}
+    files["report.md"] = doc.markdown()
+    files["report.html"] = doc.html()
+    return files
+
+
 def write_report(result: ComparisonResult, out: Path) -> list[Path]:
     """Write ``figures/*.png``, ``report.md`` and ``report.html`` into ``out`` (atomically, each)."""
-    out = Path(out)
-    doc = build_document(result)
-    figs = out / "figures"
-    try:
-        figs.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise fsutil.storage_error(exc, figs, "create the folder") from None
-    written = []
-    for name, png in doc.figures.items():
-        fsutil.atomic_write(figs / name, png)
-        written.append(figs / name)
-    for name, text in (("report.md", doc.markdown()), ("report.html", doc.html())):
-        fsutil.atomic_write(out / name, text)
-        written.append(out / name)
-    return written
+    from .comparison import write_outputs
+
+    return write_outputs(Path(out), report_files(result), replace=False)

@@ -1088,3 +1088,65 @@ def test_the_trend_table_needs_as_many_worlds_as_the_search_for_conditions(tmp_p
     spec = _spec(tmp_path, SMALL, seeds=6, worlds=MIN_WORLDS_DISCOVERY)
     md = build_document(analyse(spec, _fabricated_worlds(spec, _ranked, 6))).markdown()
     assert heading in md
+
+
+def _outputs(out):
+    from peacesim.comparison import OUTPUT_FILES
+
+    return {n: (out / n).read_bytes() for n in OUTPUT_FILES if (out / n).exists()}
+
+
+def test_an_analysis_cut_short_leaves_the_earlier_one_whole(small, tmp_path, monkeypatch):
+    """Tables and report are worked out before any is written: stopped while the report is drawn,
+    the folder keeps the earlier analysis, not new tables beside an old report."""
+    import shutil
+
+    import peacesim.comparison_report as report
+
+    path, out = small
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    before = _outputs(mine)
+    assert {"report.md", "summary.csv", "figures/km.png"} <= set(before)
+    changed = tmp_path / "h36.toml"
+    changed.write_text(path.read_text(encoding="utf-8").replace("months = 240\n", "months = 240\nhorizon_months = 36\n"),
+                       encoding="utf-8")
+
+    def stop(result):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "build_document", stop)
+    with pytest.raises(KeyboardInterrupt):
+        peacesim.compare(changed, out=mine, executor="serial", progress=False)
+    assert _outputs(mine) == before
+    monkeypatch.undo()
+    peacesim.compare(changed, out=mine, executor="serial", progress=False)
+    after = _outputs(mine)
+    assert set(after) == set(before) and after["summary.csv"] != before["summary.csv"]
+    assert after["report.md"] != before["report.md"]
+    # without a report, an old report stays only while the tables it was written from are unchanged
+    peacesim.compare(changed, out=mine, executor="serial", progress=False, report=False)
+    assert (mine / "report.md").read_bytes() == after["report.md"]
+    peacesim.compare(path, out=mine, executor="serial", progress=False, report=False)
+    assert not (mine / "report.md").exists() and not (mine / "figures" / "km.png").exists()
+    assert (mine / "summary.csv").read_bytes() == before["summary.csv"]
+
+
+def test_fresh_removes_the_earlier_outputs_before_its_runs(small, tmp_path, monkeypatch):
+    import shutil
+
+    import peacesim.sweep as sweep
+
+    path, out = small
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    (mine / "my notes.txt").write_text("mine", encoding="utf-8")
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run_experiment", stop)
+    with pytest.raises(KeyboardInterrupt):
+        peacesim.compare(path, out=mine, executor="serial", progress=False, fresh=True)
+    assert _outputs(mine) == {}  # no report of runs that are being replaced
+    assert (mine / "my notes.txt").read_text(encoding="utf-8") == "mine"
