@@ -750,3 +750,64 @@ def test_a_checkbox_label_is_drawn_once():
     rc.find(v.Checkbox, label="lead").widget.v_model = True
     rc.find(v.Checkbox, label="lead").widget.v_model = False  # it still sets the value
     rc.close()
+
+
+# ------------------------------------------------------------------------------------------ sliders
+def walk(widgets):
+    for w in widgets:
+        yield w
+        yield from walk(c for c in getattr(w, "children", None) or () if isinstance(c, ipywidgets.Widget))
+
+
+def slider_values(rc) -> dict[str, str]:
+    """Each slider's label -> the value shown beside it (the text of the value, not a bubble)."""
+    rows = [w for w in walk(rc.find(v.Sheet).widgets) if isinstance(w, v.Sheet)
+            and "peacesim-slider" in (w.class_ or "").split()]
+    out = {}
+    for row in rows:
+        [slider] = [c for c in row.children if isinstance(c, v.Slider)]
+        [shown] = [c for c in row.children if isinstance(c, solara.widgets.HTML)]
+        assert slider.thumb_label is False  # no bubble over the label above
+        out[slider.label] = shown.unsafe_innerHTML
+    return out
+
+
+def test_every_slider_shows_its_value_beside_it():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    shown = slider_values(rc)
+    assert shown["Pause between months (ms)"] == "400" and shown["Months per step"] == "1"
+    rc.find(v.Slider, label="Months per step").widget.v_model = 6
+    assert slider_values(rc)["Months per step"] == "6"
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "funding"
+    assert slider_values(rc)["gap_months (months)"] == "6"
+    assert slider_values(rc)["post_signature_support (share)"] == "0.60"
+    rc.find(v.Slider, label="gap_months (months)").widget.v_model = 9.0
+    assert slider_values(rc)["gap_months (months)"] == "9"
+    rc.find(v.Select, label="Intervention").widget.v_model = "pressure"
+    assert slider_values(rc)["strength"] == "0.50"
+    # every slider of the page has its value beside it
+    assert len(rc.find(v.Slider).widgets) == len(slider_values(rc))
+    rc.close()
+
+
+def test_a_number_of_months_is_typed_with_its_bounds_checked():
+    """cut_funding's months run from 0 to 600: on a slider a hand's width long, 12 could not be set."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "cut_funding"
+    assert not rc.find(v.Slider, label="months").widgets
+    field = rc.find(v.TextField, label="months").widget
+    field.v_model = "700"
+    assert field.error and "months = 700 is not allowed; expected a whole number from 0 to 600" in field.error_messages[0]
+    button(rc, "Apply intervention").click()
+    [error] = html_text(rc, "peacesim-error")
+    assert error.startswith("Not applied: cut_funding: months = 700 is not allowed") and "\n" not in error, error
+    field.v_model = "12"
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["cut_funding applied: it takes effect at the start of month 1."]
+    rc.close()
+    # every whole-number field with a wide range is typed, a narrow one is a slider
+    for p in REGISTRY.values():
+        if p.kind == "int" and p.low is not None and p.high is not None:
+            box, rc = solara.render(app.ParamControl(p, p.default, lambda v: None), handle_error=False)
+            assert bool(rc.find(v.Slider).widgets) == (p.high - p.low <= app.SLIDER_SPAN), p.name
+            rc.close()

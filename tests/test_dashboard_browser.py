@@ -92,3 +92,55 @@ def test_an_emptied_count_field_is_refused_when_apply_is_clicked(server, browser
     assert external(seen) == [] and seen["failed"] == []
     page.close()
 
+
+
+def box_of(locator) -> dict:
+    return locator.bounding_box()
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_sliders_show_their_values_and_checkboxes_their_labels_once(server, browser):  # noqa: F811
+    page, seen = open_page(browser, server)
+    row = page.locator(".peacesim-slider", has_text="Months per step").first
+    value = row.locator(".peacesim-slider-value")
+    assert value.inner_text() == "1" and value.is_visible()  # shown without touching the slider
+    label, thumb = row.locator(".v-label").first, row.locator("[role=slider]").first
+    assert not overlap(box_of(label), box_of(thumb)) and not overlap(box_of(label), box_of(value))
+    assert box_of(row.locator(".v-slider-track")).get("width") >= 200  # the track is not squeezed by the label
+    thumb.focus()
+    page.keyboard.press("End")
+    page.get_by_text("Seed and parameters").first.click()  # the slider no longer focused: its value still shown
+    page.wait_for_function("() => [...document.querySelectorAll('.peacesim-slider')].some("
+                           "r => r.innerText.includes('Months per step') && "
+                           "r.querySelector('.peacesim-slider-value').innerText === '24')")
+    pause = page.locator(".peacesim-slider", has_text="Pause between months").locator(".peacesim-slider-value")
+    assert pause.inner_text() == "400"
+
+    select(page, "Intervention", "add_mediator")
+    for name in ("links_local", "lead"):
+        box = page.locator(".v-checkbox", has_text=name).first
+        box.wait_for()
+        assert box.inner_text().strip() == name  # once, not "ks_local [ ]links_local"
+        card = box_of(page.locator(".v-card", has_text="Intervene now").first)
+        lab = box_of(box.locator("label").first)
+        assert lab["x"] >= card["x"] and lab["x"] + lab["width"] <= card["x"] + card["width"]
+    skill = page.locator(".peacesim-slider", has_text="skill").locator(".peacesim-slider-value")
+    assert skill.inner_text() == "0.60"
+
+    # a number of months is typed, with its bounds checked
+    select(page, "Intervention", "cut_funding")
+    field = page.get_by_label("months", exact=True)
+    field.fill("700")
+    page.get_by_role("button", name="Apply intervention").click()
+    error = page.locator(".peacesim-error").first
+    error.wait_for()
+    assert error.inner_text().startswith("Not applied: cut_funding: months = 700 is not allowed"), error.inner_text()
+    field.fill("12")
+    page.get_by_role("button", name="Apply intervention").click()
+    page.locator(".peacesim-ok", has_text="cut_funding applied").wait_for()
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()

@@ -95,6 +95,42 @@ def slider_step(p: Param, *values: float) -> float:
     return 1e-6  # the finest step the page shows (a value off every grid keeps its own digits until moved)
 
 
+#: A whole-number field whose range is wider than this is typed in a number field, not slid: on a
+#: slider a hand's width long (about 130 pixels beside its label) a range of 600 cannot be set to 12.
+SLIDER_SPAN = 50
+
+
+#: The page's own rules: a slider's label on a line of its own above its track (beside it, a long
+#: label such as "Pause between months (ms)" left the track a few pixels long).
+PAGE_CSS = """
+.peacesim-slider .v-input--horizontal { grid-template-areas: "prepend" "control"; grid-template-columns: minmax(0, 1fr); }
+.peacesim-slider .v-input--horizontal > .v-input__prepend { margin-inline-end: 0; margin-bottom: -2px; }
+"""
+
+
+def _decimals(step: float) -> int:
+    """The decimals a value on the grid of ``step`` needs (0.01: 2; 1: 0)."""
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@solara.component
+def ValueSlider(label: str, value: float, on_value, min: float, max: float, step: float = 1, integer: bool = True):
+    """A slider with its value written beside it at all times (a thumb label shows it only while
+    the slider is being moved, over the line above)."""
+    with solara.Row(style="align-items:center;gap:0.6em;flex-wrap:nowrap", classes=["peacesim-slider"]):
+        if integer:
+            solara.SliderInt(label, value=int(value), min=int(min), max=int(max), step=int(step), on_value=on_value,
+                             thumb_label=False)
+            shown = str(int(value))
+        else:
+            solara.SliderFloat(label, value=float(value), min=min, max=max, step=step, on_value=on_value,
+                               thumb_label=False)
+            shown = f"{float(value):.{_decimals(step)}f}"
+        solara.HTML("span", shown, classes=["peacesim-slider-value"],
+                    style="min-width:3.2em;text-align:right;font-weight:600;font-variant-numeric:tabular-nums")
+
+
 def _as_number(text: str) -> Any:
     t = text.strip()
     try:
@@ -175,14 +211,13 @@ def ParamControl(p: Param, value: Any, on_value, anchors: tuple = (), draft: tup
         # ipyvuetify's own: Solara's Checkbox passes the label also as a child, drawn a second time
         ipyvuetify.Checkbox.element(label=label, v_model=bool(value), on_v_model=on_value, hide_details=True)
     elif p.kind == "int":
-        if p.high is not None and p.low is not None and p.high - p.low <= 600:
-            solara.SliderInt(label=label, value=int(value), min=int(p.low), max=int(p.high), on_value=on_value)
+        if p.high is not None and p.low is not None and p.high - p.low <= SLIDER_SPAN:
+            ValueSlider(label, int(value), on_value, int(p.low), int(p.high))
         else:
             NumberField(label, value, number_check(p, where), on_value, draft, on_draft or (lambda d: None))
     elif p.kind == "float":
         lo, hi = float(p.low if p.low is not None else 0.0), float(p.high if p.high is not None else 1.0)
-        solara.SliderFloat(label=label, value=float(value), min=lo, max=hi, step=slider_step(p, value, *anchors),
-                           on_value=on_value)
+        ValueSlider(label, float(value), on_value, lo, hi, slider_step(p, value, *anchors), integer=False)
     else:
         solara.InputText(label=label, value=str(value), on_value=on_value)
     solara.Text(p.meaning, style="font-size:0.8em;color:#616161")
@@ -700,6 +735,7 @@ def Page():
         force_update()
 
     solara.Title("peacesim classroom")
+    solara.Style(PAGE_CSS)
     LeaveGuard(model, overrides)
     with solara.Columns([1, 3], style="padding:0.5em"):
         with solara.Column():
@@ -707,8 +743,8 @@ def Page():
             with solara.Card("Run"):
                 RunController(model, params, playing, lock, play_interval, render_interval,
                               blocked=lambda: drafts_problem(drafts.value))
-                solara.SliderInt("Pause between months (ms)", value=play_interval, min=50, max=2000, step=50)
-                solara.SliderInt("Months per step", value=render_interval, min=1, max=24)
+                ValueSlider("Pause between months (ms)", play_interval.value, play_interval.set, 50, 2000, 50)
+                ValueSlider("Months per step", render_interval.value, render_interval.set, 1, 24)
             # Beside the run's controls, above the fold. It is drawn again when the model is replaced
             # or when an intervention is applied, not every month (its lists change only then).
             InterventionCard(model, lock)
