@@ -865,7 +865,8 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     diffs = []
     for m in MEASURES:
         diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
-                                     boot[m][s] - boot[m][base], unpaired[m][s] - unpaired[m][base], table)
+                                     paired.difference(boot[m][s], boot[m][base]),
+                                     paired.difference(unpaired[m][s], unpaired[m][base]), table)
                            for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
     bi, ri = keys.index(best), keys.index(runner)
@@ -873,12 +874,14 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     # best against the runner-up is one of them, read with the same correction
     pairs, bvr_rows = [], []
     for m in MEASURES:
-        rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0], boot[m][a] - boot[m][b],
-                                   unpaired[m][a] - unpaired[m][b], table) for a in idx for b in idx if a < b],
+        rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0],
+                                   paired.difference(boot[m][a], boot[m][b]),
+                                   paired.difference(unpaired[m][a], unpaired[m][b]), table) for a in idx for b in idx if a < b],
                         "pairs")
         pairs += rows
-        row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0], boot[m][bi] - boot[m][ri],
-                        unpaired[m][bi] - unpaired[m][ri], table)
+        row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0],
+                        paired.difference(boot[m][bi], boot[m][ri]),
+                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table)
         same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
         row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
         bvr_rows.append(row)
@@ -981,7 +984,7 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
 
     from . import paired
 
-    diff = ea - eb if math.isfinite(ea) and math.isfinite(eb) else math.nan
+    diff = float(paired.difference(ea, eb)) if math.isfinite(ea) and math.isfinite(eb) else math.nan
     low, high = paired.interval(boot, LEVEL)
     ulow, uhigh = paired.interval(unpaired, LEVEL)
     p = paired.p_value(diff, boot)

@@ -60,8 +60,13 @@ def fmt_value(measure: str, v: float, *, unit: bool = True) -> str:
 
 
 def _signed(x: float, decimals: int) -> str:
-    """``x`` with its sign, never '-0' for a value that rounds to zero."""
+    """``x`` with its sign, never '-0' for a value that rounds to zero, and never '+0' for one
+    that is not zero (up to three more decimals show it: '+0.04')."""
     r = round(x, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if r == 0.0 and x != 0.0:
+        for more in range(decimals + 1, decimals + 4):
+            if round(x, more) != 0.0:
+                return f"{round(x, more):+.{more}f}"
     return f"{r:+.{decimals}f}"
 
 

@@ -125,6 +125,22 @@ def km(durations: np.ndarray, events: np.ndarray, world: np.ndarray, seed: np.nd
     return s_out, r_out
 
 
+#: Differences smaller than this share of the values compared are rounding, not a difference:
+#: two strategies with the same survival can give values that differ in the last bits when the
+#: products are taken in another order, and the sign of that noise must not decide anything.
+ROUNDING = 1e-12
+
+
+def difference(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """``a - b``, with differences within rounding of zero (:data:`ROUNDING` of the larger value)
+    made exactly zero. NaNs stay NaN."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = a - b
+    with np.errstate(invalid="ignore"):
+        tiny = np.abs(d) <= ROUNDING * np.maximum(np.abs(a), np.abs(b))
+    return np.where(tiny, 0.0, d)
+
+
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of bootstrap values (NaN resamples left out); NaNs when none is left."""
     v = np.asarray(values, dtype=float)

@@ -859,8 +859,10 @@ def test_differences_are_in_words_without_a_negative_zero():
     assert fmt_difference_interval("months_to_agreement", -18.3, -0.048) == "0.0 months sooner to 18.3 months sooner"
     assert fmt_difference_interval("agreement", 0.03, 0.25) == "3 percentage points more to 25 percentage points more"
     assert fmt_difference_interval("agreement", 0.0, 0.25) == "0 to 25 percentage points more"
-    assert fmt_interval("rmst", -0.04, 10.0, difference=True) == "+0.0 to +10.0 months"
-    assert fmt_interval("agreement", -0.004, 0.1, difference=True) == "+0 to +10 percentage points"
+    # a bound near zero keeps its sign with a decimal more, rather than reading as a zero
+    assert fmt_interval("rmst", -0.04, 10.0, difference=True) == "-0.04 to +10.0 months"
+    assert fmt_interval("agreement", -0.004, 0.1, difference=True) == "-0.4 to +10 percentage points"
+    assert fmt_interval("agreement", -0.000001, 0.1, difference=True) == "+0 to +10 percentage points"
 
 
 def test_months_to_agreement_says_how_runs_without_one_count(small):
@@ -1150,3 +1152,27 @@ def test_fresh_removes_the_earlier_outputs_before_its_runs(small, tmp_path, monk
         peacesim.compare(path, out=mine, executor="serial", progress=False, fresh=True)
     assert _outputs(mine) == {}  # no report of runs that are being replaced
     assert (mine / "my notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_differences_at_rounding_level_are_zero_and_decide_nothing():
+    """Equal survival computed in another order can differ in the last bits; the sign of that
+    noise must not make a difference 'clear' nor move a p-value."""
+    a = np.array([0.013794088247893760, 0.5, 0.2, np.nan, 0.3])
+    b = np.array([0.013794088247893766, 0.5, 0.1, 0.4, 0.3 + 1e-17])
+    d = paired.difference(a, b)
+    assert d[0] == 0.0 and d[1] == 0.0 and d[2] == pytest.approx(0.1) and np.isnan(d[3]) and d[4] == 0.0
+    assert paired.difference(1e-20, 0.0) == 1e-20  # a real difference however small, against zero
+    rng = np.random.default_rng(1)
+    same = rng.uniform(0.01, 0.06, 2000)
+    noisy = same * (1 + rng.choice([-1, 0, 1], 2000) * 2e-16)
+    boot = paired.difference(same + rng.uniform(0, 0.05, 2000) * (rng.random(2000) < 0.5), noisy)
+    assert boot.min() == 0.0  # the resamples with no real difference are exactly zero
+    lo, _ = paired.interval(boot)
+    assert lo == 0.0 and not (lo > 0)
+
+
+def test_a_bound_that_is_not_zero_is_not_printed_as_zero():
+    from peacesim.comparison_report import _signed
+
+    assert _signed(0.04, 0) == "+0.04" and _signed(-0.004, 1) == "-0.004" and _signed(0.0, 0) == "+0"
+    assert _signed(-0.0, 1) == "+0.0" and _signed(2.4, 0) == "+2" and _signed(1e-9, 0) == "+0"
