@@ -1317,14 +1317,18 @@ def boxes_frame(result: ComparisonResult) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ the call
 def command_line(spec: ComparisonSpec, out: Path | None) -> str:
-    """The command that reproduces a comparison."""
+    """The command that reproduces a comparison, from any folder: a shipped comparison by its
+    short name, a user's file and the output folder by their absolute paths."""
+    import shlex
+
     ref = spec.ref
-    parts = ["peacesim", "compare", ref if " " not in ref else f"'{ref}'"]
+    if spec.path and not (Path(spec.path).resolve().parent == comparison_dir().resolve() and ref == Path(spec.path).stem):
+        ref = str(Path(spec.path).resolve())
+    parts = ["peacesim", "compare", shlex.quote(ref)]
     for k in ("seeds", "worlds"):
         if k in spec.sizes_given:
             parts += [f"--{k}", str(spec.sizes_given[k])]
-    if out is not None:
-        parts += ["--out", str(out)]
+    parts += ["--out", shlex.quote(str(Path(out if out is not None else default_out(spec)).resolve()))]
     return " ".join(parts)
 
 

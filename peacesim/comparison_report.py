@@ -905,8 +905,9 @@ def build_document(result: ComparisonResult) -> Doc:
                f" (shown instead of {rank.text(h)}, on which no strategy could be compared with the baseline)")
     doc.figure("differences.png", _png(fig), f"{_upper(MEASURES[shown].text(h))}{instead}: each strategy minus "
                                              f"'{tbase}'. Thick bar: the 95% interval of the paired comparison (the "
-                                             "same seeds); thin line: the wider interval that runs on seeds of their "
-                                             "own would have given.")
+                                             "same seeds); thin line: the interval that runs on seeds of their own "
+                                             "would have given, wider except where pairing gains nothing (then it "
+                                             "lies under the thick bar).")
     fig = measures_figure(result)
     doc.figure("measures.png", _png(fig), "Every measure for every strategy: the estimate (dot) with its 95% "
                                           "interval (bar).")

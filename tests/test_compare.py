@@ -11,6 +11,7 @@ import html.parser
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1176,3 +1177,20 @@ def test_a_bound_that_is_not_zero_is_not_printed_as_zero():
 
     assert _signed(0.04, 0) == "+0.04" and _signed(-0.004, 1) == "-0.004" and _signed(0.0, 0) == "+0"
     assert _signed(-0.0, 1) == "+0.0" and _signed(2.4, 0) == "+2" and _signed(1e-9, 0) == "+0"
+
+
+def test_the_command_to_reproduce_works_from_any_folder(small, tmp_path, monkeypatch):
+    import shlex
+
+    from peacesim.comparison import command_line, default_out
+
+    path, out = small
+    spec = load_comparison(path)
+    cmd = shlex.split(command_line(spec, Path("rel out")))
+    assert cmd[:3] == ["peacesim", "compare", str(path.resolve())]
+    assert cmd[cmd.index("--out") + 1] == str(Path("rel out").resolve())
+    monkeypatch.chdir(tmp_path)
+    shipped = load_comparison("crowded_field", seeds=4)
+    cmd = shlex.split(command_line(shipped, None))
+    assert cmd == ["peacesim", "compare", "crowded_field", "--seeds", "4", "--out",
+                   str((tmp_path / default_out(shipped)).resolve())]
