@@ -226,6 +226,7 @@ def test_choosing_a_scenario_builds_a_new_model_and_shows_its_learning_points():
     box, rc = solara.render(app.Page(), handle_error=False)
     button(rc, "Step").click()
     rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"
+    button(rc, "Load").click()  # the run at month 1 is discarded once confirmed
     scen = load_scenario("contact_group")
     assert html_text(rc, "peacesim-month") == [f"Month 0 / {scen.params['months']}"]
     learning = " ".join(html_text(rc, "peacesim-learning"))
@@ -397,6 +398,7 @@ def test_a_scenario_chosen_after_a_run_ended_can_be_stepped_and_played_at_once()
     assert html_text(rc, "peacesim-month") == ["Month 240 / 240"]
     assert button(rc, "Step").disabled and button(rc, "▶").disabled  # the run has ended
     rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"
+    button(rc, "Load").click()
     assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
     assert not button(rc, "Step").disabled and not button(rc, "▶").disabled
     button(rc, "Step").click()
@@ -811,3 +813,53 @@ def test_a_number_of_months_is_typed_with_its_bounds_checked():
             box, rc = solara.render(app.ParamControl(p, p.default, lambda v: None), handle_error=False)
             assert bool(rc.find(v.Slider).widgets) == (p.high - p.low <= app.SLIDER_SPAN), p.name
             rc.close()
+
+
+# ------------------------------------------------------------------------------------------ choosing a scenario
+def test_a_dropped_file_named_as_a_shipped_scenario_is_not_shown_as_that_scenario(monkeypatch):
+    """The dashboard's own re-run file is named after its scenario: dropped, it is a file, and
+    choosing the shipped scenario of that name loads the shipped one."""
+    text = replay_toml(session(3, overrides={"handover_quality": 0.8}), filename="peacesim-session.toml")
+    dropped = load_upload("peacesim-session.toml", text.encode())
+    assert dropped.name == "reference"
+    monkeypatch.setattr(app, "start_scenario", lambda: dropped)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert rc.find(v.Select, label="Shipped scenario").widget.v_model is None
+    [running] = html_text(rc, "peacesim-running-file")
+    assert "peacesim-session.toml" in running and "not a shipped scenario" in running
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "coordination"  # the file's 0.8 is in force
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "rotation"
+    assert rc.find(v.Slider, label="handover_quality (share)").widget.v_model == 0.8
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "reference"  # nothing to lose: loaded at once
+    assert rc.find(v.Select, label="Shipped scenario").widget.v_model == "reference"
+    assert html_text(rc, "peacesim-running-file") == []
+    shipped_value = load_scenario("reference").params["handover_quality"]
+    assert rc.find(v.Slider, label="handover_quality (share)").widget.v_model == shipped_value != 0.8
+    rc.close()
+
+
+def test_choosing_another_scenario_asks_before_it_discards_the_run():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    select = lambda: rc.find(v.Select, label="Shipped scenario").widget  # noqa: E731
+    assert select().v_model == "reference"
+    select().v_model = "contact_group"  # nothing done yet: loaded at once
+    assert html_text(rc, "peacesim-confirm") == [] and select().v_model == "contact_group"
+    button(rc, "Step").click()
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    select().v_model = "crowded_field"
+    assert html_text(rc, "peacesim-confirm") == [
+        "Loading the shipped scenario &#x27;crowded_field&#x27; discards the run at month 2 and its 1 intervention."]
+    assert html_text(rc, "peacesim-month") == ["Month 2 / 240"]  # nothing lost yet
+    button(rc, "Step").click()  # the question follows the run
+    assert "the run at month 3 and its 1 intervention" in html_text(rc, "peacesim-confirm")[0]
+    button(rc, "Cancel").click()
+    assert html_text(rc, "peacesim-confirm") == [] and select().v_model == "contact_group"
+    assert html_text(rc, "peacesim-month") == ["Month 3 / 240"]
+    select().v_model = "crowded_field"
+    button(rc, "Load").click()
+    assert html_text(rc, "peacesim-confirm") == [] and select().v_model == "crowded_field"
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    assert rc.find(v.Btn, children=["Load"]).widgets == []
+    rc.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 # test_browser skips its module (so this one too) when Chromium is missing, and fails under CI
-from test_browser import browser, external, month, select, server, watched  # noqa: F401
+from test_browser import DROP, browser, external, month, select, server, watched  # noqa: F401
 
 
 def open_page(browser, server):  # noqa: F811
@@ -142,5 +142,49 @@ def test_sliders_show_their_values_and_checkboxes_their_labels_once(server, brow
     field.fill("12")
     page.get_by_role("button", name="Apply intervention").click()
     page.locator(".peacesim-ok", has_text="cut_funding applied").wait_for()
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()
+
+
+def shown_scenario(page) -> str:
+    return page.locator(".v-select", has_text="Shipped scenario").first.locator(".v-select__selection").inner_text() \
+        if page.locator(".v-select", has_text="Shipped scenario").first.locator(".v-select__selection").count() else ""
+
+
+def test_a_scenario_chosen_or_dropped_during_a_run_is_loaded_once_confirmed(server, browser):  # noqa: F811
+    from peacesim.dashboard.session import ClassroomModel, model_kwargs, replay_toml
+    from peacesim.scenario import load_scenario
+
+    page, seen = open_page(browser, server)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    select(page, "Shipped scenario", "contact_group")
+    confirm = page.locator(".peacesim-confirm")
+    confirm.wait_for()
+    assert confirm.inner_text() == "Loading the shipped scenario 'contact_group' discards the run at month 1."
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    confirm.wait_for(state="detached")
+    page.wait_for_function("() => !document.querySelector('.peacesim-confirm')")
+    assert month(page) == "Month 1 / 240" and shown_scenario(page) == "reference"
+
+    # the dashboard's own re-run file, named 'reference' like the shipped scenario
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 4, {"handover_quality": 0.8}))
+    page.evaluate(DROP, ["peacesim-session.toml", replay_toml(m, filename="peacesim-session.toml")])
+    confirm.wait_for()
+    assert confirm.inner_text().startswith("Loading the file peacesim-session.toml discards the run at month 1")
+    page.get_by_role("button", name="Load", exact=True).click()
+    wait_month(page, 0)
+    running = page.locator(".peacesim-running-file")
+    running.wait_for()
+    assert "peacesim-session.toml" in running.inner_text()
+    assert shown_scenario(page) == ""  # not 'reference': the run is the file's
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    select(page, "Shipped scenario", "reference")  # the shipped one, loaded once confirmed
+    confirm.wait_for()
+    page.get_by_role("button", name="Load", exact=True).click()
+    wait_month(page, 0)
+    running.wait_for(state="detached")
+    assert shown_scenario(page) == "reference"
     assert external(seen) == [] and seen["failed"] == []
     page.close()

@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ipyvuetify
@@ -234,14 +235,65 @@ def upload_handler(choose, error: solara.Reactive):
     return on_file
 
 
+def shipped_name(scen) -> str | None:
+    """The shipped scenario whose file ``scen`` was read from, or None (a dropped file, or a file
+    given by its path): a dropped file may carry a shipped scenario's name (the dashboard's own
+    re-run file does), and is still not that scenario."""
+    if not scen.path or not Path(scen.path).is_absolute():
+        return None
+    here = Path(scen.path).resolve()
+    return next((p.stem for p in list_scenarios() if p.resolve() == here), None)
+
+
+def scenario_label(scen) -> str:
+    name = shipped_name(scen)
+    if name is not None:
+        return f"the shipped scenario {name!r}"
+    return f"the file {Path(scen.path).name or 'dropped'}"
+
+
 @solara.component
-def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive):
+def ConfirmLoad(model: solara.Reactive, overrides: solara.Reactive, pending: solara.Reactive, load):
+    """Loading another scenario discards the run: said, with what is lost, and done only on Load."""
+    update_counter.get()  # the month it names follows the run
+    m, scen = model.value, pending.value
+    if scen is None:
+        return  # answered: the card draws it no more
+    lost = [f"the run at month {m.month}"]
+    if m.facilitator:
+        k = len(m.facilitator)
+        lost.append(f"its {k} intervention{'s' if k != 1 else ''}")
+    if overrides.value:
+        k = len(overrides.value)
+        lost.append(f"{k} changed parameter{'s' if k != 1 else ''}")
+    text = f"Loading {scenario_label(scen)} discards {', '.join(lost[:-1]) + ' and ' if len(lost) > 1 else ''}{lost[-1]}."
+    with solara.Column(style="gap:0.3em"):
+        solara.HTML("div", html.escape(text), classes=["peacesim-confirm"],
+                    style="color:#8a4b00;border-left:4px solid #b26a00;padding:0.3em 0.6em;font-weight:600")
+        with solara.Row():
+            solara.Button("Load", color="primary", on_click=lambda: load(scen))
+            solara.Button("Cancel", text=True, on_click=lambda: pending.set(None))
+
+
+@solara.component
+def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive, pending: solara.Reactive | None = None,
+                 confirm=None):
+    """The shipped scenarios and the drop zone. The list shows the scenario running, or none when
+    it is a dropped file (named below it), so that choosing any shipped scenario loads it; while a
+    choice waits for confirmation (``pending``), the list shows that one and ``confirm`` (a
+    component) asks."""
     scen = scenario.value
+    waiting = pending.value if pending is not None else None
     names = shipped()
     with solara.Card("Scenario"):
-        solara.Select(label="Shipped scenario", value=scen.name if scen.name in names else None, values=names,
-                      on_value=lambda name: choose(load_scenario(name)))
-
+        solara.Select(label="Shipped scenario", value=shipped_name(waiting or scen), values=names,
+                      on_value=lambda name: choose(load_scenario(name)) if name else None)
+        if shipped_name(scen) is None:
+            solara.HTML("div", html.escape(f"Running {scenario_label(scen)} (scenario {scen.name!r}), not a shipped "
+                                           "scenario: choose one above to load it."),
+                        classes=["peacesim-running-file"], style="font-size:0.85em;margin:-0.5em 0 0.5em 0")
+        if waiting is not None and confirm is not None:
+            confirm()
         solara.FileDrop(label="...or drop a scenario file (.toml) here", on_file=upload_handler(choose, error),
                         lazy=False)
 
@@ -722,8 +774,11 @@ def Page():
 
     solara.use_effect(lambda: sync(), [seed.value, repr(overrides.value)])
 
-    def choose(scen):
+    pending = solara.use_reactive(None)  # a scenario chosen while a run is in progress: Load or Cancel
+
+    def load(scen):
         error.value = ""
+        pending.value = None
         new = ClassroomModel(**model_kwargs(scen, seed.value, {}))
         with lock:  # as Reset does: a play loop stops, and the new run starts at month 0
             playing.value = False
@@ -733,6 +788,15 @@ def Page():
             params.value = model_kwargs(scen, seed.value, {})
             model.value = new
         force_update()
+
+    def choose(scen):
+        """A scenario chosen or dropped: loaded at once when nothing would be lost, otherwise once
+        the participant confirms that the run (and its interventions) may go."""
+        error.value = ""
+        if session_in_progress(model.value, overrides.value):
+            pending.value = scen
+        else:
+            load(scen)
 
     solara.Title("peacesim classroom")
     solara.Style(PAGE_CSS)
@@ -748,7 +812,7 @@ def Page():
             # Beside the run's controls, above the fold. It is drawn again when the model is replaced
             # or when an intervention is applied, not every month (its lists change only then).
             InterventionCard(model, lock)
-            ScenarioCard(scenario, choose, error)
+            ScenarioCard(scenario, choose, error, pending, lambda: ConfirmLoad(model, overrides, pending, load))
             if error.value:
                 Message(error.value, ok=False)
             ParametersCard(scenario, overrides, seed, drafts)
