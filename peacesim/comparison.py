@@ -160,6 +160,8 @@ class Strategy:
     lead: str = ""
     changes: list[str] = field(default_factory=list)  # the changes in plain words
     short: str = ""   # how sentences name it ("the contact group"); the title when not given
+    effect: tuple = ()  # what it runs: the scenario's parameters and actors with its changes, and its plan
+    as_written: list[str] = field(default_factory=list)  # its settings that are the scenario's own values
 
     @property
     def called(self) -> str:
@@ -177,8 +179,9 @@ class Strategy:
         return out
 
     def signature(self) -> tuple:
-        return (tuple(sorted((k, repr(v)) for k, v in self.overrides.items())),
-                tuple(sorted(repr((x.month, x.kind, sorted(x.args.items()))) for x in self.plan)))
+        """What the strategy runs: two strategies with the same signature are the same runs."""
+        return self.effect or (tuple(sorted((k, repr(v)) for k, v in self.overrides.items())),
+                               tuple(sorted(repr((x.month, x.kind, sorted(x.args.items()))) for x in self.plan)))
 
 
 @dataclass(frozen=True)
@@ -420,7 +423,9 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
     for s in strategies:
         sig = s.signature()
         if sig in seen:
-            raise InputError(f"{where}: strategy.{s.key} makes the same changes as strategy.{seen[sig]}; "
+            same = (f" ({', '.join(s.as_written)} {'is' if len(s.as_written) == 1 else 'are'} the scenario's own "
+                    f"value{'' if len(s.as_written) == 1 else 's'})" if s.as_written else "")
+            raise InputError(f"{where}: strategy.{s.key} makes the same changes as strategy.{seen[sig]}{same}; "
                              "each strategy must differ")
         seen[sig] = s.key
     baseline = meta.get("baseline")
@@ -617,7 +622,18 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
     check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at)
     s = Strategy(key, title, description, source, changes, relabelled, lead, short=short)
     s.changes = _describe(s, scenario)
+    s.effect = (_effect(scen), tuple(sorted(repr((x.month, x.kind, sorted(x.args.items()))) for x in plan)))
+    own = _effect(scenario)
+    s.as_written = [f"{name} = {words(v)}" for name, v in changes.items() if not name.endswith(".lead")
+                    and _effect(scenario.with_overrides({name: v}, where=at)) == own]
     return s
+
+
+def _effect(scen: Scenario) -> bytes:
+    """A scenario's parameters and actors, as bytes to compare."""
+    import pickle
+
+    return pickle.dumps((sorted(scen.params.items()), scen.actors), 5)
 
 
 def _value_words(v: Any, unit: str = "") -> str:
@@ -642,10 +658,11 @@ def _describe(s: Strategy, scenario: Scenario) -> list[str]:
         unit = REGISTRY[name].unit if name in REGISTRY else ""
         if m is None:
             was = scenario.params.get(name)
-            note = f" (scenario: {_value_words(was, unit)})" if was is not None and was != v else ""
+            note = (f" (scenario: {_value_words(was, unit)})" if was is not None and was != v
+                    else " (as in the scenario)" if was == v else "")
         elif m.group(2) is not None:
             was = scenario.actors[m.group(1)][int(m.group(2)) - 1].get(m.group(3))
-            note = f" (scenario: {_value_words(was)})" if was != v else ""
+            note = f" (scenario: {_value_words(was)})" if was != v else " (as in the scenario)"
         else:
             note = ""
         out.append(f"{label}: {_value_words(v, unit)}{note}")

@@ -1194,3 +1194,18 @@ def test_the_command_to_reproduce_works_from_any_folder(small, tmp_path, monkeyp
     cmd = shlex.split(command_line(shipped, None))
     assert cmd == ["peacesim", "compare", "crowded_field", "--seeds", "4", "--out",
                    str((tmp_path / default_out(shipped)).resolve())]
+
+
+def test_a_strategy_that_changes_nothing_is_refused_and_an_own_value_is_said_to_be_one(tmp_path):
+    noop = SMALL + ('\n[strategy.noop]\ntitle = "Twelve-month grants"\ndescription = "As now."\nsource = "-"\n'
+                    'grant_length = 12\ncoordination = "hierarchical"\n')
+    with pytest.raises(InputError, match=r"strategy\.noop makes the same changes as strategy\.as_is \(grant_length = "
+                                         r"12, coordination = 'hierarchical' are the scenario's own values\); each "
+                                         r"strategy must differ"):
+        _spec(tmp_path, noop)
+    same = SMALL.replace('coordination = "none"\n', 'coordination = "none"\ngrant_length = 12\n', 1)
+    with pytest.raises(InputError, match=r"strategy\.twin makes the same changes as strategy\.crowded; each"):
+        _spec(tmp_path, same + '\n[strategy.twin]\ntitle = "Twin"\ndescription = "-"\nsource = "-"\n'
+                               'coordination = "none"\n')
+    spec = _spec(tmp_path, same)
+    assert "length of a project grant: 12 months (as in the scenario)" in spec.strategy("crowded").changes
