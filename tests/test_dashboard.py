@@ -863,3 +863,34 @@ def test_choosing_another_scenario_asks_before_it_discards_the_run():
     assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
     assert rc.find(v.Btn, children=["Load"]).widgets == []
     rc.close()
+
+
+# ------------------------------------------------------------------------------------------ the session's seed
+def test_the_re_run_file_carries_its_seed_and_re_runs_without_seed(tmp_path):
+    m = class_run(seed=11)
+    path = tmp_path / "peacesim-session.toml"
+    text = replay_toml(m, filename=path.name)
+    path.write_text(text, encoding="utf-8")
+    assert text.startswith(f"# Re-runs a peacesim dashboard session exactly: peacesim run {path.name} --seed 11\n")
+    assert tomllib.loads(text)["scenario"]["seed"] == 11
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-figure", "--quiet"]) == 0  # no --seed
+    cli = pd.read_csv(out / "series.csv", float_precision="round_trip")
+    ours = RunResult.from_model(m).series
+    assert np.array_equal(cli["violence"].to_numpy(dtype=float)[:60], ours["violence"].to_numpy(dtype=float))
+    assert getattr(load_upload(path.name, text.encode()), "seed", None) == 11
+
+
+def test_a_scenario_file_with_a_seed_runs_with_it_and_shows_it(monkeypatch):
+    text = replay_toml(session(23), filename="peacesim-session.toml")
+    dropped = load_upload("peacesim-session.toml", text.encode())
+    monkeypatch.setattr(app, "start_scenario", lambda: dropped)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert rc.find(v.TextField, label="Seed").widget.v_model == "23"
+    assert "Re-run: peacesim run peacesim-session.toml --seed 23" in [c for w in rc.find(v.Html).widgets
+                                                                     for c in w.children]
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"  # no seed: the seed stays
+    button(rc, "Load").click()
+    assert rc.find(v.TextField, label="Seed").widget.v_model == "23"
+    rc.close()

@@ -178,6 +178,7 @@ def test_a_scenario_chosen_or_dropped_during_a_run_is_loaded_once_confirmed(serv
     running.wait_for()
     assert "peacesim-session.toml" in running.inner_text()
     assert shown_scenario(page) == ""  # not 'reference': the run is the file's
+    assert page.get_by_label("Seed", exact=True).input_value() == "4"  # and with the file's seed
     page.get_by_role("button", name="Step", exact=True).click()
     wait_month(page, 1)
     select(page, "Shipped scenario", "reference")  # the shipped one, loaded once confirmed

@@ -56,6 +56,13 @@ def start_scenario():
     return load_scenario(os.environ.get(SCENARIO_ENV) or "reference")
 
 
+def file_seed(scen, default):
+    """The seed a scenario file gives (``[scenario] seed``, as a session's re-run file has), or
+    ``default``."""
+    own = getattr(scen, "seed", None)
+    return int(own) if own is not None else default
+
+
 def _groups() -> list[str]:
     return list(dict.fromkeys(p.group for p in REGISTRY.values()))
 
@@ -756,14 +763,15 @@ def ScenarioInfo(scenario):
 def Page():
     first = solara.use_memo(start_scenario, [])
     scenario = solara.use_reactive(first)
-    seed = solara.use_reactive(1)
+    first_seed = file_seed(first, 1)
+    seed = solara.use_reactive(first_seed)
     overrides = solara.use_reactive({})
     drafts = solara.use_reactive({})  # fields showing an entry that was not applied: field -> (text, reason)
     error = solara.use_reactive("")
     # The tab's own model, built when its page session starts.
-    initial = solara.use_memo(lambda: ClassroomModel(**model_kwargs(first, 1)), [])
+    initial = solara.use_memo(lambda: ClassroomModel(**model_kwargs(first, first_seed)), [])
     model = solara.use_reactive(initial)
-    params = solara.use_reactive(model_kwargs(first, 1))
+    params = solara.use_reactive(model_kwargs(first, first_seed))
     playing = solara.use_reactive(False)
     lock = solara.use_memo(threading.RLock, [])  # around every change of the tab's model
     play_interval = solara.use_reactive(400)
@@ -779,13 +787,16 @@ def Page():
     def load(scen):
         error.value = ""
         pending.value = None
-        new = ClassroomModel(**model_kwargs(scen, seed.value, {}))
+        own = file_seed(scen, None)  # a file with a seed (a session's re-run file) runs with it
+        use = own if own is not None else seed.value
+        new = ClassroomModel(**model_kwargs(scen, use, {}))
         with lock:  # as Reset does: a play loop stops, and the new run starts at month 0
             playing.value = False
             scenario.value = scen
             overrides.value = {}
-            drafts.value = {k: x for k, x in drafts.value.items() if k == "seed"}
-            params.value = model_kwargs(scen, seed.value, {})
+            drafts.value = {k: x for k, x in drafts.value.items() if k == "seed" and own is None}
+            seed.value = use
+            params.value = model_kwargs(scen, use, {})
             model.value = new
         force_update()
 

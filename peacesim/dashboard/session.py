@@ -8,6 +8,7 @@ module, and the tests drive it without a browser.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import tomllib
@@ -135,9 +136,11 @@ def replay_scenario(model: ClassroomModel) -> Scenario:
     planned = [Planned(x.month, x.kind, x.args, "", x.enabled, x.origin) for x in scen.interventions]
     merged = sorted([(x.month, 0, i, x) for i, x in enumerate(own)] +
                     [(x.month, 1, i, x) for i, x in enumerate(planned)], key=lambda t: t[:3])
+    # the tab's seed is the file's: `peacesim run FILE` re-runs the session without --seed
+    seed = {"seed": int(model.seed)} if "seed" in {f.name for f in dataclasses.fields(Scenario)} else {}
     out = Scenario(name=scen.name, title=scen.title, description=scen.description, params=dict(scen.params),
                    actors=scen.actors, learning_points=list(scen.learning_points), sources=list(scen.sources),
-                   note=scen.note, path=scen.path, interventions=[t[3] for t in merged])
+                   note=scen.note, path=scen.path, interventions=[t[3] for t in merged], **seed)
     return out
 
 
@@ -165,7 +168,8 @@ def _toml_value(v: Any) -> str:
 
 def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
     """The re-run file: a complete scenario file (parameters, actors, interventions with their
-    months). ``peacesim run FILE --seed SEED`` gives the tab's run, month for month."""
+    months, and the tab's seed in ``[scenario]``). ``peacesim run FILE`` gives the tab's run,
+    month for month, as does ``peacesim run FILE --seed SEED`` (the command its first line gives)."""
     scen = replay_scenario(model)
     cmd = replay_command(filename, model.seed)
     lines = [f"# Re-runs a peacesim dashboard session exactly: {cmd}",
@@ -173,6 +177,7 @@ def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
              "", "[scenario]"]
     for key in ("name", "title", "description", "note"):
         lines.append(f"{key} = {_toml_value(getattr(scen, key))}")
+    lines.append(f"seed = {int(model.seed)}")
     lines.append(f"learning_points = {_toml_value(scen.learning_points)}")
     lines.append(f"sources = {_toml_value(scen.sources)}")
     lines += ["", "[parameters]"]
