@@ -194,3 +194,38 @@ def test_no_tick_outside_the_panel():
     xs = [float(e.get("x")) for e in parse(c.to_bytes()).iter(f"{NS}text")]
     assert xs and min(xs) >= 20 - 8 and "0" not in [e.text for e in parse(c.to_bytes()).iter(f"{NS}text")
                                                     if float(e.get("y")) > 70]
+
+
+def label_boxes(svg: bytes) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Each actor's label in the network and the box it covers, from the SVG's own text elements
+    (their place, anchor, size and lines; the width of DejaVu Sans estimated on the wide side)."""
+    from peacesim.dashboard.figures import label_box
+
+    out = []
+    for e in parse(svg).iter(f"{NS}text"):
+        if e.get("class") != "node-label":
+            continue
+        lines = [t.text for t in e.iter(f"{NS}tspan")] or [e.text]
+        out.append(("\n".join(lines), label_box(float(e.get("x")), float(e.get("y")), "\n".join(lines),
+                                                float(e.get("font-size")), e.get("text-anchor"))))
+    return out
+
+
+@pytest.mark.parametrize("name", [p.stem for p in list_scenarios()])
+def test_no_two_labels_of_the_network_overlap(name):
+    """Mediators' names were written over each other in contact_group, myanmar_support_org and
+    crowded_field."""
+    m = ClassroomModel(**model_kwargs(load_scenario(name), 1))
+    for month in (0, 240):
+        while m.month < month and m.running:
+            m.step()
+        g = m.network()
+        svg = network_svg(g, title=f"The actors at month {m.month}")
+        boxes = label_boxes(svg)
+        assert len(boxes) == sum(d["kind"] != "local" for _, d in g.nodes(data=True))
+        for i, (a, ba) in enumerate(boxes):
+            assert 0 <= ba[0] and ba[2] <= 605 and ba[3] <= 535, (name, month, a, ba)  # off the bar and legend
+            for b, bb in boxes[i + 1:]:
+                w = min(ba[2], bb[2]) - max(ba[0], bb[0])
+                h = min(ba[3], bb[3]) - max(ba[1], bb[1])
+                assert w <= 0 or h <= 0, (name, month, a, b)

@@ -76,8 +76,10 @@ def _positions(g) -> dict[str, tuple[float, float]]:
              "local": (1.8, 90.0)}
     for kind, names in by_kind.items():
         r, start = rings[kind]
-        span = {"mediator": 130.0, "diplomat": 90.0, "spoiler": 50.0}.get(kind, 360.0)
         k = len(names)
+        # a crowded kind gets a wider arc (seven mediators on 130 degrees stood shoulder to shoulder)
+        span = {"mediator": min(170.0, max(130.0, 24.0 * k)), "diplomat": min(110.0, max(90.0, 22.0 * k)),
+                "spoiler": 50.0}.get(kind, 360.0)
         for i, n in enumerate(names):
             if span >= 360.0:
                 a = math.radians(start + 360.0 * i / max(k, 1))
@@ -85,6 +87,76 @@ def _positions(g) -> dict[str, tuple[float, float]]:
                 a = math.radians(start - span / 2 + span * (i + 0.5) / k)
             pos[n] = (r * math.cos(a), r * math.sin(a))
     return pos
+
+
+#: Advance widths of DejaVu Sans (the figures' first font) in ems, by class of character: narrow
+#: letters and punctuation, wide letters and capitals, and the rest. Estimates on the wide side.
+_NARROW = set("iljtfr.,;:'!|() -")
+_WIDE = set("mwMW")
+
+
+def text_width(s: str, size: float) -> float:
+    """The width of one line of ``s`` at ``size`` units, estimated on the wide side."""
+    return size * sum(0.34 if ch in _NARROW else 0.95 if ch in _WIDE else 0.76 if ch.isupper() else 0.64
+                      for ch in s)
+
+
+def label_box(x: float, y: float, text: str, size: float, anchor: str = "middle") -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) of a label written with :meth:`Canvas.text` at (x, y),
+    baseline ``auto``: one line, or several centred on y (1.2 em apart)."""
+    lines = str(text).split("\n")
+    w = max(text_width(t, size) for t in lines)
+    first = y - (len(lines) - 1) * 0.6 * size  # the first line's baseline
+    top, bottom = first - 0.95 * size, first + (len(lines) - 1) * 1.2 * size + 0.3 * size
+    left = x - w / 2 if anchor == "middle" else x - w if anchor == "end" else x
+    return left, top, left + w, bottom
+
+
+def _overlap(a, b) -> float:
+    """The area two boxes (left, top, right, bottom) share."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def place_labels(nodes: list[tuple[str, float, float, float, str, float]],
+                 bounds: tuple[float, float, float, float],
+                 obstacles: list[tuple[float, float, float]] = ()) -> dict[str, tuple[float, float, str]]:
+    """Where to write each node's label so that no two labels, and no label and node, overlap:
+    ``nodes`` are (key, x, y, radius, text, size) in order of priority; each label goes to the
+    first free place of a list (below the node, above, right, left, then further away), inside
+    ``bounds`` (left, top, right, bottom); failing that, where it overlaps least. Returns key ->
+    (x, y, anchor) for :meth:`Canvas.text`. ``obstacles`` are further markers (x, y, radius) that
+    no label may cover."""
+    markers = [(x - r - 1, y - r - 1, x + r + 1, y + r + 1)
+               for x, y, r in [(x, y, r) for _, x, y, r, _, _ in nodes] + list(obstacles)]
+    placed: list[tuple[float, float, float, float]] = []
+    out: dict[str, tuple[float, float, str]] = {}
+    for key, x, y, r, text, size in nodes:
+        n = len(str(text).split("\n"))
+        half = (n - 1) * 0.6 * size  # a label of n lines is centred on its y
+        below, above = y + r + 0.95 * size + 1 + half, y - r - 0.3 * size - 2 - (n - 1) * 1.2 * size + half
+        candidates = [(x, below, "middle"), (x, above, "middle"), (x + r + 4, y + 0.35 * size, "start"),
+                      (x - r - 4, y + 0.35 * size, "end")]
+        for step in (1, 2, 3, 4):
+            d = step * 1.25 * size
+            candidates += [(x, below + d, "middle"), (x, above - d, "middle"),
+                           (x + r + 4, y + 0.35 * size + d, "start"), (x - r - 4, y + 0.35 * size + d, "end"),
+                           (x + r + 4, y + 0.35 * size - d, "start"), (x - r - 4, y + 0.35 * size - d, "end")]
+        best, best_cost = None, math.inf
+        for cx, cy, anchor in candidates:
+            box = label_box(cx, cy, text, size, anchor)
+            outside = (max(0.0, bounds[0] - box[0]) + max(0.0, box[2] - bounds[2]) + max(0.0, bounds[1] - box[1])
+                       + max(0.0, box[3] - bounds[3]))
+            cost = outside * 1000 + sum(_overlap(box, o) for o in placed + markers)
+            if cost < best_cost:
+                best, best_cost = (cx, cy, anchor, box), cost
+            if cost == 0:
+                break
+        cx, cy, anchor, box = best
+        placed.append(box)
+        out[key] = (cx, cy, anchor)
+    return out
 
 
 def _f(v: float) -> str:
@@ -498,6 +570,7 @@ def network_svg(g, *, title: str | None = None, labels: bool = True) -> bytes:
         edges.append(f'<path d="M{_f(p.X(xa))},{_f(p.Y(ya))}L{_f(p.X(xb))},{_f(p.Y(yb))}" stroke="{colour}" '
                      f'stroke-opacity="{alpha:g}" stroke-width="{1.0 + 3.0 * t:.2f}" stroke-linecap="round"/>')
     c.add('<g id="trust-edges">' + "".join(edges) + "</g>")
+    to_label = []
     for n, d in nodes(data=True):
         kind = _kind(d["kind"])
         marker, colour, _ = KIND_STYLE[kind]
@@ -509,11 +582,18 @@ def network_svg(g, *, title: str | None = None, labels: bool = True) -> bytes:
               f'stroke="{"#000000" if leading else "#424242"}" stroke-width="{2.5 if leading else 0.8}" '
               f'class="node {kind} {"inactive" if off else "active"}"><title>{escape(n)}: {escape(str(d["state"]))}'
               f'</title></path>')
-        if labels and d["kind"] != "local":
-            name = n[4:] if n.lower().startswith("the ") else n
-            text = name + (" (lead)" if leading else "") + (f"\n{d['state']}" if off else "")
-            c.text(x, y + r + 13 + (7 if off else 0), text, size=12, anchor="middle",
-                   colour="#757575" if off else "#212121")
+        name = n[4:] if n.lower().startswith("the ") else n
+        text = name + (" (lead)" if leading else "") + (f"\n{d['state']}" if off else "")
+        order = ("party", "mediator", "diplomat", "spoiler", "local").index(kind)
+        to_label.append((order, n, x, y, r, "" if not labels or kind == "local" else text, off))
+    # labels placed after every node is known, parties first: none over another or over a node
+    to_label.sort(key=lambda t: t[0])
+    places = place_labels([(n, x, y, r, text, 12.0) for _, n, x, y, r, text, _ in to_label if text],
+                          (4.0, 30.0, 600.0, 532.0), [(x, y, r) for _, _, x, y, r, text, _ in to_label if not text])
+    for _, n, _, _, _, text, off in to_label:
+        if text:
+            lx, ly, anchor = places[n]
+            c.text(lx, ly, text, size=12, anchor=anchor, colour="#757575" if off else "#212121", cls="node-label")
     # legend of kinds, and the colour bar of trust
     items = [(m, col, None, lab) for m, col, lab in KIND_STYLE.values()] + [("s", INACTIVE_COLOUR, None,
                                                                             "unfunded or vacant")]
