@@ -906,9 +906,14 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     rank_m = MEASURES[spec.rank_by]
     rb = boot[rank_m.key]
     sign = 1 if rank_m.higher_is_better else -1
-    scored = np.where(np.isfinite(rb), sign * rb, -np.inf)  # a strategy not measurable in a resample ranks last
-    valid = np.isfinite(rb).sum(axis=0) >= 2  # a resample ranks only where two strategies can be measured
-    if valid.any():
+    # Only the strategies measurable in the runs themselves take part (one that is not could come
+    # first only in resamples that leave out what made it unmeasurable); a strategy not measurable
+    # in a resample ranks last in it, and a resample ranks only where two of them can be measured.
+    measurable = np.array([math.isfinite(float(est[rank_m.key][i, 0])) for i in range(len(keys))])
+    rb = np.where(measurable[:, None], rb, np.nan)
+    scored = np.where(np.isfinite(rb), sign * rb, -np.inf)
+    valid = np.isfinite(rb).sum(axis=0) >= 2
+    if measurable.sum() >= 2 and valid.any():
         # strategies tied for first in a resample share it (the order of the file decides nothing)
         sv = scored[:, valid]
         top = sv == sv.max(axis=0)
@@ -1243,7 +1248,10 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
         "title": spec.title, "question": spec.question, "file": spec.path, "scenario": spec.scenario.name,
         "baseline": spec.baseline, "rank_by": spec.rank_by, "horizon_months": spec.horizon,
         "seeds": spec.seeds, "worlds": spec.worlds, "master_seed": spec.master_seed, "bootstrap": spec.bootstrap,
-        "best": result.best, "runner_up": result.runner_up, "rank_probability": result.rank_probability,
+        # no best without a measured strategy, and no runner-up without two
+        "best": result.best if result.measured else None,
+        "runner_up": result.runner_up if len(result.measured) >= 2 else None,
+        "rank_probability": result.rank_probability,
         "rank_resamples": result.rank_resamples,
         "strategies": [{"key": s.key, "title": s.title, "description": s.description, "source": s.source,
                         "changes": s.changes, "overrides": s.overrides,
@@ -1251,7 +1259,7 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
         "conditions": [{"name": c.name, "low": c.low, "high": c.high, "meaning": c.label} for c in spec.conditions],
         "summary": result.table.to_dict(orient="records"),
         "differences": result.differences.to_dict(orient="records"),
-        "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records"),
+        "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records") if len(result.measured) >= 2 else [],
         "pairwise": result.pairwise.to_dict(orient="records"),
         "hazard_ratios": result.hazard.to_dict(orient="records"),
         "boxes": boxes_frame(result).to_dict(orient="records"),

@@ -285,9 +285,12 @@ def headline(result: ComparisonResult) -> str:
 
 def rank_labels(result: ComparisonResult) -> dict[str, str]:
     """Each strategy's place: '1', '2', ..., the same place with '=' for a tie, '-' where the
-    ranking measure could not be measured."""
+    ranking measure could not be measured (for every strategy when fewer than two could be: a
+    lone measured strategy is not first of anything)."""
     spec = result.spec
     out: dict[str, str] = {}
+    if len(result.measured) < 2:
+        return dict.fromkeys(result.ranking, "-")
     place, last = 0, None
     for i, k in enumerate(result.ranking, start=1):
         v = float(result.value(k, spec.rank_by)["estimate"])
@@ -321,7 +324,8 @@ def answer_lines(result: ComparisonResult) -> list[str]:
 
 def _first_share(result: ComparisonResult, k: str) -> str:
     """'first in re-draws' for the table: '-' for a strategy the ranking measure leaves out."""
-    return _pct(result.rank_probability.get(k, math.nan)) if k in result.measured else "-"
+    p = result.rank_probability.get(k, math.nan)
+    return _pct(p) if k in result.measured and math.isfinite(p) else "-"
 
 
 def _ci(measure: str, r: pd.Series, seen: set[str] | None = None) -> str:
@@ -828,8 +832,13 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.table(header, rows, caption=f"Each estimate with its 95% interval in brackets; months in months, violence on "
                                     f"the model's 0-1 scale. Ranked by {rank.text(h)} ('=': the same value; '-': not "
                                     "measurable). First in re-draws: how often the strategy had the best value when "
-                                    "the worlds and seeds were drawn again (ties shared). A value marked with an "
-                                    "asterisk has a note below.")
+                                    "the worlds and seeds were drawn again (ties shared"
+                                    + (f"; out of the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws in "
+                                       "which two strategies could be measured"
+                                       if 0 < result.rank_resamples < spec.bootstrap else "")
+                                    + (f"; '-' throughout: fewer than two strategies could be measured"
+                                       if len(result.measured) < 2 else "")
+                                    + "). A value marked with an asterisk has a note below.")
     grouped: dict[tuple[str, str], list[str]] = {}
     for _, r in result.table.iterrows():
         if r["note"]:

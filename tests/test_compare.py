@@ -1209,3 +1209,25 @@ def test_a_strategy_that_changes_nothing_is_refused_and_an_own_value_is_said_to_
                                'coordination = "none"\n')
     spec = _spec(tmp_path, same)
     assert "length of a project grant: 12 months (as in the scenario)" in spec.strategy("crowded").changes
+
+
+def test_a_lone_measurable_strategy_is_not_ranked_first_of_anything(tmp_path):
+    """When the ranking measure can be measured under one strategy only, nothing is ranked: no
+    place, no share of first places, no runner-up in the tables."""
+    from peacesim.comparison import table_files
+    from peacesim.comparison_report import build_document, rank_labels
+
+    spec = _spec(tmp_path, SMALL, seeds=8)
+
+    def only_verified(key, r, w):
+        return (True, 70 + r + w, r % 3 == 0) if key == "verified" else (False, 0, False)
+
+    res = analyse(spec, _fabricated_worlds(spec, only_verified, 8))
+    assert res.measured == ["verified"]
+    assert set(rank_labels(res).values()) == {"-"}
+    assert all(math.isnan(p) for p in res.rank_probability.values()) and res.rank_resamples == 0
+    doc = json.loads(table_files(res)["comparison.json"])
+    assert doc["best"] == "verified" and doc["runner_up"] is None and doc["best_vs_runner_up"] == []
+    md = build_document(res).markdown()
+    assert "'-' throughout: fewer than two strategies could be measured" in md
+    assert "| 1 |" not in md
