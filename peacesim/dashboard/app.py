@@ -436,9 +436,10 @@ def ApplyButton(model: solara.Reactive, apply):
     line saying why, once the run has reached its horizon."""
     update_counter.get()
     ended = not model.value.running
-    solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=ended)
-    if ended:
-        solara.Text("The run has ended: Reset or choose a scenario to intervene again.", style="font-size:0.85em")
+    with solara.Column(style="align-items:flex-start;gap:0.3em"):  # the button keeps its width either way
+        solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=ended)
+        if ended:
+            solara.Text("The run has ended: Reset or choose a scenario to intervene again.", style="font-size:0.85em")
 
 
 # ------------------------------------------------------------------------------------------ the run
