@@ -503,6 +503,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.list and args.comparison is not None:
         raise InputError(f"--list takes no comparison (given {words(args.comparison)}); use 'peacesim compare --list' "
                          "or 'peacesim compare NAME'")
+    if args.comparison is None and not args.list:
+        given = [f"--{k.replace('_', '-')}" for k in ("out", "seeds", "worlds", "fresh") if getattr(args, k, None)]
+        if given:  # options for a comparison, but none named: refused rather than ignored
+            names = ", ".join(q.stem for q in cmp.list_comparisons())
+            raise InputError(f"{' and '.join(given)} given but no comparison named; name one (shipped: {names}) or a "
+                             "comparison file: peacesim compare NAME")
     if args.list or args.comparison is None:
         paths = cmp.list_comparisons()
         width = max((len(q.stem) for q in paths), default=0)

@@ -329,7 +329,11 @@ def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False)
     if not isinstance(v, str):
         raise InputError(f"{where}.{key} = {words(v)} must be a text")
     if required and not v.strip():
-        raise InputError(f"{where}.{key} is missing; give a plain-language {key}")
+        import difflib
+
+        typed = [k for k in meta if k != key and isinstance(k, str) and difflib.get_close_matches(k, [key], cutoff=0.75)]
+        hint = f" ({where}.{typed[0]} is there: a misspelling of {key}?)" if typed and key not in meta else ""
+        raise InputError(f"{where}.{key} is missing{hint}; give a plain-language {key}")
     return " ".join(v.split()) if key not in ("description",) else v.strip()
 
 

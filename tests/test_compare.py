@@ -1231,3 +1231,12 @@ def test_a_lone_measurable_strategy_is_not_ranked_first_of_anything(tmp_path):
     md = build_document(res).markdown()
     assert "'-' throughout: fewer than two strategies could be measured" in md
     assert "| 1 |" not in md
+
+
+def test_a_misspelt_title_is_named_and_options_without_a_comparison_are_refused(tmp_path, capsys):
+    with pytest.raises(InputError, match=r"strategy\.crowded\.title is missing \(.*strategy\.crowded\.titel is there: "
+                                         r"a misspelling of title\?\); give a plain-language title"):
+        _spec(tmp_path, SMALL.replace('title = "Every mediator on its own"', 'titel = "Every mediator on its own"'))
+    assert cli.main(["compare", "--out", str(tmp_path / "x")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "--out given but no comparison named" in line and not (tmp_path / "x").exists()
