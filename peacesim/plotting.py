@@ -30,7 +30,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .events import parse_values, split_actors
-from .records import PHASE_LABELS, slug, unique_slugs
+from .records import PHASE_LABELS, unique_slugs
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -117,12 +117,37 @@ def _interventions(result: RunResult) -> list[tuple[int, str]]:
         v = parse_values(v)
         kind = str(v.get("intervention") or "intervention")
         if kind == "set":
-            label = f"{v.get('name')} = {v.get('value')}"
+            label = f"{str(v.get('name')).replace('_', ' ')} = {v.get('value')}"
         else:
             who = split_actors(a)
-            label = kind.replace("_", " ") + (f": {slug(who[0]).replace('_', ' ')}" if who else "")
-        out.append((int(m), label if len(label) <= 30 else label[:29] + "…"))
+            # the actor as the scenario names it, without a leading article (room is short)
+            name = who[0][4:] if who and who[0].startswith("the ") else who[0] if who else ""
+            label = kind.replace("_", " ") + (f": {name}" if name else "")
+        out.append((int(m), label))
     return out
+
+
+def _month_label(labels: list[str], room: float, size: float) -> str:
+    """The label of one month's interventions, at most ``room`` points long in a ``size``-point
+    font: all of them when they fit, else how many there were and the first, cut with an ellipsis."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(size=size)
+    measure = TextToPath()
+
+    def fits(text: str) -> bool:
+        return measure.get_text_width_height_descent(text, prop, ismath=False)[0] <= room
+
+    labels = list(dict.fromkeys(labels))
+    text = ", ".join(labels)
+    if not fits(text) and len(labels) > 1:
+        text = f"{len(labels)} interventions: {labels[0]}"
+    if fits(text):
+        return text
+    while len(text) > 1 and not fits(text.rstrip() + "…"):
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _events_of(result: RunResult, kind: str) -> pd.DataFrame:
@@ -171,8 +196,10 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     else:
         fig.clear()
 
+    interventions = _interventions(result)
     n_main = 4 if third_parties else 3
-    ratios = [1.0] * n_main + [0.55]
+    # a taller first panel where interventions are named down it
+    ratios = [1.35 if interventions else 1.0] + [1.0] * (n_main - 1) + [0.55]
     axes = fig.subplots(n_main + 1, 1, sharex=True, gridspec_kw={"height_ratios": ratios, "hspace": 0.12})
     ax_v, ax_t, ax_r = axes[0], axes[1], axes[2]
     ax_tp = axes[3] if third_parties else None
@@ -180,7 +207,6 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
 
     runs = _phase_runs(s["phase"], months)
     signed, relapses = _episode_marks(result)
-    interventions = _interventions(result)
     for ax in axes:
         _shade(ax, runs)
         for m in signed:
@@ -207,8 +233,10 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     labels: dict[int, list[str]] = {}
     for m, label in interventions:
         labels.setdefault(m, []).append(label)
+    # the labels run down the panel (rotated), as far as its height
+    room = ax_v.get_position().height * fig.get_figheight() * 72 - 6
     for m, kinds in labels.items():
-        ax_v.annotate(", ".join(dict.fromkeys(kinds)), xy=(m - 0.5, 1.0), xycoords=("data", "axes fraction"),
+        ax_v.annotate(_month_label(kinds, room, 7), xy=(m - 0.5, 1.0), xycoords=("data", "axes fraction"),
                       xytext=(2, -2), textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
                       color=INTERVENTION_COLOUR, zorder=6, gid=f"intervention-label:{m}")
 

@@ -248,7 +248,7 @@ def test_interventions_are_in_the_narrative_the_summary_and_the_figure(tmp_path)
     marks = {a.get_gid() for ax in fig.axes for a in ax.lines if (a.get_gid() or "").startswith("intervention:")}
     assert marks == {"intervention:24", "intervention:60"}
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "cut funding: mediation ngo" in texts and "rotate: un envoy" in texts
+    assert "cut funding: mediation NGO" in texts and "rotate: UN envoy" in texts
     from matplotlib.colors import to_rgb
 
     strip = next(ax for ax in fig.axes if ax.get_label() == "events")
@@ -494,3 +494,26 @@ def test_show_lists_a_scenarios_planned_interventions(tmp_path, capsys):
     assert "Interventions planned" in out
     assert "month   18  cut_funding:actor=the mediation NGO,months=9" in out
     assert "month   90  set:name=post_signature_support,value=0.3" in out
+
+
+def test_the_timeline_names_interventions_as_written_within_its_first_panel(tmp_path):
+    """Names keep their capitals and accents; a month's labels fit the panel they are written in."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from peacesim.plotting import plot_timeline
+
+    r = peacesim.run_scenario("crowded_field", seed=1, interventions=[
+        "25:coordination:strategy=contact_group", "25:withdraw:actor=UN envoy",
+        "25:withdraw:actor=Gulf mediating state", "30:add_mediator:name=l'envoyé spécial de l'UA",
+        "40:set:name=post_signature_support,value=0.3"])
+    fig = plot_timeline(r)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    panel = fig.axes[0].get_window_extent()
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    assert any(x.startswith("add mediator: l'envoyé spé") for x in texts)  # accents and capitals kept
+    assert any(x.startswith("3 interventions: ") for x in texts)
+    assert any(x.startswith("post signature support = 0.3") for x in texts)
+    for text, t in texts.items():
+        box = t.get_window_extent(canvas.get_renderer())
+        assert box.y0 >= panel.y0 - 1, text  # not written down into the panel below
