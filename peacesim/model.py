@@ -545,7 +545,7 @@ class PeaceModel(mesa.Model):
         interventions`` lists them with their arguments). Bad arguments raise
         :class:`~peacesim.errors.InputError` with one line saying what is allowed.
         """
-        where = f"intervene({kind!r}) at month {self.month + 1}"
+        where = f"{kind} at month {self.month + 1}"
         if not self.running:
             raise InputError(f"{where}: the run has ended (month {self.month} of {self.months})")
         args = check_arguments(kind, arguments, where=where, roster=self.roster())
