@@ -417,10 +417,13 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
     plan = []
     for i, e in enumerate(entries):
         label = f"{where}: intervention #{i + 1}"
-        if "kind" not in e:
-            raise InputError(f"{label}: missing kind = ...; allowed: {', '.join(INTERVENTIONS)}")
-        if "month" not in e:
-            raise InputError(f"{label}: missing month = ... (the month at the start of which it takes effect)")
+        for key, what in (("kind", f"allowed: {', '.join(INTERVENTIONS)}"),
+                          ("month", "the month at the start of which it takes effect")):
+            if key not in e:
+                near = [k for k in e if isinstance(k, str) and did_you_mean(k, [key])]
+                typed = f" ({near[0]} = {words(e[near[0]])} is there: a misspelling of {key}?)" if near else ""
+                raise InputError(f"{label}: missing {key} = ...{typed}; {what}" if key == "kind" else
+                                 f"{label}: missing {key} = ...{typed} ({what})")
         month = check(_MONTH, e["month"], where=label)
         kind = e["kind"]
         if not isinstance(kind, str):
@@ -473,7 +476,11 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     show = f"{where} {text!r}"
     if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
         raise InputError(f"{show} is not of the form {CLI_SYNTAX}, e.g. 24:rotate:actor=the UN envoy")
-    month = check(_MONTH, Typed(parts[0].strip()), where=show)
+    first = parts[0].strip()
+    if first.lstrip("-").isdigit() and int(first) < 1:  # the horizon is not known here: no upper bound to quote
+        raise InputError(f"{show}: month = {first} is not allowed; months count from 1, the run's first month, to "
+                         "its horizon")
+    month = check(_MONTH, Typed(first), where=show)
     kind = parts[1].strip()
     args: dict[str, Any] = {}
     if len(parts) == 3 and parts[2].strip():

@@ -338,7 +338,8 @@ BAD_CLI = {
                                                   " allowed: 'the UN envoy'"),
     "party as third party": ("24:rotate:actor=the government", "is not a mediator or diplomat"),
     "past the horizon": ("300:rotate:actor=the UN envoy", "month = 300 is past the horizon; allowed: 1 to 240"),
-    "month zero": ("0:rotate:actor=the UN envoy", "month = 0 is not allowed; expected a whole number from 1 to 2400"),
+    "month zero": ("0:rotate:actor=the UN envoy", "month = 0 is not allowed; months count from 1, the run's first "
+                                                  "month, to its horizon"),
     "wrong argument": ("24:rotate:person=the UN envoy", "rotate has no argument 'person'; allowed: actor"),
     "missing argument": ("24:rotate", "rotate needs actor = ..."),
     "out of bounds": ("24:pressure:party=the government,strength=2", "strength = 2 is not allowed; expected a "
@@ -517,3 +518,14 @@ def test_the_timeline_names_interventions_as_written_within_its_first_panel(tmp_
     for text, t in texts.items():
         box = t.get_window_extent(canvas.get_renderer())
         assert box.y0 >= panel.y0 - 1, text  # not written down into the panel below
+
+
+@pytest.mark.parametrize("key, typo", [("kind", "kynd"), ("month", "mnth")])
+def test_a_misspelt_kind_or_month_of_a_planned_intervention_is_named(tmp_path, key, typo):
+    text = (peacesim.scenario.scenario_dir() / "reference.toml").read_text(encoding="utf-8")
+    path = tmp_path / "k.toml"
+    path.write_text(text + f'\n[[intervention]]\nmonth = 5\nkind = "rotate"\nactor = "UN envoy"\n'.replace(
+        f"\n{key} =", f"\n{typo} ="), encoding="utf-8")
+    with pytest.raises(InputError, match=rf"intervention #1: missing {key} = \.\.\. \({typo} = .* is there: a "
+                                         rf"misspelling of {key}\?\)"):
+        peacesim.load_scenario(path)
