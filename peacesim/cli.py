@@ -530,12 +530,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         cmp.check_stored(out, spec, spec.experiment())
     from .words import cut
 
-    print(textwrap.fill(cut(spec.title, 300), _width()))
-    print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
-          f"{spec.n_runs:,} runs ({args.executor}) -> {out}")
+    def header() -> None:  # said once the runs' folder and the executor are known to be usable
+        print(textwrap.fill(cut(spec.title, 300), _width()))
+        print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
+              f"{spec.n_runs:,} runs ({args.executor}) -> {out}", flush=True)
+
     res, stopped = _until_stopped(lambda: cmp.compare(spec, out=out, fresh=args.fresh, executor=args.executor,
                                                       workers=workers, scheduler=args.scheduler,
-                                                      progress=not args.quiet))
+                                                      progress=not args.quiet, announce=header))
     if stopped is not None:
         return stopped
     from .comparison_report import answer_lines, fmt_interval, fmt_value, plain_measure, plain_note, rank_labels

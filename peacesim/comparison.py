@@ -39,7 +39,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1368,7 +1368,7 @@ def default_out(spec: ComparisonSpec) -> Path:
 def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None, worlds: int | None = None,
             out: str | Path | None = None, fresh: bool = False, executor: str = "processes",
             workers: int | None = None, scheduler: str | None = None, progress: bool = True,
-            report: bool = True) -> ComparisonResult:
+            report: bool = True, announce: Callable[[], None] | None = None) -> ComparisonResult:
     """Compare the strategies of a comparison file on common random numbers; write tables and a report.
 
     Parameters
@@ -1388,6 +1388,9 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         Where the runs execute, as for :func:`peacesim.run_experiment`.
     report:
         Also write the figures, ``report.md`` and ``report.html``.
+    announce:
+        Called once the runs' folder and the executor have been checked, just before the runs
+        start (the command line prints its header there, so that a refusal comes alone).
 
     Returns
     -------
@@ -1413,8 +1416,16 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         with fsutil.FolderLock(out_dir, "comparison"):
             if fresh:  # the runs they describe are about to go
                 remove_outputs(out_dir)
-            sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir / "runs",
-                                   fresh=fresh, progress=progress)
+            runs = out_dir / "runs"
+            try:
+                sweep = run_experiment(exp, executor=executor, workers=workers, scheduler=scheduler, out=runs,
+                                       fresh=fresh, progress=progress, announce=announce)
+            except InputError as exc:  # the runs' folder is this comparison's: name the folder the user gave
+                said = str(exc)
+                if said.startswith(f"--out {runs}: the results there"):
+                    raise InputError(said.replace(f"--out {runs}: the results there",
+                                                  f"--out {out_dir}: the runs there ({runs})", 1)) from None
+                raise
             results = load_results(out_dir / "runs")
             result = analyse(spec, results)
             result.out = out_dir

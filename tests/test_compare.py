@@ -1240,3 +1240,22 @@ def test_a_misspelt_title_is_named_and_options_without_a_comparison_are_refused(
     assert cli.main(["compare", "--out", str(tmp_path / "x")]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "--out given but no comparison named" in line and not (tmp_path / "x").exists()
+
+
+def test_runs_of_another_model_version_are_refused_naming_the_folder_given_and_nothing_is_said_first(
+        small, tmp_path, capsys):
+    import shutil
+
+    path, out = small
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    manifest = mine / "runs" / "manifest.json"
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    m["model_digest"] = "0" * 64
+    manifest.write_text(json.dumps(m), encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["compare", str(path), "--out", str(mine), "--executor", "serial"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no header before a refusal
+    [line] = captured.err.strip().splitlines()
+    assert f"--out {mine}: the runs there ({mine / 'runs'}) were made by a different version of the model" in line
