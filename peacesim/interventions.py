@@ -420,7 +420,9 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
         for key, what in (("kind", f"allowed: {', '.join(INTERVENTIONS)}"),
                           ("month", "the month at the start of which it takes effect")):
             if key not in e:
-                near = [k for k in e if isinstance(k, str) and did_you_mean(k, [key])]
+                spec = INTERVENTIONS.get(e.get("kind")) if isinstance(e.get("kind"), str) else None
+                real = {*_META, *(spec.args if spec is not None else ())}  # a real argument is no misspelling
+                near = [k for k in e if isinstance(k, str) and k not in real and did_you_mean(k, [key])]
                 typed = f" ({near[0]} = {words(e[near[0]])} is there: a misspelling of {key}?)" if near else ""
                 raise InputError(f"{label}: missing {key} = ...{typed}; {what}" if key == "kind" else
                                  f"{label}: missing {key} = ...{typed} ({what})")
@@ -477,7 +479,7 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
         raise InputError(f"{show} is not of the form {CLI_SYNTAX}, e.g. 24:rotate:actor=the UN envoy")
     first = parts[0].strip()
-    if first.lstrip("-").isdigit() and int(first) < 1:  # the horizon is not known here: no upper bound to quote
+    if re.fullmatch(r"-?[0-9]+", first) and int(first) < 1:  # the horizon is not known here: no upper bound to quote
         raise InputError(f"{show}: month = {first} is not allowed; months count from 1, the run's first month, to "
                          "its horizon")
     month = check(_MONTH, Typed(first), where=show)

@@ -529,3 +529,18 @@ def test_a_misspelt_kind_or_month_of_a_planned_intervention_is_named(tmp_path, k
     with pytest.raises(InputError, match=rf"intervention #1: missing {key} = \.\.\. \({typo} = .* is there: a "
                                          rf"misspelling of {key}\?\)"):
         peacesim.load_scenario(path)
+
+
+@pytest.mark.parametrize("typed", ["--5", "\u00b2", "-0"])
+def test_odd_month_texts_on_the_command_line_are_one_line(typed, tmp_path, capsys):
+    assert cli.main(["run", "reference", "--months", "12", "--out", str(tmp_path / "o"), f"--intervene={typed}:rotate"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "month = " in line and "Traceback" not in line
+
+
+def test_a_real_argument_is_not_taken_for_a_misspelt_month():
+    from peacesim.interventions import parse_plan
+
+    with pytest.raises(InputError) as info:
+        parse_plan([{"kind": "cut_funding", "months": 12, "actor": "UN envoy"}], where="f.toml")
+    assert "missing month = ..." in str(info.value) and "misspelling" not in str(info.value)
