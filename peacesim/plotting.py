@@ -139,10 +139,12 @@ def _month_label(labels: list[str], room: float, size: float) -> str:
     def fits(text: str) -> bool:
         return measure.get_text_width_height_descent(text, prop, ismath=False)[0] <= room
 
-    labels = list(dict.fromkeys(labels))
-    text = ", ".join(labels)
-    if not fits(text) and len(labels) > 1:
-        text = f"{len(labels)} interventions: {labels[0]}"
+    n = len(labels)
+    text = ", ".join(dict.fromkeys(labels))
+    if n > 1 and (not fits(text) or len(set(labels)) < n):  # several: say how many, then as many as fit
+        text = f"{n} interventions: {text}"
+        if not fits(text):
+            text = f"{n} interventions: {labels[0]}"
     if fits(text):
         return text
     while len(text) > 1 and not fits(text.rstrip() + "…"):

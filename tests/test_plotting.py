@@ -186,3 +186,13 @@ def test_save_timeline_writes_a_png(tmp_path, agreement_run):
     assert 1400 <= w <= 1800 and 900 <= h <= 1200
     # not a blank image: many distinct colours
     assert len(np.unique(img.reshape(-1, img.shape[2]), axis=0)) > 50
+
+
+def test_a_months_intervention_label_counts_every_intervention():
+    from peacesim.plotting import _month_label
+
+    assert _month_label(["attack: cell"] * 3 + ["withdraw: envoy"], 300, 7) == "4 interventions: attack: cell, withdraw: envoy"
+    assert _month_label(["attack: cell"] * 2, 300, 7) == "2 interventions: attack: cell"
+    assert _month_label(["rotate: envoy", "withdraw: NGO"], 300, 7) == "rotate: envoy, withdraw: NGO"
+    cut = _month_label(["rotate: a very long name of a mediating organisation"] * 2, 80, 7)
+    assert cut.startswith("2 interventions: ") and cut.endswith("…")
