@@ -329,9 +329,8 @@ def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False)
     if not isinstance(v, str):
         raise InputError(f"{where}.{key} = {words(v)} must be a text")
     if required and not v.strip():
-        import difflib
-
-        typed = [k for k in meta if k != key and isinstance(k, str) and difflib.get_close_matches(k, [key], cutoff=0.75)]
+        known = {"title", "short", "description", "source", "question", "lead", key}  # real fields, not typos
+        typed = [k for k in meta if isinstance(k, str) and k not in known and did_you_mean(k, [key])]
         hint = f" ({where}.{typed[0]} is there: a misspelling of {key}?)" if typed and key not in meta else ""
         raise InputError(f"{where}.{key} is missing{hint}; give a plain-language {key}")
     return " ".join(v.split()) if key not in ("description",) else v.strip()
@@ -731,8 +730,11 @@ class ComparisonResult:
         """The strategies that share the best value of the ranking measure (one unless tied)."""
         if not self.ranked:
             return []
+        from . import paired
+
         top = float(self.value(self.best, self.spec.rank_by)["estimate"])
-        return [k for k in self.ranking if float(self.value(k, self.spec.rank_by)["estimate"]) == top]
+        return [k for k in self.ranking
+                if paired.difference(float(self.value(k, self.spec.rank_by)["estimate"]), top) == 0.0]
 
     @property
     def ranking(self) -> list[str]:
@@ -920,9 +922,9 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     if measurable.sum() >= 2 and valid.any():
         # strategies tied for first in a resample share it (the order of the file decides nothing)
         sv = scored[:, valid]
-        top = sv == sv.max(axis=0)
+        top = paired.difference(sv, sv.max(axis=0)) == 0.0  # equal up to rounding (-inf, unmeasured, never)
         share = top / top.sum(axis=0)
-        rank_probability = {k: float(np.mean(share[i])) for i, k in enumerate(keys)}
+        rank_probability = {k: float(np.mean(share[i])) if measurable[i] else math.nan for i, k in enumerate(keys)}
         rank_resamples = int(valid.sum())
     else:
         rank_resamples = 0
@@ -1241,10 +1243,10 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
     from .output import to_jsonable
 
     files = {}
+    boxes = boxes_frame(result)
     for name, frame in (("summary.csv", result.table), ("differences.csv", result.differences),
                         ("hazard_ratios.csv", result.hazard), ("worlds.csv", result.worlds),
-                        ("boxes.csv", boxes_frame(result)), ("trends.csv", result.trends),
-                        ("pairwise.csv", result.pairwise)):
+                        ("boxes.csv", boxes), ("trends.csv", result.trends), ("pairwise.csv", result.pairwise)):
         files[name] = frame.to_csv(index=False)
     spec = result.spec
     data = {
@@ -1266,7 +1268,7 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
         "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records") if len(result.measured) >= 2 else [],
         "pairwise": result.pairwise.to_dict(orient="records"),
         "hazard_ratios": result.hazard.to_dict(orient="records"),
-        "boxes": boxes_frame(result).to_dict(orient="records"),
+        "boxes": boxes.to_dict(orient="records"),
         "discovery_note": result.discovery_note,
         "trends": result.trends.to_dict(orient="records"),
         "runs": spec.n_runs, "blocks_used": result.n_blocks, "runs_failed": result.n_failed,
@@ -1308,24 +1310,34 @@ def write_outputs(out: Path, files: dict[str, str | bytes], *, replace: bool = T
     (:data:`OUTPUT_FILES`: a figure this one has no data for) are removed, so that none is left
     behind as if it were current; those named in ``keep`` stay."""
     written = []
+    _check_figures_folder(out)
     if any("/" in name for name in files):
         figs = out / "figures"
         try:
             figs.mkdir(exist_ok=True)
         except OSError as exc:
             raise fsutil.storage_error(exc, figs, "create the folder") from None
+    paths = {name: fsutil.inside(out, out / name) for name in files}
     for name, data in files.items():
-        path = out / name
-        fsutil.atomic_write(path, data)
-        written.append(path)
+        fsutil.atomic_write(paths[name], data)
+        written.append(paths[name])
     if replace:
         remove_outputs(out, keep=set(files) | set(keep))
     return written
 
 
 def remove_outputs(out: Path, *, keep: set[str] = frozenset()) -> None:
-    """Remove the comparison outputs (:data:`OUTPUT_FILES`) in ``out`` but those in ``keep``."""
-    fsutil.remove_files([out / name for name in OUTPUT_FILES if name not in keep])
+    """Remove the comparison outputs (:data:`OUTPUT_FILES`) in ``out`` but those in ``keep``;
+    never through a link that leads out of ``out``."""
+    _check_figures_folder(out)
+    fsutil.remove_files([fsutil.inside(out, out / name) for name in OUTPUT_FILES if name not in keep])
+
+
+def _check_figures_folder(out: Path) -> None:
+    figs = out / "figures"
+    if figs.is_symlink() or (figs.exists() and not figs.is_dir()):
+        raise InputError(f"{figs}: is not a plain folder (a link or a file); peacesim writes and removes figures "
+                         "only in a folder of its own inside the comparison's folder; move it away")
 
 
 def boxes_frame(result: ComparisonResult) -> pd.DataFrame:
@@ -1351,7 +1363,8 @@ def command_line(spec: ComparisonSpec, out: Path | None) -> str:
     import shlex
 
     ref = spec.ref
-    if spec.path and not (Path(spec.path).resolve().parent == comparison_dir().resolve() and ref == Path(spec.path).stem):
+    if (spec.path and Path(spec.path).is_file()  # not a comparison built in Python ('<comparison>')
+            and not (Path(spec.path).resolve().parent == comparison_dir().resolve() and ref == Path(spec.path).stem)):
         ref = str(Path(spec.path).resolve())
     parts = ["peacesim", "compare", shlex.quote(ref)]
     for k in ("seeds", "worlds"):

@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from . import fsutil
+from . import fsutil, paired
 from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, excludes_zero, span_words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +61,7 @@ def fmt_value(measure: str, v: float, *, unit: bool = True) -> str:
 
 def _signed(x: float, decimals: int) -> str:
     """``x`` with its sign, never '-0' for a value that rounds to zero, and never '+0' for one
-    that is not zero (up to three more decimals show it: '+0.04')."""
+    that three more decimals show is not zero ('+0.04'; below that it is '+0')."""
     r = round(x, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
     if r == 0.0 and x != 0.0:
         for more in range(decimals + 1, decimals + 4):
@@ -297,7 +297,7 @@ def rank_labels(result: ComparisonResult) -> dict[str, str]:
         if not math.isfinite(v):
             out[k] = "-"
             continue
-        if v != last:
+        if last is None or paired.difference(v, last) != 0.0:  # equal up to rounding share a place
             place, last = i, v
         out[k] = str(place)
     shared = {lab for lab in out.values() if lab != "-" and list(out.values()).count(lab) > 1}

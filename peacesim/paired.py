@@ -137,7 +137,7 @@ def difference(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = a - b
     with np.errstate(invalid="ignore"):
-        tiny = np.abs(d) <= ROUNDING * np.maximum(np.abs(a), np.abs(b))
+        tiny = np.isfinite(d) & (np.abs(d) <= ROUNDING * np.maximum(np.abs(a), np.abs(b)))
     return np.where(tiny, 0.0, d)
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 import time
 import uuid
 import warnings
@@ -647,7 +648,7 @@ class ResultStore:
         said = f"{_OUTDATED} this report, summary.csv and the figures describe the first {first} replicates. "
         if finished:
             said += (f"The sweep has since been extended to {self.exp.replicates} replicates; to draw them again, run "
-                     f"`peacesim plot {self.out}`.")
+                     f"`peacesim plot {shlex.quote(str(self.out))}`.")
         else:
             said += (f"The sweep is being extended to {last['to_replicates']} replicates (started {last['extended']}); "
                      "they are written again when the extension finishes. To finish it, run the same "

@@ -1259,3 +1259,60 @@ def test_runs_of_another_model_version_are_refused_naming_the_folder_given_and_n
     assert captured.out == ""  # no header before a refusal
     [line] = captured.err.strip().splitlines()
     assert f"--out {mine}: the runs there ({mine / 'runs'}) were made by a different version of the model" in line
+
+
+def test_a_linked_figures_folder_is_refused_and_nothing_beyond_it_is_removed(small, tmp_path):
+    import shutil
+
+    path, out = small
+    mine = tmp_path / "out"
+    shutil.copytree(out, mine)
+    elsewhere = tmp_path / "my pictures"
+    elsewhere.mkdir()
+    for name in ("km.png", "worlds.png", "mine.png"):
+        (elsewhere / name).write_bytes(b"mine")
+    shutil.rmtree(mine / "figures")
+    (mine / "figures").symlink_to(elsewhere, target_is_directory=True)
+    for fresh in (True, False):
+        with pytest.raises(InputError, match=r"figures: is not a plain folder \(a link or a file\)"):
+            peacesim.compare(path, out=mine, executor="serial", progress=False, fresh=fresh)
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["km.png", "mine.png", "worlds.png"]
+        assert all(p.read_bytes() == b"mine" for p in elsewhere.iterdir())
+
+
+def test_values_equal_up_to_rounding_share_a_place_and_unmeasured_strategies_no_share(tmp_path, ranked):
+    from peacesim.comparison import table_files
+    from peacesim.comparison_report import rank_labels
+
+    import copy
+
+    res = copy.copy(ranked)  # the module's result is shared: change a copy
+    res.table = ranked.table.copy()
+    top = res.best
+    i = res.table.index[(res.table["strategy"] == top) & (res.table["measure"] == res.spec.rank_by)][0]
+    other = res.ranking[1]
+    j = res.table.index[(res.table["strategy"] == other) & (res.table["measure"] == res.spec.rank_by)][0]
+    res.table.loc[j, "estimate"] = np.nextafter(float(res.table.loc[i, "estimate"]), -np.inf)
+    labels = rank_labels(res)
+    assert labels[top] == labels[other] == "1=" and set(res.leaders) == {top, other}
+
+    spec = _spec(tmp_path, SMALL, seeds=8)
+
+    def two(key, r, w):
+        return (True, 70 + r + w, r % 3 == 0) if key != "as_is" else (False, 0, False)
+
+    res = analyse(spec, _fabricated_worlds(spec, two, 8))
+    assert "as_is" not in res.measured and len(res.measured) == 2
+    doc = json.loads(table_files(res)["comparison.json"])
+    assert doc["rank_probability"]["as_is"] is None
+    assert sum(v for v in doc["rank_probability"].values() if v is not None) == pytest.approx(1.0)
+
+
+def test_a_comparison_built_in_python_has_no_file_in_its_command():
+    import tomllib
+
+    from peacesim.comparison import command_line
+
+    spec = comparison_from_dict(tomllib.loads(SMALL))
+    # no file to name: the placeholder as it is, not made into a path of the current folder
+    assert command_line(spec, None).startswith("peacesim compare '<comparison>' --out /")

@@ -8,7 +8,6 @@ module, and the tests drive it without a browser.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import tomllib
@@ -137,10 +136,9 @@ def replay_scenario(model: ClassroomModel) -> Scenario:
     merged = sorted([(x.month, 0, i, x) for i, x in enumerate(own)] +
                     [(x.month, 1, i, x) for i, x in enumerate(planned)], key=lambda t: t[:3])
     # the tab's seed is the file's: `peacesim run FILE` re-runs the session without --seed
-    seed = {"seed": int(model.seed)} if "seed" in {f.name for f in dataclasses.fields(Scenario)} else {}
     out = Scenario(name=scen.name, title=scen.title, description=scen.description, params=dict(scen.params),
                    actors=scen.actors, learning_points=list(scen.learning_points), sources=list(scen.sources),
-                   note=scen.note, path=scen.path, interventions=[t[3] for t in merged], **seed)
+                   note=scen.note, path=scen.path, interventions=[t[3] for t in merged], seed=int(model.seed))
     return out
 
 
