@@ -206,3 +206,35 @@ def test_a_measure_over_enough_runs_has_an_interval_around_it():
     r = _fake_results(MIN_CLUSTERS)
     for e in (rmst(r, {}), relapse_share(r, {}), mean_of_episodes(r, {}, "implementation_reached")):
         assert math.isfinite(e.value) and e.low < e.value < e.high
+
+
+def _report(tmp_path, checks, *, quick=True, tg=None, monkeypatch=None):
+    """The markdown report of hand-made checks (no runs), with ``tg`` as its quantitative targets."""
+    from peacesim import validation
+
+    if monkeypatch is not None:
+        monkeypatch.setattr(validation, "targets", lambda checks: tg or [])
+    return validation.write_report(checks, tmp_path, quick=quick).read_text()
+
+
+def test_pattern_1_and_the_relapse_target_say_which_rule_each_verdict_rests_on(tmp_path, monkeypatch):
+    """0.281 [0.165, 0.409]: the target (point estimate in 20-45%) is met, the pattern (whole
+    interval inside 20-45%) is not; the report must not read as a contradiction."""
+    import peacesim.validation as v
+    from peacesim.validation import P1_RANGE, Target, table
+
+    e = Estimate(0.281, 0.165, 0.409)
+    monkeypatch.setattr(v, "relapse_share", lambda r, where, tau=60: e)
+    c = v._p1_judge(None)  # the real check on a share of 0.281 [0.165, 0.409]
+    c.title, c.source = "Many agreements fail", "s"
+    assert not c.passed and c.pointing
+    assert "whole 95% interval lies inside 20-45%" in c.measure
+    t = Target("share of agreements relapsing within 5 years", "s", "20-45%", *P1_RANGE, e)
+    assert t.passed
+    text = _report(tmp_path, [c], tg=[t], monkeypatch=monkeypatch)
+    row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
+    assert "whole 95% interval lies inside 20-45%" in row
+    assert "the interval reaches outside 20-45% (the point estimate is inside)" in row
+    assert "A target is met when its point estimate lies in the target range" in text
+    assert "| point estimate in the target range |" in text
+    assert "(the point estimate is inside)" in table([c])
