@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from .sensitivity_analysis import MAX_RELATIVE_WIDTH, RANK_BY, RBD_RESAMPLES, VERDICTS, ZERO, sorted_groups
+from .sensitivity_analysis import (MAX_RELATIVE_WIDTH, MORRIS_MIN_EFFECTS, RANK_BY, RBD_RESAMPLES, VERDICTS, ZERO,
+                                   sorted_groups)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -62,9 +64,20 @@ def _short(label: str, width: int = 48) -> str:
     return "\n".join(textwrap.wrap(label, width)) if label else label
 
 
+def _why_not_measured(method: str) -> str:
+    """Why an index of ``method`` is missing, in a few words (the report says it in full)."""
+    if method == "morris":
+        return f"fewer than {MORRIS_MIN_EFFECTS} elementary effects\nwhose two points both have a value"
+    return "no index could be computed"
+
+
 def index_bars(table: pd.DataFrame, method: str, outcome: str, *, top: int | None = TOP, label: str = "",
                ax: Axes | None = None) -> Figure:
-    """Bars of the indices of ``method`` for ``outcome``, most influential first, with 95% intervals."""
+    """Bars of the indices of ``method`` for ``outcome``, most influential first, with 95% intervals.
+
+    A bar whose interval is missing has no error bar and says "no interval"; an index that is
+    missing has no bar and says "not measured". A panel where no index was measured has no scale:
+    it says so, and why, inside its frame."""
     order = sorted_groups(table, method, outcome)
     shown = order[:top] if top else order
     fig, ax = _new_ax(ax, (7.0, max(2.5, 0.32 * len(shown) + 1.4)))
@@ -72,28 +85,77 @@ def index_bars(table: pd.DataFrame, method: str, outcome: str, *, top: int | Non
     keys = ["S1", "ST"] if method == "sobol" else [RANK_BY[method]]
     colours = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#4c72b0"}
     height = 0.8 / len(keys)
+    sel = {key: _select(table, method, outcome, key).reindex(shown) for key in keys}
+    measured = any(np.isfinite(t["estimate"].to_numpy(dtype=float)).any() for t in sel.values())
+    ax.set_yticks(y, [s.replace("_", " ") for s in shown], fontsize=8)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    more = f" (top {len(shown)} of {len(order)})" if len(order) > len(shown) else ""
+    ax.set_title(_short(f"{label or outcome}{more}", 60), fontsize=9, loc="left")
+    if not measured:  # no index: no bars, and no scale to read them on
+        ax.set_xlim(0, 1)
+        ax.set_xticks([])
+        ax.text(0.5, 0.5, f"not measured: {_why_not_measured(method)}", transform=ax.transAxes, ha="center",
+                va="center", fontsize=8, color="0.35")
+        return fig
+    unsure = []
     for k, key in enumerate(keys):
-        t = _select(table, method, outcome, key).reindex(shown)
+        t = sel[key]
         est = t["estimate"].to_numpy(dtype=float)
-        lo = est - t["low"].to_numpy(dtype=float)
-        hi = t["high"].to_numpy(dtype=float) - est
-        err = np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)])
+        lo, hi = t["low"].to_numpy(dtype=float), t["high"].to_numpy(dtype=float)
+        has = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
         pos = y + (len(keys) - 1 - 2 * k) * height / 2
-        ax.barh(pos, est, height=height, xerr=err, color=colours.get(key, "#4c72b0"), ecolor="0.2", capsize=2,
-                label=_INDEX_NAMES.get(key, key))
-        for p_, e in zip(pos, est):  # no index: said, not drawn as a bar of zero
+        ax.barh(pos, est, height=height, color=colours.get(key, "#4c72b0"), label=_INDEX_NAMES.get(key, key))
+        if has.any():  # a missing interval is not drawn as one of no width
+            ax.errorbar(est[has], pos[has], xerr=np.vstack([est - lo, hi - est])[:, has], fmt="none", ecolor="0.2",
+                        capsize=2, elinewidth=1)
+        for p_, e, h in zip(pos, est, has):  # no index: said, not drawn as a bar of zero
             if not np.isfinite(e):
                 ax.text(0, p_, " not measured", va="center", ha="left", fontsize=7, color="0.4")
-    ax.set_yticks(y, [s.replace("_", " ") for s in shown], fontsize=8)
+            elif not h:
+                ax.text(max(e, 0.0), p_, " no interval", va="center", ha="left", fontsize=7, color="0.3")
+                unsure.append(e)
+    if unsure:  # room for the words beside the longest bar
+        lo_x, hi_x = ax.get_xlim()
+        ax.set_xlim(lo_x, max(hi_x, max(unsure) + 0.3 * (max(hi_x, max(unsure)) - min(lo_x, 0.0))))
     ax.axvline(0, color="0.5", lw=0.8)
     what = {"morris": "mu* (mean absolute elementary effect)", "sobol": "share of variance",
             "rbd_fast": "first-order index S1 (share of variance)"}[method]
     ax.set_xlabel(what)
-    more = f" (top {len(shown)} of {len(order)})" if len(order) > len(shown) else ""
-    ax.set_title(_short(f"{label or outcome}{more}", 60), fontsize=9, loc="left")
     if len(keys) > 1:
         ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+class _Unoverlapped(Artist):
+    """Moves the labels of a plot down, at draw time (once the layout is settled), until no two of
+    their boxes overlap; a label moved away from its point keeps a thin line to it."""
+
+    def __init__(self, labels: list) -> None:
+        super().__init__()
+        self.labels = labels  # highest point first
+        self.set_zorder(-100)  # drawn before the labels
+
+    def draw(self, renderer) -> None:
+        placed = []
+        to_points = 72.0 / self.figure.dpi
+        for a in self.labels:
+            a.xyann = a.start
+            for _ in range(len(self.labels) + 1):
+                box = _text_box(a, renderer)
+                hit = [b for b in placed if box.overlaps(b)]
+                if not hit:
+                    break
+                drop = box.y1 - min(b.y0 for b in hit) + 1.5
+                a.xyann = (a.xyann[0], a.xyann[1] - drop * to_points)
+            placed.append(_text_box(a, renderer))
+
+
+def _text_box(a, renderer):
+    """The box of an annotation's words, without its line to the point."""
+    from matplotlib.text import Text
+
+    a.update_positions(renderer)
+    return Text.get_window_extent(a, renderer)
 
 
 def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate: int = 8,
@@ -111,28 +173,52 @@ def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate
                 color="#4c72b0", ecolor="0.7", elinewidth=0.8, capsize=0)
     top = max(float(np.nanmax(x[ok])) if ok.any() else 1.0, 1e-12)
     grid = np.linspace(0, top * 1.1, 50)
-    for r, style in zip(SIGMA_RATIOS, (":", "--", "-")):
+    for r, style in zip(SIGMA_RATIOS, (":", "--", "-") if np.isfinite(x).any() else ()):
         ax.plot(grid, r * grid, style, color="0.5", lw=0.8, label=f"sigma/mu* = {r:g}")
     names = list(star.index)
     flat = not (ok.any() and float(np.nanmax(x[ok])) > ZERO)
-    if flat:  # every mu* is zero: no plane to read, and no tiny scale to read it on
+    if not np.isfinite(x).any():  # no mu* at all: not a plane of zeros
+        ax.text(0.5, 0.5, f"not measured: {_why_not_measured('morris')},\nfor every factor (see the report)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.35")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    elif flat:  # every mu* measured is zero: no plane to read, and no tiny scale to read it on
         ax.text(0.5, 0.5, "no effect measured: every mu* is 0", transform=ax.transAxes, ha="center", va="center",
                 fontsize=9, color="0.35")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
     else:
-        for i in np.argsort(-np.nan_to_num(x))[:annotate]:
-            # names of factors crowded near the origin would print over each other: only the ones
-            # away from it are named (their values are in the report's table)
-            if ok[i] and x[i] >= 0.03 * top:
-                ax.annotate(names[i].replace("_", " "), (x[i], s[i]), xytext=(3, 3), textcoords="offset points",
-                            fontsize=7)
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-    ax.set_xlabel("mu* (mean absolute elementary effect)")
-    ax.set_ylabel("sigma (spread of the elementary effects)")
+        # names of factors crowded near the origin would print over each other: only the ones
+        # away from it are named (their values are in the report's table)
+        named = [i for i in np.argsort(-np.nan_to_num(x), kind="stable")[:annotate] if ok[i] and x[i] >= 0.03 * top]
+        # factors at the same place (within half a percent of each axis) share one label, one name a line
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        places: list[list[int]] = []
+        for i in named:
+            for p in places:
+                if abs(x[p[0]] - x[i]) <= 0.005 * (x1 - x0) and abs(s[p[0]] - s[i]) <= 0.005 * (y1 - y0):
+                    p.append(i)
+                    break
+            else:
+                places.append([i])
+        labels = []
+        for p in sorted(places, key=lambda p: -s[p[0]]):
+            text = "\n".join(names[i].replace("_", " ") for i in p)
+            a = ax.annotate(text, (x[p[0]], s[p[0]]), xytext=(4, 3), textcoords="offset points", fontsize=7,
+                            va="bottom", arrowprops=dict(arrowstyle="-", color="0.6", lw=0.5, shrinkA=0, shrinkB=3))
+            a.start = a.xyann
+            labels.append(a)
+        if len(labels) > 1:
+            ax.add_artist(_Unoverlapped(labels))
     ax.set_title(_short(label or outcome, 60), fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="upper left")
+    if np.isfinite(x).any():
+        ax.set_xlabel("mu* (mean absolute elementary effect)")
+        ax.set_ylabel("sigma (spread of the elementary effects)")
+        ax.legend(fontsize=7, loc="upper left")
     return fig
 
 

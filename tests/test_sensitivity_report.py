@@ -464,3 +464,77 @@ def test_morris_figures_say_not_measured_and_no_effect_instead_of_drawing_zeros(
                                 ("b", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))])
     ax = morris_plane(flat, "flat").axes[0]
     assert [x.get_text() for x in ax.texts] == ["no effect measured: every mu* is 0"] and ax.get_xlim() == (0, 1)
+
+
+def _rendered(fig):
+    """Draw ``fig`` as it is saved, and return its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_a_morris_plane_of_indices_not_measured_says_not_measured_not_zero():
+    from peacesim.sensitivity_plots import morris_plane
+
+    nan = (math.nan, math.nan, math.nan)
+    thin = morris_rows("thin", [("a", nan, nan, nan), ("b", nan, nan, nan)])
+    texts = [x.get_text() for x in morris_plane(thin, "thin").axes[0].texts]
+    assert len(texts) == 1 and texts[0].startswith("not measured") and "every mu* is 0" not in texts[0]
+    assert f"fewer than {sa.MORRIS_MIN_EFFECTS} elementary effects" in texts[0].replace("\n", " ")
+
+
+def test_index_bars_draw_no_error_bar_where_the_interval_is_missing_and_say_so():
+    from matplotlib.collections import LineCollection
+    from peacesim.sensitivity_plots import index_bars
+
+    rows = [{"method": "rbd_fast", "outcome": "y", "parameter": p, "parameter_2": "", "index": "S1", "estimate": e,
+             "low": lo, "high": hi, "n": 100} for p, e, lo, hi in
+            (("a", 0.5, 0.3, 0.7), ("b", 0.3, math.nan, math.nan), ("c", 0.1, 0.0, 0.2))]
+    t = pd.DataFrame(rows)
+    t["rank"] = sa._ranks(t)
+    ax = index_bars(t, "rbd_fast", "y").axes[0]
+    segments = [s for c in ax.collections if isinstance(c, LineCollection) for s in c.get_segments()]
+    assert len(segments) == 2  # a and c; no zero-width bar for b
+    assert [x.get_text().strip() for x in ax.texts] == ["no interval"]
+
+
+def test_a_morris_bar_panel_not_measured_hides_its_axis_and_shows_the_words_inside():
+    from peacesim.sensitivity_plots import index_bars
+
+    nan = (math.nan, math.nan, math.nan)
+    t = morris_rows("thin", [(f"f{i}", nan, nan, nan) for i in range(10)])
+    fig = index_bars(t, "morris", "thin")
+    ax = fig.axes[0]
+    renderer = _rendered(fig)
+    frame = ax.get_window_extent(renderer)
+    assert ax.texts and all(x.get_text().strip().startswith("not measured") for x in ax.texts)
+    for x in ax.texts:
+        box = x.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, x.get_text()
+    assert not [lab for lab in ax.get_xticklabels() if lab.get_text()] and not ax.get_xlabel()
+
+
+def test_labels_of_factors_at_the_same_point_of_the_morris_plane_do_not_overprint():
+    from peacesim.sensitivity_plots import morris_plane
+
+    same = ((0.05, 0.0, 0.15), (0.0, -0.05, 0.05), (0.158, 0.0, 0.24))
+    t = morris_rows("y", [("fight_intensity", *same[:2], same[2]), ("pressure_rate", *same[:2], same[2]),
+                          ("talks_hazard", *same[:2], same[2]),
+                          ("pain_decay", (0.051, 0.0, 0.1), (0.0, -0.05, 0.05), (0.157, 0.0, 0.2)),
+                          ("coordination", (0.03, 0.0, 0.06), (0.0, -0.05, 0.05), (0.05, 0.0, 0.1)),
+                          ("verification", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))])
+    fig = morris_plane(t, "y")
+    ax = fig.axes[0]
+    renderer = _rendered(fig)
+    labels = [x for x in ax.texts if x.get_text()]
+    shown = " ".join(x.get_text() for x in labels).replace("\n", " ")
+    for name in ("fight intensity", "pressure rate", "talks hazard", "pain decay", "coordination"):
+        assert name in shown
+    from matplotlib.text import Text
+
+    boxes = [Text.get_window_extent(x, renderer) for x in labels]  # the words, not the line to the point
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
