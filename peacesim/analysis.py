@@ -128,6 +128,9 @@ RUN_KEYS = ("design_point", "replicate")
 #: over clusters is too narrow (Cameron & Miller 2015), and a handful of agreements gives
 #: Kaplan-Meier bands that collapse to a point. The same threshold as ``validation.MIN_CLUSTERS``.
 MIN_CLUSTERS = 20
+#: A fitted log hazard ratio across the whole range swept beyond this (a ratio of over three million
+#: between its ends) is taken for complete separation, which the fit does not always announce.
+SEPARATION_LOG_HR = 15.0
 
 #: Resamples of the paired bootstrap over seeds in :func:`compare`.
 BOOTSTRAP = 2000
@@ -1146,14 +1149,45 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
             strata = ["stratum"]
         else:
             df = df.drop(columns="stratum")
-    cph = CoxPHFitter(alpha=alpha)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cph.fit(df.drop(columns="run"), duration_col="T", event_col="E", cluster_col="cluster", strata=strata)
-    except (ConvergenceError, ValueError, np.linalg.LinAlgError) as e:
-        raise InputError(f"the Cox model of relapse on {factor} could not be fitted: {_one_line(e)}") from None
-    summ = cph.summary
+    # What the data cannot give (the fit would return a number all the same): a contrast that never
+    # occurs within a stratum (the factor moves together with the others in this design), and one
+    # where every relapse falls on one side (complete separation: the ratio runs to infinity).
+    values = df["x"].to_numpy() if numeric else eps[factor].astype(str).to_numpy()
+    why: dict[str, str] = {}
+    for col, level, ref in terms:
+        inside = df.index if numeric else df.index[(df[col] == 1) | (eps[factor] == ref).to_numpy()]
+        groups = df.loc[inside, "stratum"] if strata else pd.Series(0, index=inside)
+        if pd.Series(values[inside], index=inside).groupby(groups).nunique().max() < 2:
+            why[col] = (f"not estimable: {factor} never varies while the other factors ({', '.join(others)}) stay "
+                        "the same; in this design it moves together with them, so its effect on relapse cannot be "
+                        "told apart from theirs")
+            continue
+        quiet = [v for v, e in df.loc[inside, "E"].groupby(values[inside]).sum().items() if e == 0]
+        if not numeric and quiet:
+            shown = [level if str(v) == str(level) else ref for v in quiet]
+            why[col] = (f"not estimable: no agreement relapsed with {factor} = {', '.join(map(str, dict.fromkeys(shown)))}"
+                        ", so the ratio runs to zero or infinity (complete separation)")
+    if all(col in why for col, _, _ in terms):  # nothing left to fit
+        summ = pd.DataFrame(math.nan, index=[col for col, _, _ in terms],
+                            columns=["exp(coef)", f"exp(coef) lower {100 * (1 - alpha):g}%",
+                                     f"exp(coef) upper {100 * (1 - alpha):g}%", "p", "coef", "se(coef)"])
+        separated = False
+    else:
+        cph = CoxPHFitter(alpha=alpha)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cph.fit(df.drop(columns="run"), duration_col="T", event_col="E", cluster_col="cluster",
+                        strata=strata)
+        except (ConvergenceError, ValueError, np.linalg.LinAlgError) as e:
+            raise InputError(f"the Cox model of relapse on {factor} could not be fitted: {_one_line(e)}") from None
+        separated = any("separation" in str(w.message).lower() for w in caught)
+        summ = cph.summary
+    if numeric and "x" not in why:
+        span = float(np.nanmax(df["x"]) - np.nanmin(df["x"]))
+        if separated or abs(float(summ.loc["x", "coef"])) * span > SEPARATION_LOG_HR:
+            why.setdefault("x", f"not estimable: the relapses fall at one end of the values of {factor} swept "
+                                "(complete separation), so the ratio runs to zero or infinity")
     ci = f"{100 * (1 - alpha):g}%"
     rows = []
     for col, level, ref in terms:
@@ -1177,7 +1211,10 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
             "n_clusters": n_clusters,
             "note": note,
         })
-        if few:
+        if col in why:
+            rows[-1].update(hr=math.nan, hr_low=math.nan, hr_high=math.nan, p=math.nan, se=math.nan, coef=math.nan,
+                            note=why[col])
+        elif few:
             rows[-1].update(hr_low=math.nan, hr_high=math.nan, p=math.nan, se=math.nan)
     out = pd.DataFrame(rows)
     out.attrs.update(robust=True, cluster=unit, stratified_by=others if strata else [], alpha=alpha)

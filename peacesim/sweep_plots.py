@@ -689,10 +689,12 @@ def _per(factor: str, results: Results) -> float:
     levels = np.asarray(results.levels(factor), dtype=float)
     span = float(levels.max() - levels.min()) if len(levels) else 1.0
     if p is not None and p.unit == "months":
-        return 12.0
-    if p is not None and p.high is not None and p.high <= 1:
-        return 0.1
-    return 1.0 if span >= 1 else 0.1
+        per = 12.0
+    elif p is not None and p.high is not None and p.high <= 1:
+        per = 0.1
+    else:
+        per = 1.0 if span >= 1 else 0.1
+    return span if 0 < span < per else per  # never a step beyond the range swept
 
 
 def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon: float, first_only: bool) -> str:
@@ -784,10 +786,18 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
     if len(results.factors) > 1:
         out += ["Each comparison pools the other settings; the hazard ratio compares like with like "
                 "(a separate baseline for each combination of the other settings).", ""]
+    aliases = _aliases(results)
+    done: set[str] = set()
     for f in results.factors:
         levels = results.levels(f)
-        if len(levels) < 2:
+        if len(levels) < 2 or f in done:
             continue
+        if aliases[f]:  # one comparison for the settings that move together, said once
+            done.update(aliases[f])
+            out.append(f"* **{results.factor_title(f)}** moves together with "
+                       + ", ".join(f"**{results.factor_title(g)}**" for g in aliases[f])
+                       + " in this design (each value of one goes with one value of the others): the comparisons "
+                         "below are of these settings together; the design cannot tell their effects apart.")
         pairs = [(levels[-1], levels[0])] if results.is_numeric(f) else [(lv, levels[0]) for lv in levels[1:]]
         for a, b in pairs:
             try:
@@ -831,6 +841,18 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
     return out + [""]
 
 
+def _aliases(results: Results) -> dict[str, list[str]]:
+    """For each factor, the other factors it moves together with over the design points (each
+    value of one goes with exactly one value of the other, both ways)."""
+    factors = list(results.factors)
+    points = results.runs.drop_duplicates("design_point")[factors].astype(str)
+    out: dict[str, list[str]] = {}
+    for f in factors:
+        out[f] = [g for g in factors if g != f and points[f].nunique() > 1
+                  and points.groupby(f)[g].nunique().max() == 1 and points.groupby(g)[f].nunique().max() == 1]
+    return out
+
+
 def _unit(f: str) -> str:
     p = REGISTRY.get(f)
     return p.unit if p is not None and p.unit else "unit"
@@ -839,7 +861,8 @@ def _unit(f: str) -> str:
 def _hr_text(r: pd.Series) -> str:
     if not (np.isfinite(r["hr_low"]) and np.isfinite(r["hr_high"])):
         if not np.isfinite(r["hr"]):
-            return f"not estimable; {r['note']}."
+            note = str(r["note"])
+            return f"{note}." if note.startswith("not estimable") else f"not estimable; {note}."
         return f"{r['note']}; the point estimate, {r['hr']:.2f}, is not a finding without an interval."
     return (f"{r['hr']:.2f} (95% CI {r['hr_low']:.2f}–{r['hr_high']:.2f}, p = {r['p']:.3g}, standard errors "
             f"clustered by {r['cluster']}, {r['n_clusters']} {r['cluster']}s); "

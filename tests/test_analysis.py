@@ -56,16 +56,17 @@ def write_results(path: Path, runs: pd.DataFrame, episodes: pd.DataFrame, manife
 
 
 def synthetic(path: Path, factors: dict[str, list], hazard, *, reps: int = 150, p_agree: float = 0.8,
-              episodes_per_run: int = 1, seed: int = 11, duplicate: int = 1) -> Path:
+              episodes_per_run: int = 1, seed: int = 11, duplicate: int = 1, design: list[dict] | None = None) -> Path:
     """A results folder with known survival: agreement durations ~ Exponential(hazard(values)).
 
     Each run reaches agreement with probability ``p_agree``; its agreements are censored at the
     follow-up (consolidated) or at the run's horizon. ``duplicate`` copies each episode within its
-    run (perfectly correlated episodes, to test clustering).
+    run (perfectly correlated episodes, to test clustering). ``design`` replaces the full factorial
+    of ``factors`` by the points given.
     """
     rng = np.random.default_rng(seed)
     names = list(factors)
-    design = [dict(zip(names, v)) for v in itertools.product(*factors.values())]
+    design = design or [dict(zip(names, v)) for v in itertools.product(*factors.values())]
     runs, eps = [], []
     for dp, values in enumerate(design):
         lam = hazard(values)
@@ -378,6 +379,35 @@ def test_hazard_ratio_categorical_against_reference(tmp_path):
         hazard_ratio(res, "tenure_mediator")
 
 
+def test_hazard_ratio_is_not_estimable_under_complete_separation(tmp_path):
+    """No relapse at one value: the fit would give an enormous ratio with a tiny p-value; it is
+    reported as not estimable, saying why."""
+    cat = load_results(synthetic(tmp_path / "cat", {"coordination": ["hierarchical", "none"]},
+                                 lambda v: 1e-9 if v["coordination"] == "hierarchical" else 1 / 20, reps=80))
+    [row] = hazard_ratio(cat, "coordination").to_dict("records")
+    assert math.isnan(row["hr"]) and math.isnan(row["p"])
+    assert "no agreement relapsed with coordination = hierarchical" in row["note"]
+    num = load_results(synthetic(tmp_path / "num", {"handover_quality": [0.2, 0.8]},
+                                 lambda v: 1e-9 if v["handover_quality"] == 0.8 else 1 / 20, reps=80))
+    [row] = hazard_ratio(num, "handover_quality", per=0.6).to_dict("records")
+    assert math.isnan(row["hr"]) and "complete separation" in row["note"]
+    report = (Path(plot_results(num.path)[-1])).read_text(encoding="utf-8")
+    assert "Hazard ratio of relapse per 0.1 share: not estimable: the relapses fall at one end" in report
+
+
+def test_a_factor_that_moves_with_another_gets_no_hazard_ratio_and_the_report_says_so(tmp_path):
+    design = [{"handover_quality": 0.2, "tenure_mediator": 12}, {"handover_quality": 0.8, "tenure_mediator": 48}]
+    res = load_results(synthetic(tmp_path / "aliased", {"handover_quality": [], "tenure_mediator": []},
+                                 lambda v: 1 / 20 if v["handover_quality"] == 0.2 else 1 / 40, reps=80,
+                                 design=design))
+    [row] = hazard_ratio(res, "handover_quality").to_dict("records")
+    assert math.isnan(row["hr"]) and "moves together with them" in row["note"]
+    assert hazard_ratio(res, "handover_quality", stratify=False)["hr"].iloc[0] < 1  # pooled, it is there
+    report = (Path(plot_results(res.path)[-1])).read_text(encoding="utf-8")
+    assert "**handover quality** moves together with **tenure mediator** in this design" in report
+    assert report.count("moves together with") == 1 + 1  # the note, and the hazard ratio's reason, once each
+
+
 def test_hazard_ratio_standard_errors_are_clustered_by_run(tmp_path):
     once = load_results(synthetic(tmp_path / "once", HANDOVER, handover_hazard, reps=120))
     thrice = load_results(synthetic(tmp_path / "thrice", HANDOVER, handover_hazard, reps=120, duplicate=3))
@@ -636,3 +666,13 @@ def test_a_comparison_says_its_own_confidence_level_and_names_the_follow_up(two_
     assert c.level == pytest.approx(0.9) and "90% CI" in str(c)
     text = str(compare(res, factor, b, a, metric="rmst_followup"))
     assert f"within its {res.followup_months:g}-month follow-up" in text and "follow-up-month" not in text
+
+
+def test_the_reports_hazard_ratio_step_never_goes_beyond_the_range_swept(tmp_path):
+    from peacesim.sweep_plots import _per
+
+    narrow = load_results(synthetic(tmp_path / "narrow", {"defection_rate": [0.0, 0.0205]}, lambda v: 1 / 30, reps=5))
+    wide = load_results(synthetic(tmp_path / "wide", {"tenure_mediator": [12, 48]}, lambda v: 1 / 30, reps=5))
+    overlap = load_results(synthetic(tmp_path / "overlap", {"handover_overlap": [0, 3]}, lambda v: 1 / 30, reps=5))
+    assert _per("defection_rate", narrow) == pytest.approx(0.0205)
+    assert _per("tenure_mediator", wide) == 12.0 and _per("handover_overlap", overlap) == 3.0
