@@ -389,7 +389,7 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
         elif d.method == "sobol":
             lines += _sobol_words(t, o, analysis)
         if len(t[(t["method"] == "rbd_fast") & (t["outcome"] == o.name)]):
-            lines += _rbd_words(t, o, d.method)
+            lines += _rbd_words(t, o, d.method, analysis)
     if d.method == "morris":
         lines += _suggestion(t, spec)
     lines += ["## Convergence", ""]
@@ -559,16 +559,43 @@ NOISE_NO_CLAIMS = 0.5
 S1_OVER_ST = 0.01
 
 
+#: First-order indices adding up to more than this are more than shares of one variance can be
+#: (half a percent above 1: rounding).
+OVER_ONE = 1.005
+
+
+def _s1_total(s1: pd.DataFrame, column: str = "estimate") -> float:
+    """The sum of first-order indices (negative ones, estimator error around 0, count as 0)."""
+    return float(np.nansum(s1[column].clip(lower=0)))
+
+
+def _over_one(s1: pd.DataFrame, at: str, needed: str) -> str:
+    """Words on first-order indices that add up to more than 100%: estimator error (Sobol' S1 and
+    given-data RBD-FAST S1 alike). ``at`` names the sample size, ``needed`` what would help."""
+    total, low = _s1_total(s1), _s1_total(s1, "low")
+    beyond = (f" Even the lower ends of their intervals add up to {_pct(low)}." if low > OVER_ONE else "")
+    return (f"The first-order indices add up to {_pct(total)}, more than the 100% that shares of one variance can: "
+            f"the estimates' errors are at least {_pct(total - 1)} in sum.{beyond} This is estimator error, not "
+            f"additivity; {at} these indices are unreliable, and {needed}.")
+
+
+def _noise_of(analysis, outcome: str) -> tuple[float, float, float, str]:
+    """The noise share of the per-point means of ``outcome`` with its interval and marks (NaN, '' when unknown)."""
+    noise = analysis.noise.set_index("outcome")
+    if outcome not in noise.index:
+        return math.nan, math.nan, math.nan, ""
+    row = noise.loc[outcome]
+    note = row["note"] if "note" in noise.columns and isinstance(row["note"], str) else ""
+    return (*(float(row[k]) for k in ("noise_share", "noise_share_low", "noise_share_high")), note)
+
+
 def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
     order = sorted_groups(t, "sobol", o.name)
     if not order:
         return []
     s1 = _select(t, "sobol", o.name, "S1")
     st = _select(t, "sobol", o.name, "ST")
-    noise = analysis.noise.set_index("outcome")
-    s = s_lo = s_hi = math.nan
-    if o.name in noise.index:
-        s, s_lo, s_hi = (float(noise.loc[o.name, k]) for k in ("noise_share", "noise_share_low", "noise_share_high"))
+    s, s_lo, s_hi, _ = _noise_of(analysis, o.name)
     noisy = (np.isfinite(s) and s >= NOISE_NO_CLAIMS) or (np.isfinite(s_hi) and s_hi >= NOISE_NO_CLAIMS)
     s_up = s_hi if np.isfinite(s_hi) else (s if np.isfinite(s) else 0.0)
     out = ["S1 is the share of the outcome's variance a factor explains alone; ST adds its interactions with the "
@@ -590,7 +617,7 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
         elif b.high < 0.01:
             text += "; negligible"
         out.append(text + ".")
-    total_s1 = float(np.nansum(s1["estimate"].clip(lower=0)))
+    total_s1 = _s1_total(s1)
     out.append("")
     if noisy:
         out.append(f"The noise left in the per-point means is {_pct(s, s_lo, s_hi)} of their variance at "
@@ -599,11 +626,9 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
                    "interactions or "
                    "additivity, and the order of the factors holds only where their intervals are apart. More "
                    "replicates are needed ('peacesim sensitivity EXPERIMENT --pilot' says how many).")
-    elif total_s1 > 1 + 0.005:
-        out.append(f"The first-order indices add up to {_pct(total_s1)}, more than the 100% that shares of one "
-                   f"variance can: the estimates' errors are at least {_pct(total_s1 - 1)} in sum. This is estimator "
-                   f"error, not additivity; at N = {analysis.spec.design.samples} these indices are unreliable, and "
-                   "more samples are needed before interactions or additivity can be read from them.")
+    elif total_s1 > OVER_ONE:
+        out.append(_over_one(s1, f"at N = {analysis.spec.design.samples}", "more samples are needed before "
+                             "interactions or additivity can be read from them"))
     else:
         rest = max(0.0, 1 - total_s1)
         text = f"The first-order indices add up to {_pct(total_s1)}"
@@ -647,7 +672,7 @@ def _sobol_words(t: pd.DataFrame, o, analysis) -> list[str]:
     return out + [""]
 
 
-def _rbd_words(t: pd.DataFrame, o, method: str) -> list[str]:
+def _rbd_words(t: pd.DataFrame, o, method: str, analysis) -> list[str]:
     order = sorted_groups(t, "rbd_fast", o.name)
     s = _select(t, "rbd_fast", o.name, "S1")
     n = int(s["n"].iloc[0]) if len(s) else 0
@@ -656,6 +681,13 @@ def _rbd_words(t: pd.DataFrame, o, method: str) -> list[str]:
     out = [f"{lead}, on the {n} points with a value: first-order indices whose interval excludes zero: "
            + (", ".join(f"{_name(g)} {_pct(s.loc[g, 'estimate'], s.loc[g, 'low'], s.loc[g, 'high'])}" for g in top)
               if top else "none") + "."]
+    share, *_, note = _noise_of(analysis, o.name)
+    if "no signal detected" in note or (np.isfinite(share) and share >= 1 - 1e-9):
+        out.append("The noise estimate detects no signal: the point means vary no more than their noise would make "
+                   "them, so these indices cannot be read as effects of the factors.")
+    if _s1_total(s) > OVER_ONE:
+        out.append(_over_one(s, f"on {n} points", "more points (or replicates) are needed before they can be read "
+                             "as shares of the variance"))
     if method == "sobol":
         s1 = _select(t, "sobol", o.name, "S1")
         common = [g for g in s.index if g in s1.index]

@@ -538,3 +538,32 @@ def test_labels_of_factors_at_the_same_point_of_the_morris_plane_do_not_overprin
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
+
+
+def rbd_rows(outcome, rows, n=119):
+    """(factor, (S1, low, high)) of RBD-FAST."""
+    t = pd.DataFrame([{"method": "rbd_fast", "outcome": outcome, "parameter": p, "parameter_2": "", "index": "S1",
+                       "estimate": e, "low": lo, "high": hi, "n": n} for p, (e, lo, hi) in rows])
+    t["rank"] = sa._ranks(t)
+    return t
+
+
+def test_given_data_first_order_indices_above_one_are_estimator_error_and_no_signal_is_said():
+    """RBD-FAST S1 of 71%, 51% and 13% add up to 135%; with the noise of the means at 100% (no signal),
+    the report says neither is an effect to read, as it does for Sobol'."""
+    t = rbd_rows("y", [("pain_decay", (0.71, 0.57, 0.85)), ("talks_hazard", (0.51, 0.27, 0.74)),
+                       ("fight_intensity", (0.13, -0.16, 0.42)), ("local_violence_base", (-0.02, -0.33, 0.29))])
+    noise = fake_analysis(1.0, math.nan, math.nan)
+    noise.noise["note"] = "upper bound: values missing; no signal detected"
+    words = "\n".join(plots._rbd_words(t, Y, "sobol", noise))
+    assert "add up to 135%, more than the 100% that shares of one variance can" in words
+    assert "estimator error" in words and "on 119 points" in words
+    assert "no signal" in words and "cannot be read as effects of the factors" in words
+    # within 100% and with signal, neither is said
+    fine = rbd_rows("y", [("a", (0.5, 0.4, 0.6)), ("b", (0.3, 0.2, 0.4))], n=320)
+    words = "\n".join(plots._rbd_words(fine, Y, "morris", fake_analysis(0.1, 0.05, 0.15)))
+    assert "more than the 100%" not in words and "cannot be read as effects" not in words
+    # the Sobol' section keeps its words on the same sum
+    s = sobol_rows("y", [("a", (0.99, 0.45, 1.52), (1.00, 0.48, 1.53)), ("b", (0.45, 0.3, 0.6), (0.5, 0.3, 0.7))])
+    assert "add up to 144%, more than the 100% that shares of one variance can" in "\n".join(
+        plots._sobol_words(s, Y, fake_analysis(0.13, 0.07, 0.2)))
