@@ -206,6 +206,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         handles, labels = ax.get_legend_handles_labels()
         if len(keys) == 1:
             labels = [lab.split(" = ", 1)[1] for lab in labels]
+        labels = [_wrap(lab, 36) for lab in labels]  # long labels (several factors) wrap, not squeeze the plot
         ax.legend(handles + [censor[0]], labels + [censor[1]], loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   title=results.factor_title(keys[0]) if len(keys) == 1 else None, **kw)
     return fig
@@ -601,7 +602,7 @@ def _plot_into(root: Path, results: Results, legacy: bool, *, horizon: float, fi
 
     # heat maps for two numeric factors
     numeric = [f for f in factors if results.is_numeric(f)]
-    if len(numeric) >= 2:
+    if len(numeric) >= 2 and _on_a_grid(results, numeric[0], numeric[1]):
         x, y = numeric[0], numeric[1]
         for metric in ("rmst", "relapse", "p_agreement"):
             planned.append((f"heatmap_{metric}.png", lambda metric=metric: heatmap(
@@ -839,6 +840,19 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
         except InputError as e:
             out.append(f"  * No hazard ratio: {e}")
     return out + [""]
+
+
+#: Most values of a factor a heat map shows (more is a scatter of points, not a grid).
+HEATMAP_MAX_LEVELS = 30
+
+
+def _on_a_grid(results: Results, x: str, y: str) -> bool:
+    """Whether two factors were swept as a grid a heat map can show: at most
+    :data:`HEATMAP_MAX_LEVELS` values each, and at least half of their combinations run (a Latin
+    hypercube or calibration design is not: nearly every point has values of its own)."""
+    nx, ny = len(results.levels(x)), len(results.levels(y))
+    pairs = len(results.runs.drop_duplicates("design_point")[[x, y]].drop_duplicates())
+    return nx <= HEATMAP_MAX_LEVELS and ny <= HEATMAP_MAX_LEVELS and pairs >= 0.5 * nx * ny
 
 
 def _aliases(results: Results) -> dict[str, list[str]]:

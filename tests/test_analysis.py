@@ -611,6 +611,15 @@ def test_plot_results_two_numeric_factors_adds_heatmaps(tmp_path, low_dpi):
                      handover_hazard, reps=25)
     names = {p.name for p in plot_results(path)}
     assert {"heatmap_rmst.png", "heatmap_relapse.png", "heatmap_p_agreement.png"} <= names
+    # points scattered over the plane (a Latin hypercube, a calibration wave) are no grid: no heat map,
+    # the figures against each factor say it
+    rng = np.random.default_rng(3)
+    design = [{"tenure_mediator": int(t), "handover_quality": round(float(q), 3)}
+              for t, q in zip(rng.permutation(np.arange(12, 72, 3)), rng.uniform(0.1, 0.9, 20))]
+    scattered = synthetic(tmp_path / "lhs", {"tenure_mediator": [], "handover_quality": []}, handover_hazard,
+                          reps=3, design=design)
+    names = {p.name for p in plot_results(scattered)}
+    assert not any(n.startswith("heatmap") for n in names) and "durability_vs_tenure_mediator.png" in names
 
 
 def test_km_summary_empty_sample_is_nan():
