@@ -572,7 +572,7 @@ def _parse_count(text: str | None, option: str) -> int | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validation import PATTERNS, table, validate, write_report
+    from .validation import PATTERNS, summary, table, validate, write_report
 
     only = None
     if args.only is not None:
@@ -599,7 +599,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _preflight(out, "validation", "validation")
     checks = validate(quick=args.quick, only=only, out=out, executor=args.executor,
                       workers=workers, progress=not args.quiet, scenario=scenario, seed=seed)
-    print(table(checks))
+    print(table(checks, quick=args.quick))
     report = write_report(checks, out, quick=args.quick, scenario=scenario, seed=seed)
     if args.ablate:
         from .validation import ablate, ablation_table
@@ -609,11 +609,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                       progress=not args.quiet, seed=seed)
         intact = {c.number: c for c in validate(fraction=frac, only=only, out=out, executor=args.executor,
                                                 workers=_parse_workers(args.workers), progress=False, seed=seed)}
-        text = ablation_table(rows, intact)
+        text = ablation_table(rows, intact, quick=args.quick)
         (out / "ablation.md").write_text(text + "\n", encoding="utf-8")
         print("\n" + text)
     held = sum(c.passed for c in checks)
-    print(f"\n{held} of {len(checks)} patterns hold. Report: {report}")
+    print(f"\n{summary(checks, quick=args.quick)} Report: {report}")
     return 0 if held == len(checks) or not args.strict else 1
 
 
