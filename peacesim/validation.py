@@ -94,6 +94,8 @@ class Check:
     #: whether the point estimates of every contrast the pattern requires lie on the stated side
     #: (the same rule as ``passed``, on the estimates instead of the intervals)
     pointing: bool = False
+    #: the unit of the effect shown (" months"), after its value; none for shares and differences of shares
+    unit: str = ""
 
     def interval(self) -> str:
         e = self.estimate
@@ -101,8 +103,8 @@ class Check:
             return "not applicable"
         if not math.isfinite(e.value):
             return NOT_MEASURABLE
-        return f"{e.value:+.3g} [{e.low:+.3g}, {e.high:+.3g}]" if self.expected != "inside" else \
-            f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}]"
+        return f"{e.value:+.3g}{self.unit} [{e.low:+.3g}, {e.high:+.3g}]" if self.expected != "inside" else \
+            f"{e.value:.3g}{self.unit} [{e.low:.3g}, {e.high:.3g}]"
 
 
 @dataclass
@@ -302,7 +304,8 @@ def _p2_judge(r):
     rel_i, rel_e = relapse_share(r, {"local.linked": True}), relapse_share(r, {"local.linked": False})
     return Check(2, "", "", "RMST(60) with linked local mechanisms minus without (months)", d, d.low > 0, "positive",
                  [f"RMST(60) linked {_fmt(inc)}, not linked {_fmt(exc)}",
-                  f"relapsed within 60 months: linked {_fmt(rel_i)}, not linked {_fmt(rel_e)}"], pointing=d.value > 0)
+                  f"relapsed within 60 months: linked {_fmt(rel_i)}, not linked {_fmt(rel_e)}"], pointing=d.value > 0,
+                 unit=" months")
 
 
 def _p3_judge(r):
@@ -319,7 +322,7 @@ def _p3_judge(r):
                  [f"restricted mean months to first agreement: leverage {_fmt(t_l)}, facilitative {_fmt(t_f)}, "
                   f"difference {_fmt(sooner)}",
                   f"RMST(60): leverage {_fmt(d_l)}, facilitative {_fmt(d_f)}, difference {_fmt(durable)}"],
-                 pointing=sooner.value < 0 and durable.value < 0)
+                 pointing=sooner.value < 0 and durable.value < 0, unit=" months")
 
 
 P4_COUNTS = (1, 2, 3, 4, 6, 8)
@@ -387,7 +390,7 @@ def _p5_judge(r):
     pointing = ((delay["poor"].value > 0 or durab["poor"].value < 0)
                 and (soften_delay.value > 0 or soften_durab.value > 0))
     return Check(5, "", "", "fast rotation harms (delay or durability) and good handover softens it",
-                 headline, harms and softens, "positive", lines, pointing=pointing)
+                 headline, harms and softens, "positive", lines, pointing=pointing, unit=" months")
 
 
 def _p6_judge(r):
@@ -432,9 +435,11 @@ def _p8_judge(r):
         lines.append(f"{name} minus neither: RMST(60) {_fmt(d)}; implementation reached {_fmt(imp)}")
         ok = ok and d.low > 0 and imp.low > 0
         ests += [d, imp]
-    headline = min(ests, key=lambda e: e.value / max(e.se, 1e-9))
+    k = min(range(len(ests)), key=lambda j: ests[j].value / max(ests[j].se, 1e-9))
+    # ests alternate RMST(60) (months) and implementation reached (a share): the unit of the one shown
     return Check(8, "", "", "verification or guarantee minus neither: RMST(60) and implementation reached",
-                 headline, ok, "positive", lines, pointing=all(e.value > 0 for e in ests))
+                 ests[k], ok, "positive", lines, pointing=all(e.value > 0 for e in ests),
+                 unit=" months" if k % 2 == 0 else "")
 
 
 def _p9_judge(r):
@@ -448,9 +453,14 @@ def _p9_judge(r):
              f"months to first agreement: expecting to win minus stalemate {_fmt(t)}",
              f"talks opened per run: stalemate {runs_s['talks_opened'].mean():.2f}, expecting to win "
              f"{runs_w['talks_opened'].mean():.2f}"]
-    headline = a if a.value / max(a.se, 1e-9) >= t.value / max(t.se, 1e-9) else t
-    return Check(9, "", "", "agreement under a costly stalemate minus when one side expects to win",
-                 headline, a.low > 0 or t.low > 0, "positive", lines, pointing=a.value > 0 or t.value > 0)
+    by_share = a.value / max(a.se, 1e-9) >= t.value / max(t.se, 1e-9)
+    # the headline is the stronger of the two contrasts (either suffices): the measure names it, with its unit
+    measure = ("share of runs reaching agreement: costly stalemate minus one side expecting to win (the stronger "
+               "of two contrasts; the other: months to first agreement)" if by_share else
+               "months to first agreement (restricted mean): one side expecting to win minus costly stalemate "
+               "(the stronger of two contrasts; the other: share of runs reaching agreement)")
+    return Check(9, "", "", measure, a if by_share else t, a.low > 0 or t.low > 0, "positive", lines,
+                 pointing=a.value > 0 or t.value > 0, unit="" if by_share else " months")
 
 
 PATTERNS: list[Pattern] = [

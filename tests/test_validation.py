@@ -280,3 +280,32 @@ def test_the_command_counts_the_unsettled_patterns_apart(tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     assert "7 of 9 patterns hold, 0 do not hold and 2 (patterns 3 and 5) are not settled at quick size" in out
     assert sum("not settled at quick size" in line for line in out.splitlines()[1:10]) == 2
+
+
+@pytest.mark.parametrize("delay_stronger", [True, False])
+def test_pattern_9_names_the_contrast_it_shows_with_its_unit(monkeypatch, delay_stronger):
+    """Pattern 9 shows the stronger of two contrasts: more agreements under a stalemate (a share) or a
+    later first agreement when one side expects to win (months). The measure and unit follow it."""
+    import pandas as pd
+
+    import peacesim.validation as v
+
+    def est(value, half):
+        return v.Estimate(value, value - half, value + half)
+
+    share = {0.5: est(0.6, 0.3), 0.95: est(0.5, 0.3)}  # +0.1, weak
+    months = {0.5: est(100.0, 1.0), 0.95: est(142.5, 1.0)}  # +42.5, strong
+    if not delay_stronger:
+        share = {0.5: est(0.9, 0.01), 0.95: est(0.4, 0.01)}
+    monkeypatch.setattr(v, "proportion", lambda r, where, col: share[where["party[1].strength"]])
+    monkeypatch.setattr(v, "time_to_agreement", lambda r, where: months[where["party[1].strength"]])
+    monkeypatch.setattr(v, "_arm", lambda r, where: (pd.DataFrame({"talks_opened": [1, 2]}), None))
+    c = v._p9_judge(None)
+    if delay_stronger:
+        assert c.estimate.value == pytest.approx(42.5)
+        assert c.measure.startswith("months to first agreement (restricted mean): one side expecting to win minus")
+        assert c.interval().startswith("+42.5 months [")
+    else:
+        assert c.estimate.value == pytest.approx(0.5)
+        assert c.measure.startswith("share of runs reaching agreement: costly stalemate minus one side expecting")
+        assert c.interval().startswith("+0.5 [") and "months" not in c.interval()
