@@ -56,6 +56,7 @@ from .experiment import Experiment, derive_seeds, experiment_dir, experiment_fro
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
 from .sensitivity_analysis import (
     METHODS,
+    MIN_VARYING_POINTS,
     RESAMPLES,
     Design,
     Input,
@@ -907,7 +908,9 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
     for o in spec.outcomes:
         m = outputs.runs[o.name]
         est = noise_components(m)
-        need = replicates_needed(est["noise_var"], est["signal_var"], target)
+        # replicates that differ at one to four points only: a noise share of those few points
+        few = 0 < est["points_varying"] < MIN_VARYING_POINTS and est["points"] >= 3
+        need = math.nan if few else replicates_needed(est["noise_var"], est["signal_var"], target)
         boot_need, boot_share = [], []
         # no interval around a need that could not be estimated: resamples that repeat a few points
         # would give one that looks like an estimate
@@ -920,13 +923,13 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
         bs = np.array(boot_share, dtype=float)
         bs = bs[np.isfinite(bs)]
         rows.append({"outcome": o.name, "label": o.label,
-                     "noise_share_runs": est["noise_share_runs"],
+                     "noise_share_runs": math.nan if few else est["noise_share_runs"],
                      "noise_share_runs_low": float(np.quantile(bs, 0.025)) if len(bs) else math.nan,
                      "noise_share_runs_high": float(np.quantile(bs, 0.975)) if len(bs) else math.nan,
                      "noise_var": est["noise_var"], "signal_var": est["signal_var"],
                      "common_random_numbers_removed": est["common"],
                      "points": est["points"], "points_with_value": est["points_with_value"],
-                     "noise_share_at_file_replicates": _share_at(est, spec.replicates),
+                     "noise_share_at_file_replicates": math.nan if few else _share_at(est, spec.replicates),
                      "replicates_needed": need,
                      "replicates_needed_low": _quantile(bn, 0.025), "replicates_needed_high": _quantile(bn, 0.975),
                      "note": _pilot_note(est, need, len(m))})
@@ -941,6 +944,9 @@ def _pilot_note(est: dict[str, Any], need: float, n: int) -> str:
     if math.isnan(need):
         if est["points"] < 3:
             return f"not measured: two values or more at {est['points']} of {n} points, at least 3 needed"
+        if 0 < est["points_varying"] < MIN_VARYING_POINTS:
+            return (f"not measured: the replicates differ at {est['points_varying']} of {n} points, at least "
+                    f"{MIN_VARYING_POINTS} needed")
         return "not measured: the same value in every run"
     if math.isinf(need):
         return "no number of replicates reaches the target: no variance between the points beyond the noise"

@@ -73,6 +73,7 @@ __all__ = [
     "indices",
     "noise_table",
     "noise_components",
+    "MIN_VARYING_POINTS",
     "replicates_needed",
     "km_point",
     "elementary_effects",
@@ -629,15 +630,19 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
     ``noise_ratio`` and ``noise_share_runs_raw`` are the two shares before they are clipped to 1
     (a ratio above 1: the means vary less than their noise alone would make them), for intervals;
     ``points`` and ``points_with_value`` count the points with two values or more, and with one or
-    more. Everything is NaN when fewer than three points have two values.
+    more; ``points_varying`` the points whose values differ between replicates (the only ones that
+    show the noise). Everything else is NaN when fewer than three points have two values.
     """
     m = np.asarray(m, dtype=float)
     cnt = np.sum(~np.isnan(m), axis=1)
     keep = cnt >= 2
     have = cnt >= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        varying = int(np.sum(keep & (np.nanmax(m, axis=1) > np.nanmin(m, axis=1)))) if m.size else 0
     nan = dict(noise_share_runs=math.nan, noise_share=math.nan, noise_var=math.nan, signal_var=math.nan,
                noise_ratio=math.nan, noise_share_runs_raw=math.nan, common=False, points=int(keep.sum()),
-               points_with_value=int(have.sum()))
+               points_with_value=int(have.sum()), points_varying=varying)
     if keep.sum() < 3:
         return nan
     # complete means every run of every point, not only of the points kept: a point with one value
@@ -682,7 +687,14 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
     runs_raw = msw / denom_raw if denom_raw > 0 else math.nan
     return dict(noise_share_runs=float(share_runs), noise_share=float(share), noise_var=float(noise),
                 signal_var=float(signal), noise_ratio=float(ratio), noise_share_runs_raw=float(runs_raw),
-                common=complete, points=int(keep.sum()), points_with_value=int(have.sum()))
+                common=complete, points=int(keep.sum()), points_with_value=int(have.sum()), points_varying=varying)
+
+
+#: Points whose replicates differ from which a pilot estimates a noise share and the replicates it
+#: calls for: the noise of a rare event seen to vary at one to four points is that of those few
+#: points (one point's two outcomes in six runs gave a noise share of 80% and 36 replicates), not
+#: the model's, so it is not measured.
+MIN_VARYING_POINTS = 5
 
 
 #: Replicates from which a delete-one jackknife over them adds their part to a noise share's interval.

@@ -416,12 +416,12 @@ def test_a_pilot_gives_no_interval_where_it_could_not_measure(tmp_path, monkeypa
     p.write_text('[experiment]\ntitle = "t"\nscenario = "reference"\nreplicates = 2\nmaster_seed = 5\nmonths = 24\n'
                  '[sensitivity]\nmethod = "morris"\nparameters = ["ripeness_threshold", "pain_decay"]\n'
                  'trajectories = 2\noutcomes = ["p_agreement", "rmst60", "consolidated"]\n', encoding="utf-8")
-    rng = np.random.default_rng(7)
     thin = np.full((8, 4), np.nan)
     thin[:2, :2] = [[10.0, 60.0], [5.0, 20.0]]
     thin[2:5, 0] = [30.0, 60.0, 12.0]
-    signal = (rng.random((8, 1)) < 0.5) * 0.6 + 0.2
-    agreement = (rng.random((8, 4)) < signal).astype(float)
+    # runs that differ at 6 of the 8 points (at least sa.MIN_VARYING_POINTS), with signal between them
+    agreement = np.array([[0, 1, 1, 1], [0, 0, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1], [0, 1, 0, 0],
+                          [1, 0, 1, 1], [0, 0, 0, 0]], dtype=float)
     real = sens.point_outputs
 
     def built(design, runs, outcomes, replicates, **kw):
@@ -567,3 +567,40 @@ def test_given_data_first_order_indices_above_one_are_estimator_error_and_no_sig
     s = sobol_rows("y", [("a", (0.99, 0.45, 1.52), (1.00, 0.48, 1.53)), ("b", (0.45, 0.3, 0.6), (0.5, 0.3, 0.7))])
     assert "add up to 144%, more than the 100% that shares of one variance can" in "\n".join(
         plots._sobol_words(s, Y, fake_analysis(0.13, 0.07, 0.2)))
+
+
+def test_a_pilot_noise_share_from_too_few_points_whose_replicates_differ_is_not_measured(tmp_path, monkeypatch):
+    """Consolidated peace at 1 of 8 points, in 2 of its 4 runs: the replicates differ at that point
+    only, too few to estimate a noise share. It is not measured (no share, no interval) and does not
+    drive the recommendation."""
+    import peacesim.sensitivity as sens
+    from peacesim.sensitivity import run_pilot
+
+    p = tmp_path / "s.toml"
+    p.write_text('[experiment]\ntitle = "t"\nscenario = "reference"\nreplicates = 2\nmaster_seed = 5\nmonths = 24\n'
+                 '[sensitivity]\nmethod = "morris"\nparameters = ["ripeness_threshold", "pain_decay"]\n'
+                 'trajectories = 2\noutcomes = ["p_agreement", "consolidated"]\n', encoding="utf-8")
+    rare = np.zeros((8, 4))
+    rare[5] = [1.0, 0.0, 1.0, 0.0]
+    agreement = np.array([[0, 1, 1, 1], [0, 0, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1], [0, 1, 0, 0],
+                          [1, 0, 1, 1], [0, 0, 0, 0]], dtype=float)
+    real = sens.point_outputs
+
+    def built(design, runs, outcomes, replicates, **kw):
+        out = real(design, runs, outcomes, replicates, **kw)
+        out.runs.update(p_agreement=agreement, consolidated=rare)
+        return out
+
+    monkeypatch.setattr(sens, "point_outputs", built)
+    pilot = run_pilot(p, points=8, replicates=4, executor="serial", out=tmp_path / "pilot", progress=False)
+    t = pilot.table.set_index("outcome")
+    c = t.loc["consolidated"]
+    assert c[["noise_share_runs", "noise_share_runs_low", "noise_share_runs_high", "replicates_needed",
+              "replicates_needed_low", "replicates_needed_high", "noise_share_at_file_replicates"]].isna().all()
+    assert c.note == (f"not measured: the replicates differ at 1 of 8 points, at least {sa.MIN_VARYING_POINTS} "
+                      "needed")
+    assert np.isfinite(t.loc["p_agreement", "replicates_needed"])
+    assert pilot.unmeasured() == ["consolidated"]
+    assert pilot.recommended() == int(t.loc["p_agreement", "replicates_needed"])
+    md = (tmp_path / "pilot" / "pilot.md").read_text()
+    assert "Not measured, so not covered: consolidated." in md
