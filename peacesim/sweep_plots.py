@@ -496,6 +496,10 @@ def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = Fa
         # a folder that is not a sweep's is refused before anything is written in it (not even the lock)
         kind, legacy = fsutil.owner(root)
         if kind != "sweep":
+            if kind in ("run", "comparison"):
+                what = ("one run's results ('peacesim run': its timeline.png is its figure)" if kind == "run" else
+                        "a comparison's results ('peacesim compare' draws its own figures; its runs are in runs/)")
+                raise InputError(f"'{root}' holds {what}; peacesim plot draws a folder written by 'peacesim sweep'")
             if (root / "manifest.json").exists():
                 raise InputError(f"'{root}' is not a peacesim results folder: it has no .peacesim marker and its "
                                  "manifest.json is not a peacesim sweep's; peacesim plot writes only into folders "

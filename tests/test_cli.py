@@ -371,3 +371,12 @@ def test_a_scenario_file_s_own_seed_is_used_unless_seed_is_given(tmp_path, capsy
         [line] = capsys.readouterr().err.strip().splitlines()
         assert f"s.toml: scenario.seed = " in line and expected in line, line
         assert not (tmp_path / "never").exists()
+
+
+def test_plot_on_a_run_folder_says_what_the_folder_holds(tmp_path, capsys):
+    out = tmp_path / "one"
+    assert cli.main(["run", "reference", "--months", "24", "--out", str(out), "--quiet", "--no-figure"]) == 0
+    capsys.readouterr()
+    assert cli.main(["plot", str(out)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "holds one run's results ('peacesim run'" in line and "written by 'peacesim sweep'" in line
