@@ -516,13 +516,24 @@ def region(table: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: float) -> str:
+#: Points a wave needs, per parameter calibrated, before a wave without an NROY point suggests that the
+#: ranges hold none: the rule of thumb of ten points a dimension for a space-filling design
+#: (Loeppky, Sacks & Welch 2009). With fewer, the message asks for more points before wider ranges.
+POINTS_PER_PARAMETER = 10
+
+
+def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: float, parameters: int) -> str:
+    """What a wave without an NROY point says: about the points sampled, never about every point of
+    the ranges, and with few points for the parameters, to sample more before widening the ranges."""
     t = wave.table
     best = wave.best
     binding = max(targets, key=lambda g: best[f"I_{g.key}"])
     lowest = {g.key: float(t[f"I_{g.key}"].min()) for g in targets}
-    text = (f"No point in the ranges meets the targets: in wave {wave.number} none of the {wave.points} points has "
-            f"I_max <= {cutoff:g} ({wave.replicates} replicates a point). The closest, design point "
+    head = (f"The only point sampled in wave {wave.number} does not meet the targets: its I_max is above {cutoff:g}"
+            if wave.points == 1 else
+            f"None of the {wave.points} points sampled in wave {wave.number} meets the targets: none has "
+            f"I_max <= {cutoff:g}")
+    text = (f"{head} ({wave.replicates} replicates a point). The closest, design point "
             f"{int(best['design_point'])}, has I_max = {best['I_max']:.2f}, set by the {binding.name} "
             f"({binding.fmt(best[binding.key])} against {binding.fmt(binding.z)}). ")
     alone = [g for g in targets if lowest[g.key] > cutoff]
@@ -530,7 +541,7 @@ def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: 
         hardest = max(targets, key=lambda g: lowest[g.key])
         return text + (f"Every target is met at some point, but not all at one; the hardest is the {hardest.name} "
                        f"(smallest implausibility {lowest[hardest.key]:.2f}).")
-    text += "No point comes within the cutoff on " + "; ".join(
+    text += "No sampled point comes within the cutoff on " + "; ".join(
         f"the {g.name} (smallest implausibility {lowest[g.key]:.2f})" for g in alone) + ". "
     flat = [g for g in alone if (t[f"{g.key}_sd"].fillna(0) == 0).all()]
     if flat:
@@ -539,6 +550,12 @@ def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: 
                  "still holds, widen the ranges or calibrate other parameters for it.") if len(flat) == 1 else (
                  "Their estimates did not vary over the replicates at any point, so the model's own noise is missing "
                  "from their implausibility: run more replicates before concluding.")
+    elif wave.points < POINTS_PER_PARAMETER * parameters:
+        text += (f"{wave.points} {'point is' if wave.points == 1 else 'points are'} few for {parameters} "
+                 f"{'parameter' if parameters == 1 else 'parameters'} (a space-filling design needs about "
+                 f"{POINTS_PER_PARAMETER} a parameter, {POINTS_PER_PARAMETER * parameters} here; Loeppky, Sacks & "
+                 "Welch 2009): sample more points (--points) before concluding that the ranges hold none; if none "
+                 "still meets it, widen the ranges or calibrate other parameters for it.")
     else:
         text += "Widen the ranges or calibrate other parameters for it."
     return text
@@ -599,7 +616,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
             wave = Wave(number, reps, exp.master_seed, folder, table, res.ran, res.skipped, estimates)
             done.append(wave)
             if not wave.nroy:
-                message = _no_point_message(wave, targets, cutoff)
+                message = _no_point_message(wave, targets, cutoff, len(names))
                 break
         last = done[-1]
         result = CalibrationResult(ranges, targets, float(cutoff), int(seed), done, region(last.table, ranges), None,
@@ -797,7 +814,7 @@ def write_report(result: CalibrationResult) -> Path:
     lines += ["", "Every point with its estimates, ensemble sds and implausibilities: `waves.csv`; the runs of wave N: "
               "`wave-N/` (a sweep's results folder, readable with `peacesim.analysis.load_results`).", ""]
     if result.message:
-        lines += ["## No point meets the targets", "", textwrap.fill(result.message, 100), ""]
+        lines += ["## No sampled point meets the targets", "", textwrap.fill(result.message, 100), ""]
     lines += [f"## Region not ruled out (wave {last.number}: {last.nroy} of {last.points} points)", "",
               "| parameter | range searched | min | 5% | median | 95% | max | share of the range |",
               "|---|---|---|---|---|---|---|---|"]

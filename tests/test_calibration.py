@@ -322,10 +322,25 @@ def test_no_point_meeting_the_targets_stops_and_names_the_target(tmp_path):
     res = calibrate(ranges={"defection_rate": (0.01, 0.06)}, targets=[DEFAULT_TARGETS[3], impossible], waves=3,
                     points=3, replicates=4, out=tmp_path, executor="serial")
     assert len(res.waves) == 1 and res.chosen is None
-    assert res.message.startswith("No point in the ranges meets the targets")
+    # three points say nothing about every point of the ranges: the message speaks of those sampled
+    assert res.message.startswith("None of the 3 points sampled in wave 1 meets the targets")
+    assert "No point in the ranges" not in res.message
     assert "share of runs reaching any agreement (smallest implausibility" in res.message
-    assert "No point meets the targets" in (tmp_path / "calibration.md").read_text()
+    assert ("3 points are few for 1 parameter (a space-filling design needs about 10 a parameter, 10 here; "
+            "Loeppky, Sacks & Welch 2009): sample more points (--points) before concluding") in res.message
+    assert "No sampled point meets the targets" in (tmp_path / "calibration.md").read_text()
     assert len(pd.read_csv(tmp_path / "waves.csv")) == 3
+
+
+def test_one_sampled_point_is_not_the_ranges(tmp_path):
+    """'--points 1' cannot rule out the ranges: the command's conclusion is about the one point."""
+    impossible = CalibrationTarget("agreement", "share of runs reaching any agreement", "test", 5.0, 0.01, 0.01,
+                                   lambda results, where: proportion(results, where, "agreement_reached"))
+    res = calibrate(ranges={"defection_rate": (0.01, 0.06), "pain_decay": (0.02, 0.07)},
+                    targets=[DEFAULT_TARGETS[3], impossible], waves=2, points=1, replicates=4, out=tmp_path,
+                    executor="serial")
+    assert res.message.startswith("The only point sampled in wave 1 does not meet the targets: its I_max is above 3")
+    assert "1 point is few for 2 parameters" in res.message and "Widen" not in res.message
 
 
 def test_the_patterns_filter_picks_the_first_point_whose_effects_all_point_the_stated_way():
