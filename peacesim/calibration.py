@@ -501,7 +501,8 @@ class CalibrationResult:
 
 def region(table: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.DataFrame:
     """The NROY points of ``table`` summarised per parameter: min, 5%, median, 95%, max, and the
-    share of the searched range between min and max (one row a parameter)."""
+    share of the searched range between the 5% and 95% percentiles (``share_of_range``: the span
+    of the middle 90% of the NROY values, the columns printed beside it; one row a parameter)."""
     nroy = table[table["nroy"].astype(bool)]
     rows = []
     for name, (lo, hi) in ranges.items():
@@ -512,7 +513,7 @@ def region(table: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.Da
             continue
         q05, med, q95 = np.percentile(x, [5, 50, 95])
         rows.append({"parameter": name, "low": lo, "high": hi, "min": x.min(), "q05": q05, "median": med, "q95": q95,
-                     "max": x.max(), "share_of_range": (x.max() - x.min()) / (hi - lo)})
+                     "max": x.max(), "share_of_range": (q95 - q05) / (hi - lo)})
     return pd.DataFrame(rows)
 
 
@@ -816,15 +817,16 @@ def write_report(result: CalibrationResult) -> Path:
     if result.message:
         lines += ["## No sampled point meets the targets", "", textwrap.fill(result.message, 100), ""]
     lines += [f"## Region not ruled out (wave {last.number}: {last.nroy} of {last.points} points)", "",
-              "| parameter | range searched | min | 5% | median | 95% | max | share of the range |",
+              "| parameter | range searched | min | 5% | median | 95% | max | share of the range, 5-95% |",
               "|---|---|---|---|---|---|---|---|"]
     for _, r in result.region.iterrows():
         cells = " | ".join(num_text(r[k]) for k in ("min", "q05", "median", "q95", "max"))
         lines.append(f"| `{r['parameter']}` | {num_text(r['low'])}-{num_text(r['high'])} | {cells} | "
                      f"{r['share_of_range']:.0%} |")
     lines += ["", textwrap.fill(
-        "The share of the range is the span from the smallest to the largest NROY value over the range searched: "
-        "a parameter that keeps most of its range is not pinned down by these targets.", 100), ""]
+        "The share of the range is the span from the 5% to the 95% percentile of the NROY values (the middle 90% "
+        "of them) over the range searched: a parameter that keeps most of its range is not pinned down by these "
+        "targets.", 100), ""]
     if result.chosen is not None:
         best = last.best
         if len(result.patterns):

@@ -93,7 +93,8 @@ def test_region_summarises_only_the_points_not_ruled_out():
     r = region(table, {"x": (0.0, 1.0)}).set_index("parameter").loc["x"]
     assert (r["min"], r["median"], r["max"]) == pytest.approx((0.1, 0.3, 0.5))
     assert (r["q05"], r["q95"]) == pytest.approx((0.12, 0.48))
-    assert r["share_of_range"] == pytest.approx(0.4)
+    # the share of the range is that of the 5-95% percentiles printed beside it, not of min to max
+    assert r["share_of_range"] == pytest.approx(0.48 - 0.12)
 
 
 def test_default_ranges_and_targets_are_well_formed():
@@ -307,6 +308,7 @@ def test_the_report_figure_and_chosen_point(small):
     e = res.chosen_estimates["agreement"]
     assert e.low <= e.value <= e.high
     assert set(res.region["parameter"]) == set(SMALL) and res.region["share_of_range"].between(0, 1).all()
+    assert "| share of the range, 5-95% |" in report and "from the 5% to the 95% percentile" in report
 
 
 def test_fresh_runs_every_wave_again(tmp_path):
