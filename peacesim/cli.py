@@ -893,7 +893,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "effect with a 95% confidence interval, print a table (pattern, source, effect, interval, "
                     "verdict) and write a report with figures to results/validation/.",
     )
-    va.add_argument("--quick", action="store_true", help="a quarter of the replicates (about a minute on 2 cores)")
+    va.add_argument("--quick", action="store_true", help="a quarter of the replicates (2-3 minutes on 2 cores; longer on a busy or slower machine)")
     va.add_argument("--only", metavar="N[,N...]", default=None, help="only these patterns, e.g. 4 or 2,6")
     va.add_argument("--out", metavar="DIR", default="results/validation", help="folder for runs and the report")
     va.add_argument("--scenario", metavar="NAME", default="reference",
