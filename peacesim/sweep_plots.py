@@ -206,7 +206,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         handles, labels = ax.get_legend_handles_labels()
         if len(keys) == 1:
             labels = [lab.split(" = ", 1)[1] for lab in labels]
-        labels = [_wrap(lab, 36) for lab in labels]  # long labels (several factors) wrap, not squeeze the plot
+        labels = [_wrap(lab, 44) for lab in labels]  # long labels (several factors) wrap, not squeeze the plot
         ax.legend(handles + [censor[0]], labels + [censor[1]], loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   title=results.factor_title(keys[0]) if len(keys) == 1 else None, **kw)
     return fig

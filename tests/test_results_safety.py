@@ -443,7 +443,8 @@ def test_plot_refuses_a_folder_that_is_not_a_sweep_s_without_writing_in_it(tmp_p
             (folder / "photo.jpg").write_bytes(b"mine")
     before = tree_digest(folder)
     r = main("plot", folder)
-    assert r.returncode == 2 and "is not a peacesim results folder" in one_line(r)
+    said = "holds one run's results" if case == "a run's folder" else "is not a peacesim results folder"
+    assert r.returncode == 2 and said in one_line(r)
     assert tree_digest(folder) == before and not (folder / ".peacesim.lock").exists()
 
 
