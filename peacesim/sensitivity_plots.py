@@ -228,26 +228,32 @@ def s2_heatmap(table: pd.DataFrame, outcome: str, *, label: str = "", ax: Axes |
     t = table[(table["method"] == "sobol") & (table["outcome"] == outcome) & (table["index"] == "S2")]
     names = sorted_groups(table, "sobol", outcome)
     n = len(names)
-    fig, ax = _new_ax(ax, (1.0 + 0.55 * n, 0.8 + 0.5 * n))
-    m = np.full((n, n), np.nan)
-    star = np.zeros((n, n), dtype=bool)
+    # the pairs only: rows are the second factor of a pair (names[1:]), columns the first (names[:-1])
+    k = max(n - 1, 1)
+    width, height = max(5.0, 1.8 + 0.75 * k), max(4.0, 1.6 + 0.6 * k)
+    fig, ax = _new_ax(ax, (width, height))
+    m = np.full((k, k), np.nan)
+    star = np.zeros((k, k), dtype=bool)
     pos = {g: i for i, g in enumerate(names)}
     for r in t.itertuples():
         i, j = sorted((pos[r.parameter], pos[r.parameter_2]))
-        m[j, i] = r.estimate
-        star[j, i] = r.low > ZERO or r.high < -ZERO
+        m[j - 1, i] = r.estimate
+        star[j - 1, i] = r.low > ZERO or r.high < -ZERO
     lim = max(float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 0.0, 1e-6)
     im = ax.imshow(m, cmap=colormaps["RdBu_r"], norm=TwoSlopeNorm(0.0, -lim, lim))
-    for j in range(n):
-        for i in range(j):
+    size = 7 if k > 6 else 8
+    for j in range(k):
+        for i in range(j + 1):
             if np.isfinite(m[j, i]):
-                ax.text(i, j, f"{m[j, i]:.2f}{'*' if star[j, i] else ''}", ha="center", va="center", fontsize=7)
+                dark = abs(m[j, i]) > 0.6 * lim  # white on the deep colours
+                ax.text(i, j, f"{m[j, i]:.2f}{'*' if star[j, i] else ''}", ha="center", va="center", fontsize=size,
+                        color="white" if dark else "black")
     short = [g.replace("_", " ") for g in names]
-    ax.set_xticks(range(n), short, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(n), short, fontsize=7)
+    ax.set_xticks(range(k), short[:-1] if n > 1 else short, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(k), short[1:] if n > 1 else short, fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8, label="S2")
-    ax.set_title(_short(f"Pairwise interactions: {label or outcome} (* interval excludes 0)", 70), fontsize=9,
-                 loc="left")
+    ax.set_title(_short(f"Pairwise interactions: {label or outcome} (* interval excludes 0)",
+                        int(width * 8)), fontsize=9, loc="left")
     return fig
 
 

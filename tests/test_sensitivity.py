@@ -846,6 +846,27 @@ def test_plot_functions_take_an_axis_and_return_the_figure(ishigami_run):
     assert isinstance(morris_plane(mt, "y"), Figure)
 
 
+def test_the_s2_heat_map_shows_every_pair_readably(ishigami_run):
+    """Three factors: the three pairs, no empty first row or last column, no number over another,
+    and a title inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from peacesim.sensitivity_plots import s2_heatmap
+
+    table, _, _ = ishigami_run
+    fig = s2_heatmap(table, "y", label="a rather long outcome label, as the shipped outcomes have")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    assert ax.images[0].get_array().shape == (2, 2)
+    cells = [t for t in ax.texts if t.get_text()]
+    assert len(cells) == 3
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in cells]
+    assert not any(a.overlaps(b) for n, a in enumerate(boxes) for b in boxes[n + 1:])
+    title = ax.title.get_window_extent(canvas.get_renderer())
+    assert title.x0 >= 0 and title.x1 <= fig.bbox.width + 1
+
+
 @pytest.mark.slow
 def test_ishigami_intervals_cover_the_analytic_indices_over_many_designs():
     truth = ishigami_indices()
