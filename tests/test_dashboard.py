@@ -337,11 +337,16 @@ def test_the_status_line_says_how_the_last_agreement_ended(seed, expect):
     rc.close()
 
 
-def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_reset_waits_for_it():
+def _stepped_page_with_the_months_field():
+    """A page stepped once, showing the 'time' group of parameters: the page and its months field."""
     box, rc = solara.render(app.Page(), handle_error=False)
     button(rc, "Step").click()
     rc.find(v.Select, label="Group of parameters").widget.v_model = "time"
-    field = rc.find(v.TextField, label="months (months)").widget
+    return rc, rc.find(v.TextField, label="months (months)").widget
+
+
+def test_a_parameter_the_model_would_refuse_is_refused_where_it_is_typed_and_reset_waits_for_it():
+    rc, field = _stepped_page_with_the_months_field()
     field.v_model = "-5"
     [error] = html_text(rc, "peacesim-error")
     assert "months = -5 is not allowed" in error and "Not applied: months stays 240" in error
@@ -727,10 +732,7 @@ def test_apply_intervention_is_disabled_once_the_run_has_ended():
 
 
 def test_a_refused_reset_is_no_longer_shown_once_the_field_is_corrected():
-    box, rc = solara.render(app.Page(), handle_error=False)
-    button(rc, "Step").click()
-    rc.find(v.Select, label="Group of parameters").widget.v_model = "time"
-    field = rc.find(v.TextField, label="months (months)").widget
+    rc, field = _stepped_page_with_the_months_field()
     field.v_model = "abc"
     button(rc, "Reset").click()
     assert any(e.startswith("Not reset: ") for e in html_text(rc, "peacesim-error"))
