@@ -253,15 +253,23 @@ def test_patterns_quick_size_cannot_settle_read_not_settled_and_count_apart(tmp_
     0.18 and 0.32), so a quick run that does not find them does not say they do not hold."""
     from peacesim.validation import QUICK_UNSETTLED, summary, table
 
-    assert set(QUICK_UNSETTLED) == {3, 5}
-    checks = _fake_checks(failing=(3, 4, 5))
+    assert {n: p for n, p in QUICK_UNSETTLED.items()} == {3: 0.18, 4: 0.57, 5: 0.32, 6: 0.43, 7: 0.70}
+    checks = _fake_checks(failing=(2, 3, 5))
     quick = _report(tmp_path / "q", checks, quick=True, monkeypatch=monkeypatch)
     assert quick.startswith("# peacesim validation (quick")
     assert ("6 of 9 patterns hold, 1 does not hold and 2 (patterns 3 and 5) are not settled at quick size: a quarter "
             "of the replicates excludes zero for them with probability about 0.18 and 0.32") in quick
     rows = {int(line.split("|")[1]): line for line in quick.splitlines() if line[:4] in {f"| {n} " for n in range(10)}}
     assert "**not settled at quick size**" in rows[3] and "**not settled at quick size**" in rows[5]
-    assert "**does not hold**" in rows[4]
+    assert "**does not hold**" in rows[2]  # a quick run settles pattern 2 (power above 0.99)
+    # patterns 4, 6 and 7 are not settled when their estimate points the stated way, and do not hold
+    # when it points the other way (a quick run gets their sign right with probability 0.96 or more)
+    from peacesim.validation import verdict
+
+    [four] = [c for c in _fake_checks(failing=(4,)) if c.number == 4]
+    assert verdict(four, quick=True) == "not settled at quick size"
+    four.pointing = False
+    assert verdict(four, quick=True) == "does not hold"
     assert "not settled at quick size" in table(checks, quick=True).splitlines()[3]
     # at full size the same verdicts do not hold
     full = _report(tmp_path / "f", checks, quick=False, monkeypatch=monkeypatch)
