@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pandas as pd
@@ -164,3 +164,16 @@ def tmpfs(tmp_path):
     finally:
         if subprocess.run(["umount", str(mnt)], capture_output=True).returncode:
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@contextmanager
+def held_lock(folder: Path, kind: str = "sweep"):
+    """``folder`` (created if need be) with peacesim's lock on it held by this process for the block."""
+    from peacesim.fsutil import FolderLock
+
+    folder.mkdir(exist_ok=True)
+    lock = FolderLock(folder, kind).acquire()
+    try:
+        yield folder
+    finally:
+        lock.release()

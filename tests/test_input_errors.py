@@ -658,16 +658,11 @@ def test_the_command_line_refuses_a_value_given_twice_or_a_blank_folder(tmp_path
 
 # ------------------------------------------------------------------ refused before anything is said
 def test_a_sweep_into_a_folder_in_use_is_refused_before_it_says_anything(tmp_path):
-    from peacesim.fsutil import FolderLock
+    from results_helpers import held_lock
 
     exp = small_experiment(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    lock = FolderLock(out, "sweep").acquire()
-    try:
+    with held_lock(tmp_path / "out") as out:
         proc = cli("sweep", str(exp), "--executor", "serial", "--out", str(out))
-    finally:
-        lock.release()
     assert proc.returncode == 1 and proc.stdout == ""
     [line] = proc.stderr.splitlines()
     assert line.startswith(f"peacesim: error: {out}: another peacesim sweep, process {os.getpid()} since ")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from results_helpers import TINY, alive, assert_same_results, children, main, one_line, quick_figures, tiny, wait_for_parts
+from results_helpers import (TINY, alive, assert_same_results, children, held_lock, main, one_line, quick_figures, tiny,
+                             wait_for_parts)
 from test_sweep import _patch_run, tree_digest
 
 import peacesim.sweep as sweep
@@ -63,17 +64,10 @@ sys.exit(main(["sweep", {str(exp)!r}, "--executor", "serial", "--out", {str(out)
 
 
 def test_a_lock_held_in_this_process_refuses_a_sweep_too(tmp_path):
-    from peacesim.fsutil import FolderLock
-
     exp = tiny(tmp_path)
-    out = tmp_path / "o"
-    out.mkdir()
-    lock = FolderLock(out, "sweep").acquire()
-    try:
+    with held_lock(tmp_path / "o") as out:
         with pytest.raises(StorageError, match=f"process {os.getpid()}"):
             run_experiment(exp, executor="serial", out=out, progress=False)
-    finally:
-        lock.release()
     assert run_experiment(exp, executor="serial", out=out, progress=False).ran == 8
 
 
@@ -591,16 +585,11 @@ def test_an_extension_stopped_by_sigint_resumes_and_matches_a_fresh_sweep(tmp_pa
 
 
 def test_an_extension_waits_for_the_lock_like_any_sweep(tmp_path):
-    from peacesim.fsutil import FolderLock
-
     exp, out = _extended_tiny(tmp_path, reps=3, months=24)
     before = tree_digest(out)
-    lock = FolderLock(out, "sweep").acquire()
-    try:
+    with held_lock(out):
         with pytest.raises(StorageError, match=f"process {os.getpid()}"):
             run_experiment(exp, executor="serial", out=out, progress=False)
-    finally:
-        lock.release()
     assert tree_digest(out) == before
     assert run_experiment(exp, executor="serial", out=out, progress=False).extended_from == 2
 
