@@ -48,7 +48,7 @@ from . import fsutil
 from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
-from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
+from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
 from .scenario import Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
 from .words import checked, cut, words
 
@@ -329,9 +329,8 @@ def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False)
     if not isinstance(v, str):
         raise InputError(f"{where}.{key} = {words(v)} must be a text")
     if required and not v.strip():
-        known = {"title", "short", "description", "source", "question", "lead", key}  # real fields, not typos
-        typed = [k for k in meta if isinstance(k, str) and k not in known and did_you_mean(k, [key])]
-        hint = f" ({where}.{typed[0]} is there: a misspelling of {key}?)" if typed and key not in meta else ""
+        typed = misspelt(meta, key, known={"title", "short", "description", "source", "question", "lead"})
+        hint = f" ({where}.{typed} is there: a misspelling of {key}?)" if typed else ""
         raise InputError(f"{where}.{key} is missing{hint}; give a plain-language {key}")
     return " ".join(v.split()) if key not in ("description",) else v.strip()
 

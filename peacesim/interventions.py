@@ -25,7 +25,8 @@ from typing import Any
 
 from .errors import InputError
 from .events import check_name
-from .params import ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, Typed, as_whole, check, did_you_mean
+from .params import (ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, Typed, as_whole, check, did_you_mean,
+                     misspelt)
 from .words import words
 
 __all__ = [
@@ -417,15 +418,13 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
     plan = []
     for i, e in enumerate(entries):
         label = f"{where}: intervention #{i + 1}"
-        for key, what in (("kind", f"allowed: {', '.join(INTERVENTIONS)}"),
-                          ("month", "the month at the start of which it takes effect")):
+        for key, what in (("kind", f"; allowed: {', '.join(INTERVENTIONS)}"),
+                          ("month", " (the month at the start of which it takes effect)")):
             if key not in e:
                 spec = INTERVENTIONS.get(e.get("kind")) if isinstance(e.get("kind"), str) else None
-                real = {*_META, *(spec.args if spec is not None else ())}  # a real argument is no misspelling
-                near = [k for k in e if isinstance(k, str) and k not in real and did_you_mean(k, [key])]
-                typed = f" ({near[0]} = {words(e[near[0]])} is there: a misspelling of {key}?)" if near else ""
-                raise InputError(f"{label}: missing {key} = ...{typed}; {what}" if key == "kind" else
-                                 f"{label}: missing {key} = ...{typed} ({what})")
+                near = misspelt(e, key, known={*_META, *(spec.args if spec else ())})  # real arguments are no typos
+                typed = f" ({near} = {words(e[near])} is there: a misspelling of {key}?)" if near else ""
+                raise InputError(f"{label}: missing {key} = ...{typed}{what}")
         month = check(_MONTH, e["month"], where=label)
         kind = e["kind"]
         if not isinstance(kind, str):

@@ -403,6 +403,14 @@ def did_you_mean(name: str, options) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def misspelt(present, key: str, *, known=()) -> str | None:
+    """Of the keys ``present`` in a table that lacks ``key``, the first that looks like a
+    misspelling of it (close to it, and not one of the ``known`` real fields), or None."""
+    if key in present:
+        return None
+    return next((k for k in present if isinstance(k, str) and k not in known and did_you_mean(k, [key])), None)
+
+
 def parse_assignment(text: str, *, where: str = "--set") -> tuple[str, str]:
     """Split ``name=value`` from the command line; the value stays text (:class:`Typed`) until
     coerced."""
