@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from . import fsutil, paired
+from . import paired
 from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, excludes_zero, span_words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -836,7 +836,7 @@ def build_document(result: ComparisonResult) -> Doc:
                                     + (f"; out of the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws in "
                                        "which two strategies could be measured"
                                        if 0 < result.rank_resamples < spec.bootstrap else "")
-                                    + (f"; '-' throughout: fewer than two strategies could be measured"
+                                    + ("; '-' throughout: fewer than two strategies could be measured"
                                        if len(result.measured) < 2 else "")
                                     + "). A value marked with an asterisk has a note below.")
     grouped: dict[tuple[str, str], list[str]] = {}
