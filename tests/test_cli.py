@@ -369,7 +369,7 @@ def test_a_scenario_file_s_own_seed_is_used_unless_seed_is_given(tmp_path, capsy
         path.write_text(text.replace("[scenario]\n", f"[scenario]\nseed = {bad}\n", 1), encoding="utf-8")
         assert cli.main(["run", str(path), "--out", str(tmp_path / "never"), "--quiet"]) == 2
         [line] = capsys.readouterr().err.strip().splitlines()
-        assert f"s.toml: scenario.seed = " in line and expected in line, line
+        assert "s.toml: scenario.seed = " in line and expected in line, line
         assert not (tmp_path / "never").exists()
 
 

@@ -524,7 +524,7 @@ def test_the_timeline_names_interventions_as_written_within_its_first_panel(tmp_
 def test_a_misspelt_kind_or_month_of_a_planned_intervention_is_named(tmp_path, key, typo):
     text = (peacesim.scenario.scenario_dir() / "reference.toml").read_text(encoding="utf-8")
     path = tmp_path / "k.toml"
-    path.write_text(text + f'\n[[intervention]]\nmonth = 5\nkind = "rotate"\nactor = "UN envoy"\n'.replace(
+    path.write_text(text + '\n[[intervention]]\nmonth = 5\nkind = "rotate"\nactor = "UN envoy"\n'.replace(
         f"\n{key} =", f"\n{typo} ="), encoding="utf-8")
     with pytest.raises(InputError, match=rf"intervention #1: missing {key} = \.\.\. \({typo} = .* is there: a "
                                          rf"misspelling of {key}\?\)"):
