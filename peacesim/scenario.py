@@ -493,5 +493,5 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
     if overrides:
         scen = scen.with_overrides(overrides)
     if extra:
-        scen = scen.with_overrides(extra, where="run_scenario(months=...)")
+        scen = scen.with_overrides(extra, where="months")
     return scen.cast()

@@ -749,3 +749,11 @@ def test_a_short_name_that_a_file_in_the_folder_also_has_is_read_as_the_shipped_
     mine = subprocess.run([sys.executable, "-m", "peacesim", "show", "./reference.toml"], capture_output=True,
                           text=True, cwd=tmp_path, timeout=120)
     assert mine.returncode == 0 and "Mine:" in mine.stdout and mine.stderr == ""
+
+
+def test_a_horizon_out_of_bounds_is_refused_in_the_words_of_whichever_entry_point_took_it():
+    for call in (lambda: run_scenario("reference", seed=1, months=5),
+                 lambda: peacesim.PeaceModel("reference", rng=1, months=5)):
+        with pytest.raises(InputError) as refused:
+            call()
+        assert str(refused.value) == "months: months = 5 is not allowed; expected a whole number from 12 to 2400"
