@@ -783,6 +783,10 @@ def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int
                              f"two or more at {est['points']})")
             if est["noise_ratio"] >= 1 - 1e-9:
                 notes.append("no signal detected")
+            if 0 < est["points_varying"] < MIN_VARYING_POINTS:
+                # as the pilot reads it (it does not size the replicates on such a share)
+                notes.append(f"the replicates differ at {est['points_varying']} of {n} points only: the share is "
+                             f"the noise of those points, not the model's (at least {MIN_VARYING_POINTS} needed)")
             if degenerate:
                 notes.append("interval not estimable")
             elif r < MIN_JACKKNIFE_REPLICATES:

@@ -784,6 +784,8 @@ def summary_lines(result) -> list[str]:
         note = noise.loc[o.name, "note"] if o.name in noise.index and "note" in noise.columns else ""
         marks = [m for m in ("upper bound", "no signal detected", "interval not estimable")
                  if isinstance(note, str) and m in note]
+        if isinstance(note, str) and "not the model's" in note:
+            marks.append("the replicates differ at few points")
         mark = f": {', '.join(marks)}" if marks else ""
         lines.append(f"  {o.name:<{width}}  {top}   (noise {_pct(n)}{mark})")
     conv = a.convergence()

@@ -336,6 +336,19 @@ def test_with_two_replicates_the_interval_is_marked_as_over_the_points_only():
     assert four.interval == "points and replicates" and four.note == ""
 
 
+def test_a_noise_share_from_replicates_that_differ_at_few_points_says_so_in_the_main_table():
+    """A rare event seen to vary at 2 of 40 points: the share is those points' noise (as the pilot reads it)."""
+    rng = np.random.default_rng(6)
+    m = np.repeat(rng.normal(0, 1, (40, 1)), 3, axis=1)
+    m[[3, 17], 1] += 5.0
+    few = sa.noise_table(outputs_of(y=m), [Y], seed=3, resamples=100).iloc[0]
+    assert np.isfinite(few.noise_share)
+    assert (f"the replicates differ at 2 of 40 points only: the share is the noise of those points, not the "
+            f"model's (at least {sa.MIN_VARYING_POINTS} needed)") in few.note
+    m[[5, 9, 21, 30, 33], 2] -= 1.0  # now 7 points vary
+    assert "not the model's" not in sa.noise_table(outputs_of(y=m), [Y], seed=3, resamples=100).iloc[0].note
+
+
 def test_the_report_shows_the_marks_of_the_noise_shares():
     design = sa.make_design([sa.Input(f"x{i}", "float", -PI, PI) for i in (1, 2, 3)], "morris", 10, seed=5)
     n = design.n_points
