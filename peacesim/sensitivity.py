@@ -631,17 +631,20 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
 
 
 def _check_previous(out: Path, spec: SensitivitySpec, fresh: bool) -> None:
-    """Say precisely why earlier results in ``out`` cannot be resumed, when only the replicates differ
-    (the runner would refuse them anyway, naming the files)."""
+    """Say in the analysis' own words why earlier results in ``out`` cannot be resumed when they have
+    more replicates per point than asked for (more are asked for: the runner extends them)."""
     if fresh:
         return
     m = _json(out / "manifest.json")
     if not m or m.get("experiment_digest") == spec.runs.digest():
         return
-    if m.get("experiment_text") == spec.runs.source_text and m.get("replicates") != spec.replicates:
-        raise InputError(f"--out {out}: the results there have {words(m.get('replicates'))} replicates per point; this "
-                         f"analysis asks for {spec.replicates}; use --fresh to start over or --out to choose another "
-                         "folder")
+    stored = m.get("replicates")
+    if (m.get("experiment_text") == spec.runs.source_text and isinstance(stored, int)
+            and not isinstance(stored, bool) and stored > spec.replicates):
+        raise InputError(f"--out {out}: the results there have {stored} replicates per point and this analysis asks "
+                         f"for {spec.replicates}; stored runs are not dropped: ask for {stored} or more (--replicates "
+                         f"{stored}, or replicates = {stored} in the file), use --fresh to start over or --out to "
+                         "choose another folder")
 
 
 def _json(path: Path) -> dict[str, Any] | None:

@@ -710,13 +710,33 @@ def test_running_again_resumes_and_a_changed_setting_is_refused(small_morris, tm
     before = (out / "runs.parquet").read_bytes()
     r = run_module("sensitivity", str(p), "--out", str(out), "--workers", "2", "--quiet")
     assert r.returncode == 0 and "0 runs done" in r.stdout and (out / "runs.parquet").read_bytes() == before
-    r = run_module("sensitivity", str(p), "--out", str(out), "--replicates", "3", "--quiet")
-    assert r.returncode == 2 and "have 2 replicates per point; this analysis asks for 3" in r.stderr
     changed = write(tmp_path, SMALL_MORRIS.replace("trajectories = 6", "trajectories = 6\nnum_levels = 6"),
                     "small_morris.toml")
     r = run_module("sensitivity", str(changed), "--out", str(out), "--quiet")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "belong to a different experiment" in r.stderr
     assert (out / "runs.parquet").read_bytes() == before
+
+
+def test_more_replicates_asked_for_on_the_command_line_extend_the_analysis_and_fewer_are_refused(small_morris,
+                                                                                                  tmp_path):
+    import shutil
+
+    p, out, _ = small_morris
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    r = run_module("sensitivity", str(p), "--out", str(copy), "--replicates", "3", "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "from 2 to 3 replicates: 72 stored runs are reused, 36 will run" in r.stderr
+    before, after = pd.read_parquet(out / "runs.parquet"), pd.read_parquet(copy / "runs.parquet")
+    assert len(after) == 6 * 6 * 3
+    kept = after[after.replicate < 2].sort_values(["design_point", "replicate"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before.sort_values(["design_point", "replicate"]).reset_index(drop=True))
+    assert json.loads((copy / "sensitivity.json").read_text())["replicates"] == 3
+    r = run_module("sensitivity", str(p), "--out", str(copy), "--quiet")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert ("have 3 replicates per point and this analysis asks for 2; stored runs are not dropped: ask for 3 or "
+            "more (--replicates 3, or replicates = 3 in the file)") in r.stderr
+    assert len(pd.read_parquet(copy / "runs.parquet")) == 6 * 6 * 3
 
 
 def test_fresh_removes_the_analysis_files_too(small_morris, tmp_path):
