@@ -16,8 +16,9 @@ it never holds more than a part or two and one row group in memory:
 3. **Rows**: segment by segment, the rows of each source are read (a part whole and checked
    against its checksum; a final table of an earlier merge by row groups), sorted within the
    part, filtered to the runs it supplies, given the table's types, and written to a temporary
-   Parquet file in row groups of about :data:`ROW_GROUP_BYTES`, its SHA-256 computed as it is
-   written.
+   Parquet file in row groups of a number of rows fixed by the table's columns (about
+   :data:`ROW_GROUP_BYTES`; :func:`group_rows`), so that the bytes do not depend on how the runs
+   were batched, its SHA-256 computed as it is written.
 
 The files are put in place by the store (:class:`peacesim.store.ResultStore`), after their
 checksums are in the manifest. A source found damaged while it is read raises :class:`Damaged`
@@ -40,11 +41,13 @@ from .errors import StorageError
 
 __all__ = ["ROW_GROUP_BYTES", "READ_ROWS", "ORDER", "Damaged", "MergeSource", "Plan", "plan", "StagedFile",
            "file_sha256", "read_buffer", "read_schema", "check_file", "rows_in_order", "conform",
-           "write_table", "dictionary_columns", "RunsStats", "runs_schema", "release_unused"]
+           "write_table", "group_rows", "dictionary_columns", "RunsStats", "runs_schema", "release_unused"]
 
 #: Size of one row group of the merged tables in memory (about 30,000 rows of series or 25,000
 #: runs): what the merge holds besides a part, whatever the number of runs.
 ROW_GROUP_BYTES = 8 * 2**20
+#: What a value of a column without a fixed width (text) is taken to cost in :func:`group_rows`.
+VARIABLE_WIDTH_BYTES = 16
 #: Rows read at a time from the final tables of an earlier merge.
 READ_ROWS = 32_768
 #: Chunks of a row group being filled that are copied into one (see write_table).
@@ -460,39 +463,54 @@ def dictionary_columns(schema, also: list[str] = ()) -> list[str]:
     return [f.name for f in schema if not pa.types.is_floating(f.type) or f.name in also]
 
 
+def group_rows(schema) -> int:
+    """Rows in one row group of a table of ``schema``: about :data:`ROW_GROUP_BYTES`, estimated
+    from the schema alone (a fixed-width column by its width, any other at
+    :data:`VARIABLE_WIDTH_BYTES`), so that the same rows are grouped alike however the runs were
+    batched, and two sweeps with the same results write the same bytes."""
+    width = 0
+    for field in schema:
+        try:
+            width += max(1, field.type.bit_width // 8)
+        except ValueError:  # not of fixed width (text, say)
+            width += VARIABLE_WIDTH_BYTES
+    return max(1, ROW_GROUP_BYTES // max(1, width))
+
+
 def write_table(path: Path, schema, chunks: Iterator, convert: Callable | None = None,
                 dictionary: list[str] | None = None) -> tuple[StagedFile, int]:
     """Write ``chunks`` (tables of ``schema``) to a staged Parquet file at ``path`` in row groups of
-    about :data:`ROW_GROUP_BYTES`; ``convert`` turns a row group's table into the one stored;
-    ``dictionary`` names the columns to dictionary-encode (default: :func:`dictionary_columns`).
-    Returns the staged file (not in place yet) and the rows written."""
+    :func:`group_rows` rows each (the last may have fewer), whatever the sizes of the chunks;
+    ``convert`` turns a row group's table into the one stored; ``dictionary`` names the columns to
+    dictionary-encode (default: :func:`dictionary_columns`). Returns the staged file (not in place
+    yet) and the rows written."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     staged = StagedFile(path)
     rows = 0
+    per_group = group_rows(schema)
     try:
         names = dictionary_columns(schema) if dictionary is None else dictionary
         writer = pq.ParquetWriter(staged, schema, use_dictionary=[n for n in names if n in schema.names] or False)
         try:
             buffer: list = []  # the row group so far: compacted pieces, then recent chunks
             recent = 0
-            held = 0
-            row_bytes = None  # measured on the first rows (Table.nbytes of every slice costs more)
+            held = 0  # rows in the buffer
             for chunk in chunks:
                 buffer.append(chunk)
                 recent += 1
+                held += chunk.num_rows
                 if recent >= COMPACT_CHUNKS:
                     # every chunk is a slice of its part with its own column objects: held by the
                     # thousand (small batches), they would cost more than their rows
                     buffer[-recent:] = [pa.concat_tables(buffer[-recent:]).combine_chunks()]
                     recent = 0
-                if row_bytes is None and chunk.num_rows:
-                    row_bytes = max(1.0, chunk.nbytes / chunk.num_rows)
-                held += chunk.num_rows * (row_bytes or 0)
-                if held >= ROW_GROUP_BYTES:
-                    rows += _write_group(writer, buffer, convert)
-                    buffer, held, recent = [], 0, 0
+                while held >= per_group:
+                    whole = pa.concat_tables(buffer) if len(buffer) > 1 else buffer[0]
+                    rows += _write_group(writer, [whole.slice(0, per_group)], convert)
+                    held -= per_group
+                    buffer, recent = ([whole.slice(per_group)] if held else []), 0
             if buffer or not rows:  # (a table without rows still gets its schema written)
                 rows += _write_group(writer, buffer or [schema.empty_table()], convert)
         finally:

@@ -250,6 +250,29 @@ def test_a_full_disk_while_a_table_is_staged_is_one_line_and_leaves_nothing(tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_same_rows_make_the_same_bytes_however_they_come_in_chunks(tmp_path, monkeypatch):
+    """Row groups have a fixed number of rows: two sweeps with the same results write the same file
+    (and checksum) whatever sizes their batches had."""
+    monkeypatch.setattr(merge, "ROW_GROUP_BYTES", 2048)
+    n = 1000
+    table = pa.table({"design_point": list(range(n)), "x": [i / 7 for i in range(n)],
+                      "phase": [("talks", "conflict", "implementation")[i % 3] for i in range(n)]})
+    per_group = merge.group_rows(table.schema)
+    assert 1 < per_group < n
+    digests = set()
+    for k, sizes in enumerate(([n], [1] * n, [3, 700, 297], [per_group - 1, 2, n - per_group - 1])):
+        starts = np.cumsum([0, *sizes[:-1]])
+        staged, rows = merge.write_table(tmp_path / f"t{k}.parquet", table.schema,
+                                         iter([table.slice(a, b) for a, b in zip(starts, sizes)]))
+        staged.put_in_place()
+        meta = pq.ParquetFile(tmp_path / f"t{k}.parquet").metadata
+        assert rows == n and pq.read_table(tmp_path / f"t{k}.parquet").equals(table)
+        assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == (
+            [per_group] * (n // per_group) + ([n % per_group] if n % per_group else []))
+        digests.add(staged.sha256)
+    assert len(digests) == 1
+
+
 def test_a_staged_file_knows_its_checksum_and_is_in_place_only_when_put_there(tmp_path):
     table = pa.table({"a": list(range(5000)), "b": [str(i) for i in range(5000)]})
     staged, rows = merge.write_table(tmp_path / "t.parquet", table.schema, iter([table]))
