@@ -21,6 +21,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .comparison import compare
     from .errors import InputError
+    from .experiment import load_experiment
     from .model import PeaceModel
     from .params import REGISTRY
     from .result import RunResult
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "compare": "comparison",
     "InputError": "errors",
+    "load_experiment": "experiment",
     "PeaceModel": "model",
     "REGISTRY": "params",
     "RunResult": "result",
@@ -49,6 +51,7 @@ _EXPORTS = {
 __all__ = [
     "compare",
     "InputError",
+    "load_experiment",
     "PeaceModel",
     "REGISTRY",
     "RunResult",

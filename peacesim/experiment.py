@@ -20,7 +20,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import budget
 from .errors import InputError
@@ -29,6 +29,9 @@ from .params import REGISTRY, as_whole, check, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
 from .scenario import Scenario, actor_field, load_scenario, mark_checked, read_input, resolve_input, resolve_scenario
 from .words import cut, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import RunResult
 
 __all__ = ["Experiment", "Factor", "RunSpec", "load_experiment", "experiment_dir", "list_experiments", "derive_seeds"]
 
@@ -126,6 +129,24 @@ class Experiment:
             scen = scen.with_overrides({"months": self.months}, where=f"{self.path}: experiment.months")
         return scen
 
+    def rerun(self, design_point: Any, replicate: Any) -> RunResult:
+        """The run of one row of the experiment's tables, run again: the base scenario with the
+        experiment's horizon, fixed parameters and interventions (:meth:`base`), the design point's
+        values and the replicate's seed. It gives the row's results exactly, with the monthly
+        series and the story, which the tables do not keep::
+
+            exp = load_experiment("staff_rotation")
+            row = runs.iloc[0]                     # a row of runs.parquet
+            exp.rerun(row.design_point, row.replicate).narrative()
+        """
+        from .simulate import run_scenario
+
+        where = self.path or self.name
+        dp = _row_index(design_point, len(self.design), "design_point", where)
+        rep = _row_index(replicate, self.replicates, "replicate", where)
+        scen = self.base().with_overrides(self.design[dp], where=f"design point {dp}").cast()
+        return run_scenario(scen, seed=self.seeds[rep])
+
     def state(self) -> bytes | None:
         """What the experiment's runs depend on, as bytes to compare (None if it cannot be)."""
         import pickle
@@ -159,6 +180,15 @@ class Experiment:
         h.update(b"\0")
         h.update(self.scenario_text.encode())
         return h.hexdigest()
+
+
+def _row_index(value: Any, n: int, name: str, where: str) -> int:
+    """A design point's or replicate's number as a table holds it (a numpy integer, say), checked."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < n:
+        raise InputError(f"{where}: {name} = {words(value)} is not allowed; expected a whole number from 0 to {n - 1}")
+    return int(value)
 
 
 def derive_seeds(master_seed: int, replicates: int) -> list[int]:

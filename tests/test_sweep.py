@@ -805,3 +805,53 @@ def test_more_replicates_with_any_other_change_are_refused_as_before(tmp_path, c
     with pytest.raises(InputError, match="belong to a different experiment"):
         run_experiment(exp, executor="serial", out=out, progress=False)
     assert tree_digest(out) == before
+
+
+def test_a_row_of_the_tables_is_run_again_exactly_with_the_experiments_horizon_parameters_and_interventions(
+        tmp_path):
+    text = """
+[experiment]
+name = "rerun"
+scenario = "crowded_field"
+replicates = 2
+months = 60
+master_seed = 11
+
+[parameters]
+handover_quality = 0.3
+
+[[intervention]]
+label = "cut"
+month = 12
+kind = "cut_funding"
+actor = "the UN envoy"
+months = 12
+
+[vary]
+coordination = ["none", "hierarchical"]
+"intervention.cut.enabled" = [true, false]
+"""
+    path = tmp_path / "rerun.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    run_experiment(path, executor="serial", out=out, progress=False)
+    runs = pd.read_parquet(out / "runs.parquet")
+    episodes = pd.read_parquet(out / "episodes.parquet")
+    exp = peacesim.load_experiment(path)
+    for row in runs.itertuples():
+        again = exp.rerun(row.design_point, row.replicate)  # numpy integers, as the table holds them
+        assert len(again.series) == 60
+        for k, v in again.outcome.items():
+            if k in runs.columns:
+                assert v == getattr(row, k) or (pd.isna(v) and pd.isna(getattr(row, k))), (row, k)
+        stored = episodes[(episodes.design_point == row.design_point) & (episodes.replicate == row.replicate)]
+        assert again.episodes["months_survived"].tolist() == stored["months_survived"].tolist()
+    with_cut = runs[runs["intervention.cut.enabled"]].iloc[0]
+    assert [a["kind"] for a in exp.rerun(with_cut.design_point, with_cut.replicate).interventions] == ["cut_funding"]
+    without = runs[~runs["intervention.cut.enabled"]].iloc[0]
+    assert exp.rerun(without.design_point, without.replicate).interventions == []
+    for bad, message in (((4, 0), "design_point = 4 is not allowed; expected a whole number from 0 to 3"),
+                         ((0, 2), "replicate = 2 is not allowed; expected a whole number from 0 to 1"),
+                         ((True, 0), "design_point = true is not allowed")):
+        with pytest.raises(InputError, match=message):
+            exp.rerun(*bad)
