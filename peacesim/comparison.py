@@ -693,8 +693,8 @@ class ComparisonResult:
     boxes: list[Box]
     discovery_note: str
     trends: pd.DataFrame         # per condition: rank correlation with the best's lead over the runner-up
-    best: str
-    runner_up: str
+    best: str | None             # the first of ``measured``; None where no strategy could be measured
+    runner_up: str | None        # the second of ``measured``; None where fewer than two could be
     rank_probability: dict[str, float]
     episodes: pd.DataFrame       # agreements: strategy, world, seed, months_survived, relapsed (for the figures)
     n_blocks: int
@@ -722,7 +722,7 @@ class ComparisonResult:
     @property
     def measured(self) -> list[str]:
         """The strategies whose ranking measure could be measured, best first."""
-        return [k for k in self.ranking if math.isfinite(float(self.value(k, self.spec.rank_by)["estimate"]))]
+        return _measured(self.spec, self.table)
 
     @property
     def leaders(self) -> list[str]:
@@ -882,8 +882,12 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
 
     table = pd.DataFrame([_table_row(spec, m, s, est[m][s, 0], boot[m][s], counts[s], n_blocks, arr, usable)
                           for s in idx for m in MEASURES])
-    result_rank = _rank(spec, table)
-    best, runner = result_rank[0], result_rank[1]
+    # the best and the runner-up are the first two strategies whose ranking measure could be
+    # measured: no best without one, no runner-up without two (never an unmeasured strategy, nor
+    # whichever the file lists first)
+    measured = _measured(spec, table)
+    best = measured[0] if measured else None
+    runner = measured[1] if len(measured) >= 2 else None
     diffs = []
     for m in MEASURES:
         diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
@@ -891,7 +895,8 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
                                      paired.difference(unpaired[m][s], unpaired[m][base]), table)
                            for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
-    bi, ri = keys.index(best), keys.index(runner)
+    bi = keys.index(best) if best is not None else None
+    ri = keys.index(runner) if runner is not None else None
     # every pair, in the order of the file (a against b, b listed later), Holm over the pairs; the
     # best against the runner-up is one of them, read with the same correction
     pairs, bvr_rows = [], []
@@ -901,13 +906,16 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
                                    paired.difference(unpaired[m][a], unpaired[m][b]), table) for a in idx for b in idx if a < b],
                         "pairs")
         pairs += rows
+        if ri is None:  # no runner-up: no row of the best against it
+            continue
         row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0],
                         paired.difference(boot[m][bi], boot[m][ri]),
                         paired.difference(unpaired[m][bi], unpaired[m][ri]), table)
         same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
         row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
         bvr_rows.append(row)
-    bvr = pd.DataFrame(bvr_rows)
+    pairwise = pd.DataFrame(pairs)
+    bvr = pd.DataFrame(bvr_rows, columns=pairwise.columns)  # empty, with its columns, without a runner-up
     rank_m = MEASURES[spec.rank_by]
     rb = boot[rank_m.key]
     sign = 1 if rank_m.higher_is_better else -1
@@ -933,7 +941,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     hazard = _hazard(spec, eu)
     return ComparisonResult(spec, table, differences, bvr, hazard, worlds, boxes, note, trends, best, runner,
                             rank_probability, eu.assign(strategy=[keys[i] for i in eu["strategy"]]), n_blocks,
-                            n_failed, pairwise=pd.DataFrame(pairs), rank_resamples=rank_resamples)
+                            n_failed, pairwise=pairwise, rank_resamples=rank_resamples)
 
 
 def _counts(es: pd.DataFrame, horizon: int, n_worlds: int) -> dict[str, int]:
@@ -1047,9 +1055,18 @@ def _rank(spec: ComparisonSpec, table: pd.DataFrame) -> list[str]:
     return [k for *_, k in sorted(order)]
 
 
-def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[pd.DataFrame, list, str]:
+def _measured(spec: ComparisonSpec, table: pd.DataFrame) -> list[str]:
+    """The strategies whose ranking measure could be measured, best first: the best strategy is the
+    first of them and the runner-up the second (none without them, whatever the order of the file)."""
+    est = table[table["measure"] == spec.rank_by].set_index("strategy")["estimate"].astype(float)
+    return [k for k in _rank(spec, table) if math.isfinite(float(est[k]))]
+
+
+def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int | None, ri: int | None) -> tuple[pd.DataFrame, list, str]:
     """Per world: the ranking measure under the best strategy and the runner-up; PRIM on the
-    worlds where the best did not do better."""
+    worlds where the best did not do better. Without a runner-up (``ri`` None: fewer than two
+    strategies could be measured) no world is compared and nothing is searched: the best's values
+    are given where there is one, the runner-up's column is empty."""
     import numpy as np
     import pandas as pd
 
@@ -1058,17 +1075,26 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int, ri: int) -> tuple[
 
     m = MEASURES[spec.rank_by]
     worlds = spec.world_values()
-    best, runner = spec.keys[bi], spec.keys[ri]
-    tb, tr = spec.strategy(best).called, spec.strategy(runner).called
-    pw = _evaluate(arr, e, usable, paired.per_world(spec.worlds, spec.seeds), [bi, ri], spec.horizon)[m.key]
     frame = pd.DataFrame(worlds) if spec.conditions else pd.DataFrame(index=range(1))
     frame.insert(0, "world", np.arange(len(frame)))
-    frame["best"], frame["runner_up"] = pw[0], pw[1]
-    frame["difference"] = pw[0] - pw[1]
+    which = [i for i in (bi, ri) if i is not None]
+    pw = (_evaluate(arr, e, usable, paired.per_world(spec.worlds, spec.seeds), which, spec.horizon)[m.key]
+          if which else np.zeros((0, len(frame))))
+    none = np.full(len(frame), np.nan)
+    frame["best"] = pw[0] if bi is not None else none
+    frame["runner_up"] = pw[1] if ri is not None else none
+    frame["difference"] = frame["best"] - frame["runner_up"]
     sign = 1 if m.higher_is_better else -1
-    measured = np.isfinite(frame["difference"].to_numpy())
+    measured = np.isfinite(frame["difference"].to_numpy(float))
     frame["best_does_better"] = np.where(measured, sign * frame["difference"] > 0, False)
     frame["measured"] = measured
+    if ri is None:
+        if bi is None:
+            return frame, [], ("the ranking measure could not be measured under any strategy, so there is no ranking "
+                               "to explain")
+        return frame, [], (f"the ranking measure could be measured only under {spec.strategy(spec.keys[bi]).called}, "
+                           "so there is no runner-up and no ranking to explain")
+    tb, tr = spec.strategy(spec.keys[bi]).called, spec.strategy(spec.keys[ri]).called
     if not spec.conditions:
         return frame, [], ("no uncertain conditions were sampled: the comparison holds for the scenario as written, "
                            "and which conditions would change the answer was not explored")
@@ -1253,9 +1279,7 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
         "title": spec.title, "question": spec.question, "file": spec.path, "scenario": spec.scenario.name,
         "baseline": spec.baseline, "rank_by": spec.rank_by, "horizon_months": spec.horizon,
         "seeds": spec.seeds, "worlds": spec.worlds, "master_seed": spec.master_seed, "bootstrap": spec.bootstrap,
-        # no best without a measured strategy, and no runner-up without two
-        "best": result.best if result.measured else None,
-        "runner_up": result.runner_up if len(result.measured) >= 2 else None,
+        "best": result.best, "runner_up": result.runner_up,  # None without one (two) measured strategies
         "rank_probability": result.rank_probability,
         "rank_resamples": result.rank_resamples,
         "strategies": [{"key": s.key, "title": s.title, "description": s.description, "source": s.source,
@@ -1264,7 +1288,7 @@ def table_files(result: ComparisonResult) -> dict[str, str]:
         "conditions": [{"name": c.name, "low": c.low, "high": c.high, "meaning": c.label} for c in spec.conditions],
         "summary": result.table.to_dict(orient="records"),
         "differences": result.differences.to_dict(orient="records"),
-        "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records") if len(result.measured) >= 2 else [],
+        "best_vs_runner_up": result.best_vs_runner.to_dict(orient="records"),
         "pairwise": result.pairwise.to_dict(orient="records"),
         "hazard_ratios": result.hazard.to_dict(orient="records"),
         "boxes": boxes.to_dict(orient="records"),

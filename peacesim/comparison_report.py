@@ -250,10 +250,12 @@ def headline(result: ComparisonResult) -> str:
     does (the measure could not be measured, two strategies tie, or the first place is not clear)."""
     spec = result.spec
     what = plain_measure(spec.rank_by, spec.horizon)
-    if not result.ranked:
-        note = result.value(result.best, spec.rank_by)["note"]
+    if not result.ranked:  # no best strategy: the reason under every strategy, or under the baseline
+        notes = {k: result.value(k, spec.rank_by)["note"] for k in spec.keys}
+        note, under = ((notes[spec.keys[0]], "every strategy") if len(set(notes.values())) == 1 else
+                       (notes[spec.baseline], f"the baseline, {spec.strategy(spec.baseline).called}"))
         return (f"No strategy can be ranked by {what}: it could not be measured under any of them"
-                + (f" (under {spec.strategy(result.best).called}, {plain_note(note)})." if note else "."))
+                + (f" (under {under}, {plain_note(note)})." if note else "."))
     if len(result.measured) == 1:
         r = result.value(result.best, spec.rank_by)
         return (f"The strategies cannot be ranked by {what}: it could be measured only under "
@@ -558,9 +560,10 @@ def measures_figure(result: ComparisonResult) -> Figure:
 
 def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | None:
     """The sampled worlds on the conditions that matter most, marked by whether the best strategy
-    did better than the runner-up there, with the first PRIM box drawn. None without conditions."""
+    did better than the runner-up there, with the first PRIM box drawn. None without conditions
+    or without a runner-up."""
     spec = result.spec
-    if not spec.conditions or spec.worlds < 2:
+    if not spec.conditions or spec.worlds < 2 or result.runner_up is None:
         return None
     w = result.worlds[result.worlds["measured"]]
     names = [c.name for c in spec.conditions]
@@ -636,7 +639,7 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     """The conditions along which the best strategy's lead over the runner-up clearly grows or shrinks."""
     spec = result.spec
     t = result.trends
-    if t is None or not len(t) or spec.worlds < MIN_WORLDS_DISCOVERY:
+    if t is None or not len(t) or spec.worlds < MIN_WORLDS_DISCOVERY or result.runner_up is None:
         return []
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
     m = MEASURES[spec.rank_by]
@@ -658,9 +661,9 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
 
 
 def box_sentences(result: ComparisonResult) -> list[str]:
-    """The PRIM boxes as sentences (or the stated reason there are none)."""
+    """The PRIM boxes as sentences (or the stated reason there are none: always without a runner-up)."""
     spec = result.spec
-    if not result.boxes:
+    if not result.boxes or result.runner_up is None:
         return [_upper(plain_note(result.discovery_note)) + "."] if result.discovery_note else []
     conds = {c.name: c for c in spec.conditions}
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
@@ -782,10 +785,12 @@ def build_document(result: ComparisonResult) -> Doc:
     span = span_words(h)
     rank = MEASURES[spec.rank_by]
     what = plain_measure(spec.rank_by, h)
-    tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
+    # no best strategy without a measured one, no runner-up without two: nothing below names them then
+    tb = spec.strategy(result.best).called if result.best is not None else ""
+    tr = spec.strategy(result.runner_up).called if result.runner_up is not None else ""
     tbase = spec.strategy(spec.baseline).title
     k = len(spec.strategies) - 1
-    ranked = len(result.measured) >= 2
+    ranked = result.runner_up is not None  # two strategies could be measured
     doc = Doc(spec.title)
     doc.p(f"Scenario: {spec.scenario.title}. An illustrative model, not a forecast: the scenario's values are "
           "illustrative, not estimates of a real case.")
@@ -860,7 +865,7 @@ def build_document(result: ComparisonResult) -> Doc:
         if s != spec.baseline:
             findings.append(finding(result, spec.rank_by, s, spec.baseline, seen=seen))
     doc.ul(findings)
-    if result.best != spec.baseline:
+    if result.best is not None and result.best != spec.baseline:
         doc.p(f"{_upper(tb)} against the baseline on the other measures:")
         doc.ul([finding(result, m, result.best, spec.baseline, seen=seen) for m in MEASURES if m != spec.rank_by])
     gain = _pairing_gain(result)
@@ -1088,7 +1093,7 @@ def _pair_cell(measure: str, r: pd.Series) -> str:
 def _pairing_gain(result: ComparisonResult) -> str:
     """How much narrower the paired interval is than the unpaired one, for the best strategy."""
     spec = result.spec
-    if result.best == spec.baseline:
+    if result.best is None or result.best == spec.baseline:
         return ""
     r = result.difference(result.best, spec.rank_by)
     w, wu = float(r["high"] - r["low"]), float(r["unpaired_high"] - r["unpaired_low"])

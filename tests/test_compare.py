@@ -8,6 +8,7 @@ module, on the reference scenario with few seeds and a short horizon.
 from __future__ import annotations
 
 import html.parser
+import io
 import json
 import math
 import re
@@ -1231,6 +1232,100 @@ def test_a_lone_measurable_strategy_is_not_ranked_first_of_anything(tmp_path):
     md = build_document(res).markdown()
     assert "'-' throughout: fewer than two strategies could be measured" in md
     assert "| 1 |" not in md
+
+
+def _one_source(res):
+    """The best and the runner-up as the Python result, comparison.json, the table of best against
+    runner-up, the worlds and the report all give them: the first two measured strategies, None
+    where there are not that many, never 'None' in the words."""
+    from peacesim.comparison import table_files
+    from peacesim.comparison_report import answer_lines, build_document
+
+    measured = res.measured
+    assert res.best == (measured[0] if measured else None)
+    assert res.runner_up == (measured[1] if len(measured) >= 2 else None)
+    files = table_files(res)
+    doc = json.loads(files["comparison.json"])
+    assert (doc["best"], doc["runner_up"]) == (res.best, res.runner_up)
+    assert [(r["strategy"], r["versus"], r["measure"]) for r in doc["best_vs_runner_up"]] == \
+        list(zip(res.best_vs_runner["strategy"], res.best_vs_runner["versus"], res.best_vs_runner["measure"]))
+    bvr = res.best_vs_runner
+    assert list(bvr.columns) == list(res.pairwise.columns)
+    if res.runner_up is None:
+        assert bvr.empty
+        assert not res.worlds["measured"].any() and res.worlds["runner_up"].isna().all() and not res.boxes
+        assert "no ranking to explain" in res.discovery_note
+        assert not res.worlds["best_does_better"].any()
+        assert not pd.read_csv(io.StringIO(files["worlds.csv"]))["runner_up"].notna().any()
+    else:
+        assert set(bvr["strategy"]) == {res.best} and set(bvr["versus"]) == {res.runner_up}
+    md = build_document(res).markdown()
+    for text in [md, *answer_lines(res), res.discovery_note]:
+        assert not re.search(r"\bNone\b(?! of)", text), re.search(r".{80}\bNone\b(?! of).{80}", text, flags=re.S)
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_nothing_measurable_has_no_best_and_no_runner_up_in_python_as_in_the_files(tmp_path, order):
+    """With the ranking measure measurable under no strategy, the result names no best strategy
+    and no runner-up - not the first two of the file - and the worlds compare nothing."""
+    from peacesim.comparison_report import box_sentences, headline, trend_sentences, worlds_figure
+
+    text = SMALL
+    if order == "reversed":
+        a, b = text.index("[strategy.as_is]"), text.index("[strategy.crowded]")
+        text = text[:a] + text[b:] + "\n" + text[a:b]
+    spec = _spec(tmp_path, text, seeds=8)
+
+    def one_seed(key, r, w):  # one seed's agreements under every strategy: too few to measure
+        return (True, 5 + r + w, True) if r == 0 else (False, 0, False)
+
+    res = analyse(spec, _fabricated_worlds(spec, one_seed, 8))
+    assert res.measured == [] and not res.ranked
+    assert res.best is None and res.runner_up is None and res.leaders == []
+    _one_source(res)
+    assert worlds_figure(res) is None and trend_sentences(res) == []
+    assert [line.lower() for line in box_sentences(res)] == [res.discovery_note.lower() + "."]  # the reason only
+    assert headline(res).startswith("No strategy can be ranked by ") and "under every strategy, " in headline(res)
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_a_lone_measurable_strategy_is_best_with_no_runner_up_in_python_as_in_the_files(tmp_path, order):
+    """With the ranking measure measurable under one strategy only, it is the best and there is no
+    runner-up: not an unmeasured strategy the file lists first, nor a comparison with it."""
+    from peacesim.comparison_report import answer_lines, box_sentences, trend_sentences, worlds_figure
+
+    text = SMALL
+    if order == "reversed":
+        a, b = text.index("[strategy.crowded]"), text.index("[strategy.verified]")
+        text = text[:a] + text[b:] + "\n" + text[a:b]
+    spec = _spec(tmp_path, text, seeds=8)
+
+    def only_verified(key, r, w):
+        return (True, 70 + r + w, r % 3 == 0) if key == "verified" else (False, 0, False)
+
+    res = analyse(spec, _fabricated_worlds(spec, only_verified, 8))
+    assert res.measured == ["verified"]
+    assert res.best == "verified" and res.runner_up is None and res.leaders == ["verified"]
+    _one_source(res)
+    assert res.worlds["best"].notna().all()  # the best's own value in every world, compared with nothing
+    assert "only under verification" in res.discovery_note
+    assert worlds_figure(res) is None and trend_sentences(res) == []
+    assert [line.lower() for line in box_sentences(res)] == [res.discovery_note.lower() + "."]  # the reason only
+    assert len(answer_lines(res)) == 1
+
+
+def test_two_measured_strategies_are_the_best_and_the_runner_up_everywhere(tmp_path, ranked):
+    _one_source(ranked)
+    assert (ranked.best, ranked.runner_up) == tuple(ranked.ranking[:2])
+    spec = _spec(tmp_path, SMALL, seeds=8)
+
+    def two(key, r, w):
+        return (True, 70 + r + w, r % 3 == 0) if key != "as_is" else (False, 0, False)
+
+    res = analyse(spec, _fabricated_worlds(spec, two, 8))
+    assert res.runner_up is not None and "as_is" not in (res.best, res.runner_up)
+    _one_source(res)
+    assert res.worlds["measured"].all()
 
 
 def test_a_misspelt_title_is_named_and_options_without_a_comparison_are_refused(tmp_path, capsys):
