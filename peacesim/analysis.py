@@ -882,6 +882,19 @@ def _groups(results: Results, by: list[str] | None):
             yield {f: _py(v) for f, v in zip(by, combo)}, runs_all[mask], eps[emask]
 
 
+def _with_linked(results: Results, keys: dict[str, Any], runs: pd.DataFrame) -> dict[str, Any]:
+    """``keys`` with, after each factor, the parameters the experiment moves together with it
+    (``tenure_diplomat`` after ``tenure_mediator``) and their value in the group, where the group's
+    runs have one."""
+    out: dict[str, Any] = {}
+    for k, v in keys.items():
+        out[k] = v
+        for q in results.linked(k) if k != "design_point" else ():
+            if q in runs and q not in keys and runs[q].nunique(dropna=False) == 1:
+                out[q] = _py(runs[q].iloc[0])
+    return out
+
+
 def _ordered_groups(results: Results, by: list[str]) -> list[tuple]:
     present = set(map(tuple, results.runs[by].drop_duplicates().itertuples(index=False, name=None)))
     combos: list[tuple] = [()]
@@ -978,6 +991,7 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     rows = []
     for keys, runs, eps in _groups(results, by_cols):
         ok = runs[runs["status"] == "ok"]
+        keys = _with_linked(results, keys, runs)
         row: dict[str, Any] = dict(keys)
         row["label"] = group_label({k: v for k, v in keys.items() if k != "design_point"})
         row["n_runs"] = int(len(ok))

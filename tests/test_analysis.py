@@ -646,6 +646,12 @@ def test_linked_factors_and_outcomes_derived_from_episodes(tmp_path):
     pd.testing.assert_frame_equal(derived[cols], full[cols])
     ax = metric_vs_parameter(res, "tenure_mediator").axes[0]
     assert "tenure diplomat" in ax.get_xlabel()
+    # the table (summary.csv) names both parameters the factor moves, in columns and labels
+    assert derived.columns[:4].tolist() == ["design_point", "tenure_mediator", "tenure_diplomat", "label"]
+    assert derived["tenure_diplomat"].tolist() == [12, 48]
+    assert derived["label"].tolist() == [f"tenure mediator = {v} months, tenure diplomat = {v} months" for v in (12, 48)]
+    pooled = durability_table(res, by="tenure_mediator")
+    assert pooled.columns[:3].tolist() == ["tenure_mediator", "tenure_diplomat", "label"]
 
 
 def test_bad_arguments_from_python_are_refused_in_one_line(two_hazards):
