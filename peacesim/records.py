@@ -32,7 +32,7 @@ PHASE_LABELS = ("conflict", "talks", "implementation", "consolidated")
 SERIES: dict[str, tuple[str, str]] = {
     "phase": ("phase_code", "phase of the process: conflict, talks, implementation, consolidated"),
     "violence": ("violence", "total violence this month, 0-1"),
-    "war_violence": ("war_violence", "violence from fighting between parties"),
+    "war_violence": ("war_violence", "violence from fighting between parties, with violence between signatories during implementation"),
     "signatory_violence": ("signatory_violence", "violence between signatories (0 outside implementation)"),
     "local_violence": ("local_violence", "local violence not resolved by local mechanisms"),
     "trust_parties": ("trust_parties", "mean trust between the main parties"),
