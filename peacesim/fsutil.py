@@ -24,6 +24,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterable
@@ -45,6 +46,7 @@ __all__ = ["MARKER", "LOCK", "atomic_write", "storage_error", "slug", "inside", 
 MARKER = ".peacesim"
 LOCK = ".peacesim.lock"
 _PIDFILE = ".peacesim.pid"  # only where flock is missing
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # (not on Windows, which has no flock either)
 
 _SWEEP_SCHEMA = {"experiment_digest", "model_digest", "seeds", "design", "master_seed", "factors"}
 _RUN_SCHEMA = {"peacesim_version", "scenario", "seed", "outcome", "params"}
@@ -223,7 +225,9 @@ def owner(folder: Path) -> tuple[str | None, bool]:
 def entries(folder: Path) -> list[str]:
     """Names in ``folder`` other than the lock file (which a refused attempt may leave)."""
     try:
-        return sorted(p.name for p in Path(folder).iterdir() if p.name not in (LOCK, _PIDFILE))
+        # (a lock file that is a link or not a plain file is not peacesim's: it is listed)
+        return sorted(p.name for p in Path(folder).iterdir()
+                      if p.name not in (LOCK, _PIDFILE) or p.is_symlink() or not p.is_file())
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -342,6 +346,10 @@ class FolderLock:
         return StorageError(f"{self.folder}: {holder} is using this folder; wait for it to finish or stop it, "
                             "or choose another folder")
 
+    def _not_ours(self, what: str) -> StorageError:
+        return StorageError(f"{self.path}: {what}, not peacesim's lock file; peacesim does not write through it: "
+                            "remove it or choose another folder")
+
     def _read_info(self, path: Path) -> dict | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8") or "null")
@@ -354,9 +362,20 @@ class FolderLock:
         if fcntl is None:
             return self._acquire_pidfile()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # never through a link: the lock file is written to, and a link could lead to any file
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise self._not_ours("is a link") from None
+            if exc.errno == errno.EISDIR or (self.path.exists() and not self.path.is_file()):
+                raise self._not_ours("is not a plain file") from None
             raise storage_error(exc, self.folder, "use the folder") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._not_ours("is not a plain file")
+        except BaseException:
+            os.close(fd)
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -379,7 +398,7 @@ class FolderLock:
         if fcntl is None or not self.path.exists():
             return
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return  # acquire() will say what is wrong
         try:

@@ -349,3 +349,32 @@ def test_a_sweep_whose_merge_would_not_fit_in_memory_is_refused(tmp_path, monkey
     with pytest.raises(InputError, match=r"4,000 runs would need about .* MiB of memory to merge .* set keep_series = false"):
         run_experiment(exp, executor="serial", out=tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_lock_file_that_is_a_link_is_never_written_through(tmp_path):
+    """A folder received from elsewhere may hold a .peacesim.lock that links to a user's file: it is
+    not taken for an empty folder, and a lock is never opened through it."""
+    from peacesim.fsutil import LOCK, FolderLock
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    exp = tiny(tmp_path, reps=2, months=12)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / LOCK).symlink_to(notes)
+    r = main("sweep", exp, "--out", fresh, "--executor", "serial", "--quiet", "--no-figures")
+    assert r.returncode == 2 and "holds files peacesim did not write (.peacesim.lock)" in one_line(r)
+    ours = tmp_path / "ours"
+    assert main("sweep", exp, "--out", ours, "--executor", "serial", "--quiet", "--no-figures").returncode == 0
+    (ours / LOCK).unlink()
+    (ours / LOCK).symlink_to(notes)
+    for args in (("plot", ours), ("sweep", exp, "--out", ours, "--executor", "serial", "--quiet", "--no-figures")):
+        r = main(*args)
+        assert r.returncode == 1 and one_line(r).endswith(
+            f"{ours / LOCK}: is a link, not peacesim's lock file; peacesim does not write through it: remove it or "
+            "choose another folder")
+    (ours / LOCK).unlink()
+    (ours / LOCK).mkdir()
+    with pytest.raises(StorageError, match="is not a plain file"):
+        FolderLock(ours).acquire()
+    assert notes.read_text() == "my notes"
