@@ -213,7 +213,9 @@ class ResultStore:
     def _old_manifest(self, fresh: bool) -> dict[str, Any] | None:
         path = self.out / "manifest.json"
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")  # (a damaged file that is not UTF-8 is read below)
+        except UnicodeDecodeError as exc:
+            text = exc  # unreadable as text: refused as an unreadable manifest, or replaced with --fresh
         except FileNotFoundError:
             if not fresh and self._holds_results():
                 raise InputError(f"--out {self.out}: manifest.json is missing, so peacesim cannot tell which experiment "
@@ -223,6 +225,8 @@ class ResultStore:
         except OSError as exc:
             raise fsutil.storage_error(exc, path, "read") from None
         try:
+            if isinstance(text, UnicodeDecodeError):
+                raise text
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")

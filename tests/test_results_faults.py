@@ -378,3 +378,16 @@ def test_a_lock_file_that_is_a_link_is_never_written_through(tmp_path):
     with pytest.raises(StorageError, match="is not a plain file"):
         FolderLock(ours).acquire()
     assert notes.read_text() == "my notes"
+
+
+def test_a_manifest_that_is_not_utf8_is_refused_in_one_line_and_fresh_starts_over(tmp_path):
+    exp = tiny(tmp_path, reps=2, months=12)
+    out = tmp_path / "out"
+    args = ("sweep", exp, "--out", out, "--executor", "serial", "--quiet", "--no-figures")
+    assert main(*args).returncode == 0
+    (out / "manifest.json").write_bytes(b"\xff\xfe{")
+    r = main(*args)
+    assert r.returncode == 2 and "manifest.json: unreadable ('utf-8' codec can't decode" in one_line(r)
+    r = main(*args, "--fresh")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
