@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import InputError
+
 import numpy as np
 import pandas as pd
 
@@ -139,6 +141,87 @@ def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping
     return names
 
 
+#: A name's first characters kept in its staging folder's name (a name of 255 bytes is legal).
+_STAGING_NAME = 100
+
+
+def _staging_prefix(out: Path) -> str:
+    """The start of the name of a run's staging folder beside ``out`` (then the pid and a token)."""
+    return f".{out.name[:_STAGING_NAME]}.partial-"
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove the staging folders of runs into ``out`` whose process is gone (killed outright: no
+    code of theirs ran to remove them). Only folders of that exact name whose files are all a
+    run's files are removed."""
+    import re
+
+    from .fsutil import MARKER, _alive
+
+    pattern = re.compile(re.escape(_staging_prefix(out)) + r"([0-9]+)-[0-9a-f]{8}")
+    try:
+        candidates = [p for p in out.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return
+    for p in candidates:
+        pid = int(pattern.fullmatch(p.name).group(1))
+        try:
+            if pid == os.getpid() or _alive(pid) or p.is_symlink() or not p.is_dir():
+                continue
+            if all(c.name in (MARKER, *OUTPUT_FILES, _ASIDE) for c in p.iterdir()):
+                shutil.rmtree(p)
+        except OSError:
+            continue  # left for another time: it is not in the way
+
+
+#: Inside the staging folder: the previous run's files while the new ones are moved in.
+_ASIDE = ".previous"
+
+
+def _swap_in(out: Path, staging: Path, names: list[str], gone: list[str], storage_error) -> None:
+    """Replace ``out``'s files ``names`` with the staging folder's and remove ``gone``, all or
+    nothing: the previous run's files are moved aside first and moved back if any step fails, so
+    the folder never holds files of two runs."""
+    aside = staging / _ASIDE
+    aside.mkdir()
+    moved: list[str] = []   # previous files moved aside
+    placed: list[str] = []  # new files moved in
+    try:
+        for name in dict.fromkeys([*names, *gone]):
+            if (out / name).is_file():
+                os.replace(out / name, aside / name)
+                moved.append(name)
+        for name in names:
+            try:
+                os.replace(staging / name, out / name)
+            except OSError as exc:
+                raise storage_error(exc, out / name, "write the results") from None
+            placed.append(name)
+    except BaseException:
+        undone = True
+        for name in placed:
+            try:
+                (out / name).unlink()
+            except OSError:
+                undone = False
+        for name in moved:
+            try:
+                os.replace(aside / name, out / name)
+            except OSError:
+                undone = False
+        if not undone:  # (a second fault while undoing the first: keep what is left and say where)
+            from .errors import StorageError
+
+            kept = out.parent / f".{out.name[:_STAGING_NAME]}.previous-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                os.rename(aside, kept)
+            except OSError:
+                kept = aside
+            raise StorageError(f"{out}: the results could not be replaced and the previous run's could not all be put "
+                               f"back; what was not put back is in {kept}") from None
+        raise
+
+
 def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = True,
               inputs: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write a run's results into ``out_dir`` (created if needed) and return ``{file name: path}``.
@@ -164,9 +247,17 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
     claim(out, "run", option="out_dir")
+    before = (read_marker(out) or {}) if out.exists() else {}
+    written = before.get("files") if isinstance(before.get("files"), list) else None
+    for name in (MARKER, *OUTPUT_FILES):  # what would be replaced or removed must be a file of ours
+        p = out / name
+        if p.is_symlink() or (p.exists() and not p.is_file()):
+            raise InputError(f"{p}: is not a file peacesim wrote ({'a link' if p.is_symlink() else 'a folder'}); "
+                             "peacesim does not replace it: remove it or choose another folder")
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    _remove_stale_staging(out)
+    staging = out.parent / f"{_staging_prefix(out)}{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()  # honours the umask, unlike tempfile.mkdtemp's private 0o700
     try:
         names = _write_all(result, staging, figure=figure, inputs=inputs)
@@ -175,18 +266,10 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
             # one rename: the folder appears complete or not at all
             os.rename(staging, out)
         else:
-            before = read_marker(out) or {}
-            written = before.get("files") if isinstance(before.get("files"), list) else None
-            for name in [MARKER, *names]:  # the marker first: where it cannot be replaced, nothing is
-                try:
-                    os.replace(staging / name, out / name)
-                except OSError as exc:
-                    raise storage_error(exc, out / name, "write the results") from None
-            # an output file of the previous run that this one does not write (its figure), if the
-            # previous run's marker lists it as written (a marker from before the list: all are)
-            for name in OUTPUT_FILES:
-                if name not in names and (written is None or name in written) and (out / name).is_file():
-                    (out / name).unlink()
+            # an output file of the previous run that this one does not write (its figure) goes, if
+            # the previous run's marker lists it as written (a marker from before the list: all are)
+            gone = [n for n in OUTPUT_FILES if n not in names and (written is None or n in written)]
+            _swap_in(out, staging, [MARKER, *names], gone, storage_error)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # innermost first; only the ones this call made, and only if empty

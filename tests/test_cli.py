@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -380,3 +381,51 @@ def test_plot_on_a_run_folder_says_what_the_folder_holds(tmp_path, capsys):
     assert cli.main(["plot", str(out)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "holds one run's results ('peacesim run'" in line and "written by 'peacesim sweep'" in line
+
+
+def test_a_run_into_an_earlier_runs_folder_is_all_or_nothing(tmp_path, monkeypatch):
+    """A file that cannot be replaced (a results CSV open in a spreadsheet on Windows, say) leaves the
+    folder holding the earlier run whole, never files of two runs."""
+    import peacesim.output as output
+    from peacesim import run_scenario
+    from peacesim.errors import InputError, StorageError
+
+    out = tmp_path / "run"
+    output.write_run(run_scenario("reference", seed=1, months=24), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == out / "events.json" and Path(src).parent.name != output._ASIDE:
+            raise PermissionError(13, "Permission denied")  # the new events.json cannot go in
+        return real(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    with pytest.raises(StorageError, match="events.json: cannot write the results"):
+        output.write_run(run_scenario("reference", seed=2, months=24), out, figure=False)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier run, figure included
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
+    for bad in ("outcome.json",):  # a folder where a run's file would go is not replaced
+        (out / bad).unlink()
+        (out / bad).mkdir()
+        with pytest.raises(InputError, match=f"{bad}: is not a file peacesim wrote \\(a folder\\)"):
+            output.write_run(run_scenario("reference", seed=2, months=24), out)
+        assert (out / bad).is_dir()
+
+
+def test_staging_folders_of_runs_killed_outright_are_removed_by_the_next_run(tmp_path):
+    import peacesim.output as output
+    from peacesim import run_scenario
+
+    out = tmp_path / ("c" * 240)  # a legal name whose staging folder's name must still be legal
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f"{output._staging_prefix(out)}{dead}-0123abcd"
+    stale.mkdir()
+    (stale / "series.csv").write_text("month\n")
+    mine = tmp_path / f"{output._staging_prefix(out)}{dead}-4567cdef"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("not a run's file")
+    output.write_run(run_scenario("reference", seed=1, months=24), out, figure=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, mine.name])
