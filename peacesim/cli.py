@@ -601,19 +601,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
                       workers=workers, progress=not args.quiet, scenario=scenario, seed=seed)
     print(table(checks, quick=args.quick))
     report = write_report(checks, out, quick=args.quick, scenario=scenario, seed=seed)
+    written = f"Report: {report}"
     if args.ablate:
-        from .validation import ablate, ablation_table
+        from .validation import ablate, ablation_table, write_ablation
 
+        # the ablations and their intact rows on the scenario and seed of the checks above
         frac = 0.25 if args.quick else 0.5
-        rows = ablate(fraction=frac, only=only, out=out, executor=args.executor, workers=_parse_workers(args.workers),
-                      progress=not args.quiet, seed=seed)
+        rows = ablate(fraction=frac, only=only, out=out, executor=args.executor, workers=workers,
+                      progress=not args.quiet, scenario=scenario, seed=seed)
         intact = {c.number: c for c in validate(fraction=frac, only=only, out=out, executor=args.executor,
-                                                workers=_parse_workers(args.workers), progress=False, seed=seed)}
-        text = ablation_table(rows, intact, quick=args.quick)
-        (out / "ablation.md").write_text(text + "\n", encoding="utf-8")
-        print("\n" + text)
+                                                workers=workers, progress=False, scenario=scenario, seed=seed)}
+        print("\n" + ablation_table(rows, intact, quick=args.quick))
+        written += f" Ablations: {write_ablation(rows, intact, out, quick=args.quick, scenario=scenario, seed=seed)}"
     held = sum(c.passed for c in checks)
-    print(f"\n{summary(checks, quick=args.quick)} Report: {report}")
+    print(f"\n{summary(checks, quick=args.quick)} {written}")
     return 0 if held == len(checks) or not args.strict else 1
 
 
@@ -903,8 +904,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_args(va)
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")
     va.add_argument("--ablate", action="store_true",
-                    help="also rerun each check with each of its mechanisms switched off (half the replicates, "
-                         "a quarter with --quick) and write ablation.md")
+                    help="also rerun each check with each of its mechanisms switched off, on the same scenario "
+                         "and seed (half the replicates, a quarter with --quick), and write "
+                         "ablation[-<scenario>-seed<N>][-quick].md beside the report")
     va.add_argument("--quiet", action="store_true", help="no progress bars")
     va.set_defaults(func=cmd_validate)
 

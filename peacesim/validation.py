@@ -30,7 +30,8 @@ from .experiment import Experiment, experiment_from_dict
 from .sweep import run_experiment
 
 __all__ = ["PATTERNS", "ABLATIONS", "QUICK_UNSETTLED", "Check", "Pattern", "Target", "ablate", "summary", "table",
-           "targets", "validate", "verdict", "write_report"]
+           "targets", "validate", "verdict", "write_report", "ablation_table", "write_ablation", "output_name",
+           "run_tag"]
 
 Z = float(norm.ppf(0.975))
 HORIZON = 60
@@ -545,6 +546,20 @@ def _women_target(results, groups: list[int]) -> Target:
                   "(ratio about 1.35)", "1.1-1.6", 1.1, 1.6, ratio)
 
 
+def run_tag(scenario: str | Path = "reference", seed: int = 1) -> str:
+    """What tells one scenario and master seed's validation apart from another's in the names of its
+    folders and files: ``<scenario>-seed<N>``, and nothing for the reference scenario at master
+    seed 1 (whose runs and reports keep the names they have always had)."""
+    return "" if (scenario, seed) == ("reference", 1) else f"{Path(str(scenario)).stem}-seed{seed}"
+
+
+def output_name(stem: str, *, quick: bool, scenario: str | Path = "reference", seed: int = 1) -> str:
+    """The file name of a validation output: ``<stem>[-<scenario>-seed<N>][-quick].md`` (the report
+    is ``report...``, the ablation table ``ablation...``)."""
+    tag = run_tag(scenario, seed)
+    return f"{stem}{'-' + tag if tag else ''}{'-quick' if quick else ''}.md"
+
+
 def validate(*, quick: bool = False, only: list[int] | None = None, out: str | Path = "results/validation",
              executor: str = "processes", workers: int | None = None, progress: bool = True,
              overrides: dict[str, Any] | None = None, scenario: str = "reference", seed: int = 1,
@@ -565,7 +580,8 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
 
     load_scenario(scenario)  # an unknown or invalid scenario is refused before anything is written
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
-    base = out if (scenario, seed) == ("reference", 1) else out / f"{Path(str(scenario)).stem}-seed{seed}"
+    tag = run_tag(scenario, seed)
+    base = out / tag if tag else out
     checks = []
     for pat in PATTERNS:
         if only and pat.number not in only:
@@ -666,10 +682,13 @@ class Ablation:
 
 def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | Path = "results/validation",
            executor: str = "processes", workers: int | None = None, progress: bool = True,
-           seed: int = 1) -> list[Ablation]:
+           scenario: str = "reference", seed: int = 1) -> list[Ablation]:
     """Each pattern's check with each of its mechanisms switched off in turn (:data:`ABLATIONS`),
-    on the same seeds as the check itself at the same size (``fraction`` of the full replicates),
-    so that an ablation and the intact model differ only in the mechanism."""
+    on the same scenario and seeds as the check itself at the same size (``fraction`` of the full
+    replicates), so that an ablation and the intact model differ only in the mechanism. The runs of
+    pattern ``k``'s ``i``-th ablation go to ``out/ablation/p<k>-<i>/``, kept apart by scenario and
+    seed inside it as :func:`validate` keeps the checks' (``<scenario>-seed<N>/``, nothing for the
+    reference scenario at master seed 1), so that no run of one is reused for another."""
     from .fsutil import claim_and_mark
 
     rows = []
@@ -680,7 +699,8 @@ def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | P
             continue
         for k, (name, ov) in enumerate(arms):
             (check,) = validate(fraction=fraction, only=[number], out=out / "ablation" / f"p{number}-{k}",
-                                executor=executor, workers=workers, progress=progress, overrides=ov, seed=seed)
+                                executor=executor, workers=workers, progress=progress, overrides=ov,
+                                scenario=scenario, seed=seed)
             rows.append(Ablation(number, name, ov, check))
     return rows
 
@@ -700,6 +720,19 @@ def ablation_table(rows: list[Ablation], intact: dict[int, Check] | None = None,
         lines.append(f"| {a.number} | {a.mechanism} | {setting} | {a.check.interval()} | "
                      f"{verdict(a.check, quick=quick)} |")
     return "\n".join(lines)
+
+
+def write_ablation(rows: list[Ablation], intact: dict[int, Check] | None, out: str | Path, *, quick: bool,
+                   scenario: str = "reference", seed: int = 1) -> Path:
+    """The ablation table, under a heading naming its scenario and master seed, written to
+    ``out/ablation[-<scenario>-seed<N>][-quick].md`` (named as :func:`write_report` names the report)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / output_name("ablation", quick=quick, scenario=scenario, seed=seed)
+    text = (f"# peacesim ablations ({'quick; ' if quick else ''}scenario {scenario}, master seed {seed})\n\n"
+            f"{ablation_table(rows, intact, quick=quick)}\n")
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 # ------------------------------------------------------------------ targets and base rates
@@ -940,8 +973,7 @@ def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario:
         for f in c.figures:
             rel = Path(f).resolve().relative_to(out.resolve()) if Path(f).resolve().is_relative_to(out.resolve()) else f
             lines += ["", f"![pattern {c.number}]({rel})"]
-    tag = "" if (scenario, seed) == ("reference", 1) else f"-{Path(str(scenario)).stem}-seed{seed}"
-    path = out / f"report{tag}{'-quick' if quick else ''}.md"
+    path = out / output_name("report", quick=quick, scenario=scenario, seed=seed)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
