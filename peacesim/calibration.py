@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,6 +273,9 @@ def check_calibration(*, ranges: dict[str, tuple[float, float]] | None = None, w
     point on it). Returns the checked ranges; raises :class:`~peacesim.errors.InputError`."""
     from . import budget
 
+    if ranges is not None and not isinstance(ranges, Mapping):
+        raise InputError(f"calibrate: ranges = {words(ranges)} is not allowed; expected a mapping of parameter names "
+                         "to (low, high), e.g. {'negotiation_rate': (0.02, 0.08)}")
     ranges = _check_ranges(dict(DEFAULT_RANGES if ranges is None else ranges))
     _check_sizes(waves, points, replicates, seed, cutoff)
     if isinstance(patterns, bool) or not isinstance(patterns, (int, np.integer)) or patterns < 0:

@@ -319,8 +319,11 @@ def _whole(value: Any, where: str, low: int, high: int) -> int:
     """A whole number in [low, high]; ``where`` is a file's field or a command-line option (``--seeds``)."""
     whole = as_whole(value)
     if whole is None or not low <= whole <= high:
-        shown = f"{where} {value}" if where.startswith("--") else f"{where} = {words(value)}"
-        raise InputError(f"{shown} is not allowed; expected a whole number from {low:,} to {high:,}")
+        # (a text reaches here only from Python: the command line gives numbers as typed)
+        shown = (f"{where} {value}" if where.startswith("--") and not isinstance(value, str)
+                 else f"{where} {words(value)}" if where.startswith("--") else f"{where} = {words(value)}")
+        raise InputError(f"{shown} is not allowed; expected a whole number from {low:,} to {high:,}"
+                         + (" (a number, not a text)" if isinstance(value, str) else ""))
     return whole
 
 

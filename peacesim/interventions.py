@@ -526,6 +526,11 @@ def as_plan(items: Iterable[Planned | Mapping[str, Any] | str] | None, *, where:
     """Interventions given from Python: :class:`Planned` objects, ``[[intervention]]``-like dicts
     (``{"month": 24, "kind": "rotate", "actor": "the UN envoy"}``) or ``--intervene`` texts."""
     out: list[Planned] = []
+    if isinstance(items, (str, Mapping, Planned)):  # one intervention given on its own
+        items = [items]
+    elif items is not None and (isinstance(items, (bytes, bytearray)) or not isinstance(items, Iterable)):
+        raise InputError(f"{where} = {words(items)} is not allowed; expected a list of interventions: dicts with "
+                         f"month and kind, or texts {CLI_SYNTAX}")
     for item in items or ():
         if isinstance(item, Planned):
             out.append(item if item.origin else replace(item, origin=where))

@@ -333,6 +333,8 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
                 value = float(value)
             except ValueError:
                 raise bad() from None
+        if isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex):
+            value = float(value)  # a decimal.Decimal (a number, though not a numbers.Real)
         if not isinstance(value, numbers.Real):  # Python's and numpy's numbers
             raise bad()
         try:

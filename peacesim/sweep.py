@@ -557,10 +557,12 @@ def check_executor(kind: str, workers: int | None, scheduler: str | None) -> int
     if kind not in EXECUTORS:
         raise InputError(f"--executor {fsutil.cut(str(kind))!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
     if workers is not None:
+        from .words import words
+
         whole = as_whole(workers)
         if whole is None or whole < 1:
-            raise InputError(f"--workers {fsutil.cut(str(workers))} is not allowed; expected a whole number of at "
-                             "least 1")
+            raise InputError(f"--workers {fsutil.cut(words(workers))} is not allowed; expected a whole number of at "
+                             "least 1" + (" (a number, not a text)" if isinstance(workers, str) else ""))
         workers = whole
     if scheduler and kind != "dask":
         raise InputError("--scheduler is only used with --executor dask")

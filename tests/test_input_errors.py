@@ -757,3 +757,32 @@ def test_a_horizon_out_of_bounds_is_refused_in_the_words_of_whichever_entry_poin
         with pytest.raises(InputError) as refused:
             call()
         assert str(refused.value) == "months: months = 5 is not allowed; expected a whole number from 12 to 2400"
+
+
+def test_python_arguments_of_the_wrong_shape_are_read_or_refused_in_plain_words(tmp_path):
+    from decimal import Decimal
+
+    from peacesim.calibration import calibrate
+
+    # one intervention given on its own, as a text or a dict, is one intervention
+    one = run_scenario("reference", seed=1, months=12, interventions="5:rotate:actor=UN envoy").interventions
+    assert one == run_scenario("reference", seed=1, months=12,
+                               interventions={"month": 5, "kind": "rotate", "actor": "UN envoy"}).interventions
+    assert [i["kind"] for i in one] == ["rotate"]
+    for bad in (5, 3.5, b"5:rotate"):
+        with pytest.raises(InputError, match=r"interventions = .* is not allowed; expected a list of interventions"):
+            run_scenario("reference", seed=1, months=12, interventions=bad)
+    with pytest.raises(InputError, match=r"calibrate: ranges = \['negotiation_rate'\] is not allowed; expected a "
+                                         "mapping of parameter names to \\(low, high\\)"):
+        calibrate(ranges=["negotiation_rate"], waves=1, out=tmp_path / "cal")
+    assert not (tmp_path / "cal").exists()
+    # a decimal.Decimal is a number
+    assert run_scenario("reference", seed=1, months=12,
+                        overrides={"handover_quality": Decimal("0.5")}).params["handover_quality"] == 0.5
+    # a number given as a text from Python is shown as the text it is
+    with pytest.raises(InputError, match=r"--workers '2' is not allowed; expected a whole number of at least 1 "
+                                         r"\(a number, not a text\)"):
+        peacesim.run_experiment("staff_rotation", workers="2", out=tmp_path / "sweep")
+    with pytest.raises(InputError, match=r"--seeds '3' is not allowed; expected a whole number from 2 to 100,000 "
+                                         r"\(a number, not a text\)"):
+        peacesim.compare("crowded_field", seeds="3", out=tmp_path / "cmp")
