@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from . import analysis
+from . import analysis, fsutil
 from .experiment import Experiment, experiment_from_dict
 from .sweep import run_experiment
 
@@ -731,7 +731,7 @@ def write_ablation(rows: list[Ablation], intact: dict[int, Check] | None, out: s
     path = out / output_name("ablation", quick=quick, scenario=scenario, seed=seed)
     text = (f"# peacesim ablations ({'quick; ' if quick else ''}scenario {scenario}, master seed {seed})\n\n"
             f"{ablation_table(rows, intact, quick=quick)}\n")
-    path.write_text(text, encoding="utf-8")
+    fsutil.atomic_write(path, text)  # a link there is replaced, never written through
     return path
 
 
@@ -866,12 +866,12 @@ def _figures(pat: Pattern, results: analysis.Results, folder: Path) -> list[str]
     figs = []
     fig = sweep_plots.km_curves(results, horizon=HORIZON)
     path = folder / "km_curves.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fsutil.atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
     figs.append(str(path))
     if pat.number == 4:
         fig = sweep_plots.metric_vs_parameter(results, "mediators", metric="p_agreement", hue="coordination")
         path = folder / "agreement_vs_mediators.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fsutil.atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
         figs.append(str(path))
     return figs
 
@@ -974,7 +974,7 @@ def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario:
             rel = Path(f).resolve().relative_to(out.resolve()) if Path(f).resolve().is_relative_to(out.resolve()) else f
             lines += ["", f"![pattern {c.number}]({rel})"]
     path = out / output_name("report", quick=quick, scenario=scenario, seed=seed)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fsutil.atomic_write(path, "\n".join(lines) + "\n")  # a link there is replaced, never written through
     return path
 
 

@@ -82,3 +82,20 @@ def test_ablation_runs_of_two_scenarios_or_seeds_are_kept_apart(tmp_path, monkey
     for sub, scenario, master in [("contact_group-seed1", "contact_group", 109), ("reference-seed2", "reference", 209)]:
         m = json.loads((tmp_path / "ablation" / "p9-0" / sub / "x0.01" / "p9_stalemate" / "manifest.json").read_text())
         assert scenario in m["scenario"] and m["master_seed"] == master
+
+
+def test_the_report_and_the_ablation_table_replace_a_link_and_never_write_through_it(tmp_path):
+    from peacesim import validation
+
+    thesis = tmp_path / "thesis.md"
+    thesis.write_text("my thesis")
+    out = tmp_path / "validation"
+    out.mkdir()
+    for name in ("report-quick.md", "ablation-quick.md"):
+        (out / name).symlink_to(thesis)
+    report = validation.write_report([], out, quick=True)
+    table = validation.write_ablation([], None, out, quick=True)
+    assert thesis.read_text() == "my thesis"
+    for path in (report, table):
+        assert not path.is_symlink() and path.read_text().startswith("# peacesim")
+    assert sorted(p.name for p in out.iterdir()) == ["ablation-quick.md", "report-quick.md"]
