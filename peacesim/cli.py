@@ -439,9 +439,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from .sweep import check_executor
 
     replicates = _parse_whole(args.replicates, "--replicates", 2)
-    target = _parse_share(args.target_noise, "--target-noise")
-    points = _parse_whole(args.pilot_points, "--pilot-points", 8)
-    reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", 4)
+    if not args.pilot:  # (they would be ignored)
+        given = [o for o, v in (("--pilot-points", args.pilot_points), ("--pilot-replicates", args.pilot_replicates),
+                                ("--target-noise", args.target_noise)) if v is not None]
+        if given:
+            one = len(given) == 1
+            raise InputError(f"{' and '.join(given)} {'is' if one else 'are'} used only with --pilot: add --pilot or "
+                             f"leave {'it' if one else 'them'} out")
+    target = _parse_share("0.1" if args.target_noise is None else args.target_noise, "--target-noise")
+    points = _parse_whole("32" if args.pilot_points is None else args.pilot_points, "--pilot-points", 8, 10_000)
+    reps = _parse_whole("16" if args.pilot_replicates is None else args.pilot_replicates, "--pilot-replicates", 4,
+                        10_000)
     spec = load_sensitivity(args.experiment, replicates=replicates)
     workers = _parse_workers(args.workers)
     check_executor(args.executor, workers, args.scheduler)
@@ -481,15 +489,16 @@ def _parse_share(text: str, option: str) -> float:
     return share
 
 
-def _parse_whole(text: str | None, option: str, low: int) -> int | None:
+def _parse_whole(text: str | None, option: str, low: int, high: int | None = None) -> int | None:
     if text is None:
         return None
     try:
         n = int(text)
     except ValueError:
         n = low - 1
-    if n < low:
-        raise InputError(f"{option} {words(text, typed=True)} is not allowed; expected a whole number of at least {low}")
+    if n < low or (high is not None and n > high):
+        allowed = f"of at least {low}" if high is None else f"from {low} to {high:,}"
+        raise InputError(f"{option} {words(text, typed=True)} is not allowed; expected a whole number {allowed}")
     return n
 
 
@@ -860,10 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--pilot", action="store_true",
                     help="instead of the analysis, measure the replicate noise on a small Latin hypercube and say how "
                          "many replicates each outcome needs")
-    se.add_argument("--pilot-points", metavar="N", default="32", help="points of the pilot (default 32)")
-    se.add_argument("--pilot-replicates", metavar="N", default="16", help="replicates per pilot point (default 16)")
-    se.add_argument("--target-noise", metavar="SHARE", default="0.1",
-                    help="share of the per-point means' variance that may be noise (default 0.1)")
+    se.add_argument("--pilot-points", metavar="N", help="points of the pilot (default 32; with --pilot)")
+    se.add_argument("--pilot-replicates", metavar="N",
+                    help="replicates per pilot point (default 16; with --pilot)")
+    se.add_argument("--target-noise", metavar="SHARE",
+                    help="share of the per-point means' variance that may be noise (default 0.1; with --pilot)")
     se.add_argument("--no-figures", action="store_true", help="write the tables and the report, no figures")
     se.add_argument("--quiet", action="store_true", help="no progress bar")
     se.set_defaults(func=cmd_sensitivity)

@@ -690,6 +690,12 @@ def test_a_sweep_into_the_folder_of_another_experiment_is_refused_before_it_says
      "--target-noise nan is not allowed; expected a share between 0 and 1"),
     (["sensitivity", "sensitivity_morris", "--pilot", "--target-noise", "abc"], 2,
      "--target-noise 'abc' is not allowed; expected a share between 0 and 1"),
+    (["sensitivity", "sensitivity_morris", "--pilot", "--pilot-points", "100000000"], 2,
+     "--pilot-points 100000000 is not allowed; expected a whole number from 8 to 10,000"),
+    (["sensitivity", "sensitivity_morris", "--target-noise", "0.2"], 2,
+     "--target-noise is used only with --pilot: add --pilot or leave it out"),
+    (["sensitivity", "sensitivity_morris", "--pilot-points", "40", "--pilot-replicates", "8"], 2,
+     "--pilot-points and --pilot-replicates are used only with --pilot: add --pilot or leave them out"),
 ])
 def test_bad_runner_options_are_refused_before_the_command_says_what_it_will_run(tmp_path, args, status, message):
     exp = small_experiment(tmp_path)
