@@ -135,9 +135,19 @@ def slug(text: Any, fallback: str = "unnamed", limit: int = 80) -> str:
     ``"../../x"`` becomes ``"x"``, ``"/etc/passwd"`` becomes ``"etc_passwd"``; a name that has
     nothing left (``".."``) becomes ``fallback``.
     """
-    s = re.sub(r"[^\w.-]+", "_", str(text), flags=re.ASCII)
+    import unicodedata
+
+    text = str(text)
+    # accented letters keep their base letter ("été" -> "ete")
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    s = re.sub(r"[^\w.-]+", "_", plain, flags=re.ASCII)
     s = re.sub(r"_?\.{2,}_?", "_", s)  # no '..' (a parent folder's name)
     s = re.sub(r"_{2,}", "_", s).strip("._-")[:limit].strip("._-")
+    if not s and any(c.isalnum() for c in text):
+        # a name in another script: its own folder, not one shared by every such name
+        import hashlib
+
+        return f"{fallback}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     return s or fallback
 
 

@@ -391,3 +391,14 @@ def test_a_manifest_that_is_not_utf8_is_refused_in_one_line_and_fresh_starts_ove
     r = main(*args, "--fresh")
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_default_folder_names_keep_letters_and_never_share_a_folder_between_names_in_other_scripts():
+    from peacesim.fsutil import slug
+
+    assert slug("résultats été", "experiment") == "resultats_ete"
+    assert slug("../../x", "experiment") == "x" and slug("/etc/passwd", "experiment") == "etc_passwd"
+    assert slug("..", "experiment") == slug(" ", "experiment") == "experiment"
+    japanese, greek = slug("日本語", "experiment"), slug("ειρήνη", "experiment")
+    assert japanese.startswith("experiment-") and greek != japanese and greek != "experiment"
+    assert slug("日本語", "experiment") == japanese  # the same name, the same folder
