@@ -27,7 +27,17 @@ from .errors import InputError
 from .interventions import Planned, check_plan, labelled, override, parse_plan
 from .params import REGISTRY, as_whole, check, did_you_mean
 from .records import EPISODE_COLUMNS, OUTCOME_KEYS
-from .scenario import Scenario, actor_field, load_scenario, mark_checked, read_input, resolve_input, resolve_scenario
+from .scenario import (
+    Scenario,
+    actor_field,
+    first_overlap,
+    load_scenario,
+    mark_checked,
+    overlap,
+    read_input,
+    resolve_input,
+    resolve_scenario,
+)
 from .words import cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -358,12 +368,35 @@ def _check_distinct_rows(design: list[dict[str, Any]], where: str) -> None:
 
 
 def _check_overlap(exp: Experiment, where: str) -> None:
-    """A parameter set in two places would silently take only one of the values."""
+    """A parameter set in two places would silently take only one of the values; so would an actor
+    field set for every actor of a kind (``party.strength``) and for one of them
+    (``party[1].strength``) in the same run: in [parameters], in one [[design]] row, among the
+    factors of [vary], or fixed in [parameters] and varied."""
     varied = "[[design]]" if not exp.factors else "[vary]"
     for name in exp.columns:
         if name in exp.fixed:
             raise InputError(f"{where}: {name} is set in [parameters] ({name} = {words(exp.fixed[name])}) and varied "
                              f"in {varied}; the varied values would replace it; remove it from one of them")
+    scen = exp.scenario
+    clash = first_overlap(exp.fixed, scen)
+    if clash is not None:
+        raise InputError(f"{where}: [parameters]: {clash.refusal()}")
+    if exp.factors:
+        clash = first_overlap(exp.columns, scen)
+        if clash is not None:
+            raise InputError(f"{where}: [vary]: {clash.refusal()}")
+    else:
+        for i, row in enumerate(exp.design):
+            clash = first_overlap(row, scen)
+            if clash is not None:
+                raise InputError(f"{where}: design row {i + 1}: {clash.refusal()}")
+    for name in exp.columns:
+        for fixed, value in exp.fixed.items():
+            clash = overlap(fixed, name, scen)
+            if clash is not None:
+                raise InputError(f"{where}: {fixed} is set in [parameters] ({fixed} = {words(value)}) and {name} is "
+                                 f"varied in {varied}; both set {clash.what}, and the varied values would replace "
+                                 f"the fixed one; remove one of them{clash.hint}")
     if exp.months is not None:
         if "months" in exp.fixed:
             raise InputError(f"{where}: months is set both as experiment.months = {words(exp.months)} and in "

@@ -15,7 +15,7 @@ import os
 import pickle
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
 from .words import cut, words
 
-__all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare"]
+__all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare", "Overlap",
+           "overlap", "first_overlap", "setting_subject"]
 
 _META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note", "seed"}
 
@@ -64,8 +65,9 @@ class Scenario:
         ``overrides`` maps a parameter name to a value, or is a list of ``name=value`` texts.
         A model-wide name (``handover_quality``) sets that parameter; ``KIND.FIELD`` (``mediator.skill``)
         sets the field for every actor of that kind, and ``KIND[N].FIELD`` (``party[1].strength``) for
-        the N-th actor of that kind, counting from 1 in the order of the scenario file.
-        ``intervention.LABEL.FIELD`` sets the month, ``enabled`` or an argument of a planned
+        the N-th actor of that kind, counting from 1 in the order of the scenario file; both for the
+        same field and actor in one set of overrides are refused (:func:`overlap`), as whichever
+        came later would silently replace the other. ``intervention.LABEL.FIELD`` sets the month, ``enabled`` or an argument of a planned
         intervention. ``where`` starts an error message: the place the overrides came from (the
         command line passes ``--set``).
         """
@@ -104,6 +106,9 @@ class Scenario:
                 raise InputError(f"{where}: unknown parameter {words(name)} = {words(value)}{did_you_mean(name, REGISTRY)}; "
                                  "see 'peacesim params' for the list")
             new.params[name] = check(spec, value, where=where)
+        clash = first_overlap(name for name, _ in items)
+        if clash is not None:
+            raise InputError(f"{where}: {clash.refusal()}")
         _check_consistency(new, where=where)
         return mark_checked(new)
 
@@ -163,6 +168,90 @@ def override_items(overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | 
                              f"{name}={words(value, typed=True)}); give it once")
         seen[name] = value
     return items
+
+
+#: An actor setting: ``KIND.FIELD`` (every actor of the kind) or ``KIND[N].FIELD`` (the N-th).
+ACTOR_SETTING = re.compile(r"(\w+)(?:\[(\d+)\])?\.(\w+)")
+
+
+def setting_subject(name: str) -> str:
+    """``mediator[2].lead`` -> ``mediator.lead``: what a setting is about, whichever actor (a
+    model-wide name is its own)."""
+    m = ACTOR_SETTING.fullmatch(name)
+    return f"{m.group(1)}.{m.group(3)}" if m else name
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Two actor settings, as written, that set the same field of the same actor."""
+
+    first: str
+    second: str
+    kind: str
+    index: int
+    field: str
+
+    @property
+    def what(self) -> str:
+        """What both set, in words: ``party 1's strength``."""
+        return f"{self.kind} {self.index}'s {self.field}"
+
+    @property
+    def hint(self) -> str:
+        """How to give one actor a value of its own beside the others' (when one of the two is
+        ``KIND.FIELD``), or ''."""
+        if "[" in self.first and "[" in self.second:
+            return ""
+        return f" (or set each {self.kind} by number: {self.kind}[N].{self.field})"
+
+    def refusal(self) -> str:
+        return f"{self.first} and {self.second} both set {self.what}; give one of them{self.hint}"
+
+
+def overlap(a: Any, b: Any, scenario: Scenario | None = None) -> Overlap | None:
+    """Whether the settings ``a`` and ``b`` set the same field of the same actor: one is
+    ``KIND.FIELD`` (every actor of the kind) and the other ``KIND[N].FIELD`` (the N-th), or both
+    name the same actor in two ways (``party[1]``, ``party[01]``). Applied together, the one applied
+    later would silently replace the other, so wherever settings come together (``--set``, a file's
+    ``[parameters]``, a design point, a sensitivity analysis's factors) such a pair is refused.
+
+    None when they set different things or are the same name (refused where names repeat), and when
+    one is not a setting of an actor field the overrides can set or, with ``scenario``, N is not one
+    of its actors of the kind: those are refused, in their own words, where the settings are applied.
+    """
+    if not isinstance(a, str) or not isinstance(b, str) or a == b:
+        return None
+    ma, mb = ACTOR_SETTING.fullmatch(a), ACTOR_SETTING.fullmatch(b)
+    if ma is None or mb is None or setting_subject(a) != setting_subject(b):
+        return None
+    kind, fname = ma.group(1), ma.group(3)
+    if kind not in ACTOR_FIELDS or fname not in ACTOR_FIELDS[kind] or fname in ("name", "count"):
+        return None
+    ia, ib = (int(m.group(2)) if m.group(2) is not None else None for m in (ma, mb))
+    if ia is not None and ib is not None and ia != ib:
+        return None
+    index = ia if ia is not None else ib
+    if index is None:  # pragma: no cover - two different names cannot both be KIND.FIELD of one field
+        return None
+    if scenario is not None and not 1 <= index <= len(scenario.actors.get(kind, ())):
+        return None
+    return Overlap(a, b, kind, index, fname)
+
+
+def first_overlap(names: Iterable[Any], scenario: Scenario | None = None) -> Overlap | None:
+    """The first pair of ``names`` (settings given together) that set the same field of the same
+    actor (:func:`overlap`), in the order given; None when there is none."""
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        subject = setting_subject(name)
+        for earlier in seen.get(subject, ()):
+            found = overlap(earlier, name, scenario)
+            if found is not None:
+                return found
+        seen.setdefault(subject, []).append(name)
+    return None
 
 
 def check_months_once(months: Any, overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None, *,

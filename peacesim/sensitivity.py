@@ -54,6 +54,7 @@ from . import fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, derive_seeds, experiment_dir, experiment_from_dict, read_toml
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
+from .scenario import first_overlap, overlap
 from .sensitivity_analysis import (
     METHODS,
     MIN_VARYING_POINTS,
@@ -261,6 +262,7 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
         raise InputError(f"{at}.window = {words(window)} is not allowed; expected a share of each registry range "
                          "above 0 and at most 1 (1: the whole range)")
     scen = base.base()
+    _check_set_interventions(scen, names, sens.get("parameters") == "numeric", at, where)
     inputs = [_input(n, bounds.get(n), groups.get(n, ""), at, window=float(window),
                      centre=_scenario_value(scen, n) if n not in bounds else None) for n in names]
     outcomes = _outcomes(sens.get("outcomes"), at)
@@ -360,12 +362,38 @@ def _factor_names(sens: dict[str, Any], base: Experiment, at: str) -> list[str]:
             if n in base.fixed:
                 raise InputError(f"{at}.parameters: {n} is also fixed in [parameters] ({n} = {words(base.fixed[n])}); "
                                  "a factor varies, so remove it from one of them")
+        clash = first_overlap(names, base.scenario)
+        if clash is not None:
+            raise InputError(f"{at}.parameters: {clash.refusal()}")
+        for n in names:
+            for fixed, value in base.fixed.items():
+                clash = overlap(fixed, n, base.scenario)
+                if clash is not None:
+                    raise InputError(f"{at}.parameters: {n} and {fixed}, fixed in [parameters] ({fixed} = "
+                                     f"{words(value)}), both set {clash.what}; a factor varies, so remove one of "
+                                     f"them{clash.hint}")
     else:
         raise InputError(f"{at}.parameters = {words(spec)} is not allowed; expected \"numeric\" (every numeric "
                          "model-wide parameter) or a list of names (model-wide or KIND.FIELD)")
     if len(names) < 2:
         raise InputError(f"{at}.parameters: {len(names)} factor(s) left; a sensitivity analysis needs at least two")
     return names
+
+
+def _check_set_interventions(scen, names: list[str], numeric: bool, at: str, where: str) -> None:
+    """A factor that a planned ``set`` intervention sets would take the intervention's value from its
+    month on at every sample point: its indices would measure only the months before."""
+    for x in scen.interventions:
+        if not x.enabled or x.kind != "set" or x.args.get("name") not in names:
+            continue
+        name = x.args["name"]
+        planned = "" if x.origin in ("", where) else f" (planned in {x.origin})"
+        factor = (f'leave the factor out (sensitivity.exclude = ["{name}"])' if numeric
+                  else "remove the factor from sensitivity.parameters")
+        raise InputError(f"{at}.parameters: {name} is a factor, and the intervention {x.label!r}{planned} sets it to "
+                         f"{words(x.args['value'])} from month {x.month} on, the same at every sample point; {factor}, "
+                         "or remove the intervention or switch it off in [parameters] "
+                         f"(\"intervention.{x.label}.enabled\" = false)")
 
 
 def _registry_entry(name: str, at: str):
