@@ -49,7 +49,8 @@ from .errors import InputError
 from .experiment import read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
-from .scenario import Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
+from .scenario import ACTOR_SETTING, Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
+from .scenario import setting_subject as _normal  # mediator[2].lead -> mediator.lead
 from .words import checked, cut, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,7 +102,7 @@ _NOT_UNCERTAIN = {"months": "the horizon is set once for the whole comparison ([
                   "followup_months": "the follow-up of agreements is part of how durability is measured",
                   "mediators": "the number of mediators is a choice of the strategies; set it in a strategy"}
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_ACTOR_NAME = re.compile(r"(\w+)(?:\[(\d+)\])?\.(\w+)")
+_ACTOR_NAME = ACTOR_SETTING  # KIND.FIELD or KIND[N].FIELD
 
 
 # ------------------------------------------------------------------------------------------ measures
@@ -468,12 +469,6 @@ def _actor_param(name: str, scenario: Scenario, where: str):
         return p
     kind, index, fname = m.group(1), m.group(2), m.group(3)
     return actor_field(kind, fname, name, where=where)
-
-
-def _normal(name: str) -> str:
-    """``mediator[2].lead`` -> ``mediator.lead``: what a setting is about, whichever actor."""
-    m = _ACTOR_NAME.fullmatch(name)
-    return f"{m.group(1)}.{m.group(3)}" if m else name
 
 
 def _conditions(raw: Any, scenario: Scenario, where: str) -> list[Condition]:

@@ -526,7 +526,11 @@ def women_groups(scenario: str | Path) -> list[int]:
 
 
 def _women_experiment(n: int, groups: list[int], seed: int, scenario: str) -> dict[str, Any]:
-    arms = [{"local.linked": True, **{f"local[{k}].linked": on for k in groups}} for on in (True, False)]
+    from .scenario import load_scenario
+
+    # every [[local]] entry by number: local.linked beside local[N].linked in one row is refused
+    entries = len(load_scenario(scenario).actors["local"])
+    arms = [{f"local[{k}].linked": on if k in groups else True for k in range(1, entries + 1)} for on in (True, False)]
     return _exp("women's participation", n, design=arms, seed=seed, scenario=scenario,
                 parameters={"linking_rate": 0.0, "followup_months": WOMEN_FOLLOWUP, "months": WOMEN_HORIZON})
 
