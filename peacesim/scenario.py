@@ -309,6 +309,9 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
         raise InputError(f"{kind.split()[-1]} = {words(ref)} is not allowed; expected a shipped {kind}'s short name "
                          f"(see '{listing}') or the path of a TOML file, as a text or a Path")
     text = os.fspath(ref)
+    if "\x00" in text:
+        raise InputError(f"{kind} {words(text)}: a path cannot hold a NUL character (\\x00); give the path of a "
+                         "TOML file")
     if not text.strip():
         raise InputError(f"{kind} {words(text)}: an empty name is not allowed; shipped {kind}s are: "
                          f"{', '.join(names) or 'none'} (or give the path of a TOML file)")
@@ -332,6 +335,10 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
         article = "an" if kind[0] in "aeiou" else "a"
         raise InputError(f"{shown}: is a folder, not {article} {kind} file; give the path of a .toml file")
     if not p.is_file():
+        if p.is_symlink():
+            raise InputError(f"{shown}: is a link that leads to no file (or to itself); give the path of a .toml file")
+        if p.exists():
+            raise InputError(f"{shown}: is not a plain file (a device or a pipe, say); give the path of a .toml file")
         raise InputError(f"{shown}: {kind} file not found")
     return p
 

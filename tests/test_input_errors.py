@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -792,3 +793,21 @@ def test_python_arguments_of_the_wrong_shape_are_read_or_refused_in_plain_words(
     with pytest.raises(InputError, match=r"--seeds '3' is not allowed; expected a whole number from 2 to 100,000 "
                                          r"\(a number, not a text\)"):
         peacesim.compare("crowded_field", seeds="3", out=tmp_path / "cmp")
+
+
+def test_a_scenario_path_that_is_no_plain_file_is_named_for_what_it_is(tmp_path):
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to(loop)
+    for ref, message in ((os.devnull, "is not a plain file (a device or a pipe, say)"),
+                         (fifo, "is not a plain file (a device or a pipe, say)"),
+                         (loop, "is a link that leads to no file (or to itself)"),
+                         (tmp_path / "none.toml", "scenario file not found"),
+                         ("a\x00b.toml", "a path cannot hold a NUL character")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            load_scenario(ref)
+    exp = tmp_path / "nul.toml"
+    exp.write_text('[experiment]\nscenario = "a\\u0000b.toml"\nreplicates = 2\nmaster_seed = 1\n')
+    with pytest.raises(InputError, match="a path cannot hold a NUL character"):
+        peacesim.run_experiment(exp, executor="serial", out=tmp_path / "out")
