@@ -143,11 +143,14 @@ def slug(text: Any, fallback: str = "unnamed", limit: int = 80) -> str:
     s = re.sub(r"[^\w.-]+", "_", plain, flags=re.ASCII)
     s = re.sub(r"_?\.{2,}_?", "_", s)  # no '..' (a parent folder's name)
     s = re.sub(r"_{2,}", "_", s).strip("._-")[:limit].strip("._-")
-    if not s and any(c.isalnum() for c in text):
-        # a name in another script: its own folder, not one shared by every such name
+    if any(c.isalnum() and not any(d.isascii() and d.isalnum() for d in unicodedata.normalize("NFKD", c))
+           for c in text):
+        # letters of another script were dropped ("日本", "Ł"): a folder of the name's own, not one
+        # shared with every name that differs from it only in those letters
         import hashlib
 
-        return f"{fallback}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        tag = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return f"{s or fallback}-{tag}"
     return s or fallback
 
 

@@ -469,9 +469,9 @@ def group_rows(schema) -> int:
     :data:`VARIABLE_WIDTH_BYTES`), so that the same rows are grouped alike however the runs were
     batched, and two sweeps with the same results write the same bytes."""
     width = 0
-    for field in schema:
+    for column in schema:
         try:
-            width += max(1, field.type.bit_width // 8)
+            width += max(1, column.type.bit_width // 8)
         except ValueError:  # not of fixed width (text, say)
             width += VARIABLE_WIDTH_BYTES
     return max(1, ROW_GROUP_BYTES // max(1, width))
@@ -498,6 +498,8 @@ def write_table(path: Path, schema, chunks: Iterator, convert: Callable | None =
             recent = 0
             held = 0  # rows in the buffer
             for chunk in chunks:
+                if not chunk.num_rows:  # (it would end a row group early)
+                    continue
                 buffer.append(chunk)
                 recent += 1
                 held += chunk.num_rows

@@ -156,7 +156,7 @@ def _remove_stale_staging(out: Path) -> None:
     run's files are removed."""
     import re
 
-    from .fsutil import MARKER, _alive
+    from .fsutil import MARKER, _alive, is_temp
 
     pattern = re.compile(re.escape(_staging_prefix(out)) + r"([0-9]+)-[0-9a-f]{8}")
     try:
@@ -168,7 +168,7 @@ def _remove_stale_staging(out: Path) -> None:
         try:
             if pid == os.getpid() or _alive(pid) or p.is_symlink() or not p.is_dir():
                 continue
-            if all(c.name in (MARKER, *OUTPUT_FILES, _ASIDE) for c in p.iterdir()):
+            if all(c.name in (MARKER, *OUTPUT_FILES, _ASIDE) or is_temp(c.name) for c in p.iterdir()):
                 shutil.rmtree(p)
         except OSError:
             continue  # left for another time: it is not in the way
@@ -178,47 +178,63 @@ def _remove_stale_staging(out: Path) -> None:
 _ASIDE = ".previous"
 
 
+class _NotPutBack(Exception):
+    """The previous run's files could not all be put back: what is left of them is kept (``kept``)."""
+
+    def __init__(self, error: Exception, kept: Path):
+        super().__init__(str(error))
+        self.error, self.kept = error, kept
+
+
 def _swap_in(out: Path, staging: Path, names: list[str], gone: list[str], storage_error) -> None:
     """Replace ``out``'s files ``names`` with the staging folder's and remove ``gone``, all or
-    nothing: the previous run's files are moved aside first and moved back if any step fails, so
-    the folder never holds files of two runs."""
+    nothing. The previous run's files are first linked (or copied) into the staging folder, so that
+    every name stays in ``out`` at every moment (the marker is replaced first, as it always was),
+    and they are put back if any step fails: the folder never holds files of two runs."""
     aside = staging / _ASIDE
     aside.mkdir()
-    moved: list[str] = []   # previous files moved aside
+    backed: list[str] = []  # previous files with a copy aside
     placed: list[str] = []  # new files moved in
     try:
         for name in dict.fromkeys([*names, *gone]):
             if (out / name).is_file():
-                os.replace(out / name, aside / name)
-                moved.append(name)
+                try:
+                    try:
+                        os.link(out / name, aside / name)
+                    except OSError:  # a file system without hard links
+                        shutil.copy2(out / name, aside / name)
+                except OSError as exc:
+                    raise storage_error(exc, out / name, "keep the previous run's file") from None
+                backed.append(name)
         for name in names:
             try:
                 os.replace(staging / name, out / name)
             except OSError as exc:
                 raise storage_error(exc, out / name, "write the results") from None
             placed.append(name)
-    except BaseException:
-        undone = True
-        for name in placed:
-            try:
+        for name in gone:
+            if (out / name).is_file():
                 (out / name).unlink()
-            except OSError:
-                undone = False
-        for name in moved:
+    except BaseException as exc:
+        undone = True
+        for name in placed:  # new files that replaced none are removed; the others are replaced back
+            if name not in backed:
+                try:
+                    (out / name).unlink()
+                except OSError:
+                    undone = False
+        for name in backed:
             try:
                 os.replace(aside / name, out / name)
             except OSError:
                 undone = False
         if not undone:  # (a second fault while undoing the first: keep what is left and say where)
-            from .errors import StorageError
-
             kept = out.parent / f".{out.name[:_STAGING_NAME]}.previous-{os.getpid()}-{secrets.token_hex(4)}"
             try:
                 os.rename(aside, kept)
             except OSError:
                 kept = aside
-            raise StorageError(f"{out}: the results could not be replaced and the previous run's could not all be put "
-                               f"back; what was not put back is in {kept}") from None
+            raise _NotPutBack(exc, kept) from None
         raise
 
 
@@ -252,7 +268,8 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     for name in (MARKER, *OUTPUT_FILES):  # what would be replaced or removed must be a file of ours
         p = out / name
         if p.is_symlink() or (p.exists() and not p.is_file()):
-            raise InputError(f"{p}: is not a file peacesim wrote ({'a link' if p.is_symlink() else 'a folder'}); "
+            what = "a link" if p.is_symlink() else "a folder" if p.is_dir() else "not a plain file"
+            raise InputError(f"{p}: is not a file peacesim wrote ({what}); "
                              "peacesim does not replace it: remove it or choose another folder")
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +287,13 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
             # the previous run's marker lists it as written (a marker from before the list: all are)
             gone = [n for n in OUTPUT_FILES if n not in names and (written is None or n in written)]
             _swap_in(out, staging, [MARKER, *names], gone, storage_error)
+    except _NotPutBack as failed:
+        from .errors import StorageError
+
+        if failed.kept.parent != staging:  # (else the staging folder holds them: it stays)
+            shutil.rmtree(staging, ignore_errors=True)
+        raise StorageError(f"{out}: {failed.error}; the previous run's files could not all be put back: what was not "
+                           f"is in {failed.kept}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # innermost first; only the ones this call made, and only if empty

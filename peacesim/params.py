@@ -334,7 +334,10 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
             except ValueError:
                 raise bad() from None
         if isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex):
-            value = float(value)  # a decimal.Decimal (a number, though not a numbers.Real)
+            try:
+                value = float(value)  # a decimal.Decimal (a number, though not a numbers.Real)
+            except (ValueError, OverflowError):  # a signalling NaN
+                raise bad() from None
         if not isinstance(value, numbers.Real):  # Python's and numpy's numbers
             raise bad()
         try:

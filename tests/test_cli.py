@@ -429,3 +429,28 @@ def test_staging_folders_of_runs_killed_outright_are_removed_by_the_next_run(tmp
     (mine / "notes.txt").write_text("not a run's file")
     output.write_run(run_scenario("reference", seed=1, months=24), out, figure=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, mine.name])
+
+
+def test_when_the_earlier_run_cannot_be_put_back_what_is_left_of_it_is_kept_and_named(tmp_path, monkeypatch):
+    import peacesim.output as output
+    from peacesim import run_scenario
+    from peacesim.errors import StorageError
+
+    out = tmp_path / "run"
+    output.write_run(run_scenario("reference", seed=1, months=24), out, figure=False)
+    before = (out / "series.csv").read_bytes()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "events.json" or Path(src).parent.name == output._ASIDE and Path(dst).name == "series.csv":
+            raise PermissionError(13, "Permission denied")  # the new events.json, then putting series.csv back
+        return real(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    with pytest.raises(StorageError) as failed:
+        output.write_run(run_scenario("reference", seed=2, months=24), out, figure=False)
+    monkeypatch.undo()
+    message = str(failed.value)
+    assert "the previous run's files could not all be put back: what was not is in" in message
+    kept = Path(message.rsplit(" is in ", 1)[1])
+    assert kept.is_dir() and (kept / "series.csv").read_bytes() == before

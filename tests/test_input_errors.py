@@ -786,6 +786,9 @@ def test_python_arguments_of_the_wrong_shape_are_read_or_refused_in_plain_words(
     # a decimal.Decimal is a number
     assert run_scenario("reference", seed=1, months=12,
                         overrides={"handover_quality": Decimal("0.5")}).params["handover_quality"] == 0.5
+    for bad in (Decimal("sNaN"), Decimal("NaN"), Decimal("2")):
+        with pytest.raises(InputError, match="handover_quality = .* is not allowed; expected a number from 0 to 1"):
+            run_scenario("reference", seed=1, months=12, overrides={"handover_quality": bad})
     # a number given as a text from Python is shown as the text it is
     with pytest.raises(InputError, match=r"--workers '2' is not allowed; expected a whole number of at least 1 "
                                          r"\(a number, not a text\)"):

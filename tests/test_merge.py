@@ -260,7 +260,8 @@ def test_the_same_rows_make_the_same_bytes_however_they_come_in_chunks(tmp_path,
     per_group = merge.group_rows(table.schema)
     assert 1 < per_group < n
     digests = set()
-    for k, sizes in enumerate(([n], [1] * n, [3, 700, 297], [per_group - 1, 2, n - per_group - 1])):
+    for k, sizes in enumerate(([n], [1] * n, [3, 700, 297], [per_group - 1, 2, n - per_group - 1],
+                               [per_group, 0, n - per_group, 0])):  # (empty chunks, one at a group's end)
         starts = np.cumsum([0, *sizes[:-1]])
         staged, rows = merge.write_table(tmp_path / f"t{k}.parquet", table.schema,
                                          iter([table.slice(a, b) for a, b in zip(starts, sizes)]))

@@ -402,3 +402,7 @@ def test_default_folder_names_keep_letters_and_never_share_a_folder_between_name
     japanese, greek = slug("日本語", "experiment"), slug("ειρήνη", "experiment")
     assert japanese.startswith("experiment-") and greek != japanese and greek != "experiment"
     assert slug("日本語", "experiment") == japanese  # the same name, the same folder
+    # names that differ only in letters of another script do not share a folder either
+    assert len({slug("peace 日本", "x"), slug("peace 中国", "x"), slug("peace", "x")}) == 3
+    assert slug("peace 日本", "x").startswith("peace-") and slug("Łódź", "x").startswith("odz-")
+    assert slug("a\udcffb.toml", "x")  # a file name that is not UTF-8 (surrogate escapes) is no crash
