@@ -589,5 +589,5 @@ def prepare(scenario: str | Path | Scenario, *, months: int | None = None,
     if overrides:
         scen = scen.with_overrides(overrides)
     if extra:
-        scen = scen.with_overrides(extra, where="months")
+        scen = scen.with_overrides(extra, where="the horizon")
     return scen.cast()

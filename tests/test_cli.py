@@ -406,12 +406,20 @@ def test_a_run_into_an_earlier_runs_folder_is_all_or_nothing(tmp_path, monkeypat
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier run, figure included
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
-    for bad in ("outcome.json",):  # a folder where a run's file would go is not replaced
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for bad, what in (("outcome.json", "a folder"), ("series.csv", "a link")):
         (out / bad).unlink()
-        (out / bad).mkdir()
-        with pytest.raises(InputError, match=f"{bad}: is not a file peacesim wrote \\(a folder\\)"):
+        if what == "a folder":
+            (out / bad).mkdir()  # a folder where a run's file would go is not replaced
+        else:
+            (out / bad).symlink_to(notes)  # nor is a link (nor written through)
+        with pytest.raises(InputError, match=f"{bad}: is not a file peacesim wrote \\({what}\\)"):
             output.write_run(run_scenario("reference", seed=2, months=24), out)
-        assert (out / bad).is_dir()
+        assert (out / bad).is_dir() if what == "a folder" else (out / bad).is_symlink()
+        (out / bad).rmdir() if what == "a folder" else (out / bad).unlink()
+        (out / bad).write_bytes(before[bad])
+    assert notes.read_text() == "mine"
 
 
 def test_staging_folders_of_runs_killed_outright_are_removed_by_the_next_run(tmp_path):

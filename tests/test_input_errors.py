@@ -763,7 +763,7 @@ def test_a_horizon_out_of_bounds_is_refused_in_the_words_of_whichever_entry_poin
                  lambda: peacesim.PeaceModel("reference", rng=1, months=5)):
         with pytest.raises(InputError) as refused:
             call()
-        assert str(refused.value) == "months: months = 5 is not allowed; expected a whole number from 12 to 2400"
+        assert str(refused.value) == "the horizon: months = 5 is not allowed; expected a whole number from 12 to 2400"
 
 
 def test_python_arguments_of_the_wrong_shape_are_read_or_refused_in_plain_words(tmp_path):

@@ -75,8 +75,9 @@ def test_each_scenario_seed_and_size_has_its_own_ablation_file_named_like_its_re
 
 
 def test_ablation_runs_of_two_scenarios_or_seeds_are_kept_apart(tmp_path, monkeypatch):
+    """Each scenario and seed has its folder under ``ablation/p<k>-<i>/`` (the reference scenario at
+    master seed 1 keeps ``ablation/p<k>-<i>/<size>/``, as before)."""
     monkeypatch.setitem(validation.ABLATIONS, 9, validation.ABLATIONS[9][:1])
-    """Beside the reference scenario's at master seed 1 (``ablation/p<k>-<i>/<size>/``, as before)."""
     for scenario, seed in [("contact_group", 1), ("reference", 2)]:
         validation.ablate(fraction=0.01, only=[9], out=tmp_path, progress=False, scenario=scenario, seed=seed)
     for sub, scenario, master in [("contact_group-seed1", "contact_group", 109), ("reference-seed2", "reference", 209)]:
