@@ -500,7 +500,9 @@ def test_a_run_that_cannot_replace_its_marker_replaces_nothing_and_names_it(tmp_
     (out / ".peacesim").unlink()
     (out / ".peacesim").mkdir()
     r = main("run", "reference", "--months", "24", "--seed", "8", "--no-figure", "--out", out)
-    assert r.returncode == 1 and str(out / ".peacesim") in one_line(r)
+    # refused before anything is written: what stands where the marker goes is not peacesim's file
+    assert r.returncode == 2 and one_line(r).endswith(f"{out / '.peacesim'}: is not a file peacesim wrote (a folder); "
+                                                      "peacesim does not replace it: remove it or choose another folder")
     assert (out / "outcome.json").read_bytes() == before and (out / "timeline.png").exists()
 
 
