@@ -467,7 +467,7 @@ def _actor_param(name: str, scenario: Scenario, where: str):
             raise InputError(f"{where}: unknown parameter {words(name)}{did_you_mean(name, REGISTRY)}; see "
                              "'peacesim params' for the list (or KIND.FIELD for actors)")
         return p
-    kind, index, fname = m.group(1), m.group(2), m.group(3)
+    kind, fname = m.group(1), m.group(3)  # (the index is checked against the cast where it is applied)
     return actor_field(kind, fname, name, where=where)
 
 
