@@ -554,7 +554,27 @@ def run_tag(scenario: str | Path = "reference", seed: int = 1) -> str:
     """What tells one scenario and master seed's validation apart from another's in the names of its
     folders and files: ``<scenario>-seed<N>``, and nothing for the reference scenario at master
     seed 1 (whose runs and reports keep the names they have always had)."""
-    return "" if (scenario, seed) == ("reference", 1) else f"{Path(str(scenario)).stem}-seed{seed}"
+    name = _scenario_tag(scenario)
+    return "" if (name, seed) == ("reference", 1) else f"{name}-seed{seed}"
+
+
+def _scenario_tag(scenario: str | Path) -> str:
+    """A scenario's part of those names: a shipped scenario's short name (also when given as the
+    path of its file); for any other file, its name and a short hash of where it is, so that two
+    files of one name in different folders, or one named like a shipped scenario, never share
+    results."""
+    import hashlib
+
+    from .scenario import is_short_name, scenario_dir, user_path
+
+    if is_short_name(scenario):
+        return str(scenario)
+    path = user_path(scenario).resolve()
+    shipped = scenario_dir() / f"{path.stem}.toml"
+    if shipped.is_file() and shipped.resolve() == path:
+        return path.stem
+    where = hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{fsutil.slug(path.stem, 'scenario')}-{where}"
 
 
 def output_name(stem: str, *, quick: bool, scenario: str | Path = "reference", seed: int = 1) -> str:

@@ -100,3 +100,16 @@ def test_the_report_and_the_ablation_table_replace_a_link_and_never_write_throug
     for path in (report, table):
         assert not path.is_symlink() and path.read_text().startswith("# peacesim")
     assert sorted(p.name for p in out.iterdir()) == ["ablation-quick.md", "report-quick.md"]
+
+
+def test_outputs_are_named_by_the_scenario_itself_not_by_how_it_was_written(tmp_path):
+    from peacesim.scenario import scenario_dir
+
+    shipped = scenario_dir() / "reference.toml"
+    for same in ("reference", shipped, str(shipped)):
+        assert validation.output_name("report", quick=True, scenario=same) == "report-quick.md"
+    a, b = tmp_path / "a" / "x.toml", tmp_path / "b" / "x.toml"
+    copy = tmp_path / "reference.toml"  # a file named like a shipped scenario is not that scenario
+    names = {validation.run_tag(p, 1) for p in (a, b, copy)}
+    assert len(names) == 3 and "" not in names and all(n.endswith("-seed1") for n in names)
+    assert validation.run_tag(a, 1).startswith("x-") and validation.run_tag(a, 1) == validation.run_tag(a, 1)
