@@ -257,7 +257,7 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
     (``timeline.png`` with ``figure=False``) is removed so the folder never mixes two runs. Other
     files that were added to a results folder of peacesim's are left alone.
     """
-    from .fsutil import MARKER, check_out_path, claim, read_marker, storage_error, write_marker
+    from .fsutil import MARKER, FolderLock, check_out_path, claim, read_marker, storage_error, write_marker
 
     out = check_out_path(out_dir, "out_dir")
     if out.exists() and not out.is_dir():
@@ -286,7 +286,8 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
             # an output file of the previous run that this one does not write (its figure) goes, if
             # the previous run's marker lists it as written (a marker from before the list: all are)
             gone = [n for n in OUTPUT_FILES if n not in names and (written is None or n in written)]
-            _swap_in(out, staging, [MARKER, *names], gone, storage_error)
+            with FolderLock(out, "run"):  # another run into this folder waits its turn: one line
+                _swap_in(out, staging, [MARKER, *names], gone, storage_error)
     except _NotPutBack as failed:
         from .errors import StorageError
 

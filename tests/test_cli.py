@@ -404,7 +404,8 @@ def test_a_run_into_an_earlier_runs_folder_is_all_or_nothing(tmp_path, monkeypat
     with pytest.raises(StorageError, match="events.json: cannot write the results"):
         output.write_run(run_scenario("reference", seed=2, months=24), out, figure=False)
     monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier run, figure included
+    # the earlier run, figure included (beside the lock the swap took)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".peacesim.lock"} == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
@@ -462,3 +463,21 @@ def test_when_the_earlier_run_cannot_be_put_back_what_is_left_of_it_is_kept_and_
     assert "the previous run's files could not all be put back: what was not is in" in message
     kept = Path(message.rsplit(" is in ", 1)[1])
     assert kept.is_dir() and (kept / "series.csv").read_bytes() == before
+
+
+def test_a_run_into_a_folder_another_run_is_writing_into_is_refused_in_one_line(tmp_path):
+    from results_helpers import held_lock
+
+    from peacesim import run_scenario
+    from peacesim.output import write_run
+
+    out = tmp_path / "run"
+    write_run(run_scenario("reference", seed=1, months=24), out, figure=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with held_lock(out, "run"):
+        r = subprocess.run([sys.executable, "-m", "peacesim", "run", "reference", "--seed", "2", "--months", "24",
+                            "--no-figure", "--quiet", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert "another peacesim run" in r.stderr and "is using this folder" in r.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".peacesim.lock"} == {
+        k: v for k, v in before.items() if k != ".peacesim.lock"}
