@@ -434,7 +434,8 @@ def _until_stopped(call):
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from .fsutil import check_out_path, slug
-    from .sensitivity import load_sensitivity, run_pilot, run_sensitivity
+    from .sensitivity import (PILOT_POINTS, PILOT_POINTS_RANGE, PILOT_REPLICATES, PILOT_REPLICATES_RANGE,
+                              TARGET_NOISE, load_sensitivity, run_pilot, run_sensitivity)
     from .sensitivity_plots import pilot_lines, summary_lines
     from .sweep import check_executor
 
@@ -446,10 +447,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             one = len(given) == 1
             raise InputError(f"{' and '.join(given)} {'is' if one else 'are'} used only with --pilot: add --pilot or "
                              f"leave {'it' if one else 'them'} out")
-    target = _parse_share("0.1" if args.target_noise is None else args.target_noise, "--target-noise")
-    points = _parse_whole("32" if args.pilot_points is None else args.pilot_points, "--pilot-points", 8, 10_000)
-    reps = _parse_whole("16" if args.pilot_replicates is None else args.pilot_replicates, "--pilot-replicates", 4,
-                        10_000)
+    target = TARGET_NOISE if args.target_noise is None else _parse_share(args.target_noise, "--target-noise")
+    points = _parse_whole(args.pilot_points, "--pilot-points", *PILOT_POINTS_RANGE) or PILOT_POINTS
+    reps = _parse_whole(args.pilot_replicates, "--pilot-replicates", *PILOT_REPLICATES_RANGE) or PILOT_REPLICATES
     spec = load_sensitivity(args.experiment, replicates=replicates)
     workers = _parse_workers(args.workers)
     check_executor(args.executor, workers, args.scheduler)

@@ -31,9 +31,9 @@ from .scenario import (
     Scenario,
     actor_field,
     first_overlap,
+    fixed_overlap,
     load_scenario,
     mark_checked,
-    overlap,
     read_input,
     resolve_input,
     resolve_scenario,
@@ -154,8 +154,7 @@ class Experiment:
         where = self.path or self.name
         dp = _row_index(design_point, len(self.design), "design_point", where)
         rep = _row_index(replicate, self.replicates, "replicate", where)
-        scen = self.base().with_overrides(self.design[dp], where=f"design point {dp}").cast()
-        return run_scenario(scen, seed=self.seeds[rep])
+        return run_scenario(point_scenario(self.base(), dp, self.design[dp]), seed=self.seeds[rep])
 
     def state(self) -> bytes | None:
         """What the experiment's runs depend on, as bytes to compare (None if it cannot be)."""
@@ -190,6 +189,12 @@ class Experiment:
         h.update(b"\0")
         h.update(self.scenario_text.encode())
         return h.hexdigest()
+
+
+def point_scenario(base: Scenario, design_point: int, values: dict[str, Any]) -> Scenario:
+    """The scenario a design point's runs use: the experiment's base (:meth:`Experiment.base`) with
+    the point's values, cast."""
+    return base.with_overrides(values, where=f"design point {design_point}").cast()
 
 
 def _row_index(value: Any, n: int, name: str, where: str) -> int:
@@ -390,13 +395,12 @@ def _check_overlap(exp: Experiment, where: str) -> None:
             clash = first_overlap(row, scen)
             if clash is not None:
                 raise InputError(f"{where}: design row {i + 1}: {clash.refusal()}")
-    for name in exp.columns:
-        for fixed, value in exp.fixed.items():
-            clash = overlap(fixed, name, scen)
-            if clash is not None:
-                raise InputError(f"{where}: {fixed} is set in [parameters] ({fixed} = {words(value)}) and {name} is "
-                                 f"varied in {varied}; both set {clash.what}, and the varied values would replace "
-                                 f"the fixed one; remove one of them{clash.hint}")
+    found = fixed_overlap(exp.fixed, exp.columns, scen)
+    if found is not None:
+        fixed, value, name, clash = found
+        raise InputError(f"{where}: {fixed} is set in [parameters] ({fixed} = {words(value)}) and {name} is "
+                         f"varied in {varied}; both set {clash.what}, and the varied values would replace "
+                         f"the fixed one; remove one of them{clash.hint}")
     if exp.months is not None:
         if "months" in exp.fixed:
             raise InputError(f"{where}: months is set both as experiment.months = {words(exp.months)} and in "

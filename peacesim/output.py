@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
-
 import numpy as np
 import pandas as pd
+
+from .errors import InputError, StorageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import RunResult
@@ -145,9 +145,10 @@ def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping
 _STAGING_NAME = 100
 
 
-def _staging_prefix(out: Path) -> str:
-    """The start of the name of a run's staging folder beside ``out`` (then the pid and a token)."""
-    return f".{out.name[:_STAGING_NAME]}.partial-"
+def _staging_prefix(out: Path, what: str = "partial") -> str:
+    """The start of the name of a run's staging folder beside ``out`` (then the pid and a token);
+    ``what`` = "previous" names where an earlier run's files are kept when they cannot be put back."""
+    return f".{out.name[:_STAGING_NAME]}.{what}-"
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -229,7 +230,7 @@ def _swap_in(out: Path, staging: Path, names: list[str], gone: list[str], storag
             except OSError:
                 undone = False
         if not undone:  # (a second fault while undoing the first: keep what is left and say where)
-            kept = out.parent / f".{out.name[:_STAGING_NAME]}.previous-{os.getpid()}-{secrets.token_hex(4)}"
+            kept = out.parent / f"{_staging_prefix(out, 'previous')}{os.getpid()}-{secrets.token_hex(4)}"
             try:
                 os.rename(aside, kept)
             except OSError:
@@ -289,8 +290,6 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
             with FolderLock(out, "run"):  # another run into this folder waits its turn: one line
                 _swap_in(out, staging, [MARKER, *names], gone, storage_error)
     except _NotPutBack as failed:
-        from .errors import StorageError
-
         if failed.kept.parent != staging:  # (else the staging folder holds them: it stays)
             shutil.rmtree(staging, ignore_errors=True)
         raise StorageError(f"{out}: {failed.error}; the previous run's files could not all be put back: what was not "

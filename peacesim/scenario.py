@@ -27,7 +27,7 @@ from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse
 from .words import cut, words
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare", "Overlap",
-           "overlap", "first_overlap", "setting_subject"]
+           "overlap", "first_overlap", "fixed_overlap", "setting_subject"]
 
 _META_FIELDS = {"name", "title", "description", "learning_points", "sources", "note", "seed"}
 
@@ -236,6 +236,18 @@ def overlap(a: Any, b: Any, scenario: Scenario | None = None) -> Overlap | None:
     if scenario is not None and not 1 <= index <= len(scenario.actors.get(kind, ())):
         return None
     return Overlap(a, b, kind, index, fname)
+
+
+def fixed_overlap(fixed: Mapping[str, Any], varied: Iterable[Any],
+                  scenario: Scenario | None = None) -> tuple[str, Any, str, Overlap] | None:
+    """The first setting of ``varied`` that sets the same actor field as one of ``fixed`` (a file's
+    ``[parameters]``), as ``(fixed name, its value, varied name, overlap)``; None when there is none."""
+    for name in varied:
+        for held, value in fixed.items():
+            found = overlap(held, name, scenario)
+            if found is not None:
+                return held, value, name, found
+    return None
 
 
 def first_overlap(names: Iterable[Any], scenario: Scenario | None = None) -> Overlap | None:

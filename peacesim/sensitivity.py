@@ -54,7 +54,7 @@ from . import fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, derive_seeds, experiment_dir, experiment_from_dict, read_toml
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
-from .scenario import first_overlap, overlap
+from .scenario import first_overlap, fixed_overlap
 from .sensitivity_analysis import (
     METHODS,
     MIN_VARYING_POINTS,
@@ -72,6 +72,7 @@ from .sensitivity_analysis import (
     noise_table,
     point_outputs,
     replicates_needed,
+    varies_at_few_points,
 )
 from .words import words
 
@@ -365,13 +366,11 @@ def _factor_names(sens: dict[str, Any], base: Experiment, at: str) -> list[str]:
         clash = first_overlap(names, base.scenario)
         if clash is not None:
             raise InputError(f"{at}.parameters: {clash.refusal()}")
-        for n in names:
-            for fixed, value in base.fixed.items():
-                clash = overlap(fixed, n, base.scenario)
-                if clash is not None:
-                    raise InputError(f"{at}.parameters: {n} and {fixed}, fixed in [parameters] ({fixed} = "
-                                     f"{words(value)}), both set {clash.what}; a factor varies, so remove one of "
-                                     f"them{clash.hint}")
+        found = fixed_overlap(base.fixed, names, base.scenario)
+        if found is not None:
+            fixed, value, n, clash = found
+            raise InputError(f"{at}.parameters: {n} and {fixed}, fixed in [parameters] ({fixed} = {words(value)}), "
+                             f"both set {clash.what}; a factor varies, so remove one of them{clash.hint}")
     else:
         raise InputError(f"{at}.parameters = {words(spec)} is not allowed; expected \"numeric\" (every numeric "
                          "model-wide parameter) or a list of names (model-wide or KIND.FIELD)")
@@ -892,8 +891,14 @@ class PilotResult:
         return t.loc[np.isinf(t["replicates_needed"].to_numpy(dtype=float)), "outcome"].tolist()
 
 
-def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, replicates: int = 16,
-              target: float = 0.1, executor: str = "processes", workers: int | None = None,
+#: The pilot's size by default, and the sizes it accepts (points, replicates), and its target share of
+#: noise in the per-point means: the command line's defaults and bounds too.
+PILOT_POINTS, PILOT_REPLICATES, TARGET_NOISE = 32, 16, 0.1
+PILOT_POINTS_RANGE, PILOT_REPLICATES_RANGE = (8, 10_000), (4, 10_000)
+
+
+def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_POINTS,
+              replicates: int = PILOT_REPLICATES, target: float = TARGET_NOISE, executor: str = "processes", workers: int | None = None,
               scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
               progress: bool = True) -> PilotResult:
     """Measure the model's replicate noise at ``points`` points of a Latin hypercube over the
@@ -908,8 +913,8 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
     from .sensitivity_analysis import Design as _Design
 
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
-    points = _whole(points, "--pilot-points", 8, 10_000)
-    replicates = _whole(replicates, "--pilot-replicates", 4, 10_000)
+    points = _whole(points, "--pilot-points", *PILOT_POINTS_RANGE)
+    replicates = _whole(replicates, "--pilot-replicates", *PILOT_REPLICATES_RANGE)
     if not 0 < target < 1:
         raise InputError(f"--target-noise {words(target)} is not allowed; expected a share between 0 and 1")
     from SALib.sample import latin
@@ -940,7 +945,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = 32, rep
         m = outputs.runs[o.name]
         est = noise_components(m)
         # replicates that differ at one to four points only: a noise share of those few points
-        few = 0 < est["points_varying"] < MIN_VARYING_POINTS and est["points"] >= 3
+        few = varies_at_few_points(est) and est["points"] >= 3
         need = math.nan if few else replicates_needed(est["noise_var"], est["signal_var"], target)
         boot_need, boot_share = [], []
         # no interval around a need that could not be estimated: resamples that repeat a few points
@@ -975,7 +980,7 @@ def _pilot_note(est: dict[str, Any], need: float, n: int) -> str:
     if math.isnan(need):
         if est["points"] < 3:
             return f"not measured: two values or more at {est['points']} of {n} points, at least 3 needed"
-        if 0 < est["points_varying"] < MIN_VARYING_POINTS:
+        if varies_at_few_points(est):
             return (f"not measured: the replicates differ at {est['points_varying']} of {n} points, at least "
                     f"{MIN_VARYING_POINTS} needed")
         return "not measured: the same value in every run"

@@ -74,6 +74,7 @@ __all__ = [
     "noise_table",
     "noise_components",
     "MIN_VARYING_POINTS",
+    "varies_at_few_points",
     "replicates_needed",
     "km_point",
     "elementary_effects",
@@ -697,6 +698,12 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
 MIN_VARYING_POINTS = 5
 
 
+def varies_at_few_points(est: dict[str, Any]) -> bool:
+    """Whether the replicates of :func:`noise_components`' estimate ``est`` differ at one to
+    :data:`MIN_VARYING_POINTS` - 1 points only: its noise is those points', not the model's."""
+    return 0 < est["points_varying"] < MIN_VARYING_POINTS
+
+
 #: Replicates from which a delete-one jackknife over them adds their part to a noise share's interval.
 MIN_JACKKNIFE_REPLICATES = 3
 #: A variance of a share's resamples below this (a standard deviation of 1e-6) is no variation: the
@@ -783,7 +790,7 @@ def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int
                              f"two or more at {est['points']})")
             if est["noise_ratio"] >= 1 - 1e-9:
                 notes.append("no signal detected")
-            if 0 < est["points_varying"] < MIN_VARYING_POINTS:
+            if varies_at_few_points(est):
                 # as the pilot reads it (it does not size the replicates on such a share)
                 notes.append(f"the replicates differ at {est['points_varying']} of {n} points only: the share is "
                              f"the noise of those points, not the model's (at least {MIN_VARYING_POINTS} needed)")

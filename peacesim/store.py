@@ -213,9 +213,7 @@ class ResultStore:
     def _old_manifest(self, fresh: bool) -> dict[str, Any] | None:
         path = self.out / "manifest.json"
         try:
-            text = path.read_bytes().decode("utf-8")  # (a damaged file that is not UTF-8 is read below)
-        except UnicodeDecodeError as exc:
-            text = exc  # unreadable as text: refused as an unreadable manifest, or replaced with --fresh
+            raw = path.read_bytes()  # (decoded below: a damaged file that is not UTF-8 is unreadable)
         except FileNotFoundError:
             if not fresh and self._holds_results():
                 raise InputError(f"--out {self.out}: manifest.json is missing, so peacesim cannot tell which experiment "
@@ -225,9 +223,7 @@ class ResultStore:
         except OSError as exc:
             raise fsutil.storage_error(exc, path, "read") from None
         try:
-            if isinstance(text, UnicodeDecodeError):
-                raise text
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
         except (ValueError, UnicodeDecodeError) as exc:

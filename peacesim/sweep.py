@@ -50,7 +50,7 @@ import numpy as np
 
 from . import budget, fsutil
 from .errors import InputError, StorageError
-from .experiment import Experiment, RunSpec, load_experiment
+from .experiment import Experiment, RunSpec, load_experiment, point_scenario
 from .parts import Part, PartBuilder
 from .scenario import Scenario
 from .params import as_whole
@@ -123,7 +123,7 @@ def _scenario(base: Scenario, spec: RunSpec) -> Scenario:
     last = _last_cast[0]
     if last is not None and last[0] is base and last[1] == spec.design_point and last[2] == spec.values:
         return last[3]
-    scen = base.with_overrides(spec.values, where=f"design point {spec.design_point}").cast()
+    scen = point_scenario(base, spec.design_point, spec.values)
     _last_cast[0] = (base, spec.design_point, dict(spec.values), scen)
     return scen
 
