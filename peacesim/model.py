@@ -61,6 +61,9 @@ BIAS_TRUST_SHIFT = 0.3
 RELAPSE_TRUST_COST = 0.15
 #: After a relapse every third party waits this many cooldowns before proposing talks again.
 RELAPSE_COOLDOWN_FACTOR = 2
+#: From how many trust values perception averages a month (each party's trust in the other main
+#: parties) they are added up with array operations.
+PERCEPTION_ARRAY_SIZE = 64
 
 
 class PeaceModel(mesa.Model):
@@ -415,13 +418,10 @@ class PeaceModel(mesa.Model):
         channel to it, its mean trust in the other main parties, the diplomats' incentives and,
         for a main party during talks, the draft text on the table."""
         p = self.p
-        rows = self.trust.rows
         tables = self.coordination.tables
         index = self._perception
         if index is None or index[0] != self.trust.generation:
-            # each party's row and the columns of the other main parties (per cast and trust store)
-            index = self._perception = (self.trust.generation, [
-                (q, rows[q.idx], [c for j, c in self._main_cols if j != q.idx]) for q in self.parties])
+            index = self._perception = self._perception_index()
         seen = self._leaders_seen
         if seen is None or seen[0] is not tables:  # the columns of the leaders each party can reach
             col = self.trust.col
@@ -430,18 +430,49 @@ class PeaceModel(mesa.Model):
                                                   for q in self.parties])
         option = self.negotiation.progress if self.phase is TALKS else 0.0
         incentives = self.diplomacy.incentives
-        for (q, row, others), leaders in zip(index[1], seen[1]):
+        groups = index[2]
+        if groups is not None:  # a large cast: the means of trust in the other main parties at once
+            flat = self.trust.values.ravel()
+            means = [0.0] * len(self.parties)
+            for at, cells, n in groups:
+                # a cumulative sum along each row adds in the loop's order below, to the same bits
+                for k, x in zip(at, (np.cumsum(flat.take(cells), axis=1)[:, -1] / n).tolist()):
+                    means[k] = x
+        for k, ((q, row, others), leaders) in enumerate(zip(index[1], seen[1])):
             best = 0.0
             for c in leaders:
                 v = row[c]
                 if v > best:
                     best = v
-            # mean trust in the other main parties, added in order
-            total = 0.0
-            for c in others:
-                total += row[c]
-            q.perceive(best, total / len(others) if others else 0.0, incentives[q.idx],
-                       option if q.at_table else 0.0, p)
+            if groups is not None:
+                mean = means[k]
+            elif others:  # mean trust in the other main parties, added in order
+                total = 0.0
+                for c in others:
+                    total += row[c]
+                mean = total / len(others)
+            else:
+                mean = 0.0
+            q.perceive(best, mean, incentives[q.idx], option if q.at_table else 0.0, p)
+
+    def _perception_index(self) -> tuple:
+        """What perception reads, worked out once per cast and trust store: each party's row and
+        the columns of the other main parties; for a large cast (:data:`PERCEPTION_ARRAY_SIZE`
+        values or more), those columns as flat indices into the trust values, grouped by how many
+        other main parties a party has (so that each group is one rectangular array)."""
+        rows = self.trust.rows
+        entries = [(q, rows[q.idx], [c for j, c in self._main_cols if j != q.idx]) for q in self.parties]
+        groups = None
+        if sum(len(others) for _, _, others in entries) >= PERCEPTION_ARRAY_SIZE:
+            width = self.trust.values.shape[1]
+            by_size: dict[int, tuple[list[int], list[list[int]]]] = {}
+            for k, (q, _, others) in enumerate(entries):
+                if others:
+                    at, cells = by_size.setdefault(len(others), ([], []))
+                    at.append(k)
+                    cells.append([q.idx * width + c for c in others])
+            groups = [(at, np.array(cells, dtype=np.intp), float(n)) for n, (at, cells) in by_size.items()]
+        return self.trust.generation, entries, groups
 
     # ------------------------------------------------------------------ phases (ODD 7.9)
     def set_phase(self, new: Phase) -> None:

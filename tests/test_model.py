@@ -252,12 +252,13 @@ def test_override_of_one_actor_by_index():
                                                 ("crowded_field", {}), ("contact_group", {}),
                                                 ("mali_regional", {"coordination": "network"})])
 def test_large_cast_array_updates_give_the_same_runs_as_value_by_value(monkeypatch, scenario, overrides):
-    """Facilitation, diplomacy, the mean trust between the parties and the local aggregates work
-    large casts with array operations and small ones value by value; forced onto
-    the array path, small casts give the same runs bit for bit."""
+    """Facilitation, diplomacy, the mean trust between the parties, each party's perception of it
+    and the local aggregates work large casts with array operations and small ones value by value;
+    forced onto the array path, small casts give the same runs bit for bit."""
     import peacesim.diplomacy as diplomacy
     import peacesim.facilitation as facilitation
     import peacesim.local_mechanisms as local
+    import peacesim.model as model
     import peacesim.trust as trust
 
     plan = ["10:pressure:party=" + PeaceModel(scenario, rng=0).parties[1].name + ",strength=0.5,months=30",
@@ -267,10 +268,12 @@ def test_large_cast_array_updates_give_the_same_runs_as_value_by_value(monkeypat
         if size is not None:
             for mod in (diplomacy, facilitation, local, trust):
                 monkeypatch.setattr(mod, "ARRAY_SIZE", size)
+            monkeypatch.setattr(model, "PERCEPTION_ARRAY_SIZE", size)
         m = PeaceModel(scenario, rng=5, overrides=overrides, interventions=plan)
         assert (m.diplomacy._arrays is not None) == (size == 0)
         assert (m.trust._pair_index is not None) == (size == 0)
         m.run()
+        assert (m._perception[2] is not None) == (size == 0)
         runs.append(m)
     a, b = runs
     np.testing.assert_array_equal(a.recorder.data, b.recorder.data)

@@ -345,10 +345,11 @@ def test_a_model_pickled_or_copied_mid_run_goes_on_exactly_as_the_original(scena
 
     import peacesim.diplomacy as diplomacy
     import peacesim.facilitation as facilitation
+    import peacesim.model as model
     import peacesim.trust as trust
 
     for size in (64, 0):  # value by value, and with the large casts' array operations
-        facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = trust.ARRAY_SIZE = size
+        facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = trust.ARRAY_SIZE = model.PERCEPTION_ARRAY_SIZE = size
         try:
             a = PeaceModel(scenario, rng=9, interventions=["30:add_mediator:name=the late envoy,lead=false"])
             for _ in range(40):
@@ -361,7 +362,7 @@ def test_a_model_pickled_or_copied_mid_run_goes_on_exactly_as_the_original(scena
             np.testing.assert_array_equal(a.recorder.data, c.recorder.data)
             assert a.events.items == b.events.items == c.events.items
         finally:
-            facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = trust.ARRAY_SIZE = 64
+            facilitation.ARRAY_SIZE = diplomacy.ARRAY_SIZE = trust.ARRAY_SIZE = model.PERCEPTION_ARRAY_SIZE = 64
 
 
 def test_a_block_stream_makes_a_very_long_run_s_numbers_in_doubling_steps_not_all_at_once():
