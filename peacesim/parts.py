@@ -8,7 +8,9 @@ with their row counts and SHA-256 checksums. That work is done where the batch r
 process), so the sweep's own process only writes bytes (:meth:`peacesim.store.ResultStore.write_part`).
 
 The tables are those the runner always wrote: the types of a column are inferred from its values
-as ``pyarrow.Table.from_pylist`` infers them, and the series are
+as ``pyarrow.Table.from_pylist`` infers them, but for the episodes' own columns, typed as their
+fields are declared (:func:`episode_types`, the same types), so that an episodes table without rows
+has them too (:func:`episode_schema`); the series are
 :func:`peacesim.records.series_frame` (the phase as its label) with the run's keys in front.
 Nothing here touches files.
 """
@@ -16,14 +18,20 @@ Nothing here touches files.
 from __future__ import annotations
 
 import hashlib
+import sys
+import types
+import typing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from .agreement import Agreement
 from .records import EPISODE_COLUMNS, series_frame
 
-__all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "ipc_bytes", "KEY_COLUMNS"]
+__all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "episode_types", "episode_schema", "ipc_bytes",
+           "KEY_COLUMNS"]
 
 #: The columns that name a run, first in every table (the factor columns follow them).
 KEY_COLUMNS = ("design_point", "replicate", "seed")
@@ -66,6 +74,39 @@ def episode_columns(keys: list[str]) -> list[str]:
     return list(keys) + [c for c in EPISODE_COLUMNS if c not in keys]
 
 
+@lru_cache(maxsize=1)
+def episode_types() -> dict:
+    """The Arrow type of each episode column (:data:`~peacesim.records.EPISODE_COLUMNS`), from the
+    type its field (or property, ``n_signatories``) of :class:`~peacesim.agreement.Agreement` is
+    declared with: the type ``pyarrow`` infers from the values of an episode's row
+    (:meth:`~peacesim.agreement.Agreement.row`: a tuple of names is stored joined, as text; an
+    optional field has the type of its values)."""
+    import pyarrow as pa
+
+    arrow = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), tuple: pa.string()}
+    where = vars(sys.modules[Agreement.__module__])
+    out = {}
+    for c in EPISODE_COLUMNS:
+        declared = Agreement.__annotations__.get(c) or getattr(Agreement, c).fget.__annotations__["return"]
+        hint = eval(declared, where) if isinstance(declared, str) else declared  # (annotations are text)
+        if isinstance(hint, types.UnionType):  # int | None
+            hint = next(t for t in typing.get_args(hint) if t is not type(None))
+        out[c] = arrow[typing.get_origin(hint) or hint]  # tuple[str, ...] -> tuple
+    return out
+
+
+def episode_schema(keys: list[str], key_schema=None):
+    """The episodes table's schema (:func:`episode_columns`) for runs with these key columns: each
+    key of the type it has in ``key_schema`` (the runs table's, whose rows hold the same keys; null
+    where it has none), then the episode's own columns (:func:`episode_types`). It is the schema
+    of the table with rows, so that a table without rows is typed alike."""
+    import pyarrow as pa
+
+    known = {f.name: f.type for f in key_schema} if key_schema is not None else {}
+    own = episode_types()
+    return pa.schema([pa.field(c, known.get(c, pa.null()) if c in keys else own[c]) for c in episode_columns(keys)])
+
+
 def ipc_bytes(table) -> bytes:
     """``table`` as an uncompressed Arrow IPC file (Feather V2)."""
     import pyarrow as pa
@@ -81,12 +122,13 @@ def _file(table) -> PartFile:
     return PartFile(data, table.num_rows, hashlib.sha256(data).hexdigest())
 
 
-def _columns(names: list[str], rows: list[dict[str, Any]]):
-    """A table of ``rows`` (dicts) with the given columns, each typed from its values the way
-    ``pyarrow.Table.from_pylist`` types it (a missing key is a missing value)."""
+def _columns(names: list[str], rows: list[dict[str, Any]], typed: dict | None = None):
+    """A table of ``rows`` (dicts) with the given columns, each of its type in ``typed`` or typed
+    from its values the way ``pyarrow.Table.from_pylist`` types it (a missing key is a missing value)."""
     import pyarrow as pa
 
-    return pa.table({n: pa.array([r.get(n) for r in rows]) for n in names})
+    typed = typed or {}
+    return pa.table({n: pa.array([r.get(n) for r in rows], type=typed.get(n)) for n in names})
 
 
 class PartBuilder:
@@ -120,7 +162,8 @@ class PartBuilder:
         """The batch's tables encoded as the files of a part."""
         files: dict[str, PartFile] = {}
         if self.episodes:
-            files["episodes"] = _file(_columns(episode_columns(self.keys), self.episodes))
+            own = {c: t for c, t in episode_types().items() if c not in self.keys}
+            files["episodes"] = _file(_columns(episode_columns(self.keys), self.episodes, own))
         series = self._series_table()
         if series is not None:
             files["series"] = _file(series)

@@ -52,14 +52,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import fsutil
 from . import merge as streamed
 from .errors import InputError, ResultsWarning, StorageError
 from .experiment import Experiment
 from .merge import Damaged
-from .parts import KEY_COLUMNS, Part, PartBuilder, episode_columns
+from .parts import KEY_COLUMNS, Part, PartBuilder, episode_schema
 
 __all__ = ["ResultStore", "FORMAT", "KINDS"]
 
@@ -681,9 +680,10 @@ class ResultStore:
                    for s in self.sources]
         staged: dict[str, streamed.StagedFile] = {}
         counts: dict[str, int] = {}
+        schemas: dict[str, Any] = {}  # kind -> the schema of its sources, as each is merged
         try:
             for kind in KINDS:
-                result = self._merge_kind(kind, sources, the_plan)
+                result = self._merge_kind(kind, sources, the_plan, schemas)
                 if result is None:
                     continue
                 name = f"{kind}.parquet"
@@ -727,9 +727,11 @@ class ResultStore:
         self.tables, self.pending_tables = record, {}
         return counts, np.empty(0, dtype=np.int64)
 
-    def _merge_kind(self, kind: str, sources: list, the_plan) -> tuple | None:
+    def _merge_kind(self, kind: str, sources: list, the_plan, schemas: dict[str, Any]) -> tuple | None:
         """Write one merged table to a staged file: (file, rows, failed runs), or None when no
-        source holds rows of it (then there is no such table, but for an empty episodes table)."""
+        source holds rows of it (then there is no such table, but for an empty episodes table,
+        typed as one with rows: its keys as in the runs table, whose schema is ``schemas["runs"]``
+        once the runs are merged). The schema of the table's sources goes into ``schemas``."""
         import pyarrow as pa
 
         # The table's schema: those of all its sources together, unified one by one as they are read
@@ -746,11 +748,11 @@ class ResultStore:
                 raise
             except Exception as exc:  # unreadable or not unifiable: which source and why is found by checking all
                 raise streamed.Damaged(f"unreadable: {_first_line(exc)}") from None
+        schemas[kind] = schema
         if schema is None:
             if kind != "episodes":
                 return None
-            cols = episode_columns([*KEY_COLUMNS, *self.exp.columns])
-            empty = pa.Table.from_pandas(pd.DataFrame(columns=cols), preserve_index=False)
+            empty = episode_schema([*KEY_COLUMNS, *self.exp.columns], schemas.get("runs")).empty_table()
             staged, rows = streamed.write_table(self.out / "episodes.parquet", empty.schema, iter([empty]))
             return staged, 0, 0
         path = self.out / f"{kind}.parquet"

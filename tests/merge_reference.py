@@ -1,7 +1,9 @@
 """The merge as it was before it was streamed (peacesim up to commit 99f4066), kept as the reference
 the streamed merge must agree with: every part read at once and concatenated, the newest row of
 each run kept, the tables sorted, and the runs table's whole-number and true/false columns whose
-only missing values are those of failed runs converted to pandas' nullable types (through pandas)."""
+only missing values are those of failed runs converted to pandas' nullable types (through pandas).
+One change since: an episodes table without rows has the types of one with rows, not Arrow's null
+type (the keys as in the runs table, the episode's own columns as declared)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from peacesim.agreement import EPISODE_COLUMNS
+from peacesim.parts import episode_types
 
 ORDER = {"runs": ["design_point", "replicate"], "episodes": ["design_point", "replicate", "episode"],
          "series": ["design_point", "replicate", "month"]}
@@ -70,10 +73,11 @@ def reference_tables(store) -> dict[str, pa.Table]:
     for kind in ORDER:
         t = runs if kind == "runs" else _concat(loaded[kind])
         if t is None:
-            if kind == "episodes":
-                cols = ["design_point", "replicate", "seed", *store.exp.columns]
-                cols += [c for c in EPISODE_COLUMNS if c not in cols]
-                out[kind] = _as_stored(pa.Table.from_pandas(pd.DataFrame(columns=cols), preserve_index=False))
+            if kind == "episodes":  # (since the old merge: typed as a table with rows, not as nulls)
+                keys = ["design_point", "replicate", "seed", *store.exp.columns]
+                types = {**episode_types(), **{c: runs.schema.field(c).type for c in keys}}
+                cols = keys + [c for c in EPISODE_COLUMNS if c not in keys]
+                out[kind] = _as_stored(pa.schema([(c, types[c]) for c in cols]).empty_table())
             continue
         if not one_each:
             rows = pd.MultiIndex.from_arrays([t.column(c).to_numpy() for c in ("design_point", "replicate", "_source")])

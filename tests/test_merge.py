@@ -212,7 +212,7 @@ def test_a_merge_cut_short_leaves_its_staged_tables_to_the_next_start_only(tmp_p
     exp = experiment_from_dict(exp_dict, where="<test>")
     out = tmp_path / "o"
     with monkeypatch.context() as m:  # killed during the merge: a staged table stays behind
-        def killed(self, kind, sources, the_plan):
+        def killed(self, kind, sources, the_plan, *rest):
             (self.out / ".series.parquet.0123abcd.tmp").write_bytes(b"half a table")
             raise KeyboardInterrupt
         m.setattr(ResultStore, "_merge_kind", killed)
