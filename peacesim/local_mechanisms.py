@@ -9,6 +9,8 @@ early warning) that the rest of the model reads. Sums are taken in numpy's order
 
 from __future__ import annotations
 
+import operator
+
 from typing import TYPE_CHECKING, Any
 
 from . import rules
@@ -109,13 +111,20 @@ class LocalMechanisms:
         funded = [i for i, has in enumerate(self.has_funding) if has]
         for i, s in zip(funded, streams, strict=True):
             self.stream[i] = s
+        # what each mechanism reads from the funding list with False added at its end: its stream's
+        # value, or that False (stream -1: none of its own); and a last False, so that the getter
+        # returns a tuple however many mechanisms there are
+        self._read_funding = operator.itemgetter(*self.stream, -1)
+        self._funding_read = (*self.funded_now, False)
 
     # ---------------------------------------------------------------- the monthly rule
     def funding_changed(self, funded: list[bool]) -> None:
+        """A funding stream changed: which mechanisms are funded now."""
         if self._n_funded:
-            now = [has and funded[s] for has, s in zip(self.has_funding, self.stream)]
-            if now != self.funded_now:
-                self.funded_now = now
+            now = self._read_funding(funded + [False])
+            if now != self._funding_read:
+                self._funding_read = now
+                self.funded_now = list(now[:-1])
                 self._dirty = True
 
     def act(self, month: int, phase: Phase) -> None:
