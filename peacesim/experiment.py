@@ -16,6 +16,7 @@ import copy
 import hashlib
 import itertools
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -32,11 +33,13 @@ from .scenario import (
     actor_field,
     first_overlap,
     fixed_overlap,
+    is_short_name,
     load_scenario,
     mark_checked,
     read_input,
     resolve_input,
     resolve_scenario,
+    user_path,
 )
 from .words import cut, words
 
@@ -145,8 +148,8 @@ class Experiment:
         values and the replicate's seed. It gives the row's results exactly, with the monthly
         series and the story, which the tables do not keep::
 
-            exp = load_experiment("staff_rotation")
-            row = runs.iloc[0]                     # a row of runs.parquet
+            exp = load_experiment("results/staff_rotation")  # the experiment as that sweep ran it
+            row = runs.iloc[0]                               # a row of its runs.parquet
             exp.rerun(row.design_point, row.replicate).narrative()
         """
         from .simulate import run_scenario
@@ -226,12 +229,88 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def load_experiment(ref: str | Path) -> Experiment:
-    """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded)."""
+    """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded),
+    or take it from a sweep's results folder: the experiment as that sweep ran it
+    (:func:`experiment_as_swept`), whose :meth:`Experiment.rerun` gives the folder's rows exactly."""
+    folder = _results_folder(ref)
+    if folder is not None:
+        return experiment_as_swept(folder)
     path = resolve_input(ref, kind="experiment", shipped=experiment_dir(), names=[p.stem for p in list_experiments()],
                          listing="peacesim experiments")
     where = str(path)
     text, raw = read_toml(path)
     return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)
+
+
+def _results_folder(ref: Any) -> Path | None:
+    """The folder ``ref`` names, if it names one and not a shipped experiment."""
+    if not isinstance(ref, (str, os.PathLike)):
+        return None
+    text = os.fspath(ref)
+    if not isinstance(text, str) or not text.strip() or "\x00" in text:
+        return None
+    if is_short_name(ref) and (experiment_dir() / f"{text}.toml").is_file():
+        return None
+    try:
+        p = user_path(text)
+        return p if p.is_dir() else None
+    except (OSError, RuntimeError, ValueError):  # not a readable path: resolve_input says why
+        return None
+
+
+def experiment_as_swept(folder: str | Path) -> Experiment:
+    """The experiment a sweep ran, from its results folder: made from the experiment file's text that
+    ``manifest.json`` keeps (``experiment_text``), so a later edit of the file does not change it.
+
+    Refused in one line, rather than giving other runs than the folder's rows, when the folder is
+    not a sweep's, when the scenario file now differs from the text the sweep read
+    (``scenario_text``), or when this peacesim's model differs from the sweep's (``model_digest``).
+    A sensitivity analysis's folder, whose design is drawn by its sampler, is not read here."""
+    import json
+
+    from .sweep import model_digest
+
+    folder = user_path(folder)
+    mpath = folder / "manifest.json"
+    if not mpath.is_file():
+        raise InputError(f"{folder}: a folder, not an experiment file; a sweep's results folder holds manifest.json, "
+                         "and this one has none")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{mpath}: cannot be read as a sweep's manifest ({str(exc).splitlines()[0]})") from None
+    text = manifest.get("experiment_text") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("experiment_digest"), str):
+        raise InputError(f"{mpath}: not the manifest of a sweep (no experiment_digest); give a sweep's results folder "
+                         "or an experiment file")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{mpath}: the sweep ran an experiment made in Python, not read from a file, so its text is "
+                         "not kept (experiment_text is empty); make it again with experiment_from_dict")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{mpath}: experiment_text is not valid TOML ({exc})") from None
+    if "sensitivity" in raw:
+        raise InputError(f"{folder}: the folder of a sensitivity analysis, whose design its sampler draws; a row is "
+                         "run again with run_scenario and the row's parameter values, seed and the file's "
+                         "[parameters]")
+    file = manifest.get("experiment_file")
+    file = file if isinstance(file, str) and file else ""
+    base_dir = Path(file).parent if file else None
+    exp = experiment_from_dict(raw, where=f"{mpath}: experiment_text", base_dir=base_dir,
+                               default_name=Path(file).stem if file else "experiment", source_text=text)
+    exp.path = file or str(folder)
+    if exp.digest() != manifest["experiment_digest"]:
+        raise InputError(f"{folder}: the scenario file {exp.scenario_path or exp.scenario.name} has changed since the "
+                         "sweep read it (manifest.json keeps the text it read as scenario_text), so runs again would "
+                         "not be its rows")
+    swept = manifest.get("model_digest")
+    if swept != model_digest():
+        commit = manifest.get("git_commit")
+        made = f"peacesim at git commit {commit[:12]}" if isinstance(commit, str) and commit else "another peacesim"
+        raise InputError(f"{folder}: the sweep ran another version of the model ({made}; model digest "
+                         f"{str(swept)[:12]}, this one {model_digest()[:12]}), so runs again here would not be its rows")
+    return exp
 
 
 def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,

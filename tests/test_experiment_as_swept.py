@@ -1,0 +1,120 @@
+"""A sweep's results folder gives back the experiment it ran (peacesim.load_experiment(folder)), whose
+rerun gives the folder's rows exactly, and refuses in one line what would give other runs."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+import peacesim
+from peacesim.errors import InputError
+from peacesim.sweep import run_experiment
+
+EXPERIMENT = """
+[experiment]
+name = "as_swept"
+scenario = "scen.toml"
+replicates = 2
+months = 48
+master_seed = 5
+
+[parameters]
+handover_quality = 0.3
+
+[vary]
+coordination = ["none", "contact_group"]
+"""
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """An experiment file beside its own scenario file, swept once."""
+    tmp = tmp_path_factory.mktemp("as_swept")
+    shutil.copy(peacesim.scenario.resolve_scenario("reference"), tmp / "scen.toml")
+    (tmp / "exp.toml").write_text(EXPERIMENT, encoding="utf-8")
+    out = tmp / "out"
+    run_experiment(tmp / "exp.toml", executor="serial", out=out, progress=False)
+    return tmp, out
+
+
+def copy_of(swept, tmp_path):
+    """A copy of the experiment, its scenario and its results, to change without touching the others."""
+    src, out = swept
+    for name in ("exp.toml", "scen.toml"):
+        shutil.copy(src / name, tmp_path / name)
+    shutil.copytree(out, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    manifest["experiment_file"] = str(tmp_path / "exp.toml")
+    (tmp_path / "out" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return tmp_path / "exp.toml", tmp_path / "scen.toml", tmp_path / "out"
+
+
+def outcomes_match(result, row, runs):
+    return all(v == getattr(row, k) or (pd.isna(v) and pd.isna(getattr(row, k)))
+               for k, v in result.outcome.items() if k in runs.columns)
+
+
+def test_the_folder_gives_the_experiment_as_swept_even_after_its_file_was_edited(swept, tmp_path):
+    exp_file, _, out = copy_of(swept, tmp_path)
+    runs = pd.read_parquet(out / "runs.parquet")
+    # the file is edited after the sweep: the file's experiment now makes other runs
+    exp_file.write_text(EXPERIMENT.replace("handover_quality = 0.3", "handover_quality = 0.9")
+                        .replace("months = 48", "months = 36"), encoding="utf-8")
+    edited = peacesim.load_experiment(exp_file)
+    as_swept = peacesim.load_experiment(out)
+    assert as_swept.fixed == {"handover_quality": 0.3} and edited.fixed == {"handover_quality": 0.9}
+    assert as_swept.path == str(exp_file)
+    for row in runs.itertuples():
+        again = as_swept.rerun(row.design_point, row.replicate)
+        assert len(again.series) == 48
+        assert outcomes_match(again, row, runs), row
+    assert len(edited.rerun(0, 0).series) == 36
+
+
+def test_a_changed_scenario_file_or_model_is_refused_in_one_line(swept, tmp_path):
+    _, scen_file, out = copy_of(swept, tmp_path)
+    text = scen_file.read_text(encoding="utf-8")
+    scen_file.write_text(text + "\n# edited\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"the scenario file .*scen\.toml has changed since the sweep read it") as e:
+        peacesim.load_experiment(out)
+    assert "\n" not in str(e.value)
+    scen_file.write_text(text, encoding="utf-8")
+    peacesim.load_experiment(out)  # as it was: accepted again
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model_digest"] = "0" * 64
+    manifest["git_commit"] = "abcdef0123456789"
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match=r"the sweep ran another version of the model \(peacesim at git commit "
+                                         r"abcdef012345; model digest 000000000000, this one [0-9a-f]{12}\)"):
+        peacesim.load_experiment(out)
+
+
+def test_folders_that_are_not_a_file_swept_are_refused_in_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="a folder, not an experiment file; a sweep's results folder holds "
+                                         "manifest.json, and this one has none"):
+        peacesim.load_experiment(empty)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(InputError, match=r"manifest\.json: cannot be read as a sweep's manifest"):
+        peacesim.load_experiment(bad)
+    (bad / "manifest.json").write_text(json.dumps({"schema": "something else"}), encoding="utf-8")
+    with pytest.raises(InputError, match="not the manifest of a sweep"):
+        peacesim.load_experiment(bad)
+    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": ""}), encoding="utf-8")
+    with pytest.raises(InputError, match="made in Python, not read from a file"):
+        peacesim.load_experiment(bad)
+    text = '[experiment]\nscenario = "reference"\n[sensitivity]\nmethod = "morris"\n'
+    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": text}),
+                                       encoding="utf-8")
+    with pytest.raises(InputError, match="the folder of a sensitivity analysis"):
+        peacesim.load_experiment(bad)
+
+
+def test_a_shipped_experiment_s_short_name_is_still_the_shipped_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "staff_rotation").mkdir()  # a folder of that name here does not hide the shipped file
+    assert peacesim.load_experiment("staff_rotation").path.endswith("staff_rotation.toml")
