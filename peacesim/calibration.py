@@ -26,13 +26,17 @@ Gaussian whose covariance is a shrunken covariance of those points, half uniform
 bounding box) and runs them with twice the replicates, so the final region is judged with less
 noise. Every wave is an experiment run by the experiment runner (:func:`peacesim.sweep.run_experiment`)
 into ``out/wave-N``: the replicates of a wave share their seeds at every point (common random
-numbers), and calling :func:`calibrate` again with the same arguments reuses every stored run.
+numbers), and calling :func:`calibrate` again with the same settings reuses every stored run. The
+folder's ``calibration.json`` records the settings, and the marker (``.peacesim``) lists what the
+calibration wrote there: a calibration with other settings is refused in one line (as a sweep of
+another experiment is), and ``fresh`` removes everything listed, never a file peacesim did not write.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_RANGES", "DEFAULT_TARGETS", "CUTOFF", "REPLICATE_GROWTH", "CalibrationTarget", "Wave", "CalibrationResult",
-           "calibrate", "check_calibration", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
+           "calibrate", "check_calibration", "check_folder", "settings", "RECORD", "check_range", "check_patterns", "pick_by_patterns", "pointing_the_stated_way", "implausibility", "not_ruled_out", "share_floor", "first_wave", "next_wave",
            "evaluate", "region", "nroy_figure", "pair_scatter", "write_report"]
 
 #: The parameters calibrated and the ranges searched: ten that a Morris screening of the model
@@ -565,12 +569,229 @@ def _no_point_message(wave: Wave, targets: Sequence[CalibrationTarget], cutoff: 
     return text
 
 
+# ------------------------------------------------------------------------------------ the folder
+#: The record of a calibration's settings and outputs, beside its report: a calibration in the same
+#: folder with other settings is refused (:func:`check_folder`).
+RECORD = "calibration.json"
+#: The tables, report and figure every calibration writes into its folder.
+OUTPUT_FILES = ("calibration.md", "nroy.png", "waves.csv")
+#: The pattern checks' table and the folder of their runs (``--patterns``).
+PATTERNS_TABLE = "patterns.csv"
+PATTERNS_FOLDER = "patterns"
+_WAVE = re.compile(r"wave-([1-9][0-9]*)")
+#: What a calibration by Latin-hypercube filtering (an earlier version of ``peacesim calibrate``) wrote.
+_CANDIDATE = re.compile(r"candidates\.csv|candidate_[0-9]{3,}")
+_FOLDERS = (_WAVE, re.compile(PATTERNS_FOLDER), re.compile(r"candidate_[0-9]{3,}"))
+#: The order in which settings are compared, so that a refusal names the one a user most likely changed.
+_ORDER = ("scenario", "range ", "parameters", "waves", "points", "replicates", "seed", "cutoff", "months", "target ")
+_FRESH = "use --fresh to start over (it removes only peacesim's files) or --out to choose another folder"
+
+
+def _known(name: str) -> bool:
+    """A name a calibration writes at the top of its folder."""
+    return name in (RECORD, *OUTPUT_FILES, PATTERNS_TABLE, PATTERNS_FOLDER) or bool(
+        _WAVE.fullmatch(name) or _CANDIDATE.fullmatch(name))
+
+
+def _is_folder_name(name: str) -> bool:
+    return any(p.fullmatch(name) for p in _FOLDERS)
+
+
+def _function_name(fn: Callable | None) -> str | None:
+    if fn is None:
+        return None
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def settings(*, ranges: dict[str, tuple[float, float]], given: Mapping[str, Any] | None,
+             targets: Sequence[CalibrationTarget], waves: int, points: int, replicates: int, seed: int,
+             cutoff: float, months: int | None, typed: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Everything that decides a calibration's results, checked (``ranges``, ``targets``, ``months``)
+    and as given (``given``: the ranges as the caller gave them, None for the defaults), in the form
+    the folder's record keeps: ``settings`` (one entry a setting, compared) and ``typed`` (how each
+    was given, for messages; ``typed`` replaces them where the command line knows what was typed,
+    e.g. ``{"waves": "--waves 2", "range pain_decay": "--param pain_decay:0.02:0.07"}``)."""
+    import json
+
+    values: dict[str, Any] = {"scenario": "reference"}
+    texts: dict[str, str] = {"scenario": "the reference scenario"}
+    for name, (lo, hi) in ranges.items():
+        values[f"range {name}"] = [lo, hi]
+        if given is None:
+            texts[f"range {name}"] = f"the default range of {name} ({lo:g} to {hi:g})"
+        else:
+            raw = given[name]
+            texts[f"range {name}"] = f"ranges[{name!r}] = ({words(raw[0])}, {words(raw[1])})"
+    values["parameters"] = list(ranges)
+    texts["parameters"] = f"the parameters in the order {', '.join(ranges)}"
+    for key, v in (("waves", waves), ("points", points), ("replicates", replicates), ("seed", seed)):
+        values[key] = int(v)
+        texts[key] = f"{key} = {words(v)}"
+    values["cutoff"] = float(cutoff)
+    texts["cutoff"] = f"cutoff = {words(cutoff)}"
+    values["months"] = None if months is None else int(months)
+    texts["months"] = "no months (the scenario's horizon)" if months is None else f"months = {words(months)}"
+    for t in targets:
+        values[f"target {t.key}"] = {"z": float(t.z), "obs_sd": float(t.obs_sd), "disc_sd": float(t.disc_sd),
+                                     "measure": _function_name(t.measure), "count": _function_name(t.count)}
+        texts[f"target {t.key}"] = (f"target {t.key} (z = {t.z:g}, obs_sd = {t.obs_sd:g}, disc_sd = {t.disc_sd:g}, "
+                                    f"measured by {_function_name(t.measure)})")
+    texts.update({k: str(v) for k, v in (typed or {}).items() if k in values})
+    return {"settings": json.loads(json.dumps(values)), "typed": texts}
+
+
+def _rank(key: str) -> int:
+    return next((i for i, p in enumerate(_ORDER) if key == p or (p.endswith(" ") and key.startswith(p))), len(_ORDER))
+
+
+def _absent(key: str) -> str:
+    kind, _, name = key.partition(" ")
+    return f"no {kind} for {name}" if kind == "range" else f"no {key}" if name else f"no {key} recorded"
+
+
+def _read_record(out: Path) -> dict[str, Any] | None:
+    """The folder's record of an earlier calibration, or None when there is none; refused in one
+    line when it cannot be read."""
+    import json
+
+    path = out / RECORD
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise fsutil.storage_error(exc, path, "read") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+            raise ValueError("not a record of a calibration's settings")
+    except (ValueError, UnicodeDecodeError) as exc:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: unreadable ({fsutil.cut(said, 80)}), so peacesim cannot tell which settings made "
+                         f"the calibration there; {_FRESH}") from None
+    return data
+
+
+def _ours(out: Path, *, temporary: bool = True) -> list[str]:
+    """The names at the top of ``out`` that a calibration by peacesim wrote: those the marker lists,
+    or, in a folder from before the list, every name a calibration writes. Folders are never links.
+    With ``temporary``, the temporary files of a write cut short are listed too."""
+    marker = fsutil.read_marker(out) or {}
+    listed = marker.get("files")
+    present = fsutil.entries(out)
+    if isinstance(listed, list):
+        names = {n for n in listed if isinstance(n, str) and _known(n)}
+    else:
+        names = {n for n in present if _known(n)}
+    ours = []
+    for n in present:
+        p = out / n
+        if n in names and not (_is_folder_name(n) and (p.is_symlink() or not p.is_dir())):
+            ours.append(n)
+        elif temporary and fsutil.is_temp(n) and (_known(n[1:].rsplit(".", 2)[0])
+                                                  or n[1:].rsplit(".", 2)[0] == fsutil.MARKER):
+            ours.append(n)
+    return ours
+
+
+def _note(out: Path, *names: str, gone: Sequence[str] = ()) -> None:
+    """Add ``names`` to the inventory in the folder's marker (before they are written: a calibration
+    cut short leaves files known to be peacesim's) and take ``gone`` off it."""
+    marker = fsutil.read_marker(out) or {}
+    now = sorted((set(_ours(out, temporary=False)) | set(names)) - set(gone))
+    if marker.get("files") != now:
+        fsutil.write_marker(out, "calibration", **{k: v for k, v in marker.items() if k not in ("peacesim", "files")},
+                            files=now)
+
+
+def _remove_folder(folder: Path, exp) -> None:
+    """Remove a folder a calibration wrote (a wave's runs, the pattern checks' runs): each sweep in it
+    is cleared as ``peacesim sweep --fresh`` clears it, then the folders left empty go. A file peacesim
+    did not write stays, with the folders (and their markers) that hold it."""
+    from .store import ResultStore
+
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    kind, _ = fsutil.owner(folder)
+    if kind == "sweep":
+        store = ResultStore(folder, exp)  # (clearing reads no experiment: any will do)
+        store.open(fresh=True)
+        store.close()
+        fsutil.remove_empty_dir(folder / "parts")
+    else:
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                _remove_folder(child, exp)
+    if kind is not None and fsutil.entries(folder) == [fsutil.MARKER]:
+        fsutil.remove_files([folder / fsutil.MARKER, folder / fsutil.LOCK])
+    fsutil.remove_empty_dir(folder)
+
+
+def _remove(out: Path, names: Sequence[str], exp) -> None:
+    """Remove what a calibration wrote under ``names`` at the top of ``out``, and take them off the
+    inventory."""
+    if not names:
+        return
+    fsutil.remove_files([out / n for n in names if not _is_folder_name(n)])
+    for n in names:
+        if _is_folder_name(n):
+            _remove_folder(out / n, exp)
+    _note(out, gone=[n for n in names if not (out / n).exists()])
+
+
+def check_folder(out: str | Path, record: dict[str, Any], *, fresh: bool = False, waves: int = 1,
+                 patterns: int = 0) -> None:
+    """Refuse, in one line and before anything is written, a folder whose calibration was made with
+    other settings than ``record`` (:func:`settings`), one that holds a calibration whose settings
+    were not recorded, or one where a file peacesim did not write has a name the calibration writes.
+    With ``fresh`` only the last is refused: everything peacesim wrote there is about to go."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    ours = set(_ours(out, temporary=False))
+    if not fresh:
+        old = _read_record(out)
+        if old is None:
+            if ours - {RECORD}:
+                raise InputError(f"--out {out}: holds a calibration whose settings were not recorded ({RECORD} is "
+                                 "missing: made by an earlier version of peacesim, or the file was removed), so "
+                                 f"peacesim cannot tell whether it was made with these; {_FRESH}")
+        else:
+            was, now = old["settings"], record["settings"]
+            said = old.get("typed") if isinstance(old.get("typed"), dict) else {}
+            for key in sorted(dict.fromkeys([*was, *now]), key=_rank):
+                if key in was and key in now and was[key] == now[key]:
+                    continue
+                before = str(said.get(key, words(was[key]))) if key in was else _absent(key)
+                after = record["typed"].get(key, words(now[key])) if key in now else _absent(key)
+                raise InputError(f"--out {out}: holds a calibration made with {fsutil.cut(before, 120)}; this one "
+                                 f"asks for {fsutil.cut(after, 120)}; use --fresh to replace it (only peacesim's "
+                                 "files are removed) or --out to choose another folder")
+    writes = [RECORD, *OUTPUT_FILES, *(f"wave-{n}" for n in range(1, waves + 1))]
+    if patterns:
+        writes += [PATTERNS_TABLE, PATTERNS_FOLDER]
+    for name in writes:
+        p = out / name
+        if (p.exists() or p.is_symlink()) and name not in ours:
+            raise InputError(f"{p}: exists and was not written by peacesim; move it away and run the same command "
+                             "again")
+
+
+def _write_record(out: Path, data: dict[str, Any]) -> None:
+    import json
+
+    from .store import json_default
+
+    fsutil.atomic_write(out / RECORD, json.dumps(data, indent=1, default=json_default) + "\n")
+
+
 # ------------------------------------------------------------------------------------ calibrate
 def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
               targets: Sequence[CalibrationTarget] | None = None, waves: int = 3, points: int = 80,
               replicates: int = 40, seed: int = 2026, cutoff: float = CUTOFF, out: str | Path = "results/calibration",
               executor: str = "processes", workers: int | None = None, progress: bool = False,
-              fresh: bool = False, months: int | None = None, patterns: int = 0) -> CalibrationResult:
+              fresh: bool = False, months: int | None = None, patterns: int = 0,
+              typed: Mapping[str, str] | None = None, announce: Callable[[], None] | None = None) -> CalibrationResult:
     """Iterated history matching of the reference scenario against ``targets``.
 
     With ``patterns`` > 0, the last wave's ``patterns`` NROY points of smallest I_max are then run
@@ -585,14 +806,27 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     (the same seeds at every point); each later wave draws ``points`` new points from the NROY
     points of the wave before and runs them with :data:`REPLICATE_GROWTH` times the replicates.
     A wave without an NROY point stops the calibration (``message`` says which target could not
-    be met). Waves are stored in ``out/wave-N`` by the experiment runner: a second call with the
-    same arguments reuses every stored run, and ``fresh=True`` runs them again. Writes
-    ``out/waves.csv``, ``out/calibration.md`` and ``out/nroy.png``. ``months`` shortens the runs'
-    horizon (default: the scenario's), which changes what the share reaching agreement means.
+    be met). ``months`` shortens the runs' horizon (default: the scenario's), which changes what
+    the share reaching agreement means.
+
+    The folder ``out``: waves are stored in ``out/wave-N`` by the experiment runner, the pattern
+    checks' runs in ``out/patterns``; the call writes ``out/calibration.json`` (the settings, what
+    was written, the chosen point), ``out/waves.csv``, ``out/calibration.md`` and ``out/nroy.png``
+    (and ``out/patterns.csv`` with ``patterns``; a call without them removes an earlier one). A
+    second call with the same settings (ranges, targets, waves, points, replicates, seed, cutoff,
+    months) reuses every stored run (a wave the model has changed for since is run again); a call
+    with other settings is refused, and ``fresh=True`` first removes everything a calibration by
+    peacesim wrote in the folder (nothing else) and runs every wave again. ``typed`` says how the
+    settings were given (:func:`settings`), for the refusal; ``announce`` is called once the folder
+    is checked, before any run starts.
 
     Raises :class:`~peacesim.errors.InputError` for a range outside the registry's bounds, an
-    unknown or non-numeric parameter, or sizes below 1, before anything is written.
+    unknown or non-numeric parameter, sizes below 1, or a folder holding a calibration with other
+    settings, before anything is written.
     """
+    import peacesim
+
+    given = ranges
     ranges = check_calibration(ranges=ranges, waves=waves, points=points, replicates=replicates, seed=seed,
                                cutoff=cutoff, patterns=patterns)
     targets = _check_targets(DEFAULT_TARGETS if targets is None else targets)
@@ -602,16 +836,31 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     design = first_wave(ranges, points, seed)
     exp = _experiment(design, names, 1, replicates, seed, months)  # refuses a bad design before writing
     out = fsutil.check_out_path(out)
-    fsutil.claim_and_mark(out, "calibration")  # a folder of peacesim's, or new: no file of the user's is replaced
+    record = settings(ranges=ranges, given=None if given is None else dict(given), targets=targets, waves=waves,
+                      points=points, replicates=replicates, seed=seed, cutoff=cutoff, months=months, typed=typed)
+    fsutil.claim(out, "calibration")  # a folder of peacesim's, or new: no file of the user's is replaced
+    check_folder(out, record, fresh=fresh, waves=waves, patterns=patterns)  # before anything is written
+    fsutil.claim_and_mark(out, "calibration")
     done: list[Wave] = []
     message = ""
     with fsutil.FolderLock(out, "calibration"):
+        if fresh:
+            _remove(out, _ours(out), exp)
+        check_folder(out, record, fresh=fresh, waves=waves, patterns=patterns)  # again, now nobody else writes
+        data: dict[str, Any] = {"schema": "peacesim calibration", "peacesim_version": peacesim.__version__,
+                                **record, "patterns": int(patterns), "status": "running",
+                                "started": _now()}
+        _note(out, RECORD)
+        _write_record(out, data)
+        if announce is not None:
+            announce()
         for number in range(1, waves + 1):
             reps = replicates * REPLICATE_GROWTH ** (number - 1)
             if number > 1:
                 nroy = done[-1].table.loc[done[-1].table["nroy"], names].to_numpy(dtype=float)
                 exp = _experiment(next_wave(nroy, ranges, points, seed, number), names, number, reps, seed, months)
             folder = out / f"wave-{number}"
+            _note(out, folder.name)
             # Stored runs are reused only if the same model made them for the same wave.
             res = run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
                                  fresh=fresh or _stale(folder, exp))
@@ -625,12 +874,15 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         last = done[-1]
         result = CalibrationResult(ranges, targets, float(cutoff), int(seed), done, region(last.table, ranges), None,
                                    message=message, out=out, months=months)
+        outputs = list(OUTPUT_FILES)
         if last.nroy:
             best = last.best
             if patterns:
-                result.patterns = check_patterns(last, names, patterns, out / "patterns", executor=executor,
+                _note(out, PATTERNS_FOLDER, PATTERNS_TABLE)
+                result.patterns = check_patterns(last, names, patterns, out / PATTERNS_FOLDER, executor=executor,
                                                  workers=workers, progress=progress)
-                fsutil.atomic_write(out / "patterns.csv", result.patterns.to_csv(index=False))
+                fsutil.atomic_write(out / PATTERNS_TABLE, result.patterns.to_csv(index=False))
+                outputs.append(PATTERNS_TABLE)
                 k = pick_by_patterns(result.patterns)
                 if k is not None:
                     best = last.table.set_index("design_point").loc[k].copy()
@@ -641,11 +893,28 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
             result.chosen_estimates = {t.key: last.estimates[k, t.key] for t in targets}
             result.chosen_implausibility = {t.key: float(best[f"I_{t.key}"]) for t in targets}
             result.chosen_implausibility["I_max"] = float(best["I_max"])
+        # what an earlier calibration wrote and this one did not is not left to be read as this one's:
+        # the waves it did not reach, and a pattern table it did not make (the pattern checks' runs
+        # stay in patterns/, to be reused)
+        ours = _ours(out, temporary=False)
+        _remove(out, [n for n in ours if (_WAVE.fullmatch(n) and int(n.split("-")[1]) > len(done))
+                      or (n == PATTERNS_TABLE and n not in outputs)], exp)
+        _note(out, *OUTPUT_FILES)
         fsutil.atomic_write(out / "waves.csv", result.table.to_csv(index=False))
         fig = nroy_figure(last.table, ranges, chosen=result.chosen)
         fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
         write_report(result)
+        data.update(status="complete", finished=_now(), waves=[w.folder.name for w in done], outputs=sorted(outputs),
+                    chosen=result.chosen, chosen_by=result.chosen_by if result.chosen is not None else None,
+                    message=message)
+        _write_record(out, data)
     return result
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _plain(v: Any) -> Any:
@@ -816,7 +1085,8 @@ def write_report(result: CalibrationResult) -> Path:
                      f"{w.master_seed} | {w.nroy} | {w.best['I_max']:.2f} |")
     last = result.waves[-1]
     lines += ["", "Every point with its estimates, ensemble sds and implausibilities: `waves.csv`; the runs of wave N: "
-              "`wave-N/` (a sweep's results folder, readable with `peacesim.analysis.load_results`).", ""]
+              "`wave-N/` (a sweep's results folder, readable with `peacesim.analysis.load_results`); the settings "
+              f"and what was written: `{RECORD}`.", ""]
     if result.message:
         lines += ["## No sampled point meets the targets", "", textwrap.fill(result.message, 100), ""]
     lines += [f"## Region not ruled out (wave {last.number}: {last.nroy} of {last.points} points)", "",

@@ -677,11 +677,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     names = list(check_calibration(ranges=ranges, seed=seed, cutoff=cutoff, patterns=patterns, **sizes))
     _preflight(out, "calibration", "calibration")  # refused before anything is said
     reps = [sizes["replicates"] * REPLICATE_GROWTH ** k for k in range(sizes["waves"])]
-    print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
-          f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}")
+    # the settings as typed, for a refusal of a folder that holds a calibration made with others
+    typed = {f"range {text.split(':')[0].strip()}": f"--param {text}" for text in args.param}
+    if args.param:
+        typed["parameters"] = " ".join(f"--param {text}" for text in args.param)
+    typed.update({k: f"--{k} {getattr(args, k)}" for k in ("waves", "points", "replicates", "seed", "cutoff")})
+
+    def header() -> None:  # said once the folder is known to hold no calibration with other settings
+        print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
+              f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}",
+              flush=True)
+
     res, stopped = _until_stopped(lambda: calibrate(ranges=ranges, seed=seed, cutoff=cutoff, out=out,
                                                     executor=args.executor, workers=workers, progress=not args.quiet,
-                                                    fresh=args.fresh, patterns=patterns, **sizes))
+                                                    fresh=args.fresh, patterns=patterns, typed=typed,
+                                                    announce=header, **sizes))
     if stopped is not None:
         return stopped
     print("\n".join(_calibration_lines(res)))
@@ -927,7 +937,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "within 5 and 10 years, agreement reached, months of talks, share of ceasefires) exceeds the "
                     "cutoff, "
                     "and draw each next wave from the points not ruled out, with twice the replicates. Resumable; "
-                    "writes waves.csv, calibration.md and nroy.png (see docs/VALIDATION.md).",
+                    "writes calibration.json (the settings), waves.csv, calibration.md and nroy.png (see "
+                    "docs/VALIDATION.md). A folder holding a calibration made with other settings is refused "
+                    "unless --fresh.",
     )
     ca.add_argument("--param", action="append", metavar="NAME:LOW:HIGH", default=[],
                     help="a parameter and the range searched, inside its bounds in 'peacesim params' (may repeat; "
@@ -946,7 +958,9 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--out", metavar="DIR", default="results/calibration", help="output folder "
                     "(default results/calibration)")
     _add_executor_args(ca)
-    ca.add_argument("--fresh", action="store_true", help="run every wave again instead of reusing stored runs")
+    ca.add_argument("--fresh", action="store_true",
+                    help="remove everything an earlier calibration wrote in the folder (its waves, pattern checks, "
+                         "tables and report; nothing else) and run every wave again, instead of reusing stored runs")
     ca.add_argument("--quiet", action="store_true", help="no progress bars")
     ca.set_defaults(func=cmd_calibrate)
 
