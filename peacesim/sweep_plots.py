@@ -35,6 +35,7 @@ from .analysis import (
     _cluster_ids,
     _fit_km,
     _first_episodes,
+    _with_linked,
     compare,
     durability_table,
     group_label,
@@ -101,6 +102,26 @@ def _short_value(factor: str, v: Any) -> str:
     return value_label(factor, v).split(" = ", 1)[1]
 
 
+def _named(results: Results, values: dict[str, Any]) -> dict[str, Any]:
+    """The factor values of a group of runs with, after each factor, the parameters it moves
+    together with it and their values (``tenure_diplomat`` after ``tenure_mediator``): what
+    summary.csv and the report name the group by (:func:`peacesim.analysis.durability_table`)."""
+    if not any(results.linked(f) for f in values):
+        return dict(values)
+    runs = results.runs
+    mask = np.ones(len(runs), dtype=bool)
+    for f, v in values.items():
+        mask &= (runs[f] == v).to_numpy()
+    return _with_linked(results, values, runs[mask])
+
+
+def _level_text(results: Results, factor: str, v: Any) -> str:
+    """A value of a factor in a legend under the factor's title: the value alone, or, for a factor
+    that moves other parameters, each with its value, as summary.csv labels it."""
+    named = _named(results, {factor: v})
+    return group_label(named) if len(named) > 1 else _short_value(factor, v)
+
+
 # ---------------------------------------------------------------------------------------------
 # Kaplan-Meier curves
 # ---------------------------------------------------------------------------------------------
@@ -136,9 +157,14 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
     if ci is None:
         ci = len(groups) <= 4
     split = bool(colours)
+    # each curve named as summary.csv names its setting: a factor that moves other parameters with
+    # each of them; one factor that moves nothing else by its values alone, the legend's title naming it
+    named = [_named(results, values) for values, _ in groups]
+    bare = len(keys) == 1 and all(len(n) == 1 for n in named)
     faint = 0  # curves drawn faint: agreements from too few seeds
     for i, (values, e) in enumerate(groups):
-        label = f"{group_label(values)} (n={len(e)})"
+        text = _short_value(keys[0], values[keys[0]]) if bare else group_label(named[i])
+        label = f"{text} (n={len(e)})"
         if len(e) == 0:
             continue
         # as in the durability table: agreements from fewer than MIN_CLUSTERS seeds are too few for
@@ -148,7 +174,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
         if not estimable:
             faint += 1
             seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
-            label = f"{group_label(values)} (n={len(e)} from {seeds}: not estimable)"
+            label = f"{text} (n={len(e)} from {seeds}: not estimable)"
         colour = colours.get(values.get(colour_f), flat[i]) if colours else flat[i]
         ls = styles.get(values.get(style_f), "-") if styles else "-"
         kmf = _fit_km(e["months_survived"], e["relapsed"])
@@ -188,9 +214,9 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
     kw = dict(frameon=False, fontsize=8, title_fontsize=8, alignment="left")
     if split:
         h1 = [Line2D([], [], color=c, lw=2) for c in colours.values()]
-        l1 = [_short_value(colour_f, v) for v in colours]
+        l1 = [_wrap(_level_text(results, colour_f, v), 44) for v in colours]
         h2 = [Line2D([], [], color="0.25", ls=ls, lw=1.8) for ls in styles.values()]
-        l2 = [_short_value(style_f, v) for v in styles]
+        l2 = [_wrap(_level_text(results, style_f, v), 44) for v in styles]
         blank = Line2D([], [], ls="none")
         handles = [blank, *h1, blank, blank, *h2, censor[0]]
         labels = [results.factor_title(colour_f), *l1, "", results.factor_title(style_f), *l2, censor[1]]
@@ -204,11 +230,9 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
                 text.set_x(-28)
     else:
         handles, labels = ax.get_legend_handles_labels()
-        if len(keys) == 1:
-            labels = [lab.split(" = ", 1)[1] for lab in labels]
         labels = [_wrap(lab, 44) for lab in labels]  # long labels (several factors) wrap, not squeeze the plot
         ax.legend(handles + [censor[0]], labels + [censor[1]], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  title=results.factor_title(keys[0]) if len(keys) == 1 else None, **kw)
+                  title=results.factor_title(keys[0]) if bare else None, **kw)
     return fig
 
 
@@ -285,7 +309,7 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         hi_c = np.where(np.isinf(hi), cap, hi)
         lo_c = np.where(np.isinf(lo), cap, lo)
         y_c = np.where(over, np.nan, y)
-        label = "all settings" if hv is None else _short_value(hue, hv)
+        label = "all settings" if hv is None else _wrap(_level_text(results, hue, hv), 30)
         c = colours[i]
         mk = _MARKERS[i % len(_MARKERS)]
         if not bars:
