@@ -259,13 +259,15 @@ def _results_folder(ref: Any) -> Path | None:
 
 
 def experiment_as_swept(folder: str | Path) -> Experiment:
-    """The experiment a sweep ran, from its results folder: made from the experiment file's text that
-    ``manifest.json`` keeps (``experiment_text``), so a later edit of the file does not change it.
+    """The experiment a sweep ran, from its results folder: its scenario, horizon, fixed parameters
+    and interventions made from the experiment file's text that ``manifest.json`` keeps
+    (``experiment_text``), so a later edit of the file does not change it, and its design points,
+    replicates and seeds as the manifest lists them. A sensitivity analysis's folder, or its pilot's,
+    gives the sample the analysis ran as the design.
 
     Refused in one line, rather than giving other runs than the folder's rows, when the folder is
     not a sweep's, when the scenario file now differs from the text the sweep read
-    (``scenario_text``), or when this peacesim's model differs from the sweep's (``model_digest``).
-    A sensitivity analysis's folder, whose design is drawn by its sampler, is not read here."""
+    (``scenario_text``), or when this peacesim's model differs from the sweep's (``model_digest``)."""
     import json
 
     from .sweep import model_digest
@@ -279,28 +281,33 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{mpath}: cannot be read as a sweep's manifest ({str(exc).splitlines()[0]})") from None
-    text = manifest.get("experiment_text") if isinstance(manifest, dict) else None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("experiment_digest"), str):
         raise InputError(f"{mpath}: not the manifest of a sweep (no experiment_digest); give a sweep's results folder "
                          "or an experiment file")
+    text = manifest.get("experiment_text")
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{mpath}: the sweep ran an experiment made in Python, not read from a file, so its text is "
                          "not kept (experiment_text is empty); make it again with experiment_from_dict")
+    design, replicates, seeds = manifest.get("design"), manifest.get("replicates"), manifest.get("seeds")
+    if not (isinstance(design, list) and all(isinstance(d, dict) and isinstance(d.get("values"), dict) for d in design)
+            and isinstance(replicates, int) and isinstance(seeds, list) and len(seeds) == replicates
+            and all(isinstance(x, int) for x in seeds)):
+        raise InputError(f"{mpath}: its design, replicates or seeds are missing or not as a sweep writes them")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{mpath}: experiment_text is not valid TOML ({exc})") from None
-    if "sensitivity" in raw:
-        raise InputError(f"{folder}: the folder of a sensitivity analysis, whose design its sampler draws; a row is "
-                         "run again with run_scenario and the row's parameter values, seed and the file's "
-                         "[parameters]")
+    sampled = "sensitivity" in raw  # a sensitivity analysis (or its pilot): its sampler drew the design
+    if sampled:
+        raw = {k: v for k, v in raw.items() if k != "sensitivity"}
+        raw["experiment"] = {**(raw.get("experiment") if isinstance(raw.get("experiment"), dict) else {}),
+                             "replicates": replicates}
     file = manifest.get("experiment_file")
     file = file if isinstance(file, str) and file else ""
-    base_dir = Path(file).parent if file else None
-    exp = experiment_from_dict(raw, where=f"{mpath}: experiment_text", base_dir=base_dir,
+    exp = experiment_from_dict(raw, where=f"{mpath}: experiment_text", base_dir=Path(file).parent if file else None,
                                default_name=Path(file).stem if file else "experiment", source_text=text)
     exp.path = file or str(folder)
-    if exp.digest() != manifest["experiment_digest"]:
+    if exp.scenario_text != manifest.get("scenario_text"):
         raise InputError(f"{folder}: the scenario file {exp.scenario_path or exp.scenario.name} has changed since the "
                          "sweep read it (manifest.json keeps the text it read as scenario_text), so runs again would "
                          "not be its rows")
@@ -310,6 +317,14 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
         made = f"peacesim at git commit {commit[:12]}" if isinstance(commit, str) and commit else "another peacesim"
         raise InputError(f"{folder}: the sweep ran another version of the model ({made}; model digest "
                          f"{str(swept)[:12]}, this one {model_digest()[:12]}), so runs again here would not be its rows")
+    points = [d["values"] for d in design]
+    if sampled:
+        exp.design, exp.factors, exp.replicates, exp.seeds = points, [], replicates, seeds
+        if isinstance(manifest.get("name"), str) and manifest["name"]:
+            exp.name = manifest["name"]
+    elif (exp.design, exp.replicates, exp.seeds) != (points, replicates, seeds):
+        raise InputError(f"{mpath}: the experiment file's text it keeps does not make the design, replicates and "
+                         "seeds it lists; the folder was not written by a sweep of that text")
     return exp
 
 

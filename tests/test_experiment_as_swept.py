@@ -107,11 +107,48 @@ def test_folders_that_are_not_a_file_swept_are_refused_in_one_line(tmp_path):
     (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": ""}), encoding="utf-8")
     with pytest.raises(InputError, match="made in Python, not read from a file"):
         peacesim.load_experiment(bad)
-    text = '[experiment]\nscenario = "reference"\n[sensitivity]\nmethod = "morris"\n'
-    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": text}),
-                                       encoding="utf-8")
-    with pytest.raises(InputError, match="the folder of a sensitivity analysis"):
+    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": "[experiment]",
+                                                   "design": [], "replicates": 2, "seeds": [1]}), encoding="utf-8")
+    with pytest.raises(InputError, match="its design, replicates or seeds are missing or not as a sweep writes them"):
         peacesim.load_experiment(bad)
+
+
+SENSITIVITY = """
+[experiment]
+title = "t"
+scenario = "reference"
+replicates = 2
+master_seed = 7
+months = 36
+
+[parameters]
+handover_quality = 0.3
+
+[sensitivity]
+method = "morris"
+parameters = ["ripeness_threshold", "pain_per_violence", "coordination"]
+trajectories = 2
+outcomes = ["total_violence"]
+resamples = 100
+"""
+
+
+def test_a_sensitivity_analysis_s_folder_and_its_pilot_s_give_the_sample_they_ran(tmp_path):
+    from peacesim.sensitivity import run_pilot, run_sensitivity
+
+    path = tmp_path / "sens.toml"
+    path.write_text(SENSITIVITY, encoding="utf-8")
+    run_sensitivity(path, executor="serial", out=tmp_path / "sens", replicates=3, progress=False, figures=False)
+    run_pilot(path, points=8, replicates=4, executor="serial", out=tmp_path / "pilot", progress=False)
+    for folder in (tmp_path / "sens", tmp_path / "pilot"):
+        runs = pd.read_parquet(folder / "runs.parquet")
+        exp = peacesim.load_experiment(folder)
+        assert exp.replicates == runs.replicate.nunique() and len(exp.design) == runs.design_point.nunique()
+        assert exp.fixed == {"handover_quality": 0.3}
+        for row in runs.iloc[::5].itertuples():
+            again = exp.rerun(row.design_point, row.replicate)
+            assert again.seed == row.seed and len(again.series) == 36
+            assert outcomes_match(again, row, runs), (folder.name, row)
 
 
 def test_a_shipped_experiment_s_short_name_is_still_the_shipped_file(tmp_path, monkeypatch):
