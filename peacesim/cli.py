@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, InputNote, ResultsWarning, StorageError
-from .words import words
+from .words import cut, words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
 __all__ = ["main", "build_parser"]
@@ -139,6 +139,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in files.values():
         print(f"  {path}")
     return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """A row of a sweep's (or sensitivity analysis's) tables run again, written as ``run`` writes a run."""
+    from .experiment import experiment_as_swept
+    from .scenario import user_path
+
+    folder = user_path(args.folder) if args.folder.strip() and "\x00" not in args.folder else None
+    if folder is None or not folder.is_dir():
+        hint = Path("results") / args.folder if args.folder.strip() and "/" not in args.folder else None
+        also = f" (did you mean {hint}?)" if hint is not None and (hint / "manifest.json").is_file() else ""
+        raise InputError(f"{cut(args.folder, 200) if args.folder.strip() else words(args.folder)}: not a folder; "
+                         "give a sweep's results folder, which holds "
+                         f"manifest.json{also}")
+    exp = experiment_as_swept(folder)  # the experiment as the sweep ran it; refused if it would differ
+    where = str(args.folder)
+    point = _parse_row(args.design_point, "--design-point", len(exp.design), where)
+    replicate = _parse_row(args.replicate, "--replicate", exp.replicates, where)
+    safe = re.sub(r"[^\w.-]+", "_", folder.absolute().name).strip("._") or "results"
+    out = _check_out(args.out, Path("results") / f"{safe}-point{point}-replicate{replicate}")
+
+    from .narrative import summary
+    from .output import write_run
+
+    result = exp.rerun(point, replicate)
+    inputs = {"results": where, "design_point": point, "replicate": replicate,
+              "values": exp.design[point], "seed": exp.seeds[replicate]}
+    try:
+        files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
+    except StorageError:
+        raise
+    except OSError as exc:
+        from .fsutil import storage_error
+
+        raise storage_error(exc, out, "write the results") from None
+    if not args.quiet:
+        print(f"Design point {point} ({_point_label(exp.design[point])}), replicate {replicate} (seed "
+              f"{exp.seeds[replicate]}) of {where}, run again:")
+        print(summary(result))
+        print()
+        print(f"Files written to {out}:")
+        for path in files.values():
+            print(f"  {path}")
+    return 0
+
+
+def _parse_row(text: str, option: str, n: int, where: str) -> int:
+    """A design point's or replicate's number as typed: a whole number from 0 to n - 1."""
+    value = text.strip()
+    if not value.isdigit() or not 0 <= int(value) < n:
+        raise InputError(f"{option} {words(text)} is not allowed; {where} has "
+                         f"{'design points' if option == '--design-point' else 'replicates'} 0 to {n - 1}")
+    return int(value)
+
+
+def _point_label(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {words(v)}" for k, v in values.items()) or "the base scenario"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -804,6 +861,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figure", action="store_true", help="do not draw timeline.png")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(func=cmd_run)
+
+    rr = sub.add_parser(
+        "rerun", help="run a row of a sweep's results again, with its series and story",
+        description="Run one row of a results folder's runs.parquet again (a sweep's, a sensitivity analysis's "
+                    "or its pilot's), exactly as the sweep ran it: the experiment file's text kept in the folder's "
+                    "manifest.json, the design point's values and the replicate's seed. Writes what 'peacesim run' "
+                    "writes. Refused if the scenario file or the model has changed since the sweep.",
+    )
+    rr.add_argument("folder", metavar="FOLDER", help="a sweep's results folder (with manifest.json)")
+    rr.add_argument("--design-point", required=True, metavar="N", help="the row's design_point")
+    rr.add_argument("--replicate", required=True, metavar="N", help="the row's replicate")
+    rr.add_argument("--out", default=None, metavar="DIR",
+                    help="output folder (default: results/FOLDER-pointN-replicateR)")
+    rr.add_argument("--no-figure", action="store_true", help="do not draw timeline.png")
+    rr.add_argument("--quiet", action="store_true", help="print nothing on success")
+    rr.set_defaults(func=cmd_rerun)
 
     iv = sub.add_parser("interventions", help="list the interventions and their arguments",
                         description="List what can be done to a running process: each intervention's arguments "

@@ -155,3 +155,35 @@ def test_a_shipped_experiment_s_short_name_is_still_the_shipped_file(tmp_path, m
     monkeypatch.chdir(tmp_path)
     (tmp_path / "staff_rotation").mkdir()  # a folder of that name here does not hide the shipped file
     assert peacesim.load_experiment("staff_rotation").path.endswith("staff_rotation.toml")
+
+
+def test_peacesim_rerun_writes_a_row_as_peacesim_run_writes_a_run(swept, tmp_path):
+    from results_helpers import main
+
+    _, _, out = copy_of(swept, tmp_path)
+    runs = pd.read_parquet(out / "runs.parquet")
+    row = runs[(runs.design_point == 1) & (runs.replicate == 1)].iloc[0]
+    done = main("rerun", out, "--design-point", " 1", "--replicate", "1", "--no-figure", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Design point 1 (coordination = 'contact_group'), replicate 1" in done.stdout
+    folder = tmp_path / "results" / "out-point1-replicate1"
+    outcome = json.loads((folder / "outcome.json").read_text(encoding="utf-8"))
+    assert outcome["inputs"]["seed"] == int(row.seed) and outcome["inputs"]["values"] == {"coordination": "contact_group"}
+    for k in ("agreement_reached", "n_agreements", "total_violence"):
+        assert outcome["outcome"][k] == pytest.approx(row[k]), k
+    assert not (folder / "timeline.png").exists()
+    for args, message in (((out, "--design-point", "2", "--replicate", "0"),
+                           "--design-point '2' is not allowed; .* has design points 0 to 1"),
+                          ((out, "--design-point", "0", "--replicate", "two"),
+                           "--replicate 'two' is not allowed; .* has replicates 0 to 1"),
+                          ((tmp_path / "exp.toml", "--design-point", "0", "--replicate", "0"),
+                           "exp.toml: not a folder; give a sweep's results folder, which holds manifest.json")):
+        done = main("rerun", *args, cwd=tmp_path)
+        assert done.returncode == 2 and done.stdout == ""
+        assert re_search(message, done.stderr) and done.stderr.count("\n") == 1, done.stderr
+
+
+def re_search(pattern, text):
+    import re
+
+    return re.search(pattern, text)
