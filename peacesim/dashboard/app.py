@@ -425,7 +425,11 @@ def InterventionCard(model: solara.Reactive, lock):
                 return
             message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}."))
             force_update()
-        ApplyButton(model, apply)
+        # Keyed: the arguments above it are as many as the intervention has, so by its position it
+        # would be a new button for each intervention chosen, and the old one (still on the page
+        # until the browser has drawn the new one, after the new description) drops a click.
+        # Kept, it calls the handler of the last render.
+        ApplyButton(model, apply).key("apply-intervention")
         if message.value[0]:
             Message(message.value[1], ok=message.value[0] == "ok")
 
