@@ -21,7 +21,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .comparison import compare
     from .errors import InputError
-    from .experiment import load_experiment
+    from .experiment import experiment_as_swept, load_experiment
     from .model import PeaceModel
     from .params import REGISTRY
     from .result import RunResult
@@ -37,6 +37,7 @@ _EXPORTS = {
     "compare": "comparison",
     "InputError": "errors",
     "load_experiment": "experiment",
+    "experiment_as_swept": "experiment",
     "PeaceModel": "model",
     "REGISTRY": "params",
     "RunResult": "result",
@@ -52,6 +53,7 @@ __all__ = [
     "compare",
     "InputError",
     "load_experiment",
+    "experiment_as_swept",
     "PeaceModel",
     "REGISTRY",
     "RunResult",

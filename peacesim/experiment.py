@@ -148,8 +148,8 @@ class Experiment:
         values and the replicate's seed. It gives the row's results exactly, with the monthly
         series and the story, which the tables do not keep::
 
-            exp = load_experiment("results/staff_rotation")  # the experiment as that sweep ran it
-            row = runs.iloc[0]                               # a row of its runs.parquet
+            exp = experiment_as_swept("results/staff_rotation")  # the experiment as that sweep ran it
+            row = runs.iloc[0]                                   # a row of its runs.parquet
             exp.rerun(row.design_point, row.replicate).narrative()
         """
         from .simulate import run_scenario
@@ -229,12 +229,13 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def load_experiment(ref: str | Path) -> Experiment:
-    """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded),
-    or take it from a sweep's results folder: the experiment as that sweep ran it
-    (:func:`experiment_as_swept`), whose :meth:`Experiment.rerun` gives the folder's rows exactly."""
+    """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded).
+    (The experiment a sweep ran, from its results folder: :func:`experiment_as_swept`.)"""
     folder = _results_folder(ref)
-    if folder is not None:
-        return experiment_as_swept(folder)
+    if folder is not None and (folder / "manifest.json").is_file():
+        raise InputError(f"{cut(str(folder), 200)}: a results folder, not an experiment file; give the experiment "
+                         "file (the text of the one this sweep ran is in its manifest.json, and "
+                         "peacesim.experiment_as_swept reads it)")
     path = resolve_input(ref, kind="experiment", shipped=experiment_dir(), names=[p.stem for p in list_experiments()],
                          listing="peacesim experiments")
     where = str(path)
@@ -259,73 +260,125 @@ def _results_folder(ref: Any) -> Path | None:
 
 
 def experiment_as_swept(folder: str | Path) -> Experiment:
-    """The experiment a sweep ran, from its results folder: its scenario, horizon, fixed parameters
-    and interventions made from the experiment file's text that ``manifest.json`` keeps
-    (``experiment_text``), so a later edit of the file does not change it, and its design points,
-    replicates and seeds as the manifest lists them. A sensitivity analysis's folder, or its pilot's,
-    gives the sample the analysis ran as the design.
+    """The experiment a sweep ran, from its results folder (a sweep's, a sensitivity analysis's or
+    its pilot's), made again from the experiment file's text that ``manifest.json`` keeps
+    (``experiment_text``) and the scenario file the sweep read, so a later edit of the experiment file
+    changes nothing: its :meth:`Experiment.rerun` gives the folder's rows exactly.
 
-    Refused in one line, rather than giving other runs than the folder's rows, when the folder is
-    not a sweep's, when the scenario file now differs from the text the sweep read
-    (``scenario_text``), or when this peacesim's model differs from the sweep's (``model_digest``)."""
+    Refused in one line, rather than giving other runs than the folder's rows, when the folder is not
+    a sweep's, when its manifest was edited, when the scenario file is not found or now differs from
+    the text the sweep read (``scenario_text``), or when this peacesim's model differs from the
+    sweep's (``model_digest``). The experiment made again must have the sweep's digest
+    (``experiment_digest``): the same texts, and for a sensitivity analysis the same sample."""
     import json
 
     from .sweep import model_digest
 
     folder = user_path(folder)
+    if folder.name == "manifest.json" and folder.is_file():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{cut(str(folder), 200)}: no such folder; give a sweep's results folder (it holds "
+                         "manifest.json)")
     mpath = folder / "manifest.json"
     if not mpath.is_file():
-        raise InputError(f"{folder}: a folder, not an experiment file; a sweep's results folder holds manifest.json, "
-                         "and this one has none")
+        from .fsutil import owner
+
+        kind = owner(folder)[0]
+        what = {"run": "the results of one run ('peacesim run')", "calibration": "a calibration's folder (its waves "
+                "are in wave-N)", "validation": "a validation's folder"}.get(kind or "", "not a sweep's results folder")
+        raise InputError(f"{cut(str(folder), 200)}: {what}; a sweep's results folder holds manifest.json, and this "
+                         "one has none")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{mpath}: cannot be read as a sweep's manifest ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{mpath}: cannot be read as a sweep's manifest ({cut(str(exc), 120)})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("experiment_digest"), str):
-        raise InputError(f"{mpath}: not the manifest of a sweep (no experiment_digest); give a sweep's results folder "
-                         "or an experiment file")
+        raise InputError(f"{mpath}: not the manifest of a sweep (no experiment_digest); give a sweep's results folder")
     text = manifest.get("experiment_text")
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{mpath}: the sweep ran an experiment made in Python, not read from a file, so its text is "
                          "not kept (experiment_text is empty); make it again with experiment_from_dict")
-    design, replicates, seeds = manifest.get("design"), manifest.get("replicates"), manifest.get("seeds")
-    if not (isinstance(design, list) and all(isinstance(d, dict) and isinstance(d.get("values"), dict) for d in design)
-            and isinstance(replicates, int) and isinstance(seeds, list) and len(seeds) == replicates
-            and all(isinstance(x, int) for x in seeds)):
-        raise InputError(f"{mpath}: its design, replicates or seeds are missing or not as a sweep writes them")
+    if hashlib.sha256(text.encode()).hexdigest() != manifest.get("experiment_sha256"):
+        raise InputError(f"{mpath}: experiment_text is not the text the sweep read (its sha256 is not "
+                         "experiment_sha256: the manifest was edited)")
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{mpath}: experiment_text is not valid TOML ({exc})") from None
-    sampled = "sensitivity" in raw  # a sensitivity analysis (or its pilot): its sampler drew the design
-    if sampled:
-        raw = {k: v for k, v in raw.items() if k != "sensitivity"}
-        raw["experiment"] = {**(raw.get("experiment") if isinstance(raw.get("experiment"), dict) else {}),
-                             "replicates": replicates}
-    file = manifest.get("experiment_file")
-    file = file if isinstance(file, str) and file else ""
-    exp = experiment_from_dict(raw, where=f"{mpath}: experiment_text", base_dir=Path(file).parent if file else None,
-                               default_name=Path(file).stem if file else "experiment", source_text=text)
-    exp.path = file or str(folder)
-    if exp.scenario_text != manifest.get("scenario_text"):
-        raise InputError(f"{folder}: the scenario file {exp.scenario_path or exp.scenario.name} has changed since the "
-                         "sweep read it (manifest.json keeps the text it read as scenario_text), so runs again would "
-                         "not be its rows")
+    except tomllib.TOMLDecodeError:
+        raise InputError(f"{mpath}: the sweep ran an experiment made in Python (a calibration's wave or a "
+                         "comparison's runs, say), not an experiment file, so it cannot be made again from the "
+                         "folder") from None
     swept = manifest.get("model_digest")
     if swept != model_digest():
         commit = manifest.get("git_commit")
         made = f"peacesim at git commit {commit[:12]}" if isinstance(commit, str) and commit else "another peacesim"
         raise InputError(f"{folder}: the sweep ran another version of the model ({made}; model digest "
-                         f"{str(swept)[:12]}, this one {model_digest()[:12]}), so runs again here would not be its rows")
-    points = [d["values"] for d in design]
-    if sampled:
-        exp.design, exp.factors, exp.replicates, exp.seeds = points, [], replicates, seeds
-        if isinstance(manifest.get("name"), str) and manifest["name"]:
-            exp.name = manifest["name"]
-    elif (exp.design, exp.replicates, exp.seeds) != (points, replicates, seeds):
-        raise InputError(f"{mpath}: the experiment file's text it keeps does not make the design, replicates and "
-                         "seeds it lists; the folder was not written by a sweep of that text")
-    return exp
+                         f"{swept[:12] if isinstance(swept, str) else words(swept)}, this one {model_digest()[:12]}), so runs again here would not be "
+                         "its rows")
+    meta = raw.get("experiment")
+    file = manifest.get("experiment_file")
+    file = file if isinstance(file, str) else ""
+    if isinstance(meta, dict) and isinstance(meta.get("scenario"), str):
+        # the scenario file the sweep read, found as the sweep found it (from the experiment file's folder)
+        meta["scenario"] = str(_swept_scenario(meta["scenario"], manifest, folder))
+    where = f"{mpath}: experiment_text"
+    if "sensitivity" in raw:  # a sensitivity analysis or its pilot: the design is the sample
+        from .sensitivity import pilot_runs, sensitivity_from_dict
+
+        reps, design = manifest.get("replicates"), manifest.get("design")
+        if isinstance(reps, bool) or not isinstance(reps, int) or not isinstance(design, list):
+            raise InputError(f"{mpath}: replicates or design missing or not as a sweep writes them")
+        spec = sensitivity_from_dict(raw, where=where, source_text=text, replicates=max(reps, 2))
+        candidates = [lambda: spec.runs, lambda: pilot_runs(spec, len(design), reps)[1]]
+    else:
+        candidates = [lambda: experiment_from_dict(raw, where=where, source_text=text)]
+    for make in candidates:
+        try:
+            exp = make()
+        except InputError:
+            continue
+        if exp.digest() == manifest["experiment_digest"]:
+            exp.path = file or str(folder)
+            return exp
+    raise InputError(f"{mpath}: the experiment its text makes is not the one the sweep ran (experiment_digest "
+                     "differs: the manifest was edited, or the sample is drawn otherwise by this SALib), so runs "
+                     "again would not be its rows")
+
+
+def _swept_scenario(ref: str, manifest: dict[str, Any], folder: Path) -> Path:
+    """The scenario file a sweep read, with the text it read (``scenario_text``): ``ref`` found from
+    the experiment file's folder (as recorded, resolved, or with the results folder beside it), or the
+    recorded scenario path. Refused in one line when none is found or none has that text."""
+    stored = manifest.get("scenario_text")
+    bases: list[Path | None] = []
+    for key in ("experiment_file_resolved", "experiment_file"):
+        value = manifest.get(key)
+        if isinstance(value, str) and value:
+            bases.append(Path(value).parent)
+    bases.append(None)
+    seen: list[Path] = []
+    for base in bases:
+        try:
+            seen.append(resolve_scenario(ref, base_dir=base))
+        except InputError:
+            pass
+    recorded = manifest.get("scenario_file")
+    if isinstance(recorded, str) and recorded:
+        seen.append(Path(recorded))
+    found = []
+    for p in dict.fromkeys(q.absolute() for q in seen):
+        try:
+            if p.read_text(encoding="utf-8") == stored:
+                return p
+            found.append(p)
+        except (OSError, UnicodeDecodeError):
+            pass
+    if found:
+        raise InputError(f"{folder}: the scenario file {cut(str(found[0]), 200)} has changed since the sweep read it "
+                         "(manifest.json keeps the text it read as scenario_text), so runs again would not be its "
+                         "rows")
+    raise InputError(f"{folder}: the scenario {words(ref)} the sweep read is not found (looked beside the experiment "
+                     f"file {words(manifest.get('experiment_file'))} and at {words(recorded)})")
 
 
 def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", base_dir: Path | None = None,

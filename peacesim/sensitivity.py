@@ -897,6 +897,26 @@ PILOT_POINTS, PILOT_REPLICATES, TARGET_NOISE = 32, 16, 0.1
 PILOT_POINTS_RANGE, PILOT_REPLICATES_RANGE = (8, 10_000), (4, 10_000)
 
 
+def pilot_runs(spec: SensitivitySpec, points: int, replicates: int) -> tuple[Any, SensitivityRuns]:
+    """The pilot's design (``points`` points of a Latin hypercube over the factors' ranges, drawn
+    from the master seed) and the runner's experiment of it (``replicates`` replicates a point)."""
+    from SALib.sample import latin
+
+    from .sensitivity_analysis import Design as _Design
+
+    seed = analysis_seed(spec.master_seed, "pilot")
+    d0 = spec.design
+    probe = _Design("rbd_fast", d0.inputs, points, seed, np.zeros((0, len(d0.inputs))))
+    X = np.asarray(latin.sample(probe.problem(), points, seed=seed), dtype=float)
+    design = _Design("rbd_fast", d0.inputs, points, seed, X)
+    pts = design.values()
+    _check_points(spec.runs, pts, spec.path)
+    fields_ = {f.name: getattr(spec.runs, f.name) for f in dataclasses.fields(Experiment)}
+    fields_.update(design=pts, replicates=replicates, seeds=derive_seeds(spec.master_seed, replicates),
+                   name=f"{spec.name}-pilot", title=f"{spec.title} (pilot)")
+    return design, SensitivityRuns(**fields_, design_digest=design.digest()).checked()
+
+
 def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_POINTS,
               replicates: int = PILOT_REPLICATES, target: float = TARGET_NOISE, executor: str = "processes", workers: int | None = None,
               scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
@@ -910,26 +930,14 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
     import pandas as pd
     from .sweep import run_experiment
-    from .sensitivity_analysis import Design as _Design
 
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
     points = _whole(points, "--pilot-points", *PILOT_POINTS_RANGE)
     replicates = _whole(replicates, "--pilot-replicates", *PILOT_REPLICATES_RANGE)
     if not 0 < target < 1:
         raise InputError(f"--target-noise {words(target)} is not allowed; expected a share between 0 and 1")
-    from SALib.sample import latin
-
     seed = analysis_seed(spec.master_seed, "pilot")
-    d0 = spec.design
-    probe = _Design("rbd_fast", d0.inputs, points, seed, np.zeros((0, len(d0.inputs))))
-    X = np.asarray(latin.sample(probe.problem(), points, seed=seed), dtype=float)
-    design = _Design("rbd_fast", d0.inputs, points, seed, X)
-    pts = design.values()
-    _check_points(spec.runs, pts, spec.path)
-    fields_ = {f.name: getattr(spec.runs, f.name) for f in dataclasses.fields(Experiment)}
-    fields_.update(design=pts, replicates=replicates, seeds=derive_seeds(spec.master_seed, replicates),
-                   name=f"{spec.name}-pilot", title=f"{spec.title} (pilot)")
-    runs_exp = SensitivityRuns(**fields_, design_digest=design.digest()).checked()
+    design, runs_exp = pilot_runs(spec, points, replicates)
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(f"{spec.name}-pilot",
                                                                                             "pilot")
     run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir, fresh=fresh,

@@ -1,6 +1,7 @@
-"""A sweep's results folder gives back the experiment it ran (peacesim.load_experiment(folder)), whose
+"""A sweep's results folder gives back the experiment it ran (peacesim.experiment_as_swept(folder)), whose
 rerun gives the folder's rows exactly, and refuses in one line what would give other runs."""
 
+import hashlib
 import json
 import shutil
 
@@ -45,7 +46,8 @@ def copy_of(swept, tmp_path):
         shutil.copy(src / name, tmp_path / name)
     shutil.copytree(out, tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
-    manifest["experiment_file"] = str(tmp_path / "exp.toml")
+    manifest["experiment_file"] = manifest["experiment_file_resolved"] = str(tmp_path / "exp.toml")
+    manifest["scenario_file"] = str(tmp_path / "scen.toml")
     (tmp_path / "out" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return tmp_path / "exp.toml", tmp_path / "scen.toml", tmp_path / "out"
 
@@ -62,7 +64,7 @@ def test_the_folder_gives_the_experiment_as_swept_even_after_its_file_was_edited
     exp_file.write_text(EXPERIMENT.replace("handover_quality = 0.3", "handover_quality = 0.9")
                         .replace("months = 48", "months = 36"), encoding="utf-8")
     edited = peacesim.load_experiment(exp_file)
-    as_swept = peacesim.load_experiment(out)
+    as_swept = peacesim.experiment_as_swept(out)
     assert as_swept.fixed == {"handover_quality": 0.3} and edited.fixed == {"handover_quality": 0.9}
     assert as_swept.path == str(exp_file)
     for row in runs.itertuples():
@@ -77,40 +79,99 @@ def test_a_changed_scenario_file_or_model_is_refused_in_one_line(swept, tmp_path
     text = scen_file.read_text(encoding="utf-8")
     scen_file.write_text(text + "\n# edited\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"the scenario file .*scen\.toml has changed since the sweep read it") as e:
-        peacesim.load_experiment(out)
+        peacesim.experiment_as_swept(out)
     assert "\n" not in str(e.value)
     scen_file.write_text(text, encoding="utf-8")
-    peacesim.load_experiment(out)  # as it was: accepted again
+    peacesim.experiment_as_swept(out)  # as it was: accepted again
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     manifest["model_digest"] = "0" * 64
     manifest["git_commit"] = "abcdef0123456789"
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(InputError, match=r"the sweep ran another version of the model \(peacesim at git commit "
                                          r"abcdef012345; model digest 000000000000, this one [0-9a-f]{12}\)"):
-        peacesim.load_experiment(out)
+        peacesim.experiment_as_swept(out)
 
 
 def test_folders_that_are_not_a_file_swept_are_refused_in_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match="a folder, not an experiment file; a sweep's results folder holds "
+    with pytest.raises(InputError, match="empty: not a sweep's results folder; a sweep's results folder holds "
                                          "manifest.json, and this one has none"):
-        peacesim.load_experiment(empty)
+        peacesim.experiment_as_swept(empty)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "manifest.json").write_text("{", encoding="utf-8")
     with pytest.raises(InputError, match=r"manifest\.json: cannot be read as a sweep's manifest"):
-        peacesim.load_experiment(bad)
+        peacesim.experiment_as_swept(bad)
     (bad / "manifest.json").write_text(json.dumps({"schema": "something else"}), encoding="utf-8")
     with pytest.raises(InputError, match="not the manifest of a sweep"):
-        peacesim.load_experiment(bad)
+        peacesim.experiment_as_swept(bad)
     (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": ""}), encoding="utf-8")
     with pytest.raises(InputError, match="made in Python, not read from a file"):
-        peacesim.load_experiment(bad)
-    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": "[experiment]",
-                                                   "design": [], "replicates": 2, "seeds": [1]}), encoding="utf-8")
-    with pytest.raises(InputError, match="its design, replicates or seeds are missing or not as a sweep writes them"):
-        peacesim.load_experiment(bad)
+        peacesim.experiment_as_swept(bad)
+    text = "Experiment(name='wave 1', design=[...])"  # a calibration wave's: the repr of an object, not a file
+    (bad / "manifest.json").write_text(json.dumps({"experiment_digest": "x", "experiment_text": text,
+                                                   "experiment_sha256": hashlib.sha256(text.encode()).hexdigest()}),
+                                       encoding="utf-8")
+    with pytest.raises(InputError, match="the sweep ran an experiment made in Python .*, not an experiment file"):
+        peacesim.experiment_as_swept(bad)
+    with pytest.raises(InputError, match="the sweep ran an experiment made in Python"):
+        peacesim.experiment_as_swept(bad / "manifest.json")  # the manifest named: its folder
+    with pytest.raises(InputError, match="no such folder"):
+        peacesim.experiment_as_swept(tmp_path / "nothing here")
+
+
+def test_an_edited_manifest_is_refused(swept, tmp_path):
+    _, _, out = copy_of(swept, tmp_path)
+    path = out / "manifest.json"
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    manifest = dict(kept, experiment_text=kept["experiment_text"].replace("months = 48", "months = 12"))
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match="experiment_text is not the text the sweep read .*the manifest was edited"):
+        peacesim.experiment_as_swept(out)
+    manifest = dict(kept, experiment_digest="0" * 64)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match="the experiment its text makes is not the one the sweep ran"):
+        peacesim.experiment_as_swept(out)
+
+
+def test_a_results_folder_is_not_an_experiment_file(swept, tmp_path):
+    from results_helpers import main
+
+    _, _, out = copy_of(swept, tmp_path)
+    with pytest.raises(InputError, match="a results folder, not an experiment file; give the experiment file"):
+        peacesim.load_experiment(out)
+    done = main("sweep", out, "--executor", "serial", cwd=tmp_path)
+    assert done.returncode == 2 and "a results folder, not an experiment file" in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_folder_is_read_the_same_from_any_folder(tmp_path, monkeypatch):
+    """An experiment swept by its relative path, with its scenario beside it, is made again from
+    elsewhere (the scenario is found from the experiment file's folder, not the current one), and
+    with the project moved (found from the current folder as the sweep found it)."""
+    project = tmp_path / "project"
+    (project / "my").mkdir(parents=True)
+    shutil.copy(peacesim.scenario.resolve_scenario("reference"), project / "my" / "scen.toml")
+    (project / "my" / "exp.toml").write_text(EXPERIMENT.replace("months = 48", "months = 12"), encoding="utf-8")
+    monkeypatch.chdir(project)
+    run_experiment("my/exp.toml", executor="serial", out="out", progress=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "scen.toml").write_text("# another scenario of the same name\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    assert peacesim.experiment_as_swept(project / "out").scenario_path == str(project / "my" / "scen.toml")
+    moved = tmp_path / "moved"
+    project.rename(moved)
+    monkeypatch.chdir(moved)
+    exp = peacesim.experiment_as_swept("out")
+    assert exp.scenario_path == str(moved / "my" / "scen.toml")
+    runs = pd.read_parquet("out/runs.parquet")
+    row = next(runs.itertuples())
+    assert outcomes_match(exp.rerun(row.design_point, row.replicate), row, runs)
+    (moved / "my" / "scen.toml").unlink()
+    with pytest.raises(InputError, match=r"the scenario 'scen\.toml' the sweep read is not found"):
+        peacesim.experiment_as_swept("out")
 
 
 SENSITIVITY = """
@@ -142,7 +203,7 @@ def test_a_sensitivity_analysis_s_folder_and_its_pilot_s_give_the_sample_they_ra
     run_pilot(path, points=8, replicates=4, executor="serial", out=tmp_path / "pilot", progress=False)
     for folder in (tmp_path / "sens", tmp_path / "pilot"):
         runs = pd.read_parquet(folder / "runs.parquet")
-        exp = peacesim.load_experiment(folder)
+        exp = peacesim.experiment_as_swept(folder)
         assert exp.replicates == runs.replicate.nunique() and len(exp.design) == runs.design_point.nunique()
         assert exp.fixed == {"handover_quality": 0.3}
         for row in runs.iloc[::5].itertuples():
