@@ -629,8 +629,13 @@ def settings(*, ranges: dict[str, tuple[float, float]], given: Mapping[str, Any]
         texts[key] = f"{key} = {words(v)}"
     values["cutoff"] = float(cutoff)
     texts["cutoff"] = f"cutoff = {words(cutoff)}"
-    values["months"] = None if months is None else int(months)
-    texts["months"] = "no months (the scenario's horizon)" if months is None else f"months = {words(months)}"
+    # no months is the scenario's horizon: the same runs as that horizon given
+    from .scenario import load_scenario
+
+    horizon = int(load_scenario("reference").params["months"])
+    values["months"] = horizon if months is None else int(months)
+    texts["months"] = (f"the scenario's horizon ({horizon} months)" if months is None
+                       else f"months = {words(months)}")
     for t in targets:
         values[f"target {t.key}"] = {"z": float(t.z), "obs_sd": float(t.obs_sd), "disc_sd": float(t.disc_sd),
                                      "measure": _function_name(t.measure), "count": _function_name(t.count)}
@@ -686,7 +691,7 @@ def _ours(out: Path, *, temporary: bool = True) -> list[str]:
     ours = []
     for n in present:
         p = out / n
-        if n in names and not (_is_folder_name(n) and (p.is_symlink() or not p.is_dir())):
+        if n in names and not (_is_folder_name(n) and (_linked(p) or not p.is_dir())):
             ours.append(n)
         elif temporary and fsutil.is_temp(n) and (_known(n[1:].rsplit(".", 2)[0])
                                                   or n[1:].rsplit(".", 2)[0] == fsutil.MARKER):
@@ -710,7 +715,7 @@ def _remove_folder(folder: Path, exp) -> None:
     did not write stays, with the folders (and their markers) that hold it."""
     from .store import ResultStore
 
-    if folder.is_symlink() or not folder.is_dir():
+    if _linked(folder) or not folder.is_dir():
         return
     kind, _ = fsutil.owner(folder)
     if kind == "sweep":
@@ -720,7 +725,7 @@ def _remove_folder(folder: Path, exp) -> None:
         fsutil.remove_empty_dir(folder / "parts")
     else:
         for child in sorted(folder.iterdir()):
-            if child.is_dir() and not child.is_symlink():
+            if child.is_dir() and not _linked(child):
                 _remove_folder(child, exp)
     if kind is not None and fsutil.entries(folder) == [fsutil.MARKER]:
         fsutil.remove_files([folder / fsutil.MARKER, folder / fsutil.LOCK])
@@ -732,11 +737,19 @@ def _remove(out: Path, names: Sequence[str], exp) -> None:
     inventory."""
     if not names:
         return
-    fsutil.remove_files([out / n for n in names if not _is_folder_name(n)])
+    # the record of the settings goes last: a removal cut short leaves it, with what it describes
+    fsutil.remove_files([out / n for n in names if not _is_folder_name(n) and n != RECORD])
     for n in names:
         if _is_folder_name(n):
             _remove_folder(out / n, exp)
+    if RECORD in names:
+        fsutil.remove_files([out / RECORD])
     _note(out, gone=[n for n in names if not (out / n).exists()])
+
+
+def _linked(path: Path) -> bool:
+    """A link or (on Windows) a junction: a folder elsewhere, never cleared as this folder's."""
+    return path.is_symlink() or path.is_junction()
 
 
 def check_folder(out: str | Path, record: dict[str, Any], *, fresh: bool = False, waves: int = 1,
@@ -762,6 +775,9 @@ def check_folder(out: str | Path, record: dict[str, Any], *, fresh: bool = False
             for key in sorted(dict.fromkeys([*was, *now]), key=_rank):
                 if key in was and key in now and was[key] == now[key]:
                     continue
+                if key == "waves" and isinstance(was.get(key), int) and isinstance(now.get(key), int) \
+                        and now[key] > was[key]:
+                    continue  # more waves: the stored ones are this calibration's first waves, reused
                 before = str(said.get(key, words(was[key]))) if key in was else _absent(key)
                 after = record["typed"].get(key, words(now[key])) if key in now else _absent(key)
                 raise InputError(f"--out {out}: holds a calibration made with {fsutil.cut(before, 120)}; this one "
@@ -832,6 +848,10 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     targets = _check_targets(DEFAULT_TARGETS if targets is None else targets)
     if months is not None:
         months = checked(REGISTRY["months"], months, where="calibrate")
+        from .scenario import load_scenario
+
+        if months == load_scenario("reference").params["months"]:
+            months = None  # the scenario's own horizon: the same runs (and waves) as none given
     names = list(ranges)
     design = first_wave(ranges, points, seed)
     exp = _experiment(design, names, 1, replicates, seed, months)  # refuses a bad design before writing

@@ -129,13 +129,12 @@ def stored(tmp_path_factory):
      "no range for negotiation_rate", "ranges['negotiation_rate'] = (0.1, 0.35)"),
     ({"ranges": {"negotiation_rate": (0.1, 0.35)}},
      "ranges['ripeness_threshold'] = (0.3, 0.55)", "no range for ripeness_threshold"),
-    ({"waves": 2}, "waves = 1", "waves = 2"),
     ({"points": 3}, "points = 2", "points = 3"),
     ({"replicates": 3}, "replicates = 2", "replicates = 3"),
     ({"seed": 7}, "seed = 2026", "seed = 7"),
     ({"cutoff": 50}, "cutoff = 100", "cutoff = 50"),
     ({"months": 48}, "months = 36", "months = 48"),
-    ({"months": None}, "months = 36", "no months (the scenario's horizon)"),
+    ({"months": None}, "months = 36", "the scenario's horizon (240 months)"),
     ({"targets": [dataclasses.replace(AGREEMENT, z=0.5)]},
      "target agreement (z = 0.65, obs_sd = 0.1, disc_sd = 0.05", "target agreement (z = 0.5, obs_sd = 0.1"),
     ({"targets": [AGREEMENT, DEFAULT_TARGETS[3]]}, "no target talks_months", "target talks_months (z = 18"),
@@ -149,6 +148,27 @@ def test_a_calibration_with_other_settings_is_refused_in_one_line_and_nothing_is
     assert said.startswith(f"--out {stored}: holds a calibration made with {old}") and said.endswith(REFUSAL_END)
     assert f"; this one asks for {new}" in said
     assert snapshot(stored) == before
+
+
+def test_more_waves_reuse_the_stored_ones_and_fewer_are_refused(tmp_path):
+    """A calibration's first waves do not depend on how many follow: more waves extend a stored
+    calibration; fewer would leave waves its report does not describe, and are refused."""
+    calibrate(out=tmp_path, **TINY)
+    res = calibrate(out=tmp_path, **{**TINY, "waves": 2})
+    assert [(w.ran, w.skipped) for w in res.waves] == [(0, 4), (8, 0)]
+    assert json.loads((tmp_path / "calibration.json").read_text())["settings"]["waves"] == 2
+    before = snapshot(tmp_path)
+    with pytest.raises(InputError) as refused:
+        calibrate(out=tmp_path, **TINY)
+    said = str(refused.value)
+    assert said.startswith(f"--out {tmp_path}: holds a calibration made with waves = 2; this one asks for waves = 1")
+    assert snapshot(tmp_path) == before
+
+
+def test_no_months_is_the_scenario_s_horizon_given(tmp_path):
+    calibrate(out=tmp_path, **{**TINY, "months": None})
+    res = calibrate(out=tmp_path, **{**TINY, "months": 240})
+    assert [(w.ran, w.skipped) for w in res.waves] == [(0, 4)]
 
 
 def test_the_same_settings_given_in_other_forms_reuse_the_calibration(stored):
