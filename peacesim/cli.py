@@ -44,8 +44,26 @@ def _parse_seed(text: str) -> int:
 
 
 def _default_out(scenario_name: str, seed: int) -> Path:
-    safe = re.sub(r"[^\w.-]+", "_", scenario_name).strip("._") or "scenario"
-    return Path("results") / f"{safe}-seed{seed}"
+    return Path("results") / f"{_safe(scenario_name, 'scenario')}-seed{seed}"
+
+
+def _safe(name: str, fallback: str) -> str:
+    """A name made safe as part of a folder name."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or fallback
+
+
+def _write(result: Any, out: Path, *, figure: bool, inputs: dict[str, Any]) -> dict[str, Path]:
+    """A run's files written into ``out`` (``peacesim run``'s), a file-system fault in one line."""
+    from .output import write_run
+
+    try:
+        return write_run(result, out, figure=figure, inputs=inputs)
+    except StorageError:
+        raise
+    except OSError as exc:
+        from .fsutil import storage_error
+
+        raise storage_error(exc, out, "write the results") from None
 
 
 def _check_out(text: str | None, default: Path) -> Path:
@@ -103,7 +121,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from . import simulate
     from .narrative import render, summary
-    from .output import write_run
 
     result = simulate.run_scenario(scen, seed=seed, interventions=plan)
 
@@ -112,14 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         inputs["months"] = scen.params["months"]
     if args.intervene:
         inputs["intervene"] = list(args.intervene)
-    try:
-        files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
-    except StorageError:
-        raise
-    except OSError as exc:
-        from .fsutil import storage_error
-
-        raise storage_error(exc, out, "write the results") from None
+    files = _write(result, out, figure=not args.no_figure, inputs=inputs)
 
     if args.quiet:
         return 0
@@ -157,23 +167,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     where = str(args.folder)
     point = _parse_row(args.design_point, "--design-point", len(exp.design), where)
     replicate = _parse_row(args.replicate, "--replicate", exp.replicates, where)
-    safe = re.sub(r"[^\w.-]+", "_", folder.absolute().name).strip("._") or "results"
-    out = _check_out(args.out, Path("results") / f"{safe}-point{point}-replicate{replicate}")
+    out = _check_out(args.out, Path("results") / f"{_safe(folder.absolute().name, 'results')}-point{point}-"
+                                                 f"replicate{replicate}")
 
     from .narrative import summary
-    from .output import write_run
 
     result = exp.rerun(point, replicate)
     inputs = {"results": where, "design_point": point, "replicate": replicate,
               "values": exp.design[point], "seed": exp.seeds[replicate]}
-    try:
-        files = write_run(result, out, figure=not args.no_figure, inputs=inputs)
-    except StorageError:
-        raise
-    except OSError as exc:
-        from .fsutil import storage_error
-
-        raise storage_error(exc, out, "write the results") from None
+    files = _write(result, out, figure=not args.no_figure, inputs=inputs)
     if not args.quiet:
         print(f"Design point {point} ({_point_label(exp.design[point])}), replicate {replicate} (seed "
               f"{exp.seeds[replicate]}) of {where}, run again:")
