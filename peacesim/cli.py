@@ -160,9 +160,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if folder is None or not folder.is_dir():
         hint = Path("results") / args.folder if args.folder.strip() and "/" not in args.folder else None
         also = f" (did you mean {hint}?)" if hint is not None and (hint / "manifest.json").is_file() else ""
-        raise InputError(f"{cut(args.folder, 200) if args.folder.strip() else words(args.folder)}: not a folder; "
-                         "give a sweep's results folder, which holds "
-                         f"manifest.json{also}")
+        what = "a file, not a folder" if folder is not None and folder.exists() else "no such folder"
+        raise InputError(f"{cut(args.folder, 200) if args.folder.strip() else words(args.folder)}: {what}; give a "
+                         f"sweep's results folder, which holds manifest.json{also}")
     exp = experiment_as_swept(folder)  # the experiment as the sweep ran it; refused if it would differ
     where = str(args.folder)
     point = _parse_row(args.design_point, "--design-point", len(exp.design), where)

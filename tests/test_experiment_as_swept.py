@@ -238,7 +238,10 @@ def test_peacesim_rerun_writes_a_row_as_peacesim_run_writes_a_run(swept, tmp_pat
                           ((out, "--design-point", "0", "--replicate", "two"),
                            "--replicate 'two' is not allowed; .* has replicates 0 to 1"),
                           ((tmp_path / "exp.toml", "--design-point", "0", "--replicate", "0"),
-                           "exp.toml: not a folder; give a sweep's results folder, which holds manifest.json")):
+                           "exp.toml: a file, not a folder; give a sweep's results folder, which holds "
+                           "manifest.json"),
+                          ((tmp_path / "nowhere", "--design-point", "0", "--replicate", "0"),
+                           "nowhere: no such folder; give a sweep's results folder")):
         done = main("rerun", *args, cwd=tmp_path)
         assert done.returncode == 2 and done.stdout == ""
         assert re_search(message, done.stderr) and done.stderr.count("\n") == 1, done.stderr
