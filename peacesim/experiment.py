@@ -274,6 +274,10 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
 
     from .sweep import model_digest
 
+    if (not isinstance(folder, (str, os.PathLike)) or not isinstance(os.fspath(folder), str)
+            or not os.fspath(folder).strip() or "\x00" in os.fspath(folder)):
+        raise InputError(f"results folder {words(folder)} is not allowed; expected the path of a sweep's results "
+                         "folder, as a text or a Path")
     folder = user_path(folder)
     if folder.name == "manifest.json" and folder.is_file():
         folder = folder.parent

@@ -119,6 +119,9 @@ def test_folders_that_are_not_a_file_swept_are_refused_in_one_line(tmp_path):
         peacesim.experiment_as_swept(bad / "manifest.json")  # the manifest named: its folder
     with pytest.raises(InputError, match="no such folder"):
         peacesim.experiment_as_swept(tmp_path / "nothing here")
+    for bad in (5, "", "a\x00b", b"out"):
+        with pytest.raises(InputError, match="is not allowed; expected the path of a sweep's results folder"):
+            peacesim.experiment_as_swept(bad)
 
 
 def test_an_edited_manifest_is_refused(swept, tmp_path):
