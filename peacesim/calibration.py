@@ -869,7 +869,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         check_folder(out, record, fresh=fresh, waves=waves, patterns=patterns)  # again, now nobody else writes
         data: dict[str, Any] = {"schema": "peacesim calibration", "peacesim_version": peacesim.__version__,
                                 **record, "patterns": int(patterns), "status": "running",
-                                "started": _now()}
+                                "started": fsutil.now()}
         _note(out, RECORD)
         _write_record(out, data)
         if announce is not None:
@@ -924,17 +924,11 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         fig = nroy_figure(last.table, ranges, chosen=result.chosen)
         fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
         write_report(result)
-        data.update(status="complete", finished=_now(), waves=[w.folder.name for w in done], outputs=sorted(outputs),
+        data.update(status="complete", finished=fsutil.now(), waves=[w.folder.name for w in done], outputs=sorted(outputs),
                     chosen=result.chosen, chosen_by=result.chosen_by if result.chosen is not None else None,
                     message=message)
         _write_record(out, data)
     return result
-
-
-def _now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _plain(v: Any) -> Any:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, InputNote, ResultsWarning, StorageError
-from .words import cut, words
+from .words import words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
 __all__ = ["main", "build_parser"]
@@ -156,14 +156,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from .experiment import experiment_as_swept
     from .scenario import user_path
 
-    folder = user_path(args.folder) if args.folder.strip() and "\x00" not in args.folder else None
-    if folder is None or not folder.is_dir():
-        hint = Path("results") / args.folder if args.folder.strip() and "/" not in args.folder else None
-        also = f" (did you mean {hint}?)" if hint is not None and (hint / "manifest.json").is_file() else ""
-        what = "a file, not a folder" if folder is not None and folder.exists() else "no such folder"
-        raise InputError(f"{cut(args.folder, 200) if args.folder.strip() else words(args.folder)}: {what}; give a "
-                         f"sweep's results folder, which holds manifest.json{also}")
-    exp = experiment_as_swept(folder)  # the experiment as the sweep ran it; refused if it would differ
+    exp = experiment_as_swept(args.folder)  # the experiment as the sweep ran it; refused if it would differ
+    folder = user_path(args.folder)
+    folder = folder if folder.is_dir() else folder.parent  # (its manifest.json named)
     where = str(args.folder)
     point = _parse_row(args.design_point, "--design-point", len(exp.design), where)
     replicate = _parse_row(args.replicate, "--replicate", exp.replicates, where)

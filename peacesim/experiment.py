@@ -272,18 +272,21 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
     (``experiment_digest``): the same texts, and for a sensitivity analysis the same sample."""
     import json
 
-    from .sweep import model_digest
+    from .sweep import _sha, model_digest
 
     if (not isinstance(folder, (str, os.PathLike)) or not isinstance(os.fspath(folder), str)
             or not os.fspath(folder).strip() or "\x00" in os.fspath(folder)):
         raise InputError(f"results folder {words(folder)} is not allowed; expected the path of a sweep's results "
                          "folder, as a text or a Path")
+    given = os.fspath(folder)
     folder = user_path(folder)
     if folder.name == "manifest.json" and folder.is_file():
         folder = folder.parent
     if not folder.is_dir():
-        raise InputError(f"{cut(str(folder), 200)}: no such folder; give a sweep's results folder (it holds "
-                         "manifest.json)")
+        hint = Path("results") / given if "/" not in given and "\\" not in given else None
+        also = f" (did you mean {hint}?)" if hint is not None and (hint / "manifest.json").is_file() else ""
+        raise InputError(f"{cut(str(folder), 200)}: {'a file, not a folder' if folder.exists() else 'no such folder'}; "
+                         f"give a sweep's results folder, which holds manifest.json{also}")
     mpath = folder / "manifest.json"
     if not mpath.is_file():
         from .fsutil import owner
@@ -303,7 +306,7 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{mpath}: the sweep ran an experiment made in Python, not read from a file, so its text is "
                          "not kept (experiment_text is empty); make it again with experiment_from_dict")
-    if hashlib.sha256(text.encode()).hexdigest() != manifest.get("experiment_sha256"):
+    if _sha(text) != manifest.get("experiment_sha256"):
         raise InputError(f"{mpath}: experiment_text is not the text the sweep read (its sha256 is not "
                          "experiment_sha256: the manifest was edited)")
     try:
@@ -312,13 +315,13 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
         raise InputError(f"{mpath}: the sweep ran an experiment made in Python (a calibration's wave or a "
                          "comparison's runs, say), not an experiment file, so it cannot be made again from the "
                          "folder") from None
-    swept = manifest.get("model_digest")
-    if swept != model_digest():
+    swept, here = manifest.get("model_digest"), model_digest()
+    if swept != here:
         commit = manifest.get("git_commit")
         made = f"peacesim at git commit {commit[:12]}" if isinstance(commit, str) and commit else "another peacesim"
         raise InputError(f"{folder}: the sweep ran another version of the model ({made}; model digest "
-                         f"{swept[:12] if isinstance(swept, str) else words(swept)}, this one {model_digest()[:12]}), so runs again here would not be "
-                         "its rows")
+                         f"{swept[:12] if isinstance(swept, str) else words(swept)}, this one {here[:12]}), so runs "
+                         "again here would not be its rows")
     meta = raw.get("experiment")
     file = manifest.get("experiment_file")
     file = file if isinstance(file, str) else ""

@@ -63,6 +63,11 @@ _CALIBRATION = re.compile(r"candidates\.csv|candidate_\d{3,}")
 
 
 # ------------------------------------------------------------------------------------ faults
+def now() -> str:
+    """The time now, UTC, to the second, as ISO 8601: every record peacesim writes says when."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def storage_error(exc: OSError, path: str | os.PathLike | None = None, action: str = "") -> StorageError:
     """A one-line :class:`StorageError` for ``exc``: the path, what was being done, and the cause."""
     if isinstance(exc, StorageError):
@@ -343,7 +348,7 @@ class FolderLock:
 
     def _info(self) -> str:
         return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": self.what,
-                           "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           "since": now(),
                            "command": " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python",
                                                 *sys.argv[1:]])})
 

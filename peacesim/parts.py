@@ -18,7 +18,6 @@ Nothing here touches files.
 from __future__ import annotations
 
 import hashlib
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -84,11 +83,10 @@ def episode_types() -> dict:
     import pyarrow as pa
 
     arrow = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), tuple: pa.string()}
-    where = vars(sys.modules[Agreement.__module__])
+    fields = typing.get_type_hints(Agreement)
     out = {}
     for c in EPISODE_COLUMNS:
-        declared = Agreement.__annotations__.get(c) or getattr(Agreement, c).fget.__annotations__["return"]
-        hint = eval(declared, where) if isinstance(declared, str) else declared  # (annotations are text)
+        hint = fields[c] if c in fields else typing.get_type_hints(getattr(Agreement, c).fget)["return"]
         if isinstance(hint, types.UnionType):  # int | None
             hint = next(t for t in typing.get_args(hint) if t is not type(None))
         out[c] = arrow[typing.get_origin(hint) or hint]  # tuple[str, ...] -> tuple

@@ -47,7 +47,6 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +263,7 @@ class ResultStore:
                     f"{self.exp.replicates}; stored runs are not dropped: set replicates = {stored} (or more, to "
                     "extend the sweep), or use --fresh to start over or --out to choose another folder")
             extension = {"from_replicates": stored, "to_replicates": self.exp.replicates,
-                         "extended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "extended": fsutil.now(),
                          "experiment_digest_before": old.get("experiment_digest"),
                          "status_before": old.get("status") if isinstance(old.get("status"), str) else "unknown"}
         if old.get("model_digest") != self._model_digest:

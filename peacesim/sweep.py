@@ -41,7 +41,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -644,10 +643,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 # ------------------------------------------------------------------------------------ the sweep
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
@@ -701,7 +696,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     ex = _executor(executor, workers, scheduler)  # validates options (and reaches dask) before writing
     clock = _Clock()
     clock.laps["pool start"] = time.perf_counter() - t0
-    started = _now()
+    started = fsutil.now()
     try:
         previous = store.open(fresh)
         try:
@@ -791,7 +786,7 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
             sweep.bar.close()
         _stop_on_fault(ex, sweep)
         raise _fault_message(err, store, manifest, exp) from None
-    manifest.update(status="complete", finished=_now(), runs_done=exp.n_runs,
+    manifest.update(status="complete", finished=fsutil.now(), runs_done=exp.n_runs,
                     runs_failed=int(counts.get("failed", 0)), episodes=counts.get("episodes", manifest.get("episodes", 0)),
                     seconds_this_session=round(time.perf_counter() - t0, 3))
     manifest.pop("error", None)
@@ -954,7 +949,7 @@ def _fault_message(err: StorageError, store: ResultStore, manifest: dict[str, An
         n_done = 0
     recorded = True
     try:
-        manifest.update(status="stopped", runs_done=n_done, stopped=_now(), error=str(err))
+        manifest.update(status="stopped", runs_done=n_done, stopped=fsutil.now(), error=str(err))
         store.write_manifest(manifest)
     except Exception:
         recorded = False
@@ -991,7 +986,7 @@ def _record_stop(store: ResultStore, results: list, manifest: dict[str, Any], st
         for result in results:
             store.write_part(result)
         n_done = store.n_stored()
-        manifest.update(status=status, runs_done=n_done, **{status: _now()}, **extra)
+        manifest.update(status=status, runs_done=n_done, **{status: fsutil.now()}, **extra)
         store.write_manifest(manifest)
     return n_done
 
