@@ -896,3 +896,47 @@ def test_a_scenario_file_with_a_seed_runs_with_it_and_shows_it(monkeypatch):
     button(rc, "Load").click()
     assert rc.find(v.TextField, label="Seed").widget.v_model == "23"
     rc.close()
+
+
+# ------------------------------------------------------------------------------------------ the intervention card
+def test_the_intervention_card_follows_the_actors_a_planned_intervention_adds_or_withdraws(monkeypatch):
+    """A session's re-run file adds and withdraws actors at their months: once the run has passed
+    them, the card offers the new mediator and no longer the withdrawn one, without being touched."""
+    m = session(7)
+    steps(m, 2)
+    m.intervene("add_mediator", name="the Norwegian envoy", organisation="state")
+    m.intervene("withdraw", actor="the mediation NGO")
+    m.intervene("set", name="post_signature_support", value=0.3)
+    dropped = load_upload("peacesim-session.toml", replay_toml(m, filename="peacesim-session.toml").encode())
+    monkeypatch.setattr(app, "start_scenario", lambda: dropped)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    before = rc.find(v.Select, label="actor").widget.items
+    assert "the mediation NGO" in before and "the Norwegian envoy" not in before
+    for _ in range(4):
+        button(rc, "Step").click()
+    after = rc.find(v.Select, label="actor").widget.items
+    assert "the Norwegian envoy" in after and "the mediation NGO" not in after
+    rc.find(v.Select, label="actor").widget.v_model = "the Norwegian envoy"
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["rotate applied: it takes effect at the start of month 5."]
+    rc.close()
+
+
+def test_the_answer_to_an_intervention_is_not_shown_for_a_new_run():
+    """After Reset (or another scenario) the new run has none of the last run's interventions: the
+    card no longer says one was applied."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    for _ in range(3):
+        button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["attack applied: it takes effect at the start of month 4."]
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-month") == ["Month 0 / 240"]
+    assert html_text(rc, "peacesim-ok") == []
+    rc.find(v.Select, label="Intervention").widget.v_model = "set"
+    button(rc, "Apply intervention").click()  # a refusal is about this run...
+    assert len(html_text(rc, "peacesim-error")) == 1
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"  # ...and goes with it
+    assert html_text(rc, "peacesim-error") == []
+    rc.close()

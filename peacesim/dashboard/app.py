@@ -358,7 +358,12 @@ def InterventionCard(model: solara.Reactive, lock):
     kind = solara.use_reactive("rotate")
     values = solara.use_reactive({})
     drafts = solara.use_reactive({})  # argument -> (text, reason) of an entry that was not applied
-    message = solara.use_reactive(("", ""))
+    message = solara.use_reactive(("", "", None))  # (ok or error, text, id of the model it was about)
+    # The lists of actors and the value in force of a parameter change when an intervention is
+    # applied, the scenario's planned ones too (a session's re-run file adds and withdraws actors
+    # at their months): the card, not drawn again every month, is drawn again when one is.
+    applied = solara.use_reactive(len(m.applied_interventions))
+    applied.get()
     spec = INTERVENTIONS[kind.value]
     roster = m.roster()
 
@@ -366,7 +371,7 @@ def InterventionCard(model: solara.Reactive, lock):
         kind.set(k)
         values.set({})
         drafts.set({})
-        message.set(("", ""))
+        message.set(("", "", None))
 
     with solara.Card("Intervene now"):
         solara.Select(label="Intervention", value=kind.value, values=list(INTERVENTIONS), on_value=choose_kind)
@@ -413,7 +418,7 @@ def InterventionCard(model: solara.Reactive, lock):
 
         def apply():
             if drafts.value:  # a field shows an entry that was refused: its last valid value is not used
-                message.set(("error", f"Not applied: {drafts_problem(drafts.value)}. Correct the field first."))
+                message.set(("error", f"Not applied: {drafts_problem(drafts.value)}. Correct the field first.", id(m)))
                 return
             try:
                 with lock:
@@ -421,25 +426,34 @@ def InterventionCard(model: solara.Reactive, lock):
                         return  # the card is being drawn again for another model
                     m.intervene(kind.value, **{k: v for k, v in args.items() if v != "" or spec.args[k].required})
             except InputError as exc:
-                message.set(("error", str(exc)))
+                message.set(("error", str(exc), id(m)))
                 return
-            message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}."))
+            message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}.", id(m)))
             force_update()
         # Keyed: the arguments above it are as many as the intervention has, so by its position it
         # would be a new button for each intervention chosen, and the old one (still on the page
         # until the browser has drawn the new one, after the new description) drops a click.
         # Kept, it calls the handler of the last render.
-        ApplyButton(model, apply).key("apply-intervention")
-        if message.value[0]:
+        ApplyButton(model, apply, applied).key("apply-intervention")
+        # about this run only: after a Reset or another scenario, "applied" would name an
+        # intervention the new run does not have
+        if message.value[0] and message.value[2] == id(m):
             Message(message.value[1], ok=message.value[0] == "ok")
 
 
 @solara.component
-def ApplyButton(model: solara.Reactive, apply):
+def ApplyButton(model: solara.Reactive, apply, applied: solara.Reactive | None = None):
     """The intervention card's button, drawn again every month (the card is not): disabled, with a
-    line saying why, once the run has reached its horizon."""
+    line saying why, once the run has reached its horizon. It tells the card (``applied``) how many
+    interventions the run has applied, so that the card is drawn again when that changes."""
     update_counter.get()
     ended = not model.value.running
+    count = len(model.value.applied_interventions)
+
+    def follow():
+        if applied is not None and applied.value != count:
+            applied.value = count
+    solara.use_effect(follow, [count, id(model.value)])
     with solara.Column(style="align-items:flex-start;gap:0.3em"):  # the button keeps its width either way
         solara.Button("Apply intervention", color="secondary", on_click=apply, disabled=ended)
         if ended:
