@@ -940,3 +940,33 @@ def test_the_answer_to_an_intervention_is_not_shown_for_a_new_run():
     rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"  # ...and goes with it
     assert html_text(rc, "peacesim-error") == []
     rc.close()
+
+
+def test_a_scenario_file_edited_into_a_mistake_while_the_server_runs_is_one_line_on_the_page(tmp_path, monkeypatch):
+    """``peacesim dashboard my_case.toml``: each new tab reads the file again. Edited into a mistake
+    (or moved) meanwhile, a new tab says so in one line and opens the file as read before, not a
+    traceback; corrected, the next tab opens it as corrected."""
+    case = tmp_path / "my_case.toml"
+    text = open(load_scenario("reference").path, encoding="utf-8").read()
+    case.write_text(text.replace(load_scenario("reference").title, "Our case", 1), encoding="utf-8")
+    monkeypatch.setenv(app.SCENARIO_ENV, str(case))
+    monkeypatch.setattr(app, "_OPENED", {}, raising=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert html_text(rc, "peacesim-error") == []
+    rc.close()
+    case.write_text(text.replace("Our case", "Our edited case").replace("strength = 0.6", "strength = 7.5", 1),
+                    encoding="utf-8")
+    box, rc = solara.render(app.Page(), handle_error=False)
+    [msg] = html_text(rc, "peacesim-error")
+    assert msg.startswith(f"{case}: ") and "strength = 7.5 is not allowed" in msg and "\n" not in msg
+    assert "opens the file as it was read before" in msg
+    assert rc.find(v.CardTitle, children=["Our case"]).widgets  # the file as it was read before
+    button(rc, "Step").click()
+    assert html_text(rc, "peacesim-month") == ["Month 1 / 240"]
+    rc.close()
+    case.unlink()  # moved away, and no tab has read it in this server: the reference scenario
+    monkeypatch.setattr(app, "_OPENED", {}, raising=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    [msg] = html_text(rc, "peacesim-error")
+    assert str(case) in msg and "opens the shipped scenario &#x27;reference&#x27;" in msg and "\n" not in msg
+    rc.close()

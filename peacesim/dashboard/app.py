@@ -56,6 +56,30 @@ def start_scenario():
     return load_scenario(os.environ.get(SCENARIO_ENV) or "reference")
 
 
+#: The scenario each new tab last opened with, by the reference it was read from.
+_OPENED: dict[str, Any] = {}
+
+
+def opening() -> tuple[Any, str]:
+    """The scenario a new tab opens with, and what went wrong reading it ('' when nothing did).
+
+    A new tab reads the scenario ``peacesim dashboard`` was given again, so that a file edited
+    between two groups opens as edited. A file edited into a mistake (or moved) while the server
+    runs is not a traceback on the page: the tab opens the file as a tab last read it (or, when no
+    tab has, the shipped reference scenario) and says why in one line."""
+    ref = os.environ.get(SCENARIO_ENV) or "reference"
+    try:
+        scen = start_scenario()
+    except (InputError, OSError) as exc:
+        kept = _OPENED.get(ref)
+        if kept is not None:
+            return kept, f"{exc}. This page opens the file as it was read before; correct it and reload the page."
+        return (load_scenario("reference"),
+                f"{exc}. This page opens the shipped scenario 'reference'; correct the file and reload the page.")
+    _OPENED[ref] = scen
+    return scen, ""
+
+
 def file_seed(scen, default):
     """The seed a scenario file gives (``[scenario] seed``, as a session's re-run file has), or
     ``default``."""
@@ -780,13 +804,13 @@ def ScenarioInfo(scenario):
 # ------------------------------------------------------------------------------------------ the page
 @solara.component
 def Page():
-    first = solara.use_memo(start_scenario, [])
+    first, problem = solara.use_memo(opening, [])
     scenario = solara.use_reactive(first)
     first_seed = file_seed(first, 1)
     seed = solara.use_reactive(first_seed)
     overrides = solara.use_reactive({})
     drafts = solara.use_reactive({})  # fields showing an entry that was not applied: field -> (text, reason)
-    error = solara.use_reactive("")
+    error = solara.use_reactive(problem)
     # The tab's own model, built when its page session starts.
     initial = solara.use_memo(lambda: ClassroomModel(**model_kwargs(first, first_seed)), [])
     model = solara.use_reactive(initial)
