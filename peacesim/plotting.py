@@ -127,6 +127,37 @@ def _interventions(result: RunResult) -> list[tuple[int, str]]:
     return out
 
 
+def parameter_steps(result: RunResult, name: str) -> tuple[list[float], list[float], str]:
+    """The value of the parameter ``name`` over the run, as the corners of a step line (x in
+    months, a month m running from m - 0.5 to m + 0.5, to the horizon) and its legend text: the
+    value the run started with, then each value a ``set`` intervention gave it from its month on.
+    No corners when the run did not start with the parameter."""
+    start = (result.params or {}).get(name)
+    if start is None:
+        return [], [], ""
+    end = float(result.months or (result.series["month"].iloc[-1] if len(result.series) else 1)) + 0.5
+    xs, ys, value = [0.5], [float(start)], float(start)
+    changes: list[tuple[int, float]] = []
+    ev = _events_of(result, "intervention")
+    for m, v in zip(ev["month"], ev["values"], strict=True):
+        v = parse_values(v)
+        if v.get("intervention") == "set" and v.get("name") == name and v.get("value") is not None:
+            new = float(v["value"])
+            if new != value:
+                xs += [m - 0.5, m - 0.5]
+                ys += [value, new]
+                value = new
+                changes.append((int(m), new))
+    xs.append(end)
+    ys.append(value)
+    text = f"{float(start):.2f}"
+    if len(changes) == 1:
+        text += f", {changes[0][1]:.2f} from month {changes[0][0]}"
+    elif changes:
+        text += f", set {len(changes)} times: {changes[-1][1]:.2f} from month {changes[-1][0]}"
+    return xs, ys, text
+
+
 def _month_label(labels: list[str], room: float, size: float) -> str:
     """The label of one month's interventions, at most ``room`` points long in a ``size``-point
     font: all of them when they fit, else how many there were and the first, cut with an ellipsis."""
@@ -275,10 +306,14 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
         ax_r.plot(months, y, color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.1, ls=":", zorder=4,
                   gid=f"commitment:{name}")
         has_commitment = True
-    thr = (result.params or {}).get("ripeness_threshold")
-    if thr is not None:
-        ax_r.axhline(float(thr), color="#424242", lw=1.0, ls="--", zorder=3,
-                     label=f"ripeness threshold ({float(thr):.2f})", gid="ripeness_threshold")
+    # the threshold in force month by month: a `set` intervention moves it
+    xs, ys, text = parameter_steps(result, "ripeness_threshold")
+    if len(xs) == 2:
+        ax_r.axhline(ys[0], color="#424242", lw=1.0, ls="--", zorder=3,
+                     label=f"ripeness threshold ({text})", gid="ripeness_threshold")
+    elif xs:
+        ax_r.plot(xs, ys, color="#424242", lw=1.0, ls="--", zorder=3,
+                  label=f"ripeness threshold ({text})", gid="ripeness_threshold")
     ax_r.set_ylim(0, 1.0)
     ax_r.set_ylabel("ripeness /\ncommitment", fontsize=10)
     handles, labels = ax_r.get_legend_handles_labels()

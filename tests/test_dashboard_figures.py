@@ -229,3 +229,27 @@ def test_no_two_labels_of_the_network_overlap(name):
                 w = min(ba[2], bb[2]) - max(ba[0], bb[0])
                 h = min(ba[3], bb[3]) - max(ba[1], bb[1])
                 assert w <= 0 or h <= 0, (name, month, a, b)
+
+
+def test_the_threshold_in_the_live_timeline_follows_a_set_intervention():
+    """A facilitator who lowers the ripeness threshold at month 25 sees the dashed line drop there,
+    and its legend says so; before, it stayed at the start value over the whole run."""
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 4))
+    for _ in range(24):
+        m.step()
+    m.intervene("set", name="ripeness_threshold", value=0.3)
+    for _ in range(6):
+        m.step()
+    svg = timeline_svg(RunResult.from_model(m))
+    root = parse(svg)
+    line = by_id(root, "ripeness_threshold")
+    pts = path_points(line.get("d"))
+    ys = sorted({round(y, 2) for _, y in pts})
+    assert len(ys) == 2  # two heights: the start value, then 0.3 from month 25
+    xs = [x for x, _ in pts]
+    assert len(pts) == 4 and xs[1] == xs[2] and min(xs) < xs[1] < max(xs)
+    start = m.start_params["ripeness_threshold"]
+    assert f"ripeness threshold ({start:.2f}, 0.30 from month 25)" in svg.decode()
+    # without a set intervention: one straight line at the start value, as before
+    plain = parse(timeline_svg(RunResult.from_model(ClassroomModel(**model_kwargs(load_scenario("reference"), 4)))))
+    assert by_id(plain, "ripeness_threshold").get("d").count("h") == 1

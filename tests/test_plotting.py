@@ -196,3 +196,17 @@ def test_a_months_intervention_label_counts_every_intervention():
     assert _month_label(["rotate: envoy", "withdraw: NGO"], 300, 7) == "rotate: envoy, withdraw: NGO"
     cut = _month_label(["rotate: a very long name of a mediating organisation"] * 2, 80, 7)
     assert cut.startswith("2 interventions: ") and cut.endswith("…")
+
+
+def test_the_threshold_line_follows_a_set_intervention():
+    """`set ripeness_threshold` moves the threshold from its month on: the dashed line and its
+    legend show the value in force, not the start value over the whole run."""
+    r = peacesim.run_scenario("reference", seed=3, interventions=["25:set:name=ripeness_threshold,value=0.3"])
+    fig = plot_timeline(r)
+    ax = axis(fig, "ripeness")
+    (thr,) = [ln for ln in ax.get_lines() if ln.get_gid() == "ripeness_threshold"]
+    x, y = np.asarray(thr.get_xdata(), float), np.asarray(thr.get_ydata(), float)
+    start = r.params["ripeness_threshold"]
+    assert np.allclose(y[x < 24.5], start) and np.allclose(y[x > 24.5], 0.3)
+    assert x.max() == r.months + 0.5
+    assert thr.get_label() == f"ripeness threshold ({start:.2f}, 0.30 from month 25)"

@@ -34,6 +34,7 @@ from ..plotting import (
     _lead_rotations,
     _only_in,
     _phase_runs,
+    parameter_steps,
     party_columns,
 )
 from ..records import PHASE_LABELS
@@ -469,10 +470,13 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
     if len(items) > 6:  # room for six names; the threshold and commitment entries always stay
         more = len(items) - 5
         items = items[:5] + [("line", "#9e9e9e", None, f"and {more} more parties")]
-    thr = (result.params or {}).get("ripeness_threshold")
-    if thr is not None:
-        pr.hline(float(thr), "#424242", dash="--", gid="ripeness_threshold")
-        items.append(("line", "#424242", DASHES["--"], f"ripeness threshold ({float(thr):.2f})"))
+    xs, ys, text = parameter_steps(result, "ripeness_threshold")  # in force month by month
+    if len(xs) == 2:
+        pr.hline(ys[0], "#424242", dash="--", gid="ripeness_threshold")
+    elif xs:
+        pr.line(xs, ys, "#424242", width=1.0, dash="--", gid="ripeness_threshold")
+    if xs:
+        items.append(("line", "#424242", DASHES["--"], f"ripeness threshold ({text})"))
     if has_commitment:
         items.append(("line", "#616161", DASHES[":"], "commitment (dotted)"))
     c.legend(legend_x, pr.y0 + 6, items)
