@@ -970,3 +970,24 @@ def test_a_scenario_file_edited_into_a_mistake_while_the_server_runs_is_one_line
     [msg] = html_text(rc, "peacesim-error")
     assert str(case) in msg and "opens the shipped scenario &#x27;reference&#x27;" in msg and "\n" not in msg
     rc.close()
+
+
+def test_the_page_says_which_seed_and_parameters_the_run_does_not_use_yet():
+    """A seed typed or a parameter moved takes effect at Reset: until then the card says that the
+    run shown has other values, so the class does not read the run as one with the new values."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert html_text(rc, "peacesim-not-in-run") == []
+    rc.find(v.TextField, label="Seed").widget.v_model = "42"
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "rotation"
+    rc.find(v.Slider, label="handover_quality (share)").widget.v_model = 0.55
+    [line] = html_text(rc, "peacesim-not-in-run")
+    assert "seed 42 (the run has 1)" in line and "handover_quality 0.55 (the run has 0.4)" in line
+    button(rc, "Step").click()  # the run goes on with its own values
+    assert len(html_text(rc, "peacesim-not-in-run")) == 1
+    button(rc, "Reset").click()
+    assert html_text(rc, "peacesim-not-in-run") == []
+    rc.find(v.Slider, label="handover_quality (share)").widget.v_model = 0.6
+    assert "handover_quality 0.6 (the run has 0.55)" in html_text(rc, "peacesim-not-in-run")[0]
+    button(rc, "Back to the scenario's values").click()
+    assert "handover_quality 0.4 (the run has 0.55)" in html_text(rc, "peacesim-not-in-run")[0]
+    rc.close()

@@ -329,10 +329,22 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive, pend
                         lazy=False)
 
 
+def not_in_run(m, scen, seed: int, overrides: dict) -> list[str]:
+    """What the page shows that the run ``m`` does not use yet (the seed, the value of each
+    parameter), as 'name value (the run has value)'; [] when the run is the one shown."""
+    out = [f"seed {seed} (the run has {m.seed})"] if seed != m.seed else []
+    shown = {**scen.params, **overrides}
+    ran = {**m.base_scenario.params, **m.overrides}
+    out += [f"{k} {shown[k]} (the run has {ran.get(k)})" for k in shown if shown[k] != ran.get(k)]
+    return out
+
+
 @solara.component
-def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, drafts: solara.Reactive):
+def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, drafts: solara.Reactive,
+                   model: solara.Reactive | None = None):
     """The seed and the parameters, taking effect at Reset. An entry a field refuses is kept in
-    ``drafts`` (field -> (text, reason)) until corrected, and Reset is refused meanwhile."""
+    ``drafts`` (field -> (text, reason)) until corrected, and Reset is refused meanwhile. What the
+    fields show and the run (``model``) does not use yet is said, until Reset."""
     group = solara.use_reactive(_groups()[0])
     scen = scenario.value
 
@@ -348,6 +360,12 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
         changed = params_changed(scen, overrides.value)
         solara.Text(f"{len(changed)} parameter(s) changed from the scenario's values; changes take effect at Reset.",
                     style="font-size:0.85em")
+        waiting = not_in_run(model.value, scen, seed.value, overrides.value) if model is not None else []
+        if waiting:
+            solara.HTML("div", html.escape(f"Not in the run yet: {'; '.join(waiting)}. Reset starts a run with "
+                                           "the values shown."),
+                        classes=["peacesim-not-in-run"],
+                        style="color:#8a4b00;border-left:4px solid #b26a00;padding:0.2em 0.6em;font-size:0.85em")
         solara.Select(label="Group of parameters", value=group.value, values=_groups(), on_value=group.set)
         for p in REGISTRY.values():
             if p.group != group.value:
@@ -869,7 +887,7 @@ def Page():
             ScenarioCard(scenario, choose, error, pending, lambda: ConfirmLoad(model, overrides, pending, load))
             if error.value:
                 Message(error.value, ok=False)
-            ParametersCard(scenario, overrides, seed, drafts)
+            ParametersCard(scenario, overrides, seed, drafts, model)
         RunViews(model, scenario, lock)
 
 
