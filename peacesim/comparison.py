@@ -1001,8 +1001,14 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
                     f"signed less recently, so the survival curve is not known that far")
         elif counts["relapses_in_horizon"] == 0:
             note = f"no agreement relapsed within {span}"
+            # every re-draw gives 100% and the whole horizon: the exact bound of the share instead, and
+            # for the months held the bound that follows from it (the curve never falls below its value
+            # at the horizon, so the months held are at least the horizon times that share)
+            share_low = 1 - _exact_share_bound(min(counts["followed"], counts["followed_units"]))
             if m == "survival":
-                low, high = 1 - _exact_share_bound(min(counts["followed"], counts["followed_units"])), 1.0
+                low, high = share_low, 1.0
+            else:
+                low, high = spec.horizon * share_low, float(spec.horizon)
         elif m == "survival" and estimate == 0.0:
             note = f"every agreement relapsed within {span}"
             low, high = 0.0, _exact_share_bound(min(counts["agreements"], counts["units"]))
@@ -1134,7 +1140,12 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int | None, ri: int | N
 
 def _trends(spec: ComparisonSpec, worlds: pd.DataFrame) -> pd.DataFrame:
     """How the best strategy's lead over the runner-up changes with each condition across the
-    worlds: Spearman's rank correlation with its p-value, Holm-corrected over the conditions."""
+    worlds: Spearman's rank correlation with its p-value, Holm-corrected over the conditions.
+
+    The lead is the best strategy's advantage, positive where it does better: the ``difference``
+    (best minus runner-up) for a measure where higher is better, minus it where lower is better
+    (violence, months to agreement), so that a positive correlation always means a lead that
+    grows as the condition rises."""
     import numpy as np
     import pandas as pd
 
@@ -1143,9 +1154,10 @@ def _trends(spec: ComparisonSpec, worlds: pd.DataFrame) -> pd.DataFrame:
 
     cols = ["condition", "meaning", "rank_correlation", "p", "p_holm", "worlds"]
     w = worlds[worlds["measured"]] if "measured" in worlds else worlds
+    sign = 1.0 if MEASURES[spec.rank_by].higher_is_better else -1.0
     rows = []
     for c in spec.conditions:
-        x, y = w[c.name].to_numpy(float), w["difference"].to_numpy(float)
+        x, y = w[c.name].to_numpy(float), sign * w["difference"].to_numpy(float)
         if len(w) < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
             rho, pv = math.nan, math.nan
         else:

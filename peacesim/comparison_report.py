@@ -642,11 +642,10 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     if t is None or not len(t) or spec.worlds < MIN_WORLDS_DISCOVERY or result.runner_up is None:
         return []
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
-    m = MEASURES[spec.rank_by]
     out = []
     for _, r in t.iterrows():
         if math.isfinite(float(r["p_holm"])) and r["p_holm"] < 0.05:
-            grows = (r["rank_correlation"] > 0) == m.higher_is_better
+            grows = r["rank_correlation"] > 0  # with the lead itself (comparison._trends), whichever way is better
             out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {_the(r['meaning'])} rises "
                        f"(a rank correlation of {r['rank_correlation']:+.2f}, on a scale from -1 to +1, over "
                        f"{int(r['worlds'])} worlds; clear also after allowing for {_conditions(t)} examined).")
@@ -711,7 +710,8 @@ def reading_guide(result: ComparisonResult) -> list[str]:
         futures,
         f"95% interval: the range given after a number, such as '(95% interval 20-35%)', is where the middle 95% "
         f"of the results fell when the worlds and seeds were drawn again at random, {spec.bootstrap:,} times (the "
-        "re-draws). A share of 0% or 100% has an exact bound instead (re-draws cannot vary it), and the "
+        "re-draws). A share of 0% or 100% has an exact bound instead (re-draws cannot vary it), the months an "
+        "agreement holds where none relapsed a bound that follows from it, and the "
         "intervals of how fast agreements break down come from a model of their own; 'Methods in brief' says how. A narrow range means "
         "the answer hardly depends on which futures happened to be simulated. It says how sure the model is of "
         "its own results, not whether the model is right.",
@@ -853,12 +853,14 @@ def build_document(result: ComparisonResult) -> Doc:
         doc.ul([f"{spec.strategy(s).title}, {_and(labels)}: {note}." for (s, note), labels in grouped.items()])
 
     doc.h(1, "Findings")
-    doc.p(f"Every strategy ran on the same {spec.seeds} seeds in each of the {spec.worlds} "
-          f"world{'s' if spec.worlds != 1 else ''}, so each comparison is like for like (paired): the differences "
-          "below are between strategies facing the same simulated futures. A difference is called clear when its "
-          "95% interval lies wholly above or below zero and it is still clear after allowing for the number of "
-          f"comparisons made on the same measure (each of the {k} strateg{'ies' if k != 1 else 'y'} against the "
-          "baseline, where it could be measured).")
+    where = f" in each of the {spec.worlds} worlds" if spec.worlds > 1 else ""
+    allowing = (f"and it is still clear after allowing for the number of comparisons made on the same measure (each "
+                f"of the {k} strategies against the baseline, where it could be measured)" if k > 1 else
+                "(with one strategy compared with the baseline there are no other comparisons on the same measure "
+                "to allow for)")
+    doc.p(f"Every strategy ran on the same {spec.seeds} seeds{where}, so each comparison is like for like (paired): "
+          "the differences below are between strategies facing the same simulated futures. A difference is called "
+          f"clear when its 95% interval lies wholly above or below zero {allowing}.")
     seen: set[str] = set()
     findings = []
     for s in result.ranking:
@@ -1036,7 +1038,9 @@ def build_document(result: ComparisonResult) -> Doc:
         "relapse under a strategy to the rate under the baseline, taken as constant over time; its standard errors "
         "are clustered by seed and need agreements under both strategies in enough seeds.",
         "A share of 0% or 100% gets an exact bound instead of a resampled interval, counting the seeds (or the "
-        "worlds, where there are fewer) as the independent cases.",
+        "worlds, where there are fewer) as the independent cases. Where no agreement relapsed, the average months "
+        "held get the bound that follows from the share's: at least the months of the horizon times the lowest "
+        "share (the curve never falls below its value at the horizon).",
     ]
     if spec.conditions:
         methods += [
@@ -1099,10 +1103,16 @@ def _pairing_gain(result: ComparisonResult) -> str:
     w, wu = float(r["high"] - r["low"]), float(r["unpaired_high"] - r["unpaired_low"])
     if not (math.isfinite(w) and math.isfinite(wu)) or w <= 0:
         return ""
-    return (f"Because every strategy ran on the same seeds, the 95% interval of the difference between "
-            f"{spec.strategy(result.best).called} and the baseline is {wu / w:.1f} times narrower than if each "
-            f"strategy had run on seeds of its own "
-            f"({fmt_interval(spec.rank_by, r['unpaired_low'], r['unpaired_high'], difference=True)}).")
+    own = fmt_interval(spec.rank_by, r["unpaired_low"], r["unpaired_high"], difference=True)
+    between = f"the 95% interval of the difference between {spec.strategy(result.best).called} and the baseline"
+    if round(wu / w, 1) > 1.0:
+        return (f"Because every strategy ran on the same seeds, {between} is {wu / w:.1f} times narrower than if "
+                f"each strategy had run on seeds of its own ({own}).")
+    # pairing gains nothing where the two strategies' runs on the same seed soon stop being alike;
+    # 'narrower' would then claim a gain that is not there
+    return (f"Every strategy ran on the same seeds, but here that did not narrow {between}: it is "
+            f"{'about as wide as' if round(wu / w, 1) == 1.0 else 'wider than'} if each strategy had run on seeds of "
+            f"its own ({own}), because the two strategies' runs on the same seed did not stay alike.")
 
 
 def report_files(result: ComparisonResult) -> dict[str, str | bytes]:

@@ -1,0 +1,150 @@
+"""``peacesim compare``: what the report states agrees with the numbers behind it - the direction
+of a trend whichever way the ranking measure is better, a bound rather than a point where no
+agreement relapsed, what pairing bought, and sentences that read for one strategy or one world.
+
+Results are made by hand (no model runs) and analysed as a comparison would be.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import pytest
+from test_compare import NO_WORLDS, SMALL, _fabricated, _spec
+
+from peacesim.analysis import results_from_frames
+from peacesim.comparison import analyse
+
+
+def _violence_worlds(spec, R):
+    """Every strategy signs agreements; 'verified' has the lowest violence, by a lead that shrinks
+    as forum_shopping rises (0.2 x (0.5 - forum_shopping)); the baseline is the runner-up."""
+    runs, eps = [], []
+    S = len(spec.keys)
+    for w, world in enumerate(spec.world_values()):
+        fs = world["forum_shopping"]
+        for s, key in enumerate(spec.keys):
+            for r in range(R):
+                violence = {"as_is": 0.30, "crowded": 0.34, "verified": 0.30 - 0.2 * (0.5 - fs)}[key] + 0.001 * r
+                runs.append({"design_point": w * S + s, "replicate": r, "seed": 100 + r, "status": "ok",
+                             "months": 240, "followup_months": 120, "agreement_reached": True,
+                             "months_to_first_agreement": 20.0 + r, "mean_violence": violence})
+                eps.append({"design_point": w * S + s, "replicate": r, "signed_month": 20 + r,
+                            "months_survived": 10 + 7 * r + w, "relapsed": r % 2 == 0})
+    return results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []})
+
+
+def test_a_trend_has_the_sign_of_the_lead_where_lower_is_better(tmp_path):
+    """Ranked by violence (lower is better): the best strategy's lead shrinks as forum_shopping
+    rises. The table of trends, its caption ('positive, the lead grows'), trends.csv and the
+    sentence must all say so; the correlation was that of best minus runner-up, which has the
+    opposite sign of the lead when lower is better, so the table said the lead grows."""
+    from peacesim.comparison_report import build_document, trend_sentences
+
+    text = SMALL.replace("master_seed = 7\n", 'master_seed = 7\nrank_by = "violence"\n')
+    spec = _spec(tmp_path, text, seeds=3, worlds=12)
+    res = analyse(spec, _violence_worlds(spec, 3))
+    assert res.best == "verified" and res.runner_up == "as_is"
+    t = res.trends.set_index("condition")
+    assert t.loc["forum_shopping", "rank_correlation"] < -0.9  # the lead shrinks as forum shopping rises
+    assert t.loc["forum_shopping", "p_holm"] < 0.05
+    label = t.loc["forum_shopping", "meaning"]  # "monthly chance that a party ... moves to another table"
+    said = [s for s in trend_sentences(res) if label in s]
+    assert len(said) == 1 and " shrinks as " in said[0] and "rank correlation of -" in said[0], said
+    md = build_document(res).markdown()
+    row = re.search(rf"^\| {re.escape(label)} \| ([+-]\d\.\d\d) \|", md, flags=re.M)  # the trend table's row
+    assert row is not None and row.group(1).startswith("-"), row  # negative, as the sentence says
+    assert "positive, the lead grows as the condition rises" in md
+
+
+def test_a_trend_keeps_its_sign_where_higher_is_better(tmp_path):
+    """The same lead, ranked by a measure where higher is better, is the plain difference."""
+    from peacesim.comparison import _trends
+
+    spec = _spec(tmp_path, SMALL, seeds=3, worlds=12)
+    worlds = pd.DataFrame(spec.world_values())
+    worlds["difference"] = 5 - 4 * worlds["forum_shopping"]  # best minus runner-up, falling with forum shopping
+    worlds["measured"] = True
+    assert _trends(spec, worlds).set_index("condition").loc["forum_shopping", "rank_correlation"] == pytest.approx(-1)
+
+
+def _never_relapses(key, r):
+    """'verified' signs in every seed and no agreement of it relapses; the others relapse."""
+    if key == "verified":
+        return True, 120, False
+    if key == "crowded":
+        return True, 20 + 5 * r, True
+    return True, 10 + 3 * r, True
+
+
+def test_months_held_without_any_relapse_get_a_bound_not_an_interval_of_no_width(tmp_path):
+    """Six seeds, no relapse: every re-draw gives 60 months, so the resampled interval was
+    '60.0-60.0 months', as if certain. The share surviving five years has the exact bound
+    0.025^(1/6); the months held are at least 60 times it."""
+    from peacesim.comparison_report import build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    r = res.value("verified", "rmst")
+    share = 0.025 ** (1 / 6)
+    assert res.value("verified", "survival")["low"] == pytest.approx(share)
+    assert r["estimate"] == 60.0 and r["high"] == 60.0
+    assert r["low"] == pytest.approx(60 * share) and r["low"] < 60
+    assert r["note"] == "no agreement relapsed within five years"
+    md = build_document(res).markdown()
+    assert "60.0-60.0" not in md
+    assert f"60.0 months of its first five years (95% interval {60 * share:.1f}-60.0 months" in md
+
+
+def test_months_held_with_relapses_keep_their_resampled_interval(tmp_path):
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    r = res.value("crowded", "rmst")
+    assert r["note"] == "" and r["low"] < r["estimate"] < r["high"] < 60
+
+
+def _gain_sentence(res):
+    from peacesim.comparison_report import _pairing_gain
+
+    return _pairing_gain(res)
+
+
+@pytest.mark.parametrize("paired, unpaired, expected", [
+    ((1.0, 3.0), (0.0, 8.0), "is 4.0 times narrower than if each strategy had run on seeds of its own"),
+    ((1.0, 3.0), (0.98, 3.02), "did not narrow"),
+    ((0.0, 4.0), (1.0, 3.0), "did not narrow"),
+])
+def test_what_pairing_bought_is_not_called_narrower_where_it_is_not(tmp_path, paired, unpaired, expected):
+    """The report said '1.0 times narrower' where the paired interval was as wide as the unpaired
+    one, and '0.5 times narrower' where it was wider."""
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    assert res.best == "verified"
+    d = res.differences
+    at = (d["strategy"] == "verified") & (d["measure"] == spec.rank_by)
+    d.loc[at, ["low", "high"]] = paired
+    d.loc[at, ["unpaired_low", "unpaired_high"]] = unpaired
+    said = _gain_sentence(res)
+    assert expected in said, said
+    assert ("times narrower" in said) == (expected.endswith("seeds of its own")), said
+    if "did not narrow" in said:
+        wider = (unpaired[1] - unpaired[0]) < (paired[1] - paired[0])
+        assert ("wider than" in said) == wider and ("about as wide as" in said) != wider, said
+
+
+def test_the_findings_read_for_one_strategy_against_the_baseline_and_one_world(tmp_path):
+    """Two strategies, no uncertain conditions: not 'each of the 1 strategy', nor 'in each of the
+    1 world'."""
+    from peacesim.comparison_report import build_document
+
+    a = NO_WORLDS.index("[strategy.verified]")
+    spec = _spec(tmp_path, NO_WORLDS[:a], seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    md = build_document(res).markdown()
+    findings = md[md.index("## Findings\n"):md.index("## Figures\n")]
+    assert "each of the 1 " not in findings and "of the 1 world" not in findings
+    assert "Every strategy ran on the same 6 seeds, so each comparison is like for like" in findings
+    assert "with one strategy compared with the baseline there are no other comparisons" in findings
+    assert not math.isnan(float(res.difference("crowded", "rmst")["difference"]))
