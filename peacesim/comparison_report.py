@@ -90,21 +90,27 @@ def fmt_interval(measure: str, low: float, high: float, *, difference: bool = Fa
     return f"{low:.3f}-{high:.3f}"
 
 
+def _size(x: float, decimals: int) -> str:
+    """The size of a difference, never '0.0' or '0.000' for one that is not zero: as in
+    :func:`_signed`, up to three more decimals show it ('0.0003')."""
+    return _signed(abs(x), decimals).lstrip("+")
+
+
 def fmt_difference(measure: str, d: float) -> str:
     """'17 percentage points more', '3.2 months sooner', '0.012 lower'."""
     if d is None or not math.isfinite(float(d)):
         return "not measurable"
     m = MEASURES[measure]
     if m.key == "months_to_agreement":
-        return f"{abs(d):.1f} months {'sooner' if d < 0 else 'later'}" if d != 0 else "no sooner and no later"
+        return f"{_size(d, 1)} months {'sooner' if d < 0 else 'later'}" if d != 0 else "no sooner and no later"
     if m.unit == "share":
         n = 100 * abs(d)
         if round(n) == 0:
             return "less than one percentage point " + ("more" if d > 0 else "less" if d < 0 else "apart")
         return f"{n:.0f} percentage point{'s' if round(n) != 1 else ''} {'more' if d > 0 else 'less'}"
     if m.unit == "months":
-        return f"{abs(d):.1f} months {'more' if d > 0 else 'less'}" if d != 0 else "the same"
-    return f"{abs(d):.3f} {'higher' if d > 0 else 'lower'}" if d != 0 else "the same"
+        return f"{_size(d, 1)} months {'more' if d > 0 else 'less'}" if d != 0 else "the same"
+    return f"{_size(d, 3)} {'higher' if d > 0 else 'lower'}" if d != 0 else "the same"
 
 
 def fmt_difference_interval(measure: str, low: float, high: float) -> str:

@@ -148,3 +148,14 @@ def test_the_findings_read_for_one_strategy_against_the_baseline_and_one_world(t
     assert "Every strategy ran on the same 6 seeds, so each comparison is like for like" in findings
     assert "with one strategy compared with the baseline there are no other comparisons" in findings
     assert not math.isnan(float(res.difference("crowded", "rmst")["difference"]))
+
+
+def test_a_small_difference_in_words_is_not_printed_as_zero():
+    """An interval ending just above zero read '0.021 lower to 0.000 higher', as if it ended at zero;
+    the tables' cells already said '+0.0003'."""
+    from peacesim.comparison_report import fmt_difference, fmt_difference_interval
+
+    assert fmt_difference_interval("violence", -0.0211, 0.000318) == "0.021 lower to 0.0003 higher"
+    assert fmt_difference("rmst", 0.02) == "0.02 months more"
+    assert fmt_difference("months_to_agreement", -0.04) == "0.04 months sooner"
+    assert fmt_difference("violence", -0.0123) == "0.012 lower" and fmt_difference("rmst", -3.24) == "3.2 months less"
