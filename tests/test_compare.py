@@ -858,7 +858,7 @@ def test_differences_are_in_words_without_a_negative_zero():
 
     assert fmt_difference_interval("violence", -0.088, -0.039) == "0.039 lower to 0.088 lower"
     assert fmt_difference_interval("rmst", -7.2, 6.1) == "7.2 months less to 6.1 months more"
-    assert fmt_difference_interval("months_to_agreement", -18.3, -0.048) == "0.0 months sooner to 18.3 months sooner"
+    assert fmt_difference_interval("months_to_agreement", -18.3, -0.048) == "0.05 months sooner to 18.3 months sooner"
     assert fmt_difference_interval("agreement", 0.03, 0.25) == "3 percentage points more to 25 percentage points more"
     assert fmt_difference_interval("agreement", 0.0, 0.25) == "0 to 25 percentage points more"
     # a bound near zero keeps its sign with a decimal more, rather than reading as a zero
