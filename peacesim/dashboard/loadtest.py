@@ -184,15 +184,45 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int, play: float
     return got
 
 
+def _number(option: str, text: str, kind: type, low: float, allowed: str) -> float:
+    """The value of ``option`` typed as ``text``, or ValueError with the one line that refuses it."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")) or value < low:
+        raise ValueError(f"{option} {text!r} is not allowed; expected {allowed}")
+    return value
+
+
+def _checked(a: argparse.Namespace) -> str:
+    """Why the options cannot run ('' when they can): checked before any server or browser starts,
+    so that a typo is not found after a test of many minutes (or never: no tab to wait for)."""
+    try:
+        a.sessions = _number("--sessions", a.sessions, int, 1, "a whole number of tabs >= 1")
+        a.steps = _number("--steps", a.steps, int, 1, "a whole number of steps >= 1")
+        a.timeout = _number("--timeout", a.timeout, float, 1e-9, "a number of seconds > 0")
+        a.play = _number("--play", a.play, float, 0, "a number of seconds >= 0 (0: no play phase)")
+    except ValueError as exc:
+        return str(exc)
+    if a.out is not None and (not a.out.strip() or Path(a.out).is_dir()):
+        return f"--out {a.out!r} is not allowed; expected the name of a JSON file to write (not a folder)"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m peacesim.dashboard.loadtest", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sessions", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole test (default 900)")
-    ap.add_argument("--play", type=float, default=0.0,
+    ap.add_argument("--sessions", default="30", help="browser tabs at once (default 30)")
+    ap.add_argument("--steps", default="10", help="Step clicks of each tab (default 10)")
+    ap.add_argument("--timeout", default="900", help="seconds for the whole test (default 900)")
+    ap.add_argument("--play", default="0",
                     help="then every tab presses play for this many seconds (default 0: no play phase)")
     ap.add_argument("--out", default=None, help="write the figures as JSON to this file too")
     a = ap.parse_args(argv)
+    problem = _checked(a)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} is missing; run 'make browser'", file=sys.stderr)
         return 2
@@ -213,8 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(got, indent=2)
     print(text)
     if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.out).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"error: --out {a.out}: cannot write the figures ({exc.strerror or exc}); they are printed above",
+                  file=sys.stderr)
+            return 1
     return 0 if got["own_model_each"] else 1
 
 
