@@ -388,8 +388,32 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
         first = episodes.groupby("run_id")["signed_month"].min()
         runs["months_to_first_agreement"] = runs["run_id"].map(first).astype(float)
     runs["months_to_first_agreement"] = pd.to_numeric(runs["months_to_first_agreement"], errors="coerce")
+    _type_outcomes(runs)
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
+
+
+def _type_outcomes(runs: pd.DataFrame) -> None:
+    """Give the outcome columns of ``runs`` the types a sweep stores them with
+    (:func:`peacesim.parts.run_types`; docs/RESULTS.md): ``boolean``, ``Int64`` or ``float64``,
+    whether or not a run failed. Tables of earlier versions (``bool`` and ``int64`` where no run
+    failed, ``object`` where a column was missing in every row) and tables made by hand read alike.
+    A column whose values do not fit its type (not whole numbers, say) is left as it is."""
+    import pyarrow as pa
+
+    from .parts import RUN_COLUMNS, run_types
+
+    for name, t in run_types().items():
+        if name in RUN_COLUMNS or name not in runs.columns:
+            continue
+        want = ("boolean" if pa.types.is_boolean(t) else "Int64" if pa.types.is_integer(t)
+                else "float64" if pa.types.is_floating(t) else None)
+        if want is None or str(runs[name].dtype) == want:
+            continue
+        try:
+            runs[name] = runs[name].astype(want)
+        except (TypeError, ValueError):
+            pass
 
 
 def _manifest_param(manifest: dict[str, Any], name: str, default: Any) -> Any:

@@ -10,9 +10,9 @@ it never holds more than a part or two and one row group in memory:
    source each.
 2. **Schema**: the tables' columns and types are those of all the sources' files together (the
    types of a column missing from a batch, or all empty in it, come from the others), read from
-   the files' headers. The runs table also needs one pass over the runs themselves: a whole-number
-   or true/false column whose only missing values are those of failed runs is stored with pandas'
-   nullable types (``Int64``, ``boolean``), as the runner always did.
+   the files' headers; the runs table's own columns have the types declared for them
+   (:func:`runs_schema`: the whole-number and true/false outcomes with pandas' nullable types,
+   ``Int64`` and ``boolean``, whether or not a run failed).
 3. **Rows**: segment by segment, the rows of each source are read (a part whole and checked
    against its checksum; a final table of an earlier merge by row groups), sorted within the
    part, filtered to the runs it supplies, given the table's types, and written to a temporary
@@ -41,7 +41,7 @@ from .errors import StorageError
 
 __all__ = ["ROW_GROUP_BYTES", "READ_ROWS", "ORDER", "Damaged", "MergeSource", "Plan", "plan", "StagedFile",
            "file_sha256", "read_buffer", "read_schema", "check_file", "rows_in_order", "conform",
-           "write_table", "group_rows", "dictionary_columns", "RunsStats", "runs_schema", "release_unused"]
+           "write_table", "group_rows", "dictionary_columns", "runs_schema", "count_failed", "release_unused"]
 
 #: Size of one row group of the merged tables in memory (about 30,000 rows of series or 25,000
 #: runs): what the merge holds besides a part, whatever the number of runs.
@@ -551,73 +551,46 @@ def release_unused() -> None:
 
 
 # ------------------------------------------------------------------------------------ the runs table
-@dataclass
-class RunsStats:
-    """What the runs table's types depend on, gathered over the rows it will hold."""
-
-    nulls: dict[str, int] = field(default_factory=dict)  # column -> missing values
-    nulls_ok: dict[str, int] = field(default_factory=dict)  # column -> missing values in finished runs
-    sample: dict[str, Any] = field(default_factory=dict)  # column -> one value that is not missing
-    rows: int = 0
-    failed: int = 0
-
-    def add(self, table) -> None:
-        import pyarrow.compute as pc
-
-        failed = pc.not_equal(table.column("status"), "ok")
-        ok = pc.invert(failed)
-        self.rows += table.num_rows
-        self.failed += int(pc.sum(failed).as_py() or 0)
-        for name, col in zip(table.column_names, table.columns):
-            n = col.null_count
-            self.nulls[name] = self.nulls.get(name, 0) + n
-            if n:
-                in_ok = pc.sum(pc.and_(pc.is_null(col), ok)).as_py() or 0
-                self.nulls_ok[name] = self.nulls_ok.get(name, 0) + int(in_ok)
-            if name not in self.sample and n < len(col):
-                self.sample[name] = col.filter(pc.is_valid(col))[0]
-
-
-def runs_schema(schema, stats: RunsStats) -> tuple[Any, Callable | None]:
+def runs_schema(schema) -> tuple[Any, Callable]:
     """The stored schema of the runs table and the conversion of its row groups.
 
-    A whole-number or true/false column whose only missing values are those of failed runs is
-    stored with pandas' nullable types, so that it reads back as whole numbers or true/false, not
-    as floats or objects: failed rows do not change the type of the others. (A column that is
-    missing in finished runs too keeps the types it always had.) This is the conversion the runner
-    has always made over the whole table (through pandas, hence pandas' metadata); it is found here
-    from one row of each column's values and then applied row group by row group."""
-    import pandas as pd
+    The runs table's own columns have the types :func:`peacesim.parts.run_types` declares, whatever
+    the rows (the parts of an earlier version inferred them from the values: an outcome missing
+    in every run of a part was of Arrow's null type, ``months_to_first_agreement`` a whole number
+    where every run signed an agreement). Every outcome may be missing (a failed run has none), so
+    the whole-number and true/false outcomes are stored with pandas' nullable types (``Int64``,
+    ``boolean``) always, not only when a run failed: a table's types do not depend on whether some
+    run failed. The keys, factors, ``status``, ``error``, ``months`` and ``followup_months``, never
+    missing where they are the runner's, keep their NumPy types. The conversion gives a row group
+    (of ``schema``) those types and pandas' metadata; its values are not changed."""
     import pyarrow as pa
 
-    nullable = {}
-    if stats.failed:
-        for f in schema:
-            if not stats.nulls.get(f.name) or not (pa.types.is_integer(f.type) or pa.types.is_boolean(f.type)):
-                continue
-            if stats.nulls_ok.get(f.name):
-                continue
-            nullable[f.name] = "Int64" if pa.types.is_integer(f.type) else "boolean"
-    if not nullable:
-        return schema, None
+    from .parts import RUN_COLUMNS, run_types
 
-    def to_stored(table, target=None):
-        df = table.to_pandas()
-        for name, dtype in nullable.items():
-            df[name] = pd.array(table.column(name).to_pylist(), dtype=dtype)
-        return pa.Table.from_pandas(df, schema=target, preserve_index=False)
-
-    # Two rows per column: a value where the column has one, and a missing value where it has any,
-    # so that pandas gives each column the type (and metadata) it gives the whole table.
-    cols = []
-    for f in schema:
-        value = stats.sample.get(f.name)
-        first = value if value is not None else pa.scalar(None, f.type)
-        second = pa.scalar(None, f.type) if stats.nulls.get(f.name) else first
-        cols.append(pa.array([first.as_py(), second.as_py()], type=f.type))
-    stored = to_stored(pa.Table.from_arrays(cols, schema=schema)).schema
+    declared = run_types()
+    names = set(schema.names)
+    own = {n: t for n, t in declared.items() if n in names}
+    target = pa.schema([pa.field(f.name, own.get(f.name, f.type)) for f in schema])
+    frame = target.empty_table().to_pandas()
+    for name, t in own.items():
+        if name in RUN_COLUMNS:
+            continue
+        if pa.types.is_integer(t):
+            frame[name] = frame[name].astype("Int64")
+        elif pa.types.is_boolean(t):
+            frame[name] = frame[name].astype("boolean")
+    stored = pa.Table.from_pandas(frame, schema=target, preserve_index=False).schema
 
     def convert(table):
-        return to_stored(table, stored.remove_metadata()).replace_schema_metadata(stored.metadata)
+        return conform(table, target).replace_schema_metadata(stored.metadata)
 
     return stored, convert
+
+
+def count_failed(chunks: Iterator, failed: list[int]) -> Iterator:
+    """``chunks`` of the runs table as they are, adding their failed runs to ``failed[0]``."""
+    import pyarrow.compute as pc
+
+    for chunk in chunks:
+        failed[0] += int(pc.sum(pc.not_equal(chunk.column("status"), "ok")).as_py() or 0)
+        yield chunk

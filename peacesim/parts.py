@@ -7,10 +7,11 @@ run; :meth:`PartBuilder.build` encodes the tables as the part's files (Arrow IPC
 with their row counts and SHA-256 checksums. That work is done where the batch ran (a worker
 process), so the sweep's own process only writes bytes (:meth:`peacesim.store.ResultStore.write_part`).
 
-The tables are those the runner always wrote: the types of a column are inferred from its values
-as ``pyarrow.Table.from_pylist`` infers them, but for the episodes' own columns, typed as their
-fields are declared (:func:`episode_types`, the same types), so that an episodes table without rows
-has them too (:func:`episode_schema`); the series are
+The types of the keys and factors are inferred from their values as ``pyarrow.Table.from_pylist``
+infers them; the episodes' own columns are typed as their fields are declared
+(:func:`episode_types`), so that an episodes table without rows has them too
+(:func:`episode_schema`), and the runs' own columns as :func:`run_types` declares them, so that
+their types do not depend on which runs failed or signed an agreement; the series are
 :func:`peacesim.records.series_frame` (the phase as its label) with the run's keys in front.
 Nothing here touches files.
 """
@@ -27,13 +28,33 @@ from typing import Any
 import numpy as np
 
 from .agreement import Agreement
-from .records import EPISODE_COLUMNS, series_frame
+from .records import COUNTERS, EPISODE_COLUMNS, OUTCOME_KEYS, series_frame
 
 __all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "episode_types", "episode_schema", "ipc_bytes",
-           "KEY_COLUMNS"]
+           "KEY_COLUMNS", "RUN_COLUMNS", "run_types"]
 
 #: The columns that name a run, first in every table (the factor columns follow them).
 KEY_COLUMNS = ("design_point", "replicate", "seed")
+#: The runs table's columns after the keys and factors that every row has, a failed run's too.
+RUN_COLUMNS = ("status", "error", "months", "followup_months")
+#: The type of each value of :func:`peacesim.records.build_outcome` but the counters (whole numbers,
+#: ``int``). ``months_to_first_agreement`` is a whole number or None: stored as a float, so that
+#: the column is one type whether every run, some or none signed an agreement.
+_OUTCOME_KINDS: dict[str, type] = {
+    "agreement_reached": bool,
+    "months_to_first_agreement": float,
+    "n_agreements": int,
+    "n_relapses": int,
+    "consolidated": bool,
+    "final_phase": str,
+    "total_violence": float,
+    "mean_violence": float,
+    "months_in_conflict": int,
+    "months_in_talks": int,
+    "months_in_implementation": int,
+    "months_in_consolidated": int,
+    **{c: int for c in COUNTERS},
+}
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,22 @@ def episode_types() -> dict:
             hint = next(t for t in typing.get_args(hint) if t is not type(None))
         out[c] = arrow[typing.get_origin(hint) or hint]  # tuple[str, ...] -> tuple
     return out
+
+
+@lru_cache(maxsize=1)
+def run_types() -> dict:
+    """The Arrow type of each of the runs table's own columns (:data:`RUN_COLUMNS` and the outcomes,
+    :data:`~peacesim.records.OUTCOME_KEYS`), declared so that the table's types never depend on its
+    rows: not on whether a run failed (its outcomes are missing), nor on whether any run signed an
+    agreement."""
+    import pyarrow as pa
+
+    arrow = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string()}
+    kinds = {"status": str, "error": str, "months": int, "followup_months": int}
+    missing = [k for k in OUTCOME_KEYS if k not in _OUTCOME_KINDS]
+    if missing:  # pragma: no cover - an outcome added to records without its type here
+        raise TypeError(f"peacesim.parts: no type declared for the outcome(s) {', '.join(missing)}")
+    return {c: arrow[t] for c, t in {**kinds, **_OUTCOME_KINDS}.items()}
 
 
 def episode_schema(keys: list[str], key_schema=None):
@@ -166,7 +203,8 @@ class PartBuilder:
         if series is not None:
             files["series"] = _file(series)
         names = list(dict.fromkeys(k for r in self.rows for k in r))
-        files["runs"] = _file(_columns(names, self.rows))
+        own = {c: t for c, t in run_types().items() if c not in self.keys}
+        files["runs"] = _file(_columns(names, self.rows, own))
         keys = [(r["design_point"], r["replicate"]) for r in self.rows]
         failed = [r["status"] != "ok" for r in self.rows]
         return Part(files, keys, failed, seconds, interrupted)

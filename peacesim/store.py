@@ -760,13 +760,13 @@ class ResultStore:
             rows_in_order = streamed.rows_in_order(sources, kind, schema, the_plan)
             staged, rows = streamed.write_table(path, schema, rows_in_order, dictionary=dictionary)
             return staged, rows, 0
-        stats = streamed.RunsStats()
-        for chunk in streamed.rows_in_order(sources, kind, schema, the_plan):
-            stats.add(chunk)
-        stored, convert = streamed.runs_schema(schema, stats)
-        rows_again = streamed.rows_in_order(sources, kind, schema, the_plan)
-        staged, rows = streamed.write_table(path, stored, rows_again, convert, dictionary=dictionary)
-        return staged, rows, stats.failed
+        stored, convert = streamed.runs_schema(schema)
+        schemas[kind] = stored.remove_metadata()
+        dictionary = streamed.dictionary_columns(stored, also=[*KEY_COLUMNS, *self.exp.columns])
+        failed = [0]
+        chunks = streamed.count_failed(streamed.rows_in_order(sources, kind, schema, the_plan), failed)
+        staged, rows = streamed.write_table(path, stored, chunks, convert, dictionary=dictionary)
+        return staged, rows, failed[0]
 
     def _damaged_sources(self, sources: list) -> list[tuple[Source, str]]:
         """Check every file of every source whole; the damaged ones with why."""

@@ -1,9 +1,11 @@
 """The merge as it was before it was streamed (peacesim up to commit 99f4066), kept as the reference
 the streamed merge must agree with: every part read at once and concatenated, the newest row of
-each run kept, the tables sorted, and the runs table's whole-number and true/false columns whose
-only missing values are those of failed runs converted to pandas' nullable types (through pandas).
-One change since: an episodes table without rows has the types of one with rows, not Arrow's null
-type (the keys as in the runs table, the episode's own columns as declared)."""
+each run kept, the tables sorted. Two changes since: an episodes table without rows has the types of
+one with rows, not Arrow's null type (the keys as in the runs table, the episode's own columns as
+declared); and the runs table's own columns have their declared types
+(:func:`peacesim.parts.run_types`), the whole-number and true/false outcomes pandas' nullable types
+(``Int64``, ``boolean``), whether or not a run failed, where the old merge inferred them from the
+values and made them nullable only when a run failed."""
 
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ import io
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from peacesim.agreement import EPISODE_COLUMNS
-from peacesim.parts import episode_types
+from peacesim.parts import RUN_COLUMNS, episode_types, run_types
 
 ORDER = {"runs": ["design_point", "replicate"], "episodes": ["design_point", "replicate", "episode"],
          "series": ["design_point", "replicate", "month"]}
@@ -33,21 +34,22 @@ def _concat(tables):
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _as_stored(table, failed=None):
-    """What reading back the parquet file the old merge wrote gives."""
-    nullable = {}
-    if failed is not None:
-        for name, col in zip(table.column_names, table.columns):
-            if not col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
-                continue
-            if pc.any(pc.and_(pc.is_null(col), pc.invert(failed))).as_py():
-                continue
-            nullable[name] = "Int64" if pa.types.is_integer(col.type) else "boolean"
-    if nullable:
+def _as_stored(table, runs: bool = False):
+    """What reading back the parquet file the old merge wrote gives (with the runs table's
+    declared types)."""
+    if runs:
+        declared = run_types()
+        target = pa.schema([pa.field(f.name, declared.get(f.name, f.type)) for f in table.schema])
+        table = table.cast(target)
         df = table.to_pandas()
-        for name, dtype in nullable.items():
-            df[name] = pd.array(table.column(name).to_pylist(), dtype=dtype)
-        table = pa.Table.from_pandas(df, preserve_index=False)
+        for name in declared:
+            if name in RUN_COLUMNS or name not in df.columns:
+                continue
+            t = target.field(name).type
+            if pa.types.is_integer(t) or pa.types.is_boolean(t):
+                dtype = "Int64" if pa.types.is_integer(t) else "boolean"
+                df[name] = pd.array(table.column(name).to_pylist(), dtype=dtype)
+        table = pa.Table.from_pandas(df, schema=target, preserve_index=False)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return pq.read_table(io.BytesIO(sink.getvalue()))
@@ -83,5 +85,5 @@ def reference_tables(store) -> dict[str, pa.Table]:
             rows = pd.MultiIndex.from_arrays([t.column(c).to_numpy() for c in ("design_point", "replicate", "_source")])
             t = t.filter(pa.array(rows.isin(pick)))
         t = t.drop_columns(["_source"]).sort_by([(c, "ascending") for c in ORDER[kind]])
-        out[kind] = _as_stored(t, pc.not_equal(t.column("status"), "ok") if kind == "runs" else None)
+        out[kind] = _as_stored(t, runs=kind == "runs")
     return out

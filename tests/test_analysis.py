@@ -518,6 +518,26 @@ def test_load_results_reads_real_model_sweep_and_skips_failed_runs(real_sweep):
         assert {m.column, m.low, m.high} <= set(table.columns)
 
 
+@pytest.mark.parametrize("first", [[None, None], [12, 30]])
+def test_load_results_gives_tables_of_earlier_versions_the_types_a_sweep_stores(tmp_path, real_sweep, first):
+    # tables written before the runs table's types were declared: bool and int64 where no run
+    # failed, months_to_first_agreement object (no run signed) or int64 (every run did)
+    runs = pd.DataFrame({"design_point": [0, 0], "replicate": [0, 1], "seed": [5, 6], "x": [1.0, 1.0],
+                         "status": ["ok", "ok"], "error": ["", ""], "months": [60, 60],
+                         "followup_months": [120, 120], "agreement_reached": [first[0] is not None] * 2,
+                         "months_to_first_agreement": first, "n_agreements": [0, 0], "final_phase": ["talks"] * 2,
+                         "mean_violence": [0.1, 0.2]})
+    episodes = pd.read_parquet(real_sweep / "episodes.parquet").iloc[:0][["design_point", "replicate", "seed",
+                                                                       "episode", "months_survived", "relapsed"]]
+    d = write_results(tmp_path / "old", runs, episodes, {"factors": ["x"]})
+    got = load_results(d).runs
+    want = {"agreement_reached": "boolean", "months_to_first_agreement": "float64", "n_agreements": "Int64",
+            "final_phase": "object", "mean_violence": "float64", "months": "int64"}  # (docs/RESULTS.md)
+    assert {c: str(got[c].dtype) for c in want} == want
+    if first[1] is not None:
+        assert got["months_to_first_agreement"].tolist() == [12.0, 30.0]
+
+
 def test_results_from_frames_checks_episodes_belong_to_runs(two_hazards):
     runs = pd.read_parquet(two_hazards / "runs.parquet")
     eps = pd.read_parquet(two_hazards / "episodes.parquet")
