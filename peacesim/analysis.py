@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +275,10 @@ def load_results(path: str | Path) -> Results:
     """
     from .scenario import user_path
 
+    if (not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str)
+            or not os.fspath(path).strip() or "\x00" in os.fspath(path)):
+        raise InputError(f"results folder {words(path)} is not allowed; expected the path of a sweep's results "
+                         "folder, as a text or a Path")
     p = user_path(path)
     if not p.exists():
         raise InputError(f"results folder '{p}' does not exist")

@@ -185,7 +185,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 def _parse_row(text: str, option: str, n: int, where: str) -> int:
     """A design point's or replicate's number as typed: a whole number from 0 to n - 1."""
     value = text.strip()
-    if not value.isdigit() or not 0 <= int(value) < n:
+    if not (value.isascii() and value.isdigit()) or not 0 <= int(value) < n:  # ('²' is a digit to isdigit)
         raise InputError(f"{option} {words(text)} is not allowed; {where} has "
                          f"{'design points' if option == '--design-point' else 'replicates'} 0 to {n - 1}")
     return int(value)

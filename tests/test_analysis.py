@@ -446,6 +446,18 @@ def _assert_one_line(excinfo, *words):
         assert w in msg
 
 
+@pytest.mark.parametrize("folder", [5, None, b"results/x", "", "  ", "results/a\x00b"])
+def test_load_results_refuses_a_folder_that_is_no_path_in_one_line(tmp_path, monkeypatch, two_hazards, folder):
+    # an empty text was the current folder (read as results when it held a sweep's files)
+    for p in two_hazards.iterdir():
+        if p.is_file():
+            (tmp_path / p.name).write_bytes(p.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as e:
+        load_results(folder)
+    _assert_one_line(e, "results folder", "is not allowed", "expected the path of a sweep's results folder")
+
+
 def test_load_errors_are_one_line_input_errors(tmp_path, two_hazards):
     with pytest.raises(InputError) as e:
         load_results(tmp_path / "nope")

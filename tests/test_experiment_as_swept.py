@@ -240,6 +240,8 @@ def test_peacesim_rerun_writes_a_row_as_peacesim_run_writes_a_run(swept, tmp_pat
                            "--design-point '2' is not allowed; .* has design points 0 to 1"),
                           ((out, "--design-point", "0", "--replicate", "two"),
                            "--replicate 'two' is not allowed; .* has replicates 0 to 1"),
+                          ((out, "--design-point", "\u00b2", "--replicate", "0"),  # a digit to str.isdigit
+                           "--design-point '\u00b2' is not allowed; .* has design points 0 to 1"),
                           ((tmp_path / "exp.toml", "--design-point", "0", "--replicate", "0"),
                            "exp.toml: a file, not a folder; give a sweep's results folder, which holds "
                            "manifest.json"),
