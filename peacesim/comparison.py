@@ -886,11 +886,16 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     measured = _measured(spec, table)
     best = measured[0] if measured else None
     runner = measured[1] if len(measured) >= 2 else None
+    # a value that no resample varies (a share of 0% or 100%, agreements none of which relapsed):
+    # its table row has an exact bound instead, and the resamples of a difference with it carry
+    # none of its uncertainty
+    fixed = {(keys[s], m) for s in idx for m in MEASURES
+             if np.isfinite(boot[m][s]).any() and np.nanmin(boot[m][s]) == np.nanmax(boot[m][s])}
     diffs = []
     for m in MEASURES:
         diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
                                      paired.difference(boot[m][s], boot[m][base]),
-                                     paired.difference(unpaired[m][s], unpaired[m][base]), table)
+                                     paired.difference(unpaired[m][s], unpaired[m][base]), table, fixed)
                            for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
     bi = keys.index(best) if best is not None else None
@@ -901,14 +906,15 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     for m in MEASURES:
         rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0],
                                    paired.difference(boot[m][a], boot[m][b]),
-                                   paired.difference(unpaired[m][a], unpaired[m][b]), table) for a in idx for b in idx if a < b],
+                                   paired.difference(unpaired[m][a], unpaired[m][b]), table, fixed)
+                         for a in idx for b in idx if a < b],
                         "pairs")
         pairs += rows
         if ri is None:  # no runner-up: no row of the best against it
             continue
         row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0],
                         paired.difference(boot[m][bi], boot[m][ri]),
-                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table)
+                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table, fixed)
         same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
         row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
         bvr_rows.append(row)
@@ -1018,7 +1024,13 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
 
 
 def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float, boot: np.ndarray,
-              unpaired: np.ndarray, table: pd.DataFrame) -> dict[str, Any]:
+              unpaired: np.ndarray, table: pd.DataFrame, fixed: set[tuple[str, str]] = frozenset()) -> dict[str, Any]:
+    """One difference, ``a`` minus ``b`` on measure ``m``, paired. Where the value of one of them
+    is the same in every resample (``fixed``: a share of 0% or 100%, no agreement relapsing), the
+    resamples of the difference carry none of that value's uncertainty, and its percentile
+    interval would be too narrow (zero relapses among a few seeds' agreements, say, read as a
+    certain 100%). The interval then reaches at least from one strategy's interval in the table
+    (the exact bound, for the fixed one) to the other's: ``bound`` names the fixed strategies."""
     import numpy as np
 
     from . import paired
@@ -1038,8 +1050,15 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
         fin = boot[np.isfinite(boot)]
         if len(fin) and np.all(fin == 0.0) and diff == 0.0:
             note = "no difference in any resample: the two strategies gave the same value in every run"
+    bound = [k for k in (a, b) if (k, m) in fixed] if not note else []
+    if bound:
+        ra, rb = (table[(table["strategy"] == k) & (table["measure"] == m)].iloc[0] for k in (a, b))
+        wide_low = float(ra["low"]) - float(rb["high"])
+        wide_high = float(ra["high"]) - float(rb["low"])
+        if math.isfinite(wide_low) and math.isfinite(wide_high):
+            low, high = min(low, wide_low), max(high, wide_high)
     return {"strategy": a, "versus": b, "measure": m, "difference": diff, "low": low, "high": high,
-            "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note}
+            "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note, "bound": " ".join(bound)}
 
 
 def excludes_zero(row: Mapping[str, Any]) -> bool:

@@ -244,6 +244,12 @@ def finding(result: ComparisonResult, measure: str, a: str, b: str, row: pd.Seri
     dci = fmt_difference_interval(measure, row["low"], row["high"])
     text += f": {fmt_difference(measure, d)} (95% interval {dci})"
     v = _verdict(row)
+    fixed = [k for k in str(row.get("bound", "") or "").split() if k in result.spec.keys]
+    if v and fixed:  # the interval allows for the exact bound of a value no re-draw varied
+        one = len(fixed) == 1
+        v += (f"; under {_and([result.spec.strategy(k).called for k in fixed])} the value was the same in every "
+              f"re-draw, so the interval of the difference allows for {'its' if one else 'their'} exact "
+              f"bound{'' if one else 's'} rather than taking {'it' if one else 'them'} as certain")
     return text + (f", {v}." if v else ".")
 
 
@@ -285,6 +291,14 @@ def headline(result: ComparisonResult) -> str:
     if not math.isfinite(first):  # no resample in which two strategies could be measured
         return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no re-draw of the "
                 "simulated worlds and seeds could measure two strategies to rank them.")
+    bvr = result.best_vs_runner
+    bvr = bvr[bvr["measure"] == spec.rank_by] if len(bvr) else bvr
+    fixed = bool(len(bvr)) and bool(bvr.iloc[0].get("bound")) and not bool(bvr.iloc[0]["clear"])
+    if first >= CLEARLY_FIRST and fixed:  # a value no re-draw varied comes first in them all too
+        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, which came first in "
+                f"{_pct(first)} of {resamples}, but its lead over {spec.strategy(result.runner_up).called} is not a "
+                "clear difference once the exact bound of a value that was the same in every re-draw is allowed "
+                "for.")
     if first >= CLEARLY_FIRST:
         return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
     return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but it came first in only "
@@ -727,7 +741,8 @@ def reading_guide(result: ComparisonResult) -> list[str]:
         "or worse.",
         f"Came first in a share of the re-draws: how often a strategy had the best value when the worlds and seeds "
         f"were drawn again. Only a strategy that came first in {_pct(CLEARLY_FIRST)} or more of them is called "
-        "ranked first.",
+        "ranked first, and not where its lead rests on a value that was the same in every re-draw (a share of "
+        "100%, say) and is not clear once that value's exact bound is allowed for.",
         f"How long agreements hold: an agreement still holding when its run ended counts as holding up to then, "
         f"neither as failed nor as holding for ever. An agreement 'followed for {span}' could be watched for "
         f"{span} after its signature before its run ended.",
@@ -1107,8 +1122,8 @@ def _pairing_gain(result: ComparisonResult) -> str:
         return ""
     r = result.difference(result.best, spec.rank_by)
     w, wu = float(r["high"] - r["low"]), float(r["unpaired_high"] - r["unpaired_low"])
-    if not (math.isfinite(w) and math.isfinite(wu)) or w <= 0:
-        return ""
+    if not (math.isfinite(w) and math.isfinite(wu)) or w <= 0 or r.get("bound"):
+        return ""  # (an interval widened to an exact bound says nothing of what pairing bought)
     own = fmt_interval(spec.rank_by, r["unpaired_low"], r["unpaired_high"], difference=True)
     between = f"the 95% interval of the difference between {spec.strategy(result.best).called} and the baseline"
     if round(wu / w, 1) > 1.0:

@@ -126,6 +126,7 @@ def test_what_pairing_bought_is_not_called_narrower_where_it_is_not(tmp_path, pa
     at = (d["strategy"] == "verified") & (d["measure"] == spec.rank_by)
     d.loc[at, ["low", "high"]] = paired
     d.loc[at, ["unpaired_low", "unpaired_high"]] = unpaired
+    d.loc[at, "bound"] = ""  # (verification's months held are fixed in these runs: nothing would be said)
     said = _gain_sentence(res)
     assert expected in said, said
     assert ("times narrower" in said) == (expected.endswith("seeds of its own")), said
@@ -159,3 +160,63 @@ def test_a_small_difference_in_words_is_not_printed_as_zero():
     assert fmt_difference("rmst", 0.02) == "0.02 months more"
     assert fmt_difference("months_to_agreement", -0.04) == "0.04 months sooner"
     assert fmt_difference("violence", -0.0123) == "0.012 lower" and fmt_difference("rmst", -3.24) == "3.2 months less"
+
+
+def test_a_difference_with_a_value_no_redraw_varies_allows_for_its_exact_bound(tmp_path):
+    """Under 'verified' no agreement relapses, so every re-draw gives it 60 months held: the
+    re-drawn differences carried none of that value's uncertainty, and 27.5 months more than
+    'crowded' read as clear (20.8 to 34.2 months), although the 60 months rest on six seeds (the
+    table's bound is 32.4-60.0, and crowded's interval reaches 39.2). The interval now reaches from
+    one strategy's interval to the other's, and the sentence says why. Against the baseline (at
+    most 21.5 months) the lead stays clear; so does the share surviving five years, 100% against
+    the baseline's 0% (each with its exact bound): the bounds do not overlap."""
+    from peacesim.comparison_report import finding
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    t = res.table.set_index(["strategy", "measure"])
+    pw = res.pairwise.set_index(["strategy", "versus", "measure"])
+    r = pw.loc[("crowded", "verified", "rmst")]
+    assert r["bound"] == "verified"
+    assert r["high"] >= t.loc[("crowded", "rmst"), "high"] - t.loc[("verified", "rmst"), "low"] - 1e-9
+    assert r["low"] < 0 < r["high"] and not r["clear"]
+    bvr = res.best_vs_runner.set_index("measure").loc["rmst"]
+    assert res.runner_up == "crowded" and bvr["bound"] == "verified" and not bvr["clear"]
+    said = finding(res, "rmst", "verified", "crowded", bvr)
+    assert "not a clear difference (the interval includes zero)" in said
+    assert "under verification the value was the same in every re-draw" in said and "exact bound" in said
+    d = res.differences.set_index(["strategy", "measure"])
+    b = d.loc[("verified", "rmst")]
+    assert b["bound"] == "verified" and b["low"] > 0 and b["clear"]
+    s = d.loc[("verified", "survival")]
+    assert s["bound"] == "verified as_is"  # 100% against 0%, neither varied by any re-draw
+    assert s["low"] == pytest.approx(t.loc[("verified", "survival"), "low"] - t.loc[("as_is", "survival"), "high"])
+    assert s["low"] > 0 and s["clear"]
+    c = d.loc[("crowded", "violence")]  # the same in every run: no difference, nothing widened
+    assert c["bound"] == "" and c["low"] == c["high"] == 0.0
+
+
+def _nearly_tied(key, r):
+    """'verified' never relapses; 'crowded' relapses only late, in half the seeds; the baseline soon."""
+    if key == "verified":
+        return True, 120, False
+    if key == "crowded":
+        return True, (55 + r) if r % 2 == 0 else 120, r % 2 == 0
+    return True, 10 + 3 * r, True
+
+
+def test_a_lead_resting_on_a_value_no_redraw_varies_is_not_called_ranked_first(tmp_path):
+    """'verified' comes first in nearly every re-draw because its value (60 months held, no
+    relapse) never varies; against the runner-up that lead is not clear once its exact bound is
+    allowed for, so the answer does not call it ranked first."""
+    from peacesim.comparison_report import build_document, headline
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _nearly_tied, 6))
+    assert res.best == "verified" and res.runner_up == "crowded"
+    assert res.rank_probability["verified"] >= 0.95
+    bvr = res.best_vs_runner.set_index("measure").loc["rmst"]
+    assert bvr["bound"] == "verified" and not bvr["clear"]
+    line = headline(res)
+    assert line.startswith("No strategy is clearly first: ") and "exact bound" in line, line
+    assert "Ranked first" not in build_document(res).markdown()
