@@ -540,7 +540,9 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     unit = {"share": "percentage points", "months": "months", "scale": "model scale"}[m.unit]
     base = result.spec.strategy(result.spec.baseline).title
     ax.set_xlabel(_wrap(f"difference from '{base}' in {m.text(result.spec.horizon)} ({unit})", 70))
-    ax.set_title("Against the baseline: paired 95% interval (thick), unpaired (thin)", fontsize=10)
+    side = "right" if m.higher_is_better else "left"
+    ax.set_title(f"Against the baseline: paired 95% interval (thick), unpaired (thin); {side} of zero is better",
+                 fontsize=10)
     ax.grid(axis="x", alpha=0.25)
     return fig
 
@@ -940,8 +942,10 @@ def build_document(result: ComparisonResult) -> Doc:
     fig = differences_figure(result, shown)
     instead = ("" if shown == spec.rank_by else
                f" (shown instead of {rank.text(h)}, on which no strategy could be compared with the baseline)")
+    side = "right" if MEASURES[shown].higher_is_better else "left"
     doc.figure("differences.png", _png(fig), f"{_upper(MEASURES[shown].text(h))}{instead}: each strategy minus "
-                                             f"'{tbase}'. Thick bar: the 95% interval of the paired comparison (the "
+                                             f"'{tbase}' ({side} of zero: the strategy does better than the "
+                                             f"baseline). Thick bar: the 95% interval of the paired comparison (the "
                                              "same seeds); thin line: the interval that runs on seeds of their own "
                                              "would have given, wider except where pairing gains nothing (then it "
                                              "lies under the thick bar).")

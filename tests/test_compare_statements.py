@@ -220,3 +220,17 @@ def test_a_lead_resting_on_a_value_no_redraw_varies_is_not_called_ranked_first(t
     line = headline(res)
     assert line.startswith("No strategy is clearly first: ") and "exact bound" in line, line
     assert "Ranked first" not in build_document(res).markdown()
+
+
+@pytest.mark.parametrize("rank_by, side", [("violence", "left"), ("rmst", "right")])
+def test_the_figure_of_differences_says_which_side_of_zero_is_better(tmp_path, rank_by, side):
+    """Violence minus the baseline's: below zero is better, which neither the figure nor its caption
+    said (the reader of a figure of 'months held' learns the opposite)."""
+    from peacesim.comparison_report import build_document, differences_figure
+
+    text = NO_WORLDS.replace("master_seed = 7\n", f'master_seed = 7\nrank_by = "{rank_by}"\n')
+    spec = _spec(tmp_path, text, seeds=6)
+    res = analyse(spec, _fabricated(spec, _never_relapses, 6))
+    md = build_document(res).markdown()
+    assert f"minus 'The reference process' ({side} of zero: the strategy does better than the baseline)" in md
+    assert differences_figure(res).axes[0].get_title().endswith(f"{side} of zero is better")
