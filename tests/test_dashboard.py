@@ -415,7 +415,7 @@ def test_reset_during_play_leaves_the_new_run_at_month_0():
     import time
 
     box, rc = solara.render(app.Page(), handle_error=False)
-    rc.find(v.Slider, label="Pause between months (ms)").widget.v_model = 1000
+    rc.find(v.Slider, label="Pause between steps (ms)").widget.v_model = 1000
     button(rc, "▶").click()
     wait_for(lambda: month_shown(rc) >= 1)
     time.sleep(0.2)  # a month was just stepped and drawn: the play loop sleeps now
@@ -436,7 +436,7 @@ def test_play_pressed_again_during_the_pause_plays_at_the_pace_set():
     import time
 
     box, rc = solara.render(app.Page(), handle_error=False)
-    rc.find(v.Slider, label="Pause between months (ms)").widget.v_model = 400
+    rc.find(v.Slider, label="Pause between steps (ms)").widget.v_model = 400
     start = time.monotonic()
     for _ in range(3):
         button(rc, "▶").click()
@@ -779,7 +779,7 @@ def slider_values(rc) -> dict[str, str]:
 def test_every_slider_shows_its_value_beside_it():
     box, rc = solara.render(app.Page(), handle_error=False)
     shown = slider_values(rc)
-    assert shown["Pause between months (ms)"] == "400" and shown["Months per step"] == "1"
+    assert shown["Pause between steps (ms)"] == "400" and shown["Months per step"] == "1"
     rc.find(v.Slider, label="Months per step").widget.v_model = 6
     assert slider_values(rc)["Months per step"] == "6"
     rc.find(v.Select, label="Group of parameters").widget.v_model = "funding"
@@ -990,4 +990,18 @@ def test_the_page_says_which_seed_and_parameters_the_run_does_not_use_yet():
     assert "handover_quality 0.6 (the run has 0.55)" in html_text(rc, "peacesim-not-in-run")[0]
     button(rc, "Back to the scenario's values").click()
     assert "handover_quality 0.4 (the run has 0.55)" in html_text(rc, "peacesim-not-in-run")[0]
+    rc.close()
+
+
+def test_play_steps_as_many_months_as_a_step_and_the_pause_is_said_to_be_between_steps():
+    """▶ plays step after step, each of *Months per step* months: the pause slider says it waits
+    between steps (a pause "between months" of 200 ms with 6 months a step ran six times as fast)."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert rc.find(v.Slider, label="Pause between months (ms)").widgets == []
+    rc.find(v.Slider, label="Pause between steps (ms)").widget.v_model = 2000
+    rc.find(v.Slider, label="Months per step").widget.v_model = 6
+    button(rc, "▶").click()
+    wait_for(lambda: month_shown(rc) >= 1)
+    button(rc, "❚❚").click()
+    assert month_shown(rc) == 6  # one step of six months in the first pause
     rc.close()

@@ -69,7 +69,7 @@ def test_the_gap_months_slider_shows_6_and_reset_during_play_stays_at_month_0(se
     wait_month(page, 2)
     page.get_by_role("button", name="Reset", exact=True).click()
     wait_month(page, 0)
-    time.sleep(1.5)  # longer than the pause between months (400 ms)
+    time.sleep(1.5)  # longer than the pause between steps (400 ms)
     assert month(page) == "Month 0 / 240"
     page.get_by_role("button", name="▶", exact=True).wait_for()  # not playing
     assert page.get_by_role("button", name="Step", exact=True).is_enabled()
@@ -117,7 +117,7 @@ def test_sliders_show_their_values_and_checkboxes_their_labels_once(server, brow
     page.wait_for_function("() => [...document.querySelectorAll('.peacesim-slider')].some("
                            "r => r.innerText.includes('Months per step') && "
                            "r.querySelector('.peacesim-slider-value').innerText === '24')")
-    pause = page.locator(".peacesim-slider", has_text="Pause between months").locator(".peacesim-slider-value")
+    pause = page.locator(".peacesim-slider", has_text="Pause between steps").locator(".peacesim-slider-value")
     assert pause.inner_text() == "400"
 
     select(page, "Intervention", "add_mediator")

@@ -133,7 +133,7 @@ SLIDER_SPAN = 50
 
 
 #: The page's own rules: a slider's label on a line of its own above its track (beside it, a long
-#: label such as "Pause between months (ms)" left the track a few pixels long).
+#: label such as "Pause between steps (ms)" left the track a few pixels long).
 PAGE_CSS = """
 .peacesim-slider .v-input--horizontal { grid-template-areas: "prepend" "control"; grid-template-columns: minmax(0, 1fr); }
 .peacesim-slider .v-input--horizontal > .v-input__prepend { margin-inline-end: 0; margin-bottom: -2px; }
@@ -879,7 +879,7 @@ def Page():
             with solara.Card("Run"):
                 RunController(model, params, playing, lock, play_interval, render_interval,
                               blocked=lambda: drafts_problem(drafts.value))
-                ValueSlider("Pause between months (ms)", play_interval.value, play_interval.set, 50, 2000, 50)
+                ValueSlider("Pause between steps (ms)", play_interval.value, play_interval.set, 50, 2000, 50)
                 ValueSlider("Months per step", render_interval.value, render_interval.set, 1, 24)
             # Beside the run's controls, above the fold. It is drawn again when the model is replaced
             # or when an intervention is applied, not every month (its lists change only then).
