@@ -900,8 +900,9 @@ def build_document(result: ComparisonResult) -> Doc:
               [[spec.strategy(s).title] + [_diff_cell(result, s, m) for m in MEASURES]
                for s in result.ranking if s != spec.baseline],
               caption=f"Difference from '{tbase}' with its 95% interval from the paired comparison (shares in "
-                      "percentage points, months in months, violence on the 0-1 scale); ✓ a clear difference, also "
-                      "after allowing for the number of comparisons made.")
+                      "percentage points, months in months, violence on the 0-1 scale; where a strategy's value was "
+                      "the same in every re-draw, the interval allows for its exact bound); ✓ a clear difference, "
+                      "also after allowing for the number of comparisons made.")
 
     pw = result.pairwise
     if pw is not None and len(spec.strategies) > 2:

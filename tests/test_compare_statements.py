@@ -194,6 +194,10 @@ def test_a_difference_with_a_value_no_redraw_varies_allows_for_its_exact_bound(t
     assert s["low"] > 0 and s["clear"]
     c = d.loc[("crowded", "violence")]  # the same in every run: no difference, nothing widened
     assert c["bound"] == "" and c["low"] == c["high"] == 0.0
+    from peacesim.comparison_report import build_document
+
+    md = build_document(res).markdown()  # the table of differences says its intervals are not all paired only
+    assert "where a strategy's value was the same in every re-draw, the interval allows for its exact bound" in md
 
 
 def _nearly_tied(key, r):
