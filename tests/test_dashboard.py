@@ -3,6 +3,7 @@ components rendered with Solara's own testing helpers (``solara.render`` and ``r
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import tomllib
@@ -1005,3 +1006,16 @@ def test_play_steps_as_many_months_as_a_step_and_the_pause_is_said_to_be_between
     button(rc, "❚❚").click()
     assert month_shown(rc) == 6  # one step of six months in the first pause
     rc.close()
+
+
+def test_the_debriefs_summaries_keep_their_lines():
+    """The summary of our run and of the run without our interventions are several lines (one an
+    agreement): in the debrief each is a line of its own, not one run-on paragraph."""
+    from peacesim.narrative import summary
+
+    m = class_run()
+    text = debrief_html(m, with_spread=False)
+    for result in (RunResult.from_model(m), counterfactual(m)):
+        lines = [ln.strip() for ln in summary(result).splitlines() if ln.strip()]
+        assert len(lines) >= 5
+        assert "<br>".join(html.escape(ln, quote=True) for ln in lines) in text

@@ -38,6 +38,11 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
+def _lines(text: str) -> str:
+    """Text of several lines (a run's summary) as HTML lines: in a paragraph they ran together."""
+    return "<br>".join(_e(line.strip()) for line in text.splitlines() if line.strip())
+
+
 def _args(x: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in x.items() if k not in ("month", "kind"))
 
@@ -59,7 +64,8 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
                       f"<style>{_STYLE}</style></head><body>"]
     out.append(f"<h1>Debrief: {_e(scen.title)}</h1>")
     out.append(f'<p class="big">Seed {model.seed}, month {model.month} of {model.months}; phase now: '
-               f"<b>{_e(model.phase.label)}</b>. {_e(summary(result))}</p>")
+               f"<b>{_e(model.phase.label)}</b>.</p>")
+    out.append(f"<p>{_lines(summary(result))}</p>")
     out.append(f"<h2>The scenario</h2><p>{_e(scen.description)}</p>")
     if scen.learning_points:
         out.append("<p><b>Learning points</b></p><ul>" + "".join(f"<li>{_e(p)}</li>" for p in scen.learning_points)
@@ -88,7 +94,7 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
     fig_b = timeline_svg(other, title="Same seed, without our interventions")
     out.append("<h2>What if we had not intervened?</h2>")
     out.append(f"<p>The same scenario, parameters and seed without the facilitator's interventions, to month "
-               f"{model.month}: {_e(summary(other))}</p>")
+               f"{model.month}:<br>{_lines(summary(other))}</p>")
     ov, rv = other.outcome, result.outcome
 
     def count(r: RunResult, kind: str) -> int:  # so far, including an agreement still in force
