@@ -1442,7 +1442,8 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         A shipped comparison's short name (``"crowded_field"``, see ``experiments/compare/``), a
         path to a comparison file, or a :class:`ComparisonSpec`.
     seeds, worlds:
-        Replace the file's number of seeds per world, and of sampled worlds.
+        Replace the file's number of seeds per world, and of sampled worlds (with a
+        :class:`ComparisonSpec`, refused: give them to :func:`load_comparison`).
     out:
         The comparison's folder (default ``results/compare_<name>``). Its runs go to ``out/runs``
         (a sweep folder: resumable, with a manifest); the tables, ``report.html`` and
@@ -1467,6 +1468,11 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
     from .analysis import load_results
     from .sweep import run_experiment
 
+    if isinstance(comparison, ComparisonSpec) and (seeds is not None or worlds is not None):
+        given = " and ".join(f"{k}={v!r}" for k, v in (("seeds", seeds), ("worlds", worlds)) if v is not None)
+        raise InputError(f"{given} given with a comparison already loaded ({comparison.seeds} seeds, "
+                         f"{comparison.worlds} world{'s' if comparison.worlds != 1 else ''}), which would ignore {'it' if ' and ' not in given else 'them'}; "
+                         "give the sizes to load_comparison, or the file's name or path to compare")
     spec = comparison if isinstance(comparison, ComparisonSpec) else load_comparison(comparison, seeds=seeds,
                                                                                    worlds=worlds)
     out_dir = fsutil.check_out_path(out) if out is not None else default_out(spec)

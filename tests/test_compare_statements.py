@@ -238,3 +238,15 @@ def test_the_figure_of_differences_says_which_side_of_zero_is_better(tmp_path, r
     md = build_document(res).markdown()
     assert f"minus 'The reference process' ({side} of zero: the strategy does better than the baseline)" in md
     assert differences_figure(res).axes[0].get_title().endswith(f"{side} of zero is better")
+
+
+def test_sizes_given_with_a_loaded_comparison_are_refused_not_ignored(tmp_path):
+    """compare(spec, seeds=20) ran the spec's own 6 seeds and said nothing: the 20 were ignored."""
+    import peacesim
+    from peacesim.errors import InputError
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"^seeds=20 given with a comparison already loaded \(6 seeds, 1 world\)"):
+        peacesim.compare(spec, seeds=20, out=out, executor="serial", progress=False)
+    assert not out.exists()  # refused before anything was written
