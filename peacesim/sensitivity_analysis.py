@@ -1097,7 +1097,15 @@ def indices(design: Design, Y: Mapping[str, np.ndarray] | np.ndarray, *, seed: i
     table["members"] = table["parameter"].map(lambda g: ";".join(design.members(g)) if g in design.group_names
                                               and design.grouped else g)
     table["rank"] = _ranks(table)
-    return table[[*cols[:5], "members", "estimate", "low", "high", "n", "rank", *cols[9:]]], notes
+    table = table[[*cols[:5], "members", "estimate", "low", "high", "n", "rank", *cols[9:]]]
+    return table.astype(INDEX_TYPES), notes
+
+
+#: The types of the indices table's columns that are not text, whatever its rows: ``moved`` and
+#: ``samples_half`` are missing where no convergence check was made (RBD-FAST's rows, and the
+#: intervals' bounds), so they have pandas' nullable types.
+INDEX_TYPES = {"estimate": "float64", "low": "float64", "high": "float64", "n": "int64", "rank": "float64",
+               "estimate_half": "float64", "moved": "boolean", "samples_half": "Int64"}
 
 
 #: The index that ranks the factors, per method.

@@ -914,3 +914,16 @@ def test_most_influential_counts_only_indices_whose_interval_excludes_zero():
     best = sa.most_influential(table, "morris", 3)
     assert sorted(best["parameter"]) == ["a", "c"]  # b is left out
     assert best.set_index("parameter").loc["c", "outcome"] == "z"
+
+
+@pytest.mark.parametrize("method, samples", [("morris", 6), ("rbd_fast", 60), ("sobol", 8)])
+def test_the_indices_table_has_the_same_types_whatever_the_method(method, samples):
+    """indices.parquet's columns do not change type with its rows: samples_half was int64 on a
+    Morris or Sobol' sample but float64 where only RBD-FAST rows were (no convergence check), and
+    moved was object (True, False and None mixed)."""
+    design = sa.make_design(ishigami_inputs(), method, samples, seed=1)
+    table, _, _ = pipeline(design, ishigami, replicates=2, seed=1, resamples=100)
+    want = {"estimate": "float64", "low": "float64", "high": "float64", "n": "int64", "rank": "float64",
+            "estimate_half": "float64", "moved": "boolean", "samples_half": "Int64"}
+    assert {c: str(table[c].dtype) for c in want} == want
+    assert table["moved"].isna().all() == (method == "rbd_fast")  # RBD-FAST alone: no convergence check
