@@ -189,3 +189,17 @@ def test_a_scenario_chosen_or_dropped_during_a_run_is_loaded_once_confirmed(serv
     assert shown_scenario(page) == "reference"
     assert external(seen) == [] and seen["failed"] == []
     page.close()
+
+
+def test_the_scenarios_title_is_shown_in_full(server, browser):  # noqa: F811
+    """The trainer reads the title aloud: it wraps onto more lines rather than ending in '…'."""
+    from peacesim.scenario import load_scenario
+
+    page, seen = open_page(browser, server)
+    title = load_scenario("reference").title
+    shown = page.get_by_text(title, exact=True).first
+    shown.wait_for()
+    assert shown.evaluate("e => e.scrollWidth <= e.clientWidth && getComputedStyle(e).textOverflow !== 'ellipsis'")
+    box = shown.bounding_box()
+    assert box["height"] > 30  # on two lines at least: the column is narrower than the title
+    page.close()

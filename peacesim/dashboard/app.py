@@ -808,7 +808,11 @@ def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None):
 @solara.component
 def ScenarioInfo(scenario):
     scen = scenario.value
-    with solara.Card(scen.title):
+    with solara.Card():
+        # the title in full, on as many lines as it takes (a card's own title is one line, cut
+        # with an ellipsis: "Crowded field: six mediators, two quasi-mediating pow...")
+        solara.HTML("div", html.escape(scen.title), classes=["peacesim-title"],
+                    style="font-size:1.25rem;font-weight:500;line-height:1.35;margin-bottom:0.5em")
         # plain HTML, not Markdown: Solara's Markdown loads KaTeX, which solara-assets does not ship
         solara.HTML("p", html.escape(scen.description), classes=["peacesim-description"])
         if scen.learning_points:
