@@ -75,6 +75,8 @@ BOOTSTRAP = 2000
 #: neither shares a stream with a run's seed (those are SeedSequence(master_seed).spawn children).
 LHS_STREAM = 0x4C4853
 BOOTSTRAP_STREAM = 0x424F4F54
+#: Further draws of the Latin hypercube tried where whole-number conditions repeat a world.
+LHS_REDRAWS = 100
 #: Worlds drawn when [uncertain] is given and `worlds` is not.
 WORLDS = 50
 #: Fewest worlds for which a scenario discovery is attempted.
@@ -240,17 +242,38 @@ class ComparisonSpec:
 
     def world_values(self) -> list[dict[str, Any]]:
         """The sampled worlds: one dict of condition values per world (Latin hypercube from the
-        master seed; one empty world when there are no uncertain conditions)."""
+        master seed; one empty world when there are no uncertain conditions).
+
+        Whole-number conditions can give two worlds the same values, which would be one design
+        point twice; such a sample is drawn again from the next stream of the master seed
+        (``SeedSequence([master_seed, LHS_STREAM, k])``, k = 1, 2, ...), up to
+        :data:`LHS_REDRAWS` times, while the conditions have at least as many distinct
+        combinations as worlds. A sample without repeats is the first one, as it always was. The
+        sample returned may still repeat a world where none could be found: the file is refused
+        then (:func:`comparison_from_dict`)."""
         if not self.conditions:
             return [{}]
         import numpy as np
 
-
         from . import paired
 
-        rng = np.random.default_rng(np.random.SeedSequence([self.master_seed, LHS_STREAM]))
-        u = paired.latin_hypercube(self.worlds, len(self.conditions), rng)
-        return [{c.name: c.value(u[w, j]) for j, c in enumerate(self.conditions)} for w in range(self.worlds)]
+        draws = 1 + (LHS_REDRAWS if self.worlds <= self.combinations() else 0)
+        for k in range(draws):
+            seq = [self.master_seed, LHS_STREAM] + ([k] if k else [])
+            rng = np.random.default_rng(np.random.SeedSequence(seq))
+            u = paired.latin_hypercube(self.worlds, len(self.conditions), rng)
+            worlds = [{c.name: c.value(u[w, j]) for j, c in enumerate(self.conditions)} for w in range(self.worlds)]
+            if len({tuple(sorted(w.items())) for w in worlds}) == len(worlds):
+                break
+        return worlds
+
+    def combinations(self) -> float:
+        """How many distinct worlds the conditions allow (infinite with a condition that is not a
+        whole number)."""
+        n = 1.0
+        for c in self.conditions:
+            n *= (c.high - c.low + 1) if c.integer else math.inf
+        return n
 
     def design_point(self, strategy: int, world: int) -> int:
         """Design points are world by world, the strategies in file order within each world."""
@@ -452,8 +475,14 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
         return spec
     worlds_list = spec.world_values()
     if len({tuple(sorted(w.items())) for w in worlds_list}) < len(worlds_list):
-        raise InputError(f"{at}.worlds = {n_worlds} is more than the distinct combinations of the whole-number "
-                         "[uncertain] conditions allow; draw fewer worlds or widen the ranges")
+        shown = f"--worlds {n_worlds}" if "worlds" in given else f"{at}.worlds = {n_worlds}"
+        combos = spec.combinations()
+        if n_worlds > combos:
+            raise InputError(f"{shown} is more than the {int(combos):,} distinct combinations of the whole-number "
+                             "[uncertain] conditions; draw fewer worlds or widen the ranges")
+        raise InputError(f"{shown}: no Latin hypercube sample of {n_worlds} worlds without two worlds on the same "
+                         f"whole-number values was found in {1 + LHS_REDRAWS} draws (the conditions allow "
+                         f"{int(combos):,} combinations); draw fewer worlds or widen the ranges")
     spec.experiment()  # every design point is checked against the scenario now, before any run
     return spec
 

@@ -250,3 +250,37 @@ def test_sizes_given_with_a_loaded_comparison_are_refused_not_ignored(tmp_path):
     with pytest.raises(InputError, match=r"^seeds=20 given with a comparison already loaded \(6 seeds, 1 world\)"):
         peacesim.compare(spec, seeds=20, out=out, executor="serial", progress=False)
     assert not out.exists()  # refused before anything was written
+
+
+INTEGER_WORLDS = NO_WORLDS.replace("master_seed = 7\n", "master_seed = 1\nworlds = 4\n") + """
+[uncertain]
+handover_overlap = [0, 2]
+relapse_months = [1, 3]
+"""
+
+
+def test_whole_number_conditions_that_allow_the_worlds_are_not_refused(tmp_path):
+    """Four worlds of two whole-number conditions with 3 x 3 = 9 combinations: with master seed 1
+    the Latin hypercube repeated a world, and the file was refused as asking for 'more than the
+    distinct combinations' allow, which it did not. The sample is drawn again instead; a sample
+    without repeats (master seed 2) is the one it always was."""
+    import numpy as np
+
+    from peacesim import paired
+    from peacesim.comparison import LHS_STREAM
+    from peacesim.errors import InputError
+
+    spec = _spec(tmp_path, INTEGER_WORLDS)
+    worlds = spec.world_values()
+    assert len({tuple(sorted(w.items())) for w in worlds}) == 4 == spec.worlds
+    for c in spec.conditions:  # still a Latin hypercube sample of whole values in the ranges
+        assert all(c.low <= w[c.name] <= c.high and w[c.name] == int(w[c.name]) for w in worlds)
+    assert len(spec.experiment().design) == 4 * len(spec.strategies)
+    other = _spec(tmp_path, INTEGER_WORLDS.replace("master_seed = 1\n", "master_seed = 2\n"))
+    u = paired.latin_hypercube(4, 2, np.random.default_rng(np.random.SeedSequence([2, LHS_STREAM])))
+    assert other.world_values() == [{c.name: c.value(u[w, j]) for j, c in enumerate(other.conditions)}
+                                    for w in range(4)]
+    with pytest.raises(InputError, match=r"comparison\.worlds = 10 is more than the 9 distinct combinations"):
+        _spec(tmp_path, INTEGER_WORLDS.replace("worlds = 4\n", "worlds = 10\n"))
+    with pytest.raises(InputError, match=r"^--worlds 12 is more than the 9 distinct combinations"):
+        _spec(tmp_path, INTEGER_WORLDS, worlds=12)
