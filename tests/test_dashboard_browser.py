@@ -203,3 +203,15 @@ def test_the_scenarios_title_is_shown_in_full(server, browser):  # noqa: F811
     box = shown.bounding_box()
     assert box["height"] > 30  # on two lines at least: the column is narrower than the title
     page.close()
+
+
+def test_the_debrief_button_is_on_a_line_of_its_own(server, browser):  # noqa: F811
+    """Between the card's text and the re-run command, not inline in the middle of them."""
+    page, seen = open_page(browser, server)
+    card = page.locator(".v-card", has_text="Export the debrief").last
+    text = card.get_by_text("One HTML file with the settings").first.bounding_box()
+    btn = card.get_by_role("button", name="Export the debrief").bounding_box()
+    rerun = card.get_by_text("Re-run: peacesim run").first.bounding_box()
+    assert btn["y"] >= text["y"] + text["height"] - 1
+    assert rerun["y"] >= btn["y"] + btn["height"] - 1
+    page.close()

@@ -794,7 +794,8 @@ def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None):
                  + save_link(replay, REPLAY_NAME, "application/toml", "Save the re-run file", "peacesim-save-replay"))
         ready.set((*state, links))
 
-    with solara.Card("Debrief"):
+    # a column: as inline text, the button sat in the middle of the lines around it
+    with solara.Card("Debrief"), solara.Column(style="gap:0.6em;align-items:flex-start"):
         solara.Text("One HTML file with the settings, the interventions, the story and the figures, beside the same "
                     "seed without our interventions; and the scenario file that re-runs the session exactly.")
         solara.Button("Export the debrief", on_click=export, color="primary")
