@@ -1019,3 +1019,17 @@ def test_the_debriefs_summaries_keep_their_lines():
         lines = [ln.strip() for ln in summary(result).splitlines() if ln.strip()]
         assert len(lines) >= 5
         assert "<br>".join(html.escape(ln, quote=True) for ln in lines) in text
+
+
+def test_the_debriefs_spread_is_said_to_be_without_our_interventions_only():
+    """A session's re-run file plans the last session's interventions, and the spread of its 100
+    seeds has them: the debrief says its runs are without *our* interventions, not without any."""
+    m = session(7)
+    steps(m, 2)
+    m.intervene("attack")
+    dropped = load_upload("peacesim-session.toml", replay_toml(m, filename="peacesim-session.toml").encode())
+    again = ClassroomModel(**model_kwargs(dropped, 7))
+    steps(again, 5)
+    text = debrief_html(again)
+    assert "of the same scenario (without our interventions) had seen less violence" in text
+    assert "(without interventions)" not in text

@@ -116,7 +116,7 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
         fig_s = spread_svg(sp, result, title=f"Where does our run stand? {sp.n} seeds of {scen.name}")
         out.append("<h2>Where does our run stand?</h2>")
         out.append(f"<p>By month {st['month']}, {st['less_violent_share']:.0%} of {sp.n} runs of the same scenario "
-                   f"(without interventions) had seen less violence than ours; {st['in_force_share']:.0%} had an "
+                   f"(without our interventions) had seen less violence than ours; {st['in_force_share']:.0%} had an "
                    f"agreement in force then, and ours {'did' if st['in_force'] else 'did not'}.</p>")
         out.append(f'<figure><img alt="spread over many seeds" src="{data_uri(fig_s)}"></figure>')
     fig_n = network_svg(model.network(), title=f"The actors at month {model.month}")
