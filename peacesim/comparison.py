@@ -524,8 +524,7 @@ def _conditions(raw: Any, scenario: Scenario, where: str) -> list[Condition]:
                              "(sampled from a range)")
         if (not isinstance(rng, list) or len(rng) != 2
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
-            raise InputError(f"{at} = {words(rng)} is not allowed; expected [low, high], two numbers within "
-                             f"{spec.allowed()}")
+            raise InputError(f"{at} = {words(rng)} is not allowed; expected [low, high], each {spec.allowed()}")
         lo = checked(spec, rng[0], where=at)
         hi = checked(spec, rng[1], where=at)
         if not lo < hi:

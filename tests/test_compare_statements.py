@@ -284,3 +284,13 @@ def test_whole_number_conditions_that_allow_the_worlds_are_not_refused(tmp_path)
         _spec(tmp_path, INTEGER_WORLDS.replace("worlds = 4\n", "worlds = 10\n"))
     with pytest.raises(InputError, match=r"^--worlds 12 is more than the 9 distinct combinations"):
         _spec(tmp_path, INTEGER_WORLDS, worlds=12)
+
+
+def test_a_condition_that_is_not_a_range_is_refused_in_words_that_read(tmp_path):
+    """'expected [low, high], two numbers within a number from 0 to 1' did not read."""
+    from peacesim.errors import InputError
+
+    text = SMALL.replace("forum_shopping = [0.1, 0.5]", 'forum_shopping = "wide"')
+    with pytest.raises(InputError, match=r"uncertain\.forum_shopping = 'wide' is not allowed; expected \[low, high\], "
+                                         r"each a number from 0 to 1$"):
+        _spec(tmp_path, text)
