@@ -661,7 +661,7 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     """The conditions along which the best strategy's lead over the runner-up clearly grows or shrinks."""
     spec = result.spec
     t = result.trends
-    if t is None or not len(t) or spec.worlds < MIN_WORLDS_DISCOVERY or result.runner_up is None:
+    if t is None or not len(t) or not _enough_worlds(result) or result.runner_up is None:
         return []
     tb, tr = spec.strategy(result.best).called, spec.strategy(result.runner_up).called
     out = []
@@ -679,6 +679,14 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
         out.append(f"No single condition clearly goes with a larger or smaller lead of {tb} over {tr} (after allowing "
                    f"for {_conditions(t)} examined).")
     return out
+
+
+def _enough_worlds(result: ComparisonResult) -> bool:
+    """Were enough worlds sampled, and compared, for the trends (as for the search for conditions:
+    a correlation over fewer worlds reads as more than it is)?"""
+    t = result.trends
+    measured = int(t["worlds"].iloc[0]) if t is not None and len(t) else 0
+    return result.spec.worlds >= MIN_WORLDS_DISCOVERY and measured >= MIN_WORLDS_DISCOVERY
 
 
 def box_sentences(result: ComparisonResult) -> list[str]:
@@ -976,7 +984,7 @@ def build_document(result: ComparisonResult) -> Doc:
                       "share of all such worlds that lie inside it (its coverage).")
             doc.p(f"In each world we asked whether {tb} did better than the runner-up, {tr}, on {what}.{search}")
         doc.ul(box_sentences(result) + trend_sentences(result))
-        if spec.conditions and len(result.trends) and spec.worlds >= MIN_WORLDS_DISCOVERY:
+        if spec.conditions and len(result.trends) and _enough_worlds(result):
             doc.table(["condition", f"rank correlation with the lead of {tb}", "p, adjusted"],
                       [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
                         else "-", _p_words(float(r["p_holm"]))]

@@ -294,3 +294,20 @@ def test_a_condition_that_is_not_a_range_is_refused_in_words_that_read(tmp_path)
     with pytest.raises(InputError, match=r"uncertain\.forum_shopping = 'wide' is not allowed; expected \[low, high\], "
                                          r"each a number from 0 to 1$"):
         _spec(tmp_path, text)
+
+
+def test_trends_over_fewer_compared_worlds_than_the_search_needs_are_not_reported(tmp_path):
+    """Ten worlds sampled, the ranking measure comparable in only nine: the report said 'too few to
+    search for conditions' and then reported the trends over those nine worlds all the same."""
+    from test_compare import _fabricated_worlds, _ranked
+
+    from peacesim.comparison import MIN_WORLDS_DISCOVERY
+    from peacesim.comparison_report import build_document, trend_sentences
+
+    spec = _spec(tmp_path, SMALL, seeds=6, worlds=MIN_WORLDS_DISCOVERY)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 6))
+    heading = "rank correlation with the lead of"
+    assert trend_sentences(res) and heading in build_document(res).markdown()  # ten worlds compared: reported
+    res.trends["worlds"] = MIN_WORLDS_DISCOVERY - 1  # as if one world could not be compared
+    assert trend_sentences(res) == []
+    assert heading not in build_document(res).markdown()
