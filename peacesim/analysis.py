@@ -498,7 +498,10 @@ def group_label(values: dict[str, Any]) -> str:
 # Estimators
 # ---------------------------------------------------------------------------------------------
 def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Share ``k/n`` with its Wilson score interval: ``(p, low, high)``; NaNs when ``n == 0``."""
+    """Share ``k/n`` with its Wilson score interval: ``(p, low, high)``; NaNs when ``n == 0``.
+    ``k`` and ``n`` may be effective (not whole) counts, as :func:`clustered_share` gives them."""
+    n = _check_number(n, "wilson_interval: n", low=0)
+    k = _check_number(k, "wilson_interval: k", low=0, high=n)
     if n <= 0:
         return (math.nan, math.nan, math.nan)
     z = float(norm.ppf(1 - alpha / 2))
@@ -541,6 +544,38 @@ def clustered_share(reached: Sequence[bool], clusters: Sequence[Any], *,
         n_eff = float(n) if deff <= 1 else n / deff
     _, low, high = wilson_interval(p * n_eff, n_eff, alpha=alpha)
     return (p, low, high)
+
+
+def _km_sample(durations: Sequence[float], events: Sequence[bool], where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``durations`` and ``events`` as float and bool arrays of one length, or a one-line
+    :class:`InputError`: a duration must be a number of at least 0 (months), an event true or false
+    (or 1 or 0), and neither may be missing (a failed run's outcomes are: keep the finished runs)."""
+    def values(x: Any, name: str) -> np.ndarray:
+        try:
+            frame = pd.Series(list(x) if not isinstance(x, (pd.Series, np.ndarray, pd.api.extensions.ExtensionArray))
+                              else x)
+        except TypeError:
+            raise InputError(f"{where}: {name} = {words(x)} is not allowed; expected a sequence of values") from None
+        if frame.isna().any():
+            raise InputError(f"{where}: {name} has {int(frame.isna().sum())} missing value(s) of {len(frame)}; "
+                             "keep the finished runs (status 'ok') or the rows with a value")
+        try:
+            return frame.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            bad = next((v for v in frame if not isinstance(v, (int, float, np.number, bool, np.bool_))), frame.iloc[0])
+            raise InputError(f"{where}: {name} holds {words(bad)}; expected numbers") from None
+    d = values(durations, "durations")
+    ev = values(events, "events")
+    if len(d) != len(ev):
+        raise InputError(f"{where}: {len(d)} durations but {len(ev)} events; give one event (true or false) per "
+                         "duration")
+    if len(d) and (not np.isfinite(d).all() or (d < 0).any()):
+        bad = d[~np.isfinite(d) | (d < 0)][0]
+        raise InputError(f"{where}: durations holds {words(float(bad))}; expected months of at least 0")
+    if len(ev) and not np.isin(ev, (0.0, 1.0)).all():
+        bad = ev[~np.isin(ev, (0.0, 1.0))][0]
+        raise InputError(f"{where}: events holds {words(float(bad))}; expected true or false (1 or 0)")
+    return d, ev.astype(bool)
 
 
 def _fit_km(durations: Sequence[float], events: Sequence[bool], *, alpha: float = 0.05, label: str = "KM"):
@@ -830,8 +865,7 @@ def km_summary(durations: Sequence[float], events: Sequence[bool], *, horizon: f
     notes), and the exact bounds count the clusters followed, not the durations. With one duration
     per cluster the two are the same.
     """
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(events, dtype=bool)
+    d, e = _km_sample(durations, events, "km_summary")
     codes = _cluster_codes(clusters, len(d))
     out: dict[str, float] = {"n": float(len(d)), "events": float(e.sum())}
     keys = ["median", "median_low", "median_high"]

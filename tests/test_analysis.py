@@ -659,6 +659,29 @@ def test_km_summary_empty_sample_is_nan():
     assert s["n"] == 0 and math.isnan(s["median"]) and math.isnan(s["rmst_60"])
 
 
+@pytest.mark.parametrize("durations, events, message", [
+    ([-1, 2], [True, False], "durations holds -1.0; expected months of at least 0"),  # was a median of -1
+    ([float("nan"), 2], [True, False], "durations has 1 missing value(s) of 2"),
+    ([1, 2], [2, 0], "events holds 2.0; expected true or false"),  # was read as an event
+    # a failed run's agreement_reached (missing) was read as no event
+    ([5, 6], pd.Series([True, None], dtype="object"), "events has 1 missing value(s) of 2; keep the finished runs"),
+    ([5, 6], pd.array([True, None], dtype="boolean"), "events has 1 missing value(s) of 2"),
+    ([1, 2], [True], "2 durations but 1 events"),  # was a ValueError from numpy
+    (["a", "b"], [1, 0], "durations holds 'a'; expected numbers"),
+])
+def test_km_summary_refuses_a_sample_it_cannot_summarise_in_one_line(durations, events, message):
+    with pytest.raises(InputError) as e:
+        km_summary(durations, events, horizon=60)
+    _assert_one_line(e, "km_summary: ", message)
+
+
+@pytest.mark.parametrize("k, n", [(5, 3), (-1, 3), ("1", 3), (1, -2)])
+def test_wilson_interval_refuses_counts_that_are_no_share_in_one_line(k, n):
+    with pytest.raises(InputError) as e:  # (5, 3) was a math domain error
+        wilson_interval(k, n)
+    _assert_one_line(e, "wilson_interval: ", "is not allowed; expected a number from 0")
+
+
 def test_linked_factors_and_outcomes_derived_from_episodes(tmp_path):
     """The runner may link parameters (manifest factor_parameters) and keep only some outcomes."""
     path = synthetic(tmp_path / "linked", {"tenure_mediator": [12, 48]}, lambda v: 1 / v["tenure_mediator"], reps=60)
