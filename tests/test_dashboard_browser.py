@@ -215,3 +215,28 @@ def test_the_debrief_button_is_on_a_line_of_its_own(server, browser):  # noqa: F
     assert btn["y"] >= text["y"] + text["height"] - 1
     assert rerun["y"] >= btn["y"] + btn["height"] - 1
     page.close()
+
+
+def test_a_file_dropped_on_a_new_page_is_loaded_whole(server, browser):  # noqa: F811
+    """Dropped at month 0 (nothing to confirm), a session's re-run file is loaded at once: its seed
+    and its planned interventions are the run's. The line naming the file appeared above the drop
+    zone, which made it a new zone, and Solara stopped the old one's thread in the middle of the
+    load: the page named the file but went on with the old run (seed 1, no interventions)."""
+    from peacesim.dashboard.session import ClassroomModel, model_kwargs, replay_toml
+    from peacesim.scenario import load_scenario
+
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 7))
+    m.intervene("attack")
+    m.intervene("withdraw", actor="the mediation NGO")
+    page, seen = open_page(browser, server)
+    page.evaluate(DROP, ["peacesim-session.toml", replay_toml(m, filename="peacesim-session.toml")])
+    page.locator(".peacesim-running-file").wait_for()
+    page.get_by_text("Re-run: peacesim run peacesim-session.toml --seed 7").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    page.wait_for_function("() => document.querySelector('.peacesim-narrative').innerText.includes('Intervention')")
+    page.locator(".v-select", has_text="actor").first.click()
+    actors = page.locator(".v-overlay--active .v-list-item").all_inner_texts()
+    assert "the mediation NGO" not in actors and "the UN envoy" in actors, actors
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()

@@ -325,8 +325,12 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive, pend
                         classes=["peacesim-running-file"], style="font-size:0.85em;margin:-0.5em 0 0.5em 0")
         if waiting is not None and confirm is not None:
             confirm()
+        # Keyed: the lines above it come and go (the file running, a choice to confirm), and by its
+        # position it would be a new drop zone each time. The file it was given is loaded in its
+        # own thread, which Solara stops when the zone goes: loading a dropped file at month 0
+        # shows the line above, which stopped the load half-way (the file named, the old run kept).
         solara.FileDrop(label="...or drop a scenario file (.toml) here", on_file=upload_handler(choose, error),
-                        lazy=False)
+                        lazy=False).key("scenario-file-drop")
 
 
 def not_in_run(m, scen, seed: int, overrides: dict) -> list[str]:
