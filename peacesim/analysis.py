@@ -472,8 +472,11 @@ def factor_label(factor: str, *, unit: bool = True) -> str:
 
 
 def value_label(factor: str, value: Any) -> str:
-    """``'tenure mediator = 12 months'``: a factor's value in short words for legends and tables."""
+    """``'tenure mediator = 12 months'``: a factor's value in short words for legends and tables.
+    A missing value (a ``[[design]]`` row that does not set the factor) is the scenario's value."""
     p = REGISTRY.get(factor)
+    if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return f"{factor.replace('_', ' ')} = the scenario's value"
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         v = str(int(value))
     elif isinstance(value, (float, np.floating)):

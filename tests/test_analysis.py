@@ -28,11 +28,13 @@ from peacesim.analysis import (
     _fit_km,
     compare,
     durability_table,
+    group_label,
     hazard_ratio,
     km_summary,
     load_results,
     results_from_frames,
     rmst,
+    value_label,
     wilson_interval,
 )
 from peacesim.errors import InputError
@@ -680,6 +682,15 @@ def test_wilson_interval_refuses_counts_that_are_no_share_in_one_line(k, n):
     with pytest.raises(InputError) as e:  # (5, 3) was a math domain error
         wilson_interval(k, n)
     _assert_one_line(e, "wilson_interval: ", "is not allowed; expected a number from 0")
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+def test_a_factor_a_design_row_does_not_set_is_labelled_the_scenario_s_value(missing):
+    # a [[design]] row without the factor runs with the scenario's value; its label said
+    # 'grant length = nan months' or 'verification = None' in report.md and summary.csv
+    assert value_label("grant_length", missing) == "grant length = the scenario's value"
+    assert group_label({"grant_length": 6.0, "verification": missing}) == \
+        "grant length = 6 months, verification = the scenario's value"
 
 
 def test_linked_factors_and_outcomes_derived_from_episodes(tmp_path):
