@@ -1033,3 +1033,19 @@ def test_the_debriefs_spread_is_said_to_be_without_our_interventions_only():
     text = debrief_html(again)
     assert "of the same scenario (without our interventions) had seen less violence" in text
     assert "(without interventions)" not in text
+
+
+def test_a_parameter_slider_is_the_same_widget_while_it_is_moved():
+    """Moving a slider makes the card say the run does not use the value yet; the slider stays the
+    one being dragged (a line appearing above it would make it a new widget in the browser)."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "rotation"
+    before = rc.find(v.Slider, label="handover_quality (share)").widget
+    before.v_model = 0.55
+    assert html_text(rc, "peacesim-not-in-run")
+    after = rc.find(v.Slider, label="handover_quality (share)").widget
+    assert after is before and after.model_id == before.model_id
+    after.v_model = 0.4  # back to the run's value: the line goes, the slider stays
+    assert html_text(rc, "peacesim-not-in-run") == []
+    assert rc.find(v.Slider, label="handover_quality (share)").widget is before
+    rc.close()

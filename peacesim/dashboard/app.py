@@ -365,11 +365,13 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
         solara.Text(f"{len(changed)} parameter(s) changed from the scenario's values; changes take effect at Reset.",
                     style="font-size:0.85em")
         waiting = not_in_run(model.value, scen, seed.value, overrides.value) if model is not None else []
-        if waiting:
-            solara.HTML("div", html.escape(f"Not in the run yet: {'; '.join(waiting)}. Reset starts a run with "
-                                           "the values shown."),
-                        classes=["peacesim-not-in-run"],
-                        style="color:#8a4b00;border-left:4px solid #b26a00;padding:0.2em 0.6em;font-size:0.85em")
+        # always drawn (empty when the run is the one shown): a line that came and went above the
+        # fields would make each of them a new one, and a slider being dragged would be dropped
+        solara.HTML("div", html.escape(f"Not in the run yet: {'; '.join(waiting)}. Reset starts a run with "
+                                       "the values shown.") if waiting else "",
+                    classes=["peacesim-not-in-run"] if waiting else [],
+                    style="color:#8a4b00;border-left:4px solid #b26a00;padding:0.2em 0.6em;font-size:0.85em"
+                    if waiting else "display:none")
         solara.Select(label="Group of parameters", value=group.value, values=_groups(), on_value=group.set)
         for p in REGISTRY.values():
             if p.group != group.value:
