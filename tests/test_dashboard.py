@@ -1049,3 +1049,17 @@ def test_a_parameter_slider_is_the_same_widget_while_it_is_moved():
     assert html_text(rc, "peacesim-not-in-run") == []
     assert rc.find(v.Slider, label="handover_quality (share)").widget is before
     rc.close()
+
+
+def test_the_group_of_parameters_shown_stays_when_an_error_line_comes_or_goes(monkeypatch):
+    """The line of a refused file sits between the scenario and the parameters: when it came or
+    went, the parameters card was a new one and showed its first group again."""
+    problem = "my_case.toml: party #1: strength = 7.5 is not allowed; expected a number from 0.01 to 1"
+    monkeypatch.setattr(app, "opening", lambda: (load_scenario("reference"), problem))
+    box, rc = solara.render(app.Page(), handle_error=False)
+    assert len(html_text(rc, "peacesim-error")) == 1
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "rotation"
+    rc.find(v.Select, label="Shipped scenario").widget.v_model = "contact_group"  # nothing in progress: loaded
+    assert html_text(rc, "peacesim-error") == []
+    assert rc.find(v.Select, label="Group of parameters").widget.v_model == "rotation"
+    rc.close()

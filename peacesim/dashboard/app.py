@@ -898,7 +898,9 @@ def Page():
             ScenarioCard(scenario, choose, error, pending, lambda: ConfirmLoad(model, overrides, pending, load))
             if error.value:
                 Message(error.value, ok=False)
-            ParametersCard(scenario, overrides, seed, drafts, model)
+            # keyed: the line above comes and goes, and by its position the card would be a new one
+            # (the group of parameters it shows back at the first)
+            ParametersCard(scenario, overrides, seed, drafts, model).key("parameters-card")
         RunViews(model, scenario, lock)
 
 
