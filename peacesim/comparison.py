@@ -392,7 +392,10 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
         scen_path = resolve_scenario(scen_ref, base_dir=base_dir)
     except InputError as exc:
         raise InputError(f"{at}.scenario = {words(meta.get('scenario'))}: {exc}") from None
-    scenario = load_scenario(scen_path)
+    try:
+        scenario = load_scenario(scen_path)
+    except InputError as exc:  # the scenario's own fault, named from the field that points to it
+        raise InputError(f"{at}.scenario = {words(scen_ref)}: {exc}") from None
     if "seeds" not in meta:
         raise InputError(f"{at}.seeds is missing; expected the number of seeds every strategy runs on (at least 2)")
     n_seeds = _whole(meta["seeds"], f"{at}.seeds", 2, 100_000)

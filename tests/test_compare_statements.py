@@ -311,3 +311,17 @@ def test_trends_over_fewer_compared_worlds_than_the_search_needs_are_not_reporte
     res.trends["worlds"] = MIN_WORLDS_DISCOVERY - 1  # as if one world could not be compared
     assert trend_sentences(res) == []
     assert heading not in build_document(res).markdown()
+
+
+def test_a_broken_scenario_is_named_from_the_field_that_points_to_it(tmp_path):
+    """A comparison whose scenario file is broken was refused naming only the scenario file, not
+    the comparison file nor its field."""
+    from peacesim.errors import InputError
+
+    (tmp_path / "broken.toml").write_text('[scenario]\ntitle = 5\n', encoding="utf-8")
+    text = SMALL.replace('scenario = "reference"', 'scenario = "broken.toml"')
+    with pytest.raises(InputError) as err:
+        _spec(tmp_path, text)
+    said = str(err.value)
+    assert said.startswith(f"{tmp_path / 'c.toml'}: comparison.scenario = 'broken.toml': "), said
+    assert said.endswith("scenario.title = 5 must be a text") and "\n" not in said
