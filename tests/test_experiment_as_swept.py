@@ -147,6 +147,15 @@ def test_a_results_folder_is_not_an_experiment_file(swept, tmp_path):
     done = main("sweep", out, "--executor", "serial", cwd=tmp_path)
     assert done.returncode == 2 and "a results folder, not an experiment file" in done.stderr
     assert not (tmp_path / "results").exists()
+    # the same for a sensitivity analysis (named by the folder's bare name, it was 'no such
+    # sensitivity experiment')
+    from peacesim.sensitivity import load_sensitivity
+
+    with pytest.raises(InputError, match="a results folder, not a sensitivity experiment file; give the experiment"):
+        load_sensitivity(out)
+    done = main("sensitivity", out.name, "--executor", "serial", cwd=out.parent)
+    assert done.returncode == 2 and "a results folder, not a sensitivity experiment file" in done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_the_folder_is_read_the_same_from_any_folder(tmp_path, monkeypatch):
