@@ -1063,3 +1063,30 @@ def test_the_group_of_parameters_shown_stays_when_an_error_line_comes_or_goes(mo
     assert html_text(rc, "peacesim-error") == []
     assert rc.find(v.Select, label="Group of parameters").widget.v_model == "rotation"
     rc.close()
+
+
+def test_started_for_the_room_the_server_says_which_address_participants_open(monkeypatch, capsys):
+    """``--host 0.0.0.0`` listens on every address; http://0.0.0.0 is not one a participant's
+    browser can open: the server names 127.0.0.1 here and this machine's address for the room."""
+    import os
+    import socket
+
+    import uvicorn
+    from solara.server import cdn_helper
+
+    from peacesim import dashboard
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setattr(cdn_helper, "get_cdn_url", cdn_helper.get_cdn_url)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(dashboard, "room_addresses", lambda: ["192.168.1.20"], raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dashboard.serve("reference", host="0.0.0.0", port=port)
+    out = capsys.readouterr().out
+    assert "http://0.0.0.0" not in out
+    assert f"open http://127.0.0.1:{port} in a browser on this machine" in out
+    assert f"participants on the room's network open http://192.168.1.20:{port}" in out
+    dashboard.serve("reference", host="127.0.0.1", port=port)  # the default: as before
+    assert capsys.readouterr().out == f"peacesim dashboard: open http://127.0.0.1:{port} in a browser (Ctrl-C stops it)\n"

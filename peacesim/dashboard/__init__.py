@@ -78,6 +78,41 @@ def _check_port(host: str, port: int) -> None:
                              "choose another port with --port N") from None
 
 
+#: Hosts that mean "every address of this machine": a browser cannot open them as given.
+ANY_HOST = ("0.0.0.0", "::", "")
+
+
+def room_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than the loopback, as participants on the room's
+    network would type them (nothing is sent: a UDP socket's connect only picks a route)."""
+    found: set[str] = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(info[4][0])
+    except OSError:
+        pass
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            found.add(s.getsockname()[0])
+    except OSError:
+        pass
+    return sorted(a for a in found if not a.startswith("127.") and a != "0.0.0.0")
+
+
+def greeting(host: str, port: int) -> str:
+    """The line the server prints when it starts: where to open the page. Started with ``--host
+    0.0.0.0``, the page opens at 127.0.0.1 here, and participants open this machine's address
+    (http://0.0.0.0 is not an address a browser on another machine, or on Windows, can open)."""
+    if host not in ANY_HOST:
+        return f"peacesim dashboard: open http://{host}:{port} in a browser (Ctrl-C stops it)"
+    there = room_addresses()
+    others = (" or ".join(f"http://{a}:{port}" for a in there) if there
+              else f"http://THIS-MACHINE'S-ADDRESS:{port}")
+    return (f"peacesim dashboard: open http://127.0.0.1:{port} in a browser on this machine; participants on the "
+            f"room's network open {others} (Ctrl-C stops it)")
+
+
 def serve(scenario: str = "reference", *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           quiet: bool = False) -> None:
     """Serve the dashboard until interrupted. ``scenario`` is the one a new tab opens with."""
@@ -91,5 +126,5 @@ def serve(scenario: str = "reference", *, host: str = DEFAULT_HOST, port: int = 
     _refuse_cdn()
     quiet_cookie_warning()
     if not quiet:
-        print(f"peacesim dashboard: open http://{host}:{port} in a browser (Ctrl-C stops it)", flush=True)
+        print(greeting(host, port), flush=True)
     uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")
