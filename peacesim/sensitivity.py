@@ -779,7 +779,8 @@ def write_outputs(out: str | Path, analysis: SensitivityAnalysis, *, figures: bo
                                  "command again")
         stale = [p for p in ours if re.fullmatch(r"figures/sensitivity_.+\.png", p) and p not in rel]
         try:
-            figdir.mkdir(exist_ok=True)
+            if planned:  # no figures asked for (--no-figures): no folder for them either
+                figdir.mkdir(exist_ok=True)
             # the inventory first: an analysis cut short leaves files that are known to be peacesim's
             fsutil.write_marker(root, "sweep", **{k: v for k, v in marker.items() if k not in ("peacesim", "plot_files")},
                                 plot_files=sorted((ours - set(stale)) | set(rel)))

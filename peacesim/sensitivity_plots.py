@@ -798,8 +798,9 @@ def summary_lines(result) -> list[str]:
                      if (conv["verdict"] == v).any()]
             lines.append("Convergence: " + "; ".join(parts) + " (see the report).")
     root = result.out
+    n_figures = sum(1 for p in result.files if p.suffix == ".png")
     lines.append(f"Report: {root / 'sensitivity.md'}; indices: {root / 'indices.csv'}; "
-                 f"{sum(1 for p in result.files if p.suffix == '.png')} figures in {root / 'figures'}")
+                 + (f"{n_figures} figures in {root / 'figures'}" if n_figures else "no figures"))
     return lines
 
 

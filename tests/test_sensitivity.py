@@ -927,3 +927,28 @@ def test_the_indices_table_has_the_same_types_whatever_the_method(method, sample
             "estimate_half": "float64", "moved": "boolean", "samples_half": "Int64"}
     assert {c: str(table[c].dtype) for c in want} == want
     assert table["moved"].isna().all() == (method == "rbd_fast")  # RBD-FAST alone: no convergence check
+
+
+def test_an_analysis_without_figures_leaves_no_figures_folder(tmp_path):
+    from peacesim.sensitivity import run_sensitivity
+    from peacesim.sensitivity_plots import summary_lines
+
+    path = write(tmp_path, """[experiment]
+title = "No figures"
+scenario = "reference"
+replicates = 2
+master_seed = 5
+months = 24
+
+[sensitivity]
+method = "morris"
+parameters = ["ripeness_threshold", "pain_per_violence"]
+trajectories = 2
+outcomes = ["total_violence"]
+resamples = 100
+""")
+    out = tmp_path / "out"
+    result = run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
+    assert (out / "indices.csv").is_file() and (out / "sensitivity.md").is_file()
+    assert not (out / "figures").exists()
+    assert summary_lines(result)[-1].endswith("no figures")  # not '0 figures in out/figures'
