@@ -154,7 +154,7 @@ def parameter_steps(result: RunResult, name: str) -> tuple[list[float], list[flo
     if len(changes) == 1:
         text += f", {changes[0][1]:.2f} from month {changes[0][0]}"
     elif changes:
-        text += f", set {len(changes)} times: {changes[-1][1]:.2f} from month {changes[-1][0]}"
+        text += f", …, {changes[-1][1]:.2f} from month {changes[-1][0]}"  # the line shows the values between
     return xs, ys, text
 
 
@@ -311,9 +311,9 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     if len(xs) == 2:
         ax_r.axhline(ys[0], color="#424242", lw=1.0, ls="--", zorder=3,
                      label=f"ripeness threshold ({text})", gid="ripeness_threshold")
-    elif xs:
+    elif xs:  # moved during the run: its values on a line of their own, within the figure's width
         ax_r.plot(xs, ys, color="#424242", lw=1.0, ls="--", zorder=3,
-                  label=f"ripeness threshold ({text})", gid="ripeness_threshold")
+                  label=f"ripeness threshold\n({text})", gid="ripeness_threshold")
     ax_r.set_ylim(0, 1.0)
     ax_r.set_ylabel("ripeness /\ncommitment", fontsize=10)
     handles, labels = ax_r.get_legend_handles_labels()

@@ -249,7 +249,8 @@ def test_the_threshold_in_the_live_timeline_follows_a_set_intervention():
     xs = [x for x, _ in pts]
     assert len(pts) == 4 and xs[1] == xs[2] and min(xs) < xs[1] < max(xs)
     start = m.start_params["ripeness_threshold"]
-    assert f"ripeness threshold ({start:.2f}, 0.30 from month 25)" in svg.decode()
+    # the legend's entry on two lines, the values on the second (the same width as the others)
+    assert ">ripeness threshold<" in svg.decode() and f">({start:.2f}, 0.30 from month 25)<" in svg.decode()
     # without a set intervention: one straight line at the start value, as before
     plain = parse(timeline_svg(RunResult.from_model(ClassroomModel(**model_kwargs(load_scenario("reference"), 4)))))
     assert by_id(plain, "ripeness_threshold").get("d").count("h") == 1

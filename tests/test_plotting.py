@@ -209,4 +209,13 @@ def test_the_threshold_line_follows_a_set_intervention():
     start = r.params["ripeness_threshold"]
     assert np.allclose(y[x < 24.5], start) and np.allclose(y[x > 24.5], 0.3)
     assert x.max() == r.months + 0.5
-    assert thr.get_label() == f"ripeness threshold ({start:.2f}, 0.30 from month 25)"
+    assert thr.get_label() == f"ripeness threshold\n({start:.2f}, 0.30 from month 25)"
+    # the legend stays inside the figure, with two changes as with one (a long label ran off its edge)
+    twice = peacesim.run_scenario("reference", seed=3, interventions=["25:set:name=ripeness_threshold,value=0.3",
+                                                                      "125:set:name=ripeness_threshold,value=0.55"])
+    for f in (fig, plot_timeline(twice)):
+        f.canvas.draw()
+        legend = axis(f, "ripeness").get_legend()
+        assert legend.get_window_extent().x1 <= f.bbox.x1, [t.get_text() for t in legend.get_texts()]
+    labels = [t.get_text() for t in axis(f, "ripeness").get_legend().get_texts()]
+    assert f"ripeness threshold\n({start:.2f}, …, 0.55 from month 125)" in labels

@@ -475,8 +475,9 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
         pr.hline(ys[0], "#424242", dash="--", gid="ripeness_threshold")
     elif xs:
         pr.line(xs, ys, "#424242", width=1.0, dash="--", gid="ripeness_threshold")
-    if xs:
-        items.append(("line", "#424242", DASHES["--"], f"ripeness threshold ({text})"))
+    if xs:  # a threshold moved during the run: its values on a line of their own
+        items.append(("line", "#424242", DASHES["--"],
+                      f"ripeness threshold ({text})" if len(xs) == 2 else f"ripeness threshold\n({text})"))
     if has_commitment:
         items.append(("line", "#616161", DASHES[":"], "commitment (dotted)"))
     c.legend(legend_x, pr.y0 + 6, items)
