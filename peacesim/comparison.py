@@ -797,7 +797,9 @@ def _strategy_arrays(spec: ComparisonSpec, results: Results):
     e = pd.DataFrame({"strategy": e_dp % S, "world": e_dp // S, "seed": eps["replicate"].to_numpy(int),
                       "months_survived": eps["months_survived"].to_numpy(float),
                       "relapsed": eps["relapsed"].astype(bool).to_numpy()})
-    held = e[e["months_survived"] >= spec.horizon]
+    # holding the horizon, as the Kaplan-Meier share counts it (survival beyond it): an agreement
+    # that relapsed in its horizon-th month did not hold; one still holding then did
+    held = e[(e["months_survived"] > spec.horizon) | ((e["months_survived"] >= spec.horizon) & ~e["relapsed"])]
     arr["durable"][held["strategy"].to_numpy(), held["world"].to_numpy(), held["seed"].to_numpy()] = 1.0
     return arr, ok, e
 

@@ -317,7 +317,8 @@ def test_the_numbers_match_an_independent_recomputation(small):
             assert row["estimate"] == pytest.approx(k["rmst_60"])
         else:
             assert math.isnan(row["estimate"]) and isinstance(row["note"], str) and row["note"]
-        held = e.groupby(["design_point", "replicate"])["months_survived"].max() >= 60
+        holds = (e["months_survived"] > 60) | ((e["months_survived"] >= 60) & ~e["relapsed"].astype(bool))
+        held = holds.groupby([e["design_point"], e["replicate"]]).any()
         row = summary[(summary["strategy"] == key) & (summary["measure"] == "durable")].iloc[0]
         assert row["estimate"] == pytest.approx(held.reindex(
             pd.MultiIndex.from_frame(mine[["design_point", "replicate"]]), fill_value=False).mean())
@@ -1411,3 +1412,27 @@ def test_a_comparison_built_in_python_has_no_file_in_its_command():
     spec = comparison_from_dict(tomllib.loads(SMALL))
     # no file to name: the placeholder as it is, not made into a path of the current folder
     assert command_line(spec, None).startswith("peacesim compare '<comparison>' --out /")
+
+
+def test_an_agreement_relapsing_in_its_horizon_month_has_not_held_in_either_measure(tmp_path):
+    """'Holds five years' counts as the Kaplan-Meier share does: an agreement that relapsed in its
+    sixtieth month did not hold five years; one still holding at sixty months did."""
+    text = SMALL.replace("worlds = 5\n", "").replace("[uncertain]\nforum_shopping = [0.1, 0.5]\n"
+                                                     "spoiler = { capacity = [0.1, 0.5] }\n", "")
+    spec = _spec(tmp_path, text, seeds=6)
+    assert spec.horizon == 60
+    runs, eps = [], []
+    for s, key in enumerate(spec.keys):
+        for r in range(6):
+            runs.append({"design_point": s, "replicate": r, "seed": 100 + r, "status": "ok", "months": 150,
+                         "followup_months": 120, "agreement_reached": True, "months_to_first_agreement": 20.0 + r,
+                         "mean_violence": 0.1})
+            # the first strategy's agreements all relapse in their sixtieth month; the others' hold
+            # sixty months and are then cut short by the end of the run, still in force
+            eps.append({"design_point": s, "replicate": r, "signed_month": 90, "months_survived": 60,
+                        "relapsed": s == 0})
+    res = analyse(spec, results_from_frames(pd.DataFrame(runs), pd.DataFrame(eps), {"factors": []}))
+    t = res.table.set_index(["strategy", "measure"])
+    first, other = spec.keys[0], spec.keys[1]
+    assert t.loc[(first, "survival"), "estimate"] == 0.0 and t.loc[(first, "durable"), "estimate"] == 0.0
+    assert t.loc[(other, "survival"), "estimate"] == 1.0 and t.loc[(other, "durable"), "estimate"] == 1.0
