@@ -404,16 +404,10 @@ def _type_outcomes(runs: pd.DataFrame) -> None:
     whether or not a run failed. Tables of earlier versions (``bool`` and ``int64`` where no run
     failed, ``object`` where a column was missing in every row) and tables made by hand read alike.
     A column whose values do not fit its type (not whole numbers, say) is left as it is."""
-    import pyarrow as pa
+    from .parts import outcome_dtypes
 
-    from .parts import RUN_COLUMNS, run_types
-
-    for name, t in run_types().items():
-        if name in RUN_COLUMNS or name not in runs.columns:
-            continue
-        want = ("boolean" if pa.types.is_boolean(t) else "Int64" if pa.types.is_integer(t)
-                else "float64" if pa.types.is_floating(t) else None)
-        if want is None or str(runs[name].dtype) == want:
+    for name, want in outcome_dtypes().items():
+        if name not in runs.columns or str(runs[name].dtype) == want:
             continue
         try:
             runs[name] = runs[name].astype(want)

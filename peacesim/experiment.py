@@ -231,16 +231,21 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
 def load_experiment(ref: str | Path) -> Experiment:
     """Read and validate an experiment by short name (``staff_rotation``) or path (``~`` expanded).
     (The experiment a sweep ran, from its results folder: :func:`experiment_as_swept`.)"""
-    folder = _results_folder(ref)
-    if folder is not None and (folder / "manifest.json").is_file():
-        raise InputError(f"{cut(str(folder), 200)}: a results folder, not an experiment file; give the experiment "
-                         "file (the text of the one this sweep ran is in its manifest.json, and "
-                         "peacesim.experiment_as_swept reads it)")
+    refuse_results_folder(ref, "an experiment file", "this sweep ran")
     path = resolve_input(ref, kind="experiment", shipped=experiment_dir(), names=[p.stem for p in list_experiments()],
                          listing="peacesim experiments")
     where = str(path)
     text, raw = read_toml(path)
     return experiment_from_dict(raw, where=where, base_dir=path.parent, default_name=path.stem, source_text=text)
+
+
+def refuse_results_folder(ref: Any, expected: str, whose: str) -> None:
+    """Refuse in one line a sweep's results folder given where ``expected`` (a file) is: the
+    experiment file ``whose`` text is in the folder's manifest.json, read by experiment_as_swept."""
+    folder = _results_folder(ref)
+    if folder is not None and (folder / "manifest.json").is_file():
+        raise InputError(f"{cut(str(folder), 200)}: a results folder, not {expected}; give the experiment file (the "
+                         f"text of the one {whose} is in its manifest.json, and peacesim.experiment_as_swept reads it)")
 
 
 def _results_folder(ref: Any) -> Path | None:

@@ -565,20 +565,16 @@ def runs_schema(schema) -> tuple[Any, Callable]:
     (of ``schema``) those types and pandas' metadata; its values are not changed."""
     import pyarrow as pa
 
-    from .parts import RUN_COLUMNS, run_types
+    from .parts import outcome_dtypes, run_types
 
     declared = run_types()
     names = set(schema.names)
     own = {n: t for n, t in declared.items() if n in names}
     target = pa.schema([pa.field(f.name, own.get(f.name, f.type)) for f in schema])
     frame = target.empty_table().to_pandas()
-    for name, t in own.items():
-        if name in RUN_COLUMNS:
-            continue
-        if pa.types.is_integer(t):
-            frame[name] = frame[name].astype("Int64")
-        elif pa.types.is_boolean(t):
-            frame[name] = frame[name].astype("boolean")
+    for name, dtype in outcome_dtypes().items():
+        if name in names:
+            frame[name] = frame[name].astype(dtype)
     stored = pa.Table.from_pandas(frame, schema=target, preserve_index=False).schema
 
     def convert(table):

@@ -31,7 +31,7 @@ from .agreement import Agreement
 from .records import COUNTERS, EPISODE_COLUMNS, OUTCOME_KEYS, series_frame
 
 __all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "episode_types", "episode_schema", "ipc_bytes",
-           "KEY_COLUMNS", "RUN_COLUMNS", "run_types"]
+           "KEY_COLUMNS", "RUN_COLUMNS", "run_types", "outcome_dtypes"]
 
 #: The columns that name a run, first in every table (the factor columns follow them).
 KEY_COLUMNS = ("design_point", "replicate", "seed")
@@ -128,6 +128,17 @@ def run_types() -> dict:
     if missing:  # pragma: no cover - an outcome added to records without its type here
         raise TypeError(f"peacesim.parts: no type declared for the outcome(s) {', '.join(missing)}")
     return {c: arrow[t] for c, t in {**kinds, **_OUTCOME_KINDS}.items()}
+
+
+def outcome_dtypes() -> dict[str, str]:
+    """The pandas type of each outcome column of the runs table (:func:`run_types` but
+    :data:`RUN_COLUMNS` and the text ones): ``boolean``, ``Int64`` or ``float64``, the nullable
+    types because a failed run's outcomes are missing."""
+    import pyarrow as pa
+
+    return {name: "boolean" if pa.types.is_boolean(t) else "Int64" if pa.types.is_integer(t) else "float64"
+            for name, t in run_types().items()
+            if name not in RUN_COLUMNS and (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t))}
 
 
 def episode_schema(keys: list[str], key_schema=None):

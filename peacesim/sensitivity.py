@@ -52,7 +52,8 @@ import numpy as np
 
 from . import fsutil
 from .errors import InputError, StorageError
-from .experiment import Experiment, _results_folder, derive_seeds, experiment_dir, experiment_from_dict, read_toml
+from .experiment import (Experiment, derive_seeds, experiment_dir, experiment_from_dict, read_toml,
+                         refuse_results_folder)
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean
 from .scenario import first_overlap, fixed_overlap
 from .sensitivity_analysis import (
@@ -74,7 +75,7 @@ from .sensitivity_analysis import (
     replicates_needed,
     varies_at_few_points,
 )
-from .words import cut, words
+from .words import words
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -200,11 +201,7 @@ def load_sensitivity(ref: str | Path, *, replicates: int | None = None, check_po
     ``sample=False`` validates the file without drawing the sample (for listings: the sizes are
     known, ``design.X`` is empty and ``runs`` is None).
     """
-    folder = _results_folder(ref)
-    if folder is not None and (folder / "manifest.json").is_file():
-        raise InputError(f"{cut(str(folder), 200)}: a results folder, not a sensitivity experiment file; give the "
-                         "experiment file (the text of the one these runs came from is in its manifest.json, and "
-                         "peacesim.experiment_as_swept reads it)")
+    refuse_results_folder(ref, "a sensitivity experiment file", "these runs came from")
     path = _resolve(ref)
     where = str(path)
     text, raw = read_toml(path)

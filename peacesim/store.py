@@ -755,8 +755,8 @@ class ResultStore:
             staged, rows = streamed.write_table(self.out / "episodes.parquet", empty.schema, iter([empty]))
             return staged, 0, 0
         path = self.out / f"{kind}.parquet"
-        dictionary = streamed.dictionary_columns(schema, also=[*KEY_COLUMNS, *self.exp.columns])
         if kind != "runs":
+            dictionary = streamed.dictionary_columns(schema, also=[*KEY_COLUMNS, *self.exp.columns])
             rows_in_order = streamed.rows_in_order(sources, kind, schema, the_plan)
             staged, rows = streamed.write_table(path, schema, rows_in_order, dictionary=dictionary)
             return staged, rows, 0
