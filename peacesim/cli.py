@@ -43,8 +43,10 @@ def _parse_seed(text: str) -> int:
     return seed
 
 
-def _default_out(scenario_name: str, seed: int) -> Path:
-    return Path("results") / f"{_safe(scenario_name, 'scenario')}-seed{seed}"
+def _default_out(scenario_name: str, seed: int, *, session: bool = False) -> Path:
+    """results/SCENARIO-seedN; results/SCENARIO-session-seedN for a file with its own seed (a
+    dashboard session's re-run file), which would otherwise replace the scenario's own run."""
+    return Path("results") / f"{_safe(scenario_name, 'scenario')}{'-session' if session else ''}-seed{seed}"
 
 
 def _safe(name: str, fallback: str) -> str:
@@ -117,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = [parse_cli(text) for text in args.intervene]
     cast = scen.cast()
     check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name)
-    out = _check_out(args.out, _default_out(scen.name, seed))
+    out = _check_out(args.out, _default_out(scen.name, seed, session=scen.seed is not None))
 
     from . import simulate
     from .narrative import render, summary
@@ -847,7 +849,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--months", default=None, metavar="N",
                      help=f"simulation horizon in months (default: the scenario's, normally {REGISTRY['months'].default})")
     run.add_argument("--out", default=None, metavar="DIR",
-                     help="output folder (default: results/SCENARIO-seedN)")
+                     help="output folder (default: results/SCENARIO-seedN; for a file with its own seed, "
+                          "such as a dashboard session's, results/SCENARIO-session-seedN)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a model-wide parameter (handover_quality=0.8) or a field of every actor "
                           "of a kind (mediator.skill=0.9); may repeat; see 'peacesim params'")

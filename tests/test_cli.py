@@ -481,3 +481,23 @@ def test_a_run_into_a_folder_another_run_is_writing_into_is_refused_in_one_line(
     assert "another peacesim run" in r.stderr and "is using this folder" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".peacesim.lock"} == {
         k: v for k, v in before.items() if k != ".peacesim.lock"}
+
+
+def test_a_session_file_s_rerun_has_its_own_default_folder(tmp_path, monkeypatch):
+    """``peacesim run peacesim-session.toml`` and ``peacesim run reference --seed 7`` do not share
+    results/reference-seed7: the second would replace the first's files."""
+    from peacesim.dashboard.session import ClassroomModel, replay_toml
+
+    model = ClassroomModel("reference", rng=7, months=36)
+    for _ in range(12):
+        model.step()
+    model.intervene("cut_funding", actor="the mediation NGO", months=6)
+    (tmp_path / "peacesim-session.toml").write_text(replay_toml(model), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "peacesim-session.toml", "--quiet", "--no-figure"]) == 0
+    assert cli.main(["run", "reference", "--seed", "7", "--months", "36", "--quiet", "--no-figure"]) == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["reference-seed7", "reference-session-seed7"]
+    session = strict_json(tmp_path / "results" / "reference-session-seed7" / "outcome.json")
+    plain = strict_json(tmp_path / "results" / "reference-seed7" / "outcome.json")
+    assert session["seed"] == plain["seed"] == 7
+    assert session["outcome"]["interventions"] == 1 and plain["outcome"]["interventions"] == 0
