@@ -655,7 +655,10 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
         retried = failed
     run_seconds = time.perf_counter() - t_runs
     analysis = analyse_results(out_dir, spec)
-    files = write_outputs(out_dir, analysis, figures=figures, seconds=time.perf_counter() - t0)
+    try:
+        files = write_outputs(out_dir, analysis, figures=figures, seconds=time.perf_counter() - t0)
+    except StorageError as exc:
+        raise _runs_kept(exc, out_dir, spec.runs.n_runs, "tables, figures and report") from None
     return SensitivityResult(out_dir, files, analysis, ran, skipped, retried, time.perf_counter() - t0, run_seconds)
 
 
@@ -982,8 +985,23 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
                      "note": _pilot_note(est, need, len(m))})
     table = pd.DataFrame(rows)
     result = PilotResult(out_dir, table, target, points, replicates)
-    result.files = _write_pilot(out_dir, result, spec)
+    try:
+        result.files = _write_pilot(out_dir, result, spec)
+    except StorageError as exc:
+        raise _runs_kept(exc, out_dir, runs_exp.n_runs, "table and report") from None
     return result
+
+
+def _runs_kept(err: StorageError, out: Path, n_runs: int, what: str) -> StorageError:
+    """A file-system fault while writing the analysis, after every run was stored: one line that
+    says the runs are kept and what running the same command again does."""
+    from .sweep import _HINTS
+
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
+    if "is using this folder" in str(err):
+        return err
+    return StorageError(f"{err}; all {n_runs} runs are saved in {out}, only the analysis's {what} could not be written: "
+                        f"{hint} and run the same command again (the runs are not run again)", err.errno)
 
 
 def _pilot_note(est: dict[str, Any], need: float, n: int) -> str:

@@ -1,0 +1,68 @@
+"""A file-system fault while a sensitivity analysis writes its tables, figures and report, after
+every run was stored: one line that says the runs are kept and to run the same command again."""
+
+from __future__ import annotations
+
+import errno
+import textwrap
+
+import pytest
+
+from peacesim import fsutil
+from peacesim.errors import StorageError
+from peacesim.sensitivity import run_pilot, run_sensitivity
+
+BODY = """
+[experiment]
+title = "Full disk"
+scenario = "reference"
+replicates = 2
+master_seed = 5
+months = 24
+
+[sensitivity]
+method = "morris"
+parameters = ["ripeness_threshold", "pain_per_violence"]
+trajectories = 2
+outcomes = ["total_violence"]
+resamples = 100
+"""
+
+
+def _full_disk_for(monkeypatch, suffixes):
+    real = fsutil.atomic_write
+
+    def write(path, data, **kw):
+        if str(path).endswith(suffixes):
+            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), path, "write")
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(fsutil, "atomic_write", write)
+
+
+def test_a_full_disk_while_writing_the_analysis_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
+    path = tmp_path / "sens.toml"
+    path.write_text(textwrap.dedent(BODY))
+    out = tmp_path / "out"
+    _full_disk_for(monkeypatch, ("indices.csv",))
+    with pytest.raises(StorageError) as info:
+        run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
+    msg = str(info.value)
+    assert "\n" not in msg and info.value.errno == errno.ENOSPC
+    assert "indices.csv: cannot write: No space left on device" in msg
+    assert f"all 12 runs are saved in {out}" in msg
+    assert "free some space and run the same command again (the runs are not run again)" in msg
+    monkeypatch.undo()
+    again = run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
+    assert again.ran == 0 and again.skipped == 12 and (out / "indices.csv").is_file()
+
+
+def test_a_full_disk_while_writing_the_pilot_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
+    path = tmp_path / "sens.toml"
+    path.write_text(textwrap.dedent(BODY))
+    _full_disk_for(monkeypatch, ("pilot.csv",))
+    with pytest.raises(StorageError) as info:
+        run_pilot(path, points=8, replicates=4, executor="serial", out=tmp_path / "pilot", progress=False)
+    msg = str(info.value)
+    assert "\n" not in msg and "pilot.csv: cannot write" in msg
+    assert "all 32 runs are saved in" in msg and "run the same command again" in msg
