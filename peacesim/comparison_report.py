@@ -280,7 +280,7 @@ def headline(result: ComparisonResult) -> str:
         names = [spec.strategy(k).called for k in leaders]
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         value = fmt_value(spec.rank_by, result.value(leaders[0], spec.rank_by)["estimate"])
-        return (f"No single strategy ranks first: {listed} gave the same {what} ({value}), so these runs cannot "
+        return (f"No single strategy ranks first: {listed} gave the same value of {what} ({value}), so these runs cannot "
                 "tell them apart.")
     tb = spec.strategy(result.best).called
     first = result.rank_probability.get(result.best, math.nan)
