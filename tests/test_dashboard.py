@@ -7,6 +7,7 @@ import html
 import math
 import re
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,33 @@ def test_the_re_run_file_gives_the_sessions_series_through_the_command_line(tmp_
     assert doc["parameters"]["handover_quality"] == 0.8
 
 
+def test_the_re_run_file_keeps_the_labels_of_the_scenarios_interventions(tmp_path):
+    """An experiment varies a planned intervention by its label (``intervention.LABEL.month``): the
+    session's file keeps the scenario's labels, and labels the facilitator's without taking one of
+    them, so the file loads and re-runs the session exactly."""
+    text = Path(load_scenario("reference").path).read_text(encoding="utf-8")
+    text += ('\n[[intervention]]\nmonth = 30\nkind = "cut_funding"\nactor = "the mediation NGO"\nlabel = "early_cut"\n'
+             '\n[[intervention]]\nmonth = 40\nkind = "rotate"\nactor = "the UN envoy"\n')
+    own = tmp_path / "labelled.toml"
+    own.write_text(text, encoding="utf-8")
+    m = ClassroomModel(**model_kwargs(load_scenario(own), 7))
+    steps(m, 10)
+    m.intervene("cut_funding", actor="the mediation NGO", months=6)
+    m.intervene("rotate", actor="the UN envoy")
+    steps(m, 40)
+    path = tmp_path / "session.toml"
+    path.write_text(replay_toml(m, filename=str(path)), encoding="utf-8")
+    again = load_scenario(path)
+    assert [(x.month, x.kind, x.label) for x in again.interventions] == [
+        (11, "cut_funding", "cut_funding"), (11, "rotate", "rotate_2"), (30, "cut_funding", "early_cut"),
+        (40, "rotate", "rotate")]
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--months", "50", "--out", str(out), "--no-figure", "--quiet"]) == 0
+    cli = pd.read_csv(out / "series.csv", float_precision="round_trip")
+    ours = RunResult.from_model(m).series
+    assert np.array_equal(cli["violence"].to_numpy(dtype=float), ours["violence"].to_numpy(dtype=float))
+
+
 def test_the_re_run_file_without_the_interventions_would_differ(tmp_path):
     """The comparison above can fail: the run without the facilitator's interventions is another run."""
     m = class_run()
@@ -108,7 +136,7 @@ def test_a_bad_intervention_is_one_line_and_changes_nothing():
 
 
 def test_an_uploaded_scenario_with_a_bad_field_names_the_file_the_field_and_the_value():
-    text = (load_scenario("reference").path and open(load_scenario("reference").path, encoding="utf-8").read())
+    text = Path(load_scenario("reference").path).read_text(encoding="utf-8")
     bad = text.replace("strength = 0.6", "strength = 7.5", 1)
     with pytest.raises(InputError) as exc:
         load_upload("my_case.toml", bad.encode())

@@ -131,8 +131,17 @@ def replay_scenario(model: ClassroomModel) -> Scenario:
     before the interventions the scenario plans for that month; a plan applies interventions of one
     month in the order listed, so the facilitator's come first within their month."""
     scen = model.base_scenario.with_overrides(model.overrides, where="dashboard parameters")
-    own = facilitator_plan(model)
-    planned = [Planned(x.month, x.kind, x.args, "", x.enabled, x.origin) for x in scen.interventions]
+    planned = list(scen.interventions)  # with their labels (intervention.LABEL.FIELD in an experiment)
+    # the facilitator's labelled as a plan labels them (kind, kind_2, ...), skipping the scenario's labels
+    taken = {x.label for x in planned}
+    own = []
+    for x in facilitator_plan(model):
+        label, n = x.kind, 1
+        while label in taken:
+            n += 1
+            label = f"{x.kind}_{n}"
+        taken.add(label)
+        own.append(Planned(x.month, x.kind, x.args, label))
     merged = sorted([(x.month, 0, i, x) for i, x in enumerate(own)] +
                     [(x.month, 1, i, x) for i, x in enumerate(planned)], key=lambda t: t[:3])
     # the tab's seed is the file's: `peacesim run FILE` re-runs the session without --seed
@@ -186,6 +195,8 @@ def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
     for x in scen.interventions:
         lines += ["", "[[intervention]]", f"month = {x.month}", f"kind = {_toml_value(x.kind)}"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in x.args.items()]
+        if x.label:
+            lines.append(f"label = {_toml_value(x.label)}")
         if not x.enabled:
             lines.append("enabled = false")
     return "\n".join(lines) + "\n"
