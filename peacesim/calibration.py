@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ from .errors import InputError
 from .experiment import experiment_from_dict
 from .params import REGISTRY, did_you_mean
 from .sweep import run_experiment
-from .validation import Estimate, _arm, _ceasefire_share, _stale, median_of_episodes, proportion, relapse_share
+from .validation import Estimate, _arm, _ceasefire_share, median_of_episodes, proportion, relapse_share, stale_reason
 from .words import checked, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -830,7 +831,8 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     was written, the chosen point), ``out/waves.csv``, ``out/calibration.md`` and ``out/nroy.png``
     (and ``out/patterns.csv`` with ``patterns``; a call without them removes an earlier one). A
     second call with the same settings (ranges, targets, waves, points, replicates, seed, cutoff,
-    months) reuses every stored run (a wave the model has changed for since is run again); a call
+    months) reuses every stored run (a wave the model has changed for since is run again, said in one
+    line on standard error with the reason); a call
     with other settings is refused, and ``fresh=True`` first removes everything a calibration by
     peacesim wrote in the folder (nothing else) and runs every wave again. ``typed`` says how the
     settings were given (:func:`settings`), for the refusal; ``announce`` is called once the folder
@@ -874,6 +876,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         _write_record(out, data)
         if announce is not None:
             announce()
+        redone = False  # a wave's stored runs were run again: the waves after it have other points
         for number in range(1, waves + 1):
             reps = replicates * REPLICATE_GROWTH ** (number - 1)
             if number > 1:
@@ -881,9 +884,16 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
                 exp = _experiment(next_wave(nroy, ranges, points, seed, number), names, number, reps, seed, months)
             folder = out / f"wave-{number}"
             _note(out, folder.name)
-            # Stored runs are reused only if the same model made them for the same wave.
+            # Stored runs are reused only if the same model made them for the same wave; the user is
+            # told why a wave's stored runs are run again
+            why = None if fresh else stale_reason(folder, exp)
+            if why is not None:
+                if number > 1 and redone and "model has changed" not in why:
+                    why = f"its points are drawn from wave {number - 1}'s results, which were made again"
+                print(f"calibration: wave {number} in {folder} is run again: {why}", file=sys.stderr, flush=True)
+                redone = True
             res = run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
-                                 fresh=fresh or _stale(folder, exp))
+                                 fresh=fresh or why is not None)
             results = analysis.load_results(folder)
             table, estimates = evaluate(results, names, targets, cutoff, number)
             wave = Wave(number, reps, exp.master_seed, folder, table, res.ran, res.skipped, estimates)

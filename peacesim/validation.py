@@ -873,6 +873,12 @@ def arm_extremes(results: analysis.Results) -> list[str]:
 
 
 def _stale(folder: Path, exp: Experiment) -> bool:
+    return stale_reason(folder, exp) is not None
+
+
+def stale_reason(folder: Path, exp: Experiment) -> str | None:
+    """Why the runs stored in ``folder`` cannot be reused for ``exp`` and are run again, in words
+    ("the model has changed since ..."), or None when they can (or there are none)."""
     import json
 
     from .sweep import model_digest
@@ -880,8 +886,17 @@ def _stale(folder: Path, exp: Experiment) -> bool:
     try:
         m = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
-        return False
-    return m.get("model_digest") != model_digest() or m.get("experiment_digest") != exp.digest()
+        return None
+    if not isinstance(m, dict):
+        return None
+    n = m.get("runs_done")
+    runs = f"its {n} stored runs" if isinstance(n, int) and not isinstance(n, bool) else "its stored runs"
+    if m.get("model_digest") != model_digest():
+        return (f"the model has changed since {runs} were made (model digest {str(m.get('model_digest'))[:12]} "
+                f"then, {model_digest()[:12]} now)")
+    if m.get("experiment_digest") != exp.digest():
+        return f"{runs} were made for other points, replicates, seeds or another scenario file"
+    return None
 
 
 def _figures(pat: Pattern, results: analysis.Results, folder: Path) -> list[str]:
