@@ -546,7 +546,9 @@ def _years(months: int) -> str:
     if months < 12:
         return _months(months)
     y = months / 12.0
-    return f"{y:.0f} years" if abs(y - round(y)) < 0.05 else f"{y:.1f} years"
+    if abs(y - round(y)) < 0.05:
+        return "1 year" if round(y) == 1 else f"{y:.0f} years"
+    return f"{y:.1f} years"
 
 
 def _count_kind(events: pd.DataFrame, kind: str) -> int:

@@ -313,3 +313,19 @@ def test_summary_partway_speaks_of_the_month_reached_not_the_horizon():
     text = summary(RunResult.from_model(m))
     assert f"month {m.month} of 240" in text and "horizon" not in text and "never signed" not in text
     assert f"in force at month {m.month}, after " in text
+
+
+def test_summary_says_one_year_not_one_years():
+    """A one-year run, a dashboard at month 12, an agreement signed in month 12 or 13."""
+    from peacesim.model import PeaceModel
+    from peacesim.result import RunResult
+
+    r = peacesim.run_scenario("reference", seed=7, months=12)
+    assert summary(r).splitlines()[0] == "Scenario 'reference', seed 7: 12 months (1 year)."
+    m = PeaceModel("reference", rng=7)
+    for _ in range(12):
+        m.step()
+    assert summary(RunResult.from_model(m)).splitlines()[0] == ("Scenario 'reference', seed 7: month 12 of 240 "
+                                                                "(1 year so far).")
+    assert "years" in summary(peacesim.run_scenario("reference", seed=7, months=24)).splitlines()[0]
+    assert "(1.1 years)" in summary(peacesim.run_scenario("reference", seed=7, months=13)).splitlines()[0]
