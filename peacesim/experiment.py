@@ -151,12 +151,26 @@ class Experiment:
             exp = experiment_as_swept("results/staff_rotation")  # the experiment as that sweep ran it
             row = runs.iloc[0]                                   # a row of its runs.parquet
             exp.rerun(row.design_point, row.replicate).narrative()
+
+        An experiment made from a results folder by :func:`experiment_as_swept` is refused in one
+        line if the model has changed since the sweep (its digest differs from the folder's
+        ``model_digest``), even after the experiment was made: the run would not be the row.
         """
         from .simulate import run_scenario
 
         where = self.path or self.name
         dp = _row_index(design_point, len(self.design), "design_point", where)
         rep = _row_index(replicate, self.replicates, "replicate", where)
+        swept = getattr(self, "_swept", None)
+        if swept is not None:
+            from .sweep import model_digest
+
+            folder, digest = swept
+            here = model_digest()
+            if here != digest:
+                raise InputError(f"{folder}: the model has changed since the sweep (model digest {digest[:12]} then, "
+                                 f"{here[:12]} now), so a run again here would not be the row's; rerun it with "
+                                 "the peacesim that made the folder")
         return run_scenario(point_scenario(self.base(), dp, self.design[dp]), seed=self.seeds[rep])
 
     def state(self) -> bytes | None:
@@ -351,6 +365,7 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
             continue
         if exp.digest() == manifest["experiment_digest"]:
             exp.path = file or str(folder)
+            exp._swept = (str(folder), here)  # rerun checks the model again when it runs
             return exp
     raise InputError(f"{mpath}: the experiment its text makes is not the one the sweep ran (experiment_digest "
                      "differs: the manifest was edited, or the sample is drawn otherwise by this SALib), so runs "

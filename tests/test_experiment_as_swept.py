@@ -265,3 +265,22 @@ def re_search(pattern, text):
     import re
 
     return re.search(pattern, text)
+
+
+def test_rerun_is_refused_when_the_model_changed_after_the_experiment_was_made_from_the_folder(swept, monkeypatch):
+    """The model's source edited while the experiment is held (a notebook kept open across an update):
+    rerun says so in one line instead of giving a run that is not the row."""
+    from peacesim import sweep
+
+    _, out = swept
+    exp = peacesim.experiment_as_swept(out)
+    then = sweep.model_digest()
+    row = pd.read_parquet(out / "runs.parquet").iloc[3]
+    assert outcomes_match(exp.rerun(row.design_point, row.replicate), row, pd.read_parquet(out / "runs.parquet"))
+    monkeypatch.setattr(sweep, "model_digest", lambda: "f" * 64)
+    with pytest.raises(InputError) as refused:
+        exp.rerun(row.design_point, row.replicate)
+    said = str(refused.value)
+    assert "\n" not in said
+    assert said == (f"{out}: the model has changed since the sweep (model digest {then[:12]} then, ffffffffffff now), "
+                    "so a run again here would not be the row's; rerun it with the peacesim that made the folder")
