@@ -612,8 +612,9 @@ def summary(result: _Run) -> str:
     talks = _int(o.get("talks_opened", _count_kind(ev, "talks_open")))
     prem = _int(o.get("premature_proposals", _count_kind(ev, "premature_proposal")))
     brk = _int(o.get("breakdowns", _count_kind(ev, "talks_collapse")))
-    lines.append(f"Talks: opened {_times(talks)}, {_plural(brk, 'collapse', zero='no')}; "
-                 f"{_plural(prem, 'premature proposal', zero='no')} cost trust.")
+    opened = (f"opened {_times(talks)}, {_plural(brk, 'collapse', zero='no')}" if talks or brk
+              else "never opened")
+    lines.append(f"Talks: {opened}; {_plural(prem, 'premature proposal', zero='no')} cost trust.")
 
     att = _int(o.get("attacks", _count_kind(ev, "attack")))
     foiled = _int(o.get("foiled", _count_kind(ev, "attack_foiled")))

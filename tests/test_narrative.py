@@ -329,3 +329,13 @@ def test_summary_says_one_year_not_one_years():
                                                                 "(1 year so far).")
     assert "years" in summary(peacesim.run_scenario("reference", seed=7, months=24)).splitlines()[0]
     assert "(1.1 years)" in summary(peacesim.run_scenario("reference", seed=7, months=13)).splitlines()[0]
+
+
+def test_summary_of_talks_that_never_opened_reads_as_english():
+    r = peacesim.run_scenario("reference", seed=7, months=12)
+    assert r.outcome["talks_opened"] == 0
+    [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
+    assert line == "Talks: never opened; no premature proposals cost trust."
+    r = peacesim.run_scenario("reference", seed=7)
+    [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
+    assert line.startswith(f"Talks: opened {r.outcome['talks_opened']} times, ")
