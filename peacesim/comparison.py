@@ -924,11 +924,20 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     # none of its uncertainty
     fixed = {(keys[s], m) for s in idx for m in MEASURES
              if np.isfinite(boot[m][s]).any() and np.nanmin(boot[m][s]) == np.nanmax(boot[m][s])}
+    # the agreements each strategy signed (world, seed, months held, relapse), to tell two
+    # strategies with the same agreements from two whose values no resample varies
+    signed = {keys[s]: sorted(map(tuple, eu.loc[eu["strategy"] == s, ["world", "seed", "months_survived",
+                                                                      "relapsed"]].to_numpy().tolist()))
+              for s in idx}
+
+    def alike(a: str, b: str) -> bool:
+        return signed[a] == signed[b]
+
     diffs = []
     for m in MEASURES:
         diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
                                      paired.difference(boot[m][s], boot[m][base]),
-                                     paired.difference(unpaired[m][s], unpaired[m][base]), table, fixed)
+                                     paired.difference(unpaired[m][s], unpaired[m][base]), table, fixed, alike)
                            for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
     bi = keys.index(best) if best is not None else None
@@ -939,7 +948,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     for m in MEASURES:
         rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0],
                                    paired.difference(boot[m][a], boot[m][b]),
-                                   paired.difference(unpaired[m][a], unpaired[m][b]), table, fixed)
+                                   paired.difference(unpaired[m][a], unpaired[m][b]), table, fixed, alike)
                          for a in idx for b in idx if a < b],
                         "pairs")
         pairs += rows
@@ -947,7 +956,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
             continue
         row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0],
                         paired.difference(boot[m][bi], boot[m][ri]),
-                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table, fixed)
+                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table, fixed, alike)
         same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
         row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
         bvr_rows.append(row)
@@ -1057,13 +1066,17 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
 
 
 def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float, boot: np.ndarray,
-              unpaired: np.ndarray, table: pd.DataFrame, fixed: set[tuple[str, str]] = frozenset()) -> dict[str, Any]:
+              unpaired: np.ndarray, table: pd.DataFrame, fixed: set[tuple[str, str]] = frozenset(),
+              alike: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
     """One difference, ``a`` minus ``b`` on measure ``m``, paired. Where the value of one of them
     is the same in every resample (``fixed``: a share of 0% or 100%, no agreement relapsing), the
     resamples of the difference carry none of that value's uncertainty, and its percentile
     interval would be too narrow (zero relapses among a few seeds' agreements, say, read as a
     certain 100%). The interval then reaches at least from one strategy's interval in the table
-    (the exact bound, for the fixed one) to the other's: ``bound`` names the fixed strategies."""
+    (the exact bound, for the fixed one) to the other's: ``bound`` names the fixed strategies.
+    ``alike(a, b)`` says whether the two strategies signed the same agreements, held as long: a
+    measure over agreements that no resample tells apart (none of either's relapsed, say) is the
+    same in every run only then."""
     import numpy as np
 
     from . import paired
@@ -1081,7 +1094,8 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
         low = high = ulow = uhigh = p = math.nan
     else:
         fin = boot[np.isfinite(boot)]
-        if len(fin) and np.all(fin == 0.0) and diff == 0.0:
+        same_runs = MEASURES[m].per != "agreement" or alike is None or alike(a, b)
+        if len(fin) and np.all(fin == 0.0) and diff == 0.0 and same_runs:
             note = "no difference in any resample: the two strategies gave the same value in every run"
     bound = [k for k in (a, b) if (k, m) in fixed] if not note else []
     if bound:
