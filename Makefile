@@ -28,7 +28,7 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.12 or newer is needed and none was found; set PYTHON=/path/to/python3.12" >&2; exit 1; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import fsutil
 from .errors import InputError
-from .experiment import read_toml
+from .experiment import experiment_dir, read_toml
 from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
 from .scenario import ACTOR_SETTING, Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
@@ -314,7 +314,7 @@ class ComparisonSpec:
 
 def comparison_dir() -> Path:
     """The folder of shipped comparisons (``experiments/compare/``)."""
-    return Path(__file__).resolve().parent.parent / "experiments" / "compare"
+    return experiment_dir() / "compare"
 
 
 def list_comparisons() -> list[Path]:

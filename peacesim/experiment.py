@@ -53,8 +53,13 @@ _EXPERIMENT_FIELDS = {"name", "title", "question", "description", "scenario", "r
 
 
 def experiment_dir() -> Path:
-    """The folder of shipped experiments (``experiments/`` at the project root)."""
-    return Path(__file__).resolve().parent.parent / "experiments"
+    """The folder of shipped experiments (``experiments/`` at the project root, or the copies an
+    installed peacesim carries, as :func:`peacesim.scenario.scenario_dir` finds scenarios)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "experiments", here / "experiments"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "experiments"
 
 
 def list_experiments() -> list[Path]:
