@@ -490,7 +490,7 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
         e = result.episodes[result.episodes["strategy"] == k]
         title = result.spec.strategy(k).title
         if len(e) == 0:
-            ax.plot([], [], color=colours[k], label=f"{title} (no agreement)")
+            ax.plot([], [], color=colours[k], label=_wrap(f"{title} (no agreement)", _LEGEND))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -500,7 +500,7 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
         s = np.r_[1.0, sf.to_numpy(float)]
         keep = t <= fu
         ax.step(t[keep], s[keep], where="post", color=colours[k], lw=1.8,
-                label=f"{title} ({len(e)} agreements)")
+                label=_wrap(f"{title} ({len(e)} agreements)", _LEGEND))
     ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
     ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
     ax.set_xlim(0, fu)
@@ -520,7 +520,8 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     m = MEASURES[measure]
     d = result.differences[result.differences["measure"] == measure].set_index("strategy")
     order = [k for k in result.ranking if k in d.index]
-    fig, ax = _new_ax(ax, (9.0, 1.2 + 0.55 * max(len(order), 1)))
+    labels = [_wrap(result.spec.strategy(k).title, _LABEL) for k in reversed(order)]
+    fig, ax = _new_ax(ax, (9.0, 1.2 + _row_height(labels, 0.55) * max(len(order), 1)))
     scale = 100 if m.unit == "share" else 1
     colours = _colour(result)
     for y, k in enumerate(reversed(order)):
@@ -536,12 +537,13 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     ax.axvline(0, color="#333", lw=1)
     if not np.isfinite(d.loc[order, "difference"].to_numpy(float)).any():
         ax.set_xlim(-1, 1)  # nothing to draw: zero in the middle, not at the left edge
-    ax.set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
+    ax.set_yticks(range(len(order)), labels, fontsize=8)
+    ax.set_ylim(-0.5, max(len(order), 1) - 0.5)  # room for a title of several lines at the first and last row
     unit = {"share": "percentage points", "months": "months", "scale": "model scale"}[m.unit]
     base = result.spec.strategy(result.spec.baseline).title
     ax.set_xlabel(_wrap(f"difference from '{base}' in {m.text(result.spec.horizon)} ({unit})", 70))
     side = "right" if m.higher_is_better else "left"
-    ax.set_title(f"Against the baseline: paired 95% interval (thick), unpaired (thin); {side} of zero is better",
+    ax.set_title(f"Against the baseline: paired 95% interval (thick), unpaired (thin);\n{side} of zero is better",
                  fontsize=10)
     ax.grid(axis="x", alpha=0.25)
     return fig
@@ -550,9 +552,10 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
 def measures_figure(result: ComparisonResult) -> Figure:
     """Every measure for every strategy with its 95% interval, best-ranked strategy on top."""
     keys = list(MEASURES)
-    fig = Figure(figsize=(10.0, 1.4 + 0.42 * len(result.spec.keys) * 2), layout="constrained")
-    axes = fig.subplots(2, 3, sharey=True).ravel()
     order = result.ranking
+    labels = [_wrap(result.spec.strategy(k).title, _LABEL) for k in reversed(order)]
+    fig = Figure(figsize=(10.0, 1.4 + _row_height(labels, 0.42) * len(result.spec.keys) * 2), layout="constrained")
+    axes = fig.subplots(2, 3, sharey=True).ravel()
     colours = _colour(result)
     for ax, mk in zip(axes, keys):
         m = MEASURES[mk]
@@ -575,8 +578,9 @@ def measures_figure(result: ComparisonResult) -> Figure:
             ax.set_xlim(0, min(100.0, top * 1.08 + 1) if math.isfinite(top) else 100.0)
         ax.grid(axis="x", alpha=0.25)
         ax.tick_params(labelsize=8)
-    axes[0].set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
-    axes[3].set_yticks(range(len(order)), [result.spec.strategy(k).title for k in reversed(order)], fontsize=8)
+    axes[0].set_yticks(range(len(order)), labels, fontsize=8)
+    axes[3].set_yticks(range(len(order)), labels, fontsize=8)
+    axes[0].set_ylim(-0.5, len(order) - 0.5)  # shared: room for a title of several lines at the ends
     return fig
 
 
@@ -607,8 +611,9 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
     else:
         x, y = w[dims[0]].to_numpy(float), w[dims[1]].to_numpy(float)
         ax.set_ylabel(_wrap(label[dims[1]]), fontsize=9)
-    ax.scatter(x[good], y[good], s=36, color="#1b6ca8", label=f"{tb} did better")
-    ax.scatter(x[~good], y[~good], s=40, marker="x", color="#d1495b", label=f"it did not do better than {tr}")
+    ax.scatter(x[good], y[good], s=36, color="#1b6ca8", label=_wrap(f"{tb} did better", _LEGEND))
+    ax.scatter(x[~good], y[~good], s=40, marker="x", color="#d1495b",
+               label=_wrap(f"it did not do better than {tr}", _LEGEND))
     if result.boxes:
         b = result.boxes[0]
         lims = {lim.name: lim for lim in b.limits}
@@ -627,6 +632,18 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
     ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
     ax.grid(alpha=0.25)
     return fig
+
+
+#: Characters per line of a strategy's title beside a figure's rows and in a legend: longer titles
+#: go on more lines rather than pushing the plot or the title out of the figure.
+_LABEL = 40
+_LEGEND = 60
+
+
+def _row_height(labels: list[str], least: float) -> float:
+    """Inches for one strategy's row beside labels of several lines (8 points, about 0.14 inch a line)."""
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    return max(least, 0.14 * lines + 0.15)
 
 
 def _wrap(text: str, width: int = 60) -> str:

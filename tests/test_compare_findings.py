@@ -3,7 +3,7 @@ by hand (no model runs) and analysed as a comparison would be."""
 
 from __future__ import annotations
 
-from test_compare import NO_WORLDS, _fabricated, _spec, _tied
+from test_compare import NO_WORLDS, SMALL, _fabricated, _fabricated_worlds, _ranked, _spec, _tied
 
 from peacesim.comparison import analyse
 
@@ -59,3 +59,38 @@ def test_strategies_with_the_same_runs_still_have_no_difference_in_any_resample(
     r = res.pairwise.set_index(["strategy", "versus", "measure"]).loc[("crowded", "verified", "rmst")]
     assert r["note"].startswith("no difference in any resample") and r["bound"] == ""
     assert r["low"] == r["high"] == 0.0
+
+
+def _beyond_edges(fig):
+    """How far (in inches) what a figure draws reaches beyond its edges: left, bottom, right, top."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+    w, h = fig.get_size_inches()
+    return [round(max(0.0, v), 2) for v in (-drawn.x0, -drawn.y0, drawn.x1 - w, drawn.y1 - h)]
+
+
+def _relapsing(key, r):
+    return True, {"as_is": 10, "crowded": 20, "verified": 30}[key] + 3 * r, r % 2 == 0
+
+
+def test_the_figures_keep_their_words_inside_them_with_long_strategy_titles(tmp_path):
+    """With a strategy titled as long as the shipped 'A contact group around one facilitator
+    (Mindanao)', the title of the figure of differences ran off its right edge ('right of
+    zero is bette'); a longer title squeezed the plot out of the figure."""
+    from peacesim.comparison_report import differences_figure, km_figure, measures_figure, worlds_figure
+
+    for title in ("A contact group around one facilitator (Mindanao)",
+                  "Verification, long grants, a lead mediator named by every party and local mechanisms "
+                  "linked to the talks from the first month"):
+        text = NO_WORLDS.replace('title = "Verification and long grants"', f'title = "{title}"')
+        spec = _spec(tmp_path, text, seeds=6)
+        res = analyse(spec, _fabricated(spec, _relapsing, 6))
+        worlds = _spec(tmp_path, SMALL.replace('title = "Verification and long grants"', f'title = "{title}"'),
+                       seeds=6, worlds=12)
+        res_worlds = analyse(worlds, _fabricated_worlds(worlds, _ranked, 6))
+        assert res_worlds.best == "verified"
+        for fig in (differences_figure(res), measures_figure(res), km_figure(res), worlds_figure(res_worlds)):
+            assert _beyond_edges(fig) == [0, 0, 0, 0], (title, fig.axes[0].get_title())
