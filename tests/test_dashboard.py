@@ -178,6 +178,22 @@ def test_the_debrief_is_self_contained_and_tells_the_session():
     assert "the run ends" not in text and "never signed" not in text
 
 
+def test_one_intervention_is_one_intervention_in_the_debrief_and_the_re_run_file():
+    import base64
+
+    m = session()
+    steps(m, 3)
+    m.intervene("attack")
+    steps(m, 2)
+    assert replay_toml(m).splitlines()[1] == "# Scenario 'reference', seed 7, 1 facilitator intervention."
+    figures = [base64.b64decode(x).decode("utf-8")
+               for x in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', debrief_html(m))]
+    assert any("Our run (seed 7, 1 intervention)" in f for f in figures)
+    assert not any("1 interventions" in f for f in figures)
+    m.intervene("pressure", party="armed group", strength=0.7)
+    assert replay_toml(m).splitlines()[1] == "# Scenario 'reference', seed 7, 2 facilitator interventions."
+
+
 # ------------------------------------------------------------------------------------------ the page
 def html_text(rc, cls):
     return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if cls in w.attributes.get("class", "")]

@@ -90,7 +90,8 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
     if iv_lines:
         out.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in iv_lines) + "</ul>")
 
-    fig_a = timeline_svg(result, title=f"Our run (seed {model.seed}, {len(model.facilitator)} interventions)")
+    n = len(model.facilitator)
+    fig_a = timeline_svg(result, title=f"Our run (seed {model.seed}, {n} intervention{'' if n == 1 else 's'})")
     fig_b = timeline_svg(other, title="Same seed, without our interventions")
     out.append("<h2>What if we had not intervened?</h2>")
     out.append(f"<p>The same scenario, parameters and seed without the facilitator's interventions, to month "

@@ -180,7 +180,8 @@ def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
     scen = replay_scenario(model)
     cmd = replay_command(filename, model.seed)
     lines = [f"# Re-runs a peacesim dashboard session exactly: {cmd}",
-             f"# Scenario {scen.name!r}, seed {model.seed}, {len(model.facilitator)} facilitator interventions.",
+             f"# Scenario {scen.name!r}, seed {model.seed}, {len(model.facilitator)} facilitator "
+             f"intervention{'' if len(model.facilitator) == 1 else 's'}.",
              "", "[scenario]"]
     for key in ("name", "title", "description", "note"):
         lines.append(f"{key} = {_toml_value(getattr(scen, key))}")
