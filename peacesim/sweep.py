@@ -443,6 +443,11 @@ class _Dask:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+            try:
+                _check_cluster_model(self.client, scheduler)
+            except BaseException:
+                self.client.close()
+                raise
         else:
             import dask
 
@@ -512,6 +517,29 @@ class _Dask:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _check_cluster_model(client, scheduler: str) -> None:
+    """Refuse an existing cluster whose workers cannot run this model or run another version of it
+    (their results would be mixed with this version's without a word). Workers that join after
+    the sweep has started are not checked."""
+    here = model_digest()
+    try:
+        theirs = client.run(model_digest)
+    except Exception as exc:  # the workers' own error: peacesim not installed there, or broken
+        # (an error in unpickling the call on the worker comes back wrapped in a plain Exception)
+        detail = str(exc) if type(exc) is Exception else f"{type(exc).__name__}: {exc}"
+        raise InputError(f"--scheduler {scheduler}: a worker cannot run peacesim's model ({fsutil.cut(detail, 120)}); "
+                         "install this version of peacesim on every worker") from None
+    if not theirs:
+        raise InputError(f"--scheduler {scheduler}: the cluster has no workers; start some with "
+                         f"'dask worker {scheduler}' where peacesim is installed")
+    other = sorted(addr for addr, digest in theirs.items() if digest != here)
+    if other:
+        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+        raise InputError(f"--scheduler {scheduler}: {len(other)} of {len(theirs)} workers run another version of "
+                         f"peacesim's model ({shown}); install this version on every worker (model digest "
+                         f"{here[:12]} here)")
 
 
 def _ready() -> bool:
