@@ -165,6 +165,7 @@ class Strategy:
     short: str = ""   # how sentences name it ("the contact group"); the title when not given
     effect: tuple = ()  # what it runs: the scenario's parameters and actors with its changes, and its plan
     as_written: list[str] = field(default_factory=list)  # its settings that are the scenario's own values
+    lead_as_written: bool = False  # its lead is the scenario's own lead
 
     @property
     def called(self) -> str:
@@ -652,11 +653,15 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
     on = [Planned(x.month, x.kind, x.args, x.label, True, at) for x in plan]  # as the file names them
     check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at)
     s = Strategy(key, title, description, source, changes, relabelled, lead, short=short)
+    own = _effect(scenario)
+    leads = {name: v for name, v in changes.items() if name.endswith(".lead")}
+    s.lead_as_written = bool(leads) and _effect(scenario.with_overrides(leads, where=at)) == own
     s.changes = _describe(s, scenario)
     s.effect = (_effect(scen), tuple(sorted(repr((x.month, x.kind, sorted(x.args.items()))) for x in plan)))
-    own = _effect(scenario)
     s.as_written = [f"{name} = {words(v)}" for name, v in changes.items() if not name.endswith(".lead")
                     and _effect(scenario.with_overrides({name: v}, where=at)) == own]
+    if s.lead_as_written:
+        s.as_written.insert(0, f"lead = {words(raw['lead'])}")
     return s
 
 
@@ -680,7 +685,7 @@ def _describe(s: Strategy, scenario: Scenario) -> list[str]:
     """The strategy's changes to the scenario in plain words, each with the scenario's own value."""
     out = []
     if s.lead:
-        out.append(f"{s.lead} leads the coordinated process")
+        out.append(f"{s.lead} leads the coordinated process{' (as in the scenario)' if s.lead_as_written else ''}")
     for name, v in s.overrides.items():
         if name.endswith(".lead") and s.lead:
             continue

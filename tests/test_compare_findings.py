@@ -94,3 +94,20 @@ def test_the_figures_keep_their_words_inside_them_with_long_strategy_titles(tmp_
         assert res_worlds.best == "verified"
         for fig in (differences_figure(res), measures_figure(res), km_figure(res), worlds_figure(res_worlds)):
             assert _beyond_edges(fig) == [0, 0, 0, 0], (title, fig.axes[0].get_title())
+
+
+def test_a_lead_that_is_the_scenarios_own_is_named_as_such(tmp_path):
+    """A strategy whose only change is the scenario's own lead was refused as 'the same changes as
+    strategy.as_is' without saying why; beside a real change it was described as a change."""
+    import pytest
+
+    from peacesim.errors import InputError
+
+    own = ('\n[strategy.own_lead]\ntitle = "The envoy leads"\ndescription = "-"\nsource = "-"\n'
+           'lead = "the UN envoy"\n')
+    with pytest.raises(InputError, match=r"strategy\.own_lead makes the same changes as strategy\.as_is \(lead = "
+                                         r"'the UN envoy' is the scenario's own value\); each strategy must differ"):
+        _spec(tmp_path, NO_WORLDS + own)
+    spec = _spec(tmp_path, NO_WORLDS + own + "grant_length = 24\n")
+    assert spec.strategy("own_lead").changes[0] == "the UN envoy leads the coordinated process (as in the scenario)"
+    assert spec.strategy("verified").changes[0] == "the mediation NGO leads the coordinated process"
