@@ -572,8 +572,9 @@ def _find_actor(given: str, scenario: Scenario) -> tuple[str, int] | None:
 def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: list[Condition]) -> Strategy:
     at = f"{where}: strategy.{key}"
     if not _KEY.fullmatch(key):
-        raise InputError(f"{where}: strategy name {words(key)} is not allowed; expected a word of letters, digits "
-                         "and '_' starting with a letter")
+        raise InputError(f"{where}: strategy name {words(key)} is not allowed; expected a word of the "
+                         "letters a-z and A-Z without accents, digits and '_', starting with a letter (the "
+                         "title can be in any script)")
     if not isinstance(raw, dict):
         raise InputError(f"{at} must be a table ([strategy.{key}]) with title, description, source and the changes")
     title = _text(raw, "title", at, required=True)

@@ -111,3 +111,20 @@ def test_a_lead_that_is_the_scenarios_own_is_named_as_such(tmp_path):
     spec = _spec(tmp_path, NO_WORLDS + own + "grant_length = 24\n")
     assert spec.strategy("own_lead").changes[0] == "the UN envoy leads the coordinated process (as in the scenario)"
     assert spec.strategy("verified").changes[0] == "the mediation NGO leads the coordinated process"
+
+
+def test_a_strategy_name_with_an_accent_is_refused_saying_which_letters_are_allowed(tmp_path):
+    """'négociation' is a word of letters, which the refusal said were allowed."""
+    import pytest
+
+    from peacesim.errors import InputError
+
+    text = NO_WORLDS + ('\n[strategy."négociation"]\ntitle = "Négociation à Genève"\ndescription = "-"\n'
+                        'source = "-"\ngrant_length = 24\n')
+    with pytest.raises(InputError) as err:
+        _spec(tmp_path, text)
+    said = str(err.value)
+    assert "strategy name 'négociation' is not allowed" in said and "a-z and A-Z without accents" in said
+    assert "\n" not in said
+    spec = _spec(tmp_path, text.replace('[strategy."négociation"]', "[strategy.negociation]"))
+    assert spec.strategy("negociation").title == "Négociation à Genève"
