@@ -654,11 +654,13 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
         ran += again.ran
         retried = failed
     run_seconds = time.perf_counter() - t_runs
-    analysis = analyse_results(out_dir, spec)
     try:
+        analysis = analyse_results(out_dir, spec)
         files = write_outputs(out_dir, analysis, figures=figures, seconds=time.perf_counter() - t0)
     except StorageError as exc:
         raise _runs_kept(exc, out_dir, spec.runs.n_runs, "tables, figures and report") from None
+    except KeyboardInterrupt:
+        raise _interrupted_analysis(out_dir, spec.runs.n_runs) from None
     return SensitivityResult(out_dir, files, analysis, ran, skipped, retried, time.perf_counter() - t0, run_seconds)
 
 
@@ -934,7 +936,6 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     with a 95% bootstrap interval over the points).
 
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
-    import pandas as pd
     from .sweep import run_experiment
 
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
@@ -951,6 +952,17 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     if _failed_runs(out_dir):
         run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir,
                        retry_failed=True, progress=progress)
+    try:
+        return _pilot_analysis(spec, design, runs_exp, out_dir, seed, target, points, replicates)
+    except KeyboardInterrupt:
+        raise _interrupted_analysis(out_dir, runs_exp.n_runs) from None
+
+
+def _pilot_analysis(spec: SensitivitySpec, design: Any, runs_exp: SensitivityRuns, out_dir: Path, seed: int,
+                    target: float, points: int, replicates: int) -> PilotResult:
+    """The pilot's noise and replicates needed, from its stored runs, written into ``out_dir``."""
+    import pandas as pd
+
     manifest, runs, episodes = _read_tables(out_dir)
     outputs = point_outputs(design, runs, spec.outcomes, replicates, episodes=episodes, where=str(out_dir))
     rng = np.random.default_rng(seed)
@@ -990,6 +1002,17 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     except StorageError as exc:
         raise _runs_kept(exc, out_dir, runs_exp.n_runs, "table and report") from None
     return result
+
+
+def _interrupted_analysis(out: Path, n_runs: int) -> Exception:
+    """Ctrl-C after every run was stored, while the analysis was computed or written: the runner's
+    interruption, saying that the runs are kept and what running the same command again does."""
+    from .sweep import SweepInterrupted
+
+    exc = SweepInterrupted(n_runs, n_runs, out)
+    exc.args = (f"interrupted during the analysis: all {n_runs} runs are saved in {out}; run the same command again "
+                "to analyse them (the runs are not run again)",)
+    return exc
 
 
 def _runs_kept(err: StorageError, out: Path, n_runs: int, what: str) -> StorageError:

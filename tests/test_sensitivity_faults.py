@@ -66,3 +66,31 @@ def test_a_full_disk_while_writing_the_pilot_says_the_runs_are_kept_and_to_run_a
     msg = str(info.value)
     assert "\n" not in msg and "pilot.csv: cannot write" in msg
     assert "all 32 runs are saved in" in msg and "run the same command again" in msg
+
+
+def test_ctrl_c_during_the_analysis_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch, capsys):
+    import peacesim.sensitivity as sensitivity
+    from peacesim.cli import main
+
+    path = tmp_path / "sens.toml"
+    path.write_text(textwrap.dedent(BODY))
+    out = tmp_path / "out"
+    real = sensitivity.write_outputs
+
+    def pressed(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sensitivity, "write_outputs", pressed)
+    status = main(["sensitivity", str(path), "--out", str(out), "--executor", "serial", "--quiet", "--no-figures"])
+    err = capsys.readouterr().err
+    assert status == 130
+    assert err == (f"peacesim: interrupted during the analysis: all 12 runs are saved in {out}; run the same command "
+                   "again to analyse them (the runs are not run again)\n")
+    monkeypatch.setattr(sensitivity, "write_outputs", real)
+    again = run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
+    assert again.ran == 0 and again.skipped == 12 and (out / "indices.csv").is_file()
+
+    monkeypatch.setattr(sensitivity, "_write_pilot", pressed)
+    status = main(["sensitivity", str(path), "--pilot", "--pilot-points", "8", "--pilot-replicates", "4",
+                   "--out", str(tmp_path / "pilot"), "--executor", "serial", "--quiet"])
+    assert status == 130 and "interrupted during the analysis: all 32 runs are saved in" in capsys.readouterr().err
