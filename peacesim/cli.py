@@ -436,7 +436,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed."
           + (" Run the same command with --retry-failed to run the failed ones again." if res.failed else ""))
     if not args.no_figures:
-        _plot(out)
+        try:
+            _plot(out)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted while drawing the figures; the sweep is complete in {out}: draw them with "
+                  f"'peacesim plot {out}'", file=sys.stderr)
+            return 130
     return 0
 
 
