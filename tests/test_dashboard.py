@@ -1134,3 +1134,44 @@ def test_started_for_the_room_the_server_says_which_address_participants_open(mo
     assert f"participants on the room's network open http://192.168.1.20:{port}" in out
     dashboard.serve("reference", host="127.0.0.1", port=port)  # the default: as before
     assert capsys.readouterr().out == f"peacesim dashboard: open http://127.0.0.1:{port} in a browser (Ctrl-C stops it)\n"
+
+
+@pytest.mark.parametrize("view", ["StatusBanner", "TimelineView", "NetworkView", "NarrativeFeed"])
+def test_a_view_drawn_while_play_steps_a_month_waits_for_the_month(view):
+    """▶ steps the model in its own thread; a click elsewhere on the page draws the views in
+    another. A view drawn half-way through a month read the run as it was being written (the
+    timeline failed with 'cannot reshape array', which blanked the page): it waits for the month."""
+    import threading
+
+    m = session()
+    steps(m, 5)
+    halfway, release = threading.Event(), threading.Event()
+    record = m.recorder.record
+
+    def slow_record():  # the month's row is written, the month not finished
+        record()
+        halfway.set()
+        release.wait(30)
+
+    m.recorder.record = slow_record
+    stepper = threading.Thread(target=m.step)
+    stepper.start()
+    assert halfway.wait(30)
+    got: dict = {}
+
+    def draw():
+        try:
+            solara.render(getattr(app, view)(solara.Reactive(m)), handle_error=False)
+            got["drawn_at"] = m.month
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            got["error"] = exc
+
+    reader = threading.Thread(target=draw)
+    reader.start()
+    reader.join(1.5)
+    drawn_early = not reader.is_alive()
+    release.set()
+    stepper.join(30)
+    reader.join(60)
+    assert not drawn_early, f"{view} was drawn from a month half-way through its step: {got}"
+    assert "error" not in got and got["drawn_at"] == 6

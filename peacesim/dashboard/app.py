@@ -35,7 +35,6 @@ from ..errors import InputError
 from ..interventions import FIXED_AT_START, INTERVENTIONS
 from ..narrative import render
 from ..params import REGISTRY, Param, coerce
-from ..result import RunResult
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
 from .figures import network_svg, spread_svg, timeline_svg
@@ -698,7 +697,17 @@ def LeaveGuard(model: solara.Reactive, overrides: solara.Reactive):
 @solara.component
 def StatusBanner(model: solara.Reactive, tick: int = 0):
     m = model.value
-    phase = m.phase.label
+    with m.changing:  # not a month half-way through its step by the play loop
+        month, phase, status = m.month, m.phase.label, _status(m)
+    with solara.Row(style="align-items:baseline;gap:1.5em;flex-wrap:wrap"):
+        solara.HTML("div", f"Month {month} / {m.months}", style=BIG, classes=["peacesim-month"])
+        solara.HTML("div", phase.upper(), style=f"{BIG};color:{PHASE_CSS.get(phase, '#212121')}",
+                    classes=["peacesim-phase"])
+    solara.HTML("div", status, style="font-size:1.9em;font-weight:600", classes=["peacesim-agreement"])
+
+
+def _status(m) -> str:
+    """The agreement's status in a line."""
     ag = m.agreement
     if ag is not None:
         status = f"Agreement in force since month {ag.signed_month}: {m.implementation_progress:.0%} implemented"
@@ -716,11 +725,7 @@ def StatusBanner(model: solara.Reactive, tick: int = 0):
         status = f"No agreement was reached in the {m.month} months of the run"
     else:
         status = "No agreement yet"
-    with solara.Row(style="align-items:baseline;gap:1.5em;flex-wrap:wrap"):
-        solara.HTML("div", f"Month {m.month} / {m.months}", style=BIG, classes=["peacesim-month"])
-        solara.HTML("div", phase.upper(), style=f"{BIG};color:{PHASE_CSS.get(phase, '#212121')}",
-                    classes=["peacesim-phase"])
-    solara.HTML("div", status, style="font-size:1.9em;font-weight:600", classes=["peacesim-agreement"])
+    return status
 
 
 @solara.component
@@ -737,19 +742,26 @@ def _deps(m) -> list:
 @solara.component
 def TimelineView(model: solara.Reactive, tick: int = 0):
     m = model.value
-    Picture(lambda: timeline_svg(RunResult.from_model(m), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
+    Picture(lambda: timeline_svg(m.result(), title=f"{m.scenario_spec.name}, seed {m.seed}"), _deps(m))
 
 
 @solara.component
 def NetworkView(model: solara.Reactive, tick: int = 0):
     m = model.value
-    Picture(lambda: network_svg(m.network(), title=f"The actors at month {m.month}"), _deps(m))
+    def draw():
+        with m.changing:
+            graph, month = m.network(), m.month
+        return network_svg(graph, title=f"The actors at month {month}")
+
+    Picture(draw, _deps(m))
 
 
 @solara.component
 def NarrativeFeed(model: solara.Reactive, tick: int = 0):
     m = model.value
-    lines = render(m.events.frame()) if len(m.events) else []
+    with m.changing:
+        events = m.events.frame() if len(m.events) else None
+    lines = render(events) if events is not None else []
     with solara.Card("What happened (newest first)"):
         if not lines:
             solara.Text("Nothing yet: step the model.")
@@ -768,12 +780,12 @@ def StandingView(model: solara.Reactive, tick: int = 0):
         if shown.value:
             sp = spread(m.base_scenario, m.overrides)
             if m.month:
-                st = sp.standing(RunResult.from_model(m))
+                st = sp.standing(m.result())
                 solara.Text(f"By month {st['month']}, {st['less_violent_share']:.0%} of {sp.n} runs of the same "
                             f"scenario had seen less violence than ours; {st['in_force_share']:.0%} had an agreement "
                             f"in force, and ours {'does' if st['in_force'] else 'does not'}.",
                             style="font-size:1.15em", classes=["peacesim-standing"])
-            Picture(lambda: spread_svg(sp, RunResult.from_model(m)), [*_deps(m), id(sp)])
+            Picture(lambda: spread_svg(sp, m.result()), [*_deps(m), id(sp)])
 
 
 def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> str:

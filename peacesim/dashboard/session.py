@@ -50,16 +50,33 @@ class ClassroomModel(PeaceModel):
 
     def __init__(self, scenario_ref: str | Path | Scenario = "reference", *, rng: int | None = None,
                  overrides: Mapping[str, Any] | None = None, months: int | None = None):
+        # Held while a month is stepped or an intervention applied, and while the page's views read
+        # the run: the play loop steps in its own thread, and a view drawn meanwhile (after a click
+        # elsewhere on the page) read a month half-way through and failed, blanking the page.
+        self.changing = threading.RLock()
         # No **kwargs: Mesa's ModelController would then pass its own Scenario object on reset.
         super().__init__(scenario_ref, rng=rng, overrides=dict(overrides or {}), months=months)
         self.base_scenario = load_scenario(scenario_ref)
         self.overrides: dict[str, Any] = dict(overrides or {})
         self.facilitator: list[dict[str, Any]] = []
 
+    def step(self) -> None:
+        with self.changing:
+            super().step()
+
+    def result(self) -> RunResult:
+        """The run so far (:meth:`RunResult.from_model`), read between two months."""
+        with self.changing:
+            return RunResult.from_model(self)
+
     def intervene(self, kind: str, /, **arguments: Any) -> None:
         """The model's intervention, refused (:class:`~peacesim.errors.InputError`) when it would
         change nothing: a facilitator's intervention that is logged, told in the story and listed
         in the debrief should be one that did something."""
+        with self.changing:
+            self._intervene(kind, **arguments)
+
+    def _intervene(self, kind: str, /, **arguments: Any) -> None:
         if self.running:  # an ended run is refused by the model, with its own message
             where = f"intervene({kind!r}) at month {self.month + 1}"
             why = self.no_effect(kind, check_arguments(kind, arguments, where=where, roster=self.roster()))
