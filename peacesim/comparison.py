@@ -939,11 +939,13 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     def alike(a: str, b: str) -> bool:
         return signed[a] == signed[b]
 
+    floor = least_p(n_blocks)
+
     diffs = []
     for m in MEASURES:
         diffs += _correct([_diff_row(spec, m, keys[s], keys[base], est[m][s, 0], est[m][base, 0],
                                      paired.difference(boot[m][s], boot[m][base]),
-                                     paired.difference(unpaired[m][s], unpaired[m][base]), table, fixed, alike)
+                                     paired.difference(unpaired[m][s], unpaired[m][base]), table, fixed, alike, floor)
                            for s in idx if s != base], "baseline")
     differences = pd.DataFrame(diffs)
     bi = keys.index(best) if best is not None else None
@@ -954,7 +956,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
     for m in MEASURES:
         rows = _correct([_diff_row(spec, m, keys[a], keys[b], est[m][a, 0], est[m][b, 0],
                                    paired.difference(boot[m][a], boot[m][b]),
-                                   paired.difference(unpaired[m][a], unpaired[m][b]), table, fixed, alike)
+                                   paired.difference(unpaired[m][a], unpaired[m][b]), table, fixed, alike, floor)
                          for a in idx for b in idx if a < b],
                         "pairs")
         pairs += rows
@@ -962,7 +964,7 @@ def analyse(spec: ComparisonSpec, results: Results, *, rng: np.random.Generator 
             continue
         row = _diff_row(spec, m, best, runner, est[m][bi, 0], est[m][ri, 0],
                         paired.difference(boot[m][bi], boot[m][ri]),
-                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table, fixed, alike)
+                        paired.difference(unpaired[m][bi], unpaired[m][ri]), table, fixed, alike, floor)
         same = next(r for r in rows if {r["strategy"], r["versus"]} == {best, runner})
         row.update(p_holm=same["p_holm"], clear=bool(same["clear"]), n_compared=same["n_compared"], family="pairs")
         bvr_rows.append(row)
@@ -1073,7 +1075,7 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
 
 def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float, boot: np.ndarray,
               unpaired: np.ndarray, table: pd.DataFrame, fixed: set[tuple[str, str]] = frozenset(),
-              alike: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
+              alike: Callable[[str, str], bool] | None = None, least_p: float = 0.0) -> dict[str, Any]:
     """One difference, ``a`` minus ``b`` on measure ``m``, paired. Where the value of one of them
     is the same in every resample (``fixed``: a share of 0% or 100%, no agreement relapsing), the
     resamples of the difference carry none of that value's uncertainty, and its percentile
@@ -1082,7 +1084,8 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
     (the exact bound, for the fixed one) to the other's: ``bound`` names the fixed strategies.
     ``alike(a, b)`` says whether the two strategies signed the same agreements, held as long: a
     measure over agreements that no resample tells apart (none of either's relapsed, say) is the
-    same in every run only then."""
+    same in every run only then. ``least_p`` is the smallest p-value the blocks can support
+    (:func:`least_p`): the bootstrap's is raised to it."""
     import numpy as np
 
     from . import paired
@@ -1091,6 +1094,8 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
     low, high = paired.interval(boot, LEVEL)
     ulow, uhigh = paired.interval(unpaired, LEVEL)
     p = paired.p_value(diff, boot)
+    if math.isfinite(p):
+        p = max(p, least_p)
     note = ""
     if not math.isfinite(diff):
         why = [f"under {spec.strategy(r['strategy']).called}, {r['note']}" for _, r in table[(table["measure"] == m)
@@ -1111,7 +1116,19 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
         if math.isfinite(wide_low) and math.isfinite(wide_high):
             low, high = min(low, wide_low), max(high, wide_high)
     return {"strategy": a, "versus": b, "measure": m, "difference": diff, "low": low, "high": high,
-            "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note, "bound": " ".join(bound)}
+            "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note, "bound": " ".join(bound),
+            "least_p": least_p}
+
+
+def least_p(blocks: int) -> float:
+    """The smallest two-sided p-value that a paired comparison over ``blocks`` world-and-seed
+    blocks can support, even taking every block as independent: that of the sign-flip
+    (randomisation) test, 2 / 2^blocks, reached when every block's difference has the same sign.
+    The bootstrap over a handful of blocks cannot see how few they are: with two seeds in one
+    world whose differences share a sign, every resample has that sign and its p-value is 1 / 1000
+    where two random courses of events can say no more than 1 / 2. From eleven blocks on the bound
+    is below the bootstrap's own smallest p-value with 2,000 resamples."""
+    return min(1.0, 2.0 / 2.0 ** blocks) if blocks > 0 else 1.0
 
 
 def excludes_zero(row: Mapping[str, Any]) -> bool:

@@ -197,6 +197,12 @@ def _verdict(row: pd.Series, k: int | None = None) -> str:
         return ""
     if not excludes_zero(row):
         return "not a clear difference (the interval includes zero)"
+    least = float(row.get("least_p", 0.0) or 0.0)
+    if p >= 0.05 and least >= 0.05 and p == least:  # too few seeds for any difference to be clear
+        n = round(math.log2(2 / least))
+        return (f"not a clear difference (the interval misses zero, but with only {n} runs of each strategy these "
+                f"runs cannot tell a difference from chance: even if every run had gone the same way, p would be "
+                f"{least:.2g}, where below 0.05 is needed)")
     if p >= 0.05:  # the interval only just misses zero: the resamples on the other side are 2.5% or more
         return (f"not a clear difference (the interval only just misses zero, and the re-draws on the other side "
                 f"of zero are too many: p = {p:.2f}, where below 0.05 is needed)")
@@ -299,6 +305,11 @@ def headline(result: ComparisonResult) -> str:
                 f"{_pct(first)} of {resamples}, but its lead over {spec.strategy(result.runner_up).called} is not a "
                 "clear difference once the exact bound of a value that was the same in every re-draw is allowed "
                 "for.")
+    least = float(bvr.iloc[0].get("least_p", 0.0) or 0.0) if len(bvr) else 0.0
+    if first >= CLEARLY_FIRST and least >= 0.05:  # re-draws of a handful of seeds all agree too easily
+        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, which came first in "
+                f"{_pct(first)} of {resamples}, but with only {round(math.log2(2 / least))} runs of each strategy "
+                "these runs cannot tell a lead from chance.")
     if first >= CLEARLY_FIRST:
         return f"Ranked first: {tb}, which came first in {_pct(first)} of {resamples}."
     return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but it came first in only "
@@ -1075,7 +1086,8 @@ def build_document(result: ComparisonResult) -> Doc:
         "is the percentile interval of these resamples (their middle 95%), and the share of first places is counted "
         "over them.",
         "p: the bootstrap p-value that goes with the percentile interval, twice the smaller share of resamples on "
-        "either side of zero (with the usual +1 correction).",
+        "either side of zero (with the usual +1 correction), and never below 2 / 2^n for n runs of each strategy, "
+        "the least that a sign-flip test over them could give: a handful of runs cannot make a difference clear.",
         "Allowing for the number of comparisons made: Holm's correction of the p-values (Holm 1979) within each "
         "family of comparisons (the strategies against the baseline on one measure; all the pairs; the conditions; "
         "the hazard ratios). 'p, adjusted' is the corrected p-value; a difference is clear when it is below 0.05 and "

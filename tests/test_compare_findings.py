@@ -128,3 +128,47 @@ def test_a_strategy_name_with_an_accent_is_refused_saying_which_letters_are_allo
     assert "\n" not in said
     spec = _spec(tmp_path, text.replace('[strategy."négociation"]', "[strategy.negociation]"))
     assert spec.strategy("negociation").title == "Négociation à Genève"
+
+
+def _two_seeds(key, r):
+    """Every strategy signs in both seeds; 'verified' holds longer in both (no run of it relapses
+    before the baseline's)."""
+    return True, {"as_is": 10, "crowded": 12, "verified": 30}[key] + 3 * r, True
+
+
+def test_two_seeds_cannot_make_a_difference_clear(tmp_path):
+    """With two seeds in one world, every re-draw of a difference that has the same sign in both
+    seeds has that sign: the interval missed zero, p was 0.007 (0.001 with 2,000 re-draws) and the
+    difference was called clear, and the strategy ranked first, on two random courses of events.
+    No test over two runs can tell that from chance (flipping the signs of their differences gives
+    p = 0.5 at the least): p is at least 2 / 2^runs, and the report says why."""
+    from peacesim.comparison_report import build_document, finding, headline
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=2)
+    res = analyse(spec, _fabricated(spec, _two_seeds, 2))
+    assert res.best == "verified" and res.rank_probability["verified"] == 1.0
+    line = headline(res)
+    assert line.startswith("No strategy is clearly first: ") and "only 2 runs of each strategy" in line, line
+    d = res.differences.set_index(["strategy", "measure"]).loc[("verified", "months_to_agreement")]
+    assert d["difference"] == 0.0  # the same months to agreement: nothing to say there
+    r = res.differences.set_index(["strategy", "measure"]).loc[("verified", "rmst")]
+    assert r["low"] > 0  # every re-draw puts 'verified' ahead
+    assert r["p"] == 0.5 and not r["clear"]
+    said = finding(res, "rmst", "verified", "as_is", r)
+    assert "not a clear difference" in said and "only 2 runs of each strategy" in said, said
+    assert "only just misses zero" not in said
+    md = build_document(res).markdown()
+    assert not [line for line in md.splitlines() if line.startswith("|") and "✓" in line]
+    assert not [line for line in md.splitlines() if line.startswith("- ") and ", a clear difference" in line]
+
+
+def test_enough_seeds_keep_the_resampled_p_value(tmp_path):
+    import pytest
+
+    from peacesim.comparison_report import headline
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, _two_seeds, 12))
+    assert headline(res).startswith("Ranked first: verification")
+    r = res.differences.set_index(["strategy", "measure"]).loc[("verified", "rmst")]
+    assert r["p"] == pytest.approx(2 / (spec.bootstrap + 1)) and r["least_p"] < r["p"] and r["clear"]
