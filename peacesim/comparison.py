@@ -413,6 +413,10 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
     if horizon > fu:
         raise InputError(f"{at}.horizon_months = {horizon} is longer than the follow-up of agreements in the scenario "
                          f"(followup_months = {fu}); durability cannot be measured that far; use at most {fu}")
+    if horizon >= hz and "horizon_months" not in meta and months is not None:  # the months given are too few
+        raise InputError(f"{at}.months = {words(meta['months'])} is not allowed: the runs must be longer than the "
+                         f"durability horizon (horizon_months, {horizon} months by default) for an agreement to be "
+                         f"followed that long; expected more than {horizon}, or a shorter horizon_months")
     if horizon >= hz:
         raise InputError(f"{at}.horizon_months = {horizon} is not shorter than the horizon of the runs "
                          f"(months = {hz}); no agreement could be followed that long")

@@ -172,3 +172,18 @@ def test_enough_seeds_keep_the_resampled_p_value(tmp_path):
     assert headline(res).startswith("Ranked first: verification")
     r = res.differences.set_index(["strategy", "measure"]).loc[("verified", "rmst")]
     assert r["p"] == pytest.approx(2 / (spec.bootstrap + 1)) and r["least_p"] < r["p"] and r["clear"]
+
+
+def test_too_few_months_are_refused_naming_the_months_as_typed(tmp_path):
+    """months = 30 was refused as 'comparison.horizon_months = 60 is not shorter than ...', a field
+    the file did not have."""
+    import pytest
+
+    from peacesim.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        _spec(tmp_path, NO_WORLDS.replace("months = 240\n", "months = 30\n"))
+    said = str(err.value)
+    assert "comparison.months = 30 is not allowed" in said and "horizon_months" in said and "60" in said, said
+    with pytest.raises(InputError, match=r"comparison\.horizon_months = 36 is not shorter than the horizon of the runs"):
+        _spec(tmp_path, NO_WORLDS.replace("months = 240\n", "months = 30\nhorizon_months = 36\n"))
