@@ -76,8 +76,9 @@ class SweepFailed(Exception):
     """The sweep could not go on (its executor was lost); what finished is saved."""
 
     def __init__(self, why: str, done: int, total: int, out: Path):
+        hint = "once the scheduler is running again" if "scheduler" in why else "(with fewer --workers if memory ran out)"
         super().__init__(f"{why}: {done} of {total} runs are saved in {out}; run the same command again to resume "
-                         "(with fewer --workers if memory ran out)")
+                         + hint)
         self.done, self.total, self.out = done, total, out
 
 
@@ -89,6 +90,13 @@ def _worker_lost(exc: BaseException) -> str | None:
         return "a worker process stopped abruptly (killed, or out of memory)"
     if type(exc).__name__ == "KilledWorker":  # dask, after its own retries
         return f"Dask lost the workers running a batch ({exc})"
+    from concurrent.futures import CancelledError
+
+    if isinstance(exc, CancelledError) and type(exc).__module__.startswith("distributed"):
+        # the client cancels every future when it loses the scheduler (it stopped, or its machine)
+        if "connection" in str(exc):
+            return "the connection to the Dask scheduler was lost"
+        return "Dask cancelled the batches in flight"
     return None
 
 
@@ -438,15 +446,24 @@ class _Dask:
         except ImportError:  # pragma: no cover - dask is a dependency
             raise InputError("--executor dask needs dask.distributed, which is not installed") from None
         self.cluster = None
+        self._quieted = None
         if scheduler:
+            import logging
+
+            # A scheduler lost mid-sweep is said in one line (SweepFailed); the client's own log of
+            # its attempts to reconnect, with their tracebacks, is not shown as well
+            log = logging.getLogger("distributed.client")
+            self._quieted = (log, log.level)
+            log.setLevel(logging.CRITICAL)
             try:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
+                self._restore_log()
                 raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
             try:
                 _check_cluster_model(self.client, scheduler)
             except BaseException:
-                self.client.close()
+                self.close()
                 raise
         else:
             import dask
@@ -489,7 +506,14 @@ class _Dask:
         pass
 
     def results(self, pending) -> list:
-        return [f.result() for f in pending if f.status == "finished"]
+        done = []
+        for f in pending:
+            if f.status == "finished":
+                try:
+                    done.append(f.result())
+                except Exception:  # the scheduler is gone: its result cannot be fetched, it runs again
+                    pass
+        return done
 
     def restart(self) -> None:
         pass
@@ -515,8 +539,17 @@ class _Dask:
         try:
             self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                self._restore_log()
+
+    def _restore_log(self) -> None:
+        if self._quieted is not None:
+            log, level = self._quieted
+            log.setLevel(level)
+            self._quieted = None
 
 
 def _check_cluster_model(client, scheduler: str) -> None:
