@@ -287,6 +287,19 @@ def load_results(path: str | Path) -> Results:
                          "with manifest.json, runs.parquet and episodes.parquet")
     mpath = p / "manifest.json"
     if not mpath.is_file():
+        from .fsutil import owner
+
+        kind = owner(p)[0]
+        waves = sorted((q.name for q in p.glob("wave-*") if (q / "manifest.json").is_file()),
+                       key=lambda n: int(n[5:]) if n[5:].isdigit() else 0)
+        what = {"run": "holds the results of one run ('peacesim run'), not a sweep's: its tables are series.csv and "
+                       "episodes.csv",
+                "calibration": "holds a calibration, not a sweep's results: each wave is a sweep's results folder"
+                               + (f" (the last one: '{p / waves[-1]}')" if waves else " (wave-N)"),
+                "validation": "holds a validation, not a sweep's results: each pattern's folder under quick/ or full/ "
+                              "is one"}.get(kind or "")
+        if what is not None:
+            raise InputError(f"'{p}' {what}")
         raise InputError(f"'{p}' is not a peacesim results folder: manifest.json is missing")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
