@@ -648,7 +648,7 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
 #: Characters per line of a strategy's title beside a figure's rows and in a legend: longer titles
 #: go on more lines rather than pushing the plot or the title out of the figure.
 _LABEL = 40
-_LEGEND = 60
+_LEGEND = 72
 
 
 def _row_height(labels: list[str], least: float) -> float:
