@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -629,7 +630,7 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
         folder = base / size / pat.slug
         # Stored runs are reused only if the same model made them for the same experiment.
         run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
-                       fresh=_stale(folder, exp))
+                       fresh=_run_again(folder, exp))
         results = analysis.load_results(folder)
         check = pat.judge(results)
         check.title, check.source, check.runs = pat.title, pat.source, exp.n_runs
@@ -650,7 +651,7 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
                                            source_text=repr(sorted(raw.items(), key=str)))
                 folder = base / size / "t_women"
                 run_experiment(exp, executor=executor, workers=workers, out=folder, progress=progress,
-                               fresh=_stale(folder, exp))
+                               fresh=_run_again(folder, exp))
                 check.women = (analysis.load_results(folder), groups)
     return checks
 
@@ -872,8 +873,12 @@ def arm_extremes(results: analysis.Results) -> list[str]:
     return bad
 
 
-def _stale(folder: Path, exp: Experiment) -> bool:
-    return stale_reason(folder, exp) is not None
+def _run_again(folder: Path, exp: Experiment) -> bool:
+    """Whether the check's stored runs in ``folder`` are run again; if so, one line says why."""
+    why = stale_reason(folder, exp)
+    if why is not None:
+        print(f"validation: {folder} is run again: {why}", file=sys.stderr, flush=True)
+    return why is not None
 
 
 def stale_reason(folder: Path, exp: Experiment) -> str | None:
