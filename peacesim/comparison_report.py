@@ -612,6 +612,7 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
                  for n in names}  # a correlation needs three worlds
         dims = sorted(names, key=lambda n: -np.nan_to_num(score[n]))[:2]
     label = {c.name: c.label for c in spec.conditions}
+    own = ax is None  # a figure of its own: the legend goes below the plot, where it hides no world
     fig, ax = _new_ax(ax, (7.5, 5.2))
     good = w["best_does_better"].astype(bool).to_numpy()
     tb, tr = spec.strategy(result.best).title, spec.strategy(result.runner_up).title
@@ -640,7 +641,10 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
                                label=f"box 1: {b.n} worlds, density {_pct(b.density)}, coverage {_pct(b.coverage)}"))
     ax.set_xlabel(_wrap(label[dims[0]]), fontsize=9)
     ax.set_title("Where the best strategy does and does not do better than the runner-up", fontsize=10)
-    ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
+    if own:
+        fig.legend(fontsize=8, loc="outside lower center", frameon=False)
+    else:
+        ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
     ax.grid(alpha=0.25)
     return fig
 

@@ -187,3 +187,34 @@ def test_too_few_months_are_refused_naming_the_months_as_typed(tmp_path):
     assert "comparison.months = 30 is not allowed" in said and "horizon_months" in said and "60" in said, said
     with pytest.raises(InputError, match=r"comparison\.horizon_months = 36 is not shorter than the horizon of the runs"):
         _spec(tmp_path, NO_WORLDS.replace("months = 240\n", "months = 30\nhorizon_months = 36\n"))
+
+
+def _worlds_covered_by_the_legend(fig):
+    """The worlds (points) of the worlds figure drawn under its legend."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legends = [lg for lg in [ax.get_legend(), *fig.legends] if lg is not None]
+    assert legends
+    boxes = [lg.get_window_extent(renderer) for lg in legends]
+    covered = []
+    for col in ax.collections:
+        for x, y in ax.transData.transform(np.asarray(col.get_offsets(), dtype=float)):
+            covered += [(x, y) for b in boxes if b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1]
+    return covered
+
+
+def test_the_legend_of_the_worlds_figure_hides_no_world(tmp_path):
+    """With the legend inside the plot, a world of the shipped fragile_implementation comparison
+    (10 worlds) was drawn under it; with 100 worlds several were."""
+    from peacesim.comparison_report import worlds_figure
+
+    spec = _spec(tmp_path, SMALL, seeds=3, worlds=100)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 3))
+    fig = worlds_figure(res)
+    assert _worlds_covered_by_the_legend(fig) == []
+    assert _beyond_edges(fig) == [0, 0, 0, 0]
