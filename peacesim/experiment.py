@@ -491,12 +491,13 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
             raise InputError(f"{where}: [vary] must be a table")
         for fname, spec in vary.items():
             factors.append(_factor(fname, spec, f"{where}: vary.{fname}", _check_param))
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for f in factors:
             for p in f.parameters:
                 if p in seen:
-                    raise InputError(f"{where}: parameter {words(p)} is varied by more than one factor")
-                seen.add(p)
+                    raise InputError(f"{where}: parameter {words(p)} is varied by both vary.{seen[p]} and "
+                                     f"vary.{f.name}; vary it in one of them")
+                seen[p] = f.name
         budget.check_design_points(math.prod(len(f.values) for f in factors), where=f"{where}: [vary]")
         design = []
         for combo in itertools.product(*(f.values for f in factors)):
@@ -652,6 +653,10 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             params = spec["parameters"]
             if not isinstance(params, list) or not params or not all(isinstance(p, str) for p in params):
                 raise InputError(f"{where}.parameters must be a list of parameter names")
+            twice = next((p for i, p in enumerate(params) if p in params[:i]), None)
+            if twice is not None:
+                raise InputError(f"{where}.parameters = {words(params)} is not allowed: {words(twice)} is listed "
+                                 "twice; list each parameter once")
         if "values" in spec:
             raw_values = spec["values"]
         elif "range" in spec:
