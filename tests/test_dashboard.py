@@ -1175,3 +1175,48 @@ def test_a_view_drawn_while_play_steps_a_month_waits_for_the_month(view):
     reader.join(60)
     assert not drawn_early, f"{view} was drawn from a month half-way through its step: {got}"
     assert "error" not in got and got["drawn_at"] == 6
+
+
+
+def test_play_at_the_shortest_pause_waits_for_the_page_to_show_each_month(monkeypatch):
+    """A click (an intervention chosen, a slider moved) draws the page in its own thread. ▶ at the
+    shortest pause stepped on meanwhile, a month every 50 ms, each a change that drawing pass had
+    to start again for: a pass slower than that never finished, Solara gave up ('Too many renders
+    triggered') and the click was lost, ❚❚ and Export too. The loop now steps a month only once
+    the page shows the last one."""
+    import threading
+    import time
+
+    main = threading.current_thread()
+    held: dict = {"armed": False}
+    stepped: list[float] = []
+    draw, step = app.timeline_svg, ClassroomModel.step
+
+    def counted_step(self):
+        step(self)
+        stepped.append(time.monotonic())
+
+    def slow_in_the_click_s_thread(*args, **kwargs):
+        if held["armed"] and threading.current_thread() is main and "start" not in held:
+            held["start"] = time.monotonic()
+            time.sleep(1.0)  # one slow drawing pass (a loaded server)
+            held["end"] = time.monotonic()
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(ClassroomModel, "step", counted_step)
+    monkeypatch.setattr(app, "timeline_svg", slow_in_the_click_s_thread)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Slider, label="Pause between steps (ms)").widget.v_model = 50
+    button(rc, "▶").click()
+    wait_for(lambda: month_shown(rc) >= 2)
+    held["armed"] = True
+    slider = rc.find(v.Slider, label="Months per step").widget
+    deadline = time.monotonic() + 60
+    while "end" not in held and time.monotonic() < deadline:  # clicks, until one's pass draws a month
+        slider.v_model = 2 if slider.v_model == 1 else 1
+        time.sleep(0.02)
+    rc.find(v.Btn, children=["❚❚"]).widget.click()
+    rc.close()
+    assert "end" in held
+    during = [t for t in stepped if held["start"] <= t <= held["end"]]
+    assert len(during) <= 4, f"{len(during)} months stepped during one drawing pass of the page"

@@ -508,9 +508,28 @@ def ApplyButton(model: solara.Reactive, apply, applied: solara.Reactive | None =
 
 
 # ------------------------------------------------------------------------------------------ the run
+class Shown:
+    """The last update of the run (Mesa's ``update_counter``) that the page's views have drawn:
+    the play loop waits for it before the next month."""
+
+    def __init__(self):
+        self.tick = -1
+        self._changed = threading.Condition()
+
+    def mark(self, tick: int) -> None:
+        with self._changed:
+            self.tick = max(self.tick, tick)
+            self._changed.notify_all()
+
+    def wait(self, tick: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.tick >= tick, timeout)
+
+
 @solara.component
 def RunController(model: solara.Reactive, params: solara.Reactive, playing: solara.Reactive, lock,
-                  play_interval: solara.Reactive, render_interval: solara.Reactive, blocked: Callable[[], str]):
+                  play_interval: solara.Reactive, render_interval: solara.Reactive, blocked: Callable[[], str],
+                  shown: Shown | None = None):
     """Reset, play/pause (▶) and Step, as Mesa's ``ModelController`` has them, with two differences.
 
     - Whether the run can go on is the model's own ``running``, read when the buttons are drawn:
@@ -522,6 +541,10 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
 
     ``blocked()`` says why Reset must wait ('' when it need not): a field shows an entry that was
     not applied, so the run would not be the one the page shows.
+
+    ▶ steps a month only once the views show the last one (``shown``): a click draws the page in
+    its own thread, and a month stepped every pause meanwhile made that pass start again and again,
+    until Solara gave up on it ('Too many renders triggered') and the click was lost.
     """
     m = model.value
     error = solara.use_reactive("")
@@ -557,6 +580,8 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
                 error.value = f"error in step: {exc}"
                 return
             force_update()
+            if shown is not None:
+                shown.wait(update_counter.value, timeout=30)
 
     solara.lab.use_task(play, dependencies=[playing.value, id(m)], prefer_threaded=True)
 
@@ -859,6 +884,7 @@ def Page():
     playing = solara.use_reactive(False)
     lock = solara.use_memo(threading.RLock, [])  # around every change of the tab's model
     play_interval = solara.use_reactive(400)
+    shown = solara.use_memo(Shown, [])  # the update the views last drew, which ▶ waits for
     render_interval = solara.use_reactive(1)
 
     def sync(scen=None):
@@ -901,7 +927,7 @@ def Page():
             solara.HTML("div", "peacesim: a peace process in class", style="font-size:1.5em;font-weight:700")
             with solara.Card("Run"):
                 RunController(model, params, playing, lock, play_interval, render_interval,
-                              blocked=lambda: drafts_problem(drafts.value))
+                              blocked=lambda: drafts_problem(drafts.value), shown=shown)
                 ValueSlider("Pause between steps (ms)", play_interval.value, play_interval.set, 50, 2000, 50)
                 ValueSlider("Months per step", render_interval.value, render_interval.set, 1, 24)
             # Beside the run's controls, above the fold. It is drawn again when the model is replaced
@@ -913,16 +939,18 @@ def Page():
             # keyed: the line above comes and goes, and by its position the card would be a new one
             # (the group of parameters it shows back at the first)
             ParametersCard(scenario, overrides, seed, drafts, model).key("parameters-card")
-        RunViews(model, scenario, lock)
+        RunViews(model, scenario, lock, shown)
 
 
 @solara.component
-def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None):
+def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None, shown: Shown | None = None):
     """Everything that shows the run: redrawn, in one pass, whenever the model moves (a step, a
     reset, an intervention: Mesa's ``force_update``). Only this component reads the update counter,
     so a month stepped costs one render of this part of the page, not one per view. The views take
     the counter as ``tick``: a prop that changes, so that each of them is drawn again."""
     tick = update_counter.get()
+    # drawn (the effect runs once the pass that drew this update is done): ▶ may step on
+    solara.use_effect(lambda: shown.mark(tick) if shown is not None else None, [tick])
     with solara.Column():
         StatusBanner(model, tick)
         TimelineView(model, tick)  # the full width, so its type can be read on a projector
