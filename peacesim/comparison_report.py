@@ -53,7 +53,7 @@ def fmt_value(measure: str, v: float, *, unit: bool = True) -> str:
         return "not measurable"
     m = MEASURES[measure]
     if m.unit == "share":
-        return f"{100 * v:.0f}%"
+        return f"{_percent(v)}%"
     if m.unit == "months":
         return f"{v:.1f} months" if unit else f"{v:.1f}"
     return f"{v:.3f}"
@@ -84,7 +84,7 @@ def fmt_interval(measure: str, low: float, high: float, *, difference: bool = Fa
     if m.unit == "share":
         if round(100 * low) == round(100 * high) and low != high:  # a narrow interval: one decimal tells them apart
             return f"{100 * low:.1f}-{100 * high:.1f}%"
-        return f"{100 * low:.0f}-{100 * high:.0f}%"
+        return f"{_percent(low)}-{_percent(high)}%"
     if m.unit == "months":
         return f"{low:.1f}-{high:.1f} months"
     return f"{low:.3f}-{high:.3f}"
@@ -128,7 +128,18 @@ def fmt_difference_interval(measure: str, low: float, high: float) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%" if math.isfinite(x) else "?"
+    return f"{_percent(x)}%" if math.isfinite(x) else "?"
+
+
+def _percent(x: float) -> str:
+    """A share in percent, without decimals, but never '0' or '100' for one that is not exactly 0
+    or 1 (which mean 'no run' and 'every run'): up to three more decimals tell them apart
+    (199 runs of 200 are '99.5', not '100')."""
+    p = 100 * float(x)
+    for d in range(4):
+        if p in (0.0, 100.0) or round(p, d) not in (0.0, 100.0) or d == 3:
+            return f"{p:.{d}f}"
+    return f"{p:.0f}"
 
 
 def _clause(measure: str, value: str, h: int) -> str:

@@ -218,3 +218,19 @@ def test_the_legend_of_the_worlds_figure_hides_no_world(tmp_path):
     fig = worlds_figure(res)
     assert _worlds_covered_by_the_legend(fig) == []
     assert _beyond_edges(fig) == [0, 0, 0, 0]
+
+
+def test_a_share_that_is_not_every_run_is_not_printed_as_100_percent():
+    """199 runs of 200 reaching an agreement were printed '100% (95% interval 97-100%)', beside
+    strategies under which every run did (100%, with its exact bound) and in sentences such as
+    'came first in 100% of the re-draws'."""
+    from peacesim.comparison_report import _pct, fmt_interval, fmt_value
+
+    assert fmt_value("agreement", 0.995) == "99.5%"
+    assert fmt_value("agreement", 1.0) == "100%" and fmt_value("agreement", 0.0) == "0%"
+    assert fmt_value("durable", 0.004) == "0.4%"
+    assert fmt_value("agreement", 0.9996) == "99.96%"
+    assert fmt_value("agreement", 0.58) == "58%"
+    assert fmt_interval("agreement", 0.97, 0.999) == "97-99.9%"
+    assert fmt_interval("agreement", 0.97, 1.0) == "97-100%"
+    assert _pct(0.9995) == "99.95%" and _pct(0.95) == "95%"
