@@ -517,20 +517,25 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     name = f"{spec.name}-pilot" if args.pilot else spec.name
     out = check_out_path(args.out) if args.out is not None else Path("results") / slug(name, "experiment")
     _preflight(out, "sweep", "sensitivity analysis")
+    # said once the folder is known to hold no other experiment's runs (as 'peacesim sweep' does)
     if args.pilot:
-        print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
-              f"({args.executor}) -> {out}")
+        def pilot_header() -> None:
+            print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
+                  f"({args.executor}) -> {out}", flush=True)
+
         pilot, stopped = _until_stopped(lambda: run_pilot(
             spec, points=points, replicates=reps, target=target, executor=args.executor, workers=workers,
-            scheduler=args.scheduler, out=out, fresh=args.fresh, progress=not args.quiet))
+            scheduler=args.scheduler, out=out, fresh=args.fresh, progress=not args.quiet, announce=pilot_header))
         if stopped is not None:
             return stopped
         print("\n".join(pilot_lines(pilot, spec)))
         return 0
-    print(f"{spec.title}: {spec.summary()} ({args.executor}) -> {out}")
+    def header() -> None:
+        print(f"{spec.title}: {spec.summary()} ({args.executor}) -> {out}", flush=True)
+
     res, stopped = _until_stopped(lambda: run_sensitivity(
         spec, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
-        progress=not args.quiet, figures=not args.no_figures))
+        progress=not args.quiet, figures=not args.no_figures, announce=header))
     if stopped is not None:
         return stopped
     print("\n".join(summary_lines(res)))

@@ -46,7 +46,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -611,7 +611,7 @@ class SensitivityResult:
 def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str = "processes",
                     workers: int | None = None, scheduler: str | None = None, out: str | Path | None = None,
                     fresh: bool = False, replicates: int | None = None, progress: bool = True,
-                    figures: bool = True) -> SensitivityResult:
+                    figures: bool = True, announce: Callable[[], None] | None = None) -> SensitivityResult:
     """Run a sensitivity experiment through the experiment runner and analyse it.
 
     Parameters
@@ -628,6 +628,9 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
         Replicates per sample point, instead of the file's ``experiment.replicates``.
     figures:
         Draw the figures (the tables and the report are written in any case).
+    announce:
+        Called once the results folder is known to hold nothing of another experiment, before any
+        run starts (the command line says there what it is about to run).
 
     A run that fails is run again once (``retry_failed``); if it fails again the analysis is
     refused with one line naming it. Writes, beside the runner's manifest: ``indices.csv`` and
@@ -644,7 +647,7 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
     _check_previous(out_dir, spec, fresh)
     t_runs = time.perf_counter()
     res = run_experiment(spec.runs, executor=executor, workers=workers, scheduler=scheduler, out=out_dir,
-                         fresh=fresh, progress=progress)
+                         fresh=fresh, progress=progress, announce=announce)
     ran, skipped, retried = res.ran, res.skipped, 0
     failed = _failed_runs(out_dir)
     if failed:
@@ -928,7 +931,7 @@ def pilot_runs(spec: SensitivitySpec, points: int, replicates: int) -> tuple[Any
 def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_POINTS,
               replicates: int = PILOT_REPLICATES, target: float = TARGET_NOISE, executor: str = "processes", workers: int | None = None,
               scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
-              progress: bool = True) -> PilotResult:
+              progress: bool = True, announce: Callable[[], None] | None = None) -> PilotResult:
     """Measure the model's replicate noise at ``points`` points of a Latin hypercube over the
     experiment's factors, ``replicates`` runs each (common random numbers), and say how many
     replicates per point bring each outcome's noise down to ``target`` of the variance of the
@@ -948,7 +951,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(f"{spec.name}-pilot",
                                                                                             "pilot")
     run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir, fresh=fresh,
-                   progress=progress)
+                   progress=progress, announce=announce)
     if _failed_runs(out_dir):
         run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir,
                        retry_failed=True, progress=progress)

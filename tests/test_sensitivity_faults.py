@@ -94,3 +94,21 @@ def test_ctrl_c_during_the_analysis_says_the_runs_are_kept_and_to_run_again(tmp_
     status = main(["sensitivity", str(path), "--pilot", "--pilot-points", "8", "--pilot-replicates", "4",
                    "--out", str(tmp_path / "pilot"), "--executor", "serial", "--quiet"])
     assert status == 130 and "interrupted during the analysis: all 32 runs are saved in" in capsys.readouterr().err
+
+
+def test_a_folder_refused_is_said_without_first_announcing_the_runs(tmp_path, capsys):
+    """As with 'peacesim sweep': the line saying what will run comes only once the folder is known
+    to hold no other experiment's runs, so a refusal is not preceded by it."""
+    from peacesim.cli import main
+
+    path = tmp_path / "sens.toml"
+    path.write_text(textwrap.dedent(BODY))
+    other = tmp_path / "other.toml"
+    other.write_text(textwrap.dedent(BODY).replace("master_seed = 5", "master_seed = 6"))
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(path), "--out", str(out), "--executor", "serial", "--quiet", "--no-figures"]) == 0
+    assert capsys.readouterr().out.startswith("Full disk: Morris, 2 factors")
+    for extra in ([], ["--pilot", "--pilot-points", "8", "--pilot-replicates", "4"]):
+        assert main(["sensitivity", str(other), "--out", str(out), "--executor", "serial", "--quiet", *extra]) == 2
+        said = capsys.readouterr()
+        assert said.out == "" and "belong to a different experiment" in said.err
