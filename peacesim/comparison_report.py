@@ -1012,7 +1012,7 @@ def build_document(result: ComparisonResult) -> Doc:
               "slices, and each slice is used once).")
         doc.table(["condition", "range explored"],
                   [[c.label, f"{c.low:g} to {c.high:g}"] for c in spec.conditions])
-    else:
+    elif not ranked:  # a ranking says so itself, with what follows from it (below)
         doc.p("No uncertain conditions were sampled.")
     if not ranked:
         doc.p(f"The strategies could not be ranked by {what} (see the answer in short), so there is no ranking whose "

@@ -234,3 +234,17 @@ def test_a_share_that_is_not_every_run_is_not_printed_as_100_percent():
     assert fmt_interval("agreement", 0.97, 0.999) == "97-99.9%"
     assert fmt_interval("agreement", 0.97, 1.0) == "97-100%"
     assert _pct(0.9995) == "99.95%" and _pct(0.95) == "95%"
+
+
+def test_a_comparison_without_uncertain_conditions_says_so_once(tmp_path):
+    """'No uncertain conditions were sampled.' was followed by the same words again as the first
+    line of the list below it."""
+    from peacesim.comparison_report import build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, _two_seeds, 12))
+    assert res.best == "verified"
+    md = build_document(res).markdown()
+    section = md.split("## When the ranking would change")[1].split("\n## ")[0]
+    assert section.count("No uncertain conditions were sampled") == 1, section
+    assert "the comparison holds for the scenario as written" in section
