@@ -795,7 +795,8 @@ def reading_guide(result: ComparisonResult) -> list[str]:
         f"Came first in a share of the re-draws: how often a strategy had the best value when the worlds and seeds "
         f"were drawn again. Only a strategy that came first in {_pct(CLEARLY_FIRST)} or more of them is called "
         "ranked first, and not where its lead rests on a value that was the same in every re-draw (a share of "
-        "100%, say) and is not clear once that value's exact bound is allowed for.",
+        "100%, say) and is not clear once that value's exact bound is allowed for, nor where there were five runs of "
+        "each strategy or fewer (the re-draws of so few agree too easily).",
         f"How long agreements hold: an agreement still holding when its run ended counts as holding up to then, "
         f"neither as failed nor as holding for ever. An agreement 'followed for {span}' could be watched for "
         f"{span} after its signature before its run ended.",

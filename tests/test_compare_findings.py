@@ -248,3 +248,14 @@ def test_a_comparison_without_uncertain_conditions_says_so_once(tmp_path):
     section = md.split("## When the ranking would change")[1].split("\n## ")[0]
     assert section.count("No uncertain conditions were sampled") == 1, section
     assert "the comparison holds for the scenario as written" in section
+
+
+def test_how_to_read_says_that_a_handful_of_runs_ranks_nothing_first(tmp_path):
+    """'How to read this report' gave the conditions for 'ranked first' without the one about a
+    handful of runs, which the answer applies."""
+    from peacesim.comparison_report import build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=2)
+    md = build_document(analyse(spec, _fabricated(spec, _two_seeds, 2))).markdown()
+    reading = md.split("## How to read this report")[1].split("\n## ")[0]
+    assert "nor where there were five runs of each strategy or fewer" in reading
