@@ -158,6 +158,22 @@ def parameter_steps(result: RunResult, name: str) -> tuple[list[float], list[flo
     return xs, ys, text
 
 
+#: Points across that a label of interventions, 7-point type written down its line, takes with its margin.
+LABEL_POINTS = 10.0
+
+
+def label_groups(months: list[int], min_gap: float) -> list[list[int]]:
+    """The months of interventions in groups whose lines are less than ``min_gap`` months apart
+    (a label at each would be written over the next): one label for each group."""
+    groups: list[list[int]] = []
+    for m in sorted(months):
+        if groups and m - groups[-1][-1] < min_gap:
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    return groups
+
+
 def _month_label(labels: list[str], room: float, size: float) -> str:
     """The label of one month's interventions, at most ``room`` points long in a ``size``-point
     font: all of them when they fit, else how many there were and the first, cut with an ellipsis."""
@@ -266,12 +282,16 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     labels: dict[int, list[str]] = {}
     for m, label in interventions:
         labels.setdefault(m, []).append(label)
-    # the labels run down the panel (rotated), as far as its height
+    # the labels run down the panel (rotated), as far as its height; months whose lines are closer
+    # than a label's width share one label (each would be written over the next), beside the last
     room = ax_v.get_position().height * fig.get_figheight() * 72 - 6
-    for m, kinds in labels.items():
-        ax_v.annotate(_month_label(kinds, room, 7), xy=(m - 0.5, 1.0), xycoords=("data", "axes fraction"),
+    span = float(result.months or (months[-1] if len(months) else 1))
+    points_a_month = ax_v.get_position().width * fig.get_figwidth() * 72 / span
+    for group in label_groups(list(labels), LABEL_POINTS / points_a_month):  # beside the group's last line
+        text = _month_label([x for m in group for x in labels[m]], room, 7)
+        ax_v.annotate(text, xy=(group[-1] - 0.5, 1.0), xycoords=("data", "axes fraction"),
                       xytext=(2, -2), textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
-                      color=INTERVENTION_COLOUR, zorder=6, gid=f"intervention-label:{m}")
+                      color=INTERVENTION_COLOUR, zorder=6, gid=f"intervention-label:{group[-1]}")
 
     # (b) trust and progress
     ax_t.set_label("trust")

@@ -254,3 +254,21 @@ def test_the_threshold_in_the_live_timeline_follows_a_set_intervention():
     # without a set intervention: one straight line at the start value, as before
     plain = parse(timeline_svg(RunResult.from_model(ClassroomModel(**model_kwargs(load_scenario("reference"), 4)))))
     assert by_id(plain, "ripeness_threshold").get("d").count("h") == 1
+
+
+def test_labels_of_interventions_in_near_months_are_not_written_over_each_other():
+    """As in timeline.png: the dashboard's timeline gives interventions a few months apart one label."""
+    m = ClassroomModel(**model_kwargs(load_scenario("reference"), 3))
+    for month, (kind, args) in {23: ("rotate", {"actor": "UN envoy"}), 24: ("attack", {}),
+                                26: ("withdraw", {"actor": "the mediation NGO"}),
+                                119: ("attack", {})}.items():
+        while m.month < month:
+            m.step()
+        m.intervene(kind, **args)
+    for _ in range(10):
+        m.step()
+    root = parse(timeline_svg(RunResult.from_model(m)))
+    labels = [e for e in root.iter(f"{NS}text") if e.get("class") == "intervention-label"]
+    xs = sorted(float(e.get("x")) for e in labels)
+    assert len(xs) == 2 and xs[1] - xs[0] > 13, [e.text for e in labels]
+    assert labels[0].text.startswith("rotate: UN envoy, a"), labels[0].text  # and the rest, as far as it fits

@@ -219,3 +219,25 @@ def test_the_threshold_line_follows_a_set_intervention():
         assert legend.get_window_extent().x1 <= f.bbox.x1, [t.get_text() for t in legend.get_texts()]
     labels = [t.get_text() for t in axis(f, "ripeness").get_legend().get_texts()]
     assert f"ripeness threshold\n({start:.2f}, …, 0.55 from month 125)" in labels
+
+
+def test_labels_of_interventions_in_near_months_are_not_written_over_each_other():
+    """Four interventions in months 24 to 29 of a 240-month run: their lines are a few points
+    apart, and a label beside each was written over the next; they share one, beside the last."""
+    from peacesim.interventions import parse_cli
+
+    plan = ["24:rotate:actor=UN envoy", "25:attack", "27:withdraw:actor=the mediation NGO",
+            "29:pressure:party=government,strength=0.7", "120:attack"]
+
+    r = peacesim.run_scenario("reference", seed=3, interventions=[parse_cli(x) for x in plan])
+    fig = plot_timeline(r)
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    texts = fig.findobj(lambda a: str(a.get_gid() or "").startswith("intervention-label:"))
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), [t.get_text() for t in texts]
+    assert sorted(t.get_gid() for t in texts) == ["intervention-label:120", "intervention-label:29"]
+    [near] = [t.get_text() for t in texts if t.get_gid() == "intervention-label:29"]
+    assert near.startswith("4 interventions: rotate")

@@ -34,6 +34,7 @@ from ..plotting import (
     _lead_rotations,
     _only_in,
     _phase_runs,
+    label_groups,
     parameter_steps,
     party_columns,
 )
@@ -393,6 +394,10 @@ class Panel:
 
 
 # ------------------------------------------------------------------------------------------- timeline
+#: Units across that a label of interventions, 10-unit type written down its line, takes with its margin.
+LABEL_UNITS = 13.0
+
+
 def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
     """The run's timeline as SVG: the panels of :func:`peacesim.plotting.plot_timeline` (violence;
     trust and progress; ripeness and commitment; third parties in post and funded; the event strip)
@@ -524,9 +529,12 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
     for m, label in interventions:
         labels.setdefault(m, []).append(label)
     room = max(8, int((pv.h - 6) / 6.0))  # characters of 10-unit type that fit down the first panel
-    for m, kinds in labels.items():
+    # months whose lines are closer than a label's width share one label (each would be written
+    # over the next), beside the group's last line
+    for group in label_groups(list(labels), LABEL_UNITS / (pv.X(1.0) - pv.X(0.0))):
+        kinds = [x for m in group for x in labels[m]]
         text = ", ".join(dict.fromkeys(kinds))
-        c.text(pv.X(m - 0.5) + 2, pv.y0 + 3, text if len(text) <= room else text[:room - 1] + "…", size=10,
+        c.text(pv.X(group[-1] - 0.5) + 2, pv.y0 + 3, text if len(text) <= room else text[:room - 1] + "…", size=10,
                colour=INTERVENTION_COLOUR, rotate=-90, anchor="end", baseline="hanging", cls="intervention-label")
     # title and the legend of phases and marks
     present = [p for p in PHASE_LABELS if p in set(s["phase"].astype(str))] or list(PHASE_LABELS)
