@@ -814,7 +814,9 @@ def _column_words(result: ComparisonResult) -> list[str]:
         "agreement": f"the share of runs in which an agreement is signed within the {hz} months simulated",
         "months_to_agreement": f"the average months until the first agreement, a run without one counting as all "
                                f"{hz} months (so the figure stays near {hz} where few runs reach one)",
-        "durable": f"the share of all runs in which an agreement is signed and then holds {span}",
+        "durable": f"the share of all runs in which an agreement is signed and then holds {span} within the {hz} "
+                   f"months simulated (one signed less than {span} before the end of its run counts as not having "
+                   "held, as that could not be seen)",
         "survival": f"of the agreements signed, the share still holding {span} after signature",
         "rmst": f"the average months an agreement holds in its first {span} (at most {h})",
         "violence": "the average violence per month, on the model's scale from 0 (none) to 1 (its maximum)",

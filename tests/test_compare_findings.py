@@ -259,3 +259,24 @@ def test_how_to_read_says_that_a_handful_of_runs_ranks_nothing_first(tmp_path):
     md = build_document(analyse(spec, _fabricated(spec, _two_seeds, 2))).markdown()
     reading = md.split("## How to read this report")[1].split("\n## ")[0]
     assert "nor where there were five runs of each strategy or fewer" in reading
+
+
+def _late(key, r):
+    """'verified' signs late: its agreements are still holding when their runs end, after 30 months."""
+    if key == "verified":
+        return True, 30, False
+    return True, 10 + 3 * r, True
+
+
+def test_the_column_of_agreements_holding_five_years_says_how_a_late_agreement_counts(tmp_path):
+    """An agreement signed less than five years before its run ended, still holding, counts as not
+    having held five years; the column's description did not say so."""
+    from peacesim.comparison_report import build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    res = analyse(spec, _fabricated(spec, _late, 6))
+    assert res.value("verified", "durable")["estimate"] == 0.0
+    md = build_document(res).markdown()
+    assert ("agreement holds five years: the share of all runs in which an agreement is signed and then holds five "
+            "years within the 240 months simulated (one signed less than five years before the end of its run counts "
+            "as not having held, as that could not be seen)") in md
