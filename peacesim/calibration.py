@@ -49,7 +49,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from . import analysis, fsutil
-from .errors import InputError
+from .errors import InputError, StorageError
 from .experiment import experiment_from_dict
 from .params import REGISTRY, did_you_mean
 from .sweep import run_experiment
@@ -911,7 +911,10 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
                 _note(out, PATTERNS_FOLDER, PATTERNS_TABLE)
                 result.patterns = check_patterns(last, names, patterns, out / PATTERNS_FOLDER, executor=executor,
                                                  workers=workers, progress=progress)
-                fsutil.atomic_write(out / PATTERNS_TABLE, result.patterns.to_csv(index=False))
+                try:
+                    fsutil.atomic_write(out / PATTERNS_TABLE, result.patterns.to_csv(index=False))
+                except StorageError as exc:
+                    raise _runs_kept(exc, out) from None
                 outputs.append(PATTERNS_TABLE)
                 k = pick_by_patterns(result.patterns)
                 if k is not None:
@@ -926,19 +929,35 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         # what an earlier calibration wrote and this one did not is not left to be read as this one's:
         # the waves it did not reach, and a pattern table it did not make (the pattern checks' runs
         # stay in patterns/, to be reused)
-        ours = _ours(out, temporary=False)
-        _remove(out, [n for n in ours if (_WAVE.fullmatch(n) and int(n.split("-")[1]) > len(done))
-                      or (n == PATTERNS_TABLE and n not in outputs)], exp)
-        _note(out, *OUTPUT_FILES)
-        fsutil.atomic_write(out / "waves.csv", result.table.to_csv(index=False))
-        fig = nroy_figure(last.table, ranges, chosen=result.chosen)
-        fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
-        write_report(result)
-        data.update(status="complete", finished=fsutil.now(), waves=[w.folder.name for w in done], outputs=sorted(outputs),
-                    chosen=result.chosen, chosen_by=result.chosen_by if result.chosen is not None else None,
-                    message=message)
-        _write_record(out, data)
+        try:
+            ours = _ours(out, temporary=False)
+            _remove(out, [n for n in ours if (_WAVE.fullmatch(n) and int(n.split("-")[1]) > len(done))
+                          or (n == PATTERNS_TABLE and n not in outputs)], exp)
+            _note(out, *OUTPUT_FILES)
+            fsutil.atomic_write(out / "waves.csv", result.table.to_csv(index=False))
+            fig = nroy_figure(last.table, ranges, chosen=result.chosen)
+            fsutil.atomic_write(out / "nroy.png", lambda p: fig.savefig(p, dpi=110, format="png"))
+            write_report(result)
+            data.update(status="complete", finished=fsutil.now(), waves=[w.folder.name for w in done],
+                        outputs=sorted(outputs), chosen=result.chosen,
+                        chosen_by=result.chosen_by if result.chosen is not None else None, message=message)
+            _write_record(out, data)
+        except StorageError as exc:
+            raise _runs_kept(exc, out) from None
     return result
+
+
+def _runs_kept(err: StorageError, out: Path) -> StorageError:
+    """A file-system fault while the tables, figure and report are written, after every run was
+    stored: one line that says the runs are kept and what running the same command again does."""
+    from .sweep import _HINTS
+
+    if "is using this folder" in str(err):
+        return err
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
+    return StorageError(f"{err}; every run of the calibration is saved in {out}, only its tables, figure and report "
+                        f"could not be written: {hint} and run the same command again (the runs are not run again)",
+                        err.errno)
 
 
 def _plain(v: Any) -> Any:

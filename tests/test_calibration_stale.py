@@ -30,3 +30,29 @@ def test_waves_run_again_after_the_model_changed_are_said_in_one_line_each(tmp_p
 
     res = calibrate(out=tmp_path, fresh=True, **TINY)  # --fresh: everything runs again, as asked, without a note
     assert "run again" not in capsys.readouterr().err
+
+
+def test_a_full_disk_while_writing_the_report_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    from peacesim import fsutil
+    from peacesim.errors import StorageError
+
+    real = fsutil.atomic_write
+
+    def write(path, data, **kw):
+        if str(path).endswith("nroy.png"):
+            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), path, "write")
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(fsutil, "atomic_write", write)
+    kw = {**TINY, "waves": 1}
+    with pytest.raises(StorageError) as info:
+        calibrate(out=tmp_path, **kw)
+    assert str(info.value) == (f"{tmp_path / 'nroy.png'}: cannot write: No space left on device; every run of the "
+                               f"calibration is saved in {tmp_path}, only its tables, figure and report could not be "
+                               "written: free some space and run the same command again (the runs are not run again)")
+    monkeypatch.undo()
+    assert [(w.ran, w.skipped) for w in calibrate(out=tmp_path, **kw).waves] == [(0, 4)]
