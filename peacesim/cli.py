@@ -442,7 +442,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"{PROG}: interrupted while drawing the figures; the sweep is complete in {out}: draw them with "
                   f"'peacesim plot {out}'", file=sys.stderr)
             return 130
+        except StorageError as exc:
+            raise _figures_fault(exc, f"the sweep is complete in {out}",
+                                 f"draw the figures with 'peacesim plot {out}'") from None
     return 0
+
+
+def _figures_fault(err: StorageError, done: str, then: str) -> StorageError:
+    """A file-system fault while figures or a report are drawn: what is kept and what to do next."""
+    from .sweep import _HINTS
+
+    if "is using this folder" in str(err):
+        return err
+    return StorageError(f"{err}; {done}: {_HINTS.get(err.errno or 0, 'fix the cause')} and {then}", err.errno)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -453,7 +465,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if is_sensitivity_results(results):
         raise InputError(f"{args.results}: holds a sensitivity analysis; its figures and report are drawn by "
                          "'peacesim sensitivity' (run the same command again to redraw them)")
-    _plot(results)
+    try:
+        _plot(results)
+    except StorageError as exc:
+        raise _figures_fault(exc, f"the sweep's runs in {args.results} are unchanged", "run the same command again") from None
     return 0
 
 
