@@ -1220,3 +1220,21 @@ def test_play_at_the_shortest_pause_waits_for_the_page_to_show_each_month(monkey
     assert "end" in held
     during = [t for t in stepped if held["start"] <= t <= held["end"]]
     assert len(during) <= 4, f"{len(during)} months stepped during one drawing pass of the page"
+
+
+def test_an_intervention_applied_during_play_is_said_to_take_effect_in_the_month_it_does(monkeypatch):
+    """The line under Apply named the month after the one the page showed when it was written:
+    ▶ stepping on in between made it a month (or more) late."""
+    intervene = ClassroomModel.intervene
+
+    def and_play_steps_on(self, kind, /, **arguments):  # ▶ steps as soon as Apply lets go of the run
+        intervene(self, kind, **arguments)
+        self.step()
+
+    monkeypatch.setattr(ClassroomModel, "intervene", and_play_steps_on)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["attack applied: it takes effect at the start of month 2."]
+    rc.close()

@@ -472,10 +472,11 @@ def InterventionCard(model: solara.Reactive, lock):
                     if model.value is not m:
                         return  # the card is being drawn again for another model
                     m.intervene(kind.value, **{k: v for k, v in args.items() if v != "" or spec.args[k].required})
+                    when = m.facilitator[-1]["month"]  # as recorded: ▶ may step on before the line is written
             except InputError as exc:
                 message.set(("error", str(exc), id(m)))
                 return
-            message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {m.month + 1}.", id(m)))
+            message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {when}.", id(m)))
             force_update()
         # Keyed: the arguments above it are as many as the intervention has, so by its position it
         # would be a new button for each intervention chosen, and the old one (still on the page
