@@ -619,8 +619,8 @@ def summary(result: _Run) -> str:
     att = _int(o.get("attacks", _count_kind(ev, "attack")))
     foiled = _int(o.get("foiled", _count_kind(ev, "attack_foiled")))
     viol = _int(o.get("violations", _count_kind(ev, "violation")))
-    lines.append(f"Spoilers and violations: {_plural(att, 'attack', zero='no')} carried out and {foiled} more "
-                 f"foiled by early warning; "
+    lines.append(f"Spoilers and violations: {_plural(att, 'attack', zero='no')} carried out and "
+                 f"{f'{foiled} more' if foiled else 'none'} foiled by early warning; "
                  f"{_plural(viol, 'violation', zero='no')} of an agreement by a signatory party.")
 
     rot = _int(o.get("rotations", _count_kind(ev, "rotation")))
@@ -628,8 +628,8 @@ def summary(result: _Run) -> str:
     local_gaps = _int(o.get("local_funding_gaps", 0))
     prog = _count_kind(ev, "programme_lapse")
     s = (f"Third parties: {_plural(rot, 'staff rotation')}; {_plural(tp_gaps, 'funding gap')} for mediators "
-         f"and diplomats, {_plural(local_gaps, 'gap')} for local mechanisms, {prog} for the implementation "
-         f"programme after signature.")
+         f"and diplomats, {_plural(local_gaps, 'gap')} for local mechanisms, {prog or 'none'} for the "
+         f"implementation programme after signature.")
     lines.append(s)
     iv = ev[ev["kind"] == "intervention"] if ev is not None and len(ev) else None
     if iv is not None and len(iv):

@@ -339,3 +339,13 @@ def test_summary_of_talks_that_never_opened_reads_as_english():
     r = peacesim.run_scenario("reference", seed=7)
     [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
     assert line.startswith(f"Talks: opened {r.outcome['talks_opened']} times, ")
+
+
+def test_summary_says_none_where_a_count_is_zero():
+    r = peacesim.run_scenario("reference", seed=7, months=12)
+    lines = summary(r).splitlines()
+    assert r.outcome["foiled"] == 0
+    [spoilers] = [x for x in lines if x.startswith("Spoilers and violations:")]
+    assert "carried out and none foiled by early warning" in spoilers and " 0 " not in spoilers
+    [third] = [x for x in lines if x.startswith("Third parties:")]
+    assert third.endswith(", none for the implementation programme after signature.")
