@@ -1119,6 +1119,8 @@ def _diff_row(spec: ComparisonSpec, m: str, a: str, b: str, ea: float, eb: float
         wide_high = float(ra["high"]) - float(rb["low"])
         if math.isfinite(wide_low) and math.isfinite(wide_high):
             low, high = min(low, wide_low), max(high, wide_high)
+            # the unpaired resamples carry none of the fixed value's uncertainty either
+            ulow, uhigh = min(ulow, wide_low), max(uhigh, wide_high)
     return {"strategy": a, "versus": b, "measure": m, "difference": diff, "low": low, "high": high,
             "unpaired_low": ulow, "unpaired_high": uhigh, "p": p, "note": note, "bound": " ".join(bound),
             "least_p": least_p}

@@ -1003,7 +1003,8 @@ def build_document(result: ComparisonResult) -> Doc:
                                              f"baseline). Thick bar: the 95% interval of the paired comparison (the "
                                              "same seeds); thin line: the interval that runs on seeds of their own "
                                              "would have given, wider except where pairing gains nothing (then it "
-                                             "lies under the thick bar).")
+                                             "lies under the thick bar); where a strategy's value was the same in "
+                                             "every re-draw, both allow for its exact bound.")
     fig = measures_figure(result)
     doc.figure("measures.png", _png(fig), "Every measure for every strategy: the estimate (dot) with its 95% "
                                           "interval (bar).")

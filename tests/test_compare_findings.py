@@ -280,3 +280,24 @@ def test_the_column_of_agreements_holding_five_years_says_how_a_late_agreement_c
     assert ("agreement holds five years: the share of all runs in which an agreement is signed and then holds five "
             "years within the 240 months simulated (one signed less than five years before the end of its run counts "
             "as not having held, as that could not be seen)") in md
+
+
+def test_the_unpaired_interval_allows_for_an_exact_bound_as_the_paired_one_does(tmp_path):
+    """Verification's agreements never relapse (100% surviving, the same in every re-draw): the
+    paired interval of its difference from the baseline allows for the exact bound (47 to 100
+    percentage points), but the unpaired one was 100 to 100, drawn in the figure of differences as
+    a thin line narrower than the thick bar it is said to be wider than."""
+    from peacesim.comparison_report import build_document
+
+    text = NO_WORLDS.replace("master_seed = 7\n", 'master_seed = 7\nrank_by = "survival"\n')
+    spec = _spec(tmp_path, text, seeds=12)
+    from test_compare_statements import _never_relapses
+
+    res = analyse(spec, _fabricated(spec, _never_relapses, 12))
+    d = res.differences.set_index(["strategy", "measure"])
+    for k in ("verified", "crowded"):
+        r = d.loc[(k, "survival")]
+        assert r["bound"]
+        assert r["unpaired_low"] <= r["low"] and r["unpaired_high"] >= r["high"], r
+    md = build_document(res).markdown()
+    assert "where a strategy's value was the same in every re-draw, both allow for its exact bound" in md
