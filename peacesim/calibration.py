@@ -865,7 +865,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     fsutil.claim_and_mark(out, "calibration")
     done: list[Wave] = []
     message = ""
-    with fsutil.FolderLock(out, "calibration"):
+    with fsutil.FolderLock(out, "calibration"), _StopRecorded(out) as stop:
         if fresh:
             _remove(out, _ours(out), exp)
         check_folder(out, record, fresh=fresh, waves=waves, patterns=patterns)  # again, now nobody else writes
@@ -874,6 +874,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
                                 "started": fsutil.now()}
         _note(out, RECORD)
         _write_record(out, data)
+        stop.data = data
         if announce is not None:
             announce()
         redone = False  # a wave's stored runs were run again: the waves after it have other points
@@ -945,6 +946,32 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
         except StorageError as exc:
             raise _runs_kept(exc, out) from None
     return result
+
+
+class _StopRecorded:
+    """Records in calibration.json that a calibration stopped before the end (Ctrl-C: "interrupted";
+    anything else: "stopped", with the error), so that it does not say "running" for ever."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.data = out, None
+
+    def __enter__(self) -> _StopRecorded:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        from .sweep import SweepInterrupted
+
+        if kind is None or self.data is None or self.data.get("status") != "running":
+            return False
+        interrupted = issubclass(kind, (KeyboardInterrupt, SweepInterrupted))
+        self.data.update(status="interrupted" if interrupted else "stopped", stopped=fsutil.now())
+        if not interrupted:
+            self.data["error"] = " ".join(str(exc).split()) or kind.__name__
+        try:
+            _write_record(self.out, self.data)
+        except Exception:  # a full disk, say: the error being raised says why
+            pass
+        return False
 
 
 def _runs_kept(err: StorageError, out: Path) -> StorageError:

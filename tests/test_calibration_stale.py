@@ -56,3 +56,28 @@ def test_a_full_disk_while_writing_the_report_says_the_runs_are_kept_and_to_run_
                                "written: free some space and run the same command again (the runs are not run again)")
     monkeypatch.undo()
     assert [(w.ran, w.skipped) for w in calibrate(out=tmp_path, **kw).waves] == [(0, 4)]
+
+
+def test_a_calibration_stopped_before_the_end_does_not_say_running(tmp_path, monkeypatch):
+    import json
+
+    import pytest
+
+    import peacesim.calibration as calibration
+    from peacesim.sweep import SweepInterrupted
+
+    real = calibration.run_experiment
+
+    def second_wave_interrupted(exp, **kw):
+        if kw["out"].name == "wave-2":
+            raise SweepInterrupted(3, exp.n_runs, kw["out"])
+        return real(exp, **kw)
+
+    monkeypatch.setattr(calibration, "run_experiment", second_wave_interrupted)
+    with pytest.raises(SweepInterrupted):
+        calibrate(out=tmp_path, **TINY)
+    record = json.loads((tmp_path / "calibration.json").read_text())
+    assert record["status"] == "interrupted" and "stopped" in record
+    monkeypatch.undo()
+    calibrate(out=tmp_path, **TINY)  # the same command finishes it
+    assert json.loads((tmp_path / "calibration.json").read_text())["status"] == "complete"
