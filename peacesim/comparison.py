@@ -36,6 +36,7 @@ an interval would collapse to a point.
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import warnings
@@ -1446,12 +1447,38 @@ def write_outputs(out: Path, files: dict[str, str | bytes], *, replace: bool = T
         except OSError as exc:
             raise fsutil.storage_error(exc, figs, "create the folder") from None
     paths = {name: fsutil.inside(out, out / name) for name in files}
-    for name, data in files.items():
-        fsutil.atomic_write(paths[name], data)
-        written.append(paths[name])
+    # every file is written beside its place first and only then put in place, so that a full disk
+    # or a read-only folder leaves the earlier analysis whole, not new tables beside an old report
+    staged: dict[str, Path] = {}
+    name = ""
+    try:
+        for name, data in files.items():
+            staged[name] = fsutil.temp_name(paths[name])
+            _stage(staged[name], data)
+        for name, tmp in staged.items():
+            os.replace(tmp, paths[name])
+            written.append(paths[name])
+    except BaseException as exc:
+        for tmp in staged.values():
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise fsutil.storage_error(exc, paths.get(name), "write") from None
+        raise
     if replace:
         remove_outputs(out, keep=set(files) | set(keep))
     return written
+
+
+def _stage(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to a new file ``path``, flushed to the disk."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with open(path, "xb") as fh:
+        fh.write(raw)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def remove_outputs(out: Path, *, keep: set[str] = frozenset()) -> None:
@@ -1589,13 +1616,29 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
                 files.update(report_files(result))
             elif _same_tables(out_dir, files):  # the report there is still of these numbers
                 keep = set(OUTPUT_FILES)
-            write_outputs(out_dir, files, keep=keep)
+            try:
+                write_outputs(out_dir, files, keep=keep)
+            except fsutil.StorageError as exc:
+                raise _runs_kept(exc, out_dir, spec.n_runs) from None
     except InputError:
         if created and not (out_dir / "runs").exists():  # refused before any run: leave nothing behind
             fsutil.remove_files([out_dir / fsutil.MARKER, out_dir / fsutil.LOCK])
             fsutil.remove_empty_dir(out_dir)
         raise
     return result
+
+
+def _runs_kept(err: fsutil.StorageError, out: Path, n_runs: int) -> fsutil.StorageError:
+    """A file-system fault while writing the analysis, after every run was stored: one line that
+    says the runs and the earlier analysis are kept and what running the same command again does."""
+    from .sweep import _HINTS
+
+    if "is using this folder" in str(err):
+        return err
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
+    return fsutil.StorageError(f"{err}; all {n_runs:,} runs are saved in {out / 'runs'} and the folder's earlier tables "
+                               f"and report, if any, are unchanged: {hint} and run the same command again (the runs "
+                               "are not run again)", err.errno)
 
 
 def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:

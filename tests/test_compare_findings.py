@@ -301,3 +301,53 @@ def test_the_unpaired_interval_allows_for_an_exact_bound_as_the_paired_one_does(
         assert r["unpaired_low"] <= r["low"] and r["unpaired_high"] >= r["high"], r
     md = build_document(res).markdown()
     assert "where a strategy's value was the same in every re-draw, both allow for its exact bound" in md
+
+
+def _full_disk_at(name, monkeypatch):
+    """Make writing the analysis file ``name`` fail as on a full disk."""
+    import errno
+
+    from peacesim import comparison
+
+    real = comparison._stage
+
+    def stage(path, data):
+        if path.name.startswith(f".{name}."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(comparison, "_stage", stage)
+
+
+def test_a_full_disk_while_the_analysis_is_written_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    """The tables were put in place one by one, so a full disk at report.html left new tables
+    beside the old report, which the documentation says cannot happen."""
+    import pytest
+
+    from peacesim.comparison import write_outputs
+    from peacesim.errors import StorageError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_outputs(out, {"summary.csv": "old", "report.md": "old", "report.html": "old"})
+    _full_disk_at("report.html", monkeypatch)
+    with pytest.raises(StorageError, match="report.html: cannot write: No space left on device"):
+        write_outputs(out, {"summary.csv": "new", "report.md": "new", "report.html": "new"})
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"summary.csv": "old", "report.md": "old",
+                                                               "report.html": "old"}
+
+
+def test_a_full_disk_after_the_runs_says_they_are_saved_and_what_to_do(tmp_path, monkeypatch, capsys):
+    from peacesim import cli
+
+    text = NO_WORLDS.replace("seeds = 8\n", "seeds = 2\n").replace("months = 240\n", "months = 72\n")
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    _full_disk_at("report.html", monkeypatch)
+    out = tmp_path / "out"
+    assert cli.main(["compare", str(path), "--out", str(out), "--quiet", "--executor", "serial"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert "report.html: cannot write: No space left on device" in err
+    assert f"all 6 runs are saved in {out / 'runs'}" in err and "free some space and run the same command again" in err
+    assert not (out / "summary.csv").exists()  # nothing of the analysis put in place
