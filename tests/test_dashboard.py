@@ -1238,3 +1238,19 @@ def test_an_intervention_applied_during_play_is_said_to_take_effect_in_the_month
     button(rc, "Apply intervention").click()
     assert html_text(rc, "peacesim-ok") == ["attack applied: it takes effect at the start of month 2."]
     rc.close()
+
+
+def test_apply_clicked_before_the_card_is_drawn_for_the_intervention_chosen_applies_that_one():
+    """The card is drawn again for a newly chosen intervention in the thread drawing the page (▶'s,
+    say) while the click on Apply is already handled: it applied the new kind with the arguments of
+    the one shown before ('attack has no argument strategy')."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "coordination"
+    rc.find(v.Select, label="strategy").widget.v_model = "network"
+    apply = button(rc, "Apply intervention")
+    with rc:  # the page is not drawn again until the block ends
+        rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+        apply.click()
+    assert html_text(rc, "peacesim-error") == []
+    assert html_text(rc, "peacesim-ok") == ["attack applied: it takes effect at the start of month 1."]
+    rc.close()

@@ -399,6 +399,30 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
             solara.Button("Back to the scenario's values", on_click=back, text=True)
 
 
+def arguments_for(kind: str, values: dict[str, Any], m) -> dict[str, Any]:
+    """The arguments of intervention ``kind`` as the card shows them: the values given
+    (``values``), else each argument's default, an actor the run has, the value in force."""
+    spec = INTERVENTIONS[kind]
+    roster = m.roster()
+    args: dict[str, Any] = {}
+    for name, p in spec.args.items():
+        current = values.get(name, p.default)
+        if name in spec.roles:
+            options = [n for n in roster.candidates(spec.roles[name]) if n not in roster.withdrawn]
+            if not p.required:
+                options = [""] + options
+            if current not in options:
+                current = options[0] if options else ""
+        elif kind == "set" and name == "name":
+            current = current if current in REGISTRY and current not in FIXED_AT_START else "post_signature_support"
+        elif kind == "set" and name == "value":
+            current = values.get("value", getattr(m.p, values.get("name", "post_signature_support")))
+        elif current == "" and p.kind in ("float", "int"):
+            current = p.low or 0
+        args[name] = current
+    return args
+
+
 @solara.component
 def InterventionCard(model: solara.Reactive, lock):
     m = model.value
@@ -463,20 +487,27 @@ def InterventionCard(model: solara.Reactive, lock):
         if kind.value == "set" and args.get("name") not in REGISTRY:
             args["name"] = "post_signature_support"
 
+        shown_kind = kind.value
+
         def apply():
             if drafts.value:  # a field shows an entry that was refused: its last valid value is not used
                 message.set(("error", f"Not applied: {drafts_problem(drafts.value)}. Correct the field first.", id(m)))
                 return
+            # the intervention chosen now: a click can come before the card is drawn again for it
+            # (the page drawn meanwhile in another thread), and these are the arguments of the last
+            chosen = kind.value
             try:
                 with lock:
                     if model.value is not m:
                         return  # the card is being drawn again for another model
-                    m.intervene(kind.value, **{k: v for k, v in args.items() if v != "" or spec.args[k].required})
+                    given = args if chosen == shown_kind else arguments_for(chosen, values.value, m)
+                    required = INTERVENTIONS[chosen].args
+                    m.intervene(chosen, **{k: v for k, v in given.items() if v != "" or required[k].required})
                     when = m.facilitator[-1]["month"]  # as recorded: ▶ may step on before the line is written
             except InputError as exc:
                 message.set(("error", str(exc), id(m)))
                 return
-            message.set(("ok", f"{kind.value} applied: it takes effect at the start of month {when}.", id(m)))
+            message.set(("ok", f"{chosen} applied: it takes effect at the start of month {when}.", id(m)))
             force_update()
         # Keyed: the arguments above it are as many as the intervention has, so by its position it
         # would be a new button for each intervention chosen, and the old one (still on the page
