@@ -34,7 +34,7 @@ def _default(p) -> str:
 
 def _bounds(p) -> str:
     if p.kind in ("float", "int"):
-        return f"{_num(p.low)} – {_num(p.high)}"
+        return (f"{_num(p.marker[0])} ({p.marker[1]}) or " if p.marker else "") + f"{_num(p.low)} – {_num(p.high)}"
     if p.kind == "choice":
         return ", ".join(f"`{c}`" for c in p.choices)
     if p.kind == "bool":

@@ -292,7 +292,7 @@ def _allowed(p: Param) -> str:
     if p.kind in ("float", "int"):
         lo = "?" if p.low is None else _value(p.low if p.kind == "float" else int(p.low))
         hi = "?" if p.high is None else _value(p.high if p.kind == "float" else int(p.high))
-        return f"{lo} .. {hi}"
+        return (f"{_value(p.marker[0])} or " if p.marker else "") + f"{lo} .. {hi}"
     if p.kind == "bool":
         return "true/false"
     if p.kind == "choice":

@@ -60,11 +60,11 @@ MEDIATOR_ARGUMENTS = {"kind": "organisation"}
 
 
 def _arg(name: str, default: Any, low=None, high=None, meaning: str = "", kind: str | None = None,
-         choices: tuple = (), required: bool = False) -> Param:
+         choices: tuple = (), required: bool = False, marker: tuple | None = None) -> Param:
     if kind is None:
         kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
                 else "float" if isinstance(default, float) else "str")
-    return Param(name, default, kind, low, high, "", meaning, tuple(choices), "", required)
+    return Param(name, default, kind, low, high, "", meaning, tuple(choices), "", required, marker)
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ INTERVENTIONS: dict[str, Intervention] = {i.kind: i for i in [
         "arrives with newcomer knowledge; a new lead (lead = true) takes the lead over",
         "seed 003, Challenge 1 (a competitive marketplace: more and more actors offer mediation)",
         {MEDIATOR_ARGUMENTS.get(name, name): _arg(MEDIATOR_ARGUMENTS.get(name, name), p.default, p.low, p.high,
-                                                   p.meaning, p.kind, p.choices, p.required)
+                                                   p.meaning, p.kind, p.choices, p.required, p.marker)
          for name, p in ACTOR_FIELDS["mediator"].items()}, {}, apply=_add_mediator),
     Intervention(
         "withdraw", "a mediator or diplomat leaves the field for good: its post stays vacant and relationships "

@@ -50,7 +50,9 @@ class Param:
     """One declared parameter: name, default, bounds, unit and meaning.
 
     ``kind`` is one of ``float``, ``int``, ``bool``, ``choice`` or ``str``. For numbers, ``low`` and
-    ``high`` are inclusive bounds; for choices, ``choices`` lists the allowed values.
+    ``high`` are inclusive bounds, and ``marker`` is ``(value, meaning)`` for one value outside
+    them that stands for something else (a mediator's leverage of -1: its kind's default); for
+    choices, ``choices`` lists the allowed values.
     """
 
     name: str
@@ -63,12 +65,14 @@ class Param:
     choices: tuple = ()
     group: str = ""
     required: bool = False
+    marker: tuple | None = None
 
     def allowed(self) -> str:
         """A short human description of the allowed values."""
         if self.kind in ("float", "int"):
             word = "a number" if self.kind == "float" else "a whole number"
-            return f"{word} from {_fmt(self.low)} to {_fmt(self.high)}"
+            also = f"{_fmt(self.marker[0])} ({self.marker[1]}) or " if self.marker else ""
+            return f"{also}{word} from {_fmt(self.low)} to {_fmt(self.high)}"
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
@@ -222,9 +226,9 @@ REGISTRY: dict[str, Param] = {p.name: p for p in _GLOBALS}
 # ---------------------------------------------------------------------------------------------
 # Actor attributes, one table per agent kind. The scenario file lists actors under these kinds.
 # ---------------------------------------------------------------------------------------------
-def _a(name, default, low=None, high=None, meaning="", kind=None, choices=(), required=False):
+def _a(name, default, low=None, high=None, meaning="", kind=None, choices=(), required=False, marker=None):
     p = _p(name, default, low, high, "", meaning, "", kind, choices)
-    return Param(p.name, p.default, p.kind, p.low, p.high, p.unit, p.meaning, p.choices, p.group, required)
+    return Param(p.name, p.default, p.kind, p.low, p.high, p.unit, p.meaning, p.choices, p.group, required, marker)
 
 
 MEDIATOR_KINDS = ("un", "state", "regional", "ngo", "insider")
@@ -253,7 +257,8 @@ ACTOR_FIELDS: dict[str, dict[str, Param]] = {
         _a("name", "", meaning="name used in the narrative", kind="str", required=True),
         _a("kind", "un", meaning="kind of organisation", kind="choice", choices=MEDIATOR_KINDS),
         _a("skill", 0.6, 0.0, 1.0, "mediation skill"),
-        _a("leverage", -1.0, -1.0, 1.0, "leverage (carrots and sticks); -1 takes the default of its kind"),
+        _a("leverage", -1.0, 0.0, 1.0, "leverage (carrots and sticks); -1 takes the default of its kind",
+           marker=(-1.0, "the default of its kind")),
         _a("bias_toward", "", meaning="name of the party it leans toward ('' for impartial)", kind="str"),
         _a("bias", 0.0, 0.0, 1.0, "strength of that lean"),
         _a("track", 1, 1, 3, "track of diplomacy (1 official, 2 unofficial, 3 grassroots)"),
@@ -351,6 +356,8 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
             value = int(value)
         else:
             value = float(value)
+        if param.marker is not None and value == param.marker[0]:
+            return value
         if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):
             raise bad()
         return value

@@ -94,6 +94,13 @@ CASES = [
          file_edit=edit('kind = "regional"\n', 'kind = "regional"\nlead = true\n')),
     Case("one-party-at-table", ["{file}", "party", "at_table = true", "found 1"],
          file_edit=edit("grievances = 0.7\nproscribed = true\n", "grievances = 0.7\nproscribed = true\nat_table = false\n")),
+    # -1 stands for the kind's default; a value between it and 0 was taken as -1 without a word
+    Case("leverage-below-zero-in-file", ["{file}", "mediator", "leverage", "-0.5",
+                                         "-1 (the default of its kind) or a number from 0 to 1"],
+         file_edit=edit('kind = "un"\nskill = 0.7', 'kind = "un"\nskill = 0.7\nleverage = -0.5')),
+    Case("set-leverage-below-zero", ["--set", "leverage", "-0.01", "-1 (the default of its kind) or a number from 0"],
+         cli=["--set", "mediator.leverage=-0.01"], api={"overrides": ["mediator.leverage=-0.01"]},
+         api_expect=["overrides:", "leverage", "-0.01", "-1 (the default of its kind)"]),
     Case("negative-seed", ["--seed", "'-1'", ">= 0"], cli=["--seed", "-1"], api={"seed": -1},
          api_expect=["seed = -1", ">= 0"]),
     Case("seed-not-a-number", ["--seed", "'one'", ">= 0"], cli=["--seed", "one"], api={"seed": "one"},
