@@ -52,7 +52,7 @@ from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resol
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
 from .scenario import ACTOR_SETTING, Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
 from .scenario import setting_subject as _normal  # mediator[2].lead -> mediator.lead
-from .words import checked, cut, words
+from .words import checked, words
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -606,8 +606,10 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
     for name, fields in actor_tables.items():
         found = _find_actor(name, scenario)
         if found is None:
-            listed = ", ".join(repr(a["name"]) for entries in scenario.actors.values() for a in entries)
-            raise InputError(f"{at}.actor: {words(name)} is not an actor of the scenario; allowed: {cut(listed, 300)}")
+            names = [a["name"] for entries in scenario.actors.values() for a in entries]
+            listed = ", ".join(repr(n) for n in names)  # in full: a name cut short cannot be copied
+            raise InputError(f"{at}.actor: {words(name)} is not an actor of the scenario"
+                             f"{did_you_mean(str(name), names)}; allowed: {listed}")
         kind, index = found
         changes.update({f"{kind}[{index}].{f}": fv for f, fv in fields.items()})
     cond = {_normal(c.name): c.name for c in conditions}

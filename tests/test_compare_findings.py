@@ -351,3 +351,46 @@ def test_a_full_disk_after_the_runs_says_they_are_saved_and_what_to_do(tmp_path,
     assert "report.html: cannot write: No space left on device" in err
     assert f"all 6 runs are saved in {out / 'runs'}" in err and "free some space and run the same command again" in err
     assert not (out / "summary.csv").exists()  # nothing of the analysis put in place
+
+
+def test_an_unknown_actor_is_refused_with_every_name_and_the_likely_one(tmp_path):
+    """In a scenario with many actors the list of allowed names was cut after 300 characters
+    ("'the... (560 characters)"), so the name needed could not be read off it."""
+    import pytest
+
+    from peacesim.errors import InputError
+
+    text = NO_WORLDS.replace("[strategy.verified.actor.\"the regional organisation\"]",
+                             "[strategy.verified.actor.\"the regional organsation\"]")
+    assert text != NO_WORLDS
+    with pytest.raises(InputError) as err:
+        _spec(tmp_path, text)
+    said = str(err.value)
+    assert "'the regional organsation' is not an actor of the scenario (did you mean 'the regional organisation'?)" \
+        in said, said
+    assert "characters)" not in said and "\n" not in said
+    from peacesim.scenario import load_scenario
+
+    for entries in load_scenario("reference").actors.values():
+        for a in entries:
+            assert repr(a["name"]) in said
+
+
+def test_every_actor_of_a_large_scenario_is_listed_when_one_is_unknown(tmp_path):
+    import pytest
+
+    from peacesim.errors import InputError
+    from peacesim.scenario import load_scenario
+
+    text = ('[comparison]\ntitle = "t"\nquestion = "q"\nscenario = "contact_group"\nbaseline = "as_is"\nseeds = 4\n'
+            'master_seed = 1\n\n[strategy.as_is]\ntitle = "As it is"\ndescription = "-"\nsource = "-"\n\n'
+            '[strategy.gulf]\ntitle = "Gulf"\ndescription = "-"\nsource = "-"\n'
+            '[strategy.gulf.actor."the Gulf state"]\nrole = "supportive"\n')
+    with pytest.raises(InputError) as err:
+        _spec(tmp_path, text)
+    said = str(err.value)
+    assert "(did you mean 'the Gulf contact-group state'?)" in said, said
+    assert "characters)" not in said
+    names = [a["name"] for entries in load_scenario("contact_group").actors.values() for a in entries]
+    assert len(", ".join(map(repr, names))) > 300
+    assert all(repr(n) in said for n in names)
