@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from .figtext import as_written
 from . import analysis, fsutil
 from .errors import InputError, StorageError
 from .experiment import experiment_from_dict
@@ -1043,6 +1044,7 @@ _NROY_COLOUR = "tab:blue"
 _OUT_COLOUR = "0.7"
 
 
+@as_written
 def pair_scatter(table: pd.DataFrame, x: str, y: str, *, ranges: dict[str, tuple[float, float]] | None = None,
                  chosen: dict[str, Any] | None = None, ax: Axes | None = None) -> Axes:
     """Points of one wave on two parameters (or a parameter and ``I_max``): ruled out in grey,
@@ -1064,6 +1066,7 @@ def pair_scatter(table: pd.DataFrame, x: str, y: str, *, ranges: dict[str, tuple
     return ax
 
 
+@as_written
 def nroy_figure(table: pd.DataFrame, ranges: dict[str, tuple[float, float]], *, chosen: dict[str, Any] | None = None,
                 cutoff: float = CUTOFF) -> Figure:
     """A scatter matrix of one wave's points over the calibrated parameters (the lower triangle),

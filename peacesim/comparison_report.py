@@ -30,6 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .figtext import as_written
 from . import paired
 from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, excludes_zero, span_words
 
@@ -498,6 +499,7 @@ def _colour(result: ComparisonResult) -> dict[str, str]:
     return {k: _COLOURS[i % len(_COLOURS)] for i, k in enumerate(result.spec.keys)}
 
 
+@as_written
 def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
     """Kaplan-Meier curves of how long agreements hold, one per strategy (no band: the strategies' intervals
     are in the tables)."""
@@ -535,6 +537,7 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
     return fig
 
 
+@as_written
 def differences_figure(result: ComparisonResult, measure: str | None = None, ax: Axes | None = None) -> Figure:
     """Each strategy minus the baseline on one measure, with the paired 95% interval (thick) and
     the interval independent runs would have given (thin)."""
@@ -571,6 +574,7 @@ def differences_figure(result: ComparisonResult, measure: str | None = None, ax:
     return fig
 
 
+@as_written
 def measures_figure(result: ComparisonResult) -> Figure:
     """Every measure for every strategy with its 95% interval, best-ranked strategy on top."""
     keys = list(MEASURES)
@@ -606,6 +610,7 @@ def measures_figure(result: ComparisonResult) -> Figure:
     return fig
 
 
+@as_written
 def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | None:
     """The sampled worlds on the conditions that matter most, marked by whether the best strategy
     did better than the runner-up there, with the first PRIM box drawn. None without conditions

@@ -29,6 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from .figtext import as_written
 from .events import parse_values, split_actors
 from .records import PHASE_LABELS, unique_slugs
 
@@ -223,6 +224,7 @@ def _lead_rotations(result: RunResult) -> set[int]:
     return out
 
 
+@as_written
 def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | None = None,
                   third_parties: bool = True) -> Figure:
     """Draw a timeline of one run and return the figure.

@@ -26,6 +26,7 @@ from matplotlib.artist import Artist
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from .figtext import as_written
 from .sensitivity_analysis import (MAX_RELATIVE_WIDTH, MORRIS_MIN_EFFECTS, RANK_BY, RBD_RESAMPLES, VERDICTS, ZERO,
                                    sorted_groups)
 
@@ -71,6 +72,7 @@ def _why_not_measured(method: str) -> str:
     return "no index could be computed"
 
 
+@as_written
 def index_bars(table: pd.DataFrame, method: str, outcome: str, *, top: int | None = TOP, label: str = "",
                ax: Axes | None = None) -> Figure:
     """Bars of the indices of ``method`` for ``outcome``, most influential first, with 95% intervals.
@@ -158,6 +160,7 @@ def _text_box(a, renderer):
     return Text.get_window_extent(a, renderer)
 
 
+@as_written
 def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate: int = 8,
                  ax: Axes | None = None) -> Figure:
     """The mu*-sigma plane of ``outcome``: each factor at (mu*, sigma) with its intervals, the most
@@ -222,6 +225,7 @@ def morris_plane(table: pd.DataFrame, outcome: str, *, label: str = "", annotate
     return fig
 
 
+@as_written
 def s2_heatmap(table: pd.DataFrame, outcome: str, *, label: str = "", ax: Axes | None = None) -> Figure:
     """Sobol' second-order indices of ``outcome`` as a matrix; a star marks those whose 95% interval
     excludes zero."""

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from .figtext import as_written
 from .analysis import (
     METRICS,
     MIN_CLUSTERS,
@@ -125,6 +126,7 @@ def _level_text(results: Results, factor: str, v: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # Kaplan-Meier curves
 # ---------------------------------------------------------------------------------------------
+@as_written
 def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Axes | None = None,
               horizon: float | None = 60, ci: bool | None = None, first_only: bool = False,
               title: str | None = None) -> Figure:
@@ -259,6 +261,7 @@ def _km_groups(results: Results, eps: pd.DataFrame, by: list[str] | None) -> lis
 # ---------------------------------------------------------------------------------------------
 # metric against a parameter
 # ---------------------------------------------------------------------------------------------
+@as_written
 def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: str | None = None,
                         ax: Axes | None = None, horizon: float = 60, first_only: bool = False,
                         table: pd.DataFrame | None = None, title: str | None = None,
@@ -414,6 +417,7 @@ def _y_label(metric: str, results: Results, horizon: float) -> str:
 # ---------------------------------------------------------------------------------------------
 # heat map
 # ---------------------------------------------------------------------------------------------
+@as_written
 def heatmap(results: Results, x: str, y: str, *, metric: str = "rmst", ax: Axes | None = None,
             horizon: float = 60, first_only: bool = False, table: pd.DataFrame | None = None,
             title: str | None = None) -> Figure:
@@ -495,6 +499,7 @@ def _cell_text(v: float, lo: float, hi: float, percent: bool, known: float = np.
 # ---------------------------------------------------------------------------------------------
 # plot_results: figures, summary.csv and report.md
 # ---------------------------------------------------------------------------------------------
+@as_written
 def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = False) -> list[Path]:
     """Write figures, ``summary.csv`` and ``report.md`` for a results folder; return their paths.
 

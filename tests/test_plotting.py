@@ -241,3 +241,29 @@ def test_labels_of_interventions_in_near_months_are_not_written_over_each_other(
     assert sorted(t.get_gid() for t in texts) == ["intervention-label:120", "intervention-label:29"]
     [near] = [t.get_text() for t in texts if t.get_gid() == "intervention-label:29"]
     assert near.startswith("4 interventions: rotate")
+
+
+@pytest.mark.parametrize("name", ["the $$ group", "the $\\frac{$ front", "the $5m and $10m donors"])
+def test_names_with_dollar_signs_are_drawn_as_written(tmp_path, name):
+    """A '$' in a name from the user's file is text, not the start of mathematical notation: two of
+    them made the figure fail after the whole run, or drew the name in italics without its spaces."""
+    import subprocess
+    import sys
+
+    from peacesim.scenario import resolve_scenario
+
+    text = resolve_scenario("reference").read_text(encoding="utf-8")
+    assert text.count('"the armed group"') >= 1
+    scen = tmp_path / "dollars.toml"
+    scen.write_text(text.replace('"the armed group"', f'"{name.replace(chr(92), chr(92) * 2)}"'), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "peacesim", "run", str(scen), "--months", "24", "--out",
+                        str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "timeline.png").stat().st_size > 0
+    run = peacesim.run_scenario(scen, seed=1, months=24)
+    fig = plot_timeline(run)
+    FigureCanvasAgg(fig).draw()
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert any(name in t for t in texts)
+    assert not any(t.get_parse_math() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts())
+    assert matplotlib.rcParams["text.parse_math"]  # a notebook's own figures keep their notation
