@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
@@ -116,6 +117,12 @@ def parse_values(x: Any) -> dict[str, Any]:
             return {}
         return v if isinstance(v, dict) else {}
     return {}
+
+
+def name_key(name: str) -> str:
+    """What tells actors' names apart where users name them (interventions): case, a
+    leading article and the spaces around a name are ignored."""
+    return re.sub(r"^(the|a|an)\s+", "", name.strip().lower())
 
 
 def check_name(name: str, label: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
-from .events import check_name
+from .events import check_name, name_key
 from .params import (ACTOR_FIELDS, COORDINATION_STRATEGIES, REGISTRY, Param, Typed, as_whole, check, did_you_mean,
                      misspelt)
 from .words import words
@@ -260,9 +260,8 @@ def resolve_name(given: str, candidates: list[str]) -> str | None:
     """The candidate ``given`` names: exactly, ignoring case, or without a leading article."""
     if given in candidates:
         return given
-    def norm(s: str) -> str:
-        return re.sub(r"^(the|a|an)\s+", "", s.strip().lower())
-    found = [c for c in candidates if norm(c) == norm(given)]
+    key = name_key(given)
+    found = [c for c in candidates if name_key(c) == key]
     return found[0] if len(found) == 1 else None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, InputNote
-from .events import check_name
+from .events import check_name, name_key
 from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
 from .words import cut, words
@@ -570,12 +570,17 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
     at_table = [p for p in parties if p["at_table"]]
     if len(at_table) < 2:
         raise InputError(f"{where}: party: at least two parties with at_table = true are needed, found {len(at_table)}")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for kind, entries in scen.actors.items():
         for a in entries:
-            if a["name"] in seen:
+            if a["name"] in seen.values():
                 raise InputError(f"{where}: {kind}: name {words(a['name'])} is used twice; actor names must be unique")
-            seen.add(a["name"])
+            other = seen.get(name_key(a["name"]))
+            if other is not None:
+                raise InputError(f"{where}: {kind}: name {words(a['name'])} is too close to the actor {words(other)}: "
+                                 "interventions find actors by name ignoring case, a leading article and the "
+                                 "spaces around it, so the two could not be told apart; choose another name")
+            seen[name_key(a["name"])] = a["name"]
     party_names = {p["name"] for p in parties}
     for kind in ("mediator", "diplomat"):
         for a in scen.actors[kind]:

@@ -94,6 +94,13 @@ CASES = [
          file_edit=edit('kind = "regional"\n', 'kind = "regional"\nlead = true\n')),
     Case("one-party-at-table", ["{file}", "party", "at_table = true", "found 1"],
          file_edit=edit("grievances = 0.7\nproscribed = true\n", "grievances = 0.7\nproscribed = true\nat_table = false\n")),
+    # names that interventions could not tell apart (case, a leading article, spaces around it)
+    Case("name-differing-only-by-case", ["{file}", "party", "'The Government'", "too close to the actor",
+                                         "'the government'"],
+         file_edit=edit('name = "the armed group"', 'name = "The Government"')),
+    Case("name-differing-only-by-a-trailing-space", ["{file}", "party", "'government '", "too close to the actor",
+                                                     "'the government'"],
+         file_edit=edit('name = "the armed group"', 'name = "government "')),
     # -1 stands for the kind's default; a value between it and 0 was taken as -1 without a word
     Case("leverage-below-zero-in-file", ["{file}", "mediator", "leverage", "-0.5",
                                          "-1 (the default of its kind) or a number from 0 to 1"],
