@@ -493,6 +493,17 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         v = meta.get(k, [])
         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
             raise InputError(f"{where}: scenario.{k} must be a list of texts")
+    # printed by 'peacesim show' and on the dashboard: no escape sequences or carriage returns
+    # that would rewrite what a terminal shows (line breaks and tabs are fine where text runs on)
+    for k in ("name", "title", "description", "note", "learning_points", "sources"):
+        v = meta.get(k, "")
+        for t in (v if isinstance(v, list) else [v]):
+            flat = t.replace("\r\n", "\n")
+            bad = [c for c in flat if (ord(c) < 32 and (k in ("name", "title") or c not in "\n\t")) or 127 <= ord(c) < 160]
+            if bad:
+                raise InputError(f"{where}: scenario.{k} = {words(cut(t, 80))} is not allowed: it holds a control "
+                                 f"character ({words(bad[0])}); expected "
+                                 + ("a text on one line" if k in ("name", "title") else "text, line breaks and tabs"))
     seed = meta.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         hint = " (written without quotes: seed = 7)" if isinstance(seed, str) and seed.strip().isdigit() else ""

@@ -94,6 +94,10 @@ CASES = [
          file_edit=edit('kind = "regional"\n', 'kind = "regional"\nlead = true\n')),
     Case("one-party-at-table", ["{file}", "party", "at_table = true", "found 1"],
          file_edit=edit("grievances = 0.7\nproscribed = true\n", "grievances = 0.7\nproscribed = true\nat_table = false\n")),
+    # texts 'peacesim show' prints: an escape sequence or a carriage return would rewrite the terminal
+    Case("escape-sequence-in-title", ["{file}", "scenario.title", "control character", "a text on one line"],
+         file_edit=edit('title = "Reference: a civil war between a government and one main armed group"',
+                        'title = "Evil\\u001b[2J title\\rOVERWRITE"')),
     # names that interventions could not tell apart (case, a leading article, spaces around it)
     Case("name-differing-only-by-case", ["{file}", "party", "'The Government'", "too close to the actor",
                                          "'the government'"],
