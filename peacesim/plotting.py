@@ -50,6 +50,7 @@ SIGNED_COLOUR = "#1a7f37"
 RELAPSE_COLOUR = "#c62828"
 INTERVENTION_COLOUR = "#ad1457"
 PARTY_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
+LEGEND_NAME_WIDTH = 30  # characters of a party's name on one line of the legend beside the panels
 
 # Rows of the event strip: label, event kind, colour, marker.
 _EVENT_ROWS = [
@@ -161,6 +162,14 @@ def parameter_steps(result: RunResult, name: str) -> tuple[list[float], list[flo
 
 #: Points across that a label of interventions, 7-point type written down its line, takes with its margin.
 LABEL_POINTS = 10.0
+
+
+def _legend_name(name: str) -> str:
+    """A party's name as its legend entry: on lines of at most :data:`LEGEND_NAME_WIDTH` characters
+    (at most three, shortened with '…' beyond), which fit beside the panels."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, LEGEND_NAME_WIDTH, max_lines=3, placeholder=" …")) or name
 
 
 def label_groups(months: list[int], min_gap: float) -> list[list[int]]:
@@ -313,8 +322,8 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
         col = f"ripeness_{key}"
         if col not in s:
             continue
-        ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=name, zorder=4,
-                  gid=f"ripeness:{name}")
+        ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=_legend_name(name),
+                  zorder=4, gid=f"ripeness:{name}")
     # Commitment replaces ripeness as what matters once an agreement is signed: dotted, same colour.
     has_commitment = False
     for k, (name, key) in enumerate(zip(parties, slugs, strict=True)):

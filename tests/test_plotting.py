@@ -267,3 +267,28 @@ def test_names_with_dollar_signs_are_drawn_as_written(tmp_path, name):
     assert any(name in t for t in texts)
     assert not any(t.get_parse_math() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts())
     assert matplotlib.rcParams["text.parse_math"]  # a notebook's own figures keep their notation
+
+
+@pytest.mark.parametrize("scenario", ["myanmar_support_org", "long names"])
+def test_long_party_names_stay_inside_the_figure(tmp_path, scenario):
+    """A long party's name (the shipped myanmar_support_org's 'the southern ethnic armed
+    organisation'; names may be 200 characters) goes on several lines of the legend, which stays
+    inside the figure: it ran off the right edge."""
+    from peacesim.scenario import resolve_scenario
+
+    if scenario == "long names":
+        text = resolve_scenario("reference").read_text(encoding="utf-8")
+        long = "the " + " ".join(["armed"] * 32)  # 195 characters
+        scenario = tmp_path / "long.toml"
+        scenario.write_text(text.replace('"the armed group"', f'"{long}"'), encoding="utf-8")
+    run = peacesim.run_scenario(scenario, seed=1, months=36)
+    fig = plot_timeline(run)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    ax = next(a for a in fig.axes if a.get_label() == "ripeness")
+    legend = ax.get_legend()
+    assert legend.get_window_extent(renderer).x1 <= fig.bbox.x1 + 1
+    assert legend.get_window_extent(renderer).y0 >= fig.bbox.y0 - 1
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert any("\n" in t for t in texts)
+    assert all(len(line) <= 32 for t in texts[:-1] for line in t.splitlines())
