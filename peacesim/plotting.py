@@ -164,7 +164,7 @@ def parameter_steps(result: RunResult, name: str) -> tuple[list[float], list[flo
 LABEL_POINTS = 10.0
 
 
-def _legend_name(name: str) -> str:
+def legend_name(name: str) -> str:
     """A party's name as its legend entry: on lines of at most :data:`LEGEND_NAME_WIDTH` characters
     (at most three, shortened with '…' beyond), which fit beside the panels."""
     import textwrap
@@ -322,7 +322,7 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
         col = f"ripeness_{key}"
         if col not in s:
             continue
-        ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=_legend_name(name),
+        ax_r.plot(months, s[col], color=PARTY_COLOURS[k % len(PARTY_COLOURS)], lw=1.3, label=legend_name(name),
                   zorder=4, gid=f"ripeness:{name}")
     # Commitment replaces ripeness as what matters once an agreement is signed: dotted, same colour.
     has_commitment = False

@@ -272,3 +272,26 @@ def test_labels_of_interventions_in_near_months_are_not_written_over_each_other(
     xs = sorted(float(e.get("x")) for e in labels)
     assert len(xs) == 2 and xs[1] - xs[0] > 13, [e.text for e in labels]
     assert labels[0].text.startswith("rotate: UN envoy, a"), labels[0].text  # and the rest, as far as it fits
+
+
+def test_a_long_party_name_stays_inside_the_live_timeline(tmp_path):
+    """A party's name goes on several lines of the legend, as in timeline.png: a long one (names
+    may be 200 characters) ran past the right edge of the page's timeline."""
+    import re
+
+    from peacesim import run_scenario
+    from peacesim.dashboard.figures import text_width
+    from peacesim.scenario import resolve_scenario
+
+    text = resolve_scenario("reference").read_text(encoding="utf-8")
+    long = "the " + " ".join(["armed"] * 32)
+    path = tmp_path / "long.toml"
+    path.write_text(text.replace('"the armed group"', f'"{long}"'), encoding="utf-8")
+    svg = timeline_svg(run_scenario(path, seed=1, months=24), title="long").decode()
+    width = float(re.search(r'viewBox="0 0 ([\d.]+)', svg).group(1))
+    texts = []  # (x, size, line) of every line of text, one line or several (tspans)
+    for x, size, body in re.findall(r'<text x="([\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        texts += [(float(x), float(size), t) for t in (re.findall(r"<tspan[^>]*>([^<]*)</tspan>", body) or [body])]
+    assert any(t.startswith("the armed armed") for _, _, t in texts)
+    for x, size, t in texts:
+        assert x + text_width(t, size) <= width, t

@@ -35,6 +35,7 @@ from ..plotting import (
     _only_in,
     _phase_runs,
     label_groups,
+    legend_name,
     parameter_steps,
     party_columns,
 )
@@ -465,7 +466,7 @@ def timeline_svg(result: RunResult, *, title: str | None = None) -> bytes:
         colour = PARTY_COLOURS[k % len(PARTY_COLOURS)]
         if f"ripeness_{key}" in s:
             pr.line(months, col(f"ripeness_{key}"), colour, width=1.3, gid=f"ripeness:{name}")
-            items.append(("line", colour, None, name))
+            items.append(("line", colour, None, legend_name(name)))
         if f"commitment_{key}" in s:
             yc = _only_in(s, f"commitment_{key}", "implementation")
             if not np.all(np.isnan(yc) | (yc <= 0)):
