@@ -396,6 +396,11 @@ def actor_field(kind: str, fname: str, name: str, *, where: str):
     """The registry's spec of actor field ``KIND.FIELD`` that an override may set (``name`` as
     typed, for the error); a one-line error for an unknown kind or field."""
     if kind not in ACTOR_FIELDS:
+        indexed = re.fullmatch(r"\s*(\w+)\s*\[(.*)\]\s*\.(.*)", str(name))
+        if indexed and indexed.group(1) in ACTOR_FIELDS:  # KIND[N] with an N that is not a whole number
+            k, n, f = indexed.groups()
+            raise InputError(f"{where}: {words(name)}: {words(n)} is not allowed as the number of a {k}; expected "
+                             f"{k}[N].{f} with N a whole number from 1, counting the scenario's [[{k}]] entries in order")
         raise InputError(f"{where}: unknown actor kind {words(kind)} in {words(name)}{did_you_mean(kind, ACTOR_FIELDS)}; "
                          f"allowed: {', '.join(ACTOR_FIELDS)}")
     spec = ACTOR_FIELDS[kind].get(fname)

@@ -94,6 +94,14 @@ CASES = [
          file_edit=edit('kind = "regional"\n', 'kind = "regional"\nlead = true\n')),
     Case("one-party-at-table", ["{file}", "party", "at_table = true", "found 1"],
          file_edit=edit("grievances = 0.7\nproscribed = true\n", "grievances = 0.7\nproscribed = true\nat_table = false\n")),
+    # KIND[N] with an N that is not a whole number from 1 was called an unknown actor kind
+    Case("set-actor-number-negative", ["--set", "'party[-1].strength'", "'-1' is not allowed as the number of a party",
+                                       "party[N].strength with N a whole number from 1"],
+         cli=["--set", "party[-1].strength=0.9"], api={"overrides": ["party[-1].strength=0.9"]},
+         api_expect=["overrides:", "'-1' is not allowed as the number of a party"]),
+    Case("set-actor-number-not-whole", ["--set", "'1.0' is not allowed as the number of a party"],
+         cli=["--set", "party[1.0].strength=0.9"], api={"overrides": ["party[1.0].strength=0.9"]},
+         api_expect=["overrides:", "'1.0' is not allowed as the number of a party"]),
     # texts 'peacesim show' prints: an escape sequence or a carriage return would rewrite the terminal
     Case("escape-sequence-in-title", ["{file}", "scenario.title", "control character", "a text on one line"],
          file_edit=edit('title = "Reference: a civil war between a government and one main armed group"',
