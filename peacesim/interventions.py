@@ -487,7 +487,13 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
         for item in parts[2].split(","):
             name, sep, value = item.partition("=")
             if not sep or not name.strip():
-                raise InputError(f"{show}: {item.strip()!r} is not of the form ARG=VALUE")
+                hint = ""
+                if not sep and args:  # a value that held a comma, as in an actor's name 'the NGO, Inc'
+                    last = next(reversed(args))
+                    hint = (f" (commas separate the arguments, so {last} = {f'{args[last]},{item}'.strip()!r} cannot "
+                            "be given here: name such an actor in an [[intervention]] table of the scenario file "
+                            "or from Python)")
+                raise InputError(f"{show}: {item.strip()!r} is not of the form ARG=VALUE{hint}")
             if name.strip() in args:
                 raise InputError(f"{show}: {name.strip()} is given twice; give each argument once")
             args[name.strip()] = Typed(value.strip())

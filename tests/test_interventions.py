@@ -544,3 +544,16 @@ def test_a_real_argument_is_not_taken_for_a_misspelt_month():
     with pytest.raises(InputError) as info:
         parse_plan([{"kind": "cut_funding", "months": 12, "actor": "UN envoy"}], where="f.toml")
     assert "missing month = ..." in str(info.value) and "misspelling" not in str(info.value)
+
+
+def test_a_name_holding_a_comma_on_the_command_line_is_refused_saying_where_it_can_be_given():
+    """An actor's name may hold a comma ('the NGO, Inc'), but --intervene separates its arguments
+    with commas: the refusal says so and where such a name can be given."""
+    from peacesim.interventions import parse_cli
+
+    with pytest.raises(InputError) as err:
+        parse_cli("24:rotate:actor=the NGO, Inc")
+    msg = str(err.value)
+    assert "'Inc' is not of the form ARG=VALUE" in msg
+    assert "actor = 'the NGO, Inc' cannot be given here" in msg and "[[intervention]] table" in msg
+    assert "\n" not in msg
