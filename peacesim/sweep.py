@@ -564,9 +564,7 @@ def _check_cluster_model(client, scheduler: str) -> None:
         detail = str(exc) if type(exc) is Exception else f"{type(exc).__name__}: {exc}"
         raise InputError(f"--scheduler {scheduler}: a worker cannot run peacesim's model ({fsutil.cut(detail, 120)}); "
                          "install this version of peacesim on every worker") from None
-    if not theirs:
-        raise InputError(f"--scheduler {scheduler}: the cluster has no workers; start some with "
-                         f"'dask worker {scheduler}' where peacesim is installed")
+    # (a cluster with no workers yet, one that adds them on demand, has none to ask)
     other = sorted(addr for addr, digest in theirs.items() if digest != here)
     if other:
         shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
