@@ -399,6 +399,15 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
             solara.Button("Back to the scenario's values", on_click=back, text=True)
 
 
+def actor_options(roster, roles, required: bool, current: str) -> tuple[list[str], str]:
+    """The actors an argument may name (of ``roles``, not withdrawn; '' first where the argument
+    may be left to the model) and the one shown: ``current`` if it is among them, else the first."""
+    options = [n for n in roster.candidates(roles) if n not in roster.withdrawn]
+    if not required:
+        options = [""] + options
+    return options, (current if current in options else options[0] if options else "")
+
+
 def arguments_for(kind: str, values: dict[str, Any], m) -> dict[str, Any]:
     """The arguments of intervention ``kind`` as the card shows them: the values given
     (``values``), else each argument's default, an actor the run has, the value in force."""
@@ -408,11 +417,7 @@ def arguments_for(kind: str, values: dict[str, Any], m) -> dict[str, Any]:
     for name, p in spec.args.items():
         current = values.get(name, p.default)
         if name in spec.roles:
-            options = [n for n in roster.candidates(spec.roles[name]) if n not in roster.withdrawn]
-            if not p.required:
-                options = [""] + options
-            if current not in options:
-                current = options[0] if options else ""
+            options, current = actor_options(roster, spec.roles[name], p.required, current)
         elif kind == "set" and name == "name":
             current = current if current in REGISTRY and current not in FIXED_AT_START else "post_signature_support"
         elif kind == "set" and name == "value":
@@ -457,11 +462,7 @@ def InterventionCard(model: solara.Reactive, lock):
             def on_draft(d, name=name):
                 set_draft(drafts, name, d)
             if name in spec.roles:
-                options = [n for n in roster.candidates(spec.roles[name]) if n not in roster.withdrawn]
-                if not p.required:
-                    options = [""] + options
-                if current not in options:
-                    current = options[0] if options else ""
+                options, current = actor_options(roster, spec.roles[name], p.required, current)
                 solara.Select(label=name + ("" if p.required else " ('' = any)"), value=current, values=options,
                               on_value=set_arg)
             elif kind.value == "set" and name == "name":
