@@ -59,3 +59,63 @@ def test_figures_that_cannot_be_written_are_one_line_and_still_printed(tmp_path,
     assert '"own_model_each": true' in out.out  # the figures are not lost
     assert out.err.startswith(f"error: --out {blocker / 'load.json'}: cannot write the figures")
     assert out.err.count("\n") == 1 and blocker.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_step_the_page_never_shows_is_one_line_naming_the_month(capsys, monkeypatch):
+    """A tab whose click on Step is not answered stops the test with one line saying which month
+    it waited for and what its page showed; it ended in Playwright's traceback."""
+    import asyncio
+
+    from playwright.async_api import TimeoutError as PageTimeout
+
+    class Element:
+        async def wait_for(self, timeout=None):
+            pass
+
+        async def inner_text(self):
+            return "Month 2 / 240"
+
+        async def click(self):
+            pass
+
+    class Page:
+        async def goto(self, url, **kwargs):
+            pass
+
+        def locator(self, selector):
+            return Element()
+
+        def get_by_role(self, role, **kwargs):
+            return Element()
+
+        async def wait_for_function(self, expression, timeout=None):
+            if "Month 3 " in expression:  # the third click is not answered
+                raise PageTimeout("Timeout exceeded")
+
+    class Browser:
+        async def new_page(self, **kwargs):
+            return Page()
+
+    with pytest.raises(loadtest.TabStuck) as err:
+        asyncio.run(loadtest._session(Browser(), "http://x/", 5, asyncio.Event(), [], 1, [], {}))
+    assert str(err.value) == (f"a tab clicked Step for month 3 and its page still showed 'Month 2 / 240' "
+                              f"{loadtest.STEP_WAIT_S} s later (the click was not answered)")
+
+    class Server:
+        pid = 0
+
+        def terminate(self):
+            pass
+
+        def wait(self, timeout=None):
+            return 0
+
+    async def run(url, sessions, steps, pid, play):
+        raise loadtest.TabStuck("a tab clicked Step for month 3 and its page still showed 'Month 2 / 240'")
+
+    monkeypatch.setattr(loadtest, "start_server", lambda port: Server())
+    monkeypatch.setattr(loadtest, "_run", run)
+    capsys.readouterr()  # the tab's own progress lines above
+    assert loadtest.main(["--sessions", "1", "--steps", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: a tab clicked Step for month 3 and its page still showed 'Month 2 / 240'\n"

@@ -67,6 +67,13 @@ def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
     raise RuntimeError("the dashboard did not start")
 
 
+STEP_WAIT_S = 600  # seconds a tab waits for the month its click on Step asked for
+
+
+class TabStuck(Exception):
+    """A tab's page did not show the month it stepped to."""
+
+
 async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list,
                    marks: dict):
     page = await browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -83,11 +90,19 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
     t1 = time.monotonic()
     step = page.get_by_role("button", name="Step", exact=True)
     done, trips = 0, []
+    from playwright.async_api import TimeoutError as PageTimeout
+
     for k in range(1, steps + 1):
         a = time.monotonic()
         await step.click()
-        await page.wait_for_function(
-            f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')", timeout=600_000)
+        try:
+            await page.wait_for_function(
+                f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')",
+                timeout=STEP_WAIT_S * 1000)
+        except PageTimeout:
+            shown = await page.locator(".peacesim-month").inner_text()
+            raise TabStuck(f"a tab clicked Step for month {k} and its page still showed {shown!r} "
+                           f"{STEP_WAIT_S} s later (the click was not answered)") from None
         trips.append(time.monotonic() - a)
         done = k
     took = time.monotonic() - t1
@@ -233,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                                                 a.play), a.timeout))
     except TimeoutError:
         print(f"error: the load test did not finish in {a.timeout:.0f} s", file=sys.stderr)
+        return 1
+    except TabStuck as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         server.terminate()
