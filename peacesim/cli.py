@@ -1087,7 +1087,23 @@ def _one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
+_QUIET = [False]  # the command was given --quiet
+_GLYPHS_NOTED = [False]
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # matplotlib's warning for each character its font cannot draw (a name in Burmese or Thai): one
+    # note for the whole command, none with --quiet
+    text = str(message)
+    if issubclass(category, UserWarning) and text.startswith("Glyph ") and "missing from font" in text:
+        if not (_QUIET[0] or _GLYPHS_NOTED[0]):
+            _GLYPHS_NOTED[0] = True
+            code = text.split()[1]
+            shown = f"{chr(int(code))!r}, " if code.isdigit() and int(code) < 0x110000 else ""
+            print(f"{PROG}: note: the figures' font cannot draw some characters of the names or titles "
+                  f"({shown}{_one_line(text.split('(', 1)[-1].split(')', 1)[0])}, and maybe others); they are "
+                  "drawn as empty boxes", file=sys.stderr)
+        return
     # peacesim's own warnings (a damaged part set aside) as one line, without Python's source line
     if issubclass(category, ResultsWarning):
         print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
@@ -1106,6 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
     Exit status: 0 done; 2 bad input (one line); 1 a file-system fault, a folder in use or a sweep
     that could not go on (one line); 130 interrupted."""
     args = build_parser().parse_args(argv)
+    _QUIET[0], _GLYPHS_NOTED[0] = bool(getattr(args, "quiet", False)), False
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -501,3 +501,28 @@ def test_a_session_file_s_rerun_has_its_own_default_folder(tmp_path, monkeypatch
     plain = strict_json(tmp_path / "results" / "reference-seed7" / "outcome.json")
     assert session["seed"] == plain["seed"] == 7
     assert session["outcome"]["interventions"] == 1 and plain["outcome"]["interventions"] == 0
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_characters_the_figures_font_lacks_are_one_note_and_none_with_quiet(tmp_path, quiet):
+    """A name in a script the figure's font lacks (Burmese) printed matplotlib's two-line warning,
+    with its source path, for every character, also with --quiet."""
+    import subprocess
+    import sys
+
+    from peacesim.scenario import resolve_scenario
+
+    text = resolve_scenario("reference").read_text(encoding="utf-8")
+    scen = tmp_path / "burmese.toml"
+    scen.write_text(text.replace('name = "the armed group"', 'name = "တပ်မတော် (Tatmadaw)"'), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "peacesim", "run", str(scen), "--months", "24", "--out",
+                        str(tmp_path / "out"), *(["--quiet"] if quiet else [])], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "timeline.png").exists()
+    if quiet:
+        assert r.stderr == "" and r.stdout == ""
+    else:
+        assert r.stderr.splitlines() == [
+            "peacesim: note: the figures' font cannot draw some characters of the names or titles ('တ', "
+            "\\N{MYANMAR LETTER TA}, and maybe others); they are drawn as empty boxes"]
