@@ -1,7 +1,9 @@
-"""Helpers of the fault-injection tests of results folders (test_results_safety, test_results_faults)."""
+"""Helpers of the fault-injection tests of results folders (test_results_safety, test_results_faults, and
+the full-disk tests of the commands that write figures and reports)."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -15,6 +17,7 @@ import pandas as pd
 import pytest
 
 import peacesim.sweep as sweep
+from peacesim import fsutil
 from peacesim.sweep import run_experiment
 
 TINY = """
@@ -177,3 +180,15 @@ def held_lock(folder: Path, kind: str = "sweep"):
         yield folder
     finally:
         lock.release()
+
+
+def full_disk_for(monkeypatch, suffixes: str | tuple[str, ...]) -> None:
+    """Every file peacesim writes whose name ends with one of ``suffixes`` meets a full disk."""
+    real = fsutil.atomic_write
+
+    def write(path, data, **kw):
+        if str(path).endswith(suffixes):
+            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), path, "write")
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(fsutil, "atomic_write", write)

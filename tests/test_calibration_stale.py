@@ -33,21 +33,12 @@ def test_waves_run_again_after_the_model_changed_are_said_in_one_line_each(tmp_p
 
 
 def test_a_full_disk_while_writing_the_report_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
-    import errno
-
     import pytest
 
-    from peacesim import fsutil
     from peacesim.errors import StorageError
+    from results_helpers import full_disk_for
 
-    real = fsutil.atomic_write
-
-    def write(path, data, **kw):
-        if str(path).endswith("nroy.png"):
-            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), path, "write")
-        return real(path, data, **kw)
-
-    monkeypatch.setattr(fsutil, "atomic_write", write)
+    full_disk_for(monkeypatch, "nroy.png")
     kw = {**TINY, "waves": 1}
     with pytest.raises(StorageError) as info:
         calibrate(out=tmp_path, **kw)

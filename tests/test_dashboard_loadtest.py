@@ -8,6 +8,18 @@ import pytest
 from peacesim.dashboard import loadtest
 
 
+class FakeServer:
+    """Stands for the dashboard's server process where no browser is driven."""
+
+    pid = 0
+
+    def terminate(self):
+        pass
+
+    def wait(self, timeout=None):
+        return 0
+
+
 @pytest.fixture
 def no_server(monkeypatch):
     def refuse(*args, **kwargs):
@@ -38,19 +50,10 @@ def test_an_out_that_is_a_folder_is_refused_before_the_test(tmp_path, capsys, no
 
 
 def test_figures_that_cannot_be_written_are_one_line_and_still_printed(tmp_path, capsys, monkeypatch):
-    class Server:
-        pid = 0
-
-        def terminate(self):
-            pass
-
-        def wait(self, timeout=None):
-            return 0
-
     async def run(url, sessions, steps, pid, play):
         return {"sessions": sessions, "own_model_each": True}
 
-    monkeypatch.setattr(loadtest, "start_server", lambda port: Server())
+    monkeypatch.setattr(loadtest, "start_server", lambda port: FakeServer())
     monkeypatch.setattr(loadtest, "_run", run)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n", encoding="utf-8")
@@ -101,19 +104,10 @@ def test_a_step_the_page_never_shows_is_one_line_naming_the_month(capsys, monkey
     assert str(err.value) == (f"a tab clicked Step for month 3 and its page still showed 'Month 2 / 240' "
                               f"{loadtest.STEP_WAIT_S} s later (the click was not answered)")
 
-    class Server:
-        pid = 0
-
-        def terminate(self):
-            pass
-
-        def wait(self, timeout=None):
-            return 0
-
     async def run(url, sessions, steps, pid, play):
         raise loadtest.TabStuck("a tab clicked Step for month 3 and its page still showed 'Month 2 / 240'")
 
-    monkeypatch.setattr(loadtest, "start_server", lambda port: Server())
+    monkeypatch.setattr(loadtest, "start_server", lambda port: FakeServer())
     monkeypatch.setattr(loadtest, "_run", run)
     capsys.readouterr()  # the tab's own progress lines above
     assert loadtest.main(["--sessions", "1", "--steps", "5"]) == 1

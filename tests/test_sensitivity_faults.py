@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-from peacesim import fsutil
 from peacesim.errors import StorageError
 from peacesim.sensitivity import run_pilot, run_sensitivity
+from results_helpers import full_disk_for
 
 BODY = """
 [experiment]
@@ -29,22 +29,11 @@ resamples = 100
 """
 
 
-def _full_disk_for(monkeypatch, suffixes):
-    real = fsutil.atomic_write
-
-    def write(path, data, **kw):
-        if str(path).endswith(suffixes):
-            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), path, "write")
-        return real(path, data, **kw)
-
-    monkeypatch.setattr(fsutil, "atomic_write", write)
-
-
 def test_a_full_disk_while_writing_the_analysis_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
     path = tmp_path / "sens.toml"
     path.write_text(textwrap.dedent(BODY))
     out = tmp_path / "out"
-    _full_disk_for(monkeypatch, ("indices.csv",))
+    full_disk_for(monkeypatch, ("indices.csv",))
     with pytest.raises(StorageError) as info:
         run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
     msg = str(info.value)
@@ -60,7 +49,7 @@ def test_a_full_disk_while_writing_the_analysis_says_the_runs_are_kept_and_to_ru
 def test_a_full_disk_while_writing_the_pilot_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):
     path = tmp_path / "sens.toml"
     path.write_text(textwrap.dedent(BODY))
-    _full_disk_for(monkeypatch, ("pilot.csv",))
+    full_disk_for(monkeypatch, ("pilot.csv",))
     with pytest.raises(StorageError) as info:
         run_pilot(path, points=8, replicates=4, executor="serial", out=tmp_path / "pilot", progress=False)
     msg = str(info.value)

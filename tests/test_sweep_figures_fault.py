@@ -1,12 +1,11 @@
 """A full disk while 'peacesim sweep' draws its figures (after every run is stored), or while
-'peacesim plot' draws them, says in its one line that the runs are kept and what to do next."""
+'peacesim plot' draws them, says in its one line that the runs are kept and what to do next; so
+does Ctrl-C while they are drawn, rather than a bare 'interrupted'."""
 
 from __future__ import annotations
 
-import errno
-
-from peacesim import fsutil
 from peacesim.cli import main
+from results_helpers import full_disk_for
 
 EXPERIMENT = """
 [experiment]
@@ -25,14 +24,7 @@ def test_a_full_disk_while_drawing_the_figures_says_the_sweep_is_complete(tmp_pa
     path = tmp_path / "exp.toml"
     path.write_text(EXPERIMENT)
     out = tmp_path / "out"
-    real = fsutil.atomic_write
-
-    def write(target, data, **kw):
-        if str(target).endswith(".png"):
-            raise fsutil.storage_error(OSError(errno.ENOSPC, "No space left on device"), target, "write")
-        return real(target, data, **kw)
-
-    monkeypatch.setattr(fsutil, "atomic_write", write)
+    full_disk_for(monkeypatch, ".png")
     assert main(["sweep", str(path), "--out", str(out), "--executor", "serial", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"peacesim: error: {out / 'figures'}/")
@@ -44,3 +36,22 @@ def test_a_full_disk_while_drawing_the_figures_says_the_sweep_is_complete(tmp_pa
                         "again\n")
     monkeypatch.undo()
     assert main(["plot", str(out)]) == 0
+
+
+def test_ctrl_c_while_drawing_the_figures_says_the_sweep_is_complete(tmp_path, monkeypatch, capsys):
+    import peacesim.sweep_plots as sweep_plots
+
+    path = tmp_path / "exp.toml"
+    path.write_text(EXPERIMENT)
+    out = tmp_path / "out"
+
+    def pressed(folder):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_plots, "plot_results", pressed)
+    status = main(["sweep", str(path), "--out", str(out), "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 130
+    assert err == (f"peacesim: interrupted while drawing the figures; the sweep is complete in {out}: draw them with "
+                   f"'peacesim plot {out}'\n")
+    assert (out / "runs.parquet").is_file()
