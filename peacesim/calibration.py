@@ -980,7 +980,7 @@ def _runs_kept(err: StorageError, out: Path) -> StorageError:
     stored: one line that says the runs are kept and what running the same command again does."""
     from .sweep import _HINTS
 
-    if "is using this folder" in str(err):
+    if err.advised:
         return err
     hint = _HINTS.get(err.errno or 0, "fix the cause")
     return StorageError(f"{err}; every run of the calibration is saved in {out}, only its tables, figure and report "

@@ -452,7 +452,7 @@ def _figures_fault(err: StorageError, done: str, then: str) -> StorageError:
     """A file-system fault while figures or a report are drawn: what is kept and what to do next."""
     from .sweep import _HINTS
 
-    if "is using this folder" in str(err) or "not peacesim's lock file" in str(err):  # says what to do itself
+    if err.advised:
         return err
     return StorageError(f"{err}; {done}: {_HINTS.get(err.errno or 0, 'fix the cause')} and {then}", err.errno)
 

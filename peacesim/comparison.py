@@ -1635,7 +1635,7 @@ def _runs_kept(err: fsutil.StorageError, out: Path, n_runs: int) -> fsutil.Stora
     says the runs and the earlier analysis are kept and what running the same command again does."""
     from .sweep import _HINTS
 
-    if "is using this folder" in str(err):
+    if err.advised:
         return err
     hint = _HINTS.get(err.errno or 0, "fix the cause")
     return fsutil.StorageError(f"{err}; all {n_runs:,} runs are saved in {out / 'runs'} and the folder's earlier tables "

@@ -17,12 +17,15 @@ class StorageError(OSError):
     folder should be), or another peacesim process is using the results folder.
 
     The message is one line naming the path and the cause; nothing is left half-written.
-    ``errno`` is the operating system's error number when there is one.
+    ``errno`` is the operating system's error number when there is one. ``advised``: the message
+    already says what to do (a folder in use, a lock file that is a link), so a command adds no
+    advice of its own to it.
     """
 
-    def __init__(self, message: str, errno: int | None = None):
+    def __init__(self, message: str, errno: int | None = None, *, advised: bool = False):
         super().__init__(message)
         self.errno = errno
+        self.advised = advised
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -362,11 +362,11 @@ class FolderLock:
         else:
             holder = "another peacesim process"
         return StorageError(f"{self.folder}: {holder} is using this folder; wait for it to finish or stop it, "
-                            "or choose another folder")
+                            "or choose another folder", advised=True)
 
     def _not_ours(self, what: str) -> StorageError:
         return StorageError(f"{self.path}: {what}, not peacesim's lock file; peacesim does not write through it: "
-                            "remove it or choose another folder")
+                            "remove it or choose another folder", advised=True)
 
     def _read_info(self, path: Path) -> dict | None:
         try:

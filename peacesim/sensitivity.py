@@ -1023,9 +1023,9 @@ def _runs_kept(err: StorageError, out: Path, n_runs: int, what: str) -> StorageE
     says the runs are kept and what running the same command again does."""
     from .sweep import _HINTS
 
-    hint = _HINTS.get(err.errno or 0, "fix the cause")
-    if "is using this folder" in str(err):
+    if err.advised:
         return err
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
     return StorageError(f"{err}; all {n_runs} runs are saved in {out}, only the analysis's {what} could not be written: "
                         f"{hint} and run the same command again (the runs are not run again)", err.errno)
 

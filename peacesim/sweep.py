@@ -1012,9 +1012,9 @@ def _fault_message(err: StorageError, store: ResultStore, manifest: dict[str, An
         store.write_manifest(manifest)
     except Exception:
         recorded = False
-    hint = _HINTS.get(err.errno or 0, "fix the cause")
-    if "is using this folder" in str(err):
+    if err.advised:
         return err
+    hint = _HINTS.get(err.errno or 0, "fix the cause")
     note = "" if recorded else " (the manifest could not be updated either)"
     return StorageError(f"{err}; {n_done} of {exp.n_runs} runs are saved in {store.out}{note}; {hint} and run the "
                         "same command again to resume", err.errno)
