@@ -661,6 +661,32 @@ def test_a_seed_from_a_sweep_is_taken_exactly():
         seed_check("-3")
 
 
+@pytest.mark.parametrize("typed", ["1e3", "1E3", "7.0", "2.5e1", "0x10", "seven", "-1"])
+def test_a_seed_the_command_line_refuses_is_refused_in_the_page(typed, capsys):
+    """'1e3' was taken as seed 1000 by the page, while ``peacesim run --seed 1e3`` refuses it: a
+    session's seed must be one the command line takes, as typed."""
+    assert main(["run", "reference", "--seed", typed, "--months", "1", "--quiet", "--no-figure"]) != 0
+    assert "--seed" in capsys.readouterr().err
+    box, rc = solara.render(app.Page(), handle_error=False)
+    seed = rc.find(v.TextField, label="Seed").widget
+    seed.v_model = typed
+    assert seed.error and seed.error_messages == [
+        f"Seed = {typed!r} is not allowed; expected a whole number >= 0 (not applied)"]
+    button(rc, "Reset").click()
+    errors = [html.unescape(e) for e in html_text(rc, "peacesim-error")]
+    assert any(e.startswith(f"Not reset: Seed = {typed!r} is not allowed") for e in errors), errors
+    assert "Re-run: peacesim run peacesim-session.toml --seed 1" in [c for w in rc.find(v.Html).widgets
+                                                                    for c in w.children]
+    rc.close()
+
+
+def test_a_seed_the_command_line_takes_is_taken_in_the_page_as_the_same_number():
+    from peacesim.cli import _parse_seed
+
+    for typed in ["0", " 12 ", "+5", "1_000", "9223372036854775807123"]:
+        assert app.seed_check(typed) == _parse_seed(typed), typed
+
+
 def test_the_debrief_is_exported_from_one_month_while_play_steps():
     """An export waits for a month being stepped (Play holds the tab's lock while it steps): the
     file is of one month, not of a run that moved while it was read."""

@@ -185,10 +185,16 @@ def number_check(p: Param, where: str) -> Callable[[str], Any]:
 
 
 def seed_check(text: str) -> int:
-    value = _as_number(text) if text.strip() else None
-    if value is None:
+    """The seed typed in the page, read as ``peacesim run --seed`` reads it: whole numbers written
+    out in digits only, so that a seed the page runs with is one the command line takes too
+    (``1e3`` or ``7.0`` are refused by both)."""
+    if not text.strip():
         raise InputError("Seed cannot be empty; expected a whole number >= 0")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    try:
+        value = int(text.strip())  # exactly, however long (a sweep's seeds have 19 digits)
+    except ValueError:
+        value = -1
+    if value < 0:
         raise InputError(f"Seed = {text.strip()!r} is not allowed; expected a whole number >= 0")
     return value
 
