@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -91,16 +92,21 @@ OUTCOME_KEYS = tuple(OUTCOMES)
 
 @lru_cache(maxsize=4096)
 def slug(name: str) -> str:
-    """A column-safe version of an actor's name: 'the armed group' -> 'armed_group'."""
+    """A column-safe version of an actor's name, in ASCII letters, digits and underscores: 'the
+    armed group' -> 'armed_group', 'Ejército del Pueblo' -> 'ejercito_del_pueblo' (accents
+    dropped); '' for a name with no Latin letter or digit (see :func:`unique_slugs`)."""
     s = re.sub(r"^(the|a|an)\s+", "", name.strip(), flags=re.I)
-    return re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower() or "actor"
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
 
 
-def unique_slugs(names: list[str]) -> list[str]:
-    """Slugs of ``names``, numbered where two would be the same."""
+def unique_slugs(names: list[str], kind: str = "party") -> list[str]:
+    """Slugs of ``names``, numbered where two would be the same. A name with no Latin letter or
+    digit (a name in Burmese, Arabic or Thai script) is called by its place in the list, ``party2``
+    for the second."""
     seen: dict[str, int] = {}
     out = []
-    for n in (slug(x) for x in names):
+    for n in (slug(x) or f"{kind}{i}" for i, x in enumerate(names, 1)):
         k = seen.get(n, 0)
         seen[n] = k + 1
         out.append(n if k == 0 else f"{n}_{k + 1}")

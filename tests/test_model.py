@@ -316,3 +316,20 @@ def test_leverage_moves_a_dependent_party_more_than_a_strong_one():
     assert Negotiation._pushed(strong, 0.5) == pytest.approx(0.3 + 0.5 * 0.1 * 0.7)
     assert Negotiation._pushed(weak, 0.5) == pytest.approx(0.3 + 0.5 * 0.8 * 0.7)
     assert Negotiation._pushed(weak, 0.0) == 0.3
+
+
+def test_series_columns_of_accented_and_non_latin_party_names(tmp_path):
+    """Accents are dropped from a party's column name; a name with no Latin letter is called by its
+    place among the parties, not 'actor' (which said nothing of which party it was)."""
+    from peacesim.records import unique_slugs
+
+    assert unique_slugs(["the Ejército del Pueblo", "ကချင်", "ยะลา", "the armed group"]) == [
+        "ejercito_del_pueblo", "party2", "party3", "armed_group"]
+    assert unique_slugs(["Party 2", "ကချင်"]) == ["party_2", "party2"]
+    text = (peacesim.scenario.scenario_dir() / "reference.toml").read_text(encoding="utf-8")
+    text = text.replace('"the government"', '"the Gobierno de Unión"').replace('"the armed group"', '"ကချင်"')
+    path = tmp_path / "renamed.toml"
+    path.write_text(text, encoding="utf-8")
+    series = peacesim.run_scenario(str(path), seed=3, months=12).series
+    parties = [c[len("ripeness_"):] for c in series.columns if c.startswith("ripeness_")]
+    assert parties == ["gobierno_de_union", "party2", "splinter_faction"]
