@@ -282,7 +282,7 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
         p = spec.args.get(name)
         if p is None:
             allowed = ", ".join(spec.args) or "none"
-            raise InputError(f"{where}: {kind} has no argument {name!r}{did_you_mean(name, spec.args)}; "
+            raise InputError(f"{where}: {kind} has no argument {words(name)}{did_you_mean(name, spec.args)}; "
                              f"allowed: {allowed}")
         if kind == "set" and name == "value":
             out[name] = value
@@ -439,7 +439,7 @@ def parse_plan(entries: Any, *, where: str) -> list[Planned]:
         for k in args if spec is not None else ():
             if k not in spec.args:  # a misspelt month, label or enabled is suggested too
                 allowed = [*spec.args, *sorted(_META)]
-                raise InputError(f"{label} (month {month}): {kind} has no argument {k!r}{did_you_mean(k, allowed)}; "
+                raise InputError(f"{label} (month {month}): {kind} has no argument {words(k)}{did_you_mean(k, allowed)}; "
                                  f"allowed: {', '.join(allowed)}")
         plan.append(Planned(month, kind, check_arguments(kind, args, where=f"{label} (month {month})"), tag, enabled,
                             where))
@@ -470,10 +470,15 @@ def override(plan: list[Planned], name: str, value: Any, *, where: str) -> list[
     return [*plan[:k], new, *plan[k + 1:]]
 
 
+#: Longest ``--intervene`` text quoted whole in a message, in characters.
+_ECHO = 120
+
+
 def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     """One ``--intervene MONTH:KIND[:ARG=VALUE,...]`` text (actor names may contain spaces)."""
     parts = text.split(":", 2)
-    show = f"{where} {text!r}"
+    # the text as typed, its start only when it is longer than any intervention needs
+    show = f"{where} {text!r}" if len(text) <= _ECHO else f"{where} {text[:_ECHO]!r}... ({len(text):,} characters)"
     if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
         raise InputError(f"{show} is not of the form {CLI_SYNTAX}, e.g. 24:rotate:actor=the UN envoy")
     first = parts[0].strip()
@@ -493,7 +498,7 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
                     hint = (f" (commas separate the arguments, so {last} = {f'{args[last]},{item}'.strip()!r} cannot "
                             "be given here: name such an actor in an [[intervention]] table of the scenario file "
                             "or from Python)")
-                raise InputError(f"{show}: {item.strip()!r} is not of the form ARG=VALUE{hint}")
+                raise InputError(f"{show}: {words(item.strip())} is not of the form ARG=VALUE{hint}")
             if name.strip() in args:
                 raise InputError(f"{show}: {name.strip()} is given twice; give each argument once")
             args[name.strip()] = Typed(value.strip())

@@ -557,3 +557,13 @@ def test_a_name_holding_a_comma_on_the_command_line_is_refused_saying_where_it_c
     assert "'Inc' is not of the form ARG=VALUE" in msg
     assert "actor = 'the NGO, Inc' cannot be given here" in msg and "[[intervention]] table" in msg
     assert "\n" not in msg
+
+
+@pytest.mark.parametrize("text", ["24:rotete:actor=" + "x" * 5000, "24:rotate:act" + "x" * 5000 + "=3",
+                                  "24:rotate:" + "x" * 5000])
+def test_a_very_long_intervene_text_is_quoted_by_its_start_and_length(text):
+    """A pasted 5,000-character text was echoed whole, twice, in its one-line refusal."""
+    with pytest.raises(InputError) as err:
+        parse_cli(text)
+    msg = str(err.value)
+    assert len(msg) < 600 and f"({len(text):,} characters)" in msg and "\n" not in msg
