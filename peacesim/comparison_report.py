@@ -45,6 +45,10 @@ FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
 #: Ten colours a reader tells apart (and in grey, mostly): strategies beyond ten repeat them.
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
             "#17becf")
+#: Line styles of the survival curves, one per strategy with its colour: solid, dashed, dotted,
+#: dash-dotted and mixtures (a pattern repeats only after eleven strategies, a colour after ten).
+_DASHES = ("solid", (0, (6, 2)), (0, (1, 1.5)), (0, (7, 2, 1.5, 2)), (0, (3, 1.5)), (0, (10, 2, 2, 2, 2, 2)),
+           (0, (2, 3)), (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (12, 3)), (0, (4, 2, 4, 2, 1, 2)), (0, (1, 3)))
 
 
 # ------------------------------------------------------------------------------------------ numbers in words
@@ -499,22 +503,24 @@ def _colour(result: ComparisonResult) -> dict[str, str]:
     return {k: _COLOURS[i % len(_COLOURS)] for i, k in enumerate(result.spec.keys)}
 
 
-@as_written
-def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
-    """Kaplan-Meier curves of how long agreements hold, one per strategy (no band: the strategies' intervals
-    are in the tables)."""
+def _dash(result: ComparisonResult) -> dict[str, Any]:
+    """A line style per strategy, in the order of the file: with the colour, it tells apart curves
+    that lie on top of each other (and strategies beyond ten, whose colours repeat)."""
+    return {k: _DASHES[i % len(_DASHES)] for i, k in enumerate(result.spec.keys)}
+
+
+def _km_curves(result: ComparisonResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each strategy's Kaplan-Meier curve of how long agreements hold, as steps (months, share
+    still holding) up to the follow-up; none for a strategy without agreements."""
     import warnings
 
     from lifelines import KaplanMeierFitter
 
-    fig, ax = _new_ax(ax, (8.0, 4.6))
-    colours = _colour(result)
     fu = float(result.spec.scenario.params["followup_months"])
-    for k in result.ranking:
+    out = {}
+    for k in result.spec.keys:
         e = result.episodes[result.episodes["strategy"] == k]
-        title = result.spec.strategy(k).title
         if len(e) == 0:
-            ax.plot([], [], color=colours[k], label=_wrap(f"{title} (no agreement)", _LEGEND))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -523,8 +529,65 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
         t = np.r_[0.0, sf.index.to_numpy(float)]
         s = np.r_[1.0, sf.to_numpy(float)]
         keep = t <= fu
-        ax.step(t[keep], s[keep], where="post", color=colours[k], lw=1.8,
-                label=_wrap(f"{title} ({len(e)} agreements)", _LEGEND))
+        out[k] = (t[keep], s[keep])
+    return out
+
+
+def _same_curves(result: ComparisonResult, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
+    """Groups of strategies (in the order of the ranking) whose curves are the same month by month:
+    drawn one over the other, only the last would be seen."""
+    groups: list[list[str]] = []
+    for k in result.ranking:
+        if k not in curves:
+            continue
+        t, s = curves[k]
+        for g in groups:
+            t0, s0 = curves[g[0]]
+            if len(t0) == len(t) and np.array_equal(t0, t) and np.allclose(s0, s, rtol=0, atol=1e-12):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return [g for g in groups if len(g) > 1]
+
+
+def km_coincide_words(result: ComparisonResult) -> str:
+    """A sentence for the figure's caption naming the strategies whose curves coincide, or ''."""
+    groups = _same_curves(result, _km_curves(result))
+    if not groups:
+        return ""
+    said = "; ".join(_and([f"'{result.spec.strategy(k).title}'" for k in g]) for g in groups)
+    return (f" The curves of {said} are the same month by month and lie on top of each other: each strategy has a "
+            "line style of its own, so both can be seen, and the legend says so.")
+
+
+@as_written
+def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
+    """Kaplan-Meier curves of how long agreements hold, one per strategy (no band: the strategies' intervals
+    are in the tables). Each strategy has a colour and a line style of its own, so that curves that
+    coincide, wholly or in part, can still be told apart; a curve that is the same as another's says
+    so in the legend."""
+    own = ax is None  # a figure of its own: the legend goes below the plot, where it hides no curve
+    titles = [_wrap(result.spec.strategy(k).title + " (99 agreements; the same curve as '')", _LEGEND)
+              for k in result.spec.keys]
+    fig, ax = _new_ax(ax, (8.0, 4.2 + 0.17 * sum(t.count("\n") + 1 for t in titles)))
+    colours, dashes = _colour(result), _dash(result)
+    fu = float(result.spec.scenario.params["followup_months"])
+    curves = _km_curves(result)
+    same = {k: g[0] for g in _same_curves(result, curves) for k in g[1:]}
+    n = len(result.spec.keys)
+    for i, k in enumerate(result.ranking):
+        title = result.spec.strategy(k).title
+        if k not in curves:
+            ax.plot([], [], color=colours[k], ls=dashes[k], label=_wrap(f"{title} (no agreement)", _LEGEND))
+            continue
+        t, s = curves[k]
+        agreements = int((result.episodes["strategy"] == k).sum())
+        label = f"{title} ({agreements} agreement{'' if agreements == 1 else 's'}"
+        label += f"; the same curve as '{result.spec.strategy(same[k]).title}')" if k in same else ")"
+        # later curves a little thinner, so that one drawn over another leaves the other's edges in view
+        ax.step(t, s, where="post", color=colours[k], ls=dashes[k], lw=2.6 - 1.2 * i / max(n - 1, 1),
+                label=_wrap(label, _LEGEND))
     ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
     ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
     ax.set_xlim(0, fu)
@@ -532,7 +595,10 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("months since the agreement was signed")
     ax.set_ylabel("share of agreements still holding")
     ax.set_title("How long agreements hold (Kaplan-Meier)", fontsize=11)
-    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    if own:
+        fig.legend(fontsize=8, loc="outside lower center", frameon=False, handlelength=3.5)
+    else:
+        ax.legend(fontsize=8, loc="upper right", frameon=False, handlelength=3.5)
     ax.grid(alpha=0.25)
     return fig
 
@@ -993,7 +1059,7 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.figure("km.png", _png(fig), f"How long agreements hold: the share of agreements still holding, month by month "
                                     f"after signature, under each strategy (dotted line: {span}). These are "
                                     "Kaplan-Meier curves: an agreement still holding when its run ended counts as "
-                                    "holding up to then, not as failed.")
+                                    "holding up to then, not as failed." + km_coincide_words(result))
     # the ranking measure, or where no strategy can be compared with the baseline on it, the first
     # measure on which one can: an empty figure says nothing
     d = result.differences

@@ -1,0 +1,59 @@
+"""``peacesim compare``: what its figures show, on results made by hand (no model runs)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from test_compare import NO_WORLDS, _fabricated, _spec, _tied
+
+from peacesim.comparison import analyse
+
+
+def _pixels_of(png: bytes, colour: str, tol: int = 40) -> int:
+    """How many pixels of a PNG are close to ``colour`` ('#rrggbb')."""
+    from matplotlib import image
+
+    img = (image.imread(io.BytesIO(png), format="png")[..., :3] * 255).astype(int)
+    want = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(img - want).max(axis=-1) <= tol).sum())
+
+
+def test_survival_curves_that_coincide_can_both_be_seen_and_are_said_to_coincide(tmp_path):
+    """'crowded' and 'verified' hold their agreements the same months in every run: their
+    Kaplan-Meier curves were drawn one over the other in the same solid style, and the one drawn
+    first could not be seen anywhere in km.png. Each strategy now has a line style of its own, the
+    legend says which curve is the same as which, and so does the caption."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from peacesim.comparison_report import _COLOURS, _png, build_document, km_figure
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, _tied, 12))
+    fig = km_figure(res)
+    FigureCanvasAgg(fig)
+    ax = fig.axes[0]
+    lines = {line.get_label().split(" (")[0]: line for line in ax.get_lines() if not line.get_label().startswith("_")}
+    crowded, verified = lines["Every mediator on its own"], lines["Verification and long grants"]
+    assert crowded._unscaled_dash_pattern != verified._unscaled_dash_pattern  # (offset, on-off sequence)
+    labels = [t.get_text().replace("\n", " ") for t in (fig.legends or [ax.get_legend()])[0].get_texts()]
+    assert any("the same curve as 'Every mediator on its own'" in t for t in labels), labels
+    # the curves drawn first and last are both in the picture (their colours, outside the legend too)
+    png = _png(fig)
+    for colour in (_COLOURS[1], _COLOURS[2]):  # 'crowded' and 'verified', in the order of the file
+        assert _pixels_of(png, colour) > 400, colour
+    md = build_document(res).markdown()
+    assert ("The curves of 'Every mediator on its own' and 'Verification and long grants' are the same month by "
+            "month") in md
+
+
+def test_survival_curves_that_differ_are_not_said_to_coincide(tmp_path):
+    from peacesim.comparison_report import build_document, km_figure
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, lambda key, r: (True, {"as_is": 10, "crowded": 20, "verified": 30}[key]
+                                                          + 3 * r, r % 2 == 0), 12))
+    fig = km_figure(res)
+    labels = [t.get_text() for t in (fig.legends or [fig.axes[0].get_legend()])[0].get_texts()]
+    assert not any("the same curve" in t for t in labels), labels
+    assert "are the same month by month" not in build_document(res).markdown()
