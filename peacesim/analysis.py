@@ -107,6 +107,7 @@ __all__ = [
     "Results",
     "Comparison",
     "METRICS",
+    "months_text",
     "load_results",
     "results_from_frames",
     "durability_table",
@@ -154,20 +155,33 @@ class Metric:
     unit: str
     percent: bool = False
 
+    def text(self, horizon: float, followup: float | None = None) -> str:
+        """The label in words at ``horizon`` months (and a follow-up of ``followup`` months):
+        "share of agreements that relapse within 1 month", "... within 60 months"."""
+        return self.label.format(horizon=months_text(horizon),
+                                 followup=f"{followup if followup is not None else horizon:g}")
+
+
+def months_text(n: float) -> str:
+    """``n`` months in words: "1 month", "60 months", "1.5 months"."""
+    return f"{n:g} month" + ("" if n == 1 else "s")
+
 
 #: Metrics that :func:`durability_table` reports with a confidence interval, by short key. Plots
-#: and :func:`compare` take these keys. ``{h}`` in a label is the horizon in months.
+#: and :func:`compare` take these keys. A label's ``{horizon}`` is the horizon in words ("60
+#: months", "1 month") and ``{followup}`` the follow-up in months (a number): :meth:`Metric.text`
+#: fills them in.
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in [
         Metric("rmst", "rmst", "rmst_low", "rmst_high",
-               "mean months an agreement holds, within its first {h} months (RMST)", "months"),
+               "mean months an agreement holds, within its first {horizon} (RMST)", "months"),
         Metric("rmst_followup", "rmst_followup", "rmst_followup_low", "rmst_followup_high",
-               "mean months an agreement holds, within its {f}-month follow-up (RMST)", "months"),
+               "mean months an agreement holds, within its {followup}-month follow-up (RMST)", "months"),
         Metric("median", "median_durability", "median_durability_low", "median_durability_high",
                "median months an agreement holds", "months"),
         Metric("relapse", "relapse_share", "relapse_share_low", "relapse_share_high",
-               "share of agreements that relapse within {h} months", "share", percent=True),
+               "share of agreements that relapse within {horizon}", "share", percent=True),
         Metric("p_agreement", "p_agreement", "p_agreement_low", "p_agreement_high",
                "share of runs that reach an agreement", "share", percent=True),
         Metric("months_to_agreement", "months_to_agreement", "months_to_agreement_low",
@@ -1349,7 +1363,7 @@ class Comparison:
     def __str__(self) -> str:
         m = METRICS[self.metric]
         scale, unit = (100, " percentage points") if m.percent else (1, " months")
-        what = m.label.format(h=f"{self.horizon:g}", f=f"{self.horizon:g}")
+        what = m.text(self.horizon)
         head = f"{what}: {value_label(self.factor, self.a)} minus {value_label(self.factor, self.b)}"
         if not self.estimable:
             return f"{head}: {self.note}"
@@ -1494,16 +1508,16 @@ def _paired_survival(ea: pd.DataFrame, eb: pd.DataFrame, seeds: list[Any], base:
                                              f"{min_clusters} (Cameron & Miller 2015)")
     if not (math.isfinite(xa) and math.isfinite(xb)):
         return Comparison(**nan, **out, note=f"not estimable: no agreement at one of the values was followed "
-                                             f"{tau:g} months")
+                                             f"{months_text(tau)}")
     if not (ea["relapsed"] & (ea["months_survived"] <= tau)).any() and \
             not (eb["relapsed"] & (eb["months_survived"] <= tau)).any():
-        return Comparison(**nan, **out, note=f"not estimable: no agreement relapsed within {tau:g} months at either "
+        return Comparison(**nan, **out, note=f"not estimable: no agreement relapsed within {months_text(tau)} at either "
                                              "value, so the bootstrap has no variation to measure")
     draws = paired.Draws(np.ones((n_boot, 1)), rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float))
     boot = measure(ea, draws) - measure(eb, draws)
     if np.mean(~np.isfinite(boot)) > 0.025:
         return Comparison(**nan, **out, note=f"not estimable: more than 2.5% of the resamples of seeds have no "
-                                             f"agreement followed {tau:g} months at one of the values")
+                                             f"agreement followed {months_text(tau)} at one of the values")
     low, high = paired.interval(boot, 1 - alpha)
     return Comparison(**out, low=low, high=high, p=paired.p_value(xa - xb, boot),
                       note=f"paired by seed: percentile bootstrap over {n} seeds ({n_boot} resamples){dropped}")
@@ -1555,7 +1569,7 @@ def _unpaired(ra: pd.DataFrame, rb: pd.DataFrame, ea: pd.DataFrame, eb: pd.DataF
     se = math.sqrt(sa * sa + sb * sb)
     if not (se > 0):  # NaN: no relapse within tau at one value (Greenwood's variance is degenerate)
         return Comparison(**out, low=math.nan, high=math.nan, p=math.nan,
-                          note=f"no interval: no agreement relapsed within {tau:g} months at one of the values")
+                          note=f"no interval: no agreement relapsed within {months_text(tau)} at one of the values")
     p = float(2 * norm.sf(abs(d) / se))
     note = ("unpaired (no seed is shared): standard errors clustered by seed"
             + ("" if not first_only else ", first agreement of each run"))

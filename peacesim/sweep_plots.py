@@ -42,6 +42,7 @@ from .analysis import (
     group_label,
     hazard_ratio,
     load_results,
+    months_text,
     value_label,
 )
 from .errors import InputError
@@ -79,7 +80,7 @@ def _metric(metric: str):
 
 
 def _metric_text(metric: str, results: Results, horizon: float) -> str:
-    return METRICS[metric].label.format(h=f"{horizon:g}", f=f"{results.followup_months:g}")
+    return METRICS[metric].text(horizon, results.followup_months)
 
 
 def _check(results: Results, *factors: str | None) -> None:
@@ -201,7 +202,7 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
             ax.plot(ct, cs, ls="none", marker="|", ms=7, mew=1.2, color=colour)
     if horizon is not None and horizon < fu:
         ax.axvline(horizon, color="0.4", ls=":", lw=1)
-        ax.text(horizon, 0.02, f" {horizon:g} months", color="0.35", fontsize=8, va="bottom")
+        ax.text(horizon, 0.02, f" {months_text(horizon)}", color="0.35", fontsize=8, va="bottom")
     ax.set_xlim(0, fu)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -408,7 +409,7 @@ def _y_label(metric: str, results: Results, horizon: float) -> str:
         "rmst": f"Mean months held, within the first {horizon:g}",
         "rmst_followup": f"Mean months held, within {results.followup_months:g}",
         "median": "Median months held",
-        "relapse": f"Relapsed within {horizon:g} months",
+        "relapse": f"Relapsed within {months_text(horizon)}",
         "p_agreement": "Runs that reach an agreement",
         "months_to_agreement": "Median months to first agreement",
     }[metric]
@@ -744,8 +745,8 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
     scen_name = scen.get("name") if isinstance(scen, dict) else scen
     lines += [
         f"Scenario `{scen_name}`; {len(table)} settings × {results.manifest.get('replicates', '?')} replicates "
-        f"(master seed {results.manifest.get('master_seed', '?')}); each run lasts {months:g} months and an "
-        f"agreement is followed for up to {fu:g} months. {n_ok} runs finished"
+        f"(master seed {results.manifest.get('master_seed', '?')}); each run lasts {months_text(months)} and an "
+        f"agreement is followed for up to {months_text(fu)}. {n_ok} runs finished"
         + (f", {n_fail} failed and are left out." if n_fail else "."),
         "",
         "## How to read the numbers",
@@ -754,13 +755,13 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
         "relapsed *yet*: it is censored, not a success or a failure. So durability is summarised with "
         "Kaplan-Meier survival curves rather than a plain average:",
         "",
-        f"* **Relapsed within {horizon:g} months**: estimated share of agreements that break down within "
-        f"{horizon:g} months of signature.",
+        f"* **Relapsed within {months_text(horizon)}**: estimated share of agreements that break down within "
+        f"{months_text(horizon)} of signature.",
         f"* **Months held (RMST)**: restricted mean survival time, the average number of months an "
-        f"agreement holds during its first {horizon:g} months (at most {horizon:g}).",
+        f"agreement holds during its first {months_text(horizon)} (at most {horizon:g}).",
         "* **Median months held**: half of the agreements break down sooner. *Not reached (> N)* means more "
         "than half were still holding after N months, the longest any agreement of that setting was "
-        f"followed (at most the follow-up period, {fu:g} months): the median is longer than N.",
+        f"followed (at most the follow-up period, {months_text(fu)}): the median is longer than N.",
         "* **Months to first agreement**: median, counting runs that never reach an agreement as "
         "censored at the end of the run; *not reached (> N)*: fewer than half reached one in N months.",
         f"* **Not estimable**: the agreements of a setting come from fewer than {min_clusters} seeds; "
@@ -781,7 +782,7 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
         "",
     ]
     head = ["Setting", "Runs", "Agreement reached", "Months to first agreement", "Agreements",
-            f"Relapsed within {horizon:g} months", f"Months held of first {horizon:g} (RMST)", "Median months held"]
+            f"Relapsed within {months_text(horizon)}", f"Months held of first {horizon:g} (RMST)", "Median months held"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         runs = f"{r['n_runs']}" + (f" ({r['n_failed']} failed)" if r["n_failed"] else "")
@@ -853,7 +854,7 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
                 continue
             if c.estimable:
                 out.append(f"* **{results.factor_title(f)}**: agreements held on average {c.estimate_a:.1f} of their "
-                           f"first {horizon:g} months with {value_label(f, a)} and {c.estimate_b:.1f} with "
+                           f"first {months_text(horizon)} with {value_label(f, a)} and {c.estimate_b:.1f} with "
                            f"{value_label(f, b)}: a difference of {c.difference:+.1f} months "
                            f"(95% CI {c.low:+.1f} to {c.high:+.1f}, {c.note})"
                            + ("." if c.excludes_zero else "; the interval includes no difference."))
