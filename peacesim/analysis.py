@@ -404,9 +404,15 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
         n = int(episodes["run_id"].isna().sum())
         raise InputError(f"{where}: episodes.parquet has {n} episode(s) of runs not in runs.parquet")
     episodes["run_id"] = episodes["run_id"].astype(np.int64)
-    # factor values of an episode come from its run (the runner may or may not copy them)
-    episodes = episodes.drop(columns=[f for f in factors if f in episodes.columns])
-    episodes = episodes.merge(runs[["run_id", *factors]], on="run_id", how="left")
+    # factor values of an episode come from its run (the runner may or may not copy them), and
+    # stand where they stand in the runs table: after the keys, in the order the experiment
+    # declares them (every parameter of a group, too), run_id last
+    columns = _factor_columns(manifest, factors, runs)
+    episodes = episodes.drop(columns=[f for f in columns if f in episodes.columns])
+    episodes = episodes.merge(runs[["run_id", *columns]], on="run_id", how="left")
+    keys = [c for c in (*RUN_KEYS, "seed") if c in episodes.columns]
+    rest = [c for c in episodes.columns if c not in keys and c not in columns and c != "run_id"]
+    episodes = episodes[[*keys, *columns, *rest, "run_id"]]
     episodes["relapsed"] = episodes["relapsed"].astype(bool)
     episodes["months_survived"] = episodes["months_survived"].astype(float)
     # an experiment may keep only some outcomes; what the analysis needs follows from the episodes
@@ -423,6 +429,19 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
     _type_outcomes(runs)
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
+
+
+def _factor_columns(manifest: dict[str, Any], factors: list[str], runs: pd.DataFrame) -> list[str]:
+    """The factor columns of the runs table in the experiment's order: the keys of the design
+    points' values (each parameter of a group, each key of a ``[[design]]`` table), as the sweep
+    wrote them, else the manifest's ``factors``."""
+    cols: list[str] = []
+    for d in manifest.get("design") or []:
+        values = d.get("values") if isinstance(d, dict) else None
+        for k in values if isinstance(values, dict) else ():
+            if isinstance(k, str) and k not in cols and k in runs.columns:
+                cols.append(k)
+    return cols + [f for f in factors if f not in cols]
 
 
 def _type_outcomes(runs: pd.DataFrame) -> None:
