@@ -38,7 +38,7 @@ from ..params import REGISTRY, Param, coerce
 from ..scenario import list_scenarios, load_scenario
 from .debrief import REPLAY_NAME, debrief_html
 from .figures import network_svg, spread_svg, timeline_svg
-from .session import ClassroomModel, load_upload, model_kwargs, params_changed, replay_toml, spread
+from .session import ClassroomModel, Exports, load_upload, model_kwargs, params_changed, replay_toml, spread
 
 #: The scenario a new tab opens with (``peacesim dashboard SCENARIO`` sets it).
 SCENARIO_ENV = "PEACESIM_DASHBOARD_SCENARIO"
@@ -860,32 +860,55 @@ def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> st
 
 
 @solara.component
-def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None):
+def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None, exports: Exports | None = None):
+    """The debrief's export. ``exports`` numbers the tab's exports (the page keeps one for the
+    tab's whole life, across Reset and other scenarios): an export whose re-run file differs from
+    the earlier ones' gets files and a results folder of its own, so that re-running the second
+    export never replaces (or mixes with) the re-run of the first."""
     m = model.value
-    ready = solara.use_reactive(None)  # (month, links) of the last export
+    own = solara.use_memo(Exports, [])
+    exports = exports if exports is not None else own
+    ready = solara.use_reactive(None)  # (model id, month, interventions, export, links) of the last export
 
     def export():
         # under the tab's lock: a month stepped by Play while the debrief reads the run would mix
         # two months in one file (Play waits for the export)
         with lock if lock is not None else contextlib.nullcontext():
-            debrief = debrief_html(m).encode("utf-8")
-            replay = replay_toml(m, filename=REPLAY_NAME).encode("utf-8")
+            done = exports.export(m)
+            debrief = debrief_html(m, export=done).encode("utf-8")
+            replay = replay_toml(m, filename=done.replay_name, name=done.scenario_name).encode("utf-8")
             state = (id(m), m.month, len(m.facilitator))
-        links = (save_link(debrief, "peacesim-debrief.html", "text/html", "Save the debrief (HTML)",
-                           "peacesim-save-debrief")
-                 + save_link(replay, REPLAY_NAME, "application/toml", "Save the re-run file", "peacesim-save-replay"))
-        ready.set((*state, links))
+        links = (save_link(debrief, done.debrief_name, "text/html", "Save the debrief (HTML)", "peacesim-save-debrief")
+                 + save_link(replay, done.replay_name, "application/toml", "Save the re-run file", "peacesim-save-replay"))
+        ready.set((*state, done, links))
 
     # a column: as inline text, the button sat in the middle of the lines around it
     with solara.Card("Debrief"), solara.Column(style="gap:0.6em;align-items:flex-start"):
         solara.Text("One HTML file with the settings, the interventions, the story and the figures, beside the same "
                     "seed without our interventions; and the scenario file that re-runs the session exactly.")
         solara.Button("Export the debrief", on_click=export, color="primary")
-        if ready.value is not None and ready.value[:3] == (id(m), m.month, len(m.facilitator)):
-            solara.HTML("div", ready.value[3], classes=["peacesim-debrief-links"])
+        current = ready.value is not None and ready.value[:3] == (id(m), m.month, len(m.facilitator))
+        if current:
+            done = ready.value[3]
+            solara.HTML("div", ready.value[4], classes=["peacesim-debrief-links"])
+            solara.HTML("div", html.escape(export_note(done)), classes=["peacesim-export-note"],
+                        style="font-size:0.9em")
         elif ready.value is not None:
             solara.Text("The run has moved on since the last export: export again for the current month.")
-        solara.Text(f"Re-run: peacesim run {REPLAY_NAME} --seed {m.seed}", style="font-family:monospace")
+        replay_name = ready.value[3].replay_name if current else REPLAY_NAME
+        solara.Text(f"Re-run: peacesim run {replay_name} --seed {m.seed}", style="font-family:monospace")
+
+
+def export_note(done) -> str:
+    """What the page says of an export: which one it is, and where its re-run goes."""
+    where = f"peacesim run {done.replay_name} writes the re-run into {done.folder}"
+    if done.again:
+        return (f"Export {done.number} again: the run's seed, parameters and interventions are those of export "
+                f"{done.number}, so its re-run is the same run; {where}.")
+    if done.number == 1:
+        return f"Export 1 of this session: {where}."
+    return (f"Export {done.number} of this session, with its own file names: {where}, beside the re-runs of the "
+            "earlier exports (none is replaced).")
 
 
 @solara.component
@@ -924,6 +947,7 @@ def Page():
     lock = solara.use_memo(threading.RLock, [])  # around every change of the tab's model
     play_interval = solara.use_reactive(400)
     shown = solara.use_memo(Shown, [])  # the update the views last drew, which ▶ waits for
+    exports = solara.use_memo(Exports, [])  # the tab's exports, numbered for the tab's whole life
     render_interval = solara.use_reactive(1)
 
     def sync(scen=None):
@@ -978,11 +1002,12 @@ def Page():
             # keyed: the line above comes and goes, and by its position the card would be a new one
             # (the group of parameters it shows back at the first)
             ParametersCard(scenario, overrides, seed, drafts, model).key("parameters-card")
-        RunViews(model, scenario, lock, shown)
+        RunViews(model, scenario, lock, shown, exports)
 
 
 @solara.component
-def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None, shown: Shown | None = None):
+def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None, shown: Shown | None = None,
+             exports: Exports | None = None):
     """Everything that shows the run: redrawn, in one pass, whenever the model moves (a step, a
     reset, an intervention: Mesa's ``force_update``). Only this component reads the update counter,
     so a month stepped costs one render of this part of the page, not one per view. The views take
@@ -1000,4 +1025,4 @@ def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None, shown
                 ScenarioInfo(scenario)
             with solara.Column():
                 NarrativeFeed(model, tick)
-                DebriefCard(model, tick, lock)
+                DebriefCard(model, tick, lock, exports)

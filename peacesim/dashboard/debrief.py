@@ -15,7 +15,7 @@ from typing import Any
 from ..narrative import render, summary
 from ..result import RunResult
 from .figures import data_uri, network_svg, spread_svg, timeline_svg
-from .session import ClassroomModel, counterfactual, params_changed, replay_command, replay_toml, spread
+from .session import Export, ClassroomModel, counterfactual, params_changed, replay_command, replay_toml, rerun_folder, spread
 
 __all__ = ["debrief_html", "REPLAY_NAME"]
 
@@ -47,13 +47,17 @@ def _args(x: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in x.items() if k not in ("month", "kind"))
 
 
-def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
-    """The debrief of the session whose model is ``model`` (at its current month), as HTML text."""
+def debrief_html(model: ClassroomModel, *, with_spread: bool = True, export: Export | None = None) -> str:
+    """The debrief of the session whose model is ``model`` (at its current month), as HTML text;
+    ``export`` names its re-run file and the scenario's name in it (an export's number), by
+    default the first export's."""
     scen = model.base_scenario
     result = RunResult.from_model(model)
     other = counterfactual(model)
-    toml_text = replay_toml(model, filename=REPLAY_NAME)
-    cmd = replay_command(REPLAY_NAME, model.seed)
+    replay_name = export.replay_name if export is not None else REPLAY_NAME
+    toml_text = replay_toml(model, filename=replay_name, name=export.scenario_name if export is not None else None)
+    folder = export.folder if export is not None else rerun_folder(scen.name, model.seed)
+    cmd = replay_command(replay_name, model.seed)
     changed = params_changed(scen, model.overrides)
     events = result.events
     lines = render(events)
@@ -126,9 +130,10 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True) -> str:
     out.append("<h2>What happened</h2><ol>" + "".join(
         f"<li{' class=\"iv\"' if 'Intervention' in s else ''}>{_e(s)}</li>" for s in lines) + "</ol>")
     out.append("<h2>Run it again</h2>")
-    out.append(f"<p>Save the scenario file below as <code>{REPLAY_NAME}</code> (the dashboard offers it for download "
+    out.append(f"<p>Save the scenario file below as <code>{_e(replay_name)}</code> (the dashboard offers it for download "
                f"beside this report) and run:</p><pre>{_e(cmd)}</pre>"
-               "<p>It gives the same run, month for month, to the horizon.</p>")
-    out.append(f"<details><summary>{REPLAY_NAME}</summary><pre>{_e(toml_text)}</pre></details>")
+               f"<p>It gives the same run, month for month, to the horizon, and writes it into "
+               f"<code>{_e(folder)}</code>.</p>")
+    out.append(f"<details><summary>{_e(replay_name)}</summary><pre>{_e(toml_text)}</pre></details>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -9,6 +9,7 @@ module, and the tests drive it without a browser.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ from ..simulate import run_scenario
 
 __all__ = ["ClassroomModel", "model_kwargs", "load_upload", "facilitator_plan", "replay_scenario",
            "replay_toml", "replay_command", "counterfactual", "Spread", "spread", "SPREAD_SEEDS",
-           "SPREAD_MASTER_SEED", "IN_FORCE_PHASES", "params_changed"]
+           "SPREAD_MASTER_SEED", "IN_FORCE_PHASES", "params_changed", "Exports", "Export", "export_name",
+           "rerun_folder"]
 
 #: Runs in the spread of "Where does our run stand?": enough for a fan of quantiles, few enough to
 #: draw in a couple of seconds on a shared laptop (a run of the reference scenario takes ~20 ms).
@@ -140,7 +142,7 @@ def facilitator_plan(model: ClassroomModel) -> list[Planned]:
             for x in model.facilitator]
 
 
-def replay_scenario(model: ClassroomModel) -> Scenario:
+def replay_scenario(model: ClassroomModel, *, name: str | None = None) -> Scenario:
     """A scenario that re-runs the tab's run exactly with the tab's seed: the scenario with the
     parameters as set, and the scenario's planned interventions together with the facilitator's.
 
@@ -162,7 +164,7 @@ def replay_scenario(model: ClassroomModel) -> Scenario:
     merged = sorted([(x.month, 0, i, x) for i, x in enumerate(own)] +
                     [(x.month, 1, i, x) for i, x in enumerate(planned)], key=lambda t: t[:3])
     # the tab's seed is the file's: `peacesim run FILE` re-runs the session without --seed
-    out = Scenario(name=scen.name, title=scen.title, description=scen.description, params=dict(scen.params),
+    out = Scenario(name=name or scen.name, title=scen.title, description=scen.description, params=dict(scen.params),
                    actors=scen.actors, learning_points=list(scen.learning_points), sources=list(scen.sources),
                    note=scen.note, path=scen.path, interventions=[t[3] for t in merged], seed=int(model.seed))
     return out
@@ -190,11 +192,12 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {v!r} as TOML")
 
 
-def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
+def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml", name: str | None = None) -> str:
     """The re-run file: a complete scenario file (parameters, actors, interventions with their
     months, and the tab's seed in ``[scenario]``). ``peacesim run FILE`` gives the tab's run,
-    month for month, as does ``peacesim run FILE --seed SEED`` (the command its first line gives)."""
-    scen = replay_scenario(model)
+    month for month, as does ``peacesim run FILE --seed SEED`` (the command its first line gives).
+    ``name``: the scenario's name in the file (see :func:`export_name`)."""
+    scen = replay_scenario(model, name=name)
     cmd = replay_command(filename, model.seed)
     lines = [f"# Re-runs a peacesim dashboard session exactly: {cmd}",
              f"# Scenario {scen.name!r}, seed {model.seed}, {len(model.facilitator)} facilitator "
@@ -218,6 +221,79 @@ def replay_toml(model: ClassroomModel, *, filename: str = "replay.toml") -> str:
         if not x.enabled:
             lines.append("enabled = false")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ exports
+#: A scenario name that an export numbered 2 or more gave its re-run file: "reference-export2".
+_EXPORTED = re.compile(r"(?s)(.+)-export([0-9]{1,6})")
+
+
+def export_name(scenario_name: str, number: int) -> str:
+    """The scenario's name in the re-run file of export ``number`` of a session: the scenario's own
+    for the first, ``NAME-exportN`` for the others, so that ``peacesim run`` writes each export's
+    re-run into a folder of its own (results/NAME-exportN-session-seedS) and never over an earlier
+    export's. A name that already ends in ``-exportN`` (a session opened from such a file) is
+    numbered again, not extended."""
+    m = _EXPORTED.fullmatch(scenario_name)
+    base = m.group(1) if m else scenario_name
+    return base if number == 1 else f"{base}-export{number}"
+
+
+def rerun_folder(scenario_name: str, seed: int) -> str:
+    """The folder ``peacesim run FILE`` writes the re-run of a session's file into (the file carries
+    its seed), as the command line names it."""
+    from ..cli import _default_out
+
+    return str(_default_out(scenario_name, int(seed), session=True))
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export of a session: its number, and the names of its files and of its re-run's folder."""
+
+    number: int
+    scenario_name: str
+    replay_name: str
+    debrief_name: str
+    folder: str
+    again: bool  # the re-run file of an earlier export of this session, unchanged
+
+
+class Exports:
+    """The exports a browser tab has made, numbered so that two exports whose re-run files differ
+    never share a file name or a results folder: the first is ``peacesim-session.toml`` (re-run into
+    results/NAME-session-seedS), the second ``peacesim-session-2.toml`` (results/NAME-export2-
+    session-seedS), and so on. An export whose re-run file would be the same as an earlier one's
+    (the same scenario, parameters, interventions and seed: the debrief may be of a later month,
+    the re-run is the same run) keeps that export's number: its re-run is the same, in the same
+    folder.
+
+    A session opened from an export's file (``NAME-export2``) numbers its exports on from that
+    export's number (3, 4, ...)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._numbers: dict[str, int] = {}  # re-run file (with the scenario's own name) -> number
+        self._last: dict[str, int] = {}     # scenario name without -exportN -> the last number given
+
+    def export(self, model: ClassroomModel) -> Export:
+        """The export of ``model`` as it stands (call it where the run does not move meanwhile)."""
+        key = replay_toml(model)
+        name = model.base_scenario.name
+        m = _EXPORTED.fullmatch(name)
+        base, first = (m.group(1), int(m.group(2)) + 1) if m else (name, 1)
+        with self._lock:
+            number = self._numbers.get(key)
+            again = number is not None
+            if number is None:
+                number = max(first, self._last.get(base, 0) + 1)
+                self._numbers[key] = number
+                self._last[base] = number
+        suffix = "" if number == 1 else f"-{number}"
+        scenario_name = export_name(name, number)
+        return Export(number=number, scenario_name=scenario_name, replay_name=f"peacesim-session{suffix}.toml",
+                      debrief_name=f"peacesim-debrief{suffix}.html", folder=rerun_folder(scenario_name, model.seed),
+                      again=again)
 
 
 def counterfactual(model: ClassroomModel) -> RunResult:
