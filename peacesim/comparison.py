@@ -1054,10 +1054,11 @@ def _table_row(spec: ComparisonSpec, m: str, s: int, estimate: float, boot: np.n
         elif f"thin_{m}" in counts:
             low = high = math.nan
             n, f = counts["agreements"], counts["followed"]
-            note = (f"too few agreements to measure: in {counts[f'thin_{m}']:.0%} of the resamples of worlds and "
-                    f"seeds none was signed or none was followed for {span} ({n} agreement{'' if n == 1 else 's'} "
-                    f"in {counts['seeds']} of the {spec.seeds} seeds and {counts['worlds']} of the {spec.worlds} "
-                    f"worlds, {f} of them followed for {span})")
+            of = ("of the resamples of worlds and seeds" if spec.worlds > 1 else "of the resamples of the seeds")
+            where = (f" and {counts['worlds']} of the {spec.worlds} worlds" if spec.worlds > 1 else "")
+            note = (f"too few agreements to measure: in {counts[f'thin_{m}']:.0%} {of} none was signed or none was "
+                    f"followed for {span} ({n} agreement{'' if n == 1 else 's'} in {counts['seeds']} of the "
+                    f"{spec.seeds} seeds{where}, {f} of them followed for {span})")
         elif not math.isfinite(estimate):
             low = high = math.nan
             note = (f"no agreement was followed for {span}: those still holding when their runs ended had been "

@@ -180,9 +180,21 @@ JARGON = ("RMST", "restricted mean", "bootstrap", "resample", "Holm", "hazard", 
 
 #: The analysis' notes name its method; the report says the same in the words of its opening.
 _NOTE_WORDS = (("the resamples of worlds and seeds", "the re-draws of the simulated worlds and seeds"),
+               ("the resamples of the seeds", "the re-draws of the seeds"),
                ("no difference in any resample", "no difference in any re-draw"),
                ("that PRIM could find", "that the search for shared conditions could find"),
                ("(PRIM needs at least", "(the search needs at least"))
+
+
+def redrawn(spec) -> str:
+    """What the re-draws draw again: 'the simulated worlds and seeds', or with one world (no
+    uncertain conditions) 'the seeds'."""
+    return "the simulated worlds and seeds" if spec.worlds > 1 else "the seeds"
+
+
+def _n(n: int, noun: str) -> str:
+    """'1 world', '2 worlds'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def plain_measure(measure: str, h: int) -> str:
@@ -306,13 +318,13 @@ def headline(result: ComparisonResult) -> str:
                 "tell them apart.")
     tb = spec.strategy(result.best).called
     first = result.rank_probability.get(result.best, math.nan)
-    resamples = f"{spec.bootstrap:,} re-draws of the simulated worlds and seeds"
+    resamples = f"{spec.bootstrap:,} re-draws of {redrawn(spec)}"
     if 0 < result.rank_resamples < spec.bootstrap:
-        resamples = (f"the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws of the simulated worlds and seeds "
+        resamples = (f"the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws of {redrawn(spec)} "
                      "in which two strategies could be measured")
     if not math.isfinite(first):  # no resample in which two strategies could be measured
-        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no re-draw of the "
-                "simulated worlds and seeds could measure two strategies to rank them.")
+        return (f"No strategy is clearly first: the best estimate of {what} is under {tb}, but no re-draw of "
+                f"{redrawn(spec)} could measure two strategies to rank them.")
     bvr = result.best_vs_runner
     bvr = bvr[bvr["measure"] == spec.rank_by] if len(bvr) else bvr
     fixed = bool(len(bvr)) and bool(bvr.iloc[0].get("bound")) and not bool(bvr.iloc[0]["clear"])
@@ -850,10 +862,11 @@ def reading_guide(result: ComparisonResult) -> list[str]:
     else:
         futures = (f"Seeds: every strategy was run with the same {spec.seeds} seeds, each seed one random course of "
                    "events, so the strategies face the same simulated futures and are compared like for like.")
+    again = "the worlds and seeds" if spec.worlds > 1 else "the seeds"
     return [
         futures,
         f"95% interval: the range given after a number, such as '(95% interval 20-35%)', is where the middle 95% "
-        f"of the results fell when the worlds and seeds were drawn again at random, {spec.bootstrap:,} times (the "
+        f"of the results fell when {again} were drawn again at random, {spec.bootstrap:,} times (the "
         "re-draws). A share of 0% or 100% has an exact bound instead (re-draws cannot vary it), the months an "
         "agreement holds where none relapsed a bound that follows from it, and the "
         "intervals of how fast agreements break down come from a model of their own; 'Methods in brief' says how. A narrow range means "
@@ -863,7 +876,7 @@ def reading_guide(result: ComparisonResult) -> list[str]:
         "after allowing for the number of comparisons made (among many comparisons, some differences look real "
         "by chance alone; the intervals shown are not widened for this). Where the interval includes zero, these runs cannot tell whether the strategy does better "
         "or worse.",
-        f"Came first in a share of the re-draws: how often a strategy had the best value when the worlds and seeds "
+        f"Came first in a share of the re-draws: how often a strategy had the best value when {again} "
         f"were drawn again. Only a strategy that came first in {_pct(CLEARLY_FIRST)} or more of them is called "
         "ranked first, and not where its lead rests on a value that was the same in every re-draw (a share of "
         "100%, say) and is not clear once that value's exact bound is allowed for, nor where there were five runs of "
@@ -985,7 +998,8 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.table(header, rows, caption=f"Each estimate with its 95% interval in brackets; months in months, violence on "
                                     f"the model's 0-1 scale. Ranked by {rank.text(h)} ('=': the same value; '-': not "
                                     "measurable). First in re-draws: how often the strategy had the best value when "
-                                    "the worlds and seeds were drawn again (ties shared"
+                                    f"{'the worlds and seeds' if spec.worlds > 1 else 'the seeds'} were drawn "
+                                    "again (ties shared"
                                     + (f"; out of the {result.rank_resamples:,} of {spec.bootstrap:,} re-draws in "
                                        "which two strategies could be measured"
                                        if 0 < result.rank_resamples < spec.bootstrap else "")
@@ -1153,12 +1167,16 @@ def build_document(result: ComparisonResult) -> Doc:
         "literature and the source documents; it is not a forecast of any real conflict, and its scenario values "
         "are illustrative.",
         "The intervals cover the model's own randomness and the ranges of conditions explored. They do not cover "
-        "whether the model's rules are right, nor conditions outside those ranges.",
+        "whether the model's rules are right, nor conditions outside those ranges." if spec.conditions else
+        "The intervals cover the model's own randomness in the scenario as written. They do not cover whether the "
+        "model's rules are right, nor other conditions than the scenario's.",
         "A strategy here is a set of changes to the model's settings chosen to express a recommendation; each is "
         "listed above with its source. Another way of expressing the same recommendation could give another answer.",
         f"The conditions under which the ranking changes are read from {spec.worlds} sampled worlds with "
         f"{spec.seeds} seeds each; a range of conditions found there (a box) describes those worlds and is a pointer "
-        "to where to look, not a law.",
+        "to where to look, not a law." if spec.conditions else
+        "No uncertain conditions were varied: the comparison holds for the scenario as written, and under which "
+        "conditions the answer would change was not explored.",
         "The best strategy and the runner-up are picked from these same runs, which makes the gap between them look "
         "a little larger than it is; the comparisons with the baseline, fixed in advance, do not have this problem.",
         f"{result.n_failed} of {spec.n_runs:,} runs failed." if result.n_failed else
@@ -1170,11 +1188,16 @@ def build_document(result: ComparisonResult) -> Doc:
           "the details and the references.")
     methods = [
         "Like for like: common random numbers. Every strategy runs on the same seeds in every world, so each "
-        "comparison is paired within a world and a seed (a block).",
-        f"Re-draws: bootstrap resamples. The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again, "
-        f"independently and with replacement, keeping every combination, {spec.bootstrap:,} times; a 95% interval "
-        "is the percentile interval of these resamples (their middle 95%), and the share of first places is counted "
-        "over them.",
+        "comparison is paired within a world and a seed (a block)." if spec.worlds > 1 else
+        "Like for like: common random numbers. Every strategy runs on the same seeds, so each comparison is paired "
+        "within a seed (a block).",
+        (f"Re-draws: bootstrap resamples. The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again, "
+         f"independently and with replacement, keeping every combination, {spec.bootstrap:,} times; " if spec.worlds > 1
+         else f"Re-draws: bootstrap resamples. The bootstrap draws the seeds again, with replacement, "
+              f"{spec.bootstrap:,} times (the pigeonhole bootstrap of docs/COMPARE.md, with no worlds to draw again, is this ordinary "
+              "bootstrap over seeds); ")
+        + "a 95% interval is the percentile interval of these resamples (their middle 95%), and the share of first "
+          "places is counted over them.",
         "p: the bootstrap p-value that goes with the percentile interval, twice the smaller share of resamples on "
         "either side of zero (with the usual +1 correction), and never below 2 / 2^n for n runs of each strategy, "
         "the least that a sign-flip test over them could give: a handful of runs cannot make a difference clear.",
@@ -1190,8 +1213,8 @@ def build_document(result: ComparisonResult) -> Doc:
         "Hazard ratio: from a Cox proportional-hazards model of relapse, the ratio of the rate at which agreements "
         "relapse under a strategy to the rate under the baseline, taken as constant over time; its standard errors "
         "are clustered by seed and need agreements under both strategies in enough seeds.",
-        "A share of 0% or 100% gets an exact bound instead of a resampled interval, counting the seeds (or the "
-        "worlds, where there are fewer) as the independent cases. Where no agreement relapsed, the average months "
+        "A share of 0% or 100% gets an exact bound instead of a resampled interval, counting the seeds "
+        + ("(or the worlds, where there are fewer) " if spec.worlds > 1 else "") + "as the independent cases. Where no agreement relapsed, the average months "
         "held get the bound that follows from the share's: at least the months of the horizon times the lowest "
         "share (the curve never falls below its value at the horizon).",
     ]
@@ -1212,7 +1235,7 @@ def build_document(result: ComparisonResult) -> Doc:
                                                        if prov.get("git_dirty") else "")
     digest = f" (SHA-256 {prov['comparison_sha256'][:16]})" if prov.get("comparison_sha256") else ""
     scen = f"; scenario '{prov['scenario']}'" if prov.get("scenario") else ""
-    doc.p(f"{spec.n_runs:,} runs ({len(spec.strategies)} strategies x {spec.worlds} worlds x {spec.seeds} seeds), "
+    doc.p(f"{spec.n_runs:,} runs ({len(spec.strategies)} strategies x {_n(spec.worlds, 'world')} x {spec.seeds} seeds), "
           f"master seed {spec.master_seed}, {spec.bootstrap:,} bootstrap resamples; peacesim "
           f"{prov.get('peacesim_version', '?')}, commit {commit}; comparison file "
           f"{prov.get('comparison_file') or spec.path}{digest}{scen}. The runs are stored in {prov.get('runs_folder', 'runs/')}; the numbers in this report are in "

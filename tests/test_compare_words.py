@@ -1,0 +1,57 @@
+"""``peacesim compare``: the words of report.md, on results made by hand (no model runs)."""
+
+from __future__ import annotations
+
+import re
+
+from test_compare import NO_WORLDS, _fabricated, _ranked, _spec
+
+from peacesim.comparison import analyse
+
+
+def _one_world(key, r):
+    return _ranked(key, r, 0)
+
+
+def _thin_baseline(key, r):
+    """The baseline signs one agreement, in one seed of twelve: too few to measure its durability."""
+    return (r < 1, 30, True) if key == "as_is" else _ranked(key, r, 0)
+
+
+def test_a_comparison_without_uncertain_conditions_speaks_of_seeds_not_of_worlds(tmp_path):
+    """Without [uncertain] conditions there is one world: the report said that the worlds and seeds
+    were drawn again ('2,000 re-draws of the simulated worlds and seeds'), that the pigeonhole
+    bootstrap draws the worlds again, that the boxes are read from '1 sampled worlds', '3 strategies
+    x 1 worlds', and the note of a measure with too few agreements '... of the resamples of worlds
+    and seeds ... and 1 of the 1 worlds'."""
+    from peacesim.comparison_report import build_document, headline
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    assert spec.worlds == 1
+    for outcome in (_one_world, _thin_baseline):
+        res = analyse(spec, _fabricated(spec, outcome, 12))
+        md = build_document(res).markdown()
+        for wrong in ("worlds and seeds", "worlds and the seeds", "1 worlds", "of the 1 worlds", "in every world",
+                      "sampled worlds", "worlds, where there are fewer"):
+            assert wrong not in md, (wrong, [line for line in md.splitlines() if wrong in line])
+        assert "3 strategies x 1 world x 12 seeds" in md
+        assert "when the seeds were drawn again" in md
+    res = analyse(spec, _fabricated(spec, _one_world, 12))
+    assert re.search(r"came first in \d+% of 300 re-draws of the seeds\.$", headline(res)), headline(res)
+    res = analyse(spec, _fabricated(spec, _thin_baseline, 12))
+    note = res.value("as_is", "rmst")["note"]
+    assert note == ("too few agreements to measure: in 36% of the resamples of the seeds none was signed or none was "
+                    "followed for five years (1 agreement in 1 of the 12 seeds, 0 of them followed for five years)")
+
+
+def test_a_comparison_with_worlds_still_speaks_of_worlds_and_seeds(tmp_path):
+    from peacesim.comparison_report import build_document
+
+    from test_compare import SMALL, _fabricated_worlds
+
+    spec = _spec(tmp_path, SMALL, seeds=12)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 12))
+    md = build_document(res).markdown()
+    assert "when the worlds and seeds were drawn again" in md
+    assert "3 strategies x 5 worlds x 12 seeds" in md
+    assert "The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again" in md
