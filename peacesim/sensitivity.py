@@ -114,6 +114,13 @@ _SECTIONS = ("experiment", "sensitivity", "parameters", "intervention")
 _FIELDS = {"method", "parameters", "exclude", "trajectories", "num_levels", "samples", "second_order", "outcomes",
            "given_data", "resamples", "bounds", "groups", "window"}
 _ACTOR_NAME = re.compile(r"(\w+)(\[(\d+)\])?\.(\w+)")
+#: Names other texts (SALib, the literature) give the size of the sample, lower-cased: the Morris
+#: method's is ``trajectories``, the others' ``samples``.
+_SIZE_NAMES = {"n", "n_samples", "nsamples", "num_samples", "sample", "sample_size", "base_samples",
+               "base_sample", "base_sample_size", "n_base", "size", "r", "n_trajectories", "num_trajectories",
+               "ntrajectories", "trajectory"}
+#: Names other texts give the Morris grid's levels.
+_LEVEL_NAMES = {"levels", "p", "num_level", "n_levels", "nlevels", "grid_levels"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,9 +233,16 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
         raise InputError(f"{where}: missing [sensitivity] table (method, parameters, ...)")
     for key in sens:
         if key not in _FIELDS:
-            raise InputError(f"{where}: unknown field sensitivity.{key}{did_you_mean(key, _FIELDS)}; allowed: "
-                             f"{', '.join(sorted(_FIELDS))}")
+            raise InputError(f"{where}: unknown field sensitivity.{key}{_field_hint(key, sens)}; "
+                             f"allowed: {', '.join(sorted(_FIELDS))}")
     meta = dict(raw.get("experiment") or {})
+    for key in meta if isinstance(meta, dict) else ():
+        if key in _FIELDS and key != "outcomes":
+            raise InputError(f"{where}: experiment.{key} belongs in the [sensitivity] table (sensitivity.{key})")
+        if isinstance(key, str) and key.lower() in _SIZE_NAMES:
+            method = sens.get("method")
+            raise InputError(f"{where}: unknown field experiment.{key}; {_size_field(method, meta[key])}, in the "
+                             "[sensitivity] table")
     if "outcomes" in meta:
         raise InputError(f"{where}: experiment.outcomes is not used by a sensitivity experiment (every run outcome "
                          "is kept); choose the analysed outcomes with sensitivity.outcomes")
@@ -298,6 +312,32 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
                            replicates_source="--replicates" if replicates is not None else "file")
 
 
+def _size_field(method: Any, value: Any = None) -> str:
+    """Which field holds the size of ``method``'s sample, and how to write ``value`` there."""
+    if method == "morris":
+        field_, what, usual = "trajectories", "the Morris method's number of trajectories (SALib's N)", "10 to 50 is usual"
+    elif method in ("sobol", "rbd_fast"):
+        field_ = "samples"
+        what = f"{'the base sample size N' if method == 'sobol' else 'the number of samples N'} of {method}"
+        usual = "a power of two such as 256" if method == "sobol" else "at least 60"
+    else:
+        return ("the size of the sample is sensitivity.samples for sobol and rbd_fast, sensitivity.trajectories "
+                "for morris")
+    how = f": write {field_} = {words(value)}" if value is not None else ""
+    return f"{what} is sensitivity.{field_}{how} ({usual})"
+
+
+def _field_hint(key: str, sens: dict[str, Any]) -> str:
+    """What follows 'unknown field sensitivity.KEY': the field meant, where the name is one that
+    other texts use (SALib's N, Morris's r), else the closest field's name, or nothing."""
+    low = key.lower()
+    if low in _SIZE_NAMES:
+        return f"; {_size_field(sens.get('method'), sens[key])}"
+    if low in _LEVEL_NAMES:
+        return f"; the Morris method's number of grid levels is sensitivity.num_levels (4 is usual)"
+    return did_you_mean(key, _FIELDS)
+
+
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     whole = as_whole(value)
     if whole is None or not low <= whole <= high:
@@ -307,9 +347,12 @@ def _whole(value: Any, where: str, low: int, high: int) -> int:
 
 def _method_settings(sens: dict[str, Any], method: str, at: str) -> tuple[int, int, bool]:
     if method == "morris":
-        for k in ("samples", "second_order"):
-            if k in sens:
-                raise InputError(f"{at}.{k} does not apply to the Morris method; it takes trajectories and num_levels")
+        if "samples" in sens:
+            raise InputError(f"{at}.samples does not apply to the Morris method; "
+                             + _size_field(method, sens["samples"]))
+        if "second_order" in sens:
+            raise InputError(f"{at}.second_order does not apply to the Morris method; it takes trajectories and "
+                             "num_levels")
         if "trajectories" not in sens:
             raise InputError(f"{at}.trajectories is missing; the Morris method needs the number of trajectories "
                              "(10 to 50 is usual)")
@@ -321,7 +364,8 @@ def _method_settings(sens: dict[str, Any], method: str, at: str) -> tuple[int, i
         return r, levels, False
     for k in ("trajectories", "num_levels"):
         if k in sens:
-            raise InputError(f"{at}.{k} applies to the Morris method only; {method} takes samples")
+            raise InputError(f"{at}.{k} applies to the Morris method only; "
+                             + (_size_field(method, sens[k]) if k == "trajectories" else f"{method} takes samples"))
     if "samples" not in sens:
         hint = "a power of two such as 256" if method == "sobol" else "at least 60"
         raise InputError(f"{at}.samples is missing; {method} needs the number of samples N ({hint})")
