@@ -37,7 +37,7 @@ from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, exclud
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["write_report", "report_files", "build_document", "Doc", "km_figure", "differences_figure", "measures_figure",
+__all__ = ["write_report", "report_files", "build_document", "Doc", "md_text", "km_figure", "differences_figure", "measures_figure",
            "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels",
            "box_sentences", "trend_sentences", "reading_guide", "plain_measure", "plain_note", "JARGON"]
 
@@ -427,27 +427,33 @@ class Doc:
         self.blocks.append(("code", text))
 
     def markdown(self, figure_dir: str = "figures") -> str:
-        out = [f"# {self.title}", ""]
+        """The report in Markdown. Every text is shown as written: a character that Markdown or
+        HTML would read as markup (a tag, an entity, emphasis, a link, a heading or a list at the
+        start of a line) is escaped (:func:`md_text`), so that a title such as '<b>x</b>' or
+        '[x](y)' reads as typed rather than being rendered, or run, by the viewer."""
+        t = md_text
+        out = [f"# {t(self.title)}", ""]
         for kind, b in self.blocks:
             if kind == "h":
-                out += [f"{'#' * (b[0] + 1)} {b[1]}", ""]
+                out += [f"{'#' * (b[0] + 1)} {t(b[1])}", ""]
             elif kind == "p":
-                out += [b, ""]
+                out += [t(b), ""]
             elif kind == "ul":
-                out += [f"- {item}" for item in b] + [""]
+                out += [f"- {t(item)}" for item in b] + [""]
             elif kind == "table":
                 header, rows, caption = b
                 if caption:
-                    out += [f"*{caption}*", ""]
+                    out += [f"*{t(caption)}*", ""]
                 out.append("| " + " | ".join(_md_cell(c) for c in header) + " |")
                 out.append("|" + "|".join("---" for _ in header) + "|")
                 out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
                 out.append("")
             elif kind == "figure":
                 name, caption = b
-                out += [f"![{caption}]({figure_dir}/{name})", "", f"*{caption}*", ""]
+                out += [f"![{t(caption)}]({figure_dir}/{name})", "", f"*{t(caption)}*", ""]
             elif kind == "code":
-                out += ["```", b, "```", ""]
+                fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", b)), default=0))
+                out += [fence, b, fence, ""]
         return "\n".join(out).rstrip() + "\n"
 
     def html(self) -> str:
@@ -500,7 +506,48 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return md_text(str(text), start=False).replace("|", "\\|")
+
+
+#: Characters Markdown reads as markup wherever they stand: escapes, code, links, images, maths.
+_MD_ALWAYS = re.compile(r"[\\`\[\]$]")
+#: An HTML tag, comment or autolink begins with '<' and one of these; '< 0.001' does not.
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+#: A character entity ('&lt;', '&#60;'), which a viewer would show as the character it names.
+_MD_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+#: What makes a line a heading, a quotation, a list item or a rule when it starts the line.
+_MD_START = re.compile(r"[#>+=*_~-]|\d{1,9}[.)](?=\s|$)")
+
+
+def md_text(text: str, *, start: bool = True) -> str:
+    """``text`` as Markdown that shows it as written, on one line: backslashes, backquotes,
+    brackets and '$' are escaped everywhere; '*', '_' and '~' where they could open or close
+    emphasis or strikethrough (not a lone ' * ', nor '_' inside a word); '<' where it could open a
+    tag and '&' where it could open an entity; and with ``start``, what would make the line a
+    heading, a quotation, a list item or a rule. Plain words are unchanged."""
+    text = " ".join(str(text).replace("\r", "\n").split("\n")).strip()
+    text = _MD_ALWAYS.sub(lambda m: "\\" + m.group(0), text)
+    text = _MD_TAG.sub(r"\\<", text)
+    text = _MD_ENTITY.sub(r"\\&", text)
+
+    def flank(m: re.Match) -> str:
+        c, i = m.group(0), m.start()
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        if before.isspace() and after.isspace():  # a lone '*' or '~' cannot open or close anything
+            return c
+        if c == "_" and before.isalnum() and after.isalnum():  # 'rank_by': not emphasis inside a word
+            return c
+        return "\\" + c
+
+    text = re.sub(r"[*_~]", flank, text)
+    if start:
+        m = _MD_START.match(text)
+        if m and not text.startswith("\\"):
+            text = (text[:m.end() - 1] + "\\" + text[m.end() - 1:]) if m.group(0)[0].isdigit() else "\\" + text
+        if text.endswith("#"):  # a heading's closing sequence would be dropped
+            text = text[:-1] + "\\#"
+    return text
 
 
 # ------------------------------------------------------------------------------------------ figures

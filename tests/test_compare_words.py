@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from test_compare import NO_WORLDS, _fabricated, _ranked, _spec
 
 from peacesim.comparison import analyse
@@ -55,3 +57,55 @@ def test_a_comparison_with_worlds_still_speaks_of_worlds_and_seeds(tmp_path):
     assert "when the worlds and seeds were drawn again" in md
     assert "3 strategies x 5 worlds x 12 seeds" in md
     assert "The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again" in md
+
+
+_HOSTILE = (NO_WORLDS
+            .replace('title = "Small comparison"', 'title = "Small <b>comparison</b> &amp; [more](http://example.com)"')
+            .replace('title = "Every mediator on its own"',
+                     'title = "<script>alert(1)</script> <b>x</b> every mediator on its own"')
+            .replace('short = "every mediator on its own"', 'short = "*each* mediator_ on its ~~own~~"')
+            .replace('description = "No coordination."',
+                     'description = """# No coordination ![t](http://example.com/t.png) `code` $x$\n> quoted\n"""')
+            .replace('source = "seed 003, Challenge 1"', 'source = "1. seed 003 <!-- hidden --> &#60;i&#62;"'))
+
+
+def test_user_text_in_report_md_is_shown_as_written_not_as_markup(tmp_path):
+    """Titles, the question, descriptions and sources went into report.md as typed, so a title
+    '<script>alert(1)</script> <b>x</b>' was a script and bold text for a Markdown viewer, a
+    description '![t](http://...)' an image fetched from the network, and a source '1. ...' a
+    numbered list. Each is escaped now and reads as written; report.html escaped them already."""
+    from peacesim.comparison_report import build_document, md_text
+
+    spec = _spec(tmp_path, _HOSTILE, seeds=12)
+    res = analyse(spec, _fabricated(spec, _one_world, 12))
+    doc = build_document(res)
+    md = doc.markdown()
+    for markup in ("<script>", "<b>", "](http", "<!--", "&amp;", "&#60;"):
+        assert not re.search(r"(?<!\\)" + re.escape(markup), md), markup  # (escaped: '\\<b>')
+    assert "### \\<script>alert(1)\\</script> \\<b>x\\</b> every mediator on its own" in md
+    assert "\\*each\\* mediator\\_ on its \\~\\~own\\~\\~" in md
+    assert "\\# No coordination !\\[t\\](http://example.com/t.png) \\`code\\` \\$x\\$ > quoted" in md
+    assert "Source: 1. seed 003 \\<!-- hidden --> \\&#60;i\\&#62;" in md
+    assert md.startswith("# Small \\<b>comparison\\</b> \\&amp; \\[more\\](http://example.com)\n")
+    markdown_it = pytest.importorskip("markdown_it")
+    page = markdown_it.MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md)
+    for markup in ("<script", "<b>", "<em>each", "<s>", "<a ", "<code>alert", "<blockquote", "<ol", "<!--"):
+        assert markup not in page, markup
+    assert [m for m in re.findall(r'<img src="([^"]*)"', page) if not m.startswith("figures/")] == []
+    # what a reader sees is what was typed
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;x&lt;/b&gt; every mediator on its own" in page
+    assert "*each* mediator_ on its ~~own~~" in page
+    assert "Source: 1. seed 003 &lt;!-- hidden --&gt; &amp;#60;i&amp;#62;" in page
+    # plain words, and the report's own marks, are left alone
+    for plain in ("Under verification, 100% of runs reach an agreement", "58.1 (50.0-60.0) *", "p < 0.001",
+                  "rank_by", "McKay, Beckman & Conover 1979"):
+        assert md_text(plain) == plain
+
+
+def test_a_command_holding_backquotes_stays_inside_its_code_block(tmp_path):
+    from peacesim.comparison_report import Doc
+
+    doc = Doc("t")
+    doc.code("peacesim compare 'a```b.toml'")
+    md = doc.markdown()
+    assert "````\npeacesim compare 'a```b.toml'\n````" in md
