@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,8 @@ from .errors import StorageError
 
 __all__ = ["ROW_GROUP_BYTES", "READ_ROWS", "ORDER", "Damaged", "MergeSource", "Plan", "plan", "StagedFile",
            "file_sha256", "read_buffer", "read_schema", "check_file", "rows_in_order", "conform",
-           "write_table", "group_rows", "dictionary_columns", "runs_schema", "count_failed", "release_unused"]
+           "write_table", "group_rows", "dictionary_columns", "runs_schema", "count_failed", "release_unused",
+           "plain_os_error"]
 
 #: Size of one row group of the merged tables in memory (about 30,000 rows of series or 25,000
 #: runs): what the merge holds besides a part, whatever the number of runs.
@@ -106,6 +108,30 @@ def plan(keys: list[np.ndarray], n_runs: int, replicates: int) -> Plan:
 
 
 # ------------------------------------------------------------------------------------ files
+_ARROW_ERRNO = re.compile(r"\[errno (\d+)\]", re.I)
+
+
+def plain_os_error(exc: OSError) -> OSError:
+    """``exc`` in the system's own words where pyarrow wrote its own around them: pyarrow raises
+    ``OSError(28, 'Error writing bytes to file. Detail: [errno 28] No space left on device')``,
+    which becomes ``OSError(28, 'No space left on device')``; any other error is returned as it is."""
+    code = exc.errno
+    if not code:
+        found = _ARROW_ERRNO.search(str(exc))
+        code = int(found.group(1)) if found else None
+    if not code:
+        return exc
+    try:
+        words_ = os.strerror(code)
+    except ValueError:
+        return exc
+    if exc.strerror == words_:
+        return exc
+    if "Detail:" not in str(exc) and exc.strerror is not None:
+        return exc  # not pyarrow's wording
+    return OSError(code, words_, exc.filename)  # (the subclass of the errno: PermissionError for 13)
+
+
 def file_sha256(fh) -> tuple[str, int]:
     """SHA-256 and size of an open binary file, read in chunks from its start."""
     h = hashlib.sha256()

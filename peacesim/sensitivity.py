@@ -844,11 +844,11 @@ def write_outputs(out: str | Path, analysis: SensitivityAnalysis, *, figures: bo
             tables = {"indices": analysis.indices, "noise": analysis.noise}
             for stem, df in tables.items():
                 fsutil.atomic_write(root / f"{stem}.csv", lambda tmp, df=df: df.to_csv(tmp, index=False))
-                fsutil.atomic_write(root / f"{stem}.parquet", lambda tmp, df=df: df.to_parquet(tmp, index=False))
+                fsutil.atomic_write(root / f"{stem}.parquet", _parquet(df))
                 written += [root / f"{stem}.csv", root / f"{stem}.parquet"]
             fsutil.atomic_write(root / "convergence.csv", lambda tmp: conv.to_csv(tmp, index=False))
             pts = analysis.points()
-            fsutil.atomic_write(root / "points.parquet", lambda tmp: pts.to_parquet(tmp, index=False))
+            fsutil.atomic_write(root / "points.parquet", _parquet(pts))
             record = _record(analysis, conv, seconds)
             from .store import json_default
 
@@ -863,6 +863,20 @@ def write_outputs(out: str | Path, analysis: SensitivityAnalysis, *, figures: bo
         except OSError as exc:
             raise fsutil.storage_error(exc) from None
     return written
+
+
+def _parquet(df: pd.DataFrame) -> Callable[[Path], None]:
+    """A writer of ``df`` as Parquet for :func:`fsutil.atomic_write`, whose fault is in the system's
+    words ('No space left on device'), not pyarrow's ('Error writing bytes to file. Detail: ...')."""
+    from .merge import plain_os_error
+
+    def write(tmp: Path) -> None:
+        try:
+            df.to_parquet(tmp, index=False)
+        except OSError as exc:
+            raise plain_os_error(exc) from None
+
+    return write
 
 
 def _record(analysis: SensitivityAnalysis, conv: pd.DataFrame, seconds: float | None) -> dict[str, Any]:
