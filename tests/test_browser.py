@@ -306,6 +306,7 @@ def test_the_load_test_runs_and_finds_each_tab_at_its_own_month(tmp_path):
     got = json.loads(out.read_text())
     assert got["own_model_each"] is True and got["sessions"] == 2
     assert got["server_cpu_s_per_step"] > 0 and got["rss_mb_per_session"] > 0
+    assert got["connections_dropped"] == 0  # no page missed what the server sent
 
 
 DROP = """([name, text]) => {

@@ -64,24 +64,49 @@ def test_figures_that_cannot_be_written_are_one_line_and_still_printed(tmp_path,
     assert out.err.count("\n") == 1 and blocker.read_text(encoding="utf-8") == "not a folder\n"
 
 
-def test_a_step_the_page_never_shows_is_one_line_naming_the_month(capsys, monkeypatch):
+@pytest.mark.parametrize("second, dropped, says", [
+    ("Month 4 / 240", 1, "; its connection to the server was dropped and re-opened once during the test; a second "
+                         "click showed 'Month 4 / 240' (the model had stepped month 3 but the page was never told)"),
+    ("Month 3 / 240", 0, "; its connection to the server was never dropped; a second click showed 'Month 3 / 240' "
+                         "(the first click never stepped the model)"),
+    (None, 2, "; its connection to the server was dropped and re-opened twice during the test; a second click was "
+              f"not answered either within {loadtest.PROBE_WAIT_S} s"),
+])
+def test_a_step_the_page_never_shows_is_one_line_naming_the_month(second, dropped, says, capsys, monkeypatch):
     """A tab whose click on Step is not answered stops the test with one line saying which month
-    it waited for and what its page showed; it ended in Playwright's traceback."""
+    it waited for, what its page showed, whether its connection to the server was dropped, and
+    what a second click showed; it ended in Playwright's traceback, and said nothing of why."""
     import asyncio
 
     from playwright.async_api import TimeoutError as PageTimeout
+
+    state = {"shown": "Month 2 / 240", "clicks": 0}
+
+    class Socket:
+        def on(self, event, handler):
+            if event == "close":
+                for _ in range(dropped):
+                    handler(self)
 
     class Element:
         async def wait_for(self, timeout=None):
             pass
 
         async def inner_text(self):
-            return "Month 2 / 240"
+            return state["shown"]
 
-        async def click(self):
-            pass
+        async def click(self, timeout=None):
+            state["clicks"] += 1
+            if state["clicks"] <= 2:
+                state["shown"] = f"Month {state['clicks']} / 240"
+            elif state["clicks"] == 4 and second is not None:  # the second click on month 3
+                state["shown"] = second
 
     class Page:
+        def on(self, event, handler):
+            if event == "websocket":
+                handler(Socket())
+
         async def goto(self, url, **kwargs):
             pass
 
@@ -92,7 +117,7 @@ def test_a_step_the_page_never_shows_is_one_line_naming_the_month(capsys, monkey
             return Element()
 
         async def wait_for_function(self, expression, timeout=None):
-            if "Month 3 " in expression:  # the third click is not answered
+            if "Month 3 " in expression or ("!==" in expression and second is None):  # not answered
                 raise PageTimeout("Timeout exceeded")
 
     class Browser:
@@ -102,7 +127,7 @@ def test_a_step_the_page_never_shows_is_one_line_naming_the_month(capsys, monkey
     with pytest.raises(loadtest.TabStuck) as err:
         asyncio.run(loadtest._session(Browser(), "http://x/", 5, asyncio.Event(), [], 1, [], {}))
     assert str(err.value) == (f"a tab clicked Step for month 3 and its page still showed 'Month 2 / 240' "
-                              f"{loadtest.STEP_WAIT_S} s later (the click was not answered)")
+                              f"{loadtest.STEP_WAIT_S} s later (the click was not answered){says}")
 
     async def run(url, sessions, steps, pid, play):
         raise loadtest.TabStuck("a tab clicked Step for month 3 and its page still showed 'Month 2 / 240'")

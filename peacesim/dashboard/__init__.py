@@ -16,10 +16,19 @@ from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["serve", "server_environment", "DEFAULT_PORT", "DEFAULT_HOST", "assets_dir"]
+__all__ = ["serve", "server_environment", "DEFAULT_PORT", "DEFAULT_HOST", "assets_dir", "PING_INTERVAL_S",
+           "PING_TIMEOUT_S"]
 
 DEFAULT_PORT = 8765
 DEFAULT_HOST = "127.0.0.1"
+#: Seconds between the server's keepalive pings to a page, and how long it waits for the answer
+#: before it drops the page's connection. The server's own default (20 s) dropped the connections of
+#: pages that were alive but slow: a ping waits behind the drawings sent before it, and a browser
+#: busy drawing (30 tabs on two cores) read them more than 20 s late. A dropped connection
+#: reconnects, but what the server sent meanwhile never reaches the page (Solara sends it to no
+#: connection), nor does a click sent as it closed: the page kept the month before a Step.
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 300.0
 
 
 def assets_dir() -> Path:
@@ -127,4 +136,5 @@ def serve(scenario: str = "reference", *, host: str = DEFAULT_HOST, port: int = 
     quiet_cookie_warning()
     if not quiet:
         print(greeting(host, port), flush=True)
-    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")
+    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning",
+                ws_ping_interval=PING_INTERVAL_S, ws_ping_timeout=PING_TIMEOUT_S)

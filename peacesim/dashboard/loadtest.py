@@ -9,7 +9,11 @@ every page click Step ``--steps`` times at once, each waiting for its own month 
 open, steps per second of each session (median, slowest), a step's round trip, the CPU share of the
 server and of the browsers while stepping, the months each tab advanced while playing, the
 server's memory (resident set) before and after and per session, and checks that every page ended
-at its own month ``--steps`` (no shared model). The whole run is bounded by ``--timeout`` seconds.
+at its own month ``--steps`` (no shared model) and how many times the server dropped a page's
+connection (``connections_dropped``: what it sent meanwhile never reached the page). A tab whose
+Step is not answered stops the test with one line saying what its page showed, whether its
+connection was dropped, and what a second click showed. The whole run is bounded by ``--timeout``
+seconds.
 """
 
 from __future__ import annotations
@@ -68,6 +72,39 @@ def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
 
 
 STEP_WAIT_S = 600  # seconds a tab waits for the month its click on Step asked for
+PROBE_WAIT_S = 60  # seconds a stuck tab waits for the answer to a second click, which tells why
+
+
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _month_of(text: str) -> int | None:
+    parts = text.split()
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "Month" and parts[1].isdigit() else None
+
+
+async def _stuck(page, step, k: int, dropped: list) -> str:
+    """Why a tab's click on Step for month ``k`` was not answered, as far as the page can tell: its
+    connection to the server (dropped and re-opened: what the server sent meanwhile, and a click
+    sent as it closed, are lost), and what a second click shows (month k: the first click never
+    reached the model; month k + 1: the model stepped month k but the page was never told)."""
+    shown = await page.locator(".peacesim-month").inner_text()
+    said = (f"a tab clicked Step for month {k} and its page still showed {shown!r} {STEP_WAIT_S} s later "
+            "(the click was not answered)")
+    said += (f"; its connection to the server was dropped and re-opened {times(len(dropped))} during the test"
+             if dropped else "; its connection to the server was never dropped")
+    try:
+        await step.click(timeout=PROBE_WAIT_S * 1000)
+        await page.wait_for_function(
+            f"() => document.querySelector('.peacesim-month').innerText !== {shown!r}", timeout=PROBE_WAIT_S * 1000)
+        after = await page.locator(".peacesim-month").inner_text()
+    except Exception:  # noqa: BLE001 - whatever went wrong, the line above is the finding
+        return said + f"; a second click was not answered either within {PROBE_WAIT_S} s"
+    got = _month_of(after)
+    why = ("the first click never stepped the model" if got == k else
+           f"the model had stepped month {k} but the page was never told" if got == k + 1 else "")
+    return said + f"; a second click showed {after!r}" + (f" ({why})" if why else "")
 
 
 class TabStuck(Exception):
@@ -77,6 +114,8 @@ class TabStuck(Exception):
 async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open: list, n: int, out: list,
                    marks: dict):
     page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+    dropped: list[float] = []  # when the page's connection to the server closed (it then re-opens)
+    page.on("websocket", lambda ws: ws.on("close", lambda _ws: dropped.append(time.monotonic())))
     t0 = time.monotonic()
     await page.goto(url, timeout=600_000, wait_until="commit")
     await page.locator(".peacesim-month").wait_for(timeout=600_000)
@@ -100,9 +139,7 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
                 f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')",
                 timeout=STEP_WAIT_S * 1000)
         except PageTimeout:
-            shown = await page.locator(".peacesim-month").inner_text()
-            raise TabStuck(f"a tab clicked Step for month {k} and its page still showed {shown!r} "
-                           f"{STEP_WAIT_S} s later (the click was not answered)") from None
+            raise TabStuck(await _stuck(page, step, k, dropped)) from None
         trips.append(time.monotonic() - a)
         done = k
     took = time.monotonic() - t1
@@ -123,6 +160,7 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
         played = int((await page.locator(".peacesim-month").inner_text()).split()[1]) - done
         row["played_months"] = played
         row["played_s"] = time.monotonic() - a
+    row["connections_dropped"] = len(dropped)
     out.append(row)
 
 
@@ -185,6 +223,8 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int, play: float
         "server_rss_mb_after": round(after, 1),
         "rss_mb_per_session": round((after - base) / sessions, 1),
         "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
+        # a page whose connection the server dropped (and the page re-opened) may have missed updates
+        "connections_dropped": sum(r["connections_dropped"] for r in out),
         "step_round_trip_s_median": round(statistics.median(trips), 2),
         "step_round_trip_s_p90": round(trips[int(0.9 * (len(trips) - 1))], 2),
         "server_cpu_share_while_stepping": round((c1 - marks["cpu_opened"]) / stepping_s, 2),
