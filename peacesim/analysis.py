@@ -1222,9 +1222,9 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
     if first_only:
         eps = _first_episodes(eps)
     if len(eps) == 0:
-        raise InputError(f"{results.name}: no agreements were signed, so no hazard ratio for {factor}")
+        raise InputError(f"no hazard ratio for {factor}: no agreement was signed in {results.name}")
     if not eps["relapsed"].any():
-        raise InputError(f"{results.name}: no agreement relapsed, so no hazard ratio for {factor}")
+        raise InputError(f"no hazard ratio for {factor}: no agreement relapsed in {results.name}")
     ids = _cluster_ids(eps)
     df = pd.DataFrame({"T": eps["months_survived"].to_numpy(float), "E": eps["relapsed"].to_numpy(bool),
                        "run": eps["run_id"].to_numpy(), "cluster": pd.factorize(ids)[0]})
@@ -1245,7 +1245,7 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
             raise InputError(f"per = {per!r} must be a number above 0")
         x = eps[factor].to_numpy(float)
         if np.nanstd(x) == 0:
-            raise InputError(f"{factor} takes one value only among the agreements; no hazard ratio")
+            raise InputError(f"no hazard ratio for {factor}: it takes one value only among the agreements")
         df["x"] = x / per
         terms = [("x", factor, None)]
     else:
@@ -1259,8 +1259,12 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
                 df.drop(columns=col, inplace=True)
                 continue
             terms.append((col, lv, ref))
-        if not terms or (eps[factor] == ref).sum() == 0:
-            raise InputError(f"{factor}: no agreements at reference {ref!r} or at other values; no hazard ratio")
+        if (eps[factor] == ref).sum() == 0:
+            raise InputError(f"no hazard ratio for {factor}: no agreement was signed at its reference value, "
+                             f"{value_label(factor, ref)}")
+        if not terms:
+            raise InputError(f"no hazard ratio for {factor}: agreements were signed at its reference value, "
+                             f"{value_label(factor, ref)}, only")
     strata = None
     others = [f for f in results.factors if f != factor]
     if stratify and others:

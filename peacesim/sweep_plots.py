@@ -872,8 +872,14 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
                     out.append(f"  * Hazard ratio of relapse, {_short_value(f, r['level'])} vs "
                                f"{_short_value(f, r['reference'])}: " + _hr_text(r))
         except InputError as e:
-            out.append(f"  * No hazard ratio: {e}")
+            out.append(f"  * {_sentence(str(e))}")
     return out + [""]
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: capital first letter, full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")) if text else text
 
 
 #: Most values of a factor a heat map shows (more is a scatter of points, not a grid).
