@@ -533,7 +533,8 @@ def _morris_words(t: pd.DataFrame, o, design) -> list[str]:
     rest = [g for g in rest if g not in thin]
     if rest:
         shown = ", ".join(_name(g) for g in rest[:40]) + (f" and {len(rest) - 40} more" if len(rest) > 40 else "")
-        out += ["", f"The other {len(rest)} factors have mu* below a tenth of the largest: {shown}."]
+        out += ["", (f"The other {len(rest)} factors have" if len(rest) != 1 else "The other factor has")
+                + f" mu* below a tenth of the largest: {shown}."]
     if thin:
         from .sensitivity_analysis import MORRIS_MIN_EFFECTS
 
