@@ -91,6 +91,9 @@ MIN_HAZARD_SEEDS = 20
 #: Fewest relapses under each of the two strategies compared for a hazard ratio to be given.
 MIN_RELAPSES = 5
 MAX_STRATEGIES = 20
+#: Longest title (and short name) of a strategy, in characters: it names the strategy in tables,
+#: beside the figures' rows and in their legends.
+MAX_TITLE = 150
 MAX_WORLDS = 5000
 LEVEL = 0.95
 
@@ -353,15 +356,29 @@ def _whole(value: Any, where: str, low: int, high: int) -> int:
     return whole
 
 
-def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
+def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False, longest: int | None = None) -> str:
+    """A text field: words on one line (a description keeps its lines). Printed on the terminal
+    and in the report, it may hold no control character but line breaks and tabs (an escape
+    sequence would clear or rewrite what a terminal shows); ``longest`` caps its length (a
+    strategy's title names it in tables and beside the figures' rows)."""
     v = meta.get(key, "")
     if not isinstance(v, str):
         raise InputError(f"{where}.{key} = {words(v)} must be a text")
+    bad = [c for c in v.replace("\r\n", "\n") if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160]
+    if bad:
+        shown = "".join(c if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160) else f"\\u{ord(c):04X}"
+                        for c in v)
+        raise InputError(f"{where}.{key} = {words(shown)} is not allowed: it holds a control character "
+                         f"(U+{ord(bad[0]):04X}); expected text, line breaks and tabs")
     if required and not v.strip():
         typed = misspelt(meta, key, known={"title", "short", "description", "source", "question", "lead"})
         hint = f" ({where}.{typed} is there: a misspelling of {key}?)" if typed else ""
         raise InputError(f"{where}.{key} is missing{hint}; give a plain-language {key}")
-    return " ".join(v.split()) if key not in ("description",) else v.strip()
+    text = " ".join(v.split()) if key not in ("description",) else v.strip()
+    if longest is not None and len(text) > longest:
+        raise InputError(f"{where}.{key} = {words(text)} is too long: at most {longest} characters are "
+                         f"allowed (it names the strategy in tables and figures); put the rest in the description")
+    return text
 
 
 def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", base_dir: Path | None = None,
@@ -422,6 +439,9 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
         raise InputError(f"{at}.horizon_months = {horizon} is not shorter than the horizon of the runs "
                          f"(months = {hz}); no agreement could be followed that long")
     rank_by = meta.get("rank_by", "rmst")
+    if not isinstance(rank_by, str):
+        raise InputError(f"{at}.rank_by = {words(rank_by)} is not allowed; expected the name of one measure, as a "
+                         f"text: {', '.join(MEASURES)}")
     if rank_by not in MEASURES:
         raise InputError(f"{at}.rank_by = {words(rank_by)} is not a measure{did_you_mean(str(rank_by), MEASURES)}; "
                          f"allowed: {', '.join(MEASURES)}")
@@ -466,6 +486,17 @@ def comparison_from_dict(raw: dict[str, Any], *, where: str = "<comparison>", ba
             raise InputError(f"{where}: strategy.{s.key} makes the same changes as strategy.{seen[sig]}{same}; "
                              "each strategy must differ")
         seen[sig] = s.key
+    names: dict[str, str] = {}
+    for s in strategies:  # tables, legends and sentences tell the strategies apart by these
+        for what, name in (("title", s.title), ("short", s.short)):
+            if not name:
+                continue
+            key = name.casefold()
+            if key in names and names[key] != s.key:
+                raise InputError(f"{where}: strategy.{s.key}.{what} = {words(name)} is also the title or "
+                                 f"short name of strategy.{names[key]}; each strategy needs names of its own, which "
+                                 "the report's tables, figures and sentences tell them apart by")
+            names[key] = s.key
     baseline = meta.get("baseline")
     keys = [s.key for s in strategies]
     if baseline is None:
@@ -582,8 +613,8 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
                          "title can be in any script)")
     if not isinstance(raw, dict):
         raise InputError(f"{at} must be a table ([strategy.{key}]) with title, description, source and the changes")
-    title = _text(raw, "title", at, required=True)
-    short = _text(raw, "short", at)
+    title = _text(raw, "title", at, required=True, longest=MAX_TITLE)
+    short = _text(raw, "short", at, longest=MAX_TITLE)
     description = _text(raw, "description", at, required=True)
     source = _text(raw, "source", at, required=True)
     changes: dict[str, Any] = {}

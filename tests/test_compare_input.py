@@ -1,0 +1,66 @@
+"""``peacesim compare``: comparison files that are refused in one line before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+from test_compare import SMALL, _bad
+
+from peacesim import cli
+
+BAD = [
+    ("an escape sequence in a title", lambda t: _bad(t, 'title = "Every mediator on its own"',
+                                                      'title = "Every mediator\\u001b[2J on its own"'),
+     "strategy.crowded.title = 'Every mediator\\u001B[2J on its own' is not allowed: it holds a control character "
+     "(U+001B); expected text, line breaks and tabs"),
+    ("a carriage return in a short name", lambda t: _bad(t, 'short = "verification"', 'short = "verification\\rX"'),
+     "strategy.verified.short = 'verification\\u000DX' is not allowed: it holds a control character (U+000D)"),
+    ("a bell in the question", lambda t: _bad(t, 'question = "Which', 'question = "\\u0007Which'),
+     "comparison.question = '\\u0007Which strategy"),
+    ("a C1 control in a description", lambda t: _bad(t, 'description = "No coordination."',
+                                                      'description = "No \\u009b2J coordination."'),
+     "strategy.crowded.description = 'No \\u009B2J coordination.' is not allowed: it holds a control character "
+     "(U+009B)"),
+    ("a title too long for the figures", lambda t: _bad(t, 'title = "Every mediator on its own"',
+                                                         f'title = "{"very " * 40}long"'),
+     "strategy.crowded.title = 'very very very very very very very very very very very very '... (204 characters) "
+     "is too long: at most 150 characters are allowed"),
+    ("two strategies with one title", lambda t: _bad(t, 'title = "Verification and long grants"',
+                                                      'title = "every mediator on its OWN"'),
+     "strategy.verified.title = 'every mediator on its OWN' is also the title or short name of strategy.crowded; "
+     "each strategy needs names of its own"),
+    ("a short name that is another's title", lambda t: _bad(t, 'short = "verification"',
+                                                             'short = "The reference process"'),
+     "strategy.verified.short = 'The reference process' is also the title or short name of strategy.as_is"),
+    ("rank_by as a list", lambda t: _bad(t, "bootstrap = 300", 'bootstrap = 300\nrank_by = ["rmst"]'),
+     "comparison.rank_by = ['rmst'] is not allowed; expected the name of one measure, as a text: agreement, "
+     "months_to_agreement, durable, survival, rmst, violence"),
+]
+
+
+@pytest.mark.parametrize("case,mutate,expected", BAD, ids=[b[0] for b in BAD])
+def test_a_bad_comparison_file_is_refused_with_one_line(tmp_path, capsys, case, mutate, expected):
+    """Each was accepted (an escape sequence then cleared the terminal when the ranking was printed;
+    a title of thousands of characters made figures thousands of pixels high; two strategies with
+    one title could not be told apart in any table or legend) or ended in a traceback (rank_by as
+    a list)."""
+    path = tmp_path / "bad.toml"
+    path.write_text(mutate(SMALL), encoding="utf-8")
+    out = tmp_path / "out"
+    rc = cli.main(["compare", str(path), "--out", str(out), "--executor", "serial", "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 2, captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"peacesim: error: {path}: "), captured.err
+    assert expected in lines[0], lines[0]
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in captured.err + captured.out if c != "\n")
+    assert not out.exists()  # nothing written
+
+
+def test_a_title_on_several_lines_and_a_title_of_150_characters_are_accepted(tmp_path):
+    from test_compare import _spec
+
+    text = _bad(SMALL, 'title = "Every mediator on its own"', 'title = """Every mediator\n\ton its own"""')
+    text = _bad(text, 'title = "Verification and long grants"', f'title = "{"v" * 150}"')
+    spec = _spec(tmp_path, text)
+    assert spec.strategy("crowded").title == "Every mediator on its own"
+    assert spec.strategy("verified").title == "v" * 150
