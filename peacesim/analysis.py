@@ -209,6 +209,14 @@ class Results:
     path: Path | None = None
     _levels: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        # one line: the default would print both tables and the whole manifest (scenario text included)
+        failed = int((self.runs["status"] != "ok").sum())
+        where = f", path={str(self.path)!r}" if self.path is not None else ""
+        series = f", {len(self.series)} series rows" if self.series is not None else ""
+        return (f"<Results {self.name!r}: {len(self.runs)} runs ({failed} failed), {len(self.episodes)} agreements"
+                f"{series}; factors {', '.join(self.factors) or '(none)'}{where}>")
+
     @property
     def name(self) -> str:
         return str(self.manifest.get("name") or (self.path.name if self.path else "results"))

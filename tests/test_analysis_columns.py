@@ -56,3 +56,11 @@ def test_episodes_factor_values_are_their_runs(swept):
     merged = res.episodes.merge(res.runs[["run_id", *DECLARED]], on="run_id", suffixes=("", "_run"))
     for f in DECLARED:
         assert (merged[f] == merged[f"{f}_run"]).all()
+
+
+def test_results_print_as_one_line(swept):
+    res = load_results(swept)
+    text = repr(res)
+    assert "\n" not in text and len(text) < 300
+    assert text.startswith(f"<Results {res.name!r}: 32 runs (0 failed), ")
+    assert "factors tenure_mediator, coordination, handover_quality" in text and str(swept) in text
