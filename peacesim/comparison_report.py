@@ -595,14 +595,21 @@ def _km_curves(result: ComparisonResult) -> dict[str, tuple[np.ndarray, np.ndarr
 def _same_curves(result: ComparisonResult, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
     """Groups of strategies (in the order of the ranking) whose curves are the same month by month:
     drawn one over the other, only the last would be seen."""
+    def same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+        # as drawn: the same end, and the same share at every month where either steps (a month at
+        # which only one has an agreement censored is a step of no height)
+        if a[0][-1] != b[0][-1]:
+            return False
+        at = np.union1d(a[0], b[0])
+        value = [c[1][np.searchsorted(c[0], at, side="right") - 1] for c in (a, b)]
+        return bool(np.allclose(value[0], value[1], rtol=0, atol=1e-12))
+
     groups: list[list[str]] = []
     for k in result.ranking:
         if k not in curves:
             continue
-        t, s = curves[k]
         for g in groups:
-            t0, s0 = curves[g[0]]
-            if len(t0) == len(t) and np.array_equal(t0, t) and np.allclose(s0, s, rtol=0, atol=1e-12):
+            if same(curves[g[0]], curves[k]):
                 g.append(k)
                 break
         else:

@@ -57,3 +57,22 @@ def test_survival_curves_that_differ_are_not_said_to_coincide(tmp_path):
     labels = [t.get_text() for t in (fig.legends or [fig.axes[0].get_legend()])[0].get_texts()]
     assert not any("the same curve" in t for t in labels), labels
     assert "are the same month by month" not in build_document(res).markdown()
+
+
+def test_survival_curves_that_differ_only_in_when_agreements_were_censored_are_said_to_coincide(tmp_path):
+    """No agreement of 'crowded' or 'verified' relapsed, and both were followed up to month 111:
+    both curves are flat at 100% to month 111 and lie one on the other, but the months at which
+    their agreements were censored differ, and the curves were not said to be the same."""
+    from peacesim.comparison_report import build_document, km_figure
+
+    def held(key, r):
+        if key == "as_is":
+            return True, 10 + 3 * r, True
+        return True, (100 + r) if key == "crowded" else (111 if r % 2 else 105), False
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, held, 12))
+    fig = km_figure(res)
+    labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
+    assert sum("the same curve as" in t for t in labels) == 1, labels
+    assert "are the same month by month" in build_document(res).markdown()
