@@ -670,6 +670,9 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
             if not rng[0] < rng[1]:
                 raise InputError(f"{where}.range = {words(rng)} is not allowed: the low end must be below the high "
                                  "end")
+            if steps is None:
+                raise InputError(f"{where}.steps is missing; a range needs the number of values to take from it: "
+                                 f"steps = n, a whole number from 2 to {budget.MAX_LEVELS:,}")
             if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= budget.MAX_LEVELS:
                 hint = (f" (write it without quotes: steps = {steps.strip()})"
                         if isinstance(steps, str) and re.fullmatch(r"\s*\d+\s*", steps) else "")
