@@ -717,7 +717,7 @@ def _value_words(v: Any, unit: str = "") -> str:
     if isinstance(v, str):
         return v.replace("_", " ")
     text = f"{v:g}" if isinstance(v, float) else str(v)
-    return f"{text} {unit}" if unit == "months" else text
+    return f"{text} month{'' if text == '1' else 's'}" if unit == "months" else text
 
 
 def _describe(s: Strategy, scenario: Scenario) -> list[str]:

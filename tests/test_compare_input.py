@@ -64,3 +64,11 @@ def test_a_title_on_several_lines_and_a_title_of_150_characters_are_accepted(tmp
     spec = _spec(tmp_path, text)
     assert spec.strategy("crowded").title == "Every mediator on its own"
     assert spec.strategy("verified").title == "v" * 150
+
+
+def test_a_change_of_one_month_is_said_in_the_singular(tmp_path):
+    """'length of a project grant: 1 months (scenario: 12 months)'."""
+    from test_compare import _spec
+
+    spec = _spec(tmp_path, _bad(SMALL, "grant_length = 24", "grant_length = 1"))
+    assert "length of a project grant: 1 month (scenario: 12 months)" in spec.strategy("verified").changes
