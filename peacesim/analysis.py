@@ -306,7 +306,7 @@ def load_results(path: str | Path) -> Results:
         raise InputError(f"results folder '{p}' does not exist")
     if not p.is_dir():
         raise InputError(f"'{p}' is not a folder; expected a peacesim results folder "
-                         "with manifest.json, runs.parquet and episodes.parquet")
+                         "with manifest.json, runs.parquet and episodes.parquet" + _not_a_folder_hint(p))
     mpath = p / "manifest.json"
     if not mpath.is_file():
         from .fsutil import owner
@@ -377,6 +377,29 @@ def _incomplete(p: Path, manifest: dict[str, Any], missing: str) -> str:
         what += (f" while being extended from {last['from_replicates']} to {last['to_replicates']} replicates; the "
                  f"tables there are still those of the {last['from_replicates']} replicates")
     return f"'{p}': the sweep {what} ({howfar}); run the same 'peacesim sweep' command again to finish it"
+
+
+def _not_a_folder_hint(p: Path) -> str:
+    """Where the results are, for a file given instead of its results folder: a table or manifest
+    of a sweep (its folder), or an experiment file (the folder its sweep writes by default)."""
+    if p.name in ("runs.parquet", "episodes.parquet", "series.parquet", "manifest.json", "summary.csv",
+                  "report.md"):
+        return f": give the folder that holds it, '{p.parent}'"
+    if p.suffix.lower() == ".toml":
+        try:
+            from .experiment import read_toml
+
+            _, raw = read_toml(p)
+            meta = raw.get("experiment") if isinstance(raw, dict) else None
+            name = meta.get("name") if isinstance(meta, dict) else None
+        except Exception:  # a file that is no experiment: the hint is then the general one
+            name = None
+        from .fsutil import slug
+
+        folder = Path("results") / slug(name if isinstance(name, str) and name else p.stem, "experiment")
+        return (f"; '{p.name}' is an experiment file: its sweep's results are in '{folder}' unless it was run "
+                "with --out")
+    return ""
 
 
 def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: dict[str, Any], *,

@@ -64,3 +64,24 @@ def test_results_print_as_one_line(swept):
     assert "\n" not in text and len(text) < 300
     assert text.startswith(f"<Results {res.name!r}: 32 runs (0 failed), ")
     assert "factors tenure_mediator, coordination, handover_quality" in text and str(swept) in text
+
+
+def test_a_table_given_for_its_folder_names_the_folder(swept):
+    from peacesim.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        load_results(swept / "runs.parquet")
+    assert str(info.value).endswith(f": give the folder that holds it, '{swept}'")
+
+
+def test_an_experiment_file_given_for_its_results_names_the_folder_its_sweep_writes(tmp_path):
+    from peacesim.errors import InputError
+
+    path = tmp_path / "rotation.toml"
+    path.write_text(EXPERIMENT.replace('title = "column order"', 'title = "column order"\nname = "my rotation"'))
+    with pytest.raises(InputError) as info:
+        load_results(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.endswith("; 'rotation.toml' is an experiment file: its sweep's results are in "
+                        "'results/my_rotation' unless it was run with --out")
