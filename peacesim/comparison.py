@@ -1687,10 +1687,21 @@ def check_stored(out_dir: Path, spec: ComparisonSpec, exp: Experiment) -> None:
         return  # nothing stored (or the runner will say what is wrong with it)
     if not isinstance(old, dict) or old.get("experiment_digest") in (None, exp.digest()):
         return
-    reps, points = old.get("replicates"), old.get("design")
+    # the sizes they were run for, as the experiment made from the comparison recorded them
+    # (:meth:`ComparisonSpec.experiment`): its design points cannot say how many strategies there were
+    text = old.get("experiment_text")
+    try:
+        made = json.loads(text.split("\n", 1)[1]) if isinstance(text, str) and "\n" in text else None
+    except ValueError:
+        made = None
     sizes = ""
-    if isinstance(reps, int) and isinstance(points, list) and points:
-        sizes = f" ({len(points) // max(1, len(spec.strategies))} worlds x {reps} seeds)"
+    if isinstance(made, dict) and all(isinstance(made.get(k), int) and not isinstance(made.get(k), bool)
+                                      for k in ("worlds", "seeds")):
+        def n(k: int, noun: str) -> str:
+            return f"{k:,} {noun}{'' if k == 1 else 's'}"
+
+        sizes = (f" ({n(made['worlds'], 'world')} x {n(made['seeds'], 'seed')}; now "
+                 f"{n(spec.worlds, 'world')} x {n(spec.seeds, 'seed')})")
     raise InputError(f"{out_dir}: holds the runs of another version of this comparison{sizes}: other sizes, its "
                      "strategies, conditions, seeds or scenario changed since, or an earlier version of peacesim stored "
                      "them; use --fresh to run it again, or --out to choose another folder")

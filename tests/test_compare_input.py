@@ -72,3 +72,32 @@ def test_a_change_of_one_month_is_said_in_the_singular(tmp_path):
 
     spec = _spec(tmp_path, _bad(SMALL, "grant_length = 24", "grant_length = 1"))
     assert "length of a project grant: 1 month (scenario: 12 months)" in spec.strategy("verified").changes
+
+
+def test_runs_stored_for_another_version_are_refused_with_the_sizes_they_were_run_for(tmp_path):
+    """The sizes were worked out from the stored design points divided by the strategies of the
+    file as it is now: runs of 3 strategies x 5 worlds, refused for a file of 2 strategies, were
+    said to be '7 worlds x 8 seeds', and one world was '1 worlds'."""
+    import json
+
+    from test_compare import _spec
+
+    from peacesim.comparison import check_stored
+    from peacesim.errors import InputError
+
+    spec = _spec(tmp_path, SMALL)
+    spec.strategies = spec.strategies[:2]  # now a file of two strategies
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)
+    made = {"design": [{}] * 15, "intervention": [], "seeds": 8, "worlds": 5, "master_seed": 7, "months": 240}
+    manifest = {"experiment_digest": "another", "replicates": 8, "design": [{"values": {}}] * 15,
+                "experiment_text": "# peacesim compare: what the runs are made of\n" + json.dumps(made) + "\n"}
+    (out / "runs" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match=r"holds the runs of another version of this comparison \(5 worlds x 8 "
+                                         r"seeds; now 5 worlds x 8 seeds\)"):
+        check_stored(out, spec, spec.experiment())
+    made.update(worlds=1, seeds=2)
+    manifest["experiment_text"] = "# peacesim compare: what the runs are made of\n" + json.dumps(made) + "\n"
+    (out / "runs" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match=r"\(1 world x 2 seeds; now 5 worlds x 8 seeds\)"):
+        check_stored(out, spec, spec.experiment())
