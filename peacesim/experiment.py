@@ -223,7 +223,11 @@ def _row_index(value: Any, n: int, name: str, where: str) -> int:
     """A design point's or replicate's number as a table holds it (a numpy integer, say), checked."""
     import numbers
 
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < n:
+    # a float that is a whole number too: a row of a table whose columns are all numbers (iterrows)
+    # holds its design point and replicate as floats
+    whole = (isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and math.isfinite(value)
+                                                     and float(value).is_integer()))
+    if isinstance(value, bool) or not whole or not 0 <= int(value) < n:
         raise InputError(f"{where}: {name} = {words(value)} is not allowed; expected a whole number from 0 to {n - 1}")
     return int(value)
 
@@ -353,16 +357,20 @@ def experiment_as_swept(folder: str | Path) -> Experiment:
         # the scenario file the sweep read, found as the sweep found it (from the experiment file's folder)
         meta["scenario"] = str(_swept_scenario(meta["scenario"], manifest, folder))
     where = f"{mpath}: experiment_text"
+    # the sweep's name (the experiment file's stem, where the file names none), not a made-up one
+    name = manifest.get("name") if isinstance(manifest.get("name"), str) and manifest.get("name") else None
     if "sensitivity" in raw:  # a sensitivity analysis or its pilot: the design is the sample
         from .sensitivity import pilot_runs, sensitivity_from_dict
 
         reps, design = manifest.get("replicates"), manifest.get("design")
         if isinstance(reps, bool) or not isinstance(reps, int) or not isinstance(design, list):
             raise InputError(f"{mpath}: replicates or design missing or not as a sweep writes them")
-        spec = sensitivity_from_dict(raw, where=where, source_text=text, replicates=max(reps, 2))
+        spec = sensitivity_from_dict(raw, where=where, source_text=text, replicates=max(reps, 2),
+                                     **({"default_name": name} if name else {}))
         candidates = [lambda: spec.runs, lambda: pilot_runs(spec, len(design), reps)[1]]
     else:
-        candidates = [lambda: experiment_from_dict(raw, where=where, source_text=text)]
+        candidates = [lambda: experiment_from_dict(raw, where=where, source_text=text,
+                                                   **({"default_name": name} if name else {}))]
     for make in candidates:
         try:
             exp = make()
