@@ -1280,3 +1280,18 @@ def test_apply_clicked_before_the_card_is_drawn_for_the_intervention_chosen_appl
     assert html_text(rc, "peacesim-error") == []
     assert html_text(rc, "peacesim-ok") == ["attack applied: it takes effect at the start of month 1."]
     rc.close()
+
+
+def test_the_parameters_card_counts_changed_parameters_in_plain_words():
+    """It said '0 parameter(s) changed'."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+
+    def said():
+        return [w.children[0] for w in rc.find(v.Html, class_="peacesim-changed").widgets]
+    assert said() == ["No parameter changed from the scenario's values; changes take effect at Reset."]
+    rc.find(v.Select, label="Group of parameters").widget.v_model = "funding"
+    rc.find(v.Slider, label="gap_months (months)").widget.v_model = 9.0
+    assert said() == ["1 parameter changed from the scenario's values; changes take effect at Reset."]
+    rc.find(v.Slider, label="post_signature_support (share)").widget.v_model = 0.3
+    assert said() == ["2 parameters changed from the scenario's values; changes take effect at Reset."]
+    rc.close()

@@ -63,7 +63,7 @@ def test_the_gap_months_slider_shows_6_and_reset_during_play_stays_at_month_0(se
     slider = page.locator(".v-input", has_text="gap_months").locator("[role=slider]").first
     slider.wait_for()
     assert slider.get_attribute("aria-valuenow") == "6"  # it was drawn at 6.12
-    page.get_by_text("0 parameter(s) changed").first.wait_for()  # and no other value was sent
+    page.get_by_text("No parameter changed").first.wait_for()  # and no other value was sent
 
     page.get_by_role("button", name="▶", exact=True).click()
     wait_month(page, 2)
@@ -238,5 +238,27 @@ def test_a_file_dropped_on_a_new_page_is_loaded_whole(server, browser):  # noqa:
     page.locator(".v-select", has_text="actor").first.click()
     actors = page.locator(".v-overlay--active .v-list-item").all_inner_texts()
     assert "the mediation NGO" not in actors and "the UN envoy" in actors, actors
+    assert external(seen) == [] and seen["failed"] == []
+    page.close()
+
+
+def test_the_spread_is_as_wide_as_the_timeline_and_its_sentence_below_the_button(server, browser):  # noqa: F811
+    """Where does our run stand? is read on a projector: the figure in half of the page's width had
+    type a few pixels high, and the sentence ran on beside the button."""
+    page, seen = open_page(browser, server)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    card = page.locator(".v-card", has_text="Where does our run stand?").last
+    card.get_by_role("button", name="Show the spread over many seeds").click()
+    sentence = card.locator(".peacesim-standing")
+    sentence.wait_for(timeout=120_000)
+    btn = card.get_by_role("button", name="Show the spread over many seeds").bounding_box()
+    assert sentence.bounding_box()["y"] >= btn["y"] + btn["height"] - 1
+    figure = card.locator("img").first
+    figure.wait_for()
+    timeline = page.locator("img").first.bounding_box()
+    assert figure.bounding_box()["width"] >= 0.9 * timeline["width"]
+    # the legend's type (12 units of the figure's 1000) at 10 pixels or more on this 1600-pixel page
+    assert figure.bounding_box()["width"] / 1000 * 12 >= 10
     assert external(seen) == [] and seen["failed"] == []
     page.close()

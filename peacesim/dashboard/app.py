@@ -338,6 +338,11 @@ def ScenarioCard(scenario: solara.Reactive, choose, error: solara.Reactive, pend
                         lazy=False).key("scenario-file-drop")
 
 
+def changed_words(n: int) -> str:
+    """'No parameter changed', '1 parameter changed', '3 parameters changed'."""
+    return "No parameter changed" if n == 0 else f"{n} parameter{'' if n == 1 else 's'} changed"
+
+
 def not_in_run(m, scen, seed: int, overrides: dict) -> list[str]:
     """What the page shows that the run ``m`` does not use yet (the seed, the value of each
     parameter), as 'name value (the run has value)'; [] when the run is the one shown."""
@@ -367,8 +372,8 @@ def ParametersCard(scenario, overrides: solara.Reactive, seed: solara.Reactive, 
     with solara.Card("Seed and parameters"):
         NumberField("Seed", seed.value, seed_check, seed.set, drafts.value.get("seed"), draft_setter("seed"))
         changed = params_changed(scen, overrides.value)
-        solara.Text(f"{len(changed)} parameter(s) changed from the scenario's values; changes take effect at Reset.",
-                    style="font-size:0.85em")
+        solara.Text(f"{changed_words(len(changed))} from the scenario's values; changes take effect at Reset.",
+                    style="font-size:0.85em", classes=["peacesim-changed"])
         waiting = not_in_run(model.value, scen, seed.value, overrides.value) if model is not None else []
         # always drawn (empty when the run is the one shown): a line that came and went above the
         # fields would make each of them a new one, and a slider being dragged would be dropped
@@ -839,8 +844,10 @@ def NarrativeFeed(model: solara.Reactive, tick: int = 0):
 def StandingView(model: solara.Reactive, tick: int = 0):
     m = model.value
     shown = solara.use_reactive(False)
-    with solara.Card("Where does our run stand?"):
-        solara.Button("Show the spread over many seeds", on_click=lambda: shown.set(True), disabled=shown.value)
+    # a column: inline, the sentence ran on beside the button
+    with solara.Card("Where does our run stand?"), solara.Column(style="gap:0.6em"):
+        with solara.Row():
+            solara.Button("Show the spread over many seeds", on_click=lambda: shown.set(True), disabled=shown.value)
         if shown.value:
             sp = spread(m.base_scenario, m.overrides)
             if m.month:
@@ -1021,8 +1028,9 @@ def RunViews(model: solara.Reactive, scenario: solara.Reactive, lock=None, shown
         with solara.Columns([1, 1]):
             with solara.Column():
                 NetworkView(model, tick)
-                StandingView(model, tick)
                 ScenarioInfo(scenario)
             with solara.Column():
                 NarrativeFeed(model, tick)
                 DebriefCard(model, tick, lock, exports)
+        # the full width, as the timeline: in half of it, the figure's type was a few pixels high
+        StandingView(model, tick)
