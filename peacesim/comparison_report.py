@@ -727,7 +727,8 @@ def measures_figure(result: ComparisonResult) -> Figure:
             lo, hi = float(r["low"]), float(r["high"])
             if math.isfinite(lo) and math.isfinite(hi):
                 ax.plot([scale * lo, scale * hi], [y, y], color=colours[k], lw=3, solid_capstyle="butt")
-            ax.plot([scale * v], [y], "o", color=colours[k], ms=5)
+            # (not clipped: an estimate of 100% stands on the right edge of the panel and would be cut in half)
+            ax.plot([scale * v], [y], "o", color=colours[k], ms=5, clip_on=False, zorder=3)
         unit = {"share": "%", "months": "months", "scale": "0-1"}[m.unit]
         better = "higher is better" if m.higher_is_better else "lower is better"
         ax.set_title(f"{_wrap(m.text(result.spec.horizon), 26)} ({unit})\n{better}", fontsize=9)
@@ -773,7 +774,7 @@ def worlds_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure | 
         ax.set_ylabel(_wrap(label[dims[1]]), fontsize=9)
     ax.scatter(x[good], y[good], s=36, color="#1b6ca8", label=_wrap(f"{tb} did better", _LEGEND))
     ax.scatter(x[~good], y[~good], s=40, marker="x", color="#d1495b",
-               label=_wrap(f"it did not do better than {tr}", _LEGEND))
+               label=_wrap(f"it did not do better than '{tr}'", _LEGEND))
     if result.boxes:
         b = result.boxes[0]
         lims = {lim.name: lim for lim in b.limits}

@@ -76,3 +76,25 @@ def test_survival_curves_that_differ_only_in_when_agreements_were_censored_are_s
     labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
     assert sum("the same curve as" in t for t in labels) == 1, labels
     assert "are the same month by month" in build_document(res).markdown()
+
+
+def test_an_estimate_of_100_percent_is_drawn_whole_and_the_worlds_legend_quotes_the_runner_up(tmp_path):
+    """Every run reached an agreement: the dot of 100% stood on the right edge of its panel of
+    measures.png and was cut in half. The legend of worlds.png named the runner-up by its title
+    in the middle of a sentence ('it did not do better than A verification ...')."""
+    from test_compare import SMALL, _fabricated_worlds, _ranked
+
+    from peacesim.comparison_report import measures_figure, worlds_figure
+
+    spec = _spec(tmp_path, SMALL, seeds=12)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 12))
+    fig = measures_figure(res)
+    agreement = fig.axes[0]
+    dots = [line for line in agreement.get_lines() if line.get_marker() == "o"]
+    assert dots and all(float(line.get_xdata()[0]) == 100.0 for line in dots)
+    assert agreement.get_xlim()[1] == 100.0
+    assert not any(line.get_clip_on() for line in dots)
+    fig = worlds_figure(res)
+    labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
+    runner = spec.strategy(res.runner_up).title
+    assert f"it did not do better than '{runner}'" in labels, labels
