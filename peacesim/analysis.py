@@ -374,8 +374,10 @@ def _incomplete(p: Path, manifest: dict[str, Any], missing: str) -> str:
 
     last = unfinished_extension(manifest)
     if last is not None:
-        what += (f" while being extended from {last['from_replicates']} to {last['to_replicates']} replicates; the "
-                 f"tables there are still those of the {last['from_replicates']} replicates")
+        first = last["from_replicates"]
+        earlier = "the first replicate" if first == 1 else f"the {first} replicates"
+        what += (f" while being extended from {first} to {last['to_replicates']} replicates; the "
+                 f"tables there are still those of {earlier}")
     return f"'{p}': the sweep {what} ({howfar}); run the same 'peacesim sweep' command again to finish it"
 
 

@@ -641,9 +641,10 @@ class ResultStore:
         first = last["from_replicates"]
         if marked:  # by an earlier session: the report is still of the replicates that note names
             note, _, text = text.partition("\n\n")
-            named = re.search(r"describe the first (\d+) replicates", note)
-            first = int(named.group(1)) if named else first
-        said = f"{_OUTDATED} this report, summary.csv and the figures describe the first {first} replicates. "
+            named = re.search(r"describe the first (?:(\d+) replicates|replicate)\b", note)
+            first = (int(named.group(1)) if named.group(1) else 1) if named else first
+        which = "the first replicate" if first == 1 else f"the first {first} replicates"
+        said = f"{_OUTDATED} this report, summary.csv and the figures describe {which}. "
         if finished:
             said += (f"The sweep has since been extended to {self.exp.replicates} replicates; to draw them again, run "
                      f"`peacesim plot {shlex.quote(str(self.out))}`.")
