@@ -570,7 +570,8 @@ def _dash(result: ComparisonResult) -> dict[str, Any]:
 
 def _km_curves(result: ComparisonResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each strategy's Kaplan-Meier curve of how long agreements hold, as steps (months, share
-    still holding) up to the follow-up; none for a strategy without agreements."""
+    still holding) up to the follow-up; none for a strategy without agreements. The months at
+    which agreements were censored are among the steps' months (lifelines' convention)."""
     import warnings
 
     from lifelines import KaplanMeierFitter
@@ -648,12 +649,20 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
             ax.plot([], [], color=colours[k], ls=dashes[k], label=_wrap(f"{title} (no agreement)", _LEGEND))
             continue
         t, s = curves[k]
-        agreements = int((result.episodes["strategy"] == k).sum())
+        e = result.episodes[result.episodes["strategy"] == k]
+        agreements = len(e)
         label = f"{title} ({agreements} agreement{'' if agreements == 1 else 's'}"
         label += f"; the same curve as '{result.spec.strategy(same[k]).title}')" if k in same else ")"
         # later curves a little thinner, so that one drawn over another leaves the other's edges in view
         ax.step(t, s, where="post", color=colours[k], ls=dashes[k], lw=2.6 - 1.2 * i / max(n - 1, 1),
                 label=_wrap(label, _LEGEND))
+        # a tick where an agreement was still holding when its follow-up ended (censored), as
+        # survival plots mark them: it shows how far each curve was followed, also under another
+        censored = np.unique(e.loc[~e["relapsed"].astype(bool), "months_survived"].to_numpy(float))
+        censored = censored[censored <= fu]
+        if len(censored):
+            ax.plot(censored, s[np.searchsorted(t, censored, side="right") - 1], ls="none", marker="|", ms=7,
+                    mew=1.3, color=colours[k])
     ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
     ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
     ax.set_xlim(0, fu)
@@ -1128,7 +1137,8 @@ def build_document(result: ComparisonResult) -> Doc:
     doc.figure("km.png", _png(fig), f"How long agreements hold: the share of agreements still holding, month by month "
                                     f"after signature, under each strategy (dotted line: {span}). These are "
                                     "Kaplan-Meier curves: an agreement still holding when its run ended counts as "
-                                    "holding up to then, not as failed." + km_coincide_words(result))
+                                    "holding up to then, not as failed; a short upright tick marks each "
+                                    "month at which one was." + km_coincide_words(result))
     # the ranking measure, or where no strategy can be compared with the baseline on it, the first
     # measure on which one can: an empty figure says nothing
     d = result.differences

@@ -98,3 +98,28 @@ def test_an_estimate_of_100_percent_is_drawn_whole_and_the_worlds_legend_quotes_
     labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
     runner = spec.strategy(res.runner_up).title
     assert f"it did not do better than '{runner}'" in labels, labels
+
+
+def test_an_agreement_still_holding_when_its_follow_up_ended_is_marked_on_its_curve(tmp_path):
+    """A curve flat at 100% that ends at month 16 (one agreement, still holding when its run ended)
+    lay under the others at 100% with nothing to show where it ended. Survival plots mark each
+    censored agreement with a tick on its curve; km.png now does, and its caption says so."""
+    from matplotlib.colors import to_hex
+
+    from peacesim.comparison_report import _colour, build_document, km_figure
+
+    def few(key, r):
+        if key == "crowded":
+            return r == 0, 16, False
+        return True, 20 + 3 * r, key == "as_is" or r % 2 == 0
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, few, 12))
+    ax = km_figure(res).axes[0]
+    colour = _colour(res)["crowded"]
+    ticks = [line for line in ax.get_lines() if line.get_marker() == "|" and to_hex(line.get_color()) == colour]
+    assert len(ticks) == 1 and list(ticks[0].get_xdata()) == [16.0] and list(ticks[0].get_ydata()) == [1.0]
+    verified = [line for line in ax.get_lines() if line.get_marker() == "|"
+                and to_hex(line.get_color()) == _colour(res)["verified"]]
+    assert len(verified) == 1 and len(verified[0].get_xdata()) == 6  # its six agreements that did not relapse
+    assert "a short upright tick marks each month at which one was" in build_document(res).markdown()
