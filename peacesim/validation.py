@@ -956,6 +956,13 @@ def summary(checks: list[Check], *, quick: bool = False) -> str:
     counted apart, not with those that do not hold."""
     held = sum(c.passed for c in checks)
     open_ = [c.number for c in checks if verdict(c, quick=quick) == NOT_SETTLED]
+    if len(checks) == 1:  # --only N: that pattern, not '0 of 1 patterns hold'
+        [c] = checks
+        if not open_:
+            return f"Pattern {c.number} {'holds' if c.passed else 'does not hold'}."
+        return (f"Pattern {c.number} is not settled at quick size: a quarter of the replicates settles it with "
+                f"probability about {QUICK_UNSETTLED[c.number]:.2f} (docs/VALIDATION.md), so only the full "
+                "validation decides.")
     text = f"{held} of {len(checks)} patterns hold"
     if not open_:
         return text + "."

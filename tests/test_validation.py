@@ -244,9 +244,10 @@ def test_pattern_1_and_the_relapse_target_say_which_rule_each_verdict_rests_on(t
     # that reaches outside while the point estimate is inside is not settled: a quarter of the
     # replicates keeps the interval inside 20-45% with probability about 0.29 (docs/VALIDATION.md)
     assert v.verdict(c, quick=True) == v.NOT_SETTLED
-    assert v.summary([c], quick=True).startswith("0 of 1 patterns hold, 0 do not hold and 1 (pattern 1) is not "
-                                                 "settled at quick size: a quarter of the replicates settles it "
-                                                 "with probability about 0.29")
+    assert v.summary([c], quick=True) == ("Pattern 1 is not settled at quick size: a quarter of the replicates "
+                                          "settles it with probability about 0.29 (docs/VALIDATION.md), so only "
+                                          "the full validation decides.")
+    assert v.summary([c]) == "Pattern 1 does not hold."
     monkeypatch.setattr(v, "relapse_share", lambda r, where, tau=60: Estimate(0.52, 0.41, 0.63))
     outside = v._p1_judge(None)  # a point estimate outside 20-45% does not hold at any size
     assert v.verdict(outside, quick=True) == v.verdict(outside) == "does not hold"
