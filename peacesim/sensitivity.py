@@ -940,12 +940,13 @@ class PilotResult:
 
     def recommended(self, outcomes: Sequence[str] | None = None) -> int | None:
         """The largest number of replicates that any of ``outcomes`` (default all) whose need could
-        be estimated needs, or None when no outcome's could. Outcomes whose need could not be
-        estimated (:meth:`unmeasured`) or that no number of replicates brings to the target
+        be estimated needs, and at least 2 (a sensitivity analysis needs two to measure the noise),
+        or None when no outcome's could. Outcomes whose need could not be estimated
+        (:meth:`unmeasured`) or that no number of replicates brings to the target
         (:meth:`unreachable`) are not covered by it."""
         vals = self._need(outcomes)["replicates_needed"].to_numpy(dtype=float)
         vals = vals[np.isfinite(vals)]
-        return int(vals.max()) if len(vals) else None
+        return max(2, int(vals.max())) if len(vals) else None
 
     def unmeasured(self, outcomes: Sequence[str] | None = None) -> list[str]:
         """The outcomes whose noise, and so the replicates they need, could not be estimated (too few

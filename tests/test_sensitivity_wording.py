@@ -34,3 +34,20 @@ def report(tmp_path_factory):
 def test_one_factor_below_a_tenth_is_the_other_factor(report):
     assert "The other factor has mu* below a tenth of the largest: `handover_quality`." in report
     assert "The other 1 factors" not in report
+
+
+def test_a_pilot_never_recommends_fewer_replicates_than_an_analysis_takes(tmp_path):
+    import math
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from peacesim.sensitivity import PilotResult
+    from peacesim.sensitivity_plots import _recommendation
+
+    table = pd.DataFrame({"outcome": ["total_violence", "p_agreement"], "replicates_needed": [1.0, math.nan]})
+    pilot = PilotResult(tmp_path, table, target=0.1, points=8, replicates=4)
+    assert pilot.recommended() == 2
+    text = _recommendation(pilot, SimpleNamespace(replicates=2))
+    assert text.startswith("2 replicates per point bring total_violence to the target (the file asks for 2).")
+    assert "1 replicates" not in text
