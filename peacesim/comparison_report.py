@@ -858,13 +858,18 @@ def trend_sentences(result: ComparisonResult) -> list[str]:
     for _, r in t.iterrows():
         if math.isfinite(float(r["p_holm"])) and r["p_holm"] < 0.05:
             grows = r["rank_correlation"] > 0  # with the lead itself (comparison._trends), whichever way is better
+            allowing = (f"clear also after allowing for {_conditions(t)} examined" if _finite(t["p"]) > 1 else
+                        "clear")
             out.append(f"The lead of {tb} over {tr} {'grows' if grows else 'shrinks'} as {_the(r['meaning'])} rises "
                        f"(a rank correlation of {r['rank_correlation']:+.2f}, on a scale from -1 to +1, over "
-                       f"{int(r['worlds'])} worlds; clear also after allowing for {_conditions(t)} examined).")
+                       f"{int(r['worlds'])} worlds; {allowing}).")
     if not out and not np.isfinite(t["rank_correlation"].to_numpy(float)).any():
         n = int(t["worlds"].iloc[0])
         out.append(f"How the lead of {tb} over {tr} changes with the conditions could not be worked out: it could be "
                    f"measured in only {n} of the {spec.worlds} worlds, or it was the same in all of them.")
+    elif not out and _finite(t["p"]) == 1:
+        out.append(f"{_upper(_the(t.loc[np.isfinite(t['p'].to_numpy(float)), 'meaning'].iloc[0]))} does not clearly go "
+                   f"with a larger or smaller lead of {tb} over {tr}.")
     elif not out:
         out.append(f"No single condition clearly goes with a larger or smaller lead of {tb} over {tr} (after allowing "
                    f"for {_conditions(t)} examined).")
@@ -1182,16 +1187,19 @@ def build_document(result: ComparisonResult) -> Doc:
             doc.p(f"In each world we asked whether {tb} did better than the runner-up, {tr}, on {what}.{search}")
         doc.ul(box_sentences(result) + trend_sentences(result))
         if spec.conditions and len(result.trends) and _enough_worlds(result):
-            doc.table(["condition", f"rank correlation with the lead of {tb}", "p, adjusted"],
+            several = _finite(result.trends["p"]) > 1  # (with one condition there is nothing to adjust for)
+            doc.table(["condition", f"rank correlation with the lead of {tb}", "p, adjusted" if several else "p"],
                       [[r["meaning"], f"{r['rank_correlation']:+.2f}" if math.isfinite(float(r["rank_correlation"]))
                         else "-", _p_words(float(r["p_holm"]))]
                        for _, r in result.trends.iterrows()],
                       caption=f"Across the worlds: how the lead of {tb} over {tr} ({rank.text(h)}) moves with each "
                               "condition. Rank correlation (Spearman's), from -1 to +1: positive, the lead grows as "
-                              "the condition rises; near 0, no steady relation. p, adjusted: how surprising a "
-                              "correlation this strong would be if the condition made no difference, adjusted for "
-                              f"{_conditions(result.trends)} examined (Holm's correction); below 0.05 "
-                              "reads as clear. '-': not computable.")
+                              "the condition rises; near 0, no steady relation. "
+                              + ("p, adjusted" if several else "p") + ": how surprising a "
+                              "correlation this strong would be if the condition made no difference"
+                              + (f", adjusted for {_conditions(result.trends)} examined (Holm's correction)"
+                                 if several else " (only one condition could be examined, so there is nothing to adjust for)")
+                              + "; below 0.05 reads as clear. '-': not computable.")
         fig = worlds_figure(result)
         if fig is not None:
             doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "

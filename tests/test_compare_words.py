@@ -109,3 +109,21 @@ def test_a_command_holding_backquotes_stays_inside_its_code_block(tmp_path):
     doc.code("peacesim compare 'a```b.toml'")
     md = doc.markdown()
     assert "````\npeacesim compare 'a```b.toml'\n````" in md
+
+
+def test_one_uncertain_condition_is_not_said_to_be_allowed_for_as_many(tmp_path):
+    """With one uncertain condition the report said 'after allowing for the 1 condition examined'
+    and 'adjusted for the 1 condition examined (Holm's correction)': there is nothing to allow for."""
+    from test_compare import SMALL, _bad, _fabricated_worlds
+
+    from peacesim.comparison_report import build_document, trend_sentences
+
+    spec = _spec(tmp_path, _bad(SMALL, "spoiler = { capacity = [0.1, 0.5] }\n", ""), seeds=12, worlds=12)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 12))
+    md = build_document(res).markdown()
+    assert "1 condition" not in md, [line for line in md.splitlines() if "1 condition" in line]
+    assert trend_sentences(res) == ["The monthly chance that a party facing a hard moment moves to another table does "
+                                    "not clearly go with a larger or smaller lead of verification over every mediator "
+                                    "on its own."]
+    assert "| condition | rank correlation with the lead of verification | p |" in md
+    assert "(only one condition could be examined, so there is nothing to adjust for)" in md
