@@ -738,16 +738,17 @@ def _report(results: Results, table: pd.DataFrame, figures: list[Path], horizon:
     months = float(results.runs["months"].max())
     n_ok = int((results.runs["status"] == "ok").sum())
     n_fail = int(len(results.runs) - n_ok)
+    reps = results.manifest.get("replicates", "?")
     lines = [f"# {results.title}", ""]
     if results.question:
         lines += [f"**Question.** {results.question}", ""]
     scen = results.manifest.get("scenario")
     scen_name = scen.get("name") if isinstance(scen, dict) else scen
     lines += [
-        f"Scenario `{scen_name}`; {len(table)} settings × {results.manifest.get('replicates', '?')} replicates "
+        f"Scenario `{scen_name}`; {_count(len(table), 'setting')} × {_count(reps, 'replicate')} "
         f"(master seed {results.manifest.get('master_seed', '?')}); each run lasts {months_text(months)} and an "
-        f"agreement is followed for up to {months_text(fu)}. {n_ok} runs finished"
-        + (f", {n_fail} failed and are left out." if n_fail else "."),
+        f"agreement is followed for up to {months_text(fu)}. {_count(n_ok, 'run')} finished"
+        + (f", {n_fail} failed and {'is' if n_fail == 1 else 'are'} left out." if n_fail else "."),
         "",
         "## How to read the numbers",
         "",
@@ -874,6 +875,11 @@ def _effects_section(results: Results, horizon: float, first_only: bool) -> list
         except InputError as e:
             out.append(f"  * {_sentence(str(e))}")
     return out + [""]
+
+
+def _count(n: Any, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: "1 setting", "4 settings", "? replicates"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _sentence(text: str) -> str:
