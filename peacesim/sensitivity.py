@@ -651,6 +651,12 @@ class SensitivityResult:
     seconds: float
     run_seconds: float = 0.0
 
+    def __repr__(self) -> str:
+        # one line: the default would print every table of the analysis and the whole manifest
+        spec = self.analysis.spec
+        return (f"<SensitivityResult {spec.name!r}: {spec.summary()}; {self.ran} ran, {self.skipped} already done; "
+                f"{len(self.analysis.indices)} indices; out={str(self.out)!r}>")
+
 
 def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str = "processes",
                     workers: int | None = None, scheduler: str | None = None, out: str | Path | None = None,

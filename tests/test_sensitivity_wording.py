@@ -51,3 +51,13 @@ def test_a_pilot_never_recommends_fewer_replicates_than_an_analysis_takes(tmp_pa
     text = _recommendation(pilot, SimpleNamespace(replicates=2))
     assert text.startswith("2 replicates per point bring total_violence to the target (the file asks for 2).")
     assert "1 replicates" not in text
+
+
+def test_a_sensitivity_result_prints_as_one_line(tmp_path):
+    (tmp_path / "morris.toml").write_text(MORRIS)
+    result = run_sensitivity(tmp_path / "morris.toml", executor="serial", out=tmp_path / "out", progress=False,
+                             figures=False)
+    text = repr(result)
+    assert "\n" not in text and len(text) < 300
+    assert text.startswith("<SensitivityResult 'morris': Morris, 4 factors: 15 points x 2 replicates = 30 runs; "
+                           "30 ran, 0 already done; ")
