@@ -507,6 +507,19 @@ class CalibrationResult:
     def report(self) -> Path | None:
         return self.out / "calibration.md" if self.out is not None else None
 
+    def __repr__(self) -> str:
+        # one line: the default would print every target, wave and table
+        last = self.waves[-1] if self.waves else None
+        where = f"; out={str(self.out)!r}" if self.out is not None else ""
+        if self.chosen is None:
+            found = "no point chosen"
+        else:
+            found = "chosen " + ", ".join(f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v!r}"
+                                          for k, v in self.chosen.items())
+        nroy = f"{last.nroy} of {last.points} points not ruled out in wave {last.number}" if last else "no wave"
+        return (f"<CalibrationResult {len(self.ranges)} parameter{'s' if len(self.ranges) != 1 else ''}, "
+                f"{len(self.waves)} wave{'s' if len(self.waves) != 1 else ''}: {nroy}; {found}{where}>")
+
 
 def region(table: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.DataFrame:
     """The NROY points of ``table`` summarised per parameter: min, 5%, median, 95%, max, and the
