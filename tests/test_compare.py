@@ -471,7 +471,7 @@ def test_agreements_of_one_seed_are_too_few_to_measure_durability(tmp_path):
         row = t.loc[("verified", m)]
         assert math.isnan(row["estimate"]) and math.isnan(row["low"]), m
         assert row["note"].startswith("too few agreements to measure: in "), row["note"]
-        assert "(1 agreement in 1 of the 10 seeds and 1 of the 1 worlds, 0 of them followed for five years)" in row["note"], \
+        assert "(1 agreement in 1 of the 10 seeds, 0 of them followed for five years)" in row["note"], \
             row["note"]
         assert math.isfinite(t.loc[("as_is", m), "estimate"]) and t.loc[("as_is", m), "low"] < t.loc[("as_is", m), "high"]
     d = res.differences.set_index(["strategy", "measure"])
@@ -638,7 +638,8 @@ def test_runs_of_other_sizes_are_not_mixed_in(small, capsys):
     rc = cli.main(["compare", str(path), "--out", str(out), "--seeds", "3", "--executor", "serial", "--quiet"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
-    assert "holds the runs of another version of this comparison (5 worlds x 8 seeds)" in err and "--fresh" in err
+    assert ("holds the runs of another version of this comparison (5 worlds x 8 seeds; now 5 worlds x 3 seeds)" in err
+            and "--fresh" in err)
     assert (out / "summary.csv").read_bytes() == before
 
 
