@@ -110,6 +110,34 @@ def _check(x: pd.DataFrame | np.ndarray, y) -> tuple[pd.DataFrame, np.ndarray]:
     return x, yy
 
 
+def _check_settings(**given) -> None:
+    """The settings of :func:`find_boxes`, each refused in one line when out of its range."""
+    import numbers
+
+    def whole(name: str, low: int) -> None:
+        v = given[name]
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+            raise InputError(f"scenario discovery: {name} = {v!r} is not allowed; expected a whole number of at "
+                             f"least {low}")
+
+    def share(name: str, *, one: bool) -> None:
+        v = given[name]
+        ok = (not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v)
+              and 0 < v and (v <= 1 if one else v < 1))
+        if not ok:
+            raise InputError(f"scenario discovery: {name} = {v!r} is not allowed; expected a number above 0 and "
+                             f"{'at most' if one else 'below'} 1")
+
+    whole("max_boxes", 1)
+    whole("max_dims", 1)
+    share("mass_min", one=False)
+    share("min_coverage", one=True)
+    share("peel_alpha", one=False)
+    share("paste_alpha", one=False)
+    if given["significance"] is not None:
+        share("significance", one=False)
+
+
 def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min: float = 0.05,
                max_dims: int = 3, min_coverage: float = 0.5, significance: float | None = 0.05,
                peel_alpha: float = 0.05, paste_alpha: float = 0.05) -> list[Box]:
@@ -130,6 +158,8 @@ def find_boxes(x: pd.DataFrame | np.ndarray, y, *, max_boxes: int = 2, mass_min:
     interest in the box if its density were only that of the box without this restriction.)
     Coverage and density are computed over all worlds.
     """
+    _check_settings(max_boxes=max_boxes, mass_min=mass_min, max_dims=max_dims, min_coverage=min_coverage,
+                    significance=significance, peel_alpha=peel_alpha, paste_alpha=paste_alpha)
     x, yy = _check(x, y)
     n = len(x)
     if n == 0 or yy.sum() == 0 or yy.sum() == n:
