@@ -262,3 +262,23 @@ def test_the_spread_is_as_wide_as_the_timeline_and_its_sentence_below_the_button
     assert figure.bounding_box()["width"] / 1000 * 12 >= 10
     assert external(seen) == [] and seen["failed"] == []
     page.close()
+
+
+def test_the_run_card_fits_a_1024_pixel_projector(server, browser):  # noqa: F811
+    """On a 1024 x 768 projector the left column is narrow: Reset, ▶ and Step ran out of the card
+    (Reset half cut off) and the sliders' labels were cut ('Pause between s')."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(120_000)
+    page.goto(server)
+    page.locator(".peacesim-month").wait_for(timeout=90_000)
+    card = box_of(page.locator(".v-card", has_text="Pause between steps").first)
+    for name in ("Reset", "▶", "Step"):
+        b = box_of(page.get_by_role("button", name=name, exact=True))
+        assert b["x"] >= card["x"] and b["x"] + b["width"] <= card["x"] + card["width"] + 0.5, name
+    for label in ("Pause between steps (ms)", "Months per step"):
+        lab = page.locator(".peacesim-slider", has_text=label).locator(".v-label").first
+        assert lab.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), label
+        assert lab.inner_text() == label
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_month(page, 1)
+    page.close()

@@ -136,6 +136,8 @@ SLIDER_SPAN = 50
 PAGE_CSS = """
 .peacesim-slider .v-input--horizontal { grid-template-areas: "prepend" "control"; grid-template-columns: minmax(0, 1fr); }
 .peacesim-slider .v-input--horizontal > .v-input__prepend { margin-inline-end: 0; margin-bottom: -2px; }
+.peacesim-slider .v-label { white-space: normal; overflow: visible; }
+.peacesim-run-buttons { flex-wrap: wrap; gap: 8px; }
 """
 
 
@@ -659,7 +661,9 @@ def RunController(model: solara.Reactive, params: solara.Reactive, playing: sola
         force_update()
 
     ended.get()  # read, so that the end of a run draws the buttons again
-    with solara.Row(justify="space-between"):
+    # wrapped onto two lines where the column is narrow (a 1024-pixel projector): on one line they
+    # ran out of the card, Reset half cut off
+    with solara.Row(justify="space-between", classes=["peacesim-run-buttons"]):
         solara.Button(label="Reset", color="primary", on_click=reset)
         solara.Button(label="❚❚" if playing.value else "▶", color="primary",
                       on_click=lambda: playing.set(not playing.value), disabled=not m.running)
