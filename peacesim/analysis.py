@@ -984,6 +984,9 @@ def _by_list(results: Results, by: str | Sequence[str] | None) -> list[str] | No
     if by is None:
         return None
     cols = [by] if isinstance(by, str) else list(by)
+    twice = next((c for i, c in enumerate(cols) if c in cols[:i]), None)
+    if twice is not None:
+        raise InputError(f"by = {cols!r} names {twice!r} twice; name each factor once")
     for c in cols:
         if c not in results.factors:
             raise InputError(f"by = {c!r} is not a factor of {results.name}; factors are "
@@ -1123,6 +1126,7 @@ def durability_table(results: Results, *, horizon: float = 60, by: str | Sequenc
     measure read at a time (``horizon``, the follow-up) is NaN when no agreement was followed
     that long. docs/RESULTS.md describes every column.
     """
+    first_only = _check_flag(first_only, "first_only")
     horizon = _check_number(horizon, "horizon", low=0, open_low=True)
     alpha = _check_number(alpha, "alpha", low=0, high=1, open_low=True)
     by_cols = _by_list(results, by)
@@ -1203,6 +1207,14 @@ def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, 
     return x
 
 
+def _check_flag(value: Any, name: str) -> bool:
+    """``value`` as true or false, or a one-line :class:`InputError` (a text such as ``"no"`` would
+    otherwise count as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} = {value!r} is not allowed; expected True or False")
+    return bool(value)
+
+
 def _check_factor(results: Results, factor: str) -> None:
     if factor not in results.factors:
         raise InputError(f"factor {factor!r} was not varied in {results.name}; factors are "
@@ -1250,6 +1262,8 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
     from lifelines.exceptions import ConvergenceError
 
     _check_factor(results, factor)
+    first_only = _check_flag(first_only, "first_only")
+    stratify = _check_flag(stratify, "stratify")
     per = _check_number(per, "per", low=0, open_low=True)
     eps = results.ok_episodes
     if first_only:
@@ -1463,6 +1477,7 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     if metric not in ("rmst", "rmst_followup", "relapse", "p_agreement"):
         raise InputError(f"metric = {metric!r} cannot be compared; use 'rmst', 'rmst_followup', 'relapse' "
                          "or 'p_agreement'")
+    first_only = _check_flag(first_only, "first_only")
     horizon = _check_number(horizon, "horizon", low=0, open_low=True)
     alpha = _check_number(alpha, "alpha", low=0, high=1, open_low=True)
     bootstrap = int(_check_number(bootstrap, "bootstrap", low=100, whole=True))

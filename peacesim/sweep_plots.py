@@ -33,6 +33,7 @@ from .analysis import (
     MIN_CLUSTERS,
     Results,
     _band,
+    _check_flag,
     _cluster_ids,
     _fit_km,
     _first_episodes,
@@ -140,9 +141,13 @@ def km_curves(results: Results, *, by: str | Sequence[str] | None = None, ax: Ax
     factors, colour shows the first and line style the second, with one legend for each. The x
     axis runs from signature to the end of follow-up; ``horizon`` draws a dotted reference line.
     """
-    fig, ax = _new_ax(ax)
+    first_only = _check_flag(first_only, "first_only")
     by_cols = None if by is None else ([by] if isinstance(by, str) else list(by))
     _check(results, *(by_cols or []))
+    twice = next((c for i, c in enumerate(by_cols or []) if c in by_cols[:i]), None)
+    if twice is not None:
+        raise InputError(f"by = {by_cols!r} names {twice!r} twice; name each factor once")
+    fig, ax = _new_ax(ax)
     keys = by_cols if by_cols is not None else list(results.factors)
     eps = results.ok_episodes
     if first_only:
@@ -519,8 +524,12 @@ def plot_results(path: str | Path, *, horizon: float = 60, first_only: bool = Fa
     write is not replaced (the call is refused); every file is written atomically.
     """
     from . import fsutil
+    from .analysis import _check_number
     from .scenario import user_path
 
+    # the arguments first: a call refused for them takes no lock and reads nothing
+    horizon = _check_number(horizon, "horizon", low=0, open_low=True)
+    first_only = _check_flag(first_only, "first_only")
     root = user_path(path)
     if root.is_dir():
         # a folder that is not a sweep's is refused before anything is written in it (not even the lock)
