@@ -173,11 +173,11 @@ class Strategy:
 
     @property
     def called(self) -> str:
-        """The name used inside a sentence."""
-        if self.short:
-            return self.short
-        first, _, rest = self.title.partition(" ")
-        return f"{first.lower()} {rest}" if first in ("The", "A", "An") and rest else self.title
+        """The name used inside a sentence: the short name, or the title; either with a leading
+        article in lower case ('The contact group' is 'the contact group' after 'under')."""
+        name = self.short or self.title
+        first, _, rest = name.partition(" ")
+        return f"{first.lower()} {rest}" if first in ("The", "A", "An") and rest else name
 
     def design_values(self) -> dict[str, Any]:
         """The design-point values that make this strategy (its own interventions switched on)."""

@@ -127,3 +127,13 @@ def test_one_uncertain_condition_is_not_said_to_be_allowed_for_as_many(tmp_path)
                                     "on its own."]
     assert "| condition | rank correlation with the lead of verification | p |" in md
     assert "(only one condition could be examined, so there is nothing to adjust for)" in md
+
+
+def test_a_short_name_with_a_capital_article_reads_in_lower_case_inside_sentences(tmp_path):
+    """short = "The contact group" read 'Under verification, ... against ... under The contact group'."""
+    from test_compare import SMALL, _bad
+
+    spec = _spec(tmp_path, _bad(SMALL, 'short = "every mediator on its own"', 'short = "The mediators on their own"'))
+    assert spec.strategy("crowded").called == "the mediators on their own"
+    assert spec.strategy("verified").called == "verification"
+    assert spec.strategy("as_is").called == "the reference process"  # from its title
