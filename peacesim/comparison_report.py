@@ -623,9 +623,11 @@ def km_coincide_words(result: ComparisonResult) -> str:
     groups = _same_curves(result, _km_curves(result))
     if not groups:
         return ""
-    said = "; ".join(_and([f"'{result.spec.strategy(k).title}'" for k in g]) for g in groups)
-    return (f" The curves of {said} are the same month by month and lie on top of each other: each strategy has a "
-            "line style of its own, so both can be seen, and the legend says so.")
+    said = [_and([f"'{result.spec.strategy(k).title}'" for k in g]) for g in groups]
+    return (f" The curves of {said[0]} are the same month by month" + "".join(f", and so are those of {g}"
+                                                                            for g in said[1:])
+            + ": they lie on top of each other, each in a line style of its own so that every one can be seen, and "
+              "the legend says which is the same as which.")
 
 
 @as_written

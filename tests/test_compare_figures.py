@@ -123,3 +123,17 @@ def test_an_agreement_still_holding_when_its_follow_up_ended_is_marked_on_its_cu
                 and to_hex(line.get_color()) == _colour(res)["verified"]]
     assert len(verified) == 1 and len(verified[0].get_xdata()) == 6  # its six agreements that did not relapse
     assert "a short upright tick marks each month at which one was" in build_document(res).markdown()
+
+
+def test_three_curves_that_coincide_are_not_said_to_be_two(tmp_path):
+    """Three strategies with the same agreements: the caption said 'so both can be seen'."""
+    from peacesim.comparison_report import km_coincide_words, km_figure
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    res = analyse(spec, _fabricated(spec, lambda key, r: (True, 30 + 5 * r, r % 2 == 0), 12))
+    words = km_coincide_words(res)
+    assert words == (" The curves of 'The reference process', 'Every mediator on its own' and 'Verification and long "
+                     "grants' are the same month by month: they lie on top of each other, each in a line style of its "
+                     "own so that every one can be seen, and the legend says which is the same as which."), words
+    labels = [t.get_text().replace("\n", " ") for t in km_figure(res).legends[0].get_texts()]
+    assert sum("; the same curve as '" in t for t in labels) == 2, labels
