@@ -35,6 +35,7 @@ an interval would collapse to a point.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -1481,6 +1482,9 @@ def write_outputs(out: Path, files: dict[str, str | bytes], *, replace: bool = T
         except OSError as exc:
             raise fsutil.storage_error(exc, figs, "create the folder") from None
     paths = {name: fsutil.inside(out, out / name) for name in files}
+    for path in paths.values():  # a folder in a file's place would stop the writing half-way through
+        if path.is_dir() and not path.is_symlink():
+            raise fsutil.storage_error(IsADirectoryError(errno.EISDIR, "Is a directory"), path, "write")
     # every file is written beside its place first and only then put in place, so that a full disk
     # or a read-only folder leaves the earlier analysis whole, not new tables beside an old report
     staged: dict[str, Path] = {}

@@ -101,3 +101,19 @@ def test_runs_stored_for_another_version_are_refused_with_the_sizes_they_were_ru
     (out / "runs" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(InputError, match=r"\(1 world x 2 seeds; now 5 worlds x 8 seeds\)"):
         check_stored(out, spec, spec.experiment())
+
+
+def test_a_folder_in_the_place_of_the_report_leaves_the_earlier_tables_as_they_were(tmp_path):
+    """report.md made a folder: the new tables were put in place before writing report.md failed,
+    while the refusal said that the earlier tables and report were unchanged."""
+    from peacesim import fsutil
+    from peacesim.comparison import write_outputs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("earlier\n", encoding="utf-8")
+    (out / "report.md").mkdir()
+    with pytest.raises(fsutil.StorageError, match=r"report\.md: cannot write: Is a directory"):
+        write_outputs(out, {"summary.csv": "new\n", "report.md": "# new\n"})
+    assert (out / "summary.csv").read_text(encoding="utf-8") == "earlier\n"
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "summary.csv"]  # nothing left beside them
