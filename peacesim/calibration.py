@@ -857,7 +857,9 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     settings, before anything is written.
     """
     import peacesim
+    from .sweep import check_flags
 
+    check_flags(fresh=fresh, progress=progress)
     given = ranges
     ranges = check_calibration(ranges=ranges, waves=waves, points=points, replicates=replicates, seed=seed,
                                cutoff=cutoff, patterns=patterns)

@@ -690,6 +690,9 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
     from .sweep import run_experiment
 
     t0 = time.perf_counter()
+    from .sweep import check_flags
+
+    check_flags(fresh=fresh, progress=progress, figures=figures)
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment, replicates=replicates)
     if isinstance(experiment, SensitivitySpec) and replicates is not None and replicates != spec.replicates:
         raise InputError("replicates: give them to load_sensitivity(..., replicates=N) with a SensitivitySpec")
@@ -1006,6 +1009,9 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
     from .sweep import run_experiment
 
+    from .sweep import check_flags
+
+    check_flags(fresh=fresh, progress=progress)
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
     points = _whole(points, "--pilot-points", *PILOT_POINTS_RANGE)
     replicates = _whole(replicates, "--pilot-replicates", *PILOT_REPLICATES_RANGE)

@@ -703,6 +703,14 @@ def _versions() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------ the sweep
+def check_flags(**flags: Any) -> None:
+    """Each of ``flags`` True or False, or a one-line :class:`InputError` naming it: a text such as
+    ``fresh="no"`` would count as true (and remove the stored results)."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name} = {value!r} is not allowed; expected True or False")
+
+
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
                    retry_failed: bool = False, progress: bool = True,
@@ -742,6 +750,7 @@ def run_experiment(experiment: str | Path | Experiment, *, executor: str = "proc
     SweepInterrupted
         Ctrl-C; what finished is saved.
     """
+    check_flags(fresh=fresh, retry_failed=retry_failed, progress=progress)
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     exp.check_unchanged()
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(exp.name, "experiment")

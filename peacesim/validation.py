@@ -598,10 +598,13 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     mechanisms to link, no spoilers to retype, one party only) is reported as not applicable.
     ``fraction`` runs that share of each check's full replicates (at least 20; quick is 0.25).
     """
-    out = Path(out)
     from .errors import InputError
     from .fsutil import claim_and_mark
     from .scenario import load_scenario
+    from .sweep import check_flags
+
+    check_flags(quick=quick, progress=progress, figures=figures)
+    out = Path(out)
 
     load_scenario(scenario)  # an unknown or invalid scenario is refused before anything is written
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
