@@ -839,14 +839,29 @@ def _the(label: str) -> str:
     return label if re.match(r"(the|a|an) ", label, flags=re.I) or label[:1].isupper() else f"the {label}"
 
 
+def _in_months(name: str) -> bool:
+    """Whether a condition is a number of months (a grant's length, a gap between grants)."""
+    from .params import REGISTRY
+
+    p = REGISTRY.get(name)
+    return p is not None and p.unit == "months"
+
+
+def _range_words(cond) -> str:
+    """A condition's range as the report gives it: '0.1 to 0.45', '6 to 48 months'."""
+    return f"{cond.low:g} to {cond.high:g}" + (" months" if _in_months(cond.name) else "")
+
+
 def _limit_words(lim, cond) -> str:
-    """'... is at least 0.32' / 'is at most 0.20' / 'is between 0.15 and 0.30', for one restriction."""
+    """'... is at least 0.32' / 'is at most 0.20' / 'is between 0.15 and 0.30', for one restriction
+    ('is at least 24 months' for a number of months)."""
     fmt = (lambda v: f"{v:.0f}") if cond.integer else (lambda v: f"{v:.3g}")
+    unit = " months" if _in_months(cond.name) else ""
     if lim.low_restricted and lim.high_restricted:
-        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}"
+        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}{unit}"
     if lim.low_restricted:
-        return f"{_the(cond.label)} is at least {fmt(lim.low)}"
-    return f"{_the(cond.label)} is at most {fmt(lim.high)}"
+        return f"{_the(cond.label)} is at least {fmt(lim.low)}{unit}"
+    return f"{_the(cond.label)} is at most {fmt(lim.high)}{unit}"
 
 
 def trend_sentences(result: ComparisonResult) -> list[str]:
@@ -1172,7 +1187,7 @@ def build_document(result: ComparisonResult) -> Doc:
               f"spread evenly over the ranges (a Latin hypercube sample: each range is cut into {spec.worlds} equal "
               "slices, and each slice is used once).")
         doc.table(["condition", "range explored"],
-                  [[c.label, f"{c.low:g} to {c.high:g}"] for c in spec.conditions])
+                  [[c.label, _range_words(c)] for c in spec.conditions])
     elif not ranked:  # a ranking says so itself, with what follows from it (below)
         doc.p("No uncertain conditions were sampled.")
     if not ranked:

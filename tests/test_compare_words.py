@@ -137,3 +137,22 @@ def test_a_short_name_with_a_capital_article_reads_in_lower_case_inside_sentence
     assert spec.strategy("crowded").called == "the mediators on their own"
     assert spec.strategy("verified").called == "verification"
     assert spec.strategy("as_is").called == "the reference process"  # from its title
+
+
+def test_a_condition_in_months_is_given_with_its_unit(tmp_path):
+    """'length of a project grant' ranged '6 to 48', and a box said it 'is at least 24', with no
+    word of what: months."""
+    from types import SimpleNamespace
+
+    from test_compare import SMALL, _bad, _fabricated_worlds
+
+    from peacesim.comparison_report import _limit_words, build_document
+
+    spec = _spec(tmp_path, _bad(SMALL, "spoiler = { capacity = [0.1, 0.5] }", "gap_months = [1, 9]"), seeds=4)
+    res = analyse(spec, _fabricated_worlds(spec, _ranked, 4))
+    md = build_document(res).markdown()
+    gap = next(c for c in spec.conditions if c.name == "gap_months")
+    assert f"| {gap.label} | 1 to 9 months |" in md
+    assert "| 0.1 to 0.5 |" in md  # a share keeps no unit
+    low = SimpleNamespace(low=4.0, high=9.0, low_restricted=True, high_restricted=False)
+    assert _limit_words(low, gap).endswith(" is at least 4 months")
