@@ -856,12 +856,15 @@ def _limit_words(lim, cond) -> str:
     """'... is at least 0.32' / 'is at most 0.20' / 'is between 0.15 and 0.30', for one restriction
     ('is at least 24 months' for a number of months)."""
     fmt = (lambda v: f"{v:.0f}") if cond.integer else (lambda v: f"{v:.3g}")
-    unit = " months" if _in_months(cond.name) else ""
+
+    def unit(v: float) -> str:
+        return "" if not _in_months(cond.name) else " month" if fmt(v) == "1" else " months"
+
     if lim.low_restricted and lim.high_restricted:
-        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}{unit}"
+        return f"{_the(cond.label)} is between {fmt(lim.low)} and {fmt(lim.high)}{unit(2)}"
     if lim.low_restricted:
-        return f"{_the(cond.label)} is at least {fmt(lim.low)}{unit}"
-    return f"{_the(cond.label)} is at most {fmt(lim.high)}{unit}"
+        return f"{_the(cond.label)} is at least {fmt(lim.low)}{unit(lim.low)}"
+    return f"{_the(cond.label)} is at most {fmt(lim.high)}{unit(lim.high)}"
 
 
 def trend_sentences(result: ComparisonResult) -> list[str]:

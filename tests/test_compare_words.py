@@ -156,3 +156,5 @@ def test_a_condition_in_months_is_given_with_its_unit(tmp_path):
     assert "| 0.1 to 0.5 |" in md  # a share keeps no unit
     low = SimpleNamespace(low=4.0, high=9.0, low_restricted=True, high_restricted=False)
     assert _limit_words(low, gap).endswith(" is at least 4 months")
+    one = SimpleNamespace(low=1.0, high=1.0, low_restricted=False, high_restricted=True)
+    assert _limit_words(one, gap).endswith(" is at most 1 month")
