@@ -421,7 +421,9 @@ def _factor_names(sens: dict[str, Any], base: Experiment, at: str) -> list[str]:
         raise InputError(f"{at}.parameters = {words(spec)} is not allowed; expected \"numeric\" (every numeric "
                          "model-wide parameter) or a list of names (model-wide or KIND.FIELD)")
     if len(names) < 2:
-        raise InputError(f"{at}.parameters: {len(names)} factor(s) left; a sensitivity analysis needs at least two")
+        left = (f"only {names[0]} is left" if names and spec == "numeric" else f"only {names[0]} is listed"
+                if names else "no factor is left")
+        raise InputError(f"{at}.parameters: {left}; a sensitivity analysis needs at least two factors")
     return names
 
 
@@ -578,8 +580,12 @@ def _groups(raw: Any, names: list[str], at: str) -> dict[str, str]:
 def _outcomes(raw: Any, at: str) -> tuple[Outcome, ...]:
     if raw is None:
         return tuple(OUTCOMES.values())
+    if isinstance(raw, str) and raw in OUTCOMES:
+        raise InputError(f"{at}.outcomes = {words(raw)} is not allowed; expected a list of outcome names: write "
+                         f"outcomes = [{words(raw)}]")
     if not isinstance(raw, list) or not raw or not all(isinstance(o, str) for o in raw):
-        raise InputError(f"{at}.outcomes must be a list of outcome names: {', '.join(OUTCOMES)}")
+        raise InputError(f"{at}.outcomes = {words(raw)} is not allowed; expected a list of outcome names from: "
+                         f"{', '.join(OUTCOMES)}")
     for o in raw:
         if o not in OUTCOMES:
             raise InputError(f"{at}.outcomes: unknown outcome {words(o)}{did_you_mean(o, OUTCOMES)}; allowed: "

@@ -67,3 +67,18 @@ def test_the_sample_size_in_the_experiment_table_points_to_the_sensitivity_table
 def test_levels_under_another_name_points_to_num_levels():
     msg = refusal(raw("morris", trajectories=4, levels=6))
     assert "unknown field sensitivity.levels; the Morris method's number of grid levels is sensitivity.num_levels" in msg
+
+
+def test_one_factor_is_said_in_words():
+    data = raw("morris", trajectories=4)
+    data["sensitivity"]["parameters"] = ["ripeness_threshold"]
+    assert refusal(data) == ("s.toml: sensitivity.parameters: only ripeness_threshold is listed; a sensitivity "
+                             "analysis needs at least two factors")
+
+
+def test_an_outcome_given_as_a_text_says_how_to_write_the_list():
+    assert refusal(raw("sobol", samples=8, outcomes="p_agreement")) == (
+        "s.toml: sensitivity.outcomes = 'p_agreement' is not allowed; expected a list of outcome names: write "
+        "outcomes = ['p_agreement']")
+    assert refusal(raw("sobol", samples=8, outcomes=[])).startswith(
+        "s.toml: sensitivity.outcomes = [] is not allowed; expected a list of outcome names from: p_agreement, ")
