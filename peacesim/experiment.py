@@ -428,6 +428,10 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
         if key == "sensitivity":
             raise InputError(f"{where}: this is a sensitivity experiment; run it with 'peacesim sensitivity'")
         if key not in sections:
+            if key in _EXPERIMENT_FIELDS and not isinstance(raw[key], dict):
+                # a field written before any table header: TOML reads it as a key of the file itself
+                raise InputError(f"{where}: {key} = {words(raw[key])} stands outside any table; put it under "
+                                 "an [experiment] header at the top of the file")
             raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, sections)}; allowed: "
                              f"{', '.join(sections)}")
     meta = raw.get("experiment")

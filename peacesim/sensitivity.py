@@ -223,7 +223,13 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
     if "sensitivity" not in raw and ("vary" in raw or "design" in raw):
         raise InputError(f"{where}: this is a sweep's experiment file (it has [vary] or [[design]] and no "
                          "[sensitivity] table); run it with 'peacesim sweep'")
+    from .experiment import _EXPERIMENT_FIELDS
+
     for key in raw:
+        if key not in _SECTIONS and (key in _EXPERIMENT_FIELDS or key in _FIELDS) and not isinstance(raw[key], dict):
+            table = "experiment" if key in _EXPERIMENT_FIELDS and key != "outcomes" else "sensitivity"
+            raise InputError(f"{where}: {key} = {words(raw[key])} stands outside any table; put it under "
+                             f"{'an' if table == 'experiment' else 'a'} [{table}] header")
         if key not in _SECTIONS:
             hint = ("; the sample is the design of a sensitivity experiment" if key in ("vary", "design") else "")
             raise InputError(f"{where}: section [{key}] is not allowed in a sensitivity experiment{hint}; allowed: "
