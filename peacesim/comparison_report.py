@@ -665,6 +665,9 @@ def km_figure(result: ComparisonResult, ax: Axes | None = None) -> Figure:
         if len(censored):
             ax.plot(censored, s[np.searchsorted(t, censored, side="right") - 1], ls="none", marker="|", ms=7,
                     mew=1.3, color=colours[k])
+    if not curves:  # an empty plot would say nothing; it says why it is empty
+        ax.text(0.5, 0.5, "No agreement was signed under any strategy:\nthere is no curve to draw.",
+                transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#555")
     ax.axvline(result.spec.horizon, color="#555", ls=":", lw=1)
     ax.text(result.spec.horizon, 0.01, f" {span_words(result.spec.horizon)}", fontsize=8, color="#555", va="bottom")
     ax.set_xlim(0, fu)
@@ -1159,11 +1162,14 @@ def build_document(result: ComparisonResult) -> Doc:
 
     doc.h(1, "Figures")
     fig = km_figure(result)
+    signed = len(result.episodes) > 0
     doc.figure("km.png", _png(fig), f"How long agreements hold: the share of agreements still holding, month by month "
                                     f"after signature, under each strategy (dotted line: {span}). These are "
                                     "Kaplan-Meier curves: an agreement still holding when its run ended counts as "
                                     "holding up to then, not as failed; a short upright tick marks each "
-                                    "month at which one was." + km_coincide_words(result))
+                                    "month at which one was." + km_coincide_words(result) if signed else
+                                    "How long agreements hold: no agreement was signed in any run under any "
+                                    "strategy, so there is no curve to draw.")
     # the ranking measure, or where no strategy can be compared with the baseline on it, the first
     # measure on which one can: an empty figure says nothing
     d = result.differences

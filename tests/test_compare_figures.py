@@ -137,3 +137,27 @@ def test_three_curves_that_coincide_are_not_said_to_be_two(tmp_path):
                      "own so that every one can be seen, and the legend says which is the same as which."), words
     labels = [t.get_text().replace("\n", " ") for t in km_figure(res).legends[0].get_texts()]
     assert sum("; the same curve as '" in t for t in labels) == 2, labels
+
+
+def test_with_no_agreement_at_all_the_survival_figure_says_why_it_is_empty(tmp_path):
+    """No run of any strategy signed an agreement: km.png was an empty frame under a caption that
+    described curves, ticks and a dotted line."""
+    import pandas as pd
+
+    from peacesim.analysis import results_from_frames
+    from peacesim.comparison_report import build_document, km_figure
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=6)
+    runs = [{"design_point": s, "replicate": r, "seed": 100 + r, "status": "ok", "months": 240,
+             "followup_months": 120, "agreement_reached": False, "months_to_first_agreement": None,
+             "mean_violence": 0.1} for s in range(3) for r in range(6)]
+    eps = pd.DataFrame({"design_point": pd.Series([], dtype=int), "replicate": pd.Series([], dtype=int),
+                        "signed_month": pd.Series([], dtype=int), "months_survived": pd.Series([], dtype=float),
+                        "relapsed": pd.Series([], dtype=bool)})
+    res = analyse(spec, results_from_frames(pd.DataFrame(runs), eps, {"factors": []}))
+    texts = [t.get_text() for t in km_figure(res).axes[0].texts]
+    assert "No agreement was signed under any strategy:\nthere is no curve to draw." in texts
+    md = build_document(res).markdown()
+    assert ("*How long agreements hold: no agreement was signed in any run under any strategy, so there is no curve to "
+            "draw.*") in md
+    assert "a short upright tick" not in md
