@@ -368,7 +368,8 @@ def metric_vs_parameter(results: Results, x: str, *, metric: str = "rmst", hue: 
         handles, labels = [], []
     if (np.isinf(table[m.column])).any():
         handles.append(Line2D([], [], ls="none", marker="^", ms=8, mfc="white", mec="0.3"))
-        labels.append("median not reached: longer than the\nlongest follow-up observed (> months shown)")
+        labels.append("median not reached: longer than the\nlongest run (> months shown)" if metric == "months_to_agreement"
+                      else "median not reached: longer than the\nlongest follow-up observed (> months shown)")
     if handles and (hue is not None or len(handles) > 1 or not legend):
         ax.legend(handles, labels, title=None if hue is None or not legend else _wrap(results.factor_title(hue), 30),
                   fontsize=8, title_fontsize=8, frameon=False, loc="best")

@@ -62,3 +62,14 @@ def test_true_and_false_still_work(swept):
     res = load_results(swept)
     assert len(durability_table(res, first_only=True)) == 4
     assert len(durability_table(res, by=["coordination"], first_only=False)) == 2
+
+
+def test_a_median_time_to_agreement_not_reached_is_longer_than_the_longest_run(swept):
+    from peacesim.sweep_plots import metric_vs_parameter
+
+    res = load_results(swept)
+    assert (durability_table(res)["months_to_agreement"] == float("inf")).any()
+    ax = metric_vs_parameter(res, "handover_quality", metric="months_to_agreement", hue="coordination").axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "median not reached: longer than the\nlongest run (> months shown)" in texts
+    assert not any("follow-up" in t for t in texts)
