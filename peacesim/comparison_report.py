@@ -1276,8 +1276,10 @@ def build_document(result: ComparisonResult) -> Doc:
         "to where to look, not a law." if spec.conditions else
         "No uncertain conditions were varied: the comparison holds for the scenario as written, and under which "
         "conditions the answer would change was not explored.",
+    ] + ([  # (without a runner-up the report names neither)
         "The best strategy and the runner-up are picked from these same runs, which makes the gap between them look "
         "a little larger than it is; the comparisons with the baseline, fixed in advance, do not have this problem.",
+    ] if ranked else []) + [
         f"{result.n_failed} of {spec.n_runs:,} runs failed." if result.n_failed else
         f"All {spec.n_runs:,} runs finished.",
     ])

@@ -161,3 +161,5 @@ def test_with_no_agreement_at_all_the_survival_figure_says_why_it_is_empty(tmp_p
     assert ("*How long agreements hold: no agreement was signed in any run under any strategy, so there is no curve to "
             "draw.*") in md
     assert "a short upright tick" not in md
+    # nor, with no strategy ranked, does the report speak of a best strategy and a runner-up it never names
+    assert "The best strategy and the runner-up are picked" not in md

@@ -57,6 +57,7 @@ def test_a_comparison_with_worlds_still_speaks_of_worlds_and_seeds(tmp_path):
     assert "when the worlds and seeds were drawn again" in md
     assert "3 strategies x 5 worlds x 12 seeds" in md
     assert "The pigeonhole bootstrap (Owen 2007) draws the worlds and the seeds again" in md
+    assert "The best strategy and the runner-up are picked from these same runs" in md  # (ranked: both named)
 
 
 _HOSTILE = (NO_WORLDS
