@@ -38,8 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["write_report", "report_files", "build_document", "Doc", "md_text", "km_figure", "km_coincide_words",
-           "differences_figure", "measures_figure", "worlds_figure", "fmt_value", "fmt_interval", "finding", "headline", "answer_lines", "rank_labels",
-           "box_sentences", "trend_sentences", "reading_guide", "plain_measure", "plain_note", "JARGON"]
+           "differences_figure", "measures_figure", "worlds_figure", "fmt_value", "fmt_interval", "finding",
+           "headline", "answer_lines", "rank_labels", "box_sentences", "trend_sentences", "reading_guide",
+           "plain_measure", "plain_note", "JARGON"]
 
 FIGURES = ("km.png", "differences.png", "measures.png", "worlds.png")
 #: Ten colours a reader tells apart (and in grey, mostly): strategies beyond ten repeat them.
