@@ -10,7 +10,7 @@ open, steps per second of each session (median, slowest), a step's round trip, t
 server and of the browsers while stepping, the months each tab advanced while playing, the
 server's memory (resident set) before and after and per session, and checks that every page ended
 at its own month ``--steps`` (no shared model) and how many times the server dropped a page's
-connection (``connections_dropped``: what it sent meanwhile never reached the page). A tab whose
+connection (``connections_dropped``: a click sent as it closed is lost). A tab whose
 Step is not answered stops the test with one line saying what its page showed, whether its
 connection was dropped, and what a second click showed. The whole run is bounded by ``--timeout``
 seconds.
@@ -86,9 +86,9 @@ def _month_of(text: str) -> int | None:
 
 async def _stuck(page, step, k: int, dropped: list) -> str:
     """Why a tab's click on Step for month ``k`` was not answered, as far as the page can tell: its
-    connection to the server (dropped and re-opened: what the server sent meanwhile, and a click
-    sent as it closed, are lost), and what a second click shows (month k: the first click never
-    reached the model; month k + 1: the model stepped month k but the page was never told)."""
+    connection to the server (dropped and re-opened: a click sent as the server closed it is lost),
+    and what a second click shows (month k: the first click never reached the model; month k + 1:
+    the model stepped month k but the page was never told)."""
     shown = await page.locator(".peacesim-month").inner_text()
     said = (f"a tab clicked Step for month {k} and its page still showed {shown!r} {STEP_WAIT_S} s later "
             "(the click was not answered)")
@@ -223,7 +223,7 @@ async def _run(url: str, sessions: int, steps: int, server_pid: int, play: float
         "server_rss_mb_after": round(after, 1),
         "rss_mb_per_session": round((after - base) / sessions, 1),
         "own_model_each": all(r["final"].startswith(f"Month {steps} ") for r in out),
-        # a page whose connection the server dropped (and the page re-opened) may have missed updates
+        # a page whose connection the server dropped (and the page re-opened) may have lost a click
         "connections_dropped": sum(r["connections_dropped"] for r in out),
         "step_round_trip_s_median": round(statistics.median(trips), 2),
         "step_round_trip_s_p90": round(trips[int(0.9 * (len(trips) - 1))], 2),
