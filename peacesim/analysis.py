@@ -322,6 +322,15 @@ def load_results(path: str | Path) -> Results:
                               "is one"}.get(kind or "")
         if what is not None:
             raise InputError(f"'{p}' {what}")
+        try:
+            inner = sorted(q for q in p.iterdir() if q.is_dir() and (q / "manifest.json").is_file())
+        except OSError:
+            inner = []
+        if inner:  # a folder of results folders, such as results/
+            shown = ", ".join(f"'{q}'" for q in inner[:3]) + (f" and {len(inner) - 3} more" if len(inner) > 3 else "")
+            raise InputError(f"'{p}' is not a results folder itself but holds {len(inner)} results folders: {shown}; "
+                             "give one of them" if len(inner) > 1 else
+                             f"'{p}' is not a results folder itself but holds one: {shown}; give that folder")
         raise InputError(f"'{p}' is not a peacesim results folder: manifest.json is missing")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))

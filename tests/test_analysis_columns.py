@@ -85,3 +85,22 @@ def test_an_experiment_file_given_for_its_results_names_the_folder_its_sweep_wri
     assert "\n" not in msg
     assert msg.endswith("; 'rotation.toml' is an experiment file: its sweep's results are in "
                         "'results/my_rotation' unless it was run with --out")
+
+
+def test_a_folder_of_results_folders_names_them(swept, tmp_path):
+    import shutil
+
+    from peacesim.errors import InputError
+
+    parent = tmp_path / "results"
+    parent.mkdir()
+    shutil.copytree(swept, parent / "a")
+    with pytest.raises(InputError) as info:
+        load_results(parent)
+    assert str(info.value) == (f"'{parent}' is not a results folder itself but holds one: '{parent / 'a'}'; give that "
+                               "folder")
+    shutil.copytree(swept, parent / "b")
+    with pytest.raises(InputError) as info:
+        load_results(parent)
+    assert str(info.value) == (f"'{parent}' is not a results folder itself but holds 2 results folders: "
+                               f"'{parent / 'a'}', '{parent / 'b'}'; give one of them")
