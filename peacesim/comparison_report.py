@@ -1229,10 +1229,15 @@ def build_document(result: ComparisonResult) -> Doc:
                               + "; below 0.05 reads as clear. '-': not computable.")
         fig = worlds_figure(result)
         if fig is not None:
+            unseen = int((~result.worlds["measured"].astype(bool)).sum())
             doc.figure("worlds.png", _png(fig), f"Each point is a world: blue where {tb} did better than {tr}, red "
                                                 "crosses where it did not"
                                                 + ("; the dashed rectangle is the first box found." if result.boxes
-                                                   else "."))
+                                                   else ".")
+                                                + ("" if not unseen else
+                                                   f" {'The one world' if unseen == 1 else f'The {unseen} worlds'} in "
+                                                   f"which the two could not be compared on {what} "
+                                                   f"{'is' if unseen == 1 else 'are'} not shown."))
 
     doc.h(1, "How fast agreements break down: hazard ratios")
     doc.p(f"How fast agreements relapse under each strategy, compared with '{tbase}'. A hazard ratio below 1 means "

@@ -159,3 +159,24 @@ def test_a_condition_in_months_is_given_with_its_unit(tmp_path):
     assert _limit_words(low, gap).endswith(" is at least 4 months")
     one = SimpleNamespace(low=1.0, high=1.0, low_restricted=False, high_restricted=True)
     assert _limit_words(one, gap).endswith(" is at most 1 month")
+
+
+def test_the_worlds_figure_says_which_worlds_it_leaves_out(tmp_path):
+    """In a world where the runner-up signed no agreement the two cannot be compared, and the world
+    is not drawn: 'Each point is a world' under nine points of ten worlds."""
+    from test_compare import SMALL, _fabricated_worlds
+
+    from peacesim.comparison_report import build_document
+
+    def outcome(key, r, w):
+        if key == "crowded" and w == 0:  # the runner-up signs nothing in the first world
+            return False, 0, False
+        return _ranked(key, r, w)
+
+    spec = _spec(tmp_path, SMALL, seeds=12)
+    res = analyse(spec, _fabricated_worlds(spec, outcome, 12))
+    assert (res.best, res.runner_up) == ("verified", "crowded")
+    assert int((~res.worlds["measured"].astype(bool)).sum()) == 1
+    md = build_document(res).markdown()
+    assert ("The one world in which the two could not be compared on the average months an agreement holds in its "
+            "first five years is not shown.*") in md
