@@ -1242,8 +1242,8 @@ def _discovery(spec: ComparisonSpec, arr, e, usable, bi: int | None, ri: int | N
     if n == 0:
         return frame, [], "the ranking measure could not be computed in any world, so there is no ranking to explain"
     if n < MIN_WORLDS_DISCOVERY:
-        return frame, [], (f"the ranking measure could be computed in only {n} world{'' if n == 1 else 's'}; too few "
-                           "to search for conditions")
+        return frame, [], (f"the ranking measure could be computed in only {n} of the {spec.worlds} worlds; too few "
+                           f"to search for conditions (at least {MIN_WORLDS_DISCOVERY} are needed)")
     if np.all(frame.loc[measured, "difference"].to_numpy(float) == 0.0):
         return frame, [], (f"{tb} and {tr} gave the same result in every one of the {n} worlds: there is no lead "
                            "to explain")

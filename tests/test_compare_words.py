@@ -180,3 +180,17 @@ def test_the_worlds_figure_says_which_worlds_it_leaves_out(tmp_path):
     md = build_document(res).markdown()
     assert ("The one world in which the two could not be compared on the average months an agreement holds in its "
             "first five years is not shown.*") in md
+
+
+def test_too_few_worlds_compared_says_of_how_many(tmp_path):
+    """'The ranking measure could be computed in only 9 worlds' for 10 worlds sampled."""
+    from test_compare import SMALL, _fabricated_worlds
+
+    def outcome(key, r, w):
+        return (False, 0, False) if key == "crowded" and w == 0 else _ranked(key, r, w)
+
+    spec = _spec(tmp_path, SMALL, seeds=12, worlds=10)
+    res = analyse(spec, _fabricated_worlds(spec, outcome, 12))
+    assert (res.best, res.runner_up) == ("verified", "crowded")
+    assert res.discovery_note == ("the ranking measure could be computed in only 9 of the 10 worlds; too few to search "
+                                  "for conditions (at least 10 are needed)")
