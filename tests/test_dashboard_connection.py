@@ -1,11 +1,12 @@
 """A page whose browser is too busy to read for a while keeps its connection to the dashboard, and
 a page whose connection was dropped shows the run as it is once it reconnects.
 
-The server pings every page and used to drop a page's connection when the answer was 20 s late.
-Under load (thirty tabs on two cores) a ping waits behind the drawings sent before it, and a busy
-browser can read it late. The page reconnects and fetches the state of the whole page again, but a
-click it sent as the server closed the connection is lost: the load test's tab whose Step was never
-answered (its page at the month before, the server idle) is what that looks like.
+The server pings every page and used to drop a page's connection when the answer was 20 s late:
+a browser that stalled that long (a laptop under heavy load) lost its connection. The page
+reconnects and fetches the state of the whole page again, but a click it sent as the server closed
+the connection is lost, as the load test's tab whose Step was never answered (its page at the
+month before, the server idle) looked. (Only the browser's page stalled, its network process
+answering, the connection was kept: a stalled page alone does not drop it.)
 
 Here the browser is stopped outright (SIGSTOP) for longer than the old allowance of 20 s for the
 ping plus 20 s for the answer: the page keeps its connection and the click after it is answered.

@@ -22,11 +22,10 @@ __all__ = ["serve", "server_environment", "DEFAULT_PORT", "DEFAULT_HOST", "asset
 DEFAULT_PORT = 8765
 DEFAULT_HOST = "127.0.0.1"
 #: Seconds between the server's keepalive pings to a page, and how long it waits for the answer
-#: before it drops the page's connection. The server's own default (20 s) dropped the connections of
-#: pages that were alive but slow: a ping waits behind the drawings sent before it, and a browser
-#: busy drawing (30 tabs on two cores) can read them more than 20 s late. The page reconnects and
+#: before it drops the page's connection. The server's own default (20 s) dropped the connection of
+#: a page whose browser stalled for some 40 s (a laptop under heavy load): the page reconnects and
 #: fetches the state of the whole page again, but a click it sent as the server closed the
-#: connection is lost: the page kept the month before a Step.
+#: connection is lost, and the page keeps the month before a Step.
 PING_INTERVAL_S = 20.0
 PING_TIMEOUT_S = 300.0
 
