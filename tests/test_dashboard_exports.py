@@ -124,3 +124,19 @@ def test_a_session_opened_from_an_exports_file_numbers_its_exports_on():
     done = Exports().export(opened)
     assert (done.number, done.scenario_name, done.replay_name, done.folder) == (
         3, "reference-export3", "peacesim-session-3.toml", "results/reference-export3-session-seed5")
+
+
+def test_the_re_run_line_names_the_file_of_the_runs_last_export_after_the_run_moves_on():
+    box, rc = solara.render(app.Page(), handle_error=False)
+    button(rc, "Step").click()
+    button(rc, "Export the debrief").click()
+    rc.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc, "Apply intervention").click()
+    button(rc, "Export the debrief").click()
+    assert "peacesim-session-2.toml" in saved(rc)
+    button(rc, "Step").click()  # the links go; the command still names the file saved last
+    assert html_text(rc, "peacesim-debrief-links") == []
+    assert "Re-run: peacesim run peacesim-session-2.toml --seed 1" in texts(rc)
+    button(rc, "Reset").click()  # a new run: no export of it yet
+    assert "Re-run: peacesim run peacesim-session.toml --seed 1" in texts(rc)
+    rc.close()

@@ -906,7 +906,8 @@ def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None, exports: Expor
                         style="font-size:0.9em")
         elif ready.value is not None:
             solara.Text("The run has moved on since the last export: export again for the current month.")
-        replay_name = ready.value[3].replay_name if current else REPLAY_NAME
+        # the file of this run's last export (the run may have moved on since): the one saved last
+        replay_name = ready.value[3].replay_name if ready.value is not None and ready.value[0] == id(m) else REPLAY_NAME
         solara.Text(f"Re-run: peacesim run {replay_name} --seed {m.seed}", style="font-family:monospace")
 
 
