@@ -1295,3 +1295,25 @@ def test_the_parameters_card_counts_changed_parameters_in_plain_words():
     rc.find(v.Slider, label="post_signature_support (share)").widget.v_model = 0.3
     assert said() == ["2 parameters changed from the scenario's values; changes take effect at Reset."]
     rc.close()
+
+
+def test_a_new_mediator_without_a_name_or_with_a_taken_one_is_refused_in_the_pages_words():
+    """It said "intervene('add_mediator') at month 1: add_mediator needs name = ... (a name not used
+    by another actor)": a Python call, and a file's notation."""
+    box, rc = solara.render(app.Page(), handle_error=False)
+    rc.find(v.Select, label="Intervention").widget.v_model = "add_mediator"
+    button(rc, "Apply intervention").click()
+    assert [html.unescape(e) for e in html_text(rc, "peacesim-error")] == [
+        "Not applied: add_mediator: name cannot be empty; type the name the story will use, one no other actor has"]
+    name = rc.find(v.TextField, label="name").widget
+    name.v_model = "the UN envoy"
+    name.fire_event("focusout", None)  # as the browser does when the button is clicked
+    button(rc, "Apply intervention").click()
+    errors = [html.unescape(e) for e in html_text(rc, "peacesim-error")]
+    assert len(errors) == 1 and errors[0].startswith("Not applied: add_mediator at month 1: "), errors
+    assert "intervene(" not in errors[0] and "already an actor's name" in errors[0]
+    name.v_model = "the Oslo envoy"
+    name.fire_event("focusout", None)
+    button(rc, "Apply intervention").click()
+    assert html_text(rc, "peacesim-ok") == ["add_mediator applied: it takes effect at the start of month 1."]
+    rc.close()

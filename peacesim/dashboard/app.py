@@ -516,10 +516,14 @@ def InterventionCard(model: solara.Reactive, lock):
                         return  # the card is being drawn again for another model
                     given = args if chosen == shown_kind else arguments_for(chosen, values.value, m)
                     required = INTERVENTIONS[chosen].args
+                    empty = empty_text(chosen, given)
+                    if empty:
+                        raise InputError(empty)
                     m.intervene(chosen, **{k: v for k, v in given.items() if v != "" or required[k].required})
                     when = m.facilitator[-1]["month"]  # as recorded: ▶ may step on before the line is written
             except InputError as exc:
-                message.set(("error", str(exc), id(m)))
+                said = str(exc)
+                message.set(("error", said if said.startswith("Not applied") else f"Not applied: {said}", id(m)))
                 return
             message.set(("ok", f"{chosen} applied: it takes effect at the start of month {when}.", id(m)))
             force_update()
@@ -532,6 +536,19 @@ def InterventionCard(model: solara.Reactive, lock):
         # intervention the new run does not have
         if message.value[0] and message.value[2] == id(m):
             Message(message.value[1], ok=message.value[0] == "ok")
+
+
+def empty_text(kind: str, args: dict[str, Any]) -> str:
+    """Why the intervention ``kind`` cannot be applied with a text field left empty ('' when
+    none is): a new mediator's name, typed in the card."""
+    spec = INTERVENTIONS[kind]
+    for name, p in spec.args.items():
+        value = args.get(name)
+        if p.required and p.kind == "str" and name not in spec.roles and isinstance(value, str) and not value.strip():
+            if name == "name":
+                return f"Not applied: {kind}: name cannot be empty; type the name the story will use, one no other actor has"
+            return f"Not applied: {kind}: {name} cannot be empty; expected {p.meaning}"
+    return ""
 
 
 @solara.component

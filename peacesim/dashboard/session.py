@@ -80,7 +80,7 @@ class ClassroomModel(PeaceModel):
 
     def _intervene(self, kind: str, /, **arguments: Any) -> None:
         if self.running:  # an ended run is refused by the model, with its own message
-            where = f"intervene({kind!r}) at month {self.month + 1}"
+            where = f"{kind} at month {self.month + 1}"  # as the model says it
             why = self.no_effect(kind, check_arguments(kind, arguments, where=where, roster=self.roster()))
             if why:
                 raise InputError(f"Not applied: {why}, so it would change nothing")
