@@ -1105,7 +1105,18 @@ def build_document(result: ComparisonResult) -> Doc:
             grouped.setdefault((r["strategy"], plain_note(r["note"])), []).append(MEASURES[r["measure"]].text(h))
     if grouped:
         doc.p("Notes:")
-        doc.ul([f"{spec.strategy(s).title}, {_and(labels)}: {note}." for (s, note), labels in grouped.items()])
+        # the same reason for the same measures under several strategies is said once, naming them
+        together: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for (s, note), labels in grouped.items():
+            together.setdefault((note, tuple(labels)), []).append(s)
+        items = []
+        for (note, labels), keys in together.items():
+            others = [k for k in spec.keys if k not in keys]
+            who = ("Every strategy" if not others else
+                   f"Every strategy but '{spec.strategy(others[0]).title}'" if len(others) == 1 and len(keys) > 2
+                   else _and([spec.strategy(k).title for k in keys]))
+            items.append(f"{who}, {_and(list(labels))}: {note}.")
+        doc.ul(items)
 
     doc.h(1, "Findings")
     where = f" in each of the {spec.worlds} worlds" if spec.worlds > 1 else ""

@@ -194,3 +194,26 @@ def test_too_few_worlds_compared_says_of_how_many(tmp_path):
     assert (res.best, res.runner_up) == ("verified", "crowded")
     assert res.discovery_note == ("the ranking measure could be computed in only 9 of the 10 worlds; too few to search "
                                   "for conditions (at least 10 are needed)")
+
+
+def test_a_note_shared_by_several_strategies_is_said_once(tmp_path):
+    """Every run of every strategy reached an agreement: the notes under the ranked table said
+    'every run reached an agreement' once for each strategy (seven times in a run of the shipped
+    fragile_implementation)."""
+    from test_compare import _tied
+
+    from peacesim.comparison_report import build_document
+
+    spec = _spec(tmp_path, NO_WORLDS, seeds=12)
+    md = build_document(analyse(spec, _fabricated(spec, _tied, 12))).markdown()
+    notes = md[md.index("Notes:"):md.index("## Findings")]
+    assert "- Every strategy, reach an agreement: every run reached an agreement." in notes, notes
+    assert notes.count("every run reached an agreement") == 1
+
+    def two(key, r):  # the baseline misses an agreement in one seed
+        return (r > 0, 20, True) if key == "as_is" else _tied(key, r)
+
+    md = build_document(analyse(spec, _fabricated(spec, two, 12))).markdown()
+    notes = md[md.index("Notes:"):md.index("## Findings")]
+    assert ("- Every mediator on its own and Verification and long grants, reach an agreement: every run reached an "
+            "agreement.") in notes, notes
