@@ -140,3 +140,38 @@ def test_the_re_run_line_names_the_file_of_the_runs_last_export_after_the_run_mo
     button(rc, "Reset").click()  # a new run: no export of it yet
     assert "Re-run: peacesim run peacesim-session.toml --seed 1" in texts(rc)
     rc.close()
+
+
+def test_a_second_exports_file_re_runs_the_session_exactly(tmp_path, monkeypatch):
+    """Its scenario's name is its own (NAME-export2); the run is the session's, month for month."""
+    import numpy as np
+    import pandas as pd
+
+    from peacesim.dashboard.session import ClassroomModel, replay_toml
+    from peacesim.result import RunResult
+    from peacesim.scenario import load_scenario
+
+    m = ClassroomModel(load_scenario("reference"), rng=9)
+    for _ in range(10):
+        m.step()
+    m.intervene("cut_funding", actor="the mediation NGO", months=6)
+    exports = Exports()
+    assert exports.export(m).number == 1
+    for _ in range(10):
+        m.step()
+    m.intervene("attack")
+    for _ in range(5):
+        m.step()
+    done = exports.export(m)
+    assert (done.number, done.replay_name) == (2, "peacesim-session-2.toml")
+    (tmp_path / done.replay_name).write_text(replay_toml(m, filename=done.replay_name, name=done.scenario_name),
+                                             encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", done.replay_name, "--quiet", "--no-figure"]) == 0
+    series = pd.read_csv(tmp_path / done.folder / "series.csv", float_precision="round_trip")
+    ours = RunResult.from_model(m).series
+    for col in ours.columns:
+        if col == "phase":
+            assert list(series[col][:25]) == list(ours[col].astype(str)), col
+        else:
+            assert np.array_equal(series[col].to_numpy(dtype=float)[:25], ours[col].to_numpy(dtype=float)), col
