@@ -101,15 +101,24 @@ def slug(name: str) -> str:
 
 
 def unique_slugs(names: list[str], kind: str = "party") -> list[str]:
-    """Slugs of ``names``, numbered where two would be the same. A name with no Latin letter or
-    digit (a name in Burmese, Arabic or Thai script) is called by its place in the list, ``party2``
-    for the second."""
-    seen: dict[str, int] = {}
+    """Slugs of ``names``, all different: where two would be the same, the later is numbered with
+    the first number that no other name's slug takes ('armed_group_3' when a party is called
+    'armed group 2'). A name with no Latin letter or digit (a name in Burmese, Arabic or Thai
+    script) is called by its place in the list, ``party2`` for the second."""
+    bases = [slug(x) or f"{kind}{i}" for i, x in enumerate(names, 1)]
+    reserved = set(bases)
+    used: set[str] = set()
     out = []
-    for n in (slug(x) or f"{kind}{i}" for i, x in enumerate(names, 1)):
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f"{n}_{k + 1}")
+    for n in bases:
+        k = 1
+        name = n
+        while name in used:
+            k += 1
+            name = f"{n}_{k}"
+            if name in reserved:
+                name = n  # another name's own slug: try the next number
+        used.add(name)
+        out.append(name)
     return out
 
 

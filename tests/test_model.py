@@ -333,3 +333,23 @@ def test_series_columns_of_accented_and_non_latin_party_names(tmp_path):
     series = peacesim.run_scenario(str(path), seed=3, months=12).series
     parties = [c[len("ripeness_"):] for c in series.columns if c.startswith("ripeness_")]
     assert parties == ["gobierno_de_union", "party2", "splinter_faction"]
+
+
+def test_series_columns_are_unique_when_a_name_looks_like_a_numbered_one(tmp_path):
+    """'the armed group' and 'the armed-group' give one slug; the second was numbered 'armed_group_2',
+    the slug of a third party called 'armed group 2', and series.csv had two columns of each name."""
+    from peacesim.records import unique_slugs
+
+    assert unique_slugs(["armed group 2", "the armed group", "the armed-group"]) == [
+        "armed_group_2", "armed_group", "armed_group_3"]
+    assert unique_slugs(["the armed group", "the armed-group", "armed group 2"]) == [
+        "armed_group", "armed_group_3", "armed_group_2"]
+    assert unique_slugs(["x", "X", "x!"]) == ["x", "x_2", "x_3"]
+    text = (peacesim.scenario.scenario_dir() / "reference.toml").read_text(encoding="utf-8")
+    text = text.replace('"the government"', '"armed group 2"').replace('"the splinter faction"', '"the armed-group"')
+    path = tmp_path / "look_alike.toml"
+    path.write_text(text, encoding="utf-8")
+    series = peacesim.run_scenario(str(path), seed=3, months=12).series
+    assert series.columns.is_unique
+    assert [c for c in series.columns if c.startswith("pain_")] == [
+        "pain_armed_group_2", "pain_armed_group", "pain_armed_group_3"]
