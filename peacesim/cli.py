@@ -33,13 +33,14 @@ KEY_EVENT_LINES = 25  # key events printed by 'peacesim run'; all of them go to 
 # ---------------------------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------------------------
-def _parse_seed(text: str) -> int:
+def _parse_seed(text: str, high: int | None = None) -> int:
     try:
         seed = int(text.strip())
     except ValueError:
         seed = -1
-    if seed < 0:
-        raise InputError(f"--seed: {words(text)} is not allowed; expected a whole number >= 0")
+    if seed < 0 or (high is not None and seed > high):
+        allowed = f"from 0 to {high}" if high is not None else ">= 0"
+        raise InputError(f"--seed: {words(text)} is not allowed; expected a whole number {allowed}")
     return seed
 
 
@@ -680,9 +681,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .sweep import check_executor
 
     load_scenario(args.scenario)  # an unknown or invalid scenario is an input error before any run
-    scenario, seed = args.scenario, args.seed
-    if seed < 0:
-        raise InputError(f"--seed {seed} is not allowed; expected a whole number >= 0")
+    # pattern k's master seed is 100 * N + k, a seed of at most 2**63 - 1 (experiment.master_seed)
+    scenario, seed = args.scenario, _parse_seed(args.seed, high=(2**63 - 1 - 99) // 100)
     workers = _parse_workers(args.workers)
     check_executor(args.executor, workers, None)
     out = check_out_path(args.out)
@@ -1017,7 +1017,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--out", metavar="DIR", default="results/validation", help="folder for runs and the report")
     va.add_argument("--scenario", metavar="NAME", default="reference",
                     help="base scenario of every check: a shipped scenario's name or a TOML file (default: reference)")
-    va.add_argument("--seed", metavar="N", type=int, default=1,
+    va.add_argument("--seed", metavar="N", default="1",
                     help="master seed: pattern k derives its runs' seeds from 100*N + k (default: 1)")
     _add_executor_args(va)
     va.add_argument("--strict", action="store_true", help="exit with status 1 unless every pattern holds")

@@ -526,3 +526,13 @@ def test_characters_the_figures_font_lacks_are_one_note_and_none_with_quiet(tmp_
         assert r.stderr.splitlines() == [
             "peacesim: note: the figures' font cannot draw some characters of the names or titles ('တ', "
             "\\N{MYANMAR LETTER TA}, and maybe others); they are drawn as empty boxes"]
+
+
+@pytest.mark.parametrize("seed", ["92233720368547759", "-3", "x", "1.5"])
+def test_validate_refuses_a_seed_whose_patterns_seeds_would_not_fit(seed, tmp_path, capsys):
+    """Pattern k's runs derive from the master seed 100 * N + k: a larger N was taken, and every
+    pattern then read 'does not hold' with the reason only inside the report."""
+    assert cli.main(["validate", "--quick", "--only", "1", "--seed", seed, "--out", str(tmp_path / "v")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert f"--seed: '{seed}' is not allowed; expected a whole number from 0 to 92233720368547757" in line
+    assert not (tmp_path / "v").exists()
