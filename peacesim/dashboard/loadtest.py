@@ -94,6 +94,11 @@ async def _stuck(page, step, k: int, dropped: list) -> str:
             "(the click was not answered)")
     said += (f"; its connection to the server was dropped and re-opened {times(len(dropped))} during the test"
              if dropped else "; its connection to the server was never dropped")
+    try:  # Solara's own notice of a session it could not restore after a reconnection
+        if await page.locator("text=Please refresh the page >> visible=true").count():
+            said += "; the page asked to be refreshed (its session was not restored after a reconnection)"
+    except Exception:  # noqa: BLE001 - the notice is a hint, the line above the finding
+        pass
     try:
         await step.click(timeout=PROBE_WAIT_S * 1000)
         await page.wait_for_function(
