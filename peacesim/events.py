@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
-from .words import words
+from .words import control, unseen, words
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -133,8 +133,10 @@ def check_name(name: str, label: str) -> None:
     if ACTOR_SEPARATOR in name:
         raise InputError(f"{label}: name = {words(name)} is not allowed: '{ACTOR_SEPARATOR}' separates actor names "
                          "in the event log (events.csv); choose a name without it")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InputError(f"{label}: name = {words(name)} is not allowed: it holds a line break or another control "
-                         "character; expected a name on one line")
+    bad = unseen(name)
+    if bad is not None:
+        what = "a line break or another control character" if control(bad) else "an invisible formatting character"
+        raise InputError(f"{label}: name = {words(name)} is not allowed: it holds {what} ({words(bad)}); expected a "
+                         "name on one line of characters that are shown")
     if len(name) > MAX_NAME_LENGTH:
         raise InputError(f"{label}: name = {words(name)} is not allowed; expected at most {MAX_NAME_LENGTH} characters")

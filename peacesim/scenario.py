@@ -24,7 +24,7 @@ from .errors import InputError, InputNote
 from .events import check_name, name_key
 from .interventions import Planned, labelled, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
-from .words import cut, words
+from .words import INVISIBLE, REORDERING, control, cut, words
 
 __all__ = ["Scenario", "load_scenario", "scenario_dir", "list_scenarios", "resolve_scenario", "prepare", "Overlap",
            "overlap", "first_overlap", "fixed_overlap", "setting_subject"]
@@ -504,11 +504,14 @@ def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", defaul
         v = meta.get(k, "")
         for t in (v if isinstance(v, list) else [v]):
             flat = t.replace("\r\n", "\n")
-            bad = [c for c in flat if (ord(c) < 32 and (k in ("name", "title") or c not in "\n\t")) or 127 <= ord(c) < 160]
+            one_line = k in ("name", "title")
+            bad = [c for c in flat if (control(c) and (one_line or c not in "\n\t"))
+                   or c in (INVISIBLE if one_line else REORDERING)]
             if bad:
-                raise InputError(f"{where}: scenario.{k} = {words(cut(t, 80))} is not allowed: it holds a control "
-                                 f"character ({words(bad[0])}); expected "
-                                 + ("a text on one line" if k in ("name", "title") else "text, line breaks and tabs"))
+                what = "a control character" if control(bad[0]) else "an invisible formatting character"
+                raise InputError(f"{where}: scenario.{k} = {words(cut(t, 80))} is not allowed: it holds {what} "
+                                 f"({words(bad[0])}); expected "
+                                 + ("a text on one line" if one_line else "text, line breaks and tabs"))
     seed = meta.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         hint = " (written without quotes: seed = 7)" if isinstance(seed, str) and seed.strip().isdigit() else ""

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["words", "cut", "checked", "LIMIT"]
+__all__ = ["words", "cut", "checked", "unseen", "control", "LIMIT", "INVISIBLE", "REORDERING"]
 
 #: Longest quoted value in a message, in characters.
 LIMIT = 60
@@ -29,10 +29,31 @@ def cut(text: str, limit: int = LIMIT) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
+#: Characters that change how text around them is shown without being seen themselves: the
+#: directional embeddings, overrides and isolates (which can show text in another order than it is
+#: stored), and the zero-width space, word joiner and byte-order mark (which make two names that
+#: look the same differ).
+REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE = REORDERING | frozenset("\u200b\u200e\u200f\u061c\u2060\ufeff")
+
+
+def control(c: str) -> bool:
+    """A control character (C0, DEL or C1: escape sequences, line breaks, carriage returns) or a
+    line or paragraph separator."""
+    o = ord(c)
+    return o < 32 or 127 <= o < 160 or o in (0x2028, 0x2029)
+
+
+def unseen(text: str) -> str | None:
+    """The first character of ``text`` that a terminal or page would not show as itself (a control
+    character or one of :data:`INVISIBLE`), or None."""
+    return next((c for c in text if control(c) or c in INVISIBLE), None)
+
+
 def _string(s: str) -> str:
-    # A TOML literal string ('...') unless it holds a quote or a control character; then a basic
-    # string with escapes, as TOML writes them.
-    if "'" not in s and not any(ord(c) < 32 or ord(c) == 127 for c in s):
+    # A TOML literal string ('...') unless it holds a quote, a control character or an invisible
+    # one; then a basic string with escapes, as TOML writes them.
+    if "'" not in s and unseen(s) is None:
         return f"'{s}'"
     out = []
     for c in s:
@@ -46,7 +67,7 @@ def _string(s: str) -> str:
             out.append("\\t")
         elif c == "\r":
             out.append("\\r")
-        elif ord(c) < 32 or ord(c) == 127:
+        elif control(c) or c in INVISIBLE:
             out.append(f"\\u{ord(c):04X}")
         else:
             out.append(c)

@@ -106,6 +106,14 @@ CASES = [
     Case("escape-sequence-in-title", ["{file}", "scenario.title", "control character", "a text on one line"],
          file_edit=edit('title = "Reference: a civil war between a government and one main armed group"',
                         'title = "Evil\\u001b[2J title\\rOVERWRITE"')),
+    # characters that are not shown: a name that looks like another, text shown in another order
+    Case("zero-width-space-in-name", ["{file}", "party #1", '"the gov\\u200Bernment"', "invisible formatting"],
+         file_edit=edit('name = "the government"', 'name = "the gov\u200bernment"')),
+    Case("c1-control-in-name", ["{file}", "party #1", '"the gov\\u009Bernment"', "control character"],
+         file_edit=edit('name = "the government"', 'name = "the gov\u009bernment"')),
+    Case("direction-override-in-description", ["{file}", "scenario.description", "invisible formatting",
+                                               "text, line breaks and tabs"],
+         file_edit=edit("A government and a main", "A government \u202eand a main")),
     # names that interventions could not tell apart (case, a leading article, spaces around it)
     Case("name-differing-only-by-case", ["{file}", "party", "'The Government'", "too close to the actor",
                                          "'the government'"],
@@ -840,3 +848,14 @@ def test_a_scenario_path_that_is_no_plain_file_is_named_for_what_it_is(tmp_path)
     exp.write_text('[experiment]\nscenario = "a\\u0000b.toml"\nreplicates = 2\nmaster_seed = 1\n')
     with pytest.raises(InputError, match="a path cannot hold a NUL character"):
         peacesim.run_experiment(exp, executor="serial", out=tmp_path / "out")
+
+
+def test_messages_escape_characters_a_terminal_would_not_show_as_themselves():
+    """A C1 control (U+009B starts an escape sequence on many terminals), a direction override or a
+    zero-width space went into messages raw: the message rewrote the terminal or looked like a
+    value it was not."""
+    from peacesim.words import words
+
+    assert words("0.5\x9b2J") == '"0.5\\u009B2J"'
+    assert words("x\u202ey") == '"x\\u202Ey"' and words("a\u200bb") == '"a\\u200Bb"'
+    assert words("Ejército ကချင်") == "'Ejército ကချင်'"  # letters of any script are shown as they are
