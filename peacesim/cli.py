@@ -1116,17 +1116,33 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _default_showwarning = warnings.showwarning
 
 
+def _showable_output() -> None:
+    """Output and messages whose characters the terminal's encoding cannot show (a scenario's
+    'ö' or '—' under LANG=C) are written with those characters escaped, not stopped with a
+    traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``peacesim`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     Exit status: 0 done; 2 bad input (one line); 1 a file-system fault, a folder in use or a sweep
     that could not go on (one line); 130 interrupted."""
+    _showable_output()
     args = build_parser().parse_args(argv)
     _QUIET[0], _GLYPHS_NOTED[0] = bool(getattr(args, "quiet", False)), False
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            return args.func(args)
+            status = args.func(args)
+            sys.stdout.flush()  # a fault writing the output is met here, where it can be named
+            return status
     except InputError as exc:
         print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -1144,7 +1160,17 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a fault of the file system met where no step expected one: still one line
         from .fsutil import storage_error
 
-        print(f"{PROG}: error: {_one_line(str(storage_error(exc)))}", file=sys.stderr)
+        where = None
+        if exc.filename is None:  # a write to an open file: the command's output, if it cannot be flushed
+            try:
+                sys.stdout.flush()
+            except OSError:
+                where = "standard output"
+                try:  # nothing more to it at exit, where the same fault would print a traceback
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                except (OSError, ValueError):  # pragma: no cover - an output without a file descriptor
+                    pass
+        print(f"{PROG}: error: {_one_line(str(storage_error(exc, where, 'write' if where else '')))}", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         if not str(exc).startswith("Symlink loop"):  # pathlib's way of saying ELOOP before Python 3.13

@@ -536,3 +536,34 @@ def test_validate_refuses_a_seed_whose_patterns_seeds_would_not_fit(seed, tmp_pa
     [line] = capsys.readouterr().err.strip().splitlines()
     assert f"--seed: '{seed}' is not allowed; expected a whole number from 0 to 92233720368547757" in line
     assert not (tmp_path / "v").exists()
+
+
+def test_a_terminal_that_shows_only_ascii_gets_escapes_not_a_traceback(tmp_path):
+    """Under LANG=C a scenario's 'ö' or a table's '·' stopped 'peacesim show' and 'peacesim
+    interventions' with UnicodeEncodeError, and 'peacesim run' after writing its files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8", "PYTHONIOENCODING"))}
+    env.update(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    for args in (["show", "contact_group"], ["interventions"]):
+        done = subprocess.run([sys.executable, "-m", "peacesim", *args], capture_output=True, env=env, cwd=tmp_path)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    shown = subprocess.run([sys.executable, "-m", "peacesim", "show", "contact_group"], capture_output=True,
+                           env=env, cwd=tmp_path).stdout
+    assert b"B\\xf6hmelt" in shown  # the character escaped, the rest as it is
+
+
+def test_output_that_cannot_be_written_names_standard_output(monkeypatch, capsys):
+    """'peacesim show reference > full-disk/file' said 'error: ?: No space left on device'."""
+    import errno
+    import io
+
+    class Full(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, b):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(Full()), encoding="utf-8"))  # as a real one
+    assert cli.main(["show", "reference"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == f"peacesim: error: standard output: cannot write: {os.strerror(errno.ENOSPC)}"
