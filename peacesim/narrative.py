@@ -37,6 +37,10 @@ __all__ = ["KIND_INFO", "render", "render_event", "summary", "is_key_event", "cu
 
 Template = Callable[[list[str], dict[str, Any]], str]
 
+# What a template is told beside an event's own numbers, under keys no event uses: the event's
+# month, the run's last month (when known) and how a funding gap ended within the run (when it did).
+_MONTH, _HORIZON, _ENDED = "_month", "_horizon", "_ended"
+
 
 # ----------------------------------------------------------------------------- number formats
 def _pct(x: Any) -> str:
@@ -239,11 +243,40 @@ def _forum_shift(a: list[str], v: dict[str, Any]) -> str:
             f"part of the negotiation progress is lost.")
 
 
+def _past_end(v: dict[str, Any], n: Any) -> bool:
+    """Whether ``n`` months from the event's month (itself one of them) run past the run's last month."""
+    month, horizon, k = _num(v.get(_MONTH)), _num(v.get(_HORIZON)), _num(n)
+    return None not in (month, horizon, k) and month + k - 1 > horizon
+
+
+def _for(v: dict[str, Any], n: Any) -> str:
+    """'for 15 months', and ', past the end of the run' when they go on after the run's last month."""
+    return f"for {_months(n)}" + (", past the end of the run" if _past_end(v, n) else "")
+
+
 def _funding_lapse(a: list[str], v: dict[str, Any]) -> str:
+    """A gap's length is drawn when the grant runs out; what the run shows of it is said: how long
+    it lasted when it closed within the run, what ended it (an intervention), that it runs past the
+    end of the run, or, with neither known, when new money is due."""
     s = f"{_poss(_actor(a, 0, 'a third party'))} grant runs out without renewal"
-    if _num(v.get("months")) is not None:
-        s += f"; it stands idle for {_months(v.get('months'))} while its relationships fade"
-    return s + "."
+    n = _num(v.get("months"))
+    ended = v.get(_ENDED)
+    month = _num(v.get(_MONTH))
+    if ended is not None and month is not None:
+        how, when = ended
+        if how == "resumed":
+            return s + f"; it stands idle for {_months(when - month)} while its relationships fade."
+        until = {"restore_funding": "its funding is restored",
+                 "cut_funding": "an intervention cuts its funding anew",
+                 "withdraw": "it withdraws from the field"}[how]
+        return s + f"; it stands idle while its relationships fade, until month {when}, when {until}."
+    if n is None:
+        return s + "; it stands idle while its relationships fade."
+    if _num(v.get(_HORIZON)) is not None and _past_end(v, n):
+        return s + f"; it stands idle {_for(v, n)}, while its relationships fade."
+    if _num(v.get(_HORIZON)) is not None:  # (its end within the run is not in the table given)
+        return s + f"; it stands idle for {_months(n)} while its relationships fade."
+    return s + f"; it stands idle while its relationships fade, and no new money is due for {_months(n)}."
 
 
 def _funding_resumed(a: list[str], v: dict[str, Any]) -> str:
@@ -257,8 +290,9 @@ def _local_funding_lapse(a: list[str], v: dict[str, Any]) -> str:
 
 def _programme_lapse(a: list[str], v: dict[str, Any]) -> str:
     s = "The implementation programme's funding lapses"
-    if _num(v.get("months")) is not None:
-        s += f" for {_months(v.get('months'))}"
+    n = _num(v.get("months"))
+    if n is not None:
+        s += f" {_for(v, n)}" if _num(v.get(_HORIZON)) is not None else f", with no new money due for {_months(n)}"
     return s + "; implementation slows down."
 
 
@@ -356,7 +390,7 @@ def _intervention(a: list[str], v: dict[str, Any]) -> str:
         s = f"{who} is rotated out now, before the end of the posting"
     elif kind == "cut_funding":
         n = _int(v.get("months"), 0)
-        s = (f"{_poss(who)} funding is cut " + (f"for {_months(n)}" if n > 0 else "until it is restored")
+        s = (f"{_poss(who)} funding is cut " + (_for(v, n) if n > 0 else "until it is restored")
              + "; it stands idle while its relationships fade")
     elif kind == "restore_funding":
         s = f"{_poss(who)} funding is restored" + ("" if not v.get("was_funded") else " (it had not been cut)")
@@ -371,28 +405,36 @@ def _intervention(a: list[str], v: dict[str, Any]) -> str:
     elif kind == "coordination":
         new = _STRATEGY.get(str(v.get("strategy") or ""), "another strategy")
         was = _STRATEGY.get(str(v.get("was") or ""))
-        s = f"the third parties switch {'from ' + was + ' ' if was else ''}to {new}"
+        if was and v.get("was") == v.get("strategy"):
+            s = f"the third parties are to work with {new}, as they already do: nothing changes"
+        else:
+            s = f"the third parties switch {'from ' + was + ' ' if was else ''}to {new}"
     elif kind == "attack":
         s = f"{_actor(a, 0, 'a spoiler')} stages an attack"
     elif kind in ("pressure", "incentives"):
         party = _actor(a, 0, "a party")
         what = "diplomatic pressure is put on" if kind == "pressure" else "incentives are offered to"
-        s = f"{what} {party} for {_months(v.get('months'))}, at {_pct(v.get('strength'))} of full leverage"
+        s = f"{what} {party} {_for(v, v.get('months'))}, at {_pct(v.get('strength'))} of full leverage"
     elif kind in ("link_local", "protect_local"):
         n = _int(v.get("done", v.get("count")), 0)
         group = str(v.get("group") or "")
         of = f" ({group})" if group else ""
+        # (none done: the event does not say whether the scenario has no such mechanism or every
+        # one already was linked or protected, so the sentence holds for both)
         if kind == "link_local":
             s = (f"{_plural(n, 'local mechanism')}{of} {'is' if n == 1 else 'are'} linked to the national process"
-                 if n else f"no local mechanism{of} is left to link")
+                 if n else f"no local mechanism{of} is linked, as there is no unlinked one")
         else:
             s = (f"{_plural(n, 'local mechanism')}{of} {'is' if n == 1 else 'are'} given protection"
-                 if n else f"every local mechanism{of} is already protected")
+                 if n else f"no local mechanism{of} is given protection, as there is no unprotected one")
     elif kind == "set":
         name = str(v.get("name") or "a parameter")
-        s = f"{name} is set to {_fmt_setting(v.get('value'))} from now on"
-        if "was" in v:
-            s += f" (it was {_fmt_setting(v.get('was'))})"
+        if "was" in v and _fmt_setting(v.get("was")) == _fmt_setting(v.get("value")):
+            s = f"{name} is set to {_fmt_setting(v.get('value'))}, as it already was: nothing changes"
+        else:
+            s = f"{name} is set to {_fmt_setting(v.get('value'))} from now on"
+            if "was" in v:
+                s += f" (it was {_fmt_setting(v.get('was'))})"
     else:
         s = (kind.replace("_", " ") or "a change") + (f" ({_join(a)})" if a else "")
     return f"Intervention: {s}."
@@ -463,13 +505,47 @@ def _fmt_value(x: Any) -> str:
     return str(x)
 
 
-def render_event(month: Any, kind: str, actors: Any, values: Any) -> str:
-    """One event as one line: 'Month 37: The UN envoy rotates out; ...'."""
+def render_event(month: Any, kind: str, actors: Any, values: Any, *, horizon: int | None = None,
+                 _ended: tuple[str, int] | None = None) -> str:
+    """One event as one line: 'Month 37: The UN envoy rotates out; ...'.
+
+    ``horizon``: the run's last month, when known; what goes on past it (a funding gap, a cut, a
+    campaign) is said to. Without it, a funding gap is told by when new money is due."""
     a = split_actors(actors)
     v = parse_values(values)
     info = KIND_INFO.get(kind)
-    text = info[0](a, v) if info is not None else _generic(kind, a, v)
-    return f"Month {_int(month)}: {_capitalise(text)}"
+    if info is None:
+        return f"Month {_int(month)}: {_capitalise(_generic(kind, a, v))}"
+    v = {**v, _MONTH: _num(month)}  # (a copy: the table's own dicts stay as they are)
+    if horizon is not None:
+        v[_HORIZON] = horizon
+    if _ended is not None:
+        v[_ENDED] = _ended
+    return f"Month {_int(month)}: {_capitalise(info[0](a, v))}"
+
+
+#: What ends a third party's funding gap before its drawn length, as an intervention naming it.
+_GAP_ENDERS = ("restore_funding", "cut_funding", "withdraw")
+
+
+def _gaps_ended(events: pd.DataFrame) -> dict[int, tuple[str, int]]:
+    """For the row (by position) of every funding lapse whose gap ends later in the table: how
+    ('resumed', or the intervention that ended it) and in which month."""
+    open_gaps: dict[str, int] = {}  # third party -> row of its lapse
+    out: dict[int, tuple[str, int]] = {}
+    for i, (month, kind, actors, values) in enumerate(
+            zip(events["month"], events["kind"], events["actors"], events["values"])):
+        if kind not in ("funding_lapse", "funding_resumed", "intervention"):
+            continue
+        a = split_actors(actors)
+        who = a[0] if a else ""
+        if kind == "funding_lapse":
+            open_gaps[who] = i
+            continue
+        how = "resumed" if kind == "funding_resumed" else str(parse_values(values).get("intervention") or "")
+        if (how == "resumed" or how in _GAP_ENDERS) and who in open_gaps:
+            out[open_gaps.pop(who)] = (how, _int(month))
+    return out
 
 
 def current_leads(events: pd.DataFrame) -> list[str]:
@@ -506,7 +582,7 @@ def is_key_event(kind: str, actors: Any, lead: str = "") -> bool:
 
 
 def render(events: pd.DataFrame, *, limit: int | None = None, kinds: set[str] | None = None,
-           minor: bool = False) -> list[str]:
+           minor: bool = False, horizon: int | None = None) -> list[str]:
     """The events as plain-language lines, one per event, in the order they happened.
 
     Parameters
@@ -521,21 +597,28 @@ def render(events: pd.DataFrame, *, limit: int | None = None, kinds: set[str] | 
     minor:
         Also show minor, frequent events (funding renewals, local linkage, diagnoses, resolved
         disputes, foiled attacks, rotations of posts that do not lead a table).
+    horizon:
+        The run's last month, when the table is a whole run's: a funding gap, a cut or a campaign
+        that goes on past it is said to. Without it (a run still going on), a funding gap that
+        has not closed is told by when new money is due.
+
+    A funding gap that closes within the table is told by how long it lasted, or by what ended it.
     """
     if limit is not None and limit <= 0:
         return []
     if events is None or len(events) == 0:
         return []
     leads = current_leads(events)
+    ended = _gaps_ended(events)
     lines: list[str] = []
     rows = zip(events["month"], events["kind"], events["actors"], events["values"], leads)
-    for month, kind, actors, values, lead in rows:
+    for i, (month, kind, actors, values, lead) in enumerate(rows):
         if kinds is not None:
             if kind not in kinds:
                 continue
         elif not minor and not is_key_event(kind, actors, lead):
             continue
-        lines.append(render_event(month, kind, actors, values))
+        lines.append(render_event(month, kind, actors, values, horizon=horizon, _ended=ended.get(i)))
         if limit is not None and len(lines) >= limit:
             break
     return lines

@@ -129,7 +129,7 @@ def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping
 
     from .narrative import render
 
-    lines = render(result.events, minor=True)
+    lines = render(result.events, minor=True, horizon=int(result.months))
     _write_text(folder / "narrative.txt", "".join(line + "\n" for line in lines))
 
     names = ["series.csv", "episodes.csv", "events.csv", "events.json", "outcome.json", "narrative.txt"]
