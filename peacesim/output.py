@@ -7,6 +7,7 @@ of files behind. Nothing written here carries a timestamp: the same run gives by
 
 from __future__ import annotations
 
+import codecs
 import enum
 import json
 import math
@@ -25,7 +26,7 @@ from .errors import InputError, StorageError
 if TYPE_CHECKING:  # pragma: no cover
     from .result import RunResult
 
-__all__ = ["write_run", "to_jsonable", "OUTPUT_FILES"]
+__all__ = ["write_run", "to_jsonable", "escape_undecodable", "OUTPUT_FILES"]
 
 #: Every file :func:`write_run` may write, in the order it writes them.
 OUTPUT_FILES = (
@@ -39,14 +40,44 @@ OUTPUT_FILES = (
 )
 
 
+def _escape_error(exc: UnicodeError) -> tuple[str, int]:
+    """An encoding error handler: a character UTF-8 cannot hold is written as an escape, a byte
+    of a file name that is not UTF-8 (Python reads it as a lone surrogate) as the byte ('\\xff'),
+    any other lone surrogate as its code ('\\ud800')."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                   for c in bad), exc.end
+
+
+#: The name of :func:`_escape_error` as an encoding error handler (``errors=`` of ``open``).
+_ESCAPE = "peacesim.escape"
+codecs.register_error(_ESCAPE, _escape_error)
+
+
+def escape_undecodable(text: str) -> str:
+    """``text`` as a file can hold it: the bytes of a name that were not UTF-8 (a file name
+    b'bad\\xff.toml' reads as 'bad\\udcff.toml') are shown as escapes ('bad\\\\xff.toml');
+    any other text is returned as it is."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", _ESCAPE).decode("utf-8")
+
+
 def to_jsonable(x: Any) -> Any:
     """``x`` as plain JSON data: numpy scalars and arrays become Python numbers and lists, NaN and
     infinities become ``None`` (JSON has neither), sets become sorted lists, enums their names.
 
+    Text is written as a file can hold it: bytes of a file name that are not UTF-8 are shown as
+    escapes (:func:`escape_undecodable`).
+
     Raises :class:`TypeError` for anything else, rather than writing an unreadable ``repr``.
     """
-    if x is None or isinstance(x, str):
+    if x is None:
         return x
+    if isinstance(x, str):
+        return escape_undecodable(x)
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
@@ -57,7 +88,7 @@ def to_jsonable(x: Any) -> Any:
     if isinstance(x, enum.Enum):
         return x.name
     if isinstance(x, Mapping):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
+        return {escape_undecodable(str(k)): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
         return to_jsonable(x.tolist())
     if isinstance(x, (list, tuple)):
@@ -66,7 +97,7 @@ def to_jsonable(x: Any) -> Any:
         # sorted, so that files do not depend on string hashing
         return sorted((to_jsonable(v) for v in x), key=lambda v: (type(v).__name__, str(v)))
     if isinstance(x, Path):
-        return str(x)
+        return escape_undecodable(str(x))
     if x is pd.NA or x is pd.NaT:
         return None
     raise TypeError(f"cannot write a value of type {type(x).__name__} as JSON: {x!r}")
@@ -108,13 +139,13 @@ def _outcome_document(result: RunResult, inputs: Mapping[str, Any] | None) -> di
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with open(path, "w", encoding="utf-8", errors=_ESCAPE, newline="\n") as fh:
         fh.write(text)
 
 
 def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping[str, Any] | None) -> list[str]:
     """Write every output file into ``folder``; return the names written, in order."""
-    csv = {"index": False, "lineterminator": "\n", "encoding": "utf-8"}
+    csv = {"index": False, "lineterminator": "\n", "encoding": "utf-8", "errors": _ESCAPE}
     result.series.to_csv(folder / "series.csv", **csv)
     result.episodes.to_csv(folder / "episodes.csv", **csv)
 

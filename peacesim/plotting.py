@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .figtext import as_written
 from .events import parse_values, split_actors
+from .output import escape_undecodable
 from .records import PHASE_LABELS, unique_slugs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -422,7 +423,9 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     fig.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.44, 0.945), ncol=len(legend_items),
                frameon=False, fontsize=9, handlelength=1.8, columnspacing=1.4)
 
-    fig.suptitle(title if title is not None else _default_title(result), x=0.44, y=0.985, fontsize=13)
+    # (a name from a file name that is not UTF-8 has bytes no font draws: they are shown as escapes)
+    fig.suptitle(escape_undecodable(title if title is not None else _default_title(result)), x=0.44, y=0.985,
+                 fontsize=13)
     fig.subplots_adjust(left=0.09, right=0.76, top=0.895, bottom=0.07)
     for ax in axes[:-1]:
         ax.yaxis.set_label_coords(-0.065, 0.5)  # aligned, and clear of the event strip's row labels
