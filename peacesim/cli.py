@@ -1089,6 +1089,7 @@ def _one_line(message: str) -> str:
 
 _QUIET = [False]  # the command was given --quiet
 _GLYPHS_NOTED = [False]
+_NOTES_SHOWN: set[str] = set()  # notes said in this command
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -1108,7 +1109,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     if issubclass(category, ResultsWarning):
         print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
     elif issubclass(category, InputNote):
-        print(f"{PROG}: note: {_one_line(str(message))}", file=sys.stderr)
+        if text not in _NOTES_SHOWN:  # a note met again (a scenario cast twice) is said once
+            _NOTES_SHOWN.add(text)
+            print(f"{PROG}: note: {_one_line(text)}", file=sys.stderr)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 
@@ -1137,6 +1140,7 @@ def main(argv: list[str] | None = None) -> int:
     _showable_output()
     args = build_parser().parse_args(argv)
     _QUIET[0], _GLYPHS_NOTED[0] = bool(getattr(args, "quiet", False)), False
+    _NOTES_SHOWN.clear()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -333,10 +333,11 @@ def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | No
         raise InputError(f"{where}: add_mediator needs name = ... (a name not used by another actor)")
     check_name(args["name"], f"{where}: add_mediator")
     if roster is not None:
-        if args["name"] in roster.all_names():
+        taken = roster.all_names() | set(roster.names["local"])  # local mechanisms' names too, as in a file
+        if args["name"] in taken:
             raise InputError(f"{where}: add_mediator: name = {words(args['name'])} is already an actor's name; "
                              "actor names must be unique")
-        close = resolve_name(args["name"], sorted(roster.all_names()))
+        close = resolve_name(args["name"], sorted(taken))
         if close is not None:
             raise InputError(f"{where}: add_mediator: name = {words(args['name'])} is too close to the actor "
                              f"{close!r}: interventions find actors by name ignoring case and a leading article, "

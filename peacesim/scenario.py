@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -109,6 +110,12 @@ class Scenario:
         clash = first_overlap(name for name, _ in items)
         if clash is not None:
             raise InputError(f"{where}: {clash.refusal()}")
+        n = new.params.get("mediators") or 0
+        for name, _ in items:
+            m = ACTOR_SETTING.fullmatch(name) if isinstance(name, str) else None
+            if m and m.group(1) == "mediator" and m.group(2) and n and int(m.group(2)) > n:
+                warnings.warn(f"{where}: {name} has no effect: mediators = {n} keeps only the first {n} of the "
+                              f"scenario's {len(new.actors['mediator'])} mediators", InputNote, stacklevel=2)
         _check_consistency(new, where=where)
         return mark_checked(new)
 
@@ -128,19 +135,27 @@ class Scenario:
             raise InputError(f"{src.path or src.name}: mediators = {n}: the scenario has no mediator to copy")
         new = copy.deepcopy(src)
         out = []
-        taken = {a["name"] for kind in ("party", "spoiler", "mediator", "diplomat") for a in src.actors[kind]}
+        taken = {name_key(a["name"]): a["name"] for kind in ("party", "spoiler", "mediator", "diplomat", "local")
+                 for a in src.actors[kind]}
         for k in range(n):
             a = dict(base[k % len(base)])
             rnd = k // len(base)
             if rnd:
                 a["name"] = f"{a['name']} {rnd + 1}"
                 a["lead"] = False
-                if a["name"] in taken:
+                other = taken.get(name_key(a["name"]))
+                if other is not None:
+                    same = "which" if other == a["name"] else f"too close to {other!r}, which"
                     raise InputError(f"{src.path or src.name}: mediators = {n} would name a copy {a['name']!r}, "
-                                     "which another actor of the scenario is called; rename that actor or set "
+                                     f"{same} another actor of the scenario is called; rename that actor or set "
                                      "fewer mediators")
-                taken.add(a["name"])
+                taken[name_key(a["name"])] = a["name"]
             out.append(a)
+        dropped_lead = [a["name"] for a in base[n:] if a.get("lead")]
+        if dropped_lead:
+            warnings.warn(f"{src.path or src.name}: mediators = {n} keeps the first {n} of the scenario's "
+                          f"{len(base)} mediators, and its designated lead, {dropped_lead[0]!r}, is not among them: "
+                          "the ablest active mediator leads instead", InputNote, stacklevel=2)
         new.actors["mediator"] = out
         return mark_checked(new)
 
@@ -332,8 +347,6 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
         if candidate.is_file():
             local = Path(f"{text}.toml")
             if local.is_file() and local.resolve() != candidate.resolve():
-                import warnings
-
                 warnings.warn(f"'{text}' is the shipped {kind}; the file {text}.toml in this folder was not read "
                               f"(give its path, ./{text}.toml, to use it)", InputNote, stacklevel=2)
             return candidate
@@ -600,6 +613,14 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
                                  "interventions find actors by name ignoring case, a leading article and the "
                                  "spaces around it, so the two could not be told apart; choose another name")
             seen[name_key(a["name"])] = a["name"]
+    for a in scen.actors["local"]:  # a spec of count > 1 names its mechanisms 'NAME #1', 'NAME #2', ...
+        count = a.get("count", 1)
+        for k in range(count if isinstance(count, int) and count > 1 else 0):
+            other = seen.get(name_key(f"{a['name']} #{k + 1}"))
+            if other is not None:
+                raise InputError(f"{where}: local: {words(a['name'])} with count = {count} calls its mechanisms "
+                                 f"'{a['name']} #1' to '{a['name']} #{count}', and {words(other)} is another actor's "
+                                 "name among them; choose another name")
     party_names = {p["name"] for p in parties}
     for kind in ("mediator", "diplomat"):
         for a in scen.actors[kind]:

@@ -567,3 +567,14 @@ def test_output_that_cannot_be_written_names_standard_output(monkeypatch, capsys
     assert cli.main(["show", "reference"]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line == f"peacesim: error: standard output: cannot write: {os.strerror(errno.ENOSPC)}"
+
+
+def test_a_note_met_twice_in_one_command_is_said_once(tmp_path, capsys):
+    """The scenario is cast more than once in a run (checked, then built): its note about a lead
+    left out was printed twice."""
+    args = ["run", "reference", "--months", "12", "--no-figure", "--out", str(tmp_path / "o"),
+            "--set", "mediator[1].lead=false", "--set", "mediator[3].lead=true", "--set", "mediators=2"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("its designated lead, 'the regional organisation', is not among them") == 1
+    assert err.count("mediator[3].lead has no effect") == 1

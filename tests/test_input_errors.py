@@ -24,6 +24,7 @@ import pytest
 
 import peacesim
 from peacesim import InputError, load_scenario, run_scenario
+from peacesim.errors import InputNote
 from peacesim.params import REGISTRY
 from peacesim.scenario import resolve_scenario
 
@@ -311,6 +312,44 @@ def test_copies_of_mediators_may_not_take_another_actor_s_name(tmp_path):
     scen = load_scenario(path)
     with pytest.raises(InputError, match="mediators = 4 would name a copy 'the UN envoy 2', which another actor"):
         run_scenario(scen, seed=1, months=24, overrides={"mediators": 4})
+
+
+def test_copies_of_mediators_may_not_take_a_name_too_close_to_another_actor_s(tmp_path):
+    """A diplomat 'UN Envoy 2' and a copy 'the UN envoy 2' were both accepted, and an intervention
+    naming either was then refused, listing both."""
+    path = tmp_path / "close.toml"
+    path.write_text(REFERENCE.replace('name = "the regional organisation"', 'name = "UN Envoy 2"'), encoding="utf-8")
+    with pytest.raises(InputError, match="would name a copy 'the UN envoy 2', too close to 'UN Envoy 2'"):
+        run_scenario(load_scenario(path), seed=1, months=24, overrides={"mediators": 4})
+
+
+def test_numbered_local_mechanisms_may_not_take_another_actor_s_name(tmp_path):
+    """Locals 'X' with count = 2 are 'X #1' and 'X #2': a local called 'X #1' beside them gave two
+    mechanisms of one name in the event log."""
+    text = REFERENCE + '\n[[local]]\nname = "elders"\ncount = 2\n\n[[local]]\nname = "elders #1"\n'
+    path = tmp_path / "locals.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"'elders' with count = 2 calls its mechanisms 'elders #1' to 'elders #2', "
+                                         r"and 'elders #1' is another actor's name"):
+        load_scenario(path)
+
+
+def test_a_mediator_added_mid_run_may_not_take_a_local_mechanism_s_name():
+    from peacesim.model import PeaceModel
+
+    local = load_scenario("reference").actors["local"][0]["name"]
+    with pytest.raises(InputError, match="is already an actor's name"):
+        PeaceModel("reference", rng=1, interventions=[{"month": 5, "kind": "add_mediator", "name": local}])
+
+
+def test_settings_of_mediators_left_out_by_their_number_are_noted():
+    """mediator[3].skill with mediators = 2, or a designated lead left out, changed nothing without a
+    word."""
+    with pytest.warns(InputNote, match=r"mediator\[3\]\.skill has no effect: mediators = 2 keeps only the first 2"):
+        load_scenario("reference").with_overrides(["mediator[3].skill=0.1", "mediators=2"])
+    scen = load_scenario("reference").with_overrides(["mediator[1].lead=false", "mediator[2].lead=true"])
+    with pytest.warns(InputNote, match="designated lead, 'the mediation NGO', is not among them"):
+        scen.with_overrides(["mediators=1"]).cast()
 
 
 @pytest.mark.parametrize("options", [{"executor": "bogus"}, {"workers": 0}, {"executor": "dask", "scheduler": "bogus"}])
