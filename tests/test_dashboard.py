@@ -35,6 +35,14 @@ from peacesim.result import RunResult  # noqa: E402
 from peacesim.scenario import load_scenario  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def fresh_exports(monkeypatch):
+    """Each test its own dashboard's exports (the page's are the server's, shared by its tabs)."""
+    from peacesim.dashboard.session import Exports
+
+    monkeypatch.setattr(app, "_EXPORTS", Exports())
+
+
 def session(seed=7, scenario="reference", overrides=None):
     return ClassroomModel(**model_kwargs(load_scenario(scenario), seed, overrides))
 

@@ -21,6 +21,12 @@ from peacesim.dashboard import app  # noqa: E402
 from peacesim.dashboard.session import Exports, export_name, load_upload  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def fresh_exports(monkeypatch):
+    """Each test its own dashboard's exports (the page's are the server's, shared by its tabs)."""
+    monkeypatch.setattr(app, "_EXPORTS", Exports())
+
+
 def button(rc, label):
     return rc.find(v.Btn, children=[label]).widget
 
@@ -57,7 +63,7 @@ def test_a_second_export_with_more_interventions_re_runs_beside_the_first(tmp_pa
     first = saved(rc)
     assert sorted(first) == ["peacesim-debrief.html", "peacesim-session.toml"]
     note = [html.unescape(x) for x in html_text(rc, "peacesim-export-note")]
-    assert note == ["Export 1 of this session: peacesim run peacesim-session.toml writes the re-run into "
+    assert note == ["Export 1: peacesim run peacesim-session.toml writes the re-run into "
                     "results/reference-session-seed1."]
 
     button(rc, "Step").click()
@@ -69,7 +75,7 @@ def test_a_second_export_with_more_interventions_re_runs_beside_the_first(tmp_pa
     assert sorted(second) == ["peacesim-debrief-2.html", "peacesim-session-2.toml"]
     assert tomllib.loads(second["peacesim-session-2.toml"])["scenario"]["name"] == "reference-export2"
     note = [html.unescape(x) for x in html_text(rc, "peacesim-export-note")]
-    assert note[0].startswith("Export 2 of this session, with its own file names: peacesim run "
+    assert note[0].startswith("Export 2 (of this scenario from this dashboard), with its own file names: peacesim run "
                               "peacesim-session-2.toml writes the re-run into results/reference-export2-session-seed1")
     assert "Re-run: peacesim run peacesim-session-2.toml --seed 1" in texts(rc)
     assert "results/reference-export2-session-seed1" in second["peacesim-debrief-2.html"]
@@ -175,3 +181,19 @@ def test_a_second_exports_file_re_runs_the_session_exactly(tmp_path, monkeypatch
             assert list(series[col][:25]) == list(ours[col].astype(str)), col
         else:
             assert np.array_equal(series[col].to_numpy(dtype=float)[:25], ours[col].to_numpy(dtype=float)), col
+
+
+def test_two_tabs_exporting_different_runs_of_one_scenario_and_seed_get_different_names():
+    """Two groups of a class, each on seed 1: the trainer re-runs both files in one folder."""
+    box1, rc1 = solara.render(app.Page(), handle_error=False)
+    box2, rc2 = solara.render(app.Page(), handle_error=False)
+    button(rc1, "Step").click()
+    button(rc1, "Export the debrief").click()
+    button(rc2, "Step").click()
+    rc2.find(v.Select, label="Intervention").widget.v_model = "attack"
+    button(rc2, "Apply intervention").click()
+    button(rc2, "Export the debrief").click()
+    assert sorted(saved(rc1)) == ["peacesim-debrief.html", "peacesim-session.toml"]
+    assert sorted(saved(rc2)) == ["peacesim-debrief-2.html", "peacesim-session-2.toml"]
+    rc1.close()
+    rc2.close()

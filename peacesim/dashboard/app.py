@@ -887,12 +887,21 @@ def save_link(data: bytes, filename: str, mime: str, label: str, cls: str) -> st
             f'style="font-size:1.1em;font-weight:600;margin-right:1.5em">{html.escape(label)}</a>')
 
 
+#: The exports of every tab of this server (see DebriefCard).
+_EXPORTS = Exports()
+
+
+def server_exports() -> Exports:
+    return _EXPORTS
+
+
 @solara.component
 def DebriefCard(model: solara.Reactive, tick: int = 0, lock=None, exports: Exports | None = None):
-    """The debrief's export. ``exports`` numbers the tab's exports (the page keeps one for the
-    tab's whole life, across Reset and other scenarios): an export whose re-run file differs from
-    the earlier ones' gets files and a results folder of its own, so that re-running the second
-    export never replaces (or mixes with) the re-run of the first."""
+    """The debrief's export. ``exports`` numbers the exports (the page passes the server's, shared
+    by every tab: the groups of a class, each on seed 1, export different runs of one scenario): an
+    export whose re-run file differs from the earlier ones' gets files and a results folder of its
+    own, so that re-running the second export never replaces (or mixes with) the re-run of the
+    first."""
     m = model.value
     own = solara.use_memo(Exports, [])
     exports = exports if exports is not None else own
@@ -935,9 +944,9 @@ def export_note(done) -> str:
         return (f"Export {done.number} again: the run's seed, parameters and interventions are those of export "
                 f"{done.number}, so its re-run is the same run; {where}.")
     if done.number == 1:
-        return f"Export 1 of this session: {where}."
-    return (f"Export {done.number} of this session, with its own file names: {where}, beside the re-runs of the "
-            "earlier exports (none is replaced).")
+        return f"Export 1: {where}."
+    return (f"Export {done.number} (of this scenario from this dashboard), with its own file names: {where}, beside "
+            "the re-runs of the earlier exports (none is replaced).")
 
 
 @solara.component
@@ -976,7 +985,7 @@ def Page():
     lock = solara.use_memo(threading.RLock, [])  # around every change of the tab's model
     play_interval = solara.use_reactive(400)
     shown = solara.use_memo(Shown, [])  # the update the views last drew, which ▶ waits for
-    exports = solara.use_memo(Exports, [])  # the tab's exports, numbered for the tab's whole life
+    exports = server_exports()  # numbered for every tab of this server
     render_interval = solara.use_reactive(1)
 
     def sync(scen=None):

@@ -260,13 +260,13 @@ class Export:
 
 
 class Exports:
-    """The exports a browser tab has made, numbered so that two exports whose re-run files differ
-    never share a file name or a results folder: the first is ``peacesim-session.toml`` (re-run into
-    results/NAME-session-seedS), the second ``peacesim-session-2.toml`` (results/NAME-export2-
-    session-seedS), and so on. An export whose re-run file would be the same as an earlier one's
-    (the same scenario, parameters, interventions and seed: the debrief may be of a later month,
-    the re-run is the same run) keeps that export's number: its re-run is the same, in the same
-    folder.
+    """Exports of sessions (the dashboard keeps one for all its tabs), numbered by scenario so that
+    two exports whose re-run files differ never share a file name or a results folder: the first
+    is ``peacesim-session.toml`` (re-run into results/NAME-session-seedS), the second
+    ``peacesim-session-2.toml`` (results/NAME-export2-session-seedS), and so on. An export whose
+    re-run file would be the same as an earlier one's (the same scenario, parameters,
+    interventions and seed: the debrief may be of a later month, the re-run is the same run)
+    keeps that export's number: its re-run is the same, in the same folder.
 
     A session opened from an export's file (``NAME-export2``) numbers its exports on from that
     export's number (3, 4, ...)."""
