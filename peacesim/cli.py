@@ -190,7 +190,8 @@ def _parse_row(text: str, option: str, n: int, where: str) -> int:
     value = text.strip()
     if not (value.isascii() and value.isdigit()) or not 0 <= int(value) < n:  # ('²' is a digit to isdigit)
         raise InputError(f"{option} {words(text)} is not allowed; {where} has "
-                         f"{'design points' if option == '--design-point' else 'replicates'} 0 to {n - 1}")
+                         f"{'design points' if option == '--design-point' else 'replicates'} 0 to {n - 1}: expected "
+                         f"a whole number from 0 to {n - 1}")
     return int(value)
 
 
@@ -623,7 +624,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def header() -> None:  # said once the runs' folder and the executor are known to be usable
         print(textwrap.fill(cut(spec.title, 300), _width()))
-        print(f"{len(spec.strategies)} strategies x {spec.worlds} world(s) x {spec.seeds} seeds = "
+        print(f"{len(spec.strategies)} strategies x {spec.worlds} world{'' if spec.worlds == 1 else 's'} x "
+              f"{spec.seeds} seed{'' if spec.seeds == 1 else 's'} = "
               f"{spec.n_runs:,} runs ({args.executor}) -> {out}", flush=True)
 
     res, stopped = _until_stopped(lambda: cmp.compare(spec, out=out, fresh=args.fresh, executor=args.executor,
@@ -847,7 +849,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.endswith("required: COMMAND"):  # 'peacesim' alone: show how it is used
             super().error(message)
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+        prog = self.prog
+        given = [a for a in _ARGV[0] if not a.startswith("-")][:1]
+        if prog == PROG and message.startswith("unrecognized arguments") and given and given[0] in _COMMANDS:
+            prog = f"{PROG} {given[0]}"  # 'peacesim run reference extra': the command's own help
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1090,6 +1096,8 @@ def _one_line(message: str) -> str:
 _QUIET = [False]  # the command was given --quiet
 _GLYPHS_NOTED = [False]
 _NOTES_SHOWN: set[str] = set()  # notes said in this command
+_ARGV: list[list[str]] = [[]]  # the command's arguments, for the help a refusal points to
+_COMMANDS: set[str] = set()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -1138,7 +1146,11 @@ def main(argv: list[str] | None = None) -> int:
     Exit status: 0 done; 2 bad input (one line); 1 a file-system fault, a folder in use or a sweep
     that could not go on (one line); 130 interrupted."""
     _showable_output()
-    args = build_parser().parse_args(argv)
+    _ARGV[0] = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    _COMMANDS.clear()
+    _COMMANDS.update(next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)))
+    args = parser.parse_args(argv)
     _QUIET[0], _GLYPHS_NOTED[0] = bool(getattr(args, "quiet", False)), False
     _NOTES_SHOWN.clear()
     try:

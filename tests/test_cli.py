@@ -578,3 +578,13 @@ def test_a_note_met_twice_in_one_command_is_said_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("its designated lead, 'the regional organisation', is not among them") == 1
     assert err.count("mediator[3].lead has no effect") == 1
+
+
+@pytest.mark.parametrize("args,command", [(["run", "reference", "extra"], "peacesim run"),
+                                          (["sweep", "x.toml", "--bogus"], "peacesim sweep"),
+                                          (["bogus-command"], "peacesim")])
+def test_a_refused_argument_points_to_its_command_s_help(args, command):
+    """'peacesim run reference extra' pointed to 'peacesim --help', which does not list run's options."""
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+        cli.main(args)
+    assert err.getvalue().strip().endswith(f"(see '{command} --help')")

@@ -246,7 +246,7 @@ def test_peacesim_rerun_writes_a_row_as_peacesim_run_writes_a_run(swept, tmp_pat
         assert outcome["outcome"][k] == pytest.approx(row[k]), k
     assert not (folder / "timeline.png").exists()
     for args, message in (((out, "--design-point", "2", "--replicate", "0"),
-                           "--design-point '2' is not allowed; .* has design points 0 to 1"),
+                           "--design-point '2' is not allowed; .* has design points 0 to 1: expected a whole number from 0 to 1"),
                           ((out, "--design-point", "0", "--replicate", "two"),
                            "--replicate 'two' is not allowed; .* has replicates 0 to 1"),
                           ((out, "--design-point", "\u00b2", "--replicate", "0"),  # a digit to str.isdigit
