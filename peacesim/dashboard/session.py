@@ -8,6 +8,7 @@ module, and the tests drive it without a browser.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -273,12 +274,12 @@ class Exports:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._numbers: dict[str, int] = {}  # re-run file (with the scenario's own name) -> number
+        self._numbers: dict[str, int] = {}  # digest of the re-run file (the scenario's own name) -> number
         self._last: dict[str, int] = {}     # scenario name without -exportN -> the last number given
 
     def export(self, model: ClassroomModel) -> Export:
         """The export of ``model`` as it stands (call it where the run does not move meanwhile)."""
-        key = replay_toml(model)
+        key = hashlib.sha256(replay_toml(model).encode("utf-8")).hexdigest()  # a server keeps them all
         name = model.base_scenario.name
         m = _EXPORTED.fullmatch(name)
         base, first = (m.group(1), int(m.group(2)) + 1) if m else (name, 1)
