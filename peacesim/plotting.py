@@ -11,9 +11,12 @@ Stacked panels share the month axis:
 and a thin strip of event ticks (interventions when there were any, attacks, foiled attacks,
 rotations, premature proposals, funding lapses).
 
-Phase bands are shaded behind every panel; agreements signed (green), relapses (red) and
-interventions (magenta, dash-dot, named at the top of the first panel) are vertical lines across
-all panels. Everything is drawn on a :class:`matplotlib.figure.Figure`
+A month m spans m - 0.5 to m + 0.5 on the x axis: its values are drawn at m, phase bands change at
+the edges between months. Phase bands are shaded behind every panel; agreements signed (green),
+relapses (red) and interventions (magenta, dash-dot, named at the top of the first panel) are
+vertical lines across all panels, and the legend above the panels names those the run has. An
+intervention takes effect at the start of its month: its line, its label and its star in the
+event strip are at m - 0.5. Everything is drawn on a :class:`matplotlib.figure.Figure`
 without pyplot, so no global backend or figure state is touched.
 """
 
@@ -393,6 +396,8 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
         if len(ev) == 0:
             continue
         x = ev["month"].to_numpy(dtype=float)
+        if kind == "intervention":  # at the start of its month, on its line (as the phase bands' edges)
+            x = x - 0.5
         if kind == "rotation" and lead_rot:
             lead = ev.index.isin(list(lead_rot))
             ax_e.scatter(x[~lead], np.full((~lead).sum(), row), marker=marker, s=40, color=colour, lw=1.0, zorder=4)
@@ -416,8 +421,11 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
     # Figure-level legend for phases and agreement markers, once.
     present = [p for p in PHASE_LABELS if p in set(s["phase"].astype(str))] or list(PHASE_LABELS)
     legend_items: list[Any] = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="none", label=p) for p in present]
-    legend_items += [Line2D([], [], color=SIGNED_COLOUR, lw=1.6, label="agreement signed"),
-                     Line2D([], [], color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), label="relapse")]
+    # only what the run has: an entry for a line drawn nowhere would say it happened
+    if signed:
+        legend_items.append(Line2D([], [], color=SIGNED_COLOUR, lw=1.6, label="agreement signed"))
+    if relapses:
+        legend_items.append(Line2D([], [], color=RELAPSE_COLOUR, lw=1.6, ls=(0, (4, 2)), label="relapse"))
     if interventions:
         legend_items.append(Line2D([], [], color=INTERVENTION_COLOUR, lw=1.2, ls="-.", label="intervention"))
     fig.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.44, 0.945), ncol=len(legend_items),
