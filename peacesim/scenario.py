@@ -622,6 +622,7 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
                                  f"'{a['name']} #1' to '{a['name']} #{count}', and {words(other)} is another actor's "
                                  "name among them; choose another name")
     party_names = {p["name"] for p in parties}
+    unaimed = []
     for kind in ("mediator", "diplomat"):
         for a in scen.actors[kind]:
             if a["bias_toward"] and a["bias_toward"] not in party_names:
@@ -629,6 +630,11 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
                     f"{where}: {kind} {words(a['name'])}: bias_toward = {words(a['bias_toward'])} is not a party; "
                     f"allowed: '' or one of {', '.join(words(n) for n in sorted(party_names))}"
                 )
+            if a.get("bias") and not a["bias_toward"]:
+                unaimed.append(a["name"])
+    if unaimed:
+        warnings.warn(f"{scen.path or scen.name}: bias has no effect for {', '.join(words(n) for n in unaimed)}: a bias leans toward "
+                      "the party named by bias_toward, and none is named", InputNote, stacklevel=2)
     leads = [m for m in scen.actors["mediator"] if m["lead"]]
     if len(leads) > 1:
         names = ", ".join(repr(m["name"]) for m in leads)

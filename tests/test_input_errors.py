@@ -898,3 +898,14 @@ def test_messages_escape_characters_a_terminal_would_not_show_as_themselves():
     assert words("0.5\x9b2J") == '"0.5\\u009B2J"'
     assert words("x\u202ey") == '"x\\u202Ey"' and words("a\u200bb") == '"a\\u200Bb"'
     assert words("Ejército ကချင်") == "'Ejército ကချင်'"  # letters of any script are shown as they are
+
+
+def test_a_bias_without_a_party_to_lean_toward_is_noted():
+    """bias = 1 on a mediator without bias_toward gave exactly the run without it, without a word."""
+    with pytest.warns(InputNote, match=r"bias has no effect for 'the UN envoy', 'the mediation NGO', 'the regional "
+                                       r"organisation': a bias leans toward the party named by bias_toward"):
+        load_scenario("reference").with_overrides(["mediator.bias=1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputNote)
+        for name in peacesim.scenario.list_scenarios():  # the shipped files give a bias only with its party
+            load_scenario(name).with_overrides(["mediators=0"])
