@@ -253,7 +253,8 @@ def test_interventions_are_in_the_narrative_the_summary_and_the_figure(tmp_path)
 
     strip = next(ax for ax in fig.axes if ax.get_label() == "events")
     stars = [c for c in strip.collections if np.allclose(c.get_facecolor()[0][:3], to_rgb(INTERVENTION_COLOUR))]
-    assert len(stars) == 1 and sorted(stars[0].get_offsets()[:, 0].tolist()) == [24.0, 60.0]
+    # on their lines, at the start of their months (month m spans m - 0.5 to m + 0.5, as the phases do)
+    assert len(stars) == 1 and sorted(stars[0].get_offsets()[:, 0].tolist()) == [23.5, 59.5]
     assert "interventions" in [t.get_text() for t in strip.get_yticklabels()]
     # without interventions the figure has no intervention marks and no row for them
     plain = plot_timeline(peacesim.run_scenario("reference", seed=7))
