@@ -98,6 +98,15 @@ def _shade(ax: Axes, runs: list[tuple[str, float, float]]) -> None:
         ax.axvspan(a, b, color=PHASE_COLOURS.get(label, "#eeeeee"), lw=0, zorder=0)
 
 
+def _drawn(ax: Axes) -> tuple[list[Any], list[str]]:
+    """The legend entries of the lines of ``ax`` that show somewhere: a line of a phase the run never
+    reached (implementation without an agreement) has no point to draw, and an entry would say it had."""
+    handles, labels = ax.get_legend_handles_labels()
+    kept = [(h, label) for h, label in zip(handles, labels, strict=True)
+            if not isinstance(h, Line2D) or np.isfinite(np.asarray(h.get_ydata(), dtype=float)).any()]
+    return [h for h, _ in kept], [label for _, label in kept]
+
+
 def _only_in(series: pd.DataFrame, column: str, phase: str) -> np.ndarray:
     """A column with NaN outside the given phase (so the line shows only where it means something)."""
     y = series[column].to_numpy(dtype=float).copy()
@@ -292,7 +301,7 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
                   label="between signatories", zorder=4)
     ax_v.set_ylim(0, max(0.05, float(np.nanmax(s["violence"].to_numpy(dtype=float))) * 1.12) if len(s) else 1)
     ax_v.set_ylabel("violence\n(0-1)", fontsize=10)
-    ax_v.legend(**_LEGEND_KW)
+    ax_v.legend(*_drawn(ax_v), **_LEGEND_KW)
     # Name each intervention at the top of the first panel (several in one month share a label).
     labels: dict[int, list[str]] = {}
     for m, label in interventions:
@@ -317,7 +326,7 @@ def plot_timeline(result: RunResult, *, fig: Figure | None = None, title: str | 
               label="implementation", zorder=4)
     ax_t.set_ylim(0, 1.04)
     ax_t.set_ylabel("trust and\nprogress", fontsize=10)
-    ax_t.legend(**_LEGEND_KW)
+    ax_t.legend(*_drawn(ax_t), **_LEGEND_KW)
 
     # (c) ripeness per party
     ax_r.set_label("ripeness")

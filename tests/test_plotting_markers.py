@@ -56,3 +56,11 @@ def test_an_interventions_star_sits_on_its_line(run):
     lines = sorted({float(line.get_xdata()[0]) for line in events.get_lines()
                     if to_hex(line.get_color()) == to_hex(INTERVENTION_COLOUR)})
     assert stars == lines == [5.5, 11.5]  # the start of months 6 and 12, where the phase bands change
+
+
+def test_lines_of_phases_the_run_never_reached_are_not_in_the_panels_legends(run):
+    fig = plot_timeline(run)
+    texts = {ax.get_label(): [t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes
+             if ax.get_label() in ("violence", "trust")}
+    assert texts["violence"] == ["total violence"]  # no agreement: no violence between signatories
+    assert texts["trust"] == ["trust between parties"]  # no talks, no implementation
