@@ -185,6 +185,9 @@ def check_out_path(text: str | os.PathLike | None, option: str = "--out") -> Pat
                          "name a folder inside it")
     if p.exists() and not p.is_dir():
         raise InputError(f"{option}: {cut(raw, 200)} exists and is not a folder")
+    if p.is_symlink() and not p.exists():  # mkdir would say 'File exists' of a name that leads nowhere
+        raise InputError(f"{option} {cut(raw, 200)}: a link that leads to no folder ({cut(os.readlink(p), 200)}); "
+                         "name a folder, or a link to one")
     for parent in resolved.parents:
         if parent.exists():
             if not parent.is_dir():

@@ -588,3 +588,12 @@ def test_a_refused_argument_points_to_its_command_s_help(args, command):
     with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
         cli.main(args)
     assert err.getvalue().strip().endswith(f"(see '{command} --help')")
+
+
+def test_out_naming_a_link_that_leads_nowhere_says_so(tmp_path, capsys):
+    """'--out dang' with dang a link to a missing folder said 'cannot create the folder: File exists'."""
+    (tmp_path / "dang").symlink_to(tmp_path / "nowhere")
+    assert cli.main(["run", "reference", "--months", "12", "--no-figure", "--out", str(tmp_path / "dang")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "a link that leads to no folder" in line and "nowhere" in line
+    assert not (tmp_path / "nowhere").exists()
