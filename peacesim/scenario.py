@@ -350,7 +350,17 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
                 warnings.warn(f"'{text}' is the shipped {kind}; the file {text}.toml in this folder was not read "
                               f"(give its path, ./{text}.toml, to use it)", InputNote, stacklevel=2)
             return candidate
-        raise InputError(f"{cut(text, 200)}: no such {kind}{did_you_mean(text, names)}; shipped {kind}s are: "
+        shown = cut(text, 200) if text == text.strip() else words(text)  # spaces around it: quoted, to be seen
+        here = Path(text)
+        if text.strip() in names and text != text.strip():
+            hint = f"; without the spaces around it, {text.strip()!r} is a shipped {kind}"
+        elif here.is_dir():
+            hint = f"; {text} in this folder is a folder, not a {kind} file"
+        elif here.is_file():
+            hint = f"; to read the file {text} in this folder, give its path, ./{text}"
+        else:
+            hint = did_you_mean(text, names)
+        raise InputError(f"{shown}: no such {kind}{hint}; shipped {kind}s are: "
                          f"{', '.join(names) or 'none'} (or give the path of a TOML file)")
     p = user_path(text)
     if base_dir is not None and not p.is_absolute() and not p.exists():

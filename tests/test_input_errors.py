@@ -909,3 +909,21 @@ def test_a_bias_without_a_party_to_lean_toward_is_noted():
         warnings.simplefilter("error", InputNote)
         for name in peacesim.scenario.list_scenarios():  # the shipped files give a bias only with its party
             load_scenario(name).with_overrides(["mediators=0"])
+
+
+def test_a_short_name_that_is_not_shipped_says_what_is_there_instead(tmp_path, monkeypatch):
+    """' reference' was echoed as 'reference: no such scenario (did you mean 'reference'?)', and a
+    folder of the name given in the current folder was called 'no such comparison'."""
+    from peacesim.scenario import resolve_scenario
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for given, said in ((" reference", "' reference': no such scenario; without the spaces around it, 'reference' is "
+                                       "a shipped scenario"),
+                        ("adir", "adir: no such scenario; adir in this folder is a folder, not a scenario file"),
+                        ("afile", "afile: no such scenario; to read the file afile in this folder, give its path, "
+                                  "./afile")):
+        with pytest.raises(InputError) as err:
+            resolve_scenario(given)
+        assert str(err.value).startswith(said), str(err.value)
