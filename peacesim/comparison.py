@@ -1512,7 +1512,7 @@ def write_outputs(out: Path, files: dict[str, str | bytes], *, replace: bool = T
 
 def _stage(path: Path, data: str | bytes) -> None:
     """Write ``data`` to a new file ``path``, flushed to the disk."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = data.encode("utf-8", fsutil.ESCAPE) if isinstance(data, str) else data  # a non-UTF-8 name escaped
     with open(path, "xb") as fh:
         fh.write(raw)
         fh.flush()

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
@@ -84,6 +85,22 @@ def is_storage_fault(exc: BaseException) -> bool:
 
 
 # ------------------------------------------------------------------------------------ atomic writes
+def _escape_error(exc: UnicodeError) -> tuple[str, int]:
+    """An encoding error handler: a character UTF-8 cannot hold is written as an escape, a byte
+    of a file name that is not UTF-8 (Python reads it as a lone surrogate) as the byte ('\\xff'),
+    any other lone surrogate as its code ('\\ud800')."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                   for c in bad), exc.end
+
+
+#: The name of :func:`_escape_error` as an encoding error handler (``errors=`` of ``open``).
+ESCAPE = "peacesim.escape"
+codecs.register_error(ESCAPE, _escape_error)
+
+
 def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
 
@@ -103,7 +120,7 @@ def atomic_write(path: Path, data: bytes | str | Callable[[Path], None], *, sync
             if sync:
                 _fsync(tmp)
         else:
-            raw = data.encode("utf-8") if isinstance(data, str) else data
+            raw = data.encode("utf-8", ESCAPE) if isinstance(data, str) else data  # a non-UTF-8 name escaped
             with open(tmp, "xb") as fh:
                 fh.write(raw)
                 fh.flush()

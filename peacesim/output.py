@@ -7,7 +7,6 @@ of files behind. Nothing written here carries a timestamp: the same run gives by
 
 from __future__ import annotations
 
-import codecs
 import enum
 import json
 import math
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, StorageError
+from .fsutil import ESCAPE as _ESCAPE  # the error handler every text file is written with
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import RunResult
@@ -38,22 +38,6 @@ OUTPUT_FILES = (
     "narrative.txt",
     "timeline.png",
 )
-
-
-def _escape_error(exc: UnicodeError) -> tuple[str, int]:
-    """An encoding error handler: a character UTF-8 cannot hold is written as an escape, a byte
-    of a file name that is not UTF-8 (Python reads it as a lone surrogate) as the byte ('\\xff'),
-    any other lone surrogate as its code ('\\ud800')."""
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    bad = exc.object[exc.start:exc.end]
-    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
-                   for c in bad), exc.end
-
-
-#: The name of :func:`_escape_error` as an encoding error handler (``errors=`` of ``open``).
-_ESCAPE = "peacesim.escape"
-codecs.register_error(_ESCAPE, _escape_error)
 
 
 def escape_undecodable(text: str) -> str:

@@ -50,3 +50,16 @@ def test_peacesim_run_of_such_a_file(scenario, tmp_path, monkeypatch, capsys):
     doc = json.loads((tmp_path / "o3" / "outcome.json").read_text(encoding="utf-8"))
     assert doc["inputs"]["scenario"] == "bad\\xff.toml"
     assert (tmp_path / "o3" / "timeline.png").stat().st_size > 0
+
+
+def test_reports_and_tables_of_sweeps_and_comparisons_escape_a_name_that_is_not_utf8(tmp_path):
+    """'peacesim sweep tin\\xffy.toml' and 'peacesim compare c\\xff.toml' stopped with a traceback
+    after their runs, writing report.md (fsutil.atomic_write) and the comparison's files."""
+    from peacesim import fsutil
+    from peacesim.comparison import _stage
+
+    name = os.fsdecode(b"tin\xffy.toml")  # as Python reads such a file name
+    fsutil.atomic_write(tmp_path / "report.md", f"# {name}\n")
+    assert (tmp_path / "report.md").read_bytes() == b"# tin\\xffy.toml\n"
+    _stage(tmp_path / "staged.md", f"# {name}\n")
+    assert (tmp_path / "staged.md").read_bytes() == b"# tin\\xffy.toml\n"
