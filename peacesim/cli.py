@@ -137,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.quiet:
         return 0
     print(summary(result))
-    key = render(result.events)
+    key = render(result.events, horizon=int(result.months))  # the whole run: what outlasts it is said to
     if key:
         print()
         print("Key events:")

@@ -597,3 +597,11 @@ def test_out_naming_a_link_that_leads_nowhere_says_so(tmp_path, capsys):
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "a link that leads to no folder" in line and "nowhere" in line
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_key_events_printed_say_what_outlasts_the_run(tmp_path, capsys):
+    """'peacesim run reference --seed 2 --months 12' printed 'it stands idle for 15 months' of a gap
+    that began in month 6, as narrative.txt no longer did."""
+    assert cli.main(["run", "reference", "--seed", "2", "--months", "12", "--no-figure", "--out", str(tmp_path / "o")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "stands idle for 15 months, past the end of the run" in printed
