@@ -469,7 +469,15 @@ def _parsed(path: Path) -> dict[str, Any]:
 def scenario_from_dict(raw: dict[str, Any], *, where: str = "<scenario>", default_name: str = "scenario") -> Scenario:
     """Validate a scenario given as a dictionary with the layout of the TOML file."""
     allowed_top = {"scenario", "parameters", *ACTOR_FIELDS, "intervention"}
-    for key in raw:
+    for key, value in raw.items():
+        if key not in allowed_top and not isinstance(value, (dict, list)):
+            # a key written above the first [section] of the file
+            where_it_goes = ("under [parameters]" if key in REGISTRY else
+                             "under [scenario]" if key in ("name", "title", "description", "note", "seed",
+                                                           "learning_points", "sources")
+                             else "under the [section] it belongs to")
+            raise InputError(f"{where}: {key} = {words(value)} is outside every section (it is written above the "
+                             f"first [section] heading); write it {where_it_goes}")
         if key not in allowed_top:
             raise InputError(f"{where}: unknown section [{key}]{did_you_mean(key, allowed_top)}; allowed: "
                              f"{', '.join(sorted(allowed_top))}")

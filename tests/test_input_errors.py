@@ -927,3 +927,15 @@ def test_a_short_name_that_is_not_shipped_says_what_is_there_instead(tmp_path, m
         with pytest.raises(InputError) as err:
             resolve_scenario(given)
         assert str(err.value).startswith(said), str(err.value)
+
+
+@pytest.mark.parametrize("line,said", [("months = 60", "write it under [parameters]"),
+                                       ("seed = 4", "write it under [scenario]"),
+                                       ("colour = 'red'", "write it under the [section] it belongs to")])
+def test_a_key_above_the_first_section_is_called_a_key_not_a_section(tmp_path, line, said):
+    """'months = 12' above [scenario] was called 'unknown section [months]'."""
+    path = tmp_path / "above.toml"
+    path.write_text(f"{line}\n{REFERENCE}", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"is outside every section \(it is written above the first \[section\] "
+                                         rf"heading\); {re.escape(said)}$"):
+        load_scenario(path)
