@@ -370,12 +370,16 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
         article = "an" if kind[0] in "aeiou" else "a"
         raise InputError(f"{shown}: is a folder, not {article} {kind} file; give the path of a .toml file")
     if not p.is_file():
+        if p.exists():  # through a link too (/dev/stdin leads to a pipe)
+            raise InputError(f"{shown}: is not a plain file (a device or a pipe, say); give the path of a .toml file")
         if p.is_symlink():
             raise InputError(f"{shown}: is a link that leads to no file (or to itself); give the path of a .toml file")
-        if p.exists():
-            raise InputError(f"{shown}: is not a plain file (a device or a pipe, say); give the path of a .toml file")
         raise InputError(f"{shown}: {kind} file not found")
     return p
+
+
+#: Largest input file (scenario, experiment, comparison) read, in bytes.
+MAX_INPUT_BYTES = 4 * 2**20
 
 
 def read_input(path: Path) -> str:
@@ -383,6 +387,10 @@ def read_input(path: Path) -> str:
     Notepad writes, is dropped); a one-line :class:`InputError` naming the file when it cannot be read
     or is not UTF-8 text."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_INPUT_BYTES:  # a text of tens of megabytes is no scenario; wrapping it took minutes
+            raise InputError(f"{path}: a file of {size / 2**20:,.1f} MiB is not allowed; an input file is at most "
+                             f"{MAX_INPUT_BYTES // 2**20} MiB (the shipped ones are about 10 KiB)")
         data = Path(path).read_bytes()
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a file; give the path of a .toml file") from None

@@ -939,3 +939,22 @@ def test_a_key_above_the_first_section_is_called_a_key_not_a_section(tmp_path, l
     with pytest.raises(InputError, match=rf"is outside every section \(it is written above the first \[section\] "
                                          rf"heading\); {re.escape(said)}$"):
         load_scenario(path)
+
+
+def test_an_input_file_of_megabytes_is_refused_before_it_is_read(tmp_path):
+    """'peacesim show' of a scenario with a 30 MB note took 8 minutes wrapping it."""
+    from peacesim.scenario import MAX_INPUT_BYTES
+
+    path = tmp_path / "big.toml"
+    path.write_text(REFERENCE + "\n# " + "x" * MAX_INPUT_BYTES + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"big.toml: a file of 4.0 MiB is not allowed; an input file is at most 4 MiB"):
+        load_scenario(path)
+
+
+def test_a_link_to_a_pipe_is_called_a_pipe(tmp_path):
+    """/dev/stdin was called 'a link that leads to no file (or to itself)'."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "link.toml").symlink_to(fifo)
+    with pytest.raises(InputError, match="is not a plain file"):
+        load_scenario(tmp_path / "link.toml")
