@@ -687,9 +687,11 @@ def summary(result: _Run) -> str:
     split = [(o.get("months_in_conflict"), "in conflict"), (o.get("months_in_talks"), "in talks"),
              (o.get("months_in_implementation"), "implementing an agreement"),
              (o.get("months_in_consolidated"), "after consolidation")]
-    parts = [f"{_int(n)} {w}" for n, w in split if n is not None and (w != "after consolidation" or _int(n))]
+    counts = [(_int(n), w) for n, w in split if n is not None and (w != "after consolidation" or _int(n))]
+    # '24 months in conflict, none in talks, 3 implementing an agreement'
+    parts = [_plural(k, "month") + f" {w}" if i == 0 else f"{k or 'none'} {w}" for i, (k, w) in enumerate(counts)]
     if parts:
-        s += "; months " + ", ".join(parts)
+        s += "; " + ", ".join(parts)
     lines.append(s + ".")
 
     talks = _int(o.get("talks_opened", _count_kind(ev, "talks_open")))
@@ -710,8 +712,8 @@ def summary(result: _Run) -> str:
     tp_gaps = _int(o.get("funding_gaps", _count_kind(ev, "funding_lapse")))
     local_gaps = _int(o.get("local_funding_gaps", 0))
     prog = _count_kind(ev, "programme_lapse")
-    s = (f"Third parties: {_plural(rot, 'staff rotation')}; {_plural(tp_gaps, 'funding gap')} for mediators "
-         f"and diplomats, {_plural(local_gaps, 'gap')} for local mechanisms, {prog or 'none'} for the "
+    s = (f"Third parties: {_plural(rot, 'staff rotation', zero='no')}; {_plural(tp_gaps, 'funding gap', zero='no')} "
+         f"for mediators and diplomats, {local_gaps or 'none'} for local mechanisms, {prog or 'none'} for the "
          f"implementation programme after signature.")
     lines.append(s)
     iv = ev[ev["kind"] == "intervention"] if ev is not None and len(ev) else None

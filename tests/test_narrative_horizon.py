@@ -97,3 +97,12 @@ def test_the_events_table_is_left_as_it_was():
     ev = pd.DataFrame({"month": [6], "kind": ["funding_lapse"], "actors": ["the NGO"], "values": [{"months": 15}]})
     render(ev, horizon=12)
     assert ev["values"][0] == {"months": 15}
+
+
+def test_the_summary_counts_months_and_gaps_in_words():
+    """The summary read 'months 24 in conflict, 0 in talks' and '0 funding gaps'."""
+    from peacesim.narrative import summary
+
+    text = summary(peacesim.run_scenario("reference", seed=3, months=24))
+    assert "; 24 months in conflict, none in talks, none implementing an agreement." in text
+    assert "no funding gaps for mediators and diplomats" in text and "months 24" not in text
