@@ -604,9 +604,17 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     from .sweep import check_flags
 
     check_flags(quick=quick, progress=progress, figures=figures)
+    only, seed, fraction = _check_validate_args(only, seed, fraction)
+    from .sweep import check_executor
+
+    check_executor(executor, workers, None)
     out = Path(out)
 
-    load_scenario(scenario)  # an unknown or invalid scenario is refused before anything is written
+    scen = load_scenario(scenario)  # an unknown or invalid scenario is refused before anything is written
+    if overrides:
+        # a bad override is the caller's mistake, not a check the scenario cannot carry: refused here,
+        # not reported as 'not applicable' for every pattern
+        scen.with_overrides(dict(overrides), where="validate: overrides")
     claim_and_mark(out, "validation")  # a folder of peacesim's, or new: no file of the user's is replaced
     tag = run_tag(scenario, seed)
     base = out / tag if tag else out
@@ -657,6 +665,32 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
                                fresh=_run_again(folder, exp))
                 check.women = (analysis.load_results(folder), groups)
     return checks
+
+
+def _check_validate_args(only: Any, seed: Any, fraction: Any) -> tuple[list[int] | None, int, float | None]:
+    """:func:`validate`'s ``only``, ``seed`` and ``fraction``, checked, each refused in one line."""
+    import numbers
+
+    from .errors import InputError
+
+    numbers_ = [p.number for p in PATTERNS]
+    if only is not None:
+        ok = (isinstance(only, (list, tuple, set, frozenset)) and only
+              and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in only))
+        if not ok or any(n not in numbers_ for n in only):
+            raise InputError(f"validate: only = {only!r} is not allowed; expected a list of pattern numbers from "
+                             f"{numbers_[0]} to {numbers_[-1]}, such as [2, 6]")
+        only = [int(n) for n in only]
+    high = (2**63 - 1 - 99) // 100  # pattern k's master seed, 100 * seed + k, is at most 2**63 - 1
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= high:
+        raise InputError(f"validate: seed = {seed!r} is not allowed; expected a whole number from 0 to {high}")
+    if fraction is not None:
+        if (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not math.isfinite(fraction)
+                or not fraction > 0):
+            raise InputError(f"validate: fraction = {fraction!r} is not allowed; expected a number above 0 (the "
+                             "share of each check's full replicates; quick is 0.25)")
+        fraction = float(fraction)
+    return only, int(seed), fraction
 
 
 # ------------------------------------------------------------------ ablations
