@@ -355,7 +355,7 @@ def coerce(param: Param, value: Any, *, where: str) -> Any:
                 raise bad()
             value = int(value)
         else:
-            value = float(value)
+            value = float(value) + 0.0  # -0 is 0 ('-0.0' was recorded in outcome.json)
         if param.marker is not None and value == param.marker[0]:
             return value
         if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):

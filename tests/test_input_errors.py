@@ -958,3 +958,12 @@ def test_a_link_to_a_pipe_is_called_a_pipe(tmp_path):
     (tmp_path / "link.toml").symlink_to(fifo)
     with pytest.raises(InputError, match="is not a plain file"):
         load_scenario(tmp_path / "link.toml")
+
+
+def test_minus_zero_is_zero():
+    """'--set handover_quality=-0' was recorded as -0.0 in outcome.json."""
+    from peacesim.params import Typed, coerce
+
+    for typed in (Typed("-0"), Typed("-0.0"), -0.0):
+        value = coerce(REGISTRY["handover_quality"], typed, where="--set")
+        assert value == 0 and str(value) == "0.0"
