@@ -752,7 +752,14 @@ def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | P
     seed inside it as :func:`validate` keeps the checks' (``<scenario>-seed<N>/``, nothing for the
     reference scenario at master seed 1), so that no run of one is reused for another."""
     from .fsutil import claim_and_mark
+    from .scenario import load_scenario
+    from .sweep import check_executor, check_flags
 
+    # the arguments first, as validate checks them: nothing is written for a call refused
+    check_flags(progress=progress)
+    only, seed, fraction = _check_validate_args(only, seed, fraction)
+    check_executor(executor, workers, None)
+    load_scenario(scenario)
     rows = []
     out = Path(out)
     claim_and_mark(out, "validation")

@@ -38,3 +38,17 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, no_runs,
         v.validate(out=out, progress=False, **kw)
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"only": [10]}, "validate: only = [10] is not allowed"),
+    ({"seed": -1}, "validate: seed = -1 is not allowed"),
+    ({"fraction": -0.5}, "validate: fraction = -0.5 is not allowed"),
+    ({"progress": "no"}, "progress = 'no' is not allowed; expected True or False"),
+])
+def test_ablate_refuses_bad_arguments_before_anything_is_written(tmp_path, no_runs, kw, message):
+    out = tmp_path / "v"
+    with pytest.raises(InputError) as info:
+        v.ablate(out=out, **kw)
+    assert str(info.value).startswith(message)
+    assert not out.exists()
