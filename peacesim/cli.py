@@ -260,10 +260,11 @@ def cmd_show(args: argparse.Namespace) -> int:
               else head.rstrip())
     if scen.interventions:
         print()
-        print("Interventions planned (see 'peacesim interventions'):")
+        print("Interventions planned (see 'peacesim interventions'; the label in brackets names one in "
+              "--set intervention.LABEL.FIELD=VALUE):")
         for x in sorted(scen.interventions, key=lambda x: x.month):
             state = "" if x.enabled else "   (disabled)"
-            print(f"  month {x.month:>4}  {x.cli().split(':', 1)[1]}{state}")
+            print(f"  month {x.month:>4}  [{x.label or x.kind}]  {x.cli().split(':', 1)[1]}{state}")
     base = defaults()
     changed = {k: v for k, v in scen.params.items() if v != base[k]}
     print()

@@ -494,8 +494,10 @@ def test_show_lists_a_scenarios_planned_interventions(tmp_path, capsys):
     assert cli.main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Interventions planned" in out
-    assert "month   18  cut_funding:actor=the mediation NGO,months=9" in out
-    assert "month   90  set:name=post_signature_support,value=0.3" in out
+    # with the labels --set intervention.LABEL.FIELD needs ('show' gave none)
+    assert "month   18  [cut_funding]  cut_funding:actor=the mediation NGO,months=9" in out
+    assert "month   90  [set]  set:name=post_signature_support,value=0.3" in out
+    assert "--set intervention.LABEL.FIELD=VALUE" in out
 
 
 def test_the_timeline_names_interventions_as_written_within_its_first_panel(tmp_path):
