@@ -749,6 +749,23 @@ def _check_previous(out: Path, spec: SensitivitySpec, fresh: bool) -> None:
                          "choose another folder")
 
 
+def _check_previous_pilot(out: Path, runs_exp: SensitivityRuns, points: int, replicates: int) -> None:
+    """Say in the pilot's own words why an earlier pilot of the same file in ``out`` cannot be
+    resumed: it has another number of points, or more replicates than asked for (more are asked
+    for: the runner extends it)."""
+    m = _json(out / "manifest.json")
+    if not m or m.get("experiment_digest") == runs_exp.digest() or m.get("experiment_text") != runs_exp.source_text:
+        return
+    design, stored = m.get("design"), m.get("replicates")
+    if not isinstance(design, list) or isinstance(stored, bool) or not isinstance(stored, int):
+        return
+    if len(design) != points or stored > replicates:
+        raise InputError(f"--out {out}: the pilot there has {len(design)} points x {stored} replicates and this one "
+                         f"asks for {points} x {replicates}; its runs are not dropped: give --pilot-points "
+                         f"{len(design)} and --pilot-replicates {max(stored, replicates)} (or more replicates) to "
+                         "reuse them, --fresh to start over or --out to choose another folder")
+
+
 def _json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -1019,9 +1036,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     with a 95% bootstrap interval over the points).
 
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
-    from .sweep import run_experiment
-
-    from .sweep import check_flags
+    from .sweep import check_flags, run_experiment
 
     check_flags(fresh=fresh, progress=progress)
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
@@ -1033,6 +1048,8 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     design, runs_exp = pilot_runs(spec, points, replicates)
     out_dir = fsutil.check_out_path(out) if out is not None else Path("results") / fsutil.slug(f"{spec.name}-pilot",
                                                                                             "pilot")
+    if not fresh:
+        _check_previous_pilot(out_dir, runs_exp, points, replicates)
     run_experiment(runs_exp, executor=executor, workers=workers, scheduler=scheduler, out=out_dir, fresh=fresh,
                    progress=progress, announce=announce)
     if _failed_runs(out_dir):

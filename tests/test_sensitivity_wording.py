@@ -61,3 +61,21 @@ def test_a_sensitivity_result_prints_as_one_line(tmp_path):
     assert "\n" not in text and len(text) < 300
     assert text.startswith("<SensitivityResult 'morris': Morris, 4 factors: 15 points x 2 replicates = 30 runs; "
                            "30 ran, 0 already done; ")
+
+
+def test_a_pilot_of_another_size_in_the_folder_says_the_sizes(tmp_path):
+    from peacesim.errors import InputError
+    from peacesim.sensitivity import run_pilot
+
+    (tmp_path / "morris.toml").write_text(MORRIS)
+    out = tmp_path / "pilot"
+    run_pilot(tmp_path / "morris.toml", points=8, replicates=4, executor="serial", out=out, progress=False)
+    with pytest.raises(InputError) as info:
+        run_pilot(tmp_path / "morris.toml", points=9, replicates=4, executor="serial", out=out, progress=False)
+    assert str(info.value) == (f"--out {out}: the pilot there has 8 points x 4 replicates and this one asks for 9 x 4; "
+                               "its runs are not dropped: give --pilot-points 8 and --pilot-replicates 4 (or more "
+                               "replicates) to reuse them, --fresh to start over or --out to choose another folder")
+    more = run_pilot(tmp_path / "morris.toml", points=8, replicates=5, executor="serial", out=out, progress=False)
+    assert more.replicates == 5  # more replicates extend the pilot
+    with pytest.raises(InputError, match="the pilot there has 8 points x 5 replicates and this one asks for 8 x 4"):
+        run_pilot(tmp_path / "morris.toml", points=8, replicates=4, executor="serial", out=out, progress=False)
