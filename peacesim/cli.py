@@ -1118,7 +1118,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     if issubclass(category, ResultsWarning):
         print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
     elif issubclass(category, InputNote):
-        if text not in _NOTES_SHOWN:  # a note met again (a scenario cast twice) is said once
+        if not _QUIET[0] and text not in _NOTES_SHOWN:  # said once (a scenario is cast twice); not with --quiet
             _NOTES_SHOWN.add(text)
             print(f"{PROG}: note: {_one_line(text)}", file=sys.stderr)
     else:

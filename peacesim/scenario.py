@@ -363,8 +363,15 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
         raise InputError(f"{shown}: no such {kind}{hint}; shipped {kind}s are: "
                          f"{', '.join(names) or 'none'} (or give the path of a TOML file)")
     p = user_path(text)
-    if base_dir is not None and not p.is_absolute() and not p.exists():
-        p = (Path(base_dir) / p).resolve()
+    if base_dir is not None and not p.is_absolute():
+        beside = (Path(base_dir) / p).resolve()
+        if not p.exists():
+            p = beside
+        elif beside.is_file() and p.is_file() and beside != p.resolve() and _differ(p, beside):
+            # the same command would read another file from another folder, without a word
+            raise InputError(f"{cut(text, 200)}: two different {kind} files have this name, {p.resolve()} (from the "
+                             f"current folder) and {beside} (beside the file that names it); write the absolute path "
+                             "of the one to use")
     shown = cut(text, 200) + (f" ({p})" if str(p) != text else "")
     if p.is_dir():
         article = "an" if kind[0] in "aeiou" else "a"
@@ -380,6 +387,13 @@ def resolve_input(ref: str | os.PathLike, *, kind: str, shipped: Path, names: li
 
 #: Largest input file (scenario, experiment, comparison) read, in bytes.
 MAX_INPUT_BYTES = 4 * 2**20
+
+
+def _differ(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() != b.read_bytes()
+    except OSError:  # one of them cannot be read: the read that follows says so
+        return False
 
 
 def read_input(path: Path) -> str:

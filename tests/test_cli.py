@@ -605,3 +605,11 @@ def test_the_key_events_printed_say_what_outlasts_the_run(tmp_path, capsys):
     assert cli.main(["run", "reference", "--seed", "2", "--months", "12", "--no-figure", "--out", str(tmp_path / "o")]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "stands idle for 15 months, past the end of the run" in printed
+
+
+def test_quiet_says_no_notes(tmp_path, capsys):
+    """--quiet prints nothing on success: notes included, as the note on glyphs already was."""
+    args = ["run", "reference", "--months", "12", "--no-figure", "--quiet", "--out", str(tmp_path / "o"),
+            "--set", "mediator.bias=0.5"]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().err == ""
