@@ -692,10 +692,19 @@ def _rbd_words(t: pd.DataFrame, o, method: str, analysis) -> list[str]:
     out = [f"{lead}, on the {n} points with a value: first-order indices whose interval excludes zero: "
            + (", ".join(f"{_name(g)} {_pct(s.loc[g, 'estimate'], s.loc[g, 'low'], s.loc[g, 'high'])}" for g in top)
               if top else "none") + "."]
-    share, *_, note = _noise_of(analysis, o.name)
+    share, share_lo, share_hi, note = _noise_of(analysis, o.name)
     if "no signal detected" in note or (np.isfinite(share) and share >= 1 - 1e-9):
         out.append("The noise estimate detects no signal: the point means vary no more than their noise would make "
                    "them, so these indices cannot be read as effects of the factors.")
+    elif method == "rbd_fast" and np.isfinite(share) and share > 0.1:
+        # the method of the experiment: its indices are the only ones, so the noise is said here, as
+        # it is beside the Sobol' indices
+        strong = share >= NOISE_NO_CLAIMS or (np.isfinite(share_hi) and share_hi >= NOISE_NO_CLAIMS)
+        out.append(f"Caution: {_pct(share, share_lo, share_hi)} of the variance of the per-point means is noise "
+                   f"at {analysis.spec.replicates} replicates" + (
+                       ": these indices rest mostly on noise, and neither their sum nor the order of factors whose "
+                       "intervals overlap can be read. More replicates are needed ('peacesim sensitivity EXPERIMENT "
+                       "--pilot' says how many)." if strong else "; more replicates would sharpen these indices."))
     if _s1_total(s) > OVER_ONE:
         out.append(_over_one(s, f"on {n} points", "more points (or replicates) are needed before they can be read "
                              "as shares of the variance"))

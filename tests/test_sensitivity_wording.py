@@ -79,3 +79,35 @@ def test_a_pilot_of_another_size_in_the_folder_says_the_sizes(tmp_path):
     assert more.replicates == 5  # more replicates extend the pilot
     with pytest.raises(InputError, match="the pilot there has 8 points x 5 replicates and this one asks for 8 x 4"):
         run_pilot(tmp_path / "morris.toml", points=8, replicates=4, executor="serial", out=out, progress=False)
+
+
+RBD = """
+[experiment]
+title = "RBD"
+scenario = "reference"
+replicates = 2
+master_seed = 5
+months = 60
+
+[sensitivity]
+method = "rbd_fast"
+parameters = ["ripeness_threshold", "pain_per_violence", "mediator.skill"]
+samples = 60
+outcomes = ["p_agreement", "total_violence"]
+resamples = 100
+"""
+
+
+def test_an_rbd_fast_analysis_says_how_much_of_its_variance_is_noise(tmp_path):
+    (tmp_path / "rbd.toml").write_text(RBD)
+    result = run_sensitivity(tmp_path / "rbd.toml", executor="serial", out=tmp_path / "out", progress=False,
+                             figures=False)
+    noise = result.analysis.noise.set_index("outcome")["noise_share"]
+    report = (result.out / "sensitivity.md").read_text(encoding="utf-8")
+    section = report.split("## Probability of reaching an agreement", 1)[1].split("\n## ", 1)[0]
+    assert noise["p_agreement"] >= 0.5
+    assert "of the variance of the per-point means is noise at 2 replicates: these indices rest mostly on noise" \
+        in section
+    section = report.split("## Total violence", 1)[1].split("\n## ", 1)[0]
+    assert 0.1 < noise["total_violence"] < 0.5
+    assert "is noise at 2 replicates; more replicates would sharpen these indices." in section
