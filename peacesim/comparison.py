@@ -136,7 +136,7 @@ def span_words(months: int) -> str:
     """'five years' for 60 months, else 'N months'."""
     names = {12: "one year", 24: "two years", 36: "three years", 48: "four years", 60: "five years",
              84: "seven years", 120: "ten years"}
-    return names.get(int(months), f"{int(months)} months")
+    return names.get(int(months), f"{int(months)} month{'' if int(months) == 1 else 's'}")
 
 
 MEASURES: dict[str, Measure] = {m.key: m for m in [
@@ -1607,8 +1607,9 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         bootstrap, per-world results and the PRIM boxes.
     """
     from .analysis import load_results
-    from .sweep import run_experiment
+    from .sweep import check_flags, run_experiment
 
+    check_flags(fresh=fresh, progress=progress, report=report)  # fresh='no' would count as true and remove the outputs
     if isinstance(comparison, ComparisonSpec) and (seeds is not None or worlds is not None):
         given = " and ".join(f"{k}={v!r}" for k, v in (("seeds", seeds), ("worlds", worlds)) if v is not None)
         raise InputError(f"{given} given with a comparison already loaded ({comparison.seeds} seeds, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_compare import SMALL, _bad
 
-from peacesim import cli
+from peacesim import InputError, cli
 
 BAD = [
     ("an escape sequence in a title", lambda t: _bad(t, 'title = "Every mediator on its own"',
@@ -117,3 +117,16 @@ def test_a_folder_in_the_place_of_the_report_leaves_the_earlier_tables_as_they_w
         write_outputs(out, {"summary.csv": "new\n", "report.md": "# new\n"})
     assert (out / "summary.csv").read_text(encoding="utf-8") == "earlier\n"
     assert sorted(p.name for p in out.iterdir()) == ["report.md", "summary.csv"]  # nothing left beside them
+
+
+def test_compare_from_python_refuses_a_flag_that_is_not_true_or_false_before_removing_anything(tmp_path):
+    """compare(..., fresh='no') removed the comparison's outputs, then run_experiment refused the flag."""
+    from peacesim.comparison import compare, span_words
+
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "report.md").write_text("earlier\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^fresh = 'no' is not allowed; expected True or False$"):
+        compare("crowded_field", seeds=2, worlds=1, out=out, fresh="no", executor="serial", progress=False)
+    assert (out / "report.md").read_text(encoding="utf-8") == "earlier\n"
+    assert span_words(1) == "1 month" and span_words(60) == "five years"
