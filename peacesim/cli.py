@@ -33,6 +33,11 @@ KEY_EVENT_LINES = 25  # key events printed by 'peacesim run'; all of them go to 
 # ---------------------------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------------------------
+def _n(count: int, word: str) -> str:
+    """'1 run', '7,280 runs'."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _parse_seed(text: str, high: int | None = None) -> int:
     try:
         seed = int(text.strip())
@@ -407,7 +412,8 @@ def cmd_experiments(args: argparse.Namespace) -> int:
             print(f"{path.stem:22s}  {spec.title} (sensitivity: {spec.summary()})")
             continue
         exp = load_experiment(path)
-        print(f"{path.stem:22s}  {exp.title} ({len(exp.design)} design points x {exp.replicates} replicates)")
+        print(f"{path.stem:22s}  {exp.title} ({_n(len(exp.design), 'design point')} x "
+              f"{_n(exp.replicates, 'replicate')} = {_n(exp.n_runs, 'run')})")
     return 0
 
 
@@ -428,15 +434,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .words import cut
 
     def header() -> None:  # said once the folder's stored runs are known to be this experiment's
-        print(f"{cut(exp.title, 80)}: {len(exp.design)} design points x {exp.replicates} replicates = {exp.n_runs} "
-              f"runs ({args.executor}) -> {out}", flush=True)
+        print(f"{cut(exp.title, 80)}: {_n(len(exp.design), 'design point')} x {_n(exp.replicates, 'replicate')} = "
+              f"{_n(exp.n_runs, 'run')} ({args.executor}) -> {out}", flush=True)
 
     res, stopped = _until_stopped(lambda: run_experiment(
         exp, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,
         retry_failed=args.retry_failed, progress=not args.quiet, announce=header))
     if stopped is not None:
         return stopped
-    print(f"{res.ran} runs done in {res.seconds:.1f} s, {res.skipped} were already done, {res.failed} failed."
+    print(f"{_n(res.ran, 'run')} done in {res.seconds:.1f} s, {res.skipped:,} {'was' if res.skipped == 1 else 'were'} "
+          f"already done, {res.failed:,} failed."
           + (" Run the same command with --retry-failed to run the failed ones again." if res.failed else ""))
     if not args.no_figures:
         try:
@@ -538,7 +545,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     # said once the folder is known to hold no other experiment's runs (as 'peacesim sweep' does)
     if args.pilot:
         def pilot_header() -> None:
-            print(f"Pilot for {spec.title}: {points} points x {reps} replicates = {points * reps} runs "
+            print(f"Pilot for {spec.title}: {_n(points, 'point')} x {_n(reps, 'replicate')} = {_n(points * reps, 'run')} "
                   f"({args.executor}) -> {out}", flush=True)
 
         pilot, stopped = _until_stopped(lambda: run_pilot(
@@ -768,8 +775,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     typed.update({k: f"--{k} {getattr(args, k)}" for k in ("waves", "points", "replicates", "seed", "cutoff")})
 
     def header() -> None:  # said once the folder is known to hold no calibration with other settings
-        print(f"History matching of the reference scenario: {len(names)} parameters, up to {sizes['waves']} waves of "
-              f"{sizes['points']} points ({', '.join(map(str, reps))} replicates a point) ({args.executor}) -> {out}",
+        print(f"History matching of the reference scenario: {_n(len(names), 'parameter')}, up to "
+              f"{_n(sizes['waves'], 'wave')} of {_n(sizes['points'], 'point')} ({', '.join(map(str, reps))} "
+              f"replicate{'' if reps == [1] else 's'} a point) ({args.executor}) -> {out}",
               flush=True)
 
     res, stopped = _until_stopped(lambda: calibrate(ranges=ranges, seed=seed, cutoff=cutoff, out=out,

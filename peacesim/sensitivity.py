@@ -167,7 +167,8 @@ class SensitivitySpec:
         what = {"morris": "Morris", "sobol": "Sobol'", "rbd_fast": "RBD-FAST"}[d.method]
         n_groups = len(d.group_names)
         factors = f"{len(d.inputs)} factors" + (f" in {n_groups} groups" if d.grouped else "")
-        return (f"{what}, {factors}: {d.n_points} points x {self.replicates} replicates = {self.n_runs} runs")
+        return (f"{what}, {factors}: {d.n_points:,} point{'' if d.n_points == 1 else 's'} x {self.replicates:,} "
+                f"replicate{'' if self.replicates == 1 else 's'} = {self.n_runs:,} run{'' if self.n_runs == 1 else 's'}")
 
 
 def is_sensitivity_file(path: str | Path) -> bool:

@@ -613,3 +613,17 @@ def test_quiet_says_no_notes(tmp_path, capsys):
             "--set", "mediator.bias=0.5"]
     assert cli.main(args) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_counts_in_the_commands_lines_are_in_words(tmp_path, capsys):
+    """'1 design points', '7280 runs', '1 runs done' and 'up to 3 waves of 1 points'."""
+    assert cli.main(["experiments"]) == 0
+    out = capsys.readouterr().out
+    assert "1,820 points x 4 replicates = 7,280 runs" in out and "= 3,840 runs)" in out
+    exp = tmp_path / "one.toml"
+    exp.write_text('[experiment]\ntitle = "one"\nscenario = "reference"\nreplicates = 1\nmaster_seed = 1\n\n'
+                   '[parameters]\nmonths = 12\n', encoding="utf-8")
+    assert cli.main(["sweep", str(exp), "--out", str(tmp_path / "o"), "--executor", "serial", "--quiet",
+                     "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "one: 1 design point x 1 replicate = 1 run (serial)" in out and "1 run done in" in out
