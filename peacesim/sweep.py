@@ -624,6 +624,9 @@ def check_executor(kind: str, workers: int | None, scheduler: str | None) -> int
         workers = whole
     if scheduler and kind != "dask":
         raise InputError("--scheduler is only used with --executor dask")
+    if kind == "serial" and workers is not None and workers > 1:  # it would be ignored without a word
+        raise InputError(f"--workers {workers} is not used with --executor serial, which runs one run at a time; "
+                         "leave --workers out or use --executor processes")
     return 1 if kind == "serial" else workers or os.cpu_count() or 1
 
 

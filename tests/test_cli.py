@@ -627,3 +627,11 @@ def test_counts_in_the_commands_lines_are_in_words(tmp_path, capsys):
                      "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "one: 1 design point x 1 replicate = 1 run (serial)" in out and "1 run done in" in out
+
+
+def test_workers_with_the_serial_executor_is_refused(tmp_path, capsys):
+    """'--executor serial --workers 4' ran one run at a time without a word."""
+    assert cli.main(["sweep", "staff_rotation", "--executor", "serial", "--workers", "4", "--out",
+                     str(tmp_path / "o")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "--workers 4 is not used with --executor serial" in line and not (tmp_path / "o").exists()
