@@ -142,3 +142,56 @@ def test_a_step_the_page_never_shows_is_one_line_naming_the_month(second, droppe
     assert loadtest.main(["--sessions", "1", "--steps", "5"]) == 1
     err = capsys.readouterr().err
     assert err == "error: a tab clicked Step for month 3 and its page still showed 'Month 2 / 240'\n"
+
+
+def test_a_click_the_busy_browsers_do_not_take_while_the_tabs_play_is_one_line():
+    """With 30 tabs playing, a browser took a click on ❚❚ later than Playwright's own 30 s, and the
+    load test ended in Playwright's traceback."""
+    import asyncio
+
+    from playwright.async_api import TimeoutError as PageTimeout
+
+    state = {"month": 0, "waits": []}
+
+    class Element:
+        def __init__(self, name=None):
+            self.name = name
+
+        async def wait_for(self, timeout=None):
+            pass
+
+        async def inner_text(self):
+            return f"Month {state['month']} / 240"
+
+        async def click(self, timeout=None):
+            state["waits"].append(timeout)
+            if self.name == "Step":
+                state["month"] += 1
+            elif self.name == "❚❚":
+                raise PageTimeout("Timeout exceeded")
+
+    class Page:
+        def on(self, event, handler):
+            pass
+
+        async def goto(self, url, **kwargs):
+            pass
+
+        def locator(self, selector):
+            return Element()
+
+        def get_by_role(self, role, name=None, **kwargs):
+            return Element(name)
+
+        async def wait_for_function(self, expression, timeout=None):
+            pass
+
+    class Browser:
+        async def new_page(self, **kwargs):
+            return Page()
+
+    with pytest.raises(loadtest.TabStuck) as err:
+        asyncio.run(loadtest._session(Browser(), "http://x/", 2, asyncio.Event(), [], 1, [], {"play": 0.01}))
+    assert str(err.value) == (f"a tab's browser did not take its click on ❚❚ within {loadtest.STEP_WAIT_S} s while "
+                              "the tabs played (the browsers, not the server, were saturated)")
+    assert state["waits"] == [loadtest.STEP_WAIT_S * 1000] * 4  # two steps, ▶ and ❚❚: none at Playwright's 30 s

@@ -138,7 +138,7 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
 
     for k in range(1, steps + 1):
         a = time.monotonic()
-        await step.click()
+        await step.click(timeout=STEP_WAIT_S * 1000)  # the wait below bounds the step, not Playwright's 30 s
         try:
             await page.wait_for_function(
                 f"() => document.querySelector('.peacesim-month').innerText.startsWith('Month {k} ')",
@@ -158,9 +158,14 @@ async def _session(browser, url: str, steps: int, opened: asyncio.Event, n_open:
             marks["stepped"].set()
         await marks["stepped"].wait()
         a = time.monotonic()
-        await page.get_by_role("button", name="▶", exact=True).click()
-        await asyncio.sleep(marks["play"])
-        await page.get_by_role("button", name="❚❚", exact=True).click()
+        for name in ("▶", "❚❚"):
+            try:  # a browser busy drawing many playing tabs may take a click late: as long as a step may
+                await page.get_by_role("button", name=name, exact=True).click(timeout=STEP_WAIT_S * 1000)
+            except PageTimeout:
+                raise TabStuck(f"a tab's browser did not take its click on {name} within {STEP_WAIT_S} s while the "
+                               "tabs played (the browsers, not the server, were saturated)") from None
+            if name == "▶":
+                await asyncio.sleep(marks["play"])
         await asyncio.sleep(2.0)
         played = int((await page.locator(".peacesim-month").inner_text()).split()[1]) - done
         row["played_months"] = played
