@@ -34,6 +34,24 @@ handover_quality = [0.1, 0.8]
 """
 
 
+#: A Morris screening of two parameters, two trajectories of 24 months: 12 runs in a second or two.
+SMALL_MORRIS = """
+[experiment]
+title = "Full disk"
+scenario = "reference"
+replicates = 2
+master_seed = 5
+months = 24
+
+[sensitivity]
+method = "morris"
+parameters = ["ripeness_threshold", "pain_per_violence"]
+trajectories = 2
+outcomes = ["total_violence"]
+resamples = 100
+"""
+
+
 def tiny(tmp_path: Path, reps: int = 4, months: int = 24, series: str = "false", name: str = "tiny.toml") -> Path:
     p = tmp_path / name
     p.write_text(TINY.format(reps=reps, months=months, series=series))

@@ -10,23 +10,9 @@ import pytest
 
 from peacesim.errors import StorageError
 from peacesim.sensitivity import run_pilot, run_sensitivity
-from results_helpers import full_disk_for
+from results_helpers import SMALL_MORRIS, full_disk_for
 
-BODY = """
-[experiment]
-title = "Full disk"
-scenario = "reference"
-replicates = 2
-master_seed = 5
-months = 24
-
-[sensitivity]
-method = "morris"
-parameters = ["ripeness_threshold", "pain_per_violence"]
-trajectories = 2
-outcomes = ["total_violence"]
-resamples = 100
-"""
+BODY = SMALL_MORRIS
 
 
 def test_a_full_disk_while_writing_the_analysis_says_the_runs_are_kept_and_to_run_again(tmp_path, monkeypatch):

@@ -13,23 +13,9 @@ import pytest
 from peacesim.errors import StorageError
 from peacesim.merge import plain_os_error
 from peacesim.sensitivity import run_sensitivity
-from results_helpers import main, one_line
+from results_helpers import SMALL_MORRIS, main, one_line
 
-BODY = """
-[experiment]
-title = "Full disk"
-scenario = "reference"
-replicates = 2
-master_seed = 5
-months = 24
-
-[sensitivity]
-method = "morris"
-parameters = ["ripeness_threshold", "pain_per_violence"]
-trajectories = 2
-outcomes = ["total_violence"]
-resamples = 100
-"""
+BODY = SMALL_MORRIS
 
 #: What pyarrow raises when the disk is full under a Parquet file it writes (pyarrow 15 to 21).
 ARROW_FULL = "Error writing bytes to file. Detail: [errno 28] No space left on device"

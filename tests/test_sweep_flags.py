@@ -13,7 +13,7 @@ from peacesim.errors import InputError
 from peacesim.sensitivity import run_pilot, run_sensitivity
 from peacesim.sweep import run_experiment
 from peacesim.validation import validate
-from results_helpers import tiny
+from results_helpers import SMALL_MORRIS, tiny
 
 def tree_digest_of(folder):
     """Every file's checksum, but the lock file's."""
@@ -23,19 +23,7 @@ def tree_digest_of(folder):
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".peacesim.lock"}
 
 
-MORRIS = """
-[experiment]
-title = "flags"
-scenario = "reference"
-replicates = 2
-master_seed = 5
-months = 24
-
-[sensitivity]
-method = "morris"
-parameters = ["ripeness_threshold", "pain_per_violence"]
-trajectories = 2
-"""
+MORRIS = SMALL_MORRIS
 
 
 def test_fresh_no_does_not_remove_the_stored_runs(tmp_path):
