@@ -156,11 +156,12 @@ def test_damaged_final_tables_are_refused_by_plot_and_repaired_by_the_same_sweep
 def test_sys_exit_or_keyboardinterrupt_inside_a_run(tmp_path, executor, raised):
     exp = tiny(tmp_path, reps=10)
     out = tmp_path / "o"
+    workers = ["--workers", "2"] if executor == "processes" else []  # serial refuses more than one
     code = _patch_run("spec.design_point == 0 and spec.replicate == 3", raised) + f"""
 import signal
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started with Ctrl-C ignored
 from peacesim.cli import main
-sys.exit(main(["sweep", {str(exp)!r}, "--executor", {executor!r}, "--workers", "2", "--out", {str(out)!r},
+sys.exit(main(["sweep", {str(exp)!r}, "--executor", {executor!r}, *{workers!r}, "--out", {str(out)!r},
                "--quiet", "--no-figures"]))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
