@@ -1028,8 +1028,17 @@ def table(checks: list[Check], *, quick: bool = False) -> str:
     lines = []
     for r in rows:
         # the verdict, last, is never cut: its qualification is part of it
-        lines.append("  ".join([*(x[:w].ljust(w) for x, w in zip(r[:-1], widths)), r[-1]]).rstrip())
+        lines.append("  ".join([*(_fit(x, w) for x, w in zip(r[:-1], widths)), r[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in a column ``width`` wide: cut at a word with '...' when longer (the report gives it whole)."""
+    if len(text) <= width:
+        return text.ljust(width)
+    head = text[:width - 3]
+    head = head.rsplit(" ", 1)[0] if " " in head else head
+    return (head.rstrip(" ,;:") + "...").ljust(width)
 
 
 def write_report(checks: list[Check], out: str | Path, *, quick: bool, scenario: str = "reference",

@@ -52,3 +52,12 @@ def test_ablate_refuses_bad_arguments_before_anything_is_written(tmp_path, no_ru
         v.ablate(out=out, **kw)
     assert str(info.value).startswith(message)
     assert not out.exists()
+
+
+def test_the_table_cuts_a_long_cell_at_a_word_and_says_so():
+    """The table cut text mid-word and without a sign: 'fewer than 20 runs with an agreement in an a'."""
+    from peacesim.validation import _fit
+
+    cell = "fewer than 20 runs with an agreement in an arm of the check, so no effect is measured"
+    assert _fit(cell, 60) == "fewer than 20 runs with an agreement in an arm of the...".ljust(60)
+    assert _fit("short", 10) == "short     " and len(_fit("x" * 80, 60)) == 60
