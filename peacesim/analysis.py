@@ -1219,8 +1219,9 @@ def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, 
 def _check_flag(value: Any, name: str) -> bool:
     """``value`` as true or false, or a one-line :class:`InputError` (a text such as ``"no"`` would
     otherwise count as true)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} = {value!r} is not allowed; expected True or False")
+    from .sweep import check_flags
+
+    check_flags(**{name: value})
     return bool(value)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, InputNote, ResultsWarning, StorageError
+from .words import counted as _n
 from .words import words
 from .params import ACTOR_FIELDS, REGISTRY, Param
 
@@ -33,11 +34,6 @@ KEY_EVENT_LINES = 25  # key events printed by 'peacesim run'; all of them go to 
 # ---------------------------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------------------------
-def _n(count: int, word: str) -> str:
-    """'1 run', '7,280 runs'."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
 def _parse_seed(text: str, high: int | None = None) -> int:
     try:
         seed = int(text.strip())
@@ -632,8 +628,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def header() -> None:  # said once the runs' folder and the executor are known to be usable
         print(textwrap.fill(cut(spec.title, 300), _width()))
-        print(f"{len(spec.strategies)} strategies x {spec.worlds} world{'' if spec.worlds == 1 else 's'} x "
-              f"{spec.seeds} seed{'' if spec.seeds == 1 else 's'} = "
+        print(f"{len(spec.strategies)} strategies x {_n(spec.worlds, 'world')} x {_n(spec.seeds, 'seed')} = "
               f"{spec.n_runs:,} runs ({args.executor}) -> {out}", flush=True)
 
     res, stopped = _until_stopped(lambda: cmp.compare(spec, out=out, fresh=args.fresh, executor=args.executor,
@@ -858,10 +853,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.endswith("required: COMMAND"):  # 'peacesim' alone: show how it is used
             super().error(message)
-        prog = self.prog
-        given = [a for a in _ARGV[0] if not a.startswith("-")][:1]
-        if prog == PROG and message.startswith("unrecognized arguments") and given and given[0] in _COMMANDS:
-            prog = f"{PROG} {given[0]}"  # 'peacesim run reference extra': the command's own help
+        self._refuse(message, self.prog)
+
+    def _refuse(self, message: str, prog: str):
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{prog} --help')\n")
 
 
@@ -1105,8 +1099,6 @@ def _one_line(message: str) -> str:
 _QUIET = [False]  # the command was given --quiet
 _GLYPHS_NOTED = [False]
 _NOTES_SHOWN: set[str] = set()  # notes said in this command
-_ARGV: list[list[str]] = [[]]  # the command's arguments, for the help a refusal points to
-_COMMANDS: set[str] = set()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -1155,11 +1147,10 @@ def main(argv: list[str] | None = None) -> int:
     Exit status: 0 done; 2 bad input (one line); 1 a file-system fault, a folder in use or a sweep
     that could not go on (one line); 130 interrupted."""
     _showable_output()
-    _ARGV[0] = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    _COMMANDS.clear()
-    _COMMANDS.update(next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # 'peacesim run reference extra': the command's own help, which lists its options
+        parser._refuse(f"unrecognized arguments: {' '.join(extra)}", f"{PROG} {args.command}")
     _QUIET[0], _GLYPHS_NOTED[0] = bool(getattr(args, "quiet", False)), False
     _NOTES_SHOWN.clear()
     try:

@@ -53,7 +53,7 @@ from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resol
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
 from .scenario import ACTOR_SETTING, Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
 from .scenario import setting_subject as _normal  # mediator[2].lead -> mediator.lead
-from .words import checked, words
+from .words import checked, control, words
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -365,10 +365,9 @@ def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False,
     v = meta.get(key, "")
     if not isinstance(v, str):
         raise InputError(f"{where}.{key} = {words(v)} must be a text")
-    bad = [c for c in v.replace("\r\n", "\n") if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160]
+    bad = [c for c in v.replace("\r\n", "\n") if control(c) and c not in "\n\t"]
     if bad:
-        shown = "".join(c if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160) else f"\\u{ord(c):04X}"
-                        for c in v)
+        shown = "".join(f"\\u{ord(c):04X}" if control(c) and c not in "\n\t" else c for c in v)
         raise InputError(f"{where}.{key} = {words(shown)} is not allowed: it holds a control character "
                          f"(U+{ord(bad[0]):04X}); expected text, line breaks and tabs")
     if required and not v.strip():

@@ -33,6 +33,7 @@ from matplotlib.patches import Rectangle
 from .figtext import as_written
 from . import paired
 from .comparison import MEASURES, MIN_WORLDS_DISCOVERY, ComparisonResult, excludes_zero, span_words
+from .words import counted as _n
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -191,11 +192,6 @@ def redrawn(spec) -> str:
     """What the re-draws draw again: 'the simulated worlds and seeds', or with one world (no
     uncertain conditions) 'the seeds'."""
     return "the simulated worlds and seeds" if spec.worlds > 1 else "the seeds"
-
-
-def _n(n: int, noun: str) -> str:
-    """'1 world', '2 worlds'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def plain_measure(measure: str, h: int) -> str:

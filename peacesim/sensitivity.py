@@ -75,7 +75,7 @@ from .sensitivity_analysis import (
     replicates_needed,
     varies_at_few_points,
 )
-from .words import words
+from .words import counted, words
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -167,8 +167,8 @@ class SensitivitySpec:
         what = {"morris": "Morris", "sobol": "Sobol'", "rbd_fast": "RBD-FAST"}[d.method]
         n_groups = len(d.group_names)
         factors = f"{len(d.inputs)} factors" + (f" in {n_groups} groups" if d.grouped else "")
-        return (f"{what}, {factors}: {d.n_points:,} point{'' if d.n_points == 1 else 's'} x {self.replicates:,} "
-                f"replicate{'' if self.replicates == 1 else 's'} = {self.n_runs:,} run{'' if self.n_runs == 1 else 's'}")
+        return (f"{what}, {factors}: {counted(d.n_points, 'point')} x {counted(self.replicates, 'replicate')} = "
+                f"{counted(self.n_runs, 'run')}")
 
 
 def is_sensitivity_file(path: str | Path) -> bool:

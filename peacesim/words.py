@@ -13,13 +13,24 @@ import math
 import re
 from typing import Any
 
-__all__ = ["words", "cut", "checked", "unseen", "control", "LIMIT", "INVISIBLE", "REORDERING"]
+__all__ = ["words", "cut", "counted", "times", "checked", "unseen", "control", "LIMIT", "INVISIBLE", "REORDERING"]
 
 #: Longest quoted value in a message, in characters.
 LIMIT = 60
 
 _NUMBER = re.compile(r"[+-]?(\d[\d_]*(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|nan)", re.I)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def counted(n: int, word: str, plural: str | None = None, *, zero: str | None = None) -> str:
+    """'1 run', '7,280 runs'; ``plural`` for an irregular one, ``zero`` in place of 0 ('no runs')."""
+    count = zero if (n == 0 and zero is not None) else f"{n:,}"
+    return f"{count} {word if n == 1 else (plural or word + 's')}"
+
+
+def times(n: int) -> str:
+    """'never', 'once', 'twice', '3 times'."""
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n:,} times")
 
 
 def cut(text: str, limit: int = LIMIT) -> str:

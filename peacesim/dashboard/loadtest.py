@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ..words import times
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -73,10 +75,6 @@ def start_server(port: int, scenario: str = "reference") -> subprocess.Popen:
 
 STEP_WAIT_S = 600  # seconds a tab waits for the month its click on Step asked for
 PROBE_WAIT_S = 60  # seconds a stuck tab waits for the answer to a second click, which tells why
-
-
-def times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _month_of(text: str) -> int | None:
