@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain, count
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -110,13 +111,8 @@ def unique_slugs(names: list[str], kind: str = "party") -> list[str]:
     used: set[str] = set()
     out = []
     for n in bases:
-        k = 1
-        name = n
-        while name in used:
-            k += 1
-            name = f"{n}_{k}"
-            if name in reserved:
-                name = n  # another name's own slug: try the next number
+        numbered = (f"{n}_{k}" for k in count(2) if f"{n}_{k}" not in reserved)  # not another name's own slug
+        name = next(c for c in chain([n], numbered) if c not in used)
         used.add(name)
         out.append(name)
     return out
