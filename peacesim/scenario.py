@@ -77,6 +77,7 @@ class Scenario:
         if not items:
             return src
         new = copy.deepcopy(src)
+        numbered_mediators = []  # (name, N) of each mediator[N] setting
         for name, value in items:
             if not isinstance(name, str):
                 raise InputError(f"{where}: {words(name)} = {words(value)}: a parameter's name must be a text")
@@ -99,6 +100,8 @@ class Scenario:
                         raise InputError(f"{where}: {name}: the scenario has {len(targets)} {kind} actors; "
                                          f"N must be from 1 to {len(targets)}")
                     targets = [targets[index - 1]]
+                    if kind == "mediator":
+                        numbered_mediators.append((name, index))
                 for actor in targets:
                     actor[fname] = v
                 continue
@@ -111,9 +114,8 @@ class Scenario:
         if clash is not None:
             raise InputError(f"{where}: {clash.refusal()}")
         n = new.params.get("mediators") or 0
-        for name, _ in items:
-            m = ACTOR_SETTING.fullmatch(name) if isinstance(name, str) else None
-            if m and m.group(1) == "mediator" and m.group(2) and n and int(m.group(2)) > n:
+        for name, index in numbered_mediators:
+            if n and index > n:
                 warnings.warn(f"{where}: {name} has no effect: mediators = {n} keeps only the first {n} of the "
                               f"scenario's {len(new.actors['mediator'])} mediators", InputNote, stacklevel=2)
         _check_consistency(new, where=where)
