@@ -197,8 +197,8 @@ METRICS: dict[str, Metric] = {
 class Results:
     """A sweep's results: one row per run, one row per agreement episode, the manifest.
 
-    ``runs`` and ``episodes`` carry a ``run_id`` column (one integer per design point and
-    replicate) added on loading; ``factors`` lists the varied parameters in manifest order.
+    ``runs``, ``episodes`` and ``series`` carry a ``run_id`` column (one integer per design point
+    and replicate) added on loading; ``factors`` lists the varied parameters in manifest order.
     """
 
     runs: pd.DataFrame
@@ -469,8 +469,26 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
         runs["months_to_first_agreement"] = runs["run_id"].map(first).astype(float)
     runs["months_to_first_agreement"] = pd.to_numeric(runs["months_to_first_agreement"], errors="coerce")
     _type_outcomes(runs)
+    if series is not None:
+        series = _series_with_run_id(series, runs, where)
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
+
+
+def _series_with_run_id(series: pd.DataFrame, runs: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The series table with the ``run_id`` of each month's run added at the end, as on the
+    other two tables (a lookup of the keys, not a merge: a series table has a row a month)."""
+    missing = [c for c in RUN_KEYS if c not in series.columns]
+    if missing:
+        raise InputError(f"{where}: series.parquet lacks column(s) {', '.join(missing)}")
+    keys = pd.MultiIndex.from_frame(runs[list(RUN_KEYS)])
+    at = keys.get_indexer(pd.MultiIndex.from_frame(series[list(RUN_KEYS)]))
+    if (at < 0).any():
+        n = int((at < 0).sum())
+        raise InputError(f"{where}: series.parquet has {n} row(s) of runs not in runs.parquet")
+    series = series.drop(columns=[c for c in ("run_id",) if c in series.columns])
+    series["run_id"] = runs["run_id"].to_numpy()[at]
+    return series
 
 
 def _factor_columns(manifest: dict[str, Any], factors: list[str], runs: pd.DataFrame) -> list[str]:

@@ -757,3 +757,21 @@ def test_the_reports_hazard_ratio_step_never_goes_beyond_the_range_swept(tmp_pat
     overlap = load_results(synthetic(tmp_path / "overlap", {"handover_overlap": [0, 3]}, lambda v: 1 / 30, reps=5))
     assert _per("defection_rate", narrow) == pytest.approx(0.0205)
     assert _per("tenure_mediator", wide) == 12.0 and _per("handover_overlap", overlap) == 3.0
+
+
+def test_series_carry_the_run_id_of_their_run(tmp_path):
+    """A sweep's monthly series join the runs table by run_id, as the episodes do."""
+    from results_helpers import tiny
+
+    from peacesim.sweep import run_experiment
+
+    out = tmp_path / "res"
+    run_experiment(tiny(tmp_path, reps=3, months=12, series="true"), out=out, executor="serial", progress=False)
+    res = load_results(out)
+    assert res.series is not None and res.series.columns[-1] == "run_id"
+    assert len(res.series) == 12 * len(res.runs)
+    joined = res.series.merge(res.runs[["run_id", "design_point", "replicate"]], on="run_id",
+                              suffixes=("", "_run"), validate="many_to_one")
+    assert (joined["design_point"] == joined["design_point_run"]).all()
+    assert (joined["replicate"] == joined["replicate_run"]).all()
+    assert sorted(res.series.groupby("run_id").size().unique()) == [12]
