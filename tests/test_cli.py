@@ -635,3 +635,19 @@ def test_workers_with_the_serial_executor_is_refused(tmp_path, capsys):
                      str(tmp_path / "o")]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "--workers 4 is not used with --executor serial" in line and not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
+    """Ctrl-C pressed while the command's modules load ends it as it does later: one line, 130."""
+    code = ("import sys\n"
+            "class Interrupt:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'peacesim.cli':\n"
+            "            raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Interrupt())\n"
+            "from peacesim.__main__ import command\n"
+            "sys.exit(command())\n")
+    done = subprocess.run([sys.executable, "-c", code, "scenarios"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 130
+    assert done.stderr == "peacesim: interrupted\n" and done.stdout == ""
