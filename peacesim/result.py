@@ -83,11 +83,13 @@ class RunResult:
         return self._event_log.frame()
 
     def narrative(self, *, limit: int | None = None, kinds: set[str] | None = None, minor: bool = False) -> list[str]:
-        """The story of the run in plain language, one line per event."""
+        """The story of the run in plain language, one line per event. Of a run that reached its
+        horizon, what goes on past the last month (a funding gap, a cut, a campaign) is said to."""
         from .narrative import render
 
         _check_story_options(limit, kinds)
-        return render(self.events, limit=limit, kinds=kinds, minor=minor)
+        whole = len(self._series_data) >= self.months  # (a model's result taken before its horizon is not)
+        return render(self.events, limit=limit, kinds=kinds, minor=minor, horizon=self.months if whole else None)
 
     def __repr__(self) -> str:
         return (f"RunResult(scenario={self.scenario!r}, seed={self.seed}, months={self.months}, "

@@ -1325,3 +1325,16 @@ def test_a_new_mediator_without_a_name_or_with_a_taken_one_is_refused_in_the_pag
     button(rc, "Apply intervention").click()
     assert html_text(rc, "peacesim-ok") == ["add_mediator applied: it takes effect at the start of month 1."]
     rc.close()
+
+
+def test_a_session_played_to_its_end_tells_what_outlasts_it():
+    """The debrief of a session that reached its last month says a funding gap runs past the end
+    of the run; before the end, it says when new money is due (true at any month)."""
+    m = session(seed=5, overrides={"months": 80})  # the mediation NGO's grant runs out in month 60
+    steps(m, 60)
+    text = debrief_html(m)
+    assert "no new money is due for 12 months" in text and "past the end" not in text
+    m = session(seed=5, overrides={"months": 60})
+    steps(m, 60)
+    text = debrief_html(m)
+    assert "idle for 12 months, past the end of the run" in text and "no new money is due" not in text

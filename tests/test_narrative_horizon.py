@@ -106,3 +106,21 @@ def test_the_summary_counts_months_and_gaps_in_words():
     text = summary(peacesim.run_scenario("reference", seed=3, months=24))
     assert "; 24 months in conflict, none in talks, none implementing an agreement." in text
     assert "no funding gaps for mediators and diplomats" in text and "months 24" not in text
+
+
+def test_a_whole_runs_story_from_python_says_what_outlasts_it():
+    """RunResult.narrative() of a run that reached its horizon tells a gap by the run's end, as
+    narrative.txt does; of a model stopped before its horizon, by when new money is due."""
+    result = peacesim.run_scenario("reference", seed=5, months=60)  # its NGO's grant runs out in month 60
+    (line,) = [x for x in result.narrative() if "grant runs out" in x and x.startswith("Month 60:")]
+    assert "for 12 months, past the end of the run" in line and "no new money" not in line, line
+
+    from peacesim.model import PeaceModel
+    from peacesim.result import RunResult
+
+    model = PeaceModel("reference", rng=5, months=80)
+    for _ in range(60):
+        model.step()
+    lines = RunResult.from_model(model).narrative()
+    (line,) = [x for x in lines if "grant runs out" in x and x.startswith("Month 60:")]
+    assert "no new money is due for 12 months" in line and "past the end" not in line, line

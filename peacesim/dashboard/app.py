@@ -851,7 +851,8 @@ def NarrativeFeed(model: solara.Reactive, tick: int = 0):
     m = model.value
     with m.changing:
         events = m.events.frame() if len(m.events) else None
-    lines = render(events) if events is not None else []
+        horizon = m.months if m.month >= m.months else None  # played to its end: what outlasts it is said to
+    lines = render(events, horizon=horizon) if events is not None else []
     with solara.Card("What happened (newest first)"):
         if not lines:
             solara.Text("Nothing yet: step the model.")

@@ -60,8 +60,9 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True, export: Exp
     cmd = replay_command(replay_name, model.seed)
     changed = params_changed(scen, model.overrides)
     events = result.events
-    lines = render(events)
-    iv_lines = render(events, kinds={"intervention"})
+    horizon = model.months if model.month >= model.months else None  # a session played to its end
+    lines = render(events, horizon=horizon)
+    iv_lines = render(events, kinds={"intervention"}, horizon=horizon)
 
     out: list[str] = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
                       f"<title>Debrief: {_e(scen.title)} (seed {model.seed})</title>",
