@@ -1280,7 +1280,8 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
       seed (lifelines ``cluster_col``); where the tables have no seeds, by run.
     * With fewer than ``min_clusters`` seeds (:data:`MIN_CLUSTERS`) a sandwich variance is too
       small (Cameron & Miller 2015): the ratio is given without ``hr_low``, ``hr_high``, ``p`` and
-      ``se`` (NaN), and ``note`` says why.
+      ``se`` (NaN), and ``note`` says why. For a text or yes/no factor the seeds are counted at
+      each of the two values a row compares: the agreements at each must come from that many.
 
     Returns a DataFrame with ``factor``, ``term``, ``level``, ``reference``, ``hr``, ``hr_low``,
     ``hr_high``, ``p``, ``coef``, ``se``, ``n_episodes``, ``n_relapses``, ``n_runs``, ``cluster``
@@ -1415,6 +1416,14 @@ def hazard_ratio(results: Results, factor: str, *, reference: Any = None, per: f
                             note=why[col])
         elif few:
             rows[-1].update(hr_low=math.nan, hr_high=math.nan, p=math.nan, se=math.nan)
+        elif not numeric:
+            # the contrast rests on the agreements at its two values: each side's own clusters count
+            side = min(int(df.loc[(eps[factor] == v).to_numpy(), "cluster"].nunique()) for v in (level, ref))
+            if side < min_clusters:
+                rows[-1].update(hr_low=math.nan, hr_high=math.nan, p=math.nan, se=math.nan,
+                                note=f"no interval or p-value: the agreements at one of the two values come from "
+                                     f"{side} {unit}s; standard errors clustered by {unit} need at least "
+                                     f"{min_clusters} at each (Cameron & Miller 2015)")
     out = pd.DataFrame(rows)
     out.attrs.update(robust=True, cluster=unit, stratified_by=others if strata else [], alpha=alpha)
     return out

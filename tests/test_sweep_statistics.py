@@ -427,6 +427,25 @@ def test_hazard_ratio_with_few_seeds_has_no_interval_and_says_why():
     assert "12 seeds" in hr["note"] and "20" in hr["note"]
 
 
+def test_hazard_ratio_counts_the_seeds_at_each_value_it_compares():
+    """25 seeds in all, but the agreements at 'none' come from 5: that row has no interval."""
+    rng = np.random.default_rng(11)
+    held = rng.exponential(30, 25)
+    design = [{"coordination": c} for c in ("hierarchical", "none")]
+    runs, eps, m = frames(design, list(range(25)), lambda dp, v, k: (10, min(held[k] * (1 + dp), 120.0),
+                                                                    held[k] * (1 + dp) < 120),
+                          reached=lambda dp, k: dp == 0 or k < 5)
+    hr = hazard_ratio(results_from_frames(runs, eps, m), "coordination").iloc[0]
+    assert hr["level"] == "none" and math.isfinite(hr["hr"]) and hr["n_clusters"] == 25
+    assert all(math.isnan(hr[c]) for c in ("hr_low", "hr_high", "p", "se"))
+    assert "come from 5 seeds" in hr["note"] and "20" in hr["note"]
+    # with the agreements at both values from 25 seeds each, the interval is given
+    runs, eps, m = frames(design, list(range(25)), lambda dp, v, k: (10, min(held[k] * (1 + dp), 120.0),
+                                                                    held[k] * (1 + dp) < 120))
+    hr = hazard_ratio(results_from_frames(runs, eps, m), "coordination").iloc[0]
+    assert math.isfinite(hr["hr_low"]) and hr["note"] == ""
+
+
 # ---------------------------------------------------------------------------------------------
 # 11. every column of summary.csv is documented
 # ---------------------------------------------------------------------------------------------
