@@ -1481,7 +1481,7 @@ class Comparison:
 def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rmst", horizon: float = 60,
             where: dict[str, Any] | None = None, first_only: bool = False, alpha: float = 0.05,
             min_clusters: int = MIN_CLUSTERS, bootstrap: int = BOOTSTRAP,
-            rng: np.random.Generator | None = None) -> Comparison:
+            rng: np.random.Generator | int | None = None) -> Comparison:
     """Difference in ``metric`` between runs with ``factor == a`` and ``factor == b`` (a - b).
 
     ``metric`` is ``"rmst"`` (months held within ``horizon``), ``"rmst_followup"``, ``"relapse"``
@@ -1507,10 +1507,16 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     :func:`durability_table`'s intervals), not given with agreements from fewer than
     ``min_clusters`` seeds. ``note`` says which method was used.
 
-    The bootstrap draws from ``rng``, by default a generator seeded from the results' master seed,
-    so that the same results give the same interval.
+    The bootstrap draws from ``rng`` (a numpy Generator, or a whole number >= 0 that seeds one), by
+    default a generator seeded from the results' master seed, so that the same results give the
+    same interval.
     """
     _check_factor(results, factor)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+            raise InputError(f"rng = {words(rng)} is not allowed; expected a numpy Generator, a whole number >= 0 "
+                             "that seeds one, or None (seeded from the results' master seed)")
+        rng = np.random.default_rng(int(rng))
     if metric not in ("rmst", "rmst_followup", "relapse", "p_agreement"):
         raise InputError(f"metric = {metric!r} cannot be compared; use 'rmst', 'rmst_followup', 'relapse' "
                          "or 'p_agreement'")

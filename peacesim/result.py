@@ -87,7 +87,7 @@ class RunResult:
         horizon, what goes on past the last month (a funding gap, a cut, a campaign) is said to."""
         from .narrative import render
 
-        _check_story_options(limit, kinds)
+        _check_story_options(limit, kinds, minor)
         whole = len(self._series_data) >= self.months  # (a model's result taken before its horizon is not)
         return render(self.events, limit=limit, kinds=kinds, minor=minor, horizon=self.months if whole else None)
 
@@ -96,8 +96,9 @@ class RunResult:
                 f"agreements={self.outcome.get('n_agreements')})")
 
 
-def _check_story_options(limit: Any, kinds: Any) -> None:
-    """A story's ``limit`` (a whole number >= 0 or None) and ``kinds`` (event kinds), checked."""
+def _check_story_options(limit: Any, kinds: Any, minor: Any = False) -> None:
+    """A story's ``limit`` (a whole number >= 0 or None), ``kinds`` (event kinds) and ``minor``
+    (True or False), checked."""
     import numbers
 
     from .errors import InputError
@@ -107,6 +108,8 @@ def _check_story_options(limit: Any, kinds: Any) -> None:
 
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 0):
         raise InputError(f"limit = {words(limit)} is not allowed; expected a whole number >= 0 or None")
+    if not isinstance(minor, bool):
+        raise InputError(f"minor = {words(minor)} is not allowed; expected True or False")
     if kinds is not None:
         if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
             raise InputError(f"kinds = {words(kinds)} is not allowed; expected a set of event kinds, "

@@ -41,6 +41,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import re
 import time
 import tomllib
@@ -1043,7 +1044,7 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)
     points = _whole(points, "--pilot-points", *PILOT_POINTS_RANGE)
     replicates = _whole(replicates, "--pilot-replicates", *PILOT_REPLICATES_RANGE)
-    if not 0 < target < 1:
+    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not 0 < target < 1:
         raise InputError(f"--target-noise {words(target)} is not allowed; expected a share between 0 and 1")
     seed = analysis_seed(spec.master_seed, "pilot")
     design, runs_exp = pilot_runs(spec, points, replicates)

@@ -775,3 +775,16 @@ def test_series_carry_the_run_id_of_their_run(tmp_path):
     assert (joined["design_point"] == joined["design_point_run"]).all()
     assert (joined["replicate"] == joined["replicate_run"]).all()
     assert sorted(res.series.groupby("run_id").size().unique()) == [12]
+
+
+def test_compare_takes_a_whole_number_as_the_bootstraps_seed(two_hazards):
+    """rng: a Generator or a whole number that seeds one, as elsewhere; anything else is one line."""
+    import numpy as np
+
+    res = load_results(two_hazards)
+    seeded = compare(res, "handover_quality", 0.8, 0.2, rng=5)
+    same = compare(res, "handover_quality", 0.8, 0.2, rng=np.random.default_rng(5))
+    assert (seeded.low, seeded.high) == (same.low, same.high)
+    for bad in (-1, 1.5, "5", True):
+        with pytest.raises(InputError, match=r"^rng = .* is not allowed; expected a numpy Generator"):
+            compare(res, "handover_quality", 0.8, 0.2, rng=bad)

@@ -124,3 +124,14 @@ def test_a_whole_runs_story_from_python_says_what_outlasts_it():
     lines = RunResult.from_model(model).narrative()
     (line,) = [x for x in lines if "grant runs out" in x and x.startswith("Month 60:")]
     assert "no new money is due for 12 months" in line and "past the end" not in line, line
+
+
+def test_a_story_option_that_is_not_true_or_false_is_refused():
+    import pytest
+
+    from peacesim.errors import InputError
+
+    result = peacesim.run_scenario("reference", seed=2, months=12)
+    assert len(result.narrative(minor=True)) >= len(result.narrative())
+    with pytest.raises(InputError, match=r"^minor = 'no' is not allowed; expected True or False$"):
+        result.narrative(minor="no")

@@ -952,3 +952,12 @@ resamples = 100
     assert (out / "indices.csv").is_file() and (out / "sensitivity.md").is_file()
     assert not (out / "figures").exists()
     assert summary_lines(result)[-1].endswith("no figures")  # not '0 figures in out/figures'
+
+
+@pytest.mark.parametrize("target", ["0.1", None, True, float("nan"), 1.0])
+def test_a_pilot_target_that_is_not_a_share_is_one_line(tmp_path, target):
+    from peacesim.sensitivity import run_pilot
+
+    with pytest.raises(InputError, match=r"^--target-noise .* is not allowed; expected a share between 0 and 1$"):
+        run_pilot("sensitivity_morris", target=target, executor="serial", out=tmp_path / "pilot", progress=False)
+    assert not (tmp_path / "pilot").exists()
