@@ -87,8 +87,10 @@ class PeaceModel(mesa.Model):
         a :class:`~peacesim.scenario.Scenario`. (Mesa reserves the keyword ``scenario`` for its
         own Scenario objects, which SolaraViz passes when it resets a model.)
     rng:
-        The run's seed, a whole number >= 0 (Mesa's name for it); None draws one from the
-        operating system's entropy, and ``model.seed`` tells which. Each process of the model
+        The run's seed, a whole number >= 0 (Mesa's name for it; a text of digits, as a form
+        gives it, is read as one); None takes the scenario file's own ``seed`` if it has one
+        (as ``peacesim run`` does), else draws one from the operating system's entropy, and
+        ``model.seed`` tells which. Each process of the model
         draws from its own stream spawned from it (:mod:`peacesim.streams`).
     overrides:
         Parameter overrides, as a mapping or ``name=value`` texts (see ``peacesim params``).
@@ -106,9 +108,10 @@ class PeaceModel(mesa.Model):
                  overrides: Mapping[str, Any] | list[str] | None = None,
                  interventions: Iterable[Any] | None = None, months: int | None = None,
                  shared_stream: bool = False):
-        seed = _seed(rng)
-        super().__init__(rng=seed)
         scenario = prepare(scenario_ref, months=months, overrides=overrides)
+        # a scenario file's own seed (a dashboard session's re-run file) is the run's when none is given
+        seed = _seed(rng if rng is not None or scenario.seed is None else scenario.seed)
+        super().__init__(rng=seed)
         extra = as_plan(interventions)
         self.plan: list[Planned] = check_plan([*scenario.interventions, *extra], scenario.actors,
                                               scenario.params["months"], where=scenario.path or scenario.name)

@@ -353,3 +353,22 @@ def test_series_columns_are_unique_when_a_name_looks_like_a_numbered_one(tmp_pat
     assert series.columns.is_unique
     assert [c for c in series.columns if c.startswith("pain_")] == [
         "pain_armed_group_2", "pain_armed_group", "pain_armed_group_3"]
+
+
+def test_a_scenario_files_own_seed_is_the_models_when_none_is_given(tmp_path):
+    """A file with 'seed = 7' (a dashboard session's re-run file) gives the run of seed 7 from
+    Python too, as 'peacesim run FILE' does; a seed given still wins, and a file without one
+    draws from entropy."""
+    from peacesim.scenario import scenario_dir
+
+    text = (scenario_dir() / "reference.toml").read_text(encoding="utf-8")
+    seeded = tmp_path / "seeded.toml"
+    seeded.write_text(text.replace("[scenario]\n", "[scenario]\nseed = 7\n", 1), encoding="utf-8")
+    m = PeaceModel(seeded, months=24)
+    assert m.seed == 7
+    m.run()
+    ref = PeaceModel("reference", rng=7, months=24)
+    ref.run()
+    assert np.array_equal(m.recorder.data, ref.recorder.data)
+    assert PeaceModel(seeded, rng=3).seed == 3
+    assert PeaceModel("reference").seed != PeaceModel("reference").seed
