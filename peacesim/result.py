@@ -76,7 +76,14 @@ class RunResult:
 
     @cached_property
     def episodes(self) -> pd.DataFrame:
-        return pd.DataFrame(self.episode_rows(), columns=EPISODE_COLUMNS)
+        rows = self.episode_rows()
+        if rows:
+            return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
+        # no agreement: the columns still have their types, so that runs' tables concatenate
+        from .parts import episode_types
+
+        return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in episode_types().items()},
+                            columns=EPISODE_COLUMNS)
 
     @cached_property
     def events(self) -> pd.DataFrame:

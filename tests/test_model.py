@@ -372,3 +372,17 @@ def test_a_scenario_files_own_seed_is_the_models_when_none_is_given(tmp_path):
     assert np.array_equal(m.recorder.data, ref.recorder.data)
     assert PeaceModel(seeded, rng=3).seed == 3
     assert PeaceModel("reference").seed != PeaceModel("reference").seed
+
+
+def test_a_run_without_agreement_has_typed_episode_columns():
+    """An empty episodes table has the types of a full one, so runs' tables concatenate cleanly."""
+    import warnings
+
+    none = peacesim.run_scenario("reference", seed=7).episodes
+    some = peacesim.run_scenario("reference", seed=1).episodes
+    assert len(none) == 0 and len(some) > 0
+    assert list(none.columns) == EPISODE_COLUMNS and none.dtypes.to_dict() == some.dtypes.to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas warns when it concatenates an all-object empty table
+        both = pd.concat([none, some])
+    assert both.dtypes.to_dict() == some.dtypes.to_dict()
