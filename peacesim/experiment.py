@@ -701,6 +701,9 @@ def _factor(name: str, spec: Any, where: str, _check_param) -> Factor:
                 raw_values = np.geomspace(rng[0], rng[1], steps).tolist()
             else:
                 raw_values = np.linspace(rng[0], rng[1], steps).tolist()
+            # as a person would write them: 0.3, not linspace's 0.30000000000000004, so that the value
+            # shown in tables and figures is the one stored, and the one a comparison or a join names
+            raw_values = [float(f"{v:.12g}") for v in raw_values]
             kinds = {REGISTRY[p].kind for p in params if p in REGISTRY}
             if kinds == {"int"}:
                 whole = sorted({int(round(v)) for v in raw_values})

@@ -82,6 +82,23 @@ coordination = ["none", "network"]
     assert sorted({d["tenure_mediator"] for d in exp.design}) == [6, 24, 42, 60]
 
 
+def test_a_range_gives_its_values_as_written(tmp_path):
+    """range = [0.1, 0.9] in 5 steps is 0.1, 0.3, 0.5, 0.7, 0.9: the values the tables show and a
+    comparison names, not linspace's 0.30000000000000004."""
+    text = """
+[experiment]
+scenario = "reference"
+replicates = 1
+master_seed = 3
+[vary]
+handover_quality = { range = [0.1, 0.9], steps = 5 }
+trust_drift = { range = [0.001, 0.1], steps = 3, log = true }
+"""
+    exp = load_experiment(write_exp(tmp_path, text=text))
+    assert sorted({d["handover_quality"] for d in exp.design}) == [0.1, 0.3, 0.5, 0.7, 0.9]
+    assert sorted({d["trust_drift"] for d in exp.design}) == [0.001, 0.01, 0.1]
+
+
 def test_varying_an_episode_attribute_stores_it_once(tmp_path):
     text = """
 [experiment]
