@@ -30,7 +30,8 @@ import numpy as np
 from .agreement import Agreement
 from .records import COUNTERS, EPISODE_COLUMNS, OUTCOME_KEYS, series_frame
 
-__all__ = ["Part", "PartFile", "PartBuilder", "episode_columns", "episode_types", "episode_schema", "ipc_bytes",
+__all__ = ["Part", "PartFile", "PartBuilder", "AT_SIGNATURE", "episode_columns", "episode_types", "episode_own_types",
+           "episode_schema", "own_episode_row", "ipc_bytes",
            "KEY_COLUMNS", "RUN_COLUMNS", "run_types", "outcome_dtypes"]
 
 #: The columns that name a run, first in every table (the factor columns follow them).
@@ -88,10 +89,24 @@ class Part:
         return sum(self.failed)
 
 
+#: The suffix of an episode's own value of an attribute that is also a varied parameter.
+AT_SIGNATURE = "_at_signature"
+
+
 def episode_columns(keys: list[str]) -> list[str]:
-    """The episodes table's columns: the run's keys, then the episode's own (a varied parameter
-    that is also an episode attribute, such as ``coordination``, is stored once)."""
-    return list(keys) + [c for c in EPISODE_COLUMNS if c not in keys]
+    """The episodes table's columns: the run's keys, then the episode's own. A varied parameter
+    that is also an episode attribute, such as ``coordination``, is among the keys with the
+    design's value; the agreement's own value (an intervention may have changed it before the
+    signature) is ``coordination_at_signature``, where ``coordination`` would stand."""
+    return list(keys) + [c + AT_SIGNATURE if c in keys else c for c in EPISODE_COLUMNS]
+
+
+def own_episode_row(row: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
+    """An episode's row (:meth:`~peacesim.agreement.Agreement.row`) with the run's keys: an
+    attribute that is also a key keeps its own value as ``<name>_at_signature``."""
+    out = {(c + AT_SIGNATURE if c in keys else c): v for c, v in row.items()}
+    out.update(keys)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -149,8 +164,13 @@ def episode_schema(keys: list[str], key_schema=None):
     import pyarrow as pa
 
     known = {f.name: f.type for f in key_schema} if key_schema is not None else {}
-    own = episode_types()
+    own = episode_own_types(keys)
     return pa.schema([pa.field(c, known.get(c, pa.null()) if c in keys else own[c]) for c in episode_columns(keys)])
+
+
+def episode_own_types(keys: list[str]) -> dict:
+    """The Arrow type of each of the episodes table's own columns for runs with these keys."""
+    return {(c + AT_SIGNATURE if c in keys else c): t for c, t in episode_types().items()}
 
 
 def ipc_bytes(table) -> bytes:
@@ -208,7 +228,7 @@ class PartBuilder:
         """The batch's tables encoded as the files of a part."""
         files: dict[str, PartFile] = {}
         if self.episodes:
-            own = {c: t for c, t in episode_types().items() if c not in self.keys}
+            own = episode_own_types(self.keys)
             files["episodes"] = _file(_columns(episode_columns(self.keys), self.episodes, own))
         series = self._series_table()
         if series is not None:

@@ -50,7 +50,7 @@ import numpy as np
 from . import budget, fsutil
 from .errors import InputError, StorageError
 from .experiment import Experiment, RunSpec, load_experiment, point_scenario
-from .parts import Part, PartBuilder
+from .parts import Part, PartBuilder, own_episode_row
 from .scenario import Scenario
 from .params import as_whole
 from .simulate import run_scenario
@@ -153,8 +153,9 @@ def run_one(base: Scenario, spec: RunSpec, columns: list[str], outcomes: tuple[s
         for k in outcomes:
             row[k] = out[k]
         keys = {k: row[k] for k in ("design_point", "replicate", "seed", *columns)}
-        # A varied parameter that is also an episode attribute (coordination) is stored once.
-        episodes = [{**e, **keys} for e in result.episode_rows()]
+        # A varied parameter that is also an episode attribute (coordination) has the design's value;
+        # the agreement's own is kept as coordination_at_signature.
+        episodes = [own_episode_row(e, keys) for e in result.episode_rows()]
         if keep_series:
             series = (result._series_data, result._series_columns)
     except Exception as exc:  # recorded, and the sweep goes on

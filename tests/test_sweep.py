@@ -99,6 +99,38 @@ trust_drift = { range = [0.001, 0.1], steps = 3, log = true }
     assert sorted({d["trust_drift"] for d in exp.design}) == [0.001, 0.01, 0.1]
 
 
+def test_an_episodes_own_value_of_a_factor_is_kept_beside_the_designs(tmp_path):
+    """coordination varied, and an intervention switching every run to 'network' at month 12: the
+    episodes' coordination is the design's value (as in runs.parquet), their own at signature is
+    coordination_at_signature, as a re-run of the run gives it."""
+    text = """
+[experiment]
+scenario = "reference"
+replicates = 8
+master_seed = 5
+months = 120
+[vary]
+coordination = ["hierarchical", "none"]
+[[intervention]]
+month = 12
+kind = "coordination"
+strategy = "network"
+"""
+    out = tmp_path / "o"
+    run_experiment(write_exp(tmp_path, text=text), executor="serial", out=out, progress=False)
+    eps = pd.read_parquet(out / "episodes.parquet")
+    cols = list(eps.columns)
+    assert cols.count("coordination") == 1 and cols.index("coordination_at_signature") > cols.index("episode")
+    signed_late = eps[eps["signed_month"] > 12]
+    assert len(signed_late) and set(signed_late["coordination_at_signature"]) == {"network"}
+    assert set(eps["coordination"]) == {"hierarchical", "none"}
+    row = signed_late.iloc[0]
+    again = peacesim.experiment_as_swept(out).rerun(int(row["design_point"]), int(row["replicate"]))
+    assert again.episodes["coordination"].iloc[int(row["episode"]) - 1] == row["coordination_at_signature"]
+    res = load_results(out)
+    assert "coordination_at_signature" in res.episodes.columns
+
+
 def test_varying_an_episode_attribute_stores_it_once(tmp_path):
     text = """
 [experiment]
