@@ -433,6 +433,7 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
     if runs.duplicated(list(RUN_KEYS)).any():
         raise InputError(f"{where}: runs.parquet has more than one row for a design_point and replicate")
     runs = runs.sort_values(list(RUN_KEYS)).reset_index(drop=True)
+    _fill_scenario_values(runs, factors, manifest)
     runs["status"] = runs["status"].astype(str)
     runs["run_id"] = np.arange(len(runs), dtype=np.int64)
     if "months" not in runs.columns:
@@ -473,6 +474,34 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
         series = _series_with_run_id(series, runs, where)
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
+
+
+def _fill_scenario_values(runs: pd.DataFrame, factors: list[str], manifest: dict[str, Any]) -> None:
+    """A model-wide parameter's factor column is null where a ``[[design]]`` table (or a
+    comparison's strategy) leaves it to the scenario: those runs get the value they ran with, the
+    experiment's ``[parameters]`` value or the scenario file's (the text the sweep read), else the
+    registry's default, so that they count at that value in every table and comparison."""
+    import tomllib
+
+    gaps = [f for f in factors if f in REGISTRY and f in runs.columns and runs[f].isna().any()]
+    if not gaps:
+        return
+    fixed = manifest.get("fixed") if isinstance(manifest.get("fixed"), dict) else {}
+    try:
+        text = manifest.get("scenario_text")
+        own = tomllib.loads(text).get("parameters", {}) if isinstance(text, str) else {}
+    except tomllib.TOMLDecodeError:
+        own = {}
+    own = own if isinstance(own, dict) else {}
+    for f in gaps:
+        value = fixed[f] if f in fixed else own[f] if f in own else REGISTRY[f].default
+        filled = runs[f].astype(object).where(runs[f].notna(), value)
+        try:
+            runs[f] = filled.infer_objects()
+        except (TypeError, ValueError):  # pragma: no cover - a value pandas cannot hold with the others
+            runs[f] = filled
+        if REGISTRY[f].kind == "int" and pd.api.types.is_float_dtype(runs[f]) and (runs[f] % 1 == 0).all():
+            runs[f] = runs[f].astype(np.int64)
 
 
 def _series_with_run_id(series: pd.DataFrame, runs: pd.DataFrame, where: str) -> pd.DataFrame:

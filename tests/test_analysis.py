@@ -788,3 +788,38 @@ def test_compare_takes_a_whole_number_as_the_bootstraps_seed(two_hazards):
     for bad in (-1, 1.5, "5", True):
         with pytest.raises(InputError, match=r"^rng = .* is not allowed; expected a numpy Generator"):
             compare(res, "handover_quality", 0.8, 0.2, rng=bad)
+
+
+def test_design_rows_that_leave_a_factor_to_the_scenario_count_at_its_value(tmp_path):
+    """[[design]] rows that do not set coordination ran with the scenario's 'hierarchical': they
+    count there in levels, tables and comparisons, not dropped as a missing value."""
+    from peacesim.sweep import run_experiment
+
+    exp = tmp_path / "design.toml"
+    exp.write_text("""
+[experiment]
+scenario = "reference"
+replicates = 4
+master_seed = 5
+months = 60
+[[design]]
+tenure_mediator = 12
+handover_quality = 0.2
+[[design]]
+tenure_mediator = 48
+[[design]]
+coordination = "network"
+""")
+    run_experiment(exp, out=tmp_path / "out", executor="serial", progress=False)
+    res = load_results(tmp_path / "out")
+    points = res.runs.drop_duplicates("design_point").set_index("design_point")
+    assert points["coordination"].tolist() == ["hierarchical", "hierarchical", "network"]  # the scenario's
+    scenario = peacesim.load_scenario("reference").params
+    assert points["handover_quality"].tolist() == [0.2, scenario["handover_quality"], scenario["handover_quality"]]
+    assert points["tenure_mediator"].dtype == np.int64
+    assert points["tenure_mediator"].tolist() == [12, 48, scenario["tenure_mediator"]]
+    assert sorted(res.levels("coordination")) == ["hierarchical", "network"]
+    table = durability_table(res, by="coordination").set_index("coordination")
+    assert table.loc["hierarchical", "n_runs"] == 8 and table.loc["network", "n_runs"] == 4
+    raw = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert raw["coordination"].isna().sum() == 8  # the file keeps what the design set
