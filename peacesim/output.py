@@ -116,6 +116,8 @@ def _outcome_document(result: RunResult, inputs: Mapping[str, Any] | None) -> di
         "parties": list(result.parties),
         "outcome": result.outcome,
         "params": result.params,
+        "actors": to_jsonable(result.actors),
+        "interventions": to_jsonable(result.interventions),
     }
     if inputs:
         doc["inputs"] = dict(inputs)

@@ -29,13 +29,16 @@ class RunResult:
 
     ``series`` has one row per month, ``episodes`` one row per agreement (with censoring),
     ``events`` one row per event, and ``outcome`` the per-run summary. ``interventions`` lists
-    the interventions applied (month, kind, arguments). :meth:`narrative` renders the events as
+    the interventions applied (month, kind, arguments); ``params`` and ``actors`` are the
+    scenario's parameters and actors as the run started (overrides applied), which with ``seed``
+    and ``interventions`` make the run again. :meth:`narrative` renders the events as
     text.
     """
 
     def __init__(self, *, scenario: str, seed: int, months: int, params: dict[str, Any], parties: list[str],
                  outcome: dict[str, Any], series_data: np.ndarray, series_columns: list[str],
-                 agreements: list[Agreement], event_log: EventLog, interventions: list[dict[str, Any]]):
+                 agreements: list[Agreement], event_log: EventLog, interventions: list[dict[str, Any]],
+                 actors: dict[str, list[dict[str, Any]]] | None = None):
         self.scenario = scenario
         self.seed = seed
         self.months = months
@@ -43,6 +46,7 @@ class RunResult:
         self.parties = parties
         self.outcome = outcome
         self.interventions = interventions
+        self.actors = actors if actors is not None else {}
         self._series_data = series_data
         self._series_columns = series_columns
         self._agreements = agreements
@@ -52,14 +56,16 @@ class RunResult:
     def from_model(cls, model: PeaceModel) -> RunResult:
         """The result of a model that has run (to its horizon or as far as it went: an agreement
         still in force is then an episode censored at the model's month). ``months`` is the
-        horizon; ``params`` the scenario's parameters when the model was built."""
+        horizon; ``params`` the scenario's parameters and ``actors`` its actors (every field, the
+        overrides applied) when the model was built."""
         rec = model.recorder
         return cls(scenario=model.scenario_spec.name, seed=model.seed, months=model.months,
                    params=dict(model.start_params), parties=[q.name for q in model.parties],
                    outcome=build_outcome(model), series_data=rec.data,
                    series_columns=list(rec.columns), agreements=model.implementation.so_far(model.month),
                    event_log=model.events,
-                   interventions=[dict(x) for x in model.applied_interventions])
+                   interventions=[dict(x) for x in model.applied_interventions],
+                   actors=model.scenario_spec.actors)
 
     @cached_property
     def series(self) -> pd.DataFrame:

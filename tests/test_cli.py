@@ -651,3 +651,19 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
                           cwd=tmp_path)
     assert done.returncode == 130
     assert done.stderr == "peacesim: interrupted\n" and done.stdout == ""
+
+
+def test_outcome_json_holds_the_actors_and_interventions_that_made_the_run(tmp_path):
+    """An actor's override and an intervention given from Python are in outcome.json (the
+    model-wide parameters alone did not tell this run from the scenario's own)."""
+    from peacesim.output import write_run
+
+    given = [{"month": 5, "kind": "rotate", "actor": "the UN envoy"}]
+    r = peacesim.run_scenario("reference", seed=3, months=24, overrides={"party[1].strength": 0.9},
+                              interventions=given)
+    plain = peacesim.run_scenario("reference", seed=3, months=24)
+    assert r.params == plain.params and r.actors != plain.actors
+    doc = strict_json(write_run(r, tmp_path / "out", figure=False)["outcome.json"])
+    assert doc["actors"]["party"][0] == {**plain.actors["party"][0], "strength": 0.9}
+    assert doc["interventions"] == to_jsonable(r.interventions) and doc["interventions"][0]["kind"] == "rotate"
+    assert set(doc["actors"]) == set(plain.actors)
