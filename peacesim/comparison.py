@@ -769,7 +769,8 @@ class ComparisonResult:
     best: str | None             # the first of ``measured``; None where no strategy could be measured
     runner_up: str | None        # the second of ``measured``; None where fewer than two could be
     rank_probability: dict[str, float]
-    episodes: pd.DataFrame       # agreements: strategy, world, seed, months_survived, relapsed (for the figures)
+    episodes: pd.DataFrame       # agreements: strategy, world, seed (the seed's number in the world), months_survived,
+    #                              relapsed (for the figures), and design_point and replicate, the keys of runs/
     n_blocks: int
     n_failed: int
     out: Path | None = None
@@ -838,9 +839,12 @@ def _strategy_arrays(spec: ComparisonSpec, results: Results):
     arr["violence"][s_of, w_of, r_of] = np.nan_to_num(viol)
     eps = results.ok_episodes
     e_dp = eps["design_point"].to_numpy(int)
+    # ('seed' here is the seed's number within the world, the replicate, which indexes the arrays;
+    # the stored runs' keys are kept for a join with runs/)
     e = pd.DataFrame({"strategy": e_dp % S, "world": e_dp // S, "seed": eps["replicate"].to_numpy(int),
                       "months_survived": eps["months_survived"].to_numpy(float),
-                      "relapsed": eps["relapsed"].astype(bool).to_numpy()})
+                      "relapsed": eps["relapsed"].astype(bool).to_numpy(),
+                      "design_point": e_dp, "replicate": eps["replicate"].to_numpy(int)})
     # holding the horizon, as the Kaplan-Meier share counts it (survival beyond it): an agreement
     # that relapsed in its horizon-th month did not hold; one still holding then did
     held = e[(e["months_survived"] > spec.horizon) | ((e["months_survived"] >= spec.horizon) & ~e["relapsed"])]
