@@ -38,6 +38,8 @@ OUTPUT_FILES = (
     "narrative.txt",
     "timeline.png",
 )
+#: The figure, the one output file a run may leave out (``figure=False``).
+FIGURE_FILE = "timeline.png"
 
 
 def escape_undecodable(text: str) -> str:
@@ -153,8 +155,8 @@ def _write_all(result: RunResult, folder: Path, *, figure: bool, inputs: Mapping
     if figure:
         from .plotting import save_timeline
 
-        save_timeline(result, folder / "timeline.png")
-        names.append("timeline.png")
+        save_timeline(result, folder / FIGURE_FILE)
+        names.append(FIGURE_FILE)
     return names
 
 
@@ -289,6 +291,11 @@ def write_run(result: RunResult, out_dir: str | os.PathLike, *, figure: bool = T
             what = "a link" if p.is_symlink() else "a folder" if p.is_dir() else "not a plain file"
             raise InputError(f"{p}: is not a file peacesim wrote ({what}); "
                              "peacesim does not replace it: remove it or choose another folder")
+        if written is not None and name in OUTPUT_FILES and name not in written and p.is_file() and (
+                figure or name != FIGURE_FILE):
+            # (the run in this folder did not write it: a figure of the user's beside a run without one)
+            raise InputError(f"{p}: exists and was not written by peacesim (the run in this folder did not write "
+                             "it); peacesim does not replace it: move it away or choose another folder")
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out)

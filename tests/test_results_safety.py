@@ -516,6 +516,21 @@ def test_no_figure_removes_only_a_figure_an_earlier_run_wrote(tmp_path):
     assert (out / "timeline.png").read_bytes() == b"mine"
 
 
+def test_a_run_with_its_figure_does_not_replace_a_figure_of_the_users(tmp_path):
+    out = tmp_path / "o"
+    assert main("run", "reference", "--months", "24", "--no-figure", "--out", out).returncode == 0
+    (out / "timeline.png").write_bytes(b"mine")
+    before = (out / "outcome.json").read_bytes()
+    r = main("run", "reference", "--months", "24", "--seed", "8", "--out", out)
+    assert r.returncode == 2 and one_line(r).endswith(
+        f"{out / 'timeline.png'}: exists and was not written by peacesim (the run in this folder did not write it); "
+        "peacesim does not replace it: move it away or choose another folder")
+    assert (out / "timeline.png").read_bytes() == b"mine" and (out / "outcome.json").read_bytes() == before
+    (out / "timeline.png").unlink()  # moved away: the run goes ahead, with its figure
+    assert main("run", "reference", "--months", "24", "--seed", "8", "--out", out).returncode == 0
+    assert (out / "timeline.png").read_bytes()[:4] == b"\x89PNG"
+
+
 # ================================================================== a sweep given more replicates
 def _extended_tiny(tmp_path: Path, reps: int, months: int = 120) -> tuple[Path, Path]:
     """A finished sweep of ``tiny(reps=2)`` and the same experiment file now asking for ``reps``."""
