@@ -282,6 +282,11 @@ def sensitivity_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", b
         if b not in names:
             raise InputError(f"{at}.bounds.{b}: {words(b)} is not one of the factors; bounds narrow the factors only")
     groups = _groups(sens.get("groups", {}), names, at)
+    if groups and method == "rbd_fast":
+        # its Latin hypercube would give a group's factors one column, and its indices are each
+        # factor's own: the same index twice, with no joint one
+        raise InputError(f"{at}.groups: RBD-FAST gives each factor's own index, not a group's; use method = "
+                         "\"morris\" or \"sobol\" for one joint index of several factors, or leave the groups out")
     window = sens.get("window", 1.0)
     if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window <= 1:
         raise InputError(f"{at}.window = {words(window)} is not allowed; expected a share of each registry range "

@@ -961,3 +961,25 @@ def test_a_pilot_target_that_is_not_a_share_is_one_line(tmp_path, target):
     with pytest.raises(InputError, match=r"^--target-noise .* is not allowed; expected a share between 0 and 1$"):
         run_pilot("sensitivity_morris", target=target, executor="serial", out=tmp_path / "pilot", progress=False)
     assert not (tmp_path / "pilot").exists()
+
+
+def test_groups_with_rbd_fast_are_refused_in_one_line(tmp_path):
+    """RBD-FAST has no group index: a group gave its factors one sampled column and the same S1 twice."""
+    p = tmp_path / "rbd.toml"
+    p.write_text(textwrap.dedent("""
+        [experiment]
+        scenario = "reference"
+        replicates = 2
+        master_seed = 9
+        [sensitivity]
+        method = "rbd_fast"
+        parameters = ["ripeness_threshold", "trust_baseline", "mediator.skill"]
+        samples = 60
+        [sensitivity.groups]
+        trust = ["trust_baseline", "mediator.skill"]
+        """))
+    with pytest.raises(InputError, match=r"sensitivity\.groups: RBD-FAST gives each factor's own index, not a "
+                                         r"group's; use method = \"morris\" or \"sobol\""):
+        load_sensitivity(p)
+    p.write_text(p.read_text().replace('"rbd_fast"', '"sobol"').replace("samples = 60", "samples = 8"))
+    assert load_sensitivity(p).design.grouped
