@@ -416,7 +416,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .budget import check_memory
     from .experiment import load_experiment
-    from .sweep import check_executor, run_experiment
+    from .sweep import check_executor
 
     from .fsutil import check_out_path, slug
 
@@ -432,6 +432,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def header() -> None:  # said once the folder's stored runs are known to be this experiment's
         print(f"{cut(exp.title, 80)}: {_n(len(exp.design), 'design point')} x {_n(exp.replicates, 'replicate')} = "
               f"{_n(exp.n_runs, 'run')} ({args.executor}) -> {out}", flush=True)
+
+    from .fsutil import kept_locks
+
+    with kept_locks():  # the folder stays this command's from its runs to its figures
+        return _sweep_and_plot(args, exp, out, workers, header)
+
+
+def _sweep_and_plot(args: argparse.Namespace, exp: Any, out: Path, workers: int | None,
+                    header: Any) -> int:
+    from .sweep import run_experiment
 
     res, stopped = _until_stopped(lambda: run_experiment(
         exp, executor=args.executor, workers=workers, scheduler=args.scheduler, out=out, fresh=args.fresh,

@@ -317,6 +317,31 @@ def claim_and_mark(folder: Path, kind: str, option: str = "--out") -> None:
 
 # ------------------------------------------------------------------------------------ the lock
 _HELD: dict[int, str] = {}  # fd -> folder, for every lock this process holds
+#: Within :func:`kept_locks`: the locks released meanwhile, kept by this process (folder -> fd).
+_KEPT: list[dict[str, int]] = []
+
+
+class kept_locks:
+    """Within this block a folder lock this process releases is kept, and the next lock of the
+    same folder in this process takes it over, so that no other process takes the folder between
+    two steps of one command (a sweep's runs and its figures). Kept locks are released at the end."""
+
+    def __enter__(self) -> kept_locks:
+        _KEPT.append({})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for fd in _KEPT.pop().values():
+            _HELD.pop(fd, None)
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def _lock_key(folder: Path) -> str:
+    return os.path.realpath(folder)
 
 
 def inherited_fds() -> list[int]:
@@ -399,6 +424,14 @@ class FolderLock:
         """Take the lock without waiting; refuse with one line if another process holds it."""
         if fcntl is None:
             return self._acquire_pidfile()
+        if _KEPT and _lock_key(self.folder) in _KEPT[-1]:  # held since an earlier step of this command
+            self.fd = _KEPT[-1].pop(_lock_key(self.folder))
+            try:
+                os.ftruncate(self.fd, 0)
+                os.pwrite(self.fd, self._info().encode(), 0)
+            except OSError:
+                pass
+            return self
         try:
             # never through a link: the lock file is written to, and a link could lead to any file
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
@@ -433,7 +466,7 @@ class FolderLock:
 
     def probe(self) -> None:
         """Refuse now, as :meth:`acquire` would, if another process holds the lock (nothing is kept)."""
-        if fcntl is None or not self.path.exists():
+        if fcntl is None or not self.path.exists() or (_KEPT and _lock_key(self.folder) in _KEPT[-1]):
             return
         try:
             fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK)
@@ -469,6 +502,9 @@ class FolderLock:
         raise self._refuse(None)
 
     def release(self) -> None:
+        if self.fd is not None and _KEPT:  # kept for the command's next step (kept_locks)
+            _KEPT[-1][_lock_key(self.folder)], self.fd = self.fd, None
+            return
         if self.fd is not None:
             fd, self.fd = self.fd, None
             _HELD.pop(fd, None)

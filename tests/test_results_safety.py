@@ -630,3 +630,33 @@ def test_an_extension_stopped_by_a_fault_before_its_first_run_keeps_the_stored_r
     res = run_experiment(exp, executor="serial", out=out, progress=False)
     assert (res.skipped, res.ran) == (4, 4) and not (out / "unreadable-parts").exists()
     assert_same_results(out, _fresh_copy(tmp_path, exp))
+
+
+def test_no_other_sweep_takes_the_folder_between_the_runs_and_the_figures(tmp_path, monkeypatch, quick_figures):
+    """'peacesim sweep' holds its folder from its runs to its figures: a second process that tries
+    the folder while the figures are about to be drawn is refused (it got in, and could wipe it
+    with --fresh)."""
+    import peacesim.cli as cli_module
+
+    out = tmp_path / "o"
+    tried = []
+    drawn = cli_module._plot
+
+    def plot(path):
+        code = ("import sys; from pathlib import Path; from peacesim.fsutil import FolderLock\n"
+                "from peacesim.errors import StorageError\n"
+                "try:\n    FolderLock(Path(sys.argv[1]), 'sweep').acquire()\nexcept StorageError as e:\n"
+                "    print(e); sys.exit(3)\n")
+        tried.append(subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                                    timeout=60))
+        drawn(path)
+
+    monkeypatch.setattr(cli_module, "_plot", plot)
+    r = main("sweep", tiny(tmp_path, reps=2, months=12), "--executor", "serial", "--quiet", "--out", out)
+    assert r.returncode == 0, r.stderr
+    (other,) = tried
+    assert other.returncode == 3 and "is using this folder" in other.stdout, other
+    assert (out / "report.md").is_file()
+    # and once the command is over, the folder is free
+    assert main("sweep", tiny(tmp_path, reps=2, months=12), "--executor", "serial", "--quiet", "--no-figures",
+                "--out", out).returncode == 0
