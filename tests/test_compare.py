@@ -1437,3 +1437,26 @@ def test_an_agreement_relapsing_in_its_horizon_month_has_not_held_in_either_meas
     first, other = spec.keys[0], spec.keys[1]
     assert t.loc[(first, "survival"), "estimate"] == 0.0 and t.loc[(first, "durable"), "estimate"] == 0.0
     assert t.loc[(other, "survival"), "estimate"] == 1.0 and t.loc[(other, "durable"), "estimate"] == 1.0
+
+
+def test_a_rank_correlation_over_few_worlds_has_its_exact_p_value():
+    """Four worlds in perfect rank order: p is 1/12 (2 of the 24 orders are as extreme), not the 0
+    of scipy's t approximation; up to nine worlds, p is the exact permutation p-value."""
+    from scipy.stats import spearmanr
+
+    from peacesim.comparison import _spearman_p
+
+    x, y = [0.1, 0.4, 0.5, 0.9], [1.0, 2.0, 5.0, 7.0]
+    r = spearmanr(x, y)
+    assert r.pvalue == 0.0 and _spearman_p(x, y, r.statistic, r.pvalue) == pytest.approx(1 / 12)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=7)
+    y = np.round(x + rng.normal(size=7), 1)
+    r = spearmanr(x, y)
+    import itertools
+
+    every = [spearmanr(x, y[list(order)]).statistic for order in itertools.permutations(range(7))]
+    exact = np.mean(np.abs(every) >= abs(r.statistic) - 1e-12)
+    assert _spearman_p(x, y, r.statistic, r.pvalue) == pytest.approx(exact)
+    big = rng.normal(size=12)
+    assert _spearman_p(big, big, 1.0, 0.0) == pytest.approx(2 / math.factorial(12))
