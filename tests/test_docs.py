@@ -50,3 +50,15 @@ def test_every_named_constant_of_the_rules_is_in_the_odd():
                 if name.isupper() and not name.startswith("_") and not re.search(rf"`(?:\w+\.)?{name}`", text):
                     missing.append(f"{mod}.{name}")
     assert not missing, f"named constants not in docs/ODD.md: {missing}"
+
+
+def test_the_comparison_files_layout_in_compare_md_is_a_file_that_loads(tmp_path):
+    """The layout shown in COMPARE.md, copied as it is, is a comparison file peacesim takes."""
+    from peacesim.comparison import load_comparison
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "COMPARE.md").read_text(encoding="utf-8")
+    section = text[text.index("## The comparison file"):]
+    block = section[section.index("```toml\n") + len("```toml\n"):]
+    (tmp_path / "layout.toml").write_text(block[:block.index("```")], encoding="utf-8")
+    spec = load_comparison(tmp_path / "layout.toml")
+    assert spec.baseline == "crowded_field" and "contact_group" in spec.keys
