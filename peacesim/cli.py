@@ -717,7 +717,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         intact = {c.number: c for c in validate(fraction=frac, only=only, out=out, executor=args.executor,
                                                 workers=workers, progress=False, scenario=scenario, seed=seed)}
         print("\n" + ablation_table(rows, intact, quick=args.quick))
-        written += f" Ablations: {write_ablation(rows, intact, out, quick=args.quick, scenario=scenario, seed=seed)}"
+        written += f"; ablations: {write_ablation(rows, intact, out, quick=args.quick, scenario=scenario, seed=seed)}"
     held = sum(c.passed for c in checks)
     print(f"\n{summary(checks, quick=args.quick)} {written}")
     return 0 if held == len(checks) or not args.strict else 1

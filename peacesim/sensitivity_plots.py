@@ -27,6 +27,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from .figtext import as_written
+from .words import counted
 from .sensitivity_analysis import (MAX_RELATIVE_WIDTH, MORRIS_MIN_EFFECTS, RANK_BY, RBD_RESAMPLES, VERDICTS, ZERO,
                                    sorted_groups)
 
@@ -354,7 +355,7 @@ def report(analysis: SensitivityAnalysis, conv: pd.DataFrame, figures: Sequence[
     m = analysis.manifest
     lines += ["## What was done", "",
               f"- Method: {method}; {len(d.inputs)} factors" + (f" in {len(d.group_names)} groups" if d.grouped else "")
-              + f"; {d.shape_rule()} sample points; {spec.replicates} replicates per point on common random numbers "
+              + f"; {d.shape_rule()}{'' if d.method == 'rbd_fast' else ' sample points'}; {spec.replicates} replicates per point on common random numbers "
               f"(replicate k has the same seed at every point); {spec.n_runs:,} runs of the scenario "
               f"`{m.get('scenario', '?')}`.",
               f"- Experiment file: `{spec.path}`; master seed {spec.master_seed}; the sample's digest is in "
@@ -759,9 +760,9 @@ def _recommendation(result, spec, lead: str = "") -> str:
         text = (f"{lead}none: no outcome's noise could be measured." if not unreachable else
                 f"{lead}none: no outcome can be brought to the target by replicates.")
     elif not unmeasured and not unreachable:
-        text = f"{lead}{rec} replicates per point bring every outcome to the target (the file asks for {spec.replicates})."
+        text = f"{lead}{rec} replicates per point bring every outcome to the target (the analysis is set to {spec.replicates})."
     else:
-        text = (f"{lead}{rec} replicates per point bring {', '.join(covered)} to the target (the file asks for "
+        text = (f"{lead}{rec} replicates per point bring {', '.join(covered)} to the target (the analysis is set to "
                 f"{spec.replicates}).")
     if unmeasured:
         text += f" Not measured, so not covered: {', '.join(unmeasured)}."
@@ -814,7 +815,7 @@ def summary_lines(result) -> list[str]:
     root = result.out
     n_figures = sum(1 for p in result.files if p.suffix == ".png")
     lines.append(f"Report: {root / 'sensitivity.md'}; indices: {root / 'indices.csv'}; "
-                 + (f"{n_figures} figures in {root / 'figures'}" if n_figures else "no figures"))
+                 + (f"{counted(n_figures, 'figure')} in {root / 'figures'}" if n_figures else "no figures"))
     return lines
 
 

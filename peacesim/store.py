@@ -552,7 +552,6 @@ class ResultStore:
     # -------------------------------------------------------------------------------- setting aside
     def _set_aside_batch(self, tag: str, files: dict[str, Path], why: str) -> None:
         self._mkdir(self.aside)
-        first = files.get("runs") or files.get("runs.parquet") or next(iter(files.values()))
         for p in files.values():
             try:
                 p.replace(self.aside / p.name)
@@ -560,8 +559,9 @@ class ResultStore:
                 pass
             except OSError as exc:
                 raise fsutil.storage_error(exc, p, "move aside") from None
-        warnings.warn(f"{first}: damaged or unreadable ({why}); its batch was moved to {self.aside} "
-                      "and its runs will be run again", ResultsWarning, stacklevel=4)
+        names = ", ".join(sorted(p.name for p in files.values()))
+        warnings.warn(f"{self.parts}: a batch of runs is damaged or unreadable ({why}); its files ({names}) were "
+                      f"moved to {self.aside} and its runs will be run again", ResultsWarning, stacklevel=4)
 
     def _set_aside_tables(self, present: dict[str, Path], why: str) -> None:
         self._mkdir(self.aside)

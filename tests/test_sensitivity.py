@@ -952,6 +952,10 @@ resamples = 100
     assert (out / "indices.csv").is_file() and (out / "sensitivity.md").is_file()
     assert not (out / "figures").exists()
     assert summary_lines(result)[-1].endswith("no figures")  # not '0 figures in out/figures'
+    import dataclasses
+
+    one = dataclasses.replace(result, files=[*result.files, out / "figures" / "mu_star.png"])
+    assert summary_lines(one)[-1].endswith(f"1 figure in {out / 'figures'}")  # not '1 figures'
 
 
 @pytest.mark.parametrize("target", ["0.1", None, True, float("nan"), 1.0])

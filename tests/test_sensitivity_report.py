@@ -404,7 +404,7 @@ def test_the_pilot_recommends_replicates_only_for_the_outcomes_it_measured():
     lines = plots.pilot_lines(result, spec)
     text = "\n".join(lines)
     assert "every outcome" not in text
-    assert ("3 replicates per point bring p_agreement, total_violence to the target (the file asks for 2). Not "
+    assert ("3 replicates per point bring p_agreement, total_violence to the target (the analysis is set to 2). Not "
             "measured, so not covered: rmst60, consolidated. No number of replicates reaches the target for "
             "survival60") in text
     agreement = next(x for x in lines if x.strip().startswith("p_agreement"))

@@ -49,7 +49,7 @@ def test_a_pilot_never_recommends_fewer_replicates_than_an_analysis_takes(tmp_pa
     pilot = PilotResult(tmp_path, table, target=0.1, points=8, replicates=4)
     assert pilot.recommended() == 2
     text = _recommendation(pilot, SimpleNamespace(replicates=2))
-    assert text.startswith("2 replicates per point bring total_violence to the target (the file asks for 2).")
+    assert text.startswith("2 replicates per point bring total_violence to the target (the analysis is set to 2).")
     assert "1 replicates" not in text
 
 
