@@ -539,11 +539,16 @@ def _input(name: str, bounds: Any, group: str, at: str, *, window: float = 1.0, 
                                  "numbers")
             low, high = lo, hi
         sentinel = _SENTINELS.get(name) or _SENTINELS.get(_generic(name))
-        if sentinel is not None and (low < sentinel[0] or (bounds is None and centre is not None and centre < sentinel[0])):
-            low, high = (spec.low, spec.high) if bounds is None else (low, high)
+        if sentinel is not None and low < sentinel[0]:
             raise InputError(f"{at}.parameters: {name} would range over {_fmt(low)} to {_fmt(high)}, but {sentinel[1]}; "
                              f"give bounds from {_fmt(sentinel[0])} up in [sensitivity.bounds] (for example "
                              f"{name} = [{_fmt(sentinel[0])}, {_fmt(high)}])")
+        if sentinel is not None and bounds is None and window < 1 and centre is not None and centre < sentinel[0]:
+            # a window is centred on the scenario's value, and this one stands for something else
+            raise InputError(f"{at}.parameters: {name}'s window ({_fmt(window)} of its range) would be centred on the "
+                             f"scenario's value, {_fmt(centre)}, but {sentinel[1]}; give its bounds in "
+                             f"[sensitivity.bounds] (for example {name} = [{_fmt(max(sentinel[0], spec.low))}, "
+                             f"{_fmt(spec.high)}])")
         if kind == "int":
             return Input(name, "int", int(low), int(high), group=group, label=label, unit=spec.unit)
         return Input(name, "float", float(low), float(high), group=group, label=label, unit=spec.unit)

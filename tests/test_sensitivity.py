@@ -597,6 +597,10 @@ rotation = ["handover_quality", "team_continuity"]
      r"months cannot be a factor: the horizon defines the outcomes"),
     ("method = 'morris'\nparameters = ['mediators', 'mediator.skill']\ntrajectories = 4",
      r"mediators would range over 0 to 80, but 0 keeps the scenario's list of mediators"),
+    ("method = 'morris'\nparameters = ['mediator.leverage', 'pain_decay']\ntrajectories = 4\nwindow = 0.5",
+     r"mediator.leverage's window \(0.5 of its range\) would be centred on the scenario's value, -1, but a negative "
+     r"value takes the default of the mediator's kind; give its bounds in \[sensitivity.bounds\] \(for example "
+     r"mediator.leverage = \[0, 1\]\)"),
     ("method = 'morris'\nparameters = ['ripeness_threshold', 'mediator.skill']\ntrajectories = 4\n"
      "[sensitivity.bounds]\nripeness_threshold = [0.0, 0.5]",
      r"bounds.ripeness_threshold = \[0.0, 0.5\] is not allowed; expected \[low, high\] with low below high, within "
@@ -987,3 +991,13 @@ def test_groups_with_rbd_fast_are_refused_in_one_line(tmp_path):
         load_sensitivity(p)
     p.write_text(p.read_text().replace('"rbd_fast"', '"sobol"').replace("samples = 60", "samples = 8"))
     assert load_sensitivity(p).design.grouped
+
+
+def test_a_factor_whose_scenario_value_is_a_sentinel_takes_its_whole_range(tmp_path):
+    """mediator.leverage is -1 in the scenario (the kind's default): over its whole registry range,
+    0 to 1, it is a factor like any other (it was refused, with [0, 1] given as the remedy)."""
+    p = tmp_path / "lv.toml"
+    p.write_text("[experiment]\nscenario = 'reference'\nreplicates = 2\nmaster_seed = 9\n[sensitivity]\n"
+                 "method = 'morris'\nparameters = ['mediator.leverage', 'pain_decay']\ntrajectories = 2\n")
+    inputs = {i.name: (i.low, i.high) for i in load_sensitivity(p).design.inputs}
+    assert inputs["mediator.leverage"] == (0.0, 1.0)
