@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from . import fsutil
 from .errors import InputError
 from .experiment import experiment_dir, read_toml
-from .interventions import INTERVENTIONS, Planned, check_plan, parse_plan, resolve_name
+from .interventions import INTERVENTIONS, Planned, check_plan, name_suggestion, parse_plan, resolve_name
 from .params import ACTOR_FIELDS, REGISTRY, as_whole, did_you_mean, misspelt
 from .scenario import ACTOR_SETTING, Scenario, actor_field, load_scenario, resolve_input, resolve_scenario
 from .scenario import setting_subject as _normal  # mediator[2].lead -> mediator.lead
@@ -663,8 +663,8 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
         names = [m["name"] for m in mediators]
         found = resolve_name(lead, names)
         if found is None:
-            raise InputError(f"{at}.lead = {words(lead)} is not a mediator of the scenario; allowed: "
-                             f"{', '.join(repr(n) for n in names) or 'none (the scenario has no mediator)'}")
+            raise InputError(f"{at}.lead = {words(lead)} is not a mediator of the scenario{name_suggestion(lead, names)}; "
+                             f"allowed: {', '.join(repr(n) for n in names) or 'none (the scenario has no mediator)'}")
         i = names.index(found)
         n = scen.params.get("mediators", 0)
         if n and i >= n:

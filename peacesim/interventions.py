@@ -18,6 +18,7 @@ it (:meth:`peacesim.model.PeaceModel.intervene`) and logs it as an ``interventio
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -265,6 +266,16 @@ def resolve_name(given: str, candidates: list[str]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def name_suggestion(given: Any, candidates: list[str]) -> str:
+    """' (did you mean 'the government'?)' for a misspelt actor's name ('goverment'): the closest
+    candidate, compared without case and leading article; '' when none is close."""
+    if not isinstance(given, str):
+        return ""
+    keys = {name_key(c): c for c in candidates}
+    close = difflib.get_close_matches(name_key(given), list(keys), n=1)
+    return f" (did you mean {keys[close[0]]!r}?)" if close else ""
+
+
 def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Roster | None = None,
                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate one intervention's arguments; return them complete (defaults filled) and typed.
@@ -309,8 +320,8 @@ def check_arguments(kind: str, raw: Mapping[str, Any], *, where: str, roster: Ro
             if found is None:
                 what = " or ".join(roles) if roles != ("local",) else "[[local]] entry"
                 listed = ", ".join(repr(c) for c in candidates) or "none in this scenario"
-                raise InputError(f"{where}: {kind}: {name} = {words(given)} is not a {what} of the scenario; "
-                                 f"allowed: {listed}")
+                raise InputError(f"{where}: {kind}: {name} = {words(given)} is not a {what} of the scenario"
+                                 f"{name_suggestion(given, candidates)}; allowed: {listed}")
             if found in roster.withdrawn:
                 raise InputError(f"{where}: {kind}: {name} = {words(given)} has withdrawn from the field earlier")
             out[name] = found

@@ -570,3 +570,47 @@ def test_a_very_long_intervene_text_is_quoted_by_its_start_and_length(text):
         parse_cli(text)
     msg = str(err.value)
     assert len(msg) < 600 and f"({len(text):,} characters)" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("text, suggested", [
+    ("24:pressure:party=goverment", "the government"),
+    ("24:rotate:actor=UN envoi", "the UN envoy"),
+    ("24:link_local:group=communty dispute resolution", None),
+])
+def test_a_misspelt_actor_in_an_intervention_gets_the_likely_name(text, suggested):
+    from peacesim.interventions import parse_cli
+    from peacesim.model import PeaceModel
+
+    with pytest.raises(InputError) as e:
+        PeaceModel("reference", rng=1, interventions=[parse_cli(text)])
+    message = str(e.value)
+    assert "\n" not in message and "allowed:" in message
+    if suggested:
+        assert f"(did you mean '{suggested}'?)" in message
+
+
+def test_a_misspelt_lead_in_a_comparison_gets_the_likely_name(tmp_path):
+    from peacesim.comparison import load_comparison
+
+    path = tmp_path / "c.toml"
+    path.write_text("""
+[comparison]
+title = "t"
+question = "q"
+scenario = "crowded_field"
+baseline = "as_is"
+seeds = 2
+master_seed = 1
+[strategy.as_is]
+title = "As is"
+description = "d"
+source = "s"
+[strategy.led]
+title = "Led"
+description = "d"
+source = "s"
+lead = "the UN envoi"
+""")
+    with pytest.raises(InputError, match=r"strategy\.led\.lead = 'the UN envoi' is not a mediator of the scenario "
+                                         r"\(did you mean 'the UN envoy'\?\); allowed: "):
+        load_comparison(path)
