@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from . import budget, fsutil
-from .errors import InputError, StorageError
+from .errors import InputError, InputNote, StorageError
 from .experiment import Experiment, RunSpec, load_experiment, point_scenario
 from .parts import Part, PartBuilder, own_episode_row
 from .scenario import Scenario
@@ -808,8 +808,10 @@ def _sweep(exp: Experiment, store: ResultStore, ex, executor: str, started: str,
             announce()
         if store.extension is not None:
             store.extension["runs_reused"] = skipped
-            print(f"extending the sweep in {store.out} from {store.extension['from_replicates']} to {exp.replicates} "
-                  f"replicates: {skipped} stored runs are reused, {len(todo)} will run", file=sys.stderr, flush=True)
+            # a note (the command shows it unless --quiet; from Python, a warning), never a print
+            warnings.warn(f"extending the sweep in {store.out} from {store.extension['from_replicates']} to "
+                          f"{exp.replicates} replicates: {skipped} stored runs are reused, {len(todo)} will run",
+                          InputNote, stacklevel=2)
             store.mark_report_outdated()
         manifest.update(status="running", runs_total=exp.n_runs, runs_done=int(np.count_nonzero(status)))
         store.write_manifest(manifest)

@@ -581,7 +581,7 @@ def test_an_extension_stopped_by_sigint_resumes_and_matches_a_fresh_sweep(tmp_pa
     exp, out = _extended_tiny(tmp_path, reps=40, months=240)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "peacesim", "sweep", str(exp), "--executor", "serial", "--out",
-                             str(out), "--quiet", "--no-figures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             str(out), "--no-figures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_parts(out)
@@ -591,7 +591,7 @@ def test_an_extension_stopped_by_sigint_resumes_and_matches_a_fresh_sweep(tmp_pa
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert "extending the sweep in" in err and "from 2 to 40 replicates: 4 stored runs are reused, 76 will run" in err
+    assert "peacesim: note: extending the sweep in" in err and "from 2 to 40 replicates: 4 stored runs are reused, 76 will run" in err
     assert "run the same command again to resume" in err and "Traceback" not in err
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "interrupted" and m["replicates"] == 40 and 4 < m["runs_done"] < 80
