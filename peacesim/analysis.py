@@ -1560,6 +1560,9 @@ def compare(results: Results, factor: str, a: Any, b: Any, *, metric: str = "rms
     runs = results.runs
     for f, v in (where or {}).items():
         _check_factor(results, f)
+        if f == factor:
+            raise InputError(f"where[{f!r}]: {f} is the factor compared; where fixes the other factors (leave "
+                             f"{f} out of it)")
         runs = runs[runs[f] == _match_level(results, f, v, f"where[{f!r}]")]
     tau = results.followup_months if metric == "rmst_followup" else float(horizon)
 

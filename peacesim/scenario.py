@@ -61,7 +61,7 @@ class Scenario:
     seed: int | None = None
 
     def with_overrides(self, overrides: dict[str, Any] | list[str] | None, *, where: str = "overrides") -> Scenario:
-        """A copy with overrides applied and validated.
+        """A copy with overrides applied and validated (the scenario itself when there are none).
 
         ``overrides`` maps a parameter name to a value, or is a list of ``name=value`` texts.
         A model-wide name (``handover_quality``) sets that parameter; ``KIND.FIELD`` (``mediator.skill``)

@@ -823,3 +823,9 @@ coordination = "network"
     assert table.loc["hierarchical", "n_runs"] == 8 and table.loc["network", "n_runs"] == 4
     raw = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert raw["coordination"].isna().sum() == 8  # the file keeps what the design set
+
+
+def test_compare_refuses_to_fix_the_factor_it_compares(two_hazards):
+    res = load_results(two_hazards)
+    with pytest.raises(InputError, match=r"^where\['handover_quality'\]: handover_quality is the factor compared"):
+        compare(res, "handover_quality", 0.8, 0.2, where={"handover_quality": 0.8})
