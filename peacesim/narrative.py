@@ -698,8 +698,9 @@ def summary(result: _Run) -> str:
     prem = _int(o.get("premature_proposals", _count_kind(ev, "premature_proposal")))
     brk = _int(o.get("breakdowns", _count_kind(ev, "talks_collapse")))
     opened = (f"opened {_times(talks)}, {_plural(brk, 'collapse', zero='no')}" if talks or brk
-              else "never opened")
-    lines.append(f"Talks: {opened}; {_plural(prem, 'premature proposal', zero='no')} cost trust.")
+              else "not opened yet" if partway else "never opened")
+    why = "" if talks or brk else _never_ripe_together(result, series)
+    lines.append(f"Talks: {opened}; {_plural(prem, 'premature proposal', zero='no')} cost trust{why}.")
 
     att = _int(o.get("attacks", _count_kind(ev, "attack")))
     foiled = _int(o.get("foiled", _count_kind(ev, "attack_foiled")))
@@ -729,6 +730,31 @@ def summary(result: _Run) -> str:
     if extra:
         lines.append("Parallel processes: " + ", ".join(extra) + ".")
     return "\n".join(lines)
+
+
+def _never_ripe_together(result: _Run, series: Any) -> str:
+    """Why talks never opened, where the series show it: '; the main parties were never ripe
+    together: the least ripe of the 2 reached at most 0.31 (month 9), below 0.46, the ripeness at
+    which a party accepts talks with even chance'. Empty where they were (then the mediators' judgement and the draws kept talks shut),
+    or where the run's actors or series are not at hand."""
+    actors = getattr(result, "actors", None) or {}
+    parties = actors.get("party") or []
+    params = getattr(result, "params", None) or {}
+    threshold = _num(params.get("ripeness_threshold"))
+    if series is None or not len(series) or threshold is None or not parties:
+        return ""
+    columns = [c for c in series.columns if c.startswith("ripeness_")]  # in the order of the parties
+    main = [c for c, q in zip(columns, parties) if q.get("at_table", True)]
+    if len(columns) != len(parties) or len(main) < 2:
+        return ""
+    least = series[main].min(axis=1)
+    k = int(least.to_numpy().argmax())
+    peak = float(least.iloc[k])
+    if peak >= threshold:
+        return ""
+    return (f"; the main parties were never ripe together: the least ripe of the {len(main)} reached at most "
+            f"{peak:.2f} (month {_int(series['month'].iloc[k])}), below {threshold:.2f}, the ripeness at which a party "
+            "accepts talks with even chance")
 
 
 def _episode_line(e: pd.Series, month: int | None = None) -> str:

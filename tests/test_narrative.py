@@ -335,7 +335,11 @@ def test_summary_of_talks_that_never_opened_reads_as_english():
     r = peacesim.run_scenario("reference", seed=7, months=12)
     assert r.outcome["talks_opened"] == 0
     [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
-    assert line == "Talks: never opened; no premature proposals cost trust."
+    assert line.startswith("Talks: never opened; no premature proposals cost trust; the main parties were never "
+                           "ripe together: the least ripe of the 2 reached at most 0.")
+    assert line.endswith(", below 0.46, the ripeness at which a party accepts talks with even chance.")
+    ripeness = r.series[["ripeness_government", "ripeness_armed_group"]].min(axis=1)
+    assert f"at most {ripeness.max():.2f} (month {int(r.series['month'][ripeness.idxmax()])})" in line
     r = peacesim.run_scenario("reference", seed=7)
     [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
     assert line.startswith(f"Talks: opened {r.outcome['talks_opened']} times, ")
@@ -349,3 +353,20 @@ def test_summary_says_none_where_a_count_is_zero():
     assert "carried out and none foiled by early warning" in spoilers and " 0 " not in spoilers
     [third] = [x for x in lines if x.startswith("Third parties:")]
     assert third.endswith(", none for the implementation programme after signature.")
+
+
+def test_summary_says_nothing_of_ripeness_where_the_parties_were_ripe_together():
+    """Where the least ripe main party passed the threshold and still no talks opened, the summary
+    gives no reason it cannot show; partway through a run, talks are 'not opened yet'."""
+    from peacesim.model import PeaceModel
+    from peacesim.result import RunResult
+
+    r = peacesim.run_scenario("reference", seed=1, months=12, overrides={"ripeness_threshold": 0.05})
+    ripe = r.series[["ripeness_government", "ripeness_armed_group"]].min(axis=1).max() >= 0.05
+    [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
+    assert ripe and "never ripe together" not in line
+    m = PeaceModel("reference", rng=7)
+    for _ in range(6):
+        m.step()
+    [line] = [x for x in summary(RunResult.from_model(m)).splitlines() if x.startswith("Talks:")]
+    assert line.startswith("Talks: not opened yet; ")
