@@ -120,7 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         scen = scen.with_overrides({"months": months}, where="--months")
     plan = [parse_cli(text) for text in args.intervene]
     cast = scen.cast()
-    check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name)
+    check_plan([*cast.interventions, *plan], cast.actors, cast.params["months"], where=cast.path or cast.name,
+               notes=True)
     out = _check_out(args.out, _default_out(scen.name, seed, session=scen.seed is not None))
 
     from . import simulate

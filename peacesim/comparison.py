@@ -690,7 +690,7 @@ def _strategy(key: str, raw: Any, scenario: Scenario, where: str, conditions: li
                              "allowed in a strategy; leave the intervention out instead")
         relabelled.append(Planned(x.month, x.kind, x.args, label, False, at))
     on = [Planned(x.month, x.kind, x.args, x.label, True, at) for x in plan]  # as the file names them
-    check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at)
+    check_plan([*cast.interventions, *on], cast.actors, cast.params["months"], where=at, notes=True)
     s = Strategy(key, title, description, source, changes, relabelled, lead, short=short)
     own = _effect(scenario)
     leads = {name: v for name, v in changes.items() if name.endswith(".lead")}

@@ -547,7 +547,8 @@ def experiment_from_dict(raw: dict[str, Any], *, where: str = "<experiment>", ba
     base = exp.base()
     for i, point in enumerate(design):
         scen = base.with_overrides(point, where=f"{where}: design point {i}").cast()
-        check_plan(scen.interventions, scen.actors, scen.params["months"], where=f"{where}: design point {i}")
+        check_plan(scen.interventions, scen.actors, scen.params["months"], where=f"{where}: design point {i}",
+                   notes=True)
     exp.seeds = derive_seeds(master_seed, replicates)
     return exp.checked()
 

@@ -517,11 +517,20 @@ def parse_cli(text: str, *, where: str = "--intervene") -> Planned:
     return Planned(month, kind, check_arguments(kind, args, where=f"{show} (month {month})"), origin=show)
 
 
+#: Kinds whose second intervention in one month on the same target replaces the first's effect:
+#: kind -> the argument that names the target ('' for the whole model).
+_LAST_WINS = {"cut_funding": "actor", "coordination": "", "set": "name"}
+
+
 def check_plan(plan: Iterable[Planned], actors: Mapping[str, list[dict[str, Any]]], months: int, *,
-               where: str) -> list[Planned]:
+               where: str, notes: bool = False) -> list[Planned]:
     """Check a plan against the run: every month within the horizon, every actor named exists at
     that point of the plan (mediators added earlier count, withdrawn ones do not). Returns the
-    enabled interventions in the order they take effect (by month, then as listed)."""
+    enabled interventions in the order they take effect (by month, then as listed).
+
+    ``notes``: say (an :class:`~peacesim.errors.InputNote`) where two interventions in one month
+    set the same thing (a funding cut of one actor, the coordination strategy, one parameter), so
+    that only the last listed counts."""
     dated = []
     for x in plan:
         if not x.enabled:
@@ -537,11 +546,32 @@ def check_plan(plan: Iterable[Planned], actors: Mapping[str, list[dict[str, Any]
     dated.sort(key=lambda d: d[0])  # stable: as listed within a month
     roster = Roster(actors)
     out = []
+    labels = []
     for month, label, x in dated:
         args = check_arguments(x.kind, x.args, where=label, roster=roster)
         roster.after(x.kind, args)
         out.append(Planned(month, x.kind, args, x.label, x.enabled, x.origin))
+        labels.append(label)
+    if notes:
+        _note_replaced(out, labels)
     return out
+
+
+def _note_replaced(plan: list[Planned], labels: list[str]) -> None:
+    """An InputNote for each set of interventions in one month of which only the last counts."""
+    import warnings
+
+    from .errors import InputNote
+
+    same: dict[tuple, list[int]] = {}
+    for i, x in enumerate(plan):
+        if x.kind in _LAST_WINS:
+            same.setdefault((x.month, x.kind, x.args.get(_LAST_WINS[x.kind], "")), []).append(i)
+    for (month, kind, target), at in same.items():
+        if len(at) > 1:
+            on = f" of {target!r}" if kind == "cut_funding" else f" {target}" if kind == "set" else ""
+            warnings.warn(f"{labels[at[-1]]}: {len(at)} {kind} interventions{on} in month {month}; only the last "
+                          "listed takes effect (give one, or put them in different months)", InputNote, stacklevel=3)
 
 
 def as_plan(items: Iterable[Planned | Mapping[str, Any] | str] | None, *, where: str = "interventions") -> list[Planned]:

@@ -614,3 +614,26 @@ lead = "the UN envoi"
     with pytest.raises(InputError, match=r"strategy\.led\.lead = 'the UN envoi' is not a mediator of the scenario "
                                          r"\(did you mean 'the UN envoy'\?\); allowed: "):
         load_comparison(path)
+
+
+def test_two_interventions_of_which_only_the_last_counts_are_noted_once(tmp_path, capsys):
+    """Two funding cuts of one actor, or two coordination switches, in one month: only the last
+    takes effect, and 'peacesim run' says so; two pressure campaigns add up, and are not noted."""
+    args = ["run", "reference", "--months", "36", "--no-figure", "--out", str(tmp_path / "o"),
+            "--intervene", "24:cut_funding:actor=the UN envoy,months=6",
+            "--intervene", "24:cut_funding:actor=UN envoy,months=12",
+            "--intervene", "24:pressure:party=the government", "--intervene", "24:pressure:party=the government"]
+    assert cli.main(args) == 0
+    notes = [x for x in capsys.readouterr().err.splitlines() if x.startswith("peacesim: note:")]
+    assert notes == ["peacesim: note: --intervene '24:cut_funding:actor=UN envoy,months=12': intervention "
+                     "'cut_funding' (month 24, cut_funding): 2 cut_funding interventions of 'the UN envoy' in month "
+                     "24; only the last listed takes effect (give one, or put them in different months)"]
+    import warnings
+
+    from peacesim.interventions import parse_cli
+    from peacesim.model import PeaceModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model itself (and a sweep's workers) says nothing
+        PeaceModel("reference", rng=1, interventions=[parse_cli("30:coordination:strategy=none"),
+                                                      parse_cli("30:coordination:strategy=network")])
