@@ -124,6 +124,7 @@ strategy = "network"
     signed_late = eps[eps["signed_month"] > 12]
     assert len(signed_late) and set(signed_late["coordination_at_signature"]) == {"network"}
     assert set(eps["coordination"]) == {"hierarchical", "none"}
+    assert eps["coordination_at_signature"].dtype == object  # as RESULTS.md gives it
     row = signed_late.iloc[0]
     again = peacesim.experiment_as_swept(out).rerun(int(row["design_point"]), int(row["replicate"]))
     assert again.episodes["coordination"].iloc[int(row["episode"]) - 1] == row["coordination_at_signature"]
