@@ -471,7 +471,7 @@ def results_from_frames(runs: pd.DataFrame, episodes: pd.DataFrame, manifest: di
     runs["months_to_first_agreement"] = pd.to_numeric(runs["months_to_first_agreement"], errors="coerce")
     _type_outcomes(runs)
     if series is not None:
-        series = _series_with_run_id(series, runs, where)
+        series = _series_with_run_id(series, runs, where, _factor_columns(manifest, factors, runs))
     return Results(runs=runs, episodes=episodes, series=series, manifest=dict(manifest),
                    factors=list(factors), path=Path(path) if path is not None else None)
 
@@ -504,9 +504,12 @@ def _fill_scenario_values(runs: pd.DataFrame, factors: list[str], manifest: dict
             runs[f] = runs[f].astype(np.int64)
 
 
-def _series_with_run_id(series: pd.DataFrame, runs: pd.DataFrame, where: str) -> pd.DataFrame:
+def _series_with_run_id(series: pd.DataFrame, runs: pd.DataFrame, where: str,
+                        factors: list[str] = ()) -> pd.DataFrame:
     """The series table with the ``run_id`` of each month's run added at the end, as on the
-    other two tables (a lookup of the keys, not a merge: a series table has a row a month)."""
+    other two tables, and its factor columns as the runs table has them (a gap the design left
+    to the scenario filled): a lookup of the keys, not a merge, since a series table has a row a
+    month, and no copy of its data."""
     missing = [c for c in RUN_KEYS if c not in series.columns]
     if missing:
         raise InputError(f"{where}: series.parquet lacks column(s) {', '.join(missing)}")
@@ -515,7 +518,12 @@ def _series_with_run_id(series: pd.DataFrame, runs: pd.DataFrame, where: str) ->
     if (at < 0).any():
         n = int((at < 0).sum())
         raise InputError(f"{where}: series.parquet has {n} row(s) of runs not in runs.parquet")
-    series = series.drop(columns=[c for c in ("run_id",) if c in series.columns])
+    series = series.copy(deep=False)  # (the caller's frame stays as it was; its columns are shared)
+    for f in factors:
+        if f in series.columns and f in runs.columns:
+            series[f] = runs[f].to_numpy()[at]
+    if "run_id" in series.columns:
+        del series["run_id"]
     series["run_id"] = runs["run_id"].to_numpy()[at]
     return series
 

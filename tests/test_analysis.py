@@ -802,6 +802,7 @@ scenario = "reference"
 replicates = 4
 master_seed = 5
 months = 60
+keep_series = true
 [[design]]
 tenure_mediator = 12
 handover_quality = 0.2
@@ -823,6 +824,12 @@ coordination = "network"
     assert table.loc["hierarchical", "n_runs"] == 8 and table.loc["network", "n_runs"] == 4
     raw = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert raw["coordination"].isna().sum() == 8  # the file keeps what the design set
+    # the monthly series have the same values, so that a filter on them finds the same runs
+    series = res.series.merge(res.runs[["run_id", "coordination", "tenure_mediator"]], on="run_id",
+                              suffixes=("", "_run"))
+    assert (series["coordination"] == series["coordination_run"]).all()
+    assert (series["tenure_mediator"] == series["tenure_mediator_run"]).all()
+    assert len(res.series[res.series["coordination"] == "hierarchical"]) == 8 * 60
 
 
 def test_compare_refuses_to_fix_the_factor_it_compares(two_hazards):
