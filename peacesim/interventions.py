@@ -357,7 +357,8 @@ def _check_new_mediator(args: dict[str, Any], *, where: str, roster: Roster | No
             found = resolve_name(args["bias_toward"], roster.names["party"])
             if found is None:
                 listed = ", ".join(repr(c) for c in roster.names["party"])
-                raise InputError(f"{where}: add_mediator: bias_toward = {words(args['bias_toward'])} is not a party; "
+                raise InputError(f"{where}: add_mediator: bias_toward = {words(args['bias_toward'])} is not a party"
+                                 f"{name_suggestion(args['bias_toward'], roster.names['party'])}; "
                                  f"allowed: '' or one of {listed}")
             args["bias_toward"] = found
     return args
@@ -566,12 +567,16 @@ def _note_replaced(plan: list[Planned], labels: list[str]) -> None:
     same: dict[tuple, list[int]] = {}
     for i, x in enumerate(plan):
         if x.kind in _LAST_WINS:
-            same.setdefault((x.month, x.kind, x.args.get(_LAST_WINS[x.kind], "")), []).append(i)
+            # what it sets: a 'set' of the coordination parameter sets what 'coordination' does
+            what = ("coordination", "") if x.kind == "set" and x.args.get("name") == "coordination" else (
+                x.kind, x.args.get(_LAST_WINS[x.kind], ""))
+            same.setdefault((x.month, *what), []).append(i)
     for (month, kind, target), at in same.items():
         if len(at) > 1:
-            on = f" of {target!r}" if kind == "cut_funding" else f" {target}" if kind == "set" else ""
-            warnings.warn(f"{labels[at[-1]]}: {len(at)} {kind} interventions{on} in month {month}; only the last "
-                          "listed takes effect (give one, or put them in different months)", InputNote, stacklevel=3)
+            what = (f"funding cuts of {target!r}" if kind == "cut_funding" else f"settings of {target}" if kind == "set"
+                    else "changes of the coordination strategy")
+            warnings.warn(f"{labels[at[-1]]}: {len(at)} {what} in month {month}; only the last listed takes effect "
+                          "(give one, or put them in different months)", InputNote, stacklevel=3)
 
 
 def as_plan(items: Iterable[Planned | Mapping[str, Any] | str] | None, *, where: str = "interventions") -> list[Planned]:

@@ -734,9 +734,11 @@ def summary(result: _Run) -> str:
 
 def _never_ripe_together(result: _Run, series: Any) -> str:
     """Why talks never opened, where the series show it: '; the main parties were never ripe
-    together: the least ripe of the 2 reached at most 0.31 (month 9), below 0.46, the ripeness at
-    which a party accepts talks with even chance'. Empty where they were (then the mediators' judgement and the draws kept talks shut),
-    or where the run's actors or series are not at hand."""
+    together: by its own ripeness the least ripe of the 2 reached at most 0.31 (month 9), below
+    0.46, the ripeness at which a party accepts talks with even chance' (a mediator's leverage may
+    push a party's readiness higher; its own ripeness is what the series hold). Empty where they
+    were (then the mediators' judgement and the draws kept talks shut), or where the run's actors
+    or series are not at hand."""
     actors = getattr(result, "actors", None) or {}
     parties = actors.get("party") or []
     params = getattr(result, "params", None) or {}
@@ -752,9 +754,11 @@ def _never_ripe_together(result: _Run, series: Any) -> str:
     peak = float(least.iloc[k])
     if peak >= threshold:
         return ""
-    return (f"; the main parties were never ripe together: the least ripe of the {len(main)} reached at most "
-            f"{peak:.2f} (month {_int(series['month'].iloc[k])}), below {threshold:.2f}, the ripeness at which a party "
-            "accepts talks with even chance")
+    # (to as many digits as tell the two apart: 0.458 is below 0.459, where both read 0.46)
+    digits = next((d for d in (2, 3, 4) if round(peak, d) < round(threshold, d)), 6)
+    return (f"; the main parties were never ripe together: by its own ripeness the least ripe of the {len(main)} "
+            f"reached at most {peak:.{digits}f} (month {_int(series['month'].iloc[k])}), below {threshold:.{digits}f}, "
+            "the ripeness at which a party accepts talks with even chance")
 
 
 def _episode_line(e: pd.Series, month: int | None = None) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import InputError, InputNote
 from .events import check_name, name_key
-from .interventions import Planned, labelled, override, parse_plan
+from .interventions import Planned, labelled, name_suggestion, override, parse_plan
 from .params import ACTOR_FIELDS, REGISTRY, check, defaults, did_you_mean, parse_assignment
 from .words import INVISIBLE, REORDERING, control, cut, words
 
@@ -669,7 +669,8 @@ def _check_consistency(scen: Scenario, *, where: str) -> None:
         for a in scen.actors[kind]:
             if a["bias_toward"] and a["bias_toward"] not in party_names:
                 raise InputError(
-                    f"{where}: {kind} {words(a['name'])}: bias_toward = {words(a['bias_toward'])} is not a party; "
+                    f"{where}: {kind} {words(a['name'])}: bias_toward = {words(a['bias_toward'])} is not a party"
+                    f"{name_suggestion(a['bias_toward'], sorted(party_names))}; "
                     f"allowed: '' or one of {', '.join(words(n) for n in sorted(party_names))}"
                 )
             if a.get("bias") and not a["bias_toward"]:

@@ -626,8 +626,13 @@ def test_two_interventions_of_which_only_the_last_counts_are_noted_once(tmp_path
     assert cli.main(args) == 0
     notes = [x for x in capsys.readouterr().err.splitlines() if x.startswith("peacesim: note:")]
     assert notes == ["peacesim: note: --intervene '24:cut_funding:actor=UN envoy,months=12': intervention "
-                     "'cut_funding' (month 24, cut_funding): 2 cut_funding interventions of 'the UN envoy' in month "
-                     "24; only the last listed takes effect (give one, or put them in different months)"]
+                     "'cut_funding' (month 24, cut_funding): 2 funding cuts of 'the UN envoy' in month 24; only the "
+                     "last listed takes effect (give one, or put them in different months)"]
+    args = ["run", "reference", "--months", "36", "--no-figure", "--out", str(tmp_path / "o2"),
+            "--intervene", "6:set:name=coordination,value=network", "--intervene", "6:coordination:strategy=none"]
+    assert cli.main(args) == 0
+    notes = [x for x in capsys.readouterr().err.splitlines() if x.startswith("peacesim: note:")]
+    assert len(notes) == 1 and "2 changes of the coordination strategy in month 6" in notes[0]
     import warnings
 
     from peacesim.interventions import parse_cli

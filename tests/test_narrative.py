@@ -336,7 +336,7 @@ def test_summary_of_talks_that_never_opened_reads_as_english():
     assert r.outcome["talks_opened"] == 0
     [line] = [x for x in summary(r).splitlines() if x.startswith("Talks:")]
     assert line.startswith("Talks: never opened; no premature proposals cost trust; the main parties were never "
-                           "ripe together: the least ripe of the 2 reached at most 0.")
+                           "ripe together: by its own ripeness the least ripe of the 2 reached at most 0.")
     assert line.endswith(", below 0.46, the ripeness at which a party accepts talks with even chance.")
     ripeness = r.series[["ripeness_government", "ripeness_armed_group"]].min(axis=1)
     assert f"at most {ripeness.max():.2f} (month {int(r.series['month'][ripeness.idxmax()])})" in line
@@ -370,3 +370,18 @@ def test_summary_says_nothing_of_ripeness_where_the_parties_were_ripe_together()
         m.step()
     [line] = [x for x in summary(RunResult.from_model(m)).splitlines() if x.startswith("Talks:")]
     assert line.startswith("Talks: not opened yet; ")
+
+
+def test_the_ripeness_that_fell_short_is_told_apart_from_the_threshold():
+    """A peak of 0.4585 against 0.459 is not 'at most 0.46, below 0.46'."""
+    import pandas as pd
+
+    from peacesim.narrative import _never_ripe_together
+
+    class Run:
+        actors = {"party": [{"at_table": True}, {"at_table": True}]}
+        params = {"ripeness_threshold": 0.459}
+
+    series = pd.DataFrame({"month": [1, 2], "ripeness_a": [0.4585, 0.2], "ripeness_b": [0.6, 0.1]})
+    text = _never_ripe_together(Run(), series)
+    assert "at most 0.4585 (month 1), below 0.4590," in text, text  # as many digits as tell them apart
