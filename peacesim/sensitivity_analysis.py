@@ -399,7 +399,8 @@ class Outcome:
     * ``"rmst"`` / ``"survival"``: durability of each run's first agreement (episodes table); the
       point's value is the Kaplan-Meier restricted mean months held within ``horizon`` months, or
       the share still holding at ``horizon`` months, of the first agreements of its runs (empty
-      when none was signed, or none was followed that long).
+      when none was signed, or when none was followed that long and the Kaplan-Meier curve did not
+      fall to zero before: the curve is not known up to the horizon).
     """
 
     name: str
@@ -452,8 +453,10 @@ def km_point(durations: np.ndarray, events: np.ndarray, tau: float) -> tuple[flo
 @dataclass
 class PointOutputs:
     """Outputs of every sample point: ``Y[outcome]`` (one value per point, NaN where undefined),
-    ``runs[outcome]`` (points x replicates; NaN where a run's value is undefined) and
-    ``n[outcome]`` (runs that informed each point)."""
+    ``runs[outcome]`` (points x replicates; NaN where a run's value is undefined: for durability, a
+    first agreement censored before the horizon, a run without one, and every run of a point whose
+    ``Y`` is NaN, so that the points with a value are the same in both) and ``n[outcome]`` (runs
+    that informed each point)."""
 
     Y: dict[str, np.ndarray]
     runs: dict[str, np.ndarray]
@@ -555,7 +558,11 @@ def point_outputs(design: Design, runs: pd.DataFrame, outcomes: Sequence[Outcome
                 rm, sv = km_point(dur[p, m], ev[p, m], o.horizon)
                 Y[o.name][p] = rm if o.kind == "rmst" else sv
             # one run's own value, where it is known: months held within the horizon, or held or not
-            known = ok & (ev | (dur >= o.horizon))
+            # (it relapsed, or was followed the whole horizon); only at the points that have a value
+            # (a Kaplan-Meier estimate), so that the noise is counted and measured on the points the
+            # indices use: a point whose one relapsed run is known but whose other agreement was
+            # censored before the horizon has no estimate, and is no point with a value anywhere
+            known = ok & (ev | (dur >= o.horizon)) & np.isfinite(Y[o.name])[:, None]
             if o.kind == "rmst":
                 v = np.minimum(dur, o.horizon)
             else:
@@ -630,8 +637,9 @@ def noise_components(m: np.ndarray) -> dict[str, float]:
 
     ``noise_ratio`` and ``noise_share_runs_raw`` are the two shares before they are clipped to 1
     (a ratio above 1: the means vary less than their noise alone would make them), for intervals;
-    ``points`` and ``points_with_value`` count the points with two values or more, and with one or
-    more; ``points_varying`` the points whose values differ between replicates (the only ones that
+    ``points`` and ``points_with_value`` count the points with a value in two replicates or more,
+    and in at least one (a row of ``m`` that is not all NaN: in :func:`point_outputs`' runs, exactly
+    the points whose ``Y`` has a value, which the indices use); ``points_varying`` the points whose values differ between replicates (the only ones that
     show the noise). Everything else is NaN when fewer than three points have two values.
     """
     m = np.asarray(m, dtype=float)
@@ -739,7 +747,10 @@ def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int
     raw_key = {"noise_share_runs": "noise_share_runs_raw", "noise_share": "noise_ratio"}
     rows = []
     for o in outcomes:
-        m = outputs.runs[o.name]
+        m = np.asarray(outputs.runs[o.name], dtype=float)
+        # the points with a value are those the indices use (a point value, Y): a run's value at a
+        # point without one (:func:`point_outputs` already leaves it out) is neither counted nor used
+        m = np.where(np.isfinite(np.asarray(outputs.Y[o.name], dtype=float))[:, None], m, np.nan)
         est = noise_components(m)
         n, r = m.shape
         measured = np.isfinite(est["noise_share"])
@@ -786,8 +797,9 @@ def noise_table(outputs: PointOutputs, outcomes: Sequence[Outcome], *, seed: int
             row["interval"] = ("not estimable" if degenerate else
                                "points and replicates" if r >= MIN_JACKKNIFE_REPLICATES else "points only")
             if not est["common"]:
-                notes.append(f"upper bound: values missing (a value at {est['points_with_value']} of {n} points, "
-                             f"two or more at {est['points']})")
+                notes.append(f"upper bound: values missing (a value in at least one replicate at "
+                             f"{est['points_with_value']} of {n} points, the points the indices use; in two "
+                             f"replicates or more at {est['points']})")
             if est["noise_ratio"] >= 1 - 1e-9:
                 notes.append("no signal detected")
             if varies_at_few_points(est):

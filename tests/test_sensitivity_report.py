@@ -309,8 +309,47 @@ def test_missing_values_make_the_noise_share_an_upper_bound_even_where_the_kept_
     assert not est["common"] and est["points"] == 14 and est["points_with_value"] == 24
     noise = sa.noise_table(outputs_of(y=m), [Y], seed=3, resamples=100).iloc[0]
     assert not noise.common_random_numbers_removed
-    assert noise.note.startswith("upper bound: values missing (a value at 24 of 100 points, two or more at 14)")
+    assert noise.note.startswith("upper bound: values missing (a value in at least one replicate at 24 of 100 "
+                                 "points, the points the indices use; in two replicates or more at 14)")
     assert noise.points_with_value == 24
+
+
+def test_the_noise_table_and_the_indices_count_the_same_points_with_a_durability_value():
+    """A point whose one agreement relapsed (its run's own value is known) while the other, the longest
+    followed, was censored before 60 months has no Kaplan-Meier estimate: the indices leave it out, and
+    the noise table counted it as a point with a value (a reviewer's run: "a value at 12 of 100 points"
+    in the noise table, "89 of 100 points have no value" and "11 have one" in the sections)."""
+    rmst = sa.Outcome("rmst60", "months the first agreement holds", "months", "rmst", horizon=60)
+    design = sa.make_design([sa.Input(f"x{i}", "float", 0, 1) for i in (1, 2, 3)], "morris", 10, seed=5)
+    n = design.n_points
+    runs = pd.DataFrame({"design_point": np.repeat(np.arange(n), 2), "replicate": np.tile([0, 1], n),
+                         "seed": np.tile([11, 12], n), "status": "ok"})
+    ep = []
+    for p in range(6):  # both agreements relapsed: a value in both replicates
+        ep += [(p, 0, 5.0 + 3 * p, True), (p, 1, 12.0 + 7 * p, True)]
+    for p in range(6, 9):  # one relapsed, the longest followed censored at 30 months: no estimate
+        ep += [(p, 0, 10.0 + p, True), (p, 1, 30.0, False)]
+    for p in (9, 10):  # one censored at 20 months, the other followed 70: an estimate, one run's own value
+        ep += [(p, 0, 20.0, False), (p, 1, 70.0, False)]
+    episodes = pd.DataFrame(ep, columns=["design_point", "replicate", "months_survived", "relapsed"])
+    episodes["episode"], episodes["signed_month"] = 0, 1
+    out = sa.point_outputs(design, runs, [rmst], 2, episodes=episodes)
+    with_value = int(np.isfinite(out.Y["rmst60"]).sum())
+    assert with_value == 8  # points 0-5, 9 and 10
+    table, notes = sa.indices(design, out.Y, seed=3, resamples=100)
+    noise = sa.noise_table(out, [rmst], seed=3, resamples=100)
+    row = noise.iloc[0]
+    assert (row.points_with_value, row.points) == (8, 6)
+    assert ("a value in at least one replicate at 8 of 40 points, the points the indices use; in two replicates "
+            "or more at 6") in row.note
+    assert any(x.startswith(f"{n - with_value} of {n} points have no value") for x in notes["rmst60"])
+    assert f"{with_value} have one" in " ".join(notes["rmst60"])
+    spec = SensitivitySpec(name="t", title="test", question="", path="t.toml", design=design, outcomes=(rmst,),
+                           replicates=2, master_seed=1, resamples=100, given_data=True, runs=None)
+    analysis = SensitivityAnalysis(spec, out, table, noise, notes, {"scenario": "analytic"})
+    text = plots.report(analysis, analysis.convergence(), [])
+    assert "at 8 of 40 points" in text and f"{n - with_value} of {n} points have no value" in text
+    assert "at 11 of 40 points" not in text
 
 
 def test_a_share_that_is_one_whatever_the_data_has_no_interval():
