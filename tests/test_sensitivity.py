@@ -728,8 +728,9 @@ def test_more_replicates_asked_for_on_the_command_line_extend_the_analysis_and_f
     p, out, _ = small_morris
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    r = run_module("sensitivity", str(p), "--out", str(copy), "--replicates", "3", "--workers", "2", "--quiet")
+    r = run_module("sensitivity", str(p), "--out", str(copy), "--replicates", "3", "--workers", "2")
     assert r.returncode == 0, r.stderr
+    assert "peacesim: note: extending the sweep in" in r.stderr  # a note: none with --quiet
     assert "from 2 to 3 replicates: 72 stored runs are reused, 36 will run" in r.stderr
     before, after = pd.read_parquet(out / "runs.parquet"), pd.read_parquet(copy / "runs.parquet")
     assert len(after) == 6 * 6 * 3
