@@ -259,8 +259,10 @@ class Funding:
 
     def cut(self, tp: ThirdParty, month: int, months: int) -> None:
         """An intervention stops ``tp``'s money now, for ``months`` months or until restored (0)."""
+        new_gap = not self.streams.in_gap[tp.stream]  # a cut during a gap changes its end, not the count
         self.streams.cut(tp.stream, month, months)
-        self.model.count("funding_gaps")
+        if new_gap:
+            self.model.count("funding_gaps")
         self._changed()
 
     def restore(self, tp: ThirdParty, month: int) -> None:

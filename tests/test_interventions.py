@@ -642,3 +642,20 @@ def test_two_interventions_of_which_only_the_last_counts_are_noted_once(tmp_path
         warnings.simplefilter("error")  # the model itself (and a sweep's workers) says nothing
         PeaceModel("reference", rng=1, interventions=[parse_cli("30:coordination:strategy=none"),
                                                       parse_cli("30:coordination:strategy=network")])
+
+
+def test_a_funding_cut_during_a_gap_is_not_a_second_gap():
+    """Two cuts of one actor in one month (or a cut while its grant has lapsed) make one gap."""
+    from peacesim.model import PeaceModel
+
+    once = PeaceModel("reference", rng=2, months=24)
+    twice = PeaceModel("reference", rng=2, months=24)
+    for _ in range(12):
+        once.step()
+        twice.step()
+    assert not once.funding.streams.in_gap[once.actor("the UN envoy").stream]
+    before = once.counters["funding_gaps"]
+    once.intervene("cut_funding", actor="the UN envoy", months=6)
+    twice.intervene("cut_funding", actor="the UN envoy", months=3)
+    twice.intervene("cut_funding", actor="the UN envoy", months=6)
+    assert once.counters["funding_gaps"] == twice.counters["funding_gaps"] == before + 1
