@@ -380,7 +380,9 @@ def check(param: Param, value: Any, *, where: str) -> Any:
         from .words import words
 
         shown = words(value, typed=isinstance(value, Typed) or where.startswith("--"))
-        raise InputError(f"{where}: {param.name} = {shown} is not allowed; expected {param.allowed()}"
+        # typed on a command line or in a form, true/false is also taken as yes/no or 1/0: say so
+        spellings = " (yes or no, 1 or 0 also do)" if param.kind == "bool" and isinstance(value, Typed) else ""
+        raise InputError(f"{where}: {param.name} = {shown} is not allowed; expected {param.allowed()}{spellings}"
                          f"{_quoted_hint(param, value)}") from None
 
 

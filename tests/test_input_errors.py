@@ -967,3 +967,15 @@ def test_minus_zero_is_zero():
     for typed in (Typed("-0"), Typed("-0.0"), -0.0):
         value = coerce(REGISTRY["handover_quality"], typed, where="--set")
         assert value == 0 and str(value) == "0.0"
+
+
+def test_a_yes_or_no_typed_on_the_command_line_is_named_among_the_spellings(tmp_path):
+    """--set verification=yes is taken; a refusal says so, rather than 'true or false' alone."""
+    from peacesim.cli import main
+
+    assert load_scenario("reference").with_overrides(["verification=yes"]).params["verification"] is True
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["run", "reference", "--set", "verification=maybe", "--out", str(tmp_path / "o")])
+    assert code == 2 and err.getvalue() == ("peacesim: error: --set: verification = 'maybe' is not allowed; expected "
+                                            "true or false (yes or no, 1 or 0 also do)\n")
