@@ -425,12 +425,8 @@ class FolderLock:
         if fcntl is None:
             return self._acquire_pidfile()
         if _KEPT and _lock_key(self.folder) in _KEPT[-1]:  # held since an earlier step of this command
+            # (the lock file still names the command's first step, 'sweep', and when it began)
             self.fd = _KEPT[-1].pop(_lock_key(self.folder))
-            try:
-                os.ftruncate(self.fd, 0)
-                os.pwrite(self.fd, self._info().encode(), 0)
-            except OSError:
-                pass
             return self
         try:
             # never through a link: the lock file is written to, and a link could lead to any file

@@ -655,7 +655,8 @@ def test_no_other_sweep_takes_the_folder_between_the_runs_and_the_figures(tmp_pa
     r = main("sweep", tiny(tmp_path, reps=2, months=12), "--executor", "serial", "--quiet", "--out", out)
     assert r.returncode == 0, r.stderr
     (other,) = tried
-    assert other.returncode == 3 and "is using this folder" in other.stdout, other
+    assert other.returncode == 3 and "another peacesim sweep, process" in other.stdout, other
+    assert "is using this folder" in other.stdout
     assert (out / "report.md").is_file()
     # and once the command is over, the folder is free
     assert main("sweep", tiny(tmp_path, reps=2, months=12), "--executor", "serial", "--quiet", "--no-figures",
