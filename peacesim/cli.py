@@ -167,8 +167,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     where = str(args.folder)
     point = _parse_row(args.design_point, "--design-point", len(exp.design), where)
     replicate = _parse_row(args.replicate, "--replicate", exp.replicates, where)
-    out = _check_out(args.out, Path("results") / f"{_safe(folder.absolute().name, 'results')}-point{point}-"
-                                                 f"replicate{replicate}")
+    name = f"{_safe(folder.absolute().name, 'results')}-point{point}-replicate{replicate}"
+    default = Path("results") / name
+    if default.absolute().is_relative_to(folder.absolute()):  # run from inside the sweep's folder:
+        default = folder.absolute().parent / name  # beside it, not in it
+    out = _check_out(args.out, default)
 
     from .narrative import summary
 

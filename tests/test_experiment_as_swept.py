@@ -261,6 +261,19 @@ def test_peacesim_rerun_writes_a_row_as_peacesim_run_writes_a_run(swept, tmp_pat
         assert re_search(message, done.stderr) and done.stderr.count("\n") == 1, done.stderr
 
 
+def test_peacesim_rerun_from_inside_the_sweep_folder_writes_beside_it(swept, tmp_path):
+    """'peacesim rerun .' run inside the sweep's folder puts the run beside the folder, not a
+    results/ folder into it."""
+    from results_helpers import main
+
+    _, _, out = copy_of(swept, tmp_path)
+    before = sorted(p.name for p in out.iterdir())
+    done = main("rerun", ".", "--design-point", "0", "--replicate", "1", "--no-figure", cwd=out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (tmp_path / "out-point0-replicate1" / "outcome.json").is_file()
+
+
 def re_search(pattern, text):
     import re
 
