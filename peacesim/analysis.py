@@ -1274,7 +1274,7 @@ def _check_number(value: Any, name: str, *, low: float, high: float = math.inf, 
 def _check_flag(value: Any, name: str) -> bool:
     """``value`` as true or false, or a one-line :class:`InputError` (a text such as ``"no"`` would
     otherwise count as true)."""
-    from .sweep import check_flags
+    from .params import check_flags
 
     check_flags(**{name: value})
     return bool(value)

@@ -857,7 +857,7 @@ def calibrate(*, ranges: dict[str, tuple[float, float]] | None = None,
     settings, before anything is written.
     """
     import peacesim
-    from .sweep import check_flags
+    from .params import check_flags
 
     check_flags(fresh=fresh, progress=progress)
     given = ranges

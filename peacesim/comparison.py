@@ -1634,7 +1634,8 @@ def compare(comparison: str | Path | ComparisonSpec, *, seeds: int | None = None
         bootstrap, per-world results and the PRIM boxes.
     """
     from .analysis import load_results
-    from .sweep import check_flags, run_experiment
+    from .params import check_flags
+    from .sweep import run_experiment
 
     check_flags(fresh=fresh, progress=progress, report=report)  # fresh='no' would count as true and remove the outputs
     if isinstance(comparison, ComparisonSpec) and (seeds is not None or worlds is not None):

@@ -411,6 +411,15 @@ def as_whole(value: Any) -> int | None:
     return int(value)
 
 
+def check_flags(**flags: Any) -> None:
+    """Each of ``flags`` True or False (a numpy bool too), or a one-line :class:`InputError` naming
+    it: a text such as ``fresh="no"`` would count as true (and remove the stored results)."""
+    for name, value in flags.items():
+        numpy_bool = getattr(value, "ndim", None) == 0 and str(getattr(value, "dtype", "")) == "bool"
+        if not (isinstance(value, bool) or numpy_bool):
+            raise InputError(f"{name} = {value!r} is not allowed; expected True or False")
+
+
 def did_you_mean(name: str, options) -> str:
     """' (did you mean X?)' for the closest known name, or ''."""
     close = difflib.get_close_matches(name, list(options), n=1)

@@ -101,8 +101,13 @@ class RunResult:
         from .narrative import render
 
         _check_story_options(limit, kinds, minor)
-        whole = len(self._series_data) >= self.months  # (a model's result taken before its horizon is not)
-        return render(self.events, limit=limit, kinds=kinds, minor=minor, horizon=self.months if whole else None)
+        return render(self.events, limit=limit, kinds=kinds, minor=minor,
+                      horizon=self.months if self.reached_horizon else None)
+
+    @property
+    def reached_horizon(self) -> bool:
+        """Whether the run went to its last month (a model's result may be taken before it)."""
+        return len(self._series_data) >= self.months
 
     def __repr__(self) -> str:
         return (f"RunResult(scenario={self.scenario!r}, seed={self.seed}, months={self.months}, "
@@ -116,13 +121,12 @@ def _check_story_options(limit: Any, kinds: Any, minor: Any = False) -> None:
 
     from .errors import InputError
     from .events import EVENT_KINDS
-    from .params import did_you_mean
+    from .params import check_flags, did_you_mean
     from .words import words
 
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 0):
         raise InputError(f"limit = {words(limit)} is not allowed; expected a whole number >= 0 or None")
-    if not isinstance(minor, bool):
-        raise InputError(f"minor = {words(minor)} is not allowed; expected True or False")
+    check_flags(minor=minor)
     if kinds is not None:
         if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
             raise InputError(f"kinds = {words(kinds)} is not allowed; expected a set of event kinds, "

@@ -714,7 +714,7 @@ def run_sensitivity(experiment: str | Path | SensitivitySpec, *, executor: str =
     from .sweep import run_experiment
 
     t0 = time.perf_counter()
-    from .sweep import check_flags
+    from .params import check_flags
 
     check_flags(fresh=fresh, progress=progress, figures=figures)
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment, replicates=replicates)
@@ -1048,7 +1048,8 @@ def run_pilot(experiment: str | Path | SensitivitySpec, *, points: int = PILOT_P
     with a 95% bootstrap interval over the points).
 
     The pilot is an experiment of its own (``results/<name>-pilot``), run by the runner."""
-    from .sweep import check_flags, run_experiment
+    from .params import check_flags
+    from .sweep import run_experiment
 
     check_flags(fresh=fresh, progress=progress)
     spec = experiment if isinstance(experiment, SensitivitySpec) else load_sensitivity(experiment)

@@ -52,7 +52,7 @@ from .errors import InputError, InputNote, StorageError
 from .experiment import Experiment, RunSpec, load_experiment, point_scenario
 from .parts import Part, PartBuilder, own_episode_row
 from .scenario import Scenario
-from .params import as_whole
+from .params import as_whole, check_flags
 from .simulate import run_scenario
 from .store import ResultStore
 
@@ -707,14 +707,6 @@ def _versions() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------ the sweep
-def check_flags(**flags: Any) -> None:
-    """Each of ``flags`` True or False, or a one-line :class:`InputError` naming it: a text such as
-    ``fresh="no"`` would count as true (and remove the stored results)."""
-    for name, value in flags.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise InputError(f"{name} = {value!r} is not allowed; expected True or False")
-
-
 def run_experiment(experiment: str | Path | Experiment, *, executor: str = "processes", workers: int | None = None,
                    scheduler: str | None = None, out: str | Path | None = None, fresh: bool = False,
                    retry_failed: bool = False, progress: bool = True,

@@ -601,7 +601,7 @@ def validate(*, quick: bool = False, only: list[int] | None = None, out: str | P
     from .errors import InputError
     from .fsutil import claim_and_mark
     from .scenario import load_scenario
-    from .sweep import check_flags
+    from .params import check_flags
 
     check_flags(quick=quick, progress=progress, figures=figures)
     only, seed, fraction = _check_validate_args(only, seed, fraction)
@@ -753,7 +753,8 @@ def ablate(*, fraction: float = 0.5, only: list[int] | None = None, out: str | P
     reference scenario at master seed 1), so that no run of one is reused for another."""
     from .fsutil import claim_and_mark
     from .scenario import load_scenario
-    from .sweep import check_executor, check_flags
+    from .params import check_flags
+    from .sweep import check_executor
 
     # the arguments first, as validate checks them: nothing is written for a call refused
     check_flags(progress=progress)

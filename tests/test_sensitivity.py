@@ -13,6 +13,7 @@ Three layers:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -938,27 +939,14 @@ def test_an_analysis_without_figures_leaves_no_figures_folder(tmp_path):
     from peacesim.sensitivity import run_sensitivity
     from peacesim.sensitivity_plots import summary_lines
 
-    path = write(tmp_path, """[experiment]
-title = "No figures"
-scenario = "reference"
-replicates = 2
-master_seed = 5
-months = 24
+    from results_helpers import SMALL_MORRIS
 
-[sensitivity]
-method = "morris"
-parameters = ["ripeness_threshold", "pain_per_violence"]
-trajectories = 2
-outcomes = ["total_violence"]
-resamples = 100
-""")
+    path = write(tmp_path, SMALL_MORRIS.replace('title = "Full disk"', 'title = "No figures"'))
     out = tmp_path / "out"
     result = run_sensitivity(path, executor="serial", out=out, progress=False, figures=False)
     assert (out / "indices.csv").is_file() and (out / "sensitivity.md").is_file()
     assert not (out / "figures").exists()
     assert summary_lines(result)[-1].endswith("no figures")  # not '0 figures in out/figures'
-    import dataclasses
-
     one = dataclasses.replace(result, files=[*result.files, out / "figures" / "mu_star.png"])
     assert summary_lines(one)[-1].endswith(f"1 figure in {out / 'figures'}")  # not '1 figures'
 

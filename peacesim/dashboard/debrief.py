@@ -60,7 +60,7 @@ def debrief_html(model: ClassroomModel, *, with_spread: bool = True, export: Exp
     cmd = replay_command(replay_name, model.seed)
     changed = params_changed(scen, model.overrides)
     events = result.events
-    horizon = model.months if model.month >= model.months else None  # a session played to its end
+    horizon = result.months if result.reached_horizon else None  # a session played to its end
     lines = render(events, horizon=horizon)
     iv_lines = render(events, kinds={"intervention"}, horizon=horizon)
 
